@@ -1,0 +1,587 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+import {IOpenPayEscrow} from "./interfaces/IOpenPayEscrow.sol";
+import {PriceMath} from "./libraries/PriceMath.sol";
+
+/// @title OpenPayEscrow
+/// @notice Takes USDT, USDC and BNB payments against merchants' signed intents, values them with Chainlink,
+/// and holds each merchant's balance until the merchant withdraws it. No role can move merchant or customer
+/// funds: the admin configures tokens, tolerance and fee; the signer manager onboards merchants; the pauser
+/// stops new deposits only.
+/// @dev A payment costs one new storage slot when paid in full at once; an underpaid payment also stores
+/// its intent's digest and each payer's deposit so that it can be topped up or refunded.
+contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+    using SafeCast for uint256;
+
+    /// @notice Role that registers merchants and can revoke (never add) their signers.
+    bytes32 public constant SIGNER_MANAGER_ROLE = keccak256("SIGNER_MANAGER_ROLE");
+
+    /// @notice Role that can pause and resume new deposits.
+    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+
+    /// @notice EIP-712 type of a payment intent.
+    bytes32 public constant PAYMENT_INTENT_TYPEHASH = keccak256(
+        "PaymentIntent(bytes32 paymentId,address merchant,uint256 amountUsd,uint64 expiry,address refundTo)"
+    );
+
+    /// @notice The token address that stands for BNB.
+    address public constant NATIVE = address(0);
+
+    /// @notice Tolerance at deployment: 1%.
+    uint16 public constant DEFAULT_TOLERANCE_BPS = 100;
+
+    /// @notice Hard cap of the tolerance: 5%.
+    uint16 public constant MAX_TOLERANCE_BPS = 500;
+
+    /// @notice Hard cap of the platform fee: 5%.
+    uint16 public constant MAX_FEE_BPS = 500;
+
+    /// @notice Longest staleness limit a feed may be given.
+    uint32 public constant MAX_STALENESS_CAP = 2 days;
+
+    /// @notice Gas forwarded when pushing a BNB refund; a receiver that needs more claims instead.
+    uint256 public constant NATIVE_PUSH_GAS = 50_000;
+
+    uint8 private constant _MAX_DECIMALS = 36;
+
+    Settings private _settings;
+    uint8 private _tokenCount;
+    uint32 private _merchantCount;
+
+    mapping(bytes32 paymentId => Payment) private _payments;
+    /// @dev Digest of the intent an open or expired payment was opened with: later calls must repeat it.
+    mapping(bytes32 paymentId => bytes32 digest) private _intentDigests;
+    mapping(bytes32 paymentId => mapping(address payer => uint256 amount)) private _deposits;
+    mapping(bytes32 paymentId => uint256 amount) private _refunded;
+
+    mapping(address merchant => Merchant) private _merchants;
+    /// @dev Maps to the merchant's id rather than a flag, so a payment learns both with one read.
+    mapping(address merchant => mapping(address signer => uint32 merchantId)) private _signerMerchantIds;
+    mapping(address merchant => mapping(address token => uint256 amount)) private _balances;
+    mapping(address token => mapping(address account => uint256 amount)) private _claimable;
+
+    mapping(address token => TokenConfig) private _tokens;
+    mapping(uint8 index => address token) private _tokenAt;
+    mapping(address token => TokenLedger) private _ledgers;
+
+    /// @param admin The default admin (use a multisig or hardware wallet).
+    /// @param treasury Receiver of platform fees (may be zero while the fee is zero).
+    constructor(address admin, address treasury) EIP712("OpenPayEscrow", "1") {
+        if (admin == address(0)) revert ZeroAddress("admin");
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _settings = Settings({toleranceBps: DEFAULT_TOLERANCE_BPS, feeBps: 0, paused: false, treasury: treasury});
+        if (treasury != address(0)) emit TreasuryUpdated(treasury);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Paying
+    // ---------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IOpenPayEscrow
+    function pay(PaymentIntent calldata intent, bytes calldata signature, address token, uint256 amount)
+        external
+        nonReentrant
+    {
+        if (token == NATIVE) revert UseNativePayment();
+        _deposit(intent, signature, token, amount, msg.sender);
+        _pullExact(token, msg.sender, amount);
+    }
+
+    /// @inheritdoc IOpenPayEscrow
+    function payNative(PaymentIntent calldata intent, bytes calldata signature) external payable nonReentrant {
+        _deposit(intent, signature, NATIVE, msg.value, msg.sender);
+    }
+
+    /// @inheritdoc IOpenPayEscrow
+    function expire(PaymentIntent calldata intent, address[] calldata payers) external nonReentrant {
+        bytes32 paymentId = intent.paymentId;
+        Payment memory payment = _payments[paymentId];
+        if (payment.status != Status.Open && payment.status != Status.Expired) {
+            revert InvalidPaymentStatus(paymentId, payment.status);
+        }
+        _requireBoundIntent(paymentId, intent);
+        address token = _tokenAt[payment.tokenIndex];
+        if (payment.status == Status.Open) {
+            if (block.timestamp <= intent.expiry) {
+                revert PaymentNotExpired(paymentId, intent.expiry, block.timestamp);
+            }
+            _payments[paymentId].status = Status.Expired;
+            emit PaymentExpired(paymentId, token, payment.amount, payment.receivedUsd);
+        }
+        for (uint256 i; i < payers.length; ++i) {
+            address payer = payers[i];
+            uint256 amount = _deposits[paymentId][payer];
+            if (amount == 0) continue;
+            delete _deposits[paymentId][payer];
+            address to = intent.refundTo == address(0) ? payer : intent.refundTo;
+            emit DepositRefunded(paymentId, payer, to, token, amount);
+            _pushOrCredit(paymentId, token, to, amount);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Merchants
+    // ---------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IOpenPayEscrow
+    function withdraw(address token, uint256 amount) external nonReentrant {
+        address payout = _merchants[msg.sender].payout;
+        if (payout == address(0)) revert MerchantNotRegistered(msg.sender);
+        _debit(msg.sender, token, amount);
+        _ledgers[token].owed -= uint128(amount);
+        emit Withdrawn(msg.sender, payout, token, amount);
+        _send(token, payout, amount);
+    }
+
+    /// @inheritdoc IOpenPayEscrow
+    function refund(bytes32 paymentId, address to, uint256 amount) external nonReentrant {
+        if (to == address(0)) revert ZeroAddress("recipient");
+        Payment memory payment = _payments[paymentId];
+        if (payment.status != Status.Completed && payment.status != Status.PartiallyRefunded) {
+            revert InvalidPaymentStatus(paymentId, payment.status);
+        }
+        if (_merchants[msg.sender].id != payment.merchantId) revert NotPaymentMerchant(paymentId, msg.sender);
+        uint256 refundedBefore = _refunded[paymentId];
+        uint256 refundable = payment.amount - refundedBefore;
+        if (amount > refundable) revert RefundExceedsPayment(paymentId, amount, refundable);
+        address token = _tokenAt[payment.tokenIndex];
+        _debit(msg.sender, token, amount);
+        uint256 refundedTotal = refundedBefore + amount;
+        _refunded[paymentId] = refundedTotal;
+        _payments[paymentId].status = amount == refundable ? Status.Refunded : Status.PartiallyRefunded;
+        emit PaymentRefunded(paymentId, msg.sender, to, token, amount, refundedTotal);
+        _pushOrCredit(paymentId, token, to, amount);
+    }
+
+    /// @inheritdoc IOpenPayEscrow
+    function setPayout(address payout) external {
+        if (payout == address(0)) revert ZeroAddress("payout");
+        Merchant storage merchant = _registeredMerchant(msg.sender);
+        merchant.payout = payout;
+        emit PayoutUpdated(msg.sender, payout);
+    }
+
+    /// @inheritdoc IOpenPayEscrow
+    function setSigner(address signer, bool authorised) external {
+        if (signer == address(0)) revert ZeroAddress("signer");
+        uint32 id = _registeredMerchant(msg.sender).id;
+        _signerMerchantIds[msg.sender][signer] = authorised ? id : 0;
+        emit SignerUpdated(msg.sender, signer, authorised);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Claims and fees
+    // ---------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IOpenPayEscrow
+    function claim(address token, address to) external nonReentrant {
+        if (to == address(0)) revert ZeroAddress("recipient");
+        uint256 amount = _claimable[token][msg.sender];
+        if (amount == 0) revert NothingToClaim(token, msg.sender);
+        delete _claimable[token][msg.sender];
+        _ledgers[token].owed -= uint128(amount);
+        emit RefundClaimed(msg.sender, to, token, amount);
+        _send(token, to, amount);
+    }
+
+    /// @inheritdoc IOpenPayEscrow
+    function withdrawFees(address token) external nonReentrant {
+        address treasury = _settings.treasury;
+        if (treasury == address(0)) revert ZeroAddress("treasury");
+        TokenLedger memory ledger = _ledgers[token];
+        if (ledger.fees == 0) revert NothingToClaim(token, treasury);
+        _ledgers[token] = TokenLedger({owed: ledger.owed - ledger.fees, fees: 0});
+        emit FeesWithdrawn(treasury, token, ledger.fees);
+        _send(token, treasury, ledger.fees);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Operator roles
+    // ---------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IOpenPayEscrow
+    function registerMerchant(address merchant, address payout, address signer)
+        external
+        onlyRole(SIGNER_MANAGER_ROLE)
+    {
+        if (merchant == address(0)) revert ZeroAddress("merchant");
+        if (payout == address(0)) revert ZeroAddress("payout");
+        if (signer == address(0)) revert ZeroAddress("signer");
+        if (_merchants[merchant].id != 0) revert MerchantAlreadyRegistered(merchant);
+        uint32 id = ++_merchantCount;
+        _merchants[merchant] = Merchant({id: id, payout: payout});
+        _signerMerchantIds[merchant][signer] = id;
+        emit MerchantRegistered(merchant, id, payout, signer);
+        emit SignerUpdated(merchant, signer, true);
+    }
+
+    /// @inheritdoc IOpenPayEscrow
+    function revokeSigner(address merchant, address signer) external onlyRole(SIGNER_MANAGER_ROLE) {
+        delete _signerMerchantIds[merchant][signer];
+        emit SignerUpdated(merchant, signer, false);
+    }
+
+    /// @inheritdoc IOpenPayEscrow
+    function setToken(address token, address feed, uint32 maxStaleness) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (feed == address(0)) revert ZeroAddress("feed");
+        if (maxStaleness == 0 || maxStaleness > MAX_STALENESS_CAP) {
+            revert InvalidStaleness(maxStaleness, MAX_STALENESS_CAP);
+        }
+        uint8 decimals = token == NATIVE ? 18 : IERC20Metadata(token).decimals();
+        if (decimals > _MAX_DECIMALS) revert UnsupportedDecimals(token, decimals);
+        uint8 feedDecimals = AggregatorV3Interface(feed).decimals();
+        if (feedDecimals > _MAX_DECIMALS) revert UnsupportedDecimals(feed, feedDecimals);
+        uint8 index = _tokens[token].index;
+        if (index == 0) {
+            if (_tokenCount == type(uint8).max) revert TooManyTokens();
+            index = ++_tokenCount;
+            _tokenAt[index] = token;
+        }
+        _tokens[token] = TokenConfig({
+            feed: feed,
+            maxStaleness: maxStaleness,
+            decimals: decimals,
+            feedDecimals: feedDecimals,
+            index: index,
+            allowed: true
+        });
+        emit TokenConfigured(token, feed, maxStaleness, index);
+    }
+
+    /// @inheritdoc IOpenPayEscrow
+    function disallowToken(address token) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (!_tokens[token].allowed) revert TokenNotAllowed(token);
+        _tokens[token].allowed = false;
+        emit TokenDisallowed(token);
+    }
+
+    /// @inheritdoc IOpenPayEscrow
+    function setTolerance(uint16 bps) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (bps > MAX_TOLERANCE_BPS) revert ToleranceTooHigh(bps, MAX_TOLERANCE_BPS);
+        emit ToleranceUpdated(_settings.toleranceBps, bps);
+        _settings.toleranceBps = bps;
+    }
+
+    /// @inheritdoc IOpenPayEscrow
+    function setFee(uint16 bps) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (bps > MAX_FEE_BPS) revert FeeTooHigh(bps, MAX_FEE_BPS);
+        if (bps != 0 && _settings.treasury == address(0)) revert ZeroAddress("treasury");
+        emit FeeUpdated(_settings.feeBps, bps);
+        _settings.feeBps = bps;
+    }
+
+    /// @inheritdoc IOpenPayEscrow
+    function setTreasury(address treasury) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (treasury == address(0)) revert ZeroAddress("treasury");
+        _settings.treasury = treasury;
+        emit TreasuryUpdated(treasury);
+    }
+
+    /// @inheritdoc IOpenPayEscrow
+    function rescue(address token, address to, uint256 amount) external onlyRole(DEFAULT_ADMIN_ROLE) nonReentrant {
+        if (to == address(0)) revert ZeroAddress("recipient");
+        uint256 held = token == NATIVE ? address(this).balance : IERC20(token).balanceOf(address(this));
+        uint256 owed = _ledgers[token].owed;
+        uint256 surplus = held > owed ? held - owed : 0;
+        if (amount > surplus) revert RescueExceedsSurplus(token, amount, surplus);
+        emit Rescued(token, to, amount);
+        _send(token, to, amount);
+    }
+
+    /// @inheritdoc IOpenPayEscrow
+    function pause() external onlyRole(PAUSER_ROLE) {
+        _settings.paused = true;
+        emit Paused(msg.sender);
+    }
+
+    /// @inheritdoc IOpenPayEscrow
+    function unpause() external onlyRole(PAUSER_ROLE) {
+        _settings.paused = false;
+        emit Unpaused(msg.sender);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Views
+    // ---------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IOpenPayEscrow
+    function hashIntent(PaymentIntent calldata intent) public view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(PAYMENT_INTENT_TYPEHASH, intent)));
+    }
+
+    /// @inheritdoc IOpenPayEscrow
+    function remainingUsd(PaymentIntent calldata intent) external view returns (uint256 remaining) {
+        Payment memory payment = _payments[intent.paymentId];
+        if (payment.status == Status.None) return intent.amountUsd;
+        if (payment.status != Status.Open) return 0;
+        _requireBoundIntent(intent.paymentId, intent);
+        // An open payment has received less than amount × (1 − tolerance), so this cannot underflow.
+        remaining = intent.amountUsd - payment.receivedUsd;
+    }
+
+    /// @inheritdoc IOpenPayEscrow
+    function paymentOf(bytes32 paymentId) external view returns (Payment memory) {
+        return _payments[paymentId];
+    }
+
+    /// @inheritdoc IOpenPayEscrow
+    function depositOf(bytes32 paymentId, address payer) external view returns (uint256) {
+        Status status = _payments[paymentId].status;
+        // Deposits of a completed payment belong to the merchant: nothing is refundable to the payer.
+        if (status != Status.Open && status != Status.Expired) return 0;
+        return _deposits[paymentId][payer];
+    }
+
+    /// @inheritdoc IOpenPayEscrow
+    function refundedOf(bytes32 paymentId) external view returns (uint256) {
+        return _refunded[paymentId];
+    }
+
+    /// @inheritdoc IOpenPayEscrow
+    function balanceOf(address merchant, address token) external view returns (uint256) {
+        return _balances[merchant][token];
+    }
+
+    /// @inheritdoc IOpenPayEscrow
+    function claimableOf(address token, address account) external view returns (uint256) {
+        return _claimable[token][account];
+    }
+
+    /// @inheritdoc IOpenPayEscrow
+    function ledgerOf(address token) external view returns (TokenLedger memory) {
+        return _ledgers[token];
+    }
+
+    /// @inheritdoc IOpenPayEscrow
+    function tokenConfigOf(address token) external view returns (TokenConfig memory) {
+        return _tokens[token];
+    }
+
+    /// @inheritdoc IOpenPayEscrow
+    function tokenAt(uint8 index) external view returns (address) {
+        return _tokenAt[index];
+    }
+
+    /// @inheritdoc IOpenPayEscrow
+    function merchantOf(address merchant) external view returns (Merchant memory) {
+        return _merchants[merchant];
+    }
+
+    /// @inheritdoc IOpenPayEscrow
+    function isSigner(address merchant, address signer) external view returns (bool) {
+        return _signerMerchantIds[merchant][signer] != 0;
+    }
+
+    /// @inheritdoc IOpenPayEscrow
+    function settings() external view returns (Settings memory) {
+        return _settings;
+    }
+
+    /// @inheritdoc IOpenPayEscrow
+    function quoteUsd(address token, uint256 amount) external view returns (uint256) {
+        TokenConfig memory config = _tokens[token];
+        if (config.feed == address(0)) revert TokenNotAllowed(token);
+        uint256 price = PriceMath.freshPrice(config.feed, config.maxStaleness);
+        return PriceMath.usdValue(amount, price, config.decimals, config.feedDecimals);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Internal
+    // ---------------------------------------------------------------------------------------------
+
+    /// @dev Records a deposit: checks the intent and the price, then completes the payment or keeps it open.
+    /// Only effects: the caller moves the funds afterwards.
+    function _deposit(
+        PaymentIntent calldata intent,
+        bytes calldata signature,
+        address token,
+        uint256 amount,
+        address payer
+    ) private {
+        Settings memory config = _settings;
+        if (config.paused) revert DepositsPaused();
+        if (amount == 0) revert ZeroAmount();
+        _toUint104(amount);
+        TokenConfig memory tokenConfig = _tokens[token];
+        if (!tokenConfig.allowed) revert TokenNotAllowed(token);
+        (Payment memory payment, bytes32 digest) = _admit(intent, signature, token, tokenConfig.index);
+        Status previous = payment.status;
+
+        uint256 valueUsd = _valueUsd(tokenConfig, amount);
+        payment.amount = uint104(_toUint104(payment.amount + amount));
+        payment.receivedUsd = uint104(_toUint104(payment.receivedUsd + valueUsd));
+        _ledgers[token].owed += amount.toUint128();
+
+        if (PriceMath.covers(payment.receivedUsd, intent.amountUsd, config.toleranceBps)) {
+            payment.status = Status.Completed;
+            _payments[intent.paymentId] = payment;
+            if (previous == Status.Open) delete _intentDigests[intent.paymentId];
+            _settle(intent, payment, payer, token, amount, valueUsd, config.feeBps);
+        } else {
+            payment.status = Status.Open;
+            _payments[intent.paymentId] = payment;
+            if (previous == Status.None) _intentDigests[intent.paymentId] = digest;
+            _deposits[intent.paymentId][payer] += amount;
+            _emitDeposited(intent, payer, token, amount, valueUsd, payment.receivedUsd);
+        }
+    }
+
+    /// @dev Loads the payment a deposit is for and checks that the deposit may join it.
+    function _admit(PaymentIntent calldata intent, bytes calldata signature, address token, uint8 tokenIndex)
+        private
+        view
+        returns (Payment memory payment, bytes32 digest)
+    {
+        bytes32 paymentId = intent.paymentId;
+        payment = _payments[paymentId];
+        if (payment.status != Status.None && payment.status != Status.Open) {
+            revert InvalidPaymentStatus(paymentId, payment.status);
+        }
+        if (block.timestamp > intent.expiry) revert DepositAfterExpiry(paymentId, intent.expiry, block.timestamp);
+        digest = hashIntent(intent);
+        if (payment.status == Status.None) {
+            payment.merchantId = _authorisedMerchantId(intent, digest, signature);
+            payment.tokenIndex = tokenIndex;
+        } else {
+            bytes32 bound = _intentDigests[paymentId];
+            if (bound != digest) revert IntentMismatch(paymentId, bound, digest);
+            if (payment.tokenIndex != tokenIndex) revert TokenMismatch(paymentId, _tokenAt[payment.tokenIndex], token);
+        }
+    }
+
+    /// @dev Values a deposit at the token's fresh Chainlink price.
+    function _valueUsd(TokenConfig memory tokenConfig, uint256 amount) private view returns (uint256) {
+        uint256 price = PriceMath.freshPrice(tokenConfig.feed, tokenConfig.maxStaleness);
+        return PriceMath.usdValue(amount, price, tokenConfig.decimals, tokenConfig.feedDecimals);
+    }
+
+    /// @dev Emits a deposit that leaves the payment open.
+    function _emitDeposited(
+        PaymentIntent calldata intent,
+        address payer,
+        address token,
+        uint256 amount,
+        uint256 valueUsd,
+        uint256 receivedUsd
+    ) private {
+        // An open payment has received less than amount × (1 − tolerance), so this cannot underflow.
+        uint256 remaining = intent.amountUsd - receivedUsd;
+        emit PaymentDeposited(intent.paymentId, intent.merchant, payer, token, amount, valueUsd, receivedUsd, remaining);
+    }
+
+    /// @dev Credits a completed payment to its merchant, less the platform fee, and emits the completing deposit.
+    function _settle(
+        PaymentIntent calldata intent,
+        Payment memory payment,
+        address payer,
+        address token,
+        uint256 amount,
+        uint256 valueUsd,
+        uint256 feeBps
+    ) private {
+        uint256 fee = payment.amount * feeBps / PriceMath.BPS;
+        _balances[intent.merchant][token] += payment.amount - fee;
+        if (fee != 0) _ledgers[token].fees += fee.toUint128();
+        uint256 receivedUsd = payment.receivedUsd;
+        uint256 excessUsd = receivedUsd > intent.amountUsd ? receivedUsd - intent.amountUsd : 0;
+        emit PaymentCompleted(
+            intent.paymentId, intent.merchant, payer, token, amount, valueUsd, receivedUsd, excessUsd, fee
+        );
+    }
+
+    /// @dev Checks a new payment's intent: a positive amount that fits, signed by a signer of its merchant.
+    function _authorisedMerchantId(PaymentIntent calldata intent, bytes32 digest, bytes calldata signature)
+        private
+        view
+        returns (uint32 merchantId)
+    {
+        if (intent.amountUsd == 0) revert ZeroPaymentAmount(intent.paymentId);
+        _toUint104(intent.amountUsd);
+        (address signer, ECDSA.RecoverError error,) = ECDSA.tryRecover(digest, signature);
+        if (error != ECDSA.RecoverError.NoError) revert InvalidSignature(intent.paymentId);
+        merchantId = _signerMerchantIds[intent.merchant][signer];
+        if (merchantId == 0) revert UnauthorisedSigner(intent.merchant, signer);
+    }
+
+    /// @dev Reverts unless `intent` is the intent the payment was opened with.
+    function _requireBoundIntent(bytes32 paymentId, PaymentIntent calldata intent) private view {
+        bytes32 digest = hashIntent(intent);
+        bytes32 bound = _intentDigests[paymentId];
+        if (bound != digest) revert IntentMismatch(paymentId, bound, digest);
+    }
+
+    /// @dev Takes exactly `amount` of `token` from `from`; a token that delivers another amount is rejected.
+    function _pullExact(address token, address from, uint256 amount) private {
+        IERC20 erc20 = IERC20(token);
+        uint256 before = erc20.balanceOf(address(this));
+        erc20.safeTransferFrom(from, address(this), amount);
+        uint256 afterwards = erc20.balanceOf(address(this));
+        if (afterwards != before + amount) {
+            revert FeeOnTransferToken(token, amount, afterwards > before ? afterwards - before : 0);
+        }
+    }
+
+    /// @dev Sends a refund; if the receiver cannot take it, it becomes claimable and nothing else is blocked.
+    function _pushOrCredit(bytes32 paymentId, address token, address to, uint256 amount) private {
+        bool sent = token == NATIVE
+            ? _trySendNative(to, amount, NATIVE_PUSH_GAS)
+            : IERC20(token).trySafeTransfer(to, amount);
+        if (sent) {
+            _ledgers[token].owed -= uint128(amount);
+        } else {
+            _claimable[token][to] += amount;
+            emit RefundClaimable(paymentId, to, token, amount);
+        }
+    }
+
+    /// @dev Sends to an address the caller chose, reverting on failure.
+    function _send(address token, address to, uint256 amount) private {
+        if (token == NATIVE) {
+            if (!_trySendNative(to, amount, gasleft())) revert NativeTransferFailed(to, amount);
+        } else {
+            IERC20(token).safeTransfer(to, amount);
+        }
+    }
+
+    /// @dev A plain call that copies no return data, so a hostile receiver cannot make the caller pay for it.
+    function _trySendNative(address to, uint256 amount, uint256 gasLimit) private returns (bool sent) {
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            sent := call(gasLimit, to, amount, 0, 0, 0, 0)
+        }
+    }
+
+    /// @dev Takes `amount` from a merchant's balance.
+    function _debit(address merchant, address token, uint256 amount) private {
+        if (amount == 0) revert ZeroAmount();
+        uint256 balance = _balances[merchant][token];
+        if (amount > balance) revert InsufficientBalance(merchant, token, amount, balance);
+        unchecked {
+            _balances[merchant][token] = balance - amount;
+        }
+    }
+
+    /// @dev The caller's merchant record, or a revert naming it.
+    function _registeredMerchant(address account) private view returns (Merchant storage merchant) {
+        merchant = _merchants[account];
+        if (merchant.id == 0) revert MerchantNotRegistered(account);
+    }
+
+    /// @dev Narrows to the width of stored amounts with an error that names the amount.
+    function _toUint104(uint256 amount) private pure returns (uint256) {
+        if (amount > type(uint104).max) revert AmountTooLarge(amount, type(uint104).max);
+        return amount;
+    }
+}

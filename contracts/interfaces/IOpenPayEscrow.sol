@@ -1,0 +1,606 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+/// @title IOpenPayEscrow
+/// @notice Escrow of Open Pay: customers pay USDT, USDC or BNB against a merchant's signed payment intent,
+/// valued at Chainlink prices; the escrow holds the merchant's balance until the merchant withdraws it.
+/// @dev Every event that changes a payment has the payment id as its first indexed topic, so that an
+/// indexer can rebuild every payment from logs alone.
+interface IOpenPayEscrow {
+    // ---------------------------------------------------------------------------------------------
+    // Types
+    // ---------------------------------------------------------------------------------------------
+
+    /// @notice The terms of one payment, signed off-chain (EIP-712) by a signer the merchant authorised.
+    /// @dev Creating a payment costs no gas: nothing is written on chain until the first deposit.
+    struct PaymentIntent {
+        /// @dev Unique id chosen by the gateway; a payment id is used by at most one payment.
+        bytes32 paymentId;
+        /// @dev The merchant credited when the payment completes.
+        address merchant;
+        /// @dev The price in USD with 18 decimals.
+        uint256 amountUsd;
+        /// @dev Unix time after which deposits revert and the payment can be expired.
+        uint64 expiry;
+        /// @dev Where refunds of deposits go; zero sends each refund back to the address that deposited.
+        address refundTo;
+    }
+
+    /// @notice Where a payment stands on chain.
+    enum Status {
+        /// @dev No deposit yet (the default of every id).
+        None,
+        /// @dev Deposits received, less than the amount (less the tolerance).
+        Open,
+        /// @dev Paid: the deposits were credited to the merchant's balance.
+        Completed,
+        /// @dev Expired before being paid in full; its deposits are refunded.
+        Expired,
+        /// @dev Paid, and part of it was refunded by the merchant.
+        PartiallyRefunded,
+        /// @dev Paid, and all of it was refunded by the merchant.
+        Refunded
+    }
+
+    /// @notice A payment as stored: one storage slot.
+    struct Payment {
+        /// @dev Where the payment stands.
+        Status status;
+        /// @dev Index of the token it is paid in (see `tokenAt`).
+        uint8 tokenIndex;
+        /// @dev Id of the merchant it pays (see `merchantOf`).
+        uint32 merchantId;
+        /// @dev Token units deposited in total.
+        uint104 amount;
+        /// @dev USD value of the deposits at the prices when they arrived, 18 decimals.
+        uint104 receivedUsd;
+    }
+
+    /// @notice How a token is accepted and valued.
+    struct TokenConfig {
+        /// @dev Chainlink USD feed of the token.
+        address feed;
+        /// @dev Longest accepted age of the feed's answer, in seconds.
+        uint32 maxStaleness;
+        /// @dev Decimals of the token (18 for BNB).
+        uint8 decimals;
+        /// @dev Decimals of the feed's answer.
+        uint8 feedDecimals;
+        /// @dev Index of the token in `tokenAt`, from 1; kept when the token is disallowed.
+        uint8 index;
+        /// @dev Whether new deposits in this token are accepted.
+        bool allowed;
+    }
+
+    /// @notice What the escrow owes in one token.
+    struct TokenLedger {
+        /// @dev Everything owed: merchant balances, open deposits, claimable refunds and fees.
+        uint128 owed;
+        /// @dev The platform fees inside `owed`, due to the treasury.
+        uint128 fees;
+    }
+
+    /// @notice A registered merchant.
+    struct Merchant {
+        /// @dev Id from 1, recorded in each of its payments.
+        uint32 id;
+        /// @dev Where withdrawals go.
+        address payout;
+    }
+
+    /// @notice Global settings, packed in one slot because every payment reads them.
+    struct Settings {
+        /// @dev A payment completes when the USD received is at least amount × (1 − toleranceBps / 10,000).
+        uint16 toleranceBps;
+        /// @dev Platform fee taken from each completed payment, in basis points.
+        uint16 feeBps;
+        /// @dev When true, new deposits revert; refunds, claims and withdrawals go on.
+        bool paused;
+        /// @dev Receiver of the platform fees.
+        address treasury;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Payment events (first indexed topic: payment id)
+    // ---------------------------------------------------------------------------------------------
+
+    /// @notice A deposit was recorded and the payment stays open (underpaid). Every deposit emits either this
+    /// event or `PaymentCompleted`.
+    /// @param paymentId The payment.
+    /// @param merchant The merchant the payment is for.
+    /// @param payer Who deposited (refunds of an expired payment go back here unless the intent names `refundTo`).
+    /// @param token The token deposited (zero address for BNB).
+    /// @param amount Token units of this deposit.
+    /// @param valueUsd USD value of this deposit at the current price, 18 decimals.
+    /// @param receivedUsd USD value of all deposits of the payment so far.
+    /// @param remainingUsd USD still to pay for the full amount.
+    event PaymentDeposited(
+        bytes32 indexed paymentId,
+        address indexed merchant,
+        address indexed payer,
+        address token,
+        uint256 amount,
+        uint256 valueUsd,
+        uint256 receivedUsd,
+        uint256 remainingUsd
+    );
+
+    /// @notice A deposit brought the payment to its full value (within the tolerance): the payment is paid and
+    /// all its deposits were credited to the merchant's balance, less the platform fee.
+    /// @param paymentId The payment.
+    /// @param merchant The merchant credited.
+    /// @param payer Who made this deposit.
+    /// @param token The token it was paid in.
+    /// @param amount Token units of this deposit (earlier deposits are in their `PaymentDeposited` events).
+    /// @param valueUsd USD value of this deposit at the current price.
+    /// @param receivedUsd USD value of all deposits of the payment.
+    /// @param excessUsd USD received beyond the payment's amount (overpayment), credited to the merchant too.
+    /// @param fee Token units taken as platform fee from all deposits.
+    event PaymentCompleted(
+        bytes32 indexed paymentId,
+        address indexed merchant,
+        address indexed payer,
+        address token,
+        uint256 amount,
+        uint256 valueUsd,
+        uint256 receivedUsd,
+        uint256 excessUsd,
+        uint256 fee
+    );
+
+    /// @notice An open payment passed its expiry unpaid; its deposits are being refunded.
+    /// @param paymentId The payment.
+    /// @param token The token of its deposits.
+    /// @param amount Token units deposited, to be refunded.
+    /// @param receivedUsd USD value that had been received.
+    event PaymentExpired(bytes32 indexed paymentId, address token, uint256 amount, uint256 receivedUsd);
+
+    /// @notice A deposit of an expired payment was sent back.
+    /// @param paymentId The payment.
+    /// @param payer Whose deposit it was.
+    /// @param to Where it was sent (the payer or the intent's `refundTo`).
+    /// @param token The token.
+    /// @param amount Token units.
+    event DepositRefunded(
+        bytes32 indexed paymentId,
+        address indexed payer,
+        address indexed to,
+        address token,
+        uint256 amount
+    );
+
+    /// @notice A merchant refunded (part of) a paid payment from its balance.
+    /// @param paymentId The payment.
+    /// @param merchant The merchant.
+    /// @param to The refund's receiver.
+    /// @param token The token.
+    /// @param amount Token units of this refund.
+    /// @param refundedTotal Token units refunded for this payment so far.
+    event PaymentRefunded(
+        bytes32 indexed paymentId,
+        address indexed merchant,
+        address indexed to,
+        address token,
+        uint256 amount,
+        uint256 refundedTotal
+    );
+
+    /// @notice A refund could not be pushed (reverting receiver, blacklisted address) and became claimable.
+    /// @param paymentId The payment the refund belongs to.
+    /// @param account Who can claim it.
+    /// @param token The token.
+    /// @param amount Token units.
+    event RefundClaimable(bytes32 indexed paymentId, address indexed account, address token, uint256 amount);
+
+    // ---------------------------------------------------------------------------------------------
+    // Balance and configuration events
+    // ---------------------------------------------------------------------------------------------
+
+    /// @notice A claimable refund was claimed.
+    /// @param account Who it was owed to.
+    /// @param to Where it was sent.
+    /// @param token The token.
+    /// @param amount Token units.
+    event RefundClaimed(address indexed account, address indexed to, address token, uint256 amount);
+
+    /// @notice A merchant withdrew from its balance to its payout wallet.
+    /// @param merchant The merchant.
+    /// @param payout The payout wallet.
+    /// @param token The token.
+    /// @param amount Token units.
+    event Withdrawn(address indexed merchant, address indexed payout, address token, uint256 amount);
+
+    /// @notice Platform fees were sent to the treasury.
+    /// @param treasury The receiver.
+    /// @param token The token.
+    /// @param amount Token units.
+    event FeesWithdrawn(address indexed treasury, address token, uint256 amount);
+
+    /// @notice Tokens beyond what the escrow owes were moved out by the admin.
+    /// @param token The token (zero address for BNB).
+    /// @param to The receiver.
+    /// @param amount Token units.
+    event Rescued(address indexed token, address indexed to, uint256 amount);
+
+    /// @notice A merchant was registered.
+    /// @param merchant The merchant's address, which controls its settings and balance.
+    /// @param id The merchant's id.
+    /// @param payout Its payout wallet.
+    /// @param signer Its first intent signer.
+    event MerchantRegistered(address indexed merchant, uint32 id, address payout, address signer);
+
+    /// @notice A merchant changed its payout wallet.
+    /// @param merchant The merchant.
+    /// @param payout The new payout wallet.
+    event PayoutUpdated(address indexed merchant, address payout);
+
+    /// @notice An intent signer was authorised or revoked for a merchant.
+    /// @param merchant The merchant.
+    /// @param signer The signer.
+    /// @param authorised Whether intents it signs are now accepted.
+    event SignerUpdated(address indexed merchant, address indexed signer, bool authorised);
+
+    /// @notice A token was allowed or its feed settings changed.
+    /// @param token The token (zero address for BNB).
+    /// @param feed Its Chainlink USD feed.
+    /// @param maxStaleness Longest accepted age of the feed's answer, in seconds.
+    /// @param index Its index in `tokenAt`.
+    event TokenConfigured(address indexed token, address indexed feed, uint32 maxStaleness, uint8 index);
+
+    /// @notice A token stopped being accepted for new deposits.
+    /// @param token The token.
+    event TokenDisallowed(address indexed token);
+
+    /// @notice The payment tolerance changed.
+    /// @param previousBps The old tolerance.
+    /// @param newBps The new tolerance.
+    event ToleranceUpdated(uint16 previousBps, uint16 newBps);
+
+    /// @notice The platform fee changed.
+    /// @param previousBps The old fee.
+    /// @param newBps The new fee.
+    event FeeUpdated(uint16 previousBps, uint16 newBps);
+
+    /// @notice The treasury changed.
+    /// @param treasury The new treasury.
+    event TreasuryUpdated(address indexed treasury);
+
+    /// @notice New deposits were paused.
+    /// @param account The pauser.
+    event Paused(address account);
+
+    /// @notice New deposits were resumed.
+    /// @param account The pauser.
+    event Unpaused(address account);
+
+    // ---------------------------------------------------------------------------------------------
+    // Errors
+    // ---------------------------------------------------------------------------------------------
+
+    /// @notice The intent's signature is malformed or does not recover to an address.
+    /// @param paymentId The payment.
+    error InvalidSignature(bytes32 paymentId);
+
+    /// @notice The intent was signed by an address the merchant has not authorised.
+    /// @param merchant The intent's merchant.
+    /// @param signer The address that signed.
+    error UnauthorisedSigner(address merchant, address signer);
+
+    /// @notice The intent asks for a zero USD amount.
+    /// @param paymentId The payment.
+    error ZeroPaymentAmount(bytes32 paymentId);
+
+    /// @notice The supplied intent is not the one the payment was opened with.
+    /// @param paymentId The payment.
+    /// @param expected Hash of the intent the payment was opened with.
+    /// @param actual Hash of the supplied intent.
+    error IntentMismatch(bytes32 paymentId, bytes32 expected, bytes32 actual);
+
+    /// @notice The payment's expiry has passed: no more deposits.
+    /// @param paymentId The payment.
+    /// @param expiry Its expiry.
+    /// @param timestamp The current block time.
+    error DepositAfterExpiry(bytes32 paymentId, uint64 expiry, uint256 timestamp);
+
+    /// @notice The payment's expiry has not passed yet.
+    /// @param paymentId The payment.
+    /// @param expiry Its expiry.
+    /// @param timestamp The current block time.
+    error PaymentNotExpired(bytes32 paymentId, uint64 expiry, uint256 timestamp);
+
+    /// @notice The payment is not in a status that allows this operation.
+    /// @param paymentId The payment.
+    /// @param status Its status.
+    error InvalidPaymentStatus(bytes32 paymentId, Status status);
+
+    /// @notice The token is not accepted for new deposits.
+    /// @param token The token.
+    error TokenNotAllowed(address token);
+
+    /// @notice The payment is already being paid in another token.
+    /// @param paymentId The payment.
+    /// @param expected The token of its first deposit.
+    /// @param actual The token offered.
+    error TokenMismatch(bytes32 paymentId, address expected, address actual);
+
+    /// @notice BNB must be paid with `payNative`, not `pay`.
+    error UseNativePayment();
+
+    /// @notice An amount of zero was given.
+    error ZeroAmount();
+
+    /// @notice An amount does not fit the escrow's storage.
+    /// @param amount The amount.
+    /// @param max The largest accepted.
+    error AmountTooLarge(uint256 amount, uint256 max);
+
+    /// @notice The token delivered less than it was asked to transfer (fee-on-transfer tokens are not supported).
+    /// @param token The token.
+    /// @param expected Token units asked for.
+    /// @param received Token units that arrived.
+    error FeeOnTransferToken(address token, uint256 expected, uint256 received);
+
+    /// @notice Deposits are paused.
+    error DepositsPaused();
+
+    /// @notice The merchant's balance is too small.
+    /// @param merchant The merchant.
+    /// @param token The token.
+    /// @param requested Token units asked for.
+    /// @param available Token units in the balance.
+    error InsufficientBalance(address merchant, address token, uint256 requested, uint256 available);
+
+    /// @notice A refund is larger than what is left to refund of the payment.
+    /// @param paymentId The payment.
+    /// @param requested Token units asked for.
+    /// @param refundable Token units paid and not yet refunded.
+    error RefundExceedsPayment(bytes32 paymentId, uint256 requested, uint256 refundable);
+
+    /// @notice The caller is not the merchant of the payment.
+    /// @param paymentId The payment.
+    /// @param caller The caller.
+    error NotPaymentMerchant(bytes32 paymentId, address caller);
+
+    /// @notice The caller is not a registered merchant.
+    /// @param account The caller.
+    error MerchantNotRegistered(address account);
+
+    /// @notice The merchant is registered already.
+    /// @param merchant The merchant.
+    error MerchantAlreadyRegistered(address merchant);
+
+    /// @notice A required address was zero.
+    /// @param what Which one: "admin", "merchant", "payout", "signer", "recipient", "treasury" or "feed".
+    error ZeroAddress(string what);
+
+    /// @notice Nothing is claimable.
+    /// @param token The token.
+    /// @param account The account.
+    error NothingToClaim(address token, address account);
+
+    /// @notice A BNB transfer to an address the caller chose failed.
+    /// @param to The receiver.
+    /// @param amount Wei.
+    error NativeTransferFailed(address to, uint256 amount);
+
+    /// @notice A rescue would take funds the escrow owes.
+    /// @param token The token.
+    /// @param requested Token units asked for.
+    /// @param surplus Token units held beyond what is owed.
+    error RescueExceedsSurplus(address token, uint256 requested, uint256 surplus);
+
+    /// @notice The tolerance is above the hard cap.
+    /// @param bps The tolerance asked for.
+    /// @param max The cap.
+    error ToleranceTooHigh(uint256 bps, uint256 max);
+
+    /// @notice The fee is above the hard cap.
+    /// @param bps The fee asked for.
+    /// @param max The cap.
+    error FeeTooHigh(uint256 bps, uint256 max);
+
+    /// @notice The staleness limit is zero or above the cap.
+    /// @param maxStaleness The limit asked for.
+    /// @param cap The largest accepted.
+    error InvalidStaleness(uint256 maxStaleness, uint256 cap);
+
+    /// @notice The token or feed reports more decimals than supported.
+    /// @param token The token.
+    /// @param decimals The decimals reported.
+    error UnsupportedDecimals(address token, uint8 decimals);
+
+    /// @notice No more tokens can be registered.
+    error TooManyTokens();
+
+    // ---------------------------------------------------------------------------------------------
+    // Paying
+    // ---------------------------------------------------------------------------------------------
+
+    /// @notice Pays (part of) a payment in an ERC-20 token the caller approved to the escrow.
+    /// @dev The first deposit records the payment; later deposits must repeat the same intent and token.
+    /// Completes the payment when the USD received reaches the amount less the tolerance.
+    /// @param intent The payment's signed terms.
+    /// @param signature The EIP-712 signature of `intent` by a signer the merchant authorised.
+    /// @param token The token to pay in.
+    /// @param amount Token units to pay.
+    function pay(PaymentIntent calldata intent, bytes calldata signature, address token, uint256 amount) external;
+
+    /// @notice Pays (part of) a payment in BNB sent with the call.
+    /// @param intent The payment's signed terms.
+    /// @param signature The EIP-712 signature of `intent` by a signer the merchant authorised.
+    function payNative(PaymentIntent calldata intent, bytes calldata signature) external payable;
+
+    /// @notice Expires an open payment past its expiry (if not expired yet) and refunds the given payers' deposits.
+    /// @dev Anyone may call. A refund that cannot be pushed becomes claimable by its receiver. Calling again
+    /// on an expired payment refunds deposits not refunded yet.
+    /// @param intent The payment's terms, as signed.
+    /// @param payers Whose deposits to refund.
+    function expire(PaymentIntent calldata intent, address[] calldata payers) external;
+
+    // ---------------------------------------------------------------------------------------------
+    // Merchants
+    // ---------------------------------------------------------------------------------------------
+
+    /// @notice Withdraws from the caller's merchant balance to its payout wallet.
+    /// @param token The token (zero address for BNB).
+    /// @param amount Token units.
+    function withdraw(address token, uint256 amount) external;
+
+    /// @notice Refunds (part of) a paid payment from the caller's merchant balance.
+    /// @dev If the push fails the refund becomes claimable by `to`.
+    /// @param paymentId The payment.
+    /// @param to The receiver of the refund.
+    /// @param amount Token units, at most what was paid and not yet refunded.
+    function refund(bytes32 paymentId, address to, uint256 amount) external;
+
+    /// @notice Changes the caller's payout wallet.
+    /// @param payout The new payout wallet.
+    function setPayout(address payout) external;
+
+    /// @notice Authorises or revokes an intent signer for the caller's merchant account.
+    /// @param signer The signer.
+    /// @param authorised Whether its intents are accepted.
+    function setSigner(address signer, bool authorised) external;
+
+    // ---------------------------------------------------------------------------------------------
+    // Claims and fees
+    // ---------------------------------------------------------------------------------------------
+
+    /// @notice Claims refunds owed to the caller that could not be pushed.
+    /// @param token The token.
+    /// @param to Where to send them (another address when the caller's own is blacklisted).
+    function claim(address token, address to) external;
+
+    /// @notice Sends the accumulated platform fees of a token to the treasury. Anyone may call.
+    /// @param token The token.
+    function withdrawFees(address token) external;
+
+    // ---------------------------------------------------------------------------------------------
+    // Operator roles
+    // ---------------------------------------------------------------------------------------------
+
+    /// @notice Registers a merchant with its payout wallet and first signer (signer-manager role).
+    /// @param merchant The merchant's controlling address.
+    /// @param payout Its payout wallet.
+    /// @param signer Its first intent signer.
+    function registerMerchant(address merchant, address payout, address signer) external;
+
+    /// @notice Revokes a merchant's signer in an emergency, such as a leaked key (signer-manager role).
+    /// @dev The role can revoke signers but never authorise them for an existing merchant.
+    /// @param merchant The merchant.
+    /// @param signer The signer.
+    function revokeSigner(address merchant, address signer) external;
+
+    /// @notice Allows a token or updates its feed settings (admin).
+    /// @param token The token (zero address for BNB).
+    /// @param feed Its Chainlink USD feed.
+    /// @param maxStaleness Longest accepted age of the feed's answer, in seconds.
+    function setToken(address token, address feed, uint32 maxStaleness) external;
+
+    /// @notice Stops accepting a token for new deposits (admin). Open payments in it can still expire and refund.
+    /// @param token The token.
+    function disallowToken(address token) external;
+
+    /// @notice Sets the payment tolerance (admin), at most `MAX_TOLERANCE_BPS`.
+    /// @param bps The tolerance in basis points.
+    function setTolerance(uint16 bps) external;
+
+    /// @notice Sets the platform fee (admin), at most `MAX_FEE_BPS`.
+    /// @param bps The fee in basis points.
+    function setFee(uint16 bps) external;
+
+    /// @notice Sets the treasury that receives platform fees (admin).
+    /// @param treasury The treasury.
+    function setTreasury(address treasury) external;
+
+    /// @notice Moves tokens the escrow holds beyond what it owes, such as tokens sent to it by mistake (admin).
+    /// @param token The token (zero address for BNB).
+    /// @param to The receiver.
+    /// @param amount Token units, at most the surplus.
+    function rescue(address token, address to, uint256 amount) external;
+
+    /// @notice Stops new deposits (pauser role). Refunds, claims, expiries and withdrawals go on.
+    function pause() external;
+
+    /// @notice Resumes new deposits (pauser role).
+    function unpause() external;
+
+    // ---------------------------------------------------------------------------------------------
+    // Views
+    // ---------------------------------------------------------------------------------------------
+
+    /// @notice The EIP-712 digest of an intent: what its signer signs, and the payment's binding on chain.
+    /// @param intent The intent.
+    /// @return The digest.
+    function hashIntent(PaymentIntent calldata intent) external view returns (bytes32);
+
+    /// @notice USD still to pay for the payment of `intent`, 18 decimals (zero once complete or expired).
+    /// @param intent The payment's terms.
+    /// @return remaining USD still due.
+    function remainingUsd(PaymentIntent calldata intent) external view returns (uint256 remaining);
+
+    /// @notice A payment as stored.
+    /// @param paymentId The payment.
+    /// @return The payment.
+    function paymentOf(bytes32 paymentId) external view returns (Payment memory);
+
+    /// @notice Token units a payer deposited into a payment and that were not yet refunded.
+    /// @param paymentId The payment.
+    /// @param payer The payer.
+    /// @return The amount.
+    function depositOf(bytes32 paymentId, address payer) external view returns (uint256);
+
+    /// @notice Token units refunded by the merchant for a payment.
+    /// @param paymentId The payment.
+    /// @return The amount.
+    function refundedOf(bytes32 paymentId) external view returns (uint256);
+
+    /// @notice A merchant's balance in a token.
+    /// @param merchant The merchant.
+    /// @param token The token.
+    /// @return The balance.
+    function balanceOf(address merchant, address token) external view returns (uint256);
+
+    /// @notice Refunds an account can claim in a token.
+    /// @param token The token.
+    /// @param account The account.
+    /// @return The amount.
+    function claimableOf(address token, address account) external view returns (uint256);
+
+    /// @notice What the escrow owes in a token.
+    /// @param token The token.
+    /// @return The ledger.
+    function ledgerOf(address token) external view returns (TokenLedger memory);
+
+    /// @notice How a token is accepted and valued.
+    /// @param token The token.
+    /// @return The configuration.
+    function tokenConfigOf(address token) external view returns (TokenConfig memory);
+
+    /// @notice The token registered at an index.
+    /// @param index The index, from 1.
+    /// @return The token (zero address for BNB or an unused index).
+    function tokenAt(uint8 index) external view returns (address);
+
+    /// @notice A registered merchant.
+    /// @param merchant The merchant's address.
+    /// @return The merchant (id zero if not registered).
+    function merchantOf(address merchant) external view returns (Merchant memory);
+
+    /// @notice Whether a signer is authorised for a merchant.
+    /// @param merchant The merchant.
+    /// @param signer The signer.
+    /// @return Whether its intents are accepted.
+    function isSigner(address merchant, address signer) external view returns (bool);
+
+    /// @notice The global settings.
+    /// @return The settings.
+    function settings() external view returns (Settings memory);
+
+    /// @notice The USD value, 18 decimals, of an amount of a token at the current price.
+    /// @dev Reverts on a stale, non-positive or future-dated price, exactly as a deposit would.
+    /// @param token The token.
+    /// @param amount Token units.
+    /// @return The value.
+    function quoteUsd(address token, uint256 amount) external view returns (uint256);
+}

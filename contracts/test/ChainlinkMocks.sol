@@ -1,0 +1,5 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+// Compiles Chainlink's MockV3Aggregator so tests and local deployments can deploy it by name.
+import {MockV3Aggregator} from "@chainlink/contracts/src/v0.8/shared/mocks/MockV3Aggregator.sol";

@@ -1,0 +1,89 @@
+import { ethers } from "hardhat";
+import { time } from "@nomicfoundation/hardhat-network-helpers";
+import type { OpenPayEscrow, TestToken, MockV3Aggregator } from "../../typechain-types";
+import { signIntent, type PaymentIntent } from "./intents";
+
+export const NATIVE = ethers.ZeroAddress;
+export const FEED_DECIMALS = 8;
+export const USD = (amount: string) => ethers.parseUnits(amount, 18);
+export const TOKENS = (amount: string) => ethers.parseUnits(amount, 18);
+export const PRICE = (usd: string) => ethers.parseUnits(usd, FEED_DECIMALS);
+export const STALENESS = { stable: 86_400, bnb: 3_600 };
+export const TTL = 30 * 60;
+
+let nextId = 1n;
+/** A fresh payment id for every intent a test makes. */
+export function newPaymentId(): string {
+  return ethers.zeroPadValue(ethers.toBeHex(nextId++), 32);
+}
+
+/**
+ * Deploys the escrow with USDT, USDC (18 decimals, as on BSC) and BNB at realistic prices,
+ * a merchant with a signer and payout wallet, and customers holding tokens.
+ */
+export async function deployEscrow() {
+  const [admin, signerManager, pauser, merchant, intentSigner, payout, customer, other, treasury] =
+    await ethers.getSigners();
+
+  const Token = await ethers.getContractFactory("TestToken");
+  const usdt = (await Token.deploy("Tether USD", "USDT", 18)) as unknown as TestToken;
+  const usdc = (await Token.deploy("USD Coin", "USDC", 18)) as unknown as TestToken;
+  const Feed = await ethers.getContractFactory("MockV3Aggregator");
+  const usdtFeed = (await Feed.deploy(FEED_DECIMALS, PRICE("1"))) as unknown as MockV3Aggregator;
+  const usdcFeed = (await Feed.deploy(FEED_DECIMALS, PRICE("1"))) as unknown as MockV3Aggregator;
+  const bnbFeed = (await Feed.deploy(FEED_DECIMALS, PRICE("600"))) as unknown as MockV3Aggregator;
+
+  const Escrow = await ethers.getContractFactory("OpenPayEscrow");
+  const escrow = (await Escrow.deploy(admin.address, treasury.address)) as unknown as OpenPayEscrow;
+  await escrow.grantRole(await escrow.SIGNER_MANAGER_ROLE(), signerManager.address);
+  await escrow.grantRole(await escrow.PAUSER_ROLE(), pauser.address);
+  await escrow.setToken(await usdt.getAddress(), await usdtFeed.getAddress(), STALENESS.stable);
+  await escrow.setToken(await usdc.getAddress(), await usdcFeed.getAddress(), STALENESS.stable);
+  await escrow.setToken(NATIVE, await bnbFeed.getAddress(), STALENESS.bnb);
+  await escrow.connect(signerManager).registerMerchant(merchant.address, payout.address, intentSigner.address);
+
+  for (const holder of [customer, other]) {
+    for (const token of [usdt, usdc]) {
+      await token.mint(holder.address, TOKENS("1000000"));
+      await token.connect(holder).approve(await escrow.getAddress(), ethers.MaxUint256);
+    }
+  }
+
+  async function intent(overrides: Partial<PaymentIntent> = {}): Promise<PaymentIntent> {
+    return {
+      paymentId: newPaymentId(),
+      merchant: merchant.address,
+      amountUsd: USD("100"),
+      expiry: BigInt(await time.latest()) + BigInt(TTL),
+      refundTo: ethers.ZeroAddress,
+      ...overrides,
+    };
+  }
+
+  async function signed(overrides: Partial<PaymentIntent> = {}) {
+    const terms = await intent(overrides);
+    return { intent: terms, signature: await signIntent(intentSigner, escrow, terms) };
+  }
+
+  return {
+    escrow,
+    usdt,
+    usdc,
+    usdtFeed,
+    usdcFeed,
+    bnbFeed,
+    admin,
+    signerManager,
+    pauser,
+    merchant,
+    intentSigner,
+    payout,
+    customer,
+    other,
+    treasury,
+    intent,
+    signed,
+  };
+}
+
+export type EscrowFixture = Awaited<ReturnType<typeof deployEscrow>>;

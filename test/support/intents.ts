@@ -1,0 +1,31 @@
+import type { Signer, TypedDataDomain } from "ethers";
+import type { OpenPayEscrow } from "../../typechain-types";
+
+/** The terms a merchant's signer signs for one payment (mirrors `IOpenPayEscrow.PaymentIntent`). */
+export interface PaymentIntent {
+  paymentId: string;
+  merchant: string;
+  amountUsd: bigint;
+  expiry: bigint;
+  refundTo: string;
+}
+
+export const PAYMENT_INTENT_TYPES = {
+  PaymentIntent: [
+    { name: "paymentId", type: "bytes32" },
+    { name: "merchant", type: "address" },
+    { name: "amountUsd", type: "uint256" },
+    { name: "expiry", type: "uint64" },
+    { name: "refundTo", type: "address" },
+  ],
+};
+
+export async function escrowDomain(escrow: OpenPayEscrow): Promise<TypedDataDomain> {
+  const { chainId } = await escrow.runner!.provider!.getNetwork();
+  return { name: "OpenPayEscrow", version: "1", chainId, verifyingContract: await escrow.getAddress() };
+}
+
+/** Signs an intent with EIP-712 exactly as the gateway's signer does. */
+export async function signIntent(signer: Signer, escrow: OpenPayEscrow, intent: PaymentIntent): Promise<string> {
+  return signer.signTypedData(await escrowDomain(escrow), PAYMENT_INTENT_TYPES, intent);
+}
