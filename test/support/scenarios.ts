@@ -1,0 +1,142 @@
+import { expect } from "chai";
+import { ethers, network } from "hardhat";
+import { time } from "@nomicfoundation/hardhat-network-helpers";
+import type { AddressLike, BigNumberish, Signer } from "ethers";
+import type { BlacklistToken, OpenPayEscrow, RevertingReceiver } from "../../typechain-types";
+import { STALENESS, TOKENS, type EscrowFixture } from "./fixture";
+import type { PaymentIntent } from "./intents";
+
+/** Mirrors `IOpenPayEscrow.Status` as the bigints ethers returns. */
+export const Status = {
+  None: 0n,
+  Open: 1n,
+  Completed: 2n,
+  Expired: 3n,
+  PartiallyRefunded: 4n,
+  Refunded: 5n,
+} as const;
+
+export const DEFAULT_ADMIN_ROLE = ethers.ZeroHash;
+export const SIGNER_MANAGER_ROLE = ethers.id("SIGNER_MANAGER_ROLE");
+export const PAUSER_ROLE = ethers.id("PAUSER_ROLE");
+
+/** BNB amounts in wei. */
+export const BNB = (amount: string) => ethers.parseEther(amount);
+
+export interface Signed {
+  intent: PaymentIntent;
+  signature: string;
+}
+
+/** Resolves anything address-like to a checksummed string (for `withArgs`). */
+export async function addr(target: AddressLike): Promise<string> {
+  return ethers.resolveAddress(target);
+}
+
+/** Deposits `amount` of an ERC-20 into the payment of `signed`, as `payer`. */
+export async function payToken(
+  escrow: OpenPayEscrow,
+  payer: Signer,
+  signed: Signed,
+  token: AddressLike,
+  amount: BigNumberish,
+) {
+  return escrow.connect(payer).pay(signed.intent, signed.signature, token, amount);
+}
+
+/** Deposits `value` wei of BNB into the payment of `signed`, as `payer`. */
+export async function payBnb(escrow: OpenPayEscrow, payer: Signer, signed: Signed, value: BigNumberish) {
+  return escrow.connect(payer).payNative(signed.intent, signed.signature, { value });
+}
+
+/**
+ * A BlacklistToken (18 decimals) allowed in the escrow at $1 (the USDT feed), minted to and approved by
+ * the fixture's customer and other.
+ */
+export async function deployBlacklistToken(f: EscrowFixture): Promise<BlacklistToken> {
+  const token = (await (await ethers.getContractFactory("BlacklistToken")).deploy()) as unknown as BlacklistToken;
+  await f.escrow.connect(f.admin).setToken(token, f.usdtFeed, STALENESS.stable);
+  for (const holder of [f.customer, f.other]) {
+    await token.mint(holder.address, TOKENS("1000000"));
+    await token.connect(holder).approve(f.escrow, ethers.MaxUint256);
+  }
+  return token;
+}
+
+/** A contract payer that refuses BNB. */
+export async function deployRevertingReceiver(): Promise<RevertingReceiver> {
+  return (await (await ethers.getContractFactory("RevertingReceiver")).deploy()) as unknown as RevertingReceiver;
+}
+
+/** Has `receiver` pay BNB into a payment (the receiver is the payer), relayed by `caller`. */
+export async function relayPayBnb(
+  receiver: RevertingReceiver,
+  caller: Signer,
+  escrow: OpenPayEscrow,
+  signed: Signed,
+  value: BigNumberish,
+) {
+  const data = escrow.interface.encodeFunctionData("payNative", [signed.intent, signed.signature]);
+  return receiver.connect(caller).relay(escrow, data, { value });
+}
+
+/** Has `receiver` make any call to the escrow (it is `msg.sender`), relayed by `caller`. */
+export async function relayEscrowCall(
+  receiver: RevertingReceiver,
+  caller: Signer,
+  escrow: OpenPayEscrow,
+  fn: string,
+  args: unknown[],
+) {
+  const data = escrow.interface.encodeFunctionData(fn as never, args as never);
+  return receiver.connect(caller).relay(escrow, data);
+}
+
+/** Mines the next block one second after the intent's expiry (the first block in which it can expire). */
+export async function passExpiry(intent: PaymentIntent) {
+  await time.setNextBlockTimestamp(intent.expiry + 1n);
+}
+
+/** Moves the chain to after the expiry and refreshes the feeds so that new deposits still price. */
+export async function passExpiryAndRefreshFeeds(f: EscrowFixture, intent: PaymentIntent) {
+  await time.increaseTo(intent.expiry + 1n);
+  await f.usdtFeed.updateAnswer(await f.usdtFeed.latestAnswer());
+  await f.usdcFeed.updateAnswer(await f.usdcFeed.latestAnswer());
+  await f.bnbFeed.updateAnswer(await f.bnbFeed.latestAnswer());
+}
+
+/** Adds wei to an account's balance without a transaction (e.g. BNB forced into the escrow). */
+export async function addBnb(target: AddressLike, wei: bigint) {
+  const account = await addr(target);
+  const balance = await ethers.provider.getBalance(account);
+  await network.provider.send("hardhat_setBalance", [account, ethers.toQuantity(balance + wei)]);
+}
+
+/** Checks every field of a stored payment. */
+export async function expectPayment(
+  escrow: OpenPayEscrow,
+  paymentId: string,
+  expected: { status: bigint; tokenIndex: bigint; merchantId: bigint; amount: bigint; receivedUsd: bigint },
+) {
+  const p = await escrow.paymentOf(paymentId);
+  expect({
+    status: p.status,
+    tokenIndex: p.tokenIndex,
+    merchantId: p.merchantId,
+    amount: p.amount,
+    receivedUsd: p.receivedUsd,
+  }).to.deep.equal(expected);
+}
+
+/** Checks a token's ledger. */
+export async function expectLedger(escrow: OpenPayEscrow, token: AddressLike, owed: bigint, fees: bigint) {
+  const ledger = await escrow.ledgerOf(token);
+  expect([ledger.owed, ledger.fees]).to.deep.equal([owed, fees]);
+}
+
+/** The escrow's holding of a token (BNB for the zero address). */
+export async function heldBy(escrow: OpenPayEscrow, token: string): Promise<bigint> {
+  if (token === ethers.ZeroAddress) return ethers.provider.getBalance(escrow);
+  const erc20 = await ethers.getContractAt("TestToken", token);
+  return erc20.balanceOf(escrow);
+}
