@@ -15,6 +15,7 @@ import {IOpenPayEscrow} from "./interfaces/IOpenPayEscrow.sol";
 import {PriceMath} from "./libraries/PriceMath.sol";
 
 /// @title OpenPayEscrow
+/// @author Open Pay
 /// @notice Takes USDT, USDC and BNB payments against merchants' signed intents, values them with Chainlink,
 /// and holds each merchant's balance until the merchant withdraws it. No role can move merchant or customer
 /// funds: the admin configures tokens, tolerance and fee; the signer manager onboards merchants; the pauser
@@ -76,6 +77,7 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
     mapping(uint8 index => address token) private _tokenAt;
     mapping(address token => TokenLedger) private _ledgers;
 
+    /// @notice Deploys the escrow with a 1% tolerance, no fee, and no token, merchant or role but the admin.
     /// @param admin The default admin (use a multisig or hardware wallet).
     /// @param treasury Receiver of platform fees (may be zero while the fee is zero).
     constructor(address admin, address treasury) EIP712("OpenPayEscrow", "1") {
@@ -292,6 +294,7 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
     /// @inheritdoc IOpenPayEscrow
     function rescue(address token, address to, uint256 amount) external onlyRole(DEFAULT_ADMIN_ROLE) nonReentrant {
         if (to == address(0)) revert ZeroAddress("recipient");
+        if (amount == 0) revert ZeroAmount();
         uint256 held = token == NATIVE ? address(this).balance : IERC20(token).balanceOf(address(this));
         uint256 owed = _ledgers[token].owed;
         uint256 surplus = held > owed ? held - owed : 0;
@@ -324,6 +327,7 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
     /// @inheritdoc IOpenPayEscrow
     function remainingUsd(PaymentIntent calldata intent) external view returns (uint256 remaining) {
         Payment memory payment = _payments[intent.paymentId];
+        if (block.timestamp > intent.expiry) return 0;
         if (payment.status == Status.None) return intent.amountUsd;
         if (payment.status != Status.Open) return 0;
         _requireBoundIntent(intent.paymentId, intent);
@@ -501,12 +505,16 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         );
     }
 
-    /// @dev Checks a new payment's intent: a positive amount that fits, signed by a signer of its merchant.
+    /// @dev Checks a new payment's intent: an id in the merchant's namespace, a positive amount that fits,
+    /// signed by a signer of its merchant.
     function _authorisedMerchantId(PaymentIntent calldata intent, bytes32 digest, bytes calldata signature)
         private
         view
         returns (uint32 merchantId)
     {
+        if (address(bytes20(intent.paymentId)) != intent.merchant) {
+            revert PaymentIdNotOfMerchant(intent.paymentId, intent.merchant);
+        }
         if (intent.amountUsd == 0) revert ZeroPaymentAmount(intent.paymentId);
         _toUint104(intent.amountUsd);
         (address signer, ECDSA.RecoverError error,) = ECDSA.tryRecover(digest, signature);

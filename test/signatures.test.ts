@@ -194,10 +194,18 @@ describe("intent signatures", function () {
       [
         ["amountUsd lowered", (_f, i) => ({ ...i, amountUsd: i.amountUsd - 1n })],
         ["amountUsd raised", (_f, i) => ({ ...i, amountUsd: i.amountUsd * 2n })],
-        ["merchant switched to another registered merchant", (f, i) => ({ ...i, merchant: f.merchant2.address })],
+        [
+          "merchant switched to another registered merchant",
+          // The id moves to the other merchant's namespace too, so that only the signature is wrong.
+          (f, i) => ({
+            ...i,
+            merchant: f.merchant2.address,
+            paymentId: ethers.concat([f.merchant2.address, ethers.dataSlice(i.paymentId, 20)]),
+          }),
+        ],
         ["expiry extended", (_f, i) => ({ ...i, expiry: i.expiry + 3_600n })],
         ["refundTo redirected", (f, i) => ({ ...i, refundTo: f.other.address })],
-        ["paymentId changed", (_f, i) => ({ ...i, paymentId: ethers.id("another payment") })],
+        ["paymentId changed", (_f, i) => ({ ...i, paymentId: ethers.concat([i.merchant, ethers.id("x").slice(0, 26)]) })],
       ];
     for (const [what, alter] of alterations) {
       it(`rejects an intent with its ${what} after signing (UnauthorisedSigner with the address it recovers to)`, async function () {
@@ -304,6 +312,20 @@ describe("intent signatures", function () {
       await expect(payUsdt(f, hijack, signature, TOKENS("60")))
         .to.be.revertedWithCustomError(f.escrow, "IntentMismatch")
         .withArgs(first.intent.paymentId, await f.escrow.hashIntent(first.intent), await f.escrow.hashIntent(hijack));
+    });
+
+    it("rejects a validly signed intent whose id is outside its merchant's namespace (PaymentIdNotOfMerchant)", async function () {
+      const f = await twoMerchants();
+      // Merchant 2's signer tries to take an id of merchant 1's before merchant 1's customer pays it.
+      const victim = await f.signed();
+      const squat: PaymentIntent = { ...victim.intent, merchant: f.merchant2.address, amountUsd: USD("1000000") };
+      const signature = await signIntent(f.signer2, f.escrow, squat);
+
+      await expect(payUsdt(f, squat, signature, TOKENS("1")))
+        .to.be.revertedWithCustomError(f.escrow, "PaymentIdNotOfMerchant")
+        .withArgs(victim.intent.paymentId, f.merchant2.address);
+      // The id stays free for merchant 1's real payment.
+      await expect(payUsdt(f, victim.intent, victim.signature)).to.emit(f.escrow, "PaymentCompleted");
     });
 
     it("rejects reusing a completed payment's id with another validly signed intent (InvalidPaymentStatus)", async function () {

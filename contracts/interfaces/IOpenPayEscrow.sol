@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 /// @title IOpenPayEscrow
+/// @author Open Pay
 /// @notice Escrow of Open Pay: customers pay USDT, USDC or BNB against a merchant's signed payment intent,
 /// valued at Chainlink prices; the escrow holds the merchant's balance until the merchant withdraws it.
 /// @dev Every event that changes a payment has the payment id as its first indexed topic, so that an
@@ -14,7 +15,8 @@ interface IOpenPayEscrow {
     /// @notice The terms of one payment, signed off-chain (EIP-712) by a signer the merchant authorised.
     /// @dev Creating a payment costs no gas: nothing is written on chain until the first deposit.
     struct PaymentIntent {
-        /// @dev Unique id chosen by the gateway; a payment id is used by at most one payment.
+        /// @dev Unique id chosen by the gateway, used by at most one payment. Its first 20 bytes are the
+        /// merchant's address, so one merchant can never take another merchant's payment id.
         bytes32 paymentId;
         /// @dev The merchant credited when the payment completes.
         address merchant;
@@ -286,6 +288,11 @@ interface IOpenPayEscrow {
     /// @param signer The address that signed.
     error UnauthorisedSigner(address merchant, address signer);
 
+    /// @notice The payment id does not start with the merchant's address.
+    /// @param paymentId The payment id.
+    /// @param merchant The intent's merchant.
+    error PaymentIdNotOfMerchant(bytes32 paymentId, address merchant);
+
     /// @notice The intent asks for a zero USD amount.
     /// @param paymentId The payment.
     error ZeroPaymentAmount(bytes32 paymentId);
@@ -330,7 +337,7 @@ interface IOpenPayEscrow {
     error ZeroAmount();
 
     /// @notice An amount does not fit the escrow's storage.
-    /// @param amount The amount.
+    /// @param amount The amount: token units, or the USD value they would bring the payment to.
     /// @param max The largest accepted.
     error AmountTooLarge(uint256 amount, uint256 max);
 
@@ -534,7 +541,8 @@ interface IOpenPayEscrow {
     /// @return The digest.
     function hashIntent(PaymentIntent calldata intent) external view returns (bytes32);
 
-    /// @notice USD still to pay for the payment of `intent`, 18 decimals (zero once complete or expired).
+    /// @notice USD still to pay for the payment of `intent`, 18 decimals: zero once it is complete, expired or
+    /// past its expiry time (when no deposit can be made any more).
     /// @param intent The payment's terms.
     /// @return remaining USD still due.
     function remainingUsd(PaymentIntent calldata intent) external view returns (uint256 remaining);

@@ -5,6 +5,7 @@ import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interf
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 /// @title PriceMath
+/// @author Open Pay
 /// @notice Reads Chainlink USD prices safely and values token amounts in USD with 18 decimals.
 library PriceMath {
     /// @notice Decimals of every USD amount in Open Pay.

@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {TestToken} from "./TestToken.sol";
 
 /// @title BlacklistToken
+/// @author Open Pay
 /// @notice Token that, like USDT and USDC, reverts every transfer from or to a blacklisted address.
 contract BlacklistToken is TestToken {
     /// @notice The address is blacklisted.

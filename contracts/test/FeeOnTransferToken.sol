@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {TestToken} from "./TestToken.sol";
 
 /// @title FeeOnTransferToken
+/// @author Open Pay
 /// @notice Hostile token that burns 1% of every transfer, so the receiver gets less than was sent.
 contract FeeOnTransferToken is TestToken {
     constructor() TestToken("Fee On Transfer", "FOT", 18) {}

@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {TestToken} from "./TestToken.sol";
 
 /// @title ReturnsFalseToken
+/// @author Open Pay
 /// @notice Hostile token whose transfers move nothing and return false instead of reverting.
 contract ReturnsFalseToken is TestToken {
     constructor() TestToken("Returns False", "RFT", 18) {}

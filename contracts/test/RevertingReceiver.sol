@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 /// @title RevertingReceiver
+/// @author Open Pay
 /// @notice A payer contract that refuses BNB, so refunds pushed to it fail. Can relay calls as a payer.
 contract RevertingReceiver {
     /// @notice Always refuses BNB.
@@ -15,12 +16,14 @@ contract RevertingReceiver {
         bool ok;
         (ok, result) = target.call{value: msg.value}(data);
         if (!ok) {
+            // solhint-disable-next-line no-inline-assembly
             assembly ("memory-safe") {
                 revert(add(result, 32), mload(result))
             }
         }
     }
 
+    /// @notice Refuses every BNB transfer.
     receive() external payable {
         revert RefusesNative();
     }

@@ -4,15 +4,17 @@ pragma solidity 0.8.28;
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 
 /// @title TestToken
+/// @author Open Pay
 /// @notice Mintable BEP-20 stand-in for USDT and USDC in tests and local deployments. Never deployed to BSC.
 contract TestToken is ERC20 {
-    uint8 private immutable _decimals;
+    uint8 private immutable _DECIMALS;
 
+    /// @notice Deploys the token with no supply.
     /// @param name_ Token name.
     /// @param symbol_ Token symbol.
     /// @param decimals_ Token decimals (18 for BSC's USDT and USDC).
     constructor(string memory name_, string memory symbol_, uint8 decimals_) ERC20(name_, symbol_) {
-        _decimals = decimals_;
+        _DECIMALS = decimals_;
     }
 
     /// @notice Mints tokens to anyone; test use only.
@@ -24,6 +26,6 @@ contract TestToken is ERC20 {
 
     /// @inheritdoc ERC20
     function decimals() public view override returns (uint8) {
-        return _decimals;
+        return _DECIMALS;
     }
 }

@@ -11,10 +11,10 @@ export const PRICE = (usd: string) => ethers.parseUnits(usd, FEED_DECIMALS);
 export const STALENESS = { stable: 86_400, bnb: 3_600 };
 export const TTL = 30 * 60;
 
-let nextId = 1n;
-/** A fresh payment id for every intent a test makes. */
-export function newPaymentId(): string {
-  return ethers.zeroPadValue(ethers.toBeHex(nextId++), 32);
+let nextSerial = 1n;
+/** A fresh payment id for every intent a test makes: the merchant's address, then a 12-byte serial. */
+export function newPaymentId(merchant: string): string {
+  return ethers.concat([merchant, ethers.zeroPadValue(ethers.toBeHex(nextSerial++), 12)]);
 }
 
 /**
@@ -51,7 +51,7 @@ export async function deployEscrow() {
 
   async function intent(overrides: Partial<PaymentIntent> = {}): Promise<PaymentIntent> {
     return {
-      paymentId: newPaymentId(),
+      paymentId: newPaymentId(overrides.merchant ?? merchant.address),
       merchant: merchant.address,
       amountUsd: USD("100"),
       expiry: BigInt(await time.latest()) + BigInt(TTL),

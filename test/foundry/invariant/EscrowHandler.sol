@@ -442,7 +442,7 @@ contract EscrowHandler {
         index = _pays.length;
         Pay storage p = _pays.push();
         p.intent = IOpenPayEscrow.PaymentIntent({
-            paymentId: keccak256(abi.encode("invariant payment", index)),
+            paymentId: bytes32(abi.encodePacked(merchants[m], uint96(index))),
             merchant: merchants[m],
             amountUsd: amountUsd,
             expiry: uint64(block.timestamp + ttl),

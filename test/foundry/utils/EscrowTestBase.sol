@@ -63,9 +63,14 @@ abstract contract EscrowTestBase is Test {
         return VmExtra(address(vm));
     }
 
+    /// @dev Payment ids start with their merchant's address, as the escrow requires.
+    function paymentIdOf(address merchantAddress, uint256 serial) internal pure returns (bytes32) {
+        return bytes32(abi.encodePacked(merchantAddress, uint96(serial)));
+    }
+
     function newIntent(uint256 amountUsd) internal returns (IOpenPayEscrow.PaymentIntent memory intent) {
         intent = IOpenPayEscrow.PaymentIntent({
-            paymentId: keccak256(abi.encode("payment", _nextPaymentId++)),
+            paymentId: paymentIdOf(merchant, _nextPaymentId++),
             merchant: merchant,
             amountUsd: amountUsd,
             expiry: uint64(block.timestamp + 30 minutes),
