@@ -162,7 +162,7 @@ async function main() {
       "# Gas benchmark",
       "",
       "Total transaction gas from receipts, measured by `npm run bench:gas` on Hardhat's network",
-      "(solc 0.8.28, optimizer 10,000 runs, EVM cancun), with Chainlink's `MockV3Aggregator` as the feed.",
+      "(solc 0.8.28, IR pipeline, optimizer 1,000 runs, EVM cancun), with Chainlink's `MockV3Aggregator` as the feed.",
       "Steady state: the escrow, the merchant and the payer already hold the token. For reference,",
       "Coinbase's commerce-payments escrow `charge` costs 165,167 gas in its own benchmark.",
       "",

@@ -5,12 +5,14 @@ import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interf
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
+import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
+import {DepositForwarder} from "./DepositForwarder.sol";
 import {IOpenPayEscrow} from "./interfaces/IOpenPayEscrow.sol";
 import {PriceMath} from "./libraries/PriceMath.sol";
 
@@ -20,6 +22,9 @@ import {PriceMath} from "./libraries/PriceMath.sol";
 /// and holds each merchant's balance until the merchant withdraws it. No role can move merchant or customer
 /// funds: the admin configures tokens, tolerance and fee; the signer manager onboards merchants; the pauser
 /// stops new deposits only.
+/// Every payment also has a deposit address (a clone of `DepositForwarder` at a CREATE2 address salted with the
+/// intent's digest) that any wallet or exchange can pay by a plain transfer; `collect` brings such deposits in
+/// under exactly the rules of a direct payment.
 /// @dev A payment costs one new storage slot when paid in full at once; an underpaid payment also stores
 /// its intent's digest and each payer's deposit so that it can be topped up or refunded.
 contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuardTransient {
@@ -31,6 +36,10 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
 
     /// @notice Role that can pause and resume new deposits.
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+
+    /// @notice Role (the keeper) that says where deposit-address deposits go back when the intent names no
+    /// refund address: a plain transfer does not tell the escrow who sent it.
+    bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
 
     /// @notice EIP-712 type of a payment intent.
     bytes32 public constant PAYMENT_INTENT_TYPEHASH = keccak256(
@@ -54,6 +63,9 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
 
     /// @notice Gas forwarded when pushing a BNB refund; a receiver that needs more claims instead.
     uint256 public constant NATIVE_PUSH_GAS = 50_000;
+
+    /// @notice The implementation behind every deposit address, deployed with the escrow.
+    address public immutable FORWARDER_IMPLEMENTATION;
 
     uint8 private constant _MAX_DECIMALS = 36;
 
@@ -83,6 +95,7 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
     constructor(address admin, address treasury) EIP712("OpenPayEscrow", "1") {
         if (admin == address(0)) revert ZeroAddress("admin");
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        FORWARDER_IMPLEMENTATION = address(new DepositForwarder());
         _settings = Settings({toleranceBps: DEFAULT_TOLERANCE_BPS, feeBps: 0, paused: false, treasury: treasury});
         if (treasury != address(0)) emit TreasuryUpdated(treasury);
     }
@@ -97,13 +110,39 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         nonReentrant
     {
         if (token == NATIVE) revert UseNativePayment();
-        _deposit(intent, signature, token, amount, msg.sender);
-        _pullExact(token, msg.sender, amount);
+        _deposit(intent, signature, hashIntent(intent), token, amount, msg.sender);
+        uint256 before = IERC20(token).balanceOf(address(this));
+        IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
+        _requireArrived(token, before, amount);
+    }
+
+    /// @notice Takes BNB only from deposit addresses being collected; BNB sent to the escrow any other way
+    /// could not be matched to a payment.
+    receive() external payable {
+        if (!_reentrancyGuardEntered()) revert UseNativePayment();
     }
 
     /// @inheritdoc IOpenPayEscrow
     function payNative(PaymentIntent calldata intent, bytes calldata signature) external payable nonReentrant {
-        _deposit(intent, signature, NATIVE, msg.value, msg.sender);
+        _deposit(intent, signature, hashIntent(intent), NATIVE, msg.value, msg.sender);
+    }
+
+    /// @inheritdoc IOpenPayEscrow
+    function collect(PaymentIntent calldata intent, bytes calldata signature, address token)
+        external
+        nonReentrant
+        returns (uint256 amount)
+    {
+        if (!_tokens[token].allowed) revert TokenNotAllowed(token);
+        bytes32 digest = hashIntent(intent);
+        address depositAddress = _depositAddress(digest);
+        amount = _balanceAt(token, depositAddress);
+        if (amount == 0) revert NothingToCollect(intent.paymentId, token, depositAddress);
+        // The deposit address stands in as the payer: a plain transfer does not say who sent it.
+        _deposit(intent, signature, digest, token, amount, depositAddress);
+        uint256 before = _balanceAt(token, address(this));
+        _forwarder(depositAddress, digest).sweep(token, address(this), amount);
+        _requireArrived(token, before, amount);
     }
 
     /// @inheritdoc IOpenPayEscrow
@@ -113,8 +152,11 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         if (payment.status != Status.Open && payment.status != Status.Expired) {
             revert InvalidPaymentStatus(paymentId, payment.status);
         }
-        _requireBoundIntent(paymentId, intent);
+        bytes32 digest = _requireBoundIntent(paymentId, intent);
         address token = _tokenAt[payment.tokenIndex];
+        // Deposits collected from the deposit address cannot go back there; without a refund address in the
+        // intent the operator sends them back with refundDepositAddress.
+        address keptForOperator = intent.refundTo == address(0) ? _depositAddress(digest) : address(0);
         if (payment.status == Status.Open) {
             if (block.timestamp <= intent.expiry) {
                 revert PaymentNotExpired(paymentId, intent.expiry, block.timestamp);
@@ -125,12 +167,46 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         for (uint256 i; i < payers.length; ++i) {
             address payer = payers[i];
             uint256 amount = _deposits[paymentId][payer];
-            if (amount == 0) continue;
+            if (amount == 0 || payer == keptForOperator) continue;
             delete _deposits[paymentId][payer];
             address to = intent.refundTo == address(0) ? payer : intent.refundTo;
             emit DepositRefunded(paymentId, payer, to, token, amount);
             _pushOrCredit(paymentId, token, to, amount);
         }
+    }
+
+    /// @inheritdoc IOpenPayEscrow
+    function refundDepositAddress(PaymentIntent calldata intent, address to, uint256 amount) external nonReentrant {
+        bytes32 paymentId = intent.paymentId;
+        Payment memory payment = _payments[paymentId];
+        if (payment.status != Status.Expired) revert InvalidPaymentStatus(paymentId, payment.status);
+        bytes32 digest = _requireBoundIntent(paymentId, intent);
+        address receiver = _refundReceiver(intent, to);
+        if (amount == 0) revert ZeroAmount();
+        address depositAddress = _depositAddress(digest);
+        uint256 deposited = _deposits[paymentId][depositAddress];
+        if (amount > deposited) revert RefundExceedsDeposit(paymentId, amount, deposited);
+        _deposits[paymentId][depositAddress] = deposited - amount;
+        address token = _tokenAt[payment.tokenIndex];
+        emit DepositRefunded(paymentId, depositAddress, receiver, token, amount);
+        _pushOrCredit(paymentId, token, receiver, amount);
+    }
+
+    /// @inheritdoc IOpenPayEscrow
+    function returnStray(PaymentIntent calldata intent, address token, address to)
+        external
+        nonReentrant
+        returns (uint256 amount)
+    {
+        bytes32 paymentId = intent.paymentId;
+        bytes32 digest = hashIntent(intent);
+        if (_collectable(intent, digest, token)) revert DepositCollectable(paymentId, token);
+        address receiver = _refundReceiver(intent, to);
+        address depositAddress = _depositAddress(digest);
+        amount = _balanceAt(token, depositAddress);
+        if (amount == 0) revert NothingToCollect(paymentId, token, depositAddress);
+        emit StrayReturned(paymentId, depositAddress, receiver, token, amount);
+        _forwarder(depositAddress, digest).sweep(token, receiver, amount);
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -325,6 +401,11 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
     }
 
     /// @inheritdoc IOpenPayEscrow
+    function depositAddressOf(PaymentIntent calldata intent) external view returns (address) {
+        return _depositAddress(hashIntent(intent));
+    }
+
+    /// @inheritdoc IOpenPayEscrow
     function remainingUsd(PaymentIntent calldata intent) external view returns (uint256 remaining) {
         Payment memory payment = _payments[intent.paymentId];
         if (block.timestamp > intent.expiry) return 0;
@@ -410,6 +491,7 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
     function _deposit(
         PaymentIntent calldata intent,
         bytes calldata signature,
+        bytes32 digest,
         address token,
         uint256 amount,
         address payer
@@ -420,7 +502,7 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         _toUint104(amount);
         TokenConfig memory tokenConfig = _tokens[token];
         if (!tokenConfig.allowed) revert TokenNotAllowed(token);
-        (Payment memory payment, bytes32 digest) = _admit(intent, signature, token, tokenConfig.index);
+        Payment memory payment = _admit(intent, signature, digest, token, tokenConfig.index);
         Status previous = payment.status;
 
         uint256 valueUsd = _valueUsd(tokenConfig, amount);
@@ -443,18 +525,19 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
     }
 
     /// @dev Loads the payment a deposit is for and checks that the deposit may join it.
-    function _admit(PaymentIntent calldata intent, bytes calldata signature, address token, uint8 tokenIndex)
-        private
-        view
-        returns (Payment memory payment, bytes32 digest)
-    {
+    function _admit(
+        PaymentIntent calldata intent,
+        bytes calldata signature,
+        bytes32 digest,
+        address token,
+        uint8 tokenIndex
+    ) private view returns (Payment memory payment) {
         bytes32 paymentId = intent.paymentId;
         payment = _payments[paymentId];
         if (payment.status != Status.None && payment.status != Status.Open) {
             revert InvalidPaymentStatus(paymentId, payment.status);
         }
         if (block.timestamp > intent.expiry) revert DepositAfterExpiry(paymentId, intent.expiry, block.timestamp);
-        digest = hashIntent(intent);
         if (payment.status == Status.None) {
             payment.merchantId = _authorisedMerchantId(intent, digest, signature);
             payment.tokenIndex = tokenIndex;
@@ -523,19 +606,56 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         if (merchantId == 0) revert UnauthorisedSigner(intent.merchant, signer);
     }
 
-    /// @dev Reverts unless `intent` is the intent the payment was opened with.
-    function _requireBoundIntent(bytes32 paymentId, PaymentIntent calldata intent) private view {
-        bytes32 digest = hashIntent(intent);
+    /// @dev Reverts unless `intent` is the intent the payment was opened with; returns its digest.
+    function _requireBoundIntent(bytes32 paymentId, PaymentIntent calldata intent)
+        private
+        view
+        returns (bytes32 digest)
+    {
+        digest = hashIntent(intent);
         bytes32 bound = _intentDigests[paymentId];
         if (bound != digest) revert IntentMismatch(paymentId, bound, digest);
     }
 
-    /// @dev Takes exactly `amount` of `token` from `from`; a token that delivers another amount is rejected.
-    function _pullExact(address token, address from, uint256 amount) private {
-        IERC20 erc20 = IERC20(token);
-        uint256 before = erc20.balanceOf(address(this));
-        erc20.safeTransferFrom(from, address(this), amount);
-        uint256 afterwards = erc20.balanceOf(address(this));
+    /// @dev Whether `token` at the intent's deposit address could be collected now or later (before the expiry).
+    function _collectable(PaymentIntent calldata intent, bytes32 digest, address token) private view returns (bool) {
+        if (block.timestamp > intent.expiry) return false;
+        TokenConfig memory tokenConfig = _tokens[token];
+        if (!tokenConfig.allowed) return false;
+        Payment memory payment = _payments[intent.paymentId];
+        if (payment.status == Status.None) return true;
+        return payment.status == Status.Open && payment.tokenIndex == tokenConfig.index
+            && _intentDigests[intent.paymentId] == digest;
+    }
+
+    /// @dev Where a deposit-address refund goes: the intent's refund address, else the operator's choice.
+    function _refundReceiver(PaymentIntent calldata intent, address to) private view returns (address) {
+        if (intent.refundTo != address(0)) return intent.refundTo;
+        _checkRole(OPERATOR_ROLE);
+        if (to == address(0)) revert ZeroAddress("recipient");
+        return to;
+    }
+
+    /// @dev The deposit address of the intent with this digest.
+    function _depositAddress(bytes32 digest) private view returns (address) {
+        return Clones.predictDeterministicAddress(FORWARDER_IMPLEMENTATION, digest);
+    }
+
+    /// @dev The forwarder at a deposit address, deployed first if nothing was collected from it yet.
+    function _forwarder(address depositAddress, bytes32 digest) private returns (DepositForwarder) {
+        if (depositAddress.code.length == 0) Clones.cloneDeterministic(FORWARDER_IMPLEMENTATION, digest);
+        return DepositForwarder(payable(depositAddress));
+    }
+
+    /// @dev What `account` holds of `token` (zero address for BNB).
+    function _balanceAt(address token, address account) private view returns (uint256) {
+        return token == NATIVE ? account.balance : IERC20(token).balanceOf(account);
+    }
+
+    /// @dev Reverts unless exactly `amount` of `token` arrived since the escrow held `before`: a token that
+    /// delivers another amount (fee on transfer) is rejected.
+    function _requireArrived(address token, uint256 before, uint256 amount) private view {
+        uint256 afterwards = _balanceAt(token, address(this));
         if (afterwards != before + amount) {
             revert FeeOnTransferToken(token, amount, afterwards > before ? afterwards - before : 0);
         }
@@ -575,7 +695,7 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
     function _debit(address merchant, address token, uint256 amount) private {
         if (amount == 0) revert ZeroAmount();
         uint256 balance = _balances[merchant][token];
-        if (amount > balance) revert InsufficientBalance(merchant, token, amount, balance);
+        if (amount > balance) revert InsufficientMerchantBalance(merchant, token, amount, balance);
         unchecked {
             _balances[merchant][token] = balance - amount;
         }

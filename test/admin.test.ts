@@ -455,7 +455,7 @@ describe("admin", function () {
       const usdt = await f.usdt.getAddress();
 
       await expect(f.escrow.connect(f.signerManager).withdraw(usdt, 1n))
-        .to.be.revertedWithCustomError(f.escrow, "InsufficientBalance")
+        .to.be.revertedWithCustomError(f.escrow, "InsufficientMerchantBalance")
         .withArgs(f.signerManager.address, usdt, 1n, 0n);
       await expect(f.escrow.connect(f.signerManager).refund(f.paid.intent.paymentId, f.signerManager.address, 1n))
         .to.be.revertedWithCustomError(f.escrow, "NotPaymentMerchant")

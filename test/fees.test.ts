@@ -188,7 +188,7 @@ describe("fees", function () {
       const s = await f.signed();
       await payToken(f.escrow, f.customer, s, f.usdt, TOKENS("100"));
       await expect(f.escrow.connect(f.merchant).refund(s.intent.paymentId, f.customer.address, TOKENS("100")))
-        .to.be.revertedWithCustomError(f.escrow, "InsufficientBalance")
+        .to.be.revertedWithCustomError(f.escrow, "InsufficientMerchantBalance")
         .withArgs(f.merchant.address, await f.usdt.getAddress(), TOKENS("100"), TOKENS("99"));
       await f.escrow.connect(f.merchant).refund(s.intent.paymentId, f.customer.address, TOKENS("99"));
       expect((await f.escrow.paymentOf(s.intent.paymentId)).status).to.equal(Status.PartiallyRefunded);

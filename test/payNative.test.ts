@@ -191,11 +191,14 @@ describe("payNative (BNB)", function () {
       .withArgs(intent.paymentId, intent.expiry, intent.expiry + 1n);
   });
 
-  it("reverts a plain BNB transfer to the escrow (no receive or fallback function)", async function () {
+  it("reverts a plain BNB transfer to the escrow with UseNativePayment (it takes BNB only from deposit addresses it collects)", async function () {
     const f = await loadFixture(deployEscrow);
     const escrow = await f.escrow.getAddress();
 
-    await expect(f.customer.sendTransaction({ to: escrow, value: BNB("1") })).to.be.revertedWithoutReason();
+    await expect(f.customer.sendTransaction({ to: escrow, value: BNB("1") })).to.be.revertedWithCustomError(
+      f.escrow,
+      "UseNativePayment",
+    );
     await expect(f.customer.sendTransaction({ to: escrow, value: BNB("1"), data: "0xdeadbeef" })).to.be.reverted;
     expect(await ethers.provider.getBalance(escrow)).to.equal(0n);
     await expectLedger(f.escrow, NATIVE, 0n);

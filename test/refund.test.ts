@@ -174,19 +174,19 @@ describe("refund", function () {
         .withArgs("recipient");
     });
 
-    it("reverts with InsufficientBalance when the merchant withdrew everything", async function () {
+    it("reverts with InsufficientMerchantBalance when the merchant withdrew everything", async function () {
       const f = await loadFixture(fixture);
       await f.escrow.connect(f.merchant).withdraw(f.usdt, TOKENS("100"));
       await expect(f.escrow.connect(f.merchant).refund(f.id, f.customer.address, TOKENS("10")))
-        .to.be.revertedWithCustomError(f.escrow, "InsufficientBalance")
+        .to.be.revertedWithCustomError(f.escrow, "InsufficientMerchantBalance")
         .withArgs(f.merchant.address, await f.usdt.getAddress(), TOKENS("10"), 0n);
     });
 
-    it("reverts with InsufficientBalance when the merchant withdrew part and refunds more than is left", async function () {
+    it("reverts with InsufficientMerchantBalance when the merchant withdrew part and refunds more than is left", async function () {
       const f = await loadFixture(fixture);
       await f.escrow.connect(f.merchant).withdraw(f.usdt, TOKENS("95"));
       await expect(f.escrow.connect(f.merchant).refund(f.id, f.customer.address, TOKENS("10")))
-        .to.be.revertedWithCustomError(f.escrow, "InsufficientBalance")
+        .to.be.revertedWithCustomError(f.escrow, "InsufficientMerchantBalance")
         .withArgs(f.merchant.address, await f.usdt.getAddress(), TOKENS("10"), TOKENS("5"));
       // What is left can still be refunded.
       await expect(

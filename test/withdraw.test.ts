@@ -72,27 +72,27 @@ describe("withdraw", function () {
     expect(await f.escrow.balanceOf(f.merchant.address, NATIVE)).to.equal(0n);
   });
 
-  it("reverts with InsufficientBalance above the balance", async function () {
+  it("reverts with InsufficientMerchantBalance above the balance", async function () {
     const f = await loadFixture(fixture);
     const usdt = await f.usdt.getAddress();
     await expect(f.escrow.connect(f.merchant).withdraw(f.usdt, TOKENS("100") + 1n))
-      .to.be.revertedWithCustomError(f.escrow, "InsufficientBalance")
+      .to.be.revertedWithCustomError(f.escrow, "InsufficientMerchantBalance")
       .withArgs(f.merchant.address, usdt, TOKENS("100") + 1n, TOKENS("100"));
     await expect(f.escrow.connect(f.merchant).withdraw(NATIVE, BNB("0.2")))
-      .to.be.revertedWithCustomError(f.escrow, "InsufficientBalance")
+      .to.be.revertedWithCustomError(f.escrow, "InsufficientMerchantBalance")
       .withArgs(f.merchant.address, NATIVE, BNB("0.2"), BNB("0.1"));
     // A token the merchant was never paid in.
     await expect(f.escrow.connect(f.merchant).withdraw(f.usdc, 1n))
-      .to.be.revertedWithCustomError(f.escrow, "InsufficientBalance")
+      .to.be.revertedWithCustomError(f.escrow, "InsufficientMerchantBalance")
       .withArgs(f.merchant.address, await f.usdc.getAddress(), 1n, 0n);
     expect(await f.escrow.balanceOf(f.merchant.address, f.usdt)).to.equal(TOKENS("100"));
   });
 
-  it("reverts with InsufficientBalance after the balance was withdrawn", async function () {
+  it("reverts with InsufficientMerchantBalance after the balance was withdrawn", async function () {
     const f = await loadFixture(fixture);
     await f.escrow.connect(f.merchant).withdraw(f.usdt, TOKENS("100"));
     await expect(f.escrow.connect(f.merchant).withdraw(f.usdt, 1n))
-      .to.be.revertedWithCustomError(f.escrow, "InsufficientBalance")
+      .to.be.revertedWithCustomError(f.escrow, "InsufficientMerchantBalance")
       .withArgs(f.merchant.address, await f.usdt.getAddress(), 1n, 0n);
   });
 
@@ -132,7 +132,7 @@ describe("withdraw", function () {
       TOKENS("10"),
     );
     await expect(f.escrow.connect(f.merchant2).withdraw(f.usdt, TOKENS("11")))
-      .to.be.revertedWithCustomError(f.escrow, "InsufficientBalance")
+      .to.be.revertedWithCustomError(f.escrow, "InsufficientMerchantBalance")
       .withArgs(f.merchant2.address, await f.usdt.getAddress(), TOKENS("11"), TOKENS("10"));
     await expect(f.escrow.connect(f.merchant2).withdraw(f.usdt, TOKENS("10"))).to.changeTokenBalances(
       f.usdt,

@@ -187,6 +187,17 @@ interface IOpenPayEscrow {
         uint256 refundedTotal
     );
 
+    /// @notice Funds at a deposit address that cannot be collected (wrong token, sent after completion or expiry)
+    /// were sent back.
+    /// @param paymentId The payment whose deposit address held them.
+    /// @param depositAddress The deposit address.
+    /// @param to Where they went: the intent's refund address, or the operator's choice.
+    /// @param token The token (zero address for BNB).
+    /// @param amount Token units.
+    event StrayReturned(
+        bytes32 indexed paymentId, address indexed depositAddress, address indexed to, address token, uint256 amount
+    );
+
     /// @notice A refund could not be pushed (reverting receiver, blacklisted address) and became claimable.
     /// @param paymentId The payment the refund belongs to.
     /// @param account Who can claim it.
@@ -330,8 +341,26 @@ interface IOpenPayEscrow {
     /// @param actual The token offered.
     error TokenMismatch(bytes32 paymentId, address expected, address actual);
 
-    /// @notice BNB must be paid with `payNative`, not `pay`.
+    /// @notice BNB must be paid with `payNative` (or sent to a deposit address), not with `pay` or a plain transfer
+    /// to the escrow.
     error UseNativePayment();
+
+    /// @notice The deposit address holds none of this token.
+    /// @param paymentId The payment.
+    /// @param token The token.
+    /// @param depositAddress The deposit address.
+    error NothingToCollect(bytes32 paymentId, address token, address depositAddress);
+
+    /// @notice What the deposit address holds can still be collected into the payment: use `collect`.
+    /// @param paymentId The payment.
+    /// @param token The token.
+    error DepositCollectable(bytes32 paymentId, address token);
+
+    /// @notice A refund is larger than what was collected from the deposit address and not yet refunded.
+    /// @param paymentId The payment.
+    /// @param requested Token units asked for.
+    /// @param deposited Token units left to refund.
+    error RefundExceedsDeposit(bytes32 paymentId, uint256 requested, uint256 deposited);
 
     /// @notice An amount of zero was given.
     error ZeroAmount();
@@ -355,7 +384,7 @@ interface IOpenPayEscrow {
     /// @param token The token.
     /// @param requested Token units asked for.
     /// @param available Token units in the balance.
-    error InsufficientBalance(address merchant, address token, uint256 requested, uint256 available);
+    error InsufficientMerchantBalance(address merchant, address token, uint256 requested, uint256 available);
 
     /// @notice A refund is larger than what is left to refund of the payment.
     /// @param paymentId The payment.
@@ -437,12 +466,43 @@ interface IOpenPayEscrow {
     /// @param signature The EIP-712 signature of `intent` by a signer the merchant authorised.
     function payNative(PaymentIntent calldata intent, bytes calldata signature) external payable;
 
+    /// @notice Collects what a customer sent by plain transfer to the payment's deposit address, and records it
+    /// exactly as a direct payment: Chainlink value within the tolerance, partial deposits adding up, excess
+    /// credited to the merchant, same events (the deposit address is the payer).
+    /// @dev Anyone may call (in practice the keeper). Deploys the deposit address's forwarder on first use.
+    /// @param intent The payment's signed terms.
+    /// @param signature The EIP-712 signature of `intent` (checked on the payment's first deposit).
+    /// @param token The token to collect (zero address for BNB).
+    /// @return amount Token units collected.
+    function collect(PaymentIntent calldata intent, bytes calldata signature, address token)
+        external
+        returns (uint256 amount);
+
     /// @notice Expires an open payment past its expiry (if not expired yet) and refunds the given payers' deposits.
     /// @dev Anyone may call. A refund that cannot be pushed becomes claimable by its receiver. Calling again
     /// on an expired payment refunds deposits not refunded yet.
+    /// Deposits collected from the deposit address go to the intent's `refundTo`; with none, they are left for
+    /// `refundDepositAddress`.
     /// @param intent The payment's terms, as signed.
     /// @param payers Whose deposits to refund.
     function expire(PaymentIntent calldata intent, address[] calldata payers) external;
+
+    /// @notice Sends back deposits collected from the deposit address of an expired payment: to the intent's
+    /// `refundTo`, or when it names none to `to`, which only the operator role may choose (the keeper takes it
+    /// from the observed transfer's sender). Several senders are refunded by several calls.
+    /// @param intent The payment's terms, as signed.
+    /// @param to The receiver when the intent names no refund address.
+    /// @param amount Token units.
+    function refundDepositAddress(PaymentIntent calldata intent, address to, uint256 amount) external;
+
+    /// @notice Sends back what a deposit address holds that can never be collected: a token the payment does not
+    /// accept, or anything sent after the payment completed or expired. Goes to the intent's `refundTo`, or when
+    /// it names none to `to`, which only the operator role may choose.
+    /// @param intent The payment's terms, as signed.
+    /// @param token The token (zero address for BNB).
+    /// @param to The receiver when the intent names no refund address.
+    /// @return amount Token units returned.
+    function returnStray(PaymentIntent calldata intent, address token, address to) external returns (uint256 amount);
 
     // ---------------------------------------------------------------------------------------------
     // Merchants
@@ -540,6 +600,12 @@ interface IOpenPayEscrow {
     /// @param intent The intent.
     /// @return The digest.
     function hashIntent(PaymentIntent calldata intent) external view returns (bytes32);
+
+    /// @notice The deposit address of a payment: where a plain transfer pays it. Computable off-chain (CREATE2 of
+    /// an EIP-1167 clone of `FORWARDER_IMPLEMENTATION`, salted with the intent's digest).
+    /// @param intent The payment's terms.
+    /// @return The deposit address.
+    function depositAddressOf(PaymentIntent calldata intent) external view returns (address);
 
     /// @notice USD still to pay for the payment of `intent`, 18 decimals: zero once it is complete, expired or
     /// past its expiry time (when no deposit can be made any more).
