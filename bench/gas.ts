@@ -125,6 +125,55 @@ async function main() {
     baseline: "transferFrom",
   });
 
+  // Deposit addresses: a plain transfer to the payment's address, then collect (by the keeper).
+  const byTransfer = await f.signed();
+  const tokenDeposit = await escrow.depositAddressOf(byTransfer.intent);
+  await usdt.connect(customer).transfer(tokenDeposit, TOKENS("40"));
+  rows.push({
+    operation: "collect: token, first (deploys the clone; partial)",
+    gas: await gasOf(escrow.connect(other).collect(byTransfer.intent, byTransfer.signature, usdtAddress)),
+    baseline: "transferFrom",
+  });
+  await usdt.connect(customer).transfer(tokenDeposit, TOKENS("60"));
+  rows.push({
+    operation: "collect: token, later top-up completing it",
+    gas: await gasOf(escrow.connect(other).collect(byTransfer.intent, "0x", usdtAddress)),
+    baseline: "transferFrom",
+    target: 80_000n,
+  });
+  const fullByTransfer = await f.signed();
+  await usdt.connect(customer).transfer(await escrow.depositAddressOf(fullByTransfer.intent), TOKENS("100"));
+  rows.push({
+    operation: "collect: token, first, in full (deploys the clone)",
+    gas: await gasOf(escrow.connect(other).collect(fullByTransfer.intent, fullByTransfer.signature, usdtAddress)),
+    baseline: "transferFrom",
+    target: 150_000n,
+  });
+  const bnbFull = await f.signed({ amountUsd: USD("600") });
+  await customer.sendTransaction({ to: await escrow.depositAddressOf(bnbFull.intent), value: TOKENS("1") });
+  rows.push({
+    operation: "collect: BNB, first, in full (deploys the clone)",
+    gas: await gasOf(escrow.connect(other).collect(bnbFull.intent, bnbFull.signature, NATIVE)),
+    baseline: "bnbTransfer",
+    target: 150_000n,
+  });
+  const bnbByTransfer = await f.signed({ amountUsd: USD("600") });
+  const bnbDeposit = await escrow.depositAddressOf(bnbByTransfer.intent);
+  await customer.sendTransaction({ to: bnbDeposit, value: TOKENS("0.5") });
+  rows.push({
+    operation: "collect: BNB, first (deploys the clone; partial)",
+    gas: await gasOf(escrow.connect(other).collect(bnbByTransfer.intent, bnbByTransfer.signature, NATIVE)),
+    baseline: "bnbTransfer",
+  });
+  const bnbTopUpSend = await gasOf(customer.sendTransaction({ to: bnbDeposit, value: TOKENS("0.5") }));
+  rows.push({ operation: "customer's BNB top-up sent to a deployed deposit address", gas: bnbTopUpSend, baseline: "bnbTransfer" });
+  rows.push({
+    operation: "collect: BNB, later top-up completing it",
+    gas: await gasOf(escrow.connect(other).collect(bnbByTransfer.intent, "0x", NATIVE)),
+    baseline: "bnbTransfer",
+    target: 80_000n,
+  });
+
   const baselines = { transferFrom, bnbTransfer };
   const lines = [
     "| operation | gas | baseline | ratio | target | within target |",

@@ -292,6 +292,47 @@ describe("admin", function () {
     });
   });
 
+  describe("settings copied into each token", function () {
+    async function copies(f: Fixture, tokens: string[]) {
+      return Promise.all(
+        tokens.map(async (token) => {
+          const c = await f.escrow.tokenConfigOf(token);
+          return [c.toleranceBps, c.feeBps, c.paused];
+        }),
+      );
+    }
+
+    it("keeps every token's copy of tolerance, fee and pause equal to the global settings, new tokens included", async function () {
+      const f = await loadFixture(fixture);
+      const tokens = [await f.usdt.getAddress(), await f.usdc.getAddress(), NATIVE];
+      expect(await copies(f, tokens)).to.deep.equal(tokens.map(() => [100n, 0n, false]));
+
+      await f.escrow.connect(f.admin).setTolerance(250);
+      await f.escrow.connect(f.admin).setFee(30);
+      await f.escrow.connect(f.pauser).pause();
+      expect(await copies(f, tokens)).to.deep.equal(tokens.map(() => [250n, 30n, true]));
+
+      // A token allowed now starts with the settings in force, paused included.
+      await f.escrow.connect(f.admin).setToken(f.dai, f.daiFeed, STALENESS.stable);
+      const all = [...tokens, await f.dai.getAddress()];
+      expect(await copies(f, all)).to.deep.equal(all.map(() => [250n, 30n, true]));
+
+      await f.escrow.connect(f.pauser).unpause();
+      expect(await copies(f, all)).to.deep.equal(all.map(() => [250n, 30n, false]));
+      const s = await f.escrow.settings();
+      expect([s.toleranceBps, s.feeBps, s.paused]).to.deep.equal([250n, 30n, false]);
+    });
+
+    it("applies a tolerance change to payments in every token, BNB included", async function () {
+      const f = await loadFixture(fixture);
+      await f.escrow.connect(f.admin).setTolerance(500);
+      // $96 of BNB (0.16 at $600) completes a $100 payment at a 5% tolerance; at 1% it would stay open.
+      const s = await f.signed();
+      await expect(payBnb(f.escrow, f.customer, s, ethers.parseEther("0.16"))).to.emit(f.escrow, "PaymentCompleted");
+      expect((await f.escrow.paymentOf(s.intent.paymentId)).status).to.equal(Status.Completed);
+    });
+  });
+
   describe("setTreasury", function () {
     it("sets the treasury with TreasuryUpdated", async function () {
       const f = await loadFixture(fixture);

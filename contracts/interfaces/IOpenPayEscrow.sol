@@ -58,12 +58,12 @@ interface IOpenPayEscrow {
         uint104 receivedUsd;
     }
 
-    /// @notice How a token is accepted and valued.
+    /// @notice How a token is accepted and valued, packed in one slot because every deposit reads it.
     struct TokenConfig {
         /// @dev Chainlink USD feed of the token.
         address feed;
         /// @dev Longest accepted age of the feed's answer, in seconds.
-        uint32 maxStaleness;
+        uint24 maxStaleness;
         /// @dev Decimals of the token (18 for BNB).
         uint8 decimals;
         /// @dev Decimals of the feed's answer.
@@ -72,6 +72,12 @@ interface IOpenPayEscrow {
         uint8 index;
         /// @dev Whether new deposits in this token are accepted.
         bool allowed;
+        /// @dev The global tolerance, copied here so that a deposit reads one slot instead of two.
+        uint16 toleranceBps;
+        /// @dev The global platform fee, copied here for the same reason.
+        uint16 feeBps;
+        /// @dev The global pause flag, copied here for the same reason.
+        bool paused;
     }
 
     /// @notice What the escrow owes in one token.
@@ -90,7 +96,8 @@ interface IOpenPayEscrow {
         address payout;
     }
 
-    /// @notice Global settings, packed in one slot because every payment reads them.
+    /// @notice Global settings. Every token's configuration carries a copy of the tolerance, fee and pause flag,
+    /// which the setters keep equal to these.
     struct Settings {
         /// @dev A payment completes when the USD received is at least amount × (1 − toleranceBps / 10,000).
         uint16 toleranceBps;
