@@ -1,0 +1,119 @@
+import { ethers } from "hardhat";
+import type { AddressLike, BigNumberish, Signer } from "ethers";
+import type { DepositForwarder, OpenPayEscrow, TestToken } from "../../typechain-types";
+import { deployEscrow, NATIVE } from "./fixture";
+import { escrowDomain, PAYMENT_INTENT_TYPES, type PaymentIntent } from "./intents";
+import { addr, type Signed } from "./scenarios";
+
+/**
+ * The fixture's escrow plus the accounts the deposit-address flows need: a keeper that collects (no role),
+ * an operator holding OPERATOR_ROLE, a refund wallet for intents that name `refundTo`, and a stranger.
+ */
+export async function depositFixture() {
+  const f = await deployEscrow();
+  const signers = await ethers.getSigners();
+  const [keeper, operator, refundWallet, stranger] = [signers[9], signers[10], signers[11], signers[12]];
+  const OPERATOR_ROLE = await f.escrow.OPERATOR_ROLE();
+  await f.escrow.connect(f.admin).grantRole(OPERATOR_ROLE, operator.address);
+  const implementation = await f.escrow.FORWARDER_IMPLEMENTATION();
+  return { ...f, keeper, operator, refundWallet, stranger, OPERATOR_ROLE, implementation };
+}
+
+export type DepositFixture = Awaited<ReturnType<typeof depositFixture>>;
+
+/** Init code of an OpenZeppelin (EIP-1167) clone of `implementation`. */
+export function cloneInitCode(implementation: string): string {
+  return ethers.concat([
+    "0x3d602d80600a3d3981f3363d3d373d3d3d363d73",
+    implementation,
+    "0x5af43d82803e903d91602b57fd5bf3",
+  ]);
+}
+
+/** Runtime code of an EIP-1167 clone delegating to `implementation`. */
+export function cloneRuntimeCode(implementation: string): string {
+  return ethers.concat(["0x363d3d373d3d3d363d73", implementation, "0x5af43d82803e903d91602b57fd5bf3"]).toLowerCase();
+}
+
+/** The EIP-712 digest of an intent, computed off-chain. */
+export async function intentDigest(escrow: OpenPayEscrow, intent: PaymentIntent): Promise<string> {
+  return ethers.TypedDataEncoder.hash(await escrowDomain(escrow), PAYMENT_INTENT_TYPES, intent);
+}
+
+/** The deposit address of an intent, computed off-chain (CREATE2 by the escrow, salt = intent digest). */
+export async function predictDepositAddress(escrow: OpenPayEscrow, intent: PaymentIntent): Promise<string> {
+  const implementation = await escrow.FORWARDER_IMPLEMENTATION();
+  return ethers.getCreate2Address(
+    await escrow.getAddress(),
+    await intentDigest(escrow, intent),
+    ethers.keccak256(cloneInitCode(implementation))
+  );
+}
+
+/** The forwarder (clone or implementation) at an address. */
+export async function forwarderAt(at: string): Promise<DepositForwarder> {
+  return (await ethers.getContractAt("DepositForwarder", at)) as unknown as DepositForwarder;
+}
+
+/** Code at an address, lower case ("0x" when none). */
+export async function codeAt(at: AddressLike): Promise<string> {
+  return (await ethers.provider.getCode(await addr(at))).toLowerCase();
+}
+
+/** What `account` holds of `token` (BNB for the zero address). */
+export async function balanceIn(token: TestToken | string, account: AddressLike): Promise<bigint> {
+  const tokenAddress = typeof token === "string" ? token : await token.getAddress();
+  if (tokenAddress === NATIVE) return ethers.provider.getBalance(await addr(account));
+  const erc20 = (await ethers.getContractAt("TestToken", tokenAddress)) as unknown as TestToken;
+  return erc20.balanceOf(await addr(account));
+}
+
+/** A plain transfer of `amount` of `token` (BNB for the zero address) from `from` to `to`. */
+export async function plainTransfer(token: TestToken | string, from: Signer, to: AddressLike, amount: BigNumberish) {
+  const tokenAddress = typeof token === "string" ? token : await token.getAddress();
+  if (tokenAddress === NATIVE) return from.sendTransaction({ to: await addr(to), value: amount });
+  const erc20 = (await ethers.getContractAt("TestToken", tokenAddress)) as unknown as TestToken;
+  return erc20.connect(from).transfer(await addr(to), amount);
+}
+
+/**
+ * Has `from` send `amount` to the deposit address of `s` by plain transfer, then has the keeper collect it.
+ * Returns the deposit address.
+ */
+export async function depositAndCollect(
+  f: DepositFixture,
+  s: Signed,
+  token: TestToken | string,
+  amount: bigint,
+  from: Signer = f.customer,
+  signature: string = s.signature
+): Promise<string> {
+  const depositAddress = await f.escrow.depositAddressOf(s.intent);
+  await plainTransfer(token, from, depositAddress, amount);
+  const tokenAddress = typeof token === "string" ? token : await token.getAddress();
+  await f.escrow.connect(f.keeper).collect(s.intent, signature, tokenAddress);
+  return depositAddress;
+}
+
+/**
+ * Deploys a contract that forwards its call value to the address in the first 32 bytes of calldata with a
+ * plain CALL of gas 0, i.e. only the 2,300 gas stipend (as Solidity's `transfer` and `send` do), and reverts
+ * if that call fails. Hand-assembled because the task adds no Solidity.
+ */
+export async function deployStipendSender(deployer: Signer): Promise<string> {
+  // runtime: CALL(0, calldataload(0), callvalue, 0, 0, 0, 0); if it failed revert(0, 0)
+  const runtime = "0x6000600060006000346000356000f115601457005b600080fd";
+  const initCode = ethers.concat(["0x6019600c60003960196000f3", runtime]);
+  // init: PUSH1 0x19 PUSH1 0x0b PUSH1 0 CODECOPY PUSH1 0x19 PUSH1 0 RETURN (12 bytes)
+  const tx = await deployer.sendTransaction({ data: initCode });
+  const receipt = await tx.wait();
+  const deployed = receipt!.contractAddress!;
+  if ((await codeAt(deployed)) !== runtime) throw new Error("stipend sender deployed wrong code");
+  return deployed;
+}
+
+/** Sends `value` wei to `to` through the stipend sender (2,300 gas for the receiver). */
+export async function sendWithStipend(sender: string, from: Signer, to: AddressLike, value: bigint) {
+  const data = ethers.zeroPadValue(await addr(to), 32);
+  return from.sendTransaction({ to: sender, data, value });
+}
