@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
-import type { Signer, TypedDataDomain } from "ethers";
+import type { AddressLike, Signer, TypedDataDomain } from "ethers";
 import type {
   OpenPayEscrow,
   TestToken,
@@ -104,7 +104,7 @@ export async function expectPayment(escrow: OpenPayEscrow, paymentId: string, ex
 }
 
 /** Asserts a token's ledger. */
-export async function expectLedger(escrow: OpenPayEscrow, token: string, owed: bigint, fees = 0n) {
+export async function expectLedger(escrow: OpenPayEscrow, token: AddressLike, owed: bigint, fees = 0n) {
   const l = await escrow.ledgerOf(token);
   expect({ owed: l.owed, fees: l.fees }).to.deep.equal({ owed, fees });
 }

@@ -6,15 +6,8 @@ import type { BlacklistToken, OpenPayEscrow, RevertingReceiver } from "../../typ
 import { STALENESS, TOKENS, type EscrowFixture } from "./fixture";
 import type { PaymentIntent } from "./intents";
 
-/** Mirrors `IOpenPayEscrow.Status` as the bigints ethers returns. */
-export const Status = {
-  None: 0n,
-  Open: 1n,
-  Completed: 2n,
-  Expired: 3n,
-  PartiallyRefunded: 4n,
-  Refunded: 5n,
-} as const;
+// One definition of these, shared with the paying tests.
+export { Status, expectPayment, expectLedger } from "./payments";
 
 export const DEFAULT_ADMIN_ROLE = ethers.ZeroHash;
 export const SIGNER_MANAGER_ROLE = ethers.id("SIGNER_MANAGER_ROLE");
@@ -110,28 +103,6 @@ export async function addBnb(target: AddressLike, wei: bigint) {
   const account = await addr(target);
   const balance = await ethers.provider.getBalance(account);
   await network.provider.send("hardhat_setBalance", [account, ethers.toQuantity(balance + wei)]);
-}
-
-/** Checks every field of a stored payment. */
-export async function expectPayment(
-  escrow: OpenPayEscrow,
-  paymentId: string,
-  expected: { status: bigint; tokenIndex: bigint; merchantId: bigint; amount: bigint; receivedUsd: bigint },
-) {
-  const p = await escrow.paymentOf(paymentId);
-  expect({
-    status: p.status,
-    tokenIndex: p.tokenIndex,
-    merchantId: p.merchantId,
-    amount: p.amount,
-    receivedUsd: p.receivedUsd,
-  }).to.deep.equal(expected);
-}
-
-/** Checks a token's ledger. */
-export async function expectLedger(escrow: OpenPayEscrow, token: AddressLike, owed: bigint, fees: bigint) {
-  const ledger = await escrow.ledgerOf(token);
-  expect([ledger.owed, ledger.fees]).to.deep.equal([owed, fees]);
 }
 
 /** The escrow's holding of a token (BNB for the zero address). */
