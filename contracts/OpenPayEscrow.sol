@@ -64,6 +64,15 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
     /// @notice Gas forwarded when pushing a BNB refund; a receiver that needs more claims instead.
     uint256 public constant NATIVE_PUSH_GAS = 50_000;
 
+    /// @notice How long after a payment's expiry the operator may still collect a transfer to its deposit
+    /// address that arrived in time (the keeper checks the Transfer's block), so that a payment paid before its
+    /// expiry is never expired because the collect came late. Meanwhile only the operator may expire the payment
+    /// while its deposit address holds the payment's token.
+    uint256 public constant LATE_COLLECT_WINDOW = 1 hours;
+
+    /// @notice Gas a stray's sweep to its receiver may use; a receiver that fails it claims instead.
+    uint256 public constant STRAY_PUSH_GAS = 100_000;
+
     /// @notice The implementation behind every deposit address, deployed with the escrow.
     address public immutable FORWARDER_IMPLEMENTATION;
 
@@ -110,7 +119,7 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         nonReentrant
     {
         if (token == NATIVE) revert UseNativePayment();
-        _deposit(intent, signature, hashIntent(intent), token, amount, msg.sender);
+        _deposit(intent, signature, hashIntent(intent), token, amount, msg.sender, intent.expiry);
         uint256 before = IERC20(token).balanceOf(address(this));
         IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
         _requireArrived(token, before, amount);
@@ -124,7 +133,7 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
 
     /// @inheritdoc IOpenPayEscrow
     function payNative(PaymentIntent calldata intent, bytes calldata signature) external payable nonReentrant {
-        _deposit(intent, signature, hashIntent(intent), NATIVE, msg.value, msg.sender);
+        _deposit(intent, signature, hashIntent(intent), NATIVE, msg.value, msg.sender, intent.expiry);
     }
 
     /// @inheritdoc IOpenPayEscrow
@@ -138,8 +147,10 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         address depositAddress = _depositAddress(digest);
         amount = _balanceAt(token, depositAddress);
         if (amount == 0) revert NothingToCollect(intent.paymentId, token, depositAddress);
+        uint256 deadline = intent.expiry;
+        if (block.timestamp > deadline && hasRole(OPERATOR_ROLE, msg.sender)) deadline += LATE_COLLECT_WINDOW;
         // The deposit address stands in as the payer: a plain transfer does not say who sent it.
-        _deposit(intent, signature, digest, token, amount, depositAddress);
+        _deposit(intent, signature, digest, token, amount, depositAddress, deadline);
         uint256 before = _balanceAt(token, address(this));
         _forwarder(depositAddress, digest).sweep(token, address(this), amount);
         _requireArrived(token, before, amount);
@@ -156,11 +167,17 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         address token = _tokenAt[payment.tokenIndex];
         // Deposits collected from the deposit address cannot go back there; without a refund address in the
         // intent the operator sends them back with refundDepositAddress.
-        address keptForOperator = intent.refundTo == address(0) ? _depositAddress(digest) : address(0);
+        address depositAddress = _depositAddress(digest);
+        address keptForOperator = intent.refundTo == address(0) ? depositAddress : address(0);
         if (payment.status == Status.Open) {
             if (block.timestamp <= intent.expiry) {
                 revert PaymentNotExpired(paymentId, intent.expiry, block.timestamp);
             }
+            uint256 windowEnd = intent.expiry + LATE_COLLECT_WINDOW;
+            if (
+                block.timestamp <= windowEnd && _balanceAt(token, depositAddress) != 0
+                    && !hasRole(OPERATOR_ROLE, msg.sender)
+            ) revert LateCollectPending(paymentId, depositAddress, windowEnd);
             _payments[paymentId].status = Status.Expired;
             emit PaymentExpired(paymentId, token, payment.amount, payment.receivedUsd);
         }
@@ -206,7 +223,17 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         amount = _balanceAt(token, depositAddress);
         if (amount == 0) revert NothingToCollect(paymentId, token, depositAddress);
         emit StrayReturned(paymentId, depositAddress, receiver, token, amount);
-        _forwarder(depositAddress, digest).sweep(token, receiver, amount);
+        DepositForwarder forwarder = _forwarder(depositAddress, digest);
+        try forwarder.sweep{gas: STRAY_PUSH_GAS}(token, receiver, amount) {}
+        catch {
+            // The receiver cannot take it (blacklisted, rejects BNB): the escrow holds it, claimable by the receiver.
+            uint256 before = _balanceAt(token, address(this));
+            forwarder.sweep(token, address(this), amount);
+            _requireArrived(token, before, amount);
+            _ledgers[token].owed += amount.toUint128();
+            _claimable[token][receiver] += amount;
+            emit RefundClaimable(paymentId, receiver, token, amount);
+        }
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -502,14 +529,15 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         bytes32 digest,
         address token,
         uint256 amount,
-        address payer
+        address payer,
+        uint256 deadline
     ) private {
         TokenConfig memory tokenConfig = _tokens[token];
         if (tokenConfig.paused) revert DepositsPaused();
         if (amount == 0) revert ZeroAmount();
         _toUint104(amount);
         if (!tokenConfig.allowed) revert TokenNotAllowed(token);
-        Payment memory payment = _admit(intent, signature, digest, token, tokenConfig.index);
+        Payment memory payment = _admit(intent, signature, digest, token, tokenConfig.index, deadline);
         Status previous = payment.status;
 
         uint256 valueUsd = _valueUsd(tokenConfig, amount);
@@ -537,14 +565,15 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         bytes calldata signature,
         bytes32 digest,
         address token,
-        uint8 tokenIndex
+        uint8 tokenIndex,
+        uint256 deadline
     ) private view returns (Payment memory payment) {
         bytes32 paymentId = intent.paymentId;
         payment = _payments[paymentId];
         if (payment.status != Status.None && payment.status != Status.Open) {
             revert InvalidPaymentStatus(paymentId, payment.status);
         }
-        if (block.timestamp > intent.expiry) revert DepositAfterExpiry(paymentId, intent.expiry, block.timestamp);
+        if (block.timestamp > deadline) revert DepositAfterExpiry(paymentId, intent.expiry, block.timestamp);
         if (payment.status == Status.None) {
             payment.merchantId = _authorisedMerchantId(intent, digest, signature);
             payment.tokenIndex = tokenIndex;
@@ -624,9 +653,12 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         if (bound != digest) revert IntentMismatch(paymentId, bound, digest);
     }
 
-    /// @dev Whether `token` at the intent's deposit address could be collected now or later (before the expiry).
+    /// @dev Whether `token` at the intent's deposit address could still be collected, now or later.
     function _collectable(PaymentIntent calldata intent, bytes32 digest, address token) private view returns (bool) {
-        if (block.timestamp > intent.expiry) return false;
+        // Past the expiry only the operator may still collect, until the late-collect window closes.
+        uint256 until = intent.expiry;
+        if (!hasRole(OPERATOR_ROLE, msg.sender)) until += LATE_COLLECT_WINDOW;
+        if (block.timestamp > until) return false;
         TokenConfig memory tokenConfig = _tokens[token];
         if (!tokenConfig.allowed) return false;
         Payment memory payment = _payments[intent.paymentId];

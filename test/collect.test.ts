@@ -831,4 +831,79 @@ describe("collect (deposit addresses)", function () {
       expect(await balanceIn(NATIVE, f.escrow)).to.equal(0n);
     });
   });
+
+  describe("late collect of a transfer that arrived in time", function () {
+    it("lets the operator collect after the expiry until LATE_COLLECT_WINDOW closes, and no one else", async function () {
+      const f = await loadFixture(depositFixture);
+      const s = await f.signed();
+      const usdt = await f.usdt.getAddress();
+      const depositAddress = await f.escrow.depositAddressOf(s.intent);
+      // The customer's transfer lands in the expiry second; the keeper's collect comes after it.
+      await time.setNextBlockTimestamp(s.intent.expiry);
+      await plainTransfer(f.usdt, f.customer, depositAddress, TOKENS("100"));
+
+      await time.setNextBlockTimestamp(s.intent.expiry + 30n);
+      await expect(f.escrow.connect(f.keeper).collect(s.intent, s.signature, usdt))
+        .to.be.revertedWithCustomError(f.escrow, "DepositAfterExpiry")
+        .withArgs(s.intent.paymentId, s.intent.expiry, s.intent.expiry + 30n);
+      // Nor can anyone expire it meanwhile: the deposit address holds the payment's token.
+      await expect(f.escrow.connect(f.keeper).expire(s.intent, [depositAddress])).to.be.revertedWithCustomError(
+        f.escrow,
+        "InvalidPaymentStatus",
+      );
+
+      await expect(f.escrow.connect(f.operator).collect(s.intent, s.signature, usdt))
+        .to.emit(f.escrow, "PaymentCompleted")
+        .withArgs(s.intent.paymentId, f.merchant.address, depositAddress, usdt, TOKENS("100"), USD("100"), USD("100"), 0n, 0n);
+      expect(await f.escrow.balanceOf(f.merchant.address, usdt)).to.equal(TOKENS("100"));
+    });
+
+    it("refuses the operator's collect once the window has closed", async function () {
+      const f = await loadFixture(depositFixture);
+      const s = await f.signed();
+      const usdt = await f.usdt.getAddress();
+      await plainTransfer(f.usdt, f.customer, await f.escrow.depositAddressOf(s.intent), TOKENS("100"));
+      const windowEnd = s.intent.expiry + (await f.escrow.LATE_COLLECT_WINDOW());
+      await time.increaseTo(windowEnd + 1n);
+      await f.usdtFeed.updateAnswer(await f.usdtFeed.latestAnswer());
+
+      await time.setNextBlockTimestamp(windowEnd + 5n);
+      await expect(f.escrow.connect(f.operator).collect(s.intent, s.signature, usdt))
+        .to.be.revertedWithCustomError(f.escrow, "DepositAfterExpiry")
+        .withArgs(s.intent.paymentId, s.intent.expiry, windowEnd + 5n);
+    });
+
+    it("keeps an open payment from being expired by anyone but the operator while a late top-up waits", async function () {
+      const f = await loadFixture(depositFixture);
+      const s = await f.signed();
+      const usdt = await f.usdt.getAddress();
+      const depositAddress = await depositAndCollect(f, s, f.usdt, TOKENS("40"));
+      await time.setNextBlockTimestamp(s.intent.expiry);
+      await plainTransfer(f.usdt, f.customer, depositAddress, TOKENS("60"));
+      const windowEnd = s.intent.expiry + (await f.escrow.LATE_COLLECT_WINDOW());
+
+      await time.setNextBlockTimestamp(s.intent.expiry + 1n);
+      await expect(f.escrow.connect(f.keeper).expire(s.intent, [depositAddress]))
+        .to.be.revertedWithCustomError(f.escrow, "LateCollectPending")
+        .withArgs(s.intent.paymentId, depositAddress, windowEnd);
+      await expect(f.escrow.connect(f.operator).collect(s.intent, "0x", usdt)).to.emit(f.escrow, "PaymentCompleted");
+      expect((await f.escrow.paymentOf(s.intent.paymentId)).status).to.equal(Status.Completed);
+    });
+
+    it("lets anyone expire once the window has closed, and the operator at once", async function () {
+      const f = await loadFixture(depositFixture);
+      const a = await f.signed();
+      const b = await f.signed();
+      for (const s of [a, b]) {
+        const depositAddress = await depositAndCollect(f, s, f.usdt, TOKENS("40"));
+        await plainTransfer(f.usdt, f.customer, depositAddress, TOKENS("1"));
+      }
+      await time.setNextBlockTimestamp(a.intent.expiry + 1n);
+      await expect(f.escrow.connect(f.operator).expire(a.intent, [])).to.emit(f.escrow, "PaymentExpired");
+      await time.increaseTo(b.intent.expiry + (await f.escrow.LATE_COLLECT_WINDOW()) + 1n);
+      await expect(f.escrow.connect(f.keeper).expire(b.intent, [])).to.emit(f.escrow, "PaymentExpired");
+      // What arrived too late stays at the deposit address, for returnStray.
+      expect(await f.usdt.balanceOf(await f.escrow.depositAddressOf(b.intent))).to.equal(TOKENS("1"));
+    });
+  });
 });

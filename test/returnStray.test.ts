@@ -209,20 +209,23 @@ describe("returnStray", function () {
       expect((await f.escrow.paymentOf(s.intent.paymentId)).status).to.equal(Status.Completed);
     });
 
-    it("returns tokens that were never collected once the expiry passed (no deposit recorded), to refundTo", async function () {
+    it("returns the payment's token never collected once the late-collect window closed (no deposit recorded), to refundTo", async function () {
       const f = await loadFixture(depositFixture);
       const s = await f.signed({ refundTo: f.refundWallet.address });
       const usdt = await f.usdt.getAddress();
       const depositAddress = await f.escrow.depositAddressOf(s.intent);
       await plainTransfer(f.usdt, f.customer, depositAddress, TOKENS("40"));
+      const windowEnd = s.intent.expiry + (await f.escrow.LATE_COLLECT_WINDOW());
 
-      // At exactly the expiry the deposit is still collectable.
-      await time.setNextBlockTimestamp(s.intent.expiry);
-      await expect(f.escrow.connect(f.stranger).returnStray(s.intent, usdt, f.stranger.address))
-        .to.be.revertedWithCustomError(f.escrow, "DepositCollectable")
-        .withArgs(s.intent.paymentId, usdt);
+      // At the expiry, and until the window closes, the operator may still collect it as paid in time.
+      for (const at of [s.intent.expiry, s.intent.expiry + 1n, windowEnd]) {
+        await time.setNextBlockTimestamp(at);
+        await expect(f.escrow.connect(f.stranger).returnStray(s.intent, usdt, f.stranger.address))
+          .to.be.revertedWithCustomError(f.escrow, "DepositCollectable")
+          .withArgs(s.intent.paymentId, usdt);
+      }
 
-      await time.setNextBlockTimestamp(s.intent.expiry + 1n);
+      await time.setNextBlockTimestamp(windowEnd + 1n);
       const tx = f.escrow.connect(f.stranger).returnStray(s.intent, usdt, f.stranger.address);
       await expect(tx)
         .to.emit(f.escrow, "StrayReturned")
@@ -499,9 +502,7 @@ describe("returnStray", function () {
       );
     });
 
-    it("reverts when the receiver refuses: BNB (NativeSweepFailed) or a blacklisted token receiver; the stray stays", async function () {
-      // Documents that a stray has no claimable fallback: with a refundTo that cannot receive, it stays at the
-      // deposit address (refundDepositAddress credits a claim instead).
+    it("makes a stray claimable in the escrow when its receiver refuses it: BNB, and a blacklisted token receiver", async function () {
       const f = await loadFixture(depositFixture);
       const receiver = await deployRevertingReceiver();
       const receiverAddress = await receiver.getAddress();
@@ -509,26 +510,34 @@ describe("returnStray", function () {
       const depositAddress = await f.escrow.depositAddressOf(s.intent);
       await passExpiry(s.intent);
       await plainTransfer(NATIVE, f.customer, depositAddress, BNB("0.1"));
-      const forwarder = await forwarderAt(depositAddress);
 
-      await expect(f.escrow.connect(f.operator).returnStray(s.intent, NATIVE, receiverAddress))
-        .to.be.revertedWithCustomError(forwarder, "NativeSweepFailed")
-        .withArgs(receiverAddress, BNB("0.1"));
-      expect(await ethers.provider.getBalance(depositAddress)).to.equal(BNB("0.1"));
-      await expect(
-        f.escrow.connect(f.operator).returnStray(s.intent, NATIVE, f.customer.address)
-      ).to.changeEtherBalances([depositAddress, f.customer], [-BNB("0.1"), BNB("0.1")]);
+      const tx = f.escrow.connect(f.operator).returnStray(s.intent, NATIVE, receiverAddress);
+      await expect(tx)
+        .to.emit(f.escrow, "RefundClaimable")
+        .withArgs(s.intent.paymentId, receiverAddress, NATIVE, BNB("0.1"));
+      await expect(tx).to.changeEtherBalances([depositAddress, f.escrow], [-BNB("0.1"), BNB("0.1")]);
+      expect(await f.escrow.claimableOf(NATIVE, receiverAddress)).to.equal(BNB("0.1"));
+      await expectLedger(f.escrow, NATIVE, BNB("0.1"), 0n);
 
       const bl = await deployBlacklistToken(f);
+      const blAddress = await bl.getAddress();
       const t = await f.signed({ refundTo: f.refundWallet.address });
       const depositAddressT = await f.escrow.depositAddressOf(t.intent);
       await bl.connect(f.customer).transfer(depositAddressT, TOKENS("30"));
       await bl.setBlacklisted(f.refundWallet.address, true);
-      await passExpiry(t.intent);
+      await time.increaseTo(t.intent.expiry + (await f.escrow.LATE_COLLECT_WINDOW()) + 1n);
       await expect(f.escrow.connect(f.stranger).returnStray(t.intent, bl, f.stranger.address))
-        .to.be.revertedWithCustomError(bl, "Blacklisted")
-        .withArgs(f.refundWallet.address);
-      expect(await bl.balanceOf(depositAddressT)).to.equal(TOKENS("30"));
+        .to.emit(f.escrow, "RefundClaimable")
+        .withArgs(t.intent.paymentId, f.refundWallet.address, blAddress, TOKENS("30"));
+      expect(await bl.balanceOf(depositAddressT)).to.equal(0n);
+      expect(await f.escrow.claimableOf(blAddress, f.refundWallet.address)).to.equal(TOKENS("30"));
+      // The blacklisted owner claims it to a clean address.
+      await expect(f.escrow.connect(f.refundWallet).claim(blAddress, f.customer.address)).to.changeTokenBalances(
+        bl,
+        [f.escrow, f.customer],
+        [-TOKENS("30"), TOKENS("30")]
+      );
+      await expectLedger(f.escrow, blAddress, 0n, 0n);
     });
   });
 });

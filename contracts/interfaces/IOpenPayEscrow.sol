@@ -333,6 +333,13 @@ interface IOpenPayEscrow {
     /// @param timestamp The current block time.
     error PaymentNotExpired(bytes32 paymentId, uint64 expiry, uint256 timestamp);
 
+    /// @notice The payment's deposit address holds its token, which the operator may still collect as paid in time:
+    /// until the window ends only the operator may expire it.
+    /// @param paymentId The payment.
+    /// @param depositAddress The deposit address.
+    /// @param windowEnd When anyone may expire it.
+    error LateCollectPending(bytes32 paymentId, address depositAddress, uint256 windowEnd);
+
     /// @notice The payment is not in a status that allows this operation.
     /// @param paymentId The payment.
     /// @param status Its status.
@@ -476,7 +483,8 @@ interface IOpenPayEscrow {
     /// @notice Collects what a customer sent by plain transfer to the payment's deposit address, and records it
     /// exactly as a direct payment: Chainlink value within the tolerance, partial deposits adding up, excess
     /// credited to the merchant, same events (the deposit address is the payer).
-    /// @dev Anyone may call (in practice the keeper). Deploys the deposit address's forwarder on first use.
+    /// @dev Anyone may call (in practice the keeper) until the expiry; the operator also for `LATE_COLLECT_WINDOW`
+    /// after it, for transfers that arrived in time. Deploys the deposit address's forwarder on first use.
     /// @param intent The payment's signed terms.
     /// @param signature The EIP-712 signature of `intent` (checked on the payment's first deposit).
     /// @param token The token to collect (zero address for BNB).
@@ -489,7 +497,8 @@ interface IOpenPayEscrow {
     /// @dev Anyone may call. A refund that cannot be pushed becomes claimable by its receiver. Calling again
     /// on an expired payment refunds deposits not refunded yet.
     /// Deposits collected from the deposit address go to the intent's `refundTo`; with none, they are left for
-    /// `refundDepositAddress`.
+    /// `refundDepositAddress`. While the deposit address holds the payment's token, only the operator may expire
+    /// it until `LATE_COLLECT_WINDOW` after the expiry (`LateCollectPending`).
     /// @param intent The payment's terms, as signed.
     /// @param payers Whose deposits to refund.
     function expire(PaymentIntent calldata intent, address[] calldata payers) external;
@@ -504,7 +513,9 @@ interface IOpenPayEscrow {
 
     /// @notice Sends back what a deposit address holds that can never be collected: a token the payment does not
     /// accept, or anything sent after the payment completed or expired. Goes to the intent's `refundTo`, or when
-    /// it names none to `to`, which only the operator role may choose.
+    /// it names none to `to`, which only the operator role may choose. The payment's own token sent after the
+    /// expiry counts as a stray for others only once `LATE_COLLECT_WINDOW` has passed. If the receiver cannot take
+    /// it, it becomes claimable.
     /// @param intent The payment's terms, as signed.
     /// @param token The token (zero address for BNB).
     /// @param to The receiver when the intent names no refund address.
