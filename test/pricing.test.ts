@@ -112,14 +112,15 @@ describe("pricing", function () {
       const { intent, signature } = await f.longSigned();
       // Times are taken from the chain right here: the chain's clock follows the wall clock, which a slow
       // run (coverage) moves on between the fixture and this point.
+      // Gaps of minutes, so that even an instrumented run cannot overtake them.
       const now = BigInt(await time.latest());
-      const updatedAt = now + 1_000n;
+      const updatedAt = now + 10_000n;
       await f.usdtFeed.updateRoundData(2, PRICE("1"), updatedAt, updatedAt);
 
-      await atNextBlock(now + 10n);
+      await atNextBlock(now + 600n);
       await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("100")))
         .to.be.revertedWithCustomError(f.escrow, "PriceFromFuture")
-        .withArgs(await f.usdtFeed.getAddress(), updatedAt, now + 10n);
+        .withArgs(await f.usdtFeed.getAddress(), updatedAt, now + 600n);
 
       await atNextBlock(updatedAt - 1n);
       await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("100")))
