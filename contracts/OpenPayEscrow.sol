@@ -19,9 +19,10 @@ import {PriceMath} from "./libraries/PriceMath.sol";
 /// @title OpenPayEscrow
 /// @author Open Pay
 /// @notice Takes USDT, USDC and BNB payments against merchants' signed intents, values them with Chainlink,
-/// and holds each merchant's balance until the merchant withdraws it. No role can move merchant or customer
-/// funds: the admin configures tokens, tolerance and fee; the signer manager onboards merchants; the pauser
-/// stops new deposits only.
+/// and holds each merchant's balance until the merchant withdraws it. No role can move merchant balances or
+/// open deposits: the admin configures tokens, tolerance and fee; the signer manager onboards merchants; the
+/// pauser stops new deposits only; the operator (keeper) chooses where deposit-address refunds go when an intent
+/// names no refund address (docs/security.md).
 /// Every payment also has a deposit address (a clone of `DepositForwarder` at a CREATE2 address salted with the
 /// intent's digest) that any wallet or exchange can pay by a plain transfer; `collect` brings such deposits in
 /// under exactly the rules of a direct payment.

@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {Vm} from "forge-std/Vm.sol";
 import {MockV3Aggregator} from "@chainlink/contracts/src/v0.8/shared/mocks/MockV3Aggregator.sol";
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
 import {OpenPayEscrow} from "../../../contracts/OpenPayEscrow.sol";
@@ -19,7 +20,16 @@ import {TestToken} from "../../../contracts/test/TestToken.sol";
 /// (with `fail_on_revert = false` a revert would roll the surprise back and hide it).
 ///
 /// Tokens: index 0 is a 6-decimal stablecoin, 1 an 18-decimal stablecoin that blacklists like USDT/USDC, 2 is BNB.
-/// Actors (payers and refund receivers): three EOAs and a RevertingReceiver contract that refuses BNB.
+/// Deposit addresses can also receive index 3, a token the escrow never accepts (`junk`).
+/// Actors (payers and refund receivers): three EOAs and a RevertingReceiver contract that refuses BNB. The
+/// `operator` holds OPERATOR_ROLE (the keeper that refunds deposit-address deposits and strays).
+///
+/// Deposit addresses: every payment's deposit address receives plain transfers (what is due, part, more, another
+/// token, junk, dust; also after the payment completed or expired), which `collect` brings in (the deposit address
+/// is then a payer of the payment; the operator may still collect within LATE_COLLECT_WINDOW after the expiry),
+/// `expire`/`refundDepositAddress` send back, and `returnStray` returns when they can never be collected (or makes
+/// claimable when the receiver refuses them). Per payment and token the handler counts what was sent there,
+/// collected and returned.
 contract EscrowHandler {
     Vm private constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
 
@@ -29,6 +39,8 @@ contract EscrowHandler {
     uint256 internal constant TOKEN_COUNT = 3;
     uint256 internal constant MERCHANT_COUNT = 2;
     uint256 internal constant ACTOR_COUNT = 4;
+    /// @dev Tokens a deposit address can receive: the three accepted ones and `junk`.
+    uint256 internal constant DA_TOKEN_COUNT = 4;
 
     struct Ghost {
         /// @dev Token units deposited into open or expired payments and not refunded yet.
@@ -59,6 +71,28 @@ contract EscrowHandler {
         /// @dev Token units the merchant refunded.
         uint256 merchantRefunded;
         address[] payers;
+        /// @dev escrow.depositAddressOf(intent).
+        address depositAddress;
+        /// @dev Per deposit-address token (`daTokens`): units sent to the deposit address by plain transfer.
+        uint256[DA_TOKEN_COUNT] sent;
+        /// @dev Per token: units `collect` moved from the deposit address into the escrow.
+        uint256[DA_TOKEN_COUNT] collected;
+        /// @dev Per token: units `returnStray` moved from the deposit address to a refund receiver.
+        uint256[DA_TOKEN_COUNT] returned;
+        /// @dev Units of the deposit address's collected deposits refunded (by expire to refundTo, or by
+        /// refundDepositAddress).
+        uint256 addressRefunded;
+    }
+
+    /// @notice What the handler counted at one payment's deposit address (see `Pay`).
+    struct DepositAddressLedger {
+        bytes32 paymentId;
+        address depositAddress;
+        uint8 tokenIndex;
+        uint256[DA_TOKEN_COUNT] sent;
+        uint256[DA_TOKEN_COUNT] collected;
+        uint256[DA_TOKEN_COUNT] returned;
+        uint256 refunded;
     }
 
     OpenPayEscrow public immutable escrow;
@@ -67,6 +101,10 @@ contract EscrowHandler {
     RevertingReceiver public immutable receiver;
     address public immutable treasury = address(uint160(uint256(keccak256("open-pay treasury"))));
     address public immutable sink = address(uint160(uint256(keccak256("open-pay claim sink"))));
+    address public immutable operator = address(uint160(uint256(keccak256("open-pay operator"))));
+    TestToken public immutable junk;
+    /// @dev escrow.LATE_COLLECT_WINDOW(): how long after the expiry the operator may still collect.
+    uint256 public immutable lateWindow;
 
     address[TOKEN_COUNT] public tokens;
     MockV3Aggregator[TOKEN_COUNT] public feeds;
@@ -78,11 +116,14 @@ contract EscrowHandler {
     address[MERCHANT_COUNT] public payouts;
     uint256[MERCHANT_COUNT] internal _signerKeys;
     address[ACTOR_COUNT] public actors;
+    address[DA_TOKEN_COUNT] public daTokens;
 
     mapping(address token => Ghost) internal _ghost;
     mapping(address merchant => mapping(address token => uint256)) public ghostBalance;
     mapping(address token => mapping(address account => uint256)) public ghostClaimable;
     mapping(bytes32 paymentId => mapping(address payer => uint256)) public ghostDeposit;
+    /// @dev Per deposit-address token: units held by all deposit addresses (sent and neither collected nor returned).
+    mapping(address token => uint256) public ghostUncollected;
 
     Pay[] internal _pays;
     uint16 public ghostToleranceBps = 100;
@@ -94,16 +135,22 @@ contract EscrowHandler {
 
     /// @notice How often each outcome happened in the current run (read it in traces when tuning the handler).
     mapping(bytes32 outcome => uint256) public outcomes;
+    /// @notice Every outcome seen, in order of first sighting (the keys of `outcomes`).
+    bytes32[] public outcomeNames;
 
     constructor() {
         currentTime = block.timestamp;
         escrow = new OpenPayEscrow(address(this), treasury);
         escrow.grantRole(escrow.SIGNER_MANAGER_ROLE(), address(this));
+        escrow.grantRole(escrow.OPERATOR_ROLE(), operator);
+        lateWindow = escrow.LATE_COLLECT_WINDOW();
 
         usd6 = new TestToken("USD 6", "USD6", 6);
         blk = new BlacklistToken();
         receiver = new RevertingReceiver();
         tokens = [address(usd6), address(blk), address(0)];
+        junk = new TestToken("Junk", "JUNK", 18);
+        daTokens = [address(usd6), address(blk), address(0), address(junk)];
         _decimals = [6, 18, 18];
         _minPrice = [uint256(0.9e8), 0.9e8, 100e8];
         _maxPrice = [uint256(1.1e8), 1.1e8, 2000e8];
@@ -168,6 +215,14 @@ contract EscrowHandler {
         }
 
         uint256 amount = _depositAmount(p, mode, sizeSeed);
+        if ((payerSeed >> 8) % 3 == 0) {
+            // The same deposit by a plain transfer to the deposit address, which the keeper collects at once (with
+            // whatever else waits there in the payment's token); a top-up sometimes without the signature.
+            _sendToAddress(p, p.tokenIndex, payer, amount);
+            bool emptySignature = p.status == IOpenPayEscrow.Status.Open && (payerSeed >> 16) % 2 == 0;
+            _collect(p, p.tokenIndex, emptySignature, actors[(payerSeed >> 24) % ACTOR_COUNT]);
+            return;
+        }
         _deposit(index, payer, amount);
     }
 
@@ -194,6 +249,10 @@ contract EscrowHandler {
         vm.warp(currentTime);
         uint256 index = _findPayment(paymentSeed, true, false);
         if (index == type(uint256).max) return;
+        _expire(index, payerMask, warpPastExpiry);
+    }
+
+    function _expire(uint256 index, uint256 payerMask, bool warpPastExpiry) private {
         Pay storage p = _pays[index];
 
         if (p.status == IOpenPayEscrow.Status.Open && block.timestamp <= p.intent.expiry) {
@@ -208,17 +267,40 @@ contract EscrowHandler {
             }
             _warpTo(uint256(p.intent.expiry) + 1);
         }
+        bool byOperator = (payerMask >> 60) % 4 == 0;
+        uint256 windowEnd = uint256(p.intent.expiry) + lateWindow;
+        if (p.status == IOpenPayEscrow.Status.Open && block.timestamp <= windowEnd && (payerMask >> 64) % 4 == 0) {
+            _warpTo(windowEnd + 1);
+        }
+        if (
+            p.status == IOpenPayEscrow.Status.Open && !byOperator && block.timestamp <= windowEnd
+                && _pending(p, p.tokenIndex) != 0
+        ) {
+            // The deposit address holds the payment's token, which the operator may still collect as paid in time:
+            // until the window ends only the operator may expire the payment.
+            try escrow.expire(p.intent, p.payers) {
+                _fail("expire by others during the late-collect window succeeded");
+            } catch (bytes memory err) {
+                _expectSelector(err, IOpenPayEscrow.LateCollectPending.selector, "expire during the late-collect window");
+            }
+            if (escrow.paymentOf(p.intent.paymentId).status != IOpenPayEscrow.Status.Open) {
+                _fail("a refused expire changed the payment");
+            }
+            return _count("expire: late collect pending");
+        }
 
         address[] memory listed = _listPayers(p, payerMask);
         address token = tokens[p.tokenIndex];
         if (token == address(blk) && listed.length != 0 && (payerMask >> 56) % 3 == 0) {
             // The payer (or the intent's refundTo) was blacklisted after paying: its refund must become claimable.
-            blk.setBlacklisted(p.intent.refundTo == address(0) ? listed[0] : p.intent.refundTo, true);
+            address victim = p.intent.refundTo == address(0) ? listed[0] : p.intent.refundTo;
+            if (victim != p.depositAddress) blk.setBlacklisted(victim, true);
         }
         (uint256 heldBefore, uint256 claimableBefore) = (_held(token), _claimableOfActors(token));
         uint256[ACTOR_COUNT] memory balancesBefore = _actorBalances(token);
         (uint256 expected, uint256[ACTOR_COUNT] memory pushed) = _ghostRefundExpired(p, listed);
 
+        if (byOperator) vm.prank(operator);
         try escrow.expire(p.intent, listed) {
             p.status = IOpenPayEscrow.Status.Expired;
         } catch (bytes memory err) {
@@ -324,6 +406,254 @@ contract EscrowHandler {
         _count("toggleBlacklist");
     }
 
+    // ---------------------------------------------------------------------------------------------
+    // Deposit addresses
+    // ---------------------------------------------------------------------------------------------
+
+    /// @notice Someone sends tokens or BNB to a payment's deposit address by a plain transfer: what is still due
+    /// (mode 0), part of it (1), more (2), another accepted token (3), a token the escrow never accepts (4), or
+    /// dust (5); to a new payment or to any existing one, so also after it completed, expired or was refunded.
+    function sendToDepositAddress(uint256 paymentSeed, uint256 senderSeed, uint256 modeSeed, uint256 sizeSeed)
+        external
+    {
+        vm.warp(currentTime);
+        uint256 index;
+        if (_pays.length == 0 || paymentSeed % 4 == 0) index = _newPayment(paymentSeed, modeSeed >> 8, sizeSeed);
+        else if (paymentSeed % 4 == 1) index = paymentSeed % _pays.length; // any: maybe completed or expired
+        else index = _payablePayment(paymentSeed);
+        Pay storage p = _pays[index];
+        uint256 mode = modeSeed % 6;
+        uint256 t = p.tokenIndex;
+        uint256 amount;
+        if (mode <= 2) {
+            // Sized against what is still due less what already waits at the deposit address.
+            uint256 due = p.intent.amountUsd > p.receivedUsd ? p.intent.amountUsd - p.receivedUsd : p.intent.amountUsd;
+            uint256 waiting = _usdOf(t, _pending(p, t));
+            amount = _amountFor(t, due > waiting ? due - waiting : due, mode, sizeSeed);
+        } else if (mode == 5) {
+            amount = _bound(sizeSeed, 1, 1000);
+        } else {
+            t = mode == 3 ? (t + 1 + (modeSeed >> 4) % 2) % TOKEN_COUNT : TOKEN_COUNT;
+            amount = _bound(sizeSeed, 1, 10 ** (t == 0 ? 6 : 18) * 1000);
+        }
+        _sendToAddress(p, t, actors[senderSeed % ACTOR_COUNT], amount);
+
+        bool collectable = _collectable(p, t, false);
+        if (mode == 5) _count(collectable ? bytes32("send: dust") : bytes32("send: dust stray"));
+        else if (mode == 4) _count("send: junk token");
+        else if (!collectable) _count(mode == 3 ? bytes32("send: other token, stray") : bytes32("send: stray"));
+        else if (mode == 3) _count("send: other token, collectable");
+        else _count(mode == 0 ? bytes32("send: due") : mode == 1 ? bytes32("send: part") : bytes32("send: over"));
+    }
+
+    /// @notice Anyone (sometimes the operator) collects what a deposit address holds of a token, with the intent's
+    /// signature or, for a top-up of an open payment, an empty one; sometimes late, within the window after the
+    /// expiry when only the operator may. Collects that must fail (nothing there, junk, another token than the open
+    /// payment's, after completion or expiry, late by anyone but the operator, an empty signature for a new
+    /// payment) are checked to fail and change nothing.
+    function collect(uint256 paymentSeed, uint256 tokenSeed, uint256 sigSeed) external {
+        vm.warp(currentTime);
+        if (_pays.length == 0) return;
+        bool byOperator = (sigSeed >> 4) % 3 == 0;
+        // Funds that anyone but the operator would count as collectable: the payment's token until the late-collect
+        // window closes (only the operator may still collect after the expiry).
+        (uint256 index, uint256 t) = _findPending(paymentSeed, tokenSeed, sigSeed % 8 == 7 ? 0 : 1, false);
+        Pay storage p = _pays[index];
+        if ((sigSeed >> 16) % 5 == 0 && block.timestamp <= p.intent.expiry) {
+            // A late collect: after the expiry, within the window (the operator may; nobody else).
+            _warpTo(uint256(p.intent.expiry) + 1 + (sigSeed >> 24) % lateWindow);
+        }
+        _collect(p, t, sigSeed % 4 == 0, byOperator ? operator : actors[(sigSeed >> 8) % ACTOR_COUNT]);
+    }
+
+    /// @dev `caller` collects `daTokens[t]` from the payment's deposit address; checked against the handler's
+    /// prediction (the error it must fail with, or what it must record).
+    function _collect(Pay storage p, uint256 t, bool emptySignature, address caller) private {
+        address token = daTokens[t];
+        address depositAddress = p.depositAddress;
+        uint256 pending = _pending(p, t);
+        bytes4 expected = _collectError(p, t, pending, emptySignature, caller == operator);
+        bool late = block.timestamp > p.intent.expiry;
+        uint256 heldBefore = _held(token);
+        bytes32 paymentBefore = keccak256(abi.encode(escrow.paymentOf(p.intent.paymentId)));
+
+        vm.prank(caller);
+        try escrow.collect(p.intent, emptySignature ? bytes("") : p.signature, token) returns (uint256 amount) {
+            if (expected != 0) return _fail("a collect that must fail succeeded");
+            if (amount != pending) _fail("collect returned another amount than the deposit address held");
+        } catch (bytes memory err) {
+            if (expected == 0) return _failWith("collect", err);
+            _expectSelector(err, expected, "collect that must fail");
+            if (_balanceOf(token, depositAddress) != pending) _fail("a failed collect moved deposit-address funds");
+            if (_held(token) != heldBefore) _fail("a failed collect moved escrow funds");
+            if (keccak256(abi.encode(escrow.paymentOf(p.intent.paymentId))) != paymentBefore) {
+                _fail("a failed collect changed the payment");
+            }
+            return _count(bytes32(bytes.concat("collect refused: ", expected)));
+        }
+
+        if (_balanceOf(token, depositAddress) != 0) _fail("collect left funds at the deposit address");
+        if (keccak256(depositAddress.code) != keccak256(_cloneCode())) {
+            _fail("collect did not leave the forwarder's clone at the deposit address");
+        }
+        p.collected[t] += pending;
+        ghostUncollected[token] -= pending;
+        // A payment's first deposit fixes its token: whatever accepted token the customer chose.
+        if (p.status == IOpenPayEscrow.Status.None) p.tokenIndex = uint8(t);
+        bool topUp = p.status == IOpenPayEscrow.Status.Open;
+        _recordDeposit(p, depositAddress, pending, _held(token) - heldBefore);
+        if (p.status == IOpenPayEscrow.Status.Open && escrow.depositOf(p.intent.paymentId, depositAddress)
+                != ghostDeposit[p.intent.paymentId][depositAddress]) {
+            _fail("depositOf(deposit address) differs after collect");
+        }
+        if (late) _count(topUp ? bytes32("collect: late top-up") : bytes32("collect: late new payment"));
+        else if (!topUp) _count("collect: new payment");
+        else _count(emptySignature ? bytes32("collect: top-up, no signature") : bytes32("collect: top-up"));
+    }
+
+    /// @notice The operator (or, when the intent names a refund address, anyone) sends back deposits collected from
+    /// the deposit address of an expired payment; a refund that cannot be pushed becomes claimable. Calls by a
+    /// non-operator without a refund address, of zero, beyond the deposit, to the zero address, or on a payment
+    /// that is not expired must fail and change nothing.
+    function refundDepositAddress(uint256 paymentSeed, uint256 amountSeed, uint256 toSeed, uint256 callerSeed)
+        external
+    {
+        vm.warp(currentTime);
+        if (_pays.length == 0) return;
+        uint256 index = _findAddressRefundable(paymentSeed);
+        if (_pays[index].status == IOpenPayEscrow.Status.Open && amountSeed % 10 > 1) {
+            // An open payment with a collected deposit-address deposit: expire it first (refunding the payers the
+            // seed lists, and the deposit address's deposit only when the intent names a refund address).
+            _expire(index, toSeed >> 16, true);
+        }
+        Pay storage p = _pays[index];
+        bytes32 id = p.intent.paymentId;
+        address token = tokens[p.tokenIndex];
+        uint256 deposited = ghostDeposit[id][p.depositAddress];
+        bool byOperator = callerSeed % 5 != 0;
+        address to = _operatorsChoice(toSeed);
+        uint256 amount;
+        if (amountSeed % 10 == 0) amount = 0;
+        else if (amountSeed % 10 == 1 || deposited == 0) amount = deposited + _bound(amountSeed >> 8, 1, 1e20);
+        else amount = amountSeed % 3 == 0 ? deposited : _bound(amountSeed >> 8, 1, deposited);
+        address receiverAddress = p.intent.refundTo != address(0) ? p.intent.refundTo : to;
+
+        bytes4 expected;
+        if (p.status != IOpenPayEscrow.Status.Expired) expected = IOpenPayEscrow.InvalidPaymentStatus.selector;
+        else if (p.intent.refundTo == address(0) && !byOperator) {
+            expected = IAccessControl.AccessControlUnauthorizedAccount.selector;
+        } else if (receiverAddress == address(0)) expected = IOpenPayEscrow.ZeroAddress.selector;
+        else if (amount == 0) expected = IOpenPayEscrow.ZeroAmount.selector;
+        else if (amount > deposited) expected = IOpenPayEscrow.RefundExceedsDeposit.selector;
+
+        if (expected == 0 && token == address(blk) && receiverAddress != sink && (toSeed >> 8) % 4 == 0) {
+            blk.setBlacklisted(receiverAddress, true); // the refund must become claimable
+        }
+        uint256 heldBefore = _held(token);
+        uint256 claimableBefore = escrow.claimableOf(token, receiverAddress);
+        uint256 receivedBefore = _balanceOf(token, receiverAddress);
+
+        vm.prank(byOperator ? operator : actors[(callerSeed >> 8) % ACTOR_COUNT]);
+        try escrow.refundDepositAddress(p.intent, to, amount) {
+            if (expected != 0) return _fail("a refundDepositAddress that must fail succeeded");
+        } catch (bytes memory err) {
+            if (expected == 0) return _failWith("refundDepositAddress", err);
+            _expectSelector(err, expected, "refundDepositAddress that must fail");
+            if (_held(token) != heldBefore) _fail("a failed refundDepositAddress moved funds");
+            if (escrow.depositOf(id, p.depositAddress) != deposited) _fail("a failed refundDepositAddress changed it");
+            return _count(bytes32(bytes.concat("refundDA refused: ", expected)));
+        }
+
+        ghostDeposit[id][p.depositAddress] = deposited - amount;
+        _ghost[token].openDeposits -= amount;
+        uint256 claimed = escrow.claimableOf(token, receiverAddress) - claimableBefore;
+        if (!_canReceive(token, receiverAddress)) {
+            ghostClaimable[token][receiverAddress] += amount;
+            _ghost[token].claimableTotal += amount;
+            if (claimed != amount) _fail("an unpushable deposit-address refund did not become claimable");
+            _count("refundDA: made claimable");
+        } else {
+            if (_balanceOf(token, receiverAddress) - receivedBefore != amount) {
+                _fail("a deposit-address refund did not reach its receiver");
+            }
+            _count(amount == deposited ? bytes32("refundDA: all") : bytes32("refundDA: part"));
+        }
+        uint256 paidOut = heldBefore - _held(token) + claimed;
+        if (paidOut != amount) _fail("refundDepositAddress paid out another amount");
+        p.paidOutObserved += paidOut;
+        p.addressRefunded += amount;
+        if (escrow.depositOf(id, p.depositAddress) != deposited - amount) {
+            _fail("depositOf(deposit address) differs after refundDepositAddress");
+        }
+    }
+
+    /// @notice The operator (or, when the intent names a refund address, anyone) returns what a deposit address
+    /// holds that can never be collected; a receiver that refuses it (blacklisted, refusing BNB) may claim it from
+    /// the escrow instead. Returns of collectable funds (for others than the operator, also the payment's token
+    /// within the late-collect window), of nothing, or by a non-operator without a refund address must fail and
+    /// change nothing.
+    function returnStray(uint256 paymentSeed, uint256 tokenSeed, uint256 toSeed, uint256 callerSeed) external {
+        vm.warp(currentTime);
+        if (_pays.length == 0) return;
+        bool byOperator = callerSeed % 5 != 0;
+        (uint256 index, uint256 t) = _findPending(paymentSeed, tokenSeed, callerSeed % 8 == 0 ? 0 : 2, byOperator);
+        Pay storage p = _pays[index];
+        address token = daTokens[t];
+        uint256 pending = _pending(p, t);
+        address to = _operatorsChoice(toSeed);
+        address receiverAddress = p.intent.refundTo != address(0) ? p.intent.refundTo : to;
+
+        bytes4 expected;
+        if (_collectable(p, t, byOperator)) expected = IOpenPayEscrow.DepositCollectable.selector;
+        else if (p.intent.refundTo == address(0) && !byOperator) {
+            expected = IAccessControl.AccessControlUnauthorizedAccount.selector;
+        } else if (receiverAddress == address(0)) expected = IOpenPayEscrow.ZeroAddress.selector;
+        else if (pending == 0) expected = IOpenPayEscrow.NothingToCollect.selector;
+        if (expected == 0 && token == address(blk) && receiverAddress != sink && (toSeed >> 8) % 4 == 0) {
+            blk.setBlacklisted(receiverAddress, true); // the stray must become claimable
+        }
+        // A receiver that refuses the token (blacklisted, or refusing BNB) gets a claim on the escrow instead.
+        bool refused = t < TOKEN_COUNT && !_canReceive(token, receiverAddress);
+        uint256 heldBefore = _held(token);
+        uint256 owedBefore = escrow.ledgerOf(token).owed;
+        uint256 claimableBefore = escrow.claimableOf(token, receiverAddress);
+        uint256 receivedBefore = _balanceOf(token, receiverAddress);
+
+        vm.prank(byOperator ? operator : actors[(callerSeed >> 8) % ACTOR_COUNT]);
+        try escrow.returnStray(p.intent, token, to) returns (uint256 amount) {
+            if (expected != 0) return _fail("a returnStray that must fail succeeded");
+            if (amount != pending) _fail("returnStray returned another amount than the deposit address held");
+        } catch (bytes memory err) {
+            if (expected == 0) return _failWith("returnStray", err);
+            _expectSelector(err, expected, "returnStray that must fail");
+            if (_balanceOf(token, p.depositAddress) != pending) _fail("a failed returnStray moved funds");
+            return _count(bytes32(bytes.concat("stray refused: ", expected)));
+        }
+
+        if (_balanceOf(token, p.depositAddress) != 0) _fail("returnStray left funds at the deposit address");
+        p.returned[t] += pending;
+        ghostUncollected[token] -= pending;
+        if (refused) {
+            if (_held(token) - heldBefore != pending) _fail("a refused stray did not move into the escrow");
+            if (escrow.ledgerOf(token).owed - owedBefore != pending) _fail("a refused stray is not owed");
+            if (escrow.claimableOf(token, receiverAddress) - claimableBefore != pending) {
+                _fail("a refused stray did not become claimable by its receiver");
+            }
+            ghostClaimable[token][receiverAddress] += pending;
+            _ghost[token].claimableTotal += pending;
+            return _count("returnStray: made claimable");
+        }
+        if (_balanceOf(token, receiverAddress) - receivedBefore != pending) {
+            _fail("a returned stray did not reach its receiver");
+        }
+        if (_held(token) != heldBefore) _fail("returnStray moved escrow funds");
+        if (t == TOKEN_COUNT) _count("returnStray: junk token");
+        else if (p.intent.expiry < block.timestamp && _collectable(p, t, false)) _count("stray: operator, in window");
+        else if (p.intent.expiry < block.timestamp) _count("returnStray: after expiry");
+        else if (p.status == IOpenPayEscrow.Status.Open) _count("returnStray: other token");
+        else _count("returnStray: after completion");
+    }
+
     /// @notice The admin sets the platform fee (capped at 5%).
     function setFee(uint256 bpsSeed) external {
         uint16 bps = uint16(_bound(bpsSeed, 0, 500));
@@ -395,6 +725,10 @@ contract EscrowHandler {
     // Views for the invariants
     // ---------------------------------------------------------------------------------------------
 
+    function outcomeCount() external view returns (uint256) {
+        return outcomeNames.length;
+    }
+
     function tokenCount() external pure returns (uint256) {
         return TOKEN_COUNT;
     }
@@ -430,6 +764,28 @@ contract EscrowHandler {
         return _pays[index];
     }
 
+    function daTokenCount() external pure returns (uint256) {
+        return DA_TOKEN_COUNT;
+    }
+
+    function balanceAt(address token, address account) external view returns (uint256) {
+        return _balanceOf(token, account);
+    }
+
+    /// @notice The deposit-address part of a payment's record (cheaper to read than `payment`).
+    function depositAddressLedger(uint256 index) external view returns (DepositAddressLedger memory ledger) {
+        Pay storage p = _pays[index];
+        ledger = DepositAddressLedger({
+            paymentId: p.intent.paymentId,
+            depositAddress: p.depositAddress,
+            tokenIndex: p.tokenIndex,
+            sent: p.sent,
+            collected: p.collected,
+            returned: p.returned,
+            refunded: p.addressRefunded
+        });
+    }
+
     // ---------------------------------------------------------------------------------------------
     // Paying
     // ---------------------------------------------------------------------------------------------
@@ -452,30 +808,55 @@ contract EscrowHandler {
         p.signature = abi.encodePacked(r, s, v);
         p.tokenIndex = uint8(tokenSeed % TOKEN_COUNT);
         p.merchantIndex = m;
+
+        // The deposit address: the CREATE2 address of an EIP-1167 clone salted with the intent's digest, computed
+        // here independently of the escrow, and distinct from every other payment's.
+        address depositAddress = escrow.depositAddressOf(p.intent);
+        p.depositAddress = depositAddress;
+        if (depositAddress != _predictedDepositAddress(escrow.hashIntent(p.intent))) {
+            _fail("depositAddressOf is not the CREATE2 address of the clone");
+        }
+        if (depositAddress.code.length != 0) _fail("a new payment's deposit address has code");
+        for (uint256 i; i < index; ++i) {
+            if (_pays[i].depositAddress == depositAddress) _fail("two payments share a deposit address");
+        }
     }
 
     /// @dev Token units for a deposit: the rest in full, a part of it (1–95%), or more (101–200%).
     function _depositAmount(Pay storage p, uint256 mode, uint256 sizeSeed) private view returns (uint256 amount) {
-        uint256 remaining = p.intent.amountUsd - p.receivedUsd;
+        return _amountFor(p.tokenIndex, p.intent.amountUsd - p.receivedUsd, mode, sizeSeed);
+    }
+
+    /// @dev Token units of token `i` worth `remaining` USD (mode 0), 1–95% of it (1), or 101–200% (2); at least 1.
+    function _amountFor(uint256 i, uint256 remaining, uint256 mode, uint256 sizeSeed)
+        private
+        view
+        returns (uint256 amount)
+    {
         uint256 targetUsd;
         if (mode == 0) targetUsd = remaining;
         else if (mode == 1) targetUsd = remaining * _bound(sizeSeed, 1, 95) / 100;
         else targetUsd = remaining * _bound(sizeSeed, 101, 200) / 100;
-        amount = _tokensFor(p.tokenIndex, targetUsd);
+        amount = _tokensFor(i, targetUsd);
         if (amount == 0) amount = 1;
     }
 
     function _deposit(uint256 index, address payer, uint256 amount) private {
         Pay storage p = _pays[index];
+        uint256 heldBefore = _held(tokens[p.tokenIndex]);
+
+        if (!_payAs(payer, p, p.tokenIndex, amount)) return;
+
+        _recordDeposit(p, payer, amount, _held(tokens[p.tokenIndex]) - heldBefore);
+    }
+
+    /// @dev The ghost side of a deposit that succeeded (paid directly, or collected with the deposit address as
+    /// payer): `arrived` is what the escrow's balance grew by.
+    function _recordDeposit(Pay storage p, address payer, uint256 amount, uint256 arrived) private {
         address token = tokens[p.tokenIndex];
         uint256 valueUsd = _usdOf(p.tokenIndex, amount);
         uint256 receivedUsd = p.receivedUsd + valueUsd;
         bool completes = receivedUsd * BPS >= p.intent.amountUsd * (BPS - ghostToleranceBps);
-        uint256 heldBefore = _held(token);
-
-        if (!_payAs(payer, p, p.tokenIndex, amount)) return;
-
-        uint256 arrived = _held(token) - heldBefore;
         if (arrived != amount) _fail("deposit moved another amount");
         p.depositedObserved += arrived;
         uint256 earlier = p.amount;
@@ -558,6 +939,16 @@ contract EscrowHandler {
         for (uint256 i; i < listed.length; ++i) {
             uint256 amount = ghostDeposit[id][listed[i]];
             if (amount == 0) continue;
+            if (listed[i] == p.depositAddress) {
+                // Without a refund address the escrow keeps it for refundDepositAddress (a plain transfer does not
+                // say who sent it); with one, it goes there like any deposit.
+                if (p.intent.refundTo == address(0)) {
+                    _count("expire: deposit address kept");
+                    continue;
+                }
+                p.addressRefunded += amount;
+                _count("expire: deposit address refunded");
+            }
             ghostDeposit[id][listed[i]] = 0;
             _ghost[token].openDeposits -= amount;
             total += amount;
@@ -595,8 +986,144 @@ contract EscrowHandler {
         if (stored.receivedUsd != p.receivedUsd) _fail("payment receivedUsd differs from the independent valuation");
         if (escrow.refundedOf(p.intent.paymentId) != p.merchantRefunded) _fail("refundedOf differs");
         uint256 remaining = escrow.remainingUsd(p.intent);
-        uint256 expected = p.status == IOpenPayEscrow.Status.Open ? p.intent.amountUsd - p.receivedUsd : 0;
+        // Zero past the expiry too (a late collect by the operator can leave a payment open then).
+        uint256 expected = p.status == IOpenPayEscrow.Status.Open && block.timestamp <= p.intent.expiry
+            ? p.intent.amountUsd - p.receivedUsd
+            : 0;
         if (remaining != expected) _fail("remainingUsd differs");
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Deposit-address helpers
+    // ---------------------------------------------------------------------------------------------
+
+    /// @dev A plain transfer of `amount` of `daTokens[t]` from `sender` to the payment's deposit address (a mint
+    /// straight there when the sender is blacklisted: an exchange's withdrawal).
+    function _sendToAddress(Pay storage p, uint256 t, address sender, uint256 amount) private {
+        address token = daTokens[t];
+        address depositAddress = p.depositAddress;
+        uint256 before = _balanceOf(token, depositAddress);
+        if (token == address(0)) {
+            if (sender == address(receiver)) vm.deal(address(this), address(this).balance + amount);
+            else vm.deal(sender, sender.balance + amount);
+            _callAs(sender, "", depositAddress, amount);
+        } else if (token == address(blk) && blk.blacklisted(sender)) {
+            blk.mint(depositAddress, amount);
+        } else {
+            TestToken(token).mint(sender, amount);
+            _callAs(sender, abi.encodeCall(IERC20.transfer, (depositAddress, amount)), token, 0);
+        }
+        if (_balanceOf(token, depositAddress) - before != amount) _fail("a transfer to a deposit address went missing");
+        p.sent[t] += amount;
+        ghostUncollected[token] += amount;
+    }
+
+    /// @dev Units of `daTokens[t]` waiting at the payment's deposit address, by the handler's count.
+    function _pending(Pay storage p, uint256 t) private view returns (uint256) {
+        return p.sent[t] - p.collected[t] - p.returned[t];
+    }
+
+    /// @dev Whether `collect` could still take `daTokens[t]` from the deposit address into the payment, as
+    /// returnStray must judge it for the operator (`byOperator`) or anyone else (the handler's own rule): an accepted
+    /// token, no deposit yet or the open payment's token, and before the expiry; for anyone but the operator also
+    /// within the late-collect window after it (the operator may still collect then, or choose to return).
+    function _collectable(Pay storage p, uint256 t, bool byOperator) private view returns (bool) {
+        uint256 until = uint256(p.intent.expiry) + (byOperator ? 0 : lateWindow);
+        if (t >= TOKEN_COUNT || block.timestamp > until) return false;
+        return p.status == IOpenPayEscrow.Status.None
+            || (p.status == IOpenPayEscrow.Status.Open && t == p.tokenIndex);
+    }
+
+    /// @dev The error `collect` must revert with, or zero if it must succeed.
+    function _collectError(Pay storage p, uint256 t, uint256 pending, bool emptySignature, bool byOperator)
+        private
+        view
+        returns (bytes4)
+    {
+        if (t >= TOKEN_COUNT) return IOpenPayEscrow.TokenNotAllowed.selector;
+        if (pending == 0) return IOpenPayEscrow.NothingToCollect.selector;
+        IOpenPayEscrow.Status status = p.status;
+        if (status != IOpenPayEscrow.Status.None && status != IOpenPayEscrow.Status.Open) {
+            return IOpenPayEscrow.InvalidPaymentStatus.selector;
+        }
+        uint256 deadline = p.intent.expiry;
+        if (block.timestamp > deadline && byOperator) deadline += lateWindow;
+        if (block.timestamp > deadline) return IOpenPayEscrow.DepositAfterExpiry.selector;
+        if (status == IOpenPayEscrow.Status.None) {
+            if (emptySignature) return IOpenPayEscrow.InvalidSignature.selector;
+        } else if (t != p.tokenIndex) {
+            return IOpenPayEscrow.TokenMismatch.selector;
+        }
+        return 0;
+    }
+
+    /// @dev A payment and token with funds waiting at its deposit address, searching from the seeds: funds that
+    /// `collect` could take (`filter` 1), funds it never can (2), or any (0, and the fallback of 1 and 2); else the
+    /// seeds' own choice.
+    function _findPending(uint256 paymentSeed, uint256 tokenSeed, uint256 filter, bool byOperator)
+        private
+        view
+        returns (uint256, uint256)
+    {
+        uint256 n = _pays.length;
+        for (uint256 k; k < n; ++k) {
+            uint256 i = (paymentSeed % n + k) % n;
+            Pay storage p = _pays[i];
+            for (uint256 j; j < DA_TOKEN_COUNT; ++j) {
+                uint256 t = (tokenSeed % DA_TOKEN_COUNT + j) % DA_TOKEN_COUNT;
+                if (_pending(p, t) == 0) continue;
+                if (filter == 0 || (filter == 1) == _collectable(p, t, byOperator)) return (i, t);
+            }
+        }
+        if (filter == 0) return (paymentSeed % n, tokenSeed % DA_TOKEN_COUNT);
+        return _findPending(paymentSeed, tokenSeed, 0, byOperator);
+    }
+
+    /// @dev A payment that can still take deposits (no deposit yet, or open, before its expiry), else any.
+    function _payablePayment(uint256 seed) private view returns (uint256) {
+        uint256 n = _pays.length;
+        for (uint256 k; k < n; ++k) {
+            uint256 i = (seed % n + k) % n;
+            IOpenPayEscrow.Status s = _pays[i].status;
+            bool payable_ = s == IOpenPayEscrow.Status.None || s == IOpenPayEscrow.Status.Open;
+            if (payable_ && block.timestamp <= _pays[i].intent.expiry) return i;
+        }
+        return seed % n;
+    }
+
+    /// @dev An expired payment with collected deposit-address deposits left to refund, else an open one with such a
+    /// deposit, else the seed's choice.
+    function _findAddressRefundable(uint256 seed) private view returns (uint256) {
+        uint256 n = _pays.length;
+        uint256 open = type(uint256).max;
+        for (uint256 k; k < n; ++k) {
+            uint256 i = (seed % n + k) % n;
+            Pay storage p = _pays[i];
+            if (ghostDeposit[p.intent.paymentId][p.depositAddress] == 0) continue;
+            if (p.status == IOpenPayEscrow.Status.Expired) return i;
+            if (open == type(uint256).max && p.status == IOpenPayEscrow.Status.Open) open = i;
+        }
+        return open != type(uint256).max ? open : seed % n;
+    }
+
+    /// @dev The receiver an operator names: none (which must be refused), the sink, or an actor.
+    function _operatorsChoice(uint256 seed) private view returns (address) {
+        if (seed % 7 == 0) return address(0);
+        if (seed % 7 == 1) return sink;
+        return actors[seed % ACTOR_COUNT];
+    }
+
+    /// @dev Runtime code of an EIP-1167 clone of the escrow's forwarder implementation.
+    function _cloneCode() private view returns (bytes memory) {
+        return abi.encodePacked(
+            hex"363d3d373d3d3d363d73", escrow.FORWARDER_IMPLEMENTATION(), hex"5af43d82803e903d91602b57fd5bf3"
+        );
+    }
+
+    /// @dev CREATE2 address, deployer the escrow, of that clone salted with `digest`.
+    function _predictedDepositAddress(bytes32 digest) private view returns (address) {
+        bytes32 initCodeHash = keccak256(abi.encodePacked(hex"3d602d80600a3d3981f3", _cloneCode()));
+        return address(uint160(uint256(keccak256(abi.encodePacked(bytes1(0xff), address(escrow), digest, initCodeHash)))));
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -730,7 +1257,7 @@ contract EscrowHandler {
     }
 
     function _count(bytes32 outcome) private {
-        ++outcomes[outcome];
+        if (outcomes[outcome]++ == 0) outcomeNames.push(outcome);
     }
 
     function _hex(bytes memory data) private pure returns (string memory) {

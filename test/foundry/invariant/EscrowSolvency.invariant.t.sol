@@ -12,6 +12,12 @@ import {EscrowHandler} from "./EscrowHandler.sol";
 /// payers including a contract that refuses BNB), time warps, price moves, expiries with refunds, claims, merchant
 /// withdrawals and refunds, fee changes, fee withdrawals, donations and rescues, the escrow owes exactly what the
 /// ghost accounts say, holds at least that, and never pays a payment out beyond what was deposited into it.
+/// Payments are also paid through their deposit addresses: plain transfers of tokens and BNB (what is due, part,
+/// more, another token, a token never accepted, dust, after completion or expiry), collect (top-ups with an empty
+/// signature; late collects by the operator within the window after the expiry, refused to anyone else), expiries
+/// (refused to anyone but the operator while a late collect is pending), the operator's refundDepositAddress, and
+/// returnStray (claimable when the receiver refuses it). The deposit addresses hold exactly what was sent there and
+/// neither collected nor returned, and nothing else ever leaves them.
 contract EscrowSolvencyInvariantTest is Test {
     EscrowHandler internal handler;
     OpenPayEscrow internal escrow;
@@ -83,6 +89,13 @@ contract EscrowSolvencyInvariantTest is Test {
             assertLe(p.paidOutObserved, p.depositedObserved, "paid out > deposited");
             assertEq(stored.amount, p.depositedObserved, "recorded amount != tokens that arrived");
             assertLe(escrow.refundedOf(id), stored.amount, "merchant refunds > amount");
+            // Deposit-address refunds never exceed what was collected from it, which never exceeds what was sent
+            // there; strays returned never exceed what was sent there either.
+            EscrowHandler.DepositAddressLedger memory da = handler.depositAddressLedger(i);
+            assertLe(da.refunded, da.collected[da.tokenIndex], "deposit-address refunds > collected");
+            for (uint256 t; t < da.sent.length; ++t) {
+                assertLe(da.collected[t] + da.returned[t], da.sent[t], "collected + returned > sent to the address");
+            }
             if (stored.status == IOpenPayEscrow.Status.Open || stored.status == IOpenPayEscrow.Status.Expired) {
                 // Conservation: what is still refundable plus what went out is exactly what came in.
                 uint256 left;
@@ -90,6 +103,59 @@ contract EscrowSolvencyInvariantTest is Test {
                 assertEq(left + p.paidOutObserved, p.depositedObserved, "open/expired deposits not conserved");
             }
         }
+    }
+
+    /// @notice Token by token (the three accepted and one never accepted): all deposit addresses together hold
+    /// exactly what waits there uncollected by the ghost count, the escrow holds at least what it owes, and so
+    /// both together cover everything owed plus everything uncollected.
+    function invariant_escrowAndDepositAddressesCoverOwedAndUncollected() public {
+        EscrowHandler.DepositAddressLedger[] memory ledgers = _depositAddressLedgers();
+        for (uint256 t; t < handler.daTokenCount(); ++t) {
+            address token = handler.daTokens(t);
+            uint256 atAddresses;
+            for (uint256 i; i < ledgers.length; ++i) atAddresses += handler.balanceAt(token, ledgers[i].depositAddress);
+            uint256 uncollected = handler.ghostUncollected(token);
+            assertEq(atAddresses, uncollected, "deposit addresses hold != ghost uncollected");
+            uint256 held = handler.balanceAt(token, address(escrow));
+            uint256 owed = escrow.ledgerOf(token).owed;
+            assertGe(held, owed, "escrow holds < owed");
+            assertGe(held + atAddresses, owed + uncollected, "escrow + deposit addresses < owed + uncollected");
+        }
+    }
+
+    /// @notice Per payment and token, what was sent to the deposit address is exactly what collect took plus what
+    /// returnStray returned plus what is still there: nothing else ever moves funds out of a deposit address.
+    /// Collected funds are in the payment's token only, and the escrow's record of the deposit address as a payer
+    /// is what was collected less what was refunded from it.
+    function invariant_depositAddressFundsLeaveOnlyByCollectOrReturnStray() public {
+        EscrowHandler.DepositAddressLedger[] memory ledgers = _depositAddressLedgers();
+        for (uint256 i; i < ledgers.length; ++i) {
+            EscrowHandler.DepositAddressLedger memory da = ledgers[i];
+            for (uint256 t; t < da.sent.length; ++t) {
+                uint256 there = handler.balanceAt(handler.daTokens(t), da.depositAddress);
+                assertEq(da.collected[t] + da.returned[t] + there, da.sent[t], "sent != collected + returned + held");
+                if (t != da.tokenIndex) assertEq(da.collected[t], 0, "collected in another token than the payment's");
+            }
+            IOpenPayEscrow.Payment memory stored = escrow.paymentOf(da.paymentId);
+            uint256 collected = da.collected[da.tokenIndex];
+            if (stored.status == IOpenPayEscrow.Status.Open || stored.status == IOpenPayEscrow.Status.Expired) {
+                assertEq(
+                    escrow.depositOf(da.paymentId, da.depositAddress) + da.refunded,
+                    collected,
+                    "deposit-address deposit != collected - refunded"
+                );
+            } else if (stored.status == IOpenPayEscrow.Status.None) {
+                assertEq(collected, 0, "collected into a payment the escrow does not know");
+            } else {
+                assertLe(collected, stored.amount, "collected > payment amount");
+                assertEq(da.refunded, 0, "deposit address refunded from a paid payment");
+            }
+        }
+    }
+
+    function _depositAddressLedgers() private view returns (EscrowHandler.DepositAddressLedger[] memory ledgers) {
+        ledgers = new EscrowHandler.DepositAddressLedger[](handler.paymentCount());
+        for (uint256 i; i < ledgers.length; ++i) ledgers[i] = handler.depositAddressLedger(i);
     }
 
     function _openDepositsOnChain(address token) private view returns (uint256 open) {
