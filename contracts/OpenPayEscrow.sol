@@ -225,6 +225,7 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         if (amount == 0) revert NothingToCollect(paymentId, token, depositAddress);
         emit StrayReturned(paymentId, depositAddress, receiver, token, amount);
         DepositForwarder forwarder = _forwarder(depositAddress, digest);
+        // solhint-disable-next-line no-empty-blocks
         try forwarder.sweep{gas: STRAY_PUSH_GAS}(token, receiver, amount) {}
         catch {
             // The receiver cannot take it (blacklisted, rejects BNB): the escrow holds it, claimable by the receiver.
