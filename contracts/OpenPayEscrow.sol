@@ -143,6 +143,7 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         nonReentrant
         returns (uint256 amount)
     {
+        // Checked again in _deposit; checked first so that nothing unknown is called as a token.
         if (!_tokens[token].allowed) revert TokenNotAllowed(token);
         bytes32 digest = hashIntent(intent);
         address depositAddress = _depositAddress(digest);
@@ -152,9 +153,7 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         if (block.timestamp > deadline && hasRole(OPERATOR_ROLE, msg.sender)) deadline += LATE_COLLECT_WINDOW;
         // The deposit address stands in as the payer: a plain transfer does not say who sent it.
         _deposit(intent, signature, digest, token, amount, depositAddress, deadline);
-        uint256 before = _balanceAt(token, address(this));
-        _forwarder(depositAddress, digest).sweep(token, address(this), amount);
-        _requireArrived(token, before, amount);
+        _sweepIn(_forwarder(depositAddress, digest), token, amount);
     }
 
     /// @inheritdoc IOpenPayEscrow
@@ -229,9 +228,7 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         try forwarder.sweep{gas: STRAY_PUSH_GAS}(token, receiver, amount) {}
         catch {
             // The receiver cannot take it (blacklisted, rejects BNB): the escrow holds it, claimable by the receiver.
-            uint256 before = _balanceAt(token, address(this));
-            forwarder.sweep(token, address(this), amount);
-            _requireArrived(token, before, amount);
+            _sweepIn(forwarder, token, amount);
             _ledgers[token].owed += amount.toUint128();
             _claimable[token][receiver] += amount;
             emit RefundClaimable(paymentId, receiver, token, amount);
@@ -686,6 +683,13 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
     function _forwarder(address depositAddress, bytes32 digest) private returns (DepositForwarder) {
         if (depositAddress.code.length == 0) Clones.cloneDeterministic(FORWARDER_IMPLEMENTATION, digest);
         return DepositForwarder(payable(depositAddress));
+    }
+
+    /// @dev Moves `amount` of `token` from a deposit address into the escrow, exactly.
+    function _sweepIn(DepositForwarder forwarder, address token, uint256 amount) private {
+        uint256 before = _balanceAt(token, address(this));
+        forwarder.sweep(token, address(this), amount);
+        _requireArrived(token, before, amount);
     }
 
     /// @dev What `account` holds of `token` (zero address for BNB).

@@ -2,7 +2,10 @@ import { ethers } from "hardhat";
 import type { AddressLike, BigNumberish, Signer } from "ethers";
 import type { DepositForwarder, OpenPayEscrow, TestToken } from "../../typechain-types";
 import { deployEscrow, NATIVE } from "./fixture";
-import { escrowDomain, PAYMENT_INTENT_TYPES, type PaymentIntent } from "./intents";
+import type { Address, Hex } from "viem";
+import { depositAddress, eip1167CreationCode } from "../../indexer/src/chain/depositAddress";
+import { paymentIntentDigest, type PaymentIntent as OffChainIntent } from "../../indexer/src/payments/paymentIntent";
+import type { PaymentIntent } from "./intents";
 import { addr, type Signed } from "./scenarios";
 
 /**
@@ -21,13 +24,9 @@ export async function depositFixture() {
 
 export type DepositFixture = Awaited<ReturnType<typeof depositFixture>>;
 
-/** Init code of an OpenZeppelin (EIP-1167) clone of `implementation`. */
+/** Init code of an OpenZeppelin (EIP-1167) clone of `implementation` (the indexer's own function). */
 export function cloneInitCode(implementation: string): string {
-  return ethers.concat([
-    "0x3d602d80600a3d3981f3363d3d373d3d3d363d73",
-    implementation,
-    "0x5af43d82803e903d91602b57fd5bf3",
-  ]);
+  return eip1167CreationCode(implementation as Address);
 }
 
 /** Runtime code of an EIP-1167 clone delegating to `implementation`. */
@@ -35,19 +34,19 @@ export function cloneRuntimeCode(implementation: string): string {
   return ethers.concat(["0x363d3d373d3d3d363d73", implementation, "0x5af43d82803e903d91602b57fd5bf3"]).toLowerCase();
 }
 
-/** The EIP-712 digest of an intent, computed off-chain. */
+/** The EIP-712 digest of an intent, computed off-chain by the indexer's function. */
 export async function intentDigest(escrow: OpenPayEscrow, intent: PaymentIntent): Promise<string> {
-  return ethers.TypedDataEncoder.hash(await escrowDomain(escrow), PAYMENT_INTENT_TYPES, intent);
+  const { chainId } = await ethers.provider.getNetwork();
+  return paymentIntentDigest({ chainId, escrow: (await escrow.getAddress()) as Address, intent: intent as OffChainIntent });
 }
 
-/** The deposit address of an intent, computed off-chain (CREATE2 by the escrow, salt = intent digest). */
+/** The deposit address of an intent, computed off-chain by the indexer's function (CREATE2, salt = digest). */
 export async function predictDepositAddress(escrow: OpenPayEscrow, intent: PaymentIntent): Promise<string> {
-  const implementation = await escrow.FORWARDER_IMPLEMENTATION();
-  return ethers.getCreate2Address(
-    await escrow.getAddress(),
-    await intentDigest(escrow, intent),
-    ethers.keccak256(cloneInitCode(implementation))
-  );
+  return depositAddress({
+    escrow: (await escrow.getAddress()) as Address,
+    forwarderImplementation: (await escrow.FORWARDER_IMPLEMENTATION()) as Address,
+    digest: (await intentDigest(escrow, intent)) as Hex,
+  });
 }
 
 /** The forwarder (clone or implementation) at an address. */

@@ -1,5 +1,6 @@
 import type { Signer, TypedDataDomain } from "ethers";
 import type { OpenPayEscrow } from "../../typechain-types";
+import { PAYMENT_INTENT_TYPES as OFF_CHAIN_TYPES } from "../../indexer/src/payments/paymentIntent";
 
 /** The terms a merchant's signer signs for one payment (mirrors `IOpenPayEscrow.PaymentIntent`). */
 export interface PaymentIntent {
@@ -10,15 +11,8 @@ export interface PaymentIntent {
   refundTo: string;
 }
 
-export const PAYMENT_INTENT_TYPES = {
-  PaymentIntent: [
-    { name: "paymentId", type: "bytes32" },
-    { name: "merchant", type: "address" },
-    { name: "amountUsd", type: "uint256" },
-    { name: "expiry", type: "uint64" },
-    { name: "refundTo", type: "address" },
-  ],
-};
+/** The EIP-712 types, from the indexer's definition (copied out of its readonly form for ethers). */
+export const PAYMENT_INTENT_TYPES = { PaymentIntent: [...OFF_CHAIN_TYPES.PaymentIntent] };
 
 export async function escrowDomain(escrow: OpenPayEscrow): Promise<TypedDataDomain> {
   const { chainId } = await escrow.runner!.provider!.getNetwork();
