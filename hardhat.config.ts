@@ -1,7 +1,13 @@
-import { subtask } from "hardhat/config";
+import { existsSync } from "node:fs";
+import { extendEnvironment, subtask } from "hardhat/config";
 import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
 import type { HardhatUserConfig } from "hardhat/config";
 import "@nomicfoundation/hardhat-toolbox";
+import { liveNetworkProblems, liveNetworksConfig } from "./deploy/networks";
+import "./scripts/operator/tasks";
+
+// Keys and RPC URLs come from the environment or an untracked .env (documented in .env.example).
+if (existsSync(".env")) process.loadEnvFile(".env");
 
 const SOLC_VERSION = "0.8.28";
 
@@ -17,6 +23,16 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string
     version: args.solcVersion,
     longVersion: solc.version(),
   };
+});
+
+// A command on bsc or bscTestnet with a missing or malformed variable stops here with one line naming the variable,
+// before any RPC call could fail with a less helpful message. (Hardhat would print a thrown error with a stack
+// trace on machines without a display, CI among them.)
+extendEnvironment((hre) => {
+  const problems = liveNetworkProblems(hre.network.name, process.env);
+  if (problems.length === 0) return;
+  console.error(`error: ${problems.join("; ")}`);
+  process.exit(1);
 });
 
 const config: HardhatUserConfig = {
@@ -35,6 +51,18 @@ const config: HardhatUserConfig = {
     hardhat: {
       hardfork: "cancun",
     },
+    // `npx hardhat node` by default; tests and the local stack point it at their own node.
+    localhost: {
+      url: process.env.LOCAL_RPC_URL ?? "http://127.0.0.1:8545",
+    },
+    ...liveNetworksConfig(process.env),
+  },
+  etherscan: {
+    // One Etherscan v2 key verifies on every chain it serves, BSC mainnet and testnet included.
+    apiKey: process.env.ETHERSCAN_API_KEY ?? "",
+  },
+  sourcify: {
+    enabled: false,
   },
   gasReporter: {
     enabled: process.env.REPORT_GAS === "true",

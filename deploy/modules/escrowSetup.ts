@@ -1,0 +1,54 @@
+import type { IgnitionModuleBuilder, ModuleParameterRuntimeValue, ContractFuture } from "@nomicfoundation/ignition-core";
+import { keccak256, toBytes, zeroHash } from "viem";
+
+type AddressArgument = string | ModuleParameterRuntimeValue<string> | ContractFuture<string>;
+
+/** How one accepted token is priced: its address (zero for BNB), its Chainlink USD feed and the feed's staleness limit. */
+export interface TokenArguments {
+  token: AddressArgument;
+  feed: AddressArgument;
+  maxStaleness: number | ModuleParameterRuntimeValue<number>;
+}
+
+/** The accepted tokens, by the symbol that names their Ignition futures. */
+export type AcceptedTokens = Record<"USDT" | "USDC" | "BNB", TokenArguments>;
+
+export const ROLES = {
+  DEFAULT_ADMIN_ROLE: zeroHash,
+  SIGNER_MANAGER_ROLE: keccak256(toBytes("SIGNER_MANAGER_ROLE")),
+  PAUSER_ROLE: keccak256(toBytes("PAUSER_ROLE")),
+  OPERATOR_ROLE: keccak256(toBytes("OPERATOR_ROLE")),
+} as const;
+
+/**
+ * The escrow as every network gets it: deployed with the deployer as its first admin (so that the deployment can
+ * configure it), the accepted tokens with their feeds, tolerance and fee, and the roles granted to the addresses
+ * in the module's parameters. The deployer keeps the admin role until `deploy` hands it over to `admin`
+ * (see deploy/deployOpenPay.ts), because Ignition cannot skip a renounce when the two are the same account.
+ */
+export function escrowSetup(m: IgnitionModuleBuilder, tokens: AcceptedTokens) {
+  const deployer = m.getAccount(0);
+  const escrow = m.contract("OpenPayEscrow", [deployer, m.getParameter<string>("treasury")]);
+  const depositForwarder = m.contractAt(
+    "DepositForwarder",
+    m.staticCall(escrow, "FORWARDER_IMPLEMENTATION", [], 0, { id: "forwarderImplementation" }),
+  );
+
+  for (const [symbol, { token, feed, maxStaleness }] of Object.entries(tokens)) {
+    m.call(escrow, "setToken", [token, feed, maxStaleness], { id: `allow${symbol}` });
+  }
+  m.call(escrow, "setTolerance", [m.getParameter<number>("toleranceBps")]);
+  m.call(escrow, "setFee", [m.getParameter<number>("feeBps")]);
+
+  const grants = [
+    ["grantSignerManager", ROLES.SIGNER_MANAGER_ROLE, "signerManager"],
+    ["grantPauser", ROLES.PAUSER_ROLE, "pauser"],
+    ["grantOperator", ROLES.OPERATOR_ROLE, "operator"],
+    ["grantAdmin", ROLES.DEFAULT_ADMIN_ROLE, "admin"],
+  ] as const;
+  const granted = grants.map(([id, role, parameter]) =>
+    m.call(escrow, "grantRole", [role, m.getParameter<string>(parameter)], { id }),
+  );
+
+  return { escrow, depositForwarder, granted };
+}

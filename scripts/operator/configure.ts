@@ -1,0 +1,80 @@
+import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import { zeroAddress, type Address } from "viem";
+import { parseAddress, parseBps, parseStaleness, required } from "./arguments";
+import { operatorCommand, SENDING_FLAGS, SENDING_OPTIONS } from "./commandLine";
+import { escrowContext, requireRole, sendToEscrow, type CommonOptions } from "./escrowContext";
+
+/** BNB is priced like a token at the zero address. */
+function parseTokenAddress(value: string | undefined): Address {
+  return required("token", value).toUpperCase() === "BNB" ? zeroAddress : parseAddress("token", value);
+}
+
+export async function allowToken(
+  hre: HardhatRuntimeEnvironment,
+  args: CommonOptions & { token?: string; feed?: string; maxStaleness?: string },
+) {
+  const token = parseTokenAddress(args.token);
+  const feed = parseAddress("feed", args.feed);
+  const maxStaleness = parseStaleness("max-staleness", args.maxStaleness);
+  const context = await escrowContext(hre, args);
+  await requireRole(context, "DEFAULT_ADMIN_ROLE");
+  return sendToEscrow(context, "setToken", [token, feed, maxStaleness]);
+}
+
+export async function disallowToken(hre: HardhatRuntimeEnvironment, args: CommonOptions & { token?: string }) {
+  const token = parseTokenAddress(args.token);
+  const context = await escrowContext(hre, args);
+  await requireRole(context, "DEFAULT_ADMIN_ROLE");
+  return sendToEscrow(context, "disallowToken", [token]);
+}
+
+export async function setTolerance(hre: HardhatRuntimeEnvironment, args: CommonOptions & { bps?: string }) {
+  const bps = parseBps("bps", args.bps);
+  const context = await escrowContext(hre, args);
+  await requireRole(context, "DEFAULT_ADMIN_ROLE");
+  return sendToEscrow(context, "setTolerance", [bps]);
+}
+
+export async function setFee(hre: HardhatRuntimeEnvironment, args: CommonOptions & { bps?: string }) {
+  const bps = parseBps("bps", args.bps);
+  const context = await escrowContext(hre, args);
+  await requireRole(context, "DEFAULT_ADMIN_ROLE");
+  return sendToEscrow(context, "setFee", [bps]);
+}
+
+operatorCommand(
+  "allow-token",
+  "Accept a token (or BNB) for payments, priced by a Chainlink USD feed (admin)",
+  [
+    ["token", "Token address, or BNB"],
+    ["feed", "Chainlink <token>/USD feed address"],
+    ["maxStaleness", "Oldest accepted feed answer, in seconds (the feed's heartbeat plus a margin; at most 172800)"],
+    ...SENDING_OPTIONS,
+  ],
+  allowToken,
+  SENDING_FLAGS,
+);
+
+operatorCommand(
+  "disallow-token",
+  "Stop accepting new payments in a token; balances and refunds in it go on (admin)",
+  [["token", "Token address, or BNB"], ...SENDING_OPTIONS],
+  disallowToken,
+  SENDING_FLAGS,
+);
+
+operatorCommand(
+  "set-tolerance",
+  "Set how far below the price a payment may fall and still complete, in basis points (admin)",
+  [["bps", "Basis points, 0 to 500 (100 = 1%)"], ...SENDING_OPTIONS],
+  setTolerance,
+  SENDING_FLAGS,
+);
+
+operatorCommand(
+  "set-fee",
+  "Set the platform fee taken from each completed payment, in basis points (admin)",
+  [["bps", "Basis points, 0 to 500"], ...SENDING_OPTIONS],
+  setFee,
+  SENDING_FLAGS,
+);

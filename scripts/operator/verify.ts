@@ -1,0 +1,39 @@
+import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import { readDeployment, type DeploymentRecord } from "../../indexer/src/chain/deployment";
+import { operatorCommand } from "./commandLine";
+import { deploymentsDir } from "./escrowContext";
+import { OperatorError } from "./operatorError";
+
+/** What BscScan is asked to verify: the escrow (constructed with the deployer as first admin) and the forwarder. */
+export function verificationTargets(record: DeploymentRecord) {
+  return [
+    {
+      contract: "contracts/OpenPayEscrow.sol:OpenPayEscrow",
+      address: record.escrow,
+      constructorArguments: [record.deployer, record.roles.treasury],
+    },
+    { contract: "contracts/DepositForwarder.sol:DepositForwarder", address: record.depositForwarder, constructorArguments: [] },
+  ];
+}
+
+export async function verifyDeployment(hre: HardhatRuntimeEnvironment) {
+  const chainId = Number((await hre.ethers.provider.getNetwork()).chainId);
+  let record: DeploymentRecord;
+  try {
+    record = readDeployment(chainId, deploymentsDir());
+  } catch (error) {
+    throw new OperatorError((error as Error).message);
+  }
+  if (!hre.config.etherscan.apiKey) throw new OperatorError("ETHERSCAN_API_KEY is not set: an Etherscan v2 API key (see .env.example)");
+  for (const target of verificationTargets(record)) {
+    console.log(`verifying ${target.contract} at ${target.address}`);
+    await hre.run("verify:verify", target);
+  }
+}
+
+operatorCommand(
+  "verify-deployment",
+  "Verify the recorded deployment's contracts on BscScan (hardhat-verify, Etherscan v2 API key)",
+  [],
+  verifyDeployment,
+);
