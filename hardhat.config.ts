@@ -53,13 +53,13 @@ const config: HardhatUserConfig = {
     },
     // `npx hardhat node` by default; tests and the local stack point it at their own node.
     localhost: {
-      url: process.env.LOCAL_RPC_URL ?? "http://127.0.0.1:8545",
+      url: process.env.LOCAL_RPC_URL || "http://127.0.0.1:8545",
     },
     ...liveNetworksConfig(process.env),
   },
   etherscan: {
     // One Etherscan v2 key verifies on every chain it serves, BSC mainnet and testnet included.
-    apiKey: process.env.ETHERSCAN_API_KEY ?? "",
+    apiKey: process.env.ETHERSCAN_API_KEY || "",
   },
   sourcify: {
     enabled: false,
