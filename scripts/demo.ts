@@ -1,70 +1,62 @@
 /**
- * The main job for now: runs Open Pay's escrow on Hardhat's in-process chain and walks through
- * the payments a merchant sees (paid in full, underpaid then topped up, overpaid, expired with a
- * refund, a merchant refund and a withdrawal), printing what the chain recorded for each.
+ * `npm start` for now: deploys Open Pay on Hardhat's in-process chain with the local Ignition module, then a
+ * simulated customer pays the demo merchant in every way a payment can go (in full, underpaid then topped up,
+ * overpaid, to a deposit address, too late, expired with a refund) and the merchant refunds and withdraws, all
+ * through the same operator commands an operator runs against BSC.
  */
-import { ethers } from "hardhat";
-import { time } from "@nomicfoundation/hardhat-network-helpers";
-import { deployEscrow, NATIVE, TOKENS, USD } from "../test/support/fixture";
-
-const STATUS = ["none", "open", "completed", "expired", "partially refunded", "refunded"];
-const usd = (wad: bigint) => `$${ethers.formatUnits(wad, 18)}`;
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import hre from "hardhat";
+import { deployOpenPay } from "../deploy/deployOpenPay";
+import { expire } from "./operator/expire";
+import { refund, withdraw } from "./operator/merchantFunds";
+import { simulate, type SimulationResult } from "./operator/simulate";
 
 async function main() {
-  console.log("Deploying the escrow, USDT, USDC and Chainlink mock feeds (USDT $1, USDC $1, BNB $600)...");
-  const f = await deployEscrow();
-  const { escrow, usdt, usdc, customer, other, merchant, payout } = f;
-  const [usdtAddress, usdcAddress] = [await usdt.getAddress(), await usdc.getAddress()];
-  console.log(`escrow ${await escrow.getAddress()}, merchant ${merchant.address}\n`);
+  // The in-process chain's record must not replace the one of a `npx hardhat node` chain (both are chain 31337).
+  process.env.OPENPAY_DEPLOYMENTS_DIR = mkdtempSync(path.join(tmpdir(), "open-pay-demo-"));
+  const { record } = await deployOpenPay(hre, { deploymentsDir: process.env.OPENPAY_DEPLOYMENTS_DIR, displayUi: false });
+  const { merchant } = record.demoMerchant!;
+  const intentFile = (name: string) => path.join(process.env.OPENPAY_DEPLOYMENTS_DIR!, `${name}.json`);
+  const quiet = () => undefined;
 
   const rows: Array<Record<string, string>> = [];
-  async function record(scenario: string, intent: { paymentId: string; amountUsd: bigint }) {
-    const payment = await escrow.paymentOf(intent.paymentId);
+  const show = (story: string, result: SimulationResult) =>
     rows.push({
-      scenario,
-      status: STATUS[Number(payment.status)],
-      price: usd(intent.amountUsd),
-      received: usd(payment.receivedUsd),
-      "refunded by merchant": ethers.formatUnits(await escrow.refundedOf(intent.paymentId), 18),
+      story,
+      token: result.token,
+      sent: result.amount,
+      status: result.refused ? `refused: ${result.refused.split(": ")[1].split("(")[0]}` : result.status,
+      "received USD": result.receivedUsd,
+      "still due USD": result.remainingUsd,
     });
-  }
 
-  const full = await f.signed({ amountUsd: USD("25") });
-  await escrow.connect(customer).pay(full.intent, full.signature, usdtAddress, TOKENS("25"));
-  await record("paid in full (USDT)", full.intent);
+  const paid = await simulate(hre, { scenario: "full", token: "USDT", usd: "25" }, quiet);
+  show("paid in full", paid);
 
-  const partial = await f.signed({ amountUsd: USD("40") });
-  await escrow.connect(customer).pay(partial.intent, partial.signature, usdcAddress, TOKENS("15"));
-  console.log(`underpaid: ${usd(await escrow.remainingUsd(partial.intent))} still due; topping up from another wallet`);
-  await escrow.connect(other).pay(partial.intent, partial.signature, usdcAddress, TOKENS("25"));
-  await record("underpaid, then topped up (USDC)", partial.intent);
+  const under = await simulate(hre, { scenario: "partial", token: "USDC", usd: "40", save: intentFile("under") }, quiet);
+  show("underpaid ($40 asked)", under);
+  show("... then topped up", await simulate(hre, { scenario: "full", token: "USDC", intent: intentFile("under") }, quiet));
 
-  const over = await f.signed({ amountUsd: USD("300") });
-  await escrow.connect(customer).payNative(over.intent, over.signature, { value: TOKENS("0.6") });
-  await record("overpaid (BNB)", over.intent);
+  show("overpaid with BNB ($300 asked)", await simulate(hre, { scenario: "over", token: "BNB", usd: "300" }, quiet));
+  show(
+    "sent to the deposit address, collected",
+    await simulate(hre, { scenario: "full", token: "USDT", usd: "60", via: "deposit-address", collect: true }, quiet),
+  );
 
-  const late = await f.signed({ amountUsd: USD("80") });
-  await escrow.connect(customer).pay(late.intent, late.signature, usdtAddress, TOKENS("30"));
-  await time.increaseTo(late.intent.expiry + 1n);
-  await escrow.connect(other).expire(late.intent, [customer.address]);
-  await record("underpaid, expired, deposit refunded (USDT)", late.intent);
+  const abandoned = await simulate(hre, { scenario: "partial", token: "USDT", usd: "80", save: intentFile("abandoned") }, quiet);
+  show("underpaid and abandoned ($80 asked)", abandoned);
+  show("paid after the expiry", await simulate(hre, { scenario: "late", token: "BNB", usd: "10" }, quiet));
 
-  await escrow.connect(merchant).refund(full.intent.paymentId, customer.address, TOKENS("5"));
-  await record("paid, then $5 refunded by the merchant", full.intent);
+  console.log("\nThe customer abandoned a payment; once it expired anyone may expire it, which refunds the deposit:");
+  await expire(hre, { intent: intentFile("abandoned") });
+  console.log(`\nThe merchant ${merchant} refunds $5 of the first payment and withdraws its USDC:`);
+  await refund(hre, { payment: paid.paymentId, to: record.roles.treasury, amount: "5", from: merchant });
+  await withdraw(hre, { token: "USDC", all: true, from: merchant });
 
+  console.log(`\nOpen Pay deployed on the local chain: escrow ${record.escrow} (record in ${process.env.OPENPAY_DEPLOYMENTS_DIR})`);
   console.table(rows);
-
-  const balances = {
-    USDT: await escrow.balanceOf(merchant.address, usdtAddress),
-    USDC: await escrow.balanceOf(merchant.address, usdcAddress),
-    BNB: await escrow.balanceOf(merchant.address, NATIVE),
-  };
-  console.log("merchant balances held by the escrow:", Object.fromEntries(
-    Object.entries(balances).map(([token, amount]) => [token, ethers.formatUnits(amount, 18)]),
-  ));
-  await escrow.connect(merchant).withdraw(usdcAddress, balances.USDC);
-  console.log(`withdrew ${ethers.formatUnits(balances.USDC, 18)} USDC to the payout wallet ${payout.address}`);
-  console.log(`payout wallet now holds ${ethers.formatUnits(await usdc.balanceOf(payout.address), 18)} USDC`);
 }
 
 main().catch((error) => {
