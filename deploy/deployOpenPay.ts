@@ -7,6 +7,7 @@ import { escrowAbiHash, writeDeployment, type DeploymentRecord } from "../indexe
 import OpenPayModule from "./modules/OpenPay";
 import LocalOpenPayModule from "./modules/LocalOpenPay";
 import { ROLES } from "./modules/escrowSetup";
+import { isLiveNetwork } from "./networks";
 import { deploymentReadinessProblems, parametersFileFor, readNetworkParameters, type NetworkParameters } from "./parameters";
 
 export interface DeployOptions {
@@ -30,23 +31,25 @@ function roleAddresses(network: NetworkParameters) {
 }
 
 /**
- * The block the escrow was deployed in: the first block with one of its constructor's RoleGranted logs, searched
- * from the block before this run; a deployment resumed by Ignition after the escrow already existed falls back
- * to the receipt of the deployment transaction in Ignition's journal.
+ * The block the escrow was deployed in. A live deployment keeps Ignition's journal: the receipt of the escrow's
+ * creation is there even when this run only resumed an earlier one. Hardhat's in-process network keeps no
+ * journal; there the deployment happened in this run, so it is the first block since `searchFrom` with one of the
+ * constructor's RoleGranted logs.
  */
 async function deploymentBlock(hre: HardhatRuntimeEnvironment, escrow: Contract, searchFrom: number, deploymentDir?: string) {
-  const logs = await escrow.queryFilter(escrow.filters.RoleGranted(), searchFrom, "latest");
-  if (logs.length > 0) return Math.min(...logs.map((log) => log.blockNumber));
+  const escrowAddress = await escrow.getAddress();
   if (deploymentDir) {
     const { listTransactions } = await import("@nomicfoundation/ignition-core");
     const { HardhatArtifactResolver } = await import("@nomicfoundation/hardhat-ignition/dist/src/hardhat-artifact-resolver");
     const transactions = await listTransactions(deploymentDir, new HardhatArtifactResolver(hre));
-    const escrowAddress = await escrow.getAddress();
     const creation = transactions.find((tx) => tx.address !== undefined && getAddress(tx.address) === escrowAddress);
     const receipt = creation && (await hre.ethers.provider.getTransactionReceipt(creation.txHash));
     if (receipt) return receipt.blockNumber;
+  } else {
+    const logs = await escrow.queryFilter(escrow.filters.RoleGranted(), searchFrom, "latest");
+    if (logs.length > 0) return Math.min(...logs.map((log) => log.blockNumber));
   }
-  throw new DeploymentError(`could not find the block the escrow ${await escrow.getAddress()} was deployed in`);
+  throw new DeploymentError(`could not find the block the escrow ${escrowAddress} was deployed in`);
 }
 
 /**
@@ -72,6 +75,11 @@ export async function deployOpenPay(
   }
   const problems = deploymentReadinessProblems(network);
   if (problems.length > 0) throw new DeploymentError(problems.join("; "));
+  // On a live network the deployer must be DEPLOYER_PRIVATE_KEY itself, never the operator's or a merchant's key
+  // that would come first among the configured ones without it.
+  if (isLiveNetwork(hre.network.name) && !process.env.DEPLOYER_PRIVATE_KEY?.trim()) {
+    throw new DeploymentError(`DEPLOYER_PRIVATE_KEY is not set: the key that deploys to ${hre.network.name} (see .env.example)`);
+  }
   const [deployer] = await hre.ethers.getSigners();
   if (!deployer) throw new DeploymentError(`no deployer key for ${hre.network.name}: set DEPLOYER_PRIVATE_KEY (see .env.example)`);
 

@@ -4,7 +4,7 @@
  * overpaid, to a deposit address, too late, expired with a refund) and the merchant refunds and withdraws, all
  * through the same operator commands an operator runs against BSC.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import hre from "hardhat";
@@ -55,8 +55,9 @@ async function main() {
   await refund(hre, { payment: paid.paymentId, to: record.roles.treasury, amount: "5", from: merchant });
   await withdraw(hre, { token: "USDC", all: true, from: merchant });
 
-  console.log(`\nOpen Pay deployed on the local chain: escrow ${record.escrow} (record in ${process.env.OPENPAY_DEPLOYMENTS_DIR})`);
+  console.log(`\nOpen Pay deployed on the local chain: escrow ${record.escrow}`);
   console.table(rows);
+  rmSync(process.env.OPENPAY_DEPLOYMENTS_DIR, { recursive: true, force: true });
 }
 
 main().catch((error) => {

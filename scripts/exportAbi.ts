@@ -24,7 +24,9 @@ async function main() {
   console.log(`wrote ${path.relative(process.cwd(), ESCROW_ABI_FILE)} (${abi.length} entries)`);
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+if (require.main === module) {
+  main().catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}

@@ -5,7 +5,8 @@ import { OperatorError } from "./operatorError";
 /**
  * An operator command: a Hardhat task whose options are all optional to Hardhat, so that a missing or malformed
  * one is reported by the command itself as one line (`error: …`) with exit code 1, instead of Hardhat's
- * multi-line usage error. Every command also takes --from and --calldata (see escrowContext.ts).
+ * multi-line usage error. Commands that send a transaction also take --from and --calldata (SENDING_OPTIONS,
+ * SENDING_FLAGS; see escrowContext.ts).
  */
 export function operatorCommand<Args>(
   name: string,

@@ -1,5 +1,5 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
-import type { Contract, ContractTransactionReceipt, Signer } from "ethers";
+import { VoidSigner, type Contract, type ContractTransactionReceipt, type Signer } from "ethers";
 import { readDeployment, type DeploymentRecord } from "../../indexer/src/chain/deployment";
 import { KEY_VARIABLES } from "../../deploy/networks";
 import { parseAddress } from "./arguments";
@@ -28,16 +28,21 @@ export function deploymentsDir(): string | undefined {
   return process.env.OPENPAY_DEPLOYMENTS_DIR || undefined;
 }
 
-async function chooseSender(hre: HardhatRuntimeEnvironment, from: string | undefined) {
+/**
+ * The account a command acts as: a configured key, or with --calldata any --from address (a multisig, a hardware
+ * wallet), for which the transaction is only printed.
+ */
+async function chooseSender(hre: HardhatRuntimeEnvironment, from: string | undefined, calldata: boolean): Promise<Signer & { address: string }> {
   const signers = await hre.ethers.getSigners();
-  if (signers.length === 0) {
-    throw new OperatorError(`no key is configured for ${hre.network.name}: set one of ${KEY_VARIABLES.join(", ")} (see .env.example)`);
+  const wanted = from === undefined ? undefined : parseAddress("from", from);
+  const signer = wanted === undefined ? signers[0] : signers.find((candidate) => candidate.address === wanted);
+  if (signer) return signer;
+  if (calldata) {
+    if (wanted === undefined) throw new OperatorError("--calldata needs --from: the address that will sign the transaction");
+    return new VoidSigner(wanted, hre.ethers.provider);
   }
-  if (from === undefined) return signers[0];
-  const wanted = parseAddress("from", from);
-  const signer = signers.find((candidate) => candidate.address === wanted);
-  if (!signer) throw new OperatorError(`--from: no key configured for ${wanted} on ${hre.network.name}`);
-  return signer;
+  if (wanted !== undefined) throw new OperatorError(`--from: no key configured for ${wanted} on ${hre.network.name}`);
+  throw new OperatorError(`no key is configured for ${hre.network.name}: set one of ${KEY_VARIABLES.join(", ")} (see .env.example)`);
 }
 
 /** The recorded deployment of the selected network, its escrow and the account commands send from. */
@@ -56,7 +61,7 @@ export async function escrowContext(
   if ((await hre.ethers.provider.getCode(deployment.escrow)) === "0x") {
     throw new OperatorError(`no contract at the recorded escrow ${deployment.escrow} on ${hre.network.name}: was the chain reset? Deploy again`);
   }
-  const sender = await chooseSender(hre, options.from);
+  const sender = await chooseSender(hre, options.from, options.calldata === true);
   const escrow = await hre.ethers.getContractAt("OpenPayEscrow", deployment.escrow, sender);
   return { hre, chainId, deployment, escrow: escrow as unknown as Contract, sender, calldata: options.calldata === true, out };
 }
@@ -64,7 +69,7 @@ export async function escrowContext(
 /** Refuses early, with the role's name, when the sender lacks a role the call needs. */
 export async function requireRole(context: EscrowContext, role: "DEFAULT_ADMIN_ROLE" | "SIGNER_MANAGER_ROLE" | "PAUSER_ROLE" | "OPERATOR_ROLE") {
   const roleId: string = await context.escrow[role]();
-  if (!context.calldata && !(await context.escrow.hasRole(roleId, context.sender.address))) {
+  if (!(await context.escrow.hasRole(roleId, context.sender.address))) {
     throw new OperatorError(`${context.sender.address} does not hold ${role} on the escrow ${context.deployment.escrow}`);
   }
 }
@@ -95,8 +100,8 @@ export function describeRevert(escrow: Contract, error: unknown): string | undef
 }
 
 /**
- * Sends `method(args)` to the escrow from the context's sender after simulating it, so that a refusal is reported
- * by its custom error before any gas is spent; or, with --calldata, prints the transaction instead.
+ * Simulates `method(args)` from the context's sender, so that a refusal is reported by its custom error before any
+ * gas is spent, then sends it; or, with --calldata, prints the transaction for the sender to sign elsewhere.
  */
 export async function sendToEscrow(
   context: EscrowContext,
@@ -105,13 +110,13 @@ export async function sendToEscrow(
   value = 0n,
 ): Promise<ContractTransactionReceipt | undefined> {
   const { escrow, out } = context;
-  if (context.calldata) {
-    const data = escrow.interface.encodeFunctionData(method, args);
-    out(JSON.stringify({ to: context.deployment.escrow, value: value.toString(), data, method }));
-    return undefined;
-  }
   try {
     await escrow[method].staticCall(...args, { value });
+    if (context.calldata) {
+      const data = escrow.interface.encodeFunctionData(method, args);
+      out(JSON.stringify({ to: context.deployment.escrow, value: value.toString(), data, method, from: context.sender.address }));
+      return undefined;
+    }
     const tx = await escrow[method](...args, { value });
     const receipt = (await tx.wait()) as ContractTransactionReceipt;
     out(`${method}: transaction ${receipt.hash} in block ${receipt.blockNumber}`);
@@ -119,6 +124,8 @@ export async function sendToEscrow(
   } catch (error) {
     const revert = describeRevert(escrow, error);
     if (revert) throw new OperatorError(`${method}: ${revert}`);
+    const message = (error as { shortMessage?: string }).shortMessage;
+    if (message?.includes("revert")) throw new OperatorError(`${method}: the escrow refused without a reason (${message})`);
     throw error;
   }
 }

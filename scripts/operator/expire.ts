@@ -27,10 +27,17 @@ async function depositors(context: EscrowContext, paymentId: Hex, fromBlock: num
 export async function expire(
   hre: HardhatRuntimeEnvironment,
   args: CommonOptions & { intent?: string; payers?: string; fromBlock?: string },
+  out?: (line: string) => void,
 ) {
   const { intent } = readIntentFile("intent", args.intent);
-  const listed = args.payers?.split(",").map((payer) => parseAddress("payers", payer));
-  const context = await escrowContext(hre, args);
+  const listed = args.payers?.split(",").map((payer, i) => {
+    if (payer.trim() === "") throw new OperatorError(`--payers: entry ${i + 1} is empty`);
+    return parseAddress("payers", payer);
+  });
+  if (args.fromBlock !== undefined && !/^\d+$/.test(args.fromBlock)) {
+    throw new OperatorError(`--from-block: "${args.fromBlock}" is not a block number`);
+  }
+  const context = await escrowContext(hre, args, out);
   const payment = await context.escrow.paymentOf(intent.paymentId);
   const status = escrowPaymentStatus(payment.status);
   if (status === "none") throw new OperatorError(`--intent: unknown payment ${intent.paymentId} (the escrow has no deposit for it)`);
@@ -43,7 +50,6 @@ export async function expire(
     throw new OperatorError(`--intent: payment ${intent.paymentId} is open until ${at} (chain time ${new Date(Number(now) * 1000).toISOString()})`);
   }
   const fromBlock = args.fromBlock === undefined ? context.deployment.blockNumber : Number(args.fromBlock);
-  if (!Number.isSafeInteger(fromBlock) || fromBlock < 0) throw new OperatorError(`--from-block: "${args.fromBlock}" is not a block number`);
   const payers = listed ?? (await depositors(context, intent.paymentId, fromBlock));
   context.out(`expiring ${intent.paymentId}: refunding ${payers.length} depositor(s)`);
   return sendToEscrow(context, "expire", [intent, payers]);

@@ -17,12 +17,14 @@ async function requireMerchant(context: EscrowContext): Promise<void> {
 export async function withdraw(
   hre: HardhatRuntimeEnvironment,
   args: CommonOptions & { token?: string; amount?: string; all?: boolean },
+  out?: (line: string) => void,
 ) {
-  const context = await escrowContext(hre, args);
+  const context = await escrowContext(hre, args, out);
   const token = await knownToken(context, "token", args.token);
+  const asked = args.all ? undefined : parseAmount("amount", args.amount, token.decimals, token.symbol);
   await requireMerchant(context);
   const balance: bigint = await context.escrow.balanceOf(context.sender.address, token.address);
-  const amount = args.all ? balance : parseAmount("amount", args.amount, token.decimals, token.symbol);
+  const amount = asked ?? balance;
   if (amount === 0n) throw new OperatorError(`${context.sender.address} has no ${token.symbol} balance to withdraw`);
   if (amount > balance) {
     throw new OperatorError(
@@ -35,10 +37,11 @@ export async function withdraw(
 export async function refund(
   hre: HardhatRuntimeEnvironment,
   args: CommonOptions & { payment?: string; to?: string; amount?: string },
+  out?: (line: string) => void,
 ) {
   const paymentId = parsePaymentId("payment", args.payment);
   const to = parseAddress("to", args.to);
-  const context = await escrowContext(hre, args);
+  const context = await escrowContext(hre, args, out);
   const payment = await context.escrow.paymentOf(paymentId);
   if (Number(payment.status) === 0) throw new OperatorError(`--payment: unknown payment ${paymentId} (the escrow has no deposit for it)`);
   const status = escrowPaymentStatus(payment.status);

@@ -6,11 +6,12 @@ import { escrowContext, requireRole, sendToEscrow, type CommonOptions } from "./
 export async function registerMerchant(
   hre: HardhatRuntimeEnvironment,
   args: CommonOptions & { merchant?: string; payout?: string; signer?: string },
+  out?: (line: string) => void,
 ) {
   const merchant = parseAddress("merchant", args.merchant);
   const payout = parseAddress("payout", args.payout);
   const signer = parseAddress("signer", args.signer);
-  const context = await escrowContext(hre, args);
+  const context = await escrowContext(hre, args, out);
   await requireRole(context, "SIGNER_MANAGER_ROLE");
   return sendToEscrow(context, "registerMerchant", [merchant, payout, signer]);
 }

@@ -2,8 +2,8 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { operatorCommand, SENDING_FLAGS, SENDING_OPTIONS } from "./commandLine";
 import { escrowContext, requireRole, sendToEscrow, type CommonOptions } from "./escrowContext";
 
-export async function setPaused(hre: HardhatRuntimeEnvironment, args: CommonOptions, paused: boolean) {
-  const context = await escrowContext(hre, args);
+export async function setPaused(hre: HardhatRuntimeEnvironment, args: CommonOptions, paused: boolean, out?: (line: string) => void) {
+  const context = await escrowContext(hre, args, out);
   await requireRole(context, "PAUSER_ROLE");
   const settings = await context.escrow.settings();
   if (settings.paused === paused) {

@@ -1,0 +1,215 @@
+import hre from "hardhat";
+import { expect } from "chai";
+import { zeroAddress } from "viem";
+import { allowToken, disallowToken, setFee, setTolerance } from "../../scripts/operator/configure";
+import { blockNumber, captureLog, decodeCalldata, KEYLESS, operatorError, simulateQuietly, useLocalOpenPay } from "./support";
+
+describe("operator: allow-token, disallow-token, set-tolerance, set-fee", function () {
+  const world = useLocalOpenPay();
+
+  async function newTokenWithFeed(decimals = 6) {
+    const token = await (await hre.ethers.getContractFactory("TestToken")).deploy("Dai", "DAI", decimals);
+    const feed = await (await hre.ethers.getContractFactory("MockV3Aggregator")).deploy(8, 100_000_000n);
+    return { token: await token.getAddress(), feed: await feed.getAddress() };
+  }
+
+  describe("allow-token", function () {
+    it("accepts a new token with its feed and staleness limit", async function () {
+      const { token, feed } = await newTokenWithFeed(6);
+      const { lines } = await captureLog(() => allowToken(hre, { token, feed, maxStaleness: "3600" }));
+      expect(lines[0]).to.match(/^setToken: transaction 0x[0-9a-f]{64} in block \d+$/);
+      const config = await world.escrow.tokenConfigOf(token);
+      expect(config.allowed).to.equal(true);
+      expect(config.feed).to.equal(feed);
+      expect(config.maxStaleness).to.equal(3600n);
+      expect(config.decimals).to.equal(6n);
+      expect(config.feedDecimals).to.equal(8n);
+      expect(await world.escrow.tokenAt(config.index)).to.equal(token);
+      // The escrow values it by the new feed: 1 token of 6 decimals at $1.
+      expect(await world.escrow.quoteUsd(token, 1_000_000n)).to.equal(10n ** 18n);
+    });
+
+    it("takes a lower-case token address", async function () {
+      const { token, feed } = await newTokenWithFeed(18);
+      await captureLog(() => allowToken(hre, { token: token.toLowerCase(), feed, maxStaleness: "60" }));
+      expect((await world.escrow.tokenConfigOf(token)).allowed).to.equal(true);
+    });
+
+    it("takes BNB as the token and updates its feed and staleness limit", async function () {
+      const { feed } = await newTokenWithFeed();
+      const index = (await world.escrow.tokenConfigOf(zeroAddress)).index;
+      await captureLog(() => allowToken(hre, { token: "bnb", feed, maxStaleness: "120" }));
+      const config = await world.escrow.tokenConfigOf(zeroAddress);
+      expect(config.feed).to.equal(feed);
+      expect(config.maxStaleness).to.equal(120n);
+      expect(config.allowed).to.equal(true);
+      expect(config.index).to.equal(index);
+    });
+
+    it("refuses a staleness limit of 0 or beyond two days, naming --max-staleness, and sends nothing", async function () {
+      const { token, feed } = await newTokenWithFeed();
+      const before = await blockNumber();
+      expect(await operatorError(allowToken(hre, { token, feed, maxStaleness: "0" }))).to.equal(
+        "--max-staleness: 0 is outside 1..172800 seconds",
+      );
+      expect(await operatorError(allowToken(hre, { token, feed, maxStaleness: "200000" }))).to.equal(
+        "--max-staleness: 200000 is outside 1..172800 seconds",
+      );
+      expect(await operatorError(allowToken(hre, { token, feed }))).to.equal("--max-staleness is required");
+      expect(await blockNumber()).to.equal(before);
+      expect((await world.escrow.tokenConfigOf(token)).index).to.equal(0n);
+    });
+
+    it("refuses a malformed feed address and one with a wrong checksum", async function () {
+      const { token, feed } = await newTokenWithFeed();
+      expect(await operatorError(allowToken(hre, { token, feed: "0x1234", maxStaleness: "60" }))).to.equal(
+        '--feed: "0x1234" is not an address (0x and 40 hex digits)',
+      );
+      const mangled = flipCase(feed);
+      expect(await operatorError(allowToken(hre, { token, feed: mangled, maxStaleness: "60" }))).to.equal(
+        `--feed: ${mangled} has a wrong EIP-55 checksum (a typo?); expected ${feed}`,
+      );
+      expect(await operatorError(allowToken(hre, { token: "DAI", feed, maxStaleness: "60" }))).to.equal(
+        '--token: "DAI" is not an address (0x and 40 hex digits)',
+      );
+    });
+
+    it("refuses a sender without DEFAULT_ADMIN_ROLE", async function () {
+      const { token, feed } = await newTokenWithFeed();
+      const message = await operatorError(allowToken(hre, { token, feed, maxStaleness: "60", from: world.operator.address }));
+      expect(message).to.equal(`${world.operator.address} does not hold DEFAULT_ADMIN_ROLE on the escrow ${world.record.escrow}`);
+      expect((await world.escrow.tokenConfigOf(token)).index).to.equal(0n);
+    });
+
+    it("refuses a feed or token with no contract behind it, naming the option", async function () {
+      const { token, feed } = await newTokenWithFeed();
+      expect(await operatorError(allowToken(hre, { token, feed: zeroAddress, maxStaleness: "60" }))).to.equal(
+        `--feed: no contract at ${zeroAddress} on hardhat`,
+      );
+      expect(await operatorError(allowToken(hre, { token: KEYLESS, feed, maxStaleness: "60" }))).to.equal(
+        `--token: no contract at ${KEYLESS} on hardhat`,
+      );
+      expect((await world.escrow.tokenConfigOf(token)).index).to.equal(0n);
+    });
+
+    it("takes a token by its symbol in the deployment record", async function () {
+      await captureLog(() => disallowToken(hre, { token: "usdc" }));
+      expect((await world.escrow.tokenConfigOf(world.record.tokens.USDC.address)).allowed).to.equal(false);
+    });
+
+    it("--calldata prints setToken(token, feed, staleness) and sends nothing", async function () {
+      const { token, feed } = await newTokenWithFeed();
+      const before = await blockNumber();
+      const { lines } = await captureLog(() => allowToken(hre, { token, feed, maxStaleness: "900", calldata: true }));
+      const { printed, call } = decodeCalldata(world.escrow, lines);
+      expect(printed).to.include({ to: world.record.escrow, value: "0", method: "setToken" });
+      expect(call.name).to.equal("setToken");
+      expect([...call.args]).to.deep.equal([token, feed, 900n]);
+      expect(await blockNumber()).to.equal(before);
+      expect((await world.escrow.tokenConfigOf(token)).index).to.equal(0n);
+    });
+  });
+
+  describe("disallow-token", function () {
+    it("stops new payments in a token given by address; BNB and the others stay allowed", async function () {
+      const usdc = world.record.tokens.USDC.address;
+      await captureLog(() => disallowToken(hre, { token: usdc }));
+      expect((await world.escrow.tokenConfigOf(usdc)).allowed).to.equal(false);
+      expect((await world.escrow.tokenConfigOf(world.record.tokens.USDT.address)).allowed).to.equal(true);
+      expect((await world.escrow.tokenConfigOf(zeroAddress)).allowed).to.equal(true);
+
+      const refused = await simulateQuietly({ scenario: "full", token: "USDC" });
+      expect(refused.refused).to.equal(`the escrow refused: TokenNotAllowed(token=${usdc})`);
+    });
+
+    it("takes BNB as the token", async function () {
+      await captureLog(() => disallowToken(hre, { token: "BNB" }));
+      expect((await world.escrow.tokenConfigOf(zeroAddress)).allowed).to.equal(false);
+    });
+
+    it("refuses a sender without DEFAULT_ADMIN_ROLE and a missing --token", async function () {
+      const usdt = world.record.tokens.USDT.address;
+      expect(await operatorError(disallowToken(hre, { token: usdt, from: world.merchant.address }))).to.equal(
+        `${world.merchant.address} does not hold DEFAULT_ADMIN_ROLE on the escrow ${world.record.escrow}`,
+      );
+      expect(await operatorError(disallowToken(hre, {}))).to.equal("--token is required");
+      expect((await world.escrow.tokenConfigOf(usdt)).allowed).to.equal(true);
+    });
+
+    it("--calldata prints disallowToken(token) and sends nothing", async function () {
+      const { lines } = await captureLog(() => disallowToken(hre, { token: "BNB", calldata: true }));
+      const { call } = decodeCalldata(world.escrow, lines);
+      expect(call.name).to.equal("disallowToken");
+      expect(call.args[0]).to.equal(zeroAddress);
+      expect((await world.escrow.tokenConfigOf(zeroAddress)).allowed).to.equal(true);
+    });
+  });
+
+  describe("set-tolerance", function () {
+    it("sets the tolerance, in the settings and in every token's copy", async function () {
+      await captureLog(() => setTolerance(hre, { bps: "250" }));
+      expect((await world.escrow.settings()).toleranceBps).to.equal(250n);
+      for (const { address } of Object.values(world.record.tokens)) {
+        expect((await world.escrow.tokenConfigOf(address)).toleranceBps).to.equal(250n);
+      }
+      await captureLog(() => setTolerance(hre, { bps: "0" }));
+      expect((await world.escrow.settings()).toleranceBps).to.equal(0n);
+    });
+
+    it("refuses 501 basis points before sending anything", async function () {
+      const before = await blockNumber();
+      expect(await operatorError(setTolerance(hre, { bps: "501" }))).to.equal("--bps: 501 is outside 0..500 basis points");
+      expect(await operatorError(setTolerance(hre, { bps: "1%" }))).to.equal('--bps: "1%" is not a whole number of basis points');
+      expect(await blockNumber()).to.equal(before);
+      expect((await world.escrow.settings()).toleranceBps).to.equal(100n);
+    });
+
+    it("refuses a sender without DEFAULT_ADMIN_ROLE", async function () {
+      expect(await operatorError(setTolerance(hre, { bps: "10", from: world.customer.address }))).to.contain(
+        "does not hold DEFAULT_ADMIN_ROLE",
+      );
+    });
+  });
+
+  describe("set-fee", function () {
+    it("sets the platform fee, which completed payments then pay", async function () {
+      await captureLog(() => setFee(hre, { bps: "500" }));
+      expect((await world.escrow.settings()).feeBps).to.equal(500n);
+      const paid = await simulateQuietly({ scenario: "full", token: "USDT", usd: "100" });
+      // 5% of 100 USDT goes to the treasury's ledger, 95 to the merchant.
+      expect((await world.escrow.ledgerOf(world.record.tokens.USDT.address)).fees).to.equal(5n * 10n ** 18n);
+      expect(await world.escrow.balanceOf(world.merchant.address, world.record.tokens.USDT.address)).to.equal(95n * 10n ** 18n);
+      expect(paid.status).to.equal("completed");
+    });
+
+    it("refuses 501 basis points, naming --bps", async function () {
+      expect(await operatorError(setFee(hre, { bps: "501" }))).to.equal("--bps: 501 is outside 0..500 basis points");
+      expect(await operatorError(setFee(hre, {}))).to.equal("--bps is required");
+      expect((await world.escrow.settings()).feeBps).to.equal(0n);
+    });
+
+    it("--calldata prints setFee(bps) for an admin without a key here (a multisig), and sends nothing", async function () {
+      await world.escrow.connect(world.admin).grantRole(await world.escrow.DEFAULT_ADMIN_ROLE(), KEYLESS);
+      expect(await operatorError(setFee(hre, { bps: "42", calldata: true, from: world.customer.address }))).to.equal(
+        `${world.customer.address} does not hold DEFAULT_ADMIN_ROLE on the escrow ${world.record.escrow}`,
+      );
+      const before = await blockNumber();
+      const { lines } = await captureLog(() => setFee(hre, { bps: "42", calldata: true, from: KEYLESS }));
+      const { printed, call } = decodeCalldata(world.escrow, lines);
+      expect(printed.to).to.equal(world.record.escrow);
+      expect(call.name).to.equal("setFee");
+      expect(call.args[0]).to.equal(42n);
+      expect(await blockNumber()).to.equal(before);
+      expect((await world.escrow.settings()).feeBps).to.equal(0n);
+    });
+  });
+});
+
+/** An address with the case of its first letter flipped: a wrong EIP-55 checksum. */
+function flipCase(address: string): string {
+  const body = address.slice(2);
+  const at = body.search(/[a-fA-F]/);
+  const letter = body[at];
+  const flipped = letter === letter.toUpperCase() ? letter.toLowerCase() : letter.toUpperCase();
+  return `0x${body.slice(0, at)}${flipped}${body.slice(at + 1)}`;
+}
