@@ -1,0 +1,69 @@
+import type { Payment } from "../payments/payment";
+import type { CheckoutOpened, PaymentEvent, RefundAbandoned, RefundRequested, TransactionFailed } from "../payments/paymentEvents";
+import { applyEvent, type MachineSettings, type StatusChange } from "../payments/statusMachine";
+import { readCheckpoint } from "../store/checkpointStore";
+import { eventsOf, insertChanges, insertEvents, insertPayment, loadPayments, savePayments, type Db } from "../store/paymentStore";
+import type { PaymentRegistration } from "../store/paymentRows";
+
+/** Events that reach a payment from outside the chain: the checkout, the customer's wallet, the merchant's API calls. */
+export type OffChainEvent = CheckoutOpened | TransactionFailed | RefundRequested | RefundAbandoned;
+
+/** A refusal of the status machine, for the API to turn into a 4xx naming the reason. */
+export class PaymentEventRefused extends Error {
+  override name = "PaymentEventRefused";
+}
+
+/** Applies events to a payment and stores the result, its changes and their outbox events (in the caller's transaction). */
+async function applyAndSave(db: Db, chainId: number, settings: MachineSettings, start: Payment, events: readonly PaymentEvent[]) {
+  let payment = start;
+  const changes: Array<{ change: StatusChange; payment: Payment }> = [];
+  for (const event of events) {
+    const outcome = applyEvent(payment, event, settings);
+    if (!outcome.ok) throw new PaymentEventRefused(`payment ${payment.id}: ${event.kind}: ${outcome.reason}`);
+    payment = outcome.payment;
+    for (const change of outcome.changes) changes.push({ change, payment });
+  }
+  await savePayments(db, chainId, [payment]);
+  await insertChanges(db, chainId, changes);
+  return { payment, changes: changes.map(({ change }) => change) };
+}
+
+/**
+ * Registers a payment the API created. Events the chain already holds for it (a customer faster than the API's
+ * write, or a payment made before this database existed) are applied at once, then the current head.
+ * Registering the same terms again returns the payment; other terms under the same id are refused.
+ */
+export async function registerPayment(db: Db, settings: MachineSettings, registration: PaymentRegistration): Promise<Payment> {
+  return db.transaction().execute(async (trx) => {
+    const existing = (await loadPayments(trx, registration.chainId, [registration.id])).get(registration.id);
+    if (existing) {
+      const same = (Object.keys(registration) as Array<keyof PaymentRegistration>).every(
+        (key) => String(existing.registration[key]).toLowerCase() === String(registration[key]).toLowerCase(),
+      );
+      if (!same) throw new PaymentEventRefused(`payment ${registration.id} is already registered with other terms`);
+      return existing.payment;
+    }
+    const created = await insertPayment(trx, registration);
+    const events: PaymentEvent[] = await eventsOf(trx, registration.chainId, registration.id);
+    const checkpoint = await readCheckpoint(trx, registration.chainId);
+    if (checkpoint) events.push({ kind: "head", head: { number: checkpoint.blockNumber }, timestamp: checkpoint.timestamp });
+    return (await applyAndSave(trx, registration.chainId, settings, created, events)).payment;
+  });
+}
+
+/** Records an off-chain event of a payment and applies it; throws PaymentEventRefused when the machine refuses it. */
+export async function recordOffChainEvent(
+  db: Db,
+  chainId: number,
+  settings: MachineSettings,
+  paymentId: string,
+  event: OffChainEvent,
+): Promise<{ payment: Payment; changes: StatusChange[] }> {
+  return db.transaction().execute(async (trx) => {
+    const stored = (await loadPayments(trx, chainId, [paymentId])).get(paymentId);
+    if (!stored) throw new PaymentEventRefused(`payment ${paymentId} is not registered`);
+    const result = await applyAndSave(trx, chainId, settings, stored.payment, [event]);
+    await insertEvents(trx, chainId, [{ paymentId, event }]);
+    return result;
+  });
+}

@@ -1,0 +1,40 @@
+import { mkdirSync } from "node:fs";
+import { Kysely, PostgresDialect } from "kysely";
+import { PGlite } from "@electric-sql/pglite";
+import { PGliteDialect } from "kysely-pglite-dialect";
+import pg from "pg";
+import { migrateToLatest } from "./migrate";
+import type { Database } from "./schema";
+
+export interface Store {
+  db: Kysely<Database>;
+  kind: "pglite" | "postgres";
+  /** The PostgreSQL connection string when `kind` is postgres (the advisory lock opens its own session). */
+  url?: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the indexer's database and migrates it: PostgreSQL when `url` (DATABASE_URL) is given, else PGlite with
+ * its data in `dataDir` (in memory when that is absent too). Both speak the same SQL, so every query runs on both.
+ */
+export async function openStore({ url, dataDir }: { url?: string; dataDir?: string }): Promise<Store> {
+  let db: Kysely<Database>;
+  let kind: Store["kind"];
+  if (url) {
+    if (!/^postgres(ql)?:\/\//.test(url)) throw new Error(`DATABASE_URL: must start with postgres:// or postgresql://, got "${url}"`);
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 10 }) }) });
+    kind = "postgres";
+  } else {
+    if (dataDir) mkdirSync(dataDir, { recursive: true });
+    db = new Kysely<Database>({ dialect: new PGliteDialect(new PGlite(dataDir)) });
+    kind = "pglite";
+  }
+  try {
+    await migrateToLatest(db as unknown as Kysely<unknown>);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return { db, kind, url, close: () => db.destroy() };
+}

@@ -1,0 +1,17 @@
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from "kysely";
+import * as initial from "./migrations/001_initial";
+
+/** The schema's versions in order. Listed here rather than read from a folder so that bundles and ts-node agree. */
+const MIGRATIONS: Record<string, Migration> = {
+  "001_initial": initial,
+};
+
+const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
+
+/** Brings the schema up to the latest version; throws naming the migration that failed. */
+export async function migrateToLatest(db: Kysely<unknown>): Promise<string[]> {
+  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  const failed = results?.find((result) => result.status === "Error");
+  if (error) throw new Error(`migration ${failed?.migrationName ?? "(unknown)"} failed: ${(error as Error).message ?? error}`);
+  return (results ?? []).filter((result) => result.status === "Success").map((result) => result.migrationName);
+}

@@ -1,0 +1,87 @@
+import type { Address, Hex } from "viem";
+import type { Payment } from "../payments/payment";
+import type { PaymentStatus } from "../payments/statuses";
+import type { PaymentsTable } from "./schema";
+
+/** What the API registers for a payment besides the machine's state: the signed terms and the deposit address. */
+export interface PaymentRegistration {
+  chainId: number;
+  id: Hex;
+  merchant: Address;
+  amountUsd: bigint;
+  expiry: bigint;
+  refundTo: Address;
+  signature: Hex;
+  depositAddress: Address;
+}
+
+type Row = { [K in keyof PaymentsTable]: unknown };
+
+const big = (value: unknown) => BigInt(value as string);
+const num = (value: unknown) => (value === null || value === undefined ? null : Number(value));
+
+/** The machine's payment from its row. */
+export function paymentFromRow(row: Row): Payment {
+  const cursorBlock = num(row.cursor_block);
+  return {
+    id: row.id as Hex,
+    status: row.status as PaymentStatus,
+    previousStatus: (row.previous_status as PaymentStatus | null) ?? null,
+    sequence: Number(row.sequence),
+    amountUsd: big(row.amount_usd),
+    expiry: big(row.expiry),
+    receivedUsd: big(row.received_usd),
+    remainingUsd: big(row.remaining_usd),
+    excessUsd: big(row.excess_usd),
+    token: (row.token as Address | null) ?? null,
+    paidAmount: big(row.paid_amount),
+    fee: big(row.fee),
+    refundedAmount: big(row.refunded_amount),
+    refundRequested: big(row.refund_requested),
+    depositsReturned: big(row.deposits_returned),
+    completedBlock: num(row.completed_block),
+    confirmations: Number(row.confirmations),
+    depositAddressFunded: Boolean(row.deposit_address_funded),
+    failedTransactions: Number(row.failed_transactions),
+    cursor: cursorBlock === null ? null : { blockNumber: cursorBlock, logIndex: Number(row.cursor_log_index) },
+  };
+}
+
+/** The registration a payment row was created from. */
+export function registrationFromRow(row: Row): PaymentRegistration {
+  return {
+    chainId: Number(row.chain_id),
+    id: row.id as Hex,
+    merchant: row.merchant as Address,
+    amountUsd: big(row.amount_usd),
+    expiry: big(row.expiry),
+    refundTo: row.refund_to as Address,
+    signature: row.signature as Hex,
+    depositAddress: row.deposit_address as Address,
+  };
+}
+
+/** The machine's columns of a payment row, amounts as decimal strings (for jsonb_to_recordset). */
+export function stateColumns(payment: Payment) {
+  return {
+    id: payment.id,
+    status: payment.status,
+    previous_status: payment.previousStatus,
+    sequence: payment.sequence,
+    received_usd: payment.receivedUsd.toString(),
+    remaining_usd: payment.remainingUsd.toString(),
+    excess_usd: payment.excessUsd.toString(),
+    token: payment.token,
+    paid_amount: payment.paidAmount.toString(),
+    fee: payment.fee.toString(),
+    refunded_amount: payment.refundedAmount.toString(),
+    refund_requested: payment.refundRequested.toString(),
+    deposits_returned: payment.depositsReturned.toString(),
+    completed_block: payment.completedBlock,
+    confirmations: payment.confirmations,
+    deposit_address_funded: payment.depositAddressFunded,
+    failed_transactions: payment.failedTransactions,
+    cursor_block: payment.cursor?.blockNumber ?? null,
+    cursor_log_index: payment.cursor?.logIndex ?? null,
+  };
+}

@@ -1,0 +1,107 @@
+import type { ColumnType, Generated } from "kysely";
+
+/**
+ * The indexer's tables, as Kysely sees them. Amounts are `numeric(78,0)` (any uint256) and travel as decimal
+ * strings; block numbers are `bigint` and are read back as strings or numbers depending on the driver, so the
+ * repositories convert them with Number().
+ */
+type Numeric = ColumnType<string, string | bigint, string | bigint>;
+type BlockNumber = ColumnType<string | number, number, number>;
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export interface PaymentsTable {
+  chain_id: number;
+  id: string;
+  merchant: string;
+  amount_usd: Numeric;
+  expiry: Numeric;
+  refund_to: string;
+  signature: string;
+  deposit_address: string;
+  status: string;
+  previous_status: string | null;
+  sequence: number;
+  received_usd: Numeric;
+  remaining_usd: Numeric;
+  excess_usd: Numeric;
+  token: string | null;
+  paid_amount: Numeric;
+  fee: Numeric;
+  refunded_amount: Numeric;
+  refund_requested: Numeric;
+  deposits_returned: Numeric;
+  completed_block: BlockNumber | null;
+  confirmations: number;
+  deposit_address_funded: boolean;
+  failed_transactions: number;
+  cursor_block: BlockNumber | null;
+  cursor_log_index: number | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** Every input the status machine was given for a payment, in order: replayed after a reorganisation. */
+export interface PaymentEventsTable {
+  id: Generated<string>;
+  chain_id: number;
+  payment_id: string;
+  kind: string;
+  /** Chain events only: where the log sits. */
+  block_number: BlockNumber | null;
+  log_index: number | null;
+  block_hash: string | null;
+  transaction_hash: string | null;
+  /** The event's fields, amounts as decimal strings. */
+  data: ColumnType<unknown, string, string>;
+  created_at: Timestamp;
+}
+
+/** Each status change: the payment's history, numbered per payment. */
+export interface StatusChangesTable {
+  chain_id: number;
+  payment_id: string;
+  sequence: number;
+  from_status: string;
+  to_status: string;
+  reason: string;
+  transaction_hash: string | null;
+  block_number: BlockNumber | null;
+  created_at: Timestamp;
+}
+
+/** Events for merchants, written in the same transaction as the change they announce; webhooks deliver them. */
+export interface OutboxTable {
+  id: Generated<string>;
+  chain_id: number;
+  payment_id: string;
+  type: string;
+  data: ColumnType<unknown, string, string>;
+  created_at: Timestamp;
+}
+
+/** Recent blocks of the canonical chain as the indexer saw them: reorganisations are found by their hashes. */
+export interface BlocksTable {
+  chain_id: number;
+  number: BlockNumber;
+  hash: string;
+  parent_hash: string;
+  timestamp: Numeric;
+}
+
+/** How far the indexer got, written in the same transaction as the state it covers. */
+export interface CheckpointsTable {
+  chain_id: number;
+  block_number: BlockNumber;
+  block_hash: string;
+  block_timestamp: Numeric;
+  updated_at: Timestamp;
+}
+
+export interface Database {
+  payments: PaymentsTable;
+  payment_events: PaymentEventsTable;
+  status_changes: StatusChangesTable;
+  outbox: OutboxTable;
+  blocks: BlocksTable;
+  checkpoints: CheckpointsTable;
+}
