@@ -84,8 +84,10 @@ export async function simulate(
   const { escrow } = context;
   const customer = (await hre.ethers.getSigners())[CUSTOMER_ACCOUNT];
   const depositAddress = (await escrow.depositAddressOf(intent)) as Address;
-  // What is due is read before a late scenario moves the clock: an expired payment has nothing due.
-  const due: bigint = await escrow.remainingUsd(intent);
+  // What is still due by the intent's terms, whatever the clock says (the escrow's remainingUsd is 0 once expired).
+  const recorded = await escrow.paymentOf(intent.paymentId);
+  const open = Number(recorded.status) <= 1;
+  const due = open && intent.amountUsd > recorded.receivedUsd ? intent.amountUsd - BigInt(recorded.receivedUsd) : 0n;
   if (scenario === "late") {
     // Past the expiry and the operator's late-collect window: nothing sent now can count for the payment.
     const lateWindow: bigint = await escrow.LATE_COLLECT_WINDOW();

@@ -1,0 +1,221 @@
+import { expect } from "chai";
+import hre from "hardhat";
+import { simulate } from "../../scripts/operator/simulate";
+import { expire } from "../../scripts/operator/expire";
+import { DeepReorgError } from "../src/indexing/reorg";
+import { describeEachStore } from "./support/stores";
+import {
+  catchUp,
+  latestTimestamp,
+  localIndexer,
+  mine,
+  mineAt,
+  register,
+  revertTo,
+  signedPayment,
+  snapshot,
+  startLocalChain,
+  type LocalChain,
+} from "./support/localChain";
+import { historyOf, outboxTypes, storedPayment } from "./support/paymentRecords";
+
+const quiet = () => undefined;
+const USD = (amount: string) => hre.ethers.parseUnits(amount, 18);
+
+describe("indexer: contract events become payment statuses", function () {
+  let chain: LocalChain;
+  let clean: string;
+
+  before(async function () {
+    chain = await startLocalChain();
+  });
+  after(async function () {
+    await chain.close();
+  });
+  beforeEach(async function () {
+    clean = await snapshot();
+  });
+  afterEach(async function () {
+    await revertTo(clean);
+  });
+
+  describeEachStore("paying", (store) => {
+    it("full: initiated → confirming with confirmations counted → paid at 12", async function () {
+      const { db } = store();
+      const payment = await signedPayment(chain, "25");
+      await register(db, chain, payment);
+      await simulate(hre, { intent: payment.file, scenario: "full", token: "USDT" }, quiet);
+      const indexer = localIndexer(chain, db);
+      await catchUp(indexer);
+      expect(await storedPayment(db, payment.intent.paymentId)).to.include({ status: "confirming", confirmations: 1 });
+
+      await mine(10);
+      await catchUp(indexer);
+      expect(await storedPayment(db, payment.intent.paymentId)).to.include({ status: "confirming", confirmations: 11 });
+
+      await mine(1);
+      await catchUp(indexer);
+      const paid = await storedPayment(db, payment.intent.paymentId);
+      expect(paid).to.include({ status: "paid", previousStatus: "confirming", confirmations: 12 });
+      expect(paid.receivedUsd).to.equal(USD("25"));
+      expect(await historyOf(db, payment.intent.paymentId)).to.deep.equal([
+        ["initiated", "confirming", "full_value_received"],
+        ["confirming", "paid", "confirmed"],
+      ]);
+      expect(await outboxTypes(db, payment.intent.paymentId)).to.deep.equal(["payment.confirming", "payment.paid"]);
+    });
+
+    it("partial, then a top-up: pending with the remainder, then confirming", async function () {
+      const { db } = store();
+      const payment = await signedPayment(chain, "40");
+      await register(db, chain, payment);
+      await simulate(hre, { intent: payment.file, scenario: "partial", token: "USDC" }, quiet);
+      const indexer = localIndexer(chain, db);
+      await catchUp(indexer);
+      const pending = await storedPayment(db, payment.intent.paymentId);
+      expect(pending.status).to.equal("pending");
+      expect(pending.remainingUsd > 0n && pending.remainingUsd < USD("40")).to.equal(true);
+
+      await simulate(hre, { intent: payment.file, scenario: "full", token: "USDC" }, quiet);
+      await catchUp(indexer);
+      const topped = await storedPayment(db, payment.intent.paymentId);
+      expect(topped.status).to.equal("confirming");
+      expect(topped.remainingUsd).to.equal(0n);
+      expect(await historyOf(db, payment.intent.paymentId)).to.deep.equal([
+        ["initiated", "pending", "deposit"],
+        ["pending", "confirming", "full_value_received"],
+      ]);
+    });
+
+    it("over: the excess is recorded, in BNB", async function () {
+      const { db } = store();
+      const payment = await signedPayment(chain, "300");
+      await register(db, chain, payment);
+      await simulate(hre, { intent: payment.file, scenario: "over", token: "BNB" }, quiet);
+      await catchUp(localIndexer(chain, db));
+      const over = await storedPayment(db, payment.intent.paymentId);
+      expect(over.status).to.equal("confirming");
+      expect(over.excessUsd).to.equal(USD("150"));
+      expect(over.token).to.equal("0x0000000000000000000000000000000000000000");
+    });
+
+    it("expired with a refund: pending, then expired by the escrow, its deposit returned", async function () {
+      const { db } = store();
+      const payment = await signedPayment(chain, "80");
+      await register(db, chain, payment);
+      await simulate(hre, { intent: payment.file, scenario: "partial", token: "USDT" }, quiet);
+      const indexer = localIndexer(chain, db);
+      await catchUp(indexer);
+      await mineAt(payment.intent.expiry + 1n);
+      await catchUp(indexer);
+      // Time alone does not expire a payment holding deposits: the escrow must refund them.
+      expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("pending");
+
+      await expire(hre, { intent: payment.file }, quiet);
+      await catchUp(indexer);
+      const expired = await storedPayment(db, payment.intent.paymentId);
+      expect(expired.status).to.equal("expired");
+      expect(expired.depositsReturned).to.equal(expired.paidAmount);
+      expect(await historyOf(db, payment.intent.paymentId)).to.deep.equal([
+        ["initiated", "pending", "deposit"],
+        ["pending", "expired", "expired_on_chain"],
+      ]);
+    });
+
+    it("a late deposit: expired by time, the late transfer to its deposit address changes nothing", async function () {
+      const { db } = store();
+      const payment = await signedPayment(chain, "10");
+      await register(db, chain, payment);
+      const indexer = localIndexer(chain, db);
+      await mineAt(payment.intent.expiry + 1n);
+      await catchUp(indexer);
+      expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("expired");
+
+      const late = await simulate(hre, { intent: payment.file, scenario: "late", token: "USDT", via: "deposit-address" }, quiet);
+      expect(late.transaction).to.not.equal(undefined);
+      await catchUp(indexer);
+      expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("expired");
+      expect(await historyOf(db, payment.intent.paymentId)).to.deep.equal([["initiated", "expired", "time_elapsed"]]);
+    });
+
+    it("a payment registered after it was paid takes the chain's events at once", async function () {
+      const { db } = store();
+      const payment = await signedPayment(chain, "25");
+      await simulate(hre, { intent: payment.file, scenario: "full", token: "USDT" }, quiet);
+      await mine(12);
+      await catchUp(localIndexer(chain, db));
+      await register(db, chain, payment);
+      expect(await storedPayment(db, payment.intent.paymentId)).to.include({ status: "paid" });
+    });
+
+    it("never expires a payment completed before its expiry, however late the confirmations", async function () {
+      const { db } = store();
+      const payment = await signedPayment(chain, "25", 60n);
+      await register(db, chain, payment);
+      await simulate(hre, { intent: payment.file, scenario: "full", token: "USDT" }, quiet);
+      const indexer = localIndexer(chain, db);
+      await catchUp(indexer);
+      await mineAt(payment.intent.expiry + 3_600n);
+      await catchUp(indexer);
+      expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("confirming");
+      await mine(11);
+      await catchUp(indexer);
+      expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("paid");
+    });
+  });
+
+  describeEachStore("reorganisations", (store) => {
+    it("takes a confirming payment back when its deposit leaves the chain, and tells the merchant", async function () {
+      const { db } = store();
+      const payment = await signedPayment(chain, "25");
+      await register(db, chain, payment);
+      const indexer = localIndexer(chain, db);
+      await catchUp(indexer);
+      const fork = await snapshot();
+      await simulate(hre, { intent: payment.file, scenario: "full", token: "USDT" }, quiet);
+      await mine(3);
+      await catchUp(indexer);
+      expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("confirming");
+
+      // Another branch, longer than the one the indexer saw, without the payment.
+      await revertTo(fork);
+      await mine(8);
+      await catchUp(indexer);
+      const back = await storedPayment(db, payment.intent.paymentId);
+      expect(back).to.include({ status: "initiated", previousStatus: "confirming", completedBlock: null });
+      expect(back.receivedUsd).to.equal(0n);
+      expect(await historyOf(db, payment.intent.paymentId)).to.deep.equal([
+        ["initiated", "confirming", "full_value_received"],
+        ["confirming", "initiated", "chain_reorganised"],
+      ]);
+      expect(await outboxTypes(db, payment.intent.paymentId)).to.deep.equal(["payment.confirming", "payment.initiated"]);
+
+      // Paid again on the new branch, it confirms as usual.
+      await simulate(hre, { intent: payment.file, scenario: "full", token: "USDT" }, quiet);
+      await mine(11);
+      await catchUp(indexer);
+      expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("paid");
+    });
+
+    it("stops loudly at a reorganisation deeper than the confirmation depth", async function () {
+      const { db } = store();
+      const indexer = localIndexer(chain, db);
+      await catchUp(indexer);
+      const fork = await snapshot();
+      await mine(20);
+      await catchUp(indexer);
+      await revertTo(fork);
+      // Empty blocks at the same times would hash the same: the other branch starts at another time.
+      await mineAt((await latestTimestamp()) + 7n);
+      await mine(24);
+      let stopped: unknown;
+      try {
+        await catchUp(indexer);
+      } catch (error) {
+        stopped = error;
+      }
+      expect(stopped).to.be.instanceOf(DeepReorgError);
+      expect((stopped as Error).message).to.match(/beyond the confirmation depth of 12/);
+    });
+  });
+});

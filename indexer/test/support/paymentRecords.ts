@@ -1,0 +1,29 @@
+import { loadPayments, type Db } from "../../src/store/paymentStore";
+import { CHAIN_ID } from "./localChain";
+
+/** The payment as the indexer stored it. */
+export async function storedPayment(db: Db, id: string) {
+  const stored = (await loadPayments(db, CHAIN_ID, [id])).get(id);
+  if (!stored) throw new Error(`payment ${id} is not stored`);
+  return stored.payment;
+}
+
+/** The payment's status history: [from, to, reason] per change, in sequence order. */
+export async function historyOf(db: Db, id: string): Promise<Array<[string, string, string]>> {
+  const rows = await db
+    .selectFrom("status_changes")
+    .select(["sequence", "from_status", "to_status", "reason"])
+    .where("payment_id", "=", id)
+    .orderBy("sequence")
+    .execute();
+  rows.forEach((row, i) => {
+    if (row.sequence !== i + 1) throw new Error(`payment ${id}: change ${i + 1} has sequence ${row.sequence}`);
+  });
+  return rows.map((row) => [row.from_status, row.to_status, row.reason]);
+}
+
+/** The merchant events waiting in the outbox for the payment, by type. */
+export async function outboxTypes(db: Db, id: string): Promise<string[]> {
+  const rows = await db.selectFrom("outbox").select("type").where("payment_id", "=", id).orderBy("id").execute();
+  return rows.map((row) => row.type);
+}
