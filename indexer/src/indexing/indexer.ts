@@ -2,7 +2,7 @@ import type { Address, Hex, PublicClient } from "viem";
 import type { Logger } from "pino";
 import { fetchBlock } from "../chain/blockHeaders";
 import { AdaptiveRange, isRangeTooLarge } from "../chain/logRange";
-import { retrying } from "../chain/retry";
+import { retrying, sleep } from "../chain/retry";
 import type { MachineSettings } from "../payments/statusMachine";
 import { keptBlock, readCheckpoint, type BlockRecord, type Checkpoint } from "../store/checkpointStore";
 import type { Db } from "../store/paymentStore";
@@ -28,18 +28,10 @@ export interface IndexerOptions {
 }
 
 export interface IndexerObserver {
+  head?(number: number): void;
   committed?(batch: { from: number; to: number; logs: number; result: BatchResult; ms: number; head: number }): void;
   rpcError?(error: unknown): void;
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 
 /**
  * Turns the escrow's logs into payment statuses. Blocks deeper than the confirmation depth are backfilled with
@@ -150,6 +142,7 @@ export class Indexer {
   /** One step: backfill a range, follow one block, or report that the indexer is at the head. */
   async step(signal?: AbortSignal): Promise<"backfilled" | "followed" | "idle"> {
     const head = Number(await this.rpc(() => this.options.client.getBlockNumber({ cacheTime: 0 }), signal));
+    this.options.observer?.head?.(head);
     const finalized = await this.finalizedBlock(signal);
     const checkpoint = await this.checkpoint(signal);
     if (checkpoint.blockNumber >= head) return "idle";

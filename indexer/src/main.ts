@@ -1,0 +1,114 @@
+/**
+ * The indexer process: `npm run indexer`. Reads its settings from the environment (docs/operations.md lists them),
+ * the escrow from deployments/<chainId>.json, and indexes until stopped (SIGINT, SIGTERM).
+ */
+import pino from "pino";
+import { readDeployment, escrowAbiHash } from "./chain/deployment";
+import { openPayEscrowAbi } from "./chain/escrowAbi";
+import { createRpcClient } from "./chain/rpcClient";
+import { retrying } from "./chain/retry";
+import { readConfig } from "./config";
+import { Indexer } from "./indexing/indexer";
+import { acquireIndexerLock, type IndexerLock } from "./indexing/indexerLock";
+import { DeepReorgError } from "./indexing/reorg";
+import { indexerMetrics } from "./observability/metrics";
+import { startStatusServer } from "./observability/statusServer";
+import { openStore } from "./store/database";
+
+/** The escrow's late-collect window (OpenPayEscrow.LATE_COLLECT_WINDOW), read from the chain at start. */
+async function lateCollectWindow(client: ReturnType<typeof createRpcClient>, escrow: `0x${string}`): Promise<bigint> {
+  return client.readContract({ address: escrow, abi: openPayEscrowAbi, functionName: "LATE_COLLECT_WINDOW" });
+}
+
+async function main(): Promise<number> {
+  let config;
+  try {
+    config = readConfig(process.env);
+  } catch (error) {
+    console.error(`error: ${(error as Error).message}`);
+    return 2;
+  }
+  const logger = pino({ level: config.logLevel, base: { service: "openpay-indexer" } });
+  const client = createRpcClient(config.rpcUrls);
+  const stop = new AbortController();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => stop.abort());
+
+  const chainId = await retrying(() => client.getChainId(), { onError: (err) => logger.warn({ err }, "cannot reach the RPC; retrying"), signal: stop.signal });
+  let deployment;
+  try {
+    deployment = readDeployment(chainId, config.deploymentsDir);
+  } catch (error) {
+    console.error(`error: ${(error as Error).message}`);
+    return 2;
+  }
+  if (deployment.abiHash !== escrowAbiHash(openPayEscrowAbi)) {
+    console.error(
+      `error: deployments/${chainId}.json records an escrow ABI (${deployment.abiHash}) other than the one this indexer was built with ` +
+        `(${escrowAbiHash(openPayEscrowAbi)}): deploy the current escrow or run the matching indexer`,
+    );
+    return 2;
+  }
+
+  const metrics = indexerMetrics(chainId);
+  let active = false;
+  const status = await startStatusServer(
+    { registry: metrics.registry, position: metrics.position, maxLagBlocks: config.healthMaxLagBlocks, active: () => active },
+    config.statusPort,
+  );
+  logger.info({ port: status.port }, "serving /metrics and /health");
+
+  let lock: IndexerLock | undefined;
+  if (config.databaseUrl) {
+    lock = await acquireIndexerLock(config.databaseUrl, chainId, {
+      signal: stop.signal,
+      waiting: () => logger.info({ chainId }, "another indexer holds this chain's lock; standing by"),
+    });
+    lock.lost.addEventListener("abort", () => stop.abort());
+  }
+  active = true;
+  const store = await openStore({ url: config.databaseUrl, dataDir: config.databaseUrl ? undefined : config.dataDir });
+  logger.info(
+    { chainId, escrow: deployment.escrow, startBlock: deployment.blockNumber, store: store.kind, confirmations: config.confirmations },
+    "indexing",
+  );
+  const indexer = new Indexer({
+    client,
+    db: store.db,
+    chainId,
+    escrow: deployment.escrow,
+    startBlock: deployment.blockNumber,
+    settings: {
+      confirmations: config.confirmations,
+      lateCollectWindow: await retrying(() => lateCollectWindow(client, deployment.escrow), { signal: stop.signal }),
+    },
+    logger,
+    pollIntervalMs: config.pollIntervalMs,
+    observer: metrics.observer,
+  });
+  let code = 0;
+  try {
+    await indexer.run(stop.signal);
+  } catch (error) {
+    if (error instanceof DeepReorgError) {
+      logger.fatal({ err: error }, error.message);
+      console.error(`error: ${error.message}`);
+      code = 3;
+    } else if (!stop.signal.aborted) {
+      throw error;
+    }
+  } finally {
+    await store.close();
+    await lock?.release();
+    status.server.close();
+  }
+  logger.info("stopped");
+  return code;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

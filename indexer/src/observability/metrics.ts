@@ -1,0 +1,61 @@
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { IndexerObserver } from "../indexing/indexer";
+
+/** The indexer's Prometheus metrics, and the observer that feeds them. */
+export function indexerMetrics(chainId: number) {
+  const registry = new Registry();
+  registry.setDefaultLabels({ chain_id: String(chainId) });
+  const headBlock = new Gauge({ name: "openpay_indexer_head_block", help: "Latest block of the chain", registers: [registry] });
+  const indexedBlock = new Gauge({ name: "openpay_indexer_indexed_block", help: "Last block committed", registers: [registry] });
+  const lag = new Gauge({ name: "openpay_indexer_lag_blocks", help: "Blocks between the chain's head and the last committed", registers: [registry] });
+  const events = new Counter({ name: "openpay_indexer_events_total", help: "Payment events applied", registers: [registry] });
+  const eventsPerSecond = new Gauge({
+    name: "openpay_indexer_events_per_second",
+    help: "Payment events per second of the last batch's commit",
+    registers: [registry],
+  });
+  const changes = new Counter({ name: "openpay_indexer_status_changes_total", help: "Payment status changes", registers: [registry] });
+  const refusals = new Counter({
+    name: "openpay_indexer_refused_events_total",
+    help: "Chain events the status machine refused (the chain and the database disagree)",
+    registers: [registry],
+  });
+  const rpcErrors = new Counter({ name: "openpay_indexer_rpc_errors_total", help: "Failed RPC requests (retried)", registers: [registry] });
+  const commitSeconds = new Histogram({
+    name: "openpay_indexer_commit_seconds",
+    help: "Time to commit one batch",
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+
+  let head = 0;
+  let indexed = 0;
+  let lastCommitAt = Date.now();
+  const observer: IndexerObserver = {
+    head(number) {
+      head = number;
+      headBlock.set(number);
+      lag.set(Math.max(0, head - indexed));
+    },
+    committed({ to, logs, result, ms }) {
+      indexed = to;
+      lastCommitAt = Date.now();
+      indexedBlock.set(to);
+      lag.set(Math.max(0, head - indexed));
+      events.inc(logs);
+      if (ms > 0) eventsPerSecond.set((logs * 1000) / ms);
+      changes.inc(result.changes.length);
+      refusals.inc(result.refusals.length);
+      commitSeconds.observe(ms / 1000);
+    },
+    rpcError() {
+      rpcErrors.inc();
+    },
+  };
+  return {
+    registry,
+    observer,
+    /** Where the indexer stands, for /health. */
+    position: () => ({ head, indexed, lag: Math.max(0, head - indexed), lastCommitAt }),
+  };
+}
