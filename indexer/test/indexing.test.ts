@@ -127,7 +127,11 @@ describe("indexer: contract events become payment statuses", function () {
       const payment = await signedPayment(chain, "10");
       await register(db, chain, payment);
       const indexer = localIndexer(chain, db);
-      await mineAt(payment.intent.expiry + 1n);
+      // Until the late-collect window closes, a transfer made in time could still be collected.
+      await mineAt(payment.intent.expiry + 3_600n);
+      await catchUp(indexer);
+      expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("initiated");
+      await mineAt(payment.intent.expiry + 3_601n);
       await catchUp(indexer);
       expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("expired");
 

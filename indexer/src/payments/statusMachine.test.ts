@@ -153,12 +153,12 @@ describe("the payment status machine", () => {
   });
 
   describe("expiry", () => {
-    it("expires an untouched payment once its time has passed, not before", () => {
-      expect(run([head(1, EXPIRY)]).payment.status).to.equal("initiated");
-      expect(run([head(1, EXPIRY + 1n)]).changes).to.deep.equal([["initiated", "expired", "time_elapsed"]]);
+    it("expires an untouched payment once its time and the late-collect window have passed, not before", () => {
+      expect(run([head(1, EXPIRY + 3600n)]).payment.status).to.equal("initiated");
+      expect(run([head(1, EXPIRY + 3601n)]).changes).to.deep.equal([["initiated", "expired", "time_elapsed"]]);
     });
 
-    it("waits the late-collect window when funds wait at the deposit address", () => {
+    it("keeps a payment whose deposit address was funded pending until the window closes", () => {
       const funded: PaymentEvent = { kind: "deposit_address_funded", position: at(3), transactionHash: TX, token: TOKEN, amount: 1n };
       expect(run([funded, head(9, EXPIRY + 3600n)]).payment.status).to.equal("pending");
       expect(run([funded, head(9, EXPIRY + 3601n)]).payment.status).to.equal("expired");
@@ -184,7 +184,7 @@ describe("the payment status machine", () => {
     });
 
     it("fails a payment that saw only a reverted transaction when its time runs out", () => {
-      const { changes } = run([{ kind: "transaction_failed", transactionHash: TX, reason: "StalePrice" }, head(2, EXPIRY + 1n)]);
+      const { changes } = run([{ kind: "transaction_failed", transactionHash: TX, reason: "StalePrice" }, head(2, EXPIRY + 3601n)]);
       expect(changes).to.deep.equal([["initiated", "failed", "transaction_failed"]]);
     });
 
@@ -251,7 +251,7 @@ describe("the payment status machine", () => {
 
   describe("refusals of impossible chain events", () => {
     it("refuses a deposit on an expired or paid payment, and expiry of a paid one", () => {
-      const expired = run([head(1, EXPIRY + 1n)]).payment;
+      const expired = run([head(1, EXPIRY + 3601n)]).payment;
       expect(applyEvent(expired, deposited(at(5), 1, 1), SETTINGS)).to.deep.equal({ ok: false, reason: "a deposit cannot reach a expired payment" });
       const confirming = run([completed(at(1), 100, 100)]).payment;
       expect(applyEvent(confirming, completed(at(2), 1, 101), SETTINGS)).to.deep.include({ ok: false });

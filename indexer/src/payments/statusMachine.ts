@@ -167,11 +167,11 @@ export function applyEvent(payment: Payment, event: PaymentEvent, settings: Mach
         const refunds = moves(paid.payment, [[refundStatus(paid.payment), "refunded"]]);
         return refunds.ok ? { ...refunds, changes: [...paid.changes, ...refunds.changes] } : refunds;
       }
-      // Deposits are expired by the escrow (an `expired` event); a payment with none expires with time, later when
-      // funds wait at its deposit address and the operator may still collect them.
+      // Deposits are expired by the escrow (an `expired` event). A payment with none expires with time, once the
+      // escrow's late-collect window has closed too: until then the operator may still collect a transfer that
+      // reached the deposit address in time, and a payment reported expired must never be paid after all.
       if (OPEN.has(payment.status) && payment.receivedUsd === 0n) {
-        const deadline = payment.expiry + (payment.depositAddressFunded ? settings.lateCollectWindow : 0n);
-        if (event.timestamp > deadline) {
+        if (event.timestamp > payment.expiry + settings.lateCollectWindow) {
           return payment.failedTransactions > 0
             ? moves(payment, [["failed", "transaction_failed"]])
             : moves(payment, [["expired", "time_elapsed"]]);
