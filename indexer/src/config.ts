@@ -35,6 +35,11 @@ const environment = z.object({
   HEALTH_MAX_LAG_BLOCKS: integer("HEALTH_MAX_LAG_BLOCKS", 30, 1, 1_000_000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   OPENPAY_DEPLOYMENTS_DIR: z.string().optional(),
+  OPERATOR_PRIVATE_KEY: z
+    .string()
+    .optional()
+    .refine((key) => !key || /^0x[0-9a-fA-F]{64}$/.test(key.trim()), { message: "OPERATOR_PRIVATE_KEY must be 0x followed by 64 hex digits" }),
+  KEEPER_INTERVAL_MS: integer("KEEPER_INTERVAL_MS", 1_000, 10, 600_000),
 });
 
 export interface IndexerConfig {
@@ -47,6 +52,9 @@ export interface IndexerConfig {
   healthMaxLagBlocks: number;
   logLevel: string;
   deploymentsDir?: string;
+  /** The keeper's key (OPERATOR_ROLE); without it the process only indexes. */
+  operatorKey?: `0x${string}`;
+  keeperIntervalMs: number;
 }
 
 /** The indexer's settings from the environment; the error lists every variable that is wrong, by name. */
@@ -64,5 +72,7 @@ export function readConfig(env: NodeJS.ProcessEnv): IndexerConfig {
     healthMaxLagBlocks: values.HEALTH_MAX_LAG_BLOCKS,
     logLevel: values.LOG_LEVEL,
     deploymentsDir: values.OPENPAY_DEPLOYMENTS_DIR || undefined,
+    operatorKey: (values.OPERATOR_PRIVATE_KEY?.trim() || undefined) as `0x${string}` | undefined,
+    keeperIntervalMs: values.KEEPER_INTERVAL_MS,
   };
 }

@@ -3,6 +3,8 @@
  * the escrow from deployments/<chainId>.json, and indexes until stopped (SIGINT, SIGTERM).
  */
 import pino from "pino";
+import { createWalletClient, http, zeroAddress } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import { readDeployment, escrowAbiHash } from "./chain/deployment";
 import { openPayEscrowAbi } from "./chain/escrowAbi";
 import { createRpcClient } from "./chain/rpcClient";
@@ -11,6 +13,8 @@ import { readConfig } from "./config";
 import { Indexer } from "./indexing/indexer";
 import { acquireIndexerLock, type IndexerLock } from "./indexing/indexerLock";
 import { DeepReorgError } from "./indexing/reorg";
+import { Keeper } from "./keeper/keeper";
+import { TransactionSender } from "./keeper/transactionSender";
 import { indexerMetrics } from "./observability/metrics";
 import { startStatusServer } from "./observability/statusServer";
 import { openStore } from "./store/database";
@@ -85,9 +89,30 @@ async function main(): Promise<number> {
     pollIntervalMs: config.pollIntervalMs,
     observer: metrics.observer,
   });
+  // The keeper runs beside the indexer of the chain it holds the lock for, so that one process acts per chain.
+  let keeping: Promise<void> | undefined;
+  if (config.operatorKey) {
+    const account = privateKeyToAccount(config.operatorKey);
+    const sender = new TransactionSender(client, createWalletClient({ account, transport: http(config.rpcUrls[0]) }), account);
+    const keeper = new Keeper({
+      client,
+      sender,
+      db: store.db,
+      chainId,
+      escrow: deployment.escrow,
+      tokens: Object.values(deployment.tokens).map((token) => token.address).filter((address) => address !== zeroAddress),
+      startBlock: deployment.blockNumber,
+      lateCollectWindow: indexer.settings.lateCollectWindow,
+      logger: logger.child({ component: "keeper" }),
+      pollIntervalMs: config.keeperIntervalMs,
+    });
+    logger.info({ operator: account.address }, "keeper running");
+    keeping = keeper.run(stop.signal);
+  }
   let code = 0;
   try {
     await indexer.run(stop.signal);
+    await keeping;
   } catch (error) {
     if (error instanceof DeepReorgError) {
       logger.fatal({ err: error }, error.message);
@@ -97,6 +122,8 @@ async function main(): Promise<number> {
       throw error;
     }
   } finally {
+    stop.abort();
+    await keeping?.catch(() => undefined);
     await store.close();
     await lock?.release();
     status.server.close();

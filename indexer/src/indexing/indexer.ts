@@ -43,6 +43,10 @@ export class Indexer {
   private readonly range: AdaptiveRange;
   private readonly depth: number;
 
+  get settings(): MachineSettings {
+    return this.options.settings;
+  }
+
   constructor(private readonly options: IndexerOptions) {
     this.range = new AdaptiveRange(options.range ?? { initial: 2_000, max: 50_000, fastMs: 1_000 });
     this.depth = options.settings.confirmations.depth;

@@ -97,7 +97,43 @@ export interface CheckpointsTable {
   updated_at: Timestamp;
 }
 
+/** One keeper action per payment and state: the guard against sending the same action twice. */
+export interface KeeperActionsTable {
+  chain_id: number;
+  payment_id: string;
+  action: string;
+  state_key: string;
+  /** planned (nonce reserved, maybe not broadcast), sent, done, failed */
+  status: string;
+  nonce: number | null;
+  tx_hash: string | null;
+  gas_price: Numeric | null;
+  attempts: Generated<number>;
+  error: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** Token transfers seen arriving at deposit addresses: what to collect, and who sent it (for returns). */
+export interface DepositTransfersTable {
+  chain_id: number;
+  block_number: BlockNumber;
+  log_index: number;
+  payment_id: string;
+  token: string;
+  sender: string;
+  amount: Numeric;
+}
+
+export interface KeeperCursorsTable {
+  chain_id: number;
+  scanned_block: BlockNumber;
+}
+
 export interface Database {
+  keeper_actions: KeeperActionsTable;
+  deposit_transfers: DepositTransfersTable;
+  keeper_cursors: KeeperCursorsTable;
   payments: PaymentsTable;
   payment_events: PaymentEventsTable;
   status_changes: StatusChangesTable;
