@@ -49,8 +49,10 @@ export class TransactionSender {
     return this.client.getTransactionCount({ address: this.account.address, blockTag: "latest" });
   }
 
-  async send(to: Address, data: Hex, nonce: number, gasPrice?: bigint): Promise<SentTransaction> {
-    const gas = await this.client.estimateGas({ account: this.account, to, data });
+  async send(to: Address, data: Hex, nonce: number, gasPrice?: bigint, replacing = false): Promise<SentTransaction> {
+    // A replacement is estimated against the mined state: in the pending one, the transaction it replaces has
+    // already done the work and the call would revert.
+    const gas = await this.client.estimateGas({ account: this.account, to, data, ...(replacing && { blockTag: "latest" as const }) });
     const price = gasPrice ?? (await this.client.getGasPrice());
     const hash = await this.wallet.sendTransaction({
       account: this.account,
@@ -68,6 +70,6 @@ export class TransactionSender {
   async bump(to: Address, data: Hex, nonce: number, previousGasPrice: bigint): Promise<SentTransaction> {
     const current = await this.client.getGasPrice();
     const bumped = (previousGasPrice * BUMP_PERCENT) / 100n;
-    return this.send(to, data, nonce, current > bumped ? current : bumped);
+    return this.send(to, data, nonce, current > bumped ? current : bumped, true);
   }
 }

@@ -1,0 +1,187 @@
+import { expect } from "chai";
+import hre from "hardhat";
+import pino from "pino";
+import { createWalletClient, http, parseUnits, zeroAddress, type Address } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { simulate } from "../../scripts/operator/simulate";
+import { createRpcClient } from "../src/chain/rpcClient";
+import { Keeper } from "../src/keeper/keeper";
+import { TransactionSender } from "../src/keeper/transactionSender";
+import type { Db } from "../src/store/paymentStore";
+import {
+  catchUp,
+  CHAIN_ID,
+  localIndexer,
+  mine,
+  mineAt,
+  register,
+  revertTo,
+  SETTINGS,
+  signedPayment,
+  snapshot,
+  startLocalChain,
+  type LocalChain,
+} from "./support/localChain";
+import { historyOf, storedPayment } from "./support/paymentRecords";
+import { describeEachStore } from "./support/stores";
+
+/** Hardhat's account 1, the local deployment's operator (deploy/parameters/local.json5). */
+const OPERATOR_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+const quiet = () => undefined;
+
+function localKeeper(chain: LocalChain, db: Db, stuckAfterMs = 60_000) {
+  const client = createRpcClient([chain.url]);
+  const account = privateKeyToAccount(OPERATOR_KEY);
+  const sender = new TransactionSender(client, createWalletClient({ account, transport: http(chain.url) }), account);
+  return new Keeper({
+    client,
+    sender,
+    db,
+    chainId: CHAIN_ID,
+    escrow: chain.record.escrow,
+    tokens: [chain.record.tokens.USDT.address, chain.record.tokens.USDC.address],
+    startBlock: chain.record.blockNumber,
+    lateCollectWindow: SETTINGS.lateCollectWindow,
+    logger: pino({ level: process.env.LOG_LEVEL ?? "silent" }),
+    stuckAfterMs,
+  });
+}
+
+async function actions(db: Db) {
+  return db.selectFrom("keeper_actions").select(["payment_id", "action", "state_key", "status", "attempts", "nonce"]).execute();
+}
+
+async function tokenBalance(chain: LocalChain, symbol: "USDT" | "USDC", account: string): Promise<bigint> {
+  const token = await hre.ethers.getContractAt("TestToken", chain.record.tokens[symbol].address);
+  return token.balanceOf(account);
+}
+
+describe("keeper: deposit addresses collected, unpaid payments expired, strays returned", function () {
+  let chain: LocalChain;
+  let clean: string;
+  before(async function () {
+    chain = await startLocalChain();
+  });
+  after(async function () {
+    await chain.close();
+  });
+  beforeEach(async function () {
+    clean = await snapshot();
+  });
+  afterEach(async function () {
+    await hre.network.provider.send("evm_setAutomine", [true]);
+    await revertTo(clean);
+  });
+
+  describeEachStore("keeper", (store) => {
+    for (const token of ["USDT", "BNB"] as const) {
+      it(`collects ${token} sent to a deposit address, once`, async function () {
+        const { db } = store();
+        const payment = await signedPayment(chain, "30");
+        await register(db, chain, payment);
+        await simulate(hre, { intent: payment.file, scenario: "full", token, via: "deposit-address" }, quiet);
+        const indexer = localIndexer(chain, db);
+        const keeper = localKeeper(chain, db);
+        await catchUp(indexer);
+
+        const sent = await keeper.tick();
+        expect(sent.map((action) => action.kind)).to.deep.equal(["collect"]);
+        await catchUp(indexer);
+        const collected = await storedPayment(db, payment.intent.paymentId);
+        expect(collected.status).to.equal("confirming");
+        expect(collected.receivedUsd).to.equal(parseUnits("30", 18));
+
+        expect(await keeper.tick()).to.deep.equal([]);
+        expect(await actions(db)).to.have.length(1);
+        expect((await actions(db))[0]).to.include({ action: "collect", status: "done" });
+      });
+    }
+
+    it("expires a partly paid payment once its time is up, refunding the customer", async function () {
+      const { db } = store();
+      const payment = await signedPayment(chain, "50");
+      await register(db, chain, payment);
+      const customer = (await hre.ethers.getSigners())[6].address;
+      await simulate(hre, { intent: payment.file, scenario: "partial", token: "USDC" }, quiet);
+      const afterDeposit = await tokenBalance(chain, "USDC", customer);
+      const indexer = localIndexer(chain, db);
+      const keeper = localKeeper(chain, db);
+      await catchUp(indexer);
+      expect(await keeper.tick()).to.deep.equal([]);
+
+      await mineAt(payment.intent.expiry + 1n);
+      await catchUp(indexer);
+      expect((await keeper.tick()).map((action) => action.kind)).to.deep.equal(["expire"]);
+      await catchUp(indexer);
+      expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("expired");
+      expect(await tokenBalance(chain, "USDC", customer)).to.be.greaterThan(afterDeposit);
+      expect(await historyOf(db, payment.intent.paymentId)).to.deep.equal([
+        ["initiated", "pending", "deposit"],
+        ["pending", "expired", "expired_on_chain"],
+      ]);
+    });
+
+    it("returns a transfer that came after the late-collect window to its sender", async function () {
+      const { db } = store();
+      const payment = await signedPayment(chain, "20");
+      await register(db, chain, payment);
+      const customer = (await hre.ethers.getSigners())[6].address;
+      const late = await simulate(hre, { intent: payment.file, scenario: "late", token: "USDT", via: "deposit-address" }, quiet);
+      const beforeReturn = await tokenBalance(chain, "USDT", customer);
+      const indexer = localIndexer(chain, db);
+      const keeper = localKeeper(chain, db);
+      await catchUp(indexer);
+      expect((await keeper.tick()).map((action) => action.kind)).to.deep.equal(["returnStray"]);
+      expect(await tokenBalance(chain, "USDT", customer)).to.equal(beforeReturn + parseUnits(late.amount, 18));
+      expect(await tokenBalance(chain, "USDT", payment.depositAddress)).to.equal(0n);
+    });
+
+    it("never sends the same action twice for one state, and replaces a stuck transaction at a higher gas price", async function () {
+      const { db } = store();
+      const payment = await signedPayment(chain, "30");
+      await register(db, chain, payment);
+      await simulate(hre, { intent: payment.file, scenario: "full", token: "USDT", via: "deposit-address" }, quiet);
+      const indexer = localIndexer(chain, db);
+      await catchUp(indexer);
+
+      await hre.network.provider.send("evm_setAutomine", [false]);
+      const keeper = localKeeper(chain, db, 0);
+      expect((await keeper.tick()).map((action) => action.kind)).to.deep.equal(["collect"]);
+      const [first] = await db.selectFrom("keeper_actions").select(["tx_hash", "gas_price", "nonce"]).execute();
+      // Still unmined: the next round claims nothing new and replaces the stuck transaction instead.
+      expect(await keeper.tick()).to.deep.equal([]);
+      const [second] = await db.selectFrom("keeper_actions").select(["tx_hash", "gas_price", "nonce", "attempts"]).execute();
+      expect(second.nonce).to.equal(first.nonce);
+      expect(second.tx_hash).to.not.equal(first.tx_hash);
+      expect(BigInt(second.gas_price!) >= (BigInt(first.gas_price!) * 125n) / 100n).to.equal(true);
+      expect(Number(second.attempts)).to.equal(2);
+
+      await mine();
+      await hre.network.provider.send("evm_setAutomine", [true]);
+      await keeper.tick();
+      expect((await actions(db)).map((row) => [row.action, row.status])).to.deep.equal([["collect", "done"]]);
+      await catchUp(indexer);
+      expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("confirming");
+      expect(await tokenBalance(chain, "USDT", payment.depositAddress)).to.equal(0n);
+    });
+
+    it("plans again an action claimed but never broadcast (a crash between claim and send)", async function () {
+      const { db } = store();
+      const payment = await signedPayment(chain, "30");
+      await register(db, chain, payment);
+      await simulate(hre, { intent: payment.file, scenario: "full", token: "BNB", via: "deposit-address" }, quiet);
+      await catchUp(localIndexer(chain, db));
+      const operator = privateKeyToAccount(OPERATOR_KEY).address as Address;
+      const nonce = await hre.ethers.provider.getTransactionCount(operator, "pending");
+      await db
+        .insertInto("keeper_actions")
+        .values({ chain_id: CHAIN_ID, payment_id: payment.intent.paymentId, action: "collect", state_key: `${zeroAddress}:stale`, status: "planned", nonce })
+        .execute();
+      const sent = await localKeeper(chain, db).tick();
+      expect(sent.map((action) => action.kind)).to.deep.equal(["collect"]);
+      const rows = await actions(db);
+      expect(rows.map((row) => row.state_key)).to.not.include(`${zeroAddress}:stale`);
+      expect(rows).to.have.length(1);
+    });
+  });
+});
