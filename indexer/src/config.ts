@@ -23,17 +23,31 @@ const environment = z.object({
     .refine((urls) => urls.length > 0 && urls.every((url) => /^https?:\/\//.test(url)), {
       message: "RPC_URLS must be http(s) URLs, comma-separated",
     }),
+  WS_URL: z
+    .string()
+    .optional()
+    .refine((url) => !url || /^wss?:\/\//.test(url), { message: "WS_URL must be a ws:// or wss:// URL" }),
   DATABASE_URL: z
     .string()
     .optional()
     .refine((url) => !url || /^postgres(ql)?:\/\//.test(url), { message: "DATABASE_URL must start with postgres:// or postgresql://" }),
   DATA_DIR: z.string().optional(),
   CONFIRMATIONS: integer("CONFIRMATIONS", 12, 1, 1000),
-  FINALITY: z.enum(["depth", "finalized", "either", "both"], { error: "FINALITY must be depth, finalized, either or both" }).default("depth"),
+  FINALITY: z.preprocess(
+    (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
+    z.enum(["depth", "finalized", "either", "both"], { error: "FINALITY must be depth, finalized, either or both" }).default("depth"),
+  ),
   POLL_INTERVAL_MS: integer("POLL_INTERVAL_MS", 250, 1, 60_000),
   STATUS_PORT: integer("STATUS_PORT", 9464, 0, 65_535),
   HEALTH_MAX_LAG_BLOCKS: integer("HEALTH_MAX_LAG_BLOCKS", 30, 1, 1_000_000),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  LOG_LEVEL: z.preprocess(
+    (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
+    z
+      .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
+        error: "LOG_LEVEL must be fatal, error, warn, info, debug, trace or silent",
+      })
+      .default("info"),
+  ),
   OPENPAY_DEPLOYMENTS_DIR: z.string().optional(),
   OPERATOR_PRIVATE_KEY: z
     .string()
@@ -44,6 +58,8 @@ const environment = z.object({
 
 export interface IndexerConfig {
   rpcUrls: string[];
+  /** A WebSocket endpoint announcing new heads, so that the indexer steps at once rather than at its next poll. */
+  wsUrl?: string;
   databaseUrl?: string;
   dataDir: string;
   confirmations: ConfirmationPolicy;
@@ -64,6 +80,7 @@ export function readConfig(env: NodeJS.ProcessEnv): IndexerConfig {
   const values = result.data;
   return {
     rpcUrls: values.RPC_URLS,
+    wsUrl: values.WS_URL || undefined,
     databaseUrl: values.DATABASE_URL || undefined,
     dataDir: values.DATA_DIR || path.resolve("data/indexer"),
     confirmations: confirmationPolicy(values.CONFIRMATIONS, values.FINALITY),

@@ -3,7 +3,8 @@
  * the escrow from deployments/<chainId>.json, and indexes until stopped (SIGINT, SIGTERM).
  */
 import pino from "pino";
-import { createWalletClient, http, zeroAddress } from "viem";
+import { createPublicClient, createWalletClient, http, webSocket, zeroAddress } from "viem";
+import { watchBlockNumber } from "viem/actions";
 import { privateKeyToAccount } from "viem/accounts";
 import { readDeployment, escrowAbiHash } from "./chain/deployment";
 import { openPayEscrowAbi } from "./chain/escrowAbi";
@@ -89,6 +90,15 @@ async function main(): Promise<number> {
     pollIntervalMs: config.pollIntervalMs,
     observer: metrics.observer,
   });
+  let unwatch: (() => void) | undefined;
+  if (config.wsUrl) {
+    const heads = createPublicClient({ transport: webSocket(config.wsUrl) });
+    unwatch = watchBlockNumber(heads, {
+      poll: false,
+      onBlockNumber: () => indexer.notifyHead(),
+      onError: (err) => logger.warn({ err }, "newHeads subscription failed; polling meanwhile"),
+    });
+  }
   // The keeper runs beside the indexer of the chain it holds the lock for, so that one process acts per chain.
   let keeping: Promise<void> | undefined;
   if (config.operatorKey) {
@@ -122,6 +132,7 @@ async function main(): Promise<number> {
       throw error;
     }
   } finally {
+    unwatch?.();
     stop.abort();
     await keeping?.catch(() => undefined);
     await store.close();

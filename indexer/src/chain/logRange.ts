@@ -5,28 +5,37 @@
  */
 export class AdaptiveRange {
   private current: number;
+  /** Below the smallest range a provider refused: growing past it again would only be refused again. */
+  private ceiling: number;
 
-  constructor(
-    private readonly options: { initial: number; min?: number; max: number; fastMs: number },
-  ) {
-    if (options.initial < 1 || options.max < options.initial) throw new Error(`log range: need 1 ≤ initial ≤ max, got ${options.initial}, ${options.max}`);
-    this.current = options.initial;
+  constructor(private readonly options: { initial: number; min?: number; max: number; fastMs: number }) {
+    const { initial, min = 1, max } = options;
+    if (![initial, min, max].every(Number.isSafeInteger) || !(1 <= min && min <= initial && initial <= max)) {
+      throw new Error(`log range: need whole numbers 1 ≤ min ≤ initial ≤ max, got min ${min}, initial ${initial}, max ${max}`);
+    }
+    this.current = initial;
+    this.ceiling = max;
   }
 
   get size(): number {
     return this.current;
   }
 
-  /** A range of `size` blocks came back in `ms`: grow when that was fast. */
+  /** A range came back in `ms`: grow when that was fast, never past what a provider refused. */
   succeeded(ms: number): void {
-    if (ms < this.options.fastMs) this.current = Math.min(this.options.max, this.current * 2);
+    if (ms < this.options.fastMs) this.current = Math.min(this.ceiling, this.current * 2);
   }
 
-  /** The provider refused the range as too large (or timed out on it): halve it; false when it cannot shrink. */
-  refused(): boolean {
+  /**
+   * The provider refused a range of `asked` blocks (default: the current size) as too large, or timed out on it:
+   * halve what was asked; false when the range cannot shrink further.
+   */
+  refused(asked = this.current): boolean {
     const min = this.options.min ?? 1;
-    if (this.current <= min) return false;
-    this.current = Math.max(min, Math.floor(this.current / 2));
+    const width = Math.min(this.current, asked);
+    if (width <= min) return false;
+    this.ceiling = Math.max(min, width - 1);
+    this.current = Math.max(min, Math.floor(width / 2));
     return true;
   }
 }
@@ -37,13 +46,27 @@ const TOO_LARGE = [
   /query returned more than/i,
   /response (size|too large)/i,
   /block range/i,
+  /limited to .*range/i,
+  /blocks? distance/i,
   /timed? ?out/i,
 ];
 
+/** Every message an RPC error carries: viem's own, the node's, and the `data` some providers put the reason in. */
+function errorText(error: unknown): string {
+  const parts: string[] = [];
+  const seen = new Set<unknown>();
+  for (let current: unknown = error; current && typeof current === "object" && !seen.has(current); ) {
+    seen.add(current);
+    const { message, details, shortMessage, data, cause } = current as Record<string, unknown>;
+    for (const part of [message, details, shortMessage]) if (typeof part === "string") parts.push(part);
+    if (data !== undefined) parts.push(typeof data === "string" ? data : JSON.stringify(data));
+    current = cause;
+  }
+  return parts.join(" ");
+}
+
 /** Whether an RPC error says the log query was too big (as opposed to the provider being down or rate-limiting). */
 export function isRangeTooLarge(error: unknown): boolean {
-  const text = [(error as Error)?.message, (error as { details?: string })?.details, (error as { shortMessage?: string })?.shortMessage]
-    .filter(Boolean)
-    .join(" ");
+  const text = errorText(error);
   return TOO_LARGE.some((pattern) => pattern.test(text));
 }

@@ -95,22 +95,28 @@ export class Indexer {
     for (;;) {
       const to = Math.min(safe, from + this.range.size - 1);
       const started = performance.now();
+      let logs;
       try {
-        const logs = await this.options.client.getLogs({ address: this.options.escrow, fromBlock: BigInt(from), toBlock: BigInt(to) });
-        this.range.succeeded(performance.now() - started);
-        const head = await this.rpc(() => fetchBlock(this.options.client, to), signal);
-        await this.commit({ logs: paymentLogs(logs), head, finalized, keep: [head], pruneBelow: to }, from);
-        return;
+        logs = await this.options.client.getLogs({ address: this.options.escrow, fromBlock: BigInt(from), toBlock: BigInt(to) });
       } catch (error) {
         if (signal?.aborted) throw error;
         this.options.observer?.rpcError?.(error);
-        if (isRangeTooLarge(error) && this.range.refused()) {
-          this.options.logger.info({ from, to, size: this.range.size }, "log range refused; halving it");
-          continue;
+        if (isRangeTooLarge(error)) {
+          if (this.range.refused(to - from + 1)) {
+            this.options.logger.info({ from, to, size: this.range.size }, "log range refused; halving it");
+            continue;
+          }
+          this.options.logger.error({ err: error, from, to }, "the provider refuses even the smallest log range: does it serve eth_getLogs?");
+        } else {
+          this.options.logger.warn({ err: error, from, to }, "backfill request failed; retrying");
         }
-        this.options.logger.warn({ err: error, from, to }, "backfill request failed; retrying");
         await sleep(500, signal);
+        continue;
       }
+      this.range.succeeded(performance.now() - started);
+      const head = await this.rpc(() => fetchBlock(this.options.client, to), signal);
+      await this.commit({ logs: paymentLogs(logs), head, finalized, keep: [head], pruneBelow: to }, from);
+      return;
     }
   }
 
@@ -159,11 +165,30 @@ export class Indexer {
     return "followed";
   }
 
+  private wake?: () => void;
+
+  /** A new head was announced (a newHeads subscription): stop waiting and step at once. */
+  notifyHead(): void {
+    this.wake?.();
+  }
+
+  /** Waits for the poll interval, a new head's announcement, or the end. */
+  private idle(signal?: AbortSignal): Promise<void> {
+    const waking = new AbortController();
+    const wake = () => waking.abort();
+    this.wake = wake;
+    signal?.addEventListener("abort", wake, { once: true });
+    return sleep(this.options.pollIntervalMs ?? 250, waking.signal).finally(() => {
+      this.wake = undefined;
+      signal?.removeEventListener("abort", wake);
+    });
+  }
+
   /** Runs until `signal` aborts; a deep reorganisation stops it with DeepReorgError. */
   async run(signal?: AbortSignal): Promise<void> {
     while (!signal?.aborted) {
       try {
-        if ((await this.step(signal)) === "idle") await sleep(this.options.pollIntervalMs ?? 250, signal);
+        if ((await this.step(signal)) === "idle") await this.idle(signal);
       } catch (error) {
         if (error instanceof DeepReorgError || signal?.aborted) throw error;
         this.options.logger.error({ err: error }, "indexing step failed; retrying");

@@ -7,7 +7,7 @@ export class DeepReorgError extends Error {
     readonly limit: number,
   ) {
     super(
-      `chain reorganisation at block ${atBlock} is ${depth === Infinity ? "deeper than the blocks kept" : `${depth} blocks deep`}, ` +
+      `chain reorganisation at block ${atBlock} is ${depth === Infinity ? "deeper than the blocks kept" : `at least ${depth} blocks deep`}, ` +
         `beyond the confirmation depth of ${limit}: statuses already reported may be wrong. The indexer stopped; ` +
         "check the node, then rebuild from a checkpoint below the fork",
     );
@@ -27,7 +27,7 @@ export async function commonAncestor(
   onChain: (n: number) => Promise<string>,
 ): Promise<number> {
   for (let n = from; n >= 0; n--) {
-    if (tip - n >= limit) throw new DeepReorgError(tip, tip - n + 1, limit);
+    if (tip - n >= limit) throw new DeepReorgError(tip, tip - n, limit);
     const ours = await kept(n);
     if (ours === undefined) throw new DeepReorgError(tip, Infinity, limit);
     if (ours === (await onChain(n))) return n;

@@ -159,7 +159,9 @@ export function applyEvent(payment: Payment, event: PaymentEvent, settings: Mach
   switch (event.kind) {
     case "head": {
       if (payment.status === "confirming" && payment.completedBlock !== null) {
-        const confirmations = confirmationsOf(payment.completedBlock, event.head.number);
+        // Counted up to the depth required: beyond it the number says nothing, and it would differ with how the
+        // chain happened to be read.
+        const confirmations = Math.min(confirmationsOf(payment.completedBlock, event.head.number), settings.confirmations.depth);
         const next = { ...payment, confirmations };
         if (!isConfirmed(payment.completedBlock, event.head, settings.confirmations)) return { ok: true, payment: next, changes: [] };
         const paid = moves(next, [["paid", "confirmed"]]);

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IOpenPayEscrow} from "../interfaces/IOpenPayEscrow.sol";
+
+/// @title BenchPayer
+/// @author Open Pay
+/// @notice Pays many deposits in one transaction, so that the indexer benchmark can put tens of thousands of
+/// payment events on a local chain quickly. Test and benchmark use only; never deployed.
+contract BenchPayer {
+    /// @notice Approves the escrow to take this contract's `token`.
+    /// @param escrow The escrow.
+    /// @param token The token to pay with (minted to this contract beforehand).
+    function approve(IOpenPayEscrow escrow, IERC20 token) external {
+        token.approve(address(escrow), type(uint256).max);
+    }
+
+    /// @notice Deposits `amount` of `token` `times` times into each of the payments.
+    /// @param escrow The escrow.
+    /// @param intents The payments' intents.
+    /// @param signatures Their signatures, in the same order.
+    /// @param token The token.
+    /// @param amount Token units per deposit.
+    /// @param times Deposits per payment.
+    function payMany(
+        IOpenPayEscrow escrow,
+        IOpenPayEscrow.PaymentIntent[] calldata intents,
+        bytes[] calldata signatures,
+        address token,
+        uint256 amount,
+        uint256 times
+    ) external {
+        for (uint256 i; i < intents.length; ++i) {
+            for (uint256 t; t < times; ++t) {
+                escrow.pay(intents[i], signatures[i], token, amount);
+            }
+        }
+    }
+}

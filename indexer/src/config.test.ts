@@ -1,0 +1,151 @@
+import path from "node:path";
+import { expect } from "chai";
+import { readConfig } from "./config";
+
+const URL = "https://bsc-dataseed.example";
+const KEY = `0x${"ab".repeat(32)}`;
+
+function failure(env: Record<string, string>): string {
+  try {
+    readConfig(env);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error(`readConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe("readConfig", function () {
+  it("needs only RPC_URLS, and defaults everything else", function () {
+    const config = readConfig({ RPC_URLS: URL });
+    expect(config).to.deep.include({
+      rpcUrls: [URL],
+      databaseUrl: undefined,
+      dataDir: path.resolve("data/indexer"),
+      confirmations: { depth: 12, mode: "depth" },
+      pollIntervalMs: 250,
+      statusPort: 9464,
+      healthMaxLagBlocks: 30,
+      logLevel: "info",
+      deploymentsDir: undefined,
+    });
+  });
+
+  it("treats empty variables (FOO= in a .env file) as unset where it has a default", function () {
+    const config = readConfig({
+      RPC_URLS: URL,
+      DATABASE_URL: "",
+      DATA_DIR: "",
+      CONFIRMATIONS: "",
+      POLL_INTERVAL_MS: " ",
+      STATUS_PORT: "",
+      HEALTH_MAX_LAG_BLOCKS: "",
+      OPENPAY_DEPLOYMENTS_DIR: "",
+    });
+    expect(config).to.deep.include({
+      databaseUrl: undefined,
+      dataDir: path.resolve("data/indexer"),
+      confirmations: { depth: 12, mode: "depth" },
+      pollIntervalMs: 250,
+      statusPort: 9464,
+      healthMaxLagBlocks: 30,
+      deploymentsDir: undefined,
+    });
+  });
+
+  it("reads every variable it is given", function () {
+    const config = readConfig({
+      RPC_URLS: ` ${URL} , http://127.0.0.1:8545,, `,
+      DATABASE_URL: "postgresql://indexer@db:5432/openpay",
+      DATA_DIR: "/var/lib/openpay",
+      CONFIRMATIONS: " 15 ",
+      FINALITY: "either",
+      POLL_INTERVAL_MS: "1000",
+      STATUS_PORT: "0",
+      HEALTH_MAX_LAG_BLOCKS: "1000000",
+      LOG_LEVEL: "debug",
+      OPENPAY_DEPLOYMENTS_DIR: "/etc/openpay/deployments",
+    });
+    expect(config).to.deep.include({
+      rpcUrls: [URL, "http://127.0.0.1:8545"],
+      databaseUrl: "postgresql://indexer@db:5432/openpay",
+      dataDir: "/var/lib/openpay",
+      confirmations: { depth: 15, mode: "either" },
+      pollIntervalMs: 1_000,
+      statusPort: 0,
+      healthMaxLagBlocks: 1_000_000,
+      logLevel: "debug",
+      deploymentsDir: "/etc/openpay/deployments",
+    });
+    expect(readConfig({ RPC_URLS: URL, DATABASE_URL: "postgres://x@y/z" }).databaseUrl).to.equal("postgres://x@y/z");
+  });
+
+  it("accepts the bounds of every whole-number variable", function () {
+    const low = readConfig({ RPC_URLS: URL, CONFIRMATIONS: "1", POLL_INTERVAL_MS: "1", STATUS_PORT: "0", HEALTH_MAX_LAG_BLOCKS: "1" });
+    expect(low).to.deep.include({ confirmations: { depth: 1, mode: "depth" }, pollIntervalMs: 1, statusPort: 0, healthMaxLagBlocks: 1 });
+    const high = readConfig({ RPC_URLS: URL, CONFIRMATIONS: "1000", POLL_INTERVAL_MS: "60000", STATUS_PORT: "65535", HEALTH_MAX_LAG_BLOCKS: "1000000" });
+    expect(high).to.deep.include({ confirmations: { depth: 1_000, mode: "depth" }, pollIntervalMs: 60_000, statusPort: 65_535, healthMaxLagBlocks: 1_000_000 });
+  });
+
+  describe("names the variable that is wrong", function () {
+    const CASES: Array<[string, Record<string, string>, string]> = [
+      ["RPC_URLS missing", {}, "RPC_URLS is not set: one or more JSON-RPC URLs, comma-separated (the first is preferred)"],
+      ["RPC_URLS empty", { RPC_URLS: "" }, "RPC_URLS must be http(s) URLs, comma-separated"],
+      ["RPC_URLS only commas", { RPC_URLS: " , ," }, "RPC_URLS must be http(s) URLs, comma-separated"],
+      ["RPC_URLS with a WebSocket URL", { RPC_URLS: `${URL},wss://bsc.example` }, "RPC_URLS must be http(s) URLs, comma-separated"],
+      ["RPC_URLS without a scheme", { RPC_URLS: "bsc-dataseed.example" }, "RPC_URLS must be http(s) URLs, comma-separated"],
+      ["DATABASE_URL", { RPC_URLS: URL, DATABASE_URL: "mysql://db/openpay" }, "DATABASE_URL must start with postgres:// or postgresql://"],
+      ["CONFIRMATIONS 0", { RPC_URLS: URL, CONFIRMATIONS: "0" }, 'CONFIRMATIONS must be a whole number 1..1000, got "0"'],
+      ["CONFIRMATIONS 1001", { RPC_URLS: URL, CONFIRMATIONS: "1001" }, 'CONFIRMATIONS must be a whole number 1..1000, got "1001"'],
+      ["CONFIRMATIONS 12.5", { RPC_URLS: URL, CONFIRMATIONS: "12.5" }, 'CONFIRMATIONS must be a whole number 1..1000, got "12.5"'],
+      ["CONFIRMATIONS 1e2", { RPC_URLS: URL, CONFIRMATIONS: "1e2" }, 'CONFIRMATIONS must be a whole number 1..1000, got "1e2"'],
+      ["CONFIRMATIONS 0x10", { RPC_URLS: URL, CONFIRMATIONS: "0x10" }, 'CONFIRMATIONS must be a whole number 1..1000, got "0x10"'],
+      ["CONFIRMATIONS -1", { RPC_URLS: URL, CONFIRMATIONS: "-1" }, 'CONFIRMATIONS must be a whole number 1..1000, got "-1"'],
+      ["CONFIRMATIONS twelve", { RPC_URLS: URL, CONFIRMATIONS: "twelve" }, 'CONFIRMATIONS must be a whole number 1..1000, got "twelve"'],
+      ["FINALITY", { RPC_URLS: URL, FINALITY: "fast" }, "FINALITY must be depth, finalized, either or both"],
+      ["POLL_INTERVAL_MS 0", { RPC_URLS: URL, POLL_INTERVAL_MS: "0" }, 'POLL_INTERVAL_MS must be a whole number 1..60000, got "0"'],
+      ["POLL_INTERVAL_MS 60001", { RPC_URLS: URL, POLL_INTERVAL_MS: "60001" }, 'POLL_INTERVAL_MS must be a whole number 1..60000, got "60001"'],
+      ["STATUS_PORT", { RPC_URLS: URL, STATUS_PORT: "65536" }, 'STATUS_PORT must be a whole number 0..65535, got "65536"'],
+      ["STATUS_PORT huge", { RPC_URLS: URL, STATUS_PORT: "99999999999999999999" }, 'STATUS_PORT must be a whole number 0..65535, got "99999999999999999999"'],
+      ["HEALTH_MAX_LAG_BLOCKS", { RPC_URLS: URL, HEALTH_MAX_LAG_BLOCKS: "0" }, 'HEALTH_MAX_LAG_BLOCKS must be a whole number 1..1000000, got "0"'],
+      ["WS_URL", { RPC_URLS: URL, WS_URL: URL }, "WS_URL must be a ws:// or wss:// URL"],
+      ["OPERATOR_PRIVATE_KEY", { RPC_URLS: URL, OPERATOR_PRIVATE_KEY: KEY.slice(0, -1) }, "OPERATOR_PRIVATE_KEY must be 0x followed by 64 hex digits"],
+      ["KEEPER_INTERVAL_MS", { RPC_URLS: URL, KEEPER_INTERVAL_MS: "5" }, 'KEEPER_INTERVAL_MS must be a whole number 10..600000, got "5"'],
+    ];
+    for (const [what, env, message] of CASES) {
+      it(what, function () {
+        expect(failure(env)).to.equal(message);
+      });
+    }
+  });
+
+  it("lists every wrong variable at once, in one message", function () {
+    const message = failure({
+      DATABASE_URL: "sqlite://openpay.db",
+      CONFIRMATIONS: "0",
+      FINALITY: "soon",
+      POLL_INTERVAL_MS: "1.5",
+      STATUS_PORT: "70000",
+      HEALTH_MAX_LAG_BLOCKS: "-3",
+    });
+    const parts = message.split("; ");
+    expect(parts).to.have.length(7);
+    for (const name of ["RPC_URLS", "DATABASE_URL", "CONFIRMATIONS", "FINALITY", "POLL_INTERVAL_MS", "STATUS_PORT", "HEALTH_MAX_LAG_BLOCKS"]) {
+      expect(parts.filter((part) => part.startsWith(name)), name).to.have.length(1);
+    }
+  });
+
+  it("ignores variables it does not know", function () {
+    expect(readConfig({ RPC_URLS: URL, PATH: "/usr/bin", BSC_RPC_URL: "nonsense" }).rpcUrls).to.deep.equal([URL]);
+  });
+
+  it("refuses an unknown LOG_LEVEL, listing the levels (its message does not name LOG_LEVEL yet: reported)", function () {
+    expect(failure({ RPC_URLS: URL, LOG_LEVEL: "verbose" })).to.match(/fatal.*error.*warn.*info.*debug.*trace.*silent/);
+  });
+
+  it("reads the WebSocket URL, the keeper's key (trimmed) and its interval", function () {
+    expect(readConfig({ RPC_URLS: URL, OPERATOR_PRIVATE_KEY: ` ${KEY} ` }).operatorKey).to.equal(KEY);
+    expect(readConfig({ RPC_URLS: URL, OPERATOR_PRIVATE_KEY: "" }).operatorKey).to.equal(undefined);
+    expect(readConfig({ RPC_URLS: URL, WS_URL: "wss://bsc.example/ws" }).wsUrl).to.equal("wss://bsc.example/ws");
+    expect(readConfig({ RPC_URLS: URL }).keeperIntervalMs).to.equal(1_000);
+  });
+});
