@@ -45,6 +45,8 @@ const TOO_LARGE = [
   /(more than|exceeds?|too many|limit).*(results|logs|blocks)/i,
   /query returned more than/i,
   /response (size|too large)/i,
+  // viem's own cap on a response body (10 MB): more logs than one request can carry.
+  /response body exceeded the size limit/i,
   /block range/i,
   /limited to .*range/i,
   /blocks? distance/i,

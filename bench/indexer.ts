@@ -1,0 +1,277 @@
+/**
+ * Indexer benchmark: puts at least 20,000 payment events on a local chain (2,000 payments of $10, each paid in ten
+ * $1 deposits: 18,000 PaymentDeposited and 2,000 PaymentCompleted), then measures
+ *
+ * 1. a cold backfill of all of them into PGlite and into PostgreSQL (events per second, wall clock from an empty
+ *    database to the head, RPC included), and
+ * 2. live latency: from the moment the block giving a payment its 12th confirmation is mined to the moment the
+ *    indexer has committed `paid`, with new heads announced over WebSocket (eth_subscribe) and with polling.
+ *
+ * `npm run bench:indexer` prints the tables; BENCH_WRITE=1 also writes them to docs/indexer-benchmark.md.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import path from "node:path";
+import hre from "hardhat";
+import pino from "pino";
+import { createPublicClient, parseUnits, webSocket, zeroAddress, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { watchBlockNumber } from "viem/actions";
+import { newPaymentId, PAYMENT_INTENT_TYPES, paymentIntentDigest, paymentIntentDomain, type PaymentIntent } from "../indexer/src/payments/paymentIntent";
+import { depositAddress } from "../indexer/src/chain/depositAddress";
+import { registerPayment } from "../indexer/src/indexing/offChainEvents";
+import type { Indexer } from "../indexer/src/indexing/indexer";
+import { openStore, type Store } from "../indexer/src/store/database";
+import { CHAIN_ID, SETTINGS, localIndexer, mine, startLocalChain, type LocalChain } from "../indexer/test/support/localChain";
+import { freshPostgresDatabase } from "../indexer/test/support/stores";
+
+const PAYMENTS = Number(process.env.BENCH_PAYMENTS ?? 2_000);
+const DEPOSITS_PER_PAYMENT = 10;
+const PAYMENTS_PER_TX = 25;
+const LATENCY_SAMPLES = Number(process.env.BENCH_SAMPLES ?? 60);
+/** Hardhat's account 4: the local deployment's demo intent signer (deploy/parameters/local.json5). */
+const SIGNER_KEY = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a";
+
+interface Signed {
+  intent: PaymentIntent;
+  signature: Hex;
+}
+
+async function signedIntents(chain: LocalChain, count: number, usd: string): Promise<Signed[]> {
+  const signer = privateKeyToAccount(SIGNER_KEY);
+  const merchant = chain.record.demoMerchant!.merchant;
+  const now = BigInt((await hre.ethers.provider.getBlock("latest"))!.timestamp);
+  const domain = paymentIntentDomain({ chainId: CHAIN_ID, escrow: chain.record.escrow });
+  const result: Signed[] = [];
+  for (let i = 0; i < count; i++) {
+    const intent: PaymentIntent = { paymentId: newPaymentId(merchant), merchant, amountUsd: parseUnits(usd, 18), expiry: now + 86_400n, refundTo: zeroAddress };
+    result.push({ intent, signature: await signer.signTypedData({ domain, types: PAYMENT_INTENT_TYPES, primaryType: "PaymentIntent", message: intent }) });
+  }
+  return result;
+}
+
+async function registerAll(store: Store, chain: LocalChain, payments: readonly Signed[]) {
+  for (const { intent, signature } of payments) {
+    const digest = paymentIntentDigest({ chainId: CHAIN_ID, escrow: chain.record.escrow, intent });
+    await registerPayment(store.db, SETTINGS, {
+      chainId: CHAIN_ID,
+      id: intent.paymentId,
+      merchant: intent.merchant,
+      amountUsd: intent.amountUsd,
+      expiry: intent.expiry,
+      refundTo: intent.refundTo,
+      signature,
+      depositAddress: depositAddress({ escrow: chain.record.escrow, forwarderImplementation: chain.record.depositForwarder, digest }),
+    });
+  }
+}
+
+/** Deploys BenchPayer, funds it and pays every payment in ten deposits of 1 USDT, 25 payments per transaction. */
+async function payAll(chain: LocalChain, payments: readonly Signed[]) {
+  const usdt = await hre.ethers.getContractAt("TestToken", chain.record.tokens.USDT.address);
+  const payer = await (await hre.ethers.getContractFactory("BenchPayer")).deploy();
+  await usdt.mint(await payer.getAddress(), parseUnits(String(payments.length * DEPOSITS_PER_PAYMENT), 18));
+  await payer.approve(chain.record.escrow, chain.record.tokens.USDT.address);
+  for (let i = 0; i < payments.length; i += PAYMENTS_PER_TX) {
+    const chunk = payments.slice(i, i + PAYMENTS_PER_TX);
+    await (
+      await payer.payMany(
+        chain.record.escrow,
+        chunk.map((p) => p.intent),
+        chunk.map((p) => p.signature),
+        chain.record.tokens.USDT.address,
+        parseUnits("1", 18),
+        DEPOSITS_PER_PAYMENT,
+        { gasLimit: 29_000_000 },
+      )
+    ).wait();
+  }
+}
+
+async function withStore<T>(kind: "pglite" | "postgres", use: (store: Store) => Promise<T>): Promise<T> {
+  if (kind === "pglite") {
+    const dir = mkdtempSync(path.join(tmpdir(), "open-pay-bench-"));
+    const store = await openStore({ dataDir: dir });
+    try {
+      return await use(store);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const database = await freshPostgresDatabase();
+  const store = await openStore({ url: database.url });
+  try {
+    return await use(store);
+  } finally {
+    await store.close();
+    await database.drop();
+  }
+}
+
+interface BackfillFigures {
+  store: string;
+  events: number;
+  seconds: number;
+  eventsPerSecond: number;
+  commitSeconds: number;
+  batches: number;
+}
+
+async function backfill(chain: LocalChain, kind: "pglite" | "postgres", payments: readonly Signed[]): Promise<BackfillFigures> {
+  return withStore(kind, async (store) => {
+    const registering = performance.now();
+    await registerAll(store, chain, payments);
+    console.log(`  ${kind}: registered ${payments.length} payments in ${((performance.now() - registering) / 1000).toFixed(1)} s`);
+    let events = 0;
+    let commitMs = 0;
+    let batches = 0;
+    const indexer = localIndexer(chain, store.db, {
+      range: { initial: 10_000, max: 50_000, fastMs: 1_000 },
+      observer: {
+        committed: ({ logs, ms }) => {
+          events += logs;
+          commitMs += ms;
+          batches += 1;
+        },
+      },
+    });
+    const started = performance.now();
+    while ((await indexer.step()) !== "idle");
+    const seconds = (performance.now() - started) / 1000;
+    const paid = await store.db.selectFrom("payments").select((eb) => eb.fn.countAll<string>().as("n")).where("status", "=", "paid").executeTakeFirstOrThrow();
+    if (Number(paid.n) !== payments.length) throw new Error(`${kind}: ${paid.n} of ${payments.length} payments paid after the backfill`);
+    return { store: kind, events, seconds, eventsPerSecond: events / seconds, commitSeconds: commitMs / 1000, batches };
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+interface LatencyFigures {
+  store: string;
+  heads: string;
+  samples: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** Measures live latency with the indexer running: new heads by WebSocket subscription, or by polling. */
+async function liveLatency(chain: LocalChain, kind: "pglite" | "postgres", heads: "websocket" | "polling 250 ms"): Promise<LatencyFigures> {
+  return withStore(kind, async (store) => {
+    const waiting = new Map<string, (at: number) => void>();
+    let indexed = 0;
+    const indexer: Indexer = localIndexer(chain, store.db, {
+      pollIntervalMs: heads === "websocket" ? 1_000 : 250,
+      observer: {
+        committed: ({ to, result }) => {
+          const at = performance.now();
+          indexed = to;
+          for (const change of result.changes) if (change.to === "paid") waiting.get(change.paymentId)?.(at);
+        },
+      },
+    });
+    const stop = new AbortController();
+    let unwatch: (() => Promise<void>) | undefined;
+    if (heads === "websocket") {
+      const client = createPublicClient({ transport: webSocket(chain.url.replace("http", "ws"), { reconnect: false }) });
+      const stopWatching = watchBlockNumber(client, { poll: false, onBlockNumber: () => indexer.notifyHead() });
+      unwatch = async () => {
+        stopWatching();
+        (await client.transport.getRpcClient()).close();
+      };
+    }
+    const running = indexer.run(stop.signal);
+    const caughtUp = async () => {
+      const head = await hre.ethers.provider.getBlockNumber();
+      while (indexed < head) await new Promise((resolve) => setTimeout(resolve, 5));
+    };
+    const samples: number[] = [];
+    for (let i = 0; i < LATENCY_SAMPLES; i++) {
+      const [payment] = await signedIntents(chain, 1, "10");
+      await registerAll(store, chain, [payment]);
+      const usdt = await hre.ethers.getContractAt("TestToken", chain.record.tokens.USDT.address);
+      const [customer] = await hre.ethers.getSigners();
+      await usdt.mint(customer.address, parseUnits("10", 18));
+      await usdt.approve(chain.record.escrow, parseUnits("10", 18));
+      const escrow = await hre.ethers.getContractAt("OpenPayEscrow", chain.record.escrow);
+      await (await escrow.pay(payment.intent, payment.signature, chain.record.tokens.USDT.address, parseUnits("10", 18))).wait();
+      await mine(SETTINGS.confirmations.depth - 2);
+      await caughtUp();
+      const paid = new Promise<number>((resolve) => waiting.set(payment.intent.paymentId, resolve));
+      const minedAt = performance.now();
+      await mine(1);
+      samples.push((await paid) - minedAt);
+    }
+    await unwatch?.();
+    stop.abort();
+    await running;
+    samples.sort((a, b) => a - b);
+    return { store: kind, heads, samples: samples.length, p50: percentile(samples, 50), p99: percentile(samples, 99), max: samples.at(-1)! };
+  });
+}
+
+const fixed = (value: number, digits = 1) => value.toFixed(digits);
+
+async function main() {
+  const chain = await startLocalChain();
+  try {
+    console.log(`creating ${PAYMENTS * DEPOSITS_PER_PAYMENT} payment events (${PAYMENTS} payments × ${DEPOSITS_PER_PAYMENT} deposits)...`);
+    let started = performance.now();
+    const lap = (what: string) => {
+      console.log(`  ${what}: ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      started = performance.now();
+    };
+    const payments = await signedIntents(chain, PAYMENTS, "10");
+    lap(`signed ${PAYMENTS} intents`);
+    await payAll(chain, payments);
+    await mine(SETTINGS.confirmations.depth);
+    lap(`paid them in ${Math.ceil(PAYMENTS / PAYMENTS_PER_TX)} transactions`);
+
+    const backfills = [await backfill(chain, "pglite", payments), await backfill(chain, "postgres", payments)];
+    const latencies = [];
+    for (const kind of ["pglite", "postgres"] as const) {
+      for (const heads of ["websocket", "polling 250 ms"] as const) latencies.push(await liveLatency(chain, kind, heads));
+    }
+
+    const lines = [
+      `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, Node ${process.version}, ` +
+        "Hardhat's in-process chain over JSON-RPC on 127.0.0.1, PostgreSQL 15 on 127.0.0.1, PGlite in a data folder.",
+      "",
+      "### Cold backfill (empty database → head, RPC included)",
+      "",
+      "| store | events | seconds | events/s | of which commits (s) | batches | target |",
+      "|---|---:|---:|---:|---:|---:|---|",
+      ...backfills.map(
+        (b) =>
+          `| ${b.store} | ${b.events} | ${fixed(b.seconds, 2)} | ${Math.round(b.eventsPerSecond)} | ${fixed(b.commitSeconds, 2)} | ${b.batches} | ${b.store === "postgres" ? `≥ 10,000 events/s — ${b.eventsPerSecond >= 10_000 ? "met" : "missed"}` : ""} |`,
+      ),
+      "",
+      "### Live latency (12th confirmation mined → `paid` committed)",
+      "",
+      "| store | new heads by | samples | p50 (ms) | p99 (ms) | max (ms) | target p50 ≤ 50, p99 ≤ 250 |",
+      "|---|---|---:|---:|---:|---:|---|",
+      ...latencies.map(
+        (l) => `| ${l.store} | ${l.heads} | ${l.samples} | ${fixed(l.p50)} | ${fixed(l.p99)} | ${fixed(l.max)} | ${l.p50 <= 50 && l.p99 <= 250 ? "met" : "missed"} |`,
+      ),
+    ];
+    console.log(`\n${lines.join("\n")}`);
+    if (process.env.BENCH_WRITE === "1") {
+      const file = path.join(__dirname, "../docs/indexer-benchmark.md");
+      writeFileSync(
+        file,
+        ["# Indexer benchmark", "", "Generated by `BENCH_WRITE=1 npm run bench:indexer` (bench/indexer.ts).", "", ...lines, ""].join("\n"),
+      );
+      console.log(`\nwrote ${path.relative(process.cwd(), file)}`);
+    }
+  } finally {
+    await chain.close();
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
