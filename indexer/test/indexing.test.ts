@@ -2,9 +2,12 @@ import { expect } from "chai";
 import hre from "hardhat";
 import { simulate } from "../../scripts/operator/simulate";
 import { expire } from "../../scripts/operator/expire";
+import { confirmationsOf } from "../src/chain/confirmations";
 import { DeepReorgError } from "../src/indexing/reorg";
+import { readCheckpoint } from "../src/store/checkpointStore";
 import { describeEachStore } from "./support/stores";
 import {
+  CHAIN_ID,
   catchUp,
   latestTimestamp,
   localIndexer,
@@ -40,23 +43,28 @@ describe("indexer: contract events become payment statuses", function () {
   });
 
   describeEachStore("paying", (store) => {
-    it("full: initiated → confirming with confirmations counted → paid at 12", async function () {
+    it("full: initiated → confirming, counting confirmations from the completing block → paid at 12", async function () {
       const { db } = store();
       const payment = await signedPayment(chain, "25");
       await register(db, chain, payment);
       await simulate(hre, { intent: payment.file, scenario: "full", token: "USDT" }, quiet);
       const indexer = localIndexer(chain, db);
       await catchUp(indexer);
-      expect(await storedPayment(db, payment.intent.paymentId)).to.include({ status: "confirming", confirmations: 1 });
+      const confirming = await storedPayment(db, payment.intent.paymentId);
+      const checkpoint = await readCheckpoint(db, CHAIN_ID);
+      expect(confirming.status).to.equal("confirming");
+      expect(confirmationsOf(confirming.completedBlock!, checkpoint!.blockNumber)).to.equal(1);
 
       await mine(10);
       await catchUp(indexer);
-      expect(await storedPayment(db, payment.intent.paymentId)).to.include({ status: "confirming", confirmations: 11 });
+      expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("confirming");
+      expect(confirmationsOf(confirming.completedBlock!, (await readCheckpoint(db, CHAIN_ID))!.blockNumber)).to.equal(11);
 
       await mine(1);
       await catchUp(indexer);
       const paid = await storedPayment(db, payment.intent.paymentId);
-      expect(paid).to.include({ status: "paid", previousStatus: "confirming", confirmations: 12 });
+      expect(paid).to.include({ status: "paid", previousStatus: "confirming" });
+      expect(confirmationsOf(paid.completedBlock!, (await readCheckpoint(db, CHAIN_ID))!.blockNumber)).to.equal(12);
       expect(paid.receivedUsd).to.equal(USD("25"));
       expect(await historyOf(db, payment.intent.paymentId)).to.deep.equal([
         ["initiated", "confirming", "full_value_received"],

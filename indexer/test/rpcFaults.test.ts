@@ -26,22 +26,12 @@ const quiet = () => undefined;
 /** The seed of the proxies' fault generators: FAULT_SEED to replay a run, else a new one each run (printed). */
 const SEED = process.env.FAULT_SEED ? Number(process.env.FAULT_SEED) : Math.floor(Math.random() * 2 ** 31);
 
-const SETTLED = new Set(["paid", "refunding", "partially_refunded", "refunded"]);
-
-/**
- * Integers as decimal strings, whichever driver read them (pg gives bigint columns as strings, PGlite as numbers).
- * A settled payment's confirmations say how deep its block was in the batch that confirmed it, which depends on
- * how the backfill was split (see the report); they are compared as "at least the depth" only.
- */
+/** Integers as decimal strings, whichever driver read them (pg gives bigint columns as strings, PGlite as numbers). */
 function normal(value: unknown): unknown {
   if (typeof value === "number" || (typeof value === "string" && /^-?\d+$/.test(value))) return String(value);
   if (Array.isArray(value)) return value.map((item) => normal(item));
   if (value && typeof value === "object" && !(value instanceof Date)) {
-    const object = value as Record<string, unknown>;
-    const settled = SETTLED.has(String(object.status));
-    return Object.fromEntries(
-      Object.entries(object).map(([k, v]) => [k, settled && k === "confirmations" ? (Number(v) >= SETTINGS.confirmations.depth ? "≥ depth" : v) : normal(v)]),
-    );
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, normal(v)]));
   }
   return value;
 }

@@ -91,8 +91,11 @@ export async function simulate(
   if (scenario === "late") {
     // Past the expiry and the operator's late-collect window: nothing sent now can count for the payment.
     const lateWindow: bigint = await escrow.LATE_COLLECT_WINDOW();
-    await hre.network.provider.send("evm_setNextBlockTimestamp", [Number(intent.expiry + lateWindow + 1n)]);
-    await hre.network.provider.send("evm_mine", []);
+    const now = BigInt((await hre.ethers.provider.getBlock("latest"))!.timestamp);
+    if (now <= intent.expiry + lateWindow) {
+      await hre.network.provider.send("evm_setNextBlockTimestamp", [Number(intent.expiry + lateWindow + 1n)]);
+      await hre.network.provider.send("evm_mine", []);
+    }
   }
   const amount = await amountFor(context, token, (due * SHARE[scenario]) / 100n);
   if (amount === 0n) throw new OperatorError(`payment ${intent.paymentId} has nothing left to pay`);

@@ -38,6 +38,22 @@ export function isConfirmed(blockNumber: number, head: ChainHead, policy: Confir
   }
 }
 
+/** The newest block that is final for payments at `head` under `policy` (-1 when none is). */
+export function lastConfirmedBlock(head: ChainHead, policy: ConfirmationPolicy): number {
+  const byDepth = head.number - policy.depth + 1;
+  const byFinality = head.finalized ?? -1;
+  switch (policy.mode) {
+    case "depth":
+      return byDepth;
+    case "finalized":
+      return byFinality;
+    case "either":
+      return Math.max(byDepth, byFinality);
+    case "both":
+      return Math.min(byDepth, byFinality);
+  }
+}
+
 /** Checks a policy from configuration, naming the field that is wrong. */
 export function confirmationPolicy(depth: number, mode: string): ConfirmationPolicy {
   if (!Number.isInteger(depth) || depth < 1 || depth > 1000) throw new Error(`confirmations: must be an integer 1..1000, got ${depth}`);

@@ -8,7 +8,7 @@ export class AdaptiveRange {
   /** Below the smallest range a provider refused: growing past it again would only be refused again. */
   private ceiling: number;
 
-  constructor(private readonly options: { initial: number; min?: number; max: number; fastMs: number }) {
+  constructor(private readonly options: { initial: number; min?: number; max: number; fastMs: number; targetLogs?: number }) {
     const { initial, min = 1, max } = options;
     if (![initial, min, max].every(Number.isSafeInteger) || !(1 <= min && min <= initial && initial <= max)) {
       throw new Error(`log range: need whole numbers 1 ≤ min ≤ initial ≤ max, got min ${min}, initial ${initial}, max ${max}`);
@@ -21,9 +21,15 @@ export class AdaptiveRange {
     return this.current;
   }
 
-  /** A range came back in `ms`: grow when that was fast, never past what a provider refused. */
-  succeeded(ms: number): void {
-    if (ms < this.options.fastMs) this.current = Math.min(this.ceiling, this.current * 2);
+  /**
+   * A range came back in `ms` with `logs` logs: grow when that was fast and light, never past what a provider
+   * refused; shrink when it carried more than twice the target, so that batches stay a size the database commits
+   * quickly and the next range can be fetched meanwhile.
+   */
+  succeeded(ms: number, logs = 0): void {
+    const target = this.options.targetLogs ?? 5_000;
+    if (logs > 2 * target) this.current = Math.max(this.options.min ?? 1, Math.floor(this.current / 2));
+    else if (ms < this.options.fastMs && logs < target) this.current = Math.min(this.ceiling, this.current * 2);
   }
 
   /**

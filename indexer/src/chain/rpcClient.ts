@@ -11,7 +11,8 @@ export function createRpcClient(urls: readonly string[], { timeoutMs = 10_000 }:
   for (const url of urls) if (!/^https?:\/\//.test(url)) throw new Error(`RPC_URLS: "${url}" is not an http(s) URL`);
   // With several URLs a failure moves to the next one at once instead of retrying a dead node.
   const retryCount = urls.length > 1 ? 0 : 2;
-  const transports = urls.map((url) => http(url, { timeout: timeoutMs, retryCount, retryDelay: 50 }));
+  // Providers cap their own responses; viem's default cap of 10 MB would refuse ~20,000 logs a local node returns.
+  const transports = urls.map((url) => http(url, { timeout: timeoutMs, retryCount, retryDelay: 50, maxResponseBodySize: 64 * 1024 * 1024 }));
   return createPublicClient({
     transport: transports.length === 1 ? transports[0] : fallback(transports, { retryCount: 0 }),
     // Blocks are fetched by the indexer itself; viem's own polling and caching would only add latency.

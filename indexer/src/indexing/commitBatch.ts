@@ -1,4 +1,5 @@
 import type { Hex } from "viem";
+import { lastConfirmedBlock } from "../chain/confirmations";
 import { newPayment, type Payment } from "../payments/payment";
 import type { HeadAdvanced } from "../payments/paymentEvents";
 import { applyEvent, reconcile, replay, type MachineSettings, type StatusChange } from "../payments/statusMachine";
@@ -54,6 +55,8 @@ export interface BatchResult {
 export async function commitBatch(db: Db, chainId: number, settings: MachineSettings, batch: Batch): Promise<BatchResult> {
   return db.transaction().execute(async (trx) => {
     const working = new Map<string, StoredPayment>();
+    /** Payments whose stored row changes: only these are written back. */
+    const dirty = new Set<string>();
     const changes = new Map<string, Array<{ change: StatusChange; payment: Payment }>>();
     const refusals: string[] = [];
     /** Payments rebuilt after a reorganisation, as they were before it: their changes are reconciled at the end. */
@@ -64,6 +67,7 @@ export async function commitBatch(db: Db, chainId: number, settings: MachineSett
       await deleteBlocksAbove(trx, chainId, batch.rollbackTo);
       for (const [id, stored] of await loadPayments(trx, chainId, affected)) {
         beforeReorg.set(id, stored.payment);
+        dirty.add(id);
         const rebuilt = replay(newPayment(stored.registration), await eventsOf(trx, chainId, id), settings);
         working.set(id, { ...stored, payment: rebuilt });
       }
@@ -79,6 +83,7 @@ export async function commitBatch(db: Db, chainId: number, settings: MachineSett
         refusals.push(`payment ${id}: ${what} refused: ${outcome.reason}`);
         return;
       }
+      if (outcome.payment !== stored.payment) dirty.add(id);
       working.set(id, { ...stored, payment: outcome.payment });
       if (outcome.changes.length > 0) {
         const list = changes.get(id) ?? [];
@@ -102,7 +107,9 @@ export async function commitBatch(db: Db, chainId: number, settings: MachineSett
       head: { number: batch.head.number, finalized: batch.finalized },
       timestamp: batch.head.timestamp,
     };
-    for (const [id, stored] of await loadPaymentsForHead(trx, chainId, batch.head.timestamp)) {
+    const confirmedUpTo = lastConfirmedBlock(head.head, settings.confirmations);
+    const expiredBefore = batch.head.timestamp - settings.lateCollectWindow;
+    for (const [id, stored] of await loadPaymentsForHead(trx, chainId, confirmedUpTo, expiredBefore)) {
       if (!working.has(id)) working.set(id, stored);
     }
     for (const [id, stored] of working) {
@@ -118,7 +125,7 @@ export async function commitBatch(db: Db, chainId: number, settings: MachineSett
       changes.set(id, reconciled.map((change) => ({ change, payment })));
     }
 
-    await savePayments(trx, chainId, [...working.values()].map((stored) => stored.payment));
+    await savePayments(trx, chainId, [...dirty].map((id) => working.get(id)!.payment));
     const allChanges = [...changes.values()].flat();
     await insertChanges(trx, chainId, allChanges);
     await saveBlocks(trx, chainId, batch.keep);

@@ -1,4 +1,4 @@
-import type { Address, Hex, PublicClient } from "viem";
+import type { Address, Hex, Log, PublicClient } from "viem";
 import type { Logger } from "pino";
 import { fetchBlock } from "../chain/blockHeaders";
 import { AdaptiveRange, isRangeTooLarge } from "../chain/logRange";
@@ -89,15 +89,29 @@ export class Indexer {
     });
   }
 
+  /** The next range's logs, asked for while the current range is being committed. */
+  private prefetched?: { from: number; to: number; started: number; logs: Promise<Log[]> };
+
+  private requestLogs(from: number, to: number) {
+    const logs = this.options.client.getLogs({ address: this.options.escrow, fromBlock: BigInt(from), toBlock: BigInt(to) });
+    // A failed prefetch is handled when it is awaited; until then it must not count as an unhandled rejection.
+    logs.catch(() => undefined);
+    return { from, to, started: performance.now(), logs };
+  }
+
   /** Backfills from the checkpoint up to `safe` (blocks no reorganisation within the depth can reach). */
   private async backfill(checkpoint: Checkpoint, safe: number, finalized: number | undefined, signal?: AbortSignal) {
     const from = checkpoint.blockNumber + 1;
     for (;;) {
-      const to = Math.min(safe, from + this.range.size - 1);
-      const started = performance.now();
+      const request =
+        this.prefetched && this.prefetched.from === from && this.prefetched.to <= safe
+          ? this.prefetched
+          : this.requestLogs(from, Math.min(safe, from + this.range.size - 1));
+      this.prefetched = undefined;
+      const { to, started } = request;
       let logs;
       try {
-        logs = await this.options.client.getLogs({ address: this.options.escrow, fromBlock: BigInt(from), toBlock: BigInt(to) });
+        logs = await request.logs;
       } catch (error) {
         if (signal?.aborted) throw error;
         this.options.observer?.rpcError?.(error);
@@ -113,7 +127,9 @@ export class Indexer {
         await sleep(500, signal);
         continue;
       }
-      this.range.succeeded(performance.now() - started);
+      this.range.succeeded(performance.now() - started, logs.length);
+      // The node works on the next range while the database commits this one.
+      if (to < safe) this.prefetched = this.requestLogs(to + 1, Math.min(safe, to + this.range.size));
       const head = await this.rpc(() => fetchBlock(this.options.client, to), signal);
       await this.commit({ logs: paymentLogs(logs), head, finalized, keep: [head], pruneBelow: to }, from);
       return;

@@ -32,10 +32,11 @@ export interface Payment {
   refundRequested: bigint;
   /** Token units of deposits sent back after expiry. */
   depositsReturned: bigint;
-  /** Block of the deposit that completed the payment; confirmations count from it. */
+  /**
+   * Block of the deposit that completed the payment. Its confirmations are not kept: they follow from this block and
+   * the indexer's checkpoint (`confirmationsOf`), and storing them would rewrite every confirming payment each block.
+   */
   completedBlock: number | null;
-  /** Confirmations of the completing block at the last head seen. */
-  confirmations: number;
   /** Whether funds wait at the deposit address for the keeper to collect them. */
   depositAddressFunded: boolean;
   /** Transactions of the customer that reverted (they fail the payment only if nothing else pays it). */
@@ -63,7 +64,6 @@ export function newPayment({ id, amountUsd, expiry }: { id: Hex; amountUsd: bigi
     refundRequested: 0n,
     depositsReturned: 0n,
     completedBlock: null,
-    confirmations: 0,
     depositAddressFunded: false,
     failedTransactions: 0,
     cursor: null,

@@ -108,15 +108,15 @@ describe("the payment status machine", () => {
         ["pending", "confirming", "full_value_received"],
         ["confirming", "paid", "confirmed"],
       ]);
-      expect(payment).to.include({ status: "paid", previousStatus: "confirming", sequence: 3, confirmations: 12 });
+      expect(payment).to.include({ status: "paid", previousStatus: "confirming", sequence: 3, completedBlock: 11 });
       expect(payment.receivedUsd).to.equal(USD(100));
       expect(payment.paidAmount).to.equal(USD(100));
       expect(payment.remainingUsd).to.equal(0n);
     });
 
-    it("counts confirmations while confirming: 11 of 12 is not paid", () => {
-      const { payment } = run([completed(at(100), 100, 100), head(110)]);
-      expect(payment).to.include({ status: "confirming", confirmations: 11 });
+    it("is not paid at 11 confirmations of 12, and is at 12", () => {
+      expect(run([completed(at(100), 100, 100), head(110)]).payment).to.include({ status: "confirming", completedBlock: 100 });
+      expect(run([completed(at(100), 100, 100), head(111)]).payment.status).to.equal("paid");
     });
 
     it("records the excess of an overpayment", () => {
@@ -367,7 +367,7 @@ describe("the payment status machine", () => {
       const rebuilt = replay(created(), [completed(at(7), 100, 100), head(8)], SETTINGS);
       const { payment, changes } = reconcile(before, rebuilt);
       expect(changes).to.be.empty;
-      expect(payment).to.include({ status: "confirming", sequence: before.sequence, completedBlock: 7, confirmations: 2 });
+      expect(payment).to.include({ status: "confirming", sequence: before.sequence, completedBlock: 7 });
     });
   });
 });

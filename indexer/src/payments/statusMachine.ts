@@ -1,5 +1,5 @@
 import type { Hex } from "viem";
-import { confirmationsOf, isConfirmed, type ConfirmationPolicy } from "../chain/confirmations";
+import { isConfirmed, type ConfirmationPolicy } from "../chain/confirmations";
 import type { Payment } from "./payment";
 import { comparePositions, isChainEvent, type ChainPaymentEvent, type PaymentEvent } from "./paymentEvents";
 import { isAllowedTransition, type PaymentStatus } from "./statuses";
@@ -110,7 +110,6 @@ function applyChainEvent(payment: Payment, event: ChainPaymentEvent, settings: M
         excessUsd: event.excessUsd,
         fee: event.fee,
         completedBlock: event.position.blockNumber,
-        confirmations: 1,
         depositAddressFunded: false,
       };
       const outcome = moves(next, [["confirming", "full_value_received", source]]);
@@ -159,12 +158,8 @@ export function applyEvent(payment: Payment, event: PaymentEvent, settings: Mach
   switch (event.kind) {
     case "head": {
       if (payment.status === "confirming" && payment.completedBlock !== null) {
-        // Counted up to the depth required: beyond it the number says nothing, and it would differ with how the
-        // chain happened to be read.
-        const confirmations = Math.min(confirmationsOf(payment.completedBlock, event.head.number), settings.confirmations.depth);
-        const next = { ...payment, confirmations };
-        if (!isConfirmed(payment.completedBlock, event.head, settings.confirmations)) return { ok: true, payment: next, changes: [] };
-        const paid = moves(next, [["paid", "confirmed"]]);
+        if (!isConfirmed(payment.completedBlock, event.head, settings.confirmations)) return { ok: true, payment, changes: [] };
+        const paid = moves(payment, [["paid", "confirmed"]]);
         if (!paid.ok) return paid;
         const refunds = moves(paid.payment, [[refundStatus(paid.payment), "refunded"]]);
         return refunds.ok ? { ...refunds, changes: [...paid.changes, ...refunds.changes] } : refunds;

@@ -51,16 +51,25 @@ export async function loadPayments(db: Db, chainId: number, ids: readonly string
   return found;
 }
 
-/** Payments a new head may change: the confirming ones, and those with nothing received whose time is up. */
-export async function loadPaymentsForHead(db: Db, chainId: number, timestamp: bigint): Promise<Map<string, StoredPayment>> {
+/**
+ * Payments a new head changes: the confirming ones whose completing block is now final (`confirmedUpTo`), and
+ * those with nothing received whose time ran out before `expiredBefore`. Only these: a head must not cost a read of
+ * every open payment.
+ */
+export async function loadPaymentsForHead(
+  db: Db,
+  chainId: number,
+  confirmedUpTo: number,
+  expiredBefore: bigint,
+): Promise<Map<string, StoredPayment>> {
   const rows = await db
     .selectFrom("payments")
     .selectAll()
     .where("chain_id", "=", chainId)
     .where((eb) =>
       eb.or([
-        eb("status", "=", "confirming"),
-        eb.and([eb("status", "in", ["initiated", "pending"]), eb("received_usd", "=", "0"), eb("expiry", "<", timestamp.toString())]),
+        eb.and([eb("status", "=", "confirming"), eb("completed_block", "<=", confirmedUpTo)]),
+        eb.and([eb("status", "in", ["initiated", "pending"]), eb("received_usd", "=", "0"), eb("expiry", "<", expiredBefore.toString())]),
       ]),
     )
     .execute();
@@ -75,14 +84,14 @@ export async function savePayments(db: Db, chainId: number, payments: readonly P
       received_usd = x.received_usd, remaining_usd = x.remaining_usd, excess_usd = x.excess_usd, token = x.token,
       paid_amount = x.paid_amount, fee = x.fee, refunded_amount = x.refunded_amount,
       refund_requested = x.refund_requested, deposits_returned = x.deposits_returned,
-      completed_block = x.completed_block, confirmations = x.confirmations,
+      completed_block = x.completed_block,
       deposit_address_funded = x.deposit_address_funded, failed_transactions = x.failed_transactions,
       cursor_block = x.cursor_block, cursor_log_index = x.cursor_log_index, updated_at = now()
     from jsonb_to_recordset(${json(payments.map(stateColumns))}::jsonb) as x(
       id text, status text, previous_status text, sequence integer,
       received_usd numeric, remaining_usd numeric, excess_usd numeric, token text,
       paid_amount numeric, fee numeric, refunded_amount numeric, refund_requested numeric, deposits_returned numeric,
-      completed_block bigint, confirmations integer, deposit_address_funded boolean, failed_transactions integer,
+      completed_block bigint, deposit_address_funded boolean, failed_transactions integer,
       cursor_block bigint, cursor_log_index integer)
     where payments.chain_id = ${chainId} and payments.id = x.id`.execute(db);
 }

@@ -31,7 +31,6 @@ export interface PaymentsTable {
   refund_requested: Numeric;
   deposits_returned: Numeric;
   completed_block: BlockNumber | null;
-  confirmations: number;
   deposit_address_funded: boolean;
   failed_transactions: number;
   cursor_block: BlockNumber | null;

@@ -27,7 +27,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("refund_requested", sql.raw(amount), (c) => c.notNull())
     .addColumn("deposits_returned", sql.raw(amount), (c) => c.notNull())
     .addColumn("completed_block", "bigint")
-    .addColumn("confirmations", "integer", (c) => c.notNull())
     .addColumn("deposit_address_funded", "boolean", (c) => c.notNull())
     .addColumn("failed_transactions", "integer", (c) => c.notNull())
     .addColumn("cursor_block", "bigint")
