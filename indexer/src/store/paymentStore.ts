@@ -3,7 +3,7 @@ import type { Hex } from "viem";
 import { newPayment, type Payment } from "../payments/payment";
 import { isChainEvent, type PaymentEvent } from "../payments/paymentEvents";
 import type { StatusChange } from "../payments/statusMachine";
-import { eventFromData, eventToData, jsonWithBigints } from "./eventData";
+import { eventFromData, jsonWithBigints } from "./eventData";
 import { paymentFromRow, registrationFromRow, stateColumns, type PaymentRegistration } from "./paymentRows";
 import type { Database } from "./schema";
 
@@ -16,9 +16,10 @@ export interface StoredPayment {
   registration: PaymentRegistration;
 }
 
-// Bulk statements take their rows as one jsonb parameter: one round trip per table and batch, whatever its size,
-// and no limit on the number of bind parameters.
-const json = (rows: unknown[]) => JSON.stringify(rows);
+// Bulk statements take their rows as one json parameter: one round trip per table and batch, whatever its size,
+// and no limit on the number of bind parameters. (json, not jsonb: the server parses it once, row by row, without
+// first building a binary document of the whole batch.)
+const json = (rows: unknown[]) => jsonWithBigints(rows);
 
 export async function insertPayment(db: Db, registration: PaymentRegistration): Promise<Payment> {
   const payment = newPayment(registration);
@@ -87,7 +88,7 @@ export async function savePayments(db: Db, chainId: number, payments: readonly P
       completed_block = x.completed_block,
       deposit_address_funded = x.deposit_address_funded, failed_transactions = x.failed_transactions,
       cursor_block = x.cursor_block, cursor_log_index = x.cursor_log_index, updated_at = now()
-    from jsonb_to_recordset(${json(payments.map(stateColumns))}::jsonb) as x(
+    from json_to_recordset(${json(payments.map(stateColumns))}::json) as x(
       id text, status text, previous_status text, sequence integer,
       received_usd numeric, remaining_usd numeric, excess_usd numeric, token text,
       paid_amount numeric, fee numeric, refunded_amount numeric, refund_requested numeric, deposits_returned numeric,
@@ -112,12 +113,12 @@ export async function insertEvents(db: Db, chainId: number, rows: readonly Event
     log_index: isChainEvent(event) ? event.position.logIndex : null,
     block_hash: blockHash ?? null,
     transaction_hash: "transactionHash" in event ? event.transactionHash : null,
-    data: JSON.parse(eventToData(event)),
+    data: event,
   }));
   await sql`
     insert into payment_events (chain_id, payment_id, kind, block_number, log_index, block_hash, transaction_hash, data)
     select ${chainId}, x.payment_id, x.kind, x.block_number, x.log_index, x.block_hash, x.transaction_hash, x.data
-    from jsonb_to_recordset(${json(values)}::jsonb) as x(
+    from json_to_recordset(${json(values)}::json) as x(
       payment_id text, kind text, block_number bigint, log_index integer, block_hash text, transaction_hash text, data jsonb)
     on conflict (chain_id, block_number, log_index, payment_id) where block_number is not null do nothing`.execute(db);
 }
@@ -170,14 +171,14 @@ export async function insertChanges(
   await sql`
     insert into status_changes (chain_id, payment_id, sequence, from_status, to_status, reason, transaction_hash, block_number)
     select ${chainId}, x.payment_id, x.sequence, x.from_status, x.to_status, x.reason, x.transaction_hash, x.block_number
-    from jsonb_to_recordset(${json(rows)}::jsonb) as x(
+    from json_to_recordset(${json(rows)}::json) as x(
       payment_id text, sequence integer, from_status text, to_status text, reason text, transaction_hash text, block_number bigint)`.execute(db);
   const outbox = changes.map(({ change, payment }) => ({
     payment_id: change.paymentId,
     type: `payment.${change.to}`,
-    data: JSON.parse(jsonWithBigints({ change, payment })),
+    data: { change, payment },
   }));
   await sql`
     insert into outbox (chain_id, payment_id, type, data)
-    select ${chainId}, x.payment_id, x.type, x.data from jsonb_to_recordset(${json(outbox)}::jsonb) as x(payment_id text, type text, data jsonb)`.execute(db);
+    select ${chainId}, x.payment_id, x.type, x.data from json_to_recordset(${json(outbox)}::json) as x(payment_id text, type text, data jsonb)`.execute(db);
 }
