@@ -63,12 +63,23 @@ async function main(): Promise<number> {
   logger.info({ port: status.port }, "serving /metrics and /health");
 
   let lock: IndexerLock | undefined;
+  let lockLost = false;
   if (config.databaseUrl) {
     lock = await acquireIndexerLock(config.databaseUrl, chainId, {
       signal: stop.signal,
       waiting: () => logger.info({ chainId }, "another indexer holds this chain's lock; standing by"),
     });
-    lock.lost.addEventListener("abort", () => stop.abort());
+    if (!lock) {
+      status.server.close();
+      logger.info("stopped while standing by");
+      return 0;
+    }
+    lock.lost.addEventListener("abort", () => {
+      // Another process may take over at once: this one must stop, and say so to whoever supervises it.
+      lockLost = true;
+      logger.error({ chainId }, "lost the chain's indexer lock (its database session ended); stopping");
+      stop.abort();
+    });
   }
   active = true;
   const store = await openStore({ url: config.databaseUrl, dataDir: config.databaseUrl ? undefined : config.dataDir });
@@ -140,7 +151,7 @@ async function main(): Promise<number> {
     status.server.close();
   }
   logger.info("stopped");
-  return code;
+  return lockLost ? 4 : code;
 }
 
 main().then(

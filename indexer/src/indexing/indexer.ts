@@ -29,6 +29,8 @@ export interface IndexerOptions {
 
 export interface IndexerObserver {
   head?(number: number): void;
+  /** The block the indexer has committed up to, as read at each step (also after a restart with nothing to do). */
+  indexed?(number: number): void;
   committed?(batch: { from: number; to: number; logs: number; result: BatchResult; ms: number; head: number }): void;
   rpcError?(error: unknown): void;
 }
@@ -167,10 +169,12 @@ export class Indexer {
 
   /** One step: backfill a range, follow one block, or report that the indexer is at the head. */
   async step(signal?: AbortSignal): Promise<"backfilled" | "followed" | "idle"> {
+    this.headAnnounced = false;
     const head = Number(await this.rpc(() => this.options.client.getBlockNumber({ cacheTime: 0 }), signal));
     this.options.observer?.head?.(head);
     const finalized = await this.finalizedBlock(signal);
     const checkpoint = await this.checkpoint(signal);
+    this.options.observer?.indexed?.(checkpoint.blockNumber);
     if (checkpoint.blockNumber >= head) return "idle";
     const safe = Math.max(head - this.depth + 1, finalized ?? 0);
     if (checkpoint.blockNumber < safe - 1) {
@@ -182,14 +186,21 @@ export class Indexer {
   }
 
   private wake?: () => void;
+  /** A head announced while a step was running: the next wait must not wait for it. */
+  private headAnnounced = false;
 
   /** A new head was announced (a newHeads subscription): stop waiting and step at once. */
   notifyHead(): void {
-    this.wake?.();
+    if (this.wake) this.wake();
+    else this.headAnnounced = true;
   }
 
   /** Waits for the poll interval, a new head's announcement, or the end. */
   private idle(signal?: AbortSignal): Promise<void> {
+    if (this.headAnnounced) {
+      this.headAnnounced = false;
+      return Promise.resolve();
+    }
     const waking = new AbortController();
     const wake = () => waking.abort();
     this.wake = wake;

@@ -48,6 +48,11 @@ export function indexerMetrics(chainId: number) {
       refusals.inc(result.refusals.length);
       commitSeconds.observe(ms / 1000);
     },
+    indexed(number) {
+      indexed = number;
+      indexedBlock.set(number);
+      lag.set(Math.max(0, head - indexed));
+    },
     rpcError() {
       rpcErrors.inc();
     },
