@@ -17,8 +17,7 @@ import {
   revertTo,
   signedPayment,
   snapshot,
-  startLocalChain,
-  type LocalChain,
+  useLocalChain,
 } from "./support/localChain";
 import { historyOf, outboxTypes, storedPayment } from "./support/paymentRecords";
 
@@ -26,29 +25,15 @@ const quiet = () => undefined;
 const USD = (amount: string) => hre.ethers.parseUnits(amount, 18);
 
 describe("indexer: contract events become payment statuses", function () {
-  let chain: LocalChain;
-  let clean: string;
-
-  before(async function () {
-    chain = await startLocalChain();
-  });
-  after(async function () {
-    await chain.close();
-  });
-  beforeEach(async function () {
-    clean = await snapshot();
-  });
-  afterEach(async function () {
-    await revertTo(clean);
-  });
+  const chain = useLocalChain();
 
   describeEachStore("paying", (store) => {
     it("full: initiated → confirming, counting confirmations from the completing block → paid at 12", async function () {
       const { db } = store();
-      const payment = await signedPayment(chain, "25");
-      await register(db, chain, payment);
+      const payment = await signedPayment(chain(), "25");
+      await register(db, chain(), payment);
       await simulate(hre, { intent: payment.file, scenario: "full", token: "USDT" }, quiet);
-      const indexer = localIndexer(chain, db);
+      const indexer = localIndexer(chain(), db);
       await catchUp(indexer);
       const confirming = await storedPayment(db, payment.intent.paymentId);
       const checkpoint = await readCheckpoint(db, CHAIN_ID);
@@ -75,10 +60,10 @@ describe("indexer: contract events become payment statuses", function () {
 
     it("partial, then a top-up: pending with the remainder, then confirming", async function () {
       const { db } = store();
-      const payment = await signedPayment(chain, "40");
-      await register(db, chain, payment);
+      const payment = await signedPayment(chain(), "40");
+      await register(db, chain(), payment);
       await simulate(hre, { intent: payment.file, scenario: "partial", token: "USDC" }, quiet);
-      const indexer = localIndexer(chain, db);
+      const indexer = localIndexer(chain(), db);
       await catchUp(indexer);
       const pending = await storedPayment(db, payment.intent.paymentId);
       expect(pending.status).to.equal("pending");
@@ -97,10 +82,10 @@ describe("indexer: contract events become payment statuses", function () {
 
     it("over: the excess is recorded, in BNB", async function () {
       const { db } = store();
-      const payment = await signedPayment(chain, "300");
-      await register(db, chain, payment);
+      const payment = await signedPayment(chain(), "300");
+      await register(db, chain(), payment);
       await simulate(hre, { intent: payment.file, scenario: "over", token: "BNB" }, quiet);
-      await catchUp(localIndexer(chain, db));
+      await catchUp(localIndexer(chain(), db));
       const over = await storedPayment(db, payment.intent.paymentId);
       expect(over.status).to.equal("confirming");
       expect(over.excessUsd).to.equal(USD("150"));
@@ -109,10 +94,10 @@ describe("indexer: contract events become payment statuses", function () {
 
     it("expired with a refund: pending, then expired by the escrow, its deposit returned", async function () {
       const { db } = store();
-      const payment = await signedPayment(chain, "80");
-      await register(db, chain, payment);
+      const payment = await signedPayment(chain(), "80");
+      await register(db, chain(), payment);
       await simulate(hre, { intent: payment.file, scenario: "partial", token: "USDT" }, quiet);
-      const indexer = localIndexer(chain, db);
+      const indexer = localIndexer(chain(), db);
       await catchUp(indexer);
       await mineAt(payment.intent.expiry + 1n);
       await catchUp(indexer);
@@ -132,9 +117,9 @@ describe("indexer: contract events become payment statuses", function () {
 
     it("a late deposit: expired by time, the late transfer to its deposit address changes nothing", async function () {
       const { db } = store();
-      const payment = await signedPayment(chain, "10");
-      await register(db, chain, payment);
-      const indexer = localIndexer(chain, db);
+      const payment = await signedPayment(chain(), "10");
+      await register(db, chain(), payment);
+      const indexer = localIndexer(chain(), db);
       // Until the late-collect window closes, a transfer made in time could still be collected.
       await mineAt(payment.intent.expiry + 3_600n);
       await catchUp(indexer);
@@ -152,20 +137,20 @@ describe("indexer: contract events become payment statuses", function () {
 
     it("a payment registered after it was paid takes the chain's events at once", async function () {
       const { db } = store();
-      const payment = await signedPayment(chain, "25");
+      const payment = await signedPayment(chain(), "25");
       await simulate(hre, { intent: payment.file, scenario: "full", token: "USDT" }, quiet);
       await mine(12);
-      await catchUp(localIndexer(chain, db));
-      await register(db, chain, payment);
+      await catchUp(localIndexer(chain(), db));
+      await register(db, chain(), payment);
       expect(await storedPayment(db, payment.intent.paymentId)).to.include({ status: "paid" });
     });
 
     it("never expires a payment completed before its expiry, however late the confirmations", async function () {
       const { db } = store();
-      const payment = await signedPayment(chain, "25", 60n);
-      await register(db, chain, payment);
+      const payment = await signedPayment(chain(), "25", 60n);
+      await register(db, chain(), payment);
       await simulate(hre, { intent: payment.file, scenario: "full", token: "USDT" }, quiet);
-      const indexer = localIndexer(chain, db);
+      const indexer = localIndexer(chain(), db);
       await catchUp(indexer);
       await mineAt(payment.intent.expiry + 3_600n);
       await catchUp(indexer);
@@ -179,9 +164,9 @@ describe("indexer: contract events become payment statuses", function () {
   describeEachStore("reorganisations", (store) => {
     it("takes a confirming payment back when its deposit leaves the chain, and tells the merchant", async function () {
       const { db } = store();
-      const payment = await signedPayment(chain, "25");
-      await register(db, chain, payment);
-      const indexer = localIndexer(chain, db);
+      const payment = await signedPayment(chain(), "25");
+      await register(db, chain(), payment);
+      const indexer = localIndexer(chain(), db);
       await catchUp(indexer);
       const fork = await snapshot();
       await simulate(hre, { intent: payment.file, scenario: "full", token: "USDT" }, quiet);
@@ -211,7 +196,7 @@ describe("indexer: contract events become payment statuses", function () {
 
     it("stops loudly at a reorganisation deeper than the confirmation depth", async function () {
       const { db } = store();
-      const indexer = localIndexer(chain, db);
+      const indexer = localIndexer(chain(), db);
       await catchUp(indexer);
       const fork = await snapshot();
       await mine(20);

@@ -15,11 +15,9 @@ import {
   mine,
   mineAt,
   register,
-  revertTo,
   SETTINGS,
   signedPayment,
-  snapshot,
-  startLocalChain,
+  useLocalChain,
   type LocalChain,
 } from "./support/localChain";
 import { historyOf, storedPayment } from "./support/paymentRecords";
@@ -57,31 +55,17 @@ async function tokenBalance(chain: LocalChain, symbol: "USDT" | "USDC", account:
 }
 
 describe("keeper: deposit addresses collected, unpaid payments expired, strays returned", function () {
-  let chain: LocalChain;
-  let clean: string;
-  before(async function () {
-    chain = await startLocalChain();
-  });
-  after(async function () {
-    await chain.close();
-  });
-  beforeEach(async function () {
-    clean = await snapshot();
-  });
-  afterEach(async function () {
-    await hre.network.provider.send("evm_setAutomine", [true]);
-    await revertTo(clean);
-  });
+  const chain = useLocalChain();
 
   describeEachStore("keeper", (store) => {
     for (const token of ["USDT", "BNB"] as const) {
       it(`collects ${token} sent to a deposit address, once`, async function () {
         const { db } = store();
-        const payment = await signedPayment(chain, "30");
-        await register(db, chain, payment);
+        const payment = await signedPayment(chain(), "30");
+        await register(db, chain(), payment);
         await simulate(hre, { intent: payment.file, scenario: "full", token, via: "deposit-address" }, quiet);
-        const indexer = localIndexer(chain, db);
-        const keeper = localKeeper(chain, db);
+        const indexer = localIndexer(chain(), db);
+        const keeper = localKeeper(chain(), db);
         await catchUp(indexer);
 
         const sent = await keeper.tick();
@@ -99,13 +83,13 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
 
     it("expires a partly paid payment once its time is up, refunding the customer", async function () {
       const { db } = store();
-      const payment = await signedPayment(chain, "50");
-      await register(db, chain, payment);
+      const payment = await signedPayment(chain(), "50");
+      await register(db, chain(), payment);
       const customer = (await hre.ethers.getSigners())[6].address;
       await simulate(hre, { intent: payment.file, scenario: "partial", token: "USDC" }, quiet);
-      const afterDeposit = await tokenBalance(chain, "USDC", customer);
-      const indexer = localIndexer(chain, db);
-      const keeper = localKeeper(chain, db);
+      const afterDeposit = await tokenBalance(chain(), "USDC", customer);
+      const indexer = localIndexer(chain(), db);
+      const keeper = localKeeper(chain(), db);
       await catchUp(indexer);
       expect(await keeper.tick()).to.deep.equal([]);
 
@@ -114,7 +98,7 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
       expect((await keeper.tick()).map((action) => action.kind)).to.deep.equal(["expire"]);
       await catchUp(indexer);
       expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("expired");
-      expect(await tokenBalance(chain, "USDC", customer)).to.be.greaterThan(afterDeposit);
+      expect(await tokenBalance(chain(), "USDC", customer)).to.be.greaterThan(afterDeposit);
       expect(await historyOf(db, payment.intent.paymentId)).to.deep.equal([
         ["initiated", "pending", "deposit"],
         ["pending", "expired", "expired_on_chain"],
@@ -123,29 +107,29 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
 
     it("returns a transfer that came after the late-collect window to its sender", async function () {
       const { db } = store();
-      const payment = await signedPayment(chain, "20");
-      await register(db, chain, payment);
+      const payment = await signedPayment(chain(), "20");
+      await register(db, chain(), payment);
       const customer = (await hre.ethers.getSigners())[6].address;
       const late = await simulate(hre, { intent: payment.file, scenario: "late", token: "USDT", via: "deposit-address" }, quiet);
-      const beforeReturn = await tokenBalance(chain, "USDT", customer);
-      const indexer = localIndexer(chain, db);
-      const keeper = localKeeper(chain, db);
+      const beforeReturn = await tokenBalance(chain(), "USDT", customer);
+      const indexer = localIndexer(chain(), db);
+      const keeper = localKeeper(chain(), db);
       await catchUp(indexer);
       expect((await keeper.tick()).map((action) => action.kind)).to.deep.equal(["returnStray"]);
-      expect(await tokenBalance(chain, "USDT", customer)).to.equal(beforeReturn + parseUnits(late.amount, 18));
-      expect(await tokenBalance(chain, "USDT", payment.depositAddress)).to.equal(0n);
+      expect(await tokenBalance(chain(), "USDT", customer)).to.equal(beforeReturn + parseUnits(late.amount, 18));
+      expect(await tokenBalance(chain(), "USDT", payment.depositAddress)).to.equal(0n);
     });
 
     it("never sends the same action twice for one state, and replaces a stuck transaction at a higher gas price", async function () {
       const { db } = store();
-      const payment = await signedPayment(chain, "30");
-      await register(db, chain, payment);
+      const payment = await signedPayment(chain(), "30");
+      await register(db, chain(), payment);
       await simulate(hre, { intent: payment.file, scenario: "full", token: "USDT", via: "deposit-address" }, quiet);
-      const indexer = localIndexer(chain, db);
+      const indexer = localIndexer(chain(), db);
       await catchUp(indexer);
 
       await hre.network.provider.send("evm_setAutomine", [false]);
-      const keeper = localKeeper(chain, db, 0);
+      const keeper = localKeeper(chain(), db, 0);
       expect((await keeper.tick()).map((action) => action.kind)).to.deep.equal(["collect"]);
       const [first] = await db.selectFrom("keeper_actions").select(["tx_hash", "gas_price", "nonce"]).execute();
       // Still unmined: the next round claims nothing new and replaces the stuck transaction instead.
@@ -162,22 +146,22 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
       expect((await actions(db)).map((row) => [row.action, row.status])).to.deep.equal([["collect", "done"]]);
       await catchUp(indexer);
       expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("confirming");
-      expect(await tokenBalance(chain, "USDT", payment.depositAddress)).to.equal(0n);
+      expect(await tokenBalance(chain(), "USDT", payment.depositAddress)).to.equal(0n);
     });
 
     it("plans again an action claimed but never broadcast (a crash between claim and send)", async function () {
       const { db } = store();
-      const payment = await signedPayment(chain, "30");
-      await register(db, chain, payment);
+      const payment = await signedPayment(chain(), "30");
+      await register(db, chain(), payment);
       await simulate(hre, { intent: payment.file, scenario: "full", token: "BNB", via: "deposit-address" }, quiet);
-      await catchUp(localIndexer(chain, db));
+      await catchUp(localIndexer(chain(), db));
       const operator = privateKeyToAccount(OPERATOR_KEY).address as Address;
       const nonce = await hre.ethers.provider.getTransactionCount(operator, "pending");
       await db
         .insertInto("keeper_actions")
         .values({ chain_id: CHAIN_ID, payment_id: payment.intent.paymentId, action: "collect", state_key: `${zeroAddress}:stale`, status: "planned", nonce })
         .execute();
-      const sent = await localKeeper(chain, db).tick();
+      const sent = await localKeeper(chain(), db).tick();
       expect(sent.map((action) => action.kind)).to.deep.equal(["collect"]);
       const rows = await actions(db);
       expect(rows.map((row) => row.state_key)).to.not.include(`${zeroAddress}:stale`);

@@ -45,19 +45,23 @@ async function chooseSender(hre: HardhatRuntimeEnvironment, from: string | undef
   throw new OperatorError(`no key is configured for ${hre.network.name}: set one of ${KEY_VARIABLES.join(", ")} (see .env.example)`);
 }
 
+/** deployments/<chainId>.json of the selected network; its absence or a flaw is the operator's to fix. */
+export async function recordedDeployment(hre: HardhatRuntimeEnvironment): Promise<{ chainId: number; deployment: DeploymentRecord }> {
+  const chainId = Number((await hre.ethers.provider.getNetwork()).chainId);
+  try {
+    return { chainId, deployment: readDeployment(chainId, deploymentsDir()) };
+  } catch (error) {
+    throw new OperatorError((error as Error).message);
+  }
+}
+
 /** The recorded deployment of the selected network, its escrow and the account commands send from. */
 export async function escrowContext(
   hre: HardhatRuntimeEnvironment,
   options: CommonOptions,
   out: (line: string) => void = console.log,
 ): Promise<EscrowContext> {
-  const chainId = Number((await hre.ethers.provider.getNetwork()).chainId);
-  let deployment: DeploymentRecord;
-  try {
-    deployment = readDeployment(chainId, deploymentsDir());
-  } catch (error) {
-    throw new OperatorError((error as Error).message);
-  }
+  const { chainId, deployment } = await recordedDeployment(hre);
   if ((await hre.ethers.provider.getCode(deployment.escrow)) === "0x") {
     throw new OperatorError(`no contract at the recorded escrow ${deployment.escrow} on ${hre.network.name}: was the chain reset? Deploy again`);
   }

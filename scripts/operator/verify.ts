@@ -1,7 +1,7 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
-import { readDeployment, type DeploymentRecord } from "../../indexer/src/chain/deployment";
+import type { DeploymentRecord } from "../../indexer/src/chain/deployment";
 import { operatorCommand } from "./commandLine";
-import { deploymentsDir } from "./escrowContext";
+import { recordedDeployment } from "./escrowContext";
 import { OperatorError } from "./operatorError";
 
 /** What BscScan is asked to verify: the escrow (constructed with the deployer as first admin) and the forwarder. */
@@ -17,13 +17,7 @@ export function verificationTargets(record: DeploymentRecord) {
 }
 
 export async function verifyDeployment(hre: HardhatRuntimeEnvironment) {
-  const chainId = Number((await hre.ethers.provider.getNetwork()).chainId);
-  let record: DeploymentRecord;
-  try {
-    record = readDeployment(chainId, deploymentsDir());
-  } catch (error) {
-    throw new OperatorError((error as Error).message);
-  }
+  const { deployment: record } = await recordedDeployment(hre);
   if (!hre.config.etherscan.apiKey) throw new OperatorError("ETHERSCAN_API_KEY is not set: an Etherscan v2 API key (see .env.example)");
   for (const target of verificationTargets(record)) {
     console.log(`verifying ${target.contract} at ${target.address}`);

@@ -59,6 +59,32 @@ export async function startLocalChain(): Promise<LocalChain> {
  * Mines blocks one by one: `hardhat_mine` with a count reserves blocks whose headers report a zero parent hash,
  * which a real chain never does and which the indexer would rightly take for a reorganisation.
  */
+/**
+ * Registers mocha hooks giving a file one local chain, reset to a snapshot after every test; returns a function
+ * that gives the chain inside tests.
+ */
+export function useLocalChain(): () => LocalChain {
+  let chain: LocalChain | undefined;
+  let clean = "";
+  before(async function () {
+    chain = await startLocalChain();
+  });
+  after(async function () {
+    await chain?.close();
+  });
+  beforeEach(async function () {
+    clean = await snapshot();
+  });
+  afterEach(async function () {
+    await hre.network.provider.send("evm_setAutomine", [true]);
+    await revertTo(clean);
+  });
+  return () => {
+    if (!chain) throw new Error("the local chain starts in before()");
+    return chain;
+  };
+}
+
 export async function mine(blocks = 1): Promise<void> {
   for (let i = 0; i < blocks; i++) await hre.network.provider.send("evm_mine", []);
 }
