@@ -62,13 +62,24 @@ async function main(): Promise<number> {
   );
   logger.info({ port: status.port }, "serving /metrics and /health");
 
+  /** A database that cannot be used is the operator's to fix: one line naming the variable, exit code 2. */
+  const databaseProblem = (error: unknown) => {
+    const where = config.databaseUrl ? "DATABASE_URL" : `DATA_DIR (${config.dataDir})`;
+    console.error(`error: ${where}: cannot use the database: ${(error as Error).message}`);
+    status.server.close();
+    return 2;
+  };
   let lock: IndexerLock | undefined;
   let lockLost = false;
   if (config.databaseUrl) {
-    lock = await acquireIndexerLock(config.databaseUrl, chainId, {
-      signal: stop.signal,
-      waiting: () => logger.info({ chainId }, "another indexer holds this chain's lock; standing by"),
-    });
+    try {
+      lock = await acquireIndexerLock(config.databaseUrl, chainId, {
+        signal: stop.signal,
+        waiting: () => logger.info({ chainId }, "another indexer holds this chain's lock; standing by"),
+      });
+    } catch (error) {
+      return databaseProblem(error);
+    }
     if (!lock) {
       status.server.close();
       logger.info("stopped while standing by");
@@ -82,7 +93,13 @@ async function main(): Promise<number> {
     });
   }
   active = true;
-  const store = await openStore({ url: config.databaseUrl, dataDir: config.databaseUrl ? undefined : config.dataDir });
+  let store;
+  try {
+    store = await openStore({ url: config.databaseUrl, dataDir: config.databaseUrl ? undefined : config.dataDir });
+  } catch (error) {
+    await lock?.release();
+    return databaseProblem(error);
+  }
   logger.info(
     { chainId, escrow: deployment.escrow, startBlock: deployment.blockNumber, store: store.kind, confirmations: config.confirmations },
     "indexing",
