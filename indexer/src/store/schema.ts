@@ -129,6 +129,110 @@ export interface KeeperCursorsTable {
   scanned_block: BlockNumber;
 }
 
+/** A merchant of this gateway: its API keys and payments belong to it. */
+export interface MerchantsTable {
+  id: string;
+  name: string;
+  address: string;
+  created_at: Timestamp;
+}
+
+/** API keys, stored only as hashes; `mode` is test or live. */
+export interface ApiKeysTable {
+  id: string;
+  merchant_id: string;
+  mode: string;
+  key_hash: string;
+  prefix: string;
+  created_at: Timestamp;
+  revoked_at: Timestamp | null;
+}
+
+/** What the merchant asked for with a payment, beside its signed terms in `payments`. */
+export interface PaymentRequestsTable {
+  chain_id: number;
+  payment_id: string;
+  merchant_id: string;
+  mode: string;
+  description: string | null;
+  order_id: string | null;
+  metadata: ColumnType<unknown, string, string>;
+  options: ColumnType<unknown, string, string>;
+  success_url: string | null;
+  cancel_url: string | null;
+  created_at: Timestamp;
+}
+
+/** A request made with an Idempotency-Key and the response it got, replayed for the same key and body. */
+export interface IdempotencyKeysTable {
+  merchant_id: string;
+  mode: string;
+  key: string;
+  method: string;
+  path: string;
+  request_hash: string;
+  response_status: number;
+  response: ColumnType<unknown, string, string>;
+  created_at: Timestamp;
+}
+
+export interface WebhookEndpointsTable {
+  id: string;
+  merchant_id: string;
+  mode: string;
+  url: string;
+  description: string | null;
+  event_types: ColumnType<unknown, string | null, string | null>;
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_expires_at: Timestamp | null;
+  disabled_at: Timestamp | null;
+  disabled_reason: string | null;
+  failing_since: Timestamp | null;
+  created_at: Timestamp;
+  deleted_at: Timestamp | null;
+}
+
+/** The merchant's event log: one row per event, its id the `webhook-id` of every delivery of it. */
+export interface WebhookEventsTable {
+  id: string;
+  merchant_id: string;
+  mode: string;
+  chain_id: number;
+  payment_id: string;
+  type: string;
+  sequence: number;
+  body: string;
+  created_at: Timestamp;
+}
+
+/** One event to one endpoint, retried on its schedule until it succeeds or the schedule ends. */
+export interface WebhookDeliveriesTable {
+  id: Generated<string>;
+  event_id: string;
+  endpoint_id: string;
+  status: string;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp;
+  leased_until: Timestamp | null;
+  last_error: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** Each HTTP attempt of a delivery and what came back. */
+export interface WebhookAttemptsTable {
+  id: Generated<string>;
+  delivery_id: string | number;
+  event_id: string;
+  endpoint_id: string;
+  attempt: number;
+  started_at: Timestamp;
+  duration_ms: number;
+  response_status: number | null;
+  error: string | null;
+}
+
 export interface Database {
   keeper_actions: KeeperActionsTable;
   deposit_transfers: DepositTransfersTable;
@@ -139,4 +243,12 @@ export interface Database {
   outbox: OutboxTable;
   blocks: BlocksTable;
   checkpoints: CheckpointsTable;
+  merchants: MerchantsTable;
+  api_keys: ApiKeysTable;
+  payment_requests: PaymentRequestsTable;
+  idempotency_keys: IdempotencyKeysTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_events: WebhookEventsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
 }

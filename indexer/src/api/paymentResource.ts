@@ -1,0 +1,144 @@
+import { zeroAddress, type Address, type Hex } from "viem";
+import type { Payment } from "../payments/payment";
+import { signedIntentToJson, type SignedIntentJson } from "../payments/signedIntentJson";
+import type { PaymentStatus } from "../payments/statuses";
+import { formatDecimal, formatUsd } from "../prices/decimalAmounts";
+import type { PaymentRegistration } from "../store/paymentRows";
+
+export type Mode = "test" | "live";
+
+/** A token the escrow accepts, as the API names it. BNB is the zero address. */
+export interface TokenInfo {
+  symbol: string;
+  address: Address;
+  decimals: number;
+}
+
+/** One way to pay: the token, the amount to send at the quoted price, and the EIP-681 URI of a scan-and-send. */
+export interface PaymentOption {
+  token: string;
+  address: Address;
+  decimals: number;
+  /** The amount to send, as a decimal string of whole tokens. */
+  amount: string;
+  /** The same in the token's smallest unit. */
+  amount_units: string;
+  uri: string;
+}
+
+/** What the merchant asked for with the payment (payment_requests). */
+export interface PaymentRequestDetails {
+  description: string | null;
+  orderId: string | null;
+  metadata: Record<string, string>;
+  options: PaymentOption[];
+  successUrl: string | null;
+  cancelUrl: string | null;
+  createdAt: Date;
+}
+
+export interface HistoryEntry {
+  sequence: number;
+  from: PaymentStatus;
+  to: PaymentStatus;
+  reason: string;
+  transaction_hash: Hex | null;
+  block_number: number | null;
+  at: string;
+}
+
+export interface PaymentResourceInput {
+  mode: Mode;
+  chainId: number;
+  payment: Payment;
+  registration: PaymentRegistration;
+  request: PaymentRequestDetails;
+  updatedAt: Date;
+  tokens: ReadonlyMap<string, TokenInfo>;
+  checkoutUrl: string;
+  confirmations: { seen: number; required: number };
+  transactions: Hex[];
+  history?: HistoryEntry[];
+}
+
+/** The payment as the API returns it and webhooks carry it: amounts as decimal strings, times in ISO 8601. */
+export interface PaymentResource {
+  object: "payment";
+  id: Hex;
+  livemode: boolean;
+  chain_id: number;
+  status: PaymentStatus;
+  previous_status: PaymentStatus | null;
+  sequence: number;
+  amount_usd: string;
+  received_usd: string;
+  remaining_usd: string;
+  excess_usd: string;
+  token: { symbol: string; address: Address } | null;
+  paid_amount: string | null;
+  fee: string | null;
+  refunded_amount: string | null;
+  refund_pending_amount: string | null;
+  description: string | null;
+  order_id: string | null;
+  metadata: Record<string, string>;
+  merchant: Address;
+  refund_address: Address | null;
+  checkout_url: string;
+  deposit_address: Address;
+  payment_options: PaymentOption[];
+  intent: SignedIntentJson;
+  confirmations: { seen: number; required: number };
+  transactions: Hex[];
+  history?: HistoryEntry[];
+  expires_at: string;
+  created_at: string;
+  updated_at: string;
+  success_url: string | null;
+  cancel_url: string | null;
+}
+
+/** Builds the payment resource; pure, so that the API, the webhooks and the tests agree on every field. */
+export function paymentResource(input: PaymentResourceInput): PaymentResource {
+  const { payment, registration, request } = input;
+  const token = payment.token ? input.tokens.get(payment.token.toLowerCase()) : undefined;
+  const inToken = (units: bigint) => (token ? formatDecimal(units, token.decimals) : null);
+  return {
+    object: "payment",
+    id: payment.id,
+    livemode: input.mode === "live",
+    chain_id: input.chainId,
+    status: payment.status,
+    previous_status: payment.previousStatus,
+    sequence: payment.sequence,
+    amount_usd: formatUsd(payment.amountUsd),
+    received_usd: formatUsd(payment.receivedUsd),
+    remaining_usd: formatUsd(payment.remainingUsd),
+    excess_usd: formatUsd(payment.excessUsd),
+    token: token ? { symbol: token.symbol, address: token.address } : null,
+    paid_amount: inToken(payment.paidAmount),
+    fee: inToken(payment.fee),
+    refunded_amount: inToken(payment.refundedAmount),
+    refund_pending_amount: inToken(payment.refundRequested),
+    description: request.description,
+    order_id: request.orderId,
+    metadata: request.metadata,
+    merchant: registration.merchant,
+    refund_address: registration.refundTo === zeroAddress ? null : registration.refundTo,
+    checkout_url: input.checkoutUrl,
+    deposit_address: registration.depositAddress,
+    payment_options: request.options,
+    intent: signedIntentToJson(
+      { paymentId: registration.id, merchant: registration.merchant, amountUsd: registration.amountUsd, expiry: registration.expiry, refundTo: registration.refundTo },
+      registration.signature,
+    ),
+    confirmations: input.confirmations,
+    transactions: input.transactions,
+    ...(input.history ? { history: input.history } : {}),
+    expires_at: new Date(Number(registration.expiry) * 1000).toISOString(),
+    created_at: request.createdAt.toISOString(),
+    updated_at: input.updatedAt.toISOString(),
+    success_url: request.successUrl,
+    cancel_url: request.cancelUrl,
+  };
+}

@@ -1,0 +1,55 @@
+import { randomBytes } from "node:crypto";
+import type { Address } from "viem";
+import { hashApiKey, newApiKey } from "../api/apiKeys";
+import type { Mode } from "../api/paymentResource";
+import type { Db } from "./paymentStore";
+
+export interface Merchant {
+  id: string;
+  name: string;
+  address: Address;
+}
+
+/** Whom a request's API key speaks for. */
+export interface KeyOwner {
+  merchant: Merchant;
+  mode: Mode;
+  keyId: string;
+}
+
+export async function createMerchant(db: Db, { name, address }: { name: string; address: Address }): Promise<Merchant> {
+  const merchant = { id: `mer_${randomBytes(8).toString("hex")}`, name, address };
+  await db.insertInto("merchants").values(merchant).execute();
+  return merchant;
+}
+
+/** Issues an API key for a merchant; the key is returned once and only its hash is kept. */
+export async function createApiKey(db: Db, merchantId: string, mode: Mode): Promise<{ id: string; key: string; prefix: string }> {
+  const { key, hash, prefix } = newApiKey(mode);
+  const id = `key_${randomBytes(8).toString("hex")}`;
+  await db.insertInto("api_keys").values({ id, merchant_id: merchantId, mode, key_hash: hash, prefix }).execute();
+  return { id, key, prefix };
+}
+
+export async function revokeApiKey(db: Db, keyId: string): Promise<boolean> {
+  const result = await db.updateTable("api_keys").set({ revoked_at: new Date() }).where("id", "=", keyId).where("revoked_at", "is", null).executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/** The owner of an unrevoked key, found by the key's hash. */
+export async function findKeyOwner(db: Db, key: string): Promise<KeyOwner | undefined> {
+  const row = await db
+    .selectFrom("api_keys as k")
+    .innerJoin("merchants as m", "m.id", "k.merchant_id")
+    .select(["k.id as key_id", "k.mode", "m.id", "m.name", "m.address"])
+    .where("k.key_hash", "=", hashApiKey(key))
+    .where("k.revoked_at", "is", null)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  return { merchant: { id: row.id, name: row.name, address: row.address as Address }, mode: row.mode as Mode, keyId: row.key_id };
+}
+
+export async function findMerchantByAddress(db: Db, address: Address): Promise<Merchant | undefined> {
+  const row = await db.selectFrom("merchants").select(["id", "name", "address"]).where(({ fn }) => fn("lower", ["address"]), "=", address.toLowerCase()).executeTakeFirst();
+  return row ? { id: row.id, name: row.name, address: row.address as Address } : undefined;
+}

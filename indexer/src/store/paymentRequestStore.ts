@@ -1,0 +1,167 @@
+import { sql } from "kysely";
+import type { Hex } from "viem";
+import type { HistoryEntry, Mode, PaymentOption, PaymentRequestDetails } from "../api/paymentResource";
+import type { Payment } from "../payments/payment";
+import type { PaymentStatus } from "../payments/statuses";
+import { paymentFromRow, registrationFromRow, type PaymentRegistration } from "./paymentRows";
+import type { Db } from "./paymentStore";
+
+/** A payment the API created: its state, its signed terms and what the merchant asked for. */
+export interface PaymentRecord {
+  merchantId: string;
+  mode: Mode;
+  payment: Payment;
+  registration: PaymentRegistration;
+  request: PaymentRequestDetails;
+  updatedAt: Date;
+}
+
+export interface NewPaymentRequest {
+  chainId: number;
+  paymentId: Hex;
+  merchantId: string;
+  mode: Mode;
+  description: string | null;
+  orderId: string | null;
+  metadata: Record<string, string>;
+  options: PaymentOption[];
+  successUrl: string | null;
+  cancelUrl: string | null;
+}
+
+export async function insertPaymentRequest(db: Db, request: NewPaymentRequest): Promise<void> {
+  await db
+    .insertInto("payment_requests")
+    .values({
+      chain_id: request.chainId,
+      payment_id: request.paymentId,
+      merchant_id: request.merchantId,
+      mode: request.mode,
+      description: request.description,
+      order_id: request.orderId,
+      metadata: JSON.stringify(request.metadata),
+      options: JSON.stringify(request.options),
+      success_url: request.successUrl,
+      cancel_url: request.cancelUrl,
+    })
+    .execute();
+}
+
+const parsed = (value: unknown) => (typeof value === "string" ? JSON.parse(value) : value);
+
+function selectRecords(db: Db, chainId: number) {
+  return db
+    .selectFrom("payment_requests as r")
+    .innerJoin("payments as p", (join) => join.onRef("p.chain_id", "=", "r.chain_id").onRef("p.id", "=", "r.payment_id"))
+    .selectAll("p")
+    .select([
+      "r.merchant_id",
+      "r.mode",
+      "r.description",
+      "r.order_id",
+      "r.metadata",
+      "r.options",
+      "r.success_url",
+      "r.cancel_url",
+      "r.created_at as requested_at",
+    ])
+    .where("r.chain_id", "=", chainId);
+}
+
+type RecordRow = Awaited<ReturnType<ReturnType<typeof selectRecords>["execute"]>>[number];
+
+function recordFromRow(row: RecordRow): PaymentRecord {
+  return {
+    merchantId: row.merchant_id,
+    mode: row.mode as Mode,
+    payment: paymentFromRow(row),
+    registration: registrationFromRow(row),
+    request: {
+      description: row.description,
+      orderId: row.order_id,
+      metadata: parsed(row.metadata) as Record<string, string>,
+      options: parsed(row.options) as PaymentOption[],
+      successUrl: row.success_url,
+      cancelUrl: row.cancel_url,
+      createdAt: new Date(row.requested_at),
+    },
+    updatedAt: new Date(row.updated_at),
+  };
+}
+
+/** The API's payments among `ids` (payments registered by other means are not the API's and are left out). */
+export async function loadPaymentRecords(db: Db, chainId: number, ids: readonly string[]): Promise<Map<string, PaymentRecord>> {
+  if (ids.length === 0) return new Map();
+  const rows = await selectRecords(db, chainId)
+    .where(sql<boolean>`r.payment_id = any(${sql.val([...new Set(ids)])}::text[])`)
+    .execute();
+  return new Map(rows.map((row) => [row.id, recordFromRow(row)]));
+}
+
+export interface PaymentFilter {
+  merchantId: string;
+  mode: Mode;
+  status?: PaymentStatus[];
+  createdFrom?: Date;
+  createdTo?: Date;
+  orderId?: string;
+  /** The last payment of the previous page: the next page starts after it (newest first). */
+  after?: { createdAt: Date; id: string };
+  limit: number;
+}
+
+/** A merchant's payments, newest first, filtered and paged by a (created_at, id) cursor. */
+export async function listPaymentRecords(db: Db, chainId: number, filter: PaymentFilter): Promise<PaymentRecord[]> {
+  let query = selectRecords(db, chainId).where("r.merchant_id", "=", filter.merchantId).where("r.mode", "=", filter.mode);
+  if (filter.status?.length) query = query.where("p.status", "in", filter.status);
+  if (filter.createdFrom) query = query.where("r.created_at", ">=", filter.createdFrom);
+  if (filter.createdTo) query = query.where("r.created_at", "<", filter.createdTo);
+  if (filter.orderId !== undefined) query = query.where("r.order_id", "=", filter.orderId);
+  if (filter.after) {
+    const { createdAt, id } = filter.after;
+    query = query.where(sql<boolean>`(r.created_at, r.payment_id) < (${createdAt}, ${id})`);
+  }
+  const rows = await query.orderBy("r.created_at", "desc").orderBy("r.payment_id", "desc").limit(filter.limit).execute();
+  return rows.map(recordFromRow);
+}
+
+/** The transactions that touched each payment, oldest first. */
+export async function transactionsOf(db: Db, chainId: number, ids: readonly string[]): Promise<Map<string, Hex[]>> {
+  const found = new Map<string, Hex[]>(ids.map((id) => [id, []]));
+  if (ids.length === 0) return found;
+  const rows = await db
+    .selectFrom("payment_events")
+    .select(["payment_id", "transaction_hash"])
+    .where("chain_id", "=", chainId)
+    .where(sql<boolean>`payment_id = any(${sql.val([...new Set(ids)])}::text[])`)
+    .where("transaction_hash", "is not", null)
+    .orderBy("block_number")
+    .orderBy("log_index")
+    .execute();
+  for (const row of rows) {
+    const list = found.get(row.payment_id)!;
+    const hash = row.transaction_hash as Hex;
+    if (!list.includes(hash)) list.push(hash);
+  }
+  return found;
+}
+
+/** A payment's status changes with their times, in order. */
+export async function historyOf(db: Db, chainId: number, id: string): Promise<HistoryEntry[]> {
+  const rows = await db
+    .selectFrom("status_changes")
+    .selectAll()
+    .where("chain_id", "=", chainId)
+    .where("payment_id", "=", id)
+    .orderBy("sequence")
+    .execute();
+  return rows.map((row) => ({
+    sequence: row.sequence,
+    from: row.from_status as PaymentStatus,
+    to: row.to_status as PaymentStatus,
+    reason: row.reason,
+    transaction_hash: (row.transaction_hash as Hex | null) ?? null,
+    block_number: row.block_number === null ? null : Number(row.block_number),
+    at: new Date(row.created_at).toISOString(),
+  }));
+}

@@ -1,0 +1,55 @@
+import type { PaymentStatus } from "../payments/statuses";
+import type { ChangeReason } from "../payments/statusMachine";
+
+/** The events a merchant can subscribe an endpoint to. */
+export const WEBHOOK_EVENT_TYPES = [
+  "payment.created",
+  "payment.pending",
+  "payment.underpaid",
+  "payment.confirming",
+  "payment.completed",
+  "payment.failed",
+  "payment.expired",
+  "payment.refunding",
+  "payment.refunded",
+  "payment.refund_abandoned",
+  "payment.reverted",
+] as const;
+
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+/** A status change as the outbox carries it; `null` is the payment's creation. */
+export interface ChangeSummary {
+  from: PaymentStatus;
+  to: PaymentStatus;
+  reason: ChangeReason;
+}
+
+/**
+ * The event a status change announces. Merchants think in outcomes rather than statuses: a first partial deposit
+ * is `payment.underpaid`, paid is `payment.completed`, and a deposit the chain took back is `payment.reverted`
+ * whatever the status it left.
+ */
+export function eventTypeOf(change: ChangeSummary | null): WebhookEventType {
+  if (change === null) return "payment.created";
+  if (change.reason === "chain_reorganised") return "payment.reverted";
+  switch (change.to) {
+    case "initiated":
+      return "payment.reverted";
+    case "pending":
+      return change.reason === "deposit" ? "payment.underpaid" : "payment.pending";
+    case "confirming":
+      return "payment.confirming";
+    case "paid":
+      return change.reason === "refund_abandoned" ? "payment.refund_abandoned" : "payment.completed";
+    case "failed":
+      return "payment.failed";
+    case "expired":
+      return "payment.expired";
+    case "refunding":
+      return "payment.refunding";
+    case "refunded":
+    case "partially_refunded":
+      return change.reason === "refund_abandoned" ? "payment.refund_abandoned" : "payment.refunded";
+  }
+}
