@@ -20,8 +20,8 @@ export function checkoutUrl(publicUrl: string, paymentId: string): string {
 export class PaymentViews {
   constructor(private readonly settings: PaymentViewSettings) {}
 
-  get chainId(): number {
-    return this.settings.chainId;
+  get publicUrl(): string {
+    return this.settings.publicUrl;
   }
 
   /** Resources of `records`, with their transactions and confirmations at the indexer's checkpoint. */

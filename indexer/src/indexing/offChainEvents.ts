@@ -51,7 +51,10 @@ export async function registerPayment(db: Db, settings: MachineSettings, registr
   });
 }
 
-/** Records an off-chain event of a payment and applies it; throws PaymentEventRefused when the machine refuses it. */
+/**
+ * Records an off-chain event of a payment and applies it; throws PaymentEventRefused when the machine refuses it.
+ * Runs in the caller's transaction when given one (the API's idempotent requests), else in its own.
+ */
 export async function recordOffChainEvent(
   db: Db,
   chainId: number,
@@ -59,11 +62,12 @@ export async function recordOffChainEvent(
   paymentId: string,
   event: OffChainEvent,
 ): Promise<{ payment: Payment; changes: StatusChange[] }> {
-  return db.transaction().execute(async (trx) => {
+  const record = async (trx: Db) => {
     const stored = (await loadPayments(trx, chainId, [paymentId])).get(paymentId);
     if (!stored) throw new PaymentEventRefused(`payment ${paymentId} is not registered`);
     const result = await applyAndSave(trx, chainId, settings, stored.payment, [event]);
     await insertEvents(trx, chainId, [{ paymentId, event }]);
     return result;
-  });
+  };
+  return db.isTransaction ? record(db) : db.transaction().execute(record);
 }

@@ -11,6 +11,11 @@ export interface Store {
   kind: "pglite" | "postgres";
   /** The PostgreSQL connection string when `kind` is postgres (the advisory lock opens its own session). */
   url?: string;
+  /**
+   * Calls `onNotify` on each NOTIFY of `channel` (PostgreSQL's LISTEN on a session of its own, or PGlite's);
+   * returns the function that stops listening.
+   */
+  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -21,14 +26,33 @@ export interface Store {
 export async function openStore({ url, dataDir }: { url?: string; dataDir?: string }): Promise<Store> {
   let db: Kysely<Database>;
   let kind: Store["kind"];
+  let listen: Store["listen"];
   if (url) {
     if (!/^postgres(ql)?:\/\//.test(url)) throw new Error(`DATABASE_URL: must start with postgres:// or postgresql://, got "${url}"`);
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 10 }) }) });
     kind = "postgres";
+    listen = async (channel, onNotify) => {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      client.on("notification", (message) => message.channel === channel && onNotify());
+      // A lost session only costs the wake-ups: listeners poll as well.
+      client.on("error", () => undefined);
+      await client.query(`listen ${pg.escapeIdentifier(channel)}`);
+      return async () => {
+        await client.end().catch(() => undefined);
+      };
+    };
   } else {
     if (dataDir) mkdirSync(dataDir, { recursive: true });
-    db = new Kysely<Database>({ dialect: new PGliteDialect(new PGlite(dataDir)) });
+    const pglite = new PGlite(dataDir);
+    db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
     kind = "pglite";
+    listen = async (channel, onNotify) => {
+      const stop = await pglite.listen(channel, () => onNotify());
+      return async () => {
+        await stop().catch(() => undefined);
+      };
+    };
   }
   try {
     await migrateToLatest(db as unknown as Kysely<unknown>);
@@ -36,5 +60,5 @@ export async function openStore({ url, dataDir }: { url?: string; dataDir?: stri
     await db.destroy();
     throw error;
   }
-  return { db, kind, url, close: () => db.destroy() };
+  return { db, kind, url, listen, close: () => db.destroy() };
 }

@@ -1,9 +1,10 @@
 import { sql } from "kysely";
 import type { Hex } from "viem";
 import type { HistoryEntry, Mode, PaymentOption, PaymentRequestDetails } from "../api/paymentResource";
-import type { Payment } from "../payments/payment";
+import { newPayment, type Payment } from "../payments/payment";
 import type { PaymentStatus } from "../payments/statuses";
-import { paymentFromRow, registrationFromRow, type PaymentRegistration } from "./paymentRows";
+import { jsonWithBigints } from "./eventData";
+import { paymentFromRow, registrationFromRow, stateColumns, type PaymentRegistration } from "./paymentRows";
 import type { Db } from "./paymentStore";
 
 /** A payment the API created: its state, its signed terms and what the merchant asked for. */
@@ -29,22 +30,54 @@ export interface NewPaymentRequest {
   cancelUrl: string | null;
 }
 
-export async function insertPaymentRequest(db: Db, request: NewPaymentRequest): Promise<void> {
+/**
+ * Stores a payment the API just created: its row, the merchant's request and its `payment.created` outbox event, in
+ * one statement (atomic on its own, and one round trip). The id is new and random, so the chain cannot hold events
+ * of it yet and there is nothing to replay, unlike `registerPayment`.
+ */
+export async function insertApiPayment(
+  db: Db,
+  registration: PaymentRegistration,
+  request: NewPaymentRequest,
+  createdAt: Date,
+): Promise<Payment> {
+  const payment = newPayment(registration);
+  const { id: _id, ...state } = stateColumns(payment);
   await db
-    .insertInto("payment_requests")
-    .values({
-      chain_id: request.chainId,
-      payment_id: request.paymentId,
-      merchant_id: request.merchantId,
-      mode: request.mode,
-      description: request.description,
-      order_id: request.orderId,
-      metadata: JSON.stringify(request.metadata),
-      options: JSON.stringify(request.options),
-      success_url: request.successUrl,
-      cancel_url: request.cancelUrl,
-    })
+    .with("payment", (qb) =>
+      qb.insertInto("payments").values({
+        chain_id: registration.chainId,
+        id: registration.id,
+        merchant: registration.merchant,
+        amount_usd: registration.amountUsd.toString(),
+        expiry: registration.expiry.toString(),
+        refund_to: registration.refundTo,
+        signature: registration.signature,
+        deposit_address: registration.depositAddress,
+        ...state,
+        created_at: createdAt,
+        updated_at: createdAt,
+      }),
+    )
+    .with("request", (qb) =>
+      qb.insertInto("payment_requests").values({
+        chain_id: request.chainId,
+        payment_id: request.paymentId,
+        merchant_id: request.merchantId,
+        mode: request.mode,
+        description: request.description,
+        order_id: request.orderId,
+        metadata: JSON.stringify(request.metadata),
+        options: JSON.stringify(request.options),
+        success_url: request.successUrl,
+        cancel_url: request.cancelUrl,
+        created_at: createdAt,
+      }),
+    )
+    .insertInto("outbox")
+    .values({ chain_id: registration.chainId, payment_id: registration.id, type: "payment.created", data: jsonWithBigints({ change: null, payment }) })
     .execute();
+  return payment;
 }
 
 const parsed = (value: unknown) => (typeof value === "string" ? JSON.parse(value) : value);

@@ -182,3 +182,4 @@ export async function insertChanges(
     insert into outbox (chain_id, payment_id, type, data)
     select ${chainId}, x.payment_id, x.type, x.data from json_to_recordset(${json(outbox)}::json) as x(payment_id text, type text, data jsonb)`.execute(db);
 }
+

@@ -1,0 +1,237 @@
+import { getAddress, isAddress } from "viem";
+import { z } from "zod";
+import { PAYMENT_STATUSES } from "../payments/statuses";
+import { WEBHOOK_EVENT_TYPES } from "../webhooks/eventTypes";
+
+/**
+ * The request and response schemas of the merchant API: they validate requests, serialise responses and are the
+ * OpenAPI document (`/openapi.json`), so the three cannot drift apart.
+ */
+
+const decimal = (what: string) =>
+  z.string().regex(/^\d{1,15}(\.\d{1,18})?$/, `must be ${what} as a decimal string such as "12.50" (at most 18 decimal places)`);
+const address = z
+  .string()
+  .refine((value) => isAddress(value, { strict: false }), "must be a 0x address (EIP-55 checksummed or all lowercase)")
+  .transform((value) => getAddress(value));
+const httpUrl = z
+  .string()
+  .max(2048)
+  .refine((value) => {
+    try {
+      return ["http:", "https:"].includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  }, "must be an http(s) URL");
+const paymentId = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a payment id: 0x and 64 hex digits");
+const isoTime = z.iso.datetime({ offset: true, message: "must be an ISO 8601 time such as 2026-11-27T10:00:00Z" });
+
+export const createPaymentBody = z.strictObject({
+  amount_usd: decimal("a positive USD amount").refine((value) => /[1-9]/.test(value), "must be more than zero"),
+  description: z.string().max(500).optional(),
+  order_id: z.string().min(1).max(200).optional(),
+  metadata: z
+    .record(z.string().min(1).max(40), z.string().max(500))
+    .refine((value) => Object.keys(value).length <= 50, "at most 50 keys")
+    .optional(),
+  ttl_seconds: z.number().int().min(60).max(7 * 24 * 3600).optional().describe("Seconds until the payment expires (default 1800)."),
+  tokens: z
+    .array(z.string().min(1).max(20))
+    .min(1)
+    .max(10)
+    .refine((value) => new Set(value.map((symbol) => symbol.toUpperCase())).size === value.length, "must not repeat a token")
+    .optional()
+    .describe("Symbols of the tokens offered (default: every token the escrow accepts)."),
+  success_url: httpUrl.optional(),
+  cancel_url: httpUrl.optional(),
+  refund_address: address.optional().describe("Where refunds of partial deposits go; default: back to each payer."),
+});
+export type CreatePaymentBody = z.output<typeof createPaymentBody>;
+
+const paymentStatus = z.enum(PAYMENT_STATUSES);
+const paymentOption = z.object({
+  token: z.string(),
+  address: z.string(),
+  decimals: z.number().int(),
+  amount: z.string(),
+  amount_units: z.string(),
+  uri: z.string().describe("EIP-681 URI of a plain transfer of `amount` to the deposit address."),
+});
+const historyEntry = z.object({
+  sequence: z.number().int(),
+  from: paymentStatus,
+  to: paymentStatus,
+  reason: z.string(),
+  transaction_hash: z.string().nullable(),
+  block_number: z.number().int().nullable(),
+  at: z.string(),
+});
+
+export const paymentResourceSchema = z.object({
+  object: z.literal("payment"),
+  id: z.string(),
+  livemode: z.boolean(),
+  chain_id: z.number().int(),
+  status: paymentStatus,
+  previous_status: paymentStatus.nullable(),
+  sequence: z.number().int().describe("Number of status changes so far: webhooks with a lower sequence are stale."),
+  amount_usd: z.string(),
+  received_usd: z.string(),
+  remaining_usd: z.string(),
+  excess_usd: z.string(),
+  token: z.object({ symbol: z.string(), address: z.string() }).nullable(),
+  paid_amount: z.string().nullable(),
+  fee: z.string().nullable(),
+  refunded_amount: z.string().nullable(),
+  refund_pending_amount: z.string().nullable(),
+  description: z.string().nullable(),
+  order_id: z.string().nullable(),
+  metadata: z.record(z.string(), z.string()),
+  merchant: z.string(),
+  refund_address: z.string().nullable(),
+  checkout_url: z.string(),
+  deposit_address: z.string(),
+  payment_options: z.array(paymentOption),
+  intent: z.object({
+    intent: z.object({ paymentId: z.string(), merchant: z.string(), amountUsd: z.string(), expiry: z.string(), refundTo: z.string() }),
+    signature: z.string(),
+  }),
+  confirmations: z.object({ seen: z.number().int(), required: z.number().int() }),
+  transactions: z.array(z.string()),
+  history: z.array(historyEntry).optional(),
+  expires_at: z.string(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  success_url: z.string().nullable(),
+  cancel_url: z.string().nullable(),
+});
+
+export const paymentIdParams = z.strictObject({ id: paymentId });
+
+export const listPaymentsQuery = z.strictObject({
+  status: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined) return undefined;
+      const statuses = value.split(",").map((status) => status.trim());
+      const unknown = statuses.filter((status) => !(PAYMENT_STATUSES as readonly string[]).includes(status));
+      if (unknown.length > 0) {
+        ctx.addIssue({ code: "custom", message: `unknown status ${unknown.join(", ")}; one or more of ${PAYMENT_STATUSES.join(", ")}, comma-separated` });
+        return z.NEVER;
+      }
+      return statuses as Array<(typeof PAYMENT_STATUSES)[number]>;
+    })
+    .describe("Comma-separated statuses."),
+  created_from: isoTime.optional().describe("Payments created at or after this time."),
+  created_to: isoTime.optional().describe("Payments created before this time."),
+  order_id: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  starting_after: z.string().max(200).optional().describe("`next_cursor` of the previous page."),
+});
+
+export const paymentListSchema = z.object({
+  object: z.literal("list"),
+  data: z.array(paymentResourceSchema),
+  has_more: z.boolean(),
+  next_cursor: z.string().nullable(),
+});
+
+export const createRefundBody = z.strictObject({
+  amount: decimal("an amount of the payment's token")
+    .optional()
+    .describe("In whole tokens of the payment's token; default: everything still refundable."),
+  to: address.optional().describe("Who receives the refund; default: the payment's refund_address."),
+});
+
+export const refundSchema = z.object({
+  object: z.literal("refund"),
+  payment: paymentResourceSchema,
+  amount: z.string(),
+  amount_units: z.string(),
+  to: z.string(),
+  token: z.object({ symbol: z.string(), address: z.string() }),
+  transaction: z
+    .object({ chain_id: z.number().int(), from: z.string(), to: z.string(), data: z.string(), value: z.string() })
+    .describe("The escrow's refund call, to be signed with the merchant's own key (the escrow requires it)."),
+});
+
+const eventType = z.enum(WEBHOOK_EVENT_TYPES);
+
+export const createEndpointBody = z.strictObject({
+  url: httpUrl,
+  description: z.string().max(500).optional(),
+  event_types: z.array(eventType).min(1).optional().describe("Event types to send (default: all)."),
+});
+
+export const updateEndpointBody = z.strictObject({
+  url: httpUrl.optional(),
+  description: z.string().max(500).nullable().optional(),
+  event_types: z.array(eventType).min(1).nullable().optional(),
+  enabled: z.boolean().optional().describe("true re-enables a disabled endpoint."),
+});
+
+export const endpointSchema = z.object({
+  object: z.literal("webhook_endpoint"),
+  id: z.string(),
+  url: z.string(),
+  description: z.string().nullable(),
+  event_types: z.array(z.string()).nullable(),
+  enabled: z.boolean(),
+  disabled_reason: z.string().nullable(),
+  failing_since: z.string().nullable(),
+  created_at: z.string(),
+  secret: z.string().optional().describe("Shown only when the endpoint is created and when its secret is rotated."),
+});
+
+export const endpointIdParams = z.strictObject({ id: z.string().regex(/^we_[0-9a-f]{16}$/, "must be a webhook endpoint id (we_…)") });
+export const eventIdParams = z.strictObject({ id: z.string().regex(/^msg_[0-9A-Za-z]{1,64}$/, "must be an event id (msg_…)") });
+
+export const listEventsQuery = z.strictObject({
+  type: eventType.optional(),
+  payment_id: paymentId.optional(),
+  delivery_status: z.enum(["pending", "succeeded", "failed"]).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  starting_after: z.string().max(200).optional(),
+});
+
+const attemptSchema = z.object({
+  attempt: z.number().int(),
+  at: z.string(),
+  duration_ms: z.number().int(),
+  response_status: z.number().int().nullable(),
+  error: z.string().nullable(),
+});
+
+export const eventSchema = z.object({
+  object: z.literal("event"),
+  id: z.string(),
+  type: z.string(),
+  payment_id: z.string(),
+  sequence: z.number().int(),
+  created_at: z.string(),
+  data: z.unknown().describe("The body delivered, parsed."),
+  deliveries: z.array(
+    z.object({
+      endpoint_id: z.string(),
+      status: z.enum(["pending", "succeeded", "failed"]),
+      attempts: z.array(attemptSchema),
+      next_attempt_at: z.string().nullable(),
+      last_error: z.string().nullable(),
+    }),
+  ),
+});
+
+export const eventListSchema = z.object({ object: z.literal("list"), data: z.array(eventSchema), has_more: z.boolean(), next_cursor: z.string().nullable() });
+
+export const resendFailedBody = z.strictObject({
+  since: isoTime.describe("Resend every event created at or after this time whose delivery failed."),
+  endpoint_id: z.string().regex(/^we_[0-9a-f]{16}$/, "must be a webhook endpoint id (we_…)").optional(),
+});
+
+export const resendSchema = z.object({ object: z.literal("resend"), deliveries: z.number().int() });
+
+export const errorSchema = z.object({
+  error: z.object({ type: z.string(), message: z.string(), field: z.string().optional() }),
+});

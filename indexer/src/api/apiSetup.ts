@@ -1,0 +1,62 @@
+import type { LocalAccount, PublicClient } from "viem";
+import type { DeploymentRecord } from "../chain/deployment";
+import type { MachineSettings } from "../payments/statusMachine";
+import { PriceBook, type FeedToken } from "../prices/priceBook";
+import type { Db } from "../store/paymentStore";
+import type { AllowList } from "../webhooks/addressPolicy";
+import type { ApiContext } from "./apiContext";
+import { Authenticator } from "./authentication";
+import { PaymentViews } from "./paymentViews";
+
+/** BNB Smart Chain mainnet: the only chain where keys are live. */
+const LIVE_CHAIN_ID = 56;
+
+/** The tokens of a deployment with their feeds, in the record's order (USDT, USDC, BNB for Open Pay's modules). */
+export function feedTokens(record: DeploymentRecord): FeedToken[] {
+  return Object.entries(record.tokens).map(([symbol, token]) => ({ symbol, ...token }));
+}
+
+/** Wires the API's context for a deployment; reads the feeds once so that the first payment has its quotes. */
+export async function apiContext({
+  db,
+  client,
+  record,
+  signer,
+  publicUrl,
+  settings,
+  webhookAllowList,
+  priceRefreshMs,
+}: {
+  db: Db;
+  client: PublicClient;
+  record: DeploymentRecord;
+  signer: LocalAccount;
+  publicUrl: string;
+  settings: MachineSettings;
+  webhookAllowList: AllowList;
+  priceRefreshMs?: number;
+}): Promise<ApiContext> {
+  const tokens = feedTokens(record);
+  const prices = new PriceBook(client, tokens, priceRefreshMs);
+  await prices.refresh();
+  const mode = record.chainId === LIVE_CHAIN_ID ? "live" : "test";
+  return {
+    db,
+    chainId: record.chainId,
+    mode,
+    escrow: record.escrow,
+    depositForwarder: record.depositForwarder,
+    tokens,
+    prices,
+    signer,
+    settings,
+    views: new PaymentViews({
+      chainId: record.chainId,
+      tokens: new Map(tokens.map((token) => [token.address.toLowerCase(), token])),
+      publicUrl,
+      confirmations: settings.confirmations,
+    }),
+    auth: new Authenticator(db, mode, record.chainId),
+    webhookAllowList,
+  };
+}

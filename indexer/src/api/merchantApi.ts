@@ -1,0 +1,87 @@
+import rateLimit from "@fastify/rate-limit";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
+import { jsonSchemaTransform, serializerCompiler } from "fastify-type-provider-zod";
+import type { ApiContext } from "./apiContext";
+import { ApiError } from "./apiErrors";
+import { zodValidatorCompiler } from "./requestValidation";
+import { paymentRoutes } from "./routes/paymentRoutes";
+import { webhookRoutes } from "./routes/webhookRoutes";
+
+export interface MerchantApiOptions {
+  /** Requests per API key (or per client address without a key) per `rateWindowMs`. */
+  rateLimit: number;
+  rateWindowMs: number;
+  logger?: FastifyBaseLogger | false;
+}
+
+/** Fastify's own 4xx errors, in the API's words: which part of the request was wrong. */
+function fastifyClientError(error: FastifyError): ApiError | undefined {
+  switch (error.code) {
+    case "FST_ERR_CTP_INVALID_JSON_BODY":
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      return new ApiError(400, "invalid_request_error", `body: not valid JSON (${error.message})`, "body");
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+    case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
+      return new ApiError(415, "invalid_request_error", "Content-Type: send the body as application/json", "Content-Type");
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return new ApiError(413, "invalid_request_error", "body: larger than the 64 KiB a request may carry", "body");
+  }
+  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+    return new ApiError(error.statusCode, "invalid_request_error", error.message);
+  }
+  return undefined;
+}
+
+/**
+ * The merchant API: typed routes whose zod schemas validate requests, serialise responses and make the OpenAPI 3.1
+ * document at `/openapi.json` (a readable reference at `/docs`). Every error is JSON naming the field at fault.
+ */
+export async function buildMerchantApi(context: ApiContext, options: MerchantApiOptions): Promise<FastifyInstance> {
+  const app = Fastify({ loggerInstance: options.logger || undefined, bodyLimit: 64 * 1024, return503OnClosing: true });
+  app.setValidatorCompiler(zodValidatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const known = error instanceof ApiError ? error : fastifyClientError(error);
+    if (known) return reply.code(known.statusCode).send(known.body());
+    request.log.error({ err: error }, "request failed");
+    return reply.code(500).send(new ApiError(500, "api_error", "internal error; the request may be retried (with the same Idempotency-Key)").body());
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send(new ApiError(404, "not_found_error", `no route ${request.method} ${request.url.split("?")[0]}`, "path").body()),
+  );
+
+  await app.register(rateLimit, {
+    max: options.rateLimit,
+    timeWindow: options.rateWindowMs,
+    // Per key: one merchant's burst must not throttle another. Without a key, per client address.
+    keyGenerator: (request) => request.headers.authorization ?? request.ip,
+    errorResponseBuilder: (_request, limit) =>
+      Object.assign(new ApiError(429, "rate_limit_error", `more than ${limit.max} requests in ${limit.after}; retry after the Retry-After header's seconds`), {
+        statusCode: 429,
+      }),
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "Open Pay merchant API",
+        version: "1.0.0",
+        description: "Create crypto payments on BNB Smart Chain, follow them, refund them, and get told by signed webhooks. See docs/api.md.",
+      },
+      components: { securitySchemes: { apiKey: { type: "http", scheme: "bearer", description: "op_test_… or op_live_…" } } },
+      security: [{ apiKey: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs", staticCSP: true });
+  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  app.get("/health", { schema: { hide: true } }, async () => ({ ok: true }));
+
+  paymentRoutes(app, context);
+  webhookRoutes(app, context);
+  return app;
+}

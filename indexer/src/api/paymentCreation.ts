@@ -1,0 +1,70 @@
+import { zeroAddress } from "viem";
+import { depositAddress } from "../chain/depositAddress";
+import { signPaymentIntent } from "../payments/intentSigning";
+import { newPaymentId, paymentIntentDigest, type PaymentIntent } from "../payments/paymentIntent";
+import { parseUsd } from "../prices/decimalAmounts";
+import { paymentOptions } from "../prices/paymentOptions";
+import type { KeyOwner } from "../store/merchantStore";
+import { insertApiPayment } from "../store/paymentRequestStore";
+import type { Db } from "../store/paymentStore";
+import type { ApiContext } from "./apiContext";
+import { invalidField } from "./apiErrors";
+import type { CreatePaymentBody } from "./apiSchemas";
+import { paymentResource, type PaymentResource } from "./paymentResource";
+import { checkoutUrl } from "./paymentViews";
+
+export const DEFAULT_TTL_SECONDS = 30 * 60;
+
+/**
+ * Creates a payment: new id in the merchant's namespace, the terms signed, the deposit address derived, the
+ * amount quoted in each offered token, and everything stored with its `payment.created` event. Nothing goes on
+ * chain: most checkouts are abandoned, so a payment costs gas only once money moves.
+ */
+export async function createPayment(context: ApiContext, db: Db, owner: KeyOwner, body: CreatePaymentBody): Promise<PaymentResource> {
+  const offered = body.tokens
+    ? body.tokens.map((symbol) => {
+        const token = context.tokens.find((candidate) => candidate.symbol.toUpperCase() === symbol.toUpperCase());
+        if (!token) throw invalidField("tokens", `${symbol} is not accepted here; one or more of ${context.tokens.map((t) => t.symbol).join(", ")}`);
+        return token;
+      })
+    : context.tokens;
+  const amountUsd = parseUsd(body.amount_usd, "amount_usd");
+  const intent: PaymentIntent = {
+    paymentId: newPaymentId(owner.merchant.address),
+    merchant: owner.merchant.address,
+    amountUsd,
+    expiry: context.prices.chainNow() + BigInt(body.ttl_seconds ?? DEFAULT_TTL_SECONDS),
+    refundTo: body.refund_address ?? zeroAddress,
+  };
+  const signature = await signPaymentIntent(context.signer, { chainId: context.chainId, escrow: context.escrow }, intent);
+  const digest = paymentIntentDigest({ chainId: context.chainId, escrow: context.escrow, intent });
+  const address = depositAddress({ escrow: context.escrow, forwarderImplementation: context.depositForwarder, digest });
+  const options = paymentOptions({ amountUsd, depositAddress: address, chainId: context.chainId, tokens: offered, prices: context.prices.current() });
+  const registration = { chainId: context.chainId, id: intent.paymentId, ...intent, signature, depositAddress: address };
+  const request = {
+    chainId: context.chainId,
+    paymentId: intent.paymentId,
+    merchantId: owner.merchant.id,
+    mode: owner.mode,
+    description: body.description ?? null,
+    orderId: body.order_id ?? null,
+    metadata: body.metadata ?? {},
+    options,
+    successUrl: body.success_url ?? null,
+    cancelUrl: body.cancel_url ?? null,
+  };
+  const now = new Date();
+  const payment = await insertApiPayment(db, registration, request, now);
+  return paymentResource({
+    mode: owner.mode,
+    chainId: context.chainId,
+    payment,
+    registration,
+    request: { ...request, createdAt: now },
+    updatedAt: now,
+    tokens: new Map(context.tokens.map((token) => [token.address.toLowerCase(), token])),
+    checkoutUrl: checkoutUrl(context.views.publicUrl, payment.id),
+    confirmations: { seen: 0, required: context.settings.confirmations.depth },
+    transactions: [],
+  });
+}

@@ -1,0 +1,85 @@
+import { encodeFunctionData, zeroAddress, type Address } from "viem";
+import { openPayEscrowAbi } from "../chain/escrowAbi";
+import { PaymentEventRefused, recordOffChainEvent } from "../indexing/offChainEvents";
+import { formatDecimal, parseDecimal } from "../prices/decimalAmounts";
+import type { KeyOwner } from "../store/merchantStore";
+import type { Db } from "../store/paymentStore";
+import { loadPaymentRecords } from "../store/paymentRequestStore";
+import type { ApiContext } from "./apiContext";
+import { ApiError, invalidField, notFound } from "./apiErrors";
+
+/**
+ * A merchant's refund of a paid payment. The escrow pays refunds out of the merchant's balance and only the
+ * merchant's own key may ask it to (`refund` checks msg.sender), so the gateway never holds that key: it records the
+ * request (the payment turns `refunding`) and hands back the transaction for the merchant to sign. The indexer
+ * sees its `PaymentRefunded` and moves the payment to `refunded` or `partially_refunded`.
+ */
+export async function requestRefund(
+  context: ApiContext,
+  db: Db,
+  owner: KeyOwner,
+  paymentId: string,
+  body: { amount?: string; to?: Address },
+) {
+  const id = paymentId.toLowerCase();
+  const record = (await loadPaymentRecords(db, context.chainId, [id])).get(id);
+  if (!record || record.merchantId !== owner.merchant.id || record.mode !== owner.mode) throw notFound("payment", paymentId);
+  const { payment, registration } = record;
+  if (!["paid", "partially_refunded"].includes(payment.status) || !payment.token) {
+    throw new ApiError(409, "conflict_error", `payment ${id} is ${payment.status}: only a paid or partially refunded payment can be refunded`, "id");
+  }
+  const token = context.tokens.find((candidate) => candidate.address.toLowerCase() === payment.token!.toLowerCase());
+  if (!token) throw new ApiError(409, "conflict_error", `payment ${id} was paid in ${payment.token}, a token no longer configured here`, "id");
+  const refundable = payment.paidAmount - payment.refundedAmount - payment.refundRequested;
+  const amount = body.amount === undefined ? refundable : parseAmount(body.amount, token.decimals);
+  if (amount === 0n) throw invalidField("amount", "must be more than zero");
+  if (amount > refundable) {
+    throw invalidField("amount", `${formatDecimal(amount, token.decimals)} ${token.symbol} exceeds the ${formatDecimal(refundable, token.decimals)} still refundable`);
+  }
+  const to = body.to ?? (registration.refundTo !== zeroAddress ? registration.refundTo : undefined);
+  if (!to) throw invalidField("to", "required: the payment has no refund_address to send the refund to");
+  try {
+    await recordOffChainEvent(db, context.chainId, context.settings, id, { kind: "refund_requested", amount });
+  } catch (error) {
+    if (error instanceof PaymentEventRefused) throw new ApiError(409, "conflict_error", error.message, "amount");
+    throw error;
+  }
+  const [updated] = await context.views.resources(db, [(await loadPaymentRecords(db, context.chainId, [id])).get(id)!], true);
+  return {
+    object: "refund" as const,
+    payment: updated,
+    amount: formatDecimal(amount, token.decimals),
+    amount_units: amount.toString(),
+    to,
+    token: { symbol: token.symbol, address: token.address },
+    transaction: {
+      chain_id: context.chainId,
+      from: registration.merchant,
+      to: context.escrow,
+      data: encodeFunctionData({ abi: openPayEscrowAbi, functionName: "refund", args: [registration.id, to, amount] }),
+      value: "0",
+    },
+  };
+}
+
+function parseAmount(value: string, decimals: number): bigint {
+  try {
+    return parseDecimal(value, decimals, "amount");
+  } catch (error) {
+    throw invalidField("amount", (error as Error).message.replace(/^amount: /, ""));
+  }
+}
+
+/** The merchant will not sign the refund after all: the payment returns to what it was. */
+export async function abandonRefund(context: ApiContext, owner: KeyOwner, paymentId: string) {
+  const id = paymentId.toLowerCase();
+  const record = (await loadPaymentRecords(context.db, context.chainId, [id])).get(id);
+  if (!record || record.merchantId !== owner.merchant.id || record.mode !== owner.mode) throw notFound("payment", paymentId);
+  try {
+    await recordOffChainEvent(context.db, context.chainId, context.settings, id, { kind: "refund_abandoned", reason: "cancelled by the merchant" });
+  } catch (error) {
+    if (error instanceof PaymentEventRefused) throw new ApiError(409, "conflict_error", error.message, "id");
+    throw error;
+  }
+  return (await context.views.one(context.db, id, { merchantId: owner.merchant.id, mode: owner.mode }))!;
+}

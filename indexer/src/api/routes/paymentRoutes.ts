@@ -1,0 +1,128 @@
+import type { FastifyInstance, FastifyReply } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import { listPaymentRecords } from "../../store/paymentRequestStore";
+import type { ApiContext } from "../apiContext";
+import { notFound } from "../apiErrors";
+import {
+  createPaymentBody,
+  createRefundBody,
+  errorSchema,
+  listPaymentsQuery,
+  paymentIdParams,
+  paymentListSchema,
+  paymentResourceSchema,
+  refundSchema,
+} from "../apiSchemas";
+import { idempotent } from "../idempotency";
+import { decodeCursor, encodeCursor } from "../pageCursor";
+import { createPayment } from "../paymentCreation";
+import { abandonRefund, requestRefund } from "../refundRequest";
+
+const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema, 429: errorSchema };
+const IDEMPOTENCY = " Send an `Idempotency-Key` header to make retries safe: the same key and body replay the first response.";
+
+/** Sends an idempotent outcome: its status, and whether it is a replay. */
+function sent<T>(reply: FastifyReply, outcome: { status: number; body: T; replayed: boolean }): T {
+  reply.code(outcome.status);
+  if (outcome.replayed) reply.header("idempotent-replayed", "true");
+  return outcome.body;
+}
+
+/** Payments: create, read, list, refund. */
+export function paymentRoutes(app: FastifyInstance, context: ApiContext): void {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+
+  api.post(
+    "/v1/payments",
+    {
+      schema: {
+        tags: ["payments"],
+        summary: "Create a payment",
+        description: "Signs the payment's terms and returns its checkout URL, deposit address and EIP-681 URIs. Costs no gas." + IDEMPOTENCY,
+        body: createPaymentBody,
+        response: { 201: paymentResourceSchema, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const owner = await context.auth.owner(request);
+      const outcome = await idempotent(context.db, owner, request, async (db) => ({
+        status: 201,
+        body: await createPayment(context, db, owner, request.body),
+      }));
+      return sent(reply, outcome);
+    },
+  );
+
+  api.get(
+    "/v1/payments/:id",
+    { schema: { tags: ["payments"], summary: "Retrieve a payment, with its history", params: paymentIdParams, response: { 200: paymentResourceSchema, ...errors } } },
+    async (request) => {
+      const owner = await context.auth.owner(request);
+      const payment = await context.views.one(context.db, request.params.id, { merchantId: owner.merchant.id, mode: owner.mode });
+      if (!payment) throw notFound("payment", request.params.id);
+      return payment;
+    },
+  );
+
+  api.get(
+    "/v1/payments",
+    { schema: { tags: ["payments"], summary: "List payments, newest first", querystring: listPaymentsQuery, response: { 200: paymentListSchema, ...errors } } },
+    async (request) => {
+      const owner = await context.auth.owner(request);
+      const query = request.query;
+      const records = await listPaymentRecords(context.db, context.chainId, {
+        merchantId: owner.merchant.id,
+        mode: owner.mode,
+        status: query.status,
+        createdFrom: query.created_from ? new Date(query.created_from) : undefined,
+        createdTo: query.created_to ? new Date(query.created_to) : undefined,
+        orderId: query.order_id,
+        after: query.starting_after ? decodeCursor(query.starting_after) : undefined,
+        limit: query.limit + 1,
+      });
+      const page = records.slice(0, query.limit);
+      const last = page.at(-1);
+      return {
+        object: "list" as const,
+        data: await context.views.resources(context.db, page),
+        has_more: records.length > query.limit,
+        next_cursor: records.length > query.limit && last ? encodeCursor(last.request.createdAt, last.payment.id) : null,
+      };
+    },
+  );
+
+  api.post(
+    "/v1/payments/:id/refunds",
+    {
+      schema: {
+        tags: ["refunds"],
+        summary: "Refund a paid payment, fully or in part",
+        description: "Records the refund (the payment turns `refunding`) and returns the escrow transaction the merchant signs with its own key." + IDEMPOTENCY,
+        params: paymentIdParams,
+        body: createRefundBody,
+        response: { 201: refundSchema, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const owner = await context.auth.owner(request);
+      const outcome = await idempotent(context.db, owner, request, async (db) => ({
+        status: 201,
+        body: await requestRefund(context, db, owner, request.params.id, request.body ?? {}),
+      }));
+      return sent(reply, outcome);
+    },
+  );
+
+  api.post(
+    "/v1/payments/:id/refunds/cancel",
+    {
+      schema: {
+        tags: ["refunds"],
+        summary: "Withdraw a refund that will not be signed",
+        params: paymentIdParams,
+        response: { 200: paymentResourceSchema, ...errors },
+      },
+    },
+    async (request) => abandonRefund(context, await context.auth.owner(request), request.params.id),
+  );
+}

@@ -1,0 +1,379 @@
+import { randomBytes } from "node:crypto";
+import { sql, type RawBuilder } from "kysely";
+import type { PaymentViews } from "../api/paymentViews";
+import type { Payment } from "../payments/payment";
+import type { StatusChange } from "../payments/statusMachine";
+import { eventTypeOf, type WebhookEventType } from "../webhooks/eventTypes";
+import { jsonWithBigints } from "./eventData";
+import { loadPaymentRecords, type PaymentRecord } from "./paymentRequestStore";
+import type { Db } from "./paymentStore";
+import { signingSecrets } from "./webhookEndpointStore";
+
+/**
+ * The webhook worker's SQL: outbox rows become events and deliveries, due deliveries are leased to one worker, and
+ * what each attempt came to is written back. Claims use FOR UPDATE SKIP LOCKED so that any number of workers share a
+ * database without waiting on each other or taking the same row. Bulk writes send one json document per table and
+ * batch (as paymentStore does).
+ */
+
+/** An endpoint that has failed without a single success for this long is disabled. */
+export const ENDPOINT_FAILING_LIMIT = "3 days";
+
+/** A worker's claim on a delivery; long enough for one attempt (15 s) with room for a slow database. */
+export const DEFAULT_LEASE_MS = 60_000;
+
+const json = (rows: unknown[]) => jsonWithBigints(rows);
+
+/** The time statements use: the test's clock when given, else the database's (shared by every worker). */
+const timeOf = (now: Date | undefined): RawBuilder<Date> => (now ? sql<Date>`${now.toISOString()}::timestamptz` : sql<Date>`now()`);
+
+/** A `webhook-id`: sortable by creation time (hex milliseconds) and unique (random bits), like Svix's `msg_` ids. */
+export function newEventId(now = Date.now()): string {
+  return `msg_${now.toString(16).padStart(12, "0")}${randomBytes(10).toString("hex")}`;
+}
+
+// --------------------------------------------------------------------------------------------------------------
+// Dispatch: outbox → events and deliveries.
+
+/** The fields of Payment that are bigints, written as decimal strings in the outbox (jsonWithBigints). */
+const PAYMENT_BIGINTS = [
+  "amountUsd",
+  "expiry",
+  "receivedUsd",
+  "remainingUsd",
+  "excessUsd",
+  "paidAmount",
+  "fee",
+  "refundedAmount",
+  "refundRequested",
+  "depositsReturned",
+] as const satisfies ReadonlyArray<keyof Payment>;
+
+/** An outbox row's data: the change (null for the payment's creation) and the payment as it stood right after it. */
+function outboxContent(data: unknown, paymentId: string): { change: StatusChange | null; payment: Partial<Payment> } {
+  const parsed = (typeof data === "string" ? JSON.parse(data) : data) as { change?: StatusChange | null; payment?: Record<string, unknown> } | null;
+  if (!parsed || typeof parsed !== "object") throw new Error(`outbox row of payment ${paymentId}: data is not an object`);
+  const payment: Record<string, unknown> = { ...(parsed.payment ?? {}) };
+  for (const field of PAYMENT_BIGINTS) if (payment[field] !== undefined && payment[field] !== null) payment[field] = BigInt(payment[field] as string);
+  return { change: parsed.change ?? null, payment: payment as Partial<Payment> };
+}
+
+export interface DispatchOutcome {
+  /** Outbox rows taken (and deleted), the merchants' and others'. */
+  consumed: number;
+  /** Events written to merchants' event logs. */
+  events: number;
+  /** Deliveries created, one per event and subscribed endpoint. */
+  deliveries: number;
+}
+
+interface EventRow {
+  id: string;
+  merchant_id: string;
+  mode: string;
+  chain_id: number;
+  payment_id: string;
+  type: WebhookEventType;
+  sequence: number;
+  body: string;
+  created_at: string;
+}
+
+/**
+ * Turns up to `limit` outbox rows of the views' chain (oldest first) into events, each with a delivery for every
+ * endpoint of the payment's merchant and mode that is live and subscribed to its type, and deletes them; all in one
+ * transaction, so that a crash leaves either the outbox row or its event and deliveries. Outbox rows of payments the
+ * API did not create (no payment_requests row) have no merchant to tell and are dropped.
+ *
+ * The body is the payment resource as of the change: built from the current record with the machine's state taken
+ * from the outbox row, so that a merchant reading events late still sees each status (and its previous_status and
+ * sequence) as it was.
+ */
+export async function dispatchOutbox(db: Db, views: PaymentViews, { limit, now }: { limit: number; now?: Date }): Promise<DispatchOutcome> {
+  return db.transaction().execute(async (trx) => {
+    const rows = await trx
+      .selectFrom("outbox")
+      .select(["id", "payment_id", "data", "created_at"])
+      .where("chain_id", "=", views.chainId)
+      .orderBy("id")
+      .limit(limit)
+      .forUpdate()
+      .skipLocked()
+      .execute();
+    if (rows.length === 0) return { consumed: 0, events: 0, deliveries: 0 };
+
+    const records = await loadPaymentRecords(trx, views.chainId, rows.map((row) => row.payment_id));
+    const announced: Array<{ type: WebhookEventType; at: Date; record: PaymentRecord }> = [];
+    for (const row of rows) {
+      const record = records.get(row.payment_id);
+      if (!record) continue;
+      const { change, payment } = outboxContent(row.data, row.payment_id);
+      const at = new Date(row.created_at);
+      announced.push({ type: eventTypeOf(change), at, record: { ...record, payment: { ...record.payment, ...payment }, updatedAt: at } });
+    }
+    const resources = await views.resources(
+      trx,
+      announced.map(({ record }) => record),
+    );
+    const events: EventRow[] = announced.map(({ type, at, record }, i) => ({
+      id: newEventId(at.getTime()),
+      merchant_id: record.merchantId,
+      mode: record.mode,
+      chain_id: views.chainId,
+      payment_id: record.payment.id,
+      type,
+      sequence: record.payment.sequence,
+      body: JSON.stringify({ type, timestamp: at.toISOString(), data: resources[i] }),
+      created_at: at.toISOString(),
+    }));
+
+    const deliveries = await subscribedEndpoints(trx, events);
+    if (events.length > 0) {
+      await sql`
+        insert into webhook_events (id, merchant_id, mode, chain_id, payment_id, type, sequence, body, created_at)
+        select x.id, x.merchant_id, x.mode, x.chain_id, x.payment_id, x.type, x.sequence, x.body, x.created_at
+        from json_to_recordset(${json(events)}::json) as x(
+          id text, merchant_id text, mode text, chain_id integer, payment_id text, type text, sequence integer, body text, created_at timestamptz)`.execute(trx);
+    }
+    if (deliveries.length > 0) {
+      await sql`
+        insert into webhook_deliveries (event_id, endpoint_id, status, next_attempt_at)
+        select x.event_id, x.endpoint_id, 'pending', ${timeOf(now)}
+        from json_to_recordset(${json(deliveries)}::json) as x(event_id text, endpoint_id text)`.execute(trx);
+    }
+    await sql`delete from outbox where id = any(${sql.val(rows.map((row) => String(row.id)))}::bigint[])`.execute(trx);
+    return { consumed: rows.length, events: events.length, deliveries: deliveries.length };
+  });
+}
+
+/** A delivery per event and endpoint of its merchant and mode that is neither deleted nor disabled and takes its type. */
+async function subscribedEndpoints(db: Db, events: readonly EventRow[]): Promise<Array<{ event_id: string; endpoint_id: string }>> {
+  if (events.length === 0) return [];
+  const endpoints = await db
+    .selectFrom("webhook_endpoints")
+    .select(["id", "merchant_id", "mode", "event_types"])
+    .where("merchant_id", "in", [...new Set(events.map((event) => event.merchant_id))])
+    .where("deleted_at", "is", null)
+    .where("disabled_at", "is", null)
+    .orderBy("created_at")
+    .execute();
+  const byOwner = new Map<string, Array<{ id: string; types: Set<string> | null }>>();
+  for (const endpoint of endpoints) {
+    const types = (typeof endpoint.event_types === "string" ? JSON.parse(endpoint.event_types) : endpoint.event_types) as string[] | null;
+    const owner = `${endpoint.merchant_id}/${endpoint.mode}`;
+    byOwner.set(owner, [...(byOwner.get(owner) ?? []), { id: endpoint.id, types: types ? new Set(types) : null }]);
+  }
+  return events.flatMap((event) =>
+    (byOwner.get(`${event.merchant_id}/${event.mode}`) ?? [])
+      .filter((endpoint) => endpoint.types === null || endpoint.types.has(event.type))
+      .map((endpoint) => ({ event_id: event.id, endpoint_id: endpoint.id })),
+  );
+}
+
+// --------------------------------------------------------------------------------------------------------------
+// Claim: due deliveries, leased to this worker.
+
+/** A delivery leased to this worker, with what it takes to send it. */
+export interface ClaimedDelivery {
+  id: string;
+  eventId: string;
+  endpointId: string;
+  /** This attempt's number, from 1; also the fence that keeps a late worker from overwriting a newer attempt. */
+  attempt: number;
+  url: string;
+  body: string;
+  /** The secrets to sign with now (two during a rotation's grace). */
+  secrets: string[];
+  /** Set when the endpoint was disabled or deleted since the delivery was created: it is not to be attempted. */
+  closed?: string;
+}
+
+/**
+ * Leases up to `limit` due deliveries (pending, their time come, not leased to a live worker), oldest first, for
+ * `leaseMs`, and counts the attempt. A worker that dies mid-delivery loses nothing: once its lease runs out another
+ * worker takes the delivery again, with the same event and so the same `webhook-id` (at-least-once).
+ */
+export async function claimDueDeliveries(db: Db, { limit, leaseMs = DEFAULT_LEASE_MS, now }: { limit: number; leaseMs?: number; now?: Date }): Promise<ClaimedDelivery[]> {
+  if (limit <= 0) return [];
+  const at = timeOf(now);
+  const { rows } = await sql<{
+    id: string | number;
+    event_id: string;
+    endpoint_id: string;
+    attempts: number;
+    body: string;
+    url: string;
+    secret: string;
+    previous_secret: string | null;
+    previous_secret_expires_at: Date | string | null;
+    disabled_reason: string | null;
+    disabled: boolean;
+    deleted: boolean;
+  }>`
+    with due as (
+      select id from webhook_deliveries
+      where status = 'pending' and next_attempt_at <= ${at} and (leased_until is null or leased_until < ${at})
+      order by next_attempt_at, id
+      limit ${limit}
+      for update skip locked
+    ), claimed as (
+      update webhook_deliveries d
+      set leased_until = ${at} + ${leaseMs} * interval '1 millisecond', attempts = d.attempts + 1, updated_at = ${at}
+      from due where d.id = due.id
+      returning d.id, d.event_id, d.endpoint_id, d.attempts
+    )
+    select c.id, c.event_id, c.endpoint_id, c.attempts, e.body, w.url, w.secret, w.previous_secret, w.previous_secret_expires_at,
+      w.disabled_reason, w.disabled_at is not null as disabled, w.deleted_at is not null as deleted
+    from claimed c
+    join webhook_events e on e.id = c.event_id
+    join webhook_endpoints w on w.id = c.endpoint_id
+    order by c.id`.execute(db);
+  const clock = now ?? new Date();
+  return rows.map((row) => ({
+    id: String(row.id),
+    eventId: row.event_id,
+    endpointId: row.endpoint_id,
+    attempt: Number(row.attempts),
+    url: row.url,
+    body: row.body,
+    secrets: signingSecrets(
+      {
+        secret: row.secret,
+        previousSecret: row.previous_secret,
+        previousSecretExpiresAt: row.previous_secret_expires_at === null ? null : new Date(row.previous_secret_expires_at),
+      },
+      clock,
+    ),
+    closed: row.deleted ? "endpoint deleted" : row.disabled ? `endpoint disabled: ${row.disabled_reason ?? "no reason recorded"}` : undefined,
+  }));
+}
+
+// --------------------------------------------------------------------------------------------------------------
+// Record: what the attempts came to.
+
+/** What one claimed delivery came to. */
+export interface AttemptOutcome {
+  delivery: Pick<ClaimedDelivery, "id" | "eventId" | "endpointId" | "attempt" | "closed">;
+  /** Undefined when the attempt was not made (`delivery.closed`). */
+  attempt?: {
+    startedAt: Date;
+    durationMs: number;
+    ok: boolean;
+    status?: number;
+    /** 410: the endpoint is to be disabled. */
+    gone: boolean;
+    error?: string;
+  };
+  /** After a failure: the wait before the next attempt; undefined when the schedule is spent. */
+  retryDelayMs?: number;
+}
+
+/** An endpoint disabled by these results, and why. */
+export interface DisabledEndpoint {
+  id: string;
+  reason: string;
+}
+
+type DeliveryUpdate = { id: string; attempt: number; status: "succeeded" | "pending" | "failed"; delay_ms: number | null; error: string | null };
+
+/**
+ * Writes what a batch of attempts came to, in one transaction and a statement per table: the attempts into the
+ * log; each endpoint's health (a success clears `failing_since`, a failure starts it; 410 Gone disables the endpoint,
+ * and so does failing for more than three days); each delivery succeeded, pending until its next attempt, or failed
+ * (schedule spent, or its endpoint disabled); the other pending deliveries of endpoints disabled here fail too.
+ * A result whose lease was taken over by another worker (its attempt number is no longer the delivery's) is logged
+ * as an attempt but changes nothing else.
+ */
+export async function recordAttemptOutcomes(db: Db, outcomes: readonly AttemptOutcome[], { now }: { now?: Date } = {}): Promise<{ disabled: DisabledEndpoint[] }> {
+  if (outcomes.length === 0) return { disabled: [] };
+  const at = timeOf(now);
+  return db.transaction().execute(async (trx) => {
+    const attempted = outcomes.filter((outcome) => outcome.attempt !== undefined);
+    if (attempted.length > 0) {
+      const rows = attempted.map(({ delivery, attempt }) => ({
+        delivery_id: delivery.id,
+        event_id: delivery.eventId,
+        endpoint_id: delivery.endpointId,
+        attempt: delivery.attempt,
+        started_at: attempt!.startedAt.toISOString(),
+        duration_ms: attempt!.durationMs,
+        response_status: attempt!.status ?? null,
+        error: attempt!.error ?? null,
+      }));
+      await sql`
+        insert into webhook_attempts (delivery_id, event_id, endpoint_id, attempt, started_at, duration_ms, response_status, error)
+        select x.delivery_id, x.event_id, x.endpoint_id, x.attempt, x.started_at, x.duration_ms, x.response_status, x.error
+        from json_to_recordset(${json(rows)}::json) as x(
+          delivery_id bigint, event_id text, endpoint_id text, attempt integer, started_at timestamptz, duration_ms integer,
+          response_status integer, error text)`.execute(trx);
+    }
+
+    const disabled = await updateEndpointHealth(trx, attempted, at);
+    const disabledReason = new Map(disabled.map((endpoint) => [endpoint.id, endpoint.reason]));
+
+    const updates: DeliveryUpdate[] = outcomes.map(({ delivery, attempt, retryDelayMs }) => {
+      const base = { id: delivery.id, attempt: delivery.attempt, delay_ms: null };
+      if (!attempt) return { ...base, status: "failed", error: delivery.closed ?? "not attempted" };
+      if (attempt.ok) return { ...base, status: "succeeded", error: null };
+      const closedBy = disabledReason.get(delivery.endpointId);
+      if (closedBy) return { ...base, status: "failed", error: `endpoint disabled: ${closedBy}` };
+      if (retryDelayMs === undefined) return { ...base, status: "failed", error: `gave up after ${delivery.attempt} attempts; last: ${attempt.error ?? "failed"}` };
+      return { ...base, status: "pending", delay_ms: retryDelayMs, error: attempt.error ?? null };
+    });
+    await sql`
+      update webhook_deliveries d set
+        status = x.status,
+        next_attempt_at = case when x.status = 'pending' then ${at} + x.delay_ms * interval '1 millisecond' else d.next_attempt_at end,
+        leased_until = null,
+        last_error = x.error,
+        updated_at = ${at}
+      from json_to_recordset(${json(updates)}::json) as x(id bigint, attempt integer, status text, delay_ms bigint, error text)
+      where d.id = x.id and d.attempts = x.attempt and d.status = 'pending'`.execute(trx);
+
+    if (disabled.length > 0) {
+      await sql`
+        update webhook_deliveries d set status = 'failed', last_error = 'endpoint disabled: ' || x.reason, leased_until = null, updated_at = ${at}
+        from json_to_recordset(${json(disabled)}::json) as x(id text, reason text)
+        where d.endpoint_id = x.id and d.status = 'pending'`.execute(trx);
+    }
+    return { disabled };
+  });
+}
+
+/**
+ * Updates the health of the endpoints attempted (a success anywhere in the batch counts: the endpoint is up) and
+ * disables those that answered 410 Gone or have failed for more than ENDPOINT_FAILING_LIMIT; returns the latter.
+ */
+async function updateEndpointHealth(db: Db, attempted: readonly AttemptOutcome[], at: RawBuilder<Date>): Promise<DisabledEndpoint[]> {
+  if (attempted.length === 0) return [];
+  const health = new Map<string, { endpoint_id: string; ok: boolean; gone: boolean; error: string | null }>();
+  for (const { delivery, attempt } of attempted) {
+    const seen = health.get(delivery.endpointId) ?? { endpoint_id: delivery.endpointId, ok: false, gone: false, error: null };
+    seen.ok ||= attempt!.ok;
+    seen.gone ||= attempt!.gone;
+    if (!attempt!.ok) seen.error = attempt!.error ?? `responded ${attempt!.status}`;
+    health.set(delivery.endpointId, seen);
+  }
+  const { rows } = await sql<{ id: string; failing_since: Date | string | null; gone: boolean; failing_too_long: boolean; error: string | null }>`
+    update webhook_endpoints w set
+      failing_since = case when x.ok then null else coalesce(w.failing_since, ${at}) end
+    from json_to_recordset(${json([...health.values()])}::json) as x(endpoint_id text, ok boolean, gone boolean, error text)
+    where w.id = x.endpoint_id and w.disabled_at is null and w.deleted_at is null
+    returning w.id, w.failing_since, x.gone,
+      (not x.ok and w.failing_since < ${at} - interval '${sql.raw(ENDPOINT_FAILING_LIMIT)}') as failing_too_long, x.error`.execute(db);
+  const disabled: DisabledEndpoint[] = [];
+  for (const row of rows) {
+    if (row.gone) disabled.push({ id: row.id, reason: "responded 410 Gone" });
+    else if (row.failing_too_long) {
+      const since = new Date(row.failing_since!).toISOString();
+      disabled.push({ id: row.id, reason: `failing since ${since} (more than ${ENDPOINT_FAILING_LIMIT} without a success); last error: ${row.error}` });
+    }
+  }
+  if (disabled.length > 0) {
+    await sql`
+      update webhook_endpoints w set disabled_at = ${at}, disabled_reason = x.reason
+      from json_to_recordset(${json(disabled)}::json) as x(id text, reason text)
+      where w.id = x.id and w.disabled_at is null`.execute(db);
+  }
+  return disabled;
+}

@@ -1,0 +1,72 @@
+import type { FastifyInstance } from "fastify";
+import { privateKeyToAccount } from "viem/accounts";
+import { createRpcClient } from "../../src/chain/rpcClient";
+import type { ApiContext } from "../../src/api/apiContext";
+import { apiContext } from "../../src/api/apiSetup";
+import { buildMerchantApi } from "../../src/api/merchantApi";
+import { createApiKey, createMerchant, type Merchant } from "../../src/store/merchantStore";
+import type { Db } from "../../src/store/paymentStore";
+import { parseAllowList } from "../../src/webhooks/addressPolicy";
+import { SETTINGS, type LocalChain } from "./localChain";
+
+/** Hardhat's account #4: the intent signer the local deployment authorised for the demo merchant. */
+export const INTENT_SIGNER_KEY = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a";
+
+export interface ApiStack {
+  /** The API's base URL on 127.0.0.1. */
+  url: string;
+  app: FastifyInstance;
+  context: ApiContext;
+  /** The deployment's demo merchant, with a test key. */
+  merchant: Merchant;
+  key: string;
+  close(): Promise<void>;
+}
+
+/** The merchant API on a real port, over `db` and the local chain's deployment. */
+export async function startApiStack(
+  chain: LocalChain,
+  db: Db,
+  options: { rateLimit?: number; rateWindowMs?: number } = {},
+): Promise<ApiStack> {
+  const context = await apiContext({
+    db,
+    client: createRpcClient([chain.url]),
+    record: chain.record,
+    signer: privateKeyToAccount(INTENT_SIGNER_KEY),
+    publicUrl: "http://127.0.0.1:8080",
+    settings: SETTINGS,
+    webhookAllowList: parseAllowList("127.0.0.1/32"),
+  });
+  const app = await buildMerchantApi(context, { rateLimit: options.rateLimit ?? 10_000, rateWindowMs: options.rateWindowMs ?? 1000, logger: false });
+  const address = await app.listen({ host: "127.0.0.1", port: 0 });
+  const merchant = await createMerchant(db, { name: "Demo shop", address: chain.record.demoMerchant!.merchant });
+  const { key } = await createApiKey(db, merchant.id, "test");
+  return { url: address, app, context, merchant, key, close: () => app.close() };
+}
+
+/** A JSON request to the API: the status, the parsed body and the headers. */
+export async function call(
+  stack: { url: string },
+  method: string,
+  path: string,
+  { key, body, headers = {} }: { key?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: any; headers: Headers }> {
+  const response = await fetch(`${stack.url}${path}`, {
+    method,
+    headers: {
+      ...(key ? { authorization: `Bearer ${key}` } : {}),
+      ...(body !== undefined ? { "content-type": "application/json" } : {}),
+      ...headers,
+    },
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON: the test sees the text
+  }
+  return { status: response.status, body: parsed, headers: response.headers };
+}
