@@ -20,6 +20,10 @@ export function checkoutUrl(publicUrl: string, paymentId: string): string {
 export class PaymentViews {
   constructor(private readonly settings: PaymentViewSettings) {}
 
+  get chainId(): number {
+    return this.settings.chainId;
+  }
+
   get publicUrl(): string {
     return this.settings.publicUrl;
   }
