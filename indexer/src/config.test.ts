@@ -16,7 +16,7 @@ function failure(env: Record<string, string>): string {
 
 describe("readConfig", function () {
   it("needs only RPC_URLS, and defaults everything else", function () {
-    const config = readConfig({ RPC_URLS: URL });
+    const config = readConfig({ ROLES: "indexer", RPC_URLS: URL });
     expect(config).to.deep.include({
       rpcUrls: [URL],
       databaseUrl: undefined,
@@ -32,6 +32,7 @@ describe("readConfig", function () {
 
   it("treats empty variables (FOO= in a .env file) as unset where it has a default", function () {
     const config = readConfig({
+      ROLES: "indexer",
       RPC_URLS: URL,
       DATABASE_URL: "",
       DATA_DIR: "",
@@ -54,6 +55,7 @@ describe("readConfig", function () {
 
   it("reads every variable it is given", function () {
     const config = readConfig({
+      ROLES: "indexer",
       RPC_URLS: ` ${URL} , http://127.0.0.1:8545,, `,
       DATABASE_URL: "postgresql://indexer@db:5432/openpay",
       DATA_DIR: "/var/lib/openpay",
@@ -76,13 +78,13 @@ describe("readConfig", function () {
       logLevel: "debug",
       deploymentsDir: "/etc/openpay/deployments",
     });
-    expect(readConfig({ RPC_URLS: URL, DATABASE_URL: "postgres://x@y/z" }).databaseUrl).to.equal("postgres://x@y/z");
+    expect(readConfig({ ROLES: "indexer", RPC_URLS: URL, DATABASE_URL: "postgres://x@y/z" }).databaseUrl).to.equal("postgres://x@y/z");
   });
 
   it("accepts the bounds of every whole-number variable", function () {
-    const low = readConfig({ RPC_URLS: URL, CONFIRMATIONS: "1", POLL_INTERVAL_MS: "1", STATUS_PORT: "0", HEALTH_MAX_LAG_BLOCKS: "1" });
+    const low = readConfig({ ROLES: "indexer", RPC_URLS: URL, CONFIRMATIONS: "1", POLL_INTERVAL_MS: "1", STATUS_PORT: "0", HEALTH_MAX_LAG_BLOCKS: "1" });
     expect(low).to.deep.include({ confirmations: { depth: 1, mode: "depth" }, pollIntervalMs: 1, statusPort: 0, healthMaxLagBlocks: 1 });
-    const high = readConfig({ RPC_URLS: URL, CONFIRMATIONS: "1000", POLL_INTERVAL_MS: "60000", STATUS_PORT: "65535", HEALTH_MAX_LAG_BLOCKS: "1000000" });
+    const high = readConfig({ ROLES: "indexer", RPC_URLS: URL, CONFIRMATIONS: "1000", POLL_INTERVAL_MS: "60000", STATUS_PORT: "65535", HEALTH_MAX_LAG_BLOCKS: "1000000" });
     expect(high).to.deep.include({ confirmations: { depth: 1_000, mode: "depth" }, pollIntervalMs: 60_000, statusPort: 65_535, healthMaxLagBlocks: 1_000_000 });
   });
 
@@ -135,7 +137,7 @@ describe("readConfig", function () {
   });
 
   it("ignores variables it does not know", function () {
-    expect(readConfig({ RPC_URLS: URL, PATH: "/usr/bin", BSC_RPC_URL: "nonsense" }).rpcUrls).to.deep.equal([URL]);
+    expect(readConfig({ ROLES: "indexer", RPC_URLS: URL, PATH: "/usr/bin", BSC_RPC_URL: "nonsense" }).rpcUrls).to.deep.equal([URL]);
   });
 
   it("refuses an unknown LOG_LEVEL, listing the levels (its message does not name LOG_LEVEL yet: reported)", function () {
@@ -143,9 +145,28 @@ describe("readConfig", function () {
   });
 
   it("reads the WebSocket URL, the keeper's key (trimmed) and its interval", function () {
-    expect(readConfig({ RPC_URLS: URL, OPERATOR_PRIVATE_KEY: ` ${KEY} ` }).operatorKey).to.equal(KEY);
-    expect(readConfig({ RPC_URLS: URL, OPERATOR_PRIVATE_KEY: "" }).operatorKey).to.equal(undefined);
-    expect(readConfig({ RPC_URLS: URL, WS_URL: "wss://bsc.example/ws" }).wsUrl).to.equal("wss://bsc.example/ws");
-    expect(readConfig({ RPC_URLS: URL }).keeperIntervalMs).to.equal(1_000);
+    expect(readConfig({ ROLES: "indexer", RPC_URLS: URL, OPERATOR_PRIVATE_KEY: ` ${KEY} ` }).operatorKey).to.equal(KEY);
+    expect(readConfig({ ROLES: "indexer", RPC_URLS: URL, OPERATOR_PRIVATE_KEY: "" }).operatorKey).to.equal(undefined);
+    expect(readConfig({ ROLES: "indexer", RPC_URLS: URL, WS_URL: "wss://bsc.example/ws" }).wsUrl).to.equal("wss://bsc.example/ws");
+    expect(readConfig({ ROLES: "indexer", RPC_URLS: URL }).keeperIntervalMs).to.equal(1_000);
+  });
+
+  it("runs every role by default; the API needs the intent signer's key and names it when missing", function () {
+    expect(failure({ RPC_URLS: URL })).to.match(/^INTENT_SIGNER_PRIVATE_KEY is not set/);
+    const all = readConfig({ RPC_URLS: URL, INTENT_SIGNER_PRIVATE_KEY: KEY });
+    expect([...all.roles]).to.deep.equal(["indexer", "api", "webhooks"]);
+    expect(all).to.deep.include({ apiHost: "127.0.0.1", apiPort: 8080, publicUrl: "http://127.0.0.1:8080", apiRateLimit: 100, intentSignerKey: KEY });
+    const webhooksOnly = readConfig({ RPC_URLS: URL, ROLES: " webhooks " });
+    expect([...webhooksOnly.roles]).to.deep.equal(["webhooks"]);
+    expect(readConfig({ RPC_URLS: URL, ROLES: "api", INTENT_SIGNER_PRIVATE_KEY: KEY, API_PORT: "9000", PUBLIC_URL: "https://pay.example" }).publicUrl).to.equal(
+      "https://pay.example",
+    );
+  });
+
+  it("refuses unknown roles, a malformed signer key and a PUBLIC_URL that is not http(s), naming each", function () {
+    expect(failure({ RPC_URLS: URL, ROLES: "indexer,mailer" })).to.match(/ROLES must be one or more of indexer, api, webhooks.*mailer/);
+    expect(failure({ RPC_URLS: URL, ROLES: "api", INTENT_SIGNER_PRIVATE_KEY: "0x12" })).to.match(/INTENT_SIGNER_PRIVATE_KEY must be 0x/);
+    expect(failure({ RPC_URLS: URL, ROLES: "indexer", PUBLIC_URL: "pay.example" })).to.match(/PUBLIC_URL must be/);
+    expect(failure({ RPC_URLS: URL, ROLES: "indexer", API_RATE_LIMIT: "0" })).to.match(/API_RATE_LIMIT must be a whole number/);
   });
 });

@@ -54,7 +54,35 @@ const environment = z.object({
     .optional()
     .refine((key) => !key || /^0x[0-9a-fA-F]{64}$/.test(key.trim()), { message: "OPERATOR_PRIVATE_KEY must be 0x followed by 64 hex digits" }),
   KEEPER_INTERVAL_MS: integer("KEEPER_INTERVAL_MS", 1_000, 10, 600_000),
+  ROLES: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      const roles = (value?.trim() ? value : ROLES.join(",")).split(",").map((role) => role.trim()).filter(Boolean);
+      const unknown = roles.filter((role) => !(ROLES as readonly string[]).includes(role));
+      if (unknown.length > 0 || roles.length === 0) {
+        ctx.addIssue({ code: "custom", message: `ROLES must be one or more of ${ROLES.join(", ")}, comma-separated; got "${value}"` });
+        return z.NEVER;
+      }
+      return new Set(roles as Role[]);
+    }),
+  API_HOST: z.string().optional(),
+  API_PORT: integer("API_PORT", 8080, 0, 65_535),
+  PUBLIC_URL: z
+    .string()
+    .optional()
+    .refine((url) => !url || /^https?:\/\/[^/]/.test(url), { message: "PUBLIC_URL must be the http(s) URL customers and merchants reach the API at" }),
+  INTENT_SIGNER_PRIVATE_KEY: z
+    .string()
+    .optional()
+    .refine((key) => !key || /^0x[0-9a-fA-F]{64}$/.test(key.trim()), { message: "INTENT_SIGNER_PRIVATE_KEY must be 0x followed by 64 hex digits" }),
+  API_RATE_LIMIT: integer("API_RATE_LIMIT", 100, 1, 1_000_000),
+  WEBHOOK_ALLOWED_CIDRS: z.string().optional(),
 });
+
+/** What a process does: follow the chain (and keep), serve the merchant API, deliver webhooks. */
+export const ROLES = ["indexer", "api", "webhooks"] as const;
+export type Role = (typeof ROLES)[number];
 
 export interface IndexerConfig {
   rpcUrls: string[];
@@ -71,6 +99,17 @@ export interface IndexerConfig {
   /** The keeper's key (OPERATOR_ROLE); without it the process only indexes. */
   operatorKey?: `0x${string}`;
   keeperIntervalMs: number;
+  roles: ReadonlySet<Role>;
+  apiHost: string;
+  apiPort: number;
+  /** Where customers and merchants reach the API (checkout links); default http://<API_HOST>:<API_PORT>. */
+  publicUrl: string;
+  /** Signs payment intents: a signer every merchant of this gateway authorised on the escrow. */
+  intentSignerKey?: `0x${string}`;
+  /** Requests per second per API key (per process). */
+  apiRateLimit: number;
+  /** CIDRs webhook URLs may resolve to although private (tests and local demos: 127.0.0.1/32). */
+  webhookAllowedCidrs?: string;
 }
 
 /** The indexer's settings from the environment; the error lists every variable that is wrong, by name. */
@@ -78,6 +117,11 @@ export function readConfig(env: NodeJS.ProcessEnv): IndexerConfig {
   const result = environment.safeParse(env);
   if (!result.success) throw new Error(result.error.issues.map((issue) => issue.message).join("; "));
   const values = result.data;
+  const intentSignerKey = (values.INTENT_SIGNER_PRIVATE_KEY?.trim() || undefined) as `0x${string}` | undefined;
+  if (values.ROLES.has("api") && !intentSignerKey) {
+    throw new Error("INTENT_SIGNER_PRIVATE_KEY is not set: the API signs payment intents with it (or leave api out of ROLES)");
+  }
+  const apiHost = values.API_HOST?.trim() || "127.0.0.1";
   return {
     rpcUrls: values.RPC_URLS,
     wsUrl: values.WS_URL || undefined,
@@ -91,5 +135,12 @@ export function readConfig(env: NodeJS.ProcessEnv): IndexerConfig {
     deploymentsDir: values.OPENPAY_DEPLOYMENTS_DIR || undefined,
     operatorKey: (values.OPERATOR_PRIVATE_KEY?.trim() || undefined) as `0x${string}` | undefined,
     keeperIntervalMs: values.KEEPER_INTERVAL_MS,
+    roles: values.ROLES,
+    apiHost,
+    apiPort: values.API_PORT,
+    publicUrl: values.PUBLIC_URL?.trim() || `http://${apiHost}:${values.API_PORT}`,
+    intentSignerKey,
+    apiRateLimit: values.API_RATE_LIMIT,
+    webhookAllowedCidrs: values.WEBHOOK_ALLOWED_CIDRS?.trim() || undefined,
   };
 }

@@ -1,16 +1,20 @@
 /**
- * The indexer process: `npm run indexer`. Reads its settings from the environment (docs/operations.md lists them),
- * the escrow from deployments/<chainId>.json, and indexes until stopped (SIGINT, SIGTERM).
+ * The Open Pay process: `npm run indexer`. Reads its settings from the environment (docs/operations.md lists them),
+ * the escrow from deployments/<chainId>.json, and runs its ROLES until stopped (SIGINT, SIGTERM): the indexer
+ * (with the keeper when OPERATOR_PRIVATE_KEY is set), the merchant API, the webhook worker. All three by default, in
+ * one process; at scale, one indexer per chain and as many API and webhook processes as the load needs.
  */
 import pino from "pino";
 import { createPublicClient, createWalletClient, http, webSocket, zeroAddress } from "viem";
 import { watchBlockNumber } from "viem/actions";
 import { privateKeyToAccount } from "viem/accounts";
-import { readDeployment, escrowAbiHash } from "./chain/deployment";
+import { apiContext, paymentViewsFor } from "./api/apiSetup";
+import { buildMerchantApi } from "./api/merchantApi";
+import { readDeployment, escrowAbiHash, type DeploymentRecord } from "./chain/deployment";
 import { openPayEscrowAbi } from "./chain/escrowAbi";
 import { createRpcClient } from "./chain/rpcClient";
 import { retrying } from "./chain/retry";
-import { readConfig } from "./config";
+import { readConfig, type IndexerConfig } from "./config";
 import { Indexer } from "./indexing/indexer";
 import { acquireIndexerLock, type IndexerLock } from "./indexing/indexerLock";
 import { DeepReorgError } from "./indexing/reorg";
@@ -18,11 +22,95 @@ import { Keeper } from "./keeper/keeper";
 import { TransactionSender } from "./keeper/transactionSender";
 import { indexerMetrics } from "./observability/metrics";
 import { startStatusServer } from "./observability/statusServer";
-import { openStore } from "./store/database";
+import { openStore, type Store } from "./store/database";
+import { parseAllowList } from "./webhooks/addressPolicy";
+import { WebhookWorker } from "./webhooks/deliveryWorker";
 
 /** The escrow's late-collect window (OpenPayEscrow.LATE_COLLECT_WINDOW), read from the chain at start. */
 async function lateCollectWindow(client: ReturnType<typeof createRpcClient>, escrow: `0x${string}`): Promise<bigint> {
   return client.readContract({ address: escrow, abi: openPayEscrowAbi, functionName: "LATE_COLLECT_WINDOW" });
+}
+
+/**
+ * Starts the merchant API and the webhook worker when ROLES has them; returns what stops them. Throws naming the
+ * variable when one cannot start (a port in use, a bad allow-list).
+ */
+async function startMerchantServices(
+  config: IndexerConfig,
+  store: Store,
+  client: ReturnType<typeof createRpcClient>,
+  deployment: DeploymentRecord,
+  lateCollectWindow: bigint,
+  logger: pino.Logger,
+  signal: AbortSignal,
+): Promise<{ done: Promise<unknown>; close: () => Promise<void> }> {
+  let allowList;
+  try {
+    allowList = parseAllowList(config.webhookAllowedCidrs);
+  } catch (error) {
+    throw new Error(`WEBHOOK_ALLOWED_CIDRS: ${(error as Error).message}`);
+  }
+  const settings = { confirmations: config.confirmations, lateCollectWindow };
+  const running: Array<Promise<unknown>> = [];
+  let api: Awaited<ReturnType<typeof buildMerchantApi>> | undefined;
+  if (config.roles.has("api")) {
+    const context = await apiContext({
+      db: store.db,
+      client,
+      record: deployment,
+      signer: privateKeyToAccount(config.intentSignerKey!),
+      publicUrl: config.publicUrl,
+      settings,
+      webhookAllowList: allowList,
+    });
+    api = await buildMerchantApi(context, { rateLimit: config.apiRateLimit, rateWindowMs: 1000, logger: logger.child({ component: "api" }) });
+    try {
+      const address = await api.listen({ host: config.apiHost, port: config.apiPort });
+      logger.info({ address, publicUrl: config.publicUrl }, "merchant API listening");
+    } catch (error) {
+      throw new Error(`API_PORT: cannot listen on ${config.apiHost}:${config.apiPort}: ${(error as Error).message}`);
+    }
+  }
+  if (config.roles.has("webhooks")) {
+    const views = paymentViewsFor(deployment, config.publicUrl, config.confirmations);
+    const worker = new WebhookWorker({ db: store.db, views, listen: store.listen, logger: logger.child({ component: "webhooks" }), allowList });
+    running.push(worker.run(signal));
+    logger.info("webhook worker running");
+  }
+  return { done: Promise.all(running), close: async () => void (await api?.close()) };
+}
+
+/** A process without the indexer role: the API and/or the webhook worker over the shared database. */
+async function serveMerchants(
+  config: IndexerConfig,
+  client: ReturnType<typeof createRpcClient>,
+  deployment: DeploymentRecord,
+  logger: pino.Logger,
+  signal: AbortSignal,
+): Promise<number> {
+  let store;
+  try {
+    store = await openStore({ url: config.databaseUrl, dataDir: config.databaseUrl ? undefined : config.dataDir });
+  } catch (error) {
+    console.error(`error: ${config.databaseUrl ? "DATABASE_URL" : `DATA_DIR (${config.dataDir})`}: cannot use the database: ${(error as Error).message}`);
+    return 2;
+  }
+  let services;
+  try {
+    const window = await retrying(() => lateCollectWindow(client, deployment.escrow), { signal });
+    services = await startMerchantServices(config, store, client, deployment, window, logger, signal);
+  } catch (error) {
+    await store.close();
+    if (signal.aborted) return 0;
+    console.error(`error: ${(error as Error).message}`);
+    return 2;
+  }
+  await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
+  await services.close();
+  await services.done.catch(() => undefined);
+  await store.close();
+  logger.info("stopped");
+  return 0;
 }
 
 async function main(): Promise<number> {
@@ -53,6 +141,8 @@ async function main(): Promise<number> {
     );
     return 2;
   }
+
+  if (!config.roles.has("indexer")) return serveMerchants(config, client, deployment, logger, stop.signal);
 
   const metrics = indexerMetrics(chainId);
   let active = false;
@@ -147,6 +237,21 @@ async function main(): Promise<number> {
     logger.info({ operator: account.address }, "keeper running");
     keeping = keeper.run(stop.signal);
   }
+  let services: Awaited<ReturnType<typeof startMerchantServices>> | undefined;
+  if (config.roles.has("api") || config.roles.has("webhooks")) {
+    try {
+      services = await startMerchantServices(config, store, client, deployment, indexer.settings.lateCollectWindow, logger, stop.signal);
+    } catch (error) {
+      console.error(`error: ${(error as Error).message}`);
+      stop.abort();
+      await keeping?.catch(() => undefined);
+      unwatch?.();
+      await store.close();
+      await lock?.release();
+      status.server.close();
+      return 2;
+    }
+  }
   let code = 0;
   try {
     await indexer.run(stop.signal);
@@ -163,6 +268,8 @@ async function main(): Promise<number> {
     unwatch?.();
     stop.abort();
     await keeping?.catch(() => undefined);
+    await services?.close();
+    await services?.done.catch(() => undefined);
     await store.close();
     await lock?.release();
     status.server.close();

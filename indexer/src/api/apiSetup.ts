@@ -1,5 +1,7 @@
 import type { LocalAccount, PublicClient } from "viem";
+import type { ConfirmationPolicy } from "../chain/confirmations";
 import type { DeploymentRecord } from "../chain/deployment";
+import { tokenCatalogue } from "../chain/tokenCatalogue";
 import type { MachineSettings } from "../payments/statusMachine";
 import { PriceBook, type FeedToken } from "../prices/priceBook";
 import type { Db } from "../store/paymentStore";
@@ -14,6 +16,11 @@ const LIVE_CHAIN_ID = 56;
 /** The tokens of a deployment with their feeds, in the record's order (USDT, USDC, BNB for Open Pay's modules). */
 export function feedTokens(record: DeploymentRecord): FeedToken[] {
   return Object.entries(record.tokens).map(([symbol, token]) => ({ symbol, ...token }));
+}
+
+/** Payment resources of a deployment's payments, with checkout links under `publicUrl`. */
+export function paymentViewsFor(record: DeploymentRecord, publicUrl: string, confirmations: ConfirmationPolicy): PaymentViews {
+  return new PaymentViews({ chainId: record.chainId, tokens: tokenCatalogue(record), publicUrl, confirmations });
 }
 
 /** Wires the API's context for a deployment; reads the feeds once so that the first payment has its quotes. */
@@ -50,12 +57,7 @@ export async function apiContext({
     prices,
     signer,
     settings,
-    views: new PaymentViews({
-      chainId: record.chainId,
-      tokens: new Map(tokens.map((token) => [token.address.toLowerCase(), token])),
-      publicUrl,
-      confirmations: settings.confirmations,
-    }),
+    views: paymentViewsFor(record, publicUrl, settings.confirmations),
     auth: new Authenticator(db, mode, record.chainId),
     webhookAllowList,
   };

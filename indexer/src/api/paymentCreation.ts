@@ -62,7 +62,7 @@ export async function createPayment(context: ApiContext, db: Db, owner: KeyOwner
     registration,
     request: { ...request, createdAt: now },
     updatedAt: now,
-    tokens: new Map(context.tokens.map((token) => [token.address.toLowerCase(), token])),
+    tokens: context.views.tokens,
     checkoutUrl: checkoutUrl(context.views.publicUrl, payment.id),
     confirmations: { seen: 0, required: context.settings.confirmations.depth },
     transactions: [],

@@ -24,6 +24,10 @@ export class PaymentViews {
     return this.settings.chainId;
   }
 
+  get tokens(): ReadonlyMap<string, TokenInfo> {
+    return this.settings.tokens;
+  }
+
   get publicUrl(): string {
     return this.settings.publicUrl;
   }

@@ -26,12 +26,23 @@ const INDEXER_VARIABLES = [
   "OPENPAY_DEPLOYMENTS_DIR",
   "OPERATOR_PRIVATE_KEY",
   "KEEPER_INTERVAL_MS",
+  "ROLES",
+  "API_HOST",
+  "API_PORT",
+  "PUBLIC_URL",
+  "INTENT_SIGNER_PRIVATE_KEY",
+  "API_RATE_LIMIT",
+  "WEBHOOK_ALLOWED_CIDRS",
 ];
 
-/** The test's environment without the indexer's variables, plus `variables` (undefined ones left out). */
+/**
+ * The test's environment without the indexer's variables, plus `variables` (undefined ones left out). The process
+ * runs only the indexer (and keeper) unless `variables` name other ROLES.
+ */
 export function indexerEnvironment(variables: Record<string, string | undefined>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of INDEXER_VARIABLES) delete env[name];
+  env.ROLES = "indexer";
   for (const [name, value] of Object.entries(variables)) if (value !== undefined) env[name] = value;
   return env;
 }
