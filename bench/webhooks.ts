@@ -1,0 +1,217 @@
+/**
+ * Webhook benchmark, against PostgreSQL with a receiver on 127.0.0.1 in a process of its own:
+ *
+ * 1. throughput: BENCH_EVENTS `payment.created` events wait in the outbox; one worker (then two, sharing the
+ *    database) dispatches and delivers them all, signed. Deliveries per second from the worker's start to the last
+ *    delivery received.
+ * 2. latency: a status change is committed (the checkout is opened: initiated → pending) and the time until the
+ *    receiver has the `payment.pending` webhook is measured, one change at a time, BENCH_SAMPLES times.
+ *
+ * `npm run bench:webhooks` prints the tables; BENCH_WRITE=1 also writes docs/webhooks-benchmark.md.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import pino from "pino";
+import { parseUnits, zeroAddress, type Address, type Hex } from "viem";
+import { PaymentViews } from "../indexer/src/api/paymentViews";
+import { recordOffChainEvent } from "../indexer/src/indexing/offChainEvents";
+import { newPaymentId } from "../indexer/src/payments/paymentIntent";
+import { openStore, type Store } from "../indexer/src/store/database";
+import { createMerchant } from "../indexer/src/store/merchantStore";
+import { insertApiPayment } from "../indexer/src/store/paymentRequestStore";
+import { createEndpoint } from "../indexer/src/store/webhookEndpointStore";
+import { parseAllowList } from "../indexer/src/webhooks/addressPolicy";
+import { WebhookWorker } from "../indexer/src/webhooks/deliveryWorker";
+import { CHAIN_ID, SETTINGS } from "../indexer/test/support/localChain";
+import { freshPostgresDatabase } from "../indexer/test/support/stores";
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000);
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
+const MERCHANT: Address = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
+
+/** The receiver: answers 204 at once and reports each delivery's arrival time (ms since the epoch, sub-ms). */
+const RECEIVER = `
+const http = require("node:http");
+const { performance } = require("node:perf_hooks");
+let pending = [];
+const server = http.createServer((request, response) => {
+  let body = "";
+  request.setEncoding("utf8").on("data", (chunk) => (body += chunk));
+  request.on("end", () => {
+    const at = performance.timeOrigin + performance.now();
+    response.writeHead(204).end();
+    const parsed = JSON.parse(body);
+    pending.push([parsed.data.id, parsed.type, at]);
+  });
+});
+server.keepAliveTimeout = 60000;
+server.listen(0, "127.0.0.1", () => process.send({ port: server.address().port }));
+setInterval(() => { if (pending.length) { process.send({ received: pending }); pending = []; } }, 5);
+process.on("disconnect", () => process.exit(0));
+`;
+
+interface Receiver {
+  url: string;
+  child: ChildProcess;
+  received: Array<[string, string, number]>;
+  waitFor(check: () => boolean, timeoutMs?: number): Promise<void>;
+}
+
+async function startReceiver(): Promise<Receiver> {
+  const child = spawn(process.execPath, ["-e", RECEIVER], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const received: Array<[string, string, number]> = [];
+  const waiters = new Set<() => void>();
+  const port = await new Promise<number>((resolve) => {
+    child.on("message", (message: { port?: number; received?: Array<[string, string, number]> }) => {
+      if (message.port) resolve(message.port);
+      if (message.received) {
+        received.push(...message.received);
+        for (const wake of [...waiters]) wake();
+      }
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${port}/hooks`,
+    child,
+    received,
+    waitFor: (check, timeoutMs = 300_000) =>
+      new Promise<void>((resolve, reject) => {
+        if (check()) return resolve();
+        const timer = setTimeout(() => reject(new Error(`receiver: not done within ${timeoutMs} ms (${received.length} received)`)), timeoutMs);
+        const wake = () => {
+          if (!check()) return;
+          clearTimeout(timer);
+          waiters.delete(wake);
+          resolve();
+        };
+        waiters.add(wake);
+      }),
+  };
+}
+
+const views = new PaymentViews({ chainId: CHAIN_ID, tokens: new Map(), publicUrl: "http://127.0.0.1:8080", confirmations: SETTINGS.confirmations });
+
+async function createPayments(store: Store, merchantId: string, count: number): Promise<Hex[]> {
+  const ids: Hex[] = [];
+  for (let i = 0; i < count; i++) {
+    const id = newPaymentId(MERCHANT);
+    await insertApiPayment(
+      store.db,
+      {
+        chainId: CHAIN_ID,
+        id,
+        merchant: MERCHANT,
+        amountUsd: parseUnits("10", 18),
+        expiry: BigInt(Math.floor(Date.now() / 1000) + 86_400),
+        refundTo: zeroAddress,
+        signature: `0x${"11".repeat(65)}`,
+        depositAddress: MERCHANT,
+      },
+      { chainId: CHAIN_ID, paymentId: id, merchantId, mode: "test", description: `order ${i}`, orderId: `order-${i}`, metadata: {}, options: [], successUrl: null, cancelUrl: null },
+      new Date(),
+    );
+    ids.push(id);
+  }
+  return ids;
+}
+
+const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+const fixed = (value: number) => value.toFixed(1);
+
+async function throughput(workers: number): Promise<{ workers: number; events: number; seconds: number; perSecond: number }> {
+  const database = await freshPostgresDatabase();
+  const receiver = await startReceiver();
+  const stores: Store[] = [];
+  const stop = new AbortController();
+  try {
+    const store = await openStore({ url: database.url });
+    stores.push(store);
+    const merchant = await createMerchant(store.db, { name: "Bench shop", address: MERCHANT });
+    await createEndpoint(store.db, { merchantId: merchant.id, mode: "test", url: receiver.url, description: null, eventTypes: null });
+    await createPayments(store, merchant.id, EVENTS);
+    for (let i = 1; i < workers; i++) stores.push(await openStore({ url: database.url }));
+    const started = performance.now();
+    const running = stores.map((worker) =>
+      new WebhookWorker({ db: worker.db, views, listen: worker.listen, logger: pino({ level: "silent" }), allowList: parseAllowList("127.0.0.1/32") }).run(stop.signal),
+    );
+    await receiver.waitFor(() => receiver.received.length >= EVENTS);
+    const seconds = (performance.now() - started) / 1000;
+    stop.abort();
+    await Promise.all(running);
+    const unique = new Set(receiver.received.map(([id]) => id)).size;
+    if (unique !== EVENTS) throw new Error(`${unique} distinct payments announced, expected ${EVENTS}`);
+    return { workers, events: EVENTS, seconds, perSecond: EVENTS / seconds };
+  } finally {
+    stop.abort();
+    receiver.child.kill();
+    for (const store of stores) await store.close();
+    await database.drop();
+  }
+}
+
+async function latency(): Promise<{ samples: number; p50: number; p90: number; p99: number; max: number }> {
+  const database = await freshPostgresDatabase();
+  const receiver = await startReceiver();
+  const store = await openStore({ url: database.url });
+  const stop = new AbortController();
+  try {
+    const merchant = await createMerchant(store.db, { name: "Bench shop", address: MERCHANT });
+    await createEndpoint(store.db, { merchantId: merchant.id, mode: "test", url: receiver.url, description: null, eventTypes: ["payment.pending"] });
+    const ids = await createPayments(store, merchant.id, SAMPLES + 20);
+    const worker = new WebhookWorker({ db: store.db, views, listen: store.listen, logger: pino({ level: "silent" }), allowList: parseAllowList("127.0.0.1/32") });
+    const running = worker.run(stop.signal);
+    const latencies: number[] = [];
+    for (const [i, id] of ids.entries()) {
+      await recordOffChainEvent(store.db, CHAIN_ID, SETTINGS, id, { kind: "checkout_opened" });
+      const committed = performance.timeOrigin + performance.now();
+      await receiver.waitFor(() => receiver.received.some(([paymentId, type]) => paymentId === id && type === "payment.pending"), 30_000);
+      const arrived = receiver.received.find(([paymentId]) => paymentId === id)![2];
+      // The first 20 warm up the connection pools and the JIT.
+      if (i >= 20) latencies.push(arrived - committed);
+    }
+    stop.abort();
+    await running;
+    latencies.sort((a, b) => a - b);
+    return { samples: latencies.length, p50: quantile(latencies, 0.5), p90: quantile(latencies, 0.9), p99: quantile(latencies, 0.99), max: latencies.at(-1)! };
+  } finally {
+    stop.abort();
+    receiver.child.kill();
+    await store.close();
+    await database.drop();
+  }
+}
+
+async function main() {
+  const runs = [await throughput(1), await throughput(2)];
+  const timing = await latency();
+  const lines = [
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}, PostgreSQL on 127.0.0.1;`,
+    "the receiver is a separate Node process on 127.0.0.1 answering 204.",
+    "",
+    "## Throughput: events waiting in the outbox, dispatched, signed and delivered",
+    "",
+    "| workers | events | seconds | deliveries/s | target ≥ 2,000/s |",
+    "|---:|---:|---:|---:|---|",
+    ...runs.map((r) => `| ${r.workers} | ${r.events} | ${r.seconds.toFixed(2)} | ${Math.round(r.perSecond)} | ${r.perSecond >= 2000 ? "met" : "missed"} |`),
+    "",
+    "## Latency: status change committed → webhook received",
+    "",
+    "| samples | p50 (ms) | p90 (ms) | p99 (ms) | max (ms) | target p50 ≤ 20 |",
+    "|---:|---:|---:|---:|---:|---|",
+    `| ${timing.samples} | ${fixed(timing.p50)} | ${fixed(timing.p90)} | ${fixed(timing.p99)} | ${fixed(timing.max)} | ${timing.p50 <= 20 ? "met" : "missed"} |`,
+  ];
+  console.log(`\n${lines.join("\n")}`);
+  if (process.env.BENCH_WRITE === "1") {
+    const file = path.join(__dirname, "../docs/webhooks-benchmark.md");
+    writeFileSync(file, ["# Webhook benchmark", "", "Generated by `BENCH_WRITE=1 npm run bench:webhooks` (bench/webhooks.ts).", "", ...lines, ""].join("\n"));
+    console.log(`\nwrote ${path.relative(process.cwd(), file)}`);
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
