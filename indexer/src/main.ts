@@ -58,7 +58,7 @@ async function startMerchantServices(
       db: store.db,
       client,
       record: deployment,
-      signer: privateKeyToAccount(config.intentSignerKey!),
+      signerKey: config.intentSignerKey!,
       publicUrl: config.publicUrl,
       settings,
       webhookAllowList: allowList,

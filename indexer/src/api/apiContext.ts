@@ -1,10 +1,12 @@
-import type { Address, LocalAccount } from "viem";
+import type { Address } from "viem";
 import type { MachineSettings } from "../payments/statusMachine";
 import type { FeedToken } from "../prices/priceBook";
 import type { Price } from "../prices/tokenAmount";
 import type { Db } from "../store/paymentStore";
 import type { Authenticator } from "./authentication";
+import type { IntentSigner } from "./intentSigner";
 import type { AllowList } from "../webhooks/addressPolicy";
+import type { WebhookWakeup } from "../webhooks/webhookWakeup";
 import type { Mode } from "./paymentResource";
 import type { PaymentViews } from "./paymentViews";
 
@@ -19,11 +21,13 @@ export interface ApiContext {
   /** The tokens the escrow accepts, in the order the checkout offers them. */
   tokens: readonly FeedToken[];
   prices: { current(): ReadonlyMap<string, Price>; chainNow(): bigint };
-  /** Signs payment intents: a signer every merchant of this gateway authorised on the escrow. */
-  signer: LocalAccount;
+  /** Signs this escrow's payment intents with a key every merchant of this gateway authorised on the escrow. */
+  intents: IntentSigner;
   settings: MachineSettings;
   views: PaymentViews;
   auth: Authenticator;
+  /** Announces new payments' `payment.created` events to the webhook workers. */
+  webhookWakeup: WebhookWakeup;
   /** CIDRs webhook URLs may resolve to although private (WEBHOOK_ALLOWED_CIDRS). */
   webhookAllowList: AllowList;
 }

@@ -8,15 +8,24 @@ import { WEBHOOK_EVENT_TYPES } from "../webhooks/eventTypes";
  * OpenAPI document (`/openapi.json`), so the three cannot drift apart.
  */
 
+/**
+ * Free text the API stores: PostgreSQL refuses the NUL character in text and jsonb, so it is refused here (a 400
+ * naming the field) rather than failing the insert (a 500).
+ */
+const NO_NUL = [(value: string) => !value.includes("\u0000"), "must not contain the NUL character (\\u0000)"] as const;
+const text = (max: number) => z.string().max(max).refine(...NO_NUL);
+
 const decimal = (what: string) =>
   z.string().regex(/^\d{1,15}(\.\d{1,18})?$/, `must be ${what} as a decimal string such as "12.50" (at most 18 decimal places)`);
 const address = z
   .string()
-  .refine((value) => isAddress(value, { strict: false }), "must be a 0x address (EIP-55 checksummed or all lowercase)")
+  // Strict: a mixed-case address must carry a valid EIP-55 checksum, which catches a mistyped character.
+  .refine((value) => isAddress(value), "must be a 0x address (EIP-55 checksummed or all lowercase)")
   .transform((value) => getAddress(value));
 const httpUrl = z
   .string()
   .max(2048)
+  .refine(...NO_NUL)
   .refine((value) => {
     try {
       return ["http:", "https:"].includes(new URL(value).protocol);
@@ -29,10 +38,10 @@ const isoTime = z.iso.datetime({ offset: true, message: "must be an ISO 8601 tim
 
 export const createPaymentBody = z.strictObject({
   amount_usd: decimal("a positive USD amount").refine((value) => /[1-9]/.test(value), "must be more than zero"),
-  description: z.string().max(500).optional(),
-  order_id: z.string().min(1).max(200).optional(),
+  description: text(500).optional(),
+  order_id: text(200).min(1).optional(),
   metadata: z
-    .record(z.string().min(1).max(40), z.string().max(500))
+    .record(text(40).min(1), text(500))
     .refine((value) => Object.keys(value).length <= 50, "at most 50 keys")
     .optional(),
   ttl_seconds: z.number().int().min(60).max(7 * 24 * 3600).optional().describe("Seconds until the payment expires (default 1800)."),
@@ -126,7 +135,7 @@ export const listPaymentsQuery = z.strictObject({
     .describe("Comma-separated statuses."),
   created_from: isoTime.optional().describe("Payments created at or after this time."),
   created_to: isoTime.optional().describe("Payments created before this time."),
-  order_id: z.string().max(200).optional(),
+  order_id: text(200).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   starting_after: z.string().max(200).optional().describe("`next_cursor` of the previous page."),
 });
@@ -161,13 +170,13 @@ const eventType = z.enum(WEBHOOK_EVENT_TYPES);
 
 export const createEndpointBody = z.strictObject({
   url: httpUrl,
-  description: z.string().max(500).optional(),
+  description: text(500).optional(),
   event_types: z.array(eventType).min(1).optional().describe("Event types to send (default: all)."),
 });
 
 export const updateEndpointBody = z.strictObject({
   url: httpUrl.optional(),
-  description: z.string().max(500).nullable().optional(),
+  description: text(500).nullable().optional(),
   event_types: z.array(eventType).min(1).nullable().optional(),
   enabled: z.boolean().optional().describe("true re-enables a disabled endpoint."),
 });

@@ -1,4 +1,4 @@
-import type { LocalAccount, PublicClient } from "viem";
+import type { Hex, PublicClient } from "viem";
 import type { ConfirmationPolicy } from "../chain/confirmations";
 import type { DeploymentRecord } from "../chain/deployment";
 import { tokenCatalogue } from "../chain/tokenCatalogue";
@@ -6,8 +6,10 @@ import type { MachineSettings } from "../payments/statusMachine";
 import { PriceBook, type FeedToken } from "../prices/priceBook";
 import type { Db } from "../store/paymentStore";
 import type { AllowList } from "../webhooks/addressPolicy";
+import { WebhookWakeup } from "../webhooks/webhookWakeup";
 import type { ApiContext } from "./apiContext";
 import { Authenticator } from "./authentication";
+import { IntentSigner } from "./intentSigner";
 import { PaymentViews } from "./paymentViews";
 
 /** BNB Smart Chain mainnet: the only chain where keys are live. */
@@ -28,7 +30,7 @@ export async function apiContext({
   db,
   client,
   record,
-  signer,
+  signerKey,
   publicUrl,
   settings,
   webhookAllowList,
@@ -37,7 +39,8 @@ export async function apiContext({
   db: Db;
   client: PublicClient;
   record: DeploymentRecord;
-  signer: LocalAccount;
+  /** INTENT_SIGNER_PRIVATE_KEY. */
+  signerKey: Hex;
   publicUrl: string;
   settings: MachineSettings;
   webhookAllowList: AllowList;
@@ -55,10 +58,11 @@ export async function apiContext({
     depositForwarder: record.depositForwarder,
     tokens,
     prices,
-    signer,
+    intents: new IntentSigner(signerKey, { chainId: record.chainId, escrow: record.escrow }),
     settings,
     views: paymentViewsFor(record, publicUrl, settings.confirmations),
     auth: new Authenticator(db, mode, record.chainId),
+    webhookWakeup: new WebhookWakeup(db),
     webhookAllowList,
   };
 }

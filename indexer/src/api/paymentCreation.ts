@@ -1,7 +1,6 @@
 import { zeroAddress } from "viem";
 import { depositAddress } from "../chain/depositAddress";
-import { signPaymentIntent } from "../payments/intentSigning";
-import { newPaymentId, paymentIntentDigest, type PaymentIntent } from "../payments/paymentIntent";
+import { newPaymentId, type PaymentIntent } from "../payments/paymentIntent";
 import { parseUsd } from "../prices/decimalAmounts";
 import { paymentOptions } from "../prices/paymentOptions";
 import type { KeyOwner } from "../store/merchantStore";
@@ -36,8 +35,7 @@ export async function createPayment(context: ApiContext, db: Db, owner: KeyOwner
     expiry: context.prices.chainNow() + BigInt(body.ttl_seconds ?? DEFAULT_TTL_SECONDS),
     refundTo: body.refund_address ?? zeroAddress,
   };
-  const signature = await signPaymentIntent(context.signer, { chainId: context.chainId, escrow: context.escrow }, intent);
-  const digest = paymentIntentDigest({ chainId: context.chainId, escrow: context.escrow, intent });
+  const { digest, signature } = context.intents.sign(intent);
   const address = depositAddress({ escrow: context.escrow, forwarderImplementation: context.depositForwarder, digest });
   const options = paymentOptions({ amountUsd, depositAddress: address, chainId: context.chainId, tokens: offered, prices: context.prices.current() });
   const registration = { chainId: context.chainId, id: intent.paymentId, ...intent, signature, depositAddress: address };

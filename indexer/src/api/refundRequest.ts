@@ -4,7 +4,7 @@ import { PaymentEventRefused, recordOffChainEvent } from "../indexing/offChainEv
 import { formatDecimal, parseDecimal } from "../prices/decimalAmounts";
 import type { KeyOwner } from "../store/merchantStore";
 import type { Db } from "../store/paymentStore";
-import { loadPaymentRecords } from "../store/paymentRequestStore";
+import { loadPaymentRecords, lockPayment } from "../store/paymentRequestStore";
 import type { ApiContext } from "./apiContext";
 import { ApiError, invalidField, notFound } from "./apiErrors";
 
@@ -22,6 +22,17 @@ export async function requestRefund(
   body: { amount?: string; to?: Address },
 ) {
   const id = paymentId.toLowerCase();
+  return inTransaction(db, (trx) => refundLocked(context, trx, owner, id, paymentId, body));
+}
+
+/** Runs `work` in the caller's transaction, or in a new one. */
+function inTransaction<T>(db: Db, work: (trx: Db) => Promise<T>): Promise<T> {
+  return db.isTransaction ? work(db) : db.transaction().execute(work);
+}
+
+async function refundLocked(context: ApiContext, db: Db, owner: KeyOwner, id: string, paymentId: string, body: { amount?: string; to?: Address }) {
+  // Concurrent refunds of one payment take turns: the second sees the first's `refunding` and is a conflict.
+  await lockPayment(db, context.chainId, id);
   const record = (await loadPaymentRecords(db, context.chainId, [id])).get(id);
   if (!record || record.merchantId !== owner.merchant.id || record.mode !== owner.mode) throw notFound("payment", paymentId);
   const { payment, registration } = record;
@@ -73,13 +84,16 @@ function parseAmount(value: string, decimals: number): bigint {
 /** The merchant will not sign the refund after all: the payment returns to what it was. */
 export async function abandonRefund(context: ApiContext, owner: KeyOwner, paymentId: string) {
   const id = paymentId.toLowerCase();
-  const record = (await loadPaymentRecords(context.db, context.chainId, [id])).get(id);
-  if (!record || record.merchantId !== owner.merchant.id || record.mode !== owner.mode) throw notFound("payment", paymentId);
-  try {
-    await recordOffChainEvent(context.db, context.chainId, context.settings, id, { kind: "refund_abandoned", reason: "cancelled by the merchant" });
-  } catch (error) {
-    if (error instanceof PaymentEventRefused) throw new ApiError(409, "conflict_error", error.message, "id");
-    throw error;
-  }
-  return (await context.views.one(context.db, id, { merchantId: owner.merchant.id, mode: owner.mode }))!;
+  return inTransaction(context.db, async (db) => {
+    await lockPayment(db, context.chainId, id);
+    const record = (await loadPaymentRecords(db, context.chainId, [id])).get(id);
+    if (!record || record.merchantId !== owner.merchant.id || record.mode !== owner.mode) throw notFound("payment", paymentId);
+    try {
+      await recordOffChainEvent(db, context.chainId, context.settings, id, { kind: "refund_abandoned", reason: "cancelled by the merchant" });
+    } catch (error) {
+      if (error instanceof PaymentEventRefused) throw new ApiError(409, "conflict_error", error.message, "id");
+      throw error;
+    }
+    return (await context.views.one(db, id, { merchantId: owner.merchant.id, mode: owner.mode }))!;
+  });
 }

@@ -23,7 +23,8 @@ const PARTS: Record<string, string> = { body: "body", querystring: "query", para
 export const zodValidatorCompiler: FastifySchemaCompiler<z.ZodType> = ({ schema, httpPart }) => {
   const part = PARTS[httpPart ?? "body"] ?? "body";
   return (data: unknown) => {
-    const result = schema.safeParse(data);
+    // A POST without a body reaches validation as null: it is no body, which a route with an optional body accepts.
+    const result = schema.safeParse(part === "body" && data === null ? undefined : data);
     if (result.success) return { value: result.data };
     const issue = result.error.issues[0];
     const field = fieldOf(issue, part);

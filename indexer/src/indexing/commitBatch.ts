@@ -15,10 +15,12 @@ import {
   eventsOf,
   insertChanges,
   insertEvents,
+  insertNotices,
   loadPayments,
   loadPaymentsForHead,
   savePayments,
   type Db,
+  type OutboxNotice,
   type StoredPayment,
 } from "../store/paymentStore";
 import type { PaymentLog } from "./escrowLogs";
@@ -92,6 +94,7 @@ export async function commitBatch(db: Db, chainId: number, settings: MachineSett
       }
     };
 
+    const notices: OutboxNotice[] = [];
     let unknown = 0;
     for (const log of batch.logs) {
       const stored = working.get(log.paymentId);
@@ -99,7 +102,12 @@ export async function commitBatch(db: Db, chainId: number, settings: MachineSett
         unknown += 1;
         continue;
       }
-      record(log.paymentId, applyEvent(stored.payment, log.event, settings), `${log.event.kind} at block ${log.event.position.blockNumber}`);
+      const outcome = applyEvent(stored.payment, log.event, settings);
+      record(log.paymentId, outcome, `${log.event.kind} at block ${log.event.position.blockNumber}`);
+      // A further partial deposit changes no status, but the merchant is told of each one (payment.underpaid).
+      if (outcome.ok && outcome.changes.length === 0 && log.event.kind === "deposited" && outcome.payment !== stored.payment) {
+        notices.push({ paymentId: log.paymentId, type: "payment.underpaid", payment: outcome.payment });
+      }
     }
 
     const head: HeadAdvanced = {
@@ -128,6 +136,7 @@ export async function commitBatch(db: Db, chainId: number, settings: MachineSett
     await savePayments(trx, chainId, [...dirty].map((id) => working.get(id)!.payment));
     const allChanges = [...changes.values()].flat();
     await insertChanges(trx, chainId, allChanges);
+    await insertNotices(trx, chainId, notices);
     await saveBlocks(trx, chainId, batch.keep);
     if (batch.pruneBelow !== undefined) await pruneBlocksBelow(trx, chainId, batch.pruneBelow);
     await writeCheckpoint(trx, chainId, { blockNumber: batch.head.number, blockHash: batch.head.hash as Hex, timestamp: batch.head.timestamp });

@@ -122,6 +122,14 @@ function recordFromRow(row: RecordRow): PaymentRecord {
   };
 }
 
+/**
+ * Locks a payment's row until the caller's transaction ends, so that the API's changes of one payment (refund,
+ * cancel) take turns: each then reads what the one before it wrote, rather than both writing the same next sequence.
+ */
+export async function lockPayment(trx: Db, chainId: number, id: string): Promise<void> {
+  await trx.selectFrom("payments").select("id").where("chain_id", "=", chainId).where("id", "=", id).forUpdate().execute();
+}
+
 /** The API's payments among `ids` (payments registered by other means are not the API's and are left out). */
 export async function loadPaymentRecords(db: Db, chainId: number, ids: readonly string[]): Promise<Map<string, PaymentRecord>> {
   if (ids.length === 0) return new Map();

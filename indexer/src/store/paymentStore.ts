@@ -181,5 +181,26 @@ export async function insertChanges(
   await sql`
     insert into outbox (chain_id, payment_id, type, data)
     select ${chainId}, x.payment_id, x.type, x.data from json_to_recordset(${json(outbox)}::json) as x(payment_id text, type text, data jsonb)`.execute(db);
+  await notifyWebhookWorkers(db);
 }
 
+/** Wakes the webhook workers (LISTEN openpay_webhooks) when the caller's transaction commits. */
+export async function notifyWebhookWorkers(db: Db): Promise<void> {
+  await sql`select pg_notify('openpay_webhooks', '')`.execute(db);
+}
+
+/** An event for the merchant that is not a status change (a further partial deposit): `change` is null in its data. */
+export interface OutboxNotice {
+  paymentId: string;
+  type: "payment.underpaid";
+  payment: Payment;
+}
+
+export async function insertNotices(db: Db, chainId: number, notices: readonly OutboxNotice[]): Promise<void> {
+  if (notices.length === 0) return;
+  const rows = notices.map(({ paymentId, type, payment }) => ({ payment_id: paymentId, type, data: { change: null, payment } }));
+  await sql`
+    insert into outbox (chain_id, payment_id, type, data)
+    select ${chainId}, x.payment_id, x.type, x.data from json_to_recordset(${json(rows)}::json) as x(payment_id text, type text, data jsonb)`.execute(db);
+  await notifyWebhookWorkers(db);
+}

@@ -3,7 +3,7 @@ import { sql, type RawBuilder } from "kysely";
 import type { PaymentViews } from "../api/paymentViews";
 import type { Payment } from "../payments/payment";
 import type { StatusChange } from "../payments/statusMachine";
-import { eventTypeOf, type WebhookEventType } from "../webhooks/eventTypes";
+import { eventTypeOf, WEBHOOK_EVENT_TYPES, type WebhookEventType } from "../webhooks/eventTypes";
 import { jsonWithBigints } from "./eventData";
 import { loadPaymentRecords, type PaymentRecord } from "./paymentRequestStore";
 import type { Db } from "./paymentStore";
@@ -65,6 +65,8 @@ export interface DispatchOutcome {
   events: number;
   /** Deliveries created, one per event and subscribed endpoint. */
   deliveries: number;
+  /** Outbox rows whose data could not be read: dropped (kept, they would stop every dispatch after them), for the log. */
+  malformed: Array<{ outboxId: string; paymentId: string; error: string }>;
 }
 
 interface EventRow {
@@ -90,6 +92,10 @@ interface EventRow {
  * sequence) as it was.
  */
 export async function dispatchOutbox(db: Db, views: PaymentViews, { limit, now }: { limit: number; now?: Date }): Promise<DispatchOutcome> {
+  // Most wake-ups find the outbox empty (a worker is woken by its own deliveries too): one statement says so,
+  // where the transaction would take three.
+  const waiting = await db.selectFrom("outbox").select("id").where("chain_id", "=", views.chainId).limit(1).executeTakeFirst();
+  if (!waiting) return { consumed: 0, events: 0, deliveries: 0, malformed: [] };
   return db.transaction().execute(async (trx) => {
     const rows = await trx
       .selectFrom("outbox")
@@ -100,16 +106,26 @@ export async function dispatchOutbox(db: Db, views: PaymentViews, { limit, now }
       .forUpdate()
       .skipLocked()
       .execute();
-    if (rows.length === 0) return { consumed: 0, events: 0, deliveries: 0 };
+    if (rows.length === 0) return { consumed: 0, events: 0, deliveries: 0, malformed: [] };
 
     const records = await loadPaymentRecords(trx, views.chainId, rows.map((row) => row.payment_id));
     const announced: Array<{ type: WebhookEventType; at: Date; record: PaymentRecord }> = [];
+    const malformed: DispatchOutcome["malformed"] = [];
     for (const row of rows) {
       const record = records.get(row.payment_id);
       if (!record) continue;
-      const { change, payment } = outboxContent(row.data, row.payment_id);
+      let content, type;
+      try {
+        content = outboxContent(row.data, row.payment_id);
+        type = eventTypeOf(content.change);
+        if (!WEBHOOK_EVENT_TYPES.includes(type)) throw new Error(`no event type for the change ${JSON.stringify(content.change)}`);
+      } catch (error) {
+        malformed.push({ outboxId: String(row.id), paymentId: row.payment_id, error: (error as Error).message });
+        continue;
+      }
       const at = new Date(row.created_at);
-      announced.push({ type: eventTypeOf(change), at, record: { ...record, payment: { ...record.payment, ...payment }, updatedAt: at } });
+      const payment = { ...record.payment, ...content.payment };
+      announced.push({ type, at, record: { ...record, payment, updatedAt: at } });
     }
     const resources = await views.resources(
       trx,
@@ -128,21 +144,25 @@ export async function dispatchOutbox(db: Db, views: PaymentViews, { limit, now }
     }));
 
     const deliveries = await subscribedEndpoints(trx, events);
+    // One statement writes the events and their deliveries and deletes the outbox rows.
+    const writes = [];
     if (events.length > 0) {
-      await sql`
+      writes.push(sql`logged as (
         insert into webhook_events (id, merchant_id, mode, chain_id, payment_id, type, sequence, body, created_at)
         select x.id, x.merchant_id, x.mode, x.chain_id, x.payment_id, x.type, x.sequence, x.body, x.created_at
         from json_to_recordset(${json(events)}::json) as x(
-          id text, merchant_id text, mode text, chain_id integer, payment_id text, type text, sequence integer, body text, created_at timestamptz)`.execute(trx);
+          id text, merchant_id text, mode text, chain_id integer, payment_id text, type text, sequence integer, body text, created_at timestamptz))`);
     }
     if (deliveries.length > 0) {
-      await sql`
-        insert into webhook_deliveries (event_id, endpoint_id, status, next_attempt_at)
-        select x.event_id, x.endpoint_id, 'pending', ${timeOf(now)}
-        from json_to_recordset(${json(deliveries)}::json) as x(event_id text, endpoint_id text)`.execute(trx);
+      writes.push(sql`queued as (
+        insert into webhook_deliveries (event_id, endpoint_id, status, next_attempt_at, created_at, updated_at)
+        select x.event_id, x.endpoint_id, 'pending', ${timeOf(now)}, ${timeOf(now)}, ${timeOf(now)}
+        from json_to_recordset(${json(deliveries)}::json) as x(event_id text, endpoint_id text))`);
     }
-    await sql`delete from outbox where id = any(${sql.val(rows.map((row) => String(row.id)))}::bigint[])`.execute(trx);
-    return { consumed: rows.length, events: events.length, deliveries: deliveries.length };
+    await sql`
+      ${writes.length > 0 ? sql`with ${sql.join(writes)}` : sql``}
+      delete from outbox where id = any(${sql.val(rows.map((row) => String(row.id)))}::bigint[])`.execute(trx);
+    return { consumed: rows.length, events: events.length, deliveries: deliveries.length, malformed };
   });
 }
 
@@ -186,6 +206,10 @@ export interface ClaimedDelivery {
   secrets: string[];
   /** Set when the endpoint was disabled or deleted since the delivery was created: it is not to be attempted. */
   closed?: string;
+  /** Whether the endpoint was failing when claimed: only then does a success have a failure to clear. */
+  endpointFailing: boolean;
+  /** When the delivery was queued: the retry schedule spans at least three days from here. */
+  createdAt: Date;
 }
 
 /**
@@ -201,6 +225,7 @@ export async function claimDueDeliveries(db: Db, { limit, leaseMs = DEFAULT_LEAS
     event_id: string;
     endpoint_id: string;
     attempts: number;
+    created_at: Date | string;
     body: string;
     url: string;
     secret: string;
@@ -209,6 +234,7 @@ export async function claimDueDeliveries(db: Db, { limit, leaseMs = DEFAULT_LEAS
     disabled_reason: string | null;
     disabled: boolean;
     deleted: boolean;
+    failing: boolean;
   }>`
     with due as (
       select id from webhook_deliveries
@@ -220,10 +246,10 @@ export async function claimDueDeliveries(db: Db, { limit, leaseMs = DEFAULT_LEAS
       update webhook_deliveries d
       set leased_until = ${at} + ${leaseMs} * interval '1 millisecond', attempts = d.attempts + 1, updated_at = ${at}
       from due where d.id = due.id
-      returning d.id, d.event_id, d.endpoint_id, d.attempts
+      returning d.id, d.event_id, d.endpoint_id, d.attempts, d.created_at
     )
-    select c.id, c.event_id, c.endpoint_id, c.attempts, e.body, w.url, w.secret, w.previous_secret, w.previous_secret_expires_at,
-      w.disabled_reason, w.disabled_at is not null as disabled, w.deleted_at is not null as deleted
+    select c.id, c.event_id, c.endpoint_id, c.attempts, c.created_at, e.body, w.url, w.secret, w.previous_secret, w.previous_secret_expires_at,
+      w.disabled_reason, w.disabled_at is not null as disabled, w.deleted_at is not null as deleted, w.failing_since is not null as failing
     from claimed c
     join webhook_events e on e.id = c.event_id
     join webhook_endpoints w on w.id = c.endpoint_id
@@ -245,6 +271,8 @@ export async function claimDueDeliveries(db: Db, { limit, leaseMs = DEFAULT_LEAS
       clock,
     ),
     closed: row.deleted ? "endpoint deleted" : row.disabled ? `endpoint disabled: ${row.disabled_reason ?? "no reason recorded"}` : undefined,
+    endpointFailing: row.failing,
+    createdAt: new Date(row.created_at),
   }));
 }
 
@@ -253,7 +281,7 @@ export async function claimDueDeliveries(db: Db, { limit, leaseMs = DEFAULT_LEAS
 
 /** What one claimed delivery came to. */
 export interface AttemptOutcome {
-  delivery: Pick<ClaimedDelivery, "id" | "eventId" | "endpointId" | "attempt" | "closed">;
+  delivery: Pick<ClaimedDelivery, "id" | "eventId" | "endpointId" | "attempt" | "closed" | "endpointFailing">;
   /** Undefined when the attempt was not made (`delivery.closed`). */
   attempt?: {
     startedAt: Date;
@@ -277,8 +305,8 @@ export interface DisabledEndpoint {
 type DeliveryUpdate = { id: string; attempt: number; status: "succeeded" | "pending" | "failed"; delay_ms: number | null; error: string | null };
 
 /**
- * Writes what a batch of attempts came to, in one transaction and a statement per table: the attempts into the
- * log; each endpoint's health (a success clears `failing_since`, a failure starts it; 410 Gone disables the endpoint,
+ * Writes what a batch of attempts came to, atomically and with a statement per table: the attempts into the log;
+ * each endpoint's health (a success clears `failing_since`, a failure starts it; 410 Gone disables the endpoint,
  * and so does failing for more than three days); each delivery succeeded, pending until its next attempt, or failed
  * (schedule spent, or its endpoint disabled); the other pending deliveries of endpoints disabled here fail too.
  * A result whose lease was taken over by another worker (its attempt number is no longer the delivery's) is logged
@@ -287,49 +315,16 @@ type DeliveryUpdate = { id: string; attempt: number; status: "succeeded" | "pend
 export async function recordAttemptOutcomes(db: Db, outcomes: readonly AttemptOutcome[], { now }: { now?: Date } = {}): Promise<{ disabled: DisabledEndpoint[] }> {
   if (outcomes.length === 0) return { disabled: [] };
   const at = timeOf(now);
+  const attempted = outcomes.filter((outcome) => outcome.attempt !== undefined);
+  const health = endpointHealthChanges(attempted);
+  // The usual batch (successes to healthy endpoints) is one statement, atomic on its own: no transaction to open.
+  if (health.length === 0) {
+    await writeAttemptsAndDeliveries(db, attempted, deliveryUpdates(outcomes, new Map()), at);
+    return { disabled: [] };
+  }
   return db.transaction().execute(async (trx) => {
-    const attempted = outcomes.filter((outcome) => outcome.attempt !== undefined);
-    if (attempted.length > 0) {
-      const rows = attempted.map(({ delivery, attempt }) => ({
-        delivery_id: delivery.id,
-        event_id: delivery.eventId,
-        endpoint_id: delivery.endpointId,
-        attempt: delivery.attempt,
-        started_at: attempt!.startedAt.toISOString(),
-        duration_ms: attempt!.durationMs,
-        response_status: attempt!.status ?? null,
-        error: attempt!.error ?? null,
-      }));
-      await sql`
-        insert into webhook_attempts (delivery_id, event_id, endpoint_id, attempt, started_at, duration_ms, response_status, error)
-        select x.delivery_id, x.event_id, x.endpoint_id, x.attempt, x.started_at, x.duration_ms, x.response_status, x.error
-        from json_to_recordset(${json(rows)}::json) as x(
-          delivery_id bigint, event_id text, endpoint_id text, attempt integer, started_at timestamptz, duration_ms integer,
-          response_status integer, error text)`.execute(trx);
-    }
-
-    const disabled = await updateEndpointHealth(trx, attempted, at);
-    const disabledReason = new Map(disabled.map((endpoint) => [endpoint.id, endpoint.reason]));
-
-    const updates: DeliveryUpdate[] = outcomes.map(({ delivery, attempt, retryDelayMs }) => {
-      const base = { id: delivery.id, attempt: delivery.attempt, delay_ms: null };
-      if (!attempt) return { ...base, status: "failed", error: delivery.closed ?? "not attempted" };
-      if (attempt.ok) return { ...base, status: "succeeded", error: null };
-      const closedBy = disabledReason.get(delivery.endpointId);
-      if (closedBy) return { ...base, status: "failed", error: `endpoint disabled: ${closedBy}` };
-      if (retryDelayMs === undefined) return { ...base, status: "failed", error: `gave up after ${delivery.attempt} attempts; last: ${attempt.error ?? "failed"}` };
-      return { ...base, status: "pending", delay_ms: retryDelayMs, error: attempt.error ?? null };
-    });
-    await sql`
-      update webhook_deliveries d set
-        status = x.status,
-        next_attempt_at = case when x.status = 'pending' then ${at} + x.delay_ms * interval '1 millisecond' else d.next_attempt_at end,
-        leased_until = null,
-        last_error = x.error,
-        updated_at = ${at}
-      from json_to_recordset(${json(updates)}::json) as x(id bigint, attempt integer, status text, delay_ms bigint, error text)
-      where d.id = x.id and d.attempts = x.attempt and d.status = 'pending'`.execute(trx);
-
+    const disabled = await updateEndpointHealth(trx, health, at);
+    await writeAttemptsAndDeliveries(trx, attempted, deliveryUpdates(outcomes, new Map(disabled.map((endpoint) => [endpoint.id, endpoint.reason]))), at);
     if (disabled.length > 0) {
       await sql`
         update webhook_deliveries d set status = 'failed', last_error = 'endpoint disabled: ' || x.reason, leased_until = null, updated_at = ${at}
@@ -340,24 +335,78 @@ export async function recordAttemptOutcomes(db: Db, outcomes: readonly AttemptOu
   });
 }
 
+/** Where each delivery goes: succeeded, pending until its next attempt, or failed (and why). */
+function deliveryUpdates(outcomes: readonly AttemptOutcome[], disabledReason: ReadonlyMap<string, string>): DeliveryUpdate[] {
+  return outcomes.map(({ delivery, attempt, retryDelayMs }) => {
+    const base = { id: delivery.id, attempt: delivery.attempt, delay_ms: null };
+    if (!attempt) return { ...base, status: "failed", error: delivery.closed ?? "not attempted" };
+    if (attempt.ok) return { ...base, status: "succeeded", error: null };
+    const closedBy = disabledReason.get(delivery.endpointId);
+    if (closedBy) return { ...base, status: "failed", error: `endpoint disabled: ${closedBy}` };
+    if (retryDelayMs === undefined) return { ...base, status: "failed", error: `gave up after ${delivery.attempt} attempts; last: ${attempt.error ?? "failed"}` };
+    return { ...base, status: "pending", delay_ms: retryDelayMs, error: attempt.error ?? null };
+  });
+}
+
+/** The attempts into the log and the deliveries' new states, in one statement. */
+async function writeAttemptsAndDeliveries(db: Db, attempted: readonly AttemptOutcome[], updates: readonly DeliveryUpdate[], at: RawBuilder<Date>): Promise<void> {
+  const attempts = attempted.map(({ delivery, attempt }) => ({
+    delivery_id: delivery.id,
+    event_id: delivery.eventId,
+    endpoint_id: delivery.endpointId,
+    attempt: delivery.attempt,
+    started_at: attempt!.startedAt.toISOString(),
+    duration_ms: attempt!.durationMs,
+    response_status: attempt!.status ?? null,
+    error: attempt!.error ?? null,
+  }));
+  await sql`
+    with logged as (
+      insert into webhook_attempts (delivery_id, event_id, endpoint_id, attempt, started_at, duration_ms, response_status, error)
+      select x.delivery_id, x.event_id, x.endpoint_id, x.attempt, x.started_at, x.duration_ms, x.response_status, x.error
+      from json_to_recordset(${json(attempts)}::json) as x(
+        delivery_id bigint, event_id text, endpoint_id text, attempt integer, started_at timestamptz, duration_ms integer,
+        response_status integer, error text)
+    )
+    update webhook_deliveries d set
+      status = x.status,
+      next_attempt_at = case when x.status = 'pending' then ${at} + x.delay_ms * interval '1 millisecond' else d.next_attempt_at end,
+      leased_until = null,
+      last_error = x.error,
+      updated_at = ${at}
+    from json_to_recordset(${json(updates as DeliveryUpdate[])}::json) as x(id bigint, attempt integer, status text, delay_ms bigint, error text)
+    where d.id = x.id and d.attempts = x.attempt and d.status = 'pending'`.execute(db);
+}
+
+type EndpointHealth = { endpoint_id: string; ok: boolean; gone: boolean; error: string | null; failing: boolean };
+
 /**
- * Updates the health of the endpoints attempted (a success anywhere in the batch counts: the endpoint is up) and
- * disables those that answered 410 Gone or have failed for more than ENDPOINT_FAILING_LIMIT; returns the latter.
+ * What the attempts say of each endpoint's health (a success anywhere in the batch counts: the endpoint is up), for
+ * the endpoints where that changes something. A healthy endpoint that succeeded again has nothing to change: leaving
+ * it out spares every batch a write of the endpoint's row, which workers delivering to one endpoint would queue on.
  */
-async function updateEndpointHealth(db: Db, attempted: readonly AttemptOutcome[], at: RawBuilder<Date>): Promise<DisabledEndpoint[]> {
-  if (attempted.length === 0) return [];
-  const health = new Map<string, { endpoint_id: string; ok: boolean; gone: boolean; error: string | null }>();
+function endpointHealthChanges(attempted: readonly AttemptOutcome[]): EndpointHealth[] {
+  const health = new Map<string, EndpointHealth>();
   for (const { delivery, attempt } of attempted) {
-    const seen = health.get(delivery.endpointId) ?? { endpoint_id: delivery.endpointId, ok: false, gone: false, error: null };
+    const seen = health.get(delivery.endpointId) ?? { endpoint_id: delivery.endpointId, ok: false, gone: false, error: null, failing: false };
     seen.ok ||= attempt!.ok;
     seen.gone ||= attempt!.gone;
+    seen.failing ||= delivery.endpointFailing;
     if (!attempt!.ok) seen.error = attempt!.error ?? `responded ${attempt!.status}`;
     health.set(delivery.endpointId, seen);
   }
+  return [...health.values()].filter((endpoint) => !endpoint.ok || endpoint.gone || endpoint.failing);
+}
+
+/**
+ * Writes the endpoints' health (a success clears failing_since, a failure starts it) and disables those that
+ * answered 410 Gone or have failed for more than ENDPOINT_FAILING_LIMIT; returns the latter.
+ */
+async function updateEndpointHealth(db: Db, changes: readonly EndpointHealth[], at: RawBuilder<Date>): Promise<DisabledEndpoint[]> {
   const { rows } = await sql<{ id: string; failing_since: Date | string | null; gone: boolean; failing_too_long: boolean; error: string | null }>`
     update webhook_endpoints w set
       failing_since = case when x.ok then null else coalesce(w.failing_since, ${at}) end
-    from json_to_recordset(${json([...health.values()])}::json) as x(endpoint_id text, ok boolean, gone boolean, error text)
+    from json_to_recordset(${json(changes as EndpointHealth[])}::json) as x(endpoint_id text, ok boolean, gone boolean, error text)
     where w.id = x.endpoint_id and w.disabled_at is null and w.deleted_at is null
     returning w.id, w.failing_since, x.gone,
       (not x.ok and w.failing_since < ${at} - interval '${sql.raw(ENDPOINT_FAILING_LIMIT)}') as failing_too_long, x.error`.execute(db);

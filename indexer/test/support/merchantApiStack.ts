@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { privateKeyToAccount } from "viem/accounts";
+import type { Hex } from "viem";
 import { createRpcClient } from "../../src/chain/rpcClient";
 import type { ApiContext } from "../../src/api/apiContext";
 import { apiContext } from "../../src/api/apiSetup";
@@ -10,7 +10,7 @@ import { parseAllowList } from "../../src/webhooks/addressPolicy";
 import { SETTINGS, type LocalChain } from "./localChain";
 
 /** Hardhat's account #4: the intent signer the local deployment authorised for the demo merchant. */
-export const INTENT_SIGNER_KEY = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a";
+export const INTENT_SIGNER_KEY: Hex = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a";
 
 export interface ApiStack {
   /** The API's base URL on 127.0.0.1. */
@@ -33,7 +33,7 @@ export async function startApiStack(
     db,
     client: createRpcClient([chain.url]),
     record: chain.record,
-    signer: privateKeyToAccount(INTENT_SIGNER_KEY),
+    signerKey: INTENT_SIGNER_KEY,
     publicUrl: "http://127.0.0.1:8080",
     settings: SETTINGS,
     webhookAllowList: parseAllowList("127.0.0.1/32"),

@@ -22,6 +22,14 @@ export async function freshPostgresDatabase(): Promise<{ url: string; drop: () =
     drop: async () => {
       const client = new pg.Client({ connectionString: TEST_POSTGRES_URL });
       await client.connect();
+      // A closed pool's connections may still be saying goodbye (pg's pool.end() does not wait for the sockets):
+      // forcing the drop then would kill them mid-close and fail the test with an uncaught "terminating connection
+      // due to administrator command". Wait a little for them to leave; force only what is still there after that.
+      for (let i = 0; i < 100; i++) {
+        const { rows } = await client.query("select count(*)::int as sessions from pg_stat_activity where datname = $1", [name]);
+        if (rows[0].sessions === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       await client.query(`drop database if exists ${name} with (force)`);
       await client.end();
     },

@@ -49,6 +49,7 @@ export function paymentRoutes(app: FastifyInstance, context: ApiContext): void {
         status: 201,
         body: await createPayment(context, db, owner, request.body),
       }));
+      if (!outcome.replayed) context.webhookWakeup.poke();
       return sent(reply, outcome);
     },
   );
@@ -99,7 +100,8 @@ export function paymentRoutes(app: FastifyInstance, context: ApiContext): void {
         summary: "Refund a paid payment, fully or in part",
         description: "Records the refund (the payment turns `refunding`) and returns the escrow transaction the merchant signs with its own key." + IDEMPOTENCY,
         params: paymentIdParams,
-        body: createRefundBody,
+        // Optional: no body refunds everything still refundable to the payment's refund_address.
+        body: createRefundBody.optional(),
         response: { 201: refundSchema, ...errors },
       },
     },

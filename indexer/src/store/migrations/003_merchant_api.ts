@@ -137,14 +137,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.createIndex("webhook_attempts_by_event").on("webhook_attempts").columns(["event_id", "id"]).execute();
 
-  // Wakes the webhook workers when the indexer or the API writes an outbox row or a delivery: they need not poll
-  // to deliver within milliseconds.
+  // Wakes the webhook workers when a delivery is queued (a resend). Outbox rows are announced by their writers
+  // instead (paymentStore's insertChanges, the API's WebhookWakeup): a NOTIFY in every payment's creation would
+  // serialise the API's commits on PostgreSQL's notification lock.
   await sql`
     create function openpay_notify_webhooks() returns trigger language plpgsql as $$
     begin
       perform pg_notify('openpay_webhooks', '');
       return null;
     end $$`.execute(db);
-  await sql`create trigger outbox_notify after insert on outbox for each statement execute function openpay_notify_webhooks()`.execute(db);
   await sql`create trigger deliveries_notify after insert on webhook_deliveries for each statement execute function openpay_notify_webhooks()`.execute(db);
 }

@@ -1,0 +1,181 @@
+import { expect } from "chai";
+import fc from "fast-check";
+import { zeroAddress, type Address, type Hex } from "viem";
+import { newPayment, type Payment } from "../payments/payment";
+import { signedIntentFromJson } from "../payments/signedIntentJson";
+import { PAYMENT_STATUSES } from "../payments/statuses";
+import type { PaymentRegistration } from "../store/paymentRows";
+import { paymentResourceSchema } from "./apiSchemas";
+import { paymentResource, type PaymentResourceInput, type TokenInfo } from "./paymentResource";
+
+const MERCHANT = "0x90F79bf6EB2c4f870365E785982E1f101E93b906" as Address;
+const CUSTOMER = "0x976EA74026E726554dB657fA54763abd0C3a0aa9" as Address;
+const ID = `0x90f79bf6eb2c4f870365e785982e1f101e93b906${"ab".repeat(12)}` as Hex;
+const USDT: TokenInfo = { symbol: "USDT", address: "0x55d398326f99059fF775485246999027B3197955", decimals: 18 };
+const USDC6: TokenInfo = { symbol: "USDC", address: "0x8AC76a51cc950d9822D68b83fE1Ad97B32Cd580d", decimals: 6 };
+const TOKENS = new Map([USDT, USDC6].map((token) => [token.address.toLowerCase(), token]));
+const E18 = 10n ** 18n;
+
+const registration: PaymentRegistration = {
+  chainId: 56,
+  id: ID,
+  merchant: MERCHANT,
+  amountUsd: 25n * E18,
+  expiry: 1_900_000_000n,
+  refundTo: zeroAddress,
+  signature: `0x${"11".repeat(65)}`,
+  depositAddress: "0xf5e6C015f9A09571841824803F5E731Bfa614a08",
+};
+
+function input(payment: Payment, overrides: Partial<PaymentResourceInput> = {}): PaymentResourceInput {
+  return {
+    mode: "test",
+    chainId: 56,
+    payment,
+    registration,
+    request: {
+      description: "Two tickets",
+      orderId: "o-1",
+      metadata: { customer: "cus_1" },
+      options: [],
+      successUrl: "https://shop.example/thanks",
+      cancelUrl: null,
+      createdAt: new Date("2026-05-01T10:00:00.000Z"),
+    },
+    updatedAt: new Date("2026-05-01T10:05:00.000Z"),
+    tokens: TOKENS,
+    checkoutUrl: `https://pay.example/checkout/${ID}`,
+    confirmations: { seen: 0, required: 12 },
+    transactions: [],
+    ...overrides,
+  };
+}
+
+describe("the payment resource", function () {
+  it("shows a new payment: initiated, USD with cents, no token yet, times in ISO 8601", function () {
+    const resource = paymentResource(input(newPayment(registration)));
+    expect(resource).to.deep.equal({
+      object: "payment",
+      id: ID,
+      livemode: false,
+      chain_id: 56,
+      status: "initiated",
+      previous_status: null,
+      sequence: 0,
+      amount_usd: "25.00",
+      received_usd: "0.00",
+      remaining_usd: "25.00",
+      excess_usd: "0.00",
+      token: null,
+      paid_amount: null,
+      fee: null,
+      refunded_amount: null,
+      refund_pending_amount: null,
+      description: "Two tickets",
+      order_id: "o-1",
+      metadata: { customer: "cus_1" },
+      merchant: MERCHANT,
+      refund_address: null,
+      checkout_url: `https://pay.example/checkout/${ID}`,
+      deposit_address: registration.depositAddress,
+      payment_options: [],
+      intent: {
+        intent: { paymentId: ID, merchant: MERCHANT, amountUsd: (25n * E18).toString(), expiry: "1900000000", refundTo: zeroAddress },
+        signature: registration.signature,
+      },
+      confirmations: { seen: 0, required: 12 },
+      transactions: [],
+      expires_at: "2030-03-17T17:46:40.000Z",
+      created_at: "2026-05-01T10:00:00.000Z",
+      updated_at: "2026-05-01T10:05:00.000Z",
+      success_url: "https://shop.example/thanks",
+      cancel_url: null,
+    });
+    // The intent is exactly what the escrow and `simulate --intent` read back.
+    expect(signedIntentFromJson(resource.intent).intent).to.deep.equal({
+      paymentId: ID,
+      merchant: MERCHANT,
+      amountUsd: 25n * E18,
+      expiry: 1_900_000_000n,
+      refundTo: zeroAddress,
+    });
+  });
+
+  it("shows token amounts in the token's own decimals, finding the token whatever the case of its address", function () {
+    const payment: Payment = {
+      ...newPayment(registration),
+      status: "partially_refunded",
+      previousStatus: "refunding",
+      sequence: 4,
+      token: USDC6.address.toLowerCase() as Address,
+      receivedUsd: 25_000_100_000_000_000_000n,
+      remainingUsd: 0n,
+      excessUsd: 100_000_000_000_000n,
+      paidAmount: 25_005_002n,
+      fee: 12_500n,
+      refundedAmount: 5_000_000n,
+      refundRequested: 0n,
+    };
+    const resource = paymentResource(input(payment, { mode: "live", registration: { ...registration, refundTo: CUSTOMER }, transactions: [`0x${"cd".repeat(32)}`] }));
+    expect(resource).to.include({
+      livemode: true,
+      status: "partially_refunded",
+      previous_status: "refunding",
+      sequence: 4,
+      received_usd: "25.0001",
+      remaining_usd: "0.00",
+      excess_usd: "0.0001",
+      paid_amount: "25.005002",
+      fee: "0.0125",
+      refunded_amount: "5",
+      refund_pending_amount: "0",
+      refund_address: CUSTOMER,
+    });
+    expect(resource.token).to.deep.equal({ symbol: "USDC", address: USDC6.address });
+    expect(resource.transactions).to.deep.equal([`0x${"cd".repeat(32)}`]);
+  });
+
+  it("carries the history only when asked for", function () {
+    expect(paymentResource(input(newPayment(registration)))).to.not.have.property("history");
+    const history = [{ sequence: 1, from: "initiated" as const, to: "pending" as const, reason: "deposit", transaction_hash: null, block_number: 7, at: "2026-05-01T10:01:00.000Z" }];
+    expect(paymentResource(input(newPayment(registration), { history })).history).to.deep.equal(history);
+  });
+
+  it("always fits the schema the API serialises it with (or every response would be a 500)", function () {
+    const amount = fc.bigInt({ min: 0n, max: 10n ** 36n });
+    const arbitraryPayment = fc.record({
+      status: fc.constantFrom(...PAYMENT_STATUSES),
+      previousStatus: fc.option(fc.constantFrom(...PAYMENT_STATUSES)),
+      sequence: fc.nat({ max: 1000 }),
+      amountUsd: amount,
+      receivedUsd: amount,
+      remainingUsd: amount,
+      excessUsd: amount,
+      token: fc.option(fc.constantFrom(USDT.address, USDC6.address.toLowerCase(), "0x000000000000000000000000000000000000dEaD")),
+      paidAmount: amount,
+      fee: amount,
+      refundedAmount: amount,
+      refundRequested: amount,
+      expiry: fc.bigInt({ min: 0n, max: 8_000_000_000_000n }),
+    });
+    fc.assert(
+      fc.property(arbitraryPayment, fc.boolean(), fc.dictionary(fc.string({ minLength: 1 }), fc.string()), (fields, withHistory, metadata) => {
+        const payment = { ...newPayment(registration), ...fields } as Payment;
+        const resource = paymentResource(
+          input(payment, {
+            registration: { ...registration, amountUsd: fields.amountUsd, expiry: fields.expiry },
+            request: { ...input(payment).request, metadata },
+            history: withHistory ? [] : undefined,
+          }),
+        );
+        const parsed = paymentResourceSchema.safeParse(resource);
+        expect(parsed.success, JSON.stringify(parsed.error?.issues)).to.equal(true);
+        // And survives JSON unchanged: no bigint, no Date, no undefined left in it.
+        expect(JSON.parse(JSON.stringify(resource))).to.deep.equal(resource);
+        expect(resource.amount_usd).to.match(/^\d+\.\d{2,18}$/);
+        expect((resource.token === null) === (resource.paid_amount === null)).to.equal(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -1,0 +1,236 @@
+import { promises as dns, type LookupAddress } from "node:dns";
+import http from "node:http";
+import https from "node:https";
+import { isIP, type LookupFunction } from "node:net";
+import { performance } from "node:perf_hooks";
+import { forbiddenReason, NO_ALLOWED_RANGES, type AllowList } from "./addressPolicy";
+import { parseRetryAfter } from "./retrySchedule";
+import type { WebhookHeaders } from "./signing";
+
+/**
+ * One webhook POST to a merchant's endpoint, made so that a merchant's URL can neither reach the operator's network nor
+ * hold a worker: addresses are checked when the socket connects (after DNS, so a name that turns private later is still
+ * refused), redirects are never followed (a 3xx could point anywhere), the whole exchange has a deadline and the
+ * response body is read only up to a cap.
+ */
+
+/** What one attempt came to. */
+export interface DeliveryResult {
+  /** A 2xx response. */
+  ok: boolean;
+  /** The response's status code, when there was a response. */
+  status?: number;
+  /** A 429 or 503 response's `Retry-After`, in milliseconds from now. */
+  retryAfterMs?: number;
+  /** 410 Gone: the merchant says the endpoint no longer exists, and it must be disabled. */
+  gone: boolean;
+  /** Why it failed, for the delivery log the merchant reads; undefined when ok. */
+  error?: string;
+  durationMs: number;
+}
+
+/** Resolves a host name to its addresses, as `dns.lookup` with `all` does; injectable so that tests need no DNS. */
+export type Resolve = (hostname: string) => Promise<LookupAddress[]>;
+
+export const systemResolve: Resolve = (hostname) => dns.lookup(hostname, { all: true, verbatim: true });
+
+export interface WebhookClientOptions {
+  /** Non-public ranges the operator allows (WEBHOOK_ALLOWED_CIDRS). */
+  allowList?: AllowList;
+  resolve?: Resolve;
+  /** The deadline of a whole attempt, from the request to the end of the response (the spec's 15 s by default). */
+  timeoutMs?: number;
+  /** The most of a response body read; the rest is dropped with the connection. */
+  maxResponseBytes?: number;
+  userAgent?: string;
+}
+
+export const DELIVERY_TIMEOUT_MS = 15_000;
+const MAX_RESPONSE_BYTES = 64 * 1024;
+/** The part of an error response kept in the delivery log: enough to recognise a framework's error page. */
+const RESPONSE_EXCERPT_BYTES = 200;
+export const WEBHOOK_USER_AGENT = "OpenPay-Webhooks/1.0";
+
+/** A connection refused by the address policy: never a network fault, always the URL's. */
+export class ForbiddenAddressError extends Error {
+  override name = "ForbiddenAddressError";
+  readonly code = "EFORBIDDENADDRESS";
+}
+
+/** An error of a keep-alive socket the server closed just as it was reused: the request never reached the server. */
+const STALE_SOCKET_ERRORS = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
+
+/**
+ * Sends webhook deliveries over keep-alive connections (many deliveries a second go to the same few hosts, and a TLS
+ * handshake per delivery would cost more than the delivery).
+ */
+export class WebhookClient {
+  private readonly allowList: AllowList;
+  private readonly resolve: Resolve;
+  private readonly timeoutMs: number;
+  private readonly maxResponseBytes: number;
+  private readonly userAgent: string;
+  private readonly httpAgent: http.Agent;
+  private readonly httpsAgent: https.Agent;
+  private readonly lookup: LookupFunction;
+
+  constructor(options: WebhookClientOptions = {}) {
+    this.allowList = options.allowList ?? NO_ALLOWED_RANGES;
+    this.resolve = options.resolve ?? systemResolve;
+    this.timeoutMs = options.timeoutMs ?? DELIVERY_TIMEOUT_MS;
+    this.maxResponseBytes = options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
+    this.userAgent = options.userAgent ?? WEBHOOK_USER_AGENT;
+    // Idle sockets are closed before typical servers' own keep-alive timeouts (Node's 5 s, nginx's 75 s) would.
+    const agentOptions = { keepAlive: true, scheduling: "lifo" as const, timeout: 4_000, maxFreeSockets: 256 };
+    this.httpAgent = new http.Agent(agentOptions);
+    this.httpsAgent = new https.Agent(agentOptions);
+    this.lookup = this.guardedLookup.bind(this);
+  }
+
+  /** POSTs `body` to `url` with the signature headers; never throws. */
+  async post(url: string, body: string, headers: WebhookHeaders): Promise<DeliveryResult> {
+    const started = performance.now();
+    const finish = (result: Omit<DeliveryResult, "durationMs" | "gone"> & { gone?: boolean }): DeliveryResult => ({
+      gone: false,
+      ...result,
+      durationMs: Math.round(performance.now() - started),
+    });
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch {
+      return finish({ ok: false, error: `the endpoint's URL is not a URL: ${url}` });
+    }
+    if (target.protocol !== "http:" && target.protocol !== "https:") return finish({ ok: false, error: `the endpoint's URL is not http(s): ${url}` });
+    const hostname = target.hostname.replace(/^\[(.*)\]$/, "$1");
+    // Node connects to an IP literal without a lookup, so the guard in `lookup` never sees it: check it here.
+    if (isIP(hostname)) {
+      const reason = forbiddenReason(hostname, this.allowList);
+      if (reason) return finish({ ok: false, error: `refused to connect: ${reason}` });
+    }
+    const deadline = started + this.timeoutMs;
+    let outcome = await this.attempt(target, hostname, body, headers, deadline);
+    if (outcome.staleSocket) outcome = await this.attempt(target, hostname, body, headers, deadline);
+    return finish(outcome.result);
+  }
+
+  /** Closes the idle connections (in-flight deliveries finish). */
+  close(): void {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+
+  private attempt(
+    target: URL,
+    hostname: string,
+    body: string,
+    headers: WebhookHeaders,
+    deadline: number,
+  ): Promise<{ result: Omit<DeliveryResult, "durationMs">; staleSocket?: boolean }> {
+    const https_ = target.protocol === "https:";
+    return new Promise((resolve) => {
+      let settled = false;
+      const settle = (result: Omit<DeliveryResult, "durationMs">, staleSocket = false) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve({ result, staleSocket });
+      };
+      const request = (https_ ? https : http).request({
+        protocol: target.protocol,
+        hostname,
+        port: target.port || undefined,
+        path: `${target.pathname}${target.search}`,
+        method: "POST",
+        agent: https_ ? this.httpsAgent : this.httpAgent,
+        lookup: this.lookup,
+        headers: {
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(body),
+          "user-agent": this.userAgent,
+          ...headers,
+        },
+      });
+      const timer = setTimeout(
+        () => {
+          request.destroy();
+          settle({ ok: false, gone: false, error: `no complete response within ${this.timeoutMs} ms` });
+        },
+        Math.max(0, deadline - performance.now()),
+      );
+      request.on("error", (error: NodeJS.ErrnoException) => {
+        const stale = request.reusedSocket && !!error.code && STALE_SOCKET_ERRORS.has(error.code);
+        settle({ ok: false, gone: false, error: describeError(error) }, stale);
+      });
+      request.on("response", (response) => {
+        const status = response.statusCode ?? 0;
+        const excerpt: Buffer[] = [];
+        let read = 0;
+        const done = () => settle(this.judge(status, response, Buffer.concat(excerpt).toString("utf8")));
+        response.on("data", (chunk: Buffer) => {
+          if (read < RESPONSE_EXCERPT_BYTES) excerpt.push(chunk.subarray(0, RESPONSE_EXCERPT_BYTES - read));
+          read += chunk.length;
+          if (read > this.maxResponseBytes) {
+            // Enough: a receiver has nothing more to say, and reading on is a way to hold the worker.
+            done();
+            response.destroy();
+          }
+        });
+        response.on("end", done);
+        response.on("error", done);
+        response.on("close", done);
+      });
+      request.end(body);
+    });
+  }
+
+  /** The result of a complete response. */
+  private judge(status: number, response: http.IncomingMessage, excerpt: string): Omit<DeliveryResult, "durationMs"> {
+    if (status >= 200 && status < 300) return { ok: true, status, gone: false };
+    const said = excerpt.replace(/\s+/g, " ").trim();
+    const tail = said ? `: ${said}` : "";
+    if (status === 410) return { ok: false, status, gone: true, error: "responded 410 Gone" };
+    if (status >= 300 && status < 400) {
+      const location = response.headers.location;
+      return { ok: false, status, gone: false, error: `responded ${status}, a redirect (not followed${location ? `: Location ${location}` : ""})` };
+    }
+    const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(response.headers["retry-after"], new Date()) : undefined;
+    return { ok: false, status, gone: false, retryAfterMs, error: `responded ${status}${tail}` };
+  }
+
+  /**
+   * `lookup` for the sockets: resolves the name and keeps only the addresses the policy allows, so that the socket
+   * connects to an address that was checked. Refuses the connection when none is left.
+   */
+  private guardedLookup(hostname: string, options: Parameters<LookupFunction>[1], callback: Parameters<LookupFunction>[2]): void {
+    this.resolve(hostname).then(
+      (addresses) => {
+        const family = options.family === "IPv4" ? 4 : options.family === "IPv6" ? 6 : (options.family ?? 0);
+        const candidates = family === 0 ? addresses : addresses.filter((address) => address.family === family);
+        const refusals: string[] = [];
+        const permitted = candidates.filter((address) => {
+          const reason = forbiddenReason(address.address, this.allowList);
+          if (reason) refusals.push(reason);
+          return reason === undefined;
+        });
+        if (permitted.length === 0) {
+          const why = refusals.length > 0 ? refusals.join("; ") : "no addresses";
+          callback(new ForbiddenAddressError(`refused to connect: ${hostname} resolves to ${why}`), "", 0);
+          return;
+        }
+        if (options.all) callback(null, permitted);
+        else callback(null, permitted[0].address, permitted[0].family);
+      },
+      (error: NodeJS.ErrnoException) => callback(error, "", 0),
+    );
+  }
+}
+
+/** A transport error as the delivery log shows it. */
+function describeError(error: NodeJS.ErrnoException): string {
+  if (error instanceof ForbiddenAddressError) return error.message;
+  // With several addresses Node reports an AggregateError whose message is empty: its parts say what happened.
+  const parts = error instanceof AggregateError ? error.errors.map((inner: Error) => inner.message) : [];
+  const message = error.message || parts.join("; ") || String(error.code ?? error);
+  return message;
+}

@@ -1,0 +1,280 @@
+import type { Logger } from "pino";
+import type { PaymentViews } from "../api/paymentViews";
+import type { Store } from "../store/database";
+import type { Db } from "../store/paymentStore";
+import {
+  claimDueDeliveries,
+  DEFAULT_LEASE_MS,
+  dispatchOutbox,
+  recordAttemptOutcomes,
+  type AttemptOutcome,
+  type ClaimedDelivery,
+  type DispatchOutcome,
+} from "../store/webhookDeliveryStore";
+import { NO_ALLOWED_RANGES, type AllowList } from "./addressPolicy";
+import { DELIVERY_TIMEOUT_MS, WebhookClient, type Resolve } from "./delivery";
+import { retryDelay } from "./retrySchedule";
+import { signDelivery } from "./signing";
+
+/** The channel the outbox and delivery triggers notify (migration 003). */
+export const WEBHOOK_CHANNEL = "openpay_webhooks";
+
+/** The longest a result waits for others to be recorded with it (its lease has a minute). */
+const RESULT_LINGER_MS = 5;
+
+export interface WebhookWorkerOptions {
+  db: Db;
+  views: PaymentViews;
+  /** The store's LISTEN: with it, a committed status change is delivered within milliseconds instead of at the next poll. */
+  listen?: Store["listen"];
+  logger: Logger;
+  /** Non-public ranges deliveries may reach (WEBHOOK_ALLOWED_CIDRS). */
+  allowList?: AllowList;
+  /** Outbox rows dispatched, and deliveries claimed, per statement. */
+  batchSize?: number;
+  /** Deliveries in flight at once. */
+  concurrency?: number;
+  /** How long a claimed delivery stays this worker's; must exceed `timeoutMs`. */
+  leaseMs?: number;
+  /** How often to look for work without a notification: retries that have come due, a lost LISTEN session. */
+  idlePollMs?: number;
+  /** The deadline of one attempt. */
+  timeoutMs?: number;
+  /** Tests: the clock retries are scheduled and endpoints' failures measured by (the database's when absent). */
+  now?: () => Date;
+  /** Tests: the retry jitter's random source. */
+  random?: () => number;
+  /** Tests: how host names resolve (to check the address policy without DNS). */
+  resolve?: Resolve;
+}
+
+/**
+ * Delivers the merchants' webhooks: takes outbox rows as events, sends every due delivery signed, and records what
+ * came of it. Deliveries run concurrently while the loop goes on claiming and recording, so that a slow endpoint holds
+ * only its own deliveries' slots, never the round. Any number of workers can share one PostgreSQL database.
+ */
+export class WebhookWorker {
+  private readonly db: Db;
+  private readonly views: PaymentViews;
+  private readonly listen?: Store["listen"];
+  private readonly logger: Logger;
+  private readonly client: WebhookClient;
+  private readonly batchSize: number;
+  private readonly concurrency: number;
+  private readonly leaseMs: number;
+  private readonly idlePollMs: number;
+  private readonly now?: () => Date;
+  private readonly random: () => number;
+
+  /** Results waiting to be recorded, and when the first of them came. */
+  private results: AttemptOutcome[] = [];
+  private firstResultAt = 0;
+  /** Results recorded, and slots refilled, this many at a time while deliveries are in flight. */
+  private readonly batchThreshold: number;
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Set by anything that may have made work: a notification, a finished delivery, the poll. */
+  private woken = false;
+  private wake?: () => void;
+
+  constructor(options: WebhookWorkerOptions) {
+    this.db = options.db;
+    this.views = options.views;
+    this.listen = options.listen;
+    this.logger = options.logger;
+    this.batchSize = positive("batchSize", options.batchSize ?? 200);
+    this.concurrency = positive("concurrency", options.concurrency ?? 64);
+    const timeoutMs = positive("timeoutMs", options.timeoutMs ?? DELIVERY_TIMEOUT_MS);
+    this.leaseMs = positive("leaseMs", options.leaseMs ?? DEFAULT_LEASE_MS);
+    if (this.leaseMs <= timeoutMs) throw new Error(`leaseMs: must exceed timeoutMs (${timeoutMs}), got ${this.leaseMs}`);
+    this.idlePollMs = positive("idlePollMs", options.idlePollMs ?? 1_000);
+    this.batchThreshold = Math.max(1, Math.floor(Math.min(this.concurrency, this.batchSize) / 4));
+    this.now = options.now;
+    this.random = options.random ?? Math.random;
+    this.client = new WebhookClient({ allowList: options.allowList ?? NO_ALLOWED_RANGES, resolve: options.resolve, timeoutMs });
+  }
+
+  /**
+   * Works until `signal` aborts, then lets the deliveries in flight finish (each within its deadline), records them
+   * and returns. Database errors are logged and retried after a pause; they never end the loop.
+   */
+  async run(signal: AbortSignal): Promise<void> {
+    const onAbort = () => this.wakeUp();
+    signal.addEventListener("abort", onAbort);
+    let outboxDue = true;
+    let deliveriesDue = true;
+    let lastLook = 0;
+    let stopListening: (() => Promise<void>) | undefined;
+    if (this.listen) {
+      try {
+        stopListening = await this.listen(WEBHOOK_CHANNEL, () => {
+          outboxDue = deliveriesDue = true;
+          this.wakeUp();
+        });
+      } catch (error) {
+        this.logger.warn({ err: error }, `cannot LISTEN on ${WEBHOOK_CHANNEL}; polling every ${this.idlePollMs} ms instead`);
+      }
+    }
+    try {
+      while (!signal.aborted) {
+        this.woken = false;
+        // Retries come due without a notification: look at least once per poll interval however busy the loop is.
+        if (Date.now() - lastLook >= this.idlePollMs) {
+          outboxDue = deliveriesDue = true;
+          lastLook = Date.now();
+        }
+        let progressed = false;
+        try {
+          if (this.recordDue()) {
+            await this.record();
+            progressed = true;
+          }
+          // Each flag is cleared before its statement, so that a notification arriving meanwhile sets it again.
+          if (outboxDue) {
+            outboxDue = false;
+            const dispatched = await this.dispatch();
+            if (dispatched.consumed === this.batchSize) outboxDue = true;
+            if (dispatched.deliveries > 0) deliveriesDue = true;
+            progressed ||= dispatched.consumed > 0;
+          }
+          const free = Math.min(this.batchSize, this.concurrency - this.inFlight.size - this.results.length);
+          // Idle, claim at once (a single event is sent within milliseconds); busy, wait for a batch's worth of room.
+          if (deliveriesDue && free > 0 && (free >= this.batchThreshold || this.inFlight.size === 0)) {
+            deliveriesDue = false;
+            const claimed = await claimDueDeliveries(this.db, { limit: free, leaseMs: this.leaseMs, now: this.now?.() });
+            if (claimed.length === free) deliveriesDue = true;
+            for (const delivery of claimed) this.start(delivery);
+            progressed ||= claimed.length > 0;
+          }
+        } catch (error) {
+          if (signal.aborted) break;
+          this.logger.error({ err: error }, "webhook worker: database error; retrying");
+          outboxDue = deliveriesDue = true;
+          // Not `sleep`: finishing deliveries would wake it at once and hammer a database that is down.
+          await new Promise((resolve) => setTimeout(resolve, this.idlePollMs));
+          continue;
+        }
+        if (!progressed) await this.sleep(this.results.length > 0 ? Math.max(0, this.firstResultAt + RESULT_LINGER_MS - Date.now()) : this.idlePollMs);
+      }
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      await stopListening?.();
+      await Promise.all(this.inFlight);
+      if (this.results.length > 0) await this.record().catch((error) => this.logger.error({ err: error }, "webhook worker: could not record the last results; their leases will run out and they will be sent again"));
+      this.client.close();
+    }
+  }
+
+  /**
+   * One round, awaited to the end: dispatches the whole outbox, then claims, sends and records every due delivery.
+   * For tests and scripts; `run` is the worker.
+   */
+  async runOnce(): Promise<{ events: number; attempts: number }> {
+    let events = 0;
+    for (;;) {
+      const dispatched = await this.dispatch();
+      events += dispatched.events;
+      if (dispatched.consumed < this.batchSize) break;
+    }
+    let attempts = 0;
+    for (;;) {
+      const claimed = await claimDueDeliveries(this.db, { limit: this.batchSize, leaseMs: this.leaseMs, now: this.now?.() });
+      const pending = [...claimed];
+      const lanes = Array.from({ length: Math.min(this.concurrency, pending.length) }, async () => {
+        for (let delivery = pending.shift(); delivery; delivery = pending.shift()) this.results.push(await this.deliver(delivery));
+      });
+      await Promise.all(lanes);
+      attempts += this.results.filter((outcome) => outcome.attempt).length;
+      await this.record();
+      if (claimed.length < this.batchSize) break;
+    }
+    return { events, attempts };
+  }
+
+  /** Closes idle connections; `run` does this when it ends. */
+  close(): void {
+    this.client.close();
+  }
+
+  /**
+   * Whether to record the results waiting now: when a batch's worth has come in, when nothing else is in flight, or
+   * when the first has waited RESULT_LINGER_MS. Recording each result as it lands would cost a transaction per delivery.
+   */
+  private recordDue(): boolean {
+    if (this.results.length === 0) return false;
+    return this.results.length >= this.batchThreshold || this.inFlight.size === 0 || Date.now() - this.firstResultAt >= RESULT_LINGER_MS;
+  }
+
+  private async dispatch(): Promise<DispatchOutcome> {
+    const dispatched = await dispatchOutbox(this.db, this.views, { limit: this.batchSize, now: this.now?.() });
+    for (const row of dispatched.malformed) this.logger.error(row, "webhook worker: dropped an outbox row whose data cannot be read");
+    return dispatched;
+  }
+
+  private start(delivery: ClaimedDelivery): void {
+    const flight: Promise<void> = this.deliver(delivery).then((outcome) => {
+      if (this.results.length === 0) this.firstResultAt = Date.now();
+      this.results.push(outcome);
+      this.inFlight.delete(flight);
+      this.wakeUp();
+    });
+    this.inFlight.add(flight);
+  }
+
+  /** Sends one delivery, signed now; never throws. */
+  private async deliver(delivery: ClaimedDelivery): Promise<AttemptOutcome> {
+    if (delivery.closed) return { delivery };
+    const startedAt = new Date();
+    let result;
+    try {
+      const headers = signDelivery({ id: delivery.eventId, body: delivery.body, secrets: delivery.secrets, at: startedAt });
+      result = await this.client.post(delivery.url, delivery.body, headers);
+    } catch (error) {
+      result = { ok: false, gone: false, error: `could not send: ${(error as Error).message}`, durationMs: 0 };
+    }
+    const outcome: AttemptOutcome = { delivery, attempt: { startedAt, ...result } };
+    if (!result.ok) {
+      const elapsedMs = (this.now?.() ?? new Date()).getTime() - delivery.createdAt.getTime();
+      outcome.retryDelayMs = retryDelay(delivery.attempt, { retryAfterMs: result.retryAfterMs, random: this.random, elapsedMs });
+    }
+    if (this.logger.isLevelEnabled("debug")) this.logger.debug({ delivery: delivery.id, event: delivery.eventId, endpoint: delivery.endpointId, attempt: delivery.attempt, status: result.status, error: result.error, ms: result.durationMs }, "webhook attempt");
+    return outcome;
+  }
+
+  /** Records the waiting results; on failure they stay waiting for the next try. */
+  private async record(): Promise<void> {
+    const batch = this.results;
+    this.results = [];
+    try {
+      const { disabled } = await recordAttemptOutcomes(this.db, batch, { now: this.now?.() });
+      for (const endpoint of disabled) this.logger.warn({ endpoint: endpoint.id, reason: endpoint.reason }, "webhook endpoint disabled");
+    } catch (error) {
+      this.results = [...batch, ...this.results];
+      throw error;
+    }
+  }
+
+  private wakeUp(): void {
+    this.woken = true;
+    this.wake?.();
+  }
+
+  /** Waits `ms` or until woken (a wake since the round began counts: it is never lost). */
+  private sleep(ms: number): Promise<void> {
+    if (this.woken) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        self.wake = undefined;
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name}: must be a positive number, got ${value}`);
+  return value;
+}
