@@ -58,7 +58,7 @@ describe("indexer: contract events become payment statuses", function () {
       expect(await outboxTypes(db, payment.intent.paymentId)).to.deep.equal(["payment.confirming", "payment.paid"]);
     });
 
-    it("partial, then a top-up: pending with the remainder, then confirming", async function () {
+    it("partial, partial again, then a top-up: pending with the remainder, each deposit announced, then confirming", async function () {
       const { db } = store();
       const payment = await signedPayment(chain(), "40");
       await register(db, chain(), payment);
@@ -69,6 +69,13 @@ describe("indexer: contract events become payment statuses", function () {
       expect(pending.status).to.equal("pending");
       expect(pending.remainingUsd > 0n && pending.remainingUsd < USD("40")).to.equal(true);
 
+      // A second partial deposit: the status stays pending, the merchant still hears of it (payment.underpaid).
+      await simulate(hre, { intent: payment.file, scenario: "partial", token: "USDC" }, quiet);
+      await catchUp(indexer);
+      const second = await storedPayment(db, payment.intent.paymentId);
+      expect(second.status).to.equal("pending");
+      expect(second.remainingUsd > 0n && second.remainingUsd < pending.remainingUsd).to.equal(true);
+
       await simulate(hre, { intent: payment.file, scenario: "full", token: "USDC" }, quiet);
       await catchUp(indexer);
       const topped = await storedPayment(db, payment.intent.paymentId);
@@ -78,6 +85,7 @@ describe("indexer: contract events become payment statuses", function () {
         ["initiated", "pending", "deposit"],
         ["pending", "confirming", "full_value_received"],
       ]);
+      expect(await outboxTypes(db, payment.intent.paymentId)).to.deep.equal(["payment.pending", "payment.underpaid", "payment.confirming"]);
     });
 
     it("over: the excess is recorded, in BNB", async function () {

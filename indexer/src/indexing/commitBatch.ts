@@ -25,6 +25,12 @@ import {
 } from "../store/paymentStore";
 import type { PaymentLog } from "./escrowLogs";
 
+/** Chain events the merchant hears of even when the status stays (`outcome.changes` empty), and as what. */
+const NOTICES: Partial<Record<PaymentLog["event"]["kind"], OutboxNotice["type"]>> = {
+  deposited: "payment.underpaid",
+  refunded: "payment.refunded",
+};
+
 /** A stretch of chain to apply in one transaction. */
 export interface Batch {
   /** The payment events of the stretch, in chain order. */
@@ -104,9 +110,10 @@ export async function commitBatch(db: Db, chainId: number, settings: MachineSett
       }
       const outcome = applyEvent(stored.payment, log.event, settings);
       record(log.paymentId, outcome, `${log.event.kind} at block ${log.event.position.blockNumber}`);
-      // A further partial deposit changes no status, but the merchant is told of each one (payment.underpaid).
-      if (outcome.ok && outcome.changes.length === 0 && log.event.kind === "deposited" && outcome.payment !== stored.payment) {
-        notices.push({ paymentId: log.paymentId, type: "payment.underpaid", payment: outcome.payment });
+      // A further partial deposit, or a further partial refund, changes no status; the merchant is told of each one.
+      const notice = NOTICES[log.event.kind];
+      if (notice && outcome.ok && outcome.changes.length === 0 && outcome.payment !== stored.payment) {
+        notices.push({ paymentId: log.paymentId, type: notice, payment: outcome.payment });
       }
     }
 

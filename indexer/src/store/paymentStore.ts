@@ -39,6 +39,7 @@ export async function insertPayment(db: Db, registration: PaymentRegistration): 
   return payment;
 }
 
+/** Payments by id, locked for the caller's transaction. */
 export async function loadPayments(db: Db, chainId: number, ids: readonly string[]): Promise<Map<string, StoredPayment>> {
   const found = new Map<string, StoredPayment>();
   if (ids.length === 0) return found;
@@ -47,6 +48,9 @@ export async function loadPayments(db: Db, chainId: number, ids: readonly string
     .selectAll()
     .where("chain_id", "=", chainId)
     .where(sql<boolean>`id = any(${sql.val([...new Set(ids)])}::text[])`)
+    // Locked until the caller's transaction ends: the indexer's batch and the API's refunds read, apply and write
+    // back, and neither may overwrite a change the other committed in between.
+    .forUpdate()
     .execute();
   for (const row of rows) found.set(row.id, { payment: paymentFromRow(row), registration: registrationFromRow(row) });
   return found;
@@ -73,6 +77,7 @@ export async function loadPaymentsForHead(
         eb.and([eb("status", "in", ["initiated", "pending"]), eb("received_usd", "=", "0"), eb("expiry", "<", expiredBefore.toString())]),
       ]),
     )
+    .forUpdate()
     .execute();
   return new Map(rows.map((row) => [row.id, { payment: paymentFromRow(row), registration: registrationFromRow(row) }]));
 }
@@ -189,10 +194,13 @@ export async function notifyWebhookWorkers(db: Db): Promise<void> {
   await sql`select pg_notify('openpay_webhooks', '')`.execute(db);
 }
 
-/** An event for the merchant that is not a status change (a further partial deposit): `change` is null in its data. */
+/**
+ * An event for the merchant that is not a status change (a further partial deposit or partial refund): `change` is
+ * null in its data and the outbox row's type names it.
+ */
 export interface OutboxNotice {
   paymentId: string;
-  type: "payment.underpaid";
+  type: "payment.underpaid" | "payment.refunded";
   payment: Payment;
 }
 
