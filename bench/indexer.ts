@@ -15,22 +15,20 @@ import path from "node:path";
 import hre from "hardhat";
 import pino from "pino";
 import { createPublicClient, parseUnits, webSocket, zeroAddress, type Hex } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
 import { watchBlockNumber } from "viem/actions";
-import { newPaymentId, PAYMENT_INTENT_TYPES, paymentIntentDigest, paymentIntentDomain, type PaymentIntent } from "../indexer/src/payments/paymentIntent";
+import { IntentSigner } from "../indexer/src/api/intentSigner";
+import { newPaymentId, paymentIntentDigest, type PaymentIntent } from "../indexer/src/payments/paymentIntent";
 import { depositAddress } from "../indexer/src/chain/depositAddress";
 import { registerPayment } from "../indexer/src/indexing/offChainEvents";
 import type { Indexer } from "../indexer/src/indexing/indexer";
 import { openStore, type Store } from "../indexer/src/store/database";
-import { CHAIN_ID, SETTINGS, localIndexer, mine, startLocalChain, type LocalChain } from "../indexer/test/support/localChain";
+import { CHAIN_ID, INTENT_SIGNER_KEY, SETTINGS, localIndexer, mine, startLocalChain, type LocalChain } from "../indexer/test/support/localChain";
 import { freshPostgresDatabase } from "../indexer/test/support/stores";
 
 const PAYMENTS = Number(process.env.BENCH_PAYMENTS ?? 2_000);
 const DEPOSITS_PER_PAYMENT = 10;
 const PAYMENTS_PER_TX = 25;
 const LATENCY_SAMPLES = Number(process.env.BENCH_SAMPLES ?? 60);
-/** Hardhat's account 4: the local deployment's demo intent signer (deploy/parameters/local.json5). */
-const SIGNER_KEY = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a";
 
 interface Signed {
   intent: PaymentIntent;
@@ -38,14 +36,13 @@ interface Signed {
 }
 
 async function signedIntents(chain: LocalChain, count: number, usd: string): Promise<Signed[]> {
-  const signer = privateKeyToAccount(SIGNER_KEY);
+  const signer = new IntentSigner(INTENT_SIGNER_KEY, { chainId: CHAIN_ID, escrow: chain.record.escrow });
   const merchant = chain.record.demoMerchant!.merchant;
   const now = BigInt((await hre.ethers.provider.getBlock("latest"))!.timestamp);
-  const domain = paymentIntentDomain({ chainId: CHAIN_ID, escrow: chain.record.escrow });
   const result: Signed[] = [];
   for (let i = 0; i < count; i++) {
     const intent: PaymentIntent = { paymentId: newPaymentId(merchant), merchant, amountUsd: parseUnits(usd, 18), expiry: now + 86_400n, refundTo: zeroAddress };
-    result.push({ intent, signature: await signer.signTypedData({ domain, types: PAYMENT_INTENT_TYPES, primaryType: "PaymentIntent", message: intent }) });
+    result.push({ intent, signature: signer.sign(intent).signature });
   }
   return result;
 }

@@ -12,12 +12,15 @@ import type { DeploymentRecord } from "../../src/chain/deployment";
 import { createRpcClient } from "../../src/chain/rpcClient";
 import { Indexer, type IndexerOptions } from "../../src/indexing/indexer";
 import { registerPayment } from "../../src/indexing/offChainEvents";
-import { newPaymentId, PAYMENT_INTENT_TYPES, paymentIntentDigest, paymentIntentDomain, type PaymentIntent } from "../../src/payments/paymentIntent";
+import { IntentSigner } from "../../src/api/intentSigner";
+import { newPaymentId, type PaymentIntent } from "../../src/payments/paymentIntent";
 import { signedIntentToJson } from "../../src/payments/signedIntentJson";
 import type { MachineSettings } from "../../src/payments/statusMachine";
 import type { Db } from "../../src/store/paymentStore";
 
 export const CHAIN_ID = 31337;
+/** Hardhat's account #4: the intent signer the local deployment authorised for the demo merchant. */
+export const INTENT_SIGNER_KEY: Hex = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a";
 export const SETTINGS: MachineSettings = { confirmations: { depth: 12, mode: "depth" }, lateCollectWindow: 3600n };
 
 /**
@@ -127,10 +130,9 @@ export async function signedPayment(chain: LocalChain, usd: string, ttlSeconds =
     expiry: (await latestTimestamp()) + ttlSeconds,
     refundTo: zeroAddress,
   };
-  const domain = paymentIntentDomain({ chainId: CHAIN_ID, escrow: chain.record.escrow });
-  const signer = await hre.ethers.getSigner(demo.signer);
-  const signature = (await signer.signTypedData(domain, { PaymentIntent: [...PAYMENT_INTENT_TYPES.PaymentIntent] }, intent)) as Hex;
-  const digest = paymentIntentDigest({ chainId: CHAIN_ID, escrow: chain.record.escrow, intent });
+  const signer = new IntentSigner(INTENT_SIGNER_KEY, { chainId: CHAIN_ID, escrow: chain.record.escrow });
+  if (signer.address !== demo.signer) throw new Error(`the local deployment's intent signer is ${demo.signer}, not Hardhat's account #4`);
+  const { digest, signature } = signer.sign(intent);
   const address = depositAddress({ escrow: chain.record.escrow, forwarderImplementation: chain.record.depositForwarder, digest });
   const file = path.join(chain.deploymentsDir, `${intent.paymentId}.json`);
   writeFileSync(file, JSON.stringify(signedIntentToJson(intent, signature)));

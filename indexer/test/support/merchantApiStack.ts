@@ -1,5 +1,4 @@
 import type { FastifyInstance } from "fastify";
-import type { Hex } from "viem";
 import { createRpcClient } from "../../src/chain/rpcClient";
 import type { ApiContext } from "../../src/api/apiContext";
 import { apiContext } from "../../src/api/apiSetup";
@@ -7,10 +6,9 @@ import { buildMerchantApi } from "../../src/api/merchantApi";
 import { createApiKey, createMerchant, type Merchant } from "../../src/store/merchantStore";
 import type { Db } from "../../src/store/paymentStore";
 import { parseAllowList } from "../../src/webhooks/addressPolicy";
-import { SETTINGS, type LocalChain } from "./localChain";
+import { INTENT_SIGNER_KEY, SETTINGS, type LocalChain } from "./localChain";
 
-/** Hardhat's account #4: the intent signer the local deployment authorised for the demo merchant. */
-export const INTENT_SIGNER_KEY: Hex = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a";
+export { INTENT_SIGNER_KEY };
 
 export interface ApiStack {
   /** The API's base URL on 127.0.0.1. */
