@@ -2,6 +2,7 @@ import { expect } from "chai";
 import hre from "hardhat";
 import { decodeFunctionData, parseUnits, type Hex } from "viem";
 import { openPayEscrowAbi } from "../src/chain/escrowAbi";
+import { dispatchOutbox } from "../src/store/webhookDeliveryStore";
 import { CHAIN_ID, catchUp, localIndexer, mine, useLocalChain } from "./support/localChain";
 import { createdPayment, expectError, freshStackEachTest, newMerchant, payOnChain, type ApiFixture } from "./support/merchantApiHelpers";
 import { call } from "./support/merchantApiStack";
@@ -132,6 +133,27 @@ describe("merchant API over the chain: paying, polling, refunding", function () 
       ["initiated", "pending", "deposit"],
       ["pending", "confirming", "full_value_received"],
     ]);
+  });
+
+  it("announces every short deposit as payment.underpaid, also one that leaves the status pending", async function () {
+    const f = fixture();
+    const indexer = localIndexer(chain(), f.db);
+    const created = await createdPayment(f, { amount_usd: "40.00", tokens: ["USDT"] });
+    await payOnChain(chain(), created, "partial", "USDT");
+    await catchUp(indexer);
+    await payOnChain(chain(), created, "partial", "USDT");
+    await catchUp(indexer);
+    await dispatchOutbox(f.db, f.api.context.views, { limit: 100 });
+
+    const events = await call(f.api, "GET", `/v1/events?payment_id=${created.id}`, { key: f.key });
+    expect(events.status).to.equal(200);
+    // Newest first.
+    expect(events.body.data.map((event: { type: string }) => event.type)).to.deep.equal(["payment.underpaid", "payment.underpaid", "payment.created"]);
+    const [second, first] = events.body.data.map((event: { data: { data: { status: string; received_usd: string; sequence: number } } }) => event.data.data);
+    expect([first.status, second.status]).to.deep.equal(["pending", "pending"]);
+    expect(parseUnits(second.received_usd, 18) > parseUnits(first.received_usd, 18)).to.equal(true);
+    // The second changed no status: it carries the sequence of the change before it.
+    expect([first.sequence, second.sequence]).to.deep.equal([1, 1]);
   });
 
   it("refunds a paid payment in part, then the rest, through transactions the merchant signs: refunding → partially_refunded → refunded", async function () {

@@ -3,7 +3,7 @@ import pino from "pino";
 import { Webhook } from "standardwebhooks";
 import { Webhook as SvixWebhook } from "svix";
 import type { Store } from "../src/store/database";
-import type { Db } from "../src/store/paymentStore";
+import { notifyWebhookWorkers, type Db } from "../src/store/paymentStore";
 import { claimDueDeliveries, recordAttemptOutcomes } from "../src/store/webhookDeliveryStore";
 import { deleteEndpoint, rotateEndpointSecret, type WebhookEndpoint } from "../src/store/webhookEndpointStore";
 import { WebhookWorker, type WebhookWorkerOptions } from "../src/webhooks/deliveryWorker";
@@ -426,6 +426,8 @@ describeEachStore("webhook delivery", function (store: () => Store) {
       // Let the first round find nothing and go to sleep for its (ten-minute) poll.
       await new Promise((resolve) => setTimeout(resolve, 200));
       const id = await newPayment(db, merchant);
+      // The API announces creations after their commit (WebhookWakeup); status changes announce themselves.
+      await notifyWebhookWorkers(db);
       await receiver.until("payment.created", () => receiver.received.length === 1);
       await openCheckout(db, id);
       await receiver.until("payment.pending", () => receiver.received.length === 2);

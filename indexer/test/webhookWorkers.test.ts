@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { rmSync } from "node:fs";
 import type { Hex } from "viem";
 import { openStore, type Store } from "../src/store/database";
+import { notifyWebhookWorkers } from "../src/store/paymentStore";
 import { freshPostgresDatabase } from "./support/stores";
 import { eventually, newEndpoint, newMerchant, newPayment, openCheckout, WEBHOOK_CHAIN_ID } from "./support/webhookFixtures";
 import { WebhookReceiver } from "./support/webhookReceiver";
@@ -63,6 +64,7 @@ describe("webhook worker processes on one PostgreSQL database", function () {
     await first.log(READY);
     const payments: Hex[] = [];
     for (let i = 0; i < 40; i++) payments.push(await newPayment(db, merchant));
+    await notifyWebhookWorkers(db);
     await receiver.until("a batch in flight", () => receiver.received.length >= 20);
     await first.kill();
     const inFlight = new Set(receiver.ids);
@@ -101,6 +103,7 @@ describe("webhook worker processes on one PostgreSQL database", function () {
     await Promise.all(workers.map((worker) => worker.log(READY)));
     const payments: Hex[] = [];
     for (let i = 0; i < 150; i++) payments.push(await newPayment(db, merchant));
+    await notifyWebhookWorkers(db);
     for (const id of payments.slice(0, 50)) await openCheckout(db, id);
 
     await eventually("every delivery succeeded", async () => {

@@ -99,7 +99,7 @@ export async function dispatchOutbox(db: Db, views: PaymentViews, { limit, now }
   return db.transaction().execute(async (trx) => {
     const rows = await trx
       .selectFrom("outbox")
-      .select(["id", "payment_id", "data", "created_at"])
+      .select(["id", "payment_id", "type", "data", "created_at"])
       .where("chain_id", "=", views.chainId)
       .orderBy("id")
       .limit(limit)
@@ -117,8 +117,10 @@ export async function dispatchOutbox(db: Db, views: PaymentViews, { limit, now }
       let content, type;
       try {
         content = outboxContent(row.data, row.payment_id);
-        type = eventTypeOf(content.change);
-        if (!WEBHOOK_EVENT_TYPES.includes(type)) throw new Error(`no event type for the change ${JSON.stringify(content.change)}`);
+        // A status change says what it announces; the rest (creation, a further short deposit or partial refund)
+        // are named by the row's type.
+        type = content.change ? eventTypeOf(content.change) : (row.type as WebhookEventType);
+        if (!WEBHOOK_EVENT_TYPES.includes(type)) throw new Error(`no event type for ${row.type} ${JSON.stringify(content.change)}`);
       } catch (error) {
         malformed.push({ outboxId: String(row.id), paymentId: row.payment_id, error: (error as Error).message });
         continue;

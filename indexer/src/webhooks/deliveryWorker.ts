@@ -16,7 +16,10 @@ import { DELIVERY_TIMEOUT_MS, WebhookClient, type Resolve } from "./delivery";
 import { retryDelay } from "./retrySchedule";
 import { signDelivery } from "./signing";
 
-/** The channel the outbox and delivery triggers notify (migration 003). */
+/**
+ * The channel that says there is work: outbox writers notify it (paymentStore's insertChanges, the API's
+ * WebhookWakeup), and so does migration 003's trigger on queued deliveries (resends, and each dispatch).
+ */
 export const WEBHOOK_CHANNEL = "openpay_webhooks";
 
 /** The longest a result waits for others to be recorded with it (its lease has a minute). */
@@ -123,31 +126,37 @@ export class WebhookWorker {
           lastLook = Date.now();
         }
         let progressed = false;
-        try {
-          if (this.recordDue()) {
-            await this.record();
-            progressed = true;
-          }
-          // Each flag is cleared before its statement, so that a notification arriving meanwhile sets it again.
-          if (outboxDue) {
-            outboxDue = false;
-            const dispatched = await this.dispatch();
-            if (dispatched.consumed === this.batchSize) outboxDue = true;
-            if (dispatched.deliveries > 0) deliveriesDue = true;
-            progressed ||= dispatched.consumed > 0;
-          }
-          const free = Math.min(this.batchSize, this.concurrency - this.inFlight.size - this.results.length);
-          // Idle, claim at once (a single event is sent within milliseconds); busy, wait for a batch's worth of room.
-          if (deliveriesDue && free > 0 && (free >= this.batchThreshold || this.inFlight.size === 0)) {
-            deliveriesDue = false;
-            const claimed = await claimDueDeliveries(this.db, { limit: free, leaseMs: this.leaseMs, now: this.now?.() });
-            if (claimed.length === free) deliveriesDue = true;
-            for (const delivery of claimed) this.start(delivery);
-            progressed ||= claimed.length > 0;
-          }
-        } catch (error) {
+        // Recording, dispatching and claiming touch different rows (results are leased to this worker, a claim takes
+        // only rows leased to no one): on PostgreSQL they run at once, on connections of their own.
+        const steps: Array<Promise<unknown>> = [];
+        if (this.recordDue()) steps.push(this.record().then(() => (progressed = true)));
+        // Each flag is cleared before its statement, so that a notification arriving meanwhile sets it again.
+        if (outboxDue) {
+          outboxDue = false;
+          steps.push(
+            this.dispatch().then((dispatched) => {
+              if (dispatched.consumed === this.batchSize) outboxDue = true;
+              if (dispatched.deliveries > 0) deliveriesDue = true;
+              progressed ||= dispatched.consumed > 0;
+            }),
+          );
+        }
+        const free = Math.min(this.batchSize, this.concurrency - this.inFlight.size - this.results.length);
+        // Idle, claim at once (a single event is sent within milliseconds); busy, wait for a batch's worth of room.
+        if (deliveriesDue && free > 0 && (free >= this.batchThreshold || this.inFlight.size === 0)) {
+          deliveriesDue = false;
+          steps.push(
+            claimDueDeliveries(this.db, { limit: free, leaseMs: this.leaseMs, now: this.now?.() }).then((claimed) => {
+              if (claimed.length === free) deliveriesDue = true;
+              for (const delivery of claimed) this.start(delivery);
+              progressed ||= claimed.length > 0;
+            }),
+          );
+        }
+        const failure = (await Promise.allSettled(steps)).find((step): step is PromiseRejectedResult => step.status === "rejected");
+        if (failure) {
           if (signal.aborted) break;
-          this.logger.error({ err: error }, "webhook worker: database error; retrying");
+          this.logger.error({ err: failure.reason }, "webhook worker: database error; retrying");
           outboxDue = deliveriesDue = true;
           // Not `sleep`: finishing deliveries would wake it at once and hammer a database that is down.
           await new Promise((resolve) => setTimeout(resolve, this.idlePollMs));
