@@ -1,4 +1,6 @@
-import { concat, getContractAddress, isAddress, isHex, type Address, type Hex } from "viem";
+import { concat, getContractAddress, isHex, keccak256, type Address, type Hex } from "viem";
+
+const ADDRESS_SHAPE = /^0x[0-9a-fA-F]{40}$/;
 
 /**
  * Creation code of an EIP-1167 minimal proxy, before and after the implementation's 20-byte address:
@@ -27,17 +29,28 @@ export function depositAddress({
   forwarderImplementation: Address;
   digest: Hex;
 }): Address {
-  if (!isAddress(escrow)) throw new Error(`escrow: not an address: ${String(escrow)}`);
-  if (!isAddress(forwarderImplementation)) {
+  // The shape is all that matters here (the result is checksummed anyway); viem's isAddress would also check the
+  // inputs' checksums through its cache, a cost the API pays on every payment it creates.
+  if (!ADDRESS_SHAPE.test(escrow)) throw new Error(`escrow: not an address: ${String(escrow)}`);
+  if (!ADDRESS_SHAPE.test(forwarderImplementation)) {
     throw new Error(`forwarderImplementation: not an address: ${String(forwarderImplementation)}`);
   }
   if (!isHex(digest, { strict: true }) || digest.length !== 2 + 2 * 32) {
     throw new Error(`digest: must be 32 bytes of hex, got ${String(digest)}`);
   }
-  return getContractAddress({
-    opcode: "CREATE2",
-    from: escrow,
-    salt: digest,
-    bytecode: eip1167CreationCode(forwarderImplementation),
-  });
+  return getContractAddress({ opcode: "CREATE2", from: escrow, salt: digest, bytecodeHash: creationCodeHash(forwarderImplementation) });
+}
+
+// The creation code is the same for every payment of an escrow: its hash is worked out once (the API derives an
+// address per payment created).
+const creationCodeHashes = new Map<string, Hex>();
+
+function creationCodeHash(implementation: Address): Hex {
+  const key = implementation.toLowerCase();
+  let hash = creationCodeHashes.get(key);
+  if (!hash) {
+    hash = keccak256(eip1167CreationCode(implementation));
+    creationCodeHashes.set(key, hash);
+  }
+  return hash;
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { bytesToHex, concat, getAddress, hashTypedData, isAddress, type Address, type Hex } from "viem";
+import { bytesToHex, concat, hashTypedData, isAddress, type Address, type Hex } from "viem";
 
 /**
  * The terms of one payment, signed off-chain with EIP-712 by a signer the merchant authorised.
@@ -77,5 +77,5 @@ export function newPaymentId(merchant: Address, random: Uint8Array = randomBytes
   if (random.length !== PAYMENT_ID_RANDOM_BYTES) {
     throw new Error(`random: must be ${PAYMENT_ID_RANDOM_BYTES} bytes, got ${random.length}`);
   }
-  return concat([getAddress(merchant).toLowerCase() as Hex, bytesToHex(random)]);
+  return concat([merchant.toLowerCase() as Hex, bytesToHex(random)]);
 }

@@ -42,41 +42,42 @@ export async function insertApiPayment(
   createdAt: Date,
 ): Promise<Payment> {
   const payment = newPayment(registration);
-  const { id: _id, ...state } = stateColumns(payment);
-  await db
-    .with("payment", (qb) =>
-      qb.insertInto("payments").values({
-        chain_id: registration.chainId,
-        id: registration.id,
-        merchant: registration.merchant,
-        amount_usd: registration.amountUsd.toString(),
-        expiry: registration.expiry.toString(),
-        refund_to: registration.refundTo,
-        signature: registration.signature,
-        deposit_address: registration.depositAddress,
-        ...state,
-        created_at: createdAt,
-        updated_at: createdAt,
-      }),
-    )
-    .with("request", (qb) =>
-      qb.insertInto("payment_requests").values({
-        chain_id: request.chainId,
-        payment_id: request.paymentId,
-        merchant_id: request.merchantId,
-        mode: request.mode,
-        description: request.description,
-        order_id: request.orderId,
-        metadata: JSON.stringify(request.metadata),
-        options: JSON.stringify(request.options),
-        success_url: request.successUrl,
-        cancel_url: request.cancelUrl,
-        created_at: createdAt,
-      }),
-    )
-    .insertInto("outbox")
-    .values({ chain_id: registration.chainId, payment_id: registration.id, type: "payment.created", data: jsonWithBigints({ change: null, payment }) })
-    .execute();
+  const row: Record<string, unknown> = {
+    ...stateColumns(payment),
+    chain_id: registration.chainId,
+    merchant: registration.merchant,
+    amount_usd: registration.amountUsd.toString(),
+    expiry: registration.expiry.toString(),
+    refund_to: registration.refundTo,
+    signature: registration.signature,
+    deposit_address: registration.depositAddress,
+    created_at: createdAt,
+    updated_at: createdAt,
+  };
+  // A template rather than the query builder: this is the API's hottest statement, and building and compiling the
+  // builder's tree cost as much as a tenth of a creation's CPU (bench:api).
+  const columns = (names: string[]) => sql.raw(names.join(", "));
+  const values = (names: string[], source: Record<string, unknown>) => sql.join(names.map((name) => sql.val(source[name])));
+  const paymentColumns = Object.keys(row);
+  const requestRow: Record<string, unknown> = {
+    chain_id: request.chainId,
+    payment_id: request.paymentId,
+    merchant_id: request.merchantId,
+    mode: request.mode,
+    description: request.description,
+    order_id: request.orderId,
+    metadata: JSON.stringify(request.metadata),
+    options: JSON.stringify(request.options),
+    success_url: request.successUrl,
+    cancel_url: request.cancelUrl,
+    created_at: createdAt,
+  };
+  const requestColumns = Object.keys(requestRow);
+  await sql`
+    with payment as (insert into payments (${columns(paymentColumns)}) values (${values(paymentColumns, row)})),
+    request as (insert into payment_requests (${columns(requestColumns)}) values (${values(requestColumns, requestRow)}))
+    insert into outbox (chain_id, payment_id, type, data)
+    values (${registration.chainId}, ${registration.id}, 'payment.created', ${jsonWithBigints({ change: null, payment })})`.execute(db);
   return payment;
 }
 
