@@ -4,7 +4,7 @@ import type { HistoryEntry, Mode, PaymentOption, PaymentRequestDetails } from ".
 import { newPayment, type Payment } from "../payments/payment";
 import type { PaymentStatus } from "../payments/statuses";
 import { jsonWithBigints } from "./eventData";
-import { paymentFromRow, registrationFromRow, stateColumns, type PaymentRegistration } from "./paymentRows";
+import { paymentFromRow, registrationColumns, registrationFromRow, stateColumns, type PaymentRegistration } from "./paymentRows";
 import type { Db } from "./paymentStore";
 
 /** A payment the API created: its state, its signed terms and what the merchant asked for. */
@@ -44,13 +44,7 @@ export async function insertApiPayment(
   const payment = newPayment(registration);
   const row: Record<string, unknown> = {
     ...stateColumns(payment),
-    chain_id: registration.chainId,
-    merchant: registration.merchant,
-    amount_usd: registration.amountUsd.toString(),
-    expiry: registration.expiry.toString(),
-    refund_to: registration.refundTo,
-    signature: registration.signature,
-    deposit_address: registration.depositAddress,
+    ...registrationColumns(registration),
     created_at: createdAt,
     updated_at: createdAt,
   };

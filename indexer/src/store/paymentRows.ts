@@ -60,6 +60,20 @@ export function registrationFromRow(row: Row): PaymentRegistration {
   };
 }
 
+/** The columns of a payment row that hold its registered terms. */
+export function registrationColumns(registration: PaymentRegistration) {
+  return {
+    chain_id: registration.chainId,
+    id: registration.id,
+    merchant: registration.merchant,
+    amount_usd: registration.amountUsd.toString(),
+    expiry: registration.expiry.toString(),
+    refund_to: registration.refundTo,
+    signature: registration.signature,
+    deposit_address: registration.depositAddress,
+  };
+}
+
 /** The machine's columns of a payment row, amounts as decimal strings (for jsonb_to_recordset). */
 export function stateColumns(payment: Payment) {
   return {

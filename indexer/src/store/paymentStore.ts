@@ -4,7 +4,7 @@ import { newPayment, type Payment } from "../payments/payment";
 import { isChainEvent, type PaymentEvent } from "../payments/paymentEvents";
 import type { StatusChange } from "../payments/statusMachine";
 import { eventFromData, jsonWithBigints } from "./eventData";
-import { paymentFromRow, registrationFromRow, stateColumns, type PaymentRegistration } from "./paymentRows";
+import { paymentFromRow, registrationColumns, registrationFromRow, stateColumns, type PaymentRegistration } from "./paymentRows";
 import type { Database } from "./schema";
 
 /** Kysely or a transaction of it: every function here runs inside the caller's transaction. */
@@ -25,16 +25,7 @@ export async function insertPayment(db: Db, registration: PaymentRegistration): 
   const payment = newPayment(registration);
   await db
     .insertInto("payments")
-    .values({
-      chain_id: registration.chainId,
-      merchant: registration.merchant,
-      amount_usd: registration.amountUsd.toString(),
-      expiry: registration.expiry.toString(),
-      refund_to: registration.refundTo,
-      signature: registration.signature,
-      deposit_address: registration.depositAddress,
-      ...stateColumns(payment),
-    })
+    .values({ ...stateColumns(payment), ...registrationColumns(registration) })
     .execute();
   return payment;
 }
