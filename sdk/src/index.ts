@@ -1,0 +1,4 @@
+export { OpenPay, SDK_VERSION, type OpenPayOptions } from "./client";
+export { OpenPayError, WebhookVerificationError, type WebhookErrorReason } from "./errors";
+export { verifyWebhook, type WebhookRequestHeaders } from "./webhooks";
+export type * from "./types";
