@@ -17,17 +17,12 @@ export interface PaymentRecord {
   updatedAt: Date;
 }
 
-export interface NewPaymentRequest {
+/** What the API stores with a new payment: the merchant's request, whose it is and under which id. */
+export interface NewPaymentRequest extends Omit<PaymentRequestDetails, "createdAt"> {
   chainId: number;
   paymentId: Hex;
   merchantId: string;
   mode: Mode;
-  description: string | null;
-  orderId: string | null;
-  metadata: Record<string, string>;
-  options: PaymentOption[];
-  successUrl: string | null;
-  cancelUrl: string | null;
 }
 
 /**
