@@ -7,6 +7,7 @@ import { jsonSchemaTransform } from "fastify-type-provider-zod";
 import type { ApiContext } from "./apiContext";
 import { ApiError } from "./apiErrors";
 import { zodValidatorCompiler } from "./requestValidation";
+import { checkoutRoutes } from "./routes/checkoutRoutes";
 import { paymentRoutes } from "./routes/paymentRoutes";
 import { webhookRoutes } from "./routes/webhookRoutes";
 
@@ -118,5 +119,6 @@ export async function buildMerchantApi(context: ApiContext, options: MerchantApi
 
   paymentRoutes(app, context);
   webhookRoutes(app, context);
+  checkoutRoutes(app, context);
   return app;
 }

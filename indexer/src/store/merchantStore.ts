@@ -49,7 +49,7 @@ export async function findKeyOwner(db: Db, key: string): Promise<KeyOwner | unde
   return { merchant: { id: row.id, name: row.name, address: row.address as Address }, mode: row.mode as Mode, keyId: row.key_id };
 }
 
-export async function findMerchantByAddress(db: Db, address: Address): Promise<Merchant | undefined> {
-  const row = await db.selectFrom("merchants").select(["id", "name", "address"]).where(({ fn }) => fn("lower", ["address"]), "=", address.toLowerCase()).executeTakeFirst();
+export async function findMerchant(db: Db, id: string): Promise<Merchant | undefined> {
+  const row = await db.selectFrom("merchants").select(["id", "name", "address"]).where("id", "=", id).executeTakeFirst();
   return row ? { id: row.id, name: row.name, address: row.address as Address } : undefined;
 }
