@@ -1,8 +1,10 @@
 import path from "node:path";
 import { z } from "zod";
 import { confirmationPolicy, type ConfirmationPolicy } from "./chain/confirmations";
+import { parseAllowList, type AllowList } from "./webhooks/addressPolicy";
 
-const integer = (name: string, fallback: number, min: number, max: number) =>
+/** A whole-number variable: blank or unset is `fallback`; the error names the variable and its range. */
+export const wholeNumber = (name: string, fallback: number, min: number, max: number) =>
   z
     .string()
     .optional()
@@ -16,6 +18,33 @@ const integer = (name: string, fallback: number, min: number, max: number) =>
       return number;
     });
 
+export const databaseUrlVariable = z
+  .string()
+  .optional()
+  .refine((url) => !url || /^postgres(ql)?:\/\//.test(url), { message: "DATABASE_URL must start with postgres:// or postgresql://" });
+
+export const logLevelVariable = z.preprocess(
+  (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
+  z
+    .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
+      error: "LOG_LEVEL must be fatal, error, warn, info, debug, trace or silent",
+    })
+    .default("info"),
+);
+
+/** WEBHOOK_ALLOWED_CIDRS, parsed: the error names the entry that is not a range. */
+export const webhookAllowListVariable = z
+  .string()
+  .optional()
+  .transform((value, ctx) => {
+    try {
+      return parseAllowList(value);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
+
 const environment = z.object({
   RPC_URLS: z
     .string({ error: "RPC_URLS is not set: one or more JSON-RPC URLs, comma-separated (the first is preferred)" })
@@ -27,33 +56,23 @@ const environment = z.object({
     .string()
     .optional()
     .refine((url) => !url || /^wss?:\/\//.test(url), { message: "WS_URL must be a ws:// or wss:// URL" }),
-  DATABASE_URL: z
-    .string()
-    .optional()
-    .refine((url) => !url || /^postgres(ql)?:\/\//.test(url), { message: "DATABASE_URL must start with postgres:// or postgresql://" }),
+  DATABASE_URL: databaseUrlVariable,
   DATA_DIR: z.string().optional(),
-  CONFIRMATIONS: integer("CONFIRMATIONS", 12, 1, 1000),
+  CONFIRMATIONS: wholeNumber("CONFIRMATIONS", 12, 1, 1000),
   FINALITY: z.preprocess(
     (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
     z.enum(["depth", "finalized", "either", "both"], { error: "FINALITY must be depth, finalized, either or both" }).default("depth"),
   ),
-  POLL_INTERVAL_MS: integer("POLL_INTERVAL_MS", 250, 1, 60_000),
-  STATUS_PORT: integer("STATUS_PORT", 9464, 0, 65_535),
-  HEALTH_MAX_LAG_BLOCKS: integer("HEALTH_MAX_LAG_BLOCKS", 30, 1, 1_000_000),
-  LOG_LEVEL: z.preprocess(
-    (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
-    z
-      .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
-        error: "LOG_LEVEL must be fatal, error, warn, info, debug, trace or silent",
-      })
-      .default("info"),
-  ),
+  POLL_INTERVAL_MS: wholeNumber("POLL_INTERVAL_MS", 250, 1, 60_000),
+  STATUS_PORT: wholeNumber("STATUS_PORT", 9464, 0, 65_535),
+  HEALTH_MAX_LAG_BLOCKS: wholeNumber("HEALTH_MAX_LAG_BLOCKS", 30, 1, 1_000_000),
+  LOG_LEVEL: logLevelVariable,
   OPENPAY_DEPLOYMENTS_DIR: z.string().optional(),
   OPERATOR_PRIVATE_KEY: z
     .string()
     .optional()
     .refine((key) => !key || /^0x[0-9a-fA-F]{64}$/.test(key.trim()), { message: "OPERATOR_PRIVATE_KEY must be 0x followed by 64 hex digits" }),
-  KEEPER_INTERVAL_MS: integer("KEEPER_INTERVAL_MS", 1_000, 10, 600_000),
+  KEEPER_INTERVAL_MS: wholeNumber("KEEPER_INTERVAL_MS", 1_000, 10, 600_000),
   ROLES: z
     .string()
     .optional()
@@ -67,7 +86,7 @@ const environment = z.object({
       return new Set(roles as Role[]);
     }),
   API_HOST: z.string().optional(),
-  API_PORT: integer("API_PORT", 8080, 0, 65_535),
+  API_PORT: wholeNumber("API_PORT", 8080, 0, 65_535),
   PUBLIC_URL: z
     .string()
     .optional()
@@ -76,8 +95,8 @@ const environment = z.object({
     .string()
     .optional()
     .refine((key) => !key || /^0x[0-9a-fA-F]{64}$/.test(key.trim()), { message: "INTENT_SIGNER_PRIVATE_KEY must be 0x followed by 64 hex digits" }),
-  API_RATE_LIMIT: integer("API_RATE_LIMIT", 100, 1, 1_000_000),
-  WEBHOOK_ALLOWED_CIDRS: z.string().optional(),
+  API_RATE_LIMIT: wholeNumber("API_RATE_LIMIT", 100, 1, 1_000_000),
+  WEBHOOK_ALLOWED_CIDRS: webhookAllowListVariable,
 });
 
 /** What a process does: follow the chain (and keep), serve the merchant API, deliver webhooks. */
@@ -108,8 +127,8 @@ export interface IndexerConfig {
   intentSignerKey?: `0x${string}`;
   /** Requests per second per API key (per process). */
   apiRateLimit: number;
-  /** CIDRs webhook URLs may resolve to although private (tests and local demos: 127.0.0.1/32). */
-  webhookAllowedCidrs?: string;
+  /** Ranges webhook URLs may resolve to although private (WEBHOOK_ALLOWED_CIDRS; local demos: 127.0.0.1/32). */
+  webhookAllowList: AllowList;
 }
 
 /** The indexer's settings from the environment; the error lists every variable that is wrong, by name. */
@@ -141,6 +160,6 @@ export function readConfig(env: NodeJS.ProcessEnv): IndexerConfig {
     publicUrl: values.PUBLIC_URL?.trim() || `http://${apiHost}:${values.API_PORT}`,
     intentSignerKey,
     apiRateLimit: values.API_RATE_LIMIT,
-    webhookAllowedCidrs: values.WEBHOOK_ALLOWED_CIDRS?.trim() || undefined,
+    webhookAllowList: values.WEBHOOK_ALLOWED_CIDRS,
   };
 }

@@ -22,8 +22,7 @@ import { Keeper } from "./keeper/keeper";
 import { TransactionSender } from "./keeper/transactionSender";
 import { indexerMetrics } from "./observability/metrics";
 import { startStatusServer } from "./observability/statusServer";
-import { openStore, type Store } from "./store/database";
-import { parseAllowList } from "./webhooks/addressPolicy";
+import { databaseLocation, openStore, type Store } from "./store/database";
 import { WebhookWorker } from "./webhooks/deliveryWorker";
 
 /** The escrow's late-collect window (OpenPayEscrow.LATE_COLLECT_WINDOW), read from the chain at start. */
@@ -33,7 +32,7 @@ async function lateCollectWindow(client: ReturnType<typeof createRpcClient>, esc
 
 /**
  * Starts the merchant API and the webhook worker when ROLES has them; returns what stops them. Throws naming the
- * variable when one cannot start (a port in use, a bad allow-list).
+ * variable when one cannot start (a port in use).
  */
 async function startMerchantServices(
   config: IndexerConfig,
@@ -44,12 +43,6 @@ async function startMerchantServices(
   logger: pino.Logger,
   signal: AbortSignal,
 ): Promise<{ done: Promise<unknown>; close: () => Promise<void> }> {
-  let allowList;
-  try {
-    allowList = parseAllowList(config.webhookAllowedCidrs);
-  } catch (error) {
-    throw new Error(`WEBHOOK_ALLOWED_CIDRS: ${(error as Error).message}`);
-  }
   const settings = { confirmations: config.confirmations, lateCollectWindow };
   const running: Array<Promise<unknown>> = [];
   let api: Awaited<ReturnType<typeof buildMerchantApi>> | undefined;
@@ -61,7 +54,7 @@ async function startMerchantServices(
       signerKey: config.intentSignerKey!,
       publicUrl: config.publicUrl,
       settings,
-      webhookAllowList: allowList,
+      webhookAllowList: config.webhookAllowList,
     });
     api = await buildMerchantApi(context, { rateLimit: config.apiRateLimit, rateWindowMs: 1000, logger: logger.child({ component: "api" }) });
     try {
@@ -73,7 +66,7 @@ async function startMerchantServices(
   }
   if (config.roles.has("webhooks")) {
     const views = paymentViewsFor(deployment, config.publicUrl, config.confirmations);
-    const worker = new WebhookWorker({ db: store.db, views, listen: store.listen, logger: logger.child({ component: "webhooks" }), allowList });
+    const worker = new WebhookWorker({ db: store.db, views, listen: store.listen, logger: logger.child({ component: "webhooks" }), allowList: config.webhookAllowList });
     running.push(worker.run(signal));
     logger.info("webhook worker running");
   }
@@ -92,7 +85,7 @@ async function serveMerchants(
   try {
     store = await openStore({ url: config.databaseUrl, dataDir: config.databaseUrl ? undefined : config.dataDir });
   } catch (error) {
-    console.error(`error: ${config.databaseUrl ? "DATABASE_URL" : `DATA_DIR (${config.dataDir})`}: cannot use the database: ${(error as Error).message}`);
+    console.error(`error: ${databaseLocation({ url: config.databaseUrl, dataDir: config.dataDir })}: cannot use the database: ${(error as Error).message}`);
     return 2;
   }
   let services;
@@ -154,8 +147,7 @@ async function main(): Promise<number> {
 
   /** A database that cannot be used is the operator's to fix: one line naming the variable, exit code 2. */
   const databaseProblem = (error: unknown) => {
-    const where = config.databaseUrl ? "DATABASE_URL" : `DATA_DIR (${config.dataDir})`;
-    console.error(`error: ${where}: cannot use the database: ${(error as Error).message}`);
+    console.error(`error: ${databaseLocation({ url: config.databaseUrl, dataDir: config.dataDir })}: cannot use the database: ${(error as Error).message}`);
     status.server.close();
     return 2;
   };

@@ -2,7 +2,6 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { bytesToHex, getAddress, recoverTypedDataAddress, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { signPaymentIntent } from "../payments/intentSigning";
 import { PAYMENT_INTENT_TYPES, paymentIntentDigest, paymentIntentDomain, type PaymentIntent } from "../payments/paymentIntent";
 import { IntentSigner } from "./intentSigner";
 
@@ -26,7 +25,13 @@ describe("IntentSigner", function () {
         const signer = new IntentSigner(key as Hex, { chainId, escrow: ESCROW });
         const { digest, signature } = signer.sign(message);
         expect(digest).to.equal(paymentIntentDigest({ chainId, escrow: ESCROW, intent: message }));
-        expect(signature).to.equal(await signPaymentIntent(privateKeyToAccount(key as Hex), { chainId, escrow: ESCROW }, message));
+        const viemSignature = await privateKeyToAccount(key as Hex).signTypedData({
+          domain: paymentIntentDomain({ chainId, escrow: ESCROW }),
+          types: PAYMENT_INTENT_TYPES,
+          primaryType: "PaymentIntent",
+          message,
+        });
+        expect(signature).to.equal(viemSignature);
       }),
       { numRuns: 200 },
     );

@@ -12,7 +12,7 @@ const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
 const PAYMENT_INTENT_TYPE = `PaymentIntent(${PAYMENT_INTENT_TYPES.PaymentIntent.map(({ type, name }) => `${type} ${name}`).join(",")})`;
 
 /**
- * Signs the payment intents of one escrow, as `signPaymentIntent` does and with the same signatures, for a fraction
+ * Signs the payment intents of one escrow, with the same signatures as viem's `signTypedData`, for a fraction
  * of the work: viem's `hashTypedData` validates every field and recomputes the domain separator and the type hash on
  * each call (and creating a payment hashed the intent twice, once to sign it and once for the deposit address). Here
  * the domain separator and the type hash are computed once; an intent costs two keccak-256 of 192 and 66 bytes and one

@@ -17,3 +17,20 @@ export function decodeCursor(cursor: string, field = "starting_after"): { create
   if (!valid) throw invalidField(field, "not a cursor this API returned (use next_cursor)");
   return { createdAt, id };
 }
+
+/**
+ * A page of a list fetched with one row more than `limit`: the extra row only says whether there is more, and the
+ * cursor points after the page's last row.
+ */
+export async function pageOf<Row, Item>(
+  rows: readonly Row[],
+  limit: number,
+  cursorOf: (row: Row) => { createdAt: Date; id: string },
+  toItems: (page: Row[]) => Item[] | Promise<Item[]>,
+): Promise<{ object: "list"; data: Item[]; has_more: boolean; next_cursor: string | null }> {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  const hasMore = rows.length > limit && last !== undefined;
+  const next = hasMore ? cursorOf(last) : undefined;
+  return { object: "list", data: await toItems(page), has_more: hasMore, next_cursor: next ? encodeCursor(next.createdAt, next.id) : null };
+}

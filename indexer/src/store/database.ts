@@ -19,6 +19,11 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/** Which database a process was given, as its operator set it: for errors that must name the variable to fix. */
+export function databaseLocation({ url, dataDir }: { url?: string; dataDir?: string }): string {
+  return url ? "DATABASE_URL" : `DATA_DIR (${dataDir})`;
+}
+
 /**
  * Opens the indexer's database and migrates it: PostgreSQL when `url` (DATABASE_URL) is given, else PGlite with
  * its data in `dataDir` (in memory when that is absent too). Both speak the same SQL, so every query runs on both.

@@ -136,12 +136,7 @@ export async function resendEvent(db: Db, owner: { merchantId: string; mode: Mod
     ? endpoints.where("w.id", "=", endpointId)
     : endpoints.where(sql<boolean>`(w.event_types is null or w.event_types ? ${event.type})`);
   const targets = await endpoints.execute();
-  if (targets.length === 0) return 0;
-  await db
-    .insertInto("webhook_deliveries")
-    .values(targets.map((target) => ({ event_id: event.id, endpoint_id: target.id, status: "pending", next_attempt_at: new Date() })))
-    .execute();
-  return targets.length;
+  return queueDeliveries(db, targets.map((target) => ({ event_id: event.id, endpoint_id: target.id })));
 }
 
 /**
@@ -174,11 +169,16 @@ export async function resendFailedSince(db: Db, owner: { merchantId: string; mod
       ),
     );
   if (endpointId) failed = failed.where("d.endpoint_id", "=", endpointId);
-  const rows = await failed.execute();
-  if (rows.length === 0) return 0;
+  return queueDeliveries(db, await failed.execute());
+}
+
+/** New deliveries, due now, of events to endpoints (the same webhook-id as the event's earlier deliveries). */
+async function queueDeliveries(db: Db, pairs: ReadonlyArray<{ event_id: string; endpoint_id: string }>): Promise<number> {
+  if (pairs.length === 0) return 0;
+  const now = new Date();
   await db
     .insertInto("webhook_deliveries")
-    .values(rows.map((row) => ({ event_id: row.event_id, endpoint_id: row.endpoint_id, status: "pending", next_attempt_at: new Date() })))
+    .values(pairs.map(({ event_id, endpoint_id }) => ({ event_id, endpoint_id, status: "pending", next_attempt_at: now })))
     .execute();
-  return rows.length;
+  return pairs.length;
 }

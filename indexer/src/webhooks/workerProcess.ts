@@ -7,41 +7,18 @@
 import path from "node:path";
 import pino from "pino";
 import { z } from "zod";
-import { PaymentViews } from "../api/paymentViews";
+import { paymentViewsFor } from "../api/apiSetup";
 import { confirmationPolicy } from "../chain/confirmations";
 import { readDeployment } from "../chain/deployment";
-import { tokenCatalogue } from "../chain/tokenCatalogue";
-import { openStore } from "../store/database";
-import { parseAllowList, type AllowList } from "./addressPolicy";
+import { databaseLocation, openStore } from "../store/database";
+import { databaseUrlVariable, logLevelVariable, webhookAllowListVariable, wholeNumber } from "../config";
+import type { AllowList } from "./addressPolicy";
 import { WebhookWorker } from "./deliveryWorker";
 
 const blankIsUnset = (value: unknown) => (typeof value === "string" && value.trim() === "" ? undefined : value);
 
-const wholeNumber = (name: string, fallback: number, min: number, max: number) =>
-  z.preprocess(
-    blankIsUnset,
-    z
-      .string()
-      .optional()
-      .transform((value, ctx) => {
-        if (value === undefined) return fallback;
-        const number = Number(value.trim());
-        if (!/^\d+$/.test(value.trim()) || number < min || number > max) {
-          ctx.addIssue({ code: "custom", message: `${name} must be a whole number ${min}..${max}, got "${value}"` });
-          return z.NEVER;
-        }
-        return number;
-      }),
-  );
-
 const environment = z.object({
-  DATABASE_URL: z.preprocess(
-    blankIsUnset,
-    z
-      .string()
-      .optional()
-      .refine((url) => !url || /^postgres(ql)?:\/\//.test(url), { message: "DATABASE_URL must start with postgres:// or postgresql://" }),
-  ),
+  DATABASE_URL: databaseUrlVariable,
   DATA_DIR: z.preprocess(blankIsUnset, z.string().optional()),
   CHAIN_ID: z.preprocess(
     blankIsUnset,
@@ -59,14 +36,9 @@ const environment = z.object({
   ),
   CONFIRMATIONS: wholeNumber("CONFIRMATIONS", 12, 1, 1000),
   OPENPAY_DEPLOYMENTS_DIR: z.preprocess(blankIsUnset, z.string().optional()),
-  WEBHOOK_ALLOWED_CIDRS: z.preprocess(blankIsUnset, z.string().optional()),
+  WEBHOOK_ALLOWED_CIDRS: webhookAllowListVariable,
   WEBHOOK_CONCURRENCY: wholeNumber("WEBHOOK_CONCURRENCY", 64, 1, 10_000),
-  LOG_LEVEL: z.preprocess(
-    blankIsUnset,
-    z
-      .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], { error: "LOG_LEVEL must be fatal, error, warn, info, debug, trace or silent" })
-      .default("info"),
-  ),
+  LOG_LEVEL: logLevelVariable,
 });
 
 export interface WebhookProcessConfig {
@@ -87,13 +59,13 @@ export function readWebhookProcessConfig(env: NodeJS.ProcessEnv): WebhookProcess
   if (!result.success) throw new Error(result.error.issues.map((issue) => issue.message).join("; "));
   const values = result.data;
   return {
-    databaseUrl: values.DATABASE_URL,
+    databaseUrl: values.DATABASE_URL || undefined,
     dataDir: values.DATA_DIR ?? path.resolve("data/indexer"),
     chainId: values.CHAIN_ID,
     publicUrl: values.PUBLIC_URL,
     confirmations: values.CONFIRMATIONS,
     deploymentsDir: values.OPENPAY_DEPLOYMENTS_DIR,
-    allowList: parseAllowList(values.WEBHOOK_ALLOWED_CIDRS),
+    allowList: values.WEBHOOK_ALLOWED_CIDRS,
     concurrency: values.WEBHOOK_CONCURRENCY,
     logLevel: values.LOG_LEVEL,
   };
@@ -117,16 +89,10 @@ async function main(): Promise<number> {
   try {
     store = await openStore({ url: config.databaseUrl, dataDir: config.databaseUrl ? undefined : config.dataDir });
   } catch (error) {
-    const where = config.databaseUrl ? "DATABASE_URL" : `DATA_DIR (${config.dataDir})`;
-    console.error(`error: ${where}: cannot use the database: ${(error as Error).message}`);
+    console.error(`error: ${databaseLocation({ url: config.databaseUrl, dataDir: config.dataDir })}: cannot use the database: ${(error as Error).message}`);
     return 2;
   }
-  const views = new PaymentViews({
-    chainId: config.chainId,
-    tokens: tokenCatalogue(deployment),
-    publicUrl: config.publicUrl,
-    confirmations: confirmationPolicy(config.confirmations, "depth"),
-  });
+  const views = paymentViewsFor(deployment, config.publicUrl, confirmationPolicy(config.confirmations, "depth"));
   const worker = new WebhookWorker({
     db: store.db,
     views,

@@ -29,11 +29,12 @@ export function checkoutRoutes(app: FastifyInstance, context: ApiContext): void 
     // Opening the checkout is what moves a payment from initiated to pending (and tells the merchant).
     if (record.payment.status === "initiated") {
       try {
-        await recordOffChainEvent(context.db, context.chainId, context.settings, record.payment.id, { kind: "checkout_opened" });
+        const opened = await recordOffChainEvent(context.db, context.chainId, context.settings, record.payment.id, { kind: "checkout_opened" });
+        record = { ...record, payment: opened.payment };
       } catch (error) {
+        // Another request moved it first: the page shows what was read, and its status feed catches up.
         if (!(error instanceof PaymentEventRefused)) throw error;
       }
-      record = await load(request.params.id);
     }
     const [resource] = await context.views.resources(context.db, [record]);
     const merchant = await findMerchant(context.db, record.merchantId);

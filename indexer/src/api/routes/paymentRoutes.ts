@@ -14,7 +14,7 @@ import {
   refundSchema,
 } from "../apiSchemas";
 import { idempotent } from "../idempotency";
-import { decodeCursor, encodeCursor } from "../pageCursor";
+import { decodeCursor, pageOf } from "../pageCursor";
 import { createPayment } from "../paymentCreation";
 import { abandonRefund, requestRefund } from "../refundRequest";
 
@@ -81,14 +81,12 @@ export function paymentRoutes(app: FastifyInstance, context: ApiContext): void {
         after: query.starting_after ? decodeCursor(query.starting_after) : undefined,
         limit: query.limit + 1,
       });
-      const page = records.slice(0, query.limit);
-      const last = page.at(-1);
-      return {
-        object: "list" as const,
-        data: await context.views.resources(context.db, page),
-        has_more: records.length > query.limit,
-        next_cursor: records.length > query.limit && last ? encodeCursor(last.request.createdAt, last.payment.id) : null,
-      };
+      return pageOf(
+        records,
+        query.limit,
+        (record) => ({ createdAt: record.request.createdAt, id: record.payment.id }),
+        (page) => context.views.resources(context.db, page),
+      );
     },
   );
 

@@ -19,7 +19,7 @@ import {
   resendSchema,
   updateEndpointBody,
 } from "../apiSchemas";
-import { decodeCursor, encodeCursor } from "../pageCursor";
+import { decodeCursor, pageOf } from "../pageCursor";
 import { z } from "zod";
 
 const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 429: errorSchema };
@@ -182,14 +182,7 @@ export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
         after: query.starting_after ? decodeCursor(query.starting_after) : undefined,
         limit: query.limit + 1,
       });
-      const page = events.slice(0, query.limit);
-      const last = page.at(-1);
-      return {
-        object: "list" as const,
-        data: page.map(eventJson),
-        has_more: events.length > query.limit,
-        next_cursor: events.length > query.limit && last ? encodeCursor(last.createdAt, last.id) : null,
-      };
+      return pageOf(events, query.limit, (event) => event, (page) => page.map(eventJson));
     },
   );
 
