@@ -1,8 +1,9 @@
 /**
- * `npm start` for now: deploys Open Pay on Hardhat's in-process chain with the local Ignition module, then a
- * simulated customer pays the demo merchant in every way a payment can go (in full, underpaid then topped up,
+ * `npm run tour`, the escrow's tour: deploys Open Pay on Hardhat's in-process chain with the local Ignition module,
+ * then a simulated customer pays the demo merchant in every way a payment can go (in full, underpaid then topped up,
  * overpaid, to a deposit address, too late, expired with a refund) and the merchant refunds and withdraws, all
- * through the same operator commands an operator runs against BSC.
+ * through the same operator commands an operator runs against BSC. Contracts only: no indexer, API or webhooks
+ * (`npm start` runs those).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,7 +16,7 @@ import { simulate, type SimulationResult } from "./operator/simulate";
 
 async function main() {
   // The in-process chain's record must not replace the one of a `npx hardhat node` chain (both are chain 31337).
-  process.env.OPENPAY_DEPLOYMENTS_DIR = mkdtempSync(path.join(tmpdir(), "open-pay-demo-"));
+  process.env.OPENPAY_DEPLOYMENTS_DIR = mkdtempSync(path.join(tmpdir(), "open-pay-tour-"));
   const { record } = await deployOpenPay(hre, { deploymentsDir: process.env.OPENPAY_DEPLOYMENTS_DIR, displayUi: false });
   const { merchant } = record.demoMerchant!;
   const intentFile = (name: string) => path.join(process.env.OPENPAY_DEPLOYMENTS_DIR!, `${name}.json`);
