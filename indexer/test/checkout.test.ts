@@ -1,4 +1,7 @@
 import { expect } from "chai";
+import hre from "hardhat";
+import type { Hex } from "viem";
+import { storedPayment } from "./support/paymentRecords";
 import { catchUp, localIndexer, useLocalChain } from "./support/localChain";
 import { createdPayment, expectError, freshStackEachTest, payOnChain } from "./support/merchantApiHelpers";
 import { call } from "./support/merchantApiStack";
@@ -44,7 +47,9 @@ describe("hosted checkout page", function () {
     expect(loaded).to.deep.equal(["/checkout/assets/checkout.css", "/checkout/assets/checkout.js"]);
     const script = await page(`${f.api.url}/checkout/assets/checkout.js`);
     expect(script.headers.get("content-type")).to.match(/^text\/javascript/);
-    expect(script.text).to.include('"/checkout/" + id + "/status"');
+    // One bundle, viem inside, that calls this server's routes.
+    expect(script.text).to.match(/\/checkout\/\$\{\w+\}\/status/).and.include("/failed-transactions");
+    expect(script.text).to.not.match(/\brequire\(/);
     expect((await page(`${f.api.url}/checkout/assets/checkout.css`)).headers.get("content-type")).to.match(/^text\/css/);
   });
 
@@ -79,5 +84,118 @@ describe("hosted checkout page", function () {
     const f = fixture();
     expectError(await call(f.api, "GET", `/checkout/0x${"ab".repeat(32)}`), 404, "id", "not_found_error");
     expectError(await call(f.api, "GET", `/checkout/0x1234/status`), 400, "id");
+  });
+
+  describe("pay with wallet", function () {
+    /** Hardhat's account 7: a shopper with a browser wallet (accounts 0-6 are the deployment's roles and the simulator). */
+    const shopper = async () => (await hre.ethers.getSigners())[7];
+    const mintUsdt = async (to: string, amount: bigint) => {
+      await (await (await hre.ethers.getContractAt("TestToken", chain().record.tokens.USDT.address)).mint(to, amount)).wait();
+    };
+
+    it("gives the wallet an approval and the escrow's pay for the amount, which pay the payment on chain", async function () {
+      const f = fixture();
+      const payment = await createdPayment(f);
+      const usdtOption = payment.payment_options.find((option: { token: string }) => option.token === "USDT");
+      const plan = await call(f.api, "GET", `/checkout/${payment.id}/wallet?token=usdt`);
+      expect(plan.status).to.equal(200);
+      expect(plan.body).to.deep.include({ chain_id: 31337, amount: usdtOption.amount, amount_units: usdtOption.amount_units });
+      expect(plan.body.approve).to.include({ spender: chain().record.escrow, to: usdtOption.address });
+      const wallet = await shopper();
+      await mintUsdt(wallet.address, BigInt(plan.body.amount_units));
+      await (await wallet.sendTransaction({ to: plan.body.approve.to, data: plan.body.approve.data })).wait();
+      await (await wallet.sendTransaction({ to: plan.body.pay.to, data: plan.body.pay.data, value: BigInt(plan.body.pay.value) })).wait();
+      await catchUp(localIndexer(chain(), f.db));
+      const status = await call(f.api, "GET", `/checkout/${payment.id}/status`);
+      expect(status.body).to.include({ status: "confirming", remaining_usd: "0.00", failure: null });
+      // Nothing is left to pay from a wallet.
+      expectError(await call(f.api, "GET", `/checkout/${payment.id}/wallet?token=USDT`), 409, "id", "conflict_error");
+    });
+
+    it("pays BNB with payNative and its value", async function () {
+      const f = fixture();
+      const payment = await createdPayment(f);
+      const plan = await call(f.api, "GET", `/checkout/${payment.id}/wallet?token=BNB`);
+      expect(plan.body.approve).to.equal(null);
+      expect(plan.body.pay.value).to.equal(payment.payment_options.find((option: { token: string }) => option.token === "BNB").amount_units);
+      const wallet = await shopper();
+      await (await wallet.sendTransaction({ to: plan.body.pay.to, data: plan.body.pay.data, value: BigInt(plan.body.pay.value) })).wait();
+      await catchUp(localIndexer(chain(), f.db));
+      expect((await call(f.api, "GET", `/checkout/${payment.id}/status`)).body.status).to.equal("confirming");
+    });
+
+    it("refuses a token the payment does not offer, naming the field", async function () {
+      const f = fixture();
+      const payment = await createdPayment(f, { amount_usd: "10.00", tokens: ["USDT"] });
+      expectError(await call(f.api, "GET", `/checkout/${payment.id}/wallet?token=BNB`), 400, "token");
+      expectError(await call(f.api, "GET", `/checkout/${payment.id}/wallet?token=DOGE`), 400, "token");
+      expectError(await call(f.api, "GET", `/checkout/${payment.id}/wallet`), 400, "token");
+    });
+
+    it("asks for what remains once underpaid, in the wallet's plan and in the options shown", async function () {
+      const f = fixture();
+      const payment = await createdPayment(f, { amount_usd: "40.00" });
+      await payOnChain(chain(), payment, "partial", "USDC");
+      await catchUp(localIndexer(chain(), f.db));
+      const status = await call(f.api, "GET", `/checkout/${payment.id}/status`);
+      expect(status.body.status).to.equal("pending");
+      expect(Number(status.body.remaining_usd)).to.be.within(23.99, 24.01);
+      const plan = await call(f.api, "GET", `/checkout/${payment.id}/wallet?token=USDT`);
+      const full = payment.payment_options.find((option: { token: string }) => option.token === "USDT");
+      expect(BigInt(plan.body.amount_units) < BigInt(full.amount_units)).to.equal(true);
+      const options = await fetch(`${f.api.url}/checkout/${payment.id}/options`).then((response) => response.text());
+      expect(options).to.include(`data-copy="${plan.body.amount}"`).and.not.include(`data-copy="${full.amount}"`);
+      expect(options.match(/<svg/g)).to.have.length(3);
+      expect((await page(`${f.api.url}/checkout/${payment.id}`)).text).to.include(`data-copy="${plan.body.amount}"`);
+    });
+
+    it("records a reverted pay call once, checked on chain, with the reason; the payment stays payable", async function () {
+      const f = fixture();
+      const payment = await createdPayment(f);
+      await page(`${f.api.url}/checkout/${payment.id}`);
+      const plan = (await call(f.api, "GET", `/checkout/${payment.id}/wallet?token=USDT`)).body;
+      const wallet = await shopper();
+      await mintUsdt(wallet.address, BigInt(plan.amount_units));
+      // No approval first. A wallet that sends anyway (a gas limit of its own) gets a transaction mined reverted.
+      await hre.network.provider.send("evm_setAutomine", [false]);
+      const hash = (await hre.network.provider.send("eth_sendTransaction", [{ from: wallet.address, to: plan.pay.to, data: plan.pay.data, gas: "0x7a120" }])) as Hex;
+      await hre.network.provider.send("evm_mine", []);
+      await hre.network.provider.send("evm_setAutomine", [true]);
+      expect((await hre.ethers.provider.getTransactionReceipt(hash))!.status).to.equal(0);
+
+      const reported = await call(f.api, "POST", `/checkout/${payment.id}/failed-transactions`, { body: { transaction_hash: hash } });
+      expect(reported.status).to.equal(201);
+      expect(reported.body.reason).to.match(/^the token approval is smaller than the amount \(ERC20InsufficientAllowance\(0x[0-9a-fA-F]{40}, 0, \d+\)\)$/);
+      expect(reported.body.status).to.equal("pending");
+      expect((await call(f.api, "POST", `/checkout/${payment.id}/failed-transactions`, { body: { transaction_hash: hash.toUpperCase().replace("0X", "0x") } })).status).to.equal(201);
+      expect((await storedPayment(f.db, payment.id)).failedTransactions).to.equal(1);
+      const status = await call(f.api, "GET", `/checkout/${payment.id}/status`);
+      expect(status.body.failure).to.deep.equal({ transaction_hash: hash, reason: reported.body.reason });
+      expect(status.body.status).to.equal("pending");
+      // Retried with the approval, it pays.
+      await (await wallet.sendTransaction({ to: plan.approve.to, data: plan.approve.data })).wait();
+      await (await wallet.sendTransaction({ to: plan.pay.to, data: plan.pay.data })).wait();
+      await catchUp(localIndexer(chain(), f.db));
+      expect((await call(f.api, "GET", `/checkout/${payment.id}/status`)).body.status).to.equal("confirming");
+    });
+
+    it("refuses a report the chain does not bear out, naming transaction_hash", async function () {
+      const f = fixture();
+      const payment = await createdPayment(f);
+      const other = await createdPayment(f);
+      const wallet = await shopper();
+      const succeeded = (await wallet.sendTransaction({ to: wallet.address, value: 1n })).hash;
+      expectError(await call(f.api, "POST", `/checkout/${payment.id}/failed-transactions`, { body: { transaction_hash: succeeded } }), 422, "transaction_hash");
+      expectError(await call(f.api, "POST", `/checkout/${payment.id}/failed-transactions`, { body: { transaction_hash: `0x${"12".repeat(32)}` } }), 409, "transaction_hash", "conflict_error");
+      expectError(await call(f.api, "POST", `/checkout/${payment.id}/failed-transactions`, { body: { transaction_hash: "0x1234" } }), 400, "transaction_hash");
+      // A reverted pay call of another payment does not count against this one.
+      const plan = (await call(f.api, "GET", `/checkout/${other.id}/wallet?token=USDT`)).body;
+      await hre.network.provider.send("evm_setAutomine", [false]);
+      const hash = (await hre.network.provider.send("eth_sendTransaction", [{ from: wallet.address, to: plan.pay.to, data: plan.pay.data, gas: "0x7a120" }])) as Hex;
+      await hre.network.provider.send("evm_mine", []);
+      await hre.network.provider.send("evm_setAutomine", [true]);
+      expectError(await call(f.api, "POST", `/checkout/${payment.id}/failed-transactions`, { body: { transaction_hash: hash } }), 422, "transaction_hash");
+      expect((await storedPayment(f.db, payment.id)).failedTransactions).to.equal(0);
+    });
   });
 });

@@ -1,4 +1,4 @@
-import type { Address } from "viem";
+import type { Address, PublicClient } from "viem";
 import type { MachineSettings } from "../payments/statusMachine";
 import type { FeedToken } from "../prices/priceBook";
 import type { Price } from "../prices/tokenAmount";
@@ -16,6 +16,8 @@ export interface ApiContext {
   chainId: number;
   /** live on BSC mainnet, test elsewhere: keys of the other mode are refused. */
   mode: Mode;
+  /** The chain, read to check what the checkout reports (a customer's reverted transaction). */
+  client: PublicClient;
   escrow: Address;
   depositForwarder: Address;
   /** The tokens the escrow accepts, in the order the checkout offers them. */

@@ -54,6 +54,7 @@ export async function apiContext({
     db,
     chainId: record.chainId,
     mode,
+    client,
     escrow: record.escrow,
     depositForwarder: record.depositForwarder,
     tokens,

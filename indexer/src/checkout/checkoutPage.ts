@@ -34,17 +34,17 @@ function copyable(label: string, value: string): string {
 }
 
 /**
- * The checkout page: server-rendered, so that it works before its script loads, and with nothing loaded from
- * another origin (its style and script are served beside it). Mobile first; the token choice is a radio group and
- * the status a live region, so that a keyboard or a screen reader can follow the payment.
+ * How to pay in each token: the QR code of its EIP-681 URI, and the amount, address and network to copy. The page
+ * shows the first; its script swaps this fragment (`/checkout/<id>/options`) when an underpaid payment's remaining
+ * amount changes.
  */
-export function checkoutPage(view: CheckoutView): string {
-  const options = view.options
+export function paymentOptionsHtml(view: Pick<CheckoutView, "options" | "depositAddress" | "network">): string {
+  return view.options
     .map(
       (option, i) => `
       <section class="option" id="option-${escape(option.token)}" data-token="${escape(option.token)}"${i === 0 ? "" : " hidden"} aria-label="Pay with ${escape(option.token)}">
         <a class="qr" href="${escape(option.uri)}" aria-label="Open ${escape(option.token)} payment in a wallet">${option.qrSvg}</a>
-        <p class="send">Send exactly <strong>${escape(option.amount)} ${escape(option.token)}</strong></p>
+        <p class="send">Send exactly <strong><span class="amount-value">${escape(option.amount)}</span> ${escape(option.token)}</strong></p>
         ${copyable("Amount", option.amount)}
         ${copyable("To address", view.depositAddress)}
         ${copyable("Network", view.network)}
@@ -52,6 +52,14 @@ export function checkoutPage(view: CheckoutView): string {
       </section>`,
     )
     .join("");
+}
+
+/**
+ * The checkout page: server-rendered, so that it works before its script loads, and with nothing loaded from
+ * another origin (its style and script are served beside it). Mobile first; the token choice is a radio group and
+ * the status a live region, so that a keyboard or a screen reader can follow the payment.
+ */
+export function checkoutPage(view: CheckoutView): string {
   const choices = view.options
     .map(
       (option, i) =>
@@ -68,7 +76,7 @@ export function checkoutPage(view: CheckoutView): string {
 <script src="/checkout/assets/checkout.js" defer></script>
 </head>
 <body>
-<main id="checkout" data-payment="${escape(view.paymentId)}" data-expires="${escape(view.expiresAt)}" data-status="${escape(view.status)}"${view.cancelUrl ? ` data-cancel="${escape(view.cancelUrl)}"` : ""}>
+<main id="checkout" data-payment="${escape(view.paymentId)}" data-expires="${escape(view.expiresAt)}" data-status="${escape(view.status)}" data-remaining="${escape(view.remainingUsd)}"${view.cancelUrl ? ` data-cancel="${escape(view.cancelUrl)}"` : ""}>
   <header>
     <h1>${escape(view.merchantName)}</h1>
     ${view.description ? `<p class="description">${escape(view.description)}</p>` : ""}
@@ -77,7 +85,11 @@ export function checkoutPage(view: CheckoutView): string {
   <p id="status" role="status" aria-live="polite">${escape(statusText(view.status, view.remainingUsd))}</p>
   <p id="countdown" aria-live="off">Expires at <time datetime="${escape(view.expiresAt)}">${escape(view.expiresAt)}</time></p>
   <fieldset class="tokens"><legend>Pay with</legend>${choices}</fieldset>
-  ${options}
+  <div id="options">${paymentOptionsHtml(view)}</div>
+  <section id="wallet" hidden aria-label="Pay from a browser wallet">
+    <button type="button" id="pay-wallet">Pay with browser wallet</button>
+    <p id="wallet-status" role="status" aria-live="polite"></p>
+  </section>
   ${view.cancelUrl ? `<p><a class="cancel" href="${escape(view.cancelUrl)}">Cancel and return to ${escape(view.merchantName)}</a></p>` : ""}
 </main>
 </body>

@@ -2,6 +2,7 @@ import type { Payment } from "../payments/payment";
 import type { CheckoutOpened, PaymentEvent, RefundAbandoned, RefundRequested, TransactionFailed } from "../payments/paymentEvents";
 import { applyEvent, type MachineSettings, type StatusChange } from "../payments/statusMachine";
 import { readCheckpoint } from "../store/checkpointStore";
+import { failedTransactionsOf } from "../store/paymentRequestStore";
 import { eventsOf, insertChanges, insertEvents, insertPayment, loadPayments, savePayments, type Db } from "../store/paymentStore";
 import type { PaymentRegistration } from "../store/paymentRows";
 
@@ -65,6 +66,11 @@ export async function recordOffChainEvent(
   const record = async (trx: Db) => {
     const stored = (await loadPayments(trx, chainId, [paymentId])).get(paymentId);
     if (!stored) throw new PaymentEventRefused(`payment ${paymentId} is not registered`);
+    // A reverted transaction counts once however often the checkout reports it (the row above is locked).
+    if (event.kind === "transaction_failed") {
+      const reported = await failedTransactionsOf(trx, chainId, paymentId);
+      if (reported.some(({ transactionHash }) => transactionHash === event.transactionHash)) return { payment: stored.payment, changes: [] };
+    }
     const result = await applyAndSave(trx, chainId, settings, stored.payment, [event]);
     await insertEvents(trx, chainId, [{ paymentId, event }]);
     return result;

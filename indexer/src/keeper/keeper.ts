@@ -4,7 +4,7 @@ import { openPayEscrowAbi } from "../chain/escrowAbi";
 import { sleep } from "../chain/retry";
 import type { PaymentIntent } from "../payments/paymentIntent";
 import { eventsOf, type Db } from "../store/paymentStore";
-import { paymentFromRow, registrationFromRow } from "../store/paymentRows";
+import { intentOf, paymentFromRow, registrationFromRow } from "../store/paymentRows";
 import { planActions, type KeeperAction, type KeeperView } from "./actionPlan";
 import {
   claimAction,
@@ -122,13 +122,7 @@ export class Keeper {
           heldForDepositAddress,
           depositAddressSender: firstInPaymentToken?.sender,
         },
-        intent: {
-          paymentId: registration.id,
-          merchant: registration.merchant,
-          amountUsd: registration.amountUsd,
-          expiry: registration.expiry,
-          refundTo: registration.refundTo,
-        },
+        intent: intentOf(registration),
         signature: registration.signature,
       });
     }

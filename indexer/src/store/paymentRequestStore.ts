@@ -177,6 +177,19 @@ export async function transactionsOf(db: Db, chainId: number, ids: readonly stri
   return found;
 }
 
+/** The customer's transactions a checkout reported reverted for a payment (checked on chain), oldest first. */
+export async function failedTransactionsOf(db: Db, chainId: number, id: string): Promise<Array<{ transactionHash: Hex; reason: string }>> {
+  const rows = await db
+    .selectFrom("payment_events")
+    .select(["transaction_hash", "data"])
+    .where("chain_id", "=", chainId)
+    .where("payment_id", "=", id)
+    .where("kind", "=", "transaction_failed")
+    .orderBy("id")
+    .execute();
+  return rows.map((row) => ({ transactionHash: row.transaction_hash as Hex, reason: (row.data as { reason: string }).reason }));
+}
+
 /** A payment's status changes with their times, in order. */
 export async function historyOf(db: Db, chainId: number, id: string): Promise<HistoryEntry[]> {
   const rows = await db

@@ -1,5 +1,6 @@
 import type { Address, Hex } from "viem";
 import type { Payment } from "../payments/payment";
+import type { PaymentIntent } from "../payments/paymentIntent";
 import type { PaymentStatus } from "../payments/statuses";
 import type { PaymentsTable } from "./schema";
 
@@ -58,6 +59,12 @@ export function registrationFromRow(row: Row): PaymentRegistration {
     signature: row.signature as Hex,
     depositAddress: row.deposit_address as Address,
   };
+}
+
+/** The signed intent a registration holds: what the escrow's calls for this payment take. */
+export function intentOf(registration: PaymentRegistration): PaymentIntent {
+  const { id: paymentId, merchant, amountUsd, expiry, refundTo } = registration;
+  return { paymentId, merchant, amountUsd, expiry, refundTo };
 }
 
 /** The columns of a payment row that hold its registered terms. */

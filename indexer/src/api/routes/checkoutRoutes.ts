@@ -2,27 +2,51 @@ import type { FastifyInstance, FastifyReply } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import QRCode from "qrcode";
 import { PaymentEventRefused, recordOffChainEvent } from "../../indexing/offChainEvents";
-import { CHECKOUT_CSS, CHECKOUT_JS } from "../../checkout/checkoutAssets";
-import { checkoutPage, networkName, statusText } from "../../checkout/checkoutPage";
+import { checkFailedTransaction } from "../../checkout/failedTransactionCheck";
+import { checkoutPage, networkName, paymentOptionsHtml, statusText } from "../../checkout/checkoutPage";
+import { checkoutScript } from "../../checkout/checkoutScript";
+import { CHECKOUT_CSS } from "../../checkout/checkoutStyle";
+import { walletPayment } from "../../checkout/walletPayment";
+import { paymentOptions, quoteAmount } from "../../prices/paymentOptions";
 import { findMerchant } from "../../store/merchantStore";
-import { loadPaymentRecords } from "../../store/paymentRequestStore";
+import { intentOf } from "../../store/paymentRows";
+import { failedTransactionsOf, loadPaymentRecords, type PaymentRecord } from "../../store/paymentRequestStore";
 import type { ApiContext } from "../apiContext";
-import { notFound } from "../apiErrors";
-import { paymentIdParams } from "../apiSchemas";
+import { ApiError, invalidField, notFound } from "../apiErrors";
+import { failedTransactionBody, paymentIdParams, walletQuery } from "../apiSchemas";
+import type { PaymentOption } from "../paymentResource";
+
+/** Statuses in which a customer may still pay. */
+const PAYABLE = new Set(["initiated", "pending"]);
 
 /** The customer's side: the hosted checkout page at `checkout_url`, its assets and its status feed. No API key. */
 export function checkoutRoutes(app: FastifyInstance, context: ApiContext): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
-  const asset = (type: string, body: string) => (_request: unknown, reply: FastifyReply) =>
-    reply.header("content-type", type).header("cache-control", "public, max-age=300").send(body);
-  api.get("/checkout/assets/checkout.css", { schema: { hide: true } }, asset("text/css; charset=utf-8", CHECKOUT_CSS));
-  api.get("/checkout/assets/checkout.js", { schema: { hide: true } }, asset("text/javascript; charset=utf-8", CHECKOUT_JS));
+  const asset = (type: string, body: () => string | Promise<string>) => async (_request: unknown, reply: FastifyReply) =>
+    reply.header("content-type", type).header("cache-control", "public, max-age=300").send(await body());
+  api.get("/checkout/assets/checkout.css", { schema: { hide: true } }, asset("text/css; charset=utf-8", () => CHECKOUT_CSS));
+  api.get("/checkout/assets/checkout.js", { schema: { hide: true } }, asset("text/javascript; charset=utf-8", checkoutScript));
+  // Built now, so that the first shopper does not wait for it; a failure shows on the first request for it.
+  checkoutScript().catch(() => undefined);
 
   const load = async (id: string) => {
     const record = (await loadPaymentRecords(context.db, context.chainId, [id.toLowerCase()])).get(id.toLowerCase());
     if (!record) throw notFound("payment", id);
     return record;
   };
+
+  /**
+   * The amounts to send now: those quoted at creation while nothing has arrived, else what remains at the current
+   * price (rounded up like every quote, so that sending it is never short).
+   */
+  const currentOptions = (record: PaymentRecord): PaymentOption[] => {
+    const { payment, registration, request } = record;
+    if (payment.receivedUsd === 0n || payment.remainingUsd === 0n) return request.options;
+    const offered = context.tokens.filter((token) => request.options.some((option) => option.token === token.symbol));
+    return paymentOptions({ amountUsd: payment.remainingUsd, depositAddress: registration.depositAddress, chainId: context.chainId, tokens: offered, prices: context.prices.current() });
+  };
+  const withQrCodes = (options: PaymentOption[]) =>
+    Promise.all(options.map(async (option) => ({ ...option, qrSvg: await QRCode.toString(option.uri, { type: "svg", errorCorrectionLevel: "M", margin: 2 }) })));
 
   api.get("/checkout/:id", { schema: { hide: true, params: paymentIdParams } }, async (request, reply) => {
     let record = await load(request.params.id);
@@ -38,12 +62,6 @@ export function checkoutRoutes(app: FastifyInstance, context: ApiContext): void 
     }
     const [resource] = await context.views.resources(context.db, [record]);
     const merchant = await findMerchant(context.db, record.merchantId);
-    const options = await Promise.all(
-      resource.payment_options.map(async (option) => ({
-        ...option,
-        qrSvg: await QRCode.toString(option.uri, { type: "svg", errorCorrectionLevel: "M", margin: 2 }),
-      })),
-    );
     const html = checkoutPage({
       paymentId: resource.id,
       merchantName: merchant?.name ?? "Merchant",
@@ -55,7 +73,7 @@ export function checkoutRoutes(app: FastifyInstance, context: ApiContext): void 
       depositAddress: resource.deposit_address,
       expiresAt: resource.expires_at,
       cancelUrl: resource.cancel_url,
-      options,
+      options: await withQrCodes(currentOptions(record)),
     });
     return reply
       .header("content-type", "text/html; charset=utf-8")
@@ -64,9 +82,17 @@ export function checkoutRoutes(app: FastifyInstance, context: ApiContext): void 
       .send(html);
   });
 
+  api.get("/checkout/:id/options", { schema: { hide: true, params: paymentIdParams } }, async (request, reply) => {
+    const record = await load(request.params.id);
+    const html = paymentOptionsHtml({ options: await withQrCodes(currentOptions(record)), depositAddress: record.registration.depositAddress, network: networkName(context.chainId) });
+    return reply.header("content-type", "text/html; charset=utf-8").header("cache-control", "no-store").send(html);
+  });
+
   api.get("/checkout/:id/status", { schema: { hide: true, params: paymentIdParams } }, async (request) => {
-    const [resource] = await context.views.resources(context.db, [await load(request.params.id)]);
+    const record = await load(request.params.id);
+    const [[resource], failures] = await Promise.all([context.views.resources(context.db, [record]), failedTransactionsOf(context.db, context.chainId, record.payment.id)]);
     const confirming = resource.status === "confirming" ? ` (${resource.confirmations.seen} of ${resource.confirmations.required} confirmations)` : "";
+    const failure = failures.at(-1);
     return {
       status: resource.status,
       text: statusText(resource.status, resource.remaining_usd) + confirming,
@@ -76,6 +102,39 @@ export function checkoutRoutes(app: FastifyInstance, context: ApiContext): void 
       expires_at: resource.expires_at,
       success_url: resource.success_url,
       cancel_url: resource.cancel_url,
+      failure: failure ? { transaction_hash: failure.transactionHash, reason: failure.reason } : null,
     };
+  });
+
+  // "Pay with wallet": the calls for the shopper's wallet to send, for what remains at the current price.
+  api.get("/checkout/:id/wallet", { schema: { hide: true, params: paymentIdParams, querystring: walletQuery } }, async (request) => {
+    const record = await load(request.params.id);
+    const { payment, registration } = record;
+    if (!PAYABLE.has(payment.status)) throw new ApiError(409, "conflict_error", `payment ${payment.id} is ${payment.status}: there is nothing to pay`, "id");
+    const symbol = request.query.token.toUpperCase();
+    const token = context.tokens.find((candidate) => candidate.symbol.toUpperCase() === symbol);
+    if (!token || !record.request.options.some((option) => option.token === token.symbol)) {
+      throw invalidField("token", `${request.query.token} is not offered for this payment; one of ${record.request.options.map((option) => option.token).join(", ")}`);
+    }
+    const price = context.prices.current().get(token.address.toLowerCase());
+    if (!price) throw new ApiError(503, "api_error", `no current price for ${token.symbol}; try again in a moment`, "token");
+    return walletPayment({
+      chainId: context.chainId,
+      escrow: context.escrow,
+      intent: intentOf(registration),
+      signature: registration.signature,
+      token,
+      amount: quoteAmount(payment.remainingUsd, price),
+    });
+  });
+
+  // The checkout reports a pay call that reverted; it counts once it is checked against the chain.
+  api.post("/checkout/:id/failed-transactions", { schema: { hide: true, params: paymentIdParams, body: failedTransactionBody } }, async (request, reply) => {
+    const record = await load(request.params.id);
+    const hash = request.body.transaction_hash;
+    const check = await checkFailedTransaction(context.client, { escrow: context.escrow, paymentId: record.payment.id, hash });
+    if (!check.ok) throw new ApiError(check.status, check.status === 409 ? "conflict_error" : "invalid_request_error", `transaction_hash: ${check.problem}`, "transaction_hash");
+    const { payment } = await recordOffChainEvent(context.db, context.chainId, context.settings, record.payment.id, { kind: "transaction_failed", transactionHash: hash, reason: check.reason });
+    return reply.code(201).send({ transaction_hash: hash, reason: check.reason, status: payment.status });
   });
 }
