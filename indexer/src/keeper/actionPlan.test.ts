@@ -35,7 +35,7 @@ describe("the keeper's action plan", () => {
 
   it("collects what waits at an open payment's deposit address until the late-collect window closes", () => {
     const funded = view({ holdings: [{ token: USDT, amount: 5n }] });
-    expect(planActions(funded, EXPIRY, WINDOW)).to.deep.equal([{ kind: "collect", paymentId: ID, token: USDT, stateKey: `${USDT}:5` }]);
+    expect(planActions(funded, EXPIRY, WINDOW)).to.deep.equal([{ kind: "collect", paymentId: ID, token: USDT, stateKey: `${USDT}:5:0` }]);
     expect(kinds(funded, EXPIRY + WINDOW)).to.deep.equal(["collect"]);
     expect(planActions(funded, EXPIRY + WINDOW + 1n, WINDOW)).to.deep.equal([
       { kind: "returnStray", paymentId: ID, token: USDT, to: SENDER, stateKey: `${USDT}:5` },
@@ -46,6 +46,13 @@ describe("the keeper's action plan", () => {
     const first = planActions(view({ holdings: [{ token: USDT, amount: 5n }] }), 1n, WINDOW)[0];
     const second = planActions(view({ holdings: [{ token: USDT, amount: 7n }] }), 1n, WINDOW)[0];
     expect(first.stateKey).to.not.equal(second.stateKey);
+  });
+
+  it("names a new state when the same amount arrives again after a collect, so an equal top-up is collected too", () => {
+    const first = planActions(view({ holdings: [{ token: USDT, amount: 5n }] }), 1n, WINDOW)[0];
+    const again = view({ holdings: [{ token: USDT, amount: 5n }] }, { status: "pending", token: USDT, paidAmount: 5n, receivedUsd: 5n });
+    expect(planActions(again, 1n, WINDOW)).to.deep.equal([{ kind: "collect", paymentId: ID, token: USDT, stateKey: `${USDT}:5:5` }]);
+    expect(planActions(again, 1n, WINDOW)[0].stateKey).to.not.equal(first.stateKey);
   });
 
   it("returns another token than the one the payment is paid in, to the refund address when the intent names one", () => {

@@ -50,7 +50,9 @@ export function planActions(view: KeeperView, now: bigint, lateCollectWindow: bi
     if (amount === 0n) continue;
     const stateKey = `${token.toLowerCase()}:${amount}`;
     if (collectable(token)) {
-      actions.push({ kind: "collect", paymentId: id, token, stateKey });
+      // What the payment had received is part of the state: a top-up of the same amount after a collect is a new
+      // deposit to collect, not the one already collected.
+      actions.push({ kind: "collect", paymentId: id, token, stateKey: `${stateKey}:${payment.paidAmount}` });
       collecting = true;
       continue;
     }
