@@ -124,6 +124,25 @@ describe("hosted checkout page", function () {
       expect((await call(f.api, "GET", `/checkout/${payment.id}/status`)).body.status).to.equal("confirming");
     });
 
+    it("quotes at the current Chainlink price: a BNB amount follows the feed, never short", async function () {
+      const f = fixture();
+      const payment = await createdPayment(f, { amount_usd: "300.00" });
+      const quoted = payment.payment_options.find((option: { token: string }) => option.token === "BNB");
+      const feed = await hre.ethers.getContractAt("MockV3Aggregator", chain().record.tokens.BNB.feed);
+      const [, answer] = await feed.latestRoundData();
+      // BNB falls by 10%: the amount quoted at creation would now be 10% short, far beyond the escrow's 1% tolerance.
+      await (await feed.updateAnswer((answer * 9n) / 10n)).wait();
+      await (f.api.context.prices as unknown as { refresh(): Promise<void> }).refresh();
+      const status = await call(f.api, "GET", `/checkout/${payment.id}/status`);
+      const plan = await call(f.api, "GET", `/checkout/${payment.id}/wallet?token=BNB`);
+      expect(status.body.amounts.BNB).to.equal(plan.body.amount);
+      const now = BigInt(plan.body.amount_units);
+      expect(now > BigInt(quoted.amount_units)).to.equal(true);
+      // Worth at least $300 at the new price (the feed has 8 decimals, BNB 18).
+      expect((now * ((answer * 9n) / 10n)) / 10n ** 8n >= 300n * 10n ** 18n).to.equal(true);
+      expect(await fetch(`${f.api.url}/checkout/${payment.id}`).then((response) => response.text())).to.include(`data-copy="${plan.body.amount}"`);
+    });
+
     it("refuses a token the payment does not offer, naming the field", async function () {
       const f = fixture();
       const payment = await createdPayment(f, { amount_usd: "10.00", tokens: ["USDT"] });

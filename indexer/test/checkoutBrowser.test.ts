@@ -9,6 +9,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { decodeQr, injectWallet, launchChromium } from "./support/browser";
 import { catchUp, localIndexer, mine, useLocalChain } from "./support/localChain";
 import { createdPayment, freshStackEachTest, payOnChain } from "./support/merchantApiHelpers";
+import { call } from "./support/merchantApiStack";
 import { storedPayment } from "./support/paymentRecords";
 
 /** Set SCREENSHOT=1 to write the screenshot the test takes to docs/checkout.png. */
@@ -154,6 +155,27 @@ describe("hosted checkout in a real browser (Chromium)", function () {
     expect(wallet.sent).to.have.length(3);
     await indexNow();
     await page.waitForFunction(() => document.getElementById("status")?.textContent?.includes("confirming on chain"));
+    expectOnlyOwnRequests();
+  });
+
+  it("after a short payment shows what remains, in the text and in the QR code, without a reload", async function () {
+    const f = fixture();
+    const payment = await createdPayment(f, { amount_usd: "40.00" });
+    const page = await open();
+    await page.goto(`${f.api.url}/checkout/${payment.id}`);
+    const full = payment.payment_options.find((option: { token: string }) => option.token === "USDT");
+    expect(await page.locator("#option-USDT .amount-value").textContent()).to.equal(full.amount);
+    await payOnChain(chain(), payment, "partial", "USDC");
+    await indexNow();
+    await page.waitForFunction(() => /^Waiting for payment: \$2\d\.\d\d to pay$/.test(document.getElementById("status")?.textContent ?? ""));
+    await page.waitForFunction((before) => document.querySelector("#option-USDT .amount-value")?.textContent !== before, full.amount);
+    const remaining = (await call(f.api, "GET", `/checkout/${payment.id}/status`)).body;
+    const shown = await page.locator("#option-USDT .amount-value").textContent();
+    expect(shown).to.equal(remaining.amounts.USDT);
+    expect(await page.locator("label:has(input[value=USDT]) .amount").textContent()).to.equal(shown);
+    const uri = await decodeQr(page, "#option-USDT .qr");
+    expect(uri).to.not.equal(full.uri);
+    expect(uri).to.include(`uint256=${hre.ethers.parseUnits(shown!, 18)}`);
     expectOnlyOwnRequests();
   });
 });

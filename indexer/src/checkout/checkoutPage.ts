@@ -76,7 +76,7 @@ export function checkoutPage(view: CheckoutView): string {
 <script src="/checkout/assets/checkout.js" defer></script>
 </head>
 <body>
-<main id="checkout" data-payment="${escape(view.paymentId)}" data-expires="${escape(view.expiresAt)}" data-status="${escape(view.status)}" data-remaining="${escape(view.remainingUsd)}"${view.cancelUrl ? ` data-cancel="${escape(view.cancelUrl)}"` : ""}>
+<main id="checkout" data-payment="${escape(view.paymentId)}" data-expires="${escape(view.expiresAt)}" data-status="${escape(view.status)}"${view.cancelUrl ? ` data-cancel="${escape(view.cancelUrl)}"` : ""}>
   <header>
     <h1>${escape(view.merchantName)}</h1>
     ${view.description ? `<p class="description">${escape(view.description)}</p>` : ""}

@@ -36,12 +36,12 @@ export function checkoutRoutes(app: FastifyInstance, context: ApiContext): void 
   };
 
   /**
-   * The amounts to send now: those quoted at creation while nothing has arrived, else what remains at the current
-   * price (rounded up like every quote, so that sending it is never short).
+   * The amounts to send now: what remains, at the current Chainlink price (rounded up like every quote, so that
+   * sending it is never short). A BNB amount quoted when the payment was created may be short by now.
    */
   const currentOptions = (record: PaymentRecord): PaymentOption[] => {
     const { payment, registration, request } = record;
-    if (payment.receivedUsd === 0n || payment.remainingUsd === 0n) return request.options;
+    if (payment.remainingUsd === 0n) return request.options;
     const offered = context.tokens.filter((token) => request.options.some((option) => option.token === token.symbol));
     return paymentOptions({ amountUsd: payment.remainingUsd, depositAddress: registration.depositAddress, chainId: context.chainId, tokens: offered, prices: context.prices.current() });
   };
@@ -103,6 +103,8 @@ export function checkoutRoutes(app: FastifyInstance, context: ApiContext): void 
       success_url: resource.success_url,
       cancel_url: resource.cancel_url,
       failure: failure ? { transaction_hash: failure.transactionHash, reason: failure.reason } : null,
+      // The page swaps its options when these differ from what it shows (a deposit arrived, or the price moved).
+      amounts: Object.fromEntries(currentOptions(record).map((option) => [option.token, option.amount])),
     };
   });
 

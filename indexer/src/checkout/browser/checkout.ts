@@ -30,6 +30,8 @@ interface CheckoutState {
   remaining_usd: string;
   success_url: string | null;
   failure: { transaction_hash: string; reason: string } | null;
+  /** The amount to send now in each token. */
+  amounts: Record<string, string>;
 }
 
 const FINAL = ["paid", "refunding", "partially_refunded", "refunded", "expired", "failed"];
@@ -87,10 +89,10 @@ function start(main: HTMLElement): void {
       shownFailure = state.failure.transaction_hash;
       walletMessage(`Failed: ${state.failure.reason}. Nothing was taken; you can try again.`, "failed");
     }
-    if (state.remaining_usd !== main.dataset.remaining) {
-      main.dataset.remaining = state.remaining_usd;
-      void refreshOptions();
-    }
+    const changed = Array.from(options.querySelectorAll<HTMLElement>(".option")).some(
+      (section) => state.amounts[section.dataset.token!] !== undefined && state.amounts[section.dataset.token!] !== section.querySelector(".amount-value")?.textContent,
+    );
+    if (changed && FINAL.indexOf(state.status) < 0) void refreshOptions();
     if (FINAL.indexOf(state.status) < 0) return;
     finished = true;
     statusEl.dataset.final = state.status === "expired" || state.status === "failed" ? state.status : "paid";
@@ -102,7 +104,7 @@ function start(main: HTMLElement): void {
     }
   }
 
-  /** Underpaid: the amounts to send are now those of what remains, at the current price. */
+  /** The amounts to send changed: a deposit arrived (they are now what remains), or the price moved. */
   async function refreshOptions(): Promise<void> {
     const response = await fetch(`/checkout/${id}/options`, { headers: { accept: "text/html" } });
     if (!response.ok) return;
