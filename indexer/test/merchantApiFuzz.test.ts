@@ -45,6 +45,11 @@ const ROUTES: Array<[string, string]> = [
   ["GET", "/v1/events/{event}"],
   ["POST", "/v1/events/{event}/resend"],
   ["POST", "/v1/events/resend_failed"],
+  ["GET", "/checkout/{payment}"],
+  ["GET", "/checkout/{payment}/status"],
+  ["GET", "/checkout/{payment}/options"],
+  ["GET", "/checkout/{payment}/wallet"],
+  ["POST", "/checkout/{payment}/failed-transactions"],
 ];
 const TEMPLATES = [
   "/v1/payments",
@@ -58,6 +63,11 @@ const TEMPLATES = [
   "/v1/events/{event}",
   "/v1/events/{event}/resend",
   "/v1/events/resend_failed",
+  "/checkout/{payment}",
+  "/checkout/{payment}/status",
+  "/checkout/{payment}/options",
+  "/checkout/{payment}/wallet",
+  "/checkout/{payment}/failed-transactions",
   "/openapi.json",
   "/docs",
   "/health",
@@ -200,6 +210,7 @@ function bodyFor(ids: Ids, template: string): fc.Arbitrary<string | undefined> {
     "/v1/webhook_endpoints/{endpoint}": endpoint,
     "/v1/events/{event}/resend": resendOne(ids),
     "/v1/events/resend_failed": resend,
+    "/checkout/{payment}/failed-transactions": fc.record({ transaction_hash: either(fc.uint8Array({ minLength: 32, maxLength: 32 }).map((bytes) => `0x${Buffer.from(bytes).toString("hex")}`)) }),
   };
   const shape = shaped[template];
   return shape ? fc.oneof({ weight: 3, arbitrary: json(shape) }, { weight: 1, arbitrary: anyBody(ids) }) : anyBody(ids);
@@ -230,7 +241,7 @@ function query(ids: Ids): fc.Arbitrary<string> {
     cursor,
     fc.string({ maxLength: 30 }).map((text) => Buffer.from(text).toString("base64url")),
   );
-  const key = fc.constantFrom("status", "created_from", "created_to", "order_id", "limit", "starting_after", "type", "payment_id", "delivery_status", "colour", "__proto__", "limit[]");
+  const key = fc.constantFrom("status", "created_from", "created_to", "order_id", "limit", "starting_after", "type", "payment_id", "delivery_status", "token", "colour", "__proto__", "limit[]");
   return fc.oneof(
     { weight: 4, arbitrary: fc.constant("") },
     fc.array(fc.tuple(key, value), { maxLength: 4 }).map((pairs) => `?${new URLSearchParams(pairs)}`),
