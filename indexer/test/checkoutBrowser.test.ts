@@ -7,7 +7,7 @@ import path from "node:path";
 import hre from "hardhat";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { decodeQr, injectWallet, launchChromium } from "./support/browser";
-import { catchUp, localIndexer, mine, useLocalChain } from "./support/localChain";
+import { catchUp, localIndexer, mine, mineAt, SETTINGS, useLocalChain } from "./support/localChain";
 import { createdPayment, freshStackEachTest, payOnChain } from "./support/merchantApiHelpers";
 import { call } from "./support/merchantApiStack";
 import { storedPayment } from "./support/paymentRecords";
@@ -177,5 +177,37 @@ describe("hosted checkout in a real browser (Chromium)", function () {
     expect(uri).to.not.equal(full.uri);
     expect(uri).to.include(`uint256=${hre.ethers.parseUnits(shown!, 18)}`);
     expectOnlyOwnRequests();
+  });
+
+  it("copies the deposit address and the amount with their buttons", async function () {
+    const f = fixture();
+    const payment = await createdPayment(f, { amount_usd: "9.99" });
+    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: f.api.url });
+    const page = await open();
+    await page.goto(`${f.api.url}/checkout/${payment.id}`);
+    const section = page.locator("#option-USDT");
+    await section.getByRole("button", { name: "Copy to address" }).click();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).to.equal(payment.deposit_address);
+    expect(await section.getByRole("button", { name: "Copy to address" }).textContent()).to.equal("Copied");
+    // From the keyboard: Enter on the focused button copies too.
+    await section.getByRole("button", { name: "Copy amount" }).focus();
+    await page.keyboard.press("Enter");
+    expect(await page.evaluate(() => navigator.clipboard.readText())).to.equal(payment.payment_options[0].amount);
+  });
+
+  it("shows an expired payment as expired, stops the countdown and offers the way back to the shop", async function () {
+    const f = fixture();
+    const payment = await createdPayment(f, { amount_usd: "5.00", ttl_seconds: 60, cancel_url: `${shopUrl}/cart` });
+    const page = await open();
+    await page.goto(`${f.api.url}/checkout/${payment.id}`);
+    await page.waitForFunction(() => document.getElementById("status")?.textContent?.startsWith("Waiting for payment"));
+    // Past the expiry and the escrow's late-collect window, with nothing received.
+    await mineAt(BigInt(Date.parse(payment.expires_at) / 1000) + SETTINGS.lateCollectWindow + 1n);
+    await indexNow();
+    await page.waitForFunction(() => document.getElementById("status")?.textContent === "This payment has expired");
+    expect(await page.locator("#status").getAttribute("data-final")).to.equal("expired");
+    expect(await page.locator("#countdown").textContent()).to.equal("");
+    await page.getByRole("link", { name: "Cancel and return to Demo shop" }).click();
+    await page.waitForURL(`${shopUrl}/cart`);
   });
 });
