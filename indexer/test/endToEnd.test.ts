@@ -1,0 +1,442 @@
+import { expect } from "chai";
+import hre from "hardhat";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import { Webhook } from "standardwebhooks";
+import { getAddress, parseUnits, type Address, type Hex } from "viem";
+import { signedIntentFromJson } from "../src/payments/signedIntentJson";
+import { OPERATOR_ADDRESS, startGateway, type Gateway, type VerifiedEvent } from "./support/gatewayProcess";
+import { killIndexerProcesses, metricValue } from "./support/indexerProcess";
+import { latestTimestamp, mineAt, revertTo, snapshot, useLocalChain } from "./support/localChain";
+import { headNumber, mineBlocks, mined, mineKeeperCalls, rawLegacyTransaction, sendRawTransaction, setAutomine, type KeeperCall } from "./support/manualMining";
+
+/**
+ * End to end (issue 7): the real Open Pay process (indexer, keeper, merchant API and webhook worker in one, as
+ * `npm run indexer` runs it) on a fresh PostgreSQL database, the API over HTTP, a merchant's webhook receiver on
+ * 127.0.0.1 verifying every delivery with `standardwebhooks`, and customers paying on the chain over JSON-RPC.
+ *
+ * The chain does not mine by itself here: every block is mined by the test, so that the keeper's transactions land
+ * where the test says and confirmations and reorganisations are exact. Block numbers are relative to the chain as the
+ * test finds it (every integration file shares one chain).
+ */
+
+type TokenSymbol = "USDT" | "USDC";
+
+const usd = (value: string) => parseUnits(value, 18);
+const typesOf = (events: VerifiedEvent[]) => events.map((event) => event.type);
+const historyOf = (payment: { history: Array<{ from: string; to: string; reason: string }> }) =>
+  payment.history.map(({ from, to, reason }) => `${from} -> ${to} (${reason})`);
+
+describe("end to end: a customer pays, the gateway indexes, keeps and tells the merchant", function () {
+  this.timeout(120_000);
+  const chain = useLocalChain();
+
+  let gateway: Gateway | undefined;
+  const g = () => {
+    if (!gateway) throw new Error("the gateway starts in beforeEach");
+    return gateway;
+  };
+  beforeEach(async function () {
+    await setAutomine(false);
+    // A block now: the API takes the chain's clock from the latest block when it starts (expiries are in chain time),
+    // and after a revert that block can be far older than the chain's clock.
+    await mineBlocks(1);
+    gateway = await startGateway(chain(), "open pay");
+  });
+  afterEach(async function () {
+    // Before useLocalChain's revert (inner hooks run first): the process must not see the chain go back.
+    try {
+      await gateway?.close();
+    } finally {
+      gateway = undefined;
+      await killIndexerProcesses();
+    }
+  });
+
+  const tokenAddress = (symbol: TokenSymbol) => getAddress(chain().record.tokens[symbol].address);
+  const merchant = () => getAddress(chain().record.demoMerchant!.merchant);
+  const token = (symbol: TokenSymbol) => hre.ethers.getContractAt("TestToken", tokenAddress(symbol));
+  const escrow = () => hre.ethers.getContractAt("OpenPayEscrow", chain().record.escrow);
+  const balanceOf = async (symbol: TokenSymbol, holder: string): Promise<bigint> => (await token(symbol)).balanceOf(holder);
+  const merchantBalance = async (symbol: TokenSymbol): Promise<bigint> => (await escrow()).balanceOf(merchant(), tokenAddress(symbol));
+  /** Hardhat's accounts 10 to 19: customers no other role of the local deployment uses. */
+  const customer = async (index: number): Promise<HardhatEthersSigner> => (await hre.ethers.getSigners())[10 + index];
+
+  /** Gives a customer test tokens (mined). */
+  async function fund(symbol: TokenSymbol, to: HardhatEthersSigner, amount: bigint) {
+    await mined((await token(symbol)).mint(to.address, amount));
+  }
+
+  /** A plain transfer of the token to an address, as a wallet or an exchange withdrawal sends it (mined). */
+  async function transfer(symbol: TokenSymbol, from: HardhatEthersSigner, to: string, amount: bigint) {
+    return mined((await token(symbol)).connect(from).transfer(to, amount));
+  }
+
+  /** Waits for the keeper's transactions, mines them in one block and returns them decoded. */
+  function keeperCalls(what: string, count = 1): Promise<KeeperCall[]> {
+    const openPay = g().process;
+    return mineKeeperCalls(OPERATOR_ADDRESS, (description, check, options) => openPay.until(description, check, options), { count, what });
+  }
+
+  /** The keeper's one transaction: a call of `functionName` for `paymentId`. */
+  async function keeperCall(functionName: string, paymentId: string): Promise<KeeperCall> {
+    const calls = await keeperCalls(`the keeper's ${functionName}`);
+    expect(calls.map((call) => call.functionName)).to.deep.equal([functionName]);
+    const [intent] = calls[0].args as [{ paymentId: Hex }];
+    expect(intent.paymentId).to.equal(paymentId);
+    return calls[0];
+  }
+
+  /** Waits until the indexer has committed block `number` (its /metrics say so). */
+  async function indexed(number: number) {
+    const openPay = g().process;
+    await openPay.until(`block ${number} indexed`, async () => ((metricValue(await openPay.metrics(), "openpay_indexer_indexed_block") ?? -1) >= number ? true : undefined), {
+      timeoutMs: 30_000,
+      pollMs: 50,
+    });
+  }
+
+  /**
+   * Reorganises the chain: back to the snapshot `fork` (taken at block `forkHead`), then a branch one block longer
+   * than the one it replaces, mined block by block, so that the indexer meets a block whose parent it does not hold.
+   */
+  async function reorganise(fork: string, forkHead: number) {
+    const oldHead = await headNumber();
+    await revertTo(fork);
+    expect(await headNumber()).to.equal(forkHead);
+    await mineBlocks(oldHead - forkHead + 1);
+  }
+
+  it("pays the quoted amount by a plain transfer to the deposit address: collected, 12 confirmations, payment.completed signed, paid", async function () {
+    const gw = g();
+    const created = await gw.createPayment({ amount_usd: "25.00", order_id: "e2e-1", metadata: { cart: "42" }, tokens: ["USDT"] });
+    expect(created).to.include({ status: "initiated", sequence: 0, amount_usd: "25.00", received_usd: "0.00", remaining_usd: "25.00", token: null });
+    expect(created.payment_options).to.have.length(1);
+    const [option] = created.payment_options;
+    expect(option).to.include({ token: "USDT", address: tokenAddress("USDT"), amount: "25", amount_units: "25000000000000000000" });
+    expect(option.uri).to.equal(`ethereum:${tokenAddress("USDT")}@31337/transfer?address=${created.deposit_address}&uint256=25000000000000000000`);
+
+    // The customer's exchange sends exactly what the payment option says.
+    const units = BigInt(option.amount_units);
+    const buyer = await customer(0);
+    await fund("USDT", buyer, units);
+    const buyerBefore = await balanceOf("USDT", buyer.address);
+    const merchantBefore = await merchantBalance("USDT");
+    await transfer("USDT", buyer, created.deposit_address, units);
+    expect(await balanceOf("USDT", created.deposit_address)).to.equal(units);
+
+    const collect = await keeperCall("collect", created.id);
+    expect(collect.args[2]).to.equal(tokenAddress("USDT"));
+    expect(await balanceOf("USDT", created.deposit_address)).to.equal(0n);
+    const confirming = await gw.paymentWhen(created.id, "confirming", (payment) => payment.status === "confirming");
+    expect(confirming).to.include({
+      previous_status: "initiated",
+      sequence: 1,
+      received_usd: "25.00",
+      remaining_usd: "0.00",
+      excess_usd: "0.00",
+      paid_amount: "25",
+      fee: "0",
+    });
+    expect(confirming.token).to.deep.equal({ symbol: "USDT", address: tokenAddress("USDT") });
+    expect(confirming.confirmations).to.deep.equal({ seen: 1, required: 12 });
+    expect(confirming.transactions).to.deep.equal([collect.hash]);
+
+    // 11 confirmations are not enough…
+    await mineBlocks(10);
+    const eleven = await gw.paymentWhen(created.id, "11 confirmations", (payment) => payment.confirmations.seen === 11);
+    expect(eleven.status).to.equal("confirming");
+    // …the 12th block makes it paid.
+    await mineBlocks(1);
+    const paid = await gw.paymentWhen(created.id, "paid", (payment) => payment.status === "paid");
+    expect(paid).to.include({ previous_status: "confirming", sequence: 2, received_usd: "25.00", remaining_usd: "0.00", paid_amount: "25" });
+    expect(paid.confirmations).to.deep.equal({ seen: 12, required: 12 });
+    expect(historyOf(paid)).to.deep.equal(["initiated -> confirming (full_value_received)", "confirming -> paid (confirmed)"]);
+    expect(paid.history[0]).to.include({ transaction_hash: collect.hash, block_number: collect.blockNumber });
+
+    const events = await gw.eventsWhen(created.id, 3);
+    expect(typesOf(events)).to.deep.equal(["payment.created", "payment.confirming", "payment.completed"]);
+    expect(events.map((event) => event.data.sequence)).to.deep.equal([0, 1, 2]);
+    const completed = events[2];
+    expect(completed.data).to.include({
+      id: created.id,
+      status: "paid",
+      previous_status: "confirming",
+      received_usd: "25.00",
+      remaining_usd: "0.00",
+      paid_amount: "25",
+      order_id: "e2e-1",
+    });
+    expect(completed.data.metadata).to.deep.equal({ cart: "42" });
+    expect(completed.data).to.not.have.property("history");
+
+    // The signature is what makes the delivery trustworthy: another body or another secret does not verify.
+    const delivery = gw.receiver.received.find((received) => received.id === completed.id)!;
+    const headers = { "webhook-id": delivery.id, "webhook-timestamp": delivery.timestamp, "webhook-signature": delivery.signature };
+    expect(() => new Webhook(gw.endpoint.secret).verify(delivery.body.replace('"status":"paid"', '"status":"refunded"'), headers)).to.throw();
+    expect(() => new Webhook(`whsec_${Buffer.alloc(32, 7).toString("base64")}`).verify(delivery.body, headers)).to.throw();
+
+    // The merchant's event log names the same events, each delivered.
+    const logged = await gw.process.until(
+      "the event log to show every delivery succeeded",
+      async () => {
+        const response = await gw.request("GET", `/v1/events?payment_id=${created.id}`);
+        const data = response.body.data as Array<{ id: string; type: string; deliveries: Array<{ status: string }> }>;
+        return data.length === 3 && data.every((event) => event.deliveries.every((d) => d.status === "succeeded")) ? data : undefined;
+      },
+      { timeoutMs: 30_000, pollMs: 100 },
+    );
+    expect(logged.map((event) => event.id).sort()).to.deep.equal(events.map((event) => event.id).sort());
+
+    // On chain: the customer paid exactly the quote, the merchant's escrow balance holds it.
+    expect(buyerBefore - (await balanceOf("USDT", buyer.address))).to.equal(units);
+    expect((await merchantBalance("USDT")) - merchantBefore).to.equal(units);
+  });
+
+  it("an underpaid payment is topped up: payment.underpaid for each short deposit, remaining_usd down to 0, then payment.completed", async function () {
+    const gw = g();
+    const created = await gw.createPayment({ amount_usd: "30.00", tokens: ["USDT"] });
+    const buyer = await customer(1);
+    const ten = parseUnits("10", 18);
+    await fund("USDT", buyer, 3n * ten);
+    const merchantBefore = await merchantBalance("USDT");
+
+    // Three transfers of the same amount: each is a new deposit the keeper collects.
+    const collects: KeeperCall[] = [];
+    const expected = [
+      { status: "pending", received_usd: "10.00", remaining_usd: "20.00", sequence: 1 },
+      { status: "pending", received_usd: "20.00", remaining_usd: "10.00", sequence: 1 },
+      { status: "confirming", received_usd: "30.00", remaining_usd: "0.00", sequence: 2 },
+    ];
+    for (const [i, state] of expected.entries()) {
+      await transfer("USDT", buyer, created.deposit_address, ten);
+      collects.push(await keeperCall("collect", created.id));
+      const seen = await gw.paymentWhen(created.id, `deposit ${i + 1}`, (payment) => payment.received_usd === state.received_usd);
+      expect(seen, `after deposit ${i + 1}`).to.include({ ...state, paid_amount: String(10 * (i + 1)), excess_usd: "0.00" });
+      expect(seen.transactions).to.deep.equal(collects.map((call) => call.hash));
+    }
+
+    await mineBlocks(11);
+    const paid = await gw.paymentWhen(created.id, "paid", (payment) => payment.status === "paid");
+    expect(paid).to.include({ previous_status: "confirming", sequence: 3, received_usd: "30.00", remaining_usd: "0.00", paid_amount: "30" });
+    expect(historyOf(paid)).to.deep.equal([
+      "initiated -> pending (deposit)",
+      "pending -> confirming (full_value_received)",
+      "confirming -> paid (confirmed)",
+    ]);
+    expect(paid.history.map((entry: { block_number: number | null }) => entry.block_number)).to.deep.equal([collects[0].blockNumber, collects[2].blockNumber, null]);
+
+    const events = await gw.eventsWhen(created.id, 5);
+    expect(typesOf(events)).to.deep.equal(["payment.created", "payment.underpaid", "payment.underpaid", "payment.confirming", "payment.completed"]);
+    expect(events.map((event) => [event.data.sequence, event.data.status, event.data.received_usd, event.data.remaining_usd])).to.deep.equal([
+      [0, "initiated", "0.00", "30.00"],
+      [1, "pending", "10.00", "20.00"],
+      [1, "pending", "20.00", "10.00"],
+      [2, "confirming", "30.00", "0.00"],
+      [3, "paid", "30.00", "0.00"],
+    ]);
+    expect((await merchantBalance("USDT")) - merchantBefore).to.equal(3n * ten);
+  });
+
+  it("an underpaid payment expires: the keeper expires it on chain, each payer gets its partial deposit back, payment.expired", async function () {
+    const gw = g();
+    const created = await gw.createPayment({ amount_usd: "20.00", tokens: ["USDT"], ttl_seconds: 600 });
+    expect(created.refund_address).to.equal(null);
+    const { intent, signature } = signedIntentFromJson(created.intent);
+    const exchange = await customer(2); // pays by a plain transfer to the deposit address
+    const wallet = await customer(3); // pays from a connected wallet, with the escrow's pay()
+    const six = parseUnits("6", 18);
+    const four = parseUnits("4", 18);
+    await fund("USDT", exchange, six);
+    await fund("USDT", wallet, four);
+    const exchangeBefore = await balanceOf("USDT", exchange.address);
+    const walletBefore = await balanceOf("USDT", wallet.address);
+    const merchantBefore = await merchantBalance("USDT");
+
+    await transfer("USDT", exchange, created.deposit_address, six);
+    await keeperCall("collect", created.id);
+    await gw.paymentWhen(created.id, "the first deposit", (payment) => payment.received_usd === "6.00");
+    await mined((await token("USDT")).connect(wallet).approve(chain().record.escrow, four));
+    const pay = await mined((await escrow()).connect(wallet).pay(intent, signature, tokenAddress("USDT"), four));
+    const underpaid = await gw.paymentWhen(created.id, "the second deposit", (payment) => payment.received_usd === "10.00");
+    expect(underpaid).to.include({ status: "pending", remaining_usd: "10.00", paid_amount: "10", sequence: 1 });
+    expect(underpaid.transactions).to.include(pay.hash);
+    expect(await balanceOf("USDT", exchange.address)).to.equal(exchangeBefore - six);
+    expect(await balanceOf("USDT", wallet.address)).to.equal(walletBefore - four);
+
+    // The time runs out: the next block is past the expiry, and the keeper expires the payment.
+    expect((await latestTimestamp()) < intent.expiry, "the payment expired before it was paid").to.equal(true);
+    await mineAt(intent.expiry + 1n);
+    const expire = await keeperCall("expire", created.id);
+    const payers = (expire.args[1] as Address[]).map((payer) => getAddress(payer));
+    expect(payers).to.have.members([getAddress(created.deposit_address), getAddress(wallet.address)]);
+    // expire() pays back the wallet's deposit at once…
+    expect(await balanceOf("USDT", wallet.address)).to.equal(walletBefore);
+    const expired = await gw.paymentWhen(created.id, "expired", (payment) => payment.status === "expired");
+    expect(expired).to.include({ previous_status: "pending", sequence: 2, received_usd: "10.00" });
+    expect(historyOf(expired)).to.deep.equal(["initiated -> pending (deposit)", "pending -> expired (expired_on_chain)"]);
+
+    // …and keeps what came through the deposit address (it cannot go back there) until the keeper sends it to the
+    // transfer's sender, the intent naming no refund address.
+    expect(await (await escrow()).depositOf(created.id, created.deposit_address)).to.equal(six);
+    const refund = await keeperCall("refundDepositAddress", created.id);
+    expect(getAddress(refund.args[1] as Address)).to.equal(getAddress(exchange.address));
+    expect(refund.args[2]).to.equal(six);
+    expect(await balanceOf("USDT", exchange.address)).to.equal(exchangeBefore);
+    expect(await (await escrow()).depositOf(created.id, created.deposit_address)).to.equal(0n);
+    expect(await (await escrow()).depositOf(created.id, wallet.address)).to.equal(0n);
+    expect(await merchantBalance("USDT")).to.equal(merchantBefore);
+
+    const events = await gw.eventsWhen(created.id, 4);
+    expect(typesOf(events)).to.deep.equal(["payment.created", "payment.underpaid", "payment.underpaid", "payment.expired"]);
+    expect(events[3].data).to.include({ status: "expired", previous_status: "pending", sequence: 2, received_usd: "10.00" });
+    // Nothing else is due: the payment stays expired (the refund changes no status, so it announces nothing).
+    await mineBlocks(2);
+    await gw.paymentWhen(created.id, "the refund indexed", (payment) => payment.transactions.includes(refund.hash));
+    expect((await gw.payment(created.id)).status).to.equal("expired");
+    expect(typesOf(gw.events(created.id))).to.deep.equal(typesOf(events));
+  });
+
+  it("an overpaid payment is paid, the excess credited to the merchant's escrow balance and shown by the API and webhooks", async function () {
+    const gw = g();
+    const created = await gw.createPayment({ amount_usd: "10.00", tokens: ["USDC"] });
+    // $10 at $0.9998 a USDC, rounded up to 6 decimals.
+    expect(created.payment_options[0]).to.include({ token: "USDC", amount: "10.002001", amount_units: "10002001000000000000" });
+    const buyer = await customer(4);
+    const fifteen = parseUnits("15", 18);
+    await fund("USDC", buyer, fifteen);
+    const merchantBefore = await merchantBalance("USDC");
+
+    await transfer("USDC", buyer, created.deposit_address, fifteen);
+    await keeperCall("collect", created.id);
+    // 15 USDC at $0.9998 is $14.997: $4.997 more than the price.
+    const confirming = await gw.paymentWhen(created.id, "confirming", (payment) => payment.status === "confirming");
+    expect(confirming).to.include({ received_usd: "14.997", remaining_usd: "0.00", excess_usd: "4.997", paid_amount: "15", fee: "0" });
+    const credited = (await merchantBalance("USDC")) - merchantBefore;
+    expect(credited).to.equal(fifteen);
+    // What the escrow credited beyond the quote is worth exactly the excess the API shows.
+    expect((await (await escrow()).quoteUsd(tokenAddress("USDC"), credited)) - usd("10")).to.equal(usd("4.997"));
+
+    await mineBlocks(11);
+    const paid = await gw.paymentWhen(created.id, "paid", (payment) => payment.status === "paid");
+    expect(paid).to.include({ received_usd: "14.997", remaining_usd: "0.00", excess_usd: "4.997", paid_amount: "15" });
+    const events = await gw.eventsWhen(created.id, 3);
+    expect(typesOf(events)).to.deep.equal(["payment.created", "payment.confirming", "payment.completed"]);
+    expect(events.map((event) => event.data.excess_usd)).to.deep.equal(["0.00", "4.997", "4.997"]);
+    expect(events[2].data).to.include({ status: "paid", received_usd: "14.997", paid_amount: "15" });
+    expect(await balanceOf("USDC", created.deposit_address)).to.equal(0n);
+  });
+
+  it("a reorganisation drops the completing collect while confirming: payment.reverted, then the collect is mined on the new branch and the payment paid", async function () {
+    const gw = g();
+    const created = await gw.createPayment({ amount_usd: "25.00", tokens: ["USDT"] });
+    const units = BigInt(created.payment_options[0].amount_units);
+    const buyer = await customer(5);
+    await fund("USDT", buyer, units);
+    const merchantBefore = await merchantBalance("USDT");
+
+    // The customer's transfer waits in the pool; the fork point is taken before its block (a revert puts it back
+    // in the pool, where the new branch picks it up again, as a node does with a dropped block's transactions).
+    const sent = await (await token("USDT")).connect(buyer).transfer(created.deposit_address, units);
+    const fork = await snapshot();
+    const forkHead = await headNumber();
+    await mineBlocks(1);
+    const transferReceipt = await hre.ethers.provider.getTransactionReceipt(sent.hash);
+    expect(transferReceipt?.blockNumber).to.equal(forkHead + 1);
+    const collect = await keeperCall("collect", created.id);
+    await mineBlocks(3);
+    const before = await gw.paymentWhen(created.id, "4 confirmations", (payment) => payment.confirmations.seen === 4);
+    expect(before).to.include({ status: "confirming", sequence: 1, received_usd: "25.00" });
+    const raw = await rawLegacyTransaction(collect.hash);
+
+    // The chain reorganises from the collect's block: a longer branch without it.
+    await reorganise(fork, forkHead);
+    expect((await hre.ethers.provider.getTransactionReceipt(sent.hash))?.blockNumber).to.equal(forkHead + 1);
+    expect(await hre.ethers.provider.getTransactionReceipt(collect.hash)).to.equal(null);
+    expect(await balanceOf("USDT", created.deposit_address)).to.equal(units);
+
+    const reverted = await gw.paymentWhen(created.id, "reverted", (payment) => payment.status !== "confirming");
+    expect(reverted).to.include({ status: "initiated", previous_status: "confirming", sequence: 2, received_usd: "0.00", remaining_usd: "25.00" });
+    expect(reverted.confirmations).to.deep.equal({ seen: 0, required: 12 });
+    expect(reverted.transactions).to.deep.equal([]);
+    const revertedEvents = await gw.eventsWhen(created.id, 3);
+    expect(typesOf(revertedEvents)).to.deep.equal(["payment.created", "payment.confirming", "payment.reverted"]);
+    expect(revertedEvents[2].data).to.include({ status: "initiated", previous_status: "confirming", sequence: 2, received_usd: "0.00" });
+
+    // The dropped collect comes back (a node returns it to its pool) and is mined on the new branch.
+    expect(await sendRawTransaction(raw)).to.equal(collect.hash);
+    const collectBlock = await mineBlocks(1);
+    const again = await gw.paymentWhen(created.id, "confirming again", (payment) => payment.status === "confirming");
+    expect(again).to.include({ previous_status: "initiated", sequence: 3, received_usd: "25.00" });
+    expect(again.transactions).to.deep.equal([collect.hash]);
+    expect(again.confirmations).to.deep.equal({ seen: 1, required: 12 });
+
+    await mineBlocks(10);
+    const eleven = await gw.paymentWhen(created.id, "11 confirmations", (payment) => payment.confirmations.seen === 11);
+    expect(eleven.status).to.equal("confirming");
+    await mineBlocks(1);
+    const paid = await gw.paymentWhen(created.id, "paid", (payment) => payment.status === "paid");
+    expect(paid).to.include({ previous_status: "confirming", sequence: 4, received_usd: "25.00", paid_amount: "25" });
+    expect(historyOf(paid)).to.deep.equal([
+      "initiated -> confirming (full_value_received)",
+      "confirming -> initiated (chain_reorganised)",
+      "initiated -> confirming (full_value_received)",
+      "confirming -> paid (confirmed)",
+    ]);
+    expect(paid.history[2]).to.include({ transaction_hash: collect.hash, block_number: collectBlock });
+
+    const events = await gw.eventsWhen(created.id, 5);
+    expect(typesOf(events)).to.deep.equal(["payment.created", "payment.confirming", "payment.reverted", "payment.confirming", "payment.completed"]);
+    expect(events.map((event) => event.data.sequence)).to.deep.equal([0, 1, 2, 3, 4]);
+    expect((await merchantBalance("USDT")) - merchantBefore).to.equal(units);
+    expect(await balanceOf("USDT", created.deposit_address)).to.equal(0n);
+  });
+
+  it("a reorganisation drops a wallet's completing pay() for good: payment.reverted, then, nothing received, payment.expired once the time and the late-collect window are over", async function () {
+    const gw = g();
+    const created = await gw.createPayment({ amount_usd: "12.50", tokens: ["USDT"], ttl_seconds: 600 });
+    const { intent, signature } = signedIntentFromJson(created.intent);
+    const units = BigInt(created.payment_options[0].amount_units);
+    expect(units).to.equal(usd("12.5"));
+    const buyer = await customer(6);
+    await fund("USDT", buyer, units);
+    await mined((await token("USDT")).connect(buyer).approve(chain().record.escrow, units));
+
+    // The customer's pay() is sent after the fork point: the reorganisation takes it off the chain and out of the pool.
+    const fork = await snapshot();
+    const forkHead = await headNumber();
+    const pay = await mined((await escrow()).connect(buyer).pay(intent, signature, tokenAddress("USDT"), units));
+    const confirming = await gw.paymentWhen(created.id, "confirming", (payment) => payment.status === "confirming");
+    expect(confirming).to.include({ sequence: 1, received_usd: "12.50", paid_amount: "12.5" });
+    expect(confirming.transactions).to.deep.equal([pay.hash]);
+    await mineBlocks(2);
+    await gw.paymentWhen(created.id, "3 confirmations", (payment) => payment.confirmations.seen === 3);
+    expect(await balanceOf("USDT", buyer.address)).to.equal(0n);
+
+    await reorganise(fork, forkHead);
+    expect(await hre.ethers.provider.getTransactionReceipt(pay.hash)).to.equal(null);
+    const reverted = await gw.paymentWhen(created.id, "reverted", (payment) => payment.status !== "confirming");
+    expect(reverted).to.include({ status: "initiated", previous_status: "confirming", sequence: 2, received_usd: "0.00", remaining_usd: "12.50", paid_amount: null });
+    expect(reverted.transactions).to.deep.equal([]);
+    // On the new branch the customer still has the money.
+    expect(await balanceOf("USDT", buyer.address)).to.equal(units);
+
+    // Nothing received: the payment expires once its time and the escrow's late-collect window (1 hour) are over.
+    // At the last second of the window it is still open…
+    await mineAt(intent.expiry + 3600n);
+    await indexed(await headNumber());
+    expect((await gw.payment(created.id)).status).to.equal("initiated");
+    // …and the next block ends it.
+    await mineAt(intent.expiry + 3600n + 1n);
+    const expired = await gw.paymentWhen(created.id, "expired", (payment) => payment.status === "expired");
+    expect(expired).to.include({ previous_status: "initiated", sequence: 3, received_usd: "0.00" });
+    expect(historyOf(expired)).to.deep.equal([
+      "initiated -> confirming (full_value_received)",
+      "confirming -> initiated (chain_reorganised)",
+      "initiated -> expired (time_elapsed)",
+    ]);
+    const events = await gw.eventsWhen(created.id, 4);
+    expect(typesOf(events)).to.deep.equal(["payment.created", "payment.confirming", "payment.reverted", "payment.expired"]);
+    expect(events.map((event) => event.data.sequence)).to.deep.equal([0, 1, 2, 3]);
+    expect(await balanceOf("USDT", buyer.address)).to.equal(units);
+  });
+});
