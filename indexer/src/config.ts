@@ -99,6 +99,9 @@ const environment = z.object({
   WEBHOOK_ALLOWED_CIDRS: webhookAllowListVariable,
 });
 
+/** The variables readConfig reads, in the order they are declared above (`npm start -- --help` lists them). */
+export const CONFIG_VARIABLES = Object.keys(environment.shape) as ReadonlyArray<keyof typeof environment.shape>;
+
 /** What a process does: follow the chain (and keep), serve the merchant API, deliver webhooks. */
 export const ROLES = ["indexer", "api", "webhooks"] as const;
 export type Role = (typeof ROLES)[number];
