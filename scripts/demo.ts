@@ -15,9 +15,9 @@ import { demoConnection, type DemoConnection } from "./stack/demoConnection";
 import { DemoWebhookReceiver, type Delivery } from "./stack/demoWebhookReceiver";
 import { LOCAL_ACCOUNTS } from "./stack/hardhatAccounts";
 import { Progress } from "./stack/progress";
-import { REPOSITORY, userPath } from "./stack/repository";
+import { REPOSITORY, shownPath, userPath } from "./stack/repository";
 import { readPaymentRequestUri } from "./stack/scannedPaymentRequest";
-import { DEFAULT_LOCAL_DIR } from "./stack/stackFolder";
+import { DEFAULT_LOCAL_DIR, stackFolder } from "./stack/stackFolder";
 import { StartError } from "./stack/startError";
 import { variableNotes, wrapped } from "./stack/variableNotes";
 
@@ -231,7 +231,7 @@ async function main(): Promise<number> {
       const now = await openPay.getPayment(payment.id);
       throw new StartError(
         `no payment.completed within ${settings.timeoutMs / 1000} s; the payment is ${now.status} with ${confirmationsOf(now)} confirmations. ` +
-          "Is the stack's chain making blocks, and its keeper running? (its log: data/local/openpay.log)",
+          `Is the stack's chain making blocks, and its keeper running? (its log: ${shownPath(stackFolder(settings.dataDir).log)})`,
         1,
       );
     }
@@ -245,7 +245,7 @@ async function main(): Promise<number> {
     console.log(`Summary: payment ${paid.id} is ${paid.status} per the API.`);
     console.log(`  received       $${paid.received_usd} of $${paid.amount_usd} as ${paid.paid_amount ?? "?"} ${paid.token?.symbol ?? ""}, ${confirmationsOf(paid)} confirmations`);
     console.log(`  history        initiated → ${history}`);
-    console.log(`  transactions   ${paid.transactions.join(", ")}`);
+    console.log(`  on chain       the customer's transfer ${sent.hash}; the escrow recorded the payment in ${paid.transactions.join(", ") || "?"}`);
     console.log(`  webhooks       ${verified.length} verified (${verified.map((delivery) => delivery.event.type).join(", ")})${refused ? `, ${refused} REFUSED` : ""}`);
     console.log(`  time           ${elapsed} s from creating the payment to payment.completed`);
     if (refused > 0) throw new StartError(`${refused} webhook deliveries did not verify`, 1);
