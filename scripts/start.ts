@@ -35,6 +35,11 @@ main().then(
       console.error(`error: ${error.message}`);
       process.exit(error.exitCode);
     }
+    // The local deployment's refusals (deploy/deployOpenPay.ts) name their problem too.
+    if (error instanceof Error && error.name === "DeploymentError") {
+      console.error(`error: ${error.message}`);
+      process.exit(1);
+    }
     console.error(error);
     process.exit(1);
   },

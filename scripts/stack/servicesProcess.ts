@@ -7,7 +7,9 @@ import { StartError } from "./startError";
 /**
  * The Open Pay process — indexer/src/main.ts with every role: indexer and keeper, merchant API with the hosted
  * checkout, webhook worker — as npm start's child. Its JSON log lines go to a file; warnings and errors are also
- * passed to `notice`, shortened, so that the terminal shows what needs attention and nothing else.
+ * passed to `notice`, shortened, so that the terminal shows what needs attention and nothing else. It is ready
+ * when it has logged what main.ts logs once each part runs ("serving /metrics and /health", "merchant API
+ * listening", "webhook worker running"), so its LOG_LEVEL is never above info.
  */
 
 const MAIN = "indexer/src/main.ts";
@@ -68,9 +70,10 @@ function shortened(entry: { level: number; msg?: string; err?: { message?: strin
 
 export function startServices({ env, logFile, notice }: { env: NodeJS.ProcessEnv; logFile: string; notice: (line: string) => void }): ServicesProcess {
   const log = createWriteStream(logFile, { flags: "a" });
+  const level = env.LOG_LEVEL?.trim() || "info";
   const child: ChildProcess = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "-r", PRELOAD, MAIN], {
     cwd: REPOSITORY,
-    env,
+    env: { ...env, LOG_LEVEL: ["trace", "debug", "info"].includes(level) ? level : "info" },
     stdio: ["ignore", "pipe", "pipe", "ipc"],
   });
   const errors: string[] = [];
