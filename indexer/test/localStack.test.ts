@@ -152,7 +152,7 @@ describe("one command: npm start and npm run demo", function () {
     const demo = run("demo", ["--data-dir", dataDir, "--timeout", "60"]);
     const ended = await demo.finished(80_000);
     expect(ended.code, demo.output).to.equal(0);
-    expect(demo.stdout).to.match(/webhook payment\.pending\s+status pending\s.*verified/);
+    expect(demo.stdout).to.match(/history\s+initiated → pending \(checkout_opened\) → confirming \(full_value_received\) → paid \(confirmed\)/);
     expect(demo.stdout).to.match(/webhook payment\.completed\s+status paid\s+confirmations 12\/12\s.*verified/);
     expect(demo.stdout).to.include("payment.completed received and verified");
     const paymentId = /payment (0x[0-9a-f]{64}) created with the SDK/.exec(demo.stdout)![1];
