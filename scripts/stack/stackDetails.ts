@@ -35,8 +35,8 @@ export function removeStackDetails(file: string): void {
 export function readStackDetails(file: string): StackDetails {
   if (!existsSync(file)) {
     throw new StartError(
-      `no running local stack: ${shownPath(file)} is missing. Start one with \`npm start\` in another terminal ` +
-        "(or set OPENPAY_URL and OPENPAY_KEY, and --data-dir or STACK_DATA_DIR if it uses another folder)",
+      `no running local stack: ${shownPath(file)} is missing. Start one with \`npm start\` in another terminal; ` +
+        "if it runs with another --data-dir, give the demo the same one (or STACK_DATA_DIR), or set OPENPAY_URL and OPENPAY_KEY",
     );
   }
   let raw: unknown;
