@@ -18,7 +18,7 @@ import { Progress } from "./stack/progress";
 import { REPOSITORY, shownPath, userPath } from "./stack/repository";
 import { readPaymentRequestUri } from "./stack/scannedPaymentRequest";
 import { DEFAULT_LOCAL_DIR, stackFolder } from "./stack/stackFolder";
-import { StartError } from "./stack/startError";
+import { runCommand, StartError } from "./stack/startError";
 import { variableNotes, wrapped } from "./stack/variableNotes";
 
 const LOCAL_CHAIN_ID = 31337;
@@ -261,14 +261,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    if (error instanceof StartError) {
-      console.error(`error: ${error.message}`);
-      process.exit(error.exitCode);
-    }
-    console.error(error);
-    process.exit(1);
-  },
-);
+runCommand(main);

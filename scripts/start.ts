@@ -8,7 +8,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { REPOSITORY } from "./stack/repository";
-import { StartError } from "./stack/startError";
+import { runCommand } from "./stack/startError";
 import { readStartSettings, startHelp } from "./stack/startOptions";
 
 async function main(): Promise<number> {
@@ -28,19 +28,4 @@ async function main(): Promise<number> {
   return runLocalStack(settings);
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    if (error instanceof StartError) {
-      console.error(`error: ${error.message}`);
-      process.exit(error.exitCode);
-    }
-    // The local deployment's refusals (deploy/deployOpenPay.ts) name their problem too.
-    if (error instanceof Error && error.name === "DeploymentError") {
-      console.error(`error: ${error.message}`);
-      process.exit(1);
-    }
-    console.error(error);
-    process.exit(1);
-  },
-);
+runCommand(main);

@@ -11,7 +11,7 @@ import { chainStackReady } from "./readyMessages";
 import { REPOSITORY, shownPath, userPath } from "./repository";
 import { startServices, type ServicesProcess } from "./servicesProcess";
 import { keptStackFolder } from "./stackFolder";
-import { aborted, serveUntilStopped, stopOnSignals } from "./stackLifetime";
+import { readyUnlessStopped, serveUntilStopped, stopOnSignals } from "./stackLifetime";
 import { StartError } from "./startError";
 import { changedWith, type StartSettings } from "./startOptions";
 
@@ -152,13 +152,8 @@ export async function runAgainstChain(settings: StartSettings, out: (line: strin
     process.once("exit", () => void services?.stop());
     progress.step("starting the services: indexer" + (config.operatorKey ? ", keeper" : "") + ", merchant API, hosted checkout, webhook worker");
     services = startServices({ env, logFile: folder.log, notice: (line) => out(`  [services] ${line}`) });
-    // Ctrl-C reaches the services too: stopping while they start is no failure.
-    const ready = await Promise.race([services.ready, aborted(signal).then(() => undefined)]).catch((error: unknown) => {
-      if (signal.aborted) return undefined;
-      throw error;
-    });
+    const ready = await readyUnlessStopped(services, signal);
     if (!ready) {
-      await services.stop();
       out("stopped");
       return 0;
     }

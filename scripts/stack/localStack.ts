@@ -10,7 +10,7 @@ import { shownPath } from "./repository";
 import { startServices, type ServicesProcess } from "./servicesProcess";
 import { removeStackDetails, writeStackDetails } from "./stackDetails";
 import { DEFAULT_LOCAL_DIR, freshStackFolder } from "./stackFolder";
-import { aborted, serveUntilStopped, stopOnSignals } from "./stackLifetime";
+import { readyUnlessStopped, serveUntilStopped, stopOnSignals } from "./stackLifetime";
 import { StartError } from "./startError";
 import { changedWith, SET_ON_LOCAL_CHAIN, type StartSettings } from "./startOptions";
 
@@ -97,13 +97,8 @@ export async function runLocalStack(settings: StartSettings, out: (line: string)
 
     progress.step("starting the services: indexer, keeper, merchant API, hosted checkout, webhook worker");
     services = startServices({ env, logFile: folder.log, notice: (line) => out(`  [services] ${line}`) });
-    // Ctrl-C reaches the services too: stopping while they start is no failure.
-    const ready = await Promise.race([services.ready, aborted(signal).then(() => undefined)]).catch((error: unknown) => {
-      if (signal.aborted) return undefined;
-      throw error;
-    });
+    const ready = await readyUnlessStopped(services, signal);
     if (!ready) {
-      await services.stop();
       return 0;
     }
 

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import path from "node:path";
+import { onLines } from "./outputLines";
 import { REPOSITORY } from "./repository";
 import { StartError } from "./startError";
 
@@ -42,24 +43,6 @@ export interface ServicesProcess {
   stop(graceMs?: number): Promise<Exit>;
   /** SIGKILL, at once. */
   kill(): void;
-}
-
-function onLines(stream: NodeJS.ReadableStream, handle: (line: string) => void) {
-  let buffered = "";
-  stream.setEncoding("utf8");
-  stream.on("data", (chunk: string) => {
-    buffered += chunk;
-    let newline: number;
-    while ((newline = buffered.indexOf("\n")) >= 0) {
-      const line = buffered.slice(0, newline);
-      buffered = buffered.slice(newline + 1);
-      if (line.trim()) handle(line);
-    }
-  });
-  stream.on("end", () => {
-    if (buffered.trim()) handle(buffered);
-    buffered = "";
-  });
 }
 
 /** A pino line as one short sentence: "warning: RPC request failed; retrying (fetch failed)". */

@@ -1,5 +1,5 @@
 import { shownPath } from "./repository";
-import type { ServicesProcess } from "./servicesProcess";
+import type { ServicesProcess, ServicesReady } from "./servicesProcess";
 
 /**
  * Ctrl-C (SIGINT) or SIGTERM: the first asks the stack to stop cleanly (the returned signal aborts); a second one
@@ -24,6 +24,19 @@ export function stopOnSignals(out: (line: string) => void, force: () => void): A
 /** Resolves when `signal` aborts. */
 export function aborted(signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
+}
+
+/**
+ * The services once ready, or undefined when Ctrl-C came first (the services are then stopped): stopping while they
+ * start is no failure.
+ */
+export async function readyUnlessStopped(services: ServicesProcess, signal: AbortSignal): Promise<ServicesReady | undefined> {
+  const ready = await Promise.race([services.ready, aborted(signal).then(() => undefined)]).catch((error: unknown) => {
+    if (signal.aborted) return undefined;
+    throw error;
+  });
+  if (!ready) await services.stop();
+  return ready;
 }
 
 /**

@@ -13,3 +13,21 @@ export class StartError extends Error {
     super(message);
   }
 }
+
+/**
+ * Runs a command's `main` and exits with its code; a StartError (or the local deployment's DeploymentError, which
+ * names its problem too) is printed as one `error:` line, anything else with its stack.
+ */
+export function runCommand(main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      if (error instanceof StartError || (error instanceof Error && error.name === "DeploymentError")) {
+        console.error(`error: ${error.message}`);
+        process.exit(error instanceof StartError ? error.exitCode : 1);
+      }
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import path from "node:path";
+import { onLines } from "../../../scripts/stack/outputLines";
 
 /**
  * The indexer as its own operating-system process (`node -r ts-node/register/transpile-only indexer/src/main.ts`),
@@ -93,7 +94,7 @@ export class IndexerProcess {
         resolve(this.exit);
       });
     });
-    lines(this.child.stdout!, (line) => {
+    onLines(this.child.stdout!, (line) => {
       try {
         const parsed = JSON.parse(line) as LogLine;
         this.logs.push(parsed);
@@ -103,7 +104,7 @@ export class IndexerProcess {
       }
       this.notify();
     });
-    lines(this.child.stderr!, (line) => {
+    onLines(this.child.stderr!, (line) => {
       this.text.push(line);
       this.notify();
     });
@@ -185,24 +186,6 @@ export class IndexerProcess {
       clearTimeout(timer);
     }
   }
-}
-
-function lines(stream: NodeJS.ReadableStream, onLine: (line: string) => void) {
-  let buffered = "";
-  stream.setEncoding("utf8");
-  stream.on("data", (chunk: string) => {
-    buffered += chunk;
-    let newline: number;
-    while ((newline = buffered.indexOf("\n")) >= 0) {
-      const line = buffered.slice(0, newline);
-      buffered = buffered.slice(newline + 1);
-      if (line.trim() !== "") onLine(line);
-    }
-  });
-  stream.on("end", () => {
-    if (buffered.trim() !== "") onLine(buffered);
-    buffered = "";
-  });
 }
 
 export interface IndexerProcessOptions {
