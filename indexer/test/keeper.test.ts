@@ -54,6 +54,20 @@ async function tokenBalance(chain: LocalChain, symbol: "USDT" | "USDC", account:
   return token.balanceOf(account);
 }
 
+/** Hardhat's accounts 10 and up: customers no role of the local deployment uses. */
+async function customer(index: number) {
+  return (await hre.ethers.getSigners())[10 + index];
+}
+
+/** Mints test tokens to a customer and sends them by plain transfer to `to` (mined when automine is on). */
+async function transferTo(chain: LocalChain, symbol: "USDT" | "USDC", from: Awaited<ReturnType<typeof customer>>, to: string, amount: bigint) {
+  const token = await hre.ethers.getContractAt("TestToken", chain.record.tokens[symbol].address);
+  await (await token.mint(from.address, amount)).wait();
+  return token.connect(from).transfer(to, amount);
+}
+
+const kindsOf = (sent: Array<{ kind: string }>) => sent.map((action) => action.kind);
+
 describe("keeper: deposit addresses collected, unpaid payments expired, strays returned", function () {
   const chain = useLocalChain();
 
@@ -166,6 +180,66 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
       const rows = await actions(db);
       expect(rows.map((row) => row.state_key)).to.not.include(`${zeroAddress}:stale`);
       expect(rows).to.have.length(1);
+    });
+
+    it("refunds each sender of an expired payment's deposit address what it sent", async function () {
+      const { db } = store();
+      const payment = await signedPayment(chain(), "20");
+      await register(db, chain(), payment);
+      const indexer = localIndexer(chain(), db);
+      const keeper = localKeeper(chain(), db);
+      const [a, b] = [await customer(0), await customer(1)];
+      const six = parseUnits("6", 18);
+      const three = parseUnits("3", 18);
+      const aBefore = await tokenBalance(chain(), "USDT", a.address);
+      const bBefore = await tokenBalance(chain(), "USDT", b.address);
+
+      for (const [from, amount] of [[a, six], [b, three]] as const) {
+        await (await transferTo(chain(), "USDT", from, payment.depositAddress, amount)).wait();
+        await catchUp(indexer);
+        expect(kindsOf(await keeper.tick())).to.deep.equal(["collect"]);
+        await catchUp(indexer);
+      }
+      expect((await storedPayment(db, payment.intent.paymentId)).paidAmount).to.equal(six + three);
+
+      await mineAt(payment.intent.expiry + 1n);
+      await catchUp(indexer);
+      expect(kindsOf(await keeper.tick())).to.deep.equal(["expire"]);
+      await catchUp(indexer);
+      expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("expired");
+      expect(kindsOf(await keeper.tick())).to.deep.equal(["refundDepositAddress", "refundDepositAddress"]);
+      await catchUp(indexer);
+
+      expect(await tokenBalance(chain(), "USDT", a.address)).to.equal(aBefore + six);
+      expect(await tokenBalance(chain(), "USDT", b.address)).to.equal(bBefore + three);
+      const escrow = await hre.ethers.getContractAt("OpenPayEscrow", chain().record.escrow);
+      expect(await escrow.depositOf(payment.intent.paymentId, payment.depositAddress)).to.equal(0n);
+      expect(await keeper.tick()).to.deep.equal([]);
+    });
+
+    it("returns a second stray of the same amount too", async function () {
+      const { db } = store();
+      const payment = await signedPayment(chain(), "20");
+      await register(db, chain(), payment);
+      const indexer = localIndexer(chain(), db);
+      const keeper = localKeeper(chain(), db);
+      // Nothing paid, and the late-collect window is over: the payment is expired, whatever arrives is a stray.
+      await mineAt(payment.intent.expiry + SETTINGS.lateCollectWindow + 1n);
+      await catchUp(indexer);
+      expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("expired");
+      const sender = await customer(2);
+      const five = parseUnits("5", 18);
+      const before = await tokenBalance(chain(), "USDT", sender.address);
+
+      for (const round of [1, 2]) {
+        await (await transferTo(chain(), "USDT", sender, payment.depositAddress, five)).wait();
+        await catchUp(indexer);
+        expect(kindsOf(await keeper.tick()), `stray ${round}`).to.deep.equal(["returnStray"]);
+        await catchUp(indexer);
+        expect(await tokenBalance(chain(), "USDT", payment.depositAddress), `stray ${round}`).to.equal(0n);
+      }
+      // Minted twice, both came back.
+      expect(await tokenBalance(chain(), "USDT", sender.address)).to.equal(before + 2n * five);
     });
   });
 });

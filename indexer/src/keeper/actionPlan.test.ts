@@ -1,12 +1,14 @@
 import { expect } from "chai";
 import { zeroAddress, type Address, type Hex } from "viem";
 import { newPayment, type Payment } from "../payments/payment";
-import { planActions, type KeeperView } from "./actionPlan";
+import { depositAddressRefunds, planActions, sendersOf, type DepositTransfer, type KeeperView } from "./actionPlan";
 
 const ID = `0x${"11".repeat(32)}` as Hex;
 const USDT = `0x${"22".repeat(20)}` as Address;
 const USDC = `0x${"23".repeat(20)}` as Address;
 const SENDER = `0x${"33".repeat(20)}` as Address;
+const OTHER = `0x${"34".repeat(20)}` as Address;
+const THIRD = `0x${"35".repeat(20)}` as Address;
 const REFUND = `0x${"44".repeat(20)}` as Address;
 const DEPOSIT = `0x${"55".repeat(20)}` as Address;
 const EXPIRY = 10_000n;
@@ -19,14 +21,17 @@ function view(overrides: Partial<KeeperView> = {}, payment: Partial<Payment> = {
     refundTo: zeroAddress,
     depositAddress: DEPOSIT,
     holdings: [],
-    senders: new Map([[USDT, SENDER]]),
+    transfers: [],
     payers: [],
-    heldForDepositAddress: 0n,
+    collectedFromDepositAddress: 0n,
+    refundedFromDepositAddress: new Map(),
+    returnedStrays: new Map(),
     ...overrides,
   };
 }
 
 const kinds = (v: KeeperView, now: bigint) => planActions(v, now, WINDOW).map((action) => action.kind);
+const sent = (sender: Address, amount: bigint, token: Address = USDT): DepositTransfer => ({ token, sender, amount });
 
 describe("the keeper's action plan", () => {
   it("does nothing for a payment with nothing at its deposit address", () => {
@@ -34,11 +39,11 @@ describe("the keeper's action plan", () => {
   });
 
   it("collects what waits at an open payment's deposit address until the late-collect window closes", () => {
-    const funded = view({ holdings: [{ token: USDT, amount: 5n }] });
-    expect(planActions(funded, EXPIRY, WINDOW)).to.deep.equal([{ kind: "collect", paymentId: ID, token: USDT, stateKey: `${USDT}:5:0` }]);
+    const funded = view({ holdings: [{ token: USDT, amount: 5n }], transfers: [sent(SENDER, 5n)] });
+    expect(planActions(funded, EXPIRY, WINDOW)).to.deep.equal([{ kind: "collect", paymentId: ID, token: USDT, stateKey: `${USDT.toLowerCase()}:5:0` }]);
     expect(kinds(funded, EXPIRY + WINDOW)).to.deep.equal(["collect"]);
     expect(planActions(funded, EXPIRY + WINDOW + 1n, WINDOW)).to.deep.equal([
-      { kind: "returnStray", paymentId: ID, token: USDT, to: SENDER, stateKey: `${USDT}:5` },
+      { kind: "returnStray", paymentId: ID, token: USDT, to: SENDER, stateKey: `${USDT.toLowerCase()}:5:1:0` },
     ]);
   });
 
@@ -51,13 +56,13 @@ describe("the keeper's action plan", () => {
   it("names a new state when the same amount arrives again after a collect, so an equal top-up is collected too", () => {
     const first = planActions(view({ holdings: [{ token: USDT, amount: 5n }] }), 1n, WINDOW)[0];
     const again = view({ holdings: [{ token: USDT, amount: 5n }] }, { status: "pending", token: USDT, paidAmount: 5n, receivedUsd: 5n });
-    expect(planActions(again, 1n, WINDOW)).to.deep.equal([{ kind: "collect", paymentId: ID, token: USDT, stateKey: `${USDT}:5:5` }]);
+    expect(planActions(again, 1n, WINDOW)).to.deep.equal([{ kind: "collect", paymentId: ID, token: USDT, stateKey: `${USDT.toLowerCase()}:5:5` }]);
     expect(planActions(again, 1n, WINDOW)[0].stateKey).to.not.equal(first.stateKey);
   });
 
   it("returns another token than the one the payment is paid in, to the refund address when the intent names one", () => {
-    const mixed = view({ holdings: [{ token: USDC, amount: 9n }], refundTo: REFUND }, { status: "pending", token: USDT, receivedUsd: 1n });
-    expect(planActions(mixed, 1n, WINDOW)).to.deep.equal([{ kind: "returnStray", paymentId: ID, token: USDC, to: REFUND, stateKey: `${USDC}:9` }]);
+    const mixed = view({ holdings: [{ token: USDC, amount: 9n }], refundTo: REFUND, transfers: [sent(SENDER, 9n, USDC)] }, { status: "pending", token: USDT, receivedUsd: 1n });
+    expect(planActions(mixed, 1n, WINDOW)).to.deep.equal([{ kind: "returnStray", paymentId: ID, token: USDC, to: REFUND, stateKey: `${USDC.toLowerCase()}:9:1:0` }]);
   });
 
   it("leaves BNB without a sender or refund address to the operator", () => {
@@ -73,10 +78,94 @@ describe("the keeper's action plan", () => {
   });
 
   it("sends an expired payment's deposit-address deposits back to whoever sent them", () => {
-    const expired = view({ heldForDepositAddress: 12n, depositAddressSender: SENDER }, { status: "expired" });
+    const expired = view({ collectedFromDepositAddress: 12n, transfers: [sent(SENDER, 12n)] }, { status: "expired", token: USDT });
     expect(planActions(expired, EXPIRY + 1n, WINDOW)).to.deep.equal([
-      { kind: "refundDepositAddress", paymentId: ID, to: SENDER, amount: 12n, stateKey: "refund:12" },
+      { kind: "refundDepositAddress", paymentId: ID, to: SENDER, amount: 12n, stateKey: `refund:${SENDER.toLowerCase()}:0` },
     ]);
+    // With a refund address in the intent, expire() sent them there already.
     expect(kinds({ ...expired, refundTo: REFUND }, EXPIRY + 1n)).to.deep.equal([]);
+  });
+
+  it("refunds each sender of an expired payment's deposit address what it sent, not all to the first", () => {
+    const expired = view({ collectedFromDepositAddress: 9n, transfers: [sent(SENDER, 6n), sent(OTHER, 3n)] }, { status: "expired", token: USDT });
+    expect(planActions(expired, EXPIRY + 1n, WINDOW)).to.deep.equal([
+      { kind: "refundDepositAddress", paymentId: ID, to: SENDER, amount: 6n, stateKey: `refund:${SENDER.toLowerCase()}:0` },
+      { kind: "refundDepositAddress", paymentId: ID, to: OTHER, amount: 3n, stateKey: `refund:${OTHER.toLowerCase()}:0` },
+    ]);
+    // A sender's several transfers add up; transfers in another token are not part of it.
+    const repeated = view(
+      { collectedFromDepositAddress: 9n, transfers: [sent(SENDER, 2n), sent(OTHER, 3n), sent(THIRD, 8n, USDC), sent(SENDER, 4n)] },
+      { status: "expired", token: USDT },
+    );
+    expect(depositAddressRefunds(repeated)).to.deep.equal([
+      { to: SENDER, amount: 6n, refundedBefore: 0n },
+      { to: OTHER, amount: 3n, refundedBefore: 0n },
+    ]);
+  });
+
+  it("refunds only what the escrow collected and still holds, first transfers first, and never a sender twice for one state", () => {
+    // 6 from SENDER and 3 from OTHER were collected; OTHER's later 5 came after the window and was never collected
+    // (a stray, returned by returnStray): the escrow holds 9.
+    const transfers = [sent(SENDER, 6n), sent(OTHER, 3n), sent(OTHER, 5n)];
+    const expired = { transfers, collectedFromDepositAddress: 9n };
+    expect(depositAddressRefunds(view(expired, { status: "expired", token: USDT }))).to.deep.equal([
+      { to: SENDER, amount: 6n, refundedBefore: 0n },
+      { to: OTHER, amount: 3n, refundedBefore: 0n },
+    ]);
+    // SENDER's refund is on chain: only OTHER's is due, and SENDER's next key would be another state.
+    const afterFirst = view({ ...expired, refundedFromDepositAddress: new Map([[SENDER, 6n]]) }, { status: "expired", token: USDT });
+    expect(planActions(afterFirst, EXPIRY + 1n, WINDOW)).to.deep.equal([
+      { kind: "refundDepositAddress", paymentId: ID, to: OTHER, amount: 3n, stateKey: `refund:${OTHER.toLowerCase()}:0` },
+    ]);
+    // Someone else was sent 4 of it (the operator by hand): what is held runs out in the order of the first transfers.
+    const short = view({ ...expired, refundedFromDepositAddress: new Map([[REFUND, 4n]]) }, { status: "expired", token: USDT });
+    expect(depositAddressRefunds(short)).to.deep.equal([{ to: SENDER, amount: 5n, refundedBefore: 0n }]);
+    // Nothing held, nothing sent; a collect no recorded transfer explains is left to the operator.
+    expect(depositAddressRefunds(view({ transfers }, { status: "expired", token: USDT }))).to.deep.equal([]);
+    expect(depositAddressRefunds(view({ collectedFromDepositAddress: 9n, transfers: [sent(SENDER, 4n)] }, { status: "expired", token: USDT }))).to.deep.equal([
+      { to: SENDER, amount: 4n, refundedBefore: 0n },
+    ]);
+  });
+
+  it("attributes stretches of a deposit address's transfers to their senders", () => {
+    const transfers = [sent(SENDER, 6n), sent(OTHER, 3n), sent(SENDER, 1n)];
+    expect(sendersOf(transfers, 0n, 10n)).to.deep.equal({ shares: new Map([[SENDER, 7n], [OTHER, 3n]]), covered: 10n });
+    expect(sendersOf(transfers, 5n, 8n)).to.deep.equal({ shares: new Map([[SENDER, 1n], [OTHER, 2n]]), covered: 3n });
+    expect(sendersOf(transfers, -2n, 3n)).to.deep.equal({ shares: new Map([[SENDER, 3n]]), covered: 3n });
+    expect(sendersOf([sent(zeroAddress, 4n)], 0n, 4n)).to.deep.equal({ shares: new Map(), covered: 0n });
+  });
+
+  it("returns a second stray of the same amount too, and keeps the key of one on its way", () => {
+    const paid = { status: "paid" as const, token: USDT, paidAmount: 100n };
+    const first = view({ holdings: [{ token: USDT, amount: 5n }], transfers: [sent(SENDER, 100n), sent(SENDER, 5n)] }, paid);
+    const [returned] = planActions(first, 1n, WINDOW);
+    expect(returned).to.include({ kind: "returnStray", to: SENDER });
+    // Not mined yet: same holdings, same transfers, same key.
+    expect(planActions(first, 2n, WINDOW)[0].stateKey).to.equal(returned.stateKey);
+    // Returned, then the same amount again.
+    const second = view(
+      { holdings: [{ token: USDT, amount: 5n }], transfers: [sent(SENDER, 100n), sent(SENDER, 5n), sent(SENDER, 5n)], returnedStrays: new Map([[USDT, 5n]]) },
+      paid,
+    );
+    expect(planActions(second, 3n, WINDOW)[0]).to.include({ kind: "returnStray", to: SENDER });
+    expect(planActions(second, 3n, WINDOW)[0].stateKey).to.not.equal(returned.stateKey);
+    // BNB leaves no transfer log: with a refund address, what was returned before tells two equal strays apart.
+    const bnb = (returned: bigint) =>
+      planActions(view({ holdings: [{ token: zeroAddress, amount: 5n }], refundTo: REFUND, returnedStrays: new Map([[zeroAddress, returned]]) }, paid), 1n, WINDOW)[0];
+    expect(bnb(0n).stateKey).to.not.equal(bnb(5n).stateKey);
+  });
+
+  it("returns a stray only to its one sender: strays of several senders at once wait for the operator", () => {
+    const paid = { status: "paid" as const, token: USDT, paidAmount: 100n };
+    // 100 collected, then 5 from SENDER and 4 from OTHER wait at the address: returnStray would send all 9 to one.
+    const mixed = view({ holdings: [{ token: USDT, amount: 9n }], transfers: [sent(SENDER, 100n), sent(SENDER, 5n), sent(OTHER, 4n)] }, paid);
+    expect(planActions(mixed, 1n, WINDOW)).to.deep.equal([]);
+    // Only OTHER's 4 wait (SENDER's 5 went back already): it goes to OTHER, not to the last-but-one sender.
+    const one = view({ holdings: [{ token: USDT, amount: 4n }], transfers: [sent(SENDER, 100n), sent(SENDER, 5n), sent(OTHER, 4n)] }, paid);
+    expect(planActions(one, 1n, WINDOW)).to.deep.equal([
+      { kind: "returnStray", paymentId: ID, token: USDT, to: OTHER, stateKey: `${USDT.toLowerCase()}:4:3:0` },
+    ]);
+    // More waits than the recorded transfers explain: nobody to name.
+    expect(planActions(view({ holdings: [{ token: USDC, amount: 9n }], transfers: [sent(SENDER, 5n, USDC)] }, paid), 1n, WINDOW)).to.deep.equal([]);
   });
 });

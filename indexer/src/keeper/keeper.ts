@@ -93,34 +93,38 @@ export class Keeper {
     for (const row of rows) {
       const registration = registrationFromRow(row);
       const payment = paymentFromRow(row);
-      const mine = transfers.filter((transfer) => transfer.paymentId === row.id);
-      const holdings = [{ token: zeroAddress as Address, amount: await client.getBalance({ address: registration.depositAddress }) }];
+      const depositAddress = getAddress(registration.depositAddress);
+      const mine = transfers.filter((transfer) => transfer.paymentId === row.id).map(({ token, sender, amount }) => ({ token: getAddress(token), sender: getAddress(sender), amount }));
+      const holdings = [{ token: zeroAddress as Address, amount: await client.getBalance({ address: depositAddress }) }];
       for (const token of new Set(mine.map((transfer) => transfer.token))) {
-        const amount = await client.readContract({ address: token, abi: erc20Abi, functionName: "balanceOf", args: [registration.depositAddress] });
+        const amount = await client.readContract({ address: token, abi: erc20Abi, functionName: "balanceOf", args: [depositAddress] });
         holdings.push({ token, amount });
       }
-      const senders = new Map<Address, Address>(mine.map((transfer) => [transfer.token, transfer.sender]));
       const payers = new Set<Address>();
-      let heldForDepositAddress = 0n;
+      let collectedFromDepositAddress = 0n;
+      const refundedFromDepositAddress = new Map<Address, bigint>();
+      const returnedStrays = new Map<Address, bigint>();
+      const add = (map: Map<Address, bigint>, key: Address, amount: bigint) => map.set(getAddress(key), (map.get(getAddress(key)) ?? 0n) + amount);
       for (const event of await eventsOf(db, chainId, row.id)) {
         if (event.kind === "deposited" || event.kind === "completed") {
           payers.add(event.payer);
-          if (event.payer === registration.depositAddress) heldForDepositAddress += event.amount;
+          if (getAddress(event.payer) === depositAddress) collectedFromDepositAddress += event.amount;
         }
-        if (event.kind === "deposit_refunded" && event.payer === registration.depositAddress) heldForDepositAddress -= event.amount;
+        if (event.kind === "deposit_refunded" && getAddress(event.payer) === depositAddress) add(refundedFromDepositAddress, event.to, event.amount);
+        if (event.kind === "stray_returned") add(returnedStrays, event.token, event.amount);
       }
-      const firstInPaymentToken = mine.find((transfer) => transfer.token === payment.token);
       result.push({
         view: {
           payment,
           expiry: registration.expiry,
           refundTo: registration.refundTo,
-          depositAddress: registration.depositAddress,
+          depositAddress,
           holdings,
-          senders,
+          transfers: mine,
           payers: [...payers],
-          heldForDepositAddress,
-          depositAddressSender: firstInPaymentToken?.sender,
+          collectedFromDepositAddress,
+          refundedFromDepositAddress,
+          returnedStrays,
         },
         intent: intentOf(registration),
         signature: registration.signature,
