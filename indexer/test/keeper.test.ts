@@ -11,15 +11,19 @@ import type { Db } from "../src/store/paymentStore";
 import {
   catchUp,
   CHAIN_ID,
+  latestTimestamp,
   localIndexer,
   mine,
   mineAt,
   register,
+  revertTo,
   SETTINGS,
   signedPayment,
+  snapshot,
   useLocalChain,
   type LocalChain,
 } from "./support/localChain";
+import { headNumber } from "./support/manualMining";
 import { historyOf, storedPayment } from "./support/paymentRecords";
 import { describeEachStore } from "./support/stores";
 
@@ -66,6 +70,22 @@ async function transferTo(chain: LocalChain, symbol: "USDT" | "USDC", from: Awai
   return token.connect(from).transfer(to, amount);
 }
 
+async function merchantBalance(chain: LocalChain, symbol: "USDT" | "USDC"): Promise<bigint> {
+  const escrow = await hre.ethers.getContractAt("OpenPayEscrow", chain.record.escrow);
+  return escrow.balanceOf(chain.record.demoMerchant!.merchant, chain.record.tokens[symbol].address);
+}
+
+/**
+ * Reorganises the chain back to the snapshot `fork` (taken at block `forkHead`) and mines a branch one block longer
+ * than the one it replaces, block by block. Transactions sent after the snapshot are gone from the pool too: no
+ * node puts them back.
+ */
+async function reorganise(fork: string, forkHead: number) {
+  const oldHead = await headNumber();
+  await revertTo(fork);
+  await mine(oldHead - forkHead + 1);
+}
+
 const kindsOf = (sent: Array<{ kind: string }>) => sent.map((action) => action.kind);
 
 describe("keeper: deposit addresses collected, unpaid payments expired, strays returned", function () {
@@ -91,7 +111,7 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
 
         expect(await keeper.tick()).to.deep.equal([]);
         expect(await actions(db)).to.have.length(1);
-        expect((await actions(db))[0]).to.include({ action: "collect", status: "done" });
+        expect((await actions(db))[0]).to.include({ action: "collect", status: "mined" });
       });
     }
 
@@ -157,10 +177,14 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
       await mine();
       await hre.network.provider.send("evm_setAutomine", [true]);
       await keeper.tick();
-      expect((await actions(db)).map((row) => [row.action, row.status])).to.deep.equal([["collect", "done"]]);
+      expect((await actions(db)).map((row) => [row.action, row.status])).to.deep.equal([["collect", "mined"]]);
       await catchUp(indexer);
       expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("confirming");
       expect(await tokenBalance(chain(), "USDT", payment.depositAddress)).to.equal(0n);
+      // Final once 20 blocks deep.
+      await mine(19);
+      await keeper.tick();
+      expect((await actions(db)).map((row) => [row.action, row.status])).to.deep.equal([["collect", "done"]]);
     });
 
     it("plans again an action claimed but never broadcast (a crash between claim and send)", async function () {
@@ -180,6 +204,52 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
       const rows = await actions(db);
       expect(rows.map((row) => row.state_key)).to.not.include(`${zeroAddress}:stale`);
       expect(rows).to.have.length(1);
+    });
+
+    it("broadcasts again its collect when a reorganisation drops it and no node puts it back; later transactions are mined", async function () {
+      const { db } = store();
+      const merchantBefore = await merchantBalance(chain(), "USDT");
+      const first = await signedPayment(chain(), "25");
+      await register(db, chain(), first);
+      await simulate(hre, { intent: first.file, scenario: "full", token: "USDT", via: "deposit-address" }, quiet);
+      const firstUnits = await tokenBalance(chain(), "USDT", first.depositAddress);
+      const indexer = localIndexer(chain(), db);
+      const keeper = localKeeper(chain(), db, 0);
+      await catchUp(indexer);
+
+      const fork = await snapshot();
+      const forkHead = await headNumber();
+      expect(kindsOf(await keeper.tick())).to.deep.equal(["collect"]);
+      await mine(2);
+      await catchUp(indexer);
+      expect((await storedPayment(db, first.intent.paymentId)).status).to.equal("confirming");
+      expect(await keeper.tick()).to.deep.equal([]);
+
+      // A longer branch without the collect's block; the collect is in no pool.
+      await reorganise(fork, forkHead);
+      expect(await tokenBalance(chain(), "USDT", first.depositAddress)).to.equal(firstUnits);
+      // Meanwhile a second payment is paid at its deposit address.
+      const second = await signedPayment(chain(), "10");
+      await register(db, chain(), second);
+      await simulate(hre, { intent: second.file, scenario: "full", token: "USDT", via: "deposit-address" }, quiet);
+      const secondUnits = await tokenBalance(chain(), "USDT", second.depositAddress);
+      await catchUp(indexer);
+      expect((await storedPayment(db, first.intent.paymentId)).status).to.equal("initiated");
+
+      // The same signed collect goes out again with its nonce, and the second payment's collect is mined after it.
+      expect(kindsOf(await keeper.tick())).to.deep.equal(["collect"]);
+      await catchUp(indexer);
+      expect(await tokenBalance(chain(), "USDT", first.depositAddress)).to.equal(0n);
+      expect(await tokenBalance(chain(), "USDT", second.depositAddress)).to.equal(0n);
+      expect((await storedPayment(db, first.intent.paymentId)).status).to.equal("confirming");
+      expect((await storedPayment(db, second.intent.paymentId)).status).to.equal("confirming");
+      expect((await merchantBalance(chain(), "USDT")) - merchantBefore).to.equal(firstUnits + secondUnits);
+      // One collect per payment, each on chain once.
+      expect(await keeper.tick()).to.deep.equal([]);
+      expect((await actions(db)).map((row) => [row.action, row.status])).to.deep.equal([
+        ["collect", "mined"],
+        ["collect", "mined"],
+      ]);
     });
 
     it("refunds each sender of an expired payment's deposit address what it sent", async function () {
@@ -240,6 +310,46 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
       }
       // Minted twice, both came back.
       expect(await tokenBalance(chain(), "USDT", sender.address)).to.equal(before + 2n * five);
+    });
+
+    it("after a reorganisation replaces who sent a stray, returns it to the new sender, never to the old", async function () {
+      const { db } = store();
+      const payment = await signedPayment(chain(), "20");
+      await register(db, chain(), payment);
+      const indexer = localIndexer(chain(), db);
+      const keeper = localKeeper(chain(), db, 0);
+      await mineAt(payment.intent.expiry + SETTINGS.lateCollectWindow + 1n);
+      await catchUp(indexer);
+      const [a, b] = [await customer(3), await customer(4)];
+      const five = parseUnits("5", 18);
+      const aBefore = await tokenBalance(chain(), "USDT", a.address);
+      const bBefore = await tokenBalance(chain(), "USDT", b.address);
+
+      // A's transfer is mined; the keeper sees it and sends its return, which waits in the pool.
+      const fork = await snapshot();
+      const forkHead = await headNumber();
+      await (await transferTo(chain(), "USDT", a, payment.depositAddress, five)).wait();
+      await hre.network.provider.send("evm_setAutomine", [false]);
+      expect(kindsOf(await keeper.tick())).to.deep.equal(["returnStray"]);
+
+      // A reorganisation: on the longer branch B sent the same amount in the same place (block and log), A nothing.
+      const aTransferBlock = await headNumber();
+      await revertTo(fork);
+      await hre.network.provider.send("evm_setAutomine", [true]);
+      const sent = await (await transferTo(chain(), "USDT", b, payment.depositAddress, five)).wait();
+      expect(sent!.blockNumber).to.equal(aTransferBlock);
+      await mine();
+      await catchUp(indexer);
+
+      // The return to A is no longer wanted: a no-op takes its nonce, and once that is final the stray goes to B.
+      expect(await keeper.tick()).to.deep.equal([]);
+      expect(await tokenBalance(chain(), "USDT", a.address)).to.equal(aBefore);
+      await mine(20);
+      await catchUp(indexer);
+      expect(kindsOf(await keeper.tick())).to.deep.equal(["returnStray"]);
+      expect(await tokenBalance(chain(), "USDT", payment.depositAddress)).to.equal(0n);
+      expect(await tokenBalance(chain(), "USDT", b.address)).to.equal(bBefore + five);
+      expect(await tokenBalance(chain(), "USDT", a.address)).to.equal(aBefore);
     });
   });
 });

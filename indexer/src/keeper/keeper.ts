@@ -1,4 +1,4 @@
-import { encodeFunctionData, erc20Abi, getAddress, zeroAddress, type Address, type Hex, type PublicClient } from "viem";
+import { encodeFunctionData, erc20Abi, getAddress, keccak256, zeroAddress, type Address, type Hex, type PublicClient } from "viem";
 import type { Logger } from "pino";
 import { openPayEscrowAbi } from "../chain/escrowAbi";
 import { sleep } from "../chain/retry";
@@ -7,6 +7,7 @@ import { eventsOf, type Db } from "../store/paymentStore";
 import { intentOf, paymentFromRow, registrationFromRow } from "../store/paymentRows";
 import { planActions, type KeeperAction, type KeeperView } from "./actionPlan";
 import {
+  type ActionRow,
   claimAction,
   deleteAction,
   keeperCandidates,
@@ -31,31 +32,62 @@ export interface KeeperOptions {
   lateCollectWindow: bigint;
   logger: Logger;
   pollIntervalMs?: number;
-  /** A sent transaction not mined after this long is replaced at a higher gas price. */
+  /**
+   * A sent transaction not mined after this long is replaced at a higher gas price; one the node no longer knows
+   * (a reorganisation dropped it, or the pool evicted it) is given this long to come back before the keeper
+   * broadcasts it again or takes its nonce with a no-op.
+   */
   stuckAfterMs?: number;
   /** Blocks per eth_getLogs request when scanning for transfers. */
   scanRange?: number;
+  /**
+   * Blocks after which the keeper takes its transactions and the transfers it saw as final (default 20, above the
+   * indexer's 12 confirmations): until then it reads the transfers again each round and checks its receipts.
+   */
+  finalityDepth?: number;
 }
 
 /** Deposit addresses per getLogs topic filter: providers cap the length of OR-lists. */
 const ADDRESSES_PER_QUERY = 200;
 const MAX_ATTEMPTS = 6;
+const DEFAULT_FINALITY_DEPTH = 20;
+
+interface Receipt {
+  transactionHash: Hex;
+  blockNumber: Hex;
+  status: Hex;
+}
+
+const sameHash = (a: Hex | null, b: Hex | null) => a !== null && b !== null && a.toLowerCase() === b.toLowerCase();
+const keyOf = (row: { paymentId: string; action: string; stateKey: string }) => ({ paymentId: row.paymentId, action: row.action, stateKey: row.stateKey });
 
 /**
  * The keeper: collects what customers send to deposit addresses, expires unpaid payments holding deposits,
  * returns strays and the deposits of expired payments. It sends each action at most once per state (a row claimed
- * in keeper_actions before broadcasting), manages its nonces itself and replaces stuck transactions.
+ * in keeper_actions before signing), manages its nonces itself, replaces stuck transactions, and follows each
+ * transaction until it is final: one a reorganisation drops is broadcast again while still wanted, or its nonce
+ * taken by a no-op otherwise, so that no nonce of the account is left unused.
  */
 export class Keeper {
   constructor(private readonly options: KeeperOptions) {}
 
-  /** Records token transfers into the deposit addresses of payments the keeper watches, up to `head`. */
+  private get finalityDepth() {
+    return this.options.finalityDepth ?? DEFAULT_FINALITY_DEPTH;
+  }
+
+  /**
+   * Records token transfers into the deposit addresses of payments the keeper watches, up to `head`. The last
+   * `finalityDepth` blocks scanned are read again each round and their transfers replaced: a reorganisation may
+   * have taken a transfer away, or put another at its place.
+   */
   private async scanTransfers(head: number, watched: Map<Address, string>) {
     const { client, db, chainId, tokens } = this.options;
-    const from = ((await scannedBlock(db, chainId)) ?? this.options.startBlock - 1) + 1;
+    const scanned = (await scannedBlock(db, chainId)) ?? this.options.startBlock - 1;
+    const from = Math.max(this.options.startBlock, Math.min(scanned, head) + 1 - this.finalityDepth);
     if (from > head) return;
     const range = this.options.scanRange ?? 5_000;
     const addresses = [...watched.keys()];
+    const paymentIds = [...watched.values()];
     for (let start = from; start <= head; start += range) {
       const end = Math.min(head, start + range - 1);
       const found = [];
@@ -79,7 +111,8 @@ export class Keeper {
           });
         }
       }
-      await recordTransfers(db, chainId, found, end);
+      // The last range also clears what was recorded above the head (a reorganisation to a shorter chain).
+      await recordTransfers(db, chainId, { paymentIds, fromBlock: start, toBlock: end, ...(end === head && { clearTo: scanned }) }, found);
     }
   }
 
@@ -146,81 +179,229 @@ export class Keeper {
     }
   }
 
-  /** Settles what was sent: receipts, stuck transactions replaced, claims that never reached the node released. */
-  private async settle(calldataOf: Map<string, Hex>) {
-    const { client, db, chainId, sender, logger } = this.options;
-    const mined = await sender.minedNonce();
-    for (const row of await unsettledActions(db, chainId)) {
-      const key = { paymentId: row.paymentId, action: row.action, stateKey: row.stateKey };
-      if (row.status === "planned") {
-        // Claimed with a nonce but never recorded as sent (the process stopped in between): when the chain has not
-        // used that nonce, nothing was broadcast and the action may be planned again.
-        if (row.nonce !== null && row.nonce >= mined) {
-          await deleteAction(db, chainId, key);
-          await sender.resync();
-        } else await updateAction(db, chainId, key, { status: "done", error: "nonce used before the send was recorded" });
-        continue;
-      }
-      const receipt = row.txHash ? await client.getTransactionReceipt({ hash: row.txHash }).catch(() => undefined) : undefined;
-      if (receipt) {
-        await updateAction(db, chainId, key, receipt.status === "success" ? { status: "done" } : { status: "failed", error: "reverted" });
-        if (receipt.status !== "success") logger.warn({ ...key, tx: row.txHash }, "keeper transaction reverted");
-        continue;
-      }
-      if (row.nonce !== null && row.nonce < mined) {
-        // Another transaction with this nonce was mined: an earlier attempt of the same call.
-        await updateAction(db, chainId, key, { status: "done" });
-        continue;
-      }
-      const data = calldataOf.get(`${row.paymentId}/${row.action}/${row.stateKey}`);
-      const stuck = Date.now() - row.updatedAt.getTime() > (this.options.stuckAfterMs ?? 30_000);
-      if (stuck && data && row.nonce !== null && row.gasPrice !== null && row.attempts < MAX_ATTEMPTS) {
-        try {
-          const sent = await sender.bump(this.options.escrow, data, row.nonce, row.gasPrice);
-          await updateAction(db, chainId, key, { status: "sent", txHash: sent.hash, gasPrice: sent.gasPrice, attempt: true });
-          logger.info({ ...key, tx: sent.hash, gasPrice: sent.gasPrice.toString() }, "replaced a stuck keeper transaction");
-        } catch (error) {
-          logger.warn({ ...key, err: error }, "could not replace a stuck keeper transaction");
-        }
+  private async receiptOf(hash: Hex): Promise<Receipt | null> {
+    return (await this.options.client.request({ method: "eth_getTransactionReceipt", params: [hash] })) as Receipt | null;
+  }
+
+  /** Whether the node knows the transaction (in its pool, or mined). */
+  private async known(hash: Hex): Promise<boolean> {
+    return (await this.options.client.request({ method: "eth_getTransactionByHash", params: [hash] })) !== null;
+  }
+
+  /**
+   * Follows what was sent until it is final: receipts, stuck transactions replaced, transactions a reorganisation
+   * dropped broadcast again (or their nonce taken by a no-op), claims that never reached the node released.
+   * `wanted` holds the calls planned this round, by payment.
+   */
+  private async settle(wanted: Map<string, Set<Hex>>, head: number) {
+    const { sender, logger } = this.options;
+    const used = await sender.minedNonce();
+    for (const row of await unsettledActions(this.options.db, this.options.chainId)) {
+      try {
+        await this.settleOne(row, used, head, wanted);
+      } catch (error) {
+        logger.warn({ ...keyOf(row), err: error }, "could not settle a keeper transaction this round");
       }
     }
+  }
+
+  private async settleOne(row: ActionRow, used: number, head: number, wanted: Map<string, Set<Hex>>) {
+    const { db, chainId, sender, logger } = this.options;
+    const key = keyOf(row);
+    if (row.status === "planned" || row.nonce === null) {
+      // Claimed but never signed and recorded (the process stopped in between): a transaction is recorded before
+      // it is broadcast, so nothing went out, and the action may be planned again. A used nonce on such a row comes
+      // from a version that broadcast before recording: it may have been this call, so the claim stays.
+      if (row.nonce !== null && row.nonce < used) await updateAction(db, chainId, key, { status: "done", error: "nonce used before the send was recorded" });
+      else await deleteAction(db, chainId, key);
+      return;
+    }
+    const cancelHash = row.cancelTx ? keccak256(row.cancelTx) : null;
+    let receipt: Receipt | null = null;
+    for (const hash of [...(cancelHash ? [cancelHash] : []), ...[...row.txHashes].reverse()]) {
+      receipt = await this.receiptOf(hash);
+      if (receipt) break;
+    }
+    if (receipt) {
+      const minedBlock = Number(receipt.blockNumber);
+      const final = head - minedBlock + 1 >= this.finalityDepth;
+      if (sameHash(receipt.transactionHash, cancelHash)) {
+        // The no-op holds the nonce: the call can no longer be mined. Once that is final, the claim goes and the
+        // action is planned again from what the chain says then.
+        if (final) {
+          await deleteAction(db, chainId, key);
+          logger.info({ ...key, nonce: row.nonce }, "a dropped keeper transaction's nonce is taken; the action will be planned again");
+        } else if (row.minedBlock !== minedBlock) await updateAction(db, chainId, key, { status: "cancelling", txHash: receipt.transactionHash, minedBlock });
+        return;
+      }
+      const reverted = receipt.status !== "0x1";
+      const status = !final ? "mined" : reverted ? "failed" : "done";
+      if (status !== row.status || row.minedBlock !== minedBlock || !sameHash(row.txHash, receipt.transactionHash)) {
+        await updateAction(db, chainId, key, { status, txHash: receipt.transactionHash, minedBlock, ...(reverted && { error: "reverted" }) });
+        if (reverted && row.status !== "mined") logger.warn({ ...key, tx: receipt.transactionHash }, "keeper transaction reverted");
+      }
+      return;
+    }
+
+    let since = row.updatedAt;
+    if (row.minedBlock !== null) {
+      // It was mined, and its block is no longer in the chain. Until the node puts it back in its pool (or, after
+      // stuckAfterMs, the keeper broadcasts it again), the payment gets no other action.
+      await updateAction(db, chainId, key, { status: row.status === "cancelling" ? "cancelling" : "sent", minedBlock: null });
+      since = new Date();
+      logger.warn({ ...key, nonce: row.nonce, tx: row.txHash }, "a reorganisation took a keeper transaction's block");
+    }
+    if (row.nonce < used) {
+      if (row.calldata === null) {
+        // A row from before every attempt's hash was kept: an earlier attempt of the same call took the nonce.
+        await updateAction(db, chainId, key, { status: "done" });
+        return;
+      }
+      // The nonce went to a transaction that is none of this call's attempts (a no-op replaced by another, or another
+      // user of the operator key): once that is final, the call can never be mined, and planning again from what the
+      // chain says is safe.
+      const finalBlock = head - this.finalityDepth + 1;
+      if (finalBlock < 0 || row.nonce >= (await sender.minedNonce(finalBlock))) return;
+      await deleteAction(db, chainId, key);
+      logger.warn({ ...key, nonce: row.nonce }, "a keeper transaction's nonce was used by another transaction; the action will be planned again");
+      return;
+    }
+    if (Date.now() - since.getTime() < (this.options.stuckAfterMs ?? 30_000)) return;
+
+    const cancelling = row.status === "cancelling" && row.cancelTx !== null;
+    const latest = cancelling ? cancelHash! : row.txHash;
+    if (latest && (await this.known(latest))) {
+      // Waiting in the pool for too long: the same transaction again at a higher gas price.
+      if (row.gasPrice === null || row.attempts >= MAX_ATTEMPTS) return;
+      try {
+        if (cancelling) {
+          const replaced = await sender.cancel(row.nonce, row.gasPrice);
+          await updateAction(db, chainId, key, { status: "cancelling", txHash: replaced.hash, cancelTx: replaced.raw, gasPrice: replaced.gasPrice, attempt: true });
+          await sender.broadcast(replaced.raw);
+        } else if (row.calldata) {
+          const replaced = await sender.bump(this.options.escrow, row.calldata, row.nonce, row.gasPrice);
+          await updateAction(db, chainId, key, {
+            status: "sent",
+            txHash: replaced.hash,
+            rawTx: replaced.raw,
+            txHashes: [...row.txHashes, replaced.hash],
+            gasPrice: replaced.gasPrice,
+            attempt: true,
+          });
+          await sender.broadcast(replaced.raw);
+        } else return;
+        logger.info({ ...key, nonce: row.nonce }, "replaced a stuck keeper transaction");
+      } catch (error) {
+        logger.warn({ ...key, err: error }, "could not replace a stuck keeper transaction");
+      }
+      return;
+    }
+
+    // Neither mined nor known to the node, its nonce unused: dropped (a reorganisation took its block and the node
+    // did not put it back, or the pool evicted it). Every later transaction of the account waits for this nonce.
+    const canReplace = row.attempts < MAX_ATTEMPTS;
+    if (!cancelling && row.rawTx && row.calldata && wanted.get(row.paymentId)?.has(row.calldata)) {
+      // Still what the chain's state asks for: the same signed transaction again, same nonce, same call…
+      try {
+        await sender.broadcast(row.rawTx);
+        await updateAction(db, chainId, key, { status: "sent" });
+        logger.warn({ ...key, nonce: row.nonce, tx: row.txHash }, "broadcast again a keeper transaction the chain dropped");
+        return;
+      } catch (error) {
+        logger.warn({ ...key, err: error }, "a dropped keeper transaction was refused when broadcast again");
+      }
+      // …or, refused (its gas price too low now), the same call with the same nonce at a higher price.
+      if (canReplace && row.gasPrice !== null) {
+        try {
+          const replaced = await sender.bump(this.options.escrow, row.calldata, row.nonce, row.gasPrice);
+          await updateAction(db, chainId, key, {
+            status: "sent",
+            txHash: replaced.hash,
+            rawTx: replaced.raw,
+            txHashes: [...row.txHashes, replaced.hash],
+            gasPrice: replaced.gasPrice,
+            attempt: true,
+          });
+          await sender.broadcast(replaced.raw);
+          return;
+        } catch (error) {
+          // The escrow would refuse the call now, or the node the replacement: the no-op below takes the nonce.
+          logger.warn({ ...key, err: error }, "could not replace a dropped keeper transaction");
+        }
+      }
+    } else if (cancelling) {
+      try {
+        await sender.broadcast(row.cancelTx!);
+        await updateAction(db, chainId, key, { status: "cancelling" });
+        logger.warn({ ...key, nonce: row.nonce }, "broadcast again a no-op the chain dropped");
+        return;
+      } catch (error) {
+        if (!canReplace) throw error;
+        logger.warn({ ...key, err: error }, "a dropped no-op was refused again; replacing it at a higher gas price");
+      }
+    }
+    // No longer wanted (the state it answered is gone), or refused however sent: a no-op takes the nonce, at a
+    // higher gas price in case the call is still in some node's pool. The payment gets no other action until one of
+    // them is mined, and the claim goes only once the no-op is final.
+    const cancel = await sender.cancel(row.nonce, row.gasPrice);
+    await updateAction(db, chainId, key, { status: "cancelling", txHash: cancel.hash, cancelTx: cancel.raw, gasPrice: cancel.gasPrice, attempt: true });
+    await sender.broadcast(cancel.raw);
+    logger.warn({ ...key, nonce: row.nonce, tx: row.txHash }, "a keeper transaction the chain dropped is no longer wanted; a no-op takes its nonce");
   }
 
   /** One round: look at the watched payments, settle what was sent, send what is due. */
   async tick(): Promise<KeeperAction[]> {
     const { client, db, chainId, sender, logger } = this.options;
     const block = await client.getBlock({ blockTag: "latest" });
-    const candidates = await this.views(Number(block.number));
-    const calldataOf = new Map<string, Hex>();
+    const head = Number(block.number);
+    const candidates = await this.views(head);
+    const wanted = new Map<string, Set<Hex>>();
     const due: Array<{ action: KeeperAction; data: Hex }> = [];
     for (const { view, intent, signature } of candidates) {
       for (const action of planActions(view, block.timestamp, this.options.lateCollectWindow)) {
         const data = this.calldata(action, intent, signature);
-        calldataOf.set(`${action.paymentId}/${action.kind}/${action.stateKey}`, data);
+        if (!wanted.has(action.paymentId)) wanted.set(action.paymentId, new Set());
+        wanted.get(action.paymentId)!.add(data);
         due.push({ action, data });
       }
     }
-    await this.settle(calldataOf);
+    await this.settle(wanted, head);
+
+    // A payment with a transaction on its way (not mined yet) gets nothing new: the state it was planned from does
+    // not show that transaction's effect yet. Nonces continue above every unsettled transaction's.
+    const unsettled = await unsettledActions(db, chainId);
+    const busy = new Set(unsettled.filter((row) => row.status !== "mined").map((row) => row.paymentId));
+    await sender.sync(Math.max(0, ...unsettled.map((row) => (row.nonce ?? -1) + 1)));
 
     const sent: KeeperAction[] = [];
     for (const { action, data } of due) {
+      if (busy.has(action.paymentId)) continue;
       const nonce = await sender.reserveNonce();
       if (!(await claimAction(db, chainId, action.paymentId, action.kind, action.stateKey, nonce))) {
         sender.release(nonce);
         continue;
       }
       const key = { paymentId: action.paymentId, action: action.kind, stateKey: action.stateKey };
+      let tx;
       try {
-        const tx = await sender.send(this.options.escrow, data, nonce);
-        await updateAction(db, chainId, key, { status: "sent", txHash: tx.hash, gasPrice: tx.gasPrice, attempt: true });
-        logger.info({ ...key, tx: tx.hash }, "keeper sent");
-        sent.push(action);
+        tx = await sender.sign(this.options.escrow, data, nonce);
       } catch (error) {
-        // Refused before broadcasting (the escrow would revert now, e.g. a stale price): nothing was sent, so the
-        // claim is released and the action planned again next round.
+        // Refused before signing (the escrow would revert now, e.g. a stale price): nothing was sent, so the claim
+        // is released and the action planned again next round.
         await deleteAction(db, chainId, key);
         sender.release(nonce);
         logger.warn({ ...key, err: (error as { shortMessage?: string }).shortMessage ?? error }, "keeper action refused before sending");
+        continue;
+      }
+      // Recorded before it is broadcast: whatever happens to the broadcast, the keeper knows what it may have sent.
+      await updateAction(db, chainId, key, { status: "sent", txHash: tx.hash, rawTx: tx.raw, calldata: data, txHashes: [tx.hash], gasPrice: tx.gasPrice, attempt: true });
+      try {
+        await sender.broadcast(tx.raw);
+        logger.info({ ...key, tx: tx.hash }, "keeper sent");
+        sent.push(action);
+      } catch (error) {
+        // Maybe not broadcast: settling looks for it, and broadcasts it again or takes its nonce with a no-op.
+        logger.warn({ ...key, tx: tx.hash, err: (error as { shortMessage?: string }).shortMessage ?? error }, "keeper transaction broadcast failed");
       }
     }
     return sent;

@@ -2,17 +2,37 @@ import { sql } from "kysely";
 import type { Address, Hex } from "viem";
 import type { Db } from "../store/paymentStore";
 
+export type ActionStatus = "planned" | "sent" | "mined" | "cancelling" | "done" | "failed";
+
 export interface ActionRow {
   paymentId: string;
   action: string;
   stateKey: string;
-  status: "planned" | "sent" | "done" | "failed";
+  /**
+   * planned: claimed with a nonce, nothing signed yet; sent: signed, recorded, then broadcast; mined: a receipt, not
+   * final yet (a reorganisation may still take it); cancelling: dropped by the chain and no longer wanted, a no-op
+   * transaction takes its nonce; done, failed: final.
+   */
+  status: ActionStatus;
   nonce: number | null;
+  /** The latest attempt, or the one mined. */
   txHash: Hex | null;
   gasPrice: bigint | null;
   attempts: number;
   updatedAt: Date;
+  /** The escrow call (null on rows from before calls were recorded). */
+  calldata: Hex | null;
+  /** The latest attempt's signed bytes, to broadcast again. */
+  rawTx: Hex | null;
+  /** Every attempt's hash (the call's; not the no-op's). */
+  txHashes: Hex[];
+  /** The signed no-op taking the nonce, once the call was dropped and no longer wanted. */
+  cancelTx: Hex | null;
+  /** Where its receipt was seen, until final. */
+  minedBlock: number | null;
 }
+
+export type ActionKey = { paymentId: string; action: string; stateKey: string };
 
 /**
  * Claims an action for a payment and state before anything is sent, with the nonce it will use: false when the
@@ -30,8 +50,19 @@ export async function claimAction(db: Db, chainId: number, paymentId: string, ac
 export async function updateAction(
   db: Db,
   chainId: number,
-  key: { paymentId: string; action: string; stateKey: string },
-  values: { status: ActionRow["status"]; txHash?: Hex; gasPrice?: bigint; error?: string; attempt?: boolean },
+  key: ActionKey,
+  values: {
+    status: ActionStatus;
+    txHash?: Hex;
+    gasPrice?: bigint;
+    error?: string;
+    attempt?: boolean;
+    calldata?: Hex;
+    rawTx?: Hex;
+    txHashes?: readonly Hex[];
+    cancelTx?: Hex;
+    minedBlock?: number | null;
+  },
 ) {
   await db
     .updateTable("keeper_actions")
@@ -41,6 +72,11 @@ export async function updateAction(
       ...(values.gasPrice !== undefined && { gas_price: values.gasPrice.toString() }),
       ...(values.error !== undefined && { error: values.error }),
       ...(values.attempt && { attempts: eb("attempts", "+", 1) }),
+      ...(values.calldata !== undefined && { calldata: values.calldata }),
+      ...(values.rawTx !== undefined && { raw_tx: values.rawTx }),
+      ...(values.txHashes !== undefined && { tx_hashes: values.txHashes.join(",") }),
+      ...(values.cancelTx !== undefined && { cancel_tx: values.cancelTx }),
+      ...(values.minedBlock !== undefined && { mined_block: values.minedBlock }),
       updated_at: new Date(),
     }))
     .where("chain_id", "=", chainId)
@@ -50,7 +86,7 @@ export async function updateAction(
     .execute();
 }
 
-export async function deleteAction(db: Db, chainId: number, key: { paymentId: string; action: string; stateKey: string }) {
+export async function deleteAction(db: Db, chainId: number, key: ActionKey) {
   await db
     .deleteFrom("keeper_actions")
     .where("chain_id", "=", chainId)
@@ -60,25 +96,30 @@ export async function deleteAction(db: Db, chainId: number, key: { paymentId: st
     .execute();
 }
 
-/** Actions claimed or sent and not yet settled. */
+/** Actions claimed, sent or mined and not yet final, by nonce. */
 export async function unsettledActions(db: Db, chainId: number): Promise<ActionRow[]> {
   const rows = await db
     .selectFrom("keeper_actions")
     .selectAll()
     .where("chain_id", "=", chainId)
-    .where("status", "in", ["planned", "sent"])
+    .where("status", "in", ["planned", "sent", "mined", "cancelling"])
     .orderBy("nonce")
     .execute();
   return rows.map((row) => ({
     paymentId: row.payment_id,
     action: row.action,
     stateKey: row.state_key,
-    status: row.status as ActionRow["status"],
+    status: row.status as ActionStatus,
     nonce: row.nonce,
     txHash: row.tx_hash as Hex | null,
     gasPrice: row.gas_price === null ? null : BigInt(row.gas_price),
     attempts: Number(row.attempts),
     updatedAt: new Date(row.updated_at),
+    calldata: row.calldata as Hex | null,
+    rawTx: row.raw_tx as Hex | null,
+    txHashes: (row.tx_hashes ? row.tx_hashes.split(",") : row.tx_hash ? [row.tx_hash] : []) as Hex[],
+    cancelTx: row.cancel_tx as Hex | null,
+    minedBlock: row.mined_block === null ? null : Number(row.mined_block),
   }));
 }
 
@@ -87,13 +128,27 @@ export async function scannedBlock(db: Db, chainId: number): Promise<number | un
   return row ? Number(row.scanned_block) : undefined;
 }
 
+/**
+ * Records the token transfers found into the deposit addresses of `paymentIds` in blocks `fromBlock` to `toBlock`,
+ * replacing what was recorded for those payments from `fromBlock` to `clearTo` (at least `toBlock`: a
+ * reorganisation may have changed those blocks, or taken some away), and moves the scan's cursor to `toBlock`.
+ */
 export async function recordTransfers(
   db: Db,
   chainId: number,
+  scanned: { paymentIds: readonly string[]; fromBlock: number; toBlock: number; clearTo?: number },
   transfers: ReadonlyArray<{ blockNumber: number; logIndex: number; paymentId: string; token: Address; sender: Address; amount: bigint }>,
-  scannedTo: number,
 ) {
   await db.transaction().execute(async (trx) => {
+    if (scanned.paymentIds.length > 0) {
+      await trx
+        .deleteFrom("deposit_transfers")
+        .where("chain_id", "=", chainId)
+        .where("block_number", ">=", scanned.fromBlock)
+        .where("block_number", "<=", Math.max(scanned.toBlock, scanned.clearTo ?? scanned.toBlock))
+        .where(sql<boolean>`payment_id = any(${sql.val([...scanned.paymentIds])}::text[])`)
+        .execute();
+    }
     if (transfers.length > 0) {
       await trx
         .insertInto("deposit_transfers")
@@ -108,13 +163,20 @@ export async function recordTransfers(
             amount: t.amount.toString(),
           })),
         )
-        .onConflict((oc) => oc.columns(["chain_id", "block_number", "log_index"]).doNothing())
+        .onConflict((oc) =>
+          oc.columns(["chain_id", "block_number", "log_index"]).doUpdateSet((eb) => ({
+            payment_id: eb.ref("excluded.payment_id"),
+            token: eb.ref("excluded.token"),
+            sender: eb.ref("excluded.sender"),
+            amount: eb.ref("excluded.amount"),
+          })),
+        )
         .execute();
     }
     await trx
       .insertInto("keeper_cursors")
-      .values({ chain_id: chainId, scanned_block: scannedTo })
-      .onConflict((oc) => oc.column("chain_id").doUpdateSet({ scanned_block: scannedTo }))
+      .values({ chain_id: chainId, scanned_block: scanned.toBlock })
+      .onConflict((oc) => oc.column("chain_id").doUpdateSet({ scanned_block: scanned.toBlock }))
       .execute();
   });
 }

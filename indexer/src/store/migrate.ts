@@ -2,12 +2,14 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from "k
 import * as initial from "./migrations/001_initial";
 import * as keeper from "./migrations/002_keeper";
 import * as merchantApi from "./migrations/003_merchant_api";
+import * as keeperReorgs from "./migrations/004_keeper_reorgs";
 
 /** The schema's versions in order. Listed here rather than read from a folder so that bundles and ts-node agree. */
 const MIGRATIONS: Record<string, Migration> = {
   "001_initial": initial,
   "002_keeper": keeper,
   "003_merchant_api": merchantApi,
+  "004_keeper_reorgs": keeperReorgs,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

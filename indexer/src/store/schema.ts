@@ -102,13 +102,27 @@ export interface KeeperActionsTable {
   payment_id: string;
   action: string;
   state_key: string;
-  /** planned (nonce reserved, maybe not broadcast), sent, done, failed */
+  /**
+   * planned (nonce reserved, nothing signed), sent (signed and recorded, then broadcast), mined (a receipt, not final
+   * yet), cancelling (dropped and no longer wanted: a no-op takes its nonce), done and failed (final)
+   */
   status: string;
   nonce: number | null;
+  /** The latest attempt (of the call, or the no-op once cancelling), or the one mined. */
   tx_hash: string | null;
   gas_price: Numeric | null;
   attempts: Generated<number>;
   error: string | null;
+  /** The escrow call, hex. */
+  calldata: string | null;
+  /** The latest attempt's signed bytes. */
+  raw_tx: string | null;
+  /** Every attempt's hash, comma-separated (a replaced attempt may be the one mined). */
+  tx_hashes: string | null;
+  /** The signed no-op that takes the nonce of a dropped call no longer wanted. */
+  cancel_tx: string | null;
+  /** The block of the receipt while it is not final. */
+  mined_block: BlockNumber | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
