@@ -16,18 +16,21 @@
  * `npm run bench:api` prints the tables; BENCH_WRITE=1 also writes them to docs/api-benchmark.md.
  * BENCH_SECONDS (default 10) is the length of each run, BENCH_CONNECTIONS (default 10,25,50) the connection counts.
  */
-import { fork, spawn, type ChildProcess } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { cpus, loadavg, release, totalmem, type } from "node:os";
+import { loadavg } from "node:os";
 import path from "node:path";
-import { sql, type Kysely } from "kysely";
+import { sql } from "kysely";
 import { openStore } from "../indexer/src/store/database";
-import type { Database } from "../indexer/src/store/schema";
 import { startLocalChain } from "../indexer/test/support/localChain";
 import { INTENT_SIGNER_KEY, startApiStack } from "../indexer/test/support/merchantApiStack";
 import { freshPostgresDatabase } from "../indexer/test/support/stores";
-import { runLoad, type LoadFigures, type LoadOptions, type Scenario } from "./apiLoad";
+import { LoadProcess, routeOf, runLoad, type LoadOptions, type Scenario } from "./apiLoad";
+import { countCpu, postgresPids } from "./cpuAccounting";
+import { loadColumns, type MeasuredRun } from "./loadColumns";
+import { machineDescription } from "./machineDescription";
+import { fixed, markdownTable } from "./markdownTable";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
@@ -39,97 +42,7 @@ const TARGET_P99_MS = 25;
 const ROOT = path.join(__dirname, "..");
 
 // ---------------------------------------------------------------------------------------------------------------
-// CPU accounting from /proc: who used the machine's cores during a run.
-
-const TICKS_PER_SECOND = 100;
-
-/** Busy and total jiffies of all CPUs together. */
-function machineTicks(): { busy: number; total: number } {
-  const fields = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
-  const total = fields.reduce((sum, value) => sum + value, 0);
-  return { busy: total - fields[3] - fields[4], total };
-}
-
-/** CPU seconds a process has used (user and system), 0 once it is gone. */
-function processSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-  } catch {
-    return 0;
-  }
-}
-
-/**
- * PostgreSQL's processes working for this benchmark: the backends of its database and the server's own (WAL writer,
- * checkpointer…). Backends of other databases on the same server belong to "others".
- */
-async function postgresPids(db: Kysely<Database>): Promise<number[]> {
-  const { rows } = await sql<{ pid: number }>`
-    select pid from pg_stat_activity where datname = current_database() or backend_type <> 'client backend'`.execute(db);
-  return rows.map((row) => Number(row.pid));
-}
-
-interface CpuShare {
-  /** Cores' worth of CPU, averaged over the run. */
-  api: number;
-  load: number;
-  postgres: number;
-  others: number;
-  /** The machine's cores in use, all parties. */
-  machine: number;
-}
-
-/** Starts counting; the returned function ends the count and gives each party's share. */
-function countCpu(apiPids: () => number[], loadPid: number | undefined, pgPids: readonly number[]): (loadSeconds: number) => CpuShare {
-  const started = performance.now();
-  const machine = machineTicks();
-  const pg = pgPids.map(processSeconds);
-  const api = apiPids().map(processSeconds);
-  const load = loadPid === undefined ? 0 : processSeconds(loadPid);
-  return (loadSeconds) => {
-    const wall = (performance.now() - started) / 1000;
-    const now = machineTicks();
-    const cores = cpus().length;
-    const machineCores = ((now.busy - machine.busy) / (now.total - machine.total)) * cores;
-    const apiCores = apiPids().reduce((sum, pid, i) => sum + processSeconds(pid) - (api[i] ?? 0), 0) / wall;
-    // autocannon in the API's process counts in the API's figure; reported by the load process itself otherwise.
-    const loadCores = loadPid === undefined ? 0 : Math.max(processSeconds(loadPid) - load, loadSeconds) / wall;
-    const postgresCores = pgPids.reduce((sum, pid, i) => sum + Math.max(0, processSeconds(pid) - pg[i]), 0) / wall;
-    return { api: apiCores, load: loadCores, postgres: postgresCores, others: Math.max(0, machineCores - apiCores - loadCores - postgresCores), machine: machineCores };
-  };
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// The load generator in a child process, and API processes started with the production command.
-
-class LoadProcess {
-  private constructor(readonly child: ChildProcess) {}
-
-  static async start(): Promise<LoadProcess> {
-    const child = fork(path.join(__dirname, "apiLoad.ts"), [], { execArgv: ["--require", "ts-node/register/transpile-only"], stdio: "inherit" });
-    await new Promise<void>((resolve, reject) => {
-      child.once("message", () => resolve());
-      child.once("error", reject);
-      child.once("exit", (code) => reject(new Error(`the load process exited with ${code} before it was ready`)));
-    });
-    return new LoadProcess(child);
-  }
-
-  run(options: LoadOptions): Promise<LoadFigures> {
-    return new Promise((resolve, reject) => {
-      this.child.once("message", (message: { figures?: LoadFigures; error?: string }) =>
-        message.figures ? resolve(message.figures) : reject(new Error(`the load process failed: ${message.error}`)),
-      );
-      this.child.send(options);
-    });
-  }
-
-  stop(): void {
-    this.child.kill();
-  }
-}
+// API processes started with the production command.
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -168,26 +81,21 @@ async function stopProcess(child: ChildProcess): Promise<void> {
 
 type ApiSide = "bench process (logger off)" | "production command, 1 process" | "production command, 1 process, LOG_LEVEL=info" | "production command, 2 processes";
 
-interface Row extends LoadFigures {
+interface Row extends MeasuredRun {
   api: ApiSide;
   client: "child process" | "API's process";
-  cpu: CpuShare;
 }
 
-const fixed = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : "–");
-const routeOf = (scenario: Scenario) => (scenario === "retrieve" ? "GET /v1/payments/:id" : `POST /v1/payments${scenario === "create" ? "" : " + Idempotency-Key"}`);
-
 function tableLines(rows: readonly Row[]): string[] {
-  return [
-    "| route | API | autocannon in | connections | requests/s | p50 (ms) | p90 (ms) | p99 (ms) | max (ms) | errors | non-2xx | CPU cores: API / autocannon / PostgreSQL / others | CPU ms per request: API / PostgreSQL |",
-    "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
-    ...rows.map(
-      (row) =>
-        `| ${routeOf(row.scenario)} | ${row.api} | ${row.client} | ${row.connections} | ${Math.round(row.requestsPerSecond)} | ${fixed(row.p50)} | ${fixed(row.p90)} | ${fixed(row.p99)} | ${fixed(row.max)} | ${row.errors} | ${row.non2xx} | ` +
-        `${fixed(row.cpu.api, 2)} / ${row.client === "child process" ? fixed(row.cpu.load, 2) : "(in API)"} / ${fixed(row.cpu.postgres, 2)} / ${fixed(row.cpu.others, 2)} | ` +
-        `${fixed((row.cpu.api / row.requestsPerSecond) * 1000, 2)} / ${fixed((row.cpu.postgres / row.requestsPerSecond) * 1000, 2)} |`,
-    ),
-  ];
+  return markdownTable<Row>(
+    [
+      { header: "route", cell: (row) => routeOf(row.scenario) },
+      { header: "API", cell: (row) => row.api },
+      { header: "autocannon in", cell: (row) => row.client },
+      ...loadColumns<Row>({ autocannonInApi: (row) => row.client === "API's process" }),
+    ],
+    rows,
+  );
 }
 
 async function main() {
@@ -307,10 +215,8 @@ async function main() {
 
     const single = rows.filter((row) => row.scenario === "create");
     const meets = single.filter((row) => row.requestsPerSecond >= TARGET_RPS && row.p99 <= TARGET_P99_MS);
-    const postgres = (await sql<{ version: string }>`select version()`.execute(store.db)).rows[0].version.split(" on ")[0];
     const lines = [
-      `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpus()[0]?.model ?? "CPU"} (${Math.round(totalmem() / 2 ** 30)} GiB, ` +
-        `${type()} ${release()}), Node ${process.version}, ${postgres} on 127.0.0.1 (default settings), 10 pool connections per API process.`,
+      `Measured ${new Date().toISOString().slice(0, 10)} on ${await machineDescription(store.db)}, 10 pool connections per API process.`,
       `Each run lasts ${SECONDS} s after a ${WARMUP_SECONDS} s warm-up; every body differs; latency is measured per response by the client. ` +
         `The machine's 1-minute load average before the benchmark was ${loadBefore.toFixed(2)}; the last two columns show the CPU each party used ` +
         "during each run (PostgreSQL: the backends of the benchmark's database and the server's own processes; \"others\": everything " +

@@ -1,23 +1,49 @@
 /**
- * The load side of the API benchmark (bench/api.ts): runs autocannon against the merchant API and measures every
- * response's latency itself (autocannon's histogram keeps whole milliseconds). bench/api.ts runs it in a child
- * process of its own — `fork` this file, send it a LoadOptions message, get a LoadFigures message back — so that the
- * client and the API do not share one event loop; or calls `runLoad` in its own process to show what sharing costs.
+ * The load side of the HTTP benchmarks (bench/api.ts, bench/checkout.ts): runs autocannon against the API and
+ * measures every response's latency itself (autocannon's histogram keeps whole milliseconds). The benchmarks run it
+ * in a child process of its own — `LoadProcess.start()` forks this file, `run` sends it a LoadOptions message and
+ * gets a LoadFigures message back — so that the client and the API do not share one event loop; or call `runLoad`
+ * in their own process to show what sharing costs.
  */
+import { fork, type ChildProcess } from "node:child_process";
 import { randomBytes, randomInt } from "node:crypto";
+import path from "node:path";
 import autocannon from "autocannon";
 
-export type Scenario = "create" | "create with Idempotency-Key" | "retrieve";
+/** What a run requests: the merchant API's routes (with the key), or the hosted checkout's (without one). */
+export type Scenario = "create" | "create with Idempotency-Key" | "retrieve" | "checkout page" | "checkout status" | "checkout wallet";
+
+const ROUTES: Record<Scenario, string> = {
+  create: "POST /v1/payments",
+  "create with Idempotency-Key": "POST /v1/payments + Idempotency-Key",
+  retrieve: "GET /v1/payments/:id",
+  "checkout page": "GET /checkout/:id",
+  "checkout status": "GET /checkout/:id/status",
+  "checkout wallet": "GET /checkout/:id/wallet?token=USDT",
+};
+
+/** The route a scenario requests, as the docs' tables name it. */
+export const routeOf = (scenario: Scenario): string => ROUTES[scenario];
+
+/** The paths of the scenarios that read one payment after another: `paymentIds` in turn. */
+const READS: Partial<Record<Scenario, (id: string) => string>> = {
+  retrieve: (id) => `/v1/payments/${id}`,
+  "checkout page": (id) => `/checkout/${id}`,
+  "checkout status": (id) => `/checkout/${id}/status`,
+  "checkout wallet": (id) => `/checkout/${id}/wallet?token=USDT`,
+};
 
 export interface LoadOptions {
   /** The API's base URLs: several when several API processes serve (connections are spread over them). */
   urls: string[];
-  /** A test-mode API key. */
-  key: string;
+  /** A test-mode API key, for the merchant API's scenarios (the checkout's requests carry none, as a shopper's). */
+  key?: string;
   scenario: Scenario;
   connections: number;
   seconds: number;
-  /** The payments `retrieve` reads, in turn. */
+  /** Ends the run after this many requests rather than after `seconds`. */
+  requests?: number;
+  /** The payments `retrieve` and the checkout's scenarios read, in turn. */
   paymentIds?: string[];
   /** The merchant's address: some payments name it as their refund address. */
   refundAddress?: string;
@@ -70,17 +96,20 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
-/** Runs one scenario for `seconds` with `connections` keep-alive connections and measures it. */
+/** Runs one scenario for `seconds` (or `requests`) with `connections` keep-alive connections and measures it. */
 export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
+  const checkout = options.scenario.startsWith("checkout");
+  if (!checkout && !options.key) throw new Error(`${options.scenario}: an API key is needed`);
   const authorization = `Bearer ${options.key}`;
   let sequence = 0;
   let request: autocannon.Request;
-  if (options.scenario === "retrieve") {
+  const read = READS[options.scenario];
+  if (read) {
     const ids = options.paymentIds ?? [];
-    if (ids.length === 0) throw new Error("retrieve: no payment ids to read");
+    if (ids.length === 0) throw new Error(`${options.scenario}: no payment ids to read`);
     request = {
       method: "GET",
-      setupRequest: (req) => ({ ...req, path: `/v1/payments/${ids[sequence++ % ids.length]}` }),
+      setupRequest: (req) => ({ ...req, path: read(ids[sequence++ % ids.length]) }),
     };
   } else {
     const keyed = options.scenario === "create with Idempotency-Key";
@@ -103,7 +132,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
     url: (options.urls.length === 1 ? options.urls[0] : options.urls) as string,
     connections: options.connections,
     duration: options.seconds,
-    headers: { authorization },
+    ...(options.requests === undefined ? {} : { amount: options.requests }),
+    headers: checkout ? {} : { authorization },
     requests: [request],
     timeout: 10,
   }) as unknown as autocannon.Instance & Promise<autocannon.Result>; // without a callback: the instance, also a promise
@@ -130,6 +160,34 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
     cpuSeconds: (used.user + used.system) / 1e6,
     statuses,
   };
+}
+
+/** This file in a child process of its own, running one LoadOptions after another. */
+export class LoadProcess {
+  private constructor(readonly child: ChildProcess) {}
+
+  static async start(): Promise<LoadProcess> {
+    const child = fork(path.join(__dirname, "apiLoad.ts"), [], { execArgv: ["--require", "ts-node/register/transpile-only"], stdio: "inherit" });
+    await new Promise<void>((resolve, reject) => {
+      child.once("message", () => resolve());
+      child.once("error", reject);
+      child.once("exit", (code) => reject(new Error(`the load process exited with ${code} before it was ready`)));
+    });
+    return new LoadProcess(child);
+  }
+
+  run(options: LoadOptions): Promise<LoadFigures> {
+    return new Promise((resolve, reject) => {
+      this.child.once("message", (message: { figures?: LoadFigures; error?: string }) =>
+        message.figures ? resolve(message.figures) : reject(new Error(`the load process failed: ${message.error}`)),
+      );
+      this.child.send(options);
+    });
+  }
+
+  stop(): void {
+    this.child.kill();
+  }
 }
 
 // As a child process: one LoadOptions message in, one LoadFigures message out, per run.
