@@ -205,6 +205,21 @@ export class Keeper {
     }
   }
 
+  /** The action's call again with the same nonce at a higher gas price: recorded first, then broadcast. */
+  private async sendAtHigherPrice(row: ActionRow, nonce: number, calldata: Hex, gasPrice: bigint) {
+    const { db, chainId, sender } = this.options;
+    const replaced = await sender.bump(this.options.escrow, calldata, nonce, gasPrice);
+    await updateAction(db, chainId, keyOf(row), {
+      status: "sent",
+      txHash: replaced.hash,
+      rawTx: replaced.raw,
+      txHashes: [...row.txHashes, replaced.hash],
+      gasPrice: replaced.gasPrice,
+      attempt: true,
+    });
+    await sender.broadcast(replaced.raw);
+  }
+
   private async settleOne(row: ActionRow, used: number, head: number, wanted: Map<string, Set<Hex>>) {
     const { db, chainId, sender, logger } = this.options;
     const key = keyOf(row);
@@ -279,16 +294,7 @@ export class Keeper {
           await updateAction(db, chainId, key, { status: "cancelling", txHash: replaced.hash, cancelTx: replaced.raw, gasPrice: replaced.gasPrice, attempt: true });
           await sender.broadcast(replaced.raw);
         } else if (row.calldata) {
-          const replaced = await sender.bump(this.options.escrow, row.calldata, row.nonce, row.gasPrice);
-          await updateAction(db, chainId, key, {
-            status: "sent",
-            txHash: replaced.hash,
-            rawTx: replaced.raw,
-            txHashes: [...row.txHashes, replaced.hash],
-            gasPrice: replaced.gasPrice,
-            attempt: true,
-          });
-          await sender.broadcast(replaced.raw);
+          await this.sendAtHigherPrice(row, row.nonce, row.calldata, row.gasPrice);
         } else return;
         logger.info({ ...key, nonce: row.nonce }, "replaced a stuck keeper transaction");
       } catch (error) {
@@ -313,16 +319,7 @@ export class Keeper {
       // …or, refused (its gas price too low now), the same call with the same nonce at a higher price.
       if (canReplace && row.gasPrice !== null) {
         try {
-          const replaced = await sender.bump(this.options.escrow, row.calldata, row.nonce, row.gasPrice);
-          await updateAction(db, chainId, key, {
-            status: "sent",
-            txHash: replaced.hash,
-            rawTx: replaced.raw,
-            txHashes: [...row.txHashes, replaced.hash],
-            gasPrice: replaced.gasPrice,
-            attempt: true,
-          });
-          await sender.broadcast(replaced.raw);
+          await this.sendAtHigherPrice(row, row.nonce, row.calldata, row.gasPrice);
           return;
         } catch (error) {
           // The escrow would refuse the call now, or the node the replacement: the no-op below takes the nonce.
