@@ -219,6 +219,8 @@ async function main() {
           ? `: the machine's ${cpus().length} cores were nearly all busy, the API sharing them with PostgreSQL and the load generator (its event loop was not saturated)`
           : "");
     const pollsPerView = pageApiMs / statusApiMs;
+    /** Every open page asks once per poll period: the status requests per second, as the table rounds them, times that period. */
+    const shoppers = Math.round(status.requestsPerSecond) * POLL_SECONDS;
 
     const lines = [
       `Measured ${new Date().toISOString().slice(0, 10)} on ${await machineDescription(store.db)}, 10 pool connections, the API in the benchmark's process (logger off), ` +
@@ -236,10 +238,10 @@ async function main() {
       "",
       "## What one API process can follow",
       "",
-      `- **Shoppers with an open checkout: ${n(status.requestsPerSecond * POLL_SECONDS)}.** Every open page polls \`/status\` ${POLL_SECONDS} s after its previous ` +
+      `- **Shoppers with an open checkout: ${n(shoppers)}.** Every open page polls \`/status\` ${POLL_SECONDS} s after its previous ` +
         `answer, so one API process answering ${n(status.requestsPerSecond)} status requests/s (at ${status.connections} connections, p99 ${fixed(status.p99)} ms, ` +
         `far inside the ${POLL_SECONDS} s between polls) follows at least ${n(status.requestsPerSecond)} × ${POLL_SECONDS} = ` +
-        `${n(status.requestsPerSecond * POLL_SECONDS)} pages at once, on this machine with PostgreSQL beside it. ` +
+        `${n(shoppers)} pages at once, on this machine with PostgreSQL beside it. ` +
         `A poll cost the API ${fixed(statusApiMs, 2)} ms of CPU and PostgreSQL ${fixed(cpuMsPerRequest(status, "postgres"), 2)} ms (four queries); ${cores(status)}.`,
       `- **Page views: ${n(page.requestsPerSecond)} per second** (at ${page.connections} connections, p99 ${fixed(page.p99)} ms), ${fixed(pageApiMs, 2)} ms of the API's CPU ` +
         `each, as much as ${fixed(pollsPerView, 1)} status polls (${fixed(pollsPerView * POLL_SECONDS, 0)} s of an open page); ${cores(page)}. ` +
