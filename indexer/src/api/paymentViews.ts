@@ -36,26 +36,29 @@ export class PaymentViews {
   async resources(db: Db, records: readonly PaymentRecord[], withHistory = false): Promise<PaymentResource[]> {
     const { chainId } = this.settings;
     const ids = records.map((record) => record.payment.id);
-    const [transactions, checkpoint] = await Promise.all([transactionsOf(db, chainId, ids), readCheckpoint(db, chainId)]);
-    return Promise.all(
-      records.map(async (record) => {
-        const completed = record.payment.completedBlock;
-        const seen = completed !== null && checkpoint ? confirmationsOf(completed, checkpoint.blockNumber) : 0;
-        return paymentResource({
-          mode: record.mode,
-          chainId,
-          payment: record.payment,
-          registration: record.registration,
-          request: record.request,
-          updatedAt: record.updatedAt,
-          tokens: this.settings.tokens,
-          checkoutUrl: checkoutUrl(this.settings.publicUrl, record.payment.id),
-          confirmations: { seen: Math.min(seen, this.settings.confirmations.depth), required: this.settings.confirmations.depth },
-          transactions: transactions.get(record.payment.id) ?? [],
-          history: withHistory ? await historyOf(db, chainId, record.payment.id) : undefined,
-        });
-      }),
-    );
+    // The histories are read beside the rest, not after it (one record when asked for: GET /v1/payments/:id).
+    const [transactions, checkpoint, histories] = await Promise.all([
+      transactionsOf(db, chainId, ids),
+      readCheckpoint(db, chainId),
+      withHistory ? Promise.all(ids.map((id) => historyOf(db, chainId, id))) : undefined,
+    ]);
+    return records.map((record, i) => {
+      const completed = record.payment.completedBlock;
+      const seen = completed !== null && checkpoint ? confirmationsOf(completed, checkpoint.blockNumber) : 0;
+      return paymentResource({
+        mode: record.mode,
+        chainId,
+        payment: record.payment,
+        registration: record.registration,
+        request: record.request,
+        updatedAt: record.updatedAt,
+        tokens: this.settings.tokens,
+        checkoutUrl: checkoutUrl(this.settings.publicUrl, record.payment.id),
+        confirmations: { seen: Math.min(seen, this.settings.confirmations.depth), required: this.settings.confirmations.depth },
+        transactions: transactions.get(record.payment.id) ?? [],
+        history: histories?.[i],
+      });
+    });
   }
 
   /** One payment of the merchant in `mode`, with its history; undefined when it is not theirs (or not there). */

@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
-import QRCode from "qrcode";
 import { PaymentEventRefused, recordOffChainEvent } from "../../indexing/offChainEvents";
 import { checkFailedTransaction } from "../../checkout/failedTransactionCheck";
 import { checkoutPage, networkName, paymentOptionsHtml, statusText } from "../../checkout/checkoutPage";
 import { checkoutScript } from "../../checkout/checkoutScript";
+import { qrSvg } from "../../checkout/qrCodes";
 import { CHECKOUT_CSS } from "../../checkout/checkoutStyle";
 import { walletPayment } from "../../checkout/walletPayment";
 import { paymentOptions, quoteAmount } from "../../prices/paymentOptions";
@@ -45,8 +45,7 @@ export function checkoutRoutes(app: FastifyInstance, context: ApiContext): void 
     const offered = context.tokens.filter((token) => request.options.some((option) => option.token === token.symbol));
     return paymentOptions({ amountUsd: payment.remainingUsd, depositAddress: registration.depositAddress, chainId: context.chainId, tokens: offered, prices: context.prices.current() });
   };
-  const withQrCodes = (options: PaymentOption[]) =>
-    Promise.all(options.map(async (option) => ({ ...option, qrSvg: await QRCode.toString(option.uri, { type: "svg", errorCorrectionLevel: "M", margin: 2 }) })));
+  const withQrCodes = (options: PaymentOption[]) => Promise.all(options.map(async (option) => ({ ...option, qrSvg: await qrSvg(option.uri) })));
 
   api.get("/checkout/:id", { schema: { hide: true, params: paymentIdParams } }, async (request, reply) => {
     let record = await load(request.params.id);
