@@ -1,12 +1,14 @@
 import { expect } from "chai";
 import hre from "hardhat";
 import pino from "pino";
+import { Registry } from "prom-client";
 import { createWalletClient, http, parseUnits, zeroAddress, type Address } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { simulate } from "../../scripts/operator/simulate";
 import { createRpcClient } from "../src/chain/rpcClient";
-import { Keeper } from "../src/keeper/keeper";
+import { Keeper, type KeeperOptions } from "../src/keeper/keeper";
 import { TransactionSender } from "../src/keeper/transactionSender";
+import { keeperMetrics } from "../src/observability/metrics";
 import type { Db } from "../src/store/paymentStore";
 import {
   catchUp,
@@ -31,7 +33,7 @@ import { describeEachStore } from "./support/stores";
 const OPERATOR_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 const quiet = () => undefined;
 
-function localKeeper(chain: LocalChain, db: Db, stuckAfterMs = 60_000) {
+function localKeeper(chain: LocalChain, db: Db, stuckAfterMs = 60_000, options: Partial<KeeperOptions> = {}) {
   const client = createRpcClient([chain.url]);
   const account = privateKeyToAccount(OPERATOR_KEY);
   const sender = new TransactionSender(client, createWalletClient({ account, transport: http(chain.url) }), account);
@@ -46,7 +48,20 @@ function localKeeper(chain: LocalChain, db: Db, stuckAfterMs = 60_000) {
     lateCollectWindow: SETTINGS.lateCollectWindow,
     logger: pino({ level: process.env.LOG_LEVEL ?? "silent" }),
     stuckAfterMs,
+    ...options,
   });
+}
+
+/** A keeper whose warnings and metrics the test reads: its log lines as objects, and a metric's value for a reason. */
+function watchedKeeper(chain: LocalChain, db: Db) {
+  const warnings: Array<Record<string, unknown>> = [];
+  const registry = new Registry();
+  const keeper = localKeeper(chain, db, 60_000, {
+    observer: keeperMetrics(registry),
+    logger: pino({ level: "warn" }, { write: (line: string) => warnings.push(JSON.parse(line)) }),
+  });
+  const metric = async (name: string, reason: string) => (await registry.getSingleMetric(name)!.get()).values.find((value) => value.labels.reason === reason)?.value;
+  return { keeper, warnings, metric };
 }
 
 async function actions(db: Db) {
@@ -70,9 +85,14 @@ async function transferTo(chain: LocalChain, symbol: "USDT" | "USDC", from: Awai
   return token.connect(from).transfer(to, amount);
 }
 
-async function merchantBalance(chain: LocalChain, symbol: "USDT" | "USDC"): Promise<bigint> {
+async function merchantBalance(chain: LocalChain, symbol: "USDT" | "USDC" | "BNB"): Promise<bigint> {
   const escrow = await hre.ethers.getContractAt("OpenPayEscrow", chain.record.escrow);
-  return escrow.balanceOf(chain.record.demoMerchant!.merchant, chain.record.tokens[symbol].address);
+  return escrow.balanceOf(chain.record.demoMerchant!.merchant, symbol === "BNB" ? zeroAddress : chain.record.tokens[symbol].address);
+}
+
+/** What `account` holds of a token, or of BNB. */
+async function holding(chain: LocalChain, symbol: "USDT" | "BNB", account: string): Promise<bigint> {
+  return symbol === "BNB" ? hre.ethers.provider.getBalance(account) : tokenBalance(chain, symbol, account);
 }
 
 /**
@@ -350,6 +370,158 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
       expect(await tokenBalance(chain(), "USDT", payment.depositAddress)).to.equal(0n);
       expect(await tokenBalance(chain(), "USDT", b.address)).to.equal(bBefore + five);
       expect(await tokenBalance(chain(), "USDT", a.address)).to.equal(aBefore);
+    });
+
+    for (const token of ["USDT", "BNB"] as const) {
+      it(`collects within the late-collect window ${token} that reached the deposit address before the expiry`, async function () {
+        const { db } = store();
+        const payment = await signedPayment(chain(), "30");
+        await register(db, chain(), payment);
+        await simulate(hre, { intent: payment.file, scenario: "full", token, via: "deposit-address" }, quiet);
+        const units = await holding(chain(), token, payment.depositAddress);
+        const merchantBefore = await merchantBalance(chain(), token);
+        // The keeper was away until after the expiry.
+        await mineAt(payment.intent.expiry + 60n);
+        const indexer = localIndexer(chain(), db);
+        await catchUp(indexer);
+
+        expect(kindsOf(await localKeeper(chain(), db).tick())).to.deep.equal(["collect"]);
+        await catchUp(indexer);
+        const collected = await storedPayment(db, payment.intent.paymentId);
+        expect(collected.status).to.equal("confirming");
+        expect(collected.paidAmount).to.equal(units);
+        expect(await holding(chain(), token, payment.depositAddress)).to.equal(0n);
+        expect((await merchantBalance(chain(), token)) - merchantBefore).to.equal(units);
+      });
+    }
+
+    it("does not collect a transfer that came after the expiry: returns it to its sender, and the payment expires once the window is over", async function () {
+      const { db } = store();
+      const payment = await signedPayment(chain(), "20");
+      await register(db, chain(), payment);
+      const indexer = localIndexer(chain(), db);
+      const keeper = localKeeper(chain(), db);
+      const sender = await customer(5);
+      const five = parseUnits("5", 18);
+      const before = await tokenBalance(chain(), "USDT", sender.address);
+      const merchantBefore = await merchantBalance(chain(), "USDT");
+
+      await mineAt(payment.intent.expiry + 1n);
+      await (await transferTo(chain(), "USDT", sender, payment.depositAddress, five)).wait();
+      await catchUp(indexer);
+      // Within the window (the operator could still collect): a stray, back to its sender.
+      expect(kindsOf(await keeper.tick())).to.deep.equal(["returnStray"]);
+      await catchUp(indexer);
+      expect(await tokenBalance(chain(), "USDT", payment.depositAddress)).to.equal(0n);
+      expect(await tokenBalance(chain(), "USDT", sender.address)).to.equal(before + five);
+      expect(await merchantBalance(chain(), "USDT")).to.equal(merchantBefore);
+      const escrow = await hre.ethers.getContractAt("OpenPayEscrow", chain().record.escrow);
+      expect(await escrow.depositOf(payment.intent.paymentId, payment.depositAddress)).to.equal(0n);
+      expect((await storedPayment(db, payment.intent.paymentId)).paidAmount).to.equal(0n);
+
+      await mineAt(payment.intent.expiry + SETTINGS.lateCollectWindow + 1n);
+      await catchUp(indexer);
+      expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("expired");
+      expect(await keeper.tick()).to.deep.equal([]);
+    });
+
+    it("leaves on-time and late funds waiting together to the operator: one warning, the metric, then a stray once the window is over", async function () {
+      const { db } = store();
+      const payment = await signedPayment(chain(), "20");
+      await register(db, chain(), payment);
+      const indexer = localIndexer(chain(), db);
+      const { keeper, warnings, metric } = watchedKeeper(chain(), db);
+      const sender = await customer(6);
+      const [five, three] = [parseUnits("5", 18), parseUnits("3", 18)];
+      const before = await tokenBalance(chain(), "USDT", sender.address);
+
+      await (await transferTo(chain(), "USDT", sender, payment.depositAddress, five)).wait();
+      await mineAt(payment.intent.expiry + 1n);
+      await (await transferTo(chain(), "USDT", sender, payment.depositAddress, three)).wait();
+      await catchUp(indexer);
+
+      // Collect would take the late 3 with the 5, returnStray the 5 with the 3: the keeper does neither, twice.
+      expect(await keeper.tick()).to.deep.equal([]);
+      expect(await keeper.tick()).to.deep.equal([]);
+      expect(await tokenBalance(chain(), "USDT", payment.depositAddress)).to.equal(five + three);
+      const mixed = warnings.filter((line) => line.reason === "late_and_on_time");
+      expect(mixed).to.have.length(1);
+      expect(mixed[0]).to.include({ paymentId: payment.intent.paymentId, token: chain().record.tokens.USDT.address, amount: (five + three).toString() });
+      expect(await metric("openpay_keeper_left_to_operator_total", "late_and_on_time")).to.equal(1);
+      expect(await metric("openpay_keeper_left_to_operator", "late_and_on_time")).to.equal(1);
+
+      // Nobody decided before the window closed: all of it is a stray, back to its one sender.
+      await mineAt(payment.intent.expiry + SETTINGS.lateCollectWindow + 1n);
+      await catchUp(indexer);
+      expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("expired");
+      expect(kindsOf(await keeper.tick())).to.deep.equal(["returnStray"]);
+      expect(await tokenBalance(chain(), "USDT", payment.depositAddress)).to.equal(0n);
+      expect(await tokenBalance(chain(), "USDT", sender.address)).to.equal(before + five + three);
+      expect(await metric("openpay_keeper_left_to_operator", "late_and_on_time")).to.equal(0);
+      expect(await metric("openpay_keeper_left_to_operator_total", "late_and_on_time")).to.equal(1);
+    });
+
+    it("names a reverted collect that blocks its state, once, while the chain still asks for it", async function () {
+      const { db } = store();
+      const payment = await signedPayment(chain(), "30");
+      await register(db, chain(), payment);
+      await simulate(hre, { intent: payment.file, scenario: "full", token: "USDT", via: "deposit-address" }, quiet);
+      const units = await tokenBalance(chain(), "USDT", payment.depositAddress);
+      await catchUp(localIndexer(chain(), db));
+      const { keeper, warnings, metric } = watchedKeeper(chain(), db);
+
+      // The collect waits in the pool; a pause mined before it in the same block makes it revert.
+      await hre.network.provider.send("evm_setAutomine", [false]);
+      expect(kindsOf(await keeper.tick())).to.deep.equal(["collect"]);
+      const escrow = await hre.ethers.getContractAt("OpenPayEscrow", chain().record.escrow);
+      await escrow.pause({ gasPrice: 1_000n * 10n ** 9n });
+      await mine();
+      await hre.network.provider.send("evm_setAutomine", [true]);
+      await (await escrow.unpause()).wait();
+      await mine(19);
+
+      // The same deposit waits, in the same state: the keeper never sends that collect again.
+      expect(await keeper.tick()).to.deep.equal([]);
+      expect(await keeper.tick()).to.deep.equal([]);
+      expect((await actions(db)).map((row) => [row.action, row.status])).to.deep.equal([["collect", "failed"]]);
+      expect(await tokenBalance(chain(), "USDT", payment.depositAddress)).to.equal(units);
+      const reverted = warnings.filter((line) => line.reason === "transaction_reverted");
+      expect(reverted).to.have.length(1);
+      expect(reverted[0]).to.include({ paymentId: payment.intent.paymentId, token: chain().record.tokens.USDT.address, amount: units.toString() });
+      expect(await metric("openpay_keeper_left_to_operator_total", "transaction_reverted")).to.equal(1);
+      expect(await metric("openpay_keeper_left_to_operator", "transaction_reverted")).to.equal(1);
+    });
+
+    it("takes BNB that came after a collect within the window for late, even of the same amount: left to the operator, the payment expired", async function () {
+      const { db } = store();
+      const payment = await signedPayment(chain(), "50");
+      await register(db, chain(), payment);
+      await simulate(hre, { intent: payment.file, scenario: "partial", token: "BNB", via: "deposit-address" }, quiet);
+      const part = await holding(chain(), "BNB", payment.depositAddress);
+      await mineAt(payment.intent.expiry + 60n);
+      const indexer = localIndexer(chain(), db);
+      await catchUp(indexer);
+      const { keeper, warnings, metric } = watchedKeeper(chain(), db);
+      expect(kindsOf(await keeper.tick())).to.deep.equal(["collect"]);
+      await catchUp(indexer);
+      expect((await storedPayment(db, payment.intent.paymentId)).paidAmount).to.equal(part);
+
+      // The same amount again, after the expiry: what the address held at the expiry left it since, so this is late.
+      await (await (await customer(7)).sendTransaction({ to: payment.depositAddress, value: part })).wait();
+      await catchUp(indexer);
+      expect(kindsOf(await keeper.tick())).to.deep.equal(["expire"]);
+      await catchUp(indexer);
+      expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("expired");
+      expect((await storedPayment(db, payment.intent.paymentId)).paidAmount).to.equal(part);
+      expect(await holding(chain(), "BNB", payment.depositAddress)).to.equal(part);
+      // No refund address, and BNB names no sender: both the stray and the collected part wait for the operator.
+      expect(await keeper.tick()).to.deep.equal([]);
+      const left = warnings.filter((line) => line.reason === "bnb_without_refund_address");
+      expect(left.map((line) => [line.token, line.amount])).to.deep.equal([
+        [zeroAddress, part.toString()],
+        [zeroAddress, part.toString()],
+      ]);
+      expect(await metric("openpay_keeper_left_to_operator", "bnb_without_refund_address")).to.equal(2);
     });
   });
 });

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { zeroAddress, type Address, type Hex } from "viem";
 import { newPayment, type Payment } from "../payments/payment";
-import { depositAddressRefunds, planActions, sendersOf, type DepositTransfer, type KeeperView } from "./actionPlan";
+import { arrivals, depositAddressRefunds, planActions, planFor, sendersOf, type DepositTransfer, type KeeperView } from "./actionPlan";
 
 const ID = `0x${"11".repeat(32)}` as Hex;
 const USDT = `0x${"22".repeat(20)}` as Address;
@@ -31,7 +31,13 @@ function view(overrides: Partial<KeeperView> = {}, payment: Partial<Payment> = {
 }
 
 const kinds = (v: KeeperView, now: bigint) => planActions(v, now, WINDOW).map((action) => action.kind);
-const sent = (sender: Address, amount: bigint, token: Address = USDT): DepositTransfer => ({ token, sender, amount });
+/** A transfer in the block at `timestamp` (by default in time, a minute before the expiry). */
+const sent = (sender: Address, amount: bigint, token: Address = USDT, timestamp: bigint | null = EXPIRY - 60n): DepositTransfer => ({
+  token,
+  sender,
+  amount,
+  timestamp,
+});
 
 describe("the keeper's action plan", () => {
   it("does nothing for a payment with nothing at its deposit address", () => {
@@ -73,8 +79,96 @@ describe("the keeper's action plan", () => {
     const partly = view({ payers: [SENDER] }, { status: "pending", receivedUsd: 40n, token: USDT });
     expect(kinds(partly, EXPIRY)).to.deep.equal([]);
     expect(planActions(partly, EXPIRY + 1n, WINDOW)).to.deep.equal([{ kind: "expire", paymentId: ID, payers: [SENDER], stateKey: "expire" }]);
-    const collecting = { ...partly, holdings: [{ token: USDT, amount: 3n }] };
+    const collecting = { ...partly, holdings: [{ token: USDT, amount: 3n }], transfers: [sent(SENDER, 3n)] };
     expect(kinds(collecting, EXPIRY + 1n)).to.deep.equal(["collect"]);
+  });
+
+  it("within the late-collect window collects only what reached the deposit address by the expiry", () => {
+    // In the block at the expiry: in time (the escrow refuses deposits only after it).
+    const inTime = view({ holdings: [{ token: USDT, amount: 5n }], transfers: [sent(SENDER, 5n, USDT, EXPIRY)] });
+    expect(kinds(inTime, EXPIRY + 1n)).to.deep.equal(["collect"]);
+    expect(kinds(inTime, EXPIRY + WINDOW)).to.deep.equal(["collect"]);
+    // A second before the window closes, a transfer that came a second after the expiry is a stray, back to its sender.
+    const late = view({ holdings: [{ token: USDT, amount: 5n }], transfers: [sent(SENDER, 5n, USDT, EXPIRY + 1n)] });
+    expect(planFor(late, EXPIRY + WINDOW, WINDOW)).to.deep.equal({
+      actions: [{ kind: "returnStray", paymentId: ID, token: USDT, to: SENDER, stateKey: `${USDT.toLowerCase()}:5:1:0` }],
+      leftToOperator: [],
+    });
+    // Before the expiry, anything waiting is collected (it is there in time).
+    expect(kinds(late, EXPIRY)).to.deep.equal(["collect"]);
+    // A late stray next to deposits: returned, and the payment expired.
+    const partlyPaid = view(
+      { holdings: late.holdings, transfers: late.transfers, payers: [OTHER] },
+      { status: "pending", token: USDT, receivedUsd: 40n, paidAmount: 2n },
+    );
+    expect(kinds(partlyPaid, EXPIRY + 1n)).to.deep.equal(["returnStray", "expire"]);
+  });
+
+  it("tells how much of what waits arrived by the expiry: the last units of the transfers, each dated by its block", () => {
+    const transfers = [sent(SENDER, 6n, USDT, EXPIRY - 5n), sent(OTHER, 3n, USDT, EXPIRY + 5n), sent(THIRD, 7n, USDC, EXPIRY + 9n)];
+    const at = (amount: bigint, token: Address = USDT) => arrivals(view({ transfers }), token, amount);
+    expect(at(9n)).to.deep.equal({ onTime: 6n, late: 3n });
+    // 4 of the 6 were collected before the 3 came (every collect takes all): 2 + 3 wait.
+    expect(at(5n)).to.deep.equal({ onTime: 2n, late: 3n });
+    expect(at(3n)).to.deep.equal({ onTime: 0n, late: 3n });
+    expect(at(7n, USDC)).to.deep.equal({ onTime: 0n, late: 7n });
+    // More waits than the transfers brought, or a transfer not dated yet: it cannot be told.
+    expect(at(10n)).to.equal(undefined);
+    expect(arrivals(view({ transfers: [sent(SENDER, 4n, USDT, null)] }), USDT, 4n)).to.equal(undefined);
+    // BNB, from its balance at the expiry's block.
+    const bnb = (amount: bigint, atExpiry?: { amount: bigint; movedOutSince: boolean }) => arrivals(view(atExpiry && { nativeAtExpiry: atExpiry }), zeroAddress, amount);
+    expect(bnb(5n, { amount: 5n, movedOutSince: false })).to.deep.equal({ onTime: 5n, late: 0n });
+    expect(bnb(8n, { amount: 5n, movedOutSince: false })).to.deep.equal({ onTime: 5n, late: 3n });
+    expect(bnb(5n, { amount: 0n, movedOutSince: false })).to.deep.equal({ onTime: 0n, late: 5n });
+    // Something left since (a collect or a stray return takes all): what waits came after it.
+    expect(bnb(5n, { amount: 5n, movedOutSince: true })).to.deep.equal({ onTime: 0n, late: 5n });
+    expect(bnb(3n, { amount: 5n, movedOutSince: false })).to.deep.equal({ onTime: 0n, late: 3n });
+    expect(bnb(5n)).to.equal(undefined);
+  });
+
+  it("leaves on-time and late funds waiting together to the operator within the window, and does not expire meanwhile", () => {
+    const mixed = view(
+      { holdings: [{ token: USDT, amount: 8n }], transfers: [sent(SENDER, 5n, USDT, EXPIRY - 1n), sent(SENDER, 3n, USDT, EXPIRY + 1n)], payers: [OTHER] },
+      { status: "pending", token: USDT, receivedUsd: 40n, paidAmount: 2n },
+    );
+    expect(planFor(mixed, EXPIRY + 2n, WINDOW)).to.deep.equal({
+      actions: [],
+      leftToOperator: [{ paymentId: ID, token: USDT, amount: 8n, reason: "late_and_on_time", stateKey: `${USDT.toLowerCase()}:8:2` }],
+    });
+    // Once the window has closed, all of it is a stray (one sender: back to it), and the payment is expired.
+    expect(kinds(mixed, EXPIRY + WINDOW + 1n)).to.deep.equal(["returnStray", "expire"]);
+    // BNB whose balance at the expiry the node no longer has: not collected, not expired.
+    const unknown = view({ holdings: [{ token: zeroAddress, amount: 4n }] }, { status: "pending", token: zeroAddress, receivedUsd: 40n });
+    expect(planFor(unknown, EXPIRY + 2n, WINDOW).leftToOperator).to.deep.equal([
+      { paymentId: ID, token: zeroAddress, amount: 4n, reason: "arrival_unknown", stateKey: `${zeroAddress}:4:0` },
+    ]);
+    expect(kinds({ ...unknown, nativeAtExpiry: { amount: 4n, movedOutSince: false } }, EXPIRY + 2n)).to.deep.equal(["collect"]);
+  });
+
+  it("says why it leaves a stray or a refund to the operator", () => {
+    const paid = { status: "paid" as const, token: USDT, paidAmount: 100n };
+    const reasons = (v: KeeperView) => planFor(v, 1n, WINDOW).leftToOperator.map(({ reason, token, amount }) => ({ reason, token, amount }));
+    expect(reasons(view({ holdings: [{ token: USDT, amount: 9n }], transfers: [sent(SENDER, 100n), sent(SENDER, 5n), sent(OTHER, 4n)] }, paid))).to.deep.equal([
+      { reason: "several_senders", token: USDT, amount: 9n },
+    ]);
+    expect(reasons(view({ holdings: [{ token: USDT, amount: 9n }], transfers: [sent(SENDER, 5n)] }, paid))).to.deep.equal([
+      { reason: "unknown_sender", token: USDT, amount: 9n },
+    ]);
+    expect(reasons(view({ holdings: [{ token: USDT, amount: 2n }], transfers: [sent(zeroAddress, 2n)] }, paid))).to.deep.equal([
+      { reason: "unknown_sender", token: USDT, amount: 2n },
+    ]);
+    expect(reasons(view({ holdings: [{ token: zeroAddress, amount: 1n }] }, paid))).to.deep.equal([{ reason: "bnb_without_refund_address", token: zeroAddress, amount: 1n }]);
+    // An expired BNB payment collected from its deposit address: no transfer names who sent it.
+    const bnbExpired = view({ collectedFromDepositAddress: 7n }, { status: "expired", token: zeroAddress });
+    expect(planFor(bnbExpired, EXPIRY + 1n, WINDOW)).to.deep.equal({
+      actions: [],
+      leftToOperator: [{ paymentId: ID, token: zeroAddress, amount: 7n, reason: "bnb_without_refund_address", stateKey: "refund:7:0" }],
+    });
+    // Collected units beyond what the recorded transfers explain: their senders refunded, the rest named.
+    const short = view({ collectedFromDepositAddress: 9n, transfers: [sent(SENDER, 4n)] }, { status: "expired", token: USDT });
+    expect(planFor(short, EXPIRY + 1n, WINDOW).leftToOperator).to.deep.equal([
+      { paymentId: ID, token: USDT, amount: 5n, reason: "unknown_sender", stateKey: "refund:9:0" },
+    ]);
   });
 
   it("sends an expired payment's deposit-address deposits back to whoever sent them", () => {

@@ -13,6 +13,58 @@ export interface DepositTransfer {
   token: Address;
   sender: Address;
   amount: bigint;
+  /** Its block's timestamp (seconds), to tell whether it arrived by the expiry; null when not known. */
+  timestamp: bigint | null;
+}
+
+/**
+ * Why the keeper leaves what waits at (or was collected from) a deposit address to the operator:
+ *
+ * - `late_and_on_time`: within the late-collect window, funds that arrived by the expiry and funds that arrived
+ *   after it wait together; `collect` would take both and `returnStray` would send both back;
+ * - `arrival_unknown`: within the late-collect window, the keeper cannot tell whether what waits arrived by the
+ *   expiry (BNB whose balance at the expiry's block the node no longer has), so it does not collect it;
+ * - `several_senders`: a stray made of several senders' transfers (`returnStray` sends all of it to one address);
+ * - `unknown_sender`: units no recorded transfer accounts for (a mint, a transfer not seen), so no one to send them to;
+ * - `bnb_without_refund_address`: BNB leaves no sender in any log and the intent names no refund address;
+ * - `transaction_reverted`: the keeper's transaction for this state reverted, and it never sends an action twice for
+ *   one state.
+ */
+export const OPERATOR_REASONS = [
+  "late_and_on_time",
+  "arrival_unknown",
+  "several_senders",
+  "unknown_sender",
+  "bnb_without_refund_address",
+  "transaction_reverted",
+] as const;
+export type OperatorReason = (typeof OPERATOR_REASONS)[number];
+
+/** What the keeper's log line says of each reason. */
+export const OPERATOR_REASON_TEXT: Record<OperatorReason, string> = {
+  late_and_on_time:
+    "funds that reached the deposit address by the expiry and funds that came after it wait together: collect would take both, returnStray would send both back; collect by hand before the late-collect window closes, or let them be returned as a stray after it",
+  arrival_unknown: "within the late-collect window, the keeper cannot tell whether what waits reached the deposit address by the expiry, so it does not collect it",
+  several_senders: "what waits came from several senders, and returnStray sends all of it to one address",
+  unknown_sender: "no transfer the keeper recorded accounts for these units, so it knows no one to send them back to",
+  bnb_without_refund_address: "BNB leaves no sender in any log and the intent names no refund address",
+  transaction_reverted: "the keeper's transaction for this state reverted, and it never sends the same action twice for one state",
+};
+
+/** Something at a payment's deposit address the keeper does not act on: the operator must. */
+export interface OperatorCase {
+  paymentId: Hex;
+  token: Address;
+  amount: bigint;
+  reason: OperatorReason;
+  /** Changes when the situation does: the keeper reports each case once per state. */
+  stateKey: string;
+}
+
+/** What the keeper should send for a payment, and what it leaves to the operator. */
+export interface KeeperPlan {
+  actions: KeeperAction[];
+  leftToOperator: OperatorCase[];
 }
 
 /** A payment as the keeper sees it: its state, its terms, what waits at its deposit address and who sent it. */
@@ -33,6 +85,13 @@ export interface KeeperView {
   refundedFromDepositAddress: ReadonlyMap<Address, bigint>;
   /** What the escrow returned from the deposit address as strays so far (`StrayReturned`), by token. */
   returnedStrays: ReadonlyMap<Address, bigint>;
+  /**
+   * BNB leaves no `Transfer` log. Within the late-collect window, for an open payment with BNB waiting: what the
+   * deposit address held in BNB at the last block at or before the expiry, and whether anything left it since
+   * (every collect and stray return takes all it holds). Absent when not asked for, or not known (the node no
+   * longer has that block's state).
+   */
+  nativeAtExpiry?: { amount: bigint; movedOutSince: boolean };
 }
 
 const same = (a: Address, b: Address) => a.toLowerCase() === b.toLowerCase();
@@ -70,11 +129,16 @@ export function sendersOf(transfers: readonly DepositTransfer[], from: bigint, t
  * in the order of each sender's first transfer. Units no recorded transfer accounts for are left to the operator.
  */
 export function depositAddressRefunds(view: KeeperView): Array<{ to: Address; amount: bigint; refundedBefore: bigint }> {
+  return refundPlan(view).refunds;
+}
+
+/** `depositAddressRefunds`, and what the escrow holds for the deposit address beyond every sender's due (`unmatched`). */
+function refundPlan(view: KeeperView): { refunds: Array<{ to: Address; amount: bigint; refundedBefore: bigint }>; unmatched: bigint } {
   const { payment } = view;
-  if (payment.token === null) return [];
+  if (payment.token === null) return { refunds: [], unmatched: 0n };
   let held = view.collectedFromDepositAddress;
   for (const amount of view.refundedFromDepositAddress.values()) held -= amount;
-  if (held <= 0n) return [];
+  if (held <= 0n) return { refunds: [], unmatched: 0n };
   const inToken = view.transfers.filter((transfer) => same(transfer.token, payment.token!));
   const { shares } = sendersOf(inToken, 0n, view.collectedFromDepositAddress);
   const refunds = [];
@@ -87,7 +151,42 @@ export function depositAddressRefunds(view: KeeperView): Array<{ to: Address; am
     held -= amount;
     if (held === 0n) break;
   }
-  return refunds;
+  return { refunds, unmatched: held };
+}
+
+/**
+ * How much of the `amount` units of `token` waiting at the deposit address arrived by the payment's expiry, and how
+ * much after it; undefined when that cannot be told. Every collect and stray return takes all that waits, so what
+ * waits is the last `amount` units of the token's transfers, each dated by its block. BNB has no transfers: what
+ * the address held at the expiry's block came in time if nothing left it since, anything above it came late, and
+ * after something left, all that waits came late.
+ */
+export function arrivals(view: KeeperView, token: Address, amount: bigint): { onTime: bigint; late: bigint } | undefined {
+  if (same(token, zeroAddress)) {
+    const atExpiry = view.nativeAtExpiry;
+    if (!atExpiry) return undefined;
+    if (atExpiry.movedOutSince || amount < atExpiry.amount) return { onTime: 0n, late: amount };
+    return { onTime: atExpiry.amount, late: amount - atExpiry.amount };
+  }
+  const inToken = view.transfers.filter((transfer) => same(transfer.token, token));
+  const total = inToken.reduce((sum, transfer) => sum + transfer.amount, 0n);
+  const from = total - amount;
+  // More waits than the recorded transfers brought: some arrival was not seen.
+  if (from < 0n) return undefined;
+  let onTime = 0n;
+  let late = 0n;
+  let start = 0n;
+  for (const transfer of inToken) {
+    const end = start + transfer.amount;
+    const overlap = end - (start > from ? start : from);
+    if (overlap > 0n) {
+      if (transfer.timestamp === null) return undefined;
+      if (transfer.timestamp <= view.expiry) onTime += overlap;
+      else late += overlap;
+    }
+    start = end;
+  }
+  return { onTime, late };
 }
 
 /**
@@ -98,65 +197,127 @@ export function depositAddressRefunds(view: KeeperView): Array<{ to: Address; am
  * another's money).
  */
 export function strayReceiver(view: KeeperView, token: Address, amount: bigint): Address | undefined {
-  if (view.refundTo !== zeroAddress) return view.refundTo;
+  const decision = strayDecision(view, token, amount);
+  return "to" in decision ? decision.to : undefined;
+}
+
+/** `strayReceiver`, or why there is none. */
+function strayDecision(view: KeeperView, token: Address, amount: bigint): { to: Address } | { reason: OperatorReason } {
+  if (view.refundTo !== zeroAddress) return { to: view.refundTo };
+  if (same(token, zeroAddress)) return { reason: "bnb_without_refund_address" };
   const inToken = view.transfers.filter((transfer) => same(transfer.token, token));
   const total = inToken.reduce((sum, transfer) => sum + transfer.amount, 0n);
   const { shares, covered } = sendersOf(inToken, total - amount, total);
-  if (covered !== amount || shares.size !== 1) return undefined;
-  return [...shares.keys()][0];
+  if (shares.size > 1) return { reason: "several_senders" };
+  if (covered !== amount || shares.size === 0) return { reason: "unknown_sender" };
+  return { to: [...shares.keys()][0] };
 }
 
 /**
  * What the keeper should do for one payment now (pure: the caller supplies the chain's time and the balances):
  *
- * - collect funds waiting at an open payment's deposit address while the escrow still accepts them (until the
- *   late-collect window closes, in the payment's token once it has one);
- * - expire a payment with deposits once its time is up and nothing is left to collect, refunding its payers;
+ * - collect funds waiting at an open payment's deposit address while the escrow still accepts them, in the
+ *   payment's token once it has one: anything until the expiry; within the late-collect window after it, only
+ *   funds that arrived by the expiry (`arrivals`);
+ * - expire a payment with deposits once its time is up and nothing is left to collect or to decide, refunding its
+ *   payers;
  * - send back what an expired payment's deposit address contributed, to each sender its share
  *   (`depositAddressRefunds`);
- * - return anything else at a deposit address (wrong token, too late, after completion) to the intent's refund
- *   address or its one sender (`strayReceiver`); anything else waits for the operator (docs/operations.md).
+ * - return anything else at a deposit address (wrong token, arrived after the expiry, after completion) to the
+ *   intent's refund address or its one sender (`strayReceiver`).
+ *
+ * The rest is left to the operator (`leftToOperator`, docs/operations.md): funds that arrived by the expiry and
+ * after it waiting together within the window (`collect` would take both, `returnStray` would send both back), an
+ * arrival time it cannot tell, strays of several senders, units no transfer accounts for, BNB without a refund
+ * address. While such a case holds the payment's own token within the window, the payment is not expired either,
+ * so the operator may still collect; once the window closes, what waits is a stray like any other.
  *
  * Each action carries a state key: the keeper sends an action at most once per payment and state. A key changes
  * when something new arrives (so a second transfer of the same amount is acted on too) and stays while the
  * action's own transaction is on its way (so it is not sent twice).
  */
-export function planActions(view: KeeperView, now: bigint, lateCollectWindow: bigint): KeeperAction[] {
+export function planFor(view: KeeperView, now: bigint, lateCollectWindow: bigint): KeeperPlan {
   const { payment } = view;
   const id = payment.id;
   const actions: KeeperAction[] = [];
+  const leftToOperator: OperatorCase[] = [];
   const open = payment.status === "initiated" || payment.status === "pending";
   const collectable = (token: Address) => open && now <= view.expiry + lateCollectWindow && (payment.token === null || same(payment.token, token));
   let collecting = false;
+  let holding = false;
 
   for (const { token, amount } of view.holdings) {
     if (amount === 0n) continue;
     if (collectable(token)) {
       // What the payment had received is part of the state: a top-up of the same amount after a collect is a new
       // deposit to collect, not the one already collected.
-      actions.push({ kind: "collect", paymentId: id, token, stateKey: `${token.toLowerCase()}:${amount}:${payment.paidAmount}` });
-      collecting = true;
-      continue;
+      const stateKey = `${token.toLowerCase()}:${amount}:${payment.paidAmount}`;
+      const arrived = now <= view.expiry ? { onTime: amount, late: 0n } : arrivals(view, token, amount);
+      if (arrived !== undefined && arrived.late === 0n) {
+        actions.push({ kind: "collect", paymentId: id, token, stateKey });
+        collecting = true;
+        continue;
+      }
+      if (arrived === undefined || arrived.onTime > 0n) {
+        // Collect takes all that waits and returnStray returns all of it: neither separates on-time funds from late.
+        leftToOperator.push({ paymentId: id, token, amount, reason: arrived === undefined ? "arrival_unknown" : "late_and_on_time", stateKey });
+        holding = true;
+        continue;
+      }
+      // All of it arrived after the expiry: a stray (the operator may return it from the expiry on).
     }
-    // A payment still open and inside the window may yet take its own token: only other tokens are strays then.
-    const to = strayReceiver(view, token, amount);
-    if (!to) continue;
+    // A payment still open and inside the window may yet take its own token: only other tokens, and its own that
+    // arrived after the expiry, are strays then.
     // The transfers seen and what was returned before are part of the state: another stray of the same amount is
     // a new one to return (BNB leaves no transfer log, its returns tell them apart), not the one on its way.
     const transfers = view.transfers.filter((transfer) => same(transfer.token, token)).length;
     const returned = [...view.returnedStrays].find(([returnedToken]) => same(returnedToken, token))?.[1] ?? 0n;
-    actions.push({ kind: "returnStray", paymentId: id, token, to, stateKey: `${token.toLowerCase()}:${amount}:${transfers}:${returned}` });
+    const stateKey = `${token.toLowerCase()}:${amount}:${transfers}:${returned}`;
+    const decision = strayDecision(view, token, amount);
+    if ("to" in decision) actions.push({ kind: "returnStray", paymentId: id, token, to: decision.to, stateKey });
+    else leftToOperator.push({ paymentId: id, token, amount, reason: decision.reason, stateKey });
   }
 
-  if (open && payment.receivedUsd > 0n && now > view.expiry && !collecting) {
+  if (open && payment.receivedUsd > 0n && now > view.expiry && !collecting && !holding) {
     actions.push({ kind: "expire", paymentId: id, payers: [...view.payers], stateKey: "expire" });
   }
 
   if (payment.status === "expired" && view.refundTo === zeroAddress) {
     // One refund per sender; a sender's next refund needs the previous one seen on chain (it is in the key).
-    for (const { to, amount, refundedBefore } of depositAddressRefunds(view)) {
+    const { refunds, unmatched } = refundPlan(view);
+    for (const { to, amount, refundedBefore } of refunds) {
       actions.push({ kind: "refundDepositAddress", paymentId: id, to, amount, stateKey: `refund:${to.toLowerCase()}:${refundedBefore}` });
     }
+    if (unmatched > 0n) {
+      const token = payment.token!;
+      const refunded = [...view.refundedFromDepositAddress.values()].reduce((sum, amount) => sum + amount, 0n);
+      leftToOperator.push({
+        paymentId: id,
+        token,
+        amount: unmatched,
+        reason: same(token, zeroAddress) ? "bnb_without_refund_address" : "unknown_sender",
+        stateKey: `refund:${view.collectedFromDepositAddress}:${refunded}`,
+      });
+    }
   }
-  return actions;
+  return { actions, leftToOperator };
+}
+
+/** The actions of `planFor`. */
+export function planActions(view: KeeperView, now: bigint, lateCollectWindow: bigint): KeeperAction[] {
+  return planFor(view, now, lateCollectWindow).actions;
+}
+
+/** The token and amount an action is about, to name them when the operator must take it over. */
+export function subjectOf(action: KeeperAction, view: KeeperView): { token: Address; amount: bigint } {
+  const holding = (token: Address) => view.holdings.find((held) => same(held.token, token))?.amount ?? 0n;
+  switch (action.kind) {
+    case "collect":
+    case "returnStray":
+      return { token: action.token, amount: holding(action.token) };
+    case "refundDepositAddress":
+      return { token: view.payment.token ?? zeroAddress, amount: action.amount };
+    case "expire":
+      return { token: view.payment.token ?? zeroAddress, amount: view.payment.paidAmount };
+  }
 }

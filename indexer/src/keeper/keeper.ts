@@ -1,18 +1,36 @@
-import { encodeFunctionData, erc20Abi, getAddress, keccak256, zeroAddress, type Address, type Hex, type PublicClient } from "viem";
+import {
+  encodeFunctionData,
+  erc20Abi,
+  formatLog,
+  getAddress,
+  keccak256,
+  toEventSelector,
+  toHex,
+  zeroAddress,
+  type AbiEvent,
+  type Address,
+  type Hex,
+  type PublicClient,
+} from "viem";
 import type { Logger } from "pino";
 import { openPayEscrowAbi } from "../chain/escrowAbi";
 import { sleep } from "../chain/retry";
+import { paymentLogs } from "../indexing/escrowLogs";
+import type { KeeperObserver } from "../observability/metrics";
 import type { PaymentIntent } from "../payments/paymentIntent";
 import { eventsOf, type Db } from "../store/paymentStore";
 import { intentOf, paymentFromRow, registrationFromRow } from "../store/paymentRows";
-import { planActions, type KeeperAction, type KeeperView } from "./actionPlan";
+import { OPERATOR_REASON_TEXT, planFor, subjectOf, type KeeperAction, type KeeperView, type OperatorCase } from "./actionPlan";
 import {
   type ActionRow,
+  actionKeyString,
   claimAction,
   deleteAction,
   keeperCandidates,
   recordTransfers,
+  revertedActionKeys,
   scannedBlock,
+  setTransferTimestamps,
   transfersOf,
   unsettledActions,
   updateAction,
@@ -45,12 +63,19 @@ export interface KeeperOptions {
    * indexer's 12 confirmations): until then it reads the transfers again each round and checks its receipts.
    */
   finalityDepth?: number;
+  /** Told each round what the keeper leaves to the operator (metrics). */
+  observer?: KeeperObserver;
 }
 
 /** Deposit addresses per getLogs topic filter: providers cap the length of OR-lists. */
 const ADDRESSES_PER_QUERY = 200;
 const MAX_ATTEMPTS = 6;
 const DEFAULT_FINALITY_DEPTH = 20;
+
+/** The escrow's events that take funds out of a deposit address: a collect's deposit, a stray's return. */
+const OUTFLOW_TOPICS = (["PaymentDeposited", "PaymentCompleted", "StrayReturned"] as const).map((name) =>
+  toEventSelector(openPayEscrowAbi.find((item) => item.type === "event" && item.name === name) as AbiEvent),
+);
 
 interface Receipt {
   transactionHash: Hex;
@@ -69,6 +94,13 @@ const keyOf = (row: { paymentId: string; action: string; stateKey: string }) => 
  * taken by a no-op otherwise, so that no nonce of the account is left unused.
  */
 export class Keeper {
+  /** The cases left to the operator reported in their current state (each is logged once per state). */
+  private reported = new Set<string>();
+  /** The last block at or before an expiry, by expiry, once that block is final. */
+  private readonly expiryBlocks = new Map<bigint, number>();
+  /** Block timestamps by block hash (the last blocks' transfers are read again every round). */
+  private readonly blockTimes = new Map<Hex, bigint>();
+
   constructor(private readonly options: KeeperOptions) {}
 
   private get finalityDepth() {
@@ -91,6 +123,10 @@ export class Keeper {
     for (let start = from; start <= head; start += range) {
       const end = Math.min(head, start + range - 1);
       const found = [];
+      // Each transfer is dated by its block (by hash: the block the log came in), to tell whether it arrived by
+      // its payment's expiry.
+      const timestamps = this.blockTimes;
+      if (timestamps.size > 10_000) timestamps.clear();
       for (let i = 0; i < addresses.length && tokens.length > 0; i += ADDRESSES_PER_QUERY) {
         const logs = await client.getLogs({
           address: [...tokens],
@@ -101,6 +137,7 @@ export class Keeper {
         });
         for (const log of logs) {
           const to = getAddress(log.args.to!);
+          if (!timestamps.has(log.blockHash!)) timestamps.set(log.blockHash!, (await client.getBlock({ blockHash: log.blockHash! })).timestamp);
           found.push({
             blockNumber: Number(log.blockNumber),
             logIndex: log.logIndex!,
@@ -108,6 +145,7 @@ export class Keeper {
             token: getAddress(log.address),
             sender: getAddress(log.args.from!),
             amount: log.args.value!,
+            blockTimestamp: timestamps.get(log.blockHash!)!,
           });
         }
       }
@@ -116,23 +154,99 @@ export class Keeper {
     }
   }
 
-  private async views(head: number): Promise<Array<{ view: KeeperView; intent: PaymentIntent; signature: Hex }>> {
-    const { client, db, chainId } = this.options;
+  /**
+   * The last block at or before `timestamp`, the head being after it: back from the head by doubling steps, then by
+   * halves. Undefined when even the escrow's deployment block is after it.
+   */
+  private async lastBlockAtOrBefore(timestamp: bigint, head: number): Promise<number | undefined> {
+    const cached = this.expiryBlocks.get(timestamp);
+    if (cached !== undefined) return cached;
+    const { client, startBlock } = this.options;
+    const timeOf = async (number: number) => (await client.getBlock({ blockNumber: BigInt(number) })).timestamp;
+    let after = head;
+    let before: number | undefined;
+    for (let step = 1; before === undefined; step *= 2) {
+      const candidate = Math.max(startBlock, after - step);
+      if ((await timeOf(candidate)) <= timestamp) before = candidate;
+      else if (candidate === startBlock) return undefined;
+      else after = candidate;
+    }
+    while (after - before > 1) {
+      const middle = Math.floor((before + after) / 2);
+      if ((await timeOf(middle)) <= timestamp) before = middle;
+      else after = middle;
+    }
+    if (head - before + 1 >= this.finalityDepth) this.expiryBlocks.set(timestamp, before);
+    return before;
+  }
+
+  /**
+   * BNB at a deposit address leaves no log: what the address held at the last block at or before the expiry, and
+   * whether a collect or a stray return took funds out of it since (up to `head`). Undefined when the node cannot
+   * say (it no longer has that block's state).
+   */
+  private async nativeAtExpiry(paymentId: Hex, depositAddress: Address, expiry: bigint, head: number): Promise<KeeperView["nativeAtExpiry"]> {
+    const { client, escrow, logger } = this.options;
+    try {
+      const block = await this.lastBlockAtOrBefore(expiry, head);
+      if (block === undefined) return undefined;
+      const amount = await client.getBalance({ address: depositAddress, blockNumber: BigInt(block) });
+      let movedOutSince = false;
+      const range = this.options.scanRange ?? 5_000;
+      for (let start = block + 1; start <= head && !movedOutSince; start += range) {
+        const logs = await client.request({
+          method: "eth_getLogs",
+          params: [{ address: escrow, topics: [OUTFLOW_TOPICS, paymentId], fromBlock: toHex(start), toBlock: toHex(Math.min(head, start + range - 1)) }],
+        });
+        movedOutSince = paymentLogs(logs.map((log) => formatLog(log))).some(
+          ({ event }) =>
+            ((event.kind === "deposited" || event.kind === "completed") && getAddress(event.payer) === depositAddress && event.token === zeroAddress) ||
+            (event.kind === "stray_returned" && event.token === zeroAddress),
+        );
+      }
+      return { amount, movedOutSince };
+    } catch (error) {
+      logger.debug({ paymentId, err: error }, "cannot tell what BNB the deposit address held at the expiry");
+      return undefined;
+    }
+  }
+
+  private async views(head: number, now: bigint): Promise<Array<{ view: KeeperView; intent: PaymentIntent; signature: Hex }>> {
+    const { client, db, chainId, lateCollectWindow } = this.options;
     const rows = await keeperCandidates(db, chainId, head - 20_000);
     const watched = new Map(rows.map((row) => [getAddress(row.deposit_address), row.id]));
     await this.scanTransfers(head, watched);
     const transfers = await transfersOf(db, chainId, rows.map((row) => row.id));
+    // Transfers recorded before their block's timestamp was (migration 005): their blocks are final by now.
+    const undated = [...new Set(transfers.filter((transfer) => transfer.timestamp === null).map((transfer) => transfer.blockNumber))];
+    if (undated.length > 0) {
+      const dated = [];
+      for (const blockNumber of undated) dated.push({ blockNumber, timestamp: (await client.getBlock({ blockNumber: BigInt(blockNumber) })).timestamp });
+      await setTransferTimestamps(db, chainId, dated);
+      for (const transfer of transfers) transfer.timestamp ??= dated.find((block) => block.blockNumber === transfer.blockNumber)!.timestamp;
+    }
+    for (const expiry of this.expiryBlocks.keys()) if (expiry + lateCollectWindow < now) this.expiryBlocks.delete(expiry);
     const result = [];
     for (const row of rows) {
       const registration = registrationFromRow(row);
       const payment = paymentFromRow(row);
       const depositAddress = getAddress(registration.depositAddress);
-      const mine = transfers.filter((transfer) => transfer.paymentId === row.id).map(({ token, sender, amount }) => ({ token: getAddress(token), sender: getAddress(sender), amount }));
-      const holdings = [{ token: zeroAddress as Address, amount: await client.getBalance({ address: depositAddress }) }];
+      const mine = transfers
+        .filter((transfer) => transfer.paymentId === row.id)
+        .map(({ token, sender, amount, timestamp }) => ({ token: getAddress(token), sender: getAddress(sender), amount, timestamp }));
+      // Balances at the head the transfers were scanned to, so that what waits and the transfers that brought it agree.
+      const blockNumber = BigInt(head);
+      const holdings = [{ token: zeroAddress as Address, amount: await client.getBalance({ address: depositAddress, blockNumber }) }];
       for (const token of new Set(mine.map((transfer) => transfer.token))) {
-        const amount = await client.readContract({ address: token, abi: erc20Abi, functionName: "balanceOf", args: [depositAddress] });
+        const amount = await client.readContract({ address: token, abi: erc20Abi, functionName: "balanceOf", args: [depositAddress], blockNumber });
         holdings.push({ token, amount });
       }
+      // Within the late-collect window, BNB waiting for an open payment is collected only if it was there by the expiry.
+      const open = payment.status === "initiated" || payment.status === "pending";
+      const inWindow = now > registration.expiry && now <= registration.expiry + lateCollectWindow;
+      const bnbOwn = payment.token === null || getAddress(payment.token) === zeroAddress;
+      const nativeAtExpiry =
+        open && inWindow && bnbOwn && holdings[0].amount > 0n ? await this.nativeAtExpiry(payment.id, depositAddress, registration.expiry, head) : undefined;
       const payers = new Set<Address>();
       let collectedFromDepositAddress = 0n;
       const refundedFromDepositAddress = new Map<Address, bigint>();
@@ -158,6 +272,7 @@ export class Keeper {
           collectedFromDepositAddress,
           refundedFromDepositAddress,
           returnedStrays,
+          ...(nativeAtExpiry && { nativeAtExpiry }),
         },
         intent: intentOf(registration),
         signature: registration.signature,
@@ -346,23 +461,59 @@ export class Keeper {
     logger.warn({ ...key, nonce: row.nonce, tx: row.txHash }, "a keeper transaction the chain dropped is no longer wanted; a no-op takes its nonce");
   }
 
+  /**
+   * Reports what the keeper leaves to the operator: a warning naming the payment, the token, the amount and why,
+   * once per case and state (a case seen in the previous round in the same state is not logged again), and the
+   * metrics, every round.
+   */
+  private report(cases: readonly OperatorCase[]) {
+    const keys = new Set<string>();
+    const fresh: OperatorCase[] = [];
+    for (const left of cases) {
+      const key = `${left.paymentId.toLowerCase()}|${left.reason}|${left.token.toLowerCase()}|${left.stateKey}`;
+      keys.add(key);
+      if (this.reported.has(key)) continue;
+      fresh.push(left);
+      this.options.logger.warn(
+        { paymentId: left.paymentId, token: left.token, amount: left.amount.toString(), reason: left.reason, stateKey: left.stateKey },
+        `left to the operator: ${OPERATOR_REASON_TEXT[left.reason]}`,
+      );
+    }
+    this.reported = keys;
+    this.options.observer?.leftToOperator(cases, fresh);
+  }
+
   /** One round: look at the watched payments, settle what was sent, send what is due. */
   async tick(): Promise<KeeperAction[]> {
     const { client, db, chainId, sender, logger } = this.options;
     const block = await client.getBlock({ blockTag: "latest" });
     const head = Number(block.number);
-    const candidates = await this.views(head);
+    const candidates = await this.views(head, block.timestamp);
     const wanted = new Map<string, Set<Hex>>();
-    const due: Array<{ action: KeeperAction; data: Hex }> = [];
+    const planned: Array<{ action: KeeperAction; data: Hex; view: KeeperView }> = [];
+    const leftToOperator: OperatorCase[] = [];
     for (const { view, intent, signature } of candidates) {
-      for (const action of planActions(view, block.timestamp, this.options.lateCollectWindow)) {
+      const plan = planFor(view, block.timestamp, this.options.lateCollectWindow);
+      leftToOperator.push(...plan.leftToOperator);
+      for (const action of plan.actions) {
         const data = this.calldata(action, intent, signature);
         if (!wanted.has(action.paymentId)) wanted.set(action.paymentId, new Set());
         wanted.get(action.paymentId)!.add(data);
-        due.push({ action, data });
+        planned.push({ action, data, view });
       }
     }
     await this.settle(wanted, head);
+
+    // An action whose transaction reverted is never sent again for the same state: while the chain still asks for
+    // it, it waits for the operator.
+    const reverted = await revertedActionKeys(db, chainId, [...new Set(planned.map(({ action }) => action.paymentId))]);
+    const due: typeof planned = [];
+    for (const entry of planned) {
+      const { action, view } = entry;
+      if (!reverted.has(actionKeyString({ paymentId: action.paymentId, action: action.kind, stateKey: action.stateKey }))) due.push(entry);
+      else leftToOperator.push({ paymentId: action.paymentId, ...subjectOf(action, view), reason: "transaction_reverted", stateKey: `${action.kind}:${action.stateKey}` });
+    }
+    this.report(leftToOperator);
 
     // A payment with a transaction on its way (not mined yet) gets nothing new: the state it was planned from does
     // not show that transaction's effect yet. Nonces continue above every unsettled transaction's.

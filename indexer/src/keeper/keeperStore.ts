@@ -137,7 +137,7 @@ export async function recordTransfers(
   db: Db,
   chainId: number,
   scanned: { paymentIds: readonly string[]; fromBlock: number; toBlock: number; clearTo?: number },
-  transfers: ReadonlyArray<{ blockNumber: number; logIndex: number; paymentId: string; token: Address; sender: Address; amount: bigint }>,
+  transfers: ReadonlyArray<{ blockNumber: number; logIndex: number; paymentId: string; token: Address; sender: Address; amount: bigint; blockTimestamp: bigint }>,
 ) {
   await db.transaction().execute(async (trx) => {
     if (scanned.paymentIds.length > 0) {
@@ -161,6 +161,7 @@ export async function recordTransfers(
             token: t.token,
             sender: t.sender,
             amount: t.amount.toString(),
+            block_timestamp: Number(t.blockTimestamp),
           })),
         )
         .onConflict((oc) =>
@@ -169,6 +170,7 @@ export async function recordTransfers(
             token: eb.ref("excluded.token"),
             sender: eb.ref("excluded.sender"),
             amount: eb.ref("excluded.amount"),
+            block_timestamp: eb.ref("excluded.block_timestamp"),
           })),
         )
         .execute();
@@ -181,7 +183,7 @@ export async function recordTransfers(
   });
 }
 
-/** Transfers recorded for payments, oldest first. */
+/** Transfers recorded for payments, oldest first; `timestamp` (its block's, seconds) is null on rows from before migration 005. */
 export async function transfersOf(db: Db, chainId: number, paymentIds: readonly string[]) {
   if (paymentIds.length === 0) return [];
   const rows = await db
@@ -192,8 +194,44 @@ export async function transfersOf(db: Db, chainId: number, paymentIds: readonly 
     .orderBy("block_number")
     .orderBy("log_index")
     .execute();
-  return rows.map((row) => ({ paymentId: row.payment_id, token: row.token as Address, sender: row.sender as Address, amount: BigInt(row.amount) }));
+  return rows.map((row) => ({
+    paymentId: row.payment_id,
+    blockNumber: Number(row.block_number),
+    token: row.token as Address,
+    sender: row.sender as Address,
+    amount: BigInt(row.amount),
+    timestamp: row.block_timestamp === null ? null : BigInt(row.block_timestamp),
+  }));
 }
+
+/** Fills in the block timestamp of transfers recorded without one (before migration 005), by block. */
+export async function setTransferTimestamps(db: Db, chainId: number, blocks: ReadonlyArray<{ blockNumber: number; timestamp: bigint }>) {
+  for (const { blockNumber, timestamp } of blocks) {
+    await db
+      .updateTable("deposit_transfers")
+      .set({ block_timestamp: Number(timestamp) })
+      .where("chain_id", "=", chainId)
+      .where("block_number", "=", blockNumber)
+      .where("block_timestamp", "is", null)
+      .execute();
+  }
+}
+
+/** The keys of actions of these payments whose transaction reverted (final): the same action is never sent again for that state. */
+export async function revertedActionKeys(db: Db, chainId: number, paymentIds: readonly string[]): Promise<Set<string>> {
+  if (paymentIds.length === 0) return new Set();
+  const rows = await db
+    .selectFrom("keeper_actions")
+    .select(["payment_id", "action", "state_key"])
+    .where("chain_id", "=", chainId)
+    .where("status", "=", "failed")
+    .where(sql<boolean>`payment_id = any(${sql.val([...paymentIds])}::text[])`)
+    .execute();
+  return new Set(rows.map((row) => actionKeyString({ paymentId: row.payment_id, action: row.action, stateKey: row.state_key })));
+}
+
+/** An action's key as one string. */
+export const actionKeyString = (key: ActionKey) => `${key.paymentId.toLowerCase()}|${key.action}|${key.stateKey}`;
 
 /**
  * Payments the keeper looks at: the open ones (they may be paid at their deposit address), those expired within

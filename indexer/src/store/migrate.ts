@@ -3,6 +3,7 @@ import * as initial from "./migrations/001_initial";
 import * as keeper from "./migrations/002_keeper";
 import * as merchantApi from "./migrations/003_merchant_api";
 import * as keeperReorgs from "./migrations/004_keeper_reorgs";
+import * as transferTimestamps from "./migrations/005_transfer_timestamps";
 
 /** The schema's versions in order. Listed here rather than read from a folder so that bundles and ts-node agree. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -10,6 +11,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "002_keeper": keeper,
   "003_merchant_api": merchantApi,
   "004_keeper_reorgs": keeperReorgs,
+  "005_transfer_timestamps": transferTimestamps,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -136,6 +136,8 @@ export interface DepositTransfersTable {
   token: string;
   sender: string;
   amount: Numeric;
+  /** Its block's timestamp (seconds): did it arrive by the payment's expiry? Null on rows from before migration 005. */
+  block_timestamp: ColumnType<string | number | null, number | null | undefined, number | null>;
 }
 
 export interface KeeperCursorsTable {
