@@ -20,7 +20,7 @@ import { acquireIndexerLock, type IndexerLock } from "./indexing/indexerLock";
 import { DeepReorgError } from "./indexing/reorg";
 import { Keeper } from "./keeper/keeper";
 import { TransactionSender } from "./keeper/transactionSender";
-import { indexerMetrics } from "./observability/metrics";
+import { indexerMetrics, keeperMetrics } from "./observability/metrics";
 import { startStatusServer } from "./observability/statusServer";
 import { databaseLocation, openStore, type Store } from "./store/database";
 import { WebhookWorker } from "./webhooks/deliveryWorker";
@@ -225,6 +225,9 @@ async function main(): Promise<number> {
       lateCollectWindow: indexer.settings.lateCollectWindow,
       logger: logger.child({ component: "keeper" }),
       pollIntervalMs: config.keeperIntervalMs,
+      stuckAfterMs: config.keeperStuckAfterMs,
+      finalityDepth: config.keeperFinalityDepth,
+      observer: keeperMetrics(metrics.registry),
     });
     logger.info({ operator: account.address }, "keeper running");
     keeping = keeper.run(stop.signal);
