@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import path from "node:path";
 import { onLines } from "../../../scripts/stack/outputLines";
+import { CONFIG_VARIABLES } from "../../src/config";
 
 /**
  * The indexer as its own operating-system process (`node -r ts-node/register/transpile-only indexer/src/main.ts`),
@@ -12,29 +13,8 @@ import { onLines } from "../../../scripts/stack/outputLines";
 const REPOSITORY = path.resolve(__dirname, "../../..");
 const MAIN = "indexer/src/main.ts";
 
-/** The variables main.ts reads: never inherited from the environment the tests run in. */
-const INDEXER_VARIABLES = [
-  "RPC_URLS",
-  "WS_URL",
-  "DATABASE_URL",
-  "DATA_DIR",
-  "CONFIRMATIONS",
-  "FINALITY",
-  "POLL_INTERVAL_MS",
-  "STATUS_PORT",
-  "HEALTH_MAX_LAG_BLOCKS",
-  "LOG_LEVEL",
-  "OPENPAY_DEPLOYMENTS_DIR",
-  "OPERATOR_PRIVATE_KEY",
-  "KEEPER_INTERVAL_MS",
-  "ROLES",
-  "API_HOST",
-  "API_PORT",
-  "PUBLIC_URL",
-  "INTENT_SIGNER_PRIVATE_KEY",
-  "API_RATE_LIMIT",
-  "WEBHOOK_ALLOWED_CIDRS",
-];
+/** The variables main.ts reads (config.ts's list): never inherited from the environment the tests run in. */
+const INDEXER_VARIABLES = CONFIG_VARIABLES;
 
 /**
  * The test's environment without the indexer's variables, plus `variables` (undefined ones left out). The process
