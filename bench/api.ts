@@ -18,7 +18,6 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { loadavg } from "node:os";
 import path from "node:path";
 import { sql } from "kysely";
@@ -26,6 +25,7 @@ import { openStore } from "../indexer/src/store/database";
 import { startLocalChain } from "../indexer/test/support/localChain";
 import { INTENT_SIGNER_KEY, startApiStack } from "../indexer/test/support/merchantApiStack";
 import { freshPostgresDatabase } from "../indexer/test/support/stores";
+import { freePort } from "../scripts/stack/portAvailability";
 import { LoadProcess, routeOf, runLoad, type LoadOptions, type Scenario } from "./apiLoad";
 import { countCpu, postgresPids } from "./cpuAccounting";
 import { loadColumns, type MeasuredRun } from "./loadColumns";
@@ -44,17 +44,9 @@ const ROOT = path.join(__dirname, "..");
 // ---------------------------------------------------------------------------------------------------------------
 // API processes started with the production command.
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 /** `npm run indexer` with ROLES=api (ts-node --transpile-only indexer/src/main.ts), as an operator runs the API. */
 async function startApiProcess(env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
+  const port = await freePort("127.0.0.1");
   const child = spawn(process.execPath, [path.join(ROOT, "node_modules/ts-node/dist/bin.js"), "--transpile-only", path.join(ROOT, "indexer/src/main.ts")], {
     cwd: ROOT,
     env: { ...process.env, ...env, ROLES: "api", API_HOST: "127.0.0.1", API_PORT: String(port), STATUS_PORT: "0" },

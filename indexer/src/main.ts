@@ -22,7 +22,7 @@ import { Keeper } from "./keeper/keeper";
 import { TransactionSender } from "./keeper/transactionSender";
 import { indexerMetrics, keeperMetrics } from "./observability/metrics";
 import { startStatusServer } from "./observability/statusServer";
-import { databaseLocation, openStore, type Store } from "./store/database";
+import { openStore, unusableDatabase, type Store } from "./store/database";
 import { WebhookWorker } from "./webhooks/deliveryWorker";
 
 /** The escrow's late-collect window (OpenPayEscrow.LATE_COLLECT_WINDOW), read from the chain at start. */
@@ -85,7 +85,7 @@ async function serveMerchants(
   try {
     store = await openStore({ url: config.databaseUrl, dataDir: config.databaseUrl ? undefined : config.dataDir });
   } catch (error) {
-    console.error(`error: ${databaseLocation({ url: config.databaseUrl, dataDir: config.dataDir })}: cannot use the database: ${(error as Error).message}`);
+    console.error(`error: ${unusableDatabase({ url: config.databaseUrl, dataDir: config.dataDir }, error)}`);
     return 2;
   }
   let services;
@@ -147,7 +147,7 @@ async function main(): Promise<number> {
 
   /** A database that cannot be used is the operator's to fix: one line naming the variable, exit code 2. */
   const databaseProblem = (error: unknown) => {
-    console.error(`error: ${databaseLocation({ url: config.databaseUrl, dataDir: config.dataDir })}: cannot use the database: ${(error as Error).message}`);
+    console.error(`error: ${unusableDatabase({ url: config.databaseUrl, dataDir: config.dataDir }, error)}`);
     status.server.close();
     return 2;
   };

@@ -28,9 +28,10 @@ import {
 import { headNumber } from "./support/manualMining";
 import { historyOf, storedPayment } from "./support/paymentRecords";
 import { describeEachStore } from "./support/stores";
+import { hardhatAccountKey, LOCAL_ACCOUNTS } from "../../scripts/stack/hardhatAccounts";
 
 /** Hardhat's account 1, the local deployment's operator (deploy/parameters/local.json5). */
-const OPERATOR_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+const OPERATOR_KEY = hardhatAccountKey(LOCAL_ACCOUNTS.operator);
 const quiet = () => undefined;
 
 function localKeeper(chain: LocalChain, db: Db, stuckAfterMs = 60_000, options: Partial<KeeperOptions> = {}) {

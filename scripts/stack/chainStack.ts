@@ -4,7 +4,7 @@ import path from "node:path";
 import { privateKeyToAccount } from "viem/accounts";
 import { DEFAULT_DEPLOYMENTS_DIR, readDeployment, type DeploymentRecord } from "../../indexer/src/chain/deployment";
 import { readConfig, ROLES } from "../../indexer/src/config";
-import { openStore } from "../../indexer/src/store/database";
+import { openStore, unusableDatabase } from "../../indexer/src/store/database";
 import { checkPortsFree } from "./portAvailability";
 import { Progress } from "./progress";
 import { chainStackReady } from "./readyMessages";
@@ -140,7 +140,7 @@ export async function runAgainstChain(settings: StartSettings, out: (line: strin
         await store.close();
       }
     } catch (error) {
-      throw new StartError(`DATABASE_URL: cannot use the database: ${(error as Error).message}`);
+      throw new StartError(unusableDatabase({ url: config.databaseUrl }, error));
     }
 
     const folder = keptStackFolder(settings.dataDir ?? path.join(REPOSITORY, "data", `chain-${chainId}`));

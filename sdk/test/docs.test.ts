@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
@@ -9,6 +8,8 @@ import { signDelivery } from "../../indexer/src/webhooks/signing";
 import { useLocalChain } from "../../indexer/test/support/localChain";
 import { sharedStackNewMerchantEachTest } from "../../indexer/test/support/merchantApiHelpers";
 import { call } from "../../indexer/test/support/merchantApiStack";
+import { eventually } from "../../indexer/test/support/webhookFixtures";
+import { freePort } from "../../scripts/stack/portAvailability";
 
 const ROOT = path.join(__dirname, "..", "..");
 
@@ -19,14 +20,6 @@ function documentedCode(heading: string): string {
   const match = /```ts\n([\s\S]*?)```/.exec(section);
   if (!match) throw new Error(`docs/sdk.md has no ts block under "## ${heading}"`);
   return match[1];
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe("docs/sdk.md: the 20-line integration, run as written", function () {
@@ -46,7 +39,7 @@ describe("docs/sdk.md: the 20-line integration, run as written", function () {
     folder = mkdtempSync(path.join(tmpdir(), "open-pay-docs-"));
     const file = path.join(folder, "shop.ts");
     writeFileSync(file, code.replace('"@openpay/sdk"', JSON.stringify(path.join(ROOT, "sdk", "src"))));
-    const port = await freePort();
+    const port = await freePort("127.0.0.1");
     const secret = `whsec_${randomBytes(24).toString("base64")}`;
     let output = "";
     shop = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", file], {
@@ -76,7 +69,7 @@ describe("docs/sdk.md: the 20-line integration, run as written", function () {
     const forged = await fetch(`${url}/webhooks/openpay`, { method: "POST", headers: { "content-type": "application/json", ...signed }, body: body.replace("25.00", "0.01") });
     expect(forged.status).to.equal(400);
     // The child's console output crosses a pipe: give it a moment.
-    for (let tries = 0; !output.includes("order 1042 paid") && tries < 50; tries++) await new Promise((resolve) => setTimeout(resolve, 100));
+    await eventually("the shop logs the paid order", () => output.includes("order 1042 paid"), 5_000);
     expect(output).to.include("order 1042 paid: $25.00");
   });
 });

@@ -19,9 +19,9 @@ export interface Store {
   close(): Promise<void>;
 }
 
-/** Which database a process was given, as its operator set it: for errors that must name the variable to fix. */
-export function databaseLocation({ url, dataDir }: { url?: string; dataDir?: string }): string {
-  return url ? "DATABASE_URL" : `DATA_DIR (${dataDir})`;
+/** Why the database a process was given cannot be used, naming the variable its operator set (DATABASE_URL or DATA_DIR). */
+export function unusableDatabase({ url, dataDir }: { url?: string; dataDir?: string }, error: unknown): string {
+  return `${url ? "DATABASE_URL" : `DATA_DIR (${dataDir})`}: cannot use the database: ${(error as Error).message}`;
 }
 
 /**

@@ -10,7 +10,7 @@ import { z } from "zod";
 import { paymentViewsFor } from "../api/apiSetup";
 import { confirmationPolicy } from "../chain/confirmations";
 import { readDeployment } from "../chain/deployment";
-import { databaseLocation, openStore } from "../store/database";
+import { openStore, unusableDatabase } from "../store/database";
 import { databaseUrlVariable, logLevelVariable, webhookAllowListVariable, wholeNumber } from "../config";
 import type { AllowList } from "./addressPolicy";
 import { WebhookWorker } from "./deliveryWorker";
@@ -89,7 +89,7 @@ async function main(): Promise<number> {
   try {
     store = await openStore({ url: config.databaseUrl, dataDir: config.databaseUrl ? undefined : config.dataDir });
   } catch (error) {
-    console.error(`error: ${databaseLocation({ url: config.databaseUrl, dataDir: config.dataDir })}: cannot use the database: ${(error as Error).message}`);
+    console.error(`error: ${unusableDatabase({ url: config.databaseUrl, dataDir: config.dataDir }, error)}`);
     return 2;
   }
   const views = paymentViewsFor(deployment, config.publicUrl, confirmationPolicy(config.confirmations, "depth"));

@@ -1,5 +1,7 @@
 import { expect } from "chai";
 import { Webhook } from "standardwebhooks";
+import { privateKeyToAccount } from "viem/accounts";
+import { hardhatAccountKey, LOCAL_ACCOUNTS } from "../../../scripts/stack/hardhatAccounts";
 import { openStore } from "../../src/store/database";
 import { createApiKey, createMerchant } from "../../src/store/merchantStore";
 import { startIndexerProcess, type IndexerProcess } from "./indexerProcess";
@@ -15,8 +17,8 @@ import { WebhookReceiver } from "./webhookReceiver";
  */
 
 /** Hardhat's account 1: the local deployment's operator, the keeper's key (deploy/parameters/local.json5). */
-export const OPERATOR_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
-export const OPERATOR_ADDRESS = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+export const OPERATOR_KEY = hardhatAccountKey(LOCAL_ACCOUNTS.operator);
+export const OPERATOR_ADDRESS = privateKeyToAccount(OPERATOR_KEY).address;
 
 /** A webhook as the merchant's receiver takes it, once its signature has been verified. */
 export interface VerifiedEvent {

@@ -7,6 +7,7 @@ import type { JsonRpcServer } from "hardhat/types";
 import pino from "pino";
 import { zeroAddress, type Address, type Hex } from "viem";
 import { deployOpenPay } from "../../../deploy/deployOpenPay";
+import { hardhatAccountKey, LOCAL_ACCOUNTS } from "../../../scripts/stack/hardhatAccounts";
 import { depositAddress } from "../../src/chain/depositAddress";
 import type { DeploymentRecord } from "../../src/chain/deployment";
 import { createRpcClient } from "../../src/chain/rpcClient";
@@ -20,7 +21,7 @@ import type { Db } from "../../src/store/paymentStore";
 
 export const CHAIN_ID = 31337;
 /** Hardhat's account #4: the intent signer the local deployment authorised for the demo merchant. */
-export const INTENT_SIGNER_KEY: Hex = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a";
+export const INTENT_SIGNER_KEY: Hex = hardhatAccountKey(LOCAL_ACCOUNTS.intentSigner);
 export const SETTINGS: MachineSettings = { confirmations: { depth: 12, mode: "depth" }, lateCollectWindow: 3600n };
 
 /**
@@ -59,10 +60,6 @@ export async function startLocalChain(): Promise<LocalChain> {
 }
 
 /**
- * Mines blocks one by one: `hardhat_mine` with a count reserves blocks whose headers report a zero parent hash,
- * which a real chain never does and which the indexer would rightly take for a reorganisation.
- */
-/**
  * Registers mocha hooks giving a file one local chain, reset to a snapshot after every test; returns a function
  * that gives the chain inside tests.
  */
@@ -88,6 +85,10 @@ export function useLocalChain(): () => LocalChain {
   };
 }
 
+/**
+ * Mines blocks one by one: `hardhat_mine` with a count reserves blocks whose headers report a zero parent hash,
+ * which a real chain never does and which the indexer would rightly take for a reorganisation.
+ */
 export async function mine(blocks = 1): Promise<void> {
   for (let i = 0; i < blocks; i++) await hre.network.provider.send("evm_mine", []);
 }

@@ -59,8 +59,7 @@ export function checkoutRoutes(app: FastifyInstance, context: ApiContext): void 
         if (!(error instanceof PaymentEventRefused)) throw error;
       }
     }
-    const [resource] = await context.views.resources(context.db, [record]);
-    const merchant = await findMerchant(context.db, record.merchantId);
+    const [[resource], merchant] = await Promise.all([context.views.resources(context.db, [record]), findMerchant(context.db, record.merchantId)]);
     const html = checkoutPage({
       paymentId: resource.id,
       merchantName: merchant?.name ?? "Merchant",
