@@ -3,6 +3,7 @@ import { artifacts } from "hardhat";
 import { readFileSync } from "node:fs";
 import { escrowAbiHash } from "../indexer/src/chain/deployment";
 import { openPayEscrowAbi } from "../indexer/src/chain/escrowAbi";
+import { balanceReader, escrowPaymentReader } from "../indexer/src/chain/readerCode";
 import { ESCROW_ABI_FILE } from "../scripts/exportAbi";
 
 const STALE = "indexer/src/chain/escrowAbi.ts is out of date with the compiled OpenPayEscrow: run `npm run abi`";
@@ -20,5 +21,16 @@ describe("the indexer's escrow ABI (indexer/src/chain/escrowAbi.ts)", function (
     const match = /^\/\/ escrowAbiHash: (0x[0-9a-f]{64})$/.exec(line);
     expect(match, `line 2 of escrowAbi.ts is not "// escrowAbiHash: 0x…": ${line}`).to.not.equal(null);
     expect(match![1], STALE).to.equal(escrowAbiHash(openPayEscrowAbi));
+  });
+
+  it("carries the readers' creation code as compiled (indexer/src/chain/readerCode.ts)", async function () {
+    for (const [reader, name] of [
+      [escrowPaymentReader, "EscrowPaymentReader"],
+      [balanceReader, "BalanceReader"],
+    ] as const) {
+      const artifact = await artifacts.readArtifact(name);
+      expect(reader.bytecode, `readerCode.ts is out of date with ${name}: run \`npm run abi\``).to.equal(artifact.bytecode);
+      expect(reader.abi).to.deep.equal(artifact.abi);
+    }
   });
 });
