@@ -8,12 +8,17 @@ export interface Payment {
   status: PaymentStatus;
   /** The status before the last change; null until the first change. */
   previousStatus: PaymentStatus | null;
-  /** Number of status changes so far: the sequence number of the last one (0 when created). */
+  /**
+   * Number of changes announced so far, of its status or of the money it received, returned or was refunded: the
+   * sequence number of the last one (0 when created).
+   */
   sequence: number;
   /** The price, USD with 18 decimals. */
   amountUsd: bigint;
   /** Unix time (seconds) after which deposits revert. */
   expiry: bigint;
+  /** Where a plain transfer pays it: the escrow collects from here with this address as the payer. */
+  depositAddress: Address;
   /** USD value received, at the prices when each deposit arrived. */
   receivedUsd: bigint;
   /** USD still to pay (0 once complete). */
@@ -37,8 +42,21 @@ export interface Payment {
    * the indexer's checkpoint (`confirmationsOf`), and storing them would rewrite every confirming payment each block.
    */
   completedBlock: number | null;
+  /**
+   * Block of the escrow's `PaymentExpired`, until the payment is settled expired: like a completion, an expiry on
+   * chain counts only once its block is confirmed.
+   */
+  expiredBlock: number | null;
   /** Whether funds wait at the deposit address for the keeper to collect them. */
   depositAddressFunded: boolean;
+  /**
+   * Whether funds the payment could take reached its deposit address by the expiry (or at a time the indexer could
+   * not tell): only then may the keeper still collect them after the expiry, so only then does a payment with
+   * nothing received wait for the late-collect window before it expires.
+   */
+  fundedByExpiry: boolean;
+  /** BNB the indexer believes waits at the deposit address (arrivals less what the escrow took): BNB leaves no log. */
+  nativeWaiting: bigint;
   /** Transactions of the customer that reverted (they fail the payment only if nothing else pays it). */
   failedTransactions: number;
   /** The last chain event applied: later deliveries at or before it are repeats. */
@@ -46,9 +64,10 @@ export interface Payment {
 }
 
 /** A payment as created: initiated, nothing received. */
-export function newPayment({ id, amountUsd, expiry }: { id: Hex; amountUsd: bigint; expiry: bigint }): Payment {
+export function newPayment({ id, amountUsd, expiry, depositAddress }: { id: Hex; amountUsd: bigint; expiry: bigint; depositAddress: Address }): Payment {
   return {
     id,
+    depositAddress,
     status: "initiated",
     previousStatus: null,
     sequence: 0,
@@ -64,7 +83,10 @@ export function newPayment({ id, amountUsd, expiry }: { id: Hex; amountUsd: bigi
     refundRequested: 0n,
     depositsReturned: 0n,
     completedBlock: null,
+    expiredBlock: null,
     depositAddressFunded: false,
+    fundedByExpiry: false,
+    nativeWaiting: 0n,
     failedTransactions: 0,
     cursor: null,
   };

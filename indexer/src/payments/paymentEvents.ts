@@ -1,5 +1,4 @@
 import type { Address, Hex } from "viem";
-import type { ChainHead } from "../chain/confirmations";
 
 /** Where a log sits in the chain: logs are applied in this order, and a log at or before a payment's cursor is a repeat. */
 export interface ChainPosition {
@@ -81,18 +80,46 @@ export interface RefundClaimable extends FromChain {
   amount: bigint;
 }
 
-/** Tokens or BNB arrived at the payment's deposit address, not yet collected into the escrow. */
-export interface DepositAddressFunded extends FromChain {
+/**
+ * Tokens or BNB arrived at the payment's deposit address, not yet collected into the escrow: a token's `Transfer`
+ * log, or (BNB leaves no log) a rise of the address's BNB balance the indexer saw at the end of a block, placed
+ * after that block's logs (`NATIVE_ARRIVAL_LOG_INDEX`).
+ */
+export interface DepositAddressFunded {
   kind: "deposit_address_funded";
+  position: ChainPosition;
+  /** The transfer's transaction; null for BNB, which a balance shows but no log names. */
+  transactionHash: Hex | null;
   token: Address;
   amount: bigint;
+  /** Who sent it; the zero address when no log says (BNB). */
+  sender: Address;
+  /**
+   * When it had arrived by: its block's timestamp (seconds). Null when the indexer could not read the balance at the
+   * block it arrived in and so cannot say whether it came by the expiry.
+   */
+  timestamp: bigint | null;
 }
 
-/** The chain moved: confirmations and the payment's time limit are judged against it. */
-export interface HeadAdvanced {
-  kind: "head";
-  head: ChainHead;
-  /** The head block's timestamp (seconds). */
+/** Where a BNB arrival seen by balance sits: after every log of its block (no block holds 2^31 logs). */
+export const NATIVE_ARRIVAL_LOG_INDEX = 0x7fffffff;
+
+/**
+ * The indexer settled the payment: its completion or expiry is confirmed at block `confirmed.number`, and the
+ * escrow's own record at that block agreed with what the indexer derived (`settlement.ts`). Only this event moves a
+ * payment to `paid`, `expired` or `failed`; it is recorded, so that a payment rebuilt after a reorganisation settles
+ * again exactly where it did (a refund asked for after it then still finds it paid).
+ */
+export interface Settled {
+  kind: "settled";
+  to: "paid" | "expired" | "failed";
+  /** The last confirmed block it was judged at. */
+  confirmed: ConfirmedBlock;
+}
+
+/** The newest block final under the confirmation policy, and its timestamp: what settlements are judged against. */
+export interface ConfirmedBlock {
+  number: number;
   timestamp: bigint;
 }
 
@@ -130,7 +157,10 @@ export type ChainPaymentEvent =
   | RefundClaimable
   | DepositAddressFunded;
 
-export type PaymentEvent = ChainPaymentEvent | HeadAdvanced | CheckoutOpened | TransactionFailed | RefundRequested | RefundAbandoned;
+/** Events that do not come from a block's logs: they are recorded with the block the indexer had reached then. */
+export type OffChainPaymentEvent = Settled | CheckoutOpened | TransactionFailed | RefundRequested | RefundAbandoned;
+
+export type PaymentEvent = ChainPaymentEvent | OffChainPaymentEvent;
 
 export function isChainEvent(event: PaymentEvent): event is ChainPaymentEvent {
   return "position" in event;

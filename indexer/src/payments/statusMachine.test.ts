@@ -14,7 +14,7 @@ const TX = `0x${"44".repeat(32)}` as Hex;
 const USD = (n: number) => BigInt(n) * 10n ** 18n;
 const EXPIRY = 1_000_000n;
 
-const created = () => newPayment({ id: ID, amountUsd: USD(100), expiry: EXPIRY });
+const created = () => newPayment({ id: ID, amountUsd: USD(100), expiry: EXPIRY, depositAddress: `0x${"55".repeat(20)}` as Address });
 const at = (blockNumber: number, logIndex = 0): ChainPosition => ({ blockNumber, logIndex });
 
 function deposited(position: ChainPosition, usd: number, received: number): ChainPaymentEvent {
@@ -46,11 +46,15 @@ function completed(position: ChainPosition, usd: number, received: number): Chai
   };
 }
 
-const head = (number: number, timestamp = 0n, finalized?: number): PaymentEvent => ({
-  kind: "head",
-  head: { number, finalized },
-  timestamp,
-});
+/** A settlement the indexer verified against the escrow, judged at confirmed block `number` (time `timestamp`). */
+const settled = (to: "paid" | "expired" | "failed", number: number, timestamp = 0n): PaymentEvent => ({ kind: "settled", to, confirmed: { number, timestamp } });
+
+const DEPOSIT_ADDRESS = `0x${"55".repeat(20)}` as Address;
+const NATIVE = "0x0000000000000000000000000000000000000000" as Address;
+
+function funded(position: ChainPosition, { token = TOKEN, amount = 1n, timestamp = EXPIRY - 10n }: { token?: Address; amount?: bigint; timestamp?: bigint | null } = {}): PaymentEvent {
+  return { kind: "deposit_address_funded", position, transactionHash: TX, token, amount, sender: PAYER, timestamp };
+}
 
 function ok(outcome: Outcome) {
   if (!outcome.ok) throw new Error(`refused: ${outcome.reason}`);
@@ -95,28 +99,37 @@ describe("the payment status machine", () => {
   });
 
   describe("paying", () => {
-    it("goes initiated → pending → confirming → paid for a checkout, a partial deposit and the rest", () => {
-      const { payment, changes } = run([
-        { kind: "checkout_opened" },
-        deposited(at(10), 40, 40),
-        completed(at(11), 60, 100),
-        head(21),
-        head(22),
-      ]);
+    it("goes initiated → pending → confirming → paid for a checkout, a partial deposit, the rest and a settlement", () => {
+      const { payment, changes } = run([{ kind: "checkout_opened" }, deposited(at(10), 40, 40), completed(at(11), 60, 100), settled("paid", 11)]);
       expect(changes).to.deep.equal([
         ["initiated", "pending", "checkout_opened"],
+        ["pending", "pending", "deposit"],
         ["pending", "confirming", "full_value_received"],
         ["confirming", "paid", "confirmed"],
       ]);
-      expect(payment).to.include({ status: "paid", previousStatus: "confirming", sequence: 3, completedBlock: 11 });
+      expect(payment).to.include({ status: "paid", previousStatus: "confirming", sequence: 4, completedBlock: 11 });
       expect(payment.receivedUsd).to.equal(USD(100));
       expect(payment.paidAmount).to.equal(USD(100));
       expect(payment.remainingUsd).to.equal(0n);
     });
 
-    it("is not paid at 11 confirmations of 12, and is at 12", () => {
-      expect(run([completed(at(100), 100, 100), head(110)]).payment).to.include({ status: "confirming", completedBlock: 100 });
-      expect(run([completed(at(100), 100, 100), head(111)]).payment.status).to.equal("paid");
+    it("refuses to settle paid before the completing block is confirmed", () => {
+      const confirming = run([completed(at(100), 100, 100)]).payment;
+      expect(applyEvent(confirming, settled("paid", 99), SETTINGS)).to.deep.equal({
+        ok: false,
+        reason: "a confirming payment is not due to be paid at block 99",
+      });
+      expect(ok(applyEvent(confirming, settled("paid", 100), SETTINGS)).payment.status).to.equal("paid");
+    });
+
+    it("announces each further partial deposit with its money, as a change that keeps the status", () => {
+      const { payment, changes } = run([deposited(at(5), 10, 10), deposited(at(6), 20, 30)]);
+      expect(changes).to.deep.equal([
+        ["initiated", "pending", "deposit"],
+        ["pending", "pending", "deposit"],
+      ]);
+      expect(payment).to.include({ sequence: 2, status: "pending", previousStatus: "initiated" });
+      expect(payment.receivedUsd).to.equal(USD(30));
     });
 
     it("records the excess of an overpayment", () => {
@@ -125,77 +138,95 @@ describe("the payment status machine", () => {
       expect(payment.status).to.equal("confirming");
     });
 
-    it("records a deposit waiting at the deposit address as pending", () => {
-      const { payment, changes } = run([{ kind: "deposit_address_funded", position: at(3), transactionHash: TX, token: TOKEN, amount: 1n }]);
+    it("records funds waiting at the deposit address as pending, and whether they came by the expiry", () => {
+      const { payment, changes } = run([funded(at(3))]);
       expect(changes).to.deep.equal([["initiated", "pending", "deposit_address_funded"]]);
-      expect(payment.depositAddressFunded).to.equal(true);
+      expect(payment).to.include({ depositAddressFunded: true, fundedByExpiry: true });
+      // After the expiry it can pay nothing: a stray, which changes nothing.
+      expect(run([funded(at(3), { timestamp: EXPIRY + 1n })])).to.deep.include({ changes: [] });
+      expect(run([funded(at(3), { timestamp: EXPIRY + 1n })]).payment).to.include({ depositAddressFunded: false, fundedByExpiry: false });
+      // A balance the indexer could not date might have come in time.
+      expect(run([funded(at(3), { timestamp: null })]).payment.fundedByExpiry).to.equal(true);
+      // Nothing seen, only the doubt (the balance at the expiry could not be read): no change, but the window is waited for.
+      const doubt = run([funded(at(3), { token: NATIVE, amount: 0n, timestamp: null })]);
+      expect(doubt.changes).to.deep.equal([]);
+      expect(doubt.payment).to.include({ status: "initiated", depositAddressFunded: false, fundedByExpiry: true });
     });
 
-    for (const [mode, depth, finalized, paid] of [
-      ["finalized", 12, 5, true],
-      ["finalized", 12, 4, false],
-      ["either", 50, 5, true],
-      ["both", 2, 5, false],
-      ["both", 2, 6, false],
-    ] as const) {
-      it(`${mode} finality with depth ${depth} and block 5 at finalized ${finalized}: ${paid ? "paid" : "still confirming"}`, () => {
-        const settings: MachineSettings = { ...SETTINGS, confirmations: { depth, mode } };
-        const { payment } = run([completed(at(5), 100, 100), head(5, 0n, finalized)], created(), settings);
-        expect(payment.status).to.equal(paid ? "paid" : "confirming");
-      });
-    }
+    it("does not count another token than the payment's as funding it (a stray)", () => {
+      const other = `0x${"66".repeat(20)}` as Address;
+      const { payment, changes } = run([deposited(at(2), 10, 10), funded(at(3), { token: other })]);
+      expect(changes).to.deep.equal([["initiated", "pending", "deposit"]]);
+      expect(payment).to.include({ depositAddressFunded: false, fundedByExpiry: false });
+    });
 
-    it("is paid at once with a depth of one", () => {
-      const settings: MachineSettings = { ...SETTINGS, confirmations: { depth: 1, mode: "depth" } };
-      const { changes } = run([completed(at(5), 100, 100)], created(), settings);
-      expect(changes.map(([, to]) => to)).to.deep.equal(["confirming", "paid"]);
+    it("follows the BNB waiting at the deposit address: arrivals add, a collect of BNB and a stray return take it", () => {
+      const bnb = (amount: bigint, position: ChainPosition) => funded(position, { token: NATIVE, amount });
+      expect(run([bnb(5n, at(1)), bnb(7n, at(2))]).payment.nativeWaiting).to.equal(12n);
+      const collected: ChainPaymentEvent = { ...deposited(at(3), 10, 10), token: NATIVE, payer: DEPOSIT_ADDRESS } as ChainPaymentEvent;
+      expect(run([bnb(5n, at(1)), collected]).payment.nativeWaiting).to.equal(0n);
+      const paidByWallet: ChainPaymentEvent = { ...deposited(at(3), 10, 10), token: NATIVE } as ChainPaymentEvent;
+      expect(run([bnb(5n, at(1)), paidByWallet]).payment.nativeWaiting).to.equal(5n);
+      const stray: PaymentEvent = { kind: "stray_returned", position: at(9), transactionHash: TX, to: PAYER, token: NATIVE, amount: 5n };
+      expect(run([completed(at(2), 100, 100), bnb(5n, at(8)), stray]).payment.nativeWaiting).to.equal(0n);
     });
   });
 
   describe("expiry", () => {
-    it("expires an untouched payment once its time and the late-collect window have passed, not before", () => {
-      expect(run([head(1, EXPIRY + 3600n)]).payment.status).to.equal("initiated");
-      expect(run([head(1, EXPIRY + 3601n)]).changes).to.deep.equal([["initiated", "expired", "time_elapsed"]]);
+    const late = (seconds: bigint) => EXPIRY + seconds;
+
+    it("expires a payment with nothing received and nothing at its deposit address once a block after the expiry is confirmed", () => {
+      expect(applyEvent(created(), settled("expired", 50, EXPIRY), SETTINGS)).to.deep.include({ ok: false });
+      expect(run([settled("expired", 50, late(1n))]).changes).to.deep.equal([["initiated", "expired", "time_elapsed"]]);
     });
 
-    it("keeps a payment whose deposit address was funded pending until the window closes", () => {
-      const funded: PaymentEvent = { kind: "deposit_address_funded", position: at(3), transactionHash: TX, token: TOKEN, amount: 1n };
-      expect(run([funded, head(9, EXPIRY + 3600n)]).payment.status).to.equal("pending");
-      expect(run([funded, head(9, EXPIRY + 3601n)]).payment.status).to.equal("expired");
+    it("keeps a payment whose deposit address was funded by the expiry until the late-collect window closes", () => {
+      expect(applyEvent(run([funded(at(3))]).payment, settled("expired", 50, late(3600n)), SETTINGS)).to.deep.include({ ok: false });
+      expect(run([funded(at(3)), settled("expired", 50, late(3601n))]).payment.status).to.equal("expired");
+      // Funds that came after the expiry do not hold it.
+      expect(run([funded(at(3), { timestamp: late(5n) }), settled("expired", 50, late(6n))]).payment.status).to.equal("expired");
     });
 
     it("never expires a payment whose full value arrived, however slow the confirmations", () => {
-      const { payment } = run([completed(at(5), 100, 100), head(6, EXPIRY * 10n)]);
-      expect(payment.status).to.equal("confirming");
+      const confirming = run([completed(at(5), 100, 100)]).payment;
+      expect(applyEvent(confirming, settled("expired", 4, EXPIRY * 10n), SETTINGS)).to.deep.include({ ok: false });
     });
 
-    it("leaves a partly paid payment to the escrow's expiry, then records the refunds", () => {
+    it("leaves a partly paid payment to the escrow's expiry, counted once its block is confirmed, with the refunds", () => {
       const { payment, changes } = run([
         deposited(at(5), 30, 30),
-        head(6, EXPIRY + 10n),
         { kind: "expired", position: at(7), transactionHash: TX, token: TOKEN, amount: USD(30), receivedUsd: USD(30) },
         { kind: "deposit_refunded", position: at(7, 1), transactionHash: TX, payer: PAYER, to: PAYER, token: TOKEN, amount: USD(30) },
       ]);
-      expect(changes).to.deep.equal([
-        ["initiated", "pending", "deposit"],
-        ["pending", "expired", "expired_on_chain"],
-      ]);
+      expect(changes).to.deep.equal([["initiated", "pending", "deposit"]]);
+      expect(payment).to.include({ status: "pending", expiredBlock: 7 });
       expect(payment.depositsReturned).to.equal(USD(30));
+      expect(applyEvent(payment, settled("expired", 6, late(100n)), SETTINGS)).to.deep.include({ ok: false });
+      const expired = ok(applyEvent(payment, settled("expired", 7, late(100n)), SETTINGS));
+      expect(expired.changes).to.deep.equal([{ paymentId: ID, sequence: 2, from: "pending", to: "expired", reason: "expired_on_chain", blockNumber: 7 }]);
+    });
+
+    it("takes no deposit once the escrow expired the payment", () => {
+      const expiring = run([deposited(at(5), 30, 30), { kind: "expired", position: at(7), transactionHash: TX, token: TOKEN, amount: USD(30), receivedUsd: USD(30) }]).payment;
+      expect(applyEvent(expiring, deposited(at(8), 1, 31), SETTINGS)).to.deep.include({ ok: false });
     });
 
     it("fails a payment that saw only a reverted transaction when its time runs out", () => {
-      const { changes } = run([{ kind: "transaction_failed", transactionHash: TX, reason: "StalePrice" }, head(2, EXPIRY + 3601n)]);
+      const { changes } = run([{ kind: "transaction_failed", transactionHash: TX, reason: "StalePrice" }, settled("failed", 2, late(1n))]);
       expect(changes).to.deep.equal([["initiated", "failed", "transaction_failed"]]);
+      expect(applyEvent(run([{ kind: "transaction_failed", transactionHash: TX, reason: "x" }]).payment, settled("expired", 2, late(1n)), SETTINGS)).to.deep.include({
+        ok: false,
+      });
     });
 
     it("lets a later deposit pay a payment whose first transaction reverted", () => {
-      const { payment } = run([{ kind: "transaction_failed", transactionHash: TX, reason: "x" }, completed(at(3), 100, 100), head(20, EXPIRY + 1n)]);
+      const { payment } = run([{ kind: "transaction_failed", transactionHash: TX, reason: "x" }, completed(at(3), 100, 100), settled("paid", 20, late(1n))]);
       expect(payment.status).to.equal("paid");
     });
   });
 
   describe("refunds", () => {
-    const paid = () => run([completed(at(1), 100, 100), head(12)]).payment;
+    const paid = () => run([completed(at(1), 100, 100), settled("paid", 12)]).payment;
     const refundedEvent = (amount: number, total: number, blockNumber = 20): PaymentEvent => ({
       kind: "refunded",
       position: at(blockNumber),
@@ -224,11 +255,20 @@ describe("the payment status machine", () => {
       expect(changes.at(-1)).to.deep.equal(["refunding", "paid", "refund_abandoned"]);
     });
 
-    it("follows a refund made while confirming once the payment is paid", () => {
-      const { changes } = run([completed(at(1), 100, 100), refundedEvent(40, 40, 2), head(12)]);
+    it("announces a refund made while confirming, and shows it once the payment is paid", () => {
+      const { changes } = run([completed(at(1), 100, 100), refundedEvent(40, 40, 2), settled("paid", 12)]);
       expect(changes.slice(1)).to.deep.equal([
+        ["confirming", "confirming", "refunded"],
         ["confirming", "paid", "confirmed"],
         ["paid", "partially_refunded", "refunded"],
+      ]);
+    });
+
+    it("announces a second partial refund although the status stays", () => {
+      const { changes } = run([refundedEvent(10, 10), refundedEvent(15, 25, 21)], paid());
+      expect(changes).to.deep.equal([
+        ["paid", "partially_refunded", "refunded"],
+        ["partially_refunded", "partially_refunded", "refunded"],
       ]);
     });
 
@@ -251,7 +291,7 @@ describe("the payment status machine", () => {
 
   describe("refusals of impossible chain events", () => {
     it("refuses a deposit on an expired or paid payment, and expiry of a paid one", () => {
-      const expired = run([head(1, EXPIRY + 3601n)]).payment;
+      const expired = run([settled("expired", 1, EXPIRY + 1n)]).payment;
       expect(applyEvent(expired, deposited(at(5), 1, 1), SETTINGS)).to.deep.equal({ ok: false, reason: "a deposit cannot reach a expired payment" });
       const confirming = run([completed(at(1), 100, 100)]).payment;
       expect(applyEvent(confirming, completed(at(2), 1, 101), SETTINGS)).to.deep.include({ ok: false });
@@ -313,10 +353,10 @@ describe("the payment status machine", () => {
 
     it("gives the same payment for a log sequence applied once, twice, or in overlapping re-delivered chunks", () => {
       fc.assert(
-        fc.property(story, fc.array(fc.nat(), { maxLength: 6 }), fc.integer({ min: 0, max: 60 }), (events, cuts, headNumber) => {
-          const finalHead = head(headNumber);
-          const once = replay(created(), [...events, finalHead], SETTINGS);
-          expect(replay(created(), [...events, ...events, finalHead], SETTINGS)).to.deep.equal(once);
+        fc.property(story, fc.array(fc.nat(), { maxLength: 6 }), (events, cuts) => {
+          const once = replay(created(), events, SETTINGS);
+          expect(once.superseded).to.deep.equal([]);
+          expect(replay(created(), [...events, ...events], SETTINGS).payment).to.deep.equal(once.payment);
           // Chunks that each start a little before the previous one ended, as a retried range would.
           const bounds = [...new Set(cuts.map((cut) => cut % (events.length + 1)))].sort((a, b) => a - b);
           const chunked: PaymentEvent[] = [];
@@ -325,24 +365,27 @@ describe("the payment status machine", () => {
             chunked.push(...events.slice(Math.max(0, start - 2), end));
             start = end;
           }
-          expect(replay(created(), [...chunked, finalHead], SETTINGS)).to.deep.equal(once);
+          expect(replay(created(), chunked, SETTINGS).payment).to.deep.equal(once.payment);
         }),
         { numRuns: 300 },
       );
     });
 
-    it("numbers every change in order, keeping the previous status", () => {
+    it("numbers every change in order, announces every change of money, and keeps the previous status", () => {
       fc.assert(
         fc.property(story, (events) => {
           let payment = created();
           const sequences: number[] = [];
-          for (const event of [...events, head(1_000)]) {
+          for (const event of events) {
             const outcome = ok(applyEvent(payment, event, SETTINGS));
-            for (const change of outcome.changes) {
-              sequences.push(change.sequence);
-              expect(change.from).to.not.equal(change.to);
-            }
-            if (outcome.changes.length > 0) expect(outcome.payment.previousStatus).to.equal(outcome.changes.at(-1)!.from);
+            for (const change of outcome.changes) sequences.push(change.sequence);
+            const moneyMoved =
+              outcome.payment.receivedUsd !== payment.receivedUsd ||
+              outcome.payment.excessUsd !== payment.excessUsd ||
+              outcome.payment.refundedAmount !== payment.refundedAmount;
+            if (moneyMoved) expect(outcome.changes, `${event.kind} moved money silently`).to.not.be.empty;
+            const statusChanges = outcome.changes.filter((change) => change.from !== change.to);
+            if (statusChanges.length > 0) expect(outcome.payment.previousStatus).to.equal(statusChanges.at(-1)!.from);
             payment = outcome.payment;
           }
           expect(sequences).to.deep.equal(sequences.map((_, i) => i + 1));
@@ -354,8 +397,8 @@ describe("the payment status machine", () => {
 
   describe("reorganisations", () => {
     it("takes a confirming payment back to pending when the completing deposit is gone, as one change", () => {
-      const before = run([deposited(at(5), 40, 40), completed(at(6), 60, 100), head(8)]).payment;
-      const rebuilt = replay(created(), [deposited(at(5), 40, 40), head(7)], SETTINGS);
+      const before = run([deposited(at(5), 40, 40), completed(at(6), 60, 100)]).payment;
+      const { payment: rebuilt } = replay(created(), [deposited(at(5), 40, 40)], SETTINGS);
       const { payment, changes } = reconcile(before, rebuilt);
       expect(changes).to.deep.equal([{ paymentId: ID, sequence: 3, from: "confirming", to: "pending", reason: "chain_reorganised" }]);
       expect(payment).to.include({ status: "pending", previousStatus: "confirming", sequence: 3, completedBlock: null });
@@ -363,11 +406,38 @@ describe("the payment status machine", () => {
     });
 
     it("records nothing when the same deposit is mined again in another block", () => {
-      const before = run([completed(at(6), 100, 100), head(8)]).payment;
-      const rebuilt = replay(created(), [completed(at(7), 100, 100), head(8)], SETTINGS);
+      const before = run([completed(at(6), 100, 100)]).payment;
+      const { payment: rebuilt } = replay(created(), [completed(at(7), 100, 100)], SETTINGS);
       const { payment, changes } = reconcile(before, rebuilt);
       expect(changes).to.be.empty;
       expect(payment).to.include({ status: "confirming", sequence: before.sequence, completedBlock: 7 });
+    });
+
+    it("announces money a reorganisation took back although the status stays", () => {
+      const before = run([deposited(at(5), 10, 10), deposited(at(6), 20, 30)]).payment;
+      const { payment: rebuilt } = replay(created(), [deposited(at(5), 10, 10)], SETTINGS);
+      const { payment, changes } = reconcile(before, rebuilt);
+      expect(changes).to.deep.equal([{ paymentId: ID, sequence: 3, from: "pending", to: "pending", reason: "chain_reorganised" }]);
+      expect(payment).to.include({ sequence: 3, previousStatus: "initiated" });
+      expect(payment.receivedUsd).to.equal(USD(10));
+    });
+
+    it("replays a refund asked for after the settlement: the rebuilt payment is refunding again, not refused", () => {
+      const events: PaymentEvent[] = [completed(at(1), 100, 100), settled("paid", 12), { kind: "refund_requested", amount: USD(30) }];
+      const { payment, superseded } = replay(created(), events, SETTINGS);
+      expect(superseded).to.deep.equal([]);
+      expect(payment.status).to.equal("refunding");
+    });
+
+    it("never throws: an event that no longer applies after a reorganisation is returned as superseded, the rest applied", () => {
+      const events: PaymentEvent[] = [settled("paid", 12), { kind: "refund_requested", amount: USD(30) }, deposited(at(20), 10, 10)];
+      const { payment, superseded } = replay(created(), events, SETTINGS);
+      expect(superseded.map(({ index, reason }) => [index, reason])).to.deep.equal([
+        [0, "a initiated payment is not due to be paid at block 12"],
+        [1, "a initiated payment cannot be refunded"],
+      ]);
+      expect(payment).to.include({ status: "pending" });
+      expect(payment.receivedUsd).to.equal(USD(10));
     });
   });
 });

@@ -1,10 +1,11 @@
-import type { Hex } from "viem";
-import { isConfirmed, type ConfirmationPolicy } from "../chain/confirmations";
+import { zeroAddress, type Address, type Hex } from "viem";
+import type { ConfirmationPolicy } from "../chain/confirmations";
 import type { Payment } from "./payment";
-import { comparePositions, isChainEvent, type ChainPaymentEvent, type PaymentEvent } from "./paymentEvents";
+import { comparePositions, isChainEvent, type ChainPaymentEvent, type PaymentEvent, type Settled } from "./paymentEvents";
+import { settlementDue } from "./settlement";
 import { isAllowedTransition, type PaymentStatus } from "./statuses";
 
-/** Why a status changed; merchants see it in the payment's history and its webhooks. */
+/** Why a payment changed; merchants see it in the payment's history and its webhooks. */
 export type ChangeReason =
   | "checkout_opened"
   | "deposit"
@@ -17,8 +18,13 @@ export type ChangeReason =
   | "refund_requested"
   | "refunded"
   | "refund_abandoned"
-  | "chain_reorganised";
+  | "chain_reorganised"
+  | "late_log";
 
+/**
+ * One announced change of a payment: of its status (`from` ≠ `to`), or of the money it received or was refunded
+ * with its status unchanged (`from` = `to`). Each takes the next sequence number.
+ */
 export interface StatusChange {
   paymentId: Hex;
   /** 1 for a payment's first change, then 2, 3…: with `from`, merchants can order and de-duplicate changes. */
@@ -41,6 +47,8 @@ export type Outcome = { ok: true; payment: Payment; changes: StatusChange[] } | 
 
 const refuse = (reason: string): Outcome => ({ ok: false, reason });
 
+type Source = { transactionHash?: Hex; blockNumber?: number };
+
 /**
  * Moves a payment to `to`, or refuses a move the lifecycle forbids. The new payment keeps the previous status and
  * takes the next sequence number.
@@ -49,7 +57,7 @@ export function transition(
   payment: Payment,
   to: PaymentStatus,
   reason: ChangeReason,
-  source: { transactionHash?: Hex; blockNumber?: number } = {},
+  source: Source = {},
 ): { ok: true; payment: Payment; change: StatusChange } | { ok: false; reason: string } {
   if (!isAllowedTransition(payment.status, to)) {
     return { ok: false, reason: `a ${payment.status} payment cannot become ${to}` };
@@ -60,7 +68,7 @@ export function transition(
 }
 
 /** Applies status moves one after the other, stopping at the first refusal. */
-function moves(payment: Payment, steps: Array<[PaymentStatus, ChangeReason, { transactionHash?: Hex; blockNumber?: number }?]>): Outcome {
+function moves(payment: Payment, steps: Array<[PaymentStatus, ChangeReason, Source?]>): Outcome {
   let current = payment;
   const changes: StatusChange[] = [];
   for (const [to, reason, source] of steps) {
@@ -73,6 +81,26 @@ function moves(payment: Payment, steps: Array<[PaymentStatus, ChangeReason, { tr
   return { ok: true, payment: current, changes };
 }
 
+/** The money of a payment a merchant is told of whenever it changes. */
+export function moneyDiffers(a: Payment, b: Payment): boolean {
+  return a.receivedUsd !== b.receivedUsd || a.excessUsd !== b.excessUsd || a.paidAmount !== b.paidAmount || a.refundedAmount !== b.refundedAmount;
+}
+
+/**
+ * `outcome`, plus a change announcing the new money when it moved without a status change (a further partial
+ * deposit, a refund while confirming or already partially refunded): every change of money is announced.
+ */
+function announcingMoney(before: Payment, outcome: Outcome, reason: ChangeReason, source: Source): Outcome {
+  if (!outcome.ok || outcome.changes.length > 0 || !moneyDiffers(before, outcome.payment)) return outcome;
+  const sequence = outcome.payment.sequence + 1;
+  const { status } = outcome.payment;
+  return {
+    ok: true,
+    payment: { ...outcome.payment, sequence },
+    changes: [{ paymentId: before.id, sequence, from: status, to: status, reason, ...source }],
+  };
+}
+
 /** The status a paid payment shows once its refunds are counted. */
 function refundStatus(payment: Payment): PaymentStatus {
   if (payment.refundRequested > 0n) return "refunding";
@@ -82,13 +110,34 @@ function refundStatus(payment: Payment): PaymentStatus {
 
 const OPEN: ReadonlySet<PaymentStatus> = new Set(["initiated", "pending"]);
 const SETTLED: ReadonlySet<PaymentStatus> = new Set(["paid", "refunding", "partially_refunded", "refunded"]);
+const sameAddress = (a: Address, b: Address) => a.toLowerCase() === b.toLowerCase();
+const isNative = (token: Address) => sameAddress(token, zeroAddress);
 
-function applyChainEvent(payment: Payment, event: ChainPaymentEvent, settings: MachineSettings): Outcome {
-  const source = { transactionHash: event.transactionHash, blockNumber: event.position.blockNumber };
+/**
+ * The BNB believed waiting at a payment's deposit address after a chain event: an arrival adds to it, and a collect
+ * of BNB (a deposit with the deposit address as payer) or a return of BNB as a stray takes all of it (both sweep
+ * the address). The indexer compares it with the balance it reads to see BNB arrive, which leaves no log.
+ */
+export function nativeWaitingAfter(waiting: bigint, depositAddress: Address, event: ChainPaymentEvent): bigint {
+  switch (event.kind) {
+    case "deposit_address_funded":
+      return isNative(event.token) ? waiting + event.amount : waiting;
+    case "deposited":
+    case "completed":
+      return isNative(event.token) && sameAddress(event.payer, depositAddress) ? 0n : waiting;
+    case "stray_returned":
+      return isNative(event.token) ? 0n : waiting;
+    default:
+      return waiting;
+  }
+}
+
+function applyChainEvent(payment: Payment, event: ChainPaymentEvent): Outcome {
+  const source = { ...(event.transactionHash ? { transactionHash: event.transactionHash } : {}), blockNumber: event.position.blockNumber };
   const at = { ...payment, cursor: event.position };
   switch (event.kind) {
     case "deposited": {
-      if (!OPEN.has(payment.status)) return refuse(`a deposit cannot reach a ${payment.status} payment`);
+      if (!OPEN.has(payment.status) || payment.expiredBlock !== null) return refuse(`a deposit cannot reach a ${payment.status} payment`);
       const next: Payment = {
         ...at,
         token: event.token,
@@ -96,11 +145,12 @@ function applyChainEvent(payment: Payment, event: ChainPaymentEvent, settings: M
         receivedUsd: event.receivedUsd,
         remainingUsd: event.remainingUsd,
         depositAddressFunded: false,
+        nativeWaiting: nativeWaitingAfter(payment.nativeWaiting, payment.depositAddress, event),
       };
-      return moves(next, [["pending", "deposit", source]]);
+      return announcingMoney(payment, moves(next, [["pending", "deposit", source]]), "deposit", source);
     }
     case "completed": {
-      if (!OPEN.has(payment.status)) return refuse(`a completing deposit cannot reach a ${payment.status} payment`);
+      if (!OPEN.has(payment.status) || payment.expiredBlock !== null) return refuse(`a completing deposit cannot reach a ${payment.status} payment`);
       const next: Payment = {
         ...at,
         token: event.token,
@@ -111,20 +161,16 @@ function applyChainEvent(payment: Payment, event: ChainPaymentEvent, settings: M
         fee: event.fee,
         completedBlock: event.position.blockNumber,
         depositAddressFunded: false,
+        nativeWaiting: nativeWaitingAfter(payment.nativeWaiting, payment.depositAddress, event),
       };
-      const outcome = moves(next, [["confirming", "full_value_received", source]]);
-      // A one-confirmation policy makes the completing block final at once.
-      if (!outcome.ok || !isConfirmed(event.position.blockNumber, { number: event.position.blockNumber }, settings.confirmations)) {
-        return outcome;
-      }
-      const confirmed = moves(outcome.payment, [["paid", "confirmed", source]]);
-      return confirmed.ok ? { ...confirmed, changes: [...outcome.changes, ...confirmed.changes] } : confirmed;
+      return moves(next, [["confirming", "full_value_received", source]]);
     }
     case "expired":
-      if (!OPEN.has(payment.status)) return refuse(`a ${payment.status} payment cannot be expired by the escrow`);
-      return moves({ ...at, depositAddressFunded: false }, [["expired", "expired_on_chain", source]]);
+      // Counted once its block is confirmed (a `settled` event): until then a reorganisation may take it back.
+      if (!OPEN.has(payment.status) || payment.expiredBlock !== null) return refuse(`a ${payment.status} payment cannot be expired by the escrow`);
+      return { ok: true, payment: { ...at, expiredBlock: event.position.blockNumber, depositAddressFunded: false }, changes: [] };
     case "deposit_refunded":
-      if (payment.status !== "expired") return refuse(`deposits of a ${payment.status} payment are not refunded`);
+      if (payment.status !== "expired" && payment.expiredBlock === null) return refuse(`deposits of a ${payment.status} payment are not refunded`);
       return { ok: true, payment: { ...at, depositsReturned: payment.depositsReturned + event.amount }, changes: [] };
     case "refunded": {
       if (!SETTLED.has(payment.status) && payment.status !== "confirming") {
@@ -132,50 +178,64 @@ function applyChainEvent(payment: Payment, event: ChainPaymentEvent, settings: M
       }
       const refundRequested = payment.refundRequested > event.amount ? payment.refundRequested - event.amount : 0n;
       const next: Payment = { ...at, refundedAmount: event.refundedTotal, refundRequested };
-      // A refund while still confirming is counted; the status follows once the payment is paid.
-      if (payment.status === "confirming") return { ok: true, payment: next, changes: [] };
-      return moves(next, [[refundStatus(next), "refunded", source]]);
+      // A refund while still confirming is counted and announced; the status follows once the payment is paid.
+      if (payment.status === "confirming") return announcingMoney(payment, { ok: true, payment: next, changes: [] }, "refunded", source);
+      return announcingMoney(payment, moves(next, [[refundStatus(next), "refunded", source]]), "refunded", source);
     }
-    case "deposit_address_funded":
-      if (!OPEN.has(payment.status)) return { ok: true, payment: at, changes: [] };
-      return moves({ ...at, depositAddressFunded: true }, [["pending", "deposit_address_funded", source]]);
+    case "deposit_address_funded": {
+      const nativeWaiting = nativeWaitingAfter(payment.nativeWaiting, payment.depositAddress, event);
+      if (!OPEN.has(payment.status) || payment.expiredBlock !== null) return { ok: true, payment: { ...at, nativeWaiting }, changes: [] };
+      // Only funds the payment could take count: its token once it has one, and by the expiry (after it, the escrow
+      // takes no deposit and the keeper collects nothing: a stray). Undated (the balance at the expiry could not be
+      // read), it may have come in time.
+      const takeable = payment.token === null || sameAddress(payment.token, event.token);
+      const inTime = event.timestamp === null || event.timestamp <= payment.expiry;
+      // An amount of zero only records that doubt: nothing is known to wait.
+      const arrived = takeable && inTime && event.amount > 0n;
+      const next: Payment = {
+        ...at,
+        nativeWaiting,
+        depositAddressFunded: payment.depositAddressFunded || arrived,
+        fundedByExpiry: payment.fundedByExpiry || (takeable && inTime),
+      };
+      return moves(next, arrived ? [["pending", "deposit_address_funded", source]] : []);
+    }
     case "stray_returned":
+      return { ok: true, payment: { ...at, nativeWaiting: nativeWaitingAfter(payment.nativeWaiting, payment.depositAddress, event) }, changes: [] };
     case "refund_claimable":
       return { ok: true, payment: at, changes: [] };
   }
 }
 
+/** A settlement the indexer verified against the escrow: refused unless the payment is due exactly that. */
+function applySettled(payment: Payment, event: Settled, settings: MachineSettings): Outcome {
+  const due = settlementDue(payment, event.confirmed, settings.lateCollectWindow);
+  if (due?.to !== event.to) return refuse(`a ${payment.status} payment is not due to be ${event.to} at block ${event.confirmed.number}`);
+  if (event.to === "paid") {
+    const paid = moves(payment, [["paid", "confirmed"]]);
+    if (!paid.ok) return paid;
+    // Refunds counted while it was confirming show once it is paid.
+    const refunds = moves(paid.payment, [[refundStatus(paid.payment), "refunded"]]);
+    return refunds.ok ? { ...refunds, changes: [...paid.changes, ...refunds.changes] } : refunds;
+  }
+  const reason = due.basis === "expired_on_chain" ? "expired_on_chain" : event.to === "failed" ? "transaction_failed" : "time_elapsed";
+  return moves({ ...payment, depositAddressFunded: false }, [[event.to, reason, due.basis === "expired_on_chain" ? { blockNumber: payment.expiredBlock! } : {}]]);
+}
+
 /**
- * The status machine: given a payment and an event, the new payment and its status changes, or a refusal with its
+ * The status machine: given a payment and an event, the new payment and its changes, or a refusal with its
  * reason. Pure: no clock, no I/O. Chain events at or before the payment's cursor are repeats and change nothing,
- * so re-delivered logs are harmless.
+ * so re-delivered logs are harmless. `paid`, `expired` and `failed` come only from `settled` events, which the
+ * indexer records once the escrow agreed (`settlement.ts`).
  */
 export function applyEvent(payment: Payment, event: PaymentEvent, settings: MachineSettings): Outcome {
   if (isChainEvent(event)) {
     if (payment.cursor && comparePositions(event.position, payment.cursor) <= 0) return { ok: true, payment, changes: [] };
-    return applyChainEvent(payment, event, settings);
+    return applyChainEvent(payment, event);
   }
   switch (event.kind) {
-    case "head": {
-      if (payment.status === "confirming" && payment.completedBlock !== null) {
-        if (!isConfirmed(payment.completedBlock, event.head, settings.confirmations)) return { ok: true, payment, changes: [] };
-        const paid = moves(payment, [["paid", "confirmed"]]);
-        if (!paid.ok) return paid;
-        const refunds = moves(paid.payment, [[refundStatus(paid.payment), "refunded"]]);
-        return refunds.ok ? { ...refunds, changes: [...paid.changes, ...refunds.changes] } : refunds;
-      }
-      // Deposits are expired by the escrow (an `expired` event). A payment with none expires with time, once the
-      // escrow's late-collect window has closed too: until then the operator may still collect a transfer that
-      // reached the deposit address in time, and a payment reported expired must never be paid after all.
-      if (OPEN.has(payment.status) && payment.receivedUsd === 0n) {
-        if (event.timestamp > payment.expiry + settings.lateCollectWindow) {
-          return payment.failedTransactions > 0
-            ? moves(payment, [["failed", "transaction_failed"]])
-            : moves(payment, [["expired", "time_elapsed"]]);
-        }
-      }
-      return { ok: true, payment, changes: [] };
-    }
+    case "settled":
+      return applySettled(payment, event, settings);
     case "checkout_opened":
       if (payment.status !== "initiated") return { ok: true, payment, changes: [] };
       return moves(payment, [["pending", "checkout_opened"]]);
@@ -200,29 +260,52 @@ export function applyEvent(payment: Payment, event: PaymentEvent, settings: Mach
   }
 }
 
-/** Applies events in order; throws on a refusal (for replays of events that were accepted once). */
-export function replay(start: Payment, events: readonly PaymentEvent[], settings: MachineSettings): Payment {
-  let payment = start;
-  for (const event of events) {
-    const outcome = applyEvent(payment, event, settings);
-    if (!outcome.ok) throw new Error(`replaying ${event.kind} on payment ${payment.id}: ${outcome.reason}`);
-    payment = outcome.payment;
-  }
-  return payment;
+/** What a replay did with an event the machine refused. */
+export interface Superseded {
+  /** The event's index in the list replayed. */
+  index: number;
+  event: PaymentEvent;
+  reason: string;
 }
 
 /**
- * After a reorganisation: the payment rebuilt from the events still on the canonical chain, continuing the
- * sequence of the payment as it was. A different status is one change with reason `chain_reorganised`, whatever
- * the lifecycle table says, because the chain took back what had been seen.
+ * Rebuilds a payment from its recorded events, in the order given (chain events in chain order, the others where
+ * they were recorded: `eventsOf`). Never throws: after a reorganisation an event may no longer apply (a refund asked
+ * for a payment the chain no longer completes); it is skipped and returned as superseded, for the caller to record.
  */
-export function reconcile(current: Payment, rebuilt: Payment): { payment: Payment; changes: StatusChange[] } {
-  if (rebuilt.status === current.status) {
+export function replay(
+  start: Payment,
+  events: readonly PaymentEvent[],
+  settings: MachineSettings,
+): { payment: Payment; changes: Array<{ change: StatusChange; payment: Payment }>; superseded: Superseded[] } {
+  let payment = start;
+  const changes: Array<{ change: StatusChange; payment: Payment }> = [];
+  const superseded: Superseded[] = [];
+  events.forEach((event, index) => {
+    const outcome = applyEvent(payment, event, settings);
+    if (!outcome.ok) {
+      superseded.push({ index, event, reason: outcome.reason });
+      return;
+    }
+    payment = outcome.payment;
+    for (const change of outcome.changes) changes.push({ change, payment });
+  });
+  return { payment, changes, superseded };
+}
+
+/**
+ * After a reorganisation, or a log that arrived late: the payment rebuilt from its events, continuing the sequence
+ * of the payment as merchants last saw it. A different status, or different money, is one change with `reason`,
+ * whatever the lifecycle table says, because the chain took back (or showed late) what had been seen.
+ */
+export function reconcile(current: Payment, rebuilt: Payment, reason: ChangeReason = "chain_reorganised"): { payment: Payment; changes: StatusChange[] } {
+  if (rebuilt.status === current.status && !moneyDiffers(current, rebuilt)) {
     return { payment: { ...rebuilt, sequence: current.sequence, previousStatus: current.previousStatus }, changes: [] };
   }
   const sequence = current.sequence + 1;
+  const previousStatus = rebuilt.status === current.status ? current.previousStatus : current.status;
   return {
-    payment: { ...rebuilt, sequence, previousStatus: current.status },
-    changes: [{ paymentId: current.id, sequence, from: current.status, to: rebuilt.status, reason: "chain_reorganised" }],
+    payment: { ...rebuilt, sequence, previousStatus },
+    changes: [{ paymentId: current.id, sequence, from: current.status, to: rebuilt.status, reason }],
   };
 }

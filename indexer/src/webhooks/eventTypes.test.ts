@@ -16,6 +16,7 @@ const REASONS: ChangeReason[] = [
   "refunded",
   "refund_abandoned",
   "chain_reorganised",
+  "late_log",
 ];
 
 describe("webhook event types", function () {
@@ -60,6 +61,15 @@ describe("webhook event types", function () {
       // A reorganisation took the deposit back, whatever status it leaves.
       ["confirming", "initiated", "chain_reorganised", "payment.reverted"],
       ["confirming", "pending", "chain_reorganised", "payment.reverted"],
+      // Money that moved while the status stayed: every such change is announced.
+      ["pending", "pending", "deposit", "payment.underpaid"],
+      ["confirming", "confirming", "refunded", "payment.refunded"],
+      ["refunding", "refunding", "refunded", "payment.refunded"],
+      ["pending", "pending", "chain_reorganised", "payment.reverted"],
+      ["paid", "paid", "chain_reorganised", "payment.reverted"],
+      // A log a provider left out, found late: named by what it changed.
+      ["pending", "pending", "late_log", "payment.pending"],
+      ["pending", "confirming", "late_log", "payment.confirming"],
     ];
     for (const [from, to, reason, type] of cases) {
       expect(eventTypeOf({ from, to, reason }), `${from} → ${to} (${reason})`).to.equal(type);

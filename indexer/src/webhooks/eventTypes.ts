@@ -26,13 +26,14 @@ export interface ChangeSummary {
 }
 
 /**
- * The event a status change announces. Merchants think in outcomes rather than statuses: a first partial deposit
- * is `payment.underpaid`, paid is `payment.completed`, and a deposit the chain took back is `payment.reverted`
- * whatever the status it left.
+ * The event a change announces. Merchants think in outcomes rather than statuses: a partial deposit is
+ * `payment.underpaid`, paid is `payment.completed`, a refund (also one that leaves the status as it was) is
+ * `payment.refunded`, and a deposit or refund the chain took back is `payment.reverted` whatever the status it left.
  */
 export function eventTypeOf(change: ChangeSummary | null): WebhookEventType {
   if (change === null) return "payment.created";
   if (change.reason === "chain_reorganised") return "payment.reverted";
+  if (change.reason === "refunded") return "payment.refunded";
   switch (change.to) {
     case "initiated":
       return "payment.reverted";
