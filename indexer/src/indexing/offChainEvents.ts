@@ -1,6 +1,6 @@
 import type { Payment } from "../payments/payment";
 import type { CheckoutOpened, PaymentEvent, RefundAbandoned, RefundRequested, TransactionFailed } from "../payments/paymentEvents";
-import { applyEvent, type MachineSettings, type StatusChange } from "../payments/statusMachine";
+import { applyEvent, replay, type MachineSettings, type StatusChange } from "../payments/statusMachine";
 import { readCheckpoint } from "../store/checkpointStore";
 import { failedTransactionsOf } from "../store/paymentRequestStore";
 import { eventsOf, insertChanges, insertEvents, insertPayment, loadPayments, savePayments, type Db } from "../store/paymentStore";
@@ -30,9 +30,9 @@ async function applyAndSave(db: Db, chainId: number, settings: MachineSettings, 
 }
 
 /**
- * Registers a payment the API created. Events the chain already holds for it (a customer faster than the API's
- * write, or a payment made before this database existed) are applied at once, then the current head.
- * Registering the same terms again returns the payment; other terms under the same id are refused.
+ * Registers a payment the API created. Events the indexer already recorded for it (a payment made before this
+ * database knew it) are applied at once; the indexer settles it (paid, expired) at its next block, once the escrow
+ * agrees. Registering the same terms again returns the payment; other terms under the same id are refused.
  */
 export async function registerPayment(db: Db, settings: MachineSettings, registration: PaymentRegistration): Promise<Payment> {
   return db.transaction().execute(async (trx) => {
@@ -44,11 +44,15 @@ export async function registerPayment(db: Db, settings: MachineSettings, registr
       if (!same) throw new PaymentEventRefused(`payment ${registration.id} is already registered with other terms`);
       return existing.payment;
     }
-    const created = await insertPayment(trx, registration);
-    const events: PaymentEvent[] = await eventsOf(trx, registration.chainId, registration.id);
     const checkpoint = await readCheckpoint(trx, registration.chainId);
-    if (checkpoint) events.push({ kind: "head", head: { number: checkpoint.blockNumber }, timestamp: checkpoint.timestamp });
-    return (await applyAndSave(trx, registration.chainId, settings, created, events)).payment;
+    const created = await insertPayment(trx, registration, checkpoint?.blockNumber ?? null);
+    const events = await eventsOf(trx, registration.chainId, registration.id);
+    if (events.length === 0) return created;
+    // Events recorded before the terms were known, announced as they apply (a replay: what does not apply is skipped).
+    const { payment, changes } = replay(created, events, settings);
+    await savePayments(trx, registration.chainId, [payment]);
+    await insertChanges(trx, registration.chainId, changes);
+    return payment;
   });
 }
 
@@ -72,7 +76,8 @@ export async function recordOffChainEvent(
       if (reported.some(({ transactionHash }) => transactionHash === event.transactionHash)) return { payment: stored.payment, changes: [] };
     }
     const result = await applyAndSave(trx, chainId, settings, stored.payment, [event]);
-    await insertEvents(trx, chainId, [{ paymentId, event }]);
+    // Recorded with the block the indexer stood at: a rebuild after a reorganisation replays it there.
+    await insertEvents(trx, chainId, [{ paymentId, event }], (await readCheckpoint(trx, chainId))?.blockNumber ?? null);
     return result;
   };
   return db.isTransaction ? record(db) : db.transaction().execute(record);

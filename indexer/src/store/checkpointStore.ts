@@ -73,3 +73,9 @@ export async function deleteBlocksAbove(db: Db, chainId: number, number: number)
 export async function pruneBlocksBelow(db: Db, chainId: number, number: number): Promise<void> {
   await db.deleteFrom("blocks").where("chain_id", "=", chainId).where("number", "<", number).execute();
 }
+
+/** Every kept block, oldest first: the recent chain as the indexer applied it. */
+export async function keptBlocks(db: Db, chainId: number): Promise<BlockRecord[]> {
+  const rows = await db.selectFrom("blocks").selectAll().where("chain_id", "=", chainId).orderBy("number").execute();
+  return rows.map((row) => ({ number: Number(row.number), hash: row.hash as Hex, parentHash: row.parent_hash as Hex, timestamp: BigInt(row.timestamp) }));
+}

@@ -32,9 +32,10 @@ const EVENTS: PaymentEvent[] = [
   { kind: "refunded", ...source, to: TO, token: TOKEN, amount: HUGE + 11n, refundedTotal: HUGE + 12n },
   { kind: "stray_returned", ...source, to: TO, token: TOKEN, amount: HUGE + 13n },
   { kind: "refund_claimable", ...source, account: TO, token: TOKEN, amount: HUGE + 14n },
-  { kind: "deposit_address_funded", ...source, token: TOKEN, amount: HUGE + 15n },
-  { kind: "head", head: { number: 41_234_580, finalized: 41_234_570 }, timestamp: HUGE + 16n },
-  { kind: "head", head: { number: 41_234_581 }, timestamp: 1_750_000_000n },
+  { kind: "deposit_address_funded", ...source, token: TOKEN, amount: HUGE + 15n, sender: PAYER, timestamp: 1_750_000_000n },
+  { kind: "deposit_address_funded", ...source, transactionHash: null, token: TOKEN, amount: 0n, sender: PAYER, timestamp: null },
+  { kind: "settled", to: "paid", confirmed: { number: 41_234_580, timestamp: HUGE + 16n } },
+  { kind: "settled", to: "expired", confirmed: { number: 41_234_581, timestamp: 1_750_000_000n } },
   { kind: "checkout_opened" },
   { kind: "transaction_failed", transactionHash: TX, reason: "execution reverted: 12345" },
   { kind: "refund_requested", amount: HUGE + 17n },
@@ -68,14 +69,14 @@ describe("eventData", function () {
         "stray_returned",
         "refund_claimable",
         "deposit_address_funded",
-        "head",
+        "settled",
         "checkout_opened",
         "transaction_failed",
         "refund_requested",
         "refund_abandoned",
       ]),
     );
-    expect(EVENTS.flatMap((event) => bigintPaths(event)), "every amount field of every kind").to.have.length(20);
+    expect(EVENTS.flatMap((event) => bigintPaths(event)), "every amount field of every kind").to.have.length(22);
   });
 
   it("stores amounts as decimal strings, never as JSON numbers", function () {
@@ -108,7 +109,7 @@ describe("eventData", function () {
             fee: e,
           },
           { kind: "refunded", position: { blockNumber, logIndex }, transactionHash: TX, to: TO, token: TOKEN, amount: f, refundedTotal: a },
-          { kind: "head", head: { number: blockNumber }, timestamp: b },
+          { kind: "settled", to: "failed", confirmed: { number: blockNumber, timestamp: b } },
           { kind: "refund_requested", amount: c },
         ];
         for (const event of events) {

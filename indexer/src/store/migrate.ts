@@ -4,6 +4,7 @@ import * as keeper from "./migrations/002_keeper";
 import * as merchantApi from "./migrations/003_merchant_api";
 import * as keeperReorgs from "./migrations/004_keeper_reorgs";
 import * as transferTimestamps from "./migrations/005_transfer_timestamps";
+import * as paymentTruth from "./migrations/006_payment_truth";
 
 /** The schema's versions in order. Listed here rather than read from a folder so that bundles and ts-node agree. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -12,6 +13,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "003_merchant_api": merchantApi,
   "004_keeper_reorgs": keeperReorgs,
   "005_transfer_timestamps": transferTimestamps,
+  "006_payment_truth": paymentTruth,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from "kysely";
 import type { Hex } from "viem";
 import { newPayment, type Payment } from "../payments/payment";
-import { isChainEvent, type PaymentEvent } from "../payments/paymentEvents";
+import { isChainEvent, type ConfirmedBlock, type PaymentEvent } from "../payments/paymentEvents";
 import type { StatusChange } from "../payments/statusMachine";
 import { eventFromData, jsonWithBigints } from "./eventData";
 import { paymentFromRow, registrationColumns, registrationFromRow, stateColumns, type PaymentRegistration } from "./paymentRows";
@@ -21,11 +21,12 @@ export interface StoredPayment {
 // first building a binary document of the whole batch.)
 const json = (rows: unknown[]) => jsonWithBigints(rows);
 
-export async function insertPayment(db: Db, registration: PaymentRegistration): Promise<Payment> {
+/** Stores a new payment; `registeredBlock` is the indexer's checkpoint then (a re-read of its logs starts there). */
+export async function insertPayment(db: Db, registration: PaymentRegistration, registeredBlock: number | null): Promise<Payment> {
   const payment = newPayment(registration);
   await db
     .insertInto("payments")
-    .values({ ...stateColumns(payment), ...registrationColumns(registration) })
+    .values({ ...stateColumns(payment), ...registrationColumns(registration), registered_block: registeredBlock })
     .execute();
   return payment;
 }
@@ -48,29 +49,63 @@ export async function loadPayments(db: Db, chainId: number, ids: readonly string
 }
 
 /**
- * Payments a new head changes: the confirming ones whose completing block is now final (`confirmedUpTo`), and
- * those with nothing received whose time ran out before `expiredBefore`. Only these: a head must not cost a read of
- * every open payment.
+ * Payments that may be due a settlement once `confirmed` is the newest confirmed block (`settlementDue` decides):
+ * confirming ones whose completing block is confirmed, open ones whose expiry on chain is, and open ones with
+ * nothing received whose time is up (with or without funds waiting: the window is `settlementDue`'s to judge). Only
+ * these: a block must not cost a read of every open payment. Locked when `lock` (the indexer's commit).
  */
-export async function loadPaymentsForHead(
-  db: Db,
-  chainId: number,
-  confirmedUpTo: number,
-  expiredBefore: bigint,
-): Promise<Map<string, StoredPayment>> {
-  const rows = await db
+export async function paymentsDueAt(db: Db, chainId: number, confirmed: ConfirmedBlock, { lock }: { lock: boolean }): Promise<Map<string, StoredPayment>> {
+  let query = db
     .selectFrom("payments")
     .selectAll()
     .where("chain_id", "=", chainId)
     .where((eb) =>
       eb.or([
-        eb.and([eb("status", "=", "confirming"), eb("completed_block", "<=", confirmedUpTo)]),
-        eb.and([eb("status", "in", ["initiated", "pending"]), eb("received_usd", "=", "0"), eb("expiry", "<", expiredBefore.toString())]),
+        eb.and([eb("status", "=", "confirming"), eb("completed_block", "<=", confirmed.number)]),
+        eb.and([eb("status", "in", ["initiated", "pending"]), eb("expired_block", "<=", confirmed.number)]),
+        eb.and([
+          eb("status", "in", ["initiated", "pending"]),
+          eb("received_usd", "=", "0"),
+          eb("expired_block", "is", null),
+          eb("expiry", "<", confirmed.timestamp.toString()),
+        ]),
       ]),
-    )
-    .forUpdate()
-    .execute();
+    );
+  if (lock) query = query.forUpdate();
+  const rows = await query.execute();
   return new Map(rows.map((row) => [row.id, { payment: paymentFromRow(row), registration: registrationFromRow(row) }]));
+}
+
+/** A payment whose deposit address the indexer watches: what the chain-reading engine needs of it. */
+export interface WatchedPayment {
+  id: Hex;
+  depositAddress: Hex;
+  status: string;
+  expiry: bigint;
+  /** Whether BNB it could take may arrive (open, and paid in BNB or not yet paid in anything). */
+  takesNative: boolean;
+  nativeWaiting: bigint;
+}
+
+/**
+ * Payments whose deposit addresses the indexer reads transfers and BNB balances for: those not final, and any that
+ * changed in the last day (funds sent after a payment ended are strays the keeper returns).
+ */
+export async function watchedPayments(db: Db, chainId: number): Promise<WatchedPayment[]> {
+  const rows = await db
+    .selectFrom("payments")
+    .select(["id", "deposit_address", "status", "expiry", "token", "native_waiting"])
+    .where("chain_id", "=", chainId)
+    .where((eb) => eb.or([eb("status", "in", ["initiated", "pending", "confirming", "refunding"]), eb("updated_at", ">", sql<Date>`now() - interval '1 day'`)]))
+    .execute();
+  return rows.map((row) => ({
+    id: row.id as Hex,
+    depositAddress: row.deposit_address as Hex,
+    status: row.status,
+    expiry: BigInt(row.expiry),
+    takesNative: (row.status === "initiated" || row.status === "pending") && (row.token === null || /^0x0{40}$/.test(row.token)),
+    nativeWaiting: BigInt(row.native_waiting),
+  }));
 }
 
 export async function savePayments(db: Db, chainId: number, payments: readonly Payment[]): Promise<void> {
@@ -81,14 +116,16 @@ export async function savePayments(db: Db, chainId: number, payments: readonly P
       received_usd = x.received_usd, remaining_usd = x.remaining_usd, excess_usd = x.excess_usd, token = x.token,
       paid_amount = x.paid_amount, fee = x.fee, refunded_amount = x.refunded_amount,
       refund_requested = x.refund_requested, deposits_returned = x.deposits_returned,
-      completed_block = x.completed_block,
-      deposit_address_funded = x.deposit_address_funded, failed_transactions = x.failed_transactions,
+      completed_block = x.completed_block, expired_block = x.expired_block,
+      deposit_address_funded = x.deposit_address_funded, funded_by_expiry = x.funded_by_expiry,
+      native_waiting = x.native_waiting, failed_transactions = x.failed_transactions,
       cursor_block = x.cursor_block, cursor_log_index = x.cursor_log_index, updated_at = now()
     from json_to_recordset(${json(payments.map(stateColumns))}::json) as x(
       id text, status text, previous_status text, sequence integer,
       received_usd numeric, remaining_usd numeric, excess_usd numeric, token text,
       paid_amount numeric, fee numeric, refunded_amount numeric, refund_requested numeric, deposits_returned numeric,
-      completed_block bigint, deposit_address_funded boolean, failed_transactions integer,
+      completed_block bigint, expired_block bigint, deposit_address_funded boolean, funded_by_expiry boolean,
+      native_waiting numeric, failed_transactions integer,
       cursor_block bigint, cursor_log_index integer)
     where payments.chain_id = ${chainId} and payments.id = x.id`.execute(db);
 }
@@ -99,9 +136,16 @@ export interface EventRow {
   blockHash?: Hex;
 }
 
-/** Records events of payments; a chain log already recorded for a payment is skipped. */
-export async function insertEvents(db: Db, chainId: number, rows: readonly EventRow[]): Promise<void> {
-  if (rows.length === 0) return;
+/** A chain event's identity: its payment and where its log sits. */
+export const chainEventKey = (paymentId: string, blockNumber: number, logIndex: number) => `${paymentId}:${blockNumber}:${logIndex}`;
+
+/**
+ * Records events of payments; a chain log already recorded for a payment is skipped. Off-chain events are recorded
+ * at `recordedBlock` (the indexer's checkpoint). Returns the keys (`chainEventKey`) of the chain events that were new.
+ */
+export async function insertEvents(db: Db, chainId: number, rows: readonly EventRow[], recordedBlock: number | null = null): Promise<Set<string>> {
+  const inserted = new Set<string>();
+  if (rows.length === 0) return inserted;
   const values = rows.map(({ paymentId, event, blockHash }) => ({
     payment_id: paymentId,
     kind: event.kind,
@@ -109,29 +153,69 @@ export async function insertEvents(db: Db, chainId: number, rows: readonly Event
     log_index: isChainEvent(event) ? event.position.logIndex : null,
     block_hash: blockHash ?? null,
     transaction_hash: "transactionHash" in event ? event.transactionHash : null,
+    recorded_block: isChainEvent(event) ? null : recordedBlock,
     data: event,
   }));
-  await sql`
-    insert into payment_events (chain_id, payment_id, kind, block_number, log_index, block_hash, transaction_hash, data)
-    select ${chainId}, x.payment_id, x.kind, x.block_number, x.log_index, x.block_hash, x.transaction_hash, x.data
+  const result = await sql<{ payment_id: string; block_number: string | number | null; log_index: number | null }>`
+    insert into payment_events (chain_id, payment_id, kind, block_number, log_index, block_hash, transaction_hash, recorded_block, data)
+    select ${chainId}, x.payment_id, x.kind, x.block_number, x.log_index, x.block_hash, x.transaction_hash, x.recorded_block, x.data
     from json_to_recordset(${json(values)}::json) as x(
-      payment_id text, kind text, block_number bigint, log_index integer, block_hash text, transaction_hash text, data jsonb)
-    on conflict (chain_id, block_number, log_index, payment_id) where block_number is not null do nothing`.execute(db);
+      payment_id text, kind text, block_number bigint, log_index integer, block_hash text, transaction_hash text, recorded_block bigint, data jsonb)
+    on conflict (chain_id, block_number, log_index, payment_id) where block_number is not null do nothing
+    returning payment_id, block_number, log_index`.execute(db);
+  for (const row of result.rows) if (row.block_number !== null) inserted.add(chainEventKey(row.payment_id, Number(row.block_number), Number(row.log_index)));
+  return inserted;
 }
 
-/** Every event recorded for a payment, in the order they were applied. */
-export async function eventsOf(db: Db, chainId: number, paymentId: string): Promise<PaymentEvent[]> {
+/**
+ * The order a payment's events are replayed in: chain events in chain order, and each off-chain event after the
+ * chain events up to the block the indexer had reached when it was recorded (then in the order recorded). A
+ * payment rebuilt after a reorganisation so meets a merchant's refund request in the state it was asked in.
+ */
+const REPLAY_ORDER = sql`coalesce(block_number, recorded_block, 9223372036854775807), block_number is null, log_index, id`;
+
+/** Every event of a payment that still applies, with its row id, in replay order. */
+export async function recordedEventsOf(db: Db, chainId: number, paymentId: string): Promise<Array<{ id: string; event: PaymentEvent }>> {
   const rows = await db
     .selectFrom("payment_events")
-    .select("data")
+    .select(["id", "data"])
     .where("chain_id", "=", chainId)
     .where("payment_id", "=", paymentId)
-    .orderBy(sql`block_number is null`)
-    .orderBy("block_number")
-    .orderBy("log_index")
-    .orderBy("id")
+    .where("superseded_at", "is", null)
+    .orderBy(REPLAY_ORDER)
     .execute();
-  return rows.map((row) => eventFromData(row.data));
+  return rows.map((row) => ({ id: String(row.id), event: eventFromData(row.data) }));
+}
+
+/** Every event recorded for a payment that still applies, in replay order. */
+export async function eventsOf(db: Db, chainId: number, paymentId: string): Promise<PaymentEvent[]> {
+  return (await recordedEventsOf(db, chainId, paymentId)).map(({ event }) => event);
+}
+
+/** Marks events a rebuild found no longer apply: later rebuilds skip them, and the history keeps why. */
+export async function markSuperseded(db: Db, rows: ReadonlyArray<{ id: string; reason: string }>): Promise<void> {
+  if (rows.length === 0) return;
+  await sql`
+    update payment_events set superseded_at = now(), superseded_reason = x.reason
+    from json_to_recordset(${json(rows.map((row) => ({ id: row.id, reason: row.reason })))}::json) as x(id bigint, reason text)
+    where payment_events.id = x.id`.execute(db);
+}
+
+/**
+ * Payments with an off-chain event recorded when the indexer stood above `blockNumber`: after a reorganisation to
+ * that block, such an event meets another branch's chain events where it was recorded, so the payment is rebuilt.
+ */
+export async function paymentsRecordedAbove(db: Db, chainId: number, blockNumber: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom("payment_events")
+    .select("payment_id")
+    .distinct()
+    .where("chain_id", "=", chainId)
+    .where("block_number", "is", null)
+    .where("recorded_block", ">", blockNumber)
+    .where("superseded_at", "is", null)
+    .execute();
+  return rows.map((row) => row.payment_id);
 }
 
 /** Deletes the chain events above `blockNumber`; returns the payments they belonged to. */
@@ -146,8 +230,9 @@ export async function deleteEventsAbove(db: Db, chainId: number, blockNumber: nu
 }
 
 /**
- * Records status changes and, in the same statement batch, one outbox event per change for the merchant:
- * `payment.<new status>` with the payment as it stands after the change.
+ * Records changes and, in the same statement batch, one outbox event per change for the merchant:
+ * `payment.<status>` with the change and the payment as it stands after it (the webhook worker names the event from
+ * the change: `eventTypeOf`).
  */
 export async function insertChanges(
   db: Db,
@@ -183,23 +268,4 @@ export async function insertChanges(
 /** Wakes the webhook workers (LISTEN openpay_webhooks) when the caller's transaction commits. */
 export async function notifyWebhookWorkers(db: Db): Promise<void> {
   await sql`select pg_notify('openpay_webhooks', '')`.execute(db);
-}
-
-/**
- * An event for the merchant that is not a status change (a further partial deposit or partial refund): `change` is
- * null in its data and the outbox row's type names it.
- */
-export interface OutboxNotice {
-  paymentId: string;
-  type: "payment.underpaid" | "payment.refunded";
-  payment: Payment;
-}
-
-export async function insertNotices(db: Db, chainId: number, notices: readonly OutboxNotice[]): Promise<void> {
-  if (notices.length === 0) return;
-  const rows = notices.map(({ paymentId, type, payment }) => ({ payment_id: paymentId, type, data: { change: null, payment } }));
-  await sql`
-    insert into outbox (chain_id, payment_id, type, data)
-    select ${chainId}, x.payment_id, x.type, x.data from json_to_recordset(${json(rows)}::json) as x(payment_id text, type text, data jsonb)`.execute(db);
-  await notifyWebhookWorkers(db);
 }

@@ -31,7 +31,12 @@ export interface PaymentsTable {
   refund_requested: Numeric;
   deposits_returned: Numeric;
   completed_block: BlockNumber | null;
+  expired_block: BlockNumber | null;
   deposit_address_funded: boolean;
+  funded_by_expiry: Generated<boolean>;
+  native_waiting: ColumnType<string, string | bigint | undefined, string | bigint>;
+  /** The indexer's checkpoint when the API registered the payment: a re-read of its logs starts there. */
+  registered_block: BlockNumber | null;
   failed_transactions: number;
   cursor_block: BlockNumber | null;
   cursor_log_index: number | null;
@@ -52,6 +57,11 @@ export interface PaymentEventsTable {
   transaction_hash: string | null;
   /** The event's fields, amounts as decimal strings. */
   data: ColumnType<unknown, string, string>;
+  /** Off-chain events: the indexer's checkpoint when it was recorded (where a rebuild replays it). */
+  recorded_block: BlockNumber | null;
+  /** Set when a rebuild after a reorganisation found the event no longer applies: later rebuilds skip it. */
+  superseded_at: Timestamp | null;
+  superseded_reason: string | null;
   created_at: Timestamp;
 }
 
@@ -125,24 +135,6 @@ export interface KeeperActionsTable {
   mined_block: BlockNumber | null;
   created_at: Timestamp;
   updated_at: Timestamp;
-}
-
-/** Token transfers seen arriving at deposit addresses: what to collect, and who sent it (for returns). */
-export interface DepositTransfersTable {
-  chain_id: number;
-  block_number: BlockNumber;
-  log_index: number;
-  payment_id: string;
-  token: string;
-  sender: string;
-  amount: Numeric;
-  /** Its block's timestamp (seconds): did it arrive by the payment's expiry? Null on rows from before migration 005. */
-  block_timestamp: ColumnType<string | number | null, number | null | undefined, number | null>;
-}
-
-export interface KeeperCursorsTable {
-  chain_id: number;
-  scanned_block: BlockNumber;
 }
 
 /** A merchant of this gateway: its API keys and payments belong to it. */
@@ -251,8 +243,6 @@ export interface WebhookAttemptsTable {
 
 export interface Database {
   keeper_actions: KeeperActionsTable;
-  deposit_transfers: DepositTransfersTable;
-  keeper_cursors: KeeperCursorsTable;
   payments: PaymentsTable;
   payment_events: PaymentEventsTable;
   status_changes: StatusChangesTable;
