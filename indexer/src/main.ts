@@ -12,6 +12,7 @@ import { apiContext, paymentViewsFor } from "./api/apiSetup";
 import { buildMerchantApi } from "./api/merchantApi";
 import { readDeployment, escrowAbiHash, type DeploymentRecord } from "./chain/deployment";
 import { openPayEscrowAbi } from "./chain/escrowAbi";
+import { createProviderPool } from "./chain/providerPool";
 import { createRpcClient } from "./chain/rpcClient";
 import { retrying } from "./chain/retry";
 import { readConfig, type IndexerConfig } from "./config";
@@ -186,11 +187,14 @@ async function main(): Promise<number> {
     { chainId, escrow: deployment.escrow, startBlock: deployment.blockNumber, store: store.kind, confirmations: config.confirmations },
     "indexing",
   );
+  const tokens = Object.values(deployment.tokens).map((token) => token.address).filter((address) => address !== zeroAddress);
   const indexer = new Indexer({
-    client,
+    // The indexer moves between providers itself (a wrong answer is a reason to, not only a failed request).
+    rpc: createProviderPool(config.rpcUrls),
     db: store.db,
     chainId,
     escrow: deployment.escrow,
+    tokens,
     startBlock: deployment.blockNumber,
     settings: {
       confirmations: config.confirmations,
@@ -220,13 +224,12 @@ async function main(): Promise<number> {
       db: store.db,
       chainId,
       escrow: deployment.escrow,
-      tokens: Object.values(deployment.tokens).map((token) => token.address).filter((address) => address !== zeroAddress),
-      startBlock: deployment.blockNumber,
       lateCollectWindow: indexer.settings.lateCollectWindow,
       logger: logger.child({ component: "keeper" }),
       pollIntervalMs: config.keeperIntervalMs,
       stuckAfterMs: config.keeperStuckAfterMs,
-      finalityDepth: config.keeperFinalityDepth,
+      // Its own transactions are final at the depth at which the indexer takes payments as final.
+      finalityDepth: config.confirmations.depth,
       observer: keeperMetrics(metrics.registry),
     });
     logger.info({ operator: account.address }, "keeper running");

@@ -1,20 +1,6 @@
 import { decodeAbiParameters, encodeDeployData, type Address, type Hex, type PublicClient } from "viem";
+import { ESCROW_STATUSES, type OnChainPayment } from "../payments/settlement";
 import { balanceReader, escrowPaymentReader } from "./readerCode";
-
-/** `IOpenPayEscrow.Status`, by its number on chain. */
-export const ESCROW_STATUSES = ["none", "open", "completed", "expired", "partially_refunded", "refunded"] as const;
-export type EscrowStatus = (typeof ESCROW_STATUSES)[number];
-
-/** One payment as the escrow holds it (EscrowPaymentReader.PaymentState). */
-export interface EscrowPaymentState {
-  status: EscrowStatus;
-  /** The token it is paid in: the zero address for BNB, or before the first deposit. */
-  token: Address;
-  /** Token units deposited in total. */
-  amount: bigint;
-  /** USD received at the prices when each deposit arrived, 18 decimals. */
-  receivedUsd: bigint;
-}
 
 /** Where to read: a block by hash (EIP-1898), so that the answer is that of exactly the block the indexer holds. */
 export type ReadAt = { blockHash: Hex };
@@ -42,7 +28,7 @@ export async function readEscrowPayments(
   escrow: Address,
   paymentIds: readonly Hex[],
   at: ReadAt,
-): Promise<EscrowPaymentState[]> {
+): Promise<OnChainPayment[]> {
   const chunks = await Promise.all(
     chunked(paymentIds, PAYMENTS_PER_CALL).map(async (ids) => {
       const data = encodeDeployData({ abi: escrowPaymentReader.abi, bytecode: escrowPaymentReader.bytecode, args: [escrow, ids] });

@@ -1,44 +1,38 @@
 import type { Hex } from "viem";
-import { lastConfirmedBlock } from "../chain/confirmations";
 import { newPayment, type Payment } from "../payments/payment";
-import type { HeadAdvanced } from "../payments/paymentEvents";
+import type { ConfirmedBlock, Settled } from "../payments/paymentEvents";
+import { escrowAgreement, settlementDue, type OnChainEvidence } from "../payments/settlement";
 import { applyEvent, reconcile, replay, type MachineSettings, type StatusChange } from "../payments/statusMachine";
+import { deleteBlocksAbove, pruneBlocksBelow, saveBlocks, writeCheckpoint, type BlockRecord } from "../store/checkpointStore";
 import {
-  deleteBlocksAbove,
-  pruneBlocksBelow,
-  saveBlocks,
-  writeCheckpoint,
-  type BlockRecord,
-} from "../store/checkpointStore";
-import {
+  chainEventKey,
   deleteEventsAbove,
-  eventsOf,
   insertChanges,
   insertEvents,
-  insertNotices,
   loadPayments,
-  loadPaymentsForHead,
+  markSuperseded,
+  paymentsDueAt,
+  paymentsRecordedAbove,
+  recordedEventsOf,
   savePayments,
   type Db,
-  type OutboxNotice,
   type StoredPayment,
 } from "../store/paymentStore";
 import type { PaymentLog } from "./escrowLogs";
 
-/** Chain events the merchant hears of even when the status stays (`outcome.changes` empty), and as what. */
-const NOTICES: Partial<Record<PaymentLog["event"]["kind"], OutboxNotice["type"]>> = {
-  deposited: "payment.underpaid",
-  refunded: "payment.refunded",
-};
-
 /** A stretch of chain to apply in one transaction. */
 export interface Batch {
-  /** The payment events of the stretch, in chain order. */
+  /** The payment events of the stretch (escrow logs, deposit-address arrivals), in chain order. */
   logs: readonly PaymentLog[];
-  /** Its last block: the new checkpoint, and the head confirmations and expiry are judged against. */
+  /** Its last block: the new checkpoint. */
   head: BlockRecord;
-  /** The latest finalized block, when the confirmation policy uses it. */
-  finalized?: number;
+  /** The newest block final under the confirmation policy at `head`: settlements are judged against it. */
+  confirmed: ConfirmedBlock;
+  /**
+   * What the escrow said (at `head`) of the payments that may be settled: a payment is told paid, expired or failed
+   * only when this agrees with what the indexer derived. A payment due without evidence waits for the next batch.
+   */
+  evidence: ReadonlyMap<string, OnChainEvidence>;
   /** Blocks to keep for finding reorganisations (the unfinalised ones). */
   keep: readonly BlockRecord[];
   /** After a reorganisation: the common ancestor to roll back to before applying the stretch. */
@@ -47,18 +41,37 @@ export interface Batch {
   pruneBelow?: number;
 }
 
+/** A settlement withheld because the escrow's record did not back it. */
+export interface Disagreement {
+  paymentId: Hex;
+  to: Settled["to"];
+  reason: string;
+}
+
 export interface BatchResult {
   changes: StatusChange[];
   /** Chain events the status machine refused: the chain and the database disagree, and the operator must know. */
   refusals: string[];
+  /** Off-chain events a rebuild found no longer apply (recorded as superseded). */
+  superseded: Array<{ paymentId: string; kind: string; reason: string }>;
+  /** Settlements the escrow's record contradicted: not announced, the payment re-read from the chain. */
+  disagreements: Disagreement[];
+  /** Payments due a settlement for which no evidence was read: they wait for the next batch. */
+  unverified: number;
+  /** Payments rebuilt because a log arrived below what they had applied (a late log). */
+  lateLogs: number;
   /** Payment events whose payment is not registered here (kept; applied if it is registered later). */
   unknown: number;
 }
 
 /**
- * Applies a stretch of chain in one database transaction: rollback to the common ancestor after a reorganisation,
- * the payment events, the new head's confirmations and expiries, the status changes with their outbox events, the
- * kept blocks and the checkpoint. A crash anywhere leaves either all of it or none.
+ * Applies a stretch of chain in one database transaction: the rollback to the common ancestor after a
+ * reorganisation, the payment events, the settlements the escrow agreed to, the changes with their outbox events,
+ * the kept blocks and the checkpoint. A crash anywhere leaves either all of it or none.
+ *
+ * A payment a reorganisation touched, or one that received a log below what it had already applied, is rebuilt
+ * from its recorded events (`replay`, which never throws: what no longer applies is marked superseded) and shows
+ * one change from what merchants saw to where it stands now, if its status or money changed.
  */
 export async function commitBatch(db: Db, chainId: number, settings: MachineSettings, batch: Batch): Promise<BatchResult> {
   return db.transaction().execute(async (trx) => {
@@ -66,87 +79,118 @@ export async function commitBatch(db: Db, chainId: number, settings: MachineSett
     /** Payments whose stored row changes: only these are written back. */
     const dirty = new Set<string>();
     const changes = new Map<string, Array<{ change: StatusChange; payment: Payment }>>();
-    const refusals: string[] = [];
-    /** Payments rebuilt after a reorganisation, as they were before it: their changes are reconciled at the end. */
-    const beforeReorg = new Map<string, Payment>();
+    const result: BatchResult = { changes: [], refusals: [], superseded: [], disagreements: [], unverified: 0, lateLogs: 0, unknown: 0 };
+    /** Payments to rebuild from their events, with the reason their change will give. */
+    const rebuild = new Map<string, "chain_reorganised" | "late_log">();
 
     if (batch.rollbackTo !== undefined) {
-      const affected = await deleteEventsAbove(trx, chainId, batch.rollbackTo);
+      for (const id of await deleteEventsAbove(trx, chainId, batch.rollbackTo)) rebuild.set(id, "chain_reorganised");
+      for (const id of await paymentsRecordedAbove(trx, chainId, batch.rollbackTo)) rebuild.set(id, "chain_reorganised");
       await deleteBlocksAbove(trx, chainId, batch.rollbackTo);
-      for (const [id, stored] of await loadPayments(trx, chainId, affected)) {
-        beforeReorg.set(id, stored.payment);
-        dirty.add(id);
-        const rebuilt = replay(newPayment(stored.registration), await eventsOf(trx, chainId, id), settings);
-        working.set(id, { ...stored, payment: rebuilt });
+    }
+
+    const inserted = await insertEvents(trx, chainId, batch.logs);
+    const touched = [...new Set(batch.logs.map((log) => log.paymentId as string))];
+    for (const [id, stored] of await loadPayments(trx, chainId, [...touched, ...rebuild.keys()])) working.set(id, stored);
+    // A new log at or below what a payment already applied came late (a provider left it out, a re-read found it):
+    // the payment is rebuilt with it in its place rather than have it ignored as a repeat.
+    for (const log of batch.logs) {
+      const stored = working.get(log.paymentId);
+      const cursor = stored?.payment.cursor;
+      const { blockNumber, logIndex } = log.event.position;
+      if (!stored || !cursor || rebuild.has(log.paymentId) || !inserted.has(chainEventKey(log.paymentId, blockNumber, logIndex))) continue;
+      if (blockNumber < cursor.blockNumber || (blockNumber === cursor.blockNumber && logIndex <= cursor.logIndex)) {
+        rebuild.set(log.paymentId, "late_log");
+        result.lateLogs += 1;
       }
     }
 
-    await insertEvents(trx, chainId, batch.logs);
-    const missing = batch.logs.map((log) => log.paymentId).filter((id) => !working.has(id));
-    for (const [id, stored] of await loadPayments(trx, chainId, missing)) working.set(id, stored);
-
-    const record = (id: string, outcome: ReturnType<typeof applyEvent>, what: string) => {
+    const record = (id: string, payment: Payment, outcomeChanges: readonly StatusChange[]) => {
       const stored = working.get(id)!;
-      if (!outcome.ok) {
-        refusals.push(`payment ${id}: ${what} refused: ${outcome.reason}`);
-        return;
-      }
-      if (outcome.payment !== stored.payment) dirty.add(id);
-      working.set(id, { ...stored, payment: outcome.payment });
-      if (outcome.changes.length > 0) {
+      if (payment !== stored.payment) dirty.add(id);
+      working.set(id, { ...stored, payment });
+      if (outcomeChanges.length > 0) {
         const list = changes.get(id) ?? [];
-        for (const change of outcome.changes) list.push({ change, payment: outcome.payment });
+        for (const change of outcomeChanges) list.push({ change, payment });
         changes.set(id, list);
       }
     };
 
-    const notices: OutboxNotice[] = [];
-    let unknown = 0;
+    /** Payments as merchants last saw them, before a rebuild: their changes are reconciled at the end. */
+    const beforeRebuild = new Map<string, Payment>();
+    for (const id of rebuild.keys()) {
+      const stored = working.get(id);
+      if (!stored) continue;
+      const events = await recordedEventsOf(trx, chainId, id);
+      const rebuilt = replay(newPayment(stored.registration), events.map(({ event }) => event), settings);
+      const offChain = rebuilt.superseded.filter(({ event }) => !("position" in event));
+      await markSuperseded(
+        trx,
+        offChain.map(({ index, reason: why }) => ({ id: events[index].id, reason: why })),
+      );
+      for (const { event, reason: why } of rebuilt.superseded) {
+        if ("position" in event) result.refusals.push(`payment ${id}: ${event.kind} at block ${event.position.blockNumber} refused on rebuild: ${why}`);
+        else result.superseded.push({ paymentId: id, kind: event.kind, reason: why });
+      }
+      beforeRebuild.set(id, stored.payment);
+      dirty.add(id);
+      working.set(id, { ...stored, payment: rebuilt.payment });
+    }
+
     for (const log of batch.logs) {
       const stored = working.get(log.paymentId);
       if (!stored) {
-        unknown += 1;
+        result.unknown += 1;
         continue;
       }
+      // A rebuilt payment already holds its events (they were recorded above).
+      if (rebuild.has(log.paymentId)) continue;
       const outcome = applyEvent(stored.payment, log.event, settings);
-      record(log.paymentId, outcome, `${log.event.kind} at block ${log.event.position.blockNumber}`);
-      // A further partial deposit, or a further partial refund, changes no status; the merchant is told of each one.
-      const notice = NOTICES[log.event.kind];
-      if (notice && outcome.ok && outcome.changes.length === 0 && outcome.payment !== stored.payment) {
-        notices.push({ paymentId: log.paymentId, type: notice, payment: outcome.payment });
+      if (!outcome.ok) {
+        result.refusals.push(`payment ${log.paymentId}: ${log.event.kind} at block ${log.event.position.blockNumber} refused: ${outcome.reason}`);
+        continue;
       }
+      record(log.paymentId, outcome.payment, outcome.changes);
     }
 
-    const head: HeadAdvanced = {
-      kind: "head",
-      head: { number: batch.head.number, finalized: batch.finalized },
-      timestamp: batch.head.timestamp,
-    };
-    const confirmedUpTo = lastConfirmedBlock(head.head, settings.confirmations);
-    const expiredBefore = batch.head.timestamp - settings.lateCollectWindow;
-    for (const [id, stored] of await loadPaymentsForHead(trx, chainId, confirmedUpTo, expiredBefore)) {
-      if (!working.has(id)) working.set(id, stored);
-    }
-    for (const [id, stored] of working) {
-      if (stored.payment.status === "confirming" || stored.payment.status === "initiated" || stored.payment.status === "pending") {
-        record(id, applyEvent(stored.payment, head, settings), `head ${batch.head.number}`);
-      }
-    }
-
-    // A payment the reorganisation touched shows one change, from what merchants saw to where it stands now.
-    for (const [id, before] of beforeReorg) {
-      const { payment, changes: reconciled } = reconcile(before, working.get(id)!.payment);
+    // A payment the reorganisation (or a late log) touched shows one change, from what merchants saw to where it stands.
+    for (const [id, before] of beforeRebuild) {
+      const { payment, changes: reconciled } = reconcile(before, working.get(id)!.payment, rebuild.get(id));
       working.set(id, { ...working.get(id)!, payment });
       changes.set(id, reconciled.map((change) => ({ change, payment })));
     }
 
+    // Settlements: only where the escrow's own record agrees. Recorded as events, so a rebuild settles again there.
+    for (const [id, stored] of await paymentsDueAt(trx, chainId, batch.confirmed, { lock: true })) if (!working.has(id)) working.set(id, stored);
+    const settlements: Array<{ paymentId: string; event: Settled }> = [];
+    for (const [id, stored] of working) {
+      const due = settlementDue(stored.payment, batch.confirmed, settings.lateCollectWindow);
+      if (!due) continue;
+      const evidence = batch.evidence.get(id);
+      if (!evidence) {
+        result.unverified += 1;
+        continue;
+      }
+      const agreement = escrowAgreement(stored.payment, due, evidence);
+      if (!agreement.agrees) {
+        result.disagreements.push({ paymentId: id as Hex, to: due.to, reason: agreement.reason });
+        continue;
+      }
+      const event: Settled = { kind: "settled", to: due.to, confirmed: batch.confirmed };
+      const outcome = applyEvent(stored.payment, event, settings);
+      if (!outcome.ok) throw new Error(`payment ${id}: a settlement the machine found due was refused: ${outcome.reason}`);
+      record(id, outcome.payment, outcome.changes);
+      settlements.push({ paymentId: id, event });
+    }
+    await insertEvents(trx, chainId, settlements, batch.head.number);
+
     await savePayments(trx, chainId, [...dirty].map((id) => working.get(id)!.payment));
     const allChanges = [...changes.values()].flat();
     await insertChanges(trx, chainId, allChanges);
-    await insertNotices(trx, chainId, notices);
     await saveBlocks(trx, chainId, batch.keep);
     if (batch.pruneBelow !== undefined) await pruneBlocksBelow(trx, chainId, batch.pruneBelow);
     await writeCheckpoint(trx, chainId, { blockNumber: batch.head.number, blockHash: batch.head.hash as Hex, timestamp: batch.head.timestamp });
-    return { changes: allChanges.map(({ change }) => change), refusals, unknown };
+    result.changes = allChanges.map(({ change }) => change);
+    return result;
   });
 }

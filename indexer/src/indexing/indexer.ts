@@ -1,29 +1,42 @@
-import type { Address, Hex, Log, PublicClient } from "viem";
+import { getAddress, type Address, type Hex, type PublicClient } from "viem";
 import type { Logger } from "pino";
-import { fetchBlock } from "../chain/blockHeaders";
+import { fetchBlock, type BlockHeader } from "../chain/blockHeaders";
+import { lastConfirmedBlock } from "../chain/confirmations";
 import { AdaptiveRange, isRangeTooLarge } from "../chain/logRange";
-import { retrying, sleep } from "../chain/retry";
+import { ProviderFault, type ProviderFaultKind } from "../chain/providerFault";
+import type { ProviderPool } from "../chain/providerPool";
+import { backoffDelay, retrying, sleep } from "../chain/retry";
+import type { ConfirmedBlock } from "../payments/paymentEvents";
 import type { MachineSettings } from "../payments/statusMachine";
-import { keptBlock, readCheckpoint, type BlockRecord, type Checkpoint } from "../store/checkpointStore";
-import type { Db } from "../store/paymentStore";
-import { commitBatch, type Batch, type BatchResult } from "./commitBatch";
-import { paymentLogs } from "./escrowLogs";
+import { keptBlock, keptBlocks, readCheckpoint, type BlockRecord, type Checkpoint } from "../store/checkpointStore";
+import { watchedPayments, type Db, type WatchedPayment } from "../store/paymentStore";
+import { lastBlockAtOrBefore } from "./blockAtTime";
+import { commitBatch, type BatchResult } from "./commitBatch";
+import { depositTransferEvents } from "./depositTransfers";
+import { paymentLogs, type PaymentLog } from "./escrowLogs";
+import { nativeArrivals } from "./nativeArrivals";
 import { commonAncestor, DeepReorgError } from "./reorg";
+import { rereadLogs, type Reread } from "./rereads";
+import { readSegment, type ChainSegment, type ReadTargets } from "./segmentReader";
+import { settlementEvidence } from "./settlementEvidence";
 
 export interface IndexerOptions {
-  client: PublicClient;
+  /** The providers (RPC_URLS), read one at a time with failover. */
+  rpc: ProviderPool;
   db: Db;
   chainId: number;
   escrow: Address;
+  /** BEP-20 tokens the escrow accepts: their transfers into deposit addresses are read with the escrow's logs. */
+  tokens: readonly Address[];
   /** The block the escrow was deployed in (deployments/<chainId>.json): indexing starts there. */
   startBlock: number;
   settings: MachineSettings;
   logger: Logger;
   /** How often to ask for a new head once caught up. */
   pollIntervalMs?: number;
-  /** eth_getLogs range bounds while backfilling. */
+  /** Blocks per segment while catching up: every block's header is read too, so the ceiling stays moderate. */
   range?: { initial: number; max: number; fastMs: number };
-  /** Told of every committed batch and every RPC error (metrics). */
+  /** Told of every committed batch, RPC error and provider fault (metrics). */
   observer?: IndexerObserver;
 }
 
@@ -33,156 +46,321 @@ export interface IndexerObserver {
   indexed?(number: number): void;
   committed?(batch: { from: number; to: number; logs: number; result: BatchResult; ms: number; head: number }): void;
   rpcError?(error: unknown): void;
+  /** A provider's answer the chain contradicted (never applied). */
+  providerFault?(kind: ProviderFaultKind): void;
+  /** The indexer moved to another provider. */
+  failover?(): void;
+  /** A reorganisation rolled back `depth` blocks. */
+  reorganised?(depth: number): void;
+  /** Blocks whose bloom allowed logs none of which were there (the receipts said so). */
+  bloomFalsePositives?(count: number): void;
+  /** A re-read of recent blocks (or of a disagreeing payment's history) found logs the first read had not. */
+  reread?(what: Reread["what"], found: number): void;
 }
 
+/** How many blocks behind the head the trailing re-read looks, in confirmation depths. */
+const REREAD_DEPTHS = 2;
+
 /**
- * Turns the escrow's logs into payment statuses. Blocks deeper than the confirmation depth are backfilled with
- * `eth_getLogs` in adaptive ranges; the unfinalised ones are followed block by block, by hash, with their hashes
- * kept so that a reorganisation is found at the next block whose parent differs, rolled back to the common ancestor
- * and re-applied in the same transaction. Every batch commits its checkpoint with its state.
+ * Turns the chain into payment statuses. Each step reads a segment of blocks above the checkpoint: one block when
+ * following the head, a range while catching up. Every segment is hash-linked to the checkpoint (its first block's
+ * parent must be the checkpoint's hash), so a checkpoint a reorganisation took away is found before anything is
+ * read on top of it, at every start, after every failover and at every step: the indexer then walks its kept
+ * blocks back to the common ancestor and rolls back in the same transaction as the new branch. Logs are checked
+ * against the headers they belong to and their blooms (`segmentReader.ts`); deposit-address transfers and BNB
+ * arrivals are read in the same segment, under the same checkpoint. Payments are told paid, expired or failed
+ * only once the escrow's own record at the segment's head agrees (`settlementEvidence.ts`, `commitBatch.ts`).
  */
 export class Indexer {
   private readonly range: AdaptiveRange;
   private readonly depth: number;
+  /** The next segment, read while the current one commits (catch-up only). */
+  private prefetched?: { from: number; to: number; parentHash: Hex; read: Promise<ChainSegment | { forked: true; header: BlockHeader }> };
+  /** Payments whose settlement the escrow contradicted: their history is read again, at most once per depth of blocks. */
+  private readonly rederive = new Map<string, number>();
+  /** The checkpoint at the last trailing re-read. */
+  private rereadAt = -1;
 
   get settings(): MachineSettings {
     return this.options.settings;
   }
 
   constructor(private readonly options: IndexerOptions) {
-    this.range = new AdaptiveRange(options.range ?? { initial: 2_000, max: 50_000, fastMs: 1_000 });
+    this.range = new AdaptiveRange(options.range ?? { initial: 500, max: 5_000, fastMs: 1_000 });
     this.depth = options.settings.confirmations.depth;
   }
 
-  private rpc<T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    return retrying(call, {
+  /** A call on the current provider, retried with backoff; a failure or a fault moves to the next provider. */
+  private rpc<T>(call: (client: PublicClient) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return retrying(() => call(this.options.rpc.current), {
       signal,
-      onError: (error, attempt) => {
-        this.options.observer?.rpcError?.(error);
-        this.options.logger.warn({ err: error, attempt }, "RPC request failed; retrying");
-      },
+      onError: (error, attempt) => this.providerFailed(error, attempt),
     });
+  }
+
+  /** A call tried once on the current provider (an old block's state may be gone for good). */
+  private attempt<T>(call: (client: PublicClient) => Promise<T>): Promise<T> {
+    return call(this.options.rpc.current);
+  }
+
+  private providerFailed(error: unknown, attempt: number) {
+    const { observer, logger, rpc } = this.options;
+    if (error instanceof ProviderFault) {
+      observer?.providerFault?.(error.kind);
+      logger.warn({ fault: error.kind, provider: rpc.currentName, attempt, reason: error.message }, "provider answer contradicts the chain; not applied");
+    } else {
+      observer?.rpcError?.(error);
+      logger.warn({ err: error, provider: rpc.currentName, attempt }, "RPC request failed; retrying");
+    }
+    if (rpc.failover()) {
+      observer?.failover?.();
+      // What was read ahead came from the provider just left.
+      this.prefetched = undefined;
+      logger.warn({ provider: rpc.currentName }, "moved to another RPC provider; its chain is checked against the checkpoint before anything is read on");
+    }
   }
 
   /** Where indexing stands: the checkpoint, or the block before the escrow's deployment. */
   private async checkpoint(signal?: AbortSignal): Promise<Checkpoint> {
     const stored = await readCheckpoint(this.options.db, this.options.chainId);
     if (stored) return stored;
-    const before = await this.rpc(() => fetchBlock(this.options.client, Math.max(0, this.options.startBlock - 1)), signal);
+    const before = await this.rpc((client) => fetchBlock(client, Math.max(0, this.options.startBlock - 1)), signal);
     return { blockNumber: before.number, blockHash: before.hash, timestamp: before.timestamp };
   }
 
   private async finalizedBlock(signal?: AbortSignal): Promise<number | undefined> {
     if (this.options.settings.confirmations.mode === "depth") return undefined;
-    return (await this.rpc(() => fetchBlock(this.options.client, "finalized"), signal)).number;
+    return (await this.rpc((client) => fetchBlock(client, "finalized"), signal)).number;
   }
 
-  private async commit(batch: Batch, from: number): Promise<void> {
-    const started = performance.now();
-    const result = await commitBatch(this.options.db, this.options.chainId, this.options.settings, batch);
-    for (const refusal of result.refusals) this.options.logger.error({ refusal }, "status machine refused a chain event");
-    this.options.observer?.committed?.({
-      from,
-      to: batch.head.number,
-      logs: batch.logs.length,
-      result,
-      ms: performance.now() - started,
-      head: batch.head.number,
-    });
+  /** What a segment reads: the escrow, the accepted tokens, and the deposit addresses watched now. */
+  private async targets(): Promise<{ targets: ReadTargets; watched: WatchedPayment[] }> {
+    const watched = await watchedPayments(this.options.db, this.options.chainId);
+    return {
+      watched,
+      targets: { escrow: this.options.escrow, tokens: this.options.tokens, depositAddresses: watched.map((payment) => getAddress(payment.depositAddress)) },
+    };
   }
 
-  /** The next range's logs, asked for while the current range is being committed. */
-  private prefetched?: { from: number; to: number; started: number; logs: Promise<Log[]> };
-
-  private requestLogs(from: number, to: number) {
-    const logs = this.options.client.getLogs({ address: this.options.escrow, fromBlock: BigInt(from), toBlock: BigInt(to) });
-    // A failed prefetch is handled when it is awaited; until then it must not count as an unhandled rejection.
-    logs.catch(() => undefined);
-    return { from, to, started: performance.now(), logs };
+  private readAhead(from: number, to: number, parentHash: Hex) {
+    const read = this.targets().then(({ targets }) => readSegment(this.options.rpc.current, targets, { from, to, parentHash }));
+    // A failed read ahead is retried when it is needed; until then it must not count as an unhandled rejection.
+    read.catch(() => undefined);
+    return { from, to, parentHash, read };
   }
 
-  /** Backfills from the checkpoint up to `safe` (blocks no reorganisation within the depth can reach). */
-  private async backfill(checkpoint: Checkpoint, safe: number, finalized: number | undefined, signal?: AbortSignal) {
-    const from = checkpoint.blockNumber + 1;
-    for (;;) {
-      const request =
-        this.prefetched && this.prefetched.from === from && this.prefetched.to <= safe
-          ? this.prefetched
-          : this.requestLogs(from, Math.min(safe, from + this.range.size - 1));
-      this.prefetched = undefined;
-      const { to, started } = request;
-      let logs;
+  /** Reads blocks `from`..`to` on top of `parentHash` (taking what was read ahead when it is that). */
+  private async read(from: number, to: number, parentHash: Hex, signal?: AbortSignal) {
+    const ahead = this.prefetched;
+    this.prefetched = undefined;
+    if (ahead && ahead.from === from && ahead.to === to && ahead.parentHash === parentHash) {
       try {
-        logs = await request.logs;
+        return await ahead.read;
       } catch (error) {
         if (signal?.aborted) throw error;
-        this.options.observer?.rpcError?.(error);
-        if (isRangeTooLarge(error)) {
-          if (this.range.refused(to - from + 1)) {
-            this.options.logger.info({ from, to, size: this.range.size }, "log range refused; halving it");
-            continue;
-          }
-          this.options.logger.error({ err: error, from, to }, "the provider refuses even the smallest log range: does it serve eth_getLogs?");
-        } else {
-          this.options.logger.warn({ err: error, from, to }, "backfill request failed; retrying");
-        }
-        await sleep(500, signal);
-        continue;
+        this.providerFailed(error, 1);
       }
-      this.range.succeeded(performance.now() - started, logs.length);
-      // The node works on the next range while the database commits this one.
-      if (to < safe) this.prefetched = this.requestLogs(to + 1, Math.min(safe, to + this.range.size));
-      const head = await this.rpc(() => fetchBlock(this.options.client, to), signal);
-      await this.commit({ logs: paymentLogs(logs), head, finalized, keep: [head], pruneBelow: to }, from);
-      return;
+    }
+    for (let failures = 0; ; ) {
+      const started = performance.now();
+      try {
+        const { targets } = await this.targets();
+        const segment = await readSegment(this.options.rpc.current, targets, { from, to, parentHash });
+        this.range.succeeded(performance.now() - started, "escrowLogs" in segment ? segment.escrowLogs.length : 0);
+        return segment;
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        if (isRangeTooLarge(error) && to > from && this.range.refused(to - from + 1)) {
+          this.options.logger.info({ from, to, size: this.range.size }, "log range refused; halving it");
+          to = Math.min(to, from + this.range.size - 1);
+          continue;
+        }
+        failures += 1;
+        this.providerFailed(error, failures);
+        await sleep(backoffDelay(failures, 200, 15_000), signal);
+      }
     }
   }
 
-  /** Applies the next unfinalised block, rolling back first when its parent is not the block the indexer holds. */
-  private async follow(checkpoint: Checkpoint, finalized: number | undefined, signal?: AbortSignal) {
-    const { client, chainId, db } = this.options;
-    const next = await this.rpc(() => fetchBlock(client, checkpoint.blockNumber + 1), signal);
-    let rollbackTo: number | undefined;
-    let blocks: BlockRecord[] = [next];
-    if (next.parentHash !== checkpoint.blockHash) {
-      const ancestor = await commonAncestor(
-        checkpoint.blockNumber - 1,
-        checkpoint.blockNumber,
-        this.depth,
-        async (n) => (await keptBlock(db, chainId, n))?.hash,
-        async (n) => (await this.rpc(() => fetchBlock(client, n), signal)).hash,
-      );
-      this.options.logger.warn({ at: next.number, ancestor, depth: checkpoint.blockNumber - ancestor }, "chain reorganised; rolling back");
-      rollbackTo = ancestor;
-      blocks = [];
-      for (let n = ancestor + 1; n <= next.number; n++) blocks.push(await this.rpc(() => fetchBlock(client, n), signal));
-    }
-    const logs = [];
-    for (const block of blocks) {
-      // By hash: the logs of exactly this block, even if the chain moves again meanwhile.
-      logs.push(...(await this.rpc(() => client.getLogs({ address: this.options.escrow, blockHash: block.hash as Hex }), signal)));
-    }
-    const head = blocks[blocks.length - 1];
-    // A block switched again between the header and its logs shows up as a parent mismatch at the next block.
-    await this.commit({ logs: paymentLogs(logs), head, finalized, keep: blocks, rollbackTo, pruneBelow: head.number - this.depth * 2 }, blocks[0].number);
+  /**
+   * The newest block both the indexer and the chain agree on, at or below `from`, walking the kept blocks down:
+   * a fork at the confirmation depth or deeper stops the indexer (DeepReorgError).
+   */
+  private async ancestor(from: number, tip: number, signal?: AbortSignal): Promise<BlockRecord> {
+    const { db, chainId } = this.options;
+    const number = await commonAncestor(
+      from,
+      tip,
+      this.depth,
+      async (n) => (await keptBlock(db, chainId, n))?.hash,
+      async (n) => (await this.rpc((client) => fetchBlock(client, n), signal)).hash,
+    );
+    const block = await keptBlock(db, chainId, number);
+    if (!block) throw new DeepReorgError(tip, Infinity, this.depth);
+    return block;
   }
 
-  /** One step: backfill a range, follow one block, or report that the indexer is at the head. */
+  /** The newest confirmed block at `head` and its timestamp (from the segment, the kept blocks, or the chain). */
+  private async confirmedAt(head: BlockHeader, finalized: number | undefined, segment: readonly BlockRecord[], signal?: AbortSignal): Promise<ConfirmedBlock> {
+    const number = Math.min(head.number, lastConfirmedBlock({ number: head.number, finalized }, this.options.settings.confirmations));
+    if (number < 0) return { number, timestamp: 0n };
+    const known = segment.find((block) => block.number === number) ?? (await keptBlock(this.options.db, this.options.chainId, number));
+    if (known) return { number, timestamp: known.timestamp };
+    return { number, timestamp: (await this.rpc((client) => fetchBlock(client, number), signal)).timestamp };
+  }
+
+  /** Applies a segment read on top of `base` (rolling back to it first when it is a common ancestor). */
+  private async apply(
+    segment: ChainSegment,
+    { rollbackTo, finalized }: { rollbackTo?: number; finalized?: number },
+    signal?: AbortSignal,
+  ): Promise<BatchResult> {
+    const { db, chainId, settings, escrow, tokens, logger, observer } = this.options;
+    const { headers } = segment;
+    const head = headers[headers.length - 1];
+    const { watched } = await this.targets();
+    const byAddress = new Map(watched.map((payment) => [getAddress(payment.depositAddress), payment.id]));
+    const headerByNumber = new Map(headers.map((header) => [header.number, header]));
+    const logs: PaymentLog[] = [...paymentLogs(segment.escrowLogs), ...depositTransferEvents(segment.transferLogs, byAddress, headerByNumber)];
+    logs.push(...(await nativeArrivals(headers, watched, logs, { read: (call) => this.rpc(call, signal), attempt: (call) => this.attempt(call) })));
+    logs.sort((a, b) => a.event.position.blockNumber - b.event.position.blockNumber || a.event.position.logIndex - b.event.position.logIndex);
+
+    const confirmed = await this.confirmedAt(head, finalized, headers, signal);
+    const known = [...headers, ...(await keptBlocks(db, chainId))];
+    const evidence = await settlementEvidence(
+      db,
+      chainId,
+      { escrow, tokens, head, confirmed, logs },
+      {
+        read: (call) => this.rpc(call, signal),
+        attempt: (call) => this.attempt(call),
+        blockAtOrBefore: async (timestamp) => {
+          const number = await lastBlockAtOrBefore(timestamp, {
+            known,
+            upTo: confirmed.number,
+            lowest: Math.max(0, this.options.startBlock - 1),
+            timeOf: async (n) => (await this.rpc((client) => fetchBlock(client, n), signal)).timestamp,
+          });
+          if (number === undefined) return undefined;
+          return known.find((block) => block.number === number) ?? (await this.rpc((client) => fetchBlock(client, number), signal));
+        },
+      },
+    );
+
+    const started = performance.now();
+    const keep = headers.slice(-this.depth * REREAD_DEPTHS).map(({ number, hash, parentHash, timestamp }) => ({ number, hash, parentHash, timestamp }));
+    const result = await commitBatch(db, chainId, settings, {
+      logs,
+      head,
+      confirmed,
+      evidence,
+      keep,
+      rollbackTo,
+      pruneBelow: head.number - this.depth * REREAD_DEPTHS,
+    });
+    for (const refusal of result.refusals) logger.error({ refusal }, "status machine refused a chain event");
+    for (const superseded of result.superseded) logger.warn(superseded, "an off-chain event no longer applies after a reorganisation: recorded as superseded");
+    for (const disagreement of result.disagreements) {
+      logger.error(disagreement, `the escrow's record contradicts the indexer: not announced ${disagreement.to}; reading the payment's history again`);
+      if (!this.rederive.has(disagreement.paymentId)) this.rederive.set(disagreement.paymentId, -Infinity);
+    }
+    if (segment.bloomFalsePositives > 0) observer?.bloomFalsePositives?.(segment.bloomFalsePositives);
+    observer?.committed?.({ from: headers[0].number, to: head.number, logs: logs.length, result, ms: performance.now() - started, head: head.number });
+    return result;
+  }
+
+  /** One step: catch up a range, follow one block, or report that the indexer is at the head. */
   async step(signal?: AbortSignal): Promise<"backfilled" | "followed" | "idle"> {
     this.headAnnounced = false;
-    const head = Number(await this.rpc(() => this.options.client.getBlockNumber({ cacheTime: 0 }), signal));
+    const head = Number(await this.rpc((client) => client.getBlockNumber({ cacheTime: 0 }), signal));
     this.options.observer?.head?.(head);
     const finalized = await this.finalizedBlock(signal);
     const checkpoint = await this.checkpoint(signal);
     this.options.observer?.indexed?.(checkpoint.blockNumber);
-    if (checkpoint.blockNumber >= head) return "idle";
-    const safe = Math.max(head - this.depth + 1, finalized ?? 0);
-    if (checkpoint.blockNumber < safe - 1) {
-      await this.backfill(checkpoint, safe - 1, finalized, signal);
-      return "backfilled";
+    await this.rereadIfDue(checkpoint, head, signal);
+
+    let base: BlockRecord = { number: checkpoint.blockNumber, hash: checkpoint.blockHash, parentHash: "0x" as Hex, timestamp: checkpoint.timestamp };
+    let rollbackTo: number | undefined;
+    let to: number;
+    if (checkpoint.blockNumber >= head) {
+      if (checkpoint.blockNumber === head) return "idle";
+      // The provider's head is below the checkpoint: it lags on this chain, or the chain got shorter without it.
+      const theirs = await this.rpc((client) => fetchBlock(client, head), signal);
+      const ours = await keptBlock(this.options.db, this.options.chainId, head);
+      if (!ours) {
+        // Too far behind to compare: wait for it (or for a failover to a provider that is not behind).
+        this.options.logger.warn({ provider: this.options.rpc.currentName, head, checkpoint: checkpoint.blockNumber }, "the RPC provider is behind the indexer; waiting");
+        return "idle";
+      }
+      if (ours.hash === theirs.hash) return "idle";
+      base = await this.ancestor(head - 1, checkpoint.blockNumber, signal);
+      rollbackTo = base.number;
+      to = head;
+    } else {
+      const safe = Math.max(head - this.depth + 1, finalized ?? 0);
+      to = checkpoint.blockNumber < safe - 1 ? Math.min(safe - 1, checkpoint.blockNumber + this.range.size) : checkpoint.blockNumber + 1;
     }
-    await this.follow(checkpoint, finalized, signal);
-    return "followed";
+
+    let segment = await this.read(base.number + 1, to, base.hash, signal);
+    if ("forked" in segment) {
+      // The checkpoint is not on this provider's chain: back to where both agree, and the new branch from there.
+      const ancestor = await this.ancestor(base.number - 1, checkpoint.blockNumber, signal);
+      this.options.logger.warn({ at: segment.header.number, ancestor: ancestor.number, depth: checkpoint.blockNumber - ancestor.number }, "chain reorganised; rolling back");
+      this.options.observer?.reorganised?.(checkpoint.blockNumber - ancestor.number);
+      base = ancestor;
+      rollbackTo = ancestor.number;
+      segment = await this.read(base.number + 1, Math.max(to, base.number + 1), base.hash, signal);
+      // The chain moved again meanwhile: the next step starts over from the checkpoint.
+      if ("forked" in segment) return "followed";
+    }
+    const catchingUp = rollbackTo === undefined && to > base.number + 1;
+    const last = segment.headers[segment.headers.length - 1];
+    if (catchingUp) {
+      const safe = Math.max(head - this.depth + 1, finalized ?? 0);
+      if (last.number < safe - 1) this.prefetched = this.readAhead(last.number + 1, Math.min(safe - 1, last.number + this.range.size), last.hash);
+    }
+    await this.apply(segment, { rollbackTo, finalized }, signal);
+    return catchingUp ? "backfilled" : "followed";
+  }
+
+  /**
+   * A second line of defence behind the bloom check: every `depth` blocks, the logs of the kept blocks are read
+   * again, and so is the history of any payment whose settlement the escrow contradicted. Logs found that the
+   * first reads missed are applied (their payments rebuilt); nothing found costs one range query.
+   */
+  private async rereadIfDue(checkpoint: Checkpoint, head: number, signal?: AbortSignal) {
+    const { db, chainId, logger, observer } = this.options;
+    const due = [...this.rederive].filter(([, at]) => checkpoint.blockNumber - at >= this.depth).map(([id]) => id);
+    // Only when following the head: blocks caught up in ranges are deep, and each was checked against its bloom.
+    const window = head - checkpoint.blockNumber <= this.depth && checkpoint.blockNumber - this.rereadAt >= this.depth;
+    if (!window && due.length === 0) return;
+    const kept = await keptBlocks(db, chainId);
+    if (kept.length === 0 || kept[kept.length - 1].hash !== checkpoint.blockHash) return;
+    const reads: Reread[] = [];
+    if (window) reads.push({ what: "recent_blocks", from: kept[0].number, to: checkpoint.blockNumber });
+    for (const id of due) reads.push({ what: "payment_history", paymentId: id as Hex, to: checkpoint.blockNumber });
+    for (const reread of reads) {
+      const { watched, targets } = await this.targets();
+      const found = await rereadLogs(reread, {
+        db,
+        chainId,
+        targets,
+        watched,
+        kept,
+        startBlock: this.options.startBlock,
+        read: (call) => this.rpc(call, signal),
+        attempt: (call) => this.attempt(call),
+      });
+      observer?.reread?.(reread.what, found.length);
+      if (found.length > 0) {
+        logger.warn({ what: reread.what, found: found.length }, "a re-read found logs the first read had missed; applying them");
+        const head = kept[kept.length - 1];
+        const confirmed = await this.confirmedAt({ ...head, logsBloom: "0x" }, undefined, kept, signal);
+        await commitBatch(db, chainId, this.options.settings, { logs: found, head, confirmed, evidence: new Map(), keep: [] });
+      }
+    }
+    if (window) this.rereadAt = checkpoint.blockNumber;
+    for (const id of due) this.rederive.set(id, checkpoint.blockNumber);
   }
 
   private wake?: () => void;

@@ -57,6 +57,40 @@ export function indexerMetrics(chainId: number) {
     registers: [registry],
   });
   const rpcErrors = new Counter({ name: "openpay_indexer_rpc_errors_total", help: "Failed RPC requests (retried)", registers: [registry] });
+  const providerFaults = new Counter({
+    name: "openpay_indexer_provider_faults_total",
+    help: "Provider answers the chain contradicted, never applied (missing_logs, foreign_logs, broken_chain, unknown_block)",
+    labelNames: ["kind"],
+    registers: [registry],
+  });
+  const failovers = new Counter({ name: "openpay_indexer_rpc_failovers_total", help: "Moves to another RPC_URLS provider", registers: [registry] });
+  const reorganisations = new Counter({ name: "openpay_indexer_reorganisations_total", help: "Reorganisations rolled back", registers: [registry] });
+  const reorganisationDepth = new Gauge({ name: "openpay_indexer_last_reorganisation_depth", help: "Blocks rolled back by the last reorganisation", registers: [registry] });
+  const disagreements = new Counter({
+    name: "openpay_indexer_escrow_disagreements_total",
+    help: "Settlements (paid, expired, failed) the escrow's own record contradicted: not announced, the payment read again (alert on it)",
+    labelNames: ["to"],
+    registers: [registry],
+  });
+  const superseded = new Counter({
+    name: "openpay_indexer_superseded_events_total",
+    help: "Off-chain events (a refund request…) a rebuild after a reorganisation found no longer apply",
+    registers: [registry],
+  });
+  const bloomFalsePositives = new Counter({
+    name: "openpay_indexer_bloom_false_positives_total",
+    help: "Blocks whose bloom allowed logs that the block's receipts showed were not there",
+    registers: [registry],
+  });
+  const lateLogs = new Counter({
+    name: "openpay_indexer_late_logs_total",
+    help: "Logs found by a re-read (recent blocks, or a disagreeing payment's history) that the first read had missed",
+    labelNames: ["what"],
+    registers: [registry],
+  });
+  for (const kind of ["missing_logs", "foreign_logs", "broken_chain", "unknown_block"]) providerFaults.inc({ kind }, 0);
+  for (const to of ["paid", "expired", "failed"]) disagreements.inc({ to }, 0);
+  for (const what of ["recent_blocks", "payment_history"]) lateLogs.inc({ what }, 0);
   const commitSeconds = new Histogram({
     name: "openpay_indexer_commit_seconds",
     help: "Time to commit one batch",
@@ -82,6 +116,8 @@ export function indexerMetrics(chainId: number) {
       if (ms > 0) eventsPerSecond.set((logs * 1000) / ms);
       changes.inc(result.changes.length);
       refusals.inc(result.refusals.length);
+      superseded.inc(result.superseded.length);
+      for (const disagreement of result.disagreements) disagreements.inc({ to: disagreement.to });
       commitSeconds.observe(ms / 1000);
     },
     indexed(number) {
@@ -91,6 +127,22 @@ export function indexerMetrics(chainId: number) {
     },
     rpcError() {
       rpcErrors.inc();
+    },
+    providerFault(kind) {
+      providerFaults.inc({ kind });
+    },
+    failover() {
+      failovers.inc();
+    },
+    reorganised(depth) {
+      reorganisations.inc();
+      reorganisationDepth.set(depth);
+    },
+    bloomFalsePositives(count) {
+      bloomFalsePositives.inc(count);
+    },
+    reread(what, found) {
+      lateLogs.inc({ what }, found);
     },
   };
   return {

@@ -1,0 +1,161 @@
+import { erc20Abi, pad, toEventSelector, type AbiEvent, type Address, type Hex, type Log, type PublicClient } from "viem";
+import { blockLogsFromReceipts } from "../chain/blockReceipts";
+import { fetchHeaders, type BlockHeader } from "../chain/blockHeaders";
+import { addressBits, addressTopicBits, bloomBits, bloomBytes, bloomMayHold, type BloomBits } from "../chain/logsBloom";
+import { ProviderFault } from "../chain/providerFault";
+
+/** An ERC-20 `Transfer(from, to, value)`'s topic 0. */
+export const TRANSFER_TOPIC: Hex = toEventSelector(erc20Abi.find((item) => item.type === "event" && item.name === "Transfer") as AbiEvent);
+
+/** Recipients per eth_getLogs topic filter: providers cap the length of OR-lists. */
+const ADDRESSES_PER_QUERY = 200;
+
+/** What the indexer reads: the escrow's logs, and transfers of the accepted tokens into watched deposit addresses. */
+export interface ReadTargets {
+  escrow: Address;
+  /** BEP-20 tokens the escrow accepts (BNB is watched by balance, not by log). */
+  tokens: readonly Address[];
+  /** Deposit addresses whose incoming transfers are read. */
+  depositAddresses: readonly Address[];
+}
+
+/** A stretch of chain as read: hash-linked headers, and every log the indexer needs in them. */
+export interface ChainSegment {
+  headers: BlockHeader[];
+  escrowLogs: Log[];
+  transferLogs: Log[];
+  /** Blocks whose bloom said there might be logs, none were returned, and the receipts confirmed there are none. */
+  bloomFalsePositives: number;
+}
+
+/** The bloom bits of what is read, worked out once per segment. */
+class Watch {
+  readonly escrow: BloomBits;
+  readonly tokens: BloomBits[];
+  readonly transfer = bloomBits(TRANSFER_TOPIC);
+  readonly recipients: BloomBits[];
+  private readonly recipientSet: Set<string>;
+  private readonly tokenSet: Set<string>;
+
+  constructor(readonly targets: ReadTargets) {
+    this.escrow = addressBits(targets.escrow);
+    this.tokens = targets.tokens.map(addressBits);
+    this.recipients = targets.depositAddresses.map(addressTopicBits);
+    this.recipientSet = new Set(targets.depositAddresses.map((address) => pad(address.toLowerCase() as Hex, { size: 32 })));
+    this.tokenSet = new Set(targets.tokens.map((token) => token.toLowerCase()));
+  }
+
+  /** Whether the bloom leaves room for an escrow log. */
+  escrowMayLog(bloom: Uint8Array): boolean {
+    return bloomMayHold(bloom, this.escrow);
+  }
+
+  /** Whether the bloom leaves room for a transfer of an accepted token into a watched deposit address. */
+  transferMayLog(bloom: Uint8Array): boolean {
+    if (this.recipients.length === 0 || !bloomMayHold(bloom, this.transfer) || !this.tokens.some((bits) => bloomMayHold(bloom, bits))) return false;
+    return this.recipients.some((bits) => bloomMayHold(bloom, bits));
+  }
+
+  isEscrowLog(log: Log): boolean {
+    return log.address.toLowerCase() === this.targets.escrow.toLowerCase();
+  }
+
+  isWatchedTransfer(log: Log): boolean {
+    return (
+      this.tokenSet.has(log.address.toLowerCase()) &&
+      log.topics[0]?.toLowerCase() === TRANSFER_TOPIC &&
+      log.topics.length === 3 &&
+      this.recipientSet.has(log.topics[2]!.toLowerCase())
+    );
+  }
+}
+
+/** The escrow's logs and the watched transfers of blocks `from`..`to`: by block hash for one block, by range for more. */
+async function fetchLogs(client: PublicClient, watch: Watch, headers: readonly BlockHeader[]): Promise<{ escrowLogs: Log[]; transferLogs: Log[] }> {
+  const blooms = headers.map((header) => bloomBytes(header.logsBloom));
+  const where =
+    headers.length === 1
+      ? // By hash: the logs of exactly this block, even if the chain moved on meanwhile.
+        { blockHash: headers[0].hash }
+      : { fromBlock: BigInt(headers[0].number), toBlock: BigInt(headers[headers.length - 1].number) };
+  // A bloom that rules a kind of log out in every block saves asking for it (most followed blocks hold none).
+  const escrowLogs = blooms.some((bloom) => watch.escrowMayLog(bloom)) ? client.getLogs({ address: watch.targets.escrow, ...where }) : Promise.resolve([]);
+  const transfers: Array<Promise<Log[]>> = [];
+  if (blooms.some((bloom) => watch.transferMayLog(bloom))) {
+    const recipients = watch.targets.depositAddresses.map((address) => pad(address.toLowerCase() as Hex, { size: 32 }));
+    for (let i = 0; i < recipients.length; i += ADDRESSES_PER_QUERY) {
+      transfers.push(
+        client.request({
+          method: "eth_getLogs",
+          params: [
+            {
+              address: [...watch.targets.tokens],
+              topics: [TRANSFER_TOPIC, null, recipients.slice(i, i + ADDRESSES_PER_QUERY)],
+              ...("blockHash" in where ? { blockHash: where.blockHash } : { fromBlock: `0x${where.fromBlock.toString(16)}`, toBlock: `0x${where.toBlock.toString(16)}` }),
+            },
+          ] as never,
+        }) as unknown as Promise<Log[]>,
+      );
+    }
+  }
+  const [escrow, ...transferChunks] = await Promise.all([escrowLogs, ...transfers]);
+  return { escrowLogs: escrow as Log[], transferLogs: transferChunks.flat().map(normalLog) };
+}
+
+/** A raw log (eth_getLogs through `request`) with its numbers as viem's getLogs gives them. */
+function normalLog(log: Log): Log {
+  const raw = log as unknown as Record<string, unknown>;
+  const number = (value: unknown) => (typeof value === "string" ? BigInt(value) : (value as bigint | null));
+  const index = (value: unknown) => (typeof value === "string" ? Number(BigInt(value)) : (value as number | null));
+  return { ...log, blockNumber: number(raw.blockNumber), logIndex: index(raw.logIndex), transactionIndex: index(raw.transactionIndex) } as Log;
+}
+
+/**
+ * Reads blocks `from`..`to`: their headers (linked by parent hash; the first must be a child of `parentHash`, else
+ * the chain forked below and `forked` is returned), the escrow's logs and the watched transfers. Every log must
+ * sit in a block of those headers (else `foreign_logs`), and a block whose bloom leaves room for a log the answer
+ * lacks is checked against its receipts: if they hold one, the answer was incomplete (`missing_logs`). Either fault
+ * is thrown, never applied: the caller moves to another provider and reads again.
+ */
+export async function readSegment(
+  client: PublicClient,
+  targets: ReadTargets,
+  { from, to, parentHash }: { from: number; to: number; parentHash: Hex },
+): Promise<ChainSegment | { forked: true; header: BlockHeader }> {
+  const headers = await fetchHeaders(client, from, to);
+  if (headers[0].parentHash !== parentHash) return { forked: true, header: headers[0] };
+  const watch = new Watch(targets);
+  const { escrowLogs, transferLogs } = await fetchLogs(client, watch, headers);
+
+  const byNumber = new Map(headers.map((header) => [header.number, header]));
+  const check = (logs: readonly Log[]) => {
+    const blocks = new Set<number>();
+    for (const log of logs) {
+      const header = log.blockNumber === null ? undefined : byNumber.get(Number(log.blockNumber));
+      if (!header || log.blockHash !== header.hash) {
+        throw new ProviderFault("foreign_logs", `a log of block ${log.blockNumber} (${log.blockHash}) is not of the block the indexer read there (${header?.hash ?? "none"})`);
+      }
+      if (log.removed) throw new ProviderFault("foreign_logs", `a log of block ${log.blockNumber} is marked removed`);
+      blocks.add(header.number);
+    }
+    return blocks;
+  };
+  const withEscrowLogs = check(escrowLogs);
+  const withTransfers = check(transferLogs);
+
+  let bloomFalsePositives = 0;
+  for (const header of headers) {
+    const bloom = bloomBytes(header.logsBloom);
+    const escrowDoubt = watch.escrowMayLog(bloom) && !withEscrowLogs.has(header.number);
+    const transferDoubt = watch.transferMayLog(bloom) && !withTransfers.has(header.number);
+    if (!escrowDoubt && !transferDoubt) continue;
+    // The bloom leaves room for logs the answer does not have: only the block's receipts can say which is right.
+    const inReceipts = await blockLogsFromReceipts(client, header.hash);
+    const missing = inReceipts.filter((log) => (escrowDoubt && watch.isEscrowLog(log)) || (transferDoubt && watch.isWatchedTransfer(log)));
+    if (missing.length > 0) {
+      throw new ProviderFault("missing_logs", `block ${header.number} holds ${missing.length} log(s) of the escrow or a watched deposit address that eth_getLogs left out`);
+    }
+    bloomFalsePositives += 1;
+  }
+  return { headers, escrowLogs, transferLogs, bloomFalsePositives };
+}
