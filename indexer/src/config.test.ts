@@ -115,9 +115,6 @@ describe("readConfig", function () {
       ["KEEPER_STUCK_AFTER_MS 999", { RPC_URLS: URL, KEEPER_STUCK_AFTER_MS: "999" }, 'KEEPER_STUCK_AFTER_MS must be a whole number 1000..3600000, got "999"'],
       ["KEEPER_STUCK_AFTER_MS 3600001", { RPC_URLS: URL, KEEPER_STUCK_AFTER_MS: "3600001" }, 'KEEPER_STUCK_AFTER_MS must be a whole number 1000..3600000, got "3600001"'],
       ["KEEPER_STUCK_AFTER_MS 30s", { RPC_URLS: URL, KEEPER_STUCK_AFTER_MS: "30s" }, 'KEEPER_STUCK_AFTER_MS must be a whole number 1000..3600000, got "30s"'],
-      ["KEEPER_FINALITY_DEPTH 0", { RPC_URLS: URL, KEEPER_FINALITY_DEPTH: "0" }, 'KEEPER_FINALITY_DEPTH must be a whole number 1..1000, got "0"'],
-      ["KEEPER_FINALITY_DEPTH 1001", { RPC_URLS: URL, KEEPER_FINALITY_DEPTH: "1001" }, 'KEEPER_FINALITY_DEPTH must be a whole number 1..1000, got "1001"'],
-      ["KEEPER_FINALITY_DEPTH 20.5", { RPC_URLS: URL, KEEPER_FINALITY_DEPTH: "20.5" }, 'KEEPER_FINALITY_DEPTH must be a whole number 1..1000, got "20.5"'],
     ];
     for (const [what, env, message] of CASES) {
       it(what, function () {
@@ -157,29 +154,13 @@ describe("readConfig", function () {
     expect(readConfig({ ROLES: "indexer", RPC_URLS: URL }).keeperIntervalMs).to.equal(1_000);
   });
 
-  it("reads how long the keeper waits for a transaction and how deep it takes one as final, with their defaults and bounds", function () {
-    expect(readConfig({ ROLES: "indexer", RPC_URLS: URL })).to.deep.include({ keeperStuckAfterMs: 30_000, keeperFinalityDepth: 20 });
-    expect(readConfig({ ROLES: "indexer", RPC_URLS: URL, KEEPER_STUCK_AFTER_MS: "", KEEPER_FINALITY_DEPTH: " " })).to.deep.include({
-      keeperStuckAfterMs: 30_000,
-      keeperFinalityDepth: 20,
-    });
-    expect(readConfig({ ROLES: "indexer", RPC_URLS: URL, KEEPER_STUCK_AFTER_MS: " 45000 ", KEEPER_FINALITY_DEPTH: "3" })).to.deep.include({
-      keeperStuckAfterMs: 45_000,
-      keeperFinalityDepth: 3,
-    });
-    expect(readConfig({ ROLES: "indexer", RPC_URLS: URL, KEEPER_STUCK_AFTER_MS: "1000", KEEPER_FINALITY_DEPTH: "1" })).to.deep.include({
-      keeperStuckAfterMs: 1_000,
-      keeperFinalityDepth: 1,
-    });
-    expect(readConfig({ ROLES: "indexer", RPC_URLS: URL, KEEPER_STUCK_AFTER_MS: "3600000", KEEPER_FINALITY_DEPTH: "1000" })).to.deep.include({
-      keeperStuckAfterMs: 3_600_000,
-      keeperFinalityDepth: 1_000,
-    });
-    const both = failure({ RPC_URLS: URL, ROLES: "indexer", KEEPER_STUCK_AFTER_MS: "-1", KEEPER_FINALITY_DEPTH: "deep" }).split("; ");
-    expect(both).to.deep.equal([
-      'KEEPER_STUCK_AFTER_MS must be a whole number 1000..3600000, got "-1"',
-      'KEEPER_FINALITY_DEPTH must be a whole number 1..1000, got "deep"',
-    ]);
+  it("reads how long the keeper waits for a transaction, with its default and bounds", function () {
+    expect(readConfig({ ROLES: "indexer", RPC_URLS: URL }).keeperStuckAfterMs).to.equal(30_000);
+    expect(readConfig({ ROLES: "indexer", RPC_URLS: URL, KEEPER_STUCK_AFTER_MS: "" }).keeperStuckAfterMs).to.equal(30_000);
+    expect(readConfig({ ROLES: "indexer", RPC_URLS: URL, KEEPER_STUCK_AFTER_MS: " 45000 " }).keeperStuckAfterMs).to.equal(45_000);
+    expect(readConfig({ ROLES: "indexer", RPC_URLS: URL, KEEPER_STUCK_AFTER_MS: "1000" }).keeperStuckAfterMs).to.equal(1_000);
+    expect(readConfig({ ROLES: "indexer", RPC_URLS: URL, KEEPER_STUCK_AFTER_MS: "3600000" }).keeperStuckAfterMs).to.equal(3_600_000);
+    expect(failure({ RPC_URLS: URL, ROLES: "indexer", KEEPER_STUCK_AFTER_MS: "-1" })).to.equal('KEEPER_STUCK_AFTER_MS must be a whole number 1000..3600000, got "-1"');
   });
 
   it("runs every role by default; the API needs the intent signer's key and names it when missing", function () {

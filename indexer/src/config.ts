@@ -74,7 +74,6 @@ const environment = z.object({
     .refine((key) => !key || /^0x[0-9a-fA-F]{64}$/.test(key.trim()), { message: "OPERATOR_PRIVATE_KEY must be 0x followed by 64 hex digits" }),
   KEEPER_INTERVAL_MS: wholeNumber("KEEPER_INTERVAL_MS", 1_000, 10, 600_000),
   KEEPER_STUCK_AFTER_MS: wholeNumber("KEEPER_STUCK_AFTER_MS", 30_000, 1_000, 3_600_000),
-  KEEPER_FINALITY_DEPTH: wholeNumber("KEEPER_FINALITY_DEPTH", 20, 1, 1_000),
   ROLES: z
     .string()
     .optional()
@@ -128,8 +127,6 @@ export interface IndexerConfig {
    * knows is given this long before it is broadcast again or its nonce taken by a no-op.
    */
   keeperStuckAfterMs: number;
-  /** Blocks after which the keeper takes its transactions and the transfers it saw as final (re-read until then). */
-  keeperFinalityDepth: number;
   roles: ReadonlySet<Role>;
   apiHost: string;
   apiPort: number;
@@ -167,7 +164,6 @@ export function readConfig(env: NodeJS.ProcessEnv): IndexerConfig {
     operatorKey: (values.OPERATOR_PRIVATE_KEY?.trim() || undefined) as `0x${string}` | undefined,
     keeperIntervalMs: values.KEEPER_INTERVAL_MS,
     keeperStuckAfterMs: values.KEEPER_STUCK_AFTER_MS,
-    keeperFinalityDepth: values.KEEPER_FINALITY_DEPTH,
     roles: values.ROLES,
     apiHost,
     apiPort: values.API_PORT,

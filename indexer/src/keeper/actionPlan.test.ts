@@ -16,7 +16,7 @@ const WINDOW = 3_600n;
 
 function view(overrides: Partial<KeeperView> = {}, payment: Partial<Payment> = {}): KeeperView {
   return {
-    payment: { ...newPayment({ id: ID, amountUsd: 100n, expiry: EXPIRY }), ...payment },
+    payment: { ...newPayment({ id: ID, amountUsd: 100n, expiry: EXPIRY, depositAddress: DEPOSIT }), ...payment },
     expiry: EXPIRY,
     refundTo: zeroAddress,
     depositAddress: DEPOSIT,
@@ -115,15 +115,16 @@ describe("the keeper's action plan", () => {
     // More waits than the transfers brought, or a transfer not dated yet: it cannot be told.
     expect(at(10n)).to.equal(undefined);
     expect(arrivals(view({ transfers: [sent(SENDER, 4n, USDT, null)] }), USDT, 4n)).to.equal(undefined);
-    // BNB, from its balance at the expiry's block.
-    const bnb = (amount: bigint, atExpiry?: { amount: bigint; movedOutSince: boolean }) => arrivals(view(atExpiry && { nativeAtExpiry: atExpiry }), zeroAddress, amount);
-    expect(bnb(5n, { amount: 5n, movedOutSince: false })).to.deep.equal({ onTime: 5n, late: 0n });
-    expect(bnb(8n, { amount: 5n, movedOutSince: false })).to.deep.equal({ onTime: 5n, late: 3n });
-    expect(bnb(5n, { amount: 0n, movedOutSince: false })).to.deep.equal({ onTime: 0n, late: 5n });
-    // Something left since (a collect or a stray return takes all): what waits came after it.
-    expect(bnb(5n, { amount: 5n, movedOutSince: true })).to.deep.equal({ onTime: 0n, late: 5n });
-    expect(bnb(3n, { amount: 5n, movedOutSince: false })).to.deep.equal({ onTime: 0n, late: 3n });
+    // BNB, from the balance rises the indexer saw, each dated by the block it read it at.
+    const bnb = (amount: bigint, ...rises: Array<[bigint, bigint | null]>) =>
+      arrivals(view({ transfers: rises.map(([units, at]) => sent(zeroAddress, units, zeroAddress, at)) }), zeroAddress, amount);
+    expect(bnb(5n, [5n, EXPIRY])).to.deep.equal({ onTime: 5n, late: 0n });
+    expect(bnb(8n, [5n, EXPIRY], [3n, EXPIRY + 1n])).to.deep.equal({ onTime: 5n, late: 3n });
+    // Collected before the late 3 came (every collect takes all): only they wait.
+    expect(bnb(3n, [5n, EXPIRY], [3n, EXPIRY + 1n])).to.deep.equal({ onTime: 0n, late: 3n });
     expect(bnb(5n)).to.equal(undefined);
+    // The indexer could not read the balance at the expiry (an undated marker): none of it can be dated.
+    expect(bnb(5n, [0n, null], [5n, EXPIRY + 9n])).to.equal(undefined);
   });
 
   it("leaves on-time and late funds waiting together to the operator within the window, and does not expire meanwhile", () => {
@@ -137,12 +138,15 @@ describe("the keeper's action plan", () => {
     });
     // Once the window has closed, all of it is a stray (one sender: back to it), and the payment is expired.
     expect(kinds(mixed, EXPIRY + WINDOW + 1n)).to.deep.equal(["returnStray", "expire"]);
-    // BNB whose balance at the expiry the node no longer has: not collected, not expired.
-    const unknown = view({ holdings: [{ token: zeroAddress, amount: 4n }] }, { status: "pending", token: zeroAddress, receivedUsd: 40n });
+    // BNB whose balance at the expiry the indexer could not read: not collected, not expired.
+    const unknown = view(
+      { holdings: [{ token: zeroAddress, amount: 4n }], transfers: [sent(zeroAddress, 0n, zeroAddress, null), sent(zeroAddress, 4n, zeroAddress, EXPIRY + 1n)] },
+      { status: "pending", token: zeroAddress, receivedUsd: 40n },
+    );
     expect(planFor(unknown, EXPIRY + 2n, WINDOW).leftToOperator).to.deep.equal([
       { paymentId: ID, token: zeroAddress, amount: 4n, reason: "arrival_unknown", stateKey: `${zeroAddress}:4:0` },
     ]);
-    expect(kinds({ ...unknown, nativeAtExpiry: { amount: 4n, movedOutSince: false } }, EXPIRY + 2n)).to.deep.equal(["collect"]);
+    expect(kinds({ ...unknown, transfers: [sent(zeroAddress, 4n, zeroAddress, EXPIRY - 1n)] }, EXPIRY + 2n)).to.deep.equal(["collect"]);
   });
 
   it("says why it leaves a stray or a refund to the operator", () => {

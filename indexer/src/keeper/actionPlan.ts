@@ -8,7 +8,10 @@ export type KeeperAction =
   | { kind: "returnStray"; paymentId: Hex; token: Address; to: Address; stateKey: string }
   | { kind: "refundDepositAddress"; paymentId: Hex; to: Address; amount: bigint; stateKey: string };
 
-/** A token transfer into a deposit address, from its `Transfer` log. */
+/**
+ * Something that arrived at a deposit address: a token's `Transfer` log, or for BNB (no log) a rise of its balance
+ * the indexer saw (sender the zero address).
+ */
 export interface DepositTransfer {
   token: Address;
   sender: Address;
@@ -85,13 +88,6 @@ export interface KeeperView {
   refundedFromDepositAddress: ReadonlyMap<Address, bigint>;
   /** What the escrow returned from the deposit address as strays so far (`StrayReturned`), by token. */
   returnedStrays: ReadonlyMap<Address, bigint>;
-  /**
-   * BNB leaves no `Transfer` log. Within the late-collect window, for an open payment with BNB waiting: what the
-   * deposit address held in BNB at the last block at or before the expiry, and whether anything left it since
-   * (every collect and stray return takes all it holds). Absent when not asked for, or not known (the node no
-   * longer has that block's state).
-   */
-  nativeAtExpiry?: { amount: bigint; movedOutSince: boolean };
 }
 
 const same = (a: Address, b: Address) => a.toLowerCase() === b.toLowerCase();
@@ -157,18 +153,14 @@ function refundPlan(view: KeeperView): { refunds: Array<{ to: Address; amount: b
 /**
  * How much of the `amount` units of `token` waiting at the deposit address arrived by the payment's expiry, and how
  * much after it; undefined when that cannot be told. Every collect and stray return takes all that waits, so what
- * waits is the last `amount` units of the token's transfers, each dated by its block. BNB has no transfers: what
- * the address held at the expiry's block came in time if nothing left it since, anything above it came late, and
- * after something left, all that waits came late.
+ * waits is the last `amount` units of the token's transfers, each dated by its block. BNB leaves no log: its
+ * "transfers" are the rises of the address's balance the indexer saw, dated by the block it read them at (it reads
+ * at every expiry block, so each is on the right side of the expiry), with an undated marker where it could not.
  */
 export function arrivals(view: KeeperView, token: Address, amount: bigint): { onTime: bigint; late: bigint } | undefined {
-  if (same(token, zeroAddress)) {
-    const atExpiry = view.nativeAtExpiry;
-    if (!atExpiry) return undefined;
-    if (atExpiry.movedOutSince || amount < atExpiry.amount) return { onTime: 0n, late: amount };
-    return { onTime: atExpiry.amount, late: amount - atExpiry.amount };
-  }
   const inToken = view.transfers.filter((transfer) => same(transfer.token, token));
+  // The indexer could not read the balance at the expiry: no BNB there can be dated.
+  if (inToken.some((transfer) => transfer.amount === 0n && transfer.timestamp === null)) return undefined;
   const total = inToken.reduce((sum, transfer) => sum + transfer.amount, 0n);
   const from = total - amount;
   // More waits than the recorded transfers brought: some arrival was not seen.
@@ -278,7 +270,8 @@ export function planFor(view: KeeperView, now: bigint, lateCollectWindow: bigint
     else leftToOperator.push({ paymentId: id, token, amount, reason: decision.reason, stateKey });
   }
 
-  if (open && payment.receivedUsd > 0n && now > view.expiry && !collecting && !holding) {
+  // Not once the escrow's expiry is on chain (its block waits for confirmations before the payment shows expired).
+  if (open && payment.receivedUsd > 0n && payment.expiredBlock === null && now > view.expiry && !collecting && !holding) {
     actions.push({ kind: "expire", paymentId: id, payers: [...view.payers], stateKey: "expire" });
   }
 

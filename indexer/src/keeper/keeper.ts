@@ -1,40 +1,14 @@
-import {
-  encodeFunctionData,
-  erc20Abi,
-  formatLog,
-  getAddress,
-  keccak256,
-  toEventSelector,
-  toHex,
-  zeroAddress,
-  type AbiEvent,
-  type Address,
-  type Hex,
-  type PublicClient,
-} from "viem";
+import { encodeFunctionData, erc20Abi, getAddress, keccak256, zeroAddress, type Address, type Hex, type PublicClient } from "viem";
 import type { Logger } from "pino";
 import { openPayEscrowAbi } from "../chain/escrowAbi";
 import { sleep } from "../chain/retry";
-import { paymentLogs } from "../indexing/escrowLogs";
 import type { KeeperObserver } from "../observability/metrics";
 import type { PaymentIntent } from "../payments/paymentIntent";
+import { readCheckpoint } from "../store/checkpointStore";
 import { eventsOf, type Db } from "../store/paymentStore";
 import { intentOf, paymentFromRow, registrationFromRow } from "../store/paymentRows";
 import { OPERATOR_REASON_TEXT, planFor, subjectOf, type KeeperAction, type KeeperView, type OperatorCase } from "./actionPlan";
-import {
-  type ActionRow,
-  actionKeyString,
-  claimAction,
-  deleteAction,
-  keeperCandidates,
-  recordTransfers,
-  revertedActionKeys,
-  scannedBlock,
-  setTransferTimestamps,
-  transfersOf,
-  unsettledActions,
-  updateAction,
-} from "./keeperStore";
+import { type ActionRow, actionKeyString, claimAction, deleteAction, keeperCandidates, revertedActionKeys, unsettledActions, updateAction } from "./keeperStore";
 import type { TransactionSender } from "./transactionSender";
 
 export interface KeeperOptions {
@@ -43,10 +17,6 @@ export interface KeeperOptions {
   db: Db;
   chainId: number;
   escrow: Address;
-  /** BEP-20 tokens the escrow accepts (BNB is watched by balance). */
-  tokens: readonly Address[];
-  /** The block to scan transfers from when the keeper starts for the first time (the escrow's deployment). */
-  startBlock: number;
   lateCollectWindow: bigint;
   logger: Logger;
   pollIntervalMs?: number;
@@ -56,26 +26,16 @@ export interface KeeperOptions {
    * broadcasts it again or takes its nonce with a no-op.
    */
   stuckAfterMs?: number;
-  /** Blocks per eth_getLogs request when scanning for transfers. */
-  scanRange?: number;
   /**
-   * Blocks after which the keeper takes its transactions and the transfers it saw as final (default 20, above the
-   * indexer's 12 confirmations): until then it reads the transfers again each round and checks its receipts.
+   * Blocks after which the keeper takes its own transactions as final (the indexer's confirmation depth): until then
+   * it checks their receipts each round, and a reorganisation that drops one is handled.
    */
-  finalityDepth?: number;
+  finalityDepth: number;
   /** Told each round what the keeper leaves to the operator (metrics). */
   observer?: KeeperObserver;
 }
 
-/** Deposit addresses per getLogs topic filter: providers cap the length of OR-lists. */
-const ADDRESSES_PER_QUERY = 200;
 const MAX_ATTEMPTS = 6;
-const DEFAULT_FINALITY_DEPTH = 20;
-
-/** The escrow's events that take funds out of a deposit address: a collect's deposit, a stray's return. */
-const OUTFLOW_TOPICS = (["PaymentDeposited", "PaymentCompleted", "StrayReturned"] as const).map((name) =>
-  toEventSelector(openPayEscrowAbi.find((item) => item.type === "event" && item.name === name) as AbiEvent),
-);
 
 interface Receipt {
   transactionHash: Hex;
@@ -96,169 +56,50 @@ const keyOf = (row: { paymentId: string; action: string; stateKey: string }) => 
 export class Keeper {
   /** The cases left to the operator reported in their current state (each is logged once per state). */
   private reported = new Set<string>();
-  /** The last block at or before an expiry, by expiry, once that block is final. */
-  private readonly expiryBlocks = new Map<bigint, number>();
-  /** Block timestamps by block hash (the last blocks' transfers are read again every round). */
-  private readonly blockTimes = new Map<Hex, bigint>();
 
   constructor(private readonly options: KeeperOptions) {}
 
   private get finalityDepth() {
-    return this.options.finalityDepth ?? DEFAULT_FINALITY_DEPTH;
+    return this.options.finalityDepth;
   }
 
   /**
-   * Records token transfers into the deposit addresses of payments the keeper watches, up to `head`. The last
-   * `finalityDepth` blocks scanned are read again each round and their transfers replaced: a reorganisation may
-   * have taken a transfer away, or put another at its place.
+   * The payments the keeper looks at, as the indexer recorded them up to its checkpoint (their events, and what
+   * reached their deposit addresses: transfers and BNB the indexer saw arrive), with what the deposit addresses hold
+   * at that block, so that what waits and the arrivals that brought it agree.
    */
-  private async scanTransfers(head: number, watched: Map<Address, string>) {
-    const { client, db, chainId, tokens } = this.options;
-    const scanned = (await scannedBlock(db, chainId)) ?? this.options.startBlock - 1;
-    const from = Math.max(this.options.startBlock, Math.min(scanned, head) + 1 - this.finalityDepth);
-    if (from > head) return;
-    const range = this.options.scanRange ?? 5_000;
-    const addresses = [...watched.keys()];
-    const paymentIds = [...watched.values()];
-    for (let start = from; start <= head; start += range) {
-      const end = Math.min(head, start + range - 1);
-      const found = [];
-      // Each transfer is dated by its block (by hash: the block the log came in), to tell whether it arrived by
-      // its payment's expiry.
-      const timestamps = this.blockTimes;
-      if (timestamps.size > 10_000) timestamps.clear();
-      for (let i = 0; i < addresses.length && tokens.length > 0; i += ADDRESSES_PER_QUERY) {
-        const logs = await client.getLogs({
-          address: [...tokens],
-          event: erc20Abi.find((item) => item.type === "event" && item.name === "Transfer")!,
-          args: { to: addresses.slice(i, i + ADDRESSES_PER_QUERY) },
-          fromBlock: BigInt(start),
-          toBlock: BigInt(end),
-        });
-        for (const log of logs) {
-          const to = getAddress(log.args.to!);
-          if (!timestamps.has(log.blockHash!)) timestamps.set(log.blockHash!, (await client.getBlock({ blockHash: log.blockHash! })).timestamp);
-          found.push({
-            blockNumber: Number(log.blockNumber),
-            logIndex: log.logIndex!,
-            paymentId: watched.get(to)!,
-            token: getAddress(log.address),
-            sender: getAddress(log.args.from!),
-            amount: log.args.value!,
-            blockTimestamp: timestamps.get(log.blockHash!)!,
-          });
-        }
-      }
-      // The last range also clears what was recorded above the head (a reorganisation to a shorter chain).
-      await recordTransfers(db, chainId, { paymentIds, fromBlock: start, toBlock: end, ...(end === head && { clearTo: scanned }) }, found);
-    }
-  }
-
-  /**
-   * The last block at or before `timestamp`, the head being after it: back from the head by doubling steps, then by
-   * halves. Undefined when even the escrow's deployment block is after it.
-   */
-  private async lastBlockAtOrBefore(timestamp: bigint, head: number): Promise<number | undefined> {
-    const cached = this.expiryBlocks.get(timestamp);
-    if (cached !== undefined) return cached;
-    const { client, startBlock } = this.options;
-    const timeOf = async (number: number) => (await client.getBlock({ blockNumber: BigInt(number) })).timestamp;
-    let after = head;
-    let before: number | undefined;
-    for (let step = 1; before === undefined; step *= 2) {
-      const candidate = Math.max(startBlock, after - step);
-      if ((await timeOf(candidate)) <= timestamp) before = candidate;
-      else if (candidate === startBlock) return undefined;
-      else after = candidate;
-    }
-    while (after - before > 1) {
-      const middle = Math.floor((before + after) / 2);
-      if ((await timeOf(middle)) <= timestamp) before = middle;
-      else after = middle;
-    }
-    if (head - before + 1 >= this.finalityDepth) this.expiryBlocks.set(timestamp, before);
-    return before;
-  }
-
-  /**
-   * BNB at a deposit address leaves no log: what the address held at the last block at or before the expiry, and
-   * whether a collect or a stray return took funds out of it since (up to `head`). Undefined when the node cannot
-   * say (it no longer has that block's state).
-   */
-  private async nativeAtExpiry(paymentId: Hex, depositAddress: Address, expiry: bigint, head: number): Promise<KeeperView["nativeAtExpiry"]> {
-    const { client, escrow, logger } = this.options;
-    try {
-      const block = await this.lastBlockAtOrBefore(expiry, head);
-      if (block === undefined) return undefined;
-      const amount = await client.getBalance({ address: depositAddress, blockNumber: BigInt(block) });
-      let movedOutSince = false;
-      const range = this.options.scanRange ?? 5_000;
-      for (let start = block + 1; start <= head && !movedOutSince; start += range) {
-        const logs = await client.request({
-          method: "eth_getLogs",
-          params: [{ address: escrow, topics: [OUTFLOW_TOPICS, paymentId], fromBlock: toHex(start), toBlock: toHex(Math.min(head, start + range - 1)) }],
-        });
-        movedOutSince = paymentLogs(logs.map((log) => formatLog(log))).some(
-          ({ event }) =>
-            ((event.kind === "deposited" || event.kind === "completed") && getAddress(event.payer) === depositAddress && event.token === zeroAddress) ||
-            (event.kind === "stray_returned" && event.token === zeroAddress),
-        );
-      }
-      return { amount, movedOutSince };
-    } catch (error) {
-      logger.debug({ paymentId, err: error }, "cannot tell what BNB the deposit address held at the expiry");
-      return undefined;
-    }
-  }
-
-  private async views(head: number, now: bigint): Promise<Array<{ view: KeeperView; intent: PaymentIntent; signature: Hex }>> {
-    const { client, db, chainId, lateCollectWindow } = this.options;
-    const rows = await keeperCandidates(db, chainId, head - 20_000);
-    const watched = new Map(rows.map((row) => [getAddress(row.deposit_address), row.id]));
-    await this.scanTransfers(head, watched);
-    const transfers = await transfersOf(db, chainId, rows.map((row) => row.id));
-    // Transfers recorded before their block's timestamp was (migration 005): their blocks are final by now.
-    const undated = [...new Set(transfers.filter((transfer) => transfer.timestamp === null).map((transfer) => transfer.blockNumber))];
-    if (undated.length > 0) {
-      const dated = [];
-      for (const blockNumber of undated) dated.push({ blockNumber, timestamp: (await client.getBlock({ blockNumber: BigInt(blockNumber) })).timestamp });
-      await setTransferTimestamps(db, chainId, dated);
-      for (const transfer of transfers) transfer.timestamp ??= dated.find((block) => block.blockNumber === transfer.blockNumber)!.timestamp;
-    }
-    for (const expiry of this.expiryBlocks.keys()) if (expiry + lateCollectWindow < now) this.expiryBlocks.delete(expiry);
+  private async views(): Promise<Array<{ view: KeeperView; intent: PaymentIntent; signature: Hex }>> {
+    const { client, db, chainId } = this.options;
+    const checkpoint = await readCheckpoint(db, chainId);
+    if (!checkpoint) return [];
+    const rows = await keeperCandidates(db, chainId, checkpoint.blockNumber - 20_000);
+    const blockNumber = BigInt(checkpoint.blockNumber);
     const result = [];
     for (const row of rows) {
       const registration = registrationFromRow(row);
       const payment = paymentFromRow(row);
       const depositAddress = getAddress(registration.depositAddress);
-      const mine = transfers
-        .filter((transfer) => transfer.paymentId === row.id)
-        .map(({ token, sender, amount, timestamp }) => ({ token: getAddress(token), sender: getAddress(sender), amount, timestamp }));
-      // Balances at the head the transfers were scanned to, so that what waits and the transfers that brought it agree.
-      const blockNumber = BigInt(head);
-      const holdings = [{ token: zeroAddress as Address, amount: await client.getBalance({ address: depositAddress, blockNumber }) }];
-      for (const token of new Set(mine.map((transfer) => transfer.token))) {
-        const amount = await client.readContract({ address: token, abi: erc20Abi, functionName: "balanceOf", args: [depositAddress], blockNumber });
-        holdings.push({ token, amount });
-      }
-      // Within the late-collect window, BNB waiting for an open payment is collected only if it was there by the expiry.
-      const open = payment.status === "initiated" || payment.status === "pending";
-      const inWindow = now > registration.expiry && now <= registration.expiry + lateCollectWindow;
-      const bnbOwn = payment.token === null || getAddress(payment.token) === zeroAddress;
-      const nativeAtExpiry =
-        open && inWindow && bnbOwn && holdings[0].amount > 0n ? await this.nativeAtExpiry(payment.id, depositAddress, registration.expiry, head) : undefined;
+      const transfers: KeeperView["transfers"][number][] = [];
       const payers = new Set<Address>();
       let collectedFromDepositAddress = 0n;
       const refundedFromDepositAddress = new Map<Address, bigint>();
       const returnedStrays = new Map<Address, bigint>();
       const add = (map: Map<Address, bigint>, key: Address, amount: bigint) => map.set(getAddress(key), (map.get(getAddress(key)) ?? 0n) + amount);
       for (const event of await eventsOf(db, chainId, row.id)) {
+        if (event.kind === "deposit_address_funded") {
+          transfers.push({ token: getAddress(event.token), sender: getAddress(event.sender), amount: event.amount, timestamp: event.timestamp });
+        }
         if (event.kind === "deposited" || event.kind === "completed") {
           payers.add(event.payer);
           if (getAddress(event.payer) === depositAddress) collectedFromDepositAddress += event.amount;
         }
         if (event.kind === "deposit_refunded" && getAddress(event.payer) === depositAddress) add(refundedFromDepositAddress, event.to, event.amount);
         if (event.kind === "stray_returned") add(returnedStrays, event.token, event.amount);
+      }
+      const holdings = [{ token: zeroAddress as Address, amount: await client.getBalance({ address: depositAddress, blockNumber }) }];
+      for (const token of new Set(transfers.map((transfer) => transfer.token).filter((token) => token !== zeroAddress))) {
+        const amount = await client.readContract({ address: token, abi: erc20Abi, functionName: "balanceOf", args: [depositAddress], blockNumber });
+        holdings.push({ token, amount });
       }
       result.push({
         view: {
@@ -267,12 +108,11 @@ export class Keeper {
           refundTo: registration.refundTo,
           depositAddress,
           holdings,
-          transfers: mine,
+          transfers,
           payers: [...payers],
           collectedFromDepositAddress,
           refundedFromDepositAddress,
           returnedStrays,
-          ...(nativeAtExpiry && { nativeAtExpiry }),
         },
         intent: intentOf(registration),
         signature: registration.signature,
@@ -488,7 +328,7 @@ export class Keeper {
     const { client, db, chainId, sender, logger } = this.options;
     const block = await client.getBlock({ blockTag: "latest" });
     const head = Number(block.number);
-    const candidates = await this.views(head, block.timestamp);
+    const candidates = await this.views();
     const wanted = new Map<string, Set<Hex>>();
     const planned: Array<{ action: KeeperAction; data: Hex; view: KeeperView }> = [];
     const leftToOperator: OperatorCase[] = [];

@@ -123,100 +123,6 @@ export async function unsettledActions(db: Db, chainId: number): Promise<ActionR
   }));
 }
 
-export async function scannedBlock(db: Db, chainId: number): Promise<number | undefined> {
-  const row = await db.selectFrom("keeper_cursors").select("scanned_block").where("chain_id", "=", chainId).executeTakeFirst();
-  return row ? Number(row.scanned_block) : undefined;
-}
-
-/**
- * Records the token transfers found into the deposit addresses of `paymentIds` in blocks `fromBlock` to `toBlock`,
- * replacing what was recorded for those payments from `fromBlock` to `clearTo` (at least `toBlock`: a
- * reorganisation may have changed those blocks, or taken some away), and moves the scan's cursor to `toBlock`.
- */
-export async function recordTransfers(
-  db: Db,
-  chainId: number,
-  scanned: { paymentIds: readonly string[]; fromBlock: number; toBlock: number; clearTo?: number },
-  transfers: ReadonlyArray<{ blockNumber: number; logIndex: number; paymentId: string; token: Address; sender: Address; amount: bigint; blockTimestamp: bigint }>,
-) {
-  await db.transaction().execute(async (trx) => {
-    if (scanned.paymentIds.length > 0) {
-      await trx
-        .deleteFrom("deposit_transfers")
-        .where("chain_id", "=", chainId)
-        .where("block_number", ">=", scanned.fromBlock)
-        .where("block_number", "<=", Math.max(scanned.toBlock, scanned.clearTo ?? scanned.toBlock))
-        .where(sql<boolean>`payment_id = any(${sql.val([...scanned.paymentIds])}::text[])`)
-        .execute();
-    }
-    if (transfers.length > 0) {
-      await trx
-        .insertInto("deposit_transfers")
-        .values(
-          transfers.map((t) => ({
-            chain_id: chainId,
-            block_number: t.blockNumber,
-            log_index: t.logIndex,
-            payment_id: t.paymentId,
-            token: t.token,
-            sender: t.sender,
-            amount: t.amount.toString(),
-            block_timestamp: Number(t.blockTimestamp),
-          })),
-        )
-        .onConflict((oc) =>
-          oc.columns(["chain_id", "block_number", "log_index"]).doUpdateSet((eb) => ({
-            payment_id: eb.ref("excluded.payment_id"),
-            token: eb.ref("excluded.token"),
-            sender: eb.ref("excluded.sender"),
-            amount: eb.ref("excluded.amount"),
-            block_timestamp: eb.ref("excluded.block_timestamp"),
-          })),
-        )
-        .execute();
-    }
-    await trx
-      .insertInto("keeper_cursors")
-      .values({ chain_id: chainId, scanned_block: scanned.toBlock })
-      .onConflict((oc) => oc.column("chain_id").doUpdateSet({ scanned_block: scanned.toBlock }))
-      .execute();
-  });
-}
-
-/** Transfers recorded for payments, oldest first; `timestamp` (its block's, seconds) is null on rows from before migration 005. */
-export async function transfersOf(db: Db, chainId: number, paymentIds: readonly string[]) {
-  if (paymentIds.length === 0) return [];
-  const rows = await db
-    .selectFrom("deposit_transfers")
-    .selectAll()
-    .where("chain_id", "=", chainId)
-    .where(sql<boolean>`payment_id = any(${sql.val([...paymentIds])}::text[])`)
-    .orderBy("block_number")
-    .orderBy("log_index")
-    .execute();
-  return rows.map((row) => ({
-    paymentId: row.payment_id,
-    blockNumber: Number(row.block_number),
-    token: row.token as Address,
-    sender: row.sender as Address,
-    amount: BigInt(row.amount),
-    timestamp: row.block_timestamp === null ? null : BigInt(row.block_timestamp),
-  }));
-}
-
-/** Fills in the block timestamp of transfers recorded without one (before migration 005), by block. */
-export async function setTransferTimestamps(db: Db, chainId: number, blocks: ReadonlyArray<{ blockNumber: number; timestamp: bigint }>) {
-  for (const { blockNumber, timestamp } of blocks) {
-    await db
-      .updateTable("deposit_transfers")
-      .set({ block_timestamp: Number(timestamp) })
-      .where("chain_id", "=", chainId)
-      .where("block_number", "=", blockNumber)
-      .where("block_timestamp", "is", null)
-      .execute();
-  }
-}
-
 /** The keys of actions of these payments whose transaction reverted (final): the same action is never sent again for that state. */
 export async function revertedActionKeys(db: Db, chainId: number, paymentIds: readonly string[]): Promise<Set<string>> {
   if (paymentIds.length === 0) return new Set();
@@ -235,7 +141,7 @@ export const actionKeyString = (key: ActionKey) => `${key.paymentId.toLowerCase(
 
 /**
  * Payments the keeper looks at: the open ones (they may be paid at their deposit address), those expired within
- * the last day (refunds of deposit addresses), and any whose deposit address received tokens recently (strays).
+ * the last day (refunds of deposit addresses), and any whose deposit address received funds recently (strays).
  */
 export async function keeperCandidates(db: Db, chainId: number, sinceBlock: number) {
   return db
@@ -249,7 +155,12 @@ export async function keeperCandidates(db: Db, chainId: number, sinceBlock: numb
         eb(
           "id",
           "in",
-          eb.selectFrom("deposit_transfers").select("payment_id").where("chain_id", "=", chainId).where("block_number", ">=", sinceBlock),
+          eb
+            .selectFrom("payment_events")
+            .select("payment_id")
+            .where("chain_id", "=", chainId)
+            .where("kind", "=", "deposit_address_funded")
+            .where("block_number", ">=", sinceBlock),
         ),
       ]),
     )
