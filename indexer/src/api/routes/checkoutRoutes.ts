@@ -4,10 +4,12 @@ import { PaymentEventRefused, recordOffChainEvent } from "../../indexing/offChai
 import { checkFailedTransaction } from "../../checkout/failedTransactionCheck";
 import { checkoutPage, networkName, paymentOptionsHtml, statusText } from "../../checkout/checkoutPage";
 import { checkoutScript } from "../../checkout/checkoutScript";
+import { shownStatus } from "../../checkout/shownStatus";
 import { qrSvg } from "../../checkout/qrCodes";
 import { CHECKOUT_CSS } from "../../checkout/checkoutStyle";
 import { walletPayment } from "../../checkout/walletPayment";
 import { paymentOptions, quoteAmount } from "../../prices/paymentOptions";
+import { readCheckpoint } from "../../store/checkpointStore";
 import { findMerchant } from "../../store/merchantStore";
 import { intentOf } from "../../store/paymentRows";
 import { failedTransactionsOf, loadPaymentRecords, type PaymentRecord } from "../../store/paymentRequestStore";
@@ -59,14 +61,18 @@ export function checkoutRoutes(app: FastifyInstance, context: ApiContext): void 
         if (!(error instanceof PaymentEventRefused)) throw error;
       }
     }
-    const [[resource], merchant] = await Promise.all([context.views.resources(context.db, [record]), findMerchant(context.db, record.merchantId)]);
+    const [[resource], merchant, checkpoint] = await Promise.all([
+      context.views.resources(context.db, [record]),
+      findMerchant(context.db, record.merchantId),
+      readCheckpoint(context.db, context.chainId),
+    ]);
     const html = checkoutPage({
       paymentId: resource.id,
       merchantName: merchant?.name ?? "Merchant",
       description: resource.description,
       amountUsd: resource.amount_usd,
       remainingUsd: resource.remaining_usd,
-      status: resource.status,
+      status: shownStatus(record.payment, checkpoint?.timestamp),
       network: networkName(context.chainId),
       depositAddress: resource.deposit_address,
       expiresAt: resource.expires_at,
@@ -88,12 +94,17 @@ export function checkoutRoutes(app: FastifyInstance, context: ApiContext): void 
 
   api.get("/checkout/:id/status", { schema: { hide: true, params: paymentIdParams } }, async (request) => {
     const record = await load(request.params.id);
-    const [[resource], failures] = await Promise.all([context.views.resources(context.db, [record]), failedTransactionsOf(context.db, context.chainId, record.payment.id)]);
-    const confirming = resource.status === "confirming" ? ` (${resource.confirmations.seen} of ${resource.confirmations.required} confirmations)` : "";
+    const [[resource], failures, checkpoint] = await Promise.all([
+      context.views.resources(context.db, [record]),
+      failedTransactionsOf(context.db, context.chainId, record.payment.id),
+      readCheckpoint(context.db, context.chainId),
+    ]);
+    const status = shownStatus(record.payment, checkpoint?.timestamp);
+    const confirming = status === "confirming" ? ` (${resource.confirmations.seen} of ${resource.confirmations.required} confirmations)` : "";
     const failure = failures.at(-1);
     return {
-      status: resource.status,
-      text: statusText(resource.status, resource.remaining_usd) + confirming,
+      status,
+      text: statusText(status, resource.remaining_usd) + confirming,
       remaining_usd: resource.remaining_usd,
       received_usd: resource.received_usd,
       confirmations: resource.confirmations,
