@@ -16,6 +16,7 @@ import {
   recordedEventsOf,
   savePayments,
   type Db,
+  type EventRow,
   type StoredPayment,
 } from "../store/paymentStore";
 import type { PaymentLog } from "./escrowLogs";
@@ -24,10 +25,15 @@ import type { PaymentLog } from "./escrowLogs";
 export interface Batch {
   /** The payment events of the stretch (escrow logs, deposit-address arrivals), in chain order. */
   logs: readonly PaymentLog[];
+  /** Its first block (its last is `head`). */
+  from: number;
   /** Its last block: the new checkpoint. */
   head: BlockRecord;
-  /** The newest block final under the confirmation policy at `head`: settlements are judged against it. */
-  confirmed: ConfirmedBlock;
+  /**
+   * The newest block final under the confirmation policy when block `h` of the stretch is the head: each settlement
+   * is judged where it first became due, as if the chain had been followed block by block.
+   */
+  confirmedAt: (head: number) => ConfirmedBlock;
   /**
    * What the escrow said (at `head`) of the payments that may be settled: a payment is told paid, expired or failed
    * only when this agrees with what the indexer derived. A payment due without evidence waits for the next batch.
@@ -65,13 +71,33 @@ export interface BatchResult {
 }
 
 /**
+ * The first head in `from`..`to` at which a payment, as it stands, is due a settlement (the confirmed block only
+ * grows with the head, so a binary search finds it); undefined when none is.
+ */
+function dueHead(payment: Payment, from: number, to: number, confirmedAt: (head: number) => ConfirmedBlock, window: bigint): number | undefined {
+  if (to < from || settlementDue(payment, confirmedAt(to), window) === undefined) return undefined;
+  let [low, high] = [from, to];
+  while (low < high) {
+    const middle = Math.floor((low + high) / 2);
+    if (settlementDue(payment, confirmedAt(middle), window) === undefined) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/**
  * Applies a stretch of chain in one database transaction: the rollback to the common ancestor after a
- * reorganisation, the payment events, the settlements the escrow agreed to, the changes with their outbox events,
- * the kept blocks and the checkpoint. A crash anywhere leaves either all of it or none.
+ * reorganisation, the payment events and the settlements the escrow agreed to, in chain order, the changes with
+ * their outbox events, the kept blocks and the checkpoint. A crash anywhere leaves either all of it or none.
  *
- * A payment a reorganisation touched, or one that received a log below what it had already applied, is rebuilt
- * from its recorded events (`replay`, which never throws: what no longer applies is marked superseded) and shows
- * one change from what merchants saw to where it stands now, if its status or money changed.
+ * A settlement is made at the first head of the stretch where it was due, between that block's events and the next
+ * block's: a stretch read in one range gives the same changes, in the same order, as the same blocks followed one by
+ * one (a refund in a later block is announced after `paid`, not before).
+ *
+ * A payment a reorganisation touched (its chain events above the ancestor, or an off-chain event recorded above it),
+ * or one that received a log below what it had already applied, is rebuilt from its recorded events (`replay`,
+ * which never throws: what no longer applies is marked superseded) and shows one change from what merchants saw to
+ * where it stands now, if its status or money changed.
  */
 export async function commitBatch(db: Db, chainId: number, settings: MachineSettings, batch: Batch): Promise<BatchResult> {
   return db.transaction().execute(async (trx) => {
@@ -116,9 +142,8 @@ export async function commitBatch(db: Db, chainId: number, settings: MachineSett
       }
     };
 
-    /** Payments as merchants last saw them, before a rebuild: their changes are reconciled at the end. */
-    const beforeRebuild = new Map<string, Payment>();
-    for (const id of rebuild.keys()) {
+    // Rebuilt payments already hold this stretch's events (recorded above): one change from what merchants saw.
+    for (const [id, reason] of rebuild) {
       const stored = working.get(id);
       if (!stored) continue;
       const events = await recordedEventsOf(trx, chainId, id);
@@ -132,12 +157,53 @@ export async function commitBatch(db: Db, chainId: number, settings: MachineSett
         if ("position" in event) result.refusals.push(`payment ${id}: ${event.kind} at block ${event.position.blockNumber} refused on rebuild: ${why}`);
         else result.superseded.push({ paymentId: id, kind: event.kind, reason: why });
       }
-      beforeRebuild.set(id, stored.payment);
+      const { payment, changes: reconciled } = reconcile(stored.payment, rebuilt.payment, reason);
       dirty.add(id);
-      working.set(id, { ...stored, payment: rebuilt.payment });
+      working.set(id, { ...stored, payment });
+      changes.set(id, reconciled.map((change) => ({ change, payment })));
     }
 
+    // Settlements: each at the first head where it was due, and only where the escrow's own record agrees. Recorded
+    // as events at that head, so that a rebuild settles again there.
+    const head = batch.head.number;
+    for (const [id, stored] of await paymentsDueAt(trx, chainId, batch.confirmedAt(head), { lock: true })) if (!working.has(id)) working.set(id, stored);
+    const due = new Map<string, number>();
+    const schedule = (id: string, from: number) => {
+      const at = dueHead(working.get(id)!.payment, from, head, batch.confirmedAt, settings.lateCollectWindow);
+      if (at === undefined) due.delete(id);
+      else due.set(id, at);
+    };
+    for (const id of working.keys()) schedule(id, batch.from);
+    const settlements: EventRow[] = [];
+    /** Settles every payment due at a head before `block` (all of them when it is past the stretch). */
+    const settleBefore = (block: number) => {
+      const ready = [...due].filter(([, at]) => at < block).sort(([a, x], [b, y]) => x - y || (a < b ? -1 : 1));
+      for (const [id, at] of ready) {
+        due.delete(id);
+        const { payment } = working.get(id)!;
+        const confirmed = batch.confirmedAt(at);
+        const owed = settlementDue(payment, confirmed, settings.lateCollectWindow);
+        if (!owed) continue;
+        const evidence = batch.evidence.get(id);
+        if (!evidence) {
+          result.unverified += 1;
+          continue;
+        }
+        const agreement = escrowAgreement(payment, owed, evidence);
+        if (!agreement.agrees) {
+          result.disagreements.push({ paymentId: id as Hex, to: owed.to, reason: agreement.reason });
+          continue;
+        }
+        const event: Settled = { kind: "settled", to: owed.to, confirmed };
+        const outcome = applyEvent(payment, event, settings);
+        if (!outcome.ok) throw new Error(`payment ${id}: a settlement the machine found due was refused: ${outcome.reason}`);
+        record(id, outcome.payment, outcome.changes);
+        settlements.push({ paymentId: id, event, recordedBlock: at });
+      }
+    };
+
     for (const log of batch.logs) {
+      settleBefore(log.event.position.blockNumber);
       const stored = working.get(log.paymentId);
       if (!stored) {
         result.unknown += 1;
@@ -151,38 +217,10 @@ export async function commitBatch(db: Db, chainId: number, settings: MachineSett
         continue;
       }
       record(log.paymentId, outcome.payment, outcome.changes);
+      schedule(log.paymentId, log.event.position.blockNumber);
     }
-
-    // A payment the reorganisation (or a late log) touched shows one change, from what merchants saw to where it stands.
-    for (const [id, before] of beforeRebuild) {
-      const { payment, changes: reconciled } = reconcile(before, working.get(id)!.payment, rebuild.get(id));
-      working.set(id, { ...working.get(id)!, payment });
-      changes.set(id, reconciled.map((change) => ({ change, payment })));
-    }
-
-    // Settlements: only where the escrow's own record agrees. Recorded as events, so a rebuild settles again there.
-    for (const [id, stored] of await paymentsDueAt(trx, chainId, batch.confirmed, { lock: true })) if (!working.has(id)) working.set(id, stored);
-    const settlements: Array<{ paymentId: string; event: Settled }> = [];
-    for (const [id, stored] of working) {
-      const due = settlementDue(stored.payment, batch.confirmed, settings.lateCollectWindow);
-      if (!due) continue;
-      const evidence = batch.evidence.get(id);
-      if (!evidence) {
-        result.unverified += 1;
-        continue;
-      }
-      const agreement = escrowAgreement(stored.payment, due, evidence);
-      if (!agreement.agrees) {
-        result.disagreements.push({ paymentId: id as Hex, to: due.to, reason: agreement.reason });
-        continue;
-      }
-      const event: Settled = { kind: "settled", to: due.to, confirmed: batch.confirmed };
-      const outcome = applyEvent(stored.payment, event, settings);
-      if (!outcome.ok) throw new Error(`payment ${id}: a settlement the machine found due was refused: ${outcome.reason}`);
-      record(id, outcome.payment, outcome.changes);
-      settlements.push({ paymentId: id, event });
-    }
-    await insertEvents(trx, chainId, settlements, batch.head.number);
+    settleBefore(head + 1);
+    await insertEvents(trx, chainId, settlements);
 
     await savePayments(trx, chainId, [...dirty].map((id) => working.get(id)!.payment));
     const allChanges = [...changes.values()].flat();

@@ -1,11 +1,12 @@
 import { getAddress, type Address, type Hex, type PublicClient } from "viem";
 import type { Logger } from "pino";
-import { fetchBlock, type BlockHeader } from "../chain/blockHeaders";
+import { fetchBlock, fetchHeaders, type BlockHeader } from "../chain/blockHeaders";
 import { lastConfirmedBlock } from "../chain/confirmations";
 import { AdaptiveRange, isRangeTooLarge } from "../chain/logRange";
 import { ProviderFault, type ProviderFaultKind } from "../chain/providerFault";
 import type { ProviderPool } from "../chain/providerPool";
 import { backoffDelay, retrying, sleep } from "../chain/retry";
+import { isStateUnavailable } from "../chain/stateAvailability";
 import type { ConfirmedBlock } from "../payments/paymentEvents";
 import type { MachineSettings } from "../payments/statusMachine";
 import { keptBlock, keptBlocks, readCheckpoint, type BlockRecord, type Checkpoint } from "../store/checkpointStore";
@@ -76,8 +77,10 @@ export class Indexer {
   private readonly depth: number;
   /** The next segment, read while the current one commits (catch-up only). */
   private prefetched?: { from: number; to: number; parentHash: Hex; read: Promise<ChainSegment | { forked: true; header: BlockHeader }> };
-  /** Payments whose settlement the escrow contradicted: their history is read again, at most once per depth of blocks. */
-  private readonly rederive = new Map<string, number>();
+  /** Payments whose settlement the escrow contradicted, their history to read again. */
+  private readonly rederive = new Set<string>();
+  /** When each payment's history was last read again: at most once per confirmation depth. */
+  private readonly rederivedAt = new Map<string, number>();
   /** The checkpoint at the last trailing re-read. */
   private rereadAt = -1;
 
@@ -98,9 +101,16 @@ export class Indexer {
     });
   }
 
-  /** A call tried once on the current provider (an old block's state may be gone for good). */
-  private attempt<T>(call: (client: PublicClient) => Promise<T>): Promise<T> {
-    return call(this.options.rpc.current);
+  /**
+   * A read of an older block's state: retried (and failed over) like any call, except when the node says the state
+   * is gone (pruned): then it throws at once, for the caller to do without.
+   */
+  private attempt<T>(call: (client: PublicClient) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return retrying(() => call(this.options.rpc.current), {
+      signal,
+      isFatal: isStateUnavailable,
+      onError: (error, attempt) => this.providerFailed(error, attempt),
+    });
   }
 
   private providerFailed(error: unknown, attempt: number) {
@@ -151,26 +161,21 @@ export class Indexer {
 
   /** Reads blocks `from`..`to` on top of `parentHash` (taking what was read ahead when it is that). */
   private async read(from: number, to: number, parentHash: Hex, signal?: AbortSignal) {
-    const ahead = this.prefetched;
+    let ahead = this.prefetched;
     this.prefetched = undefined;
-    if (ahead && ahead.from === from && ahead.to === to && ahead.parentHash === parentHash) {
-      try {
-        return await ahead.read;
-      } catch (error) {
-        if (signal?.aborted) throw error;
-        this.providerFailed(error, 1);
-      }
-    }
+    if (!(ahead && ahead.from === from && ahead.to === to && ahead.parentHash === parentHash)) ahead = undefined;
     for (let failures = 0; ; ) {
       const started = performance.now();
       try {
-        const { targets } = await this.targets();
-        const segment = await readSegment(this.options.rpc.current, targets, { from, to, parentHash });
-        this.range.succeeded(performance.now() - started, "escrowLogs" in segment ? segment.escrowLogs.length : 0);
+        const segment = ahead ? await ahead.read : await this.targets().then(({ targets }) => readSegment(this.options.rpc.current, targets, { from, to, parentHash }));
+        if (!ahead) this.range.succeeded(performance.now() - started, "escrowLogs" in segment ? segment.escrowLogs.length : 0);
         return segment;
       } catch (error) {
+        ahead = undefined;
         if (signal?.aborted) throw error;
+        // Too wide for this provider (refused, or timed out): a narrower range, at once.
         if (isRangeTooLarge(error) && to > from && this.range.refused(to - from + 1)) {
+          this.options.observer?.rpcError?.(error);
           this.options.logger.info({ from, to, size: this.range.size }, "log range refused; halving it");
           to = Math.min(to, from + this.range.size - 1);
           continue;
@@ -200,13 +205,26 @@ export class Indexer {
     return block;
   }
 
-  /** The newest confirmed block at `head` and its timestamp (from the segment, the kept blocks, or the chain). */
-  private async confirmedAt(head: BlockHeader, finalized: number | undefined, segment: readonly BlockRecord[], signal?: AbortSignal): Promise<ConfirmedBlock> {
-    const number = Math.min(head.number, lastConfirmedBlock({ number: head.number, finalized }, this.options.settings.confirmations));
-    if (number < 0) return { number, timestamp: 0n };
-    const known = segment.find((block) => block.number === number) ?? (await keptBlock(this.options.db, this.options.chainId, number));
-    if (known) return { number, timestamp: known.timestamp };
-    return { number, timestamp: (await this.rpc((client) => fetchBlock(client, number), signal)).timestamp };
+  /**
+   * The newest confirmed block, with its timestamp, for every head from `from` to `to`: what settlements are judged
+   * against, block by block. Timestamps come from the blocks at hand (the segment, the kept ones) or the chain.
+   */
+  private async confirmedBlocks(from: number, to: number, finalized: number | undefined, known: readonly BlockRecord[], signal?: AbortSignal) {
+    const policy = this.options.settings.confirmations;
+    const confirmedNumber = (head: number) => Math.min(head, lastConfirmedBlock({ number: head, finalized }, policy));
+    const times = new Map(known.map((block) => [block.number, block.timestamp]));
+    const lowest = Math.max(0, confirmedNumber(from));
+    const highest = confirmedNumber(to);
+    const missing: number[] = [];
+    for (let n = lowest; n <= highest; n++) if (!times.has(n)) missing.push(n);
+    if (missing.length > 0) {
+      const fetched = await this.rpc((client) => fetchHeaders(client, missing[0], missing[missing.length - 1]), signal);
+      for (const block of fetched) times.set(block.number, block.timestamp);
+    }
+    return (head: number): ConfirmedBlock => {
+      const number = confirmedNumber(head);
+      return number < 0 ? { number, timestamp: 0n } : { number, timestamp: times.get(number)! };
+    };
   }
 
   /** Applies a segment read on top of `base` (rolling back to it first when it is a common ancestor). */
@@ -222,18 +240,19 @@ export class Indexer {
     const byAddress = new Map(watched.map((payment) => [getAddress(payment.depositAddress), payment.id]));
     const headerByNumber = new Map(headers.map((header) => [header.number, header]));
     const logs: PaymentLog[] = [...paymentLogs(segment.escrowLogs), ...depositTransferEvents(segment.transferLogs, byAddress, headerByNumber)];
-    logs.push(...(await nativeArrivals(headers, watched, logs, { read: (call) => this.rpc(call, signal), attempt: (call) => this.attempt(call) })));
+    logs.push(...(await nativeArrivals(headers, watched, logs, { read: (call) => this.rpc(call, signal), attempt: (call) => this.attempt(call, signal) })));
     logs.sort((a, b) => a.event.position.blockNumber - b.event.position.blockNumber || a.event.position.logIndex - b.event.position.logIndex);
 
-    const confirmed = await this.confirmedAt(head, finalized, headers, signal);
     const known = [...headers, ...(await keptBlocks(db, chainId))];
+    const confirmedAt = await this.confirmedBlocks(headers[0].number, head.number, finalized, known, signal);
+    const confirmed = confirmedAt(head.number);
     const evidence = await settlementEvidence(
       db,
       chainId,
       { escrow, tokens, head, confirmed, logs },
       {
         read: (call) => this.rpc(call, signal),
-        attempt: (call) => this.attempt(call),
+        attempt: (call) => this.attempt(call, signal),
         blockAtOrBefore: async (timestamp) => {
           const number = await lastBlockAtOrBefore(timestamp, {
             known,
@@ -251,8 +270,9 @@ export class Indexer {
     const keep = headers.slice(-this.depth * REREAD_DEPTHS).map(({ number, hash, parentHash, timestamp }) => ({ number, hash, parentHash, timestamp }));
     const result = await commitBatch(db, chainId, settings, {
       logs,
+      from: headers[0].number,
       head,
-      confirmed,
+      confirmedAt,
       evidence,
       keep,
       rollbackTo,
@@ -262,7 +282,7 @@ export class Indexer {
     for (const superseded of result.superseded) logger.warn(superseded, "an off-chain event no longer applies after a reorganisation: recorded as superseded");
     for (const disagreement of result.disagreements) {
       logger.error(disagreement, `the escrow's record contradicts the indexer: not announced ${disagreement.to}; reading the payment's history again`);
-      if (!this.rederive.has(disagreement.paymentId)) this.rederive.set(disagreement.paymentId, -Infinity);
+      this.rederive.add(disagreement.paymentId);
     }
     if (segment.bloomFalsePositives > 0) observer?.bloomFalsePositives?.(segment.bloomFalsePositives);
     observer?.committed?.({ from: headers[0].number, to: head.number, logs: logs.length, result, ms: performance.now() - started, head: head.number });
@@ -330,7 +350,7 @@ export class Indexer {
    */
   private async rereadIfDue(checkpoint: Checkpoint, head: number, signal?: AbortSignal) {
     const { db, chainId, logger, observer } = this.options;
-    const due = [...this.rederive].filter(([, at]) => checkpoint.blockNumber - at >= this.depth).map(([id]) => id);
+    const due = [...this.rederive].filter((id) => checkpoint.blockNumber - (this.rederivedAt.get(id) ?? -Infinity) >= this.depth);
     // Only when following the head: blocks caught up in ranges are deep, and each was checked against its bloom.
     const window = head - checkpoint.blockNumber <= this.depth && checkpoint.blockNumber - this.rereadAt >= this.depth;
     if (!window && due.length === 0) return;
@@ -349,18 +369,24 @@ export class Indexer {
         kept,
         startBlock: this.options.startBlock,
         read: (call) => this.rpc(call, signal),
-        attempt: (call) => this.attempt(call),
+        attempt: (call) => this.attempt(call, signal),
+        current: () => this.options.rpc.current,
       });
       observer?.reread?.(reread.what, found.length);
       if (found.length > 0) {
         logger.warn({ what: reread.what, found: found.length }, "a re-read found logs the first read had missed; applying them");
+        // Applied at the checkpoint, which does not move: nothing is settled here (no evidence was read).
         const head = kept[kept.length - 1];
-        const confirmed = await this.confirmedAt({ ...head, logsBloom: "0x" }, undefined, kept, signal);
-        await commitBatch(db, chainId, this.options.settings, { logs: found, head, confirmed, evidence: new Map(), keep: [] });
+        const confirmedAt = await this.confirmedBlocks(head.number, head.number, undefined, kept, signal);
+        await commitBatch(db, chainId, this.options.settings, { logs: found, from: head.number, head, confirmedAt, evidence: new Map(), keep: [] });
       }
     }
     if (window) this.rereadAt = checkpoint.blockNumber;
-    for (const id of due) this.rederive.set(id, checkpoint.blockNumber);
+    // Read again once; a disagreement that persists asks again (no sooner than a confirmation depth later).
+    for (const id of due) {
+      this.rederive.delete(id);
+      this.rederivedAt.set(id, checkpoint.blockNumber);
+    }
   }
 
   private wake?: () => void;

@@ -134,6 +134,8 @@ export interface EventRow {
   paymentId: string;
   event: PaymentEvent;
   blockHash?: Hex;
+  /** An off-chain event's block, when not the one all rows of the call are recorded at. */
+  recordedBlock?: number;
 }
 
 /** A chain event's identity: its payment and where its log sits. */
@@ -146,14 +148,14 @@ export const chainEventKey = (paymentId: string, blockNumber: number, logIndex: 
 export async function insertEvents(db: Db, chainId: number, rows: readonly EventRow[], recordedBlock: number | null = null): Promise<Set<string>> {
   const inserted = new Set<string>();
   if (rows.length === 0) return inserted;
-  const values = rows.map(({ paymentId, event, blockHash }) => ({
+  const values = rows.map(({ paymentId, event, blockHash, recordedBlock: own }) => ({
     payment_id: paymentId,
     kind: event.kind,
     block_number: isChainEvent(event) ? event.position.blockNumber : null,
     log_index: isChainEvent(event) ? event.position.logIndex : null,
     block_hash: blockHash ?? null,
     transaction_hash: "transactionHash" in event ? event.transactionHash : null,
-    recorded_block: isChainEvent(event) ? null : recordedBlock,
+    recorded_block: isChainEvent(event) ? null : (own ?? recordedBlock),
     data: event,
   }));
   const result = await sql<{ payment_id: string; block_number: string | number | null; log_index: number | null }>`
