@@ -9,7 +9,7 @@ import type { PaymentLog } from "./escrowLogs";
 export interface BalanceReading {
   /** Retried until it answers: the newest blocks' state is always there. */
   read<T>(call: (client: PublicClient) => Promise<T>): Promise<T>;
-  /** Tried once: an older block's state may be pruned for good. */
+  /** Retried, but thrown at once when the node says the block's state is gone (pruned). */
   attempt<T>(call: (client: PublicClient) => Promise<T>): Promise<T>;
 }
 

@@ -29,8 +29,10 @@ export interface RereadContext {
   startBlock: number;
   /** Retried until it answers. */
   read<T>(call: (client: PublicClient) => Promise<T>): Promise<T>;
-  /** Tried once: an old block's state may be pruned for good. */
+  /** Retried, but thrown at once when the node says the block's state is gone (pruned). */
   attempt<T>(call: (client: PublicClient) => Promise<T>): Promise<T>;
+  /** The provider read now (a log range it refuses as too wide is halved, not retried). */
+  current(): PublicClient;
 }
 
 /** Blocks per eth_getLogs request when reading a payment's history (providers cap ranges at a few thousand). */
@@ -46,7 +48,7 @@ async function getLogs(context: RereadContext, filter: Record<string, unknown>, 
       client.request({ method: "eth_getLogs", params: [{ ...filter, fromBlock: `0x${start.toString(16)}`, toBlock: `0x${end.toString(16)}` }] as never }) as Promise<unknown[]>;
     let raw: unknown[];
     try {
-      raw = await context.attempt(call);
+      raw = await call(context.current());
     } catch (error) {
       if (isRangeTooLarge(error) && size > 1) {
         size = Math.ceil(size / 2);

@@ -10,7 +10,7 @@ import type { PaymentLog } from "./escrowLogs";
 export interface EvidenceReader {
   /** A call retried (and failed over) until it succeeds. */
   read<T>(call: (client: PublicClient) => Promise<T>): Promise<T>;
-  /** A call tried once: an old block's state may be gone for good. */
+  /** Retried, but thrown at once when the node says the block's state is gone (pruned). */
   attempt<T>(call: (client: PublicClient) => Promise<T>): Promise<T>;
   /** The hash of the last block at or before a time (a payment's expiry), or undefined when none is known. */
   blockAtOrBefore(timestamp: bigint): Promise<BlockRecord | undefined>;
