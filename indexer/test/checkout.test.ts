@@ -2,7 +2,7 @@ import { expect } from "chai";
 import hre from "hardhat";
 import type { Hex } from "viem";
 import { storedPayment } from "./support/paymentRecords";
-import { catchUp, localIndexer, useLocalChain } from "./support/localChain";
+import { catchUp, localIndexer, mine, mineAt, SETTINGS, useLocalChain } from "./support/localChain";
 import { createdPayment, expectError, freshStackEachTest, payOnChain } from "./support/merchantApiHelpers";
 import { call } from "./support/merchantApiStack";
 
@@ -78,6 +78,22 @@ describe("hosted checkout page", function () {
     expect(confirming.body).to.include({ status: "confirming", text: "Payment received, confirming on chain (1 of 12 confirmations)", remaining_usd: "0.00" });
     // The feed tells the customer nothing of the merchant's own data.
     expect(confirming.body).to.not.have.any.keys("metadata", "order_id", "intent", "merchant");
+  });
+
+  it("shows expired at the expiry, when nothing was received: the merchant hears of it once a block after it is confirmed", async function () {
+    const f = fixture();
+    const payment = await createdPayment(f, { amount_usd: "5.00", ttl_seconds: 60 });
+    const indexer = localIndexer(chain(), f.db);
+    await mineAt(BigInt(Date.parse(payment.expires_at) / 1000) + 1n);
+    await catchUp(indexer);
+    const shown = await call(f.api, "GET", `/checkout/${payment.id}/status`);
+    expect(shown.body).to.include({ status: "expired", text: "This payment has expired" });
+    expect((await page(`${f.api.url}/checkout/${payment.id}`)).text).to.include('data-status="expired"');
+    // The payment itself (opened: pending) is expired, and the merchant told, 12 confirmations later.
+    expect((await storedPayment(f.db, payment.id)).status).to.equal("pending");
+    await mine(SETTINGS.confirmations.depth);
+    await catchUp(indexer);
+    expect((await storedPayment(f.db, payment.id)).status).to.equal("expired");
   });
 
   it("answers an unknown payment with 404 and a malformed id with 400, naming the field", async function () {

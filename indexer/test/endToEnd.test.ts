@@ -121,16 +121,20 @@ describe("end to end: a customer pays, the gateway indexes, keeps and tells the 
     await fund("USDT", buyer, units);
     const buyerBefore = await balanceOf("USDT", buyer.address);
     const merchantBefore = await merchantBalance("USDT");
-    await transfer("USDT", buyer, created.deposit_address, units);
+    const sent = await transfer("USDT", buyer, created.deposit_address, units);
     expect(await balanceOf("USDT", created.deposit_address)).to.equal(units);
+    // The merchant hears of the transfer as soon as the indexer reads it, before anything is collected.
+    const funded = await gw.paymentWhen(created.id, "funded", (payment) => payment.status === "pending");
+    expect(funded).to.include({ previous_status: "initiated", sequence: 1, received_usd: "0.00" });
+    expect(funded.transactions).to.deep.equal([sent.hash]);
 
     const collect = await keeperCall("collect", created.id);
     expect(collect.args[2]).to.equal(tokenAddress("USDT"));
     expect(await balanceOf("USDT", created.deposit_address)).to.equal(0n);
     const confirming = await gw.paymentWhen(created.id, "confirming", (payment) => payment.status === "confirming");
     expect(confirming).to.include({
-      previous_status: "initiated",
-      sequence: 1,
+      previous_status: "pending",
+      sequence: 2,
       received_usd: "25.00",
       remaining_usd: "0.00",
       excess_usd: "0.00",
@@ -139,7 +143,7 @@ describe("end to end: a customer pays, the gateway indexes, keeps and tells the 
     });
     expect(confirming.token).to.deep.equal({ symbol: "USDT", address: tokenAddress("USDT") });
     expect(confirming.confirmations).to.deep.equal({ seen: 1, required: 12 });
-    expect(confirming.transactions).to.deep.equal([collect.hash]);
+    expect(confirming.transactions).to.deep.equal([sent.hash, collect.hash]);
 
     // 11 confirmations are not enough…
     await mineBlocks(10);
@@ -148,15 +152,19 @@ describe("end to end: a customer pays, the gateway indexes, keeps and tells the 
     // …the 12th block makes it paid.
     await mineBlocks(1);
     const paid = await gw.paymentWhen(created.id, "paid", (payment) => payment.status === "paid");
-    expect(paid).to.include({ previous_status: "confirming", sequence: 2, received_usd: "25.00", remaining_usd: "0.00", paid_amount: "25" });
+    expect(paid).to.include({ previous_status: "confirming", sequence: 3, received_usd: "25.00", remaining_usd: "0.00", paid_amount: "25" });
     expect(paid.confirmations).to.deep.equal({ seen: 12, required: 12 });
-    expect(historyOf(paid)).to.deep.equal(["initiated -> confirming (full_value_received)", "confirming -> paid (confirmed)"]);
-    expect(paid.history[0]).to.include({ transaction_hash: collect.hash, block_number: collect.blockNumber });
+    expect(historyOf(paid)).to.deep.equal([
+      "initiated -> pending (deposit_address_funded)",
+      "pending -> confirming (full_value_received)",
+      "confirming -> paid (confirmed)",
+    ]);
+    expect(paid.history[1]).to.include({ transaction_hash: collect.hash, block_number: collect.blockNumber });
 
-    const events = await gw.eventsWhen(created.id, 3);
-    expect(typesOf(events)).to.deep.equal(["payment.created", "payment.confirming", "payment.completed"]);
-    expect(events.map((event) => event.data.sequence)).to.deep.equal([0, 1, 2]);
-    const completed = events[2];
+    const events = await gw.eventsWhen(created.id, 4);
+    expect(typesOf(events)).to.deep.equal(["payment.created", "payment.pending", "payment.confirming", "payment.completed"]);
+    expect(events.map((event) => event.data.sequence)).to.deep.equal([0, 1, 2, 3]);
+    const completed = events[3];
     expect(completed.data).to.include({
       id: created.id,
       status: "paid",
@@ -181,7 +189,7 @@ describe("end to end: a customer pays, the gateway indexes, keeps and tells the 
       async () => {
         const response = await gw.request("GET", `/v1/events?payment_id=${created.id}`);
         const data = response.body.data as Array<{ id: string; type: string; deliveries: Array<{ status: string }> }>;
-        return data.length === 3 && data.every((event) => event.deliveries.every((d) => d.status === "succeeded")) ? data : undefined;
+        return data.length === 4 && data.every((event) => event.deliveries.every((d) => d.status === "succeeded")) ? data : undefined;
       },
       { timeoutMs: 30_000, pollMs: 100 },
     );
@@ -202,37 +210,47 @@ describe("end to end: a customer pays, the gateway indexes, keeps and tells the 
 
     // Three transfers of the same amount: each is a new deposit the keeper collects.
     const collects: KeeperCall[] = [];
+    // The first transfer is announced as it arrives (pending, sequence 1); each collected deposit moves the money.
     const expected = [
-      { status: "pending", received_usd: "10.00", remaining_usd: "20.00", sequence: 1 },
-      { status: "pending", received_usd: "20.00", remaining_usd: "10.00", sequence: 1 },
-      { status: "confirming", received_usd: "30.00", remaining_usd: "0.00", sequence: 2 },
+      { status: "pending", received_usd: "10.00", remaining_usd: "20.00", sequence: 2 },
+      { status: "pending", received_usd: "20.00", remaining_usd: "10.00", sequence: 3 },
+      { status: "confirming", received_usd: "30.00", remaining_usd: "0.00", sequence: 4 },
     ];
     for (const [i, state] of expected.entries()) {
       await transfer("USDT", buyer, created.deposit_address, ten);
       collects.push(await keeperCall("collect", created.id));
       const seen = await gw.paymentWhen(created.id, `deposit ${i + 1}`, (payment) => payment.received_usd === state.received_usd);
       expect(seen, `after deposit ${i + 1}`).to.include({ ...state, paid_amount: String(10 * (i + 1)), excess_usd: "0.00" });
-      expect(seen.transactions).to.deep.equal(collects.map((call) => call.hash));
+      expect(seen.transactions).to.include.members(collects.map((call) => call.hash));
     }
 
     await mineBlocks(11);
     const paid = await gw.paymentWhen(created.id, "paid", (payment) => payment.status === "paid");
-    expect(paid).to.include({ previous_status: "confirming", sequence: 3, received_usd: "30.00", remaining_usd: "0.00", paid_amount: "30" });
+    expect(paid).to.include({ previous_status: "confirming", sequence: 5, received_usd: "30.00", remaining_usd: "0.00", paid_amount: "30" });
     expect(historyOf(paid)).to.deep.equal([
-      "initiated -> pending (deposit)",
+      "initiated -> pending (deposit_address_funded)",
+      "pending -> pending (deposit)",
+      "pending -> pending (deposit)",
       "pending -> confirming (full_value_received)",
       "confirming -> paid (confirmed)",
     ]);
-    expect(paid.history.map((entry: { block_number: number | null }) => entry.block_number)).to.deep.equal([collects[0].blockNumber, collects[2].blockNumber, null]);
+    expect(paid.history.slice(1).map((entry: { block_number: number | null }) => entry.block_number)).to.deep.equal([
+      collects[0].blockNumber,
+      collects[1].blockNumber,
+      collects[2].blockNumber,
+      null,
+    ]);
 
-    const events = await gw.eventsWhen(created.id, 5);
-    expect(typesOf(events)).to.deep.equal(["payment.created", "payment.underpaid", "payment.underpaid", "payment.confirming", "payment.completed"]);
+    // Every change of money is its own event, with its own sequence number.
+    const events = await gw.eventsWhen(created.id, 6);
+    expect(typesOf(events)).to.deep.equal(["payment.created", "payment.pending", "payment.underpaid", "payment.underpaid", "payment.confirming", "payment.completed"]);
     expect(events.map((event) => [event.data.sequence, event.data.status, event.data.received_usd, event.data.remaining_usd])).to.deep.equal([
       [0, "initiated", "0.00", "30.00"],
-      [1, "pending", "10.00", "20.00"],
-      [1, "pending", "20.00", "10.00"],
-      [2, "confirming", "30.00", "0.00"],
-      [3, "paid", "30.00", "0.00"],
+      [1, "pending", "0.00", "30.00"],
+      [2, "pending", "10.00", "20.00"],
+      [3, "pending", "20.00", "10.00"],
+      [4, "confirming", "30.00", "0.00"],
+      [5, "paid", "30.00", "0.00"],
     ]);
     expect((await merchantBalance("USDT")) - merchantBefore).to.equal(3n * ten);
   });
@@ -258,7 +276,7 @@ describe("end to end: a customer pays, the gateway indexes, keeps and tells the 
     await mined((await token("USDT")).connect(wallet).approve(chain().record.escrow, four));
     const pay = await mined((await escrow()).connect(wallet).pay(intent, signature, tokenAddress("USDT"), four));
     const underpaid = await gw.paymentWhen(created.id, "the second deposit", (payment) => payment.received_usd === "10.00");
-    expect(underpaid).to.include({ status: "pending", remaining_usd: "10.00", paid_amount: "10", sequence: 1 });
+    expect(underpaid).to.include({ status: "pending", remaining_usd: "10.00", paid_amount: "10", sequence: 3 });
     expect(underpaid.transactions).to.include(pay.hash);
     expect(await balanceOf("USDT", exchange.address)).to.equal(exchangeBefore - six);
     expect(await balanceOf("USDT", wallet.address)).to.equal(walletBefore - four);
@@ -271,9 +289,19 @@ describe("end to end: a customer pays, the gateway indexes, keeps and tells the 
     expect(payers).to.have.members([getAddress(created.deposit_address), getAddress(wallet.address)]);
     // expire() pays back the wallet's deposit at once…
     expect(await balanceOf("USDT", wallet.address)).to.equal(walletBefore);
+    // …and the merchant hears of the expiry once its block is confirmed (a reorganisation could still take it back).
+    await mineBlocks(10);
+    await indexed(await headNumber());
+    expect((await gw.payment(created.id)).status).to.equal("pending");
+    await mineBlocks(1);
     const expired = await gw.paymentWhen(created.id, "expired", (payment) => payment.status === "expired");
-    expect(expired).to.include({ previous_status: "pending", sequence: 2, received_usd: "10.00" });
-    expect(historyOf(expired)).to.deep.equal(["initiated -> pending (deposit)", "pending -> expired (expired_on_chain)"]);
+    expect(expired).to.include({ previous_status: "pending", sequence: 4, received_usd: "10.00" });
+    expect(historyOf(expired)).to.deep.equal([
+      "initiated -> pending (deposit_address_funded)",
+      "pending -> pending (deposit)",
+      "pending -> pending (deposit)",
+      "pending -> expired (expired_on_chain)",
+    ]);
 
     // …and keeps what came through the deposit address (it cannot go back there) until the keeper sends it to the
     // transfer's sender, the intent naming no refund address.
@@ -286,9 +314,9 @@ describe("end to end: a customer pays, the gateway indexes, keeps and tells the 
     expect(await (await escrow()).depositOf(created.id, wallet.address)).to.equal(0n);
     expect(await merchantBalance("USDT")).to.equal(merchantBefore);
 
-    const events = await gw.eventsWhen(created.id, 4);
-    expect(typesOf(events)).to.deep.equal(["payment.created", "payment.underpaid", "payment.underpaid", "payment.expired"]);
-    expect(events[3].data).to.include({ status: "expired", previous_status: "pending", sequence: 2, received_usd: "10.00" });
+    const events = await gw.eventsWhen(created.id, 5);
+    expect(typesOf(events)).to.deep.equal(["payment.created", "payment.pending", "payment.underpaid", "payment.underpaid", "payment.expired"]);
+    expect(events[4].data).to.include({ status: "expired", previous_status: "pending", sequence: 4, received_usd: "10.00" });
     // Nothing else is due: the payment stays expired (the refund changes no status, so it announces nothing).
     await mineBlocks(2);
     await gw.paymentWhen(created.id, "the refund indexed", (payment) => payment.transactions.includes(refund.hash));
@@ -319,10 +347,10 @@ describe("end to end: a customer pays, the gateway indexes, keeps and tells the 
     await mineBlocks(11);
     const paid = await gw.paymentWhen(created.id, "paid", (payment) => payment.status === "paid");
     expect(paid).to.include({ received_usd: "14.997", remaining_usd: "0.00", excess_usd: "4.997", paid_amount: "15" });
-    const events = await gw.eventsWhen(created.id, 3);
-    expect(typesOf(events)).to.deep.equal(["payment.created", "payment.confirming", "payment.completed"]);
-    expect(events.map((event) => event.data.excess_usd)).to.deep.equal(["0.00", "4.997", "4.997"]);
-    expect(events[2].data).to.include({ status: "paid", received_usd: "14.997", paid_amount: "15" });
+    const events = await gw.eventsWhen(created.id, 4);
+    expect(typesOf(events)).to.deep.equal(["payment.created", "payment.pending", "payment.confirming", "payment.completed"]);
+    expect(events.map((event) => event.data.excess_usd)).to.deep.equal(["0.00", "0.00", "4.997", "4.997"]);
+    expect(events[3].data).to.include({ status: "paid", received_usd: "14.997", paid_amount: "15" });
     expect(await balanceOf("USDC", created.deposit_address)).to.equal(0n);
   });
 
@@ -345,7 +373,7 @@ describe("end to end: a customer pays, the gateway indexes, keeps and tells the 
     const collect = await keeperCall("collect", created.id);
     await mineBlocks(3);
     const before = await gw.paymentWhen(created.id, "4 confirmations", (payment) => payment.confirmations.seen === 4);
-    expect(before).to.include({ status: "confirming", sequence: 1, received_usd: "25.00" });
+    expect(before).to.include({ status: "confirming", sequence: 2, received_usd: "25.00" });
     const raw = await rawLegacyTransaction(collect.hash);
 
     // The chain reorganises from the collect's block: a longer branch without it.
@@ -354,20 +382,21 @@ describe("end to end: a customer pays, the gateway indexes, keeps and tells the 
     expect(await hre.ethers.provider.getTransactionReceipt(collect.hash)).to.equal(null);
     expect(await balanceOf("USDT", created.deposit_address)).to.equal(units);
 
+    // The transfer is still there (on the new branch too): back to pending, its funds waiting at the deposit address.
     const reverted = await gw.paymentWhen(created.id, "reverted", (payment) => payment.status !== "confirming");
-    expect(reverted).to.include({ status: "initiated", previous_status: "confirming", sequence: 2, received_usd: "0.00", remaining_usd: "25.00" });
+    expect(reverted).to.include({ status: "pending", previous_status: "confirming", sequence: 3, received_usd: "0.00", remaining_usd: "25.00" });
     expect(reverted.confirmations).to.deep.equal({ seen: 0, required: 12 });
-    expect(reverted.transactions).to.deep.equal([]);
-    const revertedEvents = await gw.eventsWhen(created.id, 3);
-    expect(typesOf(revertedEvents)).to.deep.equal(["payment.created", "payment.confirming", "payment.reverted"]);
-    expect(revertedEvents[2].data).to.include({ status: "initiated", previous_status: "confirming", sequence: 2, received_usd: "0.00" });
+    expect(reverted.transactions).to.deep.equal([sent.hash]);
+    const revertedEvents = await gw.eventsWhen(created.id, 4);
+    expect(typesOf(revertedEvents)).to.deep.equal(["payment.created", "payment.pending", "payment.confirming", "payment.reverted"]);
+    expect(revertedEvents[3].data).to.include({ status: "pending", previous_status: "confirming", sequence: 3, received_usd: "0.00" });
 
     // The dropped collect comes back (a node returns it to its pool) and is mined on the new branch.
     expect(await sendRawTransaction(raw)).to.equal(collect.hash);
     const collectBlock = await mineBlocks(1);
     const again = await gw.paymentWhen(created.id, "confirming again", (payment) => payment.status === "confirming");
-    expect(again).to.include({ previous_status: "initiated", sequence: 3, received_usd: "25.00" });
-    expect(again.transactions).to.deep.equal([collect.hash]);
+    expect(again).to.include({ previous_status: "pending", sequence: 4, received_usd: "25.00" });
+    expect(again.transactions).to.deep.equal([sent.hash, collect.hash]);
     expect(again.confirmations).to.deep.equal({ seen: 1, required: 12 });
 
     await mineBlocks(10);
@@ -375,23 +404,31 @@ describe("end to end: a customer pays, the gateway indexes, keeps and tells the 
     expect(eleven.status).to.equal("confirming");
     await mineBlocks(1);
     const paid = await gw.paymentWhen(created.id, "paid", (payment) => payment.status === "paid");
-    expect(paid).to.include({ previous_status: "confirming", sequence: 4, received_usd: "25.00", paid_amount: "25" });
+    expect(paid).to.include({ previous_status: "confirming", sequence: 5, received_usd: "25.00", paid_amount: "25" });
     expect(historyOf(paid)).to.deep.equal([
-      "initiated -> confirming (full_value_received)",
-      "confirming -> initiated (chain_reorganised)",
-      "initiated -> confirming (full_value_received)",
+      "initiated -> pending (deposit_address_funded)",
+      "pending -> confirming (full_value_received)",
+      "confirming -> pending (chain_reorganised)",
+      "pending -> confirming (full_value_received)",
       "confirming -> paid (confirmed)",
     ]);
-    expect(paid.history[2]).to.include({ transaction_hash: collect.hash, block_number: collectBlock });
+    expect(paid.history[3]).to.include({ transaction_hash: collect.hash, block_number: collectBlock });
 
-    const events = await gw.eventsWhen(created.id, 5);
-    expect(typesOf(events)).to.deep.equal(["payment.created", "payment.confirming", "payment.reverted", "payment.confirming", "payment.completed"]);
-    expect(events.map((event) => event.data.sequence)).to.deep.equal([0, 1, 2, 3, 4]);
+    const events = await gw.eventsWhen(created.id, 6);
+    expect(typesOf(events)).to.deep.equal([
+      "payment.created",
+      "payment.pending",
+      "payment.confirming",
+      "payment.reverted",
+      "payment.confirming",
+      "payment.completed",
+    ]);
+    expect(events.map((event) => event.data.sequence)).to.deep.equal([0, 1, 2, 3, 4, 5]);
     expect((await merchantBalance("USDT")) - merchantBefore).to.equal(units);
     expect(await balanceOf("USDT", created.deposit_address)).to.equal(0n);
   });
 
-  it("a reorganisation drops a wallet's completing pay() for good: payment.reverted, then, nothing received, payment.expired once the time and the late-collect window are over", async function () {
+  it("a reorganisation drops a wallet's completing pay() for good: payment.reverted, then, nothing received, payment.expired at its expiry", async function () {
     const gw = g();
     const created = await gw.createPayment({ amount_usd: "12.50", tokens: ["USDT"], ttl_seconds: 600 });
     const { intent, signature } = signedIntentFromJson(created.intent);
@@ -420,13 +457,14 @@ describe("end to end: a customer pays, the gateway indexes, keeps and tells the 
     // On the new branch the customer still has the money.
     expect(await balanceOf("USDT", buyer.address)).to.equal(units);
 
-    // Nothing received: the payment expires once its time and the escrow's late-collect window (1 hour) are over.
-    // At the last second of the window it is still open…
-    await mineAt(intent.expiry + 3600n);
+    // Nothing received and nothing at its deposit address: the payment expires at its expiry, once the first block
+    // after it is confirmed (no later block can hold a deposit). At 11 confirmations it is still open…
+    await mineAt(intent.expiry + 1n);
+    await mineBlocks(10);
     await indexed(await headNumber());
     expect((await gw.payment(created.id)).status).to.equal("initiated");
-    // …and the next block ends it.
-    await mineAt(intent.expiry + 3600n + 1n);
+    // …and the 12th ends it.
+    await mineBlocks(1);
     const expired = await gw.paymentWhen(created.id, "expired", (payment) => payment.status === "expired");
     expect(expired).to.include({ previous_status: "initiated", sequence: 3, received_usd: "0.00" });
     expect(historyOf(expired)).to.deep.equal([

@@ -83,9 +83,10 @@ describe("indexer: contract events become payment statuses", function () {
       expect(topped.remainingUsd).to.equal(0n);
       expect(await historyOf(db, payment.intent.paymentId)).to.deep.equal([
         ["initiated", "pending", "deposit"],
+        ["pending", "pending", "deposit"],
         ["pending", "confirming", "full_value_received"],
       ]);
-      expect(await outboxTypes(db, payment.intent.paymentId)).to.deep.equal(["payment.pending", "payment.underpaid", "payment.confirming"]);
+      expect(await outboxTypes(db, payment.intent.paymentId)).to.deep.equal(["payment.pending", "payment.pending", "payment.confirming"]);
     });
 
     it("over: the excess is recorded, in BNB", async function () {
@@ -100,7 +101,7 @@ describe("indexer: contract events become payment statuses", function () {
       expect(over.token).to.equal("0x0000000000000000000000000000000000000000");
     });
 
-    it("expired with a refund: pending, then expired by the escrow, its deposit returned", async function () {
+    it("expired with a refund: pending, then expired by the escrow once its block is confirmed, its deposit returned", async function () {
       const { db } = store();
       const payment = await signedPayment(chain(), "80");
       await register(db, chain(), payment);
@@ -114,6 +115,15 @@ describe("indexer: contract events become payment statuses", function () {
 
       await expire(hre, { intent: payment.file }, quiet);
       await catchUp(indexer);
+      // On chain, but a reorganisation could still take it back: the merchant hears of it at 12 confirmations.
+      const expiring = await storedPayment(db, payment.intent.paymentId);
+      expect(expiring).to.include({ status: "pending" });
+      expect(expiring.expiredBlock).to.be.a("number");
+      await mine(10);
+      await catchUp(indexer);
+      expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("pending");
+      await mine(1);
+      await catchUp(indexer);
       const expired = await storedPayment(db, payment.intent.paymentId);
       expect(expired.status).to.equal("expired");
       expect(expired.depositsReturned).to.equal(expired.paidAmount);
@@ -123,16 +133,17 @@ describe("indexer: contract events become payment statuses", function () {
       ]);
     });
 
-    it("a late deposit: expired by time, the late transfer to its deposit address changes nothing", async function () {
+    it("a late deposit: expired on time (nothing received, nothing at its deposit address), the late transfer changes nothing", async function () {
       const { db } = store();
       const payment = await signedPayment(chain(), "10");
       await register(db, chain(), payment);
       const indexer = localIndexer(chain(), db);
-      // Until the late-collect window closes, a transfer made in time could still be collected.
-      await mineAt(payment.intent.expiry + 3_600n);
+      // The first block after the expiry must be confirmed: until then a deposit in time could still appear.
+      await mineAt(payment.intent.expiry + 1n);
+      await mine(10);
       await catchUp(indexer);
       expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("initiated");
-      await mineAt(payment.intent.expiry + 3_601n);
+      await mine(1);
       await catchUp(indexer);
       expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("expired");
 
@@ -143,13 +154,17 @@ describe("indexer: contract events become payment statuses", function () {
       expect(await historyOf(db, payment.intent.paymentId)).to.deep.equal([["initiated", "expired", "time_elapsed"]]);
     });
 
-    it("a payment registered after it was paid takes the chain's events at once", async function () {
+    it("a payment registered after it was paid takes the chain's events at once, and is settled paid at the next block", async function () {
       const { db } = store();
       const payment = await signedPayment(chain(), "25");
       await simulate(hre, { intent: payment.file, scenario: "full", token: "USDT" }, quiet);
       await mine(12);
-      await catchUp(localIndexer(chain(), db));
+      const indexer = localIndexer(chain(), db);
+      await catchUp(indexer);
       await register(db, chain(), payment);
+      expect(await storedPayment(db, payment.intent.paymentId)).to.include({ status: "confirming" });
+      await mine(1);
+      await catchUp(indexer);
       expect(await storedPayment(db, payment.intent.paymentId)).to.include({ status: "paid" });
     });
 

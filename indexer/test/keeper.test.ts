@@ -26,7 +26,7 @@ import {
   type LocalChain,
 } from "./support/localChain";
 import { headNumber } from "./support/manualMining";
-import { historyOf, storedPayment } from "./support/paymentRecords";
+import { historyOf, outboxTypes, storedPayment } from "./support/paymentRecords";
 import { describeEachStore } from "./support/stores";
 import { hardhatAccountKey, LOCAL_ACCOUNTS } from "../../scripts/stack/hardhatAccounts";
 
@@ -44,9 +44,8 @@ function localKeeper(chain: LocalChain, db: Db, stuckAfterMs = 60_000, options: 
     db,
     chainId: CHAIN_ID,
     escrow: chain.record.escrow,
-    tokens: [chain.record.tokens.USDT.address, chain.record.tokens.USDC.address],
-    startBlock: chain.record.blockNumber,
     lateCollectWindow: SETTINGS.lateCollectWindow,
+    finalityDepth: SETTINGS.confirmations.depth,
     logger: pino({ level: process.env.LOG_LEVEL ?? "silent" }),
     stuckAfterMs,
     ...options,
@@ -122,6 +121,9 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
         const indexer = localIndexer(chain(), db);
         const keeper = localKeeper(chain(), db);
         await catchUp(indexer);
+        // The indexer read what reached the deposit address: the payment is pending, and announced so, before any collect.
+        expect(await historyOf(db, payment.intent.paymentId)).to.deep.equal([["initiated", "pending", "deposit_address_funded"]]);
+        expect(await outboxTypes(db, payment.intent.paymentId)).to.deep.equal(["payment.pending"]);
 
         const sent = await keeper.tick();
         expect(sent.map((action) => action.kind)).to.deep.equal(["collect"]);
@@ -129,6 +131,7 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
         const collected = await storedPayment(db, payment.intent.paymentId);
         expect(collected.status).to.equal("confirming");
         expect(collected.receivedUsd).to.equal(parseUnits("30", 18));
+        expect((await historyOf(db, payment.intent.paymentId)).at(-1)).to.deep.equal(["pending", "confirming", "full_value_received"]);
 
         expect(await keeper.tick()).to.deep.equal([]);
         expect(await actions(db)).to.have.length(1);
@@ -152,6 +155,18 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
       await catchUp(indexer);
       expect((await keeper.tick()).map((action) => action.kind)).to.deep.equal(["expire"]);
       await catchUp(indexer);
+      // The escrow's expiry is on chain, but not yet confirmed: the payment waits, pending, with nothing announced.
+      const expiring = await storedPayment(db, payment.intent.paymentId);
+      expect(expiring.status).to.equal("pending");
+      expect(expiring.expiredBlock).to.equal(await headNumber());
+      expect(await historyOf(db, payment.intent.paymentId)).to.deep.equal([["initiated", "pending", "deposit"]]);
+      expect(await keeper.tick()).to.deep.equal([]);
+      // Expired once the expire's block has 12 confirmations, not one block before.
+      await mine(SETTINGS.confirmations.depth - 2);
+      await catchUp(indexer);
+      expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("pending");
+      await mine();
+      await catchUp(indexer);
       expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("expired");
       expect(await tokenBalance(chain(), "USDC", customer)).to.be.greaterThan(afterDeposit);
       expect(await historyOf(db, payment.intent.paymentId)).to.deep.equal([
@@ -170,6 +185,8 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
       const indexer = localIndexer(chain(), db);
       const keeper = localKeeper(chain(), db);
       await catchUp(indexer);
+      // Too late to count: the transfer changed no status.
+      expect(await historyOf(db, payment.intent.paymentId)).to.deep.equal([]);
       expect((await keeper.tick()).map((action) => action.kind)).to.deep.equal(["returnStray"]);
       expect(await tokenBalance(chain(), "USDT", customer)).to.equal(beforeReturn + parseUnits(late.amount, 18));
       expect(await tokenBalance(chain(), "USDT", payment.depositAddress)).to.equal(0n);
@@ -202,8 +219,11 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
       await catchUp(indexer);
       expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("confirming");
       expect(await tokenBalance(chain(), "USDT", payment.depositAddress)).to.equal(0n);
-      // Final once 20 blocks deep.
-      await mine(19);
+      // Final once as deep as the indexer's confirmations (12 blocks), not before.
+      await mine(SETTINGS.confirmations.depth - 2);
+      await keeper.tick();
+      expect((await actions(db)).map((row) => [row.action, row.status])).to.deep.equal([["collect", "mined"]]);
+      await mine();
       await keeper.tick();
       expect((await actions(db)).map((row) => [row.action, row.status])).to.deep.equal([["collect", "done"]]);
     });
@@ -255,7 +275,13 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
       await simulate(hre, { intent: second.file, scenario: "full", token: "USDT", via: "deposit-address" }, quiet);
       const secondUnits = await tokenBalance(chain(), "USDT", second.depositAddress);
       await catchUp(indexer);
-      expect((await storedPayment(db, first.intent.paymentId)).status).to.equal("initiated");
+      // The collect is gone, the transfer that funded the deposit address is still there: pending again, announced.
+      expect((await storedPayment(db, first.intent.paymentId)).status).to.equal("pending");
+      expect(await historyOf(db, first.intent.paymentId)).to.deep.equal([
+        ["initiated", "pending", "deposit_address_funded"],
+        ["pending", "confirming", "full_value_received"],
+        ["confirming", "pending", "chain_reorganised"],
+      ]);
 
       // The same signed collect goes out again with its nonce, and the second payment's collect is mined after it.
       expect(kindsOf(await keeper.tick())).to.deep.equal(["collect"]);
@@ -297,6 +323,11 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
       await catchUp(indexer);
       expect(kindsOf(await keeper.tick())).to.deep.equal(["expire"]);
       await catchUp(indexer);
+      // No refund before the expiry is confirmed: the payment is still pending.
+      expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("pending");
+      expect(await keeper.tick()).to.deep.equal([]);
+      await mine(SETTINGS.confirmations.depth - 1);
+      await catchUp(indexer);
       expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("expired");
       expect(kindsOf(await keeper.tick())).to.deep.equal(["refundDepositAddress", "refundDepositAddress"]);
       await catchUp(indexer);
@@ -306,6 +337,13 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
       const escrow = await hre.ethers.getContractAt("OpenPayEscrow", chain().record.escrow);
       expect(await escrow.depositOf(payment.intent.paymentId, payment.depositAddress)).to.equal(0n);
       expect(await keeper.tick()).to.deep.equal([]);
+      // Each collect changed the money, not the status: each is a change of its own; the refunds change neither.
+      expect(await historyOf(db, payment.intent.paymentId)).to.deep.equal([
+        ["initiated", "pending", "deposit_address_funded"],
+        ["pending", "pending", "deposit"],
+        ["pending", "pending", "deposit"],
+        ["pending", "expired", "expired_on_chain"],
+      ]);
     });
 
     it("returns a second stray of the same amount too", async function () {
@@ -314,8 +352,9 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
       await register(db, chain(), payment);
       const indexer = localIndexer(chain(), db);
       const keeper = localKeeper(chain(), db);
-      // Nothing paid, and the late-collect window is over: the payment is expired, whatever arrives is a stray.
-      await mineAt(payment.intent.expiry + SETTINGS.lateCollectWindow + 1n);
+      // Nothing paid by the expiry: the payment is expired once a block after it is confirmed; whatever arrives is a stray.
+      await mineAt(payment.intent.expiry + 1n);
+      await mine(SETTINGS.confirmations.depth - 1);
       await catchUp(indexer);
       expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("expired");
       const sender = await customer(2);
@@ -329,8 +368,9 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
         await catchUp(indexer);
         expect(await tokenBalance(chain(), "USDT", payment.depositAddress), `stray ${round}`).to.equal(0n);
       }
-      // Minted twice, both came back.
+      // Minted twice, both came back; the strays changed nothing of the payment.
       expect(await tokenBalance(chain(), "USDT", sender.address)).to.equal(before + 2n * five);
+      expect(await historyOf(db, payment.intent.paymentId)).to.deep.equal([["initiated", "expired", "time_elapsed"]]);
     });
 
     it("after a reorganisation replaces who sent a stray, returns it to the new sender, never to the old", async function () {
@@ -346,10 +386,11 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
       const aBefore = await tokenBalance(chain(), "USDT", a.address);
       const bBefore = await tokenBalance(chain(), "USDT", b.address);
 
-      // A's transfer is mined; the keeper sees it and sends its return, which waits in the pool.
+      // A's transfer is mined; the indexer reads it, the keeper sends its return, which waits in the pool.
       const fork = await snapshot();
       const forkHead = await headNumber();
       await (await transferTo(chain(), "USDT", a, payment.depositAddress, five)).wait();
+      await catchUp(indexer);
       await hre.network.provider.send("evm_setAutomine", [false]);
       expect(kindsOf(await keeper.tick())).to.deep.equal(["returnStray"]);
 
@@ -362,10 +403,14 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
       await mine();
       await catchUp(indexer);
 
-      // The return to A is no longer wanted: a no-op takes its nonce, and once that is final the stray goes to B.
+      // The return to A is no longer wanted: a no-op takes its nonce, and once that is final (as deep as the
+      // indexer's confirmations) the stray goes to B.
       expect(await keeper.tick()).to.deep.equal([]);
       expect(await tokenBalance(chain(), "USDT", a.address)).to.equal(aBefore);
-      await mine(20);
+      await mine(SETTINGS.confirmations.depth - 2);
+      await catchUp(indexer);
+      expect(await keeper.tick()).to.deep.equal([]);
+      await mine();
       await catchUp(indexer);
       expect(kindsOf(await keeper.tick())).to.deep.equal(["returnStray"]);
       expect(await tokenBalance(chain(), "USDT", payment.depositAddress)).to.equal(0n);
@@ -396,7 +441,7 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
       });
     }
 
-    it("does not collect a transfer that came after the expiry: returns it to its sender, and the payment expires once the window is over", async function () {
+    it("does not collect a transfer that came after the expiry: returns it to its sender, and the payment expires on time as if nothing came", async function () {
       const { db } = store();
       const payment = await signedPayment(chain(), "20");
       await register(db, chain(), payment);
@@ -408,8 +453,11 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
       const merchantBefore = await merchantBalance(chain(), "USDT");
 
       await mineAt(payment.intent.expiry + 1n);
+      const expiryBlock = await headNumber();
       await (await transferTo(chain(), "USDT", sender, payment.depositAddress, five)).wait();
       await catchUp(indexer);
+      // After the expiry it changes no status.
+      expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("initiated");
       // Within the window (the operator could still collect): a stray, back to its sender.
       expect(kindsOf(await keeper.tick())).to.deep.equal(["returnStray"]);
       await catchUp(indexer);
@@ -420,9 +468,15 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
       expect(await escrow.depositOf(payment.intent.paymentId, payment.depositAddress)).to.equal(0n);
       expect((await storedPayment(db, payment.intent.paymentId)).paidAmount).to.equal(0n);
 
-      await mineAt(payment.intent.expiry + SETTINGS.lateCollectWindow + 1n);
+      // Nothing reached the deposit address by the expiry: expired as soon as the first block after it is confirmed,
+      // not once the late-collect window is over.
+      await mine(expiryBlock + SETTINGS.confirmations.depth - 2 - (await headNumber()));
+      await catchUp(indexer);
+      expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("initiated");
+      await mine();
       await catchUp(indexer);
       expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("expired");
+      expect(await historyOf(db, payment.intent.paymentId)).to.deep.equal([["initiated", "expired", "time_elapsed"]]);
       expect(await keeper.tick()).to.deep.equal([]);
     });
 
@@ -450,11 +504,23 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
       expect(mixed[0]).to.include({ paymentId: payment.intent.paymentId, token: chain().record.tokens.USDT.address, amount: (five + three).toString() });
       expect(await metric("openpay_keeper_left_to_operator_total", "late_and_on_time")).to.equal(1);
       expect(await metric("openpay_keeper_left_to_operator", "late_and_on_time")).to.equal(1);
+      // Funds it could take reached the deposit address by the expiry: the payment waits for the window, pending.
+      await mine(SETTINGS.confirmations.depth);
+      await catchUp(indexer);
+      expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("pending");
 
-      // Nobody decided before the window closed: all of it is a stray, back to its one sender.
+      // Nobody decided before the window closed: the payment expires once that is confirmed, and all of it is a
+      // stray, back to its one sender.
       await mineAt(payment.intent.expiry + SETTINGS.lateCollectWindow + 1n);
       await catchUp(indexer);
+      expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("pending");
+      await mine(SETTINGS.confirmations.depth - 1);
+      await catchUp(indexer);
       expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("expired");
+      expect(await historyOf(db, payment.intent.paymentId)).to.deep.equal([
+        ["initiated", "pending", "deposit_address_funded"],
+        ["pending", "expired", "time_elapsed"],
+      ]);
       expect(kindsOf(await keeper.tick())).to.deep.equal(["returnStray"]);
       expect(await tokenBalance(chain(), "USDT", payment.depositAddress)).to.equal(0n);
       expect(await tokenBalance(chain(), "USDT", sender.address)).to.equal(before + five + three);
@@ -479,7 +545,8 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
       await mine();
       await hre.network.provider.send("evm_setAutomine", [true]);
       await (await escrow.unpause()).wait();
-      await mine(19);
+      // The revert is final once as deep as the indexer's confirmations.
+      await mine(SETTINGS.confirmations.depth - 2);
 
       // The same deposit waits, in the same state: the keeper never sends that collect again.
       expect(await keeper.tick()).to.deep.equal([]);
@@ -511,6 +578,8 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
       await (await (await customer(7)).sendTransaction({ to: payment.depositAddress, value: part })).wait();
       await catchUp(indexer);
       expect(kindsOf(await keeper.tick())).to.deep.equal(["expire"]);
+      await catchUp(indexer);
+      await mine(SETTINGS.confirmations.depth - 1);
       await catchUp(indexer);
       expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("expired");
       expect((await storedPayment(db, payment.intent.paymentId)).paidAmount).to.equal(part);

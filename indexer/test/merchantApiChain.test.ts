@@ -152,8 +152,12 @@ describe("merchant API over the chain: paying, polling, refunding", function () 
     const [second, first] = events.body.data.map((event: { data: { data: { status: string; received_usd: string; sequence: number } } }) => event.data.data);
     expect([first.status, second.status]).to.deep.equal(["pending", "pending"]);
     expect(parseUnits(second.received_usd, 18) > parseUnits(first.received_usd, 18)).to.equal(true);
-    // The second changed no status: it carries the sequence of the change before it.
-    expect([first.sequence, second.sequence]).to.deep.equal([1, 1]);
+    // The second changed no status, only the money: it is a change of its own, with the next sequence number.
+    expect([first.sequence, second.sequence]).to.deep.equal([1, 2]);
+    expect(historyOf(await poll(f, created.id))).to.deep.equal([
+      ["initiated", "pending", "deposit"],
+      ["pending", "pending", "deposit"],
+    ]);
   });
 
   it("refunds a paid payment in part, then the rest, through transactions the merchant signs: refunding → partially_refunded → refunded", async function () {

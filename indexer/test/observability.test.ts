@@ -203,6 +203,10 @@ describe("indexer observability: /metrics and /health", function () {
           { paymentId: "0x02", sequence: 1, from: "initiated", to: "confirming", reason: "full_value_received" },
         ],
         refusals: ["payment 0x03: deposit refused"],
+        superseded: [],
+        disagreements: [],
+        unverified: 0,
+        lateLogs: 0,
         unknown: 0,
       };
       metrics.observer.head!(100);

@@ -10,7 +10,7 @@ import { deployOpenPay } from "../../../deploy/deployOpenPay";
 import { hardhatAccountKey, LOCAL_ACCOUNTS } from "../../../scripts/stack/hardhatAccounts";
 import { depositAddress } from "../../src/chain/depositAddress";
 import type { DeploymentRecord } from "../../src/chain/deployment";
-import { createRpcClient } from "../../src/chain/rpcClient";
+import { createProviderPool } from "../../src/chain/providerPool";
 import { Indexer, type IndexerOptions } from "../../src/indexing/indexer";
 import { registerPayment } from "../../src/indexing/offChainEvents";
 import { IntentSigner } from "../../src/api/intentSigner";
@@ -154,13 +154,19 @@ export function register(db: Db, chain: LocalChain, payment: SignedPayment) {
   });
 }
 
+/** The BEP-20 tokens the local deployment accepts (BNB is the zero address, watched by balance). */
+export function acceptedTokens(chain: LocalChain): Address[] {
+  return Object.values(chain.record.tokens).map((token) => token.address).filter((address) => address !== zeroAddress);
+}
+
 /** An indexer over the local chain and `db`, quiet unless LOG_LEVEL says otherwise. */
 export function localIndexer(chain: LocalChain, db: Db, overrides: Partial<IndexerOptions> = {}): Indexer {
   return new Indexer({
-    client: createRpcClient([chain.url]),
+    rpc: createProviderPool([chain.url]),
     db,
     chainId: CHAIN_ID,
     escrow: chain.record.escrow,
+    tokens: acceptedTokens(chain),
     startBlock: chain.record.blockNumber,
     settings: SETTINGS,
     logger: pino({ level: process.env.LOG_LEVEL ?? "silent" }),
