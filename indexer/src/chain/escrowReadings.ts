@@ -44,7 +44,8 @@ export async function readEscrowPayments(
   return chunks.flat();
 }
 
-const PAYMENT_STATES = [
+/** What EscrowPaymentReader's constructor returns: `abi.encode(PaymentState[])`. */
+export const PAYMENT_STATES = [
   {
     type: "tuple[]",
     components: [

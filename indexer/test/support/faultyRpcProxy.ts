@@ -1,5 +1,5 @@
-import http from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type http from "node:http";
+import { readBody, startLocalHttpServer, type LocalHttpServer } from "./localHttpServer";
 import {
   askNode,
   byPosition,
@@ -343,15 +343,6 @@ class NodeView {
   }
 }
 
-function readBody(request: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    request.on("error", reject);
-  });
-}
-
 export class FaultyRpcProxy {
   readonly stats: ProxyStats = emptyStats();
   readonly logQueries: LogQuery[] = [];
@@ -365,15 +356,12 @@ export class FaultyRpcProxy {
   private readonly concerned = new WeakMap<LieRule, number>();
   private readonly nthOfMethod = new Map<string, number>();
   private readonly pending: Fault[] = [];
-  private readonly sockets = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private closed = false;
 
-  private constructor(
-    private readonly server: http.Server,
-    readonly url: string,
-    options: ProxyOptions,
-  ) {
+  private server!: LocalHttpServer;
+
+  private constructor(options: ProxyOptions) {
     this.options = options;
     this.random = seededRandom(options.seed ?? 1);
     this.lieRandom = seededRandom((options.seed ?? 1) ^ 0x5bd1e995);
@@ -382,26 +370,13 @@ export class FaultyRpcProxy {
 
   /** Starts a proxy on 127.0.0.1 at a free port. */
   static async start(options: ProxyOptions): Promise<FaultyRpcProxy> {
-    const server = http.createServer();
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(0, "127.0.0.1", () => resolve());
-    });
-    const { port } = server.address() as AddressInfo;
-    const proxy = new FaultyRpcProxy(server, `http://127.0.0.1:${port}`, options);
-    server.on("connection", (socket) => {
-      proxy.sockets.add(socket);
-      socket.on("close", () => proxy.sockets.delete(socket));
-    });
-    server.on("request", (request, response) => {
-      proxy.handle(request, response).catch((error: unknown) => {
-        if (!response.headersSent && !response.destroyed) {
-          response.writeHead(500, { "content-type": "text/plain" });
-          response.end(`proxy failure: ${(error as Error).message}`);
-        }
-      });
-    });
+    const proxy = new FaultyRpcProxy(options);
+    proxy.server = await startLocalHttpServer("proxy", (request, response) => proxy.handle(request, response));
     return proxy;
+  }
+
+  get url(): string {
+    return this.server.url;
   }
 
   /**
@@ -429,9 +404,7 @@ export class FaultyRpcProxy {
     this.closed = true;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
-    const done = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const socket of this.sockets) socket.destroy();
-    await done;
+    await this.server.close();
   }
 
   private wait(ms: number): Promise<void> {
@@ -828,9 +801,7 @@ export class FaultyRpcProxy {
 
 /** A URL on 127.0.0.1 where nothing listens: connections are refused. */
 export async function refusedUrl(): Promise<string> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}`;
+  const server = await startLocalHttpServer("closed", async () => undefined);
+  await server.close();
+  return server.url;
 }

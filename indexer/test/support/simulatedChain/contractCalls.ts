@@ -1,4 +1,5 @@
 import { decodeAbiParameters, encodeAbiParameters, erc20Abi, toFunctionSelector, zeroAddress, type Address, type Hex } from "viem";
+import { PAYMENT_STATES } from "../../../src/chain/escrowReadings";
 import { balanceReader, escrowPaymentReader } from "../../../src/chain/readerCode";
 import { balanceOf, paymentOf, STATUS, type EscrowState } from "./modelEscrow";
 import { executionReverted } from "./rpcError";
@@ -11,17 +12,6 @@ import type { SimulatedChain } from "./simulatedChain";
  * call to any other address answers `0x`, as a call to an account without code does.
  */
 
-const PAYMENT_STATES = [
-  {
-    type: "tuple[]",
-    components: [
-      { name: "status", type: "uint8" },
-      { name: "token", type: "address" },
-      { name: "amount", type: "uint256" },
-      { name: "receivedUsd", type: "uint256" },
-    ],
-  },
-] as const;
 
 const READER_CODE = {
   payments: escrowPaymentReader.bytecode.toLowerCase(),

@@ -1,5 +1,5 @@
-import http from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type http from "node:http";
+import { readBody, startLocalHttpServer, type LocalHttpServer } from "../localHttpServer";
 import { ChainView, type ViewFaults, type ViewShape, type ViewStats } from "./chainView";
 import { RpcError } from "./rpcError";
 import { answerMethod } from "./rpcMethods";
@@ -26,53 +26,26 @@ interface JsonRpcAnswer {
   error?: { code: number; message: string; data?: unknown };
 }
 
-function readBody(request: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    request.on("error", reject);
-  });
-}
-
 /**
  * One view of a simulated chain served over HTTP JSON-RPC on 127.0.0.1 at its own URL (a provider of its own, to
  * put in RPC_URLS), single calls and batches. Answers are computed from the chain as it is when the request arrives.
  */
 export class ServedView {
-  private readonly sockets = new Set<Socket>();
   private readonly closeListeners: Array<() => void> = [];
   private closed?: Promise<void>;
+  private server!: LocalHttpServer;
 
-  private constructor(
-    private readonly server: http.Server,
-    readonly url: string,
-    readonly view: ChainView,
-  ) {}
+  private constructor(readonly view: ChainView) {}
 
   static async start(chain: SimulatedChain, options: ViewOptions): Promise<ServedView> {
     const { seed = 1, faults, ...shape } = options;
-    const view = new ChainView(chain, shape, seed, faults);
-    const server = http.createServer();
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(0, "127.0.0.1", () => resolve());
-    });
-    const { port } = server.address() as AddressInfo;
-    const served = new ServedView(server, `http://127.0.0.1:${port}`, view);
-    server.on("connection", (socket) => {
-      served.sockets.add(socket);
-      socket.on("close", () => served.sockets.delete(socket));
-    });
-    server.on("request", (request, response) => {
-      served.handle(request, response).catch((error: unknown) => {
-        if (!response.headersSent && !response.destroyed) {
-          response.writeHead(500, { "content-type": "text/plain" });
-          response.end(`simulated chain failure: ${(error as Error).message}`);
-        }
-      });
-    });
+    const served = new ServedView(new ChainView(chain, shape, seed, faults));
+    served.server = await startLocalHttpServer("simulated chain", (request, response) => served.handle(request, response));
     return served;
+  }
+
+  get url(): string {
+    return this.server.url;
   }
 
   /** What the view answered: calls per method, faults injected. */
@@ -101,11 +74,10 @@ export class ServedView {
 
   /** Stops serving: open connections are cut, new ones refused. */
   close(): Promise<void> {
-    this.closed ??= new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      for (const socket of this.sockets) socket.destroy();
+    if (!this.closed) {
+      this.closed = this.server.close();
       for (const listener of this.closeListeners) listener();
-    });
+    }
     return this.closed;
   }
 
