@@ -29,7 +29,14 @@ export async function nativeArrivals(
   logs: readonly PaymentLog[],
   reading: BalanceReading,
 ): Promise<PaymentLog[]> {
-  const payments = watched.filter((payment) => payment.takesNative);
+  // A payment this segment completed, or fixed to a token other than BNB, takes no BNB any more: BNB sent there is a
+  // stray, which the keeper sees by balance. Not reading them keeps a catch-up's reads to the payments still open.
+  const settledOtherwise = new Set(
+    logs
+      .filter(({ event }) => event.kind === "completed" || (event.kind === "deposited" && event.token.toLowerCase() !== zeroAddress))
+      .map(({ paymentId }) => paymentId.toLowerCase()),
+  );
+  const payments = watched.filter((payment) => payment.takesNative && !settledOtherwise.has(payment.id.toLowerCase()));
   if (payments.length === 0 || headers.length === 0) return [];
   const end = headers[headers.length - 1];
   const first = headers[0];
