@@ -403,6 +403,30 @@ describe("indexer over faulty RPC providers: the same payments as over a healthy
     expectSameState(run.state, reference);
   });
 
+  it("fails over between two providers at different heights: the one behind is waited for, never taken for a reorganisation", async function () {
+    const ahead = await proxy({ rules: [{ probability: 0.25, fault: { kind: "http", status: 503 } }] });
+    const behind = await proxy({ lies: [{ lie: { kind: "lag", blocks: 5 } }] });
+    const store = await openTestStore("pglite");
+    try {
+      for (const payment of registered) await register(store.db, chain, payment);
+      let reorganised = 0;
+      let failovers = 0;
+      const observer: IndexerObserver = { reorganised: () => void reorganised++, failover: () => void failovers++ };
+      const indexer = localIndexer(chain, store.db, { rpc: createProviderPool([ahead.url, behind.url], { timeoutMs: 2_000 }), observer });
+      await catchUp(indexer);
+      // Both at the head again: wherever the indexer got to through either, it ends where the healthy node does.
+      ahead.configure({ rules: [] });
+      behind.configure({ lies: [] });
+      await catchUp(indexer);
+      expect(failovers, "failovers").to.be.greaterThan(0);
+      expect(behind.stats.laggedAnswers, "answers from the provider behind").to.be.greaterThan(0);
+      expect(reorganised, "reorganisations taken").to.equal(0);
+      expectSameState(await stateOf(store.db), reference);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("waits out an outage of every URL and reports it to the observer", async function () {
     // Both providers answer 503 to everything until the indexer has reported three failed attempts: the fallback
     // cannot hide that, the indexer's own retry must wait it out.
