@@ -240,8 +240,9 @@ export class Indexer {
     const byAddress = new Map(watched.map((payment) => [getAddress(payment.depositAddress), payment.id]));
     const headerByNumber = new Map(headers.map((header) => [header.number, header]));
     const logs: PaymentLog[] = [...paymentLogs(segment.escrowLogs), ...depositTransferEvents(segment.transferLogs, byAddress, headerByNumber)];
-    logs.push(...(await nativeArrivals(headers, watched, logs, { read: (call) => this.rpc(call, signal), attempt: (call) => this.attempt(call, signal) })));
-    logs.sort((a, b) => a.event.position.blockNumber - b.event.position.blockNumber || a.event.position.logIndex - b.event.position.logIndex);
+    const arriving = nativeArrivals(headers, watched, logs, { read: (call) => this.rpc(call, signal), attempt: (call) => this.attempt(call, signal) });
+    // Read while the BNB balances are (settlements depend on the escrow's logs, not on BNB arrivals).
+    arriving.catch(() => undefined);
 
     const known = [...headers, ...(await keptBlocks(db, chainId))];
     const confirmedAt = await this.confirmedBlocks(headers[0].number, head.number, finalized, known, signal);
@@ -265,6 +266,9 @@ export class Indexer {
         },
       },
     );
+
+    logs.push(...(await arriving));
+    logs.sort((a, b) => a.event.position.blockNumber - b.event.position.blockNumber || a.event.position.logIndex - b.event.position.logIndex);
 
     const started = performance.now();
     const keep = headers.slice(-this.depth * REREAD_DEPTHS).map(({ number, hash, parentHash, timestamp }) => ({ number, hash, parentHash, timestamp }));

@@ -70,8 +70,11 @@ class Watch {
   }
 }
 
-/** The escrow's logs and the watched transfers of blocks `from`..`to`: by block hash for one block, by range for more. */
-async function fetchLogs(client: PublicClient, watch: Watch, headers: readonly BlockHeader[]): Promise<{ escrowLogs: Log[]; transferLogs: Log[] }> {
+/**
+ * The escrow's logs and the watched transfers of blocks `from`..`to`: by block hash for one block, by range for more
+ * (`escrow`, when the range's escrow logs were already asked for).
+ */
+async function fetchLogs(client: PublicClient, watch: Watch, headers: readonly BlockHeader[], escrow?: Promise<Log[]>): Promise<{ escrowLogs: Log[]; transferLogs: Log[] }> {
   const blooms = headers.map((header) => bloomBytes(header.logsBloom));
   const where =
     headers.length === 1
@@ -79,7 +82,7 @@ async function fetchLogs(client: PublicClient, watch: Watch, headers: readonly B
         { blockHash: headers[0].hash }
       : { fromBlock: BigInt(headers[0].number), toBlock: BigInt(headers[headers.length - 1].number) };
   // A bloom that rules a kind of log out in every block saves asking for it (most followed blocks hold none).
-  const escrowLogs = blooms.some((bloom) => watch.escrowMayLog(bloom)) ? client.getLogs({ address: watch.targets.escrow, ...where }) : Promise.resolve([]);
+  const escrowLogs = escrow ?? (blooms.some((bloom) => watch.escrowMayLog(bloom)) ? client.getLogs({ address: watch.targets.escrow, ...where }) : Promise.resolve([]));
   const transfers: Array<Promise<Log[]>> = [];
   if (blooms.some((bloom) => watch.transferMayLog(bloom))) {
     const recipients = watch.targets.depositAddresses.map((address) => pad(address.toLowerCase() as Hex, { size: 32 }));
@@ -98,8 +101,8 @@ async function fetchLogs(client: PublicClient, watch: Watch, headers: readonly B
       );
     }
   }
-  const [escrow, ...transferChunks] = await Promise.all([escrowLogs, ...transfers]);
-  return { escrowLogs: escrow as Log[], transferLogs: transferChunks.flat().map(normalLog) };
+  const [escrowAnswer, ...transferChunks] = await Promise.all([escrowLogs, ...transfers]);
+  return { escrowLogs: escrowAnswer as Log[], transferLogs: transferChunks.flat().map(normalLog) };
 }
 
 /** A raw log (eth_getLogs through `request`) with its numbers as viem's getLogs gives them. */
@@ -122,10 +125,13 @@ export async function readSegment(
   targets: ReadTargets,
   { from, to, parentHash }: { from: number; to: number; parentHash: Hex },
 ): Promise<ChainSegment | { forked: true; header: BlockHeader }> {
+  // A range's escrow logs need not wait for its headers: asked for at once, checked against them once both are in.
+  const escrow = to > from ? client.getLogs({ address: targets.escrow, fromBlock: BigInt(from), toBlock: BigInt(to) }) : undefined;
+  escrow?.catch(() => undefined);
   const headers = await fetchHeaders(client, from, to);
   if (headers[0].parentHash !== parentHash) return { forked: true, header: headers[0] };
   const watch = new Watch(targets);
-  const { escrowLogs, transferLogs } = await fetchLogs(client, watch, headers);
+  const { escrowLogs, transferLogs } = await fetchLogs(client, watch, headers, escrow);
 
   const byNumber = new Map(headers.map((header) => [header.number, header]));
   const check = (logs: readonly Log[]) => {
