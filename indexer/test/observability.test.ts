@@ -203,7 +203,7 @@ describe("indexer observability: /metrics and /health", function () {
           { paymentId: "0x02", sequence: 1, from: "initiated", to: "confirming", reason: "full_value_received" },
         ],
         refusals: ["payment 0x03: deposit refused"],
-        superseded: [],
+        superseded: [{ paymentId: "0x04", kind: "refund_requested", reason: "a refund of 60 exceeds the 20 still refundable" }],
         disagreements: [],
         unverified: 0,
         lateLogs: 0,
@@ -235,6 +235,26 @@ describe("indexer observability: /metrics and /health", function () {
       expect(metricValue(text, "openpay_indexer_refused_events_total")).to.equal(1);
       expect(metricValue(text, "openpay_indexer_rpc_errors_total")).to.equal(2);
       expect(metricValue(text, "openpay_indexer_commit_seconds_count")).to.equal(1);
+
+      // What protects the money words: every kind named, from zero.
+      metrics.observer.providerFault!("missing_logs");
+      metrics.observer.providerFault!("missing_logs");
+      metrics.observer.failover!();
+      metrics.observer.reorganised!(3);
+      metrics.observer.escrowDisagreement!("paid");
+      metrics.observer.bloomFalsePositives!(5);
+      metrics.observer.reread!("recent_blocks", 2);
+      const guarded = (await get(port, "/metrics")).text;
+      expect(guarded).to.include('openpay_indexer_provider_faults_total{kind="missing_logs",chain_id="31337"} 2');
+      expect(guarded).to.include('openpay_indexer_provider_faults_total{kind="foreign_logs",chain_id="31337"} 0');
+      expect(guarded).to.include('openpay_indexer_escrow_disagreements_total{to="paid",chain_id="31337"} 1');
+      expect(guarded).to.include('openpay_indexer_escrow_disagreements_total{to="expired",chain_id="31337"} 0');
+      expect(guarded).to.include('openpay_indexer_late_logs_total{what="recent_blocks",chain_id="31337"} 2');
+      expect(metricValue(guarded, "openpay_indexer_rpc_failovers_total")).to.equal(1);
+      expect(metricValue(guarded, "openpay_indexer_reorganisations_total")).to.equal(1);
+      expect(metricValue(guarded, "openpay_indexer_last_reorganisation_depth")).to.equal(3);
+      expect(metricValue(guarded, "openpay_indexer_superseded_events_total")).to.equal(1);
+      expect(metricValue(guarded, "openpay_indexer_bloom_false_positives_total")).to.equal(5);
 
       const missing = await get(port, "/metrics/extra");
       expect(missing.status).to.equal(404);

@@ -55,6 +55,8 @@ export interface IndexerObserver {
   reorganised?(depth: number): void;
   /** Blocks whose bloom allowed logs none of which were there (the receipts said so). */
   bloomFalsePositives?(count: number): void;
+  /** A settlement the escrow's record contradicted (withheld), once per payment and reason. */
+  escrowDisagreement?(to: "paid" | "expired" | "failed"): void;
   /** A re-read of recent blocks (or of a disagreeing payment's history) found logs the first read had not. */
   reread?(what: Reread["what"], found: number): void;
 }
@@ -81,6 +83,8 @@ export class Indexer {
   private readonly rederive = new Set<string>();
   /** When each payment's history was last read again: at most once per confirmation depth. */
   private readonly rederivedAt = new Map<string, number>();
+  /** The disagreements of the last batch, by payment: one that persists is not said again. */
+  private disagreements = new Map<string, string>();
   /** The checkpoint at the last trailing re-read. */
   private rereadAt = -1;
 
@@ -284,10 +288,15 @@ export class Indexer {
     });
     for (const refusal of result.refusals) logger.error({ refusal }, "status machine refused a chain event");
     for (const superseded of result.superseded) logger.warn(superseded, "an off-chain event no longer applies after a reorganisation: recorded as superseded");
+    const disagreeing = new Map(result.disagreements.map((disagreement) => [disagreement.paymentId, `${disagreement.to}: ${disagreement.reason}`]));
     for (const disagreement of result.disagreements) {
+      // Withheld again at every block until it is resolved: said (and counted) once per payment and reason.
+      if (this.disagreements.get(disagreement.paymentId) === disagreeing.get(disagreement.paymentId)) continue;
       logger.error(disagreement, `the escrow's record contradicts the indexer: not announced ${disagreement.to}; reading the payment's history again`);
+      observer?.escrowDisagreement?.(disagreement.to);
       this.rederive.add(disagreement.paymentId);
     }
+    this.disagreements = disagreeing;
     if (segment.bloomFalsePositives > 0) observer?.bloomFalsePositives?.(segment.bloomFalsePositives);
     observer?.committed?.({ from: headers[0].number, to: head.number, logs: logs.length, result, ms: performance.now() - started, head: head.number });
     return result;

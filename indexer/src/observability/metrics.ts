@@ -68,7 +68,7 @@ export function indexerMetrics(chainId: number) {
   const reorganisationDepth = new Gauge({ name: "openpay_indexer_last_reorganisation_depth", help: "Blocks rolled back by the last reorganisation", registers: [registry] });
   const disagreements = new Counter({
     name: "openpay_indexer_escrow_disagreements_total",
-    help: "Settlements (paid, expired, failed) the escrow's own record contradicted: not announced, the payment read again (alert on it)",
+    help: "Settlements (paid, expired, failed) the escrow's own record contradicted, once per payment and reason: not announced, the payment read again (alert on it)",
     labelNames: ["to"],
     registers: [registry],
   });
@@ -117,7 +117,6 @@ export function indexerMetrics(chainId: number) {
       changes.inc(result.changes.length);
       refusals.inc(result.refusals.length);
       superseded.inc(result.superseded.length);
-      for (const disagreement of result.disagreements) disagreements.inc({ to: disagreement.to });
       commitSeconds.observe(ms / 1000);
     },
     indexed(number) {
@@ -140,6 +139,9 @@ export function indexerMetrics(chainId: number) {
     },
     bloomFalsePositives(count) {
       bloomFalsePositives.inc(count);
+    },
+    escrowDisagreement(to) {
+      disagreements.inc({ to });
     },
     reread(what, found) {
       lateLogs.inc({ what }, found);
