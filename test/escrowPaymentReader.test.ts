@@ -14,7 +14,7 @@ async function latestHash(): Promise<Hex> {
 }
 
 describe("EscrowPaymentReader (read in one eth_call, never deployed)", function () {
-  it("reads each payment's status, token, amount and USD received, in the order asked", async function () {
+  it("reads each payment's status, token, amount, USD received and refunds, in the order asked", async function () {
     const f = await loadFixture(deployEscrow);
     const [untouched, partial, paid, refunded, native] = await Promise.all([f.signed(), f.signed(), f.signed(), f.signed(), f.signed()]);
     await payToken(f.escrow, f.customer, partial, f.usdt, TOKENS("40"));
@@ -26,10 +26,10 @@ describe("EscrowPaymentReader (read in one eth_call, never deployed)", function 
     const ids = [untouched, partial, paid, refunded, native].map((s) => s.intent.paymentId as Hex);
     const states = await readEscrowPayments(client(), (await f.escrow.getAddress()) as Address, ids, { blockHash: await latestHash() });
     expect(states.map((state) => state.status)).to.deep.equal(["none", "open", "completed", "partially_refunded", "open"]);
-    expect(states[0]).to.deep.equal({ status: "none", token: NATIVE, amount: 0n, receivedUsd: 0n });
+    expect(states[0]).to.deep.equal({ status: "none", token: NATIVE, amount: 0n, receivedUsd: 0n, refunded: 0n });
     expect(states[1]).to.deep.include({ token: await f.usdt.getAddress(), amount: TOKENS("40"), receivedUsd: USD("40") });
-    expect(states[2]).to.deep.include({ token: await f.usdc.getAddress(), amount: TOKENS("100"), receivedUsd: USD("100") });
-    expect(states[3]).to.deep.include({ token: await f.usdt.getAddress(), amount: TOKENS("100") });
+    expect(states[2]).to.deep.include({ token: await f.usdc.getAddress(), amount: TOKENS("100"), receivedUsd: USD("100"), refunded: 0n });
+    expect(states[3]).to.deep.include({ token: await f.usdt.getAddress(), amount: TOKENS("100"), refunded: TOKENS("30") });
     expect(states[4]).to.deep.include({ token: NATIVE, amount: ethers.parseEther("0.1"), receivedUsd: USD("60") });
   });
 

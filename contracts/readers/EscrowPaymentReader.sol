@@ -21,6 +21,8 @@ contract EscrowPaymentReader {
         uint256 amount;
         /// @dev USD value of the deposits at the prices when they arrived, 18 decimals.
         uint256 receivedUsd;
+        /// @dev Token units the merchant refunded (asked of the escrow only once it refunded any).
+        uint256 refunded;
     }
 
     /// @notice Returns (as the call's result) `abi.encode(PaymentState[])`, one per id, in order.
@@ -38,11 +40,14 @@ contract EscrowPaymentReader {
                 tokens[index] = escrow.tokenAt(index);
                 known[index] = true;
             }
+            bool refunds = payment.status == IOpenPayEscrow.Status.PartiallyRefunded
+                || payment.status == IOpenPayEscrow.Status.Refunded;
             states[i] = PaymentState({
                 status: payment.status,
                 token: tokens[index],
                 amount: payment.amount,
-                receivedUsd: payment.receivedUsd
+                receivedUsd: payment.receivedUsd,
+                refunded: refunds ? escrow.refundedOf(paymentIds[i]) : 0
             });
         }
         bytes memory answer = abi.encode(states);

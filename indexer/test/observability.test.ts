@@ -205,6 +205,7 @@ describe("indexer observability: /metrics and /health", function () {
         refusals: ["payment 0x03: deposit refused"],
         superseded: [{ paymentId: "0x04", kind: "refund_requested", reason: "a refund of 60 exceeds the 20 still refundable" }],
         disagreements: [],
+        mismatches: [],
         unverified: 0,
         lateLogs: 0,
         unknown: 0,
@@ -242,6 +243,7 @@ describe("indexer observability: /metrics and /health", function () {
       metrics.observer.failover!();
       metrics.observer.reorganised!(3);
       metrics.observer.escrowDisagreement!("paid");
+      metrics.observer.escrowMismatch!();
       metrics.observer.bloomFalsePositives!(5);
       metrics.observer.reread!("recent_blocks", 2);
       const guarded = (await get(port, "/metrics")).text;
@@ -254,6 +256,7 @@ describe("indexer observability: /metrics and /health", function () {
       expect(metricValue(guarded, "openpay_indexer_reorganisations_total")).to.equal(1);
       expect(metricValue(guarded, "openpay_indexer_last_reorganisation_depth")).to.equal(3);
       expect(metricValue(guarded, "openpay_indexer_superseded_events_total")).to.equal(1);
+      expect(metricValue(guarded, "openpay_indexer_escrow_mismatches_total")).to.equal(1);
       expect(metricValue(guarded, "openpay_indexer_bloom_false_positives_total")).to.equal(5);
 
       const missing = await get(port, "/metrics/extra");

@@ -42,7 +42,7 @@ describe("a second opinion before money words: the escrow's record at the confir
       expect((await storedPayment(db, id)).status).to.equal("confirming");
 
       // Confirmed, but the escrow says it never saw the payment: not paid, the disagreement reported.
-      const never: OnChainEvidence = { escrow: { status: "none", token: zeroAddress, amount: 0n, receivedUsd: 0n } };
+      const never: OnChainEvidence = { escrow: { status: "none", token: zeroAddress, amount: 0n, receivedUsd: 0n, refunded: 0n } };
       const refused = await commitBatch(db, CHAIN_ID, SETTINGS, { ...base, logs: [], head: head(111), from: 111, confirmedAt: () => ({ number: 100, timestamp: 1_100n }), evidence: new Map([[id, never]]) });
       expect(refused.disagreements).to.deep.equal([{ paymentId: id, to: "paid", reason: "the escrow says none, not completed" }]);
       expect((await storedPayment(db, id)).status).to.equal("confirming");
@@ -52,7 +52,7 @@ describe("a second opinion before money words: the escrow's record at the confir
       expect(await outboxTypes(db, id)).to.deep.equal(["payment.confirming"]);
 
       // The escrow completed it with the same token, units and USD: paid, once.
-      const agrees: OnChainEvidence = { escrow: { status: "completed", token: TOKEN, amount: USD("25"), receivedUsd: USD("25") } };
+      const agrees: OnChainEvidence = { escrow: { status: "completed", token: TOKEN, amount: USD("25"), receivedUsd: USD("25"), refunded: 0n } };
       const settled = await commitBatch(db, CHAIN_ID, SETTINGS, { ...base, logs: [], head: head(113), from: 113, confirmedAt: () => ({ number: 102, timestamp: 1_102n }), evidence: new Map([[id, agrees]]) });
       expect(settled.disagreements).to.deep.equal([]);
       expect((await storedPayment(db, id)).status).to.equal("paid");
@@ -72,7 +72,7 @@ describe("a second opinion before money words: the escrow's record at the confir
       const id = payment.intent.paymentId;
       const after = payment.intent.expiry + 5n;
       const head = { number: 500, hash: `0x${"50".repeat(32)}` as Hex, parentHash: "0x" as Hex, timestamp: after + 20n };
-      const none = { status: "none" as const, token: zeroAddress, amount: 0n, receivedUsd: 0n };
+      const none = { status: "none" as const, token: zeroAddress, amount: 0n, receivedUsd: 0n, refunded: 0n };
       const held: OnChainEvidence = { escrow: none, depositAddressAtExpiry: [{ token: zeroAddress, amount: 7n }] };
       const refused = await commitBatch(db, CHAIN_ID, SETTINGS, { logs: [], head, keep: [], from: head.number, confirmedAt: () => ({ number: 489, timestamp: after }), evidence: new Map([[id, held]]) });
       expect(refused.disagreements.map((d) => d.reason)).to.deep.equal([`the deposit address held 7 of ${zeroAddress} at the expiry, which the logs do not show`]);

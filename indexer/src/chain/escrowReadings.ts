@@ -7,9 +7,9 @@ export type ReadAt = { blockHash: Hex };
 
 /**
  * Items per call. A reader's answer is returned as if it were the code it deploys, so nodes hold it to the code
- * size limit (EIP-170: 24,576 bytes): 190 payments of 128 bytes, or 700 balances of 32 bytes, stay below it.
+ * size limit (EIP-170: 24,576 bytes): 150 payments of 160 bytes, or 700 balances of 32 bytes, stay below it.
  */
-const PAYMENTS_PER_CALL = 190;
+const PAYMENTS_PER_CALL = 150;
 const BALANCES_PER_CALL = 700;
 
 function chunked<T>(items: readonly T[], size: number): T[][] {
@@ -37,7 +37,7 @@ export async function readEscrowPayments(
       return decoded.map((state) => {
         const status = ESCROW_STATUSES[state.status];
         if (status === undefined) throw new Error(`escrow ${escrow}: payment status ${state.status} is not one this indexer knows`);
-        return { status, token: state.token, amount: state.amount, receivedUsd: state.receivedUsd };
+        return { status, token: state.token, amount: state.amount, receivedUsd: state.receivedUsd, refunded: state.refunded };
       });
     }),
   );
@@ -53,6 +53,7 @@ export const PAYMENT_STATES = [
       { name: "token", type: "address" },
       { name: "amount", type: "uint256" },
       { name: "receivedUsd", type: "uint256" },
+      { name: "refunded", type: "uint256" },
     ],
   },
 ] as const;

@@ -1,7 +1,7 @@
 import type { Hex } from "viem";
 import { newPayment, type Payment } from "../payments/payment";
 import type { ConfirmedBlock, Settled } from "../payments/paymentEvents";
-import { escrowAgreement, settlementDue, type OnChainEvidence } from "../payments/settlement";
+import { escrowAgreement, escrowMismatch, settlementDue, type OnChainEvidence } from "../payments/settlement";
 import { applyEvent, reconcile, replay, type MachineSettings, type StatusChange } from "../payments/statusMachine";
 import { deleteBlocksAbove, pruneBlocksBelow, saveBlocks, writeCheckpoint, type BlockRecord } from "../store/checkpointStore";
 import {
@@ -9,6 +9,7 @@ import {
   deleteEventsAbove,
   insertChanges,
   insertEvents,
+  lastRecordedPositions,
   loadPayments,
   markSuperseded,
   paymentsDueAt,
@@ -62,6 +63,11 @@ export interface BatchResult {
   superseded: Array<{ paymentId: string; kind: string; reason: string }>;
   /** Settlements the escrow's record contradicted: not announced, the payment re-read from the chain. */
   disagreements: Disagreement[];
+  /**
+   * Payments the stretch touched whose escrow record, at its head, is not what their logs say (a log missed or
+   * invented, which no bloom shows when a block kept others): the payment is re-read from the chain.
+   */
+  mismatches: Array<{ paymentId: Hex; reason: string }>;
   /** Payments due a settlement for which no evidence was read: they wait for the next batch. */
   unverified: number;
   /** Payments rebuilt because a log arrived below what they had applied (a late log). */
@@ -105,7 +111,7 @@ export async function commitBatch(db: Db, chainId: number, settings: MachineSett
     /** Payments whose stored row changes: only these are written back. */
     const dirty = new Set<string>();
     const changes = new Map<string, Array<{ change: StatusChange; payment: Payment }>>();
-    const result: BatchResult = { changes: [], refusals: [], superseded: [], disagreements: [], unverified: 0, lateLogs: 0, unknown: 0 };
+    const result: BatchResult = { changes: [], refusals: [], superseded: [], disagreements: [], mismatches: [], unverified: 0, lateLogs: 0, unknown: 0 };
     /** Payments to rebuild from their events, with the reason their change will give. */
     const rebuild = new Map<string, "chain_reorganised" | "late_log">();
 
@@ -115,17 +121,18 @@ export async function commitBatch(db: Db, chainId: number, settings: MachineSett
       await deleteBlocksAbove(trx, chainId, batch.rollbackTo);
     }
 
-    const inserted = await insertEvents(trx, chainId, batch.logs);
     const touched = [...new Set(batch.logs.map((log) => log.paymentId as string))];
+    const recordedUpTo = await lastRecordedPositions(trx, chainId, touched);
+    const inserted = await insertEvents(trx, chainId, batch.logs);
     for (const [id, stored] of await loadPayments(trx, chainId, [...touched, ...rebuild.keys()])) working.set(id, stored);
-    // A new log at or below what a payment already applied came late (a provider left it out, a re-read found it):
-    // the payment is rebuilt with it in its place rather than have it ignored as a repeat.
+    // A new log at or below what a payment already recorded came late (a provider left it out, a re-read found it):
+    // the payment is rebuilt with it in its place, rather than have it ignored as a repeat or applied out of order
+    // (a log refused for want of it is applied then too).
     for (const log of batch.logs) {
-      const stored = working.get(log.paymentId);
-      const cursor = stored?.payment.cursor;
+      const last = recordedUpTo.get(log.paymentId);
       const { blockNumber, logIndex } = log.event.position;
-      if (!stored || !cursor || rebuild.has(log.paymentId) || !inserted.has(chainEventKey(log.paymentId, blockNumber, logIndex))) continue;
-      if (blockNumber < cursor.blockNumber || (blockNumber === cursor.blockNumber && logIndex <= cursor.logIndex)) {
+      if (!last || !working.has(log.paymentId) || rebuild.has(log.paymentId) || !inserted.has(chainEventKey(log.paymentId, blockNumber, logIndex))) continue;
+      if (blockNumber < last.blockNumber || (blockNumber === last.blockNumber && logIndex <= last.logIndex)) {
         rebuild.set(log.paymentId, "late_log");
         result.lateLogs += 1;
       }
@@ -221,6 +228,15 @@ export async function commitBatch(db: Db, chainId: number, settings: MachineSett
     }
     settleBefore(head + 1);
     await insertEvents(trx, chainId, settlements);
+
+    // Every payment the stretch touched, as it stands at its head, against the escrow's record at that head.
+    for (const id of new Set([...touched, ...rebuild.keys()])) {
+      const stored = working.get(id);
+      const evidence = batch.evidence.get(id);
+      if (!stored || !evidence) continue;
+      const mismatch = escrowMismatch(stored.payment, evidence.escrow);
+      if (mismatch) result.mismatches.push({ paymentId: id as Hex, reason: mismatch });
+    }
 
     await savePayments(trx, chainId, [...dirty].map((id) => working.get(id)!.payment));
     const allChanges = [...changes.values()].flat();

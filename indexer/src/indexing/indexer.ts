@@ -1,7 +1,8 @@
-import { getAddress, type Address, type Hex, type PublicClient } from "viem";
+import { getAddress, zeroAddress, type Address, type Hex, type PublicClient } from "viem";
 import type { Logger } from "pino";
 import { fetchBlock, fetchHeaders, type BlockHeader } from "../chain/blockHeaders";
 import { lastConfirmedBlock } from "../chain/confirmations";
+import { readBalances } from "../chain/escrowReadings";
 import { AdaptiveRange, isRangeTooLarge } from "../chain/logRange";
 import { ProviderFault, type ProviderFaultKind } from "../chain/providerFault";
 import type { ProviderPool } from "../chain/providerPool";
@@ -55,6 +56,8 @@ export interface IndexerObserver {
   reorganised?(depth: number): void;
   /** Blocks whose bloom allowed logs none of which were there (the receipts said so). */
   bloomFalsePositives?(count: number): void;
+  /** A payment whose escrow record is not what its logs say (a log missed), once per payment and reason. */
+  escrowMismatch?(): void;
   /** A settlement the escrow's record contradicted (withheld), once per payment and reason. */
   escrowDisagreement?(to: "paid" | "expired" | "failed"): void;
   /** A re-read of recent blocks (or of a disagreeing payment's history) found logs the first read had not. */
@@ -85,6 +88,8 @@ export class Indexer {
   private readonly rederivedAt = new Map<string, number>();
   /** The disagreements of the last batch, by payment: one that persists is not said again. */
   private disagreements = new Map<string, string>();
+  /** The mismatches of the last batch, likewise. */
+  private mismatches = new Map<string, string>();
   /** The checkpoint at the last trailing re-read. */
   private rereadAt = -1;
 
@@ -244,11 +249,19 @@ export class Indexer {
     const byAddress = new Map(watched.map((payment) => [getAddress(payment.depositAddress), payment.id]));
     const headerByNumber = new Map(headers.map((header) => [header.number, header]));
     const logs: PaymentLog[] = [...paymentLogs(segment.escrowLogs), ...depositTransferEvents(segment.transferLogs, byAddress, headerByNumber)];
-    const arriving = nativeArrivals(headers, watched, logs, { read: (call) => this.rpc(call, signal), attempt: (call) => this.attempt(call, signal) });
+    // The newest block's state is always there (retried until read); an older one's may be pruned (given up on).
+    const balancesAt = async (addresses: readonly Address[], block: BlockHeader) => {
+      const read = (client: PublicClient) => readBalances(client, addresses, [zeroAddress], { blockHash: block.hash });
+      const balances = headers.length === 1 ? await this.rpc(read, signal) : await this.attempt(read, signal);
+      return balances.map(([balance]) => balance);
+    };
+    const arriving = nativeArrivals(headers, watched, logs, balancesAt);
     // Read while the BNB balances are (settlements depend on the escrow's logs, not on BNB arrivals).
     arriving.catch(() => undefined);
 
-    const known = [...headers, ...(await keptBlocks(db, chainId))];
+    // The segment's own headers, and the kept blocks below it: after a reorganisation, the kept blocks above the
+    // ancestor are the branch that is gone, whose times must not stand for the new branch's.
+    const known = [...(await keptBlocks(db, chainId)).filter((block) => block.number < headers[0].number), ...headers];
     const confirmedAt = await this.confirmedBlocks(headers[0].number, head.number, finalized, known, signal);
     const confirmed = confirmedAt(head.number);
     const evidence = await settlementEvidence(
@@ -297,6 +310,16 @@ export class Indexer {
       this.rederive.add(disagreement.paymentId);
     }
     this.disagreements = disagreeing;
+    const mismatching = new Map(result.mismatches.map((mismatch) => [mismatch.paymentId, mismatch.reason]));
+    for (const mismatch of result.mismatches) {
+      if (this.mismatches.get(mismatch.paymentId) === mismatch.reason) continue;
+      logger.warn({ ...mismatch, provider: this.options.rpc.currentName }, "the escrow's record of a payment is not what its logs say: a log was missed; reading its history again");
+      observer?.escrowMismatch?.();
+      this.rederive.add(mismatch.paymentId);
+    }
+    this.mismatches = mismatching;
+    // Most likely the provider answered with part of a block's logs: the next reads go to another one.
+    if (result.mismatches.length > 0 && this.options.rpc.failover()) observer?.failover?.();
     if (segment.bloomFalsePositives > 0) observer?.bloomFalsePositives?.(segment.bloomFalsePositives);
     observer?.committed?.({ from: headers[0].number, to: head.number, logs: logs.length, result, ms: performance.now() - started, head: head.number });
     return result;

@@ -17,9 +17,8 @@ export interface EvidenceReader {
 }
 
 /**
- * What the escrow says, at `head`, of every payment that may be settled once the batch is applied: those the
- * database finds due at `confirmed`, and those whose completion or expiry on chain is in the batch at a confirmed
- * block. For a payment with nothing received whose time is up, also what its deposit address held of each accepted
+ * What the escrow says, at `head`, of every payment that may be settled once the batch is applied (those the
+ * database finds due at `confirmed`) and of every payment the batch touches. For a payment with nothing received whose time is up, also what its deposit address held of each accepted
  * token and of BNB at its expiry block (absent when that block's state cannot be read: the payment then waits for
  * the late-collect window, after which the escrow's record alone decides).
  */
@@ -30,10 +29,8 @@ export async function settlementEvidence(
   reader: EvidenceReader,
 ): Promise<Map<string, OnChainEvidence>> {
   const due = await paymentsDueAt(db, chainId, confirmed, { lock: false });
-  const ids = new Set<string>(due.keys());
-  for (const { paymentId, event } of logs) {
-    if ((event.kind === "completed" || event.kind === "expired") && event.position.blockNumber <= confirmed.number) ids.add(paymentId);
-  }
+  // And every payment the stretch touches: its record is checked against its logs (`escrowMismatch`).
+  const ids = new Set<string>([...due.keys(), ...logs.map(({ paymentId }) => paymentId as string)]);
   const evidence = new Map<string, OnChainEvidence>();
   if (ids.size === 0) return evidence;
   const list = [...ids] as Hex[];

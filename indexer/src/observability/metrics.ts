@@ -72,6 +72,11 @@ export function indexerMetrics(chainId: number) {
     labelNames: ["to"],
     registers: [registry],
   });
+  const mismatches = new Counter({
+    name: "openpay_indexer_escrow_mismatches_total",
+    help: "Payments whose escrow record was not what their logs said (a log missed or invented), once per payment and reason: read again (alert on a rise)",
+    registers: [registry],
+  });
   const superseded = new Counter({
     name: "openpay_indexer_superseded_events_total",
     help: "Off-chain events (a refund request…) a rebuild after a reorganisation found no longer apply",
@@ -139,6 +144,9 @@ export function indexerMetrics(chainId: number) {
     },
     bloomFalsePositives(count) {
       bloomFalsePositives.inc(count);
+    },
+    escrowMismatch() {
+      mismatches.inc();
     },
     escrowDisagreement(to) {
       disagreements.inc({ to });

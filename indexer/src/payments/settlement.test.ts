@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { zeroAddress, type Address, type Hex } from "viem";
 import { newPayment, type Payment } from "./payment";
-import { escrowAgreement, settlementDue, type OnChainPayment, type SettlementDue } from "./settlement";
+import { escrowAgreement, escrowMismatch, settlementDue, type OnChainPayment, type SettlementDue } from "./settlement";
 
 const USD = (n: number) => BigInt(n) * 10n ** 18n;
 const EXPIRY = 1_000_000n;
@@ -53,7 +53,7 @@ describe("settlements", function () {
 
   describe("escrowAgreement: the escrow's record must back the word", function () {
     const confirming = with_({ status: "confirming", completedBlock: 10, token: TOKEN, paidAmount: USD(100), receivedUsd: USD(100) });
-    const onChain = (changes: Partial<OnChainPayment>): OnChainPayment => ({ status: "completed", token: TOKEN, amount: USD(100), receivedUsd: USD(100), ...changes });
+    const onChain = (changes: Partial<OnChainPayment>): OnChainPayment => ({ status: "completed", token: TOKEN, amount: USD(100), receivedUsd: USD(100), refunded: 0n, ...changes });
     const paid: SettlementDue = { to: "paid", basis: "completed" };
 
     it("agrees to paid when the escrow completed the payment with the same token, units and USD", function () {
@@ -99,5 +99,33 @@ describe("settlements", function () {
       expect(escrowAgreement(funded, due, { escrow: onChain({ status: "none", token: zeroAddress, amount: 0n, receivedUsd: 0n }) })).to.deep.equal({ agrees: true });
       expect(escrowAgreement(funded, due, { escrow: onChain({ status: "open" }) })).to.deep.include({ agrees: false });
     });
+  });
+
+  describe("escrowMismatch: the escrow's record of every payment a block touched must be what the logs say", function () {
+    const record = (changes: Partial<OnChainPayment>): OnChainPayment => ({ status: "none", token: zeroAddress, amount: 0n, receivedUsd: 0n, refunded: 0n, ...changes });
+    const underpaid = with_({ status: "pending", token: TOKEN, paidAmount: USD(40), receivedUsd: USD(40) });
+    const paid = with_({ status: "paid", completedBlock: 5, token: TOKEN, paidAmount: USD(100), receivedUsd: USD(100) });
+
+    it("finds nothing amiss when the stage and the money agree", function () {
+      expect(escrowMismatch(created(), record({}))).to.equal(undefined);
+      expect(escrowMismatch(with_({ status: "pending", fundedByExpiry: true }), record({}))).to.equal(undefined);
+      expect(escrowMismatch(underpaid, record({ status: "open", token: TOKEN, amount: USD(40), receivedUsd: USD(40) }))).to.equal(undefined);
+      const refunded = { ...paid, status: "partially_refunded" as const, refundedAmount: USD(30) };
+      expect(escrowMismatch(refunded, record({ status: "partially_refunded", token: TOKEN, amount: USD(100), receivedUsd: USD(100), refunded: USD(30) }))).to.equal(undefined);
+      const expiring = { ...underpaid, expiredBlock: 9 };
+      expect(escrowMismatch(expiring, record({ status: "expired", token: TOKEN, amount: USD(40), receivedUsd: USD(40) }))).to.equal(undefined);
+    });
+
+    for (const [name, payment, escrow, reason] of [
+      ["a refund the logs left out", paid, record({ status: "partially_refunded", token: TOKEN, amount: USD(100), receivedUsd: USD(100), refunded: USD(50) }), `the escrow says ${USD(50)} units refunded, the logs 0`],
+      ["an expiry the logs left out", underpaid, record({ status: "expired", token: TOKEN, amount: USD(40), receivedUsd: USD(40) }), "the escrow says expired (expired), the logs say pending"],
+      ["a completion the logs left out", underpaid, record({ status: "completed", token: TOKEN, amount: USD(100), receivedUsd: USD(100) }), "the escrow says completed (completed), the logs say pending"],
+      ["a deposit the logs left out", underpaid, record({ status: "open", token: TOKEN, amount: USD(60), receivedUsd: USD(60) }), `the escrow holds ${USD(60)} units deposited, the logs ${USD(40)}`],
+      ["a deposit the escrow never had", underpaid, record({}), "the escrow says nothing deposited (none), the logs say pending"],
+    ] as const) {
+      it(`names ${name}`, function () {
+        expect(escrowMismatch(payment, escrow)).to.equal(reason);
+      });
+    }
   });
 });

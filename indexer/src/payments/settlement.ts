@@ -21,6 +21,8 @@ export interface OnChainPayment {
   amount: bigint;
   /** USD received at the prices when each deposit arrived, 18 decimals. */
   receivedUsd: bigint;
+  /** Token units the merchant refunded. */
+  refunded: bigint;
 }
 
 /**
@@ -107,4 +109,35 @@ export function escrowAgreement(payment: Payment, due: SettlementDue, evidence: 
       return held ? disagree(`the deposit address held ${held.amount} of ${held.token} at the expiry, which the logs do not show`) : { agrees: true };
     }
   }
+}
+
+/**
+ * Whether the escrow's record of a payment, read at the block the indexer just applied, is what the indexer derived
+ * from the logs: the same stage (nothing deposited, open, completed or refunded since, expired) and the same token,
+ * units, USD received and refunds; if not, what differs. Any mismatch means a log was missed (a provider answered
+ * with part of a block's logs) or invented: the indexer reads the payment's history again.
+ */
+export function escrowMismatch(payment: Payment, escrow: OnChainPayment): string | undefined {
+  const completed = payment.completedBlock !== null;
+  const expiring = payment.expiredBlock !== null || (payment.status === "expired" && payment.paidAmount > 0n);
+  const stage = (() => {
+    switch (escrow.status) {
+      case "none":
+        return payment.paidAmount === 0n ? undefined : "nothing deposited";
+      case "open":
+        return payment.paidAmount > 0n && !completed && !expiring ? undefined : "open";
+      case "completed":
+      case "partially_refunded":
+      case "refunded":
+        return completed ? undefined : "completed";
+      case "expired":
+        return expiring ? undefined : "expired";
+    }
+  })();
+  if (stage) return `the escrow says ${stage} (${escrow.status}), the logs say ${payment.status}`;
+  if (escrow.status === "none") return undefined;
+  const differs = sameDeposits(payment, escrow);
+  if (differs) return differs;
+  if (escrow.refunded !== payment.refundedAmount) return `the escrow says ${escrow.refunded} units refunded, the logs ${payment.refundedAmount}`;
+  return undefined;
 }

@@ -176,6 +176,21 @@ export async function insertEvents(db: Db, chainId: number, rows: readonly Event
  */
 const REPLAY_ORDER = sql`coalesce(block_number, recorded_block, 9223372036854775807), block_number is null, log_index, id`;
 
+/**
+ * The last chain position recorded for each of these payments (applied or not: a log the status machine refused is
+ * recorded too). A new log at or before it came late, and its payment is rebuilt.
+ */
+export async function lastRecordedPositions(db: Db, chainId: number, paymentIds: readonly string[]): Promise<Map<string, { blockNumber: number; logIndex: number }>> {
+  const found = new Map<string, { blockNumber: number; logIndex: number }>();
+  if (paymentIds.length === 0) return found;
+  const rows = await sql<{ payment_id: string; block_number: string | number; log_index: number }>`
+    select distinct on (payment_id) payment_id, block_number, log_index from payment_events
+    where chain_id = ${chainId} and payment_id = any(${sql.val([...new Set(paymentIds)])}::text[]) and block_number is not null
+    order by payment_id, block_number desc, log_index desc`.execute(db);
+  for (const row of rows.rows) found.set(row.payment_id, { blockNumber: Number(row.block_number), logIndex: Number(row.log_index) });
+  return found;
+}
+
 /** Every event of a payment that still applies, with its row id, in replay order. */
 export async function recordedEventsOf(db: Db, chainId: number, paymentId: string): Promise<Array<{ id: string; event: PaymentEvent }>> {
   const rows = await db
