@@ -34,8 +34,8 @@ export function depositTransferEvents(logs: readonly Log[], payments: ReadonlyMa
 /**
  * BNB seen arriving at deposit addresses: for each balance read at the end of `block`, what it holds beyond what the
  * indexer believes waits there (`expected`, after the block's own logs). BNB leaves no log, so this is the only
- * trace of it; the event sits after the block's logs. `timestamp` null says the arrival could not be dated (the
- * balance at the payment's expiry could not be read); an amount of zero with it records only that doubt.
+ * trace of it; the event sits after the block's logs. `undated` (its timestamp null) says the block it arrived in
+ * could not be told (that block's state is pruned).
  */
 export function nativeArrivalEvents(
   block: { number: number; hash: Hex; timestamp: bigint },
@@ -44,7 +44,7 @@ export function nativeArrivalEvents(
   const events: PaymentLog[] = [];
   for (const { paymentId, balance, expected, undated } of observed) {
     const amount = balance > expected ? balance - expected : 0n;
-    if (amount === 0n && !undated) continue;
+    if (amount === 0n) continue;
     events.push({
       paymentId: paymentId.toLowerCase() as Hex,
       blockHash: block.hash,

@@ -1,88 +1,120 @@
-import { zeroAddress, type Address, type Hex, type PublicClient } from "viem";
+import { zeroAddress, type Address, type Hex } from "viem";
 import type { BlockHeader } from "../chain/blockHeaders";
-import { readBalances } from "../chain/escrowReadings";
-import { nativeWaitingAfter } from "../payments/statusMachine";
 import type { WatchedPayment } from "../store/paymentStore";
 import { nativeArrivalEvents } from "./depositTransfers";
 import type { PaymentLog } from "./escrowLogs";
 
-export interface BalanceReading {
-  /** Retried until it answers: the newest blocks' state is always there. */
-  read<T>(call: (client: PublicClient) => Promise<T>): Promise<T>;
-  /** Retried, but thrown at once when the node says the block's state is gone (pruned). */
-  attempt<T>(call: (client: PublicClient) => Promise<T>): Promise<T>;
+/** BNB of each address at the end of a block; throws when the node no longer holds that block's state (pruned). */
+export type NativeBalancesAt = (addresses: readonly Address[], block: BlockHeader) => Promise<bigint[]>;
+
+/**
+ * A stretch of blocks in which a deposit address's BNB can only grow: between two sweeps of it by the escrow (a
+ * collect of BNB, a stray returned), each of which takes all it holds. `baseline` is what it held before `from`.
+ */
+interface Stretch {
+  payment: WatchedPayment;
+  from: number;
+  to: number;
+  baseline: bigint;
+}
+
+const isNative = (token: Address) => token.toLowerCase() === zeroAddress;
+
+/**
+ * The stretches to look at for each payment open to BNB: the segment cut at each sweep of its deposit address, and
+ * ending at its completion (BNB sent after it is a stray, which the keeper sees by balance). A payment the segment
+ * fixed to another token takes no BNB: none.
+ */
+function stretches(headers: readonly BlockHeader[], watched: readonly WatchedPayment[], logs: readonly PaymentLog[]): Stretch[] {
+  const from = headers[0].number;
+  const end = headers[headers.length - 1].number;
+  const result: Stretch[] = [];
+  for (const payment of watched) {
+    if (!payment.takesNative) continue;
+    const own = logs.filter((log) => log.paymentId.toLowerCase() === payment.id.toLowerCase());
+    if (own.some(({ event }) => (event.kind === "deposited" || event.kind === "completed") && !isNative(event.token))) continue;
+    const sweeps: number[] = [];
+    let last = end;
+    for (const { event } of own) {
+      const sweep =
+        ((event.kind === "deposited" || event.kind === "completed") && isNative(event.token) && event.payer.toLowerCase() === payment.depositAddress.toLowerCase()) ||
+        (event.kind === "stray_returned" && isNative(event.token));
+      if (sweep) sweeps.push(event.position.blockNumber);
+      if (event.kind === "completed") {
+        last = event.position.blockNumber - 1;
+        break;
+      }
+    }
+    let start = from;
+    let baseline = payment.nativeWaiting;
+    for (const sweep of [...new Set(sweeps)].filter((block) => block <= last)) {
+      if (sweep - 1 >= start) result.push({ payment, from: start, to: sweep - 1, baseline });
+      [start, baseline] = [sweep, 0n];
+    }
+    if (last >= start) result.push({ payment, from: start, to: last, baseline });
+  }
+  return result;
 }
 
 /**
- * BNB arriving at deposit addresses leaves no log, so the indexer reads their balances: at the end of every segment
- * it applies (every block, when following the head), and at the expiry block of each payment whose expiry falls
- * inside a longer segment, so that an arrival is always dated on the right side of the expiry. What a balance holds
- * beyond what the payment's events say waits there is an arrival (`deposit_address_funded`, BNB, no sender).
- *
- * An expiry block whose state cannot be read (pruned on full nodes after about 128 blocks) gives an undated marker
- * instead, and arrivals seen later in the segment are undated too: the payment then waits for the late-collect
- * window, and the keeper leaves such BNB to the operator, rather than guess on which side of the expiry it came.
+ * BNB arriving at deposit addresses leaves no log, so the indexer reads their balances. Within a stretch in which a
+ * deposit address's BNB can only grow (no sweep by the escrow), what it holds at the stretch's end beyond what it
+ * held before is arrivals; each is found at the first block its balance rose (a binary search over the stretch), so
+ * a catch-up dates and announces it where following block by block would have, also when it was collected within
+ * the same range. An arrival whose block's state the node no longer holds (pruned: full nodes keep about 128 blocks)
+ * is recorded undated at the stretch's end, and the payment then waits for the late-collect window and the keeper
+ * leaves such BNB to the operator, rather than guess on which side of the expiry it came.
  */
 export async function nativeArrivals(
   headers: readonly BlockHeader[],
   watched: readonly WatchedPayment[],
   logs: readonly PaymentLog[],
-  reading: BalanceReading,
+  balancesAt: NativeBalancesAt,
 ): Promise<PaymentLog[]> {
-  // A payment this segment completed, or fixed to a token other than BNB, takes no BNB any more: BNB sent there is a
-  // stray, which the keeper sees by balance. Not reading them keeps a catch-up's reads to the payments still open.
-  const settledOtherwise = new Set(
-    logs
-      .filter(({ event }) => event.kind === "completed" || (event.kind === "deposited" && event.token.toLowerCase() !== zeroAddress))
-      .map(({ paymentId }) => paymentId.toLowerCase()),
-  );
-  const payments = watched.filter((payment) => payment.takesNative && !settledOtherwise.has(payment.id.toLowerCase()));
-  if (payments.length === 0 || headers.length === 0) return [];
-  const end = headers[headers.length - 1];
-  const first = headers[0];
+  if (headers.length === 0) return [];
+  const todo = stretches(headers, watched, logs);
+  if (todo.length === 0) return [];
+  const byNumber = new Map(headers.map((header) => [header.number, header]));
+  const balanceAt = (addresses: readonly Address[], block: number) => balancesAt(addresses, byNumber.get(block)!);
 
-  // Where to look: the end, and inside the segment the last block at or before each expiry it crosses.
-  const points = new Map<number, { header: BlockHeader; payments: WatchedPayment[] }>([[end.number, { header: end, payments }]]);
-  for (const payment of payments) {
-    if (payment.expiry < first.timestamp || payment.expiry >= end.timestamp) continue;
-    let header = first;
-    for (const candidate of headers) if (candidate.timestamp <= payment.expiry) header = candidate;
-    const point = points.get(header.number) ?? { header, payments: [] };
-    if (point.header !== end) point.payments.push(payment);
-    points.set(header.number, point);
-  }
-
-  const byPayment = new Map<string, PaymentLog[]>();
-  for (const log of logs) {
-    const list = byPayment.get(log.paymentId) ?? [];
-    list.push(log);
-    byPayment.set(log.paymentId, list);
-  }
+  // Each stretch's end, read together for all stretches that end at the same block.
+  const ends = new Map<number, Stretch[]>();
+  for (const stretch of todo) ends.set(stretch.to, [...(ends.get(stretch.to) ?? []), stretch]);
   const arrivals: PaymentLog[] = [];
-  const undated = new Set<string>();
-  for (const point of [...points.values()].sort((a, b) => a.header.number - b.header.number)) {
-    const addresses = point.payments.map((payment) => payment.depositAddress as Address);
-    let balances: bigint[][];
+  for (const [block, group] of ends) {
+    let balances: bigint[];
     try {
-      const call = (client: PublicClient) => readBalances(client, addresses, [zeroAddress], { blockHash: point.header.hash });
-      balances = headers.length === 1 ? await reading.read(call) : await reading.attempt(call);
+      balances = await balanceAt(
+        group.map((stretch) => stretch.payment.depositAddress as Address),
+        block,
+      );
     } catch {
-      if (point.header === end) continue;
-      for (const payment of point.payments) undated.add(payment.id);
-      arrivals.push(...nativeArrivalEvents(point.header, point.payments.map((payment) => ({ paymentId: payment.id, balance: 0n, expected: 0n, undated: true }))));
+      // The stretch's end is pruned too (a catch-up far behind): arrivals there are seen at a later segment's end.
       continue;
     }
-    const observed = point.payments.map((payment, i) => {
-      // What the payment's events say waits there at the end of this block, arrivals seen before included.
-      let expected = payment.nativeWaiting;
-      const events = [...(byPayment.get(payment.id) ?? []), ...arrivals.filter((arrival) => arrival.paymentId === payment.id)]
-        .filter(({ event }) => event.position.blockNumber <= point.header.number)
-        .sort((a, b) => a.event.position.blockNumber - b.event.position.blockNumber || a.event.position.logIndex - b.event.position.logIndex);
-      for (const { event } of events) expected = nativeWaitingAfter(expected, payment.depositAddress as Address, event);
-      return { paymentId: payment.id as Hex, balance: balances[i][0], expected, undated: undated.has(payment.id) };
-    });
-    // Only real arrivals here: an undated marker was recorded where the doubt arose.
-    arrivals.push(...nativeArrivalEvents(point.header, observed.map((entry) => ({ ...entry, undated: entry.undated && entry.balance > entry.expected }))));
+    for (const [i, stretch] of group.entries()) {
+      let known = stretch.baseline;
+      let low = stretch.from;
+      const address = stretch.payment.depositAddress as Address;
+      // Each rise in turn: the first block whose balance exceeds what was known, then on from there.
+      while (balances[i] > known) {
+        let [lo, hi] = [low, stretch.to];
+        let atHi = balances[i];
+        try {
+          while (lo < hi) {
+            const middle = Math.floor((lo + hi) / 2);
+            const [balance] = await balanceAt([address], middle);
+            if (balance > known) [hi, atHi] = [middle, balance];
+            else lo = middle + 1;
+          }
+        } catch {
+          arrivals.push(...nativeArrivalEvents(byNumber.get(stretch.to)!, [{ paymentId: stretch.payment.id as Hex, balance: balances[i], expected: known, undated: true }]));
+          break;
+        }
+        arrivals.push(...nativeArrivalEvents(byNumber.get(hi)!, [{ paymentId: stretch.payment.id as Hex, balance: atHi, expected: known }]));
+        [known, low] = [atHi, hi + 1];
+      }
+    }
   }
   return arrivals;
 }

@@ -154,13 +154,11 @@ function refundPlan(view: KeeperView): { refunds: Array<{ to: Address; amount: b
  * How much of the `amount` units of `token` waiting at the deposit address arrived by the payment's expiry, and how
  * much after it; undefined when that cannot be told. Every collect and stray return takes all that waits, so what
  * waits is the last `amount` units of the token's transfers, each dated by its block. BNB leaves no log: its
- * "transfers" are the rises of the address's balance the indexer saw, dated by the block it read them at (it reads
- * at every expiry block, so each is on the right side of the expiry), with an undated marker where it could not.
+ * "transfers" are the rises of the address's balance the indexer saw, each dated by the block it rose in, undated
+ * where that block's state was pruned.
  */
 export function arrivals(view: KeeperView, token: Address, amount: bigint): { onTime: bigint; late: bigint } | undefined {
   const inToken = view.transfers.filter((transfer) => same(transfer.token, token));
-  // The indexer could not read the balance at the expiry: no BNB there can be dated.
-  if (inToken.some((transfer) => transfer.amount === 0n && transfer.timestamp === null)) return undefined;
   const total = inToken.reduce((sum, transfer) => sum + transfer.amount, 0n);
   const from = total - amount;
   // More waits than the recorded transfers brought: some arrival was not seen.

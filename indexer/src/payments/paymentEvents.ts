@@ -95,8 +95,8 @@ export interface DepositAddressFunded {
   /** Who sent it; the zero address when no log says (BNB). */
   sender: Address;
   /**
-   * When it had arrived by: its block's timestamp (seconds). Null when the indexer could not read the balance at the
-   * block it arrived in and so cannot say whether it came by the expiry.
+   * When it had arrived by: its block's timestamp (seconds). Null when the indexer could not tell the block BNB
+   * arrived in (that block's state was pruned) and so cannot say whether it came by the expiry.
    */
   timestamp: bigint | null;
 }

@@ -190,7 +190,6 @@ function applyChainEvent(payment: Payment, event: ChainPaymentEvent): Outcome {
       // read), it may have come in time.
       const takeable = payment.token === null || sameAddress(payment.token, event.token);
       const inTime = event.timestamp === null || event.timestamp <= payment.expiry;
-      // An amount of zero only records that doubt: nothing is known to wait.
       const arrived = takeable && inTime && event.amount > 0n;
       const next: Payment = {
         ...at,
