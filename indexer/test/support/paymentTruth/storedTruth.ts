@@ -1,0 +1,80 @@
+import { sql } from "kysely";
+import type { Db } from "../../../src/store/paymentStore";
+import { paymentFromRow } from "../../../src/store/paymentRows";
+
+/** What a payment came to: the fields merchants act on. */
+export interface Outcome {
+  status: string;
+  receivedUsd: bigint;
+  paidAmount: bigint;
+  excessUsd: bigint;
+  refundedAmount: bigint;
+  /** Lowercase; null before the first deposit. */
+  token: string | null;
+}
+
+export interface AnnouncedChange {
+  sequence: number;
+  from: string;
+  to: string;
+  reason: string;
+}
+
+/** A payment as a store holds it: its outcome, its sequence counter, its status changes and outbox events. */
+export interface StoredTruth extends Outcome {
+  sequence: number;
+  /** `status_changes`, by sequence. */
+  changes: AnnouncedChange[];
+  /** `outbox`, in the order written: each event's type and the change it carries. */
+  outbox: Array<{ type: string; change: AnnouncedChange }>;
+}
+
+const changeOf = (change: { sequence: unknown; from: unknown; to: unknown; reason: unknown }): AnnouncedChange => ({
+  sequence: Number(change.sequence),
+  from: String(change.from),
+  to: String(change.to),
+  reason: String(change.reason),
+});
+
+/** Every payment of chain `chainId` in the store, by id. */
+export async function storedTruth(db: Db, chainId: number): Promise<Map<string, StoredTruth>> {
+  const rows = await db.selectFrom("payments").selectAll().where("chain_id", "=", chainId).execute();
+  const changes = await db
+    .selectFrom("status_changes")
+    .select(["payment_id", "sequence", "from_status", "to_status", "reason"])
+    .where("chain_id", "=", chainId)
+    .orderBy("payment_id")
+    .orderBy("sequence")
+    .execute();
+  const outbox = await db
+    .selectFrom("outbox")
+    .select(["payment_id", "type", "data"])
+    .where("chain_id", "=", chainId)
+    .orderBy(sql`id`)
+    .execute();
+  const found = new Map<string, StoredTruth>();
+  for (const row of rows) {
+    const payment = paymentFromRow(row);
+    found.set(row.id, {
+      status: payment.status,
+      receivedUsd: payment.receivedUsd,
+      paidAmount: payment.paidAmount,
+      excessUsd: payment.excessUsd,
+      refundedAmount: payment.refundedAmount,
+      token: payment.token?.toLowerCase() ?? null,
+      sequence: payment.sequence,
+      changes: [],
+      outbox: [],
+    });
+  }
+  for (const row of changes) {
+    found.get(row.payment_id)?.changes.push(changeOf({ sequence: row.sequence, from: row.from_status, to: row.to_status, reason: row.reason }));
+  }
+  for (const row of outbox) {
+    const data = (typeof row.data === "string" ? JSON.parse(row.data) : row.data) as {
+      change: { sequence: unknown; from: unknown; to: unknown; reason: unknown };
+    };
+    found.get(row.payment_id)?.outbox.push({ type: row.type, change: changeOf(data.change) });
+  }
+  return found;
+}
