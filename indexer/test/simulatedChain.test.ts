@@ -363,17 +363,17 @@ describe("simulated chain", function () {
       const ids = [paid.paymentId, underpaid.paymentId, collected.paymentId, intent(99, USD("1")).paymentId];
       const at = async (block: SimulatedBlock) => readEscrowPayments(client, ESCROW, ids, { blockHash: block.hash });
       expect(await at(blocks.deposit)).to.deep.equal([
-        { status: "open", token: USDT, amount: USD("40"), receivedUsd: USD("40") },
-        { status: "none", token: zeroAddress, amount: 0n, receivedUsd: 0n },
-        { status: "none", token: zeroAddress, amount: 0n, receivedUsd: 0n },
-        { status: "none", token: zeroAddress, amount: 0n, receivedUsd: 0n },
+        { status: "open", token: USDT, amount: USD("40"), receivedUsd: USD("40"), refunded: 0n },
+        { status: "none", token: zeroAddress, amount: 0n, receivedUsd: 0n, refunded: 0n },
+        { status: "none", token: zeroAddress, amount: 0n, receivedUsd: 0n, refunded: 0n },
+        { status: "none", token: zeroAddress, amount: 0n, receivedUsd: 0n, refunded: 0n },
       ]);
       expect((await at(blocks.refunds)).map((payment) => payment.status)).to.deep.equal(["refunded", "open", "open", "none"]);
       expect(await at(blocks.expiry)).to.deep.equal([
-        { status: "refunded", token: USDT, amount: USD("110"), receivedUsd: USD("110") },
-        { status: "expired", token: BNB, amount: USD("0.5"), receivedUsd: USD("300") },
-        { status: "expired", token: USDT, amount: USD("20"), receivedUsd: USD("20") },
-        { status: "none", token: zeroAddress, amount: 0n, receivedUsd: 0n },
+        { status: "refunded", token: USDT, amount: USD("110"), receivedUsd: USD("110"), refunded: USD("110") },
+        { status: "expired", token: BNB, amount: USD("0.5"), receivedUsd: USD("300"), refunded: 0n },
+        { status: "expired", token: USDT, amount: USD("20"), receivedUsd: USD("20"), refunded: 0n },
+        { status: "none", token: zeroAddress, amount: 0n, receivedUsd: 0n, refunded: 0n },
       ]);
       const holders = [collected.depositAddress, paid.depositAddress, payer1, ESCROW];
       const tokens = [USDT, BNB, USDC];
@@ -493,10 +493,10 @@ describe("simulated chain", function () {
       expect(await client.getLogs({ blockHash: orphanedTip.hash })).to.deep.equal(orphanedLogs);
       expect(orphanedLogs[0].blockHash).to.equal(orphanedTip.hash);
       expect(await readEscrowPayments(client, ESCROW, [payment.paymentId], { blockHash: orphanedTip.hash })).to.deep.equal([
-        { status: "open", token: USDT, amount: USD("70"), receivedUsd: USD("70") },
+        { status: "open", token: USDT, amount: USD("70"), receivedUsd: USD("70"), refunded: 0n },
       ]);
       expect(await readEscrowPayments(client, ESCROW, [payment.paymentId], { blockHash: chain.head.hash })).to.deep.equal([
-        { status: "open", token: USDT, amount: USD("40"), receivedUsd: USD("40") },
+        { status: "open", token: USDT, amount: USD("40"), receivedUsd: USD("40"), refunded: 0n },
       ]);
       const orphanedOnly = await call(clientUrl(client), "eth_call", [{ data: "0x" }, { blockHash: orphanedTip.hash, requireCanonical: true }]);
       expect(orphanedOnly.json).to.deep.include({ error: { code: -32000, message: "hash is not currently canonical" } });
@@ -694,11 +694,11 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 const clientUrl = (client: PublicClient) => (client.transport as unknown as { url: string }).url;
 
 type ReplayedEvent = { paymentId: Hex; kind: string; token?: Address; amount?: bigint; receivedUsd?: bigint; refundedTotal?: bigint; payer?: Address };
-type Replayed = { status: string; token: Address; amount: bigint; receivedUsd: bigint };
+type Replayed = { status: string; token: Address; amount: bigint; receivedUsd: bigint; refunded: bigint };
 
 /** What the escrow's record of each payment must be after these events: the status machine's view, in miniature. */
 function replay(events: readonly ReplayedEvent[]): Map<string, Replayed> {
-  const payments = new Map<string, Replayed & { refunded: bigint }>();
+  const payments = new Map<string, Replayed>();
   for (const event of events) {
     const payment = payments.get(event.paymentId) ?? { status: "none", token: zeroAddress, amount: 0n, receivedUsd: 0n, refunded: 0n };
     switch (event.kind) {
@@ -719,7 +719,7 @@ function replay(events: readonly ReplayedEvent[]): Map<string, Replayed> {
     }
     payments.set(event.paymentId, payment);
   }
-  return new Map([...payments].map(([id, { refunded: _refunded, ...rest }]) => [id, rest]));
+  return payments;
 }
 
 /** A seeded random history: payments paid, underpaid, collected, expired, refunded and strays, with reorgs. */
