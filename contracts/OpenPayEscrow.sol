@@ -11,6 +11,7 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {TransientSlot} from "@openzeppelin/contracts/utils/TransientSlot.sol";
 
 import {DepositForwarder} from "./DepositForwarder.sol";
 import {IOpenPayEscrow} from "./interfaces/IOpenPayEscrow.sol";
@@ -31,6 +32,7 @@ import {PriceMath} from "./libraries/PriceMath.sol";
 contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
+    using TransientSlot for *;
 
     /// @notice Role that registers merchants and can revoke (never add) their signers.
     bytes32 public constant SIGNER_MANAGER_ROLE = keccak256("SIGNER_MANAGER_ROLE");
@@ -79,6 +81,9 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
 
     uint8 private constant _MAX_DECIMALS = 36;
 
+    /// @dev Transient slot holding the deposit address whose BNB is being swept in.
+    bytes32 private constant _SWEPT_FROM = keccak256("OpenPay.sweptFrom");
+
     Settings private _settings;
     uint8 private _tokenCount;
     uint32 private _merchantCount;
@@ -106,6 +111,7 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         if (admin == address(0)) revert ZeroAddress("admin");
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         FORWARDER_IMPLEMENTATION = address(new DepositForwarder());
+        if (treasury == address(this)) revert EscrowAsReceiver("treasury");
         _settings = Settings({toleranceBps: DEFAULT_TOLERANCE_BPS, feeBps: 0, paused: false, treasury: treasury});
         if (treasury != address(0)) emit TreasuryUpdated(treasury);
     }
@@ -126,10 +132,10 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         _requireArrived(token, before, amount);
     }
 
-    /// @notice Takes BNB only from deposit addresses being collected; BNB sent to the escrow any other way
-    /// could not be matched to a payment.
+    /// @notice Takes BNB only from the deposit address being swept into the escrow; BNB sent any other way
+    /// (even by a refund receiver during a call) could not be matched to a payment or to what the escrow owes.
     receive() external payable {
-        if (!_reentrancyGuardEntered()) revert UseNativePayment();
+        if (msg.sender != _SWEPT_FROM.asAddress().tload()) revert UseNativePayment();
     }
 
     /// @inheritdoc IOpenPayEscrow
@@ -251,7 +257,7 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
 
     /// @inheritdoc IOpenPayEscrow
     function refund(bytes32 paymentId, address to, uint256 amount) external nonReentrant {
-        if (to == address(0)) revert ZeroAddress("recipient");
+        _requireReceiver(to, "recipient");
         Payment memory payment = _payments[paymentId];
         if (payment.status != Status.Completed && payment.status != Status.PartiallyRefunded) {
             revert InvalidPaymentStatus(paymentId, payment.status);
@@ -271,7 +277,7 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
 
     /// @inheritdoc IOpenPayEscrow
     function setPayout(address payout) external {
-        if (payout == address(0)) revert ZeroAddress("payout");
+        _requireReceiver(payout, "payout");
         Merchant storage merchant = _registeredMerchant(msg.sender);
         merchant.payout = payout;
         emit PayoutUpdated(msg.sender, payout);
@@ -291,7 +297,7 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
 
     /// @inheritdoc IOpenPayEscrow
     function claim(address token, address to) external nonReentrant {
-        if (to == address(0)) revert ZeroAddress("recipient");
+        _requireReceiver(to, "recipient");
         uint256 amount = _claimable[token][msg.sender];
         if (amount == 0) revert NothingToClaim(token, msg.sender);
         delete _claimable[token][msg.sender];
@@ -321,7 +327,7 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         onlyRole(SIGNER_MANAGER_ROLE)
     {
         if (merchant == address(0)) revert ZeroAddress("merchant");
-        if (payout == address(0)) revert ZeroAddress("payout");
+        _requireReceiver(payout, "payout");
         if (signer == address(0)) revert ZeroAddress("signer");
         if (_merchants[merchant].id != 0) revert MerchantAlreadyRegistered(merchant);
         uint32 id = ++_merchantCount;
@@ -394,14 +400,14 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
 
     /// @inheritdoc IOpenPayEscrow
     function setTreasury(address treasury) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (treasury == address(0)) revert ZeroAddress("treasury");
+        _requireReceiver(treasury, "treasury");
         _settings.treasury = treasury;
         emit TreasuryUpdated(treasury);
     }
 
     /// @inheritdoc IOpenPayEscrow
     function rescue(address token, address to, uint256 amount) external onlyRole(DEFAULT_ADMIN_ROLE) nonReentrant {
-        if (to == address(0)) revert ZeroAddress("recipient");
+        _requireReceiver(to, "recipient");
         if (amount == 0) revert ZeroAmount();
         uint256 held = token == NATIVE ? address(this).balance : IERC20(token).balanceOf(address(this));
         uint256 owed = _ledgers[token].owed;
@@ -635,6 +641,7 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         }
         if (intent.amountUsd == 0) revert ZeroPaymentAmount(intent.paymentId);
         _toUint104(intent.amountUsd);
+        if (intent.refundTo == address(this)) revert EscrowAsReceiver("refundTo");
         (address signer, ECDSA.RecoverError error,) = ECDSA.tryRecover(digest, signature);
         if (error != ECDSA.RecoverError.NoError) revert InvalidSignature(intent.paymentId);
         merchantId = _signerMerchantIds[intent.merchant][signer];
@@ -652,12 +659,13 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         if (bound != digest) revert IntentMismatch(paymentId, bound, digest);
     }
 
-    /// @dev Whether `token` at the intent's deposit address could still be collected, now or later.
+    /// @dev Whether `token` at the intent's deposit address could still be collected, now or later (never for an
+    /// intent naming the escrow as `refundTo`, which no deposit accepts).
     function _collectable(PaymentIntent calldata intent, bytes32 digest, address token) private view returns (bool) {
         // Past the expiry only the operator may still collect, until the late-collect window closes.
         uint256 until = intent.expiry;
         if (!hasRole(OPERATOR_ROLE, msg.sender)) until += LATE_COLLECT_WINDOW;
-        if (block.timestamp > until) return false;
+        if (block.timestamp > until || intent.refundTo == address(this)) return false;
         TokenConfig memory tokenConfig = _tokens[token];
         if (!tokenConfig.allowed) return false;
         Payment memory payment = _payments[intent.paymentId];
@@ -666,12 +674,19 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
             && _intentDigests[intent.paymentId] == digest;
     }
 
-    /// @dev Where a deposit-address refund goes: the intent's refund address, else the operator's choice.
+    /// @dev Where a deposit-address refund goes: the intent's refund address, else the operator's choice. An intent
+    /// naming the escrow could never be paid, and what reached its deposit address goes where the operator says.
     function _refundReceiver(PaymentIntent calldata intent, address to) private view returns (address) {
-        if (intent.refundTo != address(0)) return intent.refundTo;
+        if (intent.refundTo != address(0) && intent.refundTo != address(this)) return intent.refundTo;
         _checkRole(OPERATOR_ROLE);
-        if (to == address(0)) revert ZeroAddress("recipient");
+        _requireReceiver(to, "recipient");
         return to;
+    }
+
+    /// @dev Reverts unless `to` may receive funds: not zero, and not the escrow, where they would stop being owed.
+    function _requireReceiver(address to, string memory what) private view {
+        if (to == address(0)) revert ZeroAddress(what);
+        if (to == address(this)) revert EscrowAsReceiver(what);
     }
 
     /// @dev The deposit address of the intent with this digest.
@@ -685,10 +700,14 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         return DepositForwarder(payable(depositAddress));
     }
 
-    /// @dev Moves `amount` of `token` from a deposit address into the escrow, exactly.
+    /// @dev Moves `amount` of `token` from a deposit address into the escrow, exactly. The deposit address is the
+    /// only sender `receive` accepts, and only during its sweep.
     function _sweepIn(DepositForwarder forwarder, address token, uint256 amount) private {
         uint256 before = _balanceAt(token, address(this));
+        TransientSlot.AddressSlot sweptFrom = _SWEPT_FROM.asAddress();
+        if (token == NATIVE) sweptFrom.tstore(address(forwarder));
         forwarder.sweep(token, address(this), amount);
+        if (token == NATIVE) sweptFrom.tstore(address(0));
         _requireArrived(token, before, amount);
     }
 

@@ -423,6 +423,11 @@ interface IOpenPayEscrow {
     /// @param what Which one: "admin", "merchant", "payout", "signer", "recipient", "treasury" or "feed".
     error ZeroAddress(string what);
 
+    /// @notice An address that would receive funds is the escrow itself, where they would stop being owed to anyone
+    /// and become rescuable.
+    /// @param what Which one: "payout", "recipient", "refundTo" or "treasury".
+    error EscrowAsReceiver(string what);
+
     /// @notice Nothing is claimable.
     /// @param token The token.
     /// @param account The account.

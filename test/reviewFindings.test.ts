@@ -1,0 +1,144 @@
+import { expect } from "chai";
+import { ethers, network } from "hardhat";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import type { BouncingReceiver } from "../typechain-types";
+import { NATIVE, TOKENS, USD } from "./support/fixture";
+import { depositAndCollect, depositFixture, plainTransfer, predictDepositAddress } from "./support/depositAddresses";
+import { BNB, heldBy, passExpiry, payToken, Status, expectPayment } from "./support/scenarios";
+
+/**
+ * The independent review of the escrow before mainnet (issue 14): one regression test per finding, named after
+ * it, each failing on the escrow as the review found it.
+ */
+describe("the mainnet review's findings", function () {
+  async function fixture() {
+    const f = await depositFixture();
+    const escrow = await f.escrow.getAddress();
+    // The merchant holds 100 USDT from a completed payment, and a refund the customer cannot take is claimable.
+    const paid = await f.signed();
+    await payToken(f.escrow, f.customer, paid, f.usdt, TOKENS("100"));
+    return { ...f, escrowAddress: escrow, paid };
+  }
+
+  /** The escrow holds no more of `token` than it owes: nothing it owes can have become rescuable. */
+  async function expectNothingRescuable(f: Awaited<ReturnType<typeof fixture>>, token: string) {
+    const owed = (await f.escrow.ledgerOf(token)).owed;
+    expect(await heldBy(f.escrow, token)).to.equal(owed);
+  }
+
+  describe("3. funds sent to the escrow's own address stop being owed", function () {
+    it("refuses the escrow as a refund's recipient, a claim's recipient, a payout, a treasury or a rescue's recipient", async function () {
+      const f = await loadFixture(fixture);
+      const usdt = await f.usdt.getAddress();
+      await expect(f.escrow.connect(f.merchant).refund(f.paid.intent.paymentId, f.escrowAddress, TOKENS("10")))
+        .to.be.revertedWithCustomError(f.escrow, "EscrowAsReceiver")
+        .withArgs("recipient");
+      await expect(f.escrow.connect(f.customer).claim(usdt, f.escrowAddress))
+        .to.be.revertedWithCustomError(f.escrow, "EscrowAsReceiver")
+        .withArgs("recipient");
+      await expect(f.escrow.connect(f.merchant).setPayout(f.escrowAddress))
+        .to.be.revertedWithCustomError(f.escrow, "EscrowAsReceiver")
+        .withArgs("payout");
+      await expect(f.escrow.connect(f.signerManager).registerMerchant(f.stranger.address, f.escrowAddress, f.stranger.address))
+        .to.be.revertedWithCustomError(f.escrow, "EscrowAsReceiver")
+        .withArgs("payout");
+      await expect(f.escrow.connect(f.admin).setTreasury(f.escrowAddress))
+        .to.be.revertedWithCustomError(f.escrow, "EscrowAsReceiver")
+        .withArgs("treasury");
+      await expect(f.escrow.connect(f.admin).rescue(usdt, f.escrowAddress, 1n))
+        .to.be.revertedWithCustomError(f.escrow, "EscrowAsReceiver")
+        .withArgs("recipient");
+      // Nothing moved: the merchant's 100 USDT is still owed and paid out to its own payout wallet.
+      await expectNothingRescuable(f, usdt);
+      await expect(f.escrow.connect(f.merchant).withdraw(usdt, TOKENS("100"))).to.changeTokenBalance(f.usdt, f.payout, TOKENS("100"));
+    });
+
+    it("refuses an intent whose refundTo is the escrow at its first deposit, direct or collected", async function () {
+      const f = await loadFixture(fixture);
+      const s = await f.signed({ refundTo: f.escrowAddress });
+      await expect(f.escrow.connect(f.customer).pay(s.intent, s.signature, f.usdt, TOKENS("40")))
+        .to.be.revertedWithCustomError(f.escrow, "EscrowAsReceiver")
+        .withArgs("refundTo");
+      await expect(f.escrow.connect(f.customer).payNative(s.intent, s.signature, { value: BNB("0.01") }))
+        .to.be.revertedWithCustomError(f.escrow, "EscrowAsReceiver")
+        .withArgs("refundTo");
+      await plainTransfer(f.usdt, f.customer, await predictDepositAddress(f.escrow, s.intent), TOKENS("40"));
+      await expect(f.escrow.connect(f.keeper).collect(s.intent, s.signature, f.usdt))
+        .to.be.revertedWithCustomError(f.escrow, "EscrowAsReceiver")
+        .withArgs("refundTo");
+      await expectPayment(f.escrow, s.intent.paymentId, { status: Status.None, tokenIndex: 0n, merchantId: 0n, amount: 0n, receivedUsd: 0n });
+    });
+
+    it("returns what reached such an intent's deposit address where the operator says, never into the escrow", async function () {
+      const f = await loadFixture(fixture);
+      const usdt = await f.usdt.getAddress();
+      const s = await f.signed({ refundTo: f.escrowAddress });
+      const depositAddress = await predictDepositAddress(f.escrow, s.intent);
+      await plainTransfer(f.usdt, f.customer, depositAddress, TOKENS("40"));
+      await passExpiry(s.intent);
+      await network.provider.send("evm_mine");
+      // The intent names a refund address, but not one that can receive: only the operator decides, as for none.
+      await expect(f.escrow.connect(f.stranger).returnStray(s.intent, usdt, f.stranger.address))
+        .to.be.revertedWithCustomError(f.escrow, "AccessControlUnauthorizedAccount")
+        .withArgs(f.stranger.address, f.OPERATOR_ROLE);
+      await expect(f.escrow.connect(f.operator).returnStray(s.intent, usdt, f.escrowAddress))
+        .to.be.revertedWithCustomError(f.escrow, "EscrowAsReceiver")
+        .withArgs("recipient");
+      await expect(f.escrow.connect(f.operator).returnStray(s.intent, usdt, f.customer.address)).to.changeTokenBalances(
+        f.usdt,
+        [depositAddress, f.customer, f.escrowAddress],
+        [-TOKENS("40"), TOKENS("40"), 0n],
+      );
+      await expectNothingRescuable(f, usdt);
+    });
+
+    it("refuses the escrow as the operator's receiver of a deposit address's refund", async function () {
+      const f = await loadFixture(fixture);
+      const s = await f.signed({ amountUsd: USD("100") });
+      await depositAndCollect(f, s, f.usdt, TOKENS("40"));
+      await passExpiry(s.intent);
+      await f.escrow.connect(f.operator).expire(s.intent, []);
+      await expect(f.escrow.connect(f.operator).refundDepositAddress(s.intent, f.escrowAddress, TOKENS("40")))
+        .to.be.revertedWithCustomError(f.escrow, "EscrowAsReceiver")
+        .withArgs("recipient");
+      await expectNothingRescuable(f, await f.usdt.getAddress());
+    });
+  });
+
+  describe("4. receive() accepts BNB from anyone while a guarded call runs", function () {
+    it("refuses the BNB a refund receiver bounces back, so it never lands in the escrow as un-owed funds", async function () {
+      const f = await loadFixture(fixture);
+      const bouncer = (await (await ethers.getContractFactory("BouncingReceiver")).deploy()) as unknown as BouncingReceiver;
+      const s = await f.signed();
+      const data = f.escrow.interface.encodeFunctionData("payNative", [s.intent, s.signature]);
+      await bouncer.connect(f.customer).relay(f.escrowAddress, data, { value: BNB("0.05") });
+      await passExpiry(s.intent);
+      const heldBefore = await heldBy(f.escrow, NATIVE);
+      await f.escrow.connect(f.stranger).expire(s.intent, [await bouncer.getAddress()]);
+      // The refund was pushed, the bounce refused: the receiver keeps its refund and the escrow holds only what it owes.
+      expect(await bouncer.bounces()).to.equal(1n);
+      expect(await bouncer.lastBounceAccepted()).to.equal(false);
+      expect(await ethers.provider.getBalance(bouncer)).to.equal(BNB("0.05"));
+      expect(await heldBy(f.escrow, NATIVE)).to.equal(heldBefore - BNB("0.05"));
+      await expectNothingRescuable(f, NATIVE);
+    });
+
+    it("refuses plain BNB from anyone, and still takes BNB swept in from a deposit address", async function () {
+      const f = await loadFixture(fixture);
+      await expect(f.customer.sendTransaction({ to: f.escrowAddress, value: 1n })).to.be.revertedWithCustomError(
+        f.escrow,
+        "UseNativePayment",
+      );
+      const s = await f.signed({ amountUsd: USD("30") });
+      await depositAndCollect(f, s, NATIVE, BNB("0.05"));
+      await expectPayment(f.escrow, s.intent.paymentId, {
+        status: Status.Completed,
+        tokenIndex: 3n,
+        merchantId: 1n,
+        amount: BNB("0.05"),
+        receivedUsd: USD("30"),
+      });
+      await expectNothingRescuable(f, NATIVE);
+    });
+  });
+});
