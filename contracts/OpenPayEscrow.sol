@@ -518,7 +518,7 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
     function quoteUsd(address token, uint256 amount) external view returns (uint256) {
         TokenConfig memory config = _tokens[token];
         if (config.feed == address(0)) revert TokenNotAllowed(token);
-        uint256 price = PriceMath.freshPrice(config.feed, config.maxStaleness);
+        uint256 price = PriceMath.freshPrice(config.feed, config.maxStaleness, config.feedDecimals);
         return PriceMath.usdValue(amount, price, config.decimals, config.feedDecimals);
     }
 
@@ -591,7 +591,7 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
 
     /// @dev Values a deposit at the token's fresh Chainlink price.
     function _valueUsd(TokenConfig memory tokenConfig, uint256 amount) private view returns (uint256) {
-        uint256 price = PriceMath.freshPrice(tokenConfig.feed, tokenConfig.maxStaleness);
+        uint256 price = PriceMath.freshPrice(tokenConfig.feed, tokenConfig.maxStaleness, tokenConfig.feedDecimals);
         return PriceMath.usdValue(amount, price, tokenConfig.decimals, tokenConfig.feedDecimals);
     }
 

@@ -141,4 +141,27 @@ describe("the mainnet review's findings", function () {
       await expectNothingRescuable(f, NATIVE);
     });
   });
+
+  describe("6. feed decimals are read once", function () {
+    it("refuses to value a deposit once the feed answers in other decimals, naming the feed and both decimals", async function () {
+      const f = await loadFixture(fixture);
+      const feed = await f.usdtFeed.getAddress();
+      // MockV3Aggregator keeps its decimals in slot 0: the feed now answers in 6 decimals instead of 8.
+      await network.provider.send("hardhat_setStorageAt", [feed, "0x0", ethers.toBeHex(6, 32)]);
+      expect(await f.usdtFeed.decimals()).to.equal(6n);
+      const s = await f.signed();
+      await expect(f.escrow.connect(f.customer).pay(s.intent, s.signature, f.usdt, TOKENS("100")))
+        .to.be.revertedWithCustomError(f.escrow, "FeedDecimalsChanged")
+        .withArgs(feed, 8, 6);
+      await expect(f.escrow.quoteUsd(f.usdt, TOKENS("1")))
+        .to.be.revertedWithCustomError(f.escrow, "FeedDecimalsChanged")
+        .withArgs(feed, 8, 6);
+      // Configuring the token again records the new decimals, and payments value correctly once more.
+      await f.escrow.connect(f.admin).setToken(f.usdt, feed, 86_400);
+      await f.usdtFeed.updateAnswer(10n ** 6n);
+      expect(await f.escrow.quoteUsd(f.usdt, TOKENS("1"))).to.equal(USD("1"));
+      await payToken(f.escrow, f.customer, s, f.usdt, TOKENS("100"));
+      expect((await f.escrow.paymentOf(s.intent.paymentId)).status).to.equal(Status.Completed);
+    });
+  });
 });

@@ -32,11 +32,22 @@ library PriceMath {
     /// @param maxStaleness The limit.
     error StalePrice(address feed, uint256 updatedAt, uint256 staleBy, uint256 maxStaleness);
 
-    /// @notice Returns the feed's latest answer after checking that it is positive, not from the future and fresh.
+    /// @notice The feed now answers in other decimals than it did when the token was configured: every value it
+    /// gave would be off by a power of ten.
+    /// @param feed The feed.
+    /// @param expected The decimals recorded when the token was configured.
+    /// @param actual The decimals the feed reports now.
+    error FeedDecimalsChanged(address feed, uint8 expected, uint8 actual);
+
+    /// @notice Returns the feed's latest answer after checking that it is in the expected decimals, positive, not
+    /// from the future and fresh.
     /// @param feed The Chainlink feed.
     /// @param maxStaleness Longest accepted age of the answer, in seconds.
-    /// @return price The answer, in the feed's decimals.
-    function freshPrice(address feed, uint256 maxStaleness) internal view returns (uint256 price) {
+    /// @param feedDecimals The decimals the answer must be in (a proxy's aggregator can be replaced).
+    /// @return price The answer, in `feedDecimals`.
+    function freshPrice(address feed, uint256 maxStaleness, uint8 feedDecimals) internal view returns (uint256 price) {
+        uint8 decimals = AggregatorV3Interface(feed).decimals();
+        if (decimals != feedDecimals) revert FeedDecimalsChanged(feed, feedDecimals, decimals);
         (, int256 answer,, uint256 updatedAt,) = AggregatorV3Interface(feed).latestRoundData();
         if (answer <= 0) revert PriceNotPositive(feed, answer);
         if (updatedAt > block.timestamp) revert PriceFromFuture(feed, updatedAt, block.timestamp);
