@@ -29,9 +29,17 @@ function stretches(headers: readonly BlockHeader[], watched: readonly WatchedPay
   const from = headers[0].number;
   const end = headers[headers.length - 1].number;
   const result: Stretch[] = [];
+  // Grouped once: a catch-up's segment holds thousands of logs for thousands of watched payments.
+  const byPayment = new Map<string, PaymentLog[]>();
+  for (const log of logs) {
+    const id = log.paymentId.toLowerCase();
+    const own = byPayment.get(id);
+    if (own) own.push(log);
+    else byPayment.set(id, [log]);
+  }
   for (const payment of watched) {
     if (!payment.takesNative) continue;
-    const own = logs.filter((log) => log.paymentId.toLowerCase() === payment.id.toLowerCase());
+    const own = byPayment.get(payment.id.toLowerCase()) ?? [];
     if (own.some(({ event }) => (event.kind === "deposited" || event.kind === "completed") && !isNative(event.token))) continue;
     const sweeps: number[] = [];
     let last = end;
