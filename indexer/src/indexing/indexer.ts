@@ -239,7 +239,7 @@ export class Indexer {
   /** Applies a segment read on top of `base` (rolling back to it first when it is a common ancestor). */
   private async apply(
     segment: ChainSegment,
-    { rollbackTo, finalized }: { rollbackTo?: number; finalized?: number },
+    { base, rollbackTo, finalized }: { base: BlockRecord; rollbackTo?: number; finalized?: number },
     signal?: AbortSignal,
   ): Promise<BatchResult> {
     const { db, chainId, settings, escrow, tokens, logger, observer } = this.options;
@@ -259,9 +259,10 @@ export class Indexer {
     // Read while the BNB balances are (settlements depend on the escrow's logs, not on BNB arrivals).
     arriving.catch(() => undefined);
 
-    // The segment's own headers, and the kept blocks below it: after a reorganisation, the kept blocks above the
-    // ancestor are the branch that is gone, whose times must not stand for the new branch's.
-    const known = [...(await keptBlocks(db, chainId)).filter((block) => block.number < headers[0].number), ...headers];
+    // The segment's own headers, the block it builds on and the kept blocks below that: after a reorganisation, the
+    // kept blocks above the ancestor are the branch that is gone, whose times must not stand for the new branch's.
+    const below = (await keptBlocks(db, chainId)).filter((block) => block.number < base.number);
+    const known = [...below, base, ...headers];
     const confirmedAt = await this.confirmedBlocks(headers[0].number, head.number, finalized, known, signal);
     const confirmed = confirmedAt(head.number);
     const evidence = await settlementEvidence(
@@ -375,7 +376,7 @@ export class Indexer {
       const safe = Math.max(head - this.depth + 1, finalized ?? 0);
       if (last.number < safe - 1) this.prefetched = this.readAhead(last.number + 1, Math.min(safe - 1, last.number + this.range.size), last.hash);
     }
-    await this.apply(segment, { rollbackTo, finalized }, signal);
+    await this.apply(segment, { base, rollbackTo, finalized }, signal);
     return catchingUp ? "backfilled" : "followed";
   }
 
