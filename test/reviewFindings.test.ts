@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { ethers, network } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import type { BouncingReceiver } from "../typechain-types";
+import type { BouncingReceiver, FeedProxy, RoundsAggregator } from "../typechain-types";
 import { NATIVE, TOKENS, USD } from "./support/fixture";
 import { depositAndCollect, depositFixture, plainTransfer, predictDepositAddress } from "./support/depositAddresses";
 import { BNB, heldBy, passExpiry, payToken, Status, expectPayment } from "./support/scenarios";
@@ -162,6 +162,32 @@ describe("the mainnet review's findings", function () {
       expect(await f.escrow.quoteUsd(f.usdt, TOKENS("1"))).to.equal(USD("1"));
       await payToken(f.escrow, f.customer, s, f.usdt, TOKENS("100"));
       expect((await f.escrow.paymentOf(s.intent.paymentId)).status).to.equal(Status.Completed);
+    });
+
+    it("refuses a Chainlink-style proxy moved to an aggregator in 18 decimals, where it would value 1 USDT at $10^10", async function () {
+      const f = await loadFixture(fixture);
+      const Aggregator = await ethers.getContractFactory("RoundsAggregator");
+      const eightDecimals = (await Aggregator.deploy(8, "USDT / USD")) as unknown as RoundsAggregator;
+      await eightDecimals.report(10n ** 8n);
+      const proxy = (await (await ethers.getContractFactory("FeedProxy")).deploy(eightDecimals)) as unknown as FeedProxy;
+      const feed = await proxy.getAddress();
+      await f.escrow.connect(f.admin).setToken(f.usdt, feed, 86_400);
+      const first = await f.signed();
+      await payToken(f.escrow, f.customer, first, f.usdt, TOKENS("100"));
+      expect((await f.escrow.paymentOf(first.intent.paymentId)).receivedUsd).to.equal(USD("100"));
+
+      // The feed's owner moves it to a new aggregator answering in 18 decimals (phase 2), as Chainlink may.
+      const eighteenDecimals = (await Aggregator.deploy(18, "USDT / USD")) as unknown as RoundsAggregator;
+      await eighteenDecimals.report(10n ** 18n);
+      await proxy.setAggregator(eighteenDecimals);
+      expect((await proxy.latestRoundData())[0]).to.equal((2n << 64n) | 1n);
+      const second = await f.signed();
+      await expect(f.escrow.connect(f.customer).pay(second.intent, second.signature, f.usdt, TOKENS("1")))
+        .to.be.revertedWithCustomError(f.escrow, "FeedDecimalsChanged")
+        .withArgs(feed, 8, 18);
+      await f.escrow.connect(f.admin).setToken(f.usdt, feed, 86_400);
+      await payToken(f.escrow, f.customer, second, f.usdt, TOKENS("100"));
+      expect((await f.escrow.paymentOf(second.intent.paymentId)).receivedUsd).to.equal(USD("100"));
     });
   });
 });
