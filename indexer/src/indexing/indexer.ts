@@ -302,9 +302,9 @@ export class Indexer {
     });
     for (const refusal of result.refusals) logger.error({ refusal }, "status machine refused a chain event");
     for (const superseded of result.superseded) logger.warn(superseded, "an off-chain event no longer applies after a reorganisation: recorded as superseded");
+    // Withheld, or found again, at every block until resolved: each is said (and counted) once per payment and reason.
     const disagreeing = new Map(result.disagreements.map((disagreement) => [disagreement.paymentId, `${disagreement.to}: ${disagreement.reason}`]));
     for (const disagreement of result.disagreements) {
-      // Withheld again at every block until it is resolved: said (and counted) once per payment and reason.
       if (this.disagreements.get(disagreement.paymentId) === disagreeing.get(disagreement.paymentId)) continue;
       logger.error(disagreement, `the escrow's record contradicts the indexer: not announced ${disagreement.to}; reading the payment's history again`);
       observer?.escrowDisagreement?.(disagreement.to);

@@ -18,9 +18,10 @@ export interface EvidenceReader {
 
 /**
  * What the escrow says, at `head`, of every payment that may be settled once the batch is applied (those the
- * database finds due at `confirmed`) and of every payment the batch touches. For a payment with nothing received whose time is up, also what its deposit address held of each accepted
- * token and of BNB at its expiry block (absent when that block's state cannot be read: the payment then waits for
- * the late-collect window, after which the escrow's record alone decides).
+ * database finds due at `confirmed`) and of every payment the batch touches. For a payment with nothing received
+ * whose time is up, also what its deposit address held of each accepted token and of BNB at its expiry block (absent
+ * when that block's state cannot be read: the payment then waits for the late-collect window, after which the
+ * escrow's record alone decides).
  */
 export async function settlementEvidence(
   db: Db,
