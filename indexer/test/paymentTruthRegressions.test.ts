@@ -8,6 +8,7 @@ import type { IndexerObserver } from "../src/indexing/indexer";
 import { recordOffChainEvent } from "../src/indexing/offChainEvents";
 import { readEscrowPayments } from "../src/chain/escrowReadings";
 import { FaultyRpcProxy } from "./support/faultyRpcProxy";
+import { setAutomine } from "./support/manualMining";
 import {
   CHAIN_ID,
   catchUp,
@@ -125,6 +126,56 @@ describe("payment truth: the failures issue 13 reproduced", function () {
           expect(await outboxTypes(db, payment.intent.paymentId)).to.deep.equal(["payment.confirming", "payment.paid"]);
         }
       } finally {
+        await proxy.close();
+      }
+    });
+
+    it("expired although paid: a block's logs answered in part (one payment's or one deposit address's kept, another's left out) are never believed", async function () {
+      const { db } = store();
+      const payments = await Promise.all(["11", "12", "13", "14"].map((usd) => signedPayment(chain(), usd, 600n)));
+      for (const payment of payments) await register(db, chain(), payment);
+      const [viaAddress, alsoViaAddress, paid, alsoPaid] = payments;
+      const proxy = await FaultyRpcProxy.start({ upstream: chain().url, seed: 3 });
+      try {
+        const counter = faultCounter();
+        const indexer = localIndexer(chain(), db, { rpc: createProviderPool([proxy.url]), observer: counter.observer });
+        await catchUp(indexer);
+        const escrow = await hre.ethers.getContractAt("OpenPayEscrow", chain().record.escrow);
+        const usdt = await hre.ethers.getContractAt("TestToken", chain().record.tokens.USDT.address);
+        const [buyer] = await hre.ethers.getSigners();
+        await (await usdt.mint(buyer.address, USD("100"))).wait();
+        await (await usdt.approve(chain().record.escrow, USD("100"))).wait();
+
+        // One block with a transfer into each of two deposit addresses, then one with two payments in full; the
+        // provider answers each block's logs by hash with one of its two logs.
+        await setAutomine(false);
+        for (const payment of [viaAddress, alsoViaAddress]) {
+          const { depositAddress } = await storedPayment(db, payment.intent.paymentId);
+          await usdt.transfer(depositAddress, USD("5"));
+        }
+        await mine(1);
+        await setAutomine(true);
+        proxy.configure({ lies: [{ lie: { kind: "subset-logs" }, queries: "blockHash", when: { next: 1 } }] });
+        await catchUp(indexer);
+        await setAutomine(false);
+        await escrow.pay(paid.intent, paid.signature, chain().record.tokens.USDT.address, USD("13"));
+        await escrow.pay(alsoPaid.intent, alsoPaid.signature, chain().record.tokens.USDT.address, USD("14"));
+        await mine(1);
+        await setAutomine(true);
+        proxy.configure({ lies: [{ lie: { kind: "subset-logs" }, queries: "blockHash", when: { next: 1 } }] });
+        await catchUp(indexer);
+
+        expect(proxy.stats.subsetLogQueries).to.equal(2);
+        expect(counter.faults.filter((kind) => kind === "missing_logs").length).to.equal(2);
+        // Each payment announced as a node that told the whole truth would have it: nothing late, nothing lost.
+        for (const payment of [viaAddress, alsoViaAddress]) {
+          expect(await historyOf(db, payment.intent.paymentId)).to.deep.equal([["initiated", "pending", "deposit_address_funded"]]);
+        }
+        for (const payment of [paid, alsoPaid]) {
+          expect(await historyOf(db, payment.intent.paymentId)).to.deep.equal([["initiated", "confirming", "full_value_received"]]);
+        }
+      } finally {
+        await setAutomine(true);
         await proxy.close();
       }
     });

@@ -13,8 +13,8 @@ interface RawReceipt {
 
 /**
  * Every log of a block, from its receipts: what the block holds whatever a provider's log index says. The indexer
- * asks for it only when a header's bloom says the escrow or a watched deposit address may have logs in a block for
- * which `eth_getLogs` returned none.
+ * asks for it only when a header's bloom leaves room for a log of the escrow, a watched payment or a watched deposit
+ * address that `eth_getLogs` did not return.
  */
 export async function blockLogsFromReceipts(client: PublicClient, blockHash: Hex): Promise<Log[]> {
   let receipts: RawReceipt[] | null = null;

@@ -157,7 +157,12 @@ export class Indexer {
     const watched = await watchedPayments(this.options.db, this.options.chainId);
     return {
       watched,
-      targets: { escrow: this.options.escrow, tokens: this.options.tokens, depositAddresses: watched.map((payment) => getAddress(payment.depositAddress)) },
+      targets: {
+        escrow: this.options.escrow,
+        tokens: this.options.tokens,
+        depositAddresses: watched.map((payment) => getAddress(payment.depositAddress)),
+        paymentIds: watched.map((payment) => payment.id),
+      },
     };
   }
 

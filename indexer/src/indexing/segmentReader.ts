@@ -17,6 +17,8 @@ export interface ReadTargets {
   tokens: readonly Address[];
   /** Deposit addresses whose incoming transfers are read. */
   depositAddresses: readonly Address[];
+  /** Payments whose escrow logs matter (each payment event's first indexed topic is its id). */
+  paymentIds: readonly Hex[];
 }
 
 /** A stretch of chain as read: hash-linked headers, and every log the indexer needs in them. */
@@ -28,20 +30,27 @@ export interface ChainSegment {
   bloomFalsePositives: number;
 }
 
-/** The bloom bits of what is read, worked out once per segment. */
+/**
+ * The bloom bits of what is read, worked out once per segment. Each watched item is checked on its own: a provider
+ * that answers a block with some of its logs (one payment's, one deposit address's) and leaves out others must not
+ * pass because the block was not empty.
+ */
 class Watch {
   readonly escrow: BloomBits;
   readonly tokens: BloomBits[];
   readonly transfer = bloomBits(TRANSFER_TOPIC);
-  readonly recipients: BloomBits[];
+  /** Deposit addresses as Transfer topics (lower case) with their bits. */
+  readonly recipients: ReadonlyArray<{ topic: Hex; bits: BloomBits }>;
+  readonly payments: ReadonlyArray<{ topic: Hex; bits: BloomBits }>;
   private readonly recipientSet: Set<string>;
   private readonly tokenSet: Set<string>;
 
   constructor(readonly targets: ReadTargets) {
     this.escrow = addressBits(targets.escrow);
     this.tokens = targets.tokens.map(addressBits);
-    this.recipients = targets.depositAddresses.map(addressTopicBits);
-    this.recipientSet = new Set(targets.depositAddresses.map((address) => pad(address.toLowerCase() as Hex, { size: 32 })));
+    this.recipients = targets.depositAddresses.map((address) => ({ topic: pad(address.toLowerCase() as Hex, { size: 32 }), bits: addressTopicBits(address) }));
+    this.payments = targets.paymentIds.map((id) => ({ topic: id.toLowerCase() as Hex, bits: bloomBits(id) }));
+    this.recipientSet = new Set(this.recipients.map(({ topic }) => topic));
     this.tokenSet = new Set(targets.tokens.map((token) => token.toLowerCase()));
   }
 
@@ -52,8 +61,24 @@ class Watch {
 
   /** Whether the bloom leaves room for a transfer of an accepted token into a watched deposit address. */
   transferMayLog(bloom: Uint8Array): boolean {
-    if (this.recipients.length === 0 || !bloomMayHold(bloom, this.transfer) || !this.tokens.some((bits) => bloomMayHold(bloom, bits))) return false;
-    return this.recipients.some((bits) => bloomMayHold(bloom, bits));
+    return this.transferRoom(bloom) && this.recipients.some(({ bits }) => bloomMayHold(bloom, bits));
+  }
+
+  /**
+   * Whether the bloom leaves room for a log the block's answer lacks: an escrow log where it has none, a watched
+   * payment's where it has none of that payment, a transfer into a watched address where it has none into that one.
+   */
+  doubts(bloom: Uint8Array, answer: BlockAnswer | undefined): boolean {
+    if (this.escrowMayLog(bloom)) {
+      if (!answer?.escrow) return true;
+      if (this.payments.some(({ topic, bits }) => !answer.paymentIds.has(topic) && bloomMayHold(bloom, bits))) return true;
+    }
+    if (!this.transferRoom(bloom)) return false;
+    return this.recipients.some(({ topic, bits }) => !answer?.recipients.has(topic) && bloomMayHold(bloom, bits));
+  }
+
+  private transferRoom(bloom: Uint8Array): boolean {
+    return this.recipients.length > 0 && bloomMayHold(bloom, this.transfer) && this.tokens.some((bits) => bloomMayHold(bloom, bits));
   }
 
   isEscrowLog(log: Log): boolean {
@@ -70,6 +95,17 @@ class Watch {
   }
 }
 
+/** What an answer holds for one block: whether any escrow log, which payments' logs, which recipients' transfers. */
+interface BlockAnswer {
+  escrow: boolean;
+  paymentIds: Set<string>;
+  recipients: Set<string>;
+  /** Every log of the answer in this block, as transaction hash and log index. */
+  logs: Set<string>;
+}
+
+const logKey = (log: Log) => `${log.transactionHash?.toLowerCase()}:${Number(log.logIndex)}`;
+
 /**
  * The escrow's logs and the watched transfers of blocks `from`..`to`: by block hash for one block, by range for more
  * (`escrow`, when the range's escrow logs were already asked for).
@@ -85,7 +121,7 @@ async function fetchLogs(client: PublicClient, watch: Watch, headers: readonly B
   const escrowLogs = escrow ?? (blooms.some((bloom) => watch.escrowMayLog(bloom)) ? client.getLogs({ address: watch.targets.escrow, ...where }) : Promise.resolve([]));
   const transfers: Array<Promise<Log[]>> = [];
   if (blooms.some((bloom) => watch.transferMayLog(bloom))) {
-    const recipients = watch.targets.depositAddresses.map((address) => pad(address.toLowerCase() as Hex, { size: 32 }));
+    const recipients = watch.recipients.map(({ topic }) => topic);
     for (let i = 0; i < recipients.length; i += ADDRESSES_PER_QUERY) {
       transfers.push(
         client.request({
@@ -134,30 +170,33 @@ export async function readSegment(
   const { escrowLogs, transferLogs } = await fetchLogs(client, watch, headers, escrow);
 
   const byNumber = new Map(headers.map((header) => [header.number, header]));
-  const check = (logs: readonly Log[]) => {
-    const blocks = new Set<number>();
+  const answers = new Map<number, BlockAnswer>();
+  const note = (logs: readonly Log[], escrowLogs: boolean) => {
     for (const log of logs) {
       const header = log.blockNumber === null ? undefined : byNumber.get(Number(log.blockNumber));
       if (!header || log.blockHash !== header.hash) {
         throw new ProviderFault("foreign_logs", `a log of block ${log.blockNumber} (${log.blockHash}) is not of the block the indexer read there (${header?.hash ?? "none"})`);
       }
       if (log.removed) throw new ProviderFault("foreign_logs", `a log of block ${log.blockNumber} is marked removed`);
-      blocks.add(header.number);
+      let answer = answers.get(header.number);
+      if (!answer) answers.set(header.number, (answer = { escrow: false, paymentIds: new Set(), recipients: new Set(), logs: new Set() }));
+      answer.logs.add(logKey(log));
+      if (escrowLogs) {
+        answer.escrow = true;
+        if (log.topics[1]) answer.paymentIds.add(log.topics[1].toLowerCase());
+      } else if (log.topics[2]) answer.recipients.add(log.topics[2].toLowerCase());
     }
-    return blocks;
   };
-  const withEscrowLogs = check(escrowLogs);
-  const withTransfers = check(transferLogs);
+  note(escrowLogs, true);
+  note(transferLogs, false);
 
   let bloomFalsePositives = 0;
   for (const header of headers) {
-    const bloom = bloomBytes(header.logsBloom);
-    const escrowDoubt = watch.escrowMayLog(bloom) && !withEscrowLogs.has(header.number);
-    const transferDoubt = watch.transferMayLog(bloom) && !withTransfers.has(header.number);
-    if (!escrowDoubt && !transferDoubt) continue;
+    const answer = answers.get(header.number);
+    if (!watch.doubts(bloomBytes(header.logsBloom), answer)) continue;
     // The bloom leaves room for logs the answer does not have: only the block's receipts can say which is right.
     const inReceipts = await blockLogsFromReceipts(client, header.hash);
-    const missing = inReceipts.filter((log) => (escrowDoubt && watch.isEscrowLog(log)) || (transferDoubt && watch.isWatchedTransfer(log)));
+    const missing = inReceipts.filter((log) => (watch.isEscrowLog(log) || watch.isWatchedTransfer(log)) && !answer?.logs.has(logKey(log)));
     if (missing.length > 0) {
       throw new ProviderFault("missing_logs", `block ${header.number} holds ${missing.length} log(s) of the escrow or a watched deposit address that eth_getLogs left out`);
     }

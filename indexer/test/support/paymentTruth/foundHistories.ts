@@ -89,4 +89,32 @@ export const FOUND_HISTORIES: ReadonlyArray<{ found: string; history: History }>
       ],
     },
   },
+  {
+    found:
+      "a deposit-address transfer never announced (`pending`, deposit_address_funded): a provider answered a block's " +
+      "logs by hash with a subset that kept one deposit address's transfer and left out another's, and the bloom check " +
+      "looked only for blocks left with no transfer (found by seed 714942098, 2026-12-06)",
+    history: {
+      seed: 686595,
+      faultyFirst: false,
+      depth: 6,
+      lateCollectWindow: 15,
+      payments: [
+        { kind: "uncollected", token: "USDT", usd: 397, ttl: 94, refundTo: true },
+        { kind: "lateCollect", token: "USDT", usd: 143, ttl: 118, refundTo: true },
+        { kind: "uncollected", token: "USDT", usd: 11, ttl: 13, refundTo: false },
+        { kind: "depositAddressPartial", token: "USDT", usd: 59, ttl: 116, refundTo: false },
+      ],
+      steps: [
+        { kind: "fault", fault: { kind: "logs", by: "hash", answer: "subset", times: 1, nudge: true } },
+        { kind: "step", count: 3 },
+        { kind: "catchUp" },
+        { kind: "block", payments: [5, 2, 7], gap: 40 },
+        { kind: "catchUp" },
+        { kind: "fault", fault: { kind: "lag", blocks: 2, nudge: false } },
+        { kind: "block", payments: [3, 2], gap: 0 },
+        { kind: "fault", fault: { kind: "logLag", blocks: 4, nudge: true } },
+      ],
+    },
+  },
 ];
