@@ -452,8 +452,11 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         if (payment.status == Status.None) return intent.amountUsd;
         if (payment.status != Status.Open) return 0;
         _requireBoundIntent(intent.paymentId, intent);
-        // An open payment has received less than amount × (1 − tolerance), so this cannot underflow.
-        remaining = intent.amountUsd - payment.receivedUsd;
+        // What was received is worth today's price, as the next deposit will count it.
+        TokenConfig memory config = _tokens[_tokenAt[payment.tokenIndex]];
+        uint256 price = PriceMath.freshPrice(config.feed, config.maxStaleness, config.feedDecimals);
+        uint256 worth = PriceMath.usdValue(payment.amount, price, config.decimals, config.feedDecimals);
+        if (worth < intent.amountUsd) remaining = intent.amountUsd - worth;
     }
 
     /// @inheritdoc IOpenPayEscrow
@@ -545,9 +548,16 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         Payment memory payment = _admit(intent, signature, digest, token, tokenConfig.index, deadline);
         Status previous = payment.status;
 
-        uint256 valueUsd = _valueUsd(tokenConfig, amount);
+        uint256 price = PriceMath.freshPrice(tokenConfig.feed, tokenConfig.maxStaleness, tokenConfig.feedDecimals);
+        uint256 valueUsd = PriceMath.usdValue(amount, price, tokenConfig.decimals, tokenConfig.feedDecimals);
+        uint256 receivedUsd = valueUsd;
+        if (previous == Status.Open) {
+            // The whole amount received is valued again at today's price: a payer who waits after a partial
+            // deposit bears the price change, never the merchant (docs/contracts.md, "Valuation").
+            receivedUsd = PriceMath.usdValue(payment.amount + amount, price, tokenConfig.decimals, tokenConfig.feedDecimals);
+        }
         payment.amount = uint104(_toUint104(payment.amount + amount));
-        payment.receivedUsd = uint104(_toUint104(payment.receivedUsd + valueUsd));
+        payment.receivedUsd = uint104(_toUint104(receivedUsd));
         _ledgers[token].owed += amount.toUint128();
 
         if (PriceMath.covers(payment.receivedUsd, intent.amountUsd, tokenConfig.toleranceBps)) {
@@ -587,12 +597,6 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
             if (bound != digest) revert IntentMismatch(paymentId, bound, digest);
             if (payment.tokenIndex != tokenIndex) revert TokenMismatch(paymentId, _tokenAt[payment.tokenIndex], token);
         }
-    }
-
-    /// @dev Values a deposit at the token's fresh Chainlink price.
-    function _valueUsd(TokenConfig memory tokenConfig, uint256 amount) private view returns (uint256) {
-        uint256 price = PriceMath.freshPrice(tokenConfig.feed, tokenConfig.maxStaleness, tokenConfig.feedDecimals);
-        return PriceMath.usdValue(amount, price, tokenConfig.decimals, tokenConfig.feedDecimals);
     }
 
     /// @dev Emits a deposit that leaves the payment open.

@@ -96,7 +96,7 @@ describe("payNative (BNB)", function () {
     await expectLedger(f.escrow, NATIVE, BNB("1"));
   });
 
-  it("values each BNB deposit at the price when it arrives", async function () {
+  it("values all the BNB received again at the price when each deposit arrives", async function () {
     const f = await loadFixture(deployEscrow);
     const { intent, signature } = await f.signed({ amountUsd: USD("600") });
     await f.escrow.connect(f.customer).payNative(intent, signature, { value: BNB("0.5") }); // 300 USD
@@ -111,8 +111,8 @@ describe("payNative (BNB)", function () {
         NATIVE,
         BNB("0.5"),
         USD("250"),
-        USD("550"),
-        USD("50"),
+        USD("500"),
+        USD("100"),
       );
     expect(await f.escrow.depositOf(intent.paymentId, f.customer.address)).to.equal(BNB("1"));
   });

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { ethers, network } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import type { BouncingReceiver, FeedProxy, RoundsAggregator } from "../typechain-types";
-import { NATIVE, TOKENS, USD } from "./support/fixture";
+import { NATIVE, PRICE, TOKENS, USD } from "./support/fixture";
 import { depositAndCollect, depositFixture, plainTransfer, predictDepositAddress } from "./support/depositAddresses";
 import { BNB, heldBy, passExpiry, payToken, Status, expectPayment } from "./support/scenarios";
 
@@ -25,6 +25,46 @@ describe("the mainnet review's findings", function () {
     const owed = (await f.escrow.ledgerOf(token)).owed;
     expect(await heldBy(f.escrow, token)).to.equal(owed);
   }
+
+  describe("1. a partial payment is a free bet on the price, paid by the merchant", function () {
+    it("a 98.9% BNB deposit, then a 20% fall: a tiny top-up no longer completes the $100 invoice", async function () {
+      const f = await loadFixture(fixture);
+      const signed = await f.signed({ amountUsd: USD("100") });
+      const { intent, signature } = signed;
+      // 0.164833… BNB at $600 is $98.90: within the tolerance it would be paid, just short of it it is not.
+      const deposited = (USD("98.9") * 10n ** 18n) / USD("600");
+      await f.escrow.connect(f.customer).payNative(intent, signature, { value: deposited });
+      await f.bnbFeed.updateAnswer(PRICE("480"));
+      // 0.0001 BNB more: worth about 5 cents. Valued once each, the deposits would make $98.95 and complete it.
+      await expect(f.escrow.connect(f.customer).payNative(intent, signature, { value: BNB("0.0001") }))
+        .to.emit(f.escrow, "PaymentDeposited")
+        .withArgs(
+          intent.paymentId,
+          f.merchant.address,
+          f.customer.address,
+          NATIVE,
+          BNB("0.0001"),
+          USD("0.048"),
+          ((deposited + BNB("0.0001")) * 480n * 10n ** 8n) / 10n ** 8n,
+          USD("100") - ((deposited + BNB("0.0001")) * 480n * 10n ** 8n) / 10n ** 8n,
+        );
+      expect((await f.escrow.paymentOf(intent.paymentId)).status).to.equal(Status.Open);
+      expect(await f.escrow.balanceOf(f.merchant.address, NATIVE)).to.equal(0n);
+      // Completing it now takes what it is worth at today's price: about $21 more.
+      expect(await f.escrow.remainingUsd(intent)).to.be.greaterThan(USD("20.8"));
+    });
+
+    it("a price rise after a partial deposit completes the payment at the new price, the excess the merchant's", async function () {
+      const f = await loadFixture(fixture);
+      const { intent, signature } = await f.signed({ amountUsd: USD("100") });
+      await f.escrow.connect(f.customer).payNative(intent, signature, { value: BNB("0.15") }); // $90 at $600
+      await f.bnbFeed.updateAnswer(PRICE("700"));
+      await expect(f.escrow.connect(f.customer).payNative(intent, signature, { value: BNB("0.01") }))
+        .to.emit(f.escrow, "PaymentCompleted")
+        .withArgs(intent.paymentId, f.merchant.address, f.customer.address, NATIVE, BNB("0.01"), USD("7"), USD("112"), USD("12"), 0n);
+      expect(await f.escrow.balanceOf(f.merchant.address, NATIVE)).to.equal(BNB("0.16"));
+    });
+  });
 
   describe("3. funds sent to the escrow's own address stop being owed", function () {
     it("refuses the escrow as a refund's recipient, a claim's recipient, a payout, a treasury or a rescue's recipient", async function () {

@@ -95,23 +95,27 @@ describe("underpayment and top-ups", function () {
     expect(await f.escrow.remainingUsd(intent)).to.equal(0n);
   });
 
-  it("values each deposit at the price when it arrived: remainingUsd follows a price move", async function () {
+  it("values everything received again at each deposit's price: remainingUsd follows a price move", async function () {
     const f = await loadFixture(deployEscrow);
     const usdt = await f.usdt.getAddress();
     const { intent, signature } = await f.signed();
     await f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("50")); // 50 USD at $1
     await f.usdtFeed.updateAnswer(PRICE("0.98"));
+    // Before any new deposit, what is left already counts the 50 received at today's price.
+    expect(await f.escrow.remainingUsd(intent)).to.equal(USD("51"));
 
     await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("40")))
       .to.emit(f.escrow, "PaymentDeposited")
-      .withArgs(intent.paymentId, f.merchant.address, f.customer.address, usdt, TOKENS("40"), USD("39.2"), USD("89.2"), USD("10.8"));
-    expect(await f.escrow.remainingUsd(intent)).to.equal(USD("10.8"));
+      .withArgs(intent.paymentId, f.merchant.address, f.customer.address, usdt, TOKENS("40"), USD("39.2"), USD("88.2"), USD("11.8"));
+    expect(await f.escrow.remainingUsd(intent)).to.equal(USD("11.8"));
     await expectPayment(f.escrow, intent.paymentId, {
       status: Status.Open,
       tokenIndex: INDEX.usdt,
       amount: TOKENS("90"),
-      receivedUsd: USD("89.2"),
+      receivedUsd: USD("88.2"),
     });
+    await f.usdtFeed.updateAnswer(PRICE("1.02"));
+    expect(await f.escrow.remainingUsd(intent)).to.equal(USD("8.2"));
   });
 
   it("accepts a top-up in the expiry second and rejects one a second later with DepositAfterExpiry", async function () {

@@ -54,7 +54,8 @@ interface IOpenPayEscrow {
         uint32 merchantId;
         /// @dev Token units deposited in total.
         uint104 amount;
-        /// @dev USD value of the deposits at the prices when they arrived, 18 decimals.
+        /// @dev USD value of all deposits at the price of the latest deposit, 18 decimals (each deposit values the
+        /// whole amount received again, so a payer who waits bears the price change).
         uint104 receivedUsd;
     }
 
@@ -121,8 +122,8 @@ interface IOpenPayEscrow {
     /// @param token The token deposited (zero address for BNB).
     /// @param amount Token units of this deposit.
     /// @param valueUsd USD value of this deposit at the current price, 18 decimals.
-    /// @param receivedUsd USD value of all deposits of the payment so far.
-    /// @param remainingUsd USD still to pay for the full amount.
+    /// @param receivedUsd USD value of all deposits of the payment so far, at the current price.
+    /// @param remainingUsd USD still to pay for the full amount, at the current price.
     event PaymentDeposited(
         bytes32 indexed paymentId,
         address indexed merchant,
@@ -142,7 +143,7 @@ interface IOpenPayEscrow {
     /// @param token The token it was paid in.
     /// @param amount Token units of this deposit (earlier deposits are in their `PaymentDeposited` events).
     /// @param valueUsd USD value of this deposit at the current price.
-    /// @param receivedUsd USD value of all deposits of the payment.
+    /// @param receivedUsd USD value of all deposits of the payment, at the current price.
     /// @param excessUsd USD received beyond the payment's amount (overpayment), credited to the merchant too.
     /// @param fee Token units taken as platform fee from all deposits.
     event PaymentCompleted(
@@ -630,8 +631,9 @@ interface IOpenPayEscrow {
     /// @return The deposit address.
     function depositAddressOf(PaymentIntent calldata intent) external view returns (address);
 
-    /// @notice USD still to pay for the payment of `intent`, 18 decimals: zero once it is complete, expired or
-    /// past its expiry time (when no deposit can be made any more).
+    /// @notice USD still to pay for the payment of `intent`, 18 decimals, with what was received valued at the
+    /// current price (as the next deposit will value it; reverts like a deposit while the feed is stale): zero
+    /// once it is complete, expired or past its expiry time (when no deposit can be made any more).
     /// @param intent The payment's terms.
     /// @return remaining USD still due.
     function remainingUsd(PaymentIntent calldata intent) external view returns (uint256 remaining);

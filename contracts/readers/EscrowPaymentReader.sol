@@ -19,7 +19,7 @@ contract EscrowPaymentReader {
         address token;
         /// @dev Token units deposited in total.
         uint256 amount;
-        /// @dev USD value of the deposits at the prices when they arrived, 18 decimals.
+        /// @dev USD value of all deposits at the price of the latest one, 18 decimals.
         uint256 receivedUsd;
         /// @dev Token units the merchant refunded (asked of the escrow only once it refunded any).
         uint256 refunded;

@@ -7,11 +7,12 @@ import {IOpenPayEscrow} from "../../contracts/interfaces/IOpenPayEscrow.sol";
 import {TestToken} from "../../contracts/test/TestToken.sol";
 import {EscrowTestBase} from "./utils/EscrowTestBase.sol";
 
-/// @title Partial deposits add up: received + remaining = amount, at each deposit's own price
+/// @title Partial deposits add up: received + remaining = amount, everything received valued at today's price
 /// @notice Up to five partial deposits by two payers, each at a different (fresh) price: after every deposit that
-/// leaves the payment open, receivedUsd is the sum of the deposits' values at their prices, remainingUsd is the
-/// amount less that, and each payer's refundable deposit is what it paid. The deposit that reaches the tolerance
-/// completes the payment and credits the merchant with every deposit.
+/// leaves the payment open, receivedUsd is the value of all the units received at that deposit's price (a payer
+/// who waits bears the price change), remainingUsd is the amount less that, and each payer's refundable deposit is
+/// what it paid. The deposit that reaches the tolerance at today's price completes the payment and credits the
+/// merchant with every deposit.
 contract PartialDepositsAccumulateTest is EscrowTestBase {
     address internal constant SECOND_PAYER = address(0xBEEF);
 
@@ -46,7 +47,8 @@ contract PartialDepositsAccumulateTest is EscrowTestBase {
             uint256 price = r.token == address(0) ? bound(prices[i], 200e8, 1_000e8) : bound(prices[i], 0.9e8, 1.1e8);
             r.feed.updateAnswer(int256(price));
 
-            uint256 remaining = r.intent.amountUsd - r.receivedUsd;
+            uint256 worth = expectedUsd(r.amount, price, r.decimals, FEED_DECIMALS);
+            uint256 remaining = worth < r.intent.amountUsd ? r.intent.amountUsd - worth : 0;
             // The last deposit pays the rest; the others pay 0.01%–90% of it (rounded down to whole units).
             uint256 amount = i == shares.length - 1
                 ? _unitsFor(remaining, price, r.decimals, true)
@@ -66,13 +68,13 @@ contract PartialDepositsAccumulateTest is EscrowTestBase {
         } else {
             payAs(from, r.intent, r.signature, TestToken(r.token), amount);
         }
-        r.receivedUsd += expectedUsd(amount, price, r.decimals, FEED_DECIMALS);
         r.amount += amount;
+        r.receivedUsd = expectedUsd(r.amount, price, r.decimals, FEED_DECIMALS);
         r.byPayer[who] += amount;
         r.completed = r.receivedUsd * 10_000 >= r.intent.amountUsd * (10_000 - escrow.settings().toleranceBps);
 
         IOpenPayEscrow.Payment memory stored = escrow.paymentOf(r.intent.paymentId);
-        assertEq(stored.receivedUsd, r.receivedUsd, "receivedUsd is not the sum of the deposits' values");
+        assertEq(stored.receivedUsd, r.receivedUsd, "receivedUsd is not all units received at today's price");
         assertEq(stored.amount, r.amount, "amount is not the sum of the deposits");
         assertEq(escrow.ledgerOf(r.token).owed, r.amount, "owed");
         if (r.completed) {

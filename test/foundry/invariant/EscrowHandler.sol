@@ -62,7 +62,7 @@ contract EscrowHandler {
         IOpenPayEscrow.Status status;
         /// @dev Token units deposited, as the escrow should record them.
         uint256 amount;
-        /// @dev USD received, valued by the handler's own arithmetic.
+        /// @dev USD received (every unit at the price of the latest deposit), valued by the handler's own arithmetic.
         uint256 receivedUsd;
         /// @dev Token units seen arriving at the escrow for this payment.
         uint256 depositedObserved;
@@ -854,8 +854,8 @@ contract EscrowHandler {
     /// payer): `arrived` is what the escrow's balance grew by.
     function _recordDeposit(Pay storage p, address payer, uint256 amount, uint256 arrived) private {
         address token = tokens[p.tokenIndex];
-        uint256 valueUsd = _usdOf(p.tokenIndex, amount);
-        uint256 receivedUsd = p.receivedUsd + valueUsd;
+        // Everything received is valued again at today's price (docs/contracts.md, "Valuation").
+        uint256 receivedUsd = _usdOf(p.tokenIndex, p.amount + amount);
         bool completes = receivedUsd * BPS >= p.intent.amountUsd * (BPS - ghostToleranceBps);
         if (arrived != amount) _fail("deposit moved another amount");
         p.depositedObserved += arrived;

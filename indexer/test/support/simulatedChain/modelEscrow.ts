@@ -248,7 +248,8 @@ function deposit(draft: Draft, intent: Intent, token: Address, amount: bigint, p
 
   const valueUsd = (amount * price) / USD_UNIT;
   const total = (previous?.amount ?? 0n) + amount;
-  const receivedUsd = (previous?.receivedUsd ?? 0n) + valueUsd;
+  // The escrow values the whole amount received again at each deposit.
+  const receivedUsd = (total * price) / USD_UNIT;
   if (total > UINT104_MAX || receivedUsd > UINT104_MAX) revert("AmountTooLarge");
   const deposits = previous?.deposits ?? new Map<Address, bigint>();
   const base = { intent: previous?.intent ?? intent, token, amount: total, receivedUsd, refunded: 0n };
