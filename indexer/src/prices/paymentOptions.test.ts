@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { zeroAddress, type Address } from "viem";
 import type { TokenInfo } from "../api/paymentResource";
 import { parseDecimal } from "./decimalAmounts";
-import { paymentOptions, QUOTE_DECIMALS, quoteAmount } from "./paymentOptions";
+import { dueUsd, paymentOptions, QUOTE_DECIMALS, quoteAmount } from "./paymentOptions";
 import { tokensForUsd, usdValue, type Price } from "./tokenAmount";
 
 const USD = (amount: string) => parseDecimal(amount, 18, "usd");
@@ -97,6 +97,25 @@ describe("payment options: what a checkout asks a customer to send", function ()
         expect(parseDecimal(option.amount, p.tokenDecimals, "amount")).to.equal(BigInt(option.amount_units));
         expect((option.amount.split(".")[1] ?? "").length).to.be.at.most(QUOTE_DECIMALS);
         expect(option.uri).to.equal(`ethereum:${token.address}@${chainId}/transfer?address=${DEPOSIT}&uint256=${option.amount_units}`);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("asks a partly paid payment for what its units lack at today's price: a fall raises it, a rise lowers it", function () {
+    const bnb = (answer: bigint): Price => ({ answer, feedDecimals: 8, tokenDecimals: 18 });
+    const paid = 15n * 10n ** 16n; // 0.15 BNB: $90 of a $100 payment at $600
+    expect(dueUsd(USD("100"), paid, bnb(600_00000000n))).to.equal(USD("10"));
+    expect(dueUsd(USD("100"), paid, bnb(480_00000000n))).to.equal(USD("28"));
+    expect(dueUsd(USD("100"), paid, bnb(700_00000000n))).to.equal(1n);
+  });
+
+  it("a customer who sends the quote for what is due completes the payment at that price, whatever was paid before", function () {
+    fc.assert(
+      fc.property(price, usd, fc.bigInt({ min: 1n, max: 10n ** 30n }), (p, amountUsd, paidUnits) => {
+        const top = quoteAmount(dueUsd(amountUsd, paidUnits, p), p);
+        expect(top > 0n).to.equal(true);
+        expect(usdValue(paidUnits + top, p) >= amountUsd).to.equal(true);
       }),
       { numRuns: 300 },
     );

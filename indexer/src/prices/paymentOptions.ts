@@ -2,7 +2,7 @@ import type { Address } from "viem";
 import type { PaymentOption, TokenInfo } from "../api/paymentResource";
 import { paymentRequestUri } from "../payments/eip681";
 import { formatDecimal } from "./decimalAmounts";
-import { tokensForUsd, type Price } from "./tokenAmount";
+import { tokensForUsd, usdValue, type Price } from "./tokenAmount";
 
 /** Decimal places a quoted amount shows at most: wallets and people handle "12.345679" better than 18 places. */
 export const QUOTE_DECIMALS = 6;
@@ -17,6 +17,16 @@ export function quoteAmount(amountUsd: bigint, price: Price): bigint {
   if (price.tokenDecimals <= QUOTE_DECIMALS) return exact;
   const step = 10n ** BigInt(price.tokenDecimals - QUOTE_DECIMALS);
   return ((exact + step - 1n) / step) * step;
+}
+
+/**
+ * USD a partly paid payment still needs at today's price: the escrow values every unit received again at each
+ * deposit (docs/contracts.md, "Value"), so what the last deposit left due moves with the price. At least one USD
+ * unit: the escrow takes no empty deposit, and one more unit completes a payment its units already cover.
+ */
+export function dueUsd(amountUsd: bigint, paidUnits: bigint, price: Price): bigint {
+  const worth = usdValue(paidUnits, price);
+  return worth >= amountUsd ? 1n : amountUsd - worth;
 }
 
 /** The ways to pay `amountUsd` into `depositAddress`: one per token with a price, in the order given. */

@@ -8,7 +8,7 @@ import { shownStatus } from "../../checkout/shownStatus";
 import { qrSvg } from "../../checkout/qrCodes";
 import { CHECKOUT_CSS } from "../../checkout/checkoutStyle";
 import { walletPayment } from "../../checkout/walletPayment";
-import { paymentOptions, quoteAmount } from "../../prices/paymentOptions";
+import { dueUsd, paymentOptions, quoteAmount } from "../../prices/paymentOptions";
 import { readCheckpoint } from "../../store/checkpointStore";
 import { findMerchant } from "../../store/merchantStore";
 import { intentOf } from "../../store/paymentRows";
@@ -38,6 +38,16 @@ export function checkoutRoutes(app: FastifyInstance, context: ApiContext): void 
   };
 
   /**
+   * USD still due now: the escrow values what a partly paid payment received at today's price of its token, so
+   * the remainder its last deposit left moves with the price.
+   */
+  const dueNow = (payment: PaymentRecord["payment"]): bigint => {
+    if (payment.token === null || payment.paidAmount === 0n) return payment.remainingUsd;
+    const price = context.prices.current().get(payment.token.toLowerCase());
+    return price ? dueUsd(payment.amountUsd, payment.paidAmount, price) : payment.remainingUsd;
+  };
+
+  /**
    * The amounts to send now: what remains, at the current Chainlink price (rounded up like every quote, so that
    * sending it is never short). A BNB amount quoted when the payment was created may be short by now.
    */
@@ -45,7 +55,7 @@ export function checkoutRoutes(app: FastifyInstance, context: ApiContext): void 
     const { payment, registration, request } = record;
     if (payment.remainingUsd === 0n) return request.options;
     const offered = context.tokens.filter((token) => request.options.some((option) => option.token === token.symbol));
-    return paymentOptions({ amountUsd: payment.remainingUsd, depositAddress: registration.depositAddress, chainId: context.chainId, tokens: offered, prices: context.prices.current() });
+    return paymentOptions({ amountUsd: dueNow(payment), depositAddress: registration.depositAddress, chainId: context.chainId, tokens: offered, prices: context.prices.current() });
   };
   const withQrCodes = (options: PaymentOption[]) => Promise.all(options.map(async (option) => ({ ...option, qrSvg: await qrSvg(option.uri) })));
 
@@ -135,7 +145,7 @@ export function checkoutRoutes(app: FastifyInstance, context: ApiContext): void 
       intent: intentOf(registration),
       signature: registration.signature,
       token,
-      amount: quoteAmount(payment.remainingUsd, price),
+      amount: quoteAmount(dueNow(payment), price),
     });
   });
 
