@@ -22,17 +22,17 @@ contract FeedProxy is AggregatorV3Interface {
     mapping(uint16 phase => AggregatorV3Interface aggregator) public phaseAggregators;
 
     /// @notice Deploys the proxy over its first aggregator.
-    /// @param aggregator The first phase's aggregator.
-    constructor(AggregatorV3Interface aggregator) {
+    /// @param first The first phase's aggregator.
+    constructor(AggregatorV3Interface first) {
         _OWNER = msg.sender;
-        _setAggregator(aggregator);
+        _setAggregator(first);
     }
 
     /// @notice Moves the feed to a new aggregator (Chainlink's proposeAggregator and confirmAggregator in one).
-    /// @param aggregator The new phase's aggregator.
-    function setAggregator(AggregatorV3Interface aggregator) external {
+    /// @param next The new phase's aggregator.
+    function setAggregator(AggregatorV3Interface next) external {
         if (msg.sender != _OWNER) revert NotOwner(msg.sender);
-        _setAggregator(aggregator);
+        _setAggregator(next);
     }
 
     /// @notice The current aggregator.
