@@ -217,7 +217,7 @@ async function liveLatency(chain: LocalChain, kind: "pglite" | "postgres", heads
       const [customer] = await hre.ethers.getSigners();
       await usdt.mint(customer.address, parseUnits("10", 18));
       await usdt.approve(chain.record.escrow, parseUnits("10", 18));
-      const escrow = await hre.ethers.getContractAt("OpenPayEscrow", chain.record.escrow);
+      const escrow = await hre.ethers.getContractAt("IOpenPayEscrow", chain.record.escrow);
       await (await escrow.pay(payment.intent, payment.signature, chain.record.tokens.USDT.address, parseUnits("10", 18))).wait();
       await mine(SETTINGS.confirmations.depth - 2);
       await caughtUp();

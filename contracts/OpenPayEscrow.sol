@@ -1,20 +1,19 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
+import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
-import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
-import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {TransientSlot} from "@openzeppelin/contracts/utils/TransientSlot.sol";
 
 import {DepositForwarder} from "./DepositForwarder.sol";
-import {IOpenPayEscrow} from "./interfaces/IOpenPayEscrow.sol";
+import {EscrowStorage} from "./EscrowStorage.sol";
+import {IOpenPayEscrowAdmin} from "./interfaces/IOpenPayEscrowAdmin.sol";
+import {IOpenPayEscrowPayments} from "./interfaces/IOpenPayEscrowPayments.sol";
+import {OpenPayEscrowAdmin} from "./OpenPayEscrowAdmin.sol";
 import {PriceMath} from "./libraries/PriceMath.sol";
 
 /// @title OpenPayEscrow
@@ -27,100 +26,66 @@ import {PriceMath} from "./libraries/PriceMath.sol";
 /// Every payment also has a deposit address (a clone of `DepositForwarder` at a CREATE2 address salted with the
 /// intent's digest) that any wallet or exchange can pay by a plain transfer; `collect` brings such deposits in
 /// under exactly the rules of a direct payment.
-/// @dev A payment costs one new storage slot when paid in full at once; an underpaid payment also stores
-/// its intent's digest and each payer's deposit so that it can be topped up or refunded.
-contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuardTransient {
+/// @dev The payment half of the escrow. Configuration, roles and views live in `OpenPayEscrowAdmin`, deployed
+/// by the constructor and run by delegatecall for every call this contract does not know (`fallback`), on the
+/// same storage (`EscrowStorage`); `IOpenPayEscrow` is everything callable at this address. A payment costs one
+/// new storage slot when paid in full at once; an underpaid payment also stores its intent's digest and each
+/// payer's deposit so that it can be topped up or refunded.
+contract OpenPayEscrow is EscrowStorage, IOpenPayEscrowPayments {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
     using TransientSlot for *;
 
-    /// @notice Role that registers merchants and can revoke (never add) their signers.
-    bytes32 public constant SIGNER_MANAGER_ROLE = keccak256("SIGNER_MANAGER_ROLE");
-
-    /// @notice Role that can pause and resume new deposits.
-    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
-
-    /// @notice Role (the keeper) that says where deposit-address deposits go back when the intent names no
-    /// refund address: a plain transfer does not tell the escrow who sent it.
-    bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
-
-    /// @notice EIP-712 type of a payment intent.
-    bytes32 public constant PAYMENT_INTENT_TYPEHASH = keccak256(
-        "PaymentIntent(bytes32 paymentId,address merchant,uint256 amountUsd,uint64 expiry,address refundTo)"
-    );
-
-    /// @notice The token address that stands for BNB.
-    address public constant NATIVE = address(0);
-
-    /// @notice Tolerance at deployment: 1%.
-    uint16 public constant DEFAULT_TOLERANCE_BPS = 100;
-
-    /// @notice Hard cap of the tolerance: 5%.
-    uint16 public constant MAX_TOLERANCE_BPS = 500;
-
-    /// @notice Hard cap of the platform fee: 5%.
-    uint16 public constant MAX_FEE_BPS = 500;
-
-    /// @notice Longest staleness limit a feed may be given.
-    uint32 public constant MAX_STALENESS_CAP = 2 days;
-
-    /// @notice Gas forwarded when pushing a BNB refund; a receiver that needs more claims instead.
+    /// @inheritdoc IOpenPayEscrowPayments
     uint256 public constant NATIVE_PUSH_GAS = 50_000;
 
-    /// @notice How long after a payment's expiry the operator may still collect a transfer to its deposit
-    /// address that arrived in time (the keeper checks the Transfer's block), so that a payment paid before its
-    /// expiry is never expired because the collect came late. Meanwhile only the operator may expire the payment
-    /// while its deposit address holds the payment's token.
-    uint256 public constant LATE_COLLECT_WINDOW = 1 hours;
-
-    /// @notice Gas a stray's sweep to its receiver may use; a receiver that fails it claims instead.
+    /// @inheritdoc IOpenPayEscrowPayments
     uint256 public constant STRAY_PUSH_GAS = 100_000;
 
-    /// @notice The implementation behind every deposit address, deployed with the escrow.
+    /// @inheritdoc IOpenPayEscrowPayments
     address public immutable FORWARDER_IMPLEMENTATION;
 
-    uint8 private constant _MAX_DECIMALS = 36;
+    /// @inheritdoc IOpenPayEscrowPayments
+    address public immutable ADMINISTRATION;
 
     /// @dev Transient slot holding the deposit address whose BNB is being swept in.
     bytes32 private constant _SWEPT_FROM = keccak256("OpenPay.sweptFrom");
 
-    Settings private _settings;
-    uint8 private _tokenCount;
-    uint32 private _merchantCount;
-
-    mapping(bytes32 paymentId => Payment) private _payments;
-    /// @dev Digest of the intent an open or expired payment was opened with: later calls must repeat it.
-    mapping(bytes32 paymentId => bytes32 digest) private _intentDigests;
-    mapping(bytes32 paymentId => mapping(address payer => uint256 amount)) private _deposits;
-    mapping(bytes32 paymentId => uint256 amount) private _refunded;
-
-    mapping(address merchant => Merchant) private _merchants;
-    /// @dev Maps to the merchant's id rather than a flag, so a payment learns both with one read.
-    mapping(address merchant => mapping(address signer => uint32 merchantId)) private _signerMerchantIds;
-    mapping(address merchant => mapping(address token => uint256 amount)) private _balances;
-    mapping(address token => mapping(address account => uint256 amount)) private _claimable;
-
-    mapping(address token => TokenConfig) private _tokens;
-    mapping(uint8 index => address token) private _tokenAt;
-    mapping(address token => TokenLedger) private _ledgers;
-
-    /// @notice Deploys the escrow with a 1% tolerance, no fee, and no token, merchant or role but the admin.
+    /// @notice Deploys the escrow with its administration and deposit-address implementation: a 1% tolerance,
+    /// no fee, and no token, merchant or role but the admin.
     /// @param admin The default admin (use a multisig or hardware wallet).
     /// @param treasury Receiver of platform fees (may be zero while the fee is zero).
-    constructor(address admin, address treasury) EIP712("OpenPayEscrow", "1") {
-        if (admin == address(0)) revert ZeroAddress("admin");
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    constructor(address admin, address treasury) {
         FORWARDER_IMPLEMENTATION = address(new DepositForwarder());
-        if (treasury == address(this)) revert EscrowAsReceiver("treasury");
-        _settings = Settings({toleranceBps: DEFAULT_TOLERANCE_BPS, feeBps: 0, paused: false, treasury: treasury});
-        if (treasury != address(0)) emit TreasuryUpdated(treasury);
+        address administration = address(new OpenPayEscrowAdmin());
+        ADMINISTRATION = administration;
+        Address.functionDelegateCall(administration, abi.encodeCall(IOpenPayEscrowAdmin.initialize, (admin, treasury)));
+    }
+
+    /// @notice Runs every call this contract does not know in the administration, on the escrow's storage:
+    /// configuration, roles and views (`IOpenPayEscrowAdmin`). Not payable: BNB comes only through `payNative`
+    /// and deposit-address sweeps.
+    /// @dev Written out because it must end the call with the administration's own return data, which Solidity
+    /// cannot express. Memory-safe (it only uses memory past the free memory pointer), so that the IR optimizer
+    /// keeps its freedom in the rest of the contract: a block that is not cost every payment about 2,900 gas.
+    fallback() external { // solhint-disable-line payable-fallback, no-complex-fallback
+        address administration = ADMINISTRATION;
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            let buffer := mload(0x40)
+            calldatacopy(buffer, 0, calldatasize())
+            let ok := delegatecall(gas(), administration, buffer, calldatasize(), 0, 0)
+            returndatacopy(buffer, 0, returndatasize())
+            if iszero(ok) { revert(buffer, returndatasize()) }
+            return(buffer, returndatasize())
+        }
     }
 
     // ---------------------------------------------------------------------------------------------
     // Paying
     // ---------------------------------------------------------------------------------------------
 
-    /// @inheritdoc IOpenPayEscrow
+    /// @inheritdoc IOpenPayEscrowPayments
     function pay(PaymentIntent calldata intent, bytes calldata signature, address token, uint256 amount)
         external
         nonReentrant
@@ -138,12 +103,12 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         if (msg.sender != _SWEPT_FROM.asAddress().tload()) revert UseNativePayment();
     }
 
-    /// @inheritdoc IOpenPayEscrow
+    /// @inheritdoc IOpenPayEscrowPayments
     function payNative(PaymentIntent calldata intent, bytes calldata signature) external payable nonReentrant {
         _deposit(intent, signature, hashIntent(intent), NATIVE, msg.value, msg.sender, intent.expiry);
     }
 
-    /// @inheritdoc IOpenPayEscrow
+    /// @inheritdoc IOpenPayEscrowPayments
     function collect(PaymentIntent calldata intent, bytes calldata signature, address token)
         external
         nonReentrant
@@ -156,13 +121,13 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         amount = _balanceAt(token, depositAddress);
         if (amount == 0) revert NothingToCollect(intent.paymentId, token, depositAddress);
         uint256 deadline = intent.expiry;
-        if (block.timestamp > deadline && hasRole(OPERATOR_ROLE, msg.sender)) deadline += LATE_COLLECT_WINDOW;
+        if (block.timestamp > deadline && _isRoleMember(OPERATOR_ROLE, msg.sender)) deadline += LATE_COLLECT_WINDOW;
         // The deposit address stands in as the payer: a plain transfer does not say who sent it.
         _deposit(intent, signature, digest, token, amount, depositAddress, deadline);
         _sweepIn(_forwarder(depositAddress, digest), token, amount);
     }
 
-    /// @inheritdoc IOpenPayEscrow
+    /// @inheritdoc IOpenPayEscrowPayments
     function expire(PaymentIntent calldata intent, address[] calldata payers) external nonReentrant {
         bytes32 paymentId = intent.paymentId;
         Payment memory payment = _payments[paymentId];
@@ -182,7 +147,7 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
             uint256 windowEnd = intent.expiry + LATE_COLLECT_WINDOW;
             if (
                 block.timestamp <= windowEnd && _balanceAt(token, depositAddress) != 0
-                    && !hasRole(OPERATOR_ROLE, msg.sender)
+                    && !_isRoleMember(OPERATOR_ROLE, msg.sender)
             ) revert LateCollectPending(paymentId, depositAddress, windowEnd);
             _payments[paymentId].status = Status.Expired;
             emit PaymentExpired(paymentId, token, payment.amount, payment.receivedUsd);
@@ -198,7 +163,7 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         }
     }
 
-    /// @inheritdoc IOpenPayEscrow
+    /// @inheritdoc IOpenPayEscrowPayments
     function refundDepositAddress(PaymentIntent calldata intent, address to, uint256 amount) external nonReentrant {
         bytes32 paymentId = intent.paymentId;
         Payment memory payment = _payments[paymentId];
@@ -215,7 +180,7 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         _pushOrCredit(paymentId, token, receiver, amount);
     }
 
-    /// @inheritdoc IOpenPayEscrow
+    /// @inheritdoc IOpenPayEscrowPayments
     function returnStray(PaymentIntent calldata intent, address token, address to)
         external
         nonReentrant
@@ -245,7 +210,7 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
     // Merchants
     // ---------------------------------------------------------------------------------------------
 
-    /// @inheritdoc IOpenPayEscrow
+    /// @inheritdoc IOpenPayEscrowPayments
     function withdraw(address token, uint256 amount) external nonReentrant {
         address payout = _merchants[msg.sender].payout;
         if (payout == address(0)) revert MerchantNotRegistered(msg.sender);
@@ -255,7 +220,7 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         _send(token, payout, amount);
     }
 
-    /// @inheritdoc IOpenPayEscrow
+    /// @inheritdoc IOpenPayEscrowPayments
     function refund(bytes32 paymentId, address to, uint256 amount) external nonReentrant {
         _requireReceiver(to, "recipient");
         Payment memory payment = _payments[paymentId];
@@ -275,7 +240,7 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         _pushOrCredit(paymentId, token, to, amount);
     }
 
-    /// @inheritdoc IOpenPayEscrow
+    /// @inheritdoc IOpenPayEscrowPayments
     function setPayout(address payout) external {
         _requireReceiver(payout, "payout");
         Merchant storage merchant = _registeredMerchant(msg.sender);
@@ -283,7 +248,7 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         emit PayoutUpdated(msg.sender, payout);
     }
 
-    /// @inheritdoc IOpenPayEscrow
+    /// @inheritdoc IOpenPayEscrowPayments
     function setSigner(address signer, bool authorised) external {
         if (signer == address(0)) revert ZeroAddress("signer");
         uint32 id = _registeredMerchant(msg.sender).id;
@@ -295,7 +260,7 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
     // Claims and fees
     // ---------------------------------------------------------------------------------------------
 
-    /// @inheritdoc IOpenPayEscrow
+    /// @inheritdoc IOpenPayEscrowPayments
     function claim(address token, address to) external nonReentrant {
         _requireReceiver(to, "recipient");
         uint256 amount = _claimable[token][msg.sender];
@@ -306,223 +271,13 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         _send(token, to, amount);
     }
 
-    /// @inheritdoc IOpenPayEscrow
-    function withdrawFees(address token) external nonReentrant {
-        address treasury = _settings.treasury;
-        if (treasury == address(0)) revert ZeroAddress("treasury");
-        TokenLedger memory ledger = _ledgers[token];
-        if (ledger.fees == 0) revert NothingToClaim(token, treasury);
-        _ledgers[token] = TokenLedger({owed: ledger.owed - ledger.fees, fees: 0});
-        emit FeesWithdrawn(treasury, token, ledger.fees);
-        _send(token, treasury, ledger.fees);
-    }
-
-    // ---------------------------------------------------------------------------------------------
-    // Operator roles
-    // ---------------------------------------------------------------------------------------------
-
-    /// @inheritdoc IOpenPayEscrow
-    function registerMerchant(address merchant, address payout, address signer)
-        external
-        onlyRole(SIGNER_MANAGER_ROLE)
-    {
-        if (merchant == address(0)) revert ZeroAddress("merchant");
-        _requireReceiver(payout, "payout");
-        if (signer == address(0)) revert ZeroAddress("signer");
-        if (_merchants[merchant].id != 0) revert MerchantAlreadyRegistered(merchant);
-        uint32 id = ++_merchantCount;
-        _merchants[merchant] = Merchant({id: id, payout: payout});
-        _signerMerchantIds[merchant][signer] = id;
-        emit MerchantRegistered(merchant, id, payout, signer);
-        emit SignerUpdated(merchant, signer, true);
-    }
-
-    /// @inheritdoc IOpenPayEscrow
-    function revokeSigner(address merchant, address signer) external onlyRole(SIGNER_MANAGER_ROLE) {
-        delete _signerMerchantIds[merchant][signer];
-        emit SignerUpdated(merchant, signer, false);
-    }
-
-    /// @inheritdoc IOpenPayEscrow
-    function setToken(address token, address feed, uint32 maxStaleness) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (feed == address(0)) revert ZeroAddress("feed");
-        if (maxStaleness == 0 || maxStaleness > MAX_STALENESS_CAP) {
-            revert InvalidStaleness(maxStaleness, MAX_STALENESS_CAP);
-        }
-        uint8 decimals = token == NATIVE ? 18 : IERC20Metadata(token).decimals();
-        if (decimals > _MAX_DECIMALS) revert UnsupportedDecimals(token, decimals);
-        uint8 feedDecimals = AggregatorV3Interface(feed).decimals();
-        if (feedDecimals > _MAX_DECIMALS) revert UnsupportedDecimals(feed, feedDecimals);
-        uint8 index = _tokens[token].index;
-        if (index == 0) {
-            if (_tokenCount == type(uint8).max) revert TooManyTokens();
-            index = ++_tokenCount;
-            _tokenAt[index] = token;
-        }
-        Settings memory global = _settings;
-        _tokens[token] = TokenConfig({
-            feed: feed,
-            maxStaleness: uint24(maxStaleness), // at most MAX_STALENESS_CAP, far below 2^24
-            decimals: decimals,
-            feedDecimals: feedDecimals,
-            index: index,
-            allowed: true,
-            toleranceBps: global.toleranceBps,
-            feeBps: global.feeBps,
-            paused: global.paused
-        });
-        emit TokenConfigured(token, feed, maxStaleness, index);
-    }
-
-    /// @inheritdoc IOpenPayEscrow
-    function disallowToken(address token) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (!_tokens[token].allowed) revert TokenNotAllowed(token);
-        _tokens[token].allowed = false;
-        emit TokenDisallowed(token);
-    }
-
-    /// @inheritdoc IOpenPayEscrow
-    function setTolerance(uint16 bps) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (bps > MAX_TOLERANCE_BPS) revert ToleranceTooHigh(bps, MAX_TOLERANCE_BPS);
-        emit ToleranceUpdated(_settings.toleranceBps, bps);
-        _settings.toleranceBps = bps;
-        _copySettingsToTokens();
-    }
-
-    /// @inheritdoc IOpenPayEscrow
-    function setFee(uint16 bps) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (bps > MAX_FEE_BPS) revert FeeTooHigh(bps, MAX_FEE_BPS);
-        if (bps != 0 && _settings.treasury == address(0)) revert ZeroAddress("treasury");
-        emit FeeUpdated(_settings.feeBps, bps);
-        _settings.feeBps = bps;
-        _copySettingsToTokens();
-    }
-
-    /// @inheritdoc IOpenPayEscrow
-    function setTreasury(address treasury) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        _requireReceiver(treasury, "treasury");
-        _settings.treasury = treasury;
-        emit TreasuryUpdated(treasury);
-    }
-
-    /// @inheritdoc IOpenPayEscrow
-    function rescue(address token, address to, uint256 amount) external onlyRole(DEFAULT_ADMIN_ROLE) nonReentrant {
-        _requireReceiver(to, "recipient");
-        if (amount == 0) revert ZeroAmount();
-        uint256 held = token == NATIVE ? address(this).balance : IERC20(token).balanceOf(address(this));
-        uint256 owed = _ledgers[token].owed;
-        uint256 surplus = held > owed ? held - owed : 0;
-        if (amount > surplus) revert RescueExceedsSurplus(token, amount, surplus);
-        emit Rescued(token, to, amount);
-        _send(token, to, amount);
-    }
-
-    /// @inheritdoc IOpenPayEscrow
-    function pause() external onlyRole(PAUSER_ROLE) {
-        _settings.paused = true;
-        _copySettingsToTokens();
-        emit Paused(msg.sender);
-    }
-
-    /// @inheritdoc IOpenPayEscrow
-    function unpause() external onlyRole(PAUSER_ROLE) {
-        _settings.paused = false;
-        _copySettingsToTokens();
-        emit Unpaused(msg.sender);
-    }
-
     // ---------------------------------------------------------------------------------------------
     // Views
     // ---------------------------------------------------------------------------------------------
 
-    /// @inheritdoc IOpenPayEscrow
-    function hashIntent(PaymentIntent calldata intent) public view returns (bytes32) {
-        return _hashTypedDataV4(keccak256(abi.encode(PAYMENT_INTENT_TYPEHASH, intent)));
-    }
-
-    /// @inheritdoc IOpenPayEscrow
+    /// @inheritdoc IOpenPayEscrowPayments
     function depositAddressOf(PaymentIntent calldata intent) external view returns (address) {
         return _depositAddress(hashIntent(intent));
-    }
-
-    /// @inheritdoc IOpenPayEscrow
-    function remainingUsd(PaymentIntent calldata intent) external view returns (uint256 remaining) {
-        Payment memory payment = _payments[intent.paymentId];
-        if (block.timestamp > intent.expiry) return 0;
-        if (payment.status == Status.None) return intent.amountUsd;
-        if (payment.status != Status.Open) return 0;
-        _requireBoundIntent(intent.paymentId, intent);
-        // What was received is worth today's price, as the next deposit will count it.
-        TokenConfig memory config = _tokens[_tokenAt[payment.tokenIndex]];
-        uint256 price = PriceMath.freshPrice(config.feed, config.maxStaleness, config.feedDecimals);
-        uint256 worth = PriceMath.usdValue(payment.amount, price, config.decimals, config.feedDecimals);
-        if (worth < intent.amountUsd) remaining = intent.amountUsd - worth;
-    }
-
-    /// @inheritdoc IOpenPayEscrow
-    function paymentOf(bytes32 paymentId) external view returns (Payment memory) {
-        return _payments[paymentId];
-    }
-
-    /// @inheritdoc IOpenPayEscrow
-    function depositOf(bytes32 paymentId, address payer) external view returns (uint256) {
-        Status status = _payments[paymentId].status;
-        // Deposits of a completed payment belong to the merchant: nothing is refundable to the payer.
-        if (status != Status.Open && status != Status.Expired) return 0;
-        return _deposits[paymentId][payer];
-    }
-
-    /// @inheritdoc IOpenPayEscrow
-    function refundedOf(bytes32 paymentId) external view returns (uint256) {
-        return _refunded[paymentId];
-    }
-
-    /// @inheritdoc IOpenPayEscrow
-    function balanceOf(address merchant, address token) external view returns (uint256) {
-        return _balances[merchant][token];
-    }
-
-    /// @inheritdoc IOpenPayEscrow
-    function claimableOf(address token, address account) external view returns (uint256) {
-        return _claimable[token][account];
-    }
-
-    /// @inheritdoc IOpenPayEscrow
-    function ledgerOf(address token) external view returns (TokenLedger memory) {
-        return _ledgers[token];
-    }
-
-    /// @inheritdoc IOpenPayEscrow
-    function tokenConfigOf(address token) external view returns (TokenConfig memory) {
-        return _tokens[token];
-    }
-
-    /// @inheritdoc IOpenPayEscrow
-    function tokenAt(uint8 index) external view returns (address) {
-        return _tokenAt[index];
-    }
-
-    /// @inheritdoc IOpenPayEscrow
-    function merchantOf(address merchant) external view returns (Merchant memory) {
-        return _merchants[merchant];
-    }
-
-    /// @inheritdoc IOpenPayEscrow
-    function isSigner(address merchant, address signer) external view returns (bool) {
-        return _signerMerchantIds[merchant][signer] != 0;
-    }
-
-    /// @inheritdoc IOpenPayEscrow
-    function settings() external view returns (Settings memory) {
-        return _settings;
-    }
-
-    /// @inheritdoc IOpenPayEscrow
-    function quoteUsd(address token, uint256 amount) external view returns (uint256) {
-        TokenConfig memory config = _tokens[token];
-        if (config.feed == address(0)) revert TokenNotAllowed(token);
-        uint256 price = PriceMath.freshPrice(config.feed, config.maxStaleness, config.feedDecimals);
-        return PriceMath.usdValue(amount, price, config.decimals, config.feedDecimals);
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -652,23 +407,12 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         if (merchantId == 0) revert UnauthorisedSigner(intent.merchant, signer);
     }
 
-    /// @dev Reverts unless `intent` is the intent the payment was opened with; returns its digest.
-    function _requireBoundIntent(bytes32 paymentId, PaymentIntent calldata intent)
-        private
-        view
-        returns (bytes32 digest)
-    {
-        digest = hashIntent(intent);
-        bytes32 bound = _intentDigests[paymentId];
-        if (bound != digest) revert IntentMismatch(paymentId, bound, digest);
-    }
-
     /// @dev Whether `token` at the intent's deposit address could still be collected, now or later (never for an
     /// intent naming the escrow as `refundTo`, which no deposit accepts).
     function _collectable(PaymentIntent calldata intent, bytes32 digest, address token) private view returns (bool) {
         // Past the expiry only the operator may still collect, until the late-collect window closes.
         uint256 until = intent.expiry;
-        if (!hasRole(OPERATOR_ROLE, msg.sender)) until += LATE_COLLECT_WINDOW;
+        if (!_isRoleMember(OPERATOR_ROLE, msg.sender)) until += LATE_COLLECT_WINDOW;
         if (block.timestamp > until || intent.refundTo == address(this)) return false;
         TokenConfig memory tokenConfig = _tokens[token];
         if (!tokenConfig.allowed) return false;
@@ -682,15 +426,9 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
     /// naming the escrow could never be paid, and what reached its deposit address goes where the operator says.
     function _refundReceiver(PaymentIntent calldata intent, address to) private view returns (address) {
         if (intent.refundTo != address(0) && intent.refundTo != address(this)) return intent.refundTo;
-        _checkRole(OPERATOR_ROLE);
+        _requireRole(OPERATOR_ROLE);
         _requireReceiver(to, "recipient");
         return to;
-    }
-
-    /// @dev Reverts unless `to` may receive funds: not zero, and not the escrow, where they would stop being owed.
-    function _requireReceiver(address to, string memory what) private view {
-        if (to == address(0)) revert ZeroAddress(what);
-        if (to == address(this)) revert EscrowAsReceiver(what);
     }
 
     /// @dev The deposit address of the intent with this digest.
@@ -715,11 +453,6 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         _requireArrived(token, before, amount);
     }
 
-    /// @dev What `account` holds of `token` (zero address for BNB).
-    function _balanceAt(address token, address account) private view returns (uint256) {
-        return token == NATIVE ? account.balance : IERC20(token).balanceOf(account);
-    }
-
     /// @dev Reverts unless exactly `amount` of `token` arrived since the escrow held `before`: a token that
     /// delivers another amount (fee on transfer) is rejected.
     function _requireArrived(address token, uint256 before, uint256 amount) private view {
@@ -742,23 +475,6 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
         }
     }
 
-    /// @dev Sends to an address the caller chose, reverting on failure.
-    function _send(address token, address to, uint256 amount) private {
-        if (token == NATIVE) {
-            if (!_trySendNative(to, amount, gasleft())) revert NativeTransferFailed(to, amount);
-        } else {
-            IERC20(token).safeTransfer(to, amount);
-        }
-    }
-
-    /// @dev A plain call that copies no return data, so a hostile receiver cannot make the caller pay for it.
-    function _trySendNative(address to, uint256 amount, uint256 gasLimit) private returns (bool sent) {
-        // solhint-disable-next-line no-inline-assembly
-        assembly ("memory-safe") {
-            sent := call(gasLimit, to, amount, 0, 0, 0, 0)
-        }
-    }
-
     /// @dev Takes `amount` from a merchant's balance.
     function _debit(address merchant, address token, uint256 amount) private {
         if (amount == 0) revert ZeroAmount();
@@ -773,19 +489,6 @@ contract OpenPayEscrow is IOpenPayEscrow, EIP712, AccessControl, ReentrancyGuard
     function _registeredMerchant(address account) private view returns (Merchant storage merchant) {
         merchant = _merchants[account];
         if (merchant.id == 0) revert MerchantNotRegistered(account);
-    }
-
-    /// @dev Copies the global tolerance, fee and pause flag into every token's configuration, where deposits
-    /// read them with the rest of the token's settings (one storage read fewer per payment).
-    function _copySettingsToTokens() private {
-        Settings memory global = _settings;
-        uint256 count = _tokenCount;
-        for (uint256 i = 1; i <= count; ++i) {
-            TokenConfig storage tokenConfig = _tokens[_tokenAt[uint8(i)]];
-            tokenConfig.toleranceBps = global.toleranceBps;
-            tokenConfig.feeBps = global.feeBps;
-            tokenConfig.paused = global.paused;
-        }
     }
 
     /// @dev Narrows to the width of stored amounts with an error that names the amount.

@@ -118,13 +118,14 @@ export async function deployOpenPay(
     tokens[symbol] = { address: getAddress(address), feed: config.feed, decimals: Number(config.decimals), maxStaleness: Number(config.maxStaleness) };
   }
 
-  const { abi } = await hre.artifacts.readArtifact("OpenPayEscrow");
+  const { abi } = await hre.artifacts.readArtifact("IOpenPayEscrow");
   const local = network.module === "LocalOpenPay" ? network.parameters.LocalOpenPay : undefined;
   const record: DeploymentRecord = {
     chainId,
     network: hre.network.name,
     escrow: getAddress(await escrow.getAddress()),
     depositForwarder: getAddress(await depositForwarder.getAddress()),
+    administration: getAddress(await escrow.ADMINISTRATION()),
     blockNumber: await deploymentBlock(hre, escrow, searchFrom, deploymentDir),
     abiHash: escrowAbiHash(abi),
     deployer: getAddress(deployer.address),

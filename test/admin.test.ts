@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { ethers, network } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import type { MockV3Aggregator, OpenPayEscrow, TestToken } from "../typechain-types";
+import type { MockV3Aggregator, IOpenPayEscrow, TestToken } from "../typechain-types";
 import { deployEscrow, FEED_DECIMALS, NATIVE, PRICE, STALENESS, TOKENS, USD } from "./support/fixture";
 import {
   BNB,
@@ -30,7 +30,7 @@ describe("admin", function () {
   }
   type Fixture = Awaited<ReturnType<typeof fixture>>;
 
-  async function tokenConfig(escrow: OpenPayEscrow, token: string) {
+  async function tokenConfig(escrow: IOpenPayEscrow, token: string) {
     const c = await escrow.tokenConfigOf(token);
     return {
       feed: c.feed,
@@ -51,11 +51,21 @@ describe("admin", function () {
         .withArgs("admin");
     });
 
+    it("reverts with EscrowAsReceiver(\"treasury\") for a treasury at the escrow's own address", async function () {
+      const Escrow = await ethers.getContractFactory("OpenPayEscrow");
+      const [deployer] = await ethers.getSigners();
+      const own = ethers.getCreateAddress({ from: deployer.address, nonce: await ethers.provider.getTransactionCount(deployer.address) });
+      await expect(Escrow.connect(deployer).deploy(deployer.address, own))
+        .to.be.revertedWithCustomError(Escrow, "EscrowAsReceiver")
+        .withArgs("treasury");
+    });
+
     it("grants only the admin role and starts with the default settings", async function () {
       const f = await loadFixture(fixture);
       const Escrow = await ethers.getContractFactory("OpenPayEscrow");
-      const escrow = await Escrow.deploy(f.admin.address, f.treasury.address);
-      await expect(escrow.deploymentTransaction()).to.emit(escrow, "TreasuryUpdated").withArgs(f.treasury.address);
+      const deployed = await Escrow.deploy(f.admin.address, f.treasury.address);
+      await expect(deployed.deploymentTransaction()).to.emit(deployed, "TreasuryUpdated").withArgs(f.treasury.address);
+      const escrow = await ethers.getContractAt("IOpenPayEscrow", await deployed.getAddress());
       expect(await escrow.hasRole(DEFAULT_ADMIN_ROLE, f.admin.address)).to.equal(true);
       expect(await escrow.hasRole(SIGNER_MANAGER_ROLE, f.admin.address)).to.equal(false);
       expect(await escrow.hasRole(PAUSER_ROLE, f.admin.address)).to.equal(false);

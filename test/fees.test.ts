@@ -1,8 +1,8 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import type { OpenPayEscrow } from "../typechain-types";
-import { deployEscrow, NATIVE, TOKENS, USD } from "./support/fixture";
+import type { IOpenPayEscrow } from "../typechain-types";
+import { deployEscrow, newEscrow, NATIVE, TOKENS, USD } from "./support/fixture";
 import { BNB, DEFAULT_ADMIN_ROLE, expectLedger, passExpiry, payBnb, payToken, Status } from "./support/scenarios";
 
 describe("fees", function () {
@@ -14,8 +14,7 @@ describe("fees", function () {
 
   async function zeroTreasuryFixture() {
     const [admin] = await ethers.getSigners();
-    const Escrow = await ethers.getContractFactory("OpenPayEscrow");
-    const escrow = (await Escrow.deploy(admin.address, ethers.ZeroAddress)) as unknown as OpenPayEscrow;
+    const escrow = await newEscrow(admin.address, ethers.ZeroAddress);
     return { escrow, admin };
   }
 

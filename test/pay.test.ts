@@ -364,7 +364,7 @@ describe("pay (ERC-20)", function () {
       expect((await f.escrow.paymentOf(intent.paymentId)).status).to.equal(Status.None);
     });
 
-    for (const target of ["pay", "expire", "withdraw"] as const) {
+    for (const target of ["pay", "expire", "withdraw", "withdrawFees", "rescue"] as const) {
       it(`stops a token that re-enters ${target} during pay with ReentrancyGuardReentrantCall`, async function () {
         const { f, token, tokenAddress } = await hostile<ReentrantToken>("ReentrantToken");
         const escrowAddress = await f.escrow.getAddress();
@@ -375,7 +375,11 @@ describe("pay (ERC-20)", function () {
             ? f.escrow.interface.encodeFunctionData("pay", [inner.intent, inner.signature, tokenAddress, 1n])
             : target === "expire"
               ? f.escrow.interface.encodeFunctionData("expire", [intent, [f.customer.address]])
-              : f.escrow.interface.encodeFunctionData("withdraw", [tokenAddress, 1n]);
+              : target === "withdraw"
+                ? f.escrow.interface.encodeFunctionData("withdraw", [tokenAddress, 1n])
+                : target === "withdrawFees"
+                  ? f.escrow.interface.encodeFunctionData("withdrawFees", [tokenAddress])
+                  : f.escrow.interface.encodeFunctionData("rescue", [tokenAddress, f.customer.address, 1n]);
         await token.setReentry(escrowAddress, data);
 
         await expect(

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, setBalance } from "@nomicfoundation/hardhat-network-helpers";
-import { deployEscrow, NATIVE, PRICE, TOKENS, USD } from "./support/fixture";
+import { deployEscrow, newEscrow, NATIVE, PRICE, TOKENS, USD } from "./support/fixture";
 import { Status, INDEX, U104_MAX, expectLedger, expectPayment, atNextBlock } from "./support/payments";
 
 const BNB = (amount: string) => ethers.parseEther(amount);
@@ -146,8 +146,7 @@ describe("payNative (BNB)", function () {
 
   it("rejects BNB on an escrow where BNB was never configured with TokenNotAllowed(0x0)", async function () {
     const f = await loadFixture(deployEscrow);
-    const Escrow = await ethers.getContractFactory("OpenPayEscrow");
-    const bare = await Escrow.deploy(f.admin.address, f.treasury.address);
+    const bare = await newEscrow(f.admin.address, f.treasury.address);
     await bare.grantRole(await bare.SIGNER_MANAGER_ROLE(), f.admin.address);
     await bare.registerMerchant(f.merchant.address, f.payout.address, f.intentSigner.address);
     const { intent } = await f.signed();

@@ -183,6 +183,12 @@ describe("rescue", function () {
       expect(await f.usdt.balanceOf(f.escrow)).to.equal(TOKENS("170"));
     });
 
+    it("reverts with ZeroAmount for a rescue of nothing", async function () {
+      const f = await loadFixture(fixture);
+      await f.usdt.connect(f.other).transfer(f.escrow, TOKENS("50"));
+      await expect(f.escrow.connect(f.admin).rescue(f.usdt, f.rescuer.address, 0n)).to.be.revertedWithCustomError(f.escrow, "ZeroAmount");
+    });
+
     it("reverts with ZeroAddress(\"recipient\") for a zero recipient", async function () {
       const f = await loadFixture(fixture);
       await f.usdt.connect(f.other).transfer(f.escrow, TOKENS("50"));

@@ -1,10 +1,10 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { deployEscrow, NATIVE, STALENESS, TOKENS, USD, type EscrowFixture } from "./support/fixture";
+import { deployEscrow, newEscrow, NATIVE, STALENESS, TOKENS, USD, type EscrowFixture } from "./support/fixture";
 import { escrowDomain, PAYMENT_INTENT_TYPES, signIntent, type PaymentIntent } from "./support/intents";
 import { Status, INDEX, expectPayment, recoverOnEscrow, signWithDomain } from "./support/payments";
-import type { OpenPayEscrow } from "../typechain-types";
+import type { IOpenPayEscrow } from "../typechain-types";
 
 /** secp256k1 group order. */
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
@@ -147,8 +147,7 @@ describe("intent signatures", function () {
 
     it("rejects an intent signed for another escrow deployment, which accepts it", async function () {
       const f = await loadFixture(deployEscrow);
-      const Escrow = await ethers.getContractFactory("OpenPayEscrow");
-      const twin = (await Escrow.deploy(f.admin.address, f.treasury.address)) as unknown as OpenPayEscrow;
+      const twin = await newEscrow(f.admin.address, f.treasury.address);
       await twin.grantRole(await twin.SIGNER_MANAGER_ROLE(), f.signerManager.address);
       await twin.setToken(await f.usdt.getAddress(), await f.usdtFeed.getAddress(), STALENESS.stable);
       await twin.connect(f.signerManager).registerMerchant(f.merchant.address, f.payout.address, f.intentSigner.address);

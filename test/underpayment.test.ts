@@ -116,6 +116,9 @@ describe("underpayment and top-ups", function () {
     });
     await f.usdtFeed.updateAnswer(PRICE("1.02"));
     expect(await f.escrow.remainingUsd(intent)).to.equal(USD("8.2"));
+    // Worth the whole amount now, though still open: nothing left to pay, one more unit completes it.
+    await f.usdtFeed.updateAnswer(PRICE("1.2"));
+    expect(await f.escrow.remainingUsd(intent)).to.equal(0n);
   });
 
   it("accepts a top-up in the expiry second and rejects one a second later with DepositAfterExpiry", async function () {

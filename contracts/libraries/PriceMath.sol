@@ -4,6 +4,8 @@ pragma solidity 0.8.28;
 import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
+import {IPriceFeedErrors} from "../interfaces/IPriceFeedErrors.sol";
+
 /// @title PriceMath
 /// @author Open Pay
 /// @notice Reads Chainlink USD prices safely and values token amounts in USD with 18 decimals.
@@ -14,31 +16,6 @@ library PriceMath {
     /// @notice Basis points in one whole.
     uint256 internal constant BPS = 10_000;
 
-    /// @notice The feed answered zero or a negative price.
-    /// @param feed The feed.
-    /// @param answer Its answer.
-    error PriceNotPositive(address feed, int256 answer);
-
-    /// @notice The feed's answer is dated after the current block.
-    /// @param feed The feed.
-    /// @param updatedAt When the answer claims to be from.
-    /// @param timestamp The current block time.
-    error PriceFromFuture(address feed, uint256 updatedAt, uint256 timestamp);
-
-    /// @notice The feed's answer is older than the token's staleness limit.
-    /// @param feed The feed.
-    /// @param updatedAt When the answer was written.
-    /// @param staleBy Seconds beyond the limit.
-    /// @param maxStaleness The limit.
-    error StalePrice(address feed, uint256 updatedAt, uint256 staleBy, uint256 maxStaleness);
-
-    /// @notice The feed now answers in other decimals than it did when the token was configured: every value it
-    /// gave would be off by a power of ten.
-    /// @param feed The feed.
-    /// @param expected The decimals recorded when the token was configured.
-    /// @param actual The decimals the feed reports now.
-    error FeedDecimalsChanged(address feed, uint8 expected, uint8 actual);
-
     /// @notice Returns the feed's latest answer after checking that it is in the expected decimals, positive, not
     /// from the future and fresh.
     /// @param feed The Chainlink feed.
@@ -47,12 +24,12 @@ library PriceMath {
     /// @return price The answer, in `feedDecimals`.
     function freshPrice(address feed, uint256 maxStaleness, uint8 feedDecimals) internal view returns (uint256 price) {
         uint8 decimals = AggregatorV3Interface(feed).decimals();
-        if (decimals != feedDecimals) revert FeedDecimalsChanged(feed, feedDecimals, decimals);
+        if (decimals != feedDecimals) revert IPriceFeedErrors.FeedDecimalsChanged(feed, feedDecimals, decimals);
         (, int256 answer,, uint256 updatedAt,) = AggregatorV3Interface(feed).latestRoundData();
-        if (answer <= 0) revert PriceNotPositive(feed, answer);
-        if (updatedAt > block.timestamp) revert PriceFromFuture(feed, updatedAt, block.timestamp);
+        if (answer <= 0) revert IPriceFeedErrors.PriceNotPositive(feed, answer);
+        if (updatedAt > block.timestamp) revert IPriceFeedErrors.PriceFromFuture(feed, updatedAt, block.timestamp);
         uint256 age = block.timestamp - updatedAt;
-        if (age > maxStaleness) revert StalePrice(feed, updatedAt, age - maxStaleness, maxStaleness);
+        if (age > maxStaleness) revert IPriceFeedErrors.StalePrice(feed, updatedAt, age - maxStaleness, maxStaleness);
         price = uint256(answer);
     }
 

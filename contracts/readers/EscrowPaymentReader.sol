@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {IOpenPayEscrow} from "../interfaces/IOpenPayEscrow.sol";
+import {IOpenPayEscrowCommon} from "../interfaces/IOpenPayEscrowCommon.sol";
 
 /// @title EscrowPaymentReader
 /// @author Open Pay
@@ -14,7 +15,7 @@ contract EscrowPaymentReader {
     /// @notice One payment as the escrow holds it.
     struct PaymentState {
         /// @dev Where the payment stands on chain.
-        IOpenPayEscrow.Status status;
+        IOpenPayEscrowCommon.Status status;
         /// @dev The token it is paid in (zero address for BNB, or before the first deposit).
         address token;
         /// @dev Token units deposited in total.
@@ -34,14 +35,14 @@ contract EscrowPaymentReader {
         address[256] memory tokens;
         bool[256] memory known;
         for (uint256 i; i < paymentIds.length; ++i) {
-            IOpenPayEscrow.Payment memory payment = escrow.paymentOf(paymentIds[i]);
+            IOpenPayEscrowCommon.Payment memory payment = escrow.paymentOf(paymentIds[i]);
             uint8 index = payment.tokenIndex;
-            if (payment.status != IOpenPayEscrow.Status.None && !known[index]) {
+            if (payment.status != IOpenPayEscrowCommon.Status.None && !known[index]) {
                 tokens[index] = escrow.tokenAt(index);
                 known[index] = true;
             }
-            bool refunds = payment.status == IOpenPayEscrow.Status.PartiallyRefunded
-                || payment.status == IOpenPayEscrow.Status.Refunded;
+            bool refunds = payment.status == IOpenPayEscrowCommon.Status.PartiallyRefunded
+                || payment.status == IOpenPayEscrowCommon.Status.Refunded;
             states[i] = PaymentState({
                 status: payment.status,
                 token: tokens[index],

@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IOpenPayEscrow} from "../interfaces/IOpenPayEscrow.sol";
+import {IOpenPayEscrowCommon} from "../interfaces/IOpenPayEscrowCommon.sol";
 
 /// @title BenchPayer
 /// @author Open Pay
@@ -25,7 +26,7 @@ contract BenchPayer {
     /// @param times Deposits per payment.
     function payMany(
         IOpenPayEscrow escrow,
-        IOpenPayEscrow.PaymentIntent[] calldata intents,
+        IOpenPayEscrowCommon.PaymentIntent[] calldata intents,
         bytes[] calldata signatures,
         address token,
         uint256 amount,

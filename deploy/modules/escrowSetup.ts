@@ -28,7 +28,9 @@ export const ROLES = {
  */
 export function escrowSetup(m: IgnitionModuleBuilder, tokens: AcceptedTokens) {
   const deployer = m.getAccount(0);
-  const escrow = m.contract("OpenPayEscrow", [deployer, m.getParameter<string>("treasury")]);
+  const deployed = m.contract("OpenPayEscrow", [deployer, m.getParameter<string>("treasury")]);
+  // Everything callable at the escrow's address: its configuration runs in the administration it deployed.
+  const escrow = m.contractAt("IOpenPayEscrow", deployed, { id: "Escrow" });
   const depositForwarder = m.contractAt(
     "DepositForwarder",
     m.staticCall(escrow, "FORWARDER_IMPLEMENTATION", [], 0, { id: "forwarderImplementation" }),

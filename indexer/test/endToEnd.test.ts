@@ -55,7 +55,7 @@ describe("end to end: a customer pays, the gateway indexes, keeps and tells the 
   const tokenAddress = (symbol: TokenSymbol) => getAddress(chain().record.tokens[symbol].address);
   const merchant = () => getAddress(chain().record.demoMerchant!.merchant);
   const token = (symbol: TokenSymbol) => hre.ethers.getContractAt("TestToken", tokenAddress(symbol));
-  const escrow = () => hre.ethers.getContractAt("OpenPayEscrow", chain().record.escrow);
+  const escrow = () => hre.ethers.getContractAt("IOpenPayEscrow", chain().record.escrow);
   const balanceOf = async (symbol: TokenSymbol, holder: string): Promise<bigint> => (await token(symbol)).balanceOf(holder);
   const merchantBalance = async (symbol: TokenSymbol): Promise<bigint> => (await escrow()).balanceOf(merchant(), tokenAddress(symbol));
   /** Hardhat's accounts 10 to 19: customers no other role of the local deployment uses. */

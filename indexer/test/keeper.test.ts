@@ -86,7 +86,7 @@ async function transferTo(chain: LocalChain, symbol: "USDT" | "USDC", from: Awai
 }
 
 async function merchantBalance(chain: LocalChain, symbol: "USDT" | "USDC" | "BNB"): Promise<bigint> {
-  const escrow = await hre.ethers.getContractAt("OpenPayEscrow", chain.record.escrow);
+  const escrow = await hre.ethers.getContractAt("IOpenPayEscrow", chain.record.escrow);
   return escrow.balanceOf(chain.record.demoMerchant!.merchant, symbol === "BNB" ? zeroAddress : chain.record.tokens[symbol].address);
 }
 
@@ -334,7 +334,7 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
 
       expect(await tokenBalance(chain(), "USDT", a.address)).to.equal(aBefore + six);
       expect(await tokenBalance(chain(), "USDT", b.address)).to.equal(bBefore + three);
-      const escrow = await hre.ethers.getContractAt("OpenPayEscrow", chain().record.escrow);
+      const escrow = await hre.ethers.getContractAt("IOpenPayEscrow", chain().record.escrow);
       expect(await escrow.depositOf(payment.intent.paymentId, payment.depositAddress)).to.equal(0n);
       expect(await keeper.tick()).to.deep.equal([]);
       // Each collect changed the money, not the status: each is a change of its own; the refunds change neither.
@@ -464,7 +464,7 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
       expect(await tokenBalance(chain(), "USDT", payment.depositAddress)).to.equal(0n);
       expect(await tokenBalance(chain(), "USDT", sender.address)).to.equal(before + five);
       expect(await merchantBalance(chain(), "USDT")).to.equal(merchantBefore);
-      const escrow = await hre.ethers.getContractAt("OpenPayEscrow", chain().record.escrow);
+      const escrow = await hre.ethers.getContractAt("IOpenPayEscrow", chain().record.escrow);
       expect(await escrow.depositOf(payment.intent.paymentId, payment.depositAddress)).to.equal(0n);
       expect((await storedPayment(db, payment.intent.paymentId)).paidAmount).to.equal(0n);
 
@@ -540,7 +540,7 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
       // The collect waits in the pool; a pause mined before it in the same block makes it revert.
       await hre.network.provider.send("evm_setAutomine", [false]);
       expect(kindsOf(await keeper.tick())).to.deep.equal(["collect"]);
-      const escrow = await hre.ethers.getContractAt("OpenPayEscrow", chain().record.escrow);
+      const escrow = await hre.ethers.getContractAt("IOpenPayEscrow", chain().record.escrow);
       await escrow.pause({ gasPrice: 1_000n * 10n ** 9n });
       await mine();
       await hre.network.provider.send("evm_setAutomine", [true]);

@@ -140,7 +140,7 @@ describe("payment truth: the failures issue 13 reproduced", function () {
         const counter = faultCounter();
         const indexer = localIndexer(chain(), db, { rpc: createProviderPool([proxy.url]), observer: counter.observer });
         await catchUp(indexer);
-        const escrow = await hre.ethers.getContractAt("OpenPayEscrow", chain().record.escrow);
+        const escrow = await hre.ethers.getContractAt("IOpenPayEscrow", chain().record.escrow);
         const usdt = await hre.ethers.getContractAt("TestToken", chain().record.tokens.USDT.address);
         const [buyer] = await hre.ethers.getSigners();
         await (await usdt.mint(buyer.address, USD("100"))).wait();
@@ -195,7 +195,7 @@ describe("payment truth: the failures issue 13 reproduced", function () {
       // The merchant asks for a refund through the API, then sends it: partially refunded.
       await recordOffChainEvent(db, CHAIN_ID, SETTINGS, refunded.intent.paymentId, { kind: "refund_requested", amount: USD("20") });
       const fork = await snapshot();
-      const escrow = await hre.ethers.getContractAt("OpenPayEscrow", chain().record.escrow);
+      const escrow = await hre.ethers.getContractAt("IOpenPayEscrow", chain().record.escrow);
       const merchant = await hre.ethers.getSigner(refunded.intent.merchant);
       await (await escrow.connect(merchant).refund(refunded.intent.paymentId, merchant.address, USD("20"))).wait();
       await catchUp(indexer);
@@ -232,7 +232,7 @@ describe("payment truth: the failures issue 13 reproduced", function () {
 
       // …but on the branch that wins, the merchant refunded 80 directly in that very block: 60 is more than is left.
       await revertTo(fork);
-      const escrow = await hre.ethers.getContractAt("OpenPayEscrow", chain().record.escrow);
+      const escrow = await hre.ethers.getContractAt("IOpenPayEscrow", chain().record.escrow);
       const merchant = await hre.ethers.getSigner(payment.intent.merchant);
       await hre.network.provider.send("evm_setNextBlockTimestamp", [Number((await latestTimestamp()) + 9n)]);
       await (await escrow.connect(merchant).refund(payment.intent.paymentId, merchant.address, USD("80"))).wait();
@@ -266,7 +266,7 @@ describe("payment truth: the failures issue 13 reproduced", function () {
       await simulate(hre, { intent: refunded.file, scenario: "full", token: "USDT" }, quiet);
       await mine(DEPTH);
       await catchUp(indexer);
-      const escrow = await hre.ethers.getContractAt("OpenPayEscrow", chain().record.escrow);
+      const escrow = await hre.ethers.getContractAt("IOpenPayEscrow", chain().record.escrow);
       const merchant = await hre.ethers.getSigner(refunded.intent.merchant);
       await (await escrow.connect(merchant).refund(refunded.intent.paymentId, merchant.address, USD("30"))).wait();
       await catchUp(indexer);

@@ -103,7 +103,7 @@ describe("a second opinion before money words: the escrow's record at the confir
         const indexer = localIndexer(chain(), db, { rpc: createProviderPool([proxy.url]), observer });
         await catchUp(indexer);
         // Two deposits in one block, a partial one and the rest: the first by-hash answer for that block holds one of them.
-        const escrow = await hre.ethers.getContractAt("OpenPayEscrow", chain().record.escrow);
+        const escrow = await hre.ethers.getContractAt("IOpenPayEscrow", chain().record.escrow);
         const usdt = await hre.ethers.getContractAt("TestToken", chain().record.tokens.USDT.address);
         const [buyer] = await hre.ethers.getSigners();
         await (await usdt.mint(buyer.address, USD("30"))).wait();

@@ -66,7 +66,7 @@ export async function escrowContext(
     throw new OperatorError(`no contract at the recorded escrow ${deployment.escrow} on ${hre.network.name}: was the chain reset? Deploy again`);
   }
   const sender = await chooseSender(hre, options.from, options.calldata === true);
-  const escrow = await hre.ethers.getContractAt("OpenPayEscrow", deployment.escrow, sender);
+  const escrow = await hre.ethers.getContractAt("IOpenPayEscrow", deployment.escrow, sender);
   return { hre, chainId, deployment, escrow: escrow as unknown as Contract, sender, calldata: options.calldata === true, out };
 }
 

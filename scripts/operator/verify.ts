@@ -4,7 +4,10 @@ import { operatorCommand } from "./commandLine";
 import { recordedDeployment } from "./escrowContext";
 import { OperatorError } from "./operatorError";
 
-/** What BscScan is asked to verify: the escrow (constructed with the deployer as first admin) and the forwarder. */
+/**
+ * What BscScan is asked to verify: the escrow (constructed with the deployer as first admin), the administration
+ * and the forwarder it deployed (neither takes constructor arguments).
+ */
 export function verificationTargets(record: DeploymentRecord) {
   return [
     {
@@ -12,6 +15,7 @@ export function verificationTargets(record: DeploymentRecord) {
       address: record.escrow,
       constructorArguments: [record.deployer, record.roles.treasury],
     },
+    { contract: "contracts/OpenPayEscrowAdmin.sol:OpenPayEscrowAdmin", address: record.administration, constructorArguments: [] },
     { contract: "contracts/DepositForwarder.sol:DepositForwarder", address: record.depositForwarder, constructorArguments: [] },
   ];
 }

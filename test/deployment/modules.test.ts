@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import JSON5 from "json5";
 import { zeroAddress } from "viem";
-import type { MockV3Aggregator, OpenPayEscrow, TestToken } from "../../typechain-types";
+import type { MockV3Aggregator, IOpenPayEscrow, TestToken } from "../../typechain-types";
 import { deployOpenPay, DeploymentError } from "../../deploy/deployOpenPay";
 import OpenPayModule from "../../deploy/modules/OpenPay";
 import { readNetworkParameters, type LocalParameters } from "../../deploy/parameters";
@@ -50,8 +50,8 @@ async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
   expect.fail("expected the promise to reject");
 }
 
-async function escrowAt(address: string): Promise<OpenPayEscrow> {
-  return (await ethers.getContractAt("OpenPayEscrow", address)) as unknown as OpenPayEscrow;
+async function escrowAt(address: string): Promise<IOpenPayEscrow> {
+  return (await ethers.getContractAt("IOpenPayEscrow", address)) as unknown as IOpenPayEscrow;
 }
 
 async function tokenAt(address: string): Promise<TestToken> {
@@ -63,7 +63,7 @@ async function feedAt(address: string): Promise<MockV3Aggregator> {
 }
 
 /** Every role of the escrow, by the parameter naming its holder, with the role id the contract itself reports. */
-async function roleIds(escrow: OpenPayEscrow) {
+async function roleIds(escrow: IOpenPayEscrow) {
   return {
     admin: await escrow.DEFAULT_ADMIN_ROLE(),
     signerManager: await escrow.SIGNER_MANAGER_ROLE(),
@@ -82,7 +82,7 @@ describe("deployment modules", function () {
     let dir: string;
     let record: DeploymentRecord;
     let file: string;
-    let escrow: OpenPayEscrow;
+    let escrow: IOpenPayEscrow;
     let blockBefore: number;
     const lines: string[] = [];
 
@@ -125,9 +125,11 @@ describe("deployment modules", function () {
       expect(record.abiHash).to.equal(escrowAbiHash(openPayEscrowAbi));
     });
 
-    it("records the escrow's own forwarder implementation as depositForwarder", async function () {
+    it("records the escrow's own forwarder implementation as depositForwarder, and its administration", async function () {
       expect(await escrow.FORWARDER_IMPLEMENTATION()).to.equal(record.depositForwarder);
       expect(await ethers.provider.getCode(record.depositForwarder)).to.not.equal("0x");
+      expect(await escrow.ADMINISTRATION()).to.equal(record.administration);
+      expect(await ethers.provider.getCode(record.administration)).to.not.equal("0x");
     });
 
     it("configures USDT, USDC (mock 18-decimal tokens) and BNB with their own mock feeds at the local prices and staleness limits", async function () {

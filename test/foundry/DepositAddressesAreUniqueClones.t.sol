@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {DepositForwarder} from "../../contracts/DepositForwarder.sol";
 import {IOpenPayEscrow} from "../../contracts/interfaces/IOpenPayEscrow.sol";
+import {IOpenPayEscrowCommon} from "../../contracts/interfaces/IOpenPayEscrowCommon.sol";
 import {TestToken} from "../../contracts/test/TestToken.sol";
 import {EscrowTestBase} from "./utils/EscrowTestBase.sol";
 
@@ -19,11 +20,11 @@ contract DepositAddressesAreUniqueClonesTest is EscrowTestBase {
     // ---------------------------------------------------------------------------------------------
 
     function testFuzz_changingAnyFieldChangesTheDepositAddress(
-        IOpenPayEscrow.PaymentIntent memory intent,
+        IOpenPayEscrowCommon.PaymentIntent memory intent,
         uint256 field,
         uint256 newValue
     ) public {
-        IOpenPayEscrow.PaymentIntent memory other = _copy(intent);
+        IOpenPayEscrowCommon.PaymentIntent memory other = _copy(intent);
         field = field % 5;
         if (field == 0) other.paymentId = bytes32(newValue);
         else if (field == 1) other.merchant = address(uint160(newValue));
@@ -44,12 +45,12 @@ contract DepositAddressesAreUniqueClonesTest is EscrowTestBase {
     function testFuzz_distinctIntentsHaveDistinctDepositAddresses(uint8[6] memory serials, uint8[6] memory others)
         public
     {
-        IOpenPayEscrow.PaymentIntent[6] memory intents;
+        IOpenPayEscrowCommon.PaymentIntent[6] memory intents;
         address[6] memory addresses;
         for (uint256 i; i < 6; ++i) {
             uint8 o = others[i];
             address m = o % 2 == 0 ? merchant : OTHER_MERCHANT;
-            intents[i] = IOpenPayEscrow.PaymentIntent({
+            intents[i] = IOpenPayEscrowCommon.PaymentIntent({
                 paymentId: paymentIdOf(m, serials[i] % 3),
                 merchant: m,
                 amountUsd: (1 + (o >> 1) % 2) * 100 * USD,
@@ -77,7 +78,7 @@ contract DepositAddressesAreUniqueClonesTest is EscrowTestBase {
         uint256 share,
         bool withRefundTo
     ) public {
-        IOpenPayEscrow.PaymentIntent memory intent = newIntent(bound(amountUsd, 1e16, 1e24));
+        IOpenPayEscrowCommon.PaymentIntent memory intent = newIntent(bound(amountUsd, 1e16, 1e24));
         if (withRefundTo) intent.refundTo = payer;
         address token = _token(tokenChoice);
         address depositAddress = escrow.depositAddressOf(intent);
@@ -98,12 +99,12 @@ contract DepositAddressesAreUniqueClonesTest is EscrowTestBase {
         assertEq(DepositForwarder(payable(depositAddress)).ESCROW(), address(escrow), "clone answers for another escrow");
         assertEq(_balance(token, depositAddress), 0, "funds left at the deposit address");
         assertEq(_balance(token, address(escrow)) - escrowBefore, amount, "funds did not reach the escrow");
-        IOpenPayEscrow.Payment memory stored = escrow.paymentOf(intent.paymentId);
+        IOpenPayEscrowCommon.Payment memory stored = escrow.paymentOf(intent.paymentId);
         assertEq(stored.amount, amount, "payment amount != collected");
-        if (stored.status == IOpenPayEscrow.Status.Open) {
+        if (stored.status == IOpenPayEscrowCommon.Status.Open) {
             assertEq(escrow.depositOf(intent.paymentId, depositAddress), amount, "deposit address is not the payer");
         } else {
-            assertEq(uint256(stored.status), uint256(IOpenPayEscrow.Status.Completed), "neither open nor completed");
+            assertEq(uint256(stored.status), uint256(IOpenPayEscrowCommon.Status.Completed), "neither open nor completed");
         }
 
         // The clone stays where it is: a second transfer there is collected (or returned) from the same address.
@@ -123,7 +124,7 @@ contract DepositAddressesAreUniqueClonesTest is EscrowTestBase {
     ) public {
         vmx().assume(caller != address(escrow) && caller != address(vm));
         address token = _token(tokenChoice);
-        IOpenPayEscrow.PaymentIntent memory intent = newIntent(100 * USD);
+        IOpenPayEscrowCommon.PaymentIntent memory intent = newIntent(100 * USD);
         address target = escrow.FORWARDER_IMPLEMENTATION();
         if (!onImplementation) {
             // Deploy the clone with a first, partial collect; then fund it again so that a sweep has something.
@@ -147,7 +148,7 @@ contract DepositAddressesAreUniqueClonesTest is EscrowTestBase {
     function testFuzz_theEscrowItselfCanSweep(uint8 tokenChoice, uint256 amount) public {
         // The positive control of the test above: the same call made by the escrow moves the funds.
         address token = _token(tokenChoice);
-        IOpenPayEscrow.PaymentIntent memory intent = newIntent(100 * USD);
+        IOpenPayEscrowCommon.PaymentIntent memory intent = newIntent(100 * USD);
         address target = escrow.depositAddressOf(intent);
         _send(token, target, 1);
         escrow.collect(intent, sign(SIGNER_KEY, intent), token);
@@ -188,12 +189,12 @@ contract DepositAddressesAreUniqueClonesTest is EscrowTestBase {
         return token == address(0) ? account.balance : TestToken(token).balanceOf(account);
     }
 
-    function _copy(IOpenPayEscrow.PaymentIntent memory intent)
+    function _copy(IOpenPayEscrowCommon.PaymentIntent memory intent)
         private
         pure
-        returns (IOpenPayEscrow.PaymentIntent memory)
+        returns (IOpenPayEscrowCommon.PaymentIntent memory)
     {
-        return IOpenPayEscrow.PaymentIntent({
+        return IOpenPayEscrowCommon.PaymentIntent({
             paymentId: intent.paymentId,
             merchant: intent.merchant,
             amountUsd: intent.amountUsd,
@@ -211,7 +212,7 @@ contract DepositAddressesAreUniqueClonesTest is EscrowTestBase {
 
     /// @dev CREATE2 address (deployer: the escrow; salt: the intent's EIP-712 digest) of that clone, computed from
     /// the clone's init code rather than through OpenZeppelin's Clones.
-    function _predicted(IOpenPayEscrow.PaymentIntent memory intent) private view returns (address) {
+    function _predicted(IOpenPayEscrowCommon.PaymentIntent memory intent) private view returns (address) {
         bytes32 initCodeHash = keccak256(abi.encodePacked(hex"3d602d80600a3d3981f3", _cloneCode()));
         bytes32 salt = escrow.hashIntent(intent);
         return address(uint160(uint256(keccak256(abi.encodePacked(bytes1(0xff), address(escrow), salt, initCodeHash)))));

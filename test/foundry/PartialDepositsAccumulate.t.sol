@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {MockV3Aggregator} from "@chainlink/contracts/src/v0.8/shared/mocks/MockV3Aggregator.sol";
 
 import {IOpenPayEscrow} from "../../contracts/interfaces/IOpenPayEscrow.sol";
+import {IOpenPayEscrowCommon} from "../../contracts/interfaces/IOpenPayEscrowCommon.sol";
 import {TestToken} from "../../contracts/test/TestToken.sol";
 import {EscrowTestBase} from "./utils/EscrowTestBase.sol";
 
@@ -17,7 +18,7 @@ contract PartialDepositsAccumulateTest is EscrowTestBase {
     address internal constant SECOND_PAYER = address(0xBEEF);
 
     struct Run {
-        IOpenPayEscrow.PaymentIntent intent;
+        IOpenPayEscrowCommon.PaymentIntent intent;
         bytes signature;
         address token;
         uint8 decimals;
@@ -73,18 +74,18 @@ contract PartialDepositsAccumulateTest is EscrowTestBase {
         r.byPayer[who] += amount;
         r.completed = r.receivedUsd * 10_000 >= r.intent.amountUsd * (10_000 - escrow.settings().toleranceBps);
 
-        IOpenPayEscrow.Payment memory stored = escrow.paymentOf(r.intent.paymentId);
+        IOpenPayEscrowCommon.Payment memory stored = escrow.paymentOf(r.intent.paymentId);
         assertEq(stored.receivedUsd, r.receivedUsd, "receivedUsd is not all units received at today's price");
         assertEq(stored.amount, r.amount, "amount is not the sum of the deposits");
         assertEq(escrow.ledgerOf(r.token).owed, r.amount, "owed");
         if (r.completed) {
-            assertEq(uint256(stored.status), uint256(IOpenPayEscrow.Status.Completed), "status");
+            assertEq(uint256(stored.status), uint256(IOpenPayEscrowCommon.Status.Completed), "status");
             assertEq(escrow.remainingUsd(r.intent), 0, "remaining after completion");
             assertEq(escrow.balanceOf(merchant, r.token), r.amount, "merchant not credited with every deposit");
             assertEq(escrow.depositOf(r.intent.paymentId, payer), 0, "first payer still refundable");
             assertEq(escrow.depositOf(r.intent.paymentId, SECOND_PAYER), 0, "second payer still refundable");
         } else {
-            assertEq(uint256(stored.status), uint256(IOpenPayEscrow.Status.Open), "status");
+            assertEq(uint256(stored.status), uint256(IOpenPayEscrowCommon.Status.Open), "status");
             assertEq(escrow.remainingUsd(r.intent), r.intent.amountUsd - r.receivedUsd, "remaining");
             assertEq(escrow.depositOf(r.intent.paymentId, payer), r.byPayer[0], "first payer's deposit");
             assertEq(escrow.depositOf(r.intent.paymentId, SECOND_PAYER), r.byPayer[1], "second payer's deposit");

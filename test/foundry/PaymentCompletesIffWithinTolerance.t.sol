@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {MockV3Aggregator} from "@chainlink/contracts/src/v0.8/shared/mocks/MockV3Aggregator.sol";
 
 import {IOpenPayEscrow} from "../../contracts/interfaces/IOpenPayEscrow.sol";
+import {IOpenPayEscrowCommon} from "../../contracts/interfaces/IOpenPayEscrowCommon.sol";
 import {TestToken} from "../../contracts/test/TestToken.sol";
 import {EscrowTestBase} from "./utils/EscrowTestBase.sol";
 
@@ -90,7 +91,7 @@ contract PaymentCompletesIffWithinToleranceTest is EscrowTestBase {
     }
 
     function _payAndCheck(Setup memory s, uint256 amount, bool shouldComplete) internal {
-        IOpenPayEscrow.PaymentIntent memory intent = newIntent(s.amountUsd);
+        IOpenPayEscrowCommon.PaymentIntent memory intent = newIntent(s.amountUsd);
         bytes memory signature = sign(SIGNER_KEY, intent);
         uint256 valueUsd = expectedUsd(amount, s.price, s.decimals, s.feedDecimals);
         assertEq(escrow.quoteUsd(s.token, amount), valueUsd, "quote differs from the independent valuation");
@@ -106,17 +107,17 @@ contract PaymentCompletesIffWithinToleranceTest is EscrowTestBase {
             payAs(payer, intent, signature, TestToken(s.token), amount);
         }
 
-        IOpenPayEscrow.Payment memory stored = escrow.paymentOf(intent.paymentId);
+        IOpenPayEscrowCommon.Payment memory stored = escrow.paymentOf(intent.paymentId);
         assertEq(stored.amount, amount, "amount");
         assertEq(stored.receivedUsd, valueUsd, "receivedUsd");
         assertEq(escrow.ledgerOf(s.token).owed, amount, "owed");
         if (shouldComplete) {
-            assertEq(uint256(stored.status), uint256(IOpenPayEscrow.Status.Completed), "should have completed");
+            assertEq(uint256(stored.status), uint256(IOpenPayEscrowCommon.Status.Completed), "should have completed");
             assertEq(escrow.balanceOf(merchant, s.token), amount, "merchant not credited with everything paid");
             assertEq(escrow.depositOf(intent.paymentId, payer), 0, "deposit still refundable");
             assertEq(escrow.remainingUsd(intent), 0, "remaining after completion");
         } else {
-            assertEq(uint256(stored.status), uint256(IOpenPayEscrow.Status.Open), "should have stayed open");
+            assertEq(uint256(stored.status), uint256(IOpenPayEscrowCommon.Status.Open), "should have stayed open");
             assertEq(escrow.balanceOf(merchant, s.token), 0, "merchant credited for an underpayment");
             assertEq(escrow.depositOf(intent.paymentId, payer), amount, "deposit not refundable");
             assertEq(escrow.remainingUsd(intent), s.amountUsd - valueUsd, "remaining");

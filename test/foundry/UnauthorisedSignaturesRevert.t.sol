@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {IOpenPayEscrow} from "../../contracts/interfaces/IOpenPayEscrow.sol";
+import {IOpenPayEscrowCommon} from "../../contracts/interfaces/IOpenPayEscrowCommon.sol";
 import {EscrowTestBase} from "./utils/EscrowTestBase.sol";
 
 /// @title Only a signer the merchant authorised can open a payment
@@ -20,12 +21,12 @@ contract UnauthorisedSignaturesRevertTest is EscrowTestBase {
     function testFuzz_anyOtherKeyIsRefused(uint256 key, uint256 amountUsd, bool native) public {
         key = bound(key, 1, SECP256K1_N - 1);
         vm.assume(key != SIGNER_KEY);
-        IOpenPayEscrow.PaymentIntent memory intent = newIntent(bound(amountUsd, 1, type(uint104).max));
+        IOpenPayEscrowCommon.PaymentIntent memory intent = newIntent(bound(amountUsd, 1, type(uint104).max));
         _expectRefused(intent, sign(key, intent), native, _unauthorised(vm.addr(key)));
     }
 
     function testFuzz_anotherMerchantsSignerIsRefused(uint256 amountUsd, bool native) public {
-        IOpenPayEscrow.PaymentIntent memory intent = newIntent(bound(amountUsd, 1, type(uint104).max));
+        IOpenPayEscrowCommon.PaymentIntent memory intent = newIntent(bound(amountUsd, 1, type(uint104).max));
         _expectRefused(intent, sign(OTHER_MERCHANT_KEY, intent), native, _unauthorised(vm.addr(OTHER_MERCHANT_KEY)));
     }
 
@@ -37,12 +38,12 @@ contract UnauthorisedSignaturesRevertTest is EscrowTestBase {
             vm.prank(admin);
             escrow.revokeSigner(merchant, signer);
         }
-        IOpenPayEscrow.PaymentIntent memory intent = newIntent(bound(amountUsd, 1, type(uint104).max));
+        IOpenPayEscrowCommon.PaymentIntent memory intent = newIntent(bound(amountUsd, 1, type(uint104).max));
         _expectRefused(intent, sign(SIGNER_KEY, intent), native, _unauthorised(signer));
     }
 
     function testFuzz_anIntentAlteredAfterSigningIsRefused(uint256 field, uint256 newValue, bool native) public {
-        IOpenPayEscrow.PaymentIntent memory intent = newIntent(100 * USD);
+        IOpenPayEscrowCommon.PaymentIntent memory intent = newIntent(100 * USD);
         bytes memory signature = sign(SIGNER_KEY, intent);
         field = field % 5;
         if (field == 0) intent.paymentId = keccak256(abi.encode(newValue));
@@ -55,26 +56,26 @@ contract UnauthorisedSignaturesRevertTest is EscrowTestBase {
     }
 
     function testFuzz_arbitrarySignatureBytesAreRefused(bytes memory signature, bool native) public {
-        IOpenPayEscrow.PaymentIntent memory intent = newIntent(100 * USD);
+        IOpenPayEscrowCommon.PaymentIntent memory intent = newIntent(100 * USD);
         _expectRefused(intent, signature, native, "");
     }
 
     function testFuzz_aHighSSignatureOfTheRealSignerIsRefused(uint256 amountUsd, bool native) public {
-        IOpenPayEscrow.PaymentIntent memory intent = newIntent(bound(amountUsd, 1, type(uint104).max));
+        IOpenPayEscrowCommon.PaymentIntent memory intent = newIntent(bound(amountUsd, 1, type(uint104).max));
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(SIGNER_KEY, escrow.hashIntent(intent));
         // The same signature's malleable twin: s' = n − s, v flipped. ecrecover accepts it; the escrow must not.
         bytes memory twin = abi.encodePacked(r, bytes32(SECP256K1_N - uint256(s)), v == 27 ? uint8(28) : uint8(27));
-        _expectRefused(intent, twin, native, abi.encodeWithSelector(IOpenPayEscrow.InvalidSignature.selector, intent.paymentId));
+        _expectRefused(intent, twin, native, abi.encodeWithSelector(IOpenPayEscrowCommon.InvalidSignature.selector, intent.paymentId));
     }
 
     function _unauthorised(address who) internal view returns (bytes memory) {
-        return abi.encodeWithSelector(IOpenPayEscrow.UnauthorisedSigner.selector, merchant, who);
+        return abi.encodeWithSelector(IOpenPayEscrowCommon.UnauthorisedSigner.selector, merchant, who);
     }
 
     /// @dev Pays 1 USD worth with `signature` and expects `reason` (any revert if empty); then checks nothing
     /// was recorded and no funds moved.
     function _expectRefused(
-        IOpenPayEscrow.PaymentIntent memory intent,
+        IOpenPayEscrowCommon.PaymentIntent memory intent,
         bytes memory signature,
         bool native,
         bytes memory reason
@@ -94,7 +95,7 @@ contract UnauthorisedSignaturesRevertTest is EscrowTestBase {
         if (native) escrow.payNative{value: amount}(intent, signature);
         else escrow.pay(intent, signature, token, amount);
 
-        assertEq(uint256(escrow.paymentOf(intent.paymentId).status), uint256(IOpenPayEscrow.Status.None), "recorded");
+        assertEq(uint256(escrow.paymentOf(intent.paymentId).status), uint256(IOpenPayEscrowCommon.Status.None), "recorded");
         assertEq(escrow.ledgerOf(token).owed, 0, "owed");
         assertEq(native ? payer.balance : usd18.balanceOf(payer), amount, "payer's funds moved");
     }

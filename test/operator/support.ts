@@ -17,7 +17,7 @@ import { readIntentFile, writeIntentFile } from "../../scripts/operator/intentFi
 import { OperatorError } from "../../scripts/operator/operatorError";
 import { escrowPaymentStatus } from "../../scripts/operator/paymentStatus";
 import { simulate, type SimulationResult } from "../../scripts/operator/simulate";
-import type { OpenPayEscrow, TestToken } from "../../typechain-types";
+import type { IOpenPayEscrow, TestToken } from "../../typechain-types";
 
 export const DEPLOYMENTS_DIR_VARIABLE = "OPENPAY_DEPLOYMENTS_DIR";
 
@@ -31,7 +31,7 @@ export interface LocalOpenPay {
   /** The temporary directory holding <chainId>.json; OPENPAY_DEPLOYMENTS_DIR while the file's tests run. */
   dir: string;
   record: DeploymentRecord;
-  escrow: OpenPayEscrow;
+  escrow: IOpenPayEscrow;
   usdt: TestToken;
   usdc: TestToken;
   signers: HardhatEthersSigner[];
@@ -75,7 +75,7 @@ export function useLocalOpenPay(): LocalOpenPay {
     Object.assign(world, {
       dir,
       record,
-      escrow: (await hre.ethers.getContractAt("OpenPayEscrow", record.escrow)) as unknown as OpenPayEscrow,
+      escrow: (await hre.ethers.getContractAt("IOpenPayEscrow", record.escrow)) as unknown as IOpenPayEscrow,
       usdt: (await hre.ethers.getContractAt("TestToken", record.tokens.USDT.address)) as unknown as TestToken,
       usdc: (await hre.ethers.getContractAt("TestToken", record.tokens.USDC.address)) as unknown as TestToken,
       signers,
@@ -137,7 +137,7 @@ export async function simulateQuietly(args: Parameters<typeof simulate>[1]): Pro
 }
 
 /** The escrow's status of a payment, by name ("none", "open", "completed", ...). */
-export async function statusOf(escrow: OpenPayEscrow, paymentId: string): Promise<string> {
+export async function statusOf(escrow: IOpenPayEscrow, paymentId: string): Promise<string> {
   return escrowPaymentStatus((await escrow.paymentOf(paymentId)).status);
 }
 
@@ -186,7 +186,7 @@ export async function blockNumber(): Promise<number> {
 }
 
 /** The one JSON transaction --calldata printed, decoded against the escrow's ABI. */
-export function decodeCalldata(escrow: OpenPayEscrow, lines: string[]) {
+export function decodeCalldata(escrow: IOpenPayEscrow, lines: string[]) {
   expect(lines).to.have.length(1);
   const printed = JSON.parse(lines[0]) as { to: string; value: string; data: string; method: string };
   const call = escrow.interface.parseTransaction({ data: printed.data, value: BigInt(printed.value) });

@@ -17,13 +17,19 @@ describe("operator: verify-deployment", function () {
     hre.config.etherscan.apiKey = apiKey;
   });
 
-  it("asks to verify the escrow with the arguments it was really constructed with, and the forwarder", async function () {
-    const [escrow, forwarder] = verificationTargets(world.record);
+  it("asks to verify the escrow with the arguments it was really constructed with, its administration and the forwarder", async function () {
+    const [escrow, administration, forwarder] = verificationTargets(world.record);
     expect(escrow).to.deep.equal({
       contract: "contracts/OpenPayEscrow.sol:OpenPayEscrow",
       address: world.record.escrow,
       constructorArguments: [world.record.deployer, world.record.roles.treasury],
     });
+    expect(administration).to.deep.equal({
+      contract: "contracts/OpenPayEscrowAdmin.sol:OpenPayEscrowAdmin",
+      address: world.record.administration,
+      constructorArguments: [],
+    });
+    expect(await world.escrow.ADMINISTRATION()).to.equal(administration.address);
     expect(forwarder).to.deep.equal({
       contract: "contracts/DepositForwarder.sol:DepositForwarder",
       address: world.record.depositForwarder,
@@ -58,14 +64,16 @@ describe("operator: verify-deployment", function () {
       const { lines } = await captureLog(() => verifyDeployment(hre));
       expect(lines).to.deep.equal([
         `verifying contracts/OpenPayEscrow.sol:OpenPayEscrow at ${world.record.escrow}`,
+        `verifying contracts/OpenPayEscrowAdmin.sol:OpenPayEscrowAdmin at ${world.record.administration}`,
         `verifying contracts/DepositForwarder.sol:DepositForwarder at ${world.record.depositForwarder}`,
       ]);
     } finally {
       verifyTask.action = original;
     }
-    expect(calls).to.have.length(2);
+    expect(calls).to.have.length(3);
     expect(calls[0]).to.include({ address: world.record.escrow, contract: "contracts/OpenPayEscrow.sol:OpenPayEscrow" });
-    expect(calls[1]).to.include({ address: world.record.depositForwarder });
+    expect(calls[1]).to.include({ address: world.record.administration });
+    expect(calls[2]).to.include({ address: world.record.depositForwarder });
   });
 
   it("refuses without ETHERSCAN_API_KEY", async function () {

@@ -1,6 +1,6 @@
 import { ethers } from "hardhat";
 import type { AddressLike, BigNumberish, Signer } from "ethers";
-import type { DepositForwarder, OpenPayEscrow, TestToken } from "../../typechain-types";
+import type { DepositForwarder, IOpenPayEscrow, TestToken } from "../../typechain-types";
 import { deployEscrow, NATIVE } from "./fixture";
 import type { Address, Hex } from "viem";
 import { depositAddress, eip1167CreationCode } from "../../indexer/src/chain/depositAddress";
@@ -35,13 +35,13 @@ export function cloneRuntimeCode(implementation: string): string {
 }
 
 /** The EIP-712 digest of an intent, computed off-chain by the indexer's function. */
-export async function intentDigest(escrow: OpenPayEscrow, intent: PaymentIntent): Promise<string> {
+export async function intentDigest(escrow: IOpenPayEscrow, intent: PaymentIntent): Promise<string> {
   const { chainId } = await ethers.provider.getNetwork();
   return paymentIntentDigest({ chainId, escrow: (await escrow.getAddress()) as Address, intent: intent as OffChainIntent });
 }
 
 /** The deposit address of an intent, computed off-chain by the indexer's function (CREATE2, salt = digest). */
-export async function predictDepositAddress(escrow: OpenPayEscrow, intent: PaymentIntent): Promise<string> {
+export async function predictDepositAddress(escrow: IOpenPayEscrow, intent: PaymentIntent): Promise<string> {
   return depositAddress({
     escrow: (await escrow.getAddress()) as Address,
     forwarderImplementation: (await escrow.FORWARDER_IMPLEMENTATION()) as Address,

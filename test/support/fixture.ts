@@ -1,12 +1,21 @@
 import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
-import type { OpenPayEscrow, TestToken, MockV3Aggregator } from "../../typechain-types";
+import type { IOpenPayEscrow, TestToken, MockV3Aggregator } from "../../typechain-types";
 import { signIntent, type PaymentIntent } from "./intents";
 
 export const NATIVE = ethers.ZeroAddress;
 export const FEED_DECIMALS = 8;
 export const USD = (amount: string) => ethers.parseUnits(amount, 18);
 export const TOKENS = (amount: string) => ethers.parseUnits(amount, 18);
+/**
+ * Deploys an escrow and returns it as everything callable at its address (`IOpenPayEscrow`): the payment half's
+ * functions and, through its fallback, the administration's.
+ */
+export async function newEscrow(admin: string, treasury: string): Promise<IOpenPayEscrow> {
+  const deployed = await (await ethers.getContractFactory("OpenPayEscrow")).deploy(admin, treasury);
+  return (await ethers.getContractAt("IOpenPayEscrow", await deployed.getAddress())) as unknown as IOpenPayEscrow;
+}
+
 export const PRICE = (usd: string) => ethers.parseUnits(usd, FEED_DECIMALS);
 export const STALENESS = { stable: 86_400, bnb: 3_600 };
 export const TTL = 30 * 60;
@@ -33,8 +42,7 @@ export async function deployEscrow() {
   const usdcFeed = (await Feed.deploy(FEED_DECIMALS, PRICE("1"))) as unknown as MockV3Aggregator;
   const bnbFeed = (await Feed.deploy(FEED_DECIMALS, PRICE("600"))) as unknown as MockV3Aggregator;
 
-  const Escrow = await ethers.getContractFactory("OpenPayEscrow");
-  const escrow = (await Escrow.deploy(admin.address, treasury.address)) as unknown as OpenPayEscrow;
+  const escrow = await newEscrow(admin.address, treasury.address);
   await escrow.grantRole(await escrow.SIGNER_MANAGER_ROLE(), signerManager.address);
   await escrow.grantRole(await escrow.PAUSER_ROLE(), pauser.address);
   await escrow.setToken(await usdt.getAddress(), await usdtFeed.getAddress(), STALENESS.stable);

@@ -3,7 +3,7 @@ import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { AddressLike, Signer, TypedDataDomain } from "ethers";
 import type {
-  OpenPayEscrow,
+  IOpenPayEscrow,
   TestToken,
   MockV3Aggregator,
   FeeOnTransferToken,
@@ -70,7 +70,7 @@ export async function listToken(
 /** Signs an intent with a domain differing from the escrow's by `overrides`. */
 export async function signWithDomain(
   signer: Signer,
-  escrow: OpenPayEscrow,
+  escrow: IOpenPayEscrow,
   intent: PaymentIntent,
   overrides: Partial<TypedDataDomain>,
 ): Promise<string> {
@@ -79,7 +79,7 @@ export async function signWithDomain(
 }
 
 /** The address the escrow recovers from `signature` over `intent`. */
-export async function recoverOnEscrow(escrow: OpenPayEscrow, intent: PaymentIntent, signature: string) {
+export async function recoverOnEscrow(escrow: IOpenPayEscrow, intent: PaymentIntent, signature: string) {
   return ethers.verifyTypedData(await escrowDomain(escrow), PAYMENT_INTENT_TYPES, intent, signature);
 }
 
@@ -92,7 +92,7 @@ export interface StoredPayment {
 }
 
 /** Asserts every field of a stored payment. */
-export async function expectPayment(escrow: OpenPayEscrow, paymentId: string, expected: StoredPayment) {
+export async function expectPayment(escrow: IOpenPayEscrow, paymentId: string, expected: StoredPayment) {
   const p = await escrow.paymentOf(paymentId);
   expect({
     status: p.status,
@@ -104,7 +104,7 @@ export async function expectPayment(escrow: OpenPayEscrow, paymentId: string, ex
 }
 
 /** Asserts a token's ledger. */
-export async function expectLedger(escrow: OpenPayEscrow, token: AddressLike, owed: bigint, fees = 0n) {
+export async function expectLedger(escrow: IOpenPayEscrow, token: AddressLike, owed: bigint, fees = 0n) {
   const l = await escrow.ledgerOf(token);
   expect({ owed: l.owed, fees: l.fees }).to.deep.equal({ owed, fees });
 }

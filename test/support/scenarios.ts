@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { ethers, network } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { AddressLike, BigNumberish, Signer } from "ethers";
-import type { BlacklistToken, OpenPayEscrow, RevertingReceiver } from "../../typechain-types";
+import type { BlacklistToken, IOpenPayEscrow, RevertingReceiver } from "../../typechain-types";
 import { STALENESS, TOKENS, type EscrowFixture } from "./fixture";
 import type { PaymentIntent } from "./intents";
 
@@ -28,7 +28,7 @@ export async function addr(target: AddressLike): Promise<string> {
 
 /** Deposits `amount` of an ERC-20 into the payment of `signed`, as `payer`. */
 export async function payToken(
-  escrow: OpenPayEscrow,
+  escrow: IOpenPayEscrow,
   payer: Signer,
   signed: Signed,
   token: AddressLike,
@@ -38,7 +38,7 @@ export async function payToken(
 }
 
 /** Deposits `value` wei of BNB into the payment of `signed`, as `payer`. */
-export async function payBnb(escrow: OpenPayEscrow, payer: Signer, signed: Signed, value: BigNumberish) {
+export async function payBnb(escrow: IOpenPayEscrow, payer: Signer, signed: Signed, value: BigNumberish) {
   return escrow.connect(payer).payNative(signed.intent, signed.signature, { value });
 }
 
@@ -65,7 +65,7 @@ export async function deployRevertingReceiver(): Promise<RevertingReceiver> {
 export async function relayPayBnb(
   receiver: RevertingReceiver,
   caller: Signer,
-  escrow: OpenPayEscrow,
+  escrow: IOpenPayEscrow,
   signed: Signed,
   value: BigNumberish,
 ) {
@@ -77,7 +77,7 @@ export async function relayPayBnb(
 export async function relayEscrowCall(
   receiver: RevertingReceiver,
   caller: Signer,
-  escrow: OpenPayEscrow,
+  escrow: IOpenPayEscrow,
   fn: string,
   args: unknown[],
 ) {
@@ -106,7 +106,7 @@ export async function addBnb(target: AddressLike, wei: bigint) {
 }
 
 /** The escrow's holding of a token (BNB for the zero address). */
-export async function heldBy(escrow: OpenPayEscrow, token: string): Promise<bigint> {
+export async function heldBy(escrow: IOpenPayEscrow, token: string): Promise<bigint> {
   if (token === ethers.ZeroAddress) return ethers.provider.getBalance(escrow);
   const erc20 = await ethers.getContractAt("TestToken", token);
   return erc20.balanceOf(escrow);

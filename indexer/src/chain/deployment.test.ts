@@ -20,6 +20,7 @@ const RECORD: DeploymentRecord = {
   network: "bscTestnet",
   escrow: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
   depositForwarder: "0xa16E02E87b7454126E5E10d957A927A7F5B5d2be",
+  administration: "0xB7A5bd0345EF1Cc5E66bf61BdeC17D2461fBd968",
   blockNumber: 51_234_567,
   abiHash: "0x80592c400c5770c7298e094b830d81d68dbe804d17aac944279a87b332a0b8ce",
   deployer: "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",

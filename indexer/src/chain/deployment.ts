@@ -27,6 +27,8 @@ export const deploymentRecordSchema = z.strictObject({
   network: z.string().min(1),
   escrow: address,
   depositForwarder: address,
+  /** The escrow's administration (configuration, roles, views), deployed by its constructor. */
+  administration: address,
   /** The block the escrow was deployed in: indexing starts here. */
   blockNumber: z.number().int().nonnegative(),
   /** `escrowAbiHash` of the escrow's ABI when it was deployed; the indexer refuses an escrow whose ABI differs. */

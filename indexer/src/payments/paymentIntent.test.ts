@@ -42,14 +42,14 @@ const SOLIDITY_TYPE =
 
 describe("paymentIntent", function () {
   describe("EIP-712 types", function () {
-    it("spell the same type string as PAYMENT_INTENT_TYPEHASH in OpenPayEscrow.sol", function () {
+    it("spell the same type string as PAYMENT_INTENT_TYPEHASH in EscrowStorage.sol", function () {
       const fields = PAYMENT_INTENT_TYPES.PaymentIntent.map((field) => `${field.type} ${field.name}`).join(",");
       assert.equal(`PaymentIntent(${fields})`, SOLIDITY_TYPE);
-      const source = readFileSync(join(__dirname, "../../../contracts/OpenPayEscrow.sol"), "utf8");
-      assert.ok(source.includes(`"${SOLIDITY_TYPE}"`), "OpenPayEscrow.sol no longer hashes this type string");
+      const source = readFileSync(join(__dirname, "../../../contracts/EscrowStorage.sol"), "utf8");
+      assert.ok(source.includes(`"${SOLIDITY_TYPE}"`), "EscrowStorage.sol no longer hashes this type string");
       assert.ok(
         source.includes(`EIP712("${PAYMENT_INTENT_DOMAIN_NAME}", "${PAYMENT_INTENT_DOMAIN_VERSION}")`),
-        "OpenPayEscrow.sol no longer uses this EIP-712 domain name and version",
+        "EscrowStorage.sol no longer uses this EIP-712 domain name and version",
       );
     });
   });

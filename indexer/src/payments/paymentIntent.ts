@@ -18,7 +18,7 @@ export interface PaymentIntent {
   refundTo: Address;
 }
 
-/** EIP-712 domain name and version of `OpenPayEscrow` (its constructor: `EIP712("OpenPayEscrow", "1")`). */
+/** EIP-712 domain name and version of the escrow (`EscrowStorage`'s constructor: `EIP712("OpenPayEscrow", "1")`). */
 export const PAYMENT_INTENT_DOMAIN_NAME = "OpenPayEscrow";
 export const PAYMENT_INTENT_DOMAIN_VERSION = "1";
 

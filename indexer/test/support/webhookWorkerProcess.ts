@@ -36,6 +36,7 @@ export function fakeDeploymentsDir(chainId: number): string {
       network: "localhost",
       escrow: "0x00000000000000000000000000000000000000e5",
       depositForwarder: "0x00000000000000000000000000000000000000f0",
+      administration: "0x00000000000000000000000000000000000000f1",
       blockNumber: 1,
       abiHash: `0x${"00".repeat(32)}`,
       deployer: someone,

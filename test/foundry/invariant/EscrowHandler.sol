@@ -8,6 +8,8 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
 import {OpenPayEscrow} from "../../../contracts/OpenPayEscrow.sol";
 import {IOpenPayEscrow} from "../../../contracts/interfaces/IOpenPayEscrow.sol";
+import {IOpenPayEscrowPayments} from "../../../contracts/interfaces/IOpenPayEscrowPayments.sol";
+import {IOpenPayEscrowCommon} from "../../../contracts/interfaces/IOpenPayEscrowCommon.sol";
 import {BlacklistToken} from "../../../contracts/test/BlacklistToken.sol";
 import {RevertingReceiver} from "../../../contracts/test/RevertingReceiver.sol";
 import {TestToken} from "../../../contracts/test/TestToken.sol";
@@ -55,11 +57,11 @@ contract EscrowHandler {
 
     /// @notice The handler's own record of a payment.
     struct Pay {
-        IOpenPayEscrow.PaymentIntent intent;
+        IOpenPayEscrowCommon.PaymentIntent intent;
         bytes signature;
         uint8 tokenIndex;
         uint8 merchantIndex;
-        IOpenPayEscrow.Status status;
+        IOpenPayEscrowCommon.Status status;
         /// @dev Token units deposited, as the escrow should record them.
         uint256 amount;
         /// @dev USD received (every unit at the price of the latest deposit), valued by the handler's own arithmetic.
@@ -95,7 +97,7 @@ contract EscrowHandler {
         uint256 refunded;
     }
 
-    OpenPayEscrow public immutable escrow;
+    IOpenPayEscrow public immutable escrow;
     TestToken public immutable usd6;
     BlacklistToken public immutable blk;
     RevertingReceiver public immutable receiver;
@@ -140,7 +142,7 @@ contract EscrowHandler {
 
     constructor() {
         currentTime = block.timestamp;
-        escrow = new OpenPayEscrow(address(this), treasury);
+        escrow = IOpenPayEscrow(address(new OpenPayEscrow(address(this), treasury)));
         escrow.grantRole(escrow.SIGNER_MANAGER_ROLE(), address(this));
         escrow.grantRole(escrow.OPERATOR_ROLE(), operator);
         lateWindow = escrow.LATE_COLLECT_WINDOW();
@@ -201,12 +203,12 @@ contract EscrowHandler {
         address payer = actors[payerSeed % ACTOR_COUNT];
 
         if (block.timestamp > p.intent.expiry) {
-            _payMustFail(p, payer, p.tokenIndex, 1, IOpenPayEscrow.DepositAfterExpiry.selector);
+            _payMustFail(p, payer, p.tokenIndex, 1, IOpenPayEscrowCommon.DepositAfterExpiry.selector);
             return;
         }
-        if (p.status == IOpenPayEscrow.Status.Open && tokenSeed % 11 == 0) {
+        if (p.status == IOpenPayEscrowCommon.Status.Open && tokenSeed % 11 == 0) {
             uint8 wrong = uint8((p.tokenIndex + 1 + (tokenSeed >> 8) % 2) % TOKEN_COUNT);
-            _payMustFail(p, payer, wrong, 1, IOpenPayEscrow.TokenMismatch.selector);
+            _payMustFail(p, payer, wrong, 1, IOpenPayEscrowCommon.TokenMismatch.selector);
             return;
         }
         if (p.tokenIndex == 1 && blk.blacklisted(payer)) {
@@ -219,7 +221,7 @@ contract EscrowHandler {
             // The same deposit by a plain transfer to the deposit address, which the keeper collects at once (with
             // whatever else waits there in the payment's token); a top-up sometimes without the signature.
             _sendToAddress(p, p.tokenIndex, payer, amount);
-            bool emptySignature = p.status == IOpenPayEscrow.Status.Open && (payerSeed >> 16) % 2 == 0;
+            bool emptySignature = p.status == IOpenPayEscrowCommon.Status.Open && (payerSeed >> 16) % 2 == 0;
             _collect(p, p.tokenIndex, emptySignature, actors[(payerSeed >> 24) % ACTOR_COUNT]);
             return;
         }
@@ -255,12 +257,12 @@ contract EscrowHandler {
     function _expire(uint256 index, uint256 payerMask, bool warpPastExpiry) private {
         Pay storage p = _pays[index];
 
-        if (p.status == IOpenPayEscrow.Status.Open && block.timestamp <= p.intent.expiry) {
+        if (p.status == IOpenPayEscrowCommon.Status.Open && block.timestamp <= p.intent.expiry) {
             if (!warpPastExpiry) {
                 try escrow.expire(p.intent, p.payers) {
                     _fail("expire before expiry succeeded");
                 } catch (bytes memory err) {
-                    _expectSelector(err, IOpenPayEscrow.PaymentNotExpired.selector, "expire before expiry");
+                    _expectSelector(err, IOpenPayEscrowCommon.PaymentNotExpired.selector, "expire before expiry");
                 }
                 _count("expire: not yet");
                 return;
@@ -269,11 +271,11 @@ contract EscrowHandler {
         }
         bool byOperator = (payerMask >> 60) % 4 == 0;
         uint256 windowEnd = uint256(p.intent.expiry) + lateWindow;
-        if (p.status == IOpenPayEscrow.Status.Open && block.timestamp <= windowEnd && (payerMask >> 64) % 4 == 0) {
+        if (p.status == IOpenPayEscrowCommon.Status.Open && block.timestamp <= windowEnd && (payerMask >> 64) % 4 == 0) {
             _warpTo(windowEnd + 1);
         }
         if (
-            p.status == IOpenPayEscrow.Status.Open && !byOperator && block.timestamp <= windowEnd
+            p.status == IOpenPayEscrowCommon.Status.Open && !byOperator && block.timestamp <= windowEnd
                 && _pending(p, p.tokenIndex) != 0
         ) {
             // The deposit address holds the payment's token, which the operator may still collect as paid in time:
@@ -281,9 +283,9 @@ contract EscrowHandler {
             try escrow.expire(p.intent, p.payers) {
                 _fail("expire by others during the late-collect window succeeded");
             } catch (bytes memory err) {
-                _expectSelector(err, IOpenPayEscrow.LateCollectPending.selector, "expire during the late-collect window");
+                _expectSelector(err, IOpenPayEscrowCommon.LateCollectPending.selector, "expire during the late-collect window");
             }
-            if (escrow.paymentOf(p.intent.paymentId).status != IOpenPayEscrow.Status.Open) {
+            if (escrow.paymentOf(p.intent.paymentId).status != IOpenPayEscrowCommon.Status.Open) {
                 _fail("a refused expire changed the payment");
             }
             return _count("expire: late collect pending");
@@ -302,7 +304,7 @@ contract EscrowHandler {
 
         if (byOperator) vm.prank(operator);
         try escrow.expire(p.intent, listed) {
-            p.status = IOpenPayEscrow.Status.Expired;
+            p.status = IOpenPayEscrowCommon.Status.Expired;
         } catch (bytes memory err) {
             _failWith("expire", err);
             return;
@@ -328,7 +330,7 @@ contract EscrowHandler {
         address to = toSeed % 3 == 0 ? sink : actors[toSeed % ACTOR_COUNT];
         uint256 before = _balanceOf(token, to);
 
-        bool ok = _callAs(account, abi.encodeCall(IOpenPayEscrow.claim, (token, to)));
+        bool ok = _callAs(account, abi.encodeCall(IOpenPayEscrowPayments.claim, (token, to)));
         if (!_canReceive(token, to)) {
             if (ok) _fail("claim to an address that cannot receive succeeded");
             if (escrow.claimableOf(token, account) != amount) _fail("failed claim changed the claimable amount");
@@ -394,7 +396,7 @@ contract EscrowHandler {
         if (paidOut != amount) _fail("refund paid out another amount");
         p.paidOutObserved += paidOut;
         p.merchantRefunded += amount;
-        p.status = p.merchantRefunded == p.amount ? IOpenPayEscrow.Status.Refunded : IOpenPayEscrow.Status.PartiallyRefunded;
+        p.status = p.merchantRefunded == p.amount ? IOpenPayEscrowCommon.Status.Refunded : IOpenPayEscrowCommon.Status.PartiallyRefunded;
         _checkPayment(p);
         _count(amount == refundable ? bytes32("refund: full") : bytes32("refund: partial"));
     }
@@ -499,10 +501,10 @@ contract EscrowHandler {
         p.collected[t] += pending;
         ghostUncollected[token] -= pending;
         // A payment's first deposit fixes its token: whatever accepted token the customer chose.
-        if (p.status == IOpenPayEscrow.Status.None) p.tokenIndex = uint8(t);
-        bool topUp = p.status == IOpenPayEscrow.Status.Open;
+        if (p.status == IOpenPayEscrowCommon.Status.None) p.tokenIndex = uint8(t);
+        bool topUp = p.status == IOpenPayEscrowCommon.Status.Open;
         _recordDeposit(p, depositAddress, pending, _held(token) - heldBefore);
-        if (p.status == IOpenPayEscrow.Status.Open && escrow.depositOf(p.intent.paymentId, depositAddress)
+        if (p.status == IOpenPayEscrowCommon.Status.Open && escrow.depositOf(p.intent.paymentId, depositAddress)
                 != ghostDeposit[p.intent.paymentId][depositAddress]) {
             _fail("depositOf(deposit address) differs after collect");
         }
@@ -521,7 +523,7 @@ contract EscrowHandler {
         vm.warp(currentTime);
         if (_pays.length == 0) return;
         uint256 index = _findAddressRefundable(paymentSeed);
-        if (_pays[index].status == IOpenPayEscrow.Status.Open && amountSeed % 10 > 1) {
+        if (_pays[index].status == IOpenPayEscrowCommon.Status.Open && amountSeed % 10 > 1) {
             // An open payment with a collected deposit-address deposit: expire it first (refunding the payers the
             // seed lists, and the deposit address's deposit only when the intent names a refund address).
             _expire(index, toSeed >> 16, true);
@@ -539,12 +541,12 @@ contract EscrowHandler {
         address receiverAddress = p.intent.refundTo != address(0) ? p.intent.refundTo : to;
 
         bytes4 expected;
-        if (p.status != IOpenPayEscrow.Status.Expired) expected = IOpenPayEscrow.InvalidPaymentStatus.selector;
+        if (p.status != IOpenPayEscrowCommon.Status.Expired) expected = IOpenPayEscrowCommon.InvalidPaymentStatus.selector;
         else if (p.intent.refundTo == address(0) && !byOperator) {
             expected = IAccessControl.AccessControlUnauthorizedAccount.selector;
-        } else if (receiverAddress == address(0)) expected = IOpenPayEscrow.ZeroAddress.selector;
-        else if (amount == 0) expected = IOpenPayEscrow.ZeroAmount.selector;
-        else if (amount > deposited) expected = IOpenPayEscrow.RefundExceedsDeposit.selector;
+        } else if (receiverAddress == address(0)) expected = IOpenPayEscrowCommon.ZeroAddress.selector;
+        else if (amount == 0) expected = IOpenPayEscrowCommon.ZeroAmount.selector;
+        else if (amount > deposited) expected = IOpenPayEscrowCommon.RefundExceedsDeposit.selector;
 
         if (expected == 0 && token == address(blk) && receiverAddress != sink && (toSeed >> 8) % 4 == 0) {
             blk.setBlacklisted(receiverAddress, true); // the refund must become claimable
@@ -604,11 +606,11 @@ contract EscrowHandler {
         address receiverAddress = p.intent.refundTo != address(0) ? p.intent.refundTo : to;
 
         bytes4 expected;
-        if (_collectable(p, t, byOperator)) expected = IOpenPayEscrow.DepositCollectable.selector;
+        if (_collectable(p, t, byOperator)) expected = IOpenPayEscrowCommon.DepositCollectable.selector;
         else if (p.intent.refundTo == address(0) && !byOperator) {
             expected = IAccessControl.AccessControlUnauthorizedAccount.selector;
-        } else if (receiverAddress == address(0)) expected = IOpenPayEscrow.ZeroAddress.selector;
-        else if (pending == 0) expected = IOpenPayEscrow.NothingToCollect.selector;
+        } else if (receiverAddress == address(0)) expected = IOpenPayEscrowCommon.ZeroAddress.selector;
+        else if (pending == 0) expected = IOpenPayEscrowCommon.NothingToCollect.selector;
         if (expected == 0 && token == address(blk) && receiverAddress != sink && (toSeed >> 8) % 4 == 0) {
             blk.setBlacklisted(receiverAddress, true); // the stray must become claimable
         }
@@ -650,7 +652,7 @@ contract EscrowHandler {
         if (t == TOKEN_COUNT) _count("returnStray: junk token");
         else if (p.intent.expiry < block.timestamp && _collectable(p, t, false)) _count("stray: operator, in window");
         else if (p.intent.expiry < block.timestamp) _count("returnStray: after expiry");
-        else if (p.status == IOpenPayEscrow.Status.Open) _count("returnStray: other token");
+        else if (p.status == IOpenPayEscrowCommon.Status.Open) _count("returnStray: other token");
         else _count("returnStray: after completion");
     }
 
@@ -680,7 +682,7 @@ contract EscrowHandler {
             if (fees == 0) _fail("withdrawFees of nothing succeeded");
         } catch (bytes memory err) {
             if (fees != 0) return _failWith("withdrawFees", err);
-            _expectSelector(err, IOpenPayEscrow.NothingToClaim.selector, "withdrawFees of nothing");
+            _expectSelector(err, IOpenPayEscrowCommon.NothingToClaim.selector, "withdrawFees of nothing");
             return _count("withdrawFees: none");
         }
         if (_balanceOf(token, treasury) - before != fees) _fail("withdrawFees sent another amount");
@@ -707,7 +709,7 @@ contract EscrowHandler {
             try escrow.rescue(token, sink, excessive) {
                 _fail("rescue beyond the surplus succeeded");
             } catch (bytes memory err) {
-                _expectSelector(err, IOpenPayEscrow.RescueExceedsSurplus.selector, "rescue beyond the surplus");
+                _expectSelector(err, IOpenPayEscrowCommon.RescueExceedsSurplus.selector, "rescue beyond the surplus");
             }
             return _count("rescue: too much");
         }
@@ -797,7 +799,7 @@ contract EscrowHandler {
         address refundTo = (paymentSeed >> 96) % 4 == 0 ? actors[(paymentSeed >> 104) % ACTOR_COUNT] : address(0);
         index = _pays.length;
         Pay storage p = _pays.push();
-        p.intent = IOpenPayEscrow.PaymentIntent({
+        p.intent = IOpenPayEscrowCommon.PaymentIntent({
             paymentId: bytes32(abi.encodePacked(merchants[m], uint96(index))),
             merchant: merchants[m],
             amountUsd: amountUsd,
@@ -868,13 +870,13 @@ contract EscrowHandler {
             ghostBalance[merchants[p.merchantIndex]][token] += p.amount - fee;
             _ghost[token].fees += fee;
             _ghost[token].openDeposits -= earlier;
-            p.status = IOpenPayEscrow.Status.Completed;
+            p.status = IOpenPayEscrowCommon.Status.Completed;
             for (uint256 i; i < p.payers.length; ++i) ghostDeposit[p.intent.paymentId][p.payers[i]] = 0;
             _count(earlier == 0 ? bytes32("pay: completed at once") : bytes32("pay: completed by top-up"));
         } else {
             ghostDeposit[p.intent.paymentId][payer] += amount;
             _ghost[token].openDeposits += amount;
-            p.status = IOpenPayEscrow.Status.Open;
+            p.status = IOpenPayEscrowCommon.Status.Open;
             _count(earlier == 0 ? bytes32("pay: opened (underpaid)") : bytes32("pay: topped up, still open"));
         }
         _checkPayment(p);
@@ -884,7 +886,7 @@ contract EscrowHandler {
     function _payMustFail(Pay storage p, address payer, uint8 tokenIndex, uint256 amount, bytes4 selector) private {
         address token = tokens[tokenIndex];
         uint256 heldBefore = _held(token);
-        IOpenPayEscrow.Payment memory before = escrow.paymentOf(p.intent.paymentId);
+        IOpenPayEscrowCommon.Payment memory before = escrow.paymentOf(p.intent.paymentId);
         (bool ok, bytes memory err) = _tryPayAs(payer, p, tokenIndex, amount);
         if (ok) return _fail("a deposit that must fail succeeded");
         _expectSelector(err, selector, "deposit that must fail");
@@ -910,12 +912,12 @@ contract EscrowHandler {
         bytes memory call;
         uint256 value;
         if (token == address(0)) {
-            call = abi.encodeCall(IOpenPayEscrow.payNative, (p.intent, p.signature));
+            call = abi.encodeCall(IOpenPayEscrowPayments.payNative, (p.intent, p.signature));
             value = amount;
             if (payer == address(receiver)) vm.deal(address(this), address(this).balance + amount);
             else vm.deal(payer, payer.balance + amount);
         } else {
-            call = abi.encodeCall(IOpenPayEscrow.pay, (p.intent, p.signature, token, amount));
+            call = abi.encodeCall(IOpenPayEscrowPayments.pay, (p.intent, p.signature, token, amount));
             bool wasBlacklisted = token == address(blk) && blk.blacklisted(payer);
             if (wasBlacklisted) blk.setBlacklisted(payer, false); // so that it can be funded
             TestToken(token).mint(payer, amount);
@@ -980,14 +982,14 @@ contract EscrowHandler {
 
     /// @dev Compares the escrow's record of a payment with the handler's.
     function _checkPayment(Pay storage p) private {
-        IOpenPayEscrow.Payment memory stored = escrow.paymentOf(p.intent.paymentId);
+        IOpenPayEscrowCommon.Payment memory stored = escrow.paymentOf(p.intent.paymentId);
         if (stored.status != p.status) _fail("payment status differs from the tolerance rule");
         if (stored.amount != p.amount) _fail("payment amount differs");
         if (stored.receivedUsd != p.receivedUsd) _fail("payment receivedUsd differs from the independent valuation");
         if (escrow.refundedOf(p.intent.paymentId) != p.merchantRefunded) _fail("refundedOf differs");
         uint256 remaining = escrow.remainingUsd(p.intent);
         // Zero past the expiry too (a late collect by the operator can leave a payment open then).
-        uint256 expected = p.status == IOpenPayEscrow.Status.Open && block.timestamp <= p.intent.expiry
+        uint256 expected = p.status == IOpenPayEscrowCommon.Status.Open && block.timestamp <= p.intent.expiry
             ? p.intent.amountUsd - p.receivedUsd
             : 0;
         if (remaining != expected) _fail("remainingUsd differs");
@@ -1030,8 +1032,8 @@ contract EscrowHandler {
     function _collectable(Pay storage p, uint256 t, bool byOperator) private view returns (bool) {
         uint256 until = uint256(p.intent.expiry) + (byOperator ? 0 : lateWindow);
         if (t >= TOKEN_COUNT || block.timestamp > until) return false;
-        return p.status == IOpenPayEscrow.Status.None
-            || (p.status == IOpenPayEscrow.Status.Open && t == p.tokenIndex);
+        return p.status == IOpenPayEscrowCommon.Status.None
+            || (p.status == IOpenPayEscrowCommon.Status.Open && t == p.tokenIndex);
     }
 
     /// @dev The error `collect` must revert with, or zero if it must succeed.
@@ -1040,19 +1042,19 @@ contract EscrowHandler {
         view
         returns (bytes4)
     {
-        if (t >= TOKEN_COUNT) return IOpenPayEscrow.TokenNotAllowed.selector;
-        if (pending == 0) return IOpenPayEscrow.NothingToCollect.selector;
-        IOpenPayEscrow.Status status = p.status;
-        if (status != IOpenPayEscrow.Status.None && status != IOpenPayEscrow.Status.Open) {
-            return IOpenPayEscrow.InvalidPaymentStatus.selector;
+        if (t >= TOKEN_COUNT) return IOpenPayEscrowCommon.TokenNotAllowed.selector;
+        if (pending == 0) return IOpenPayEscrowCommon.NothingToCollect.selector;
+        IOpenPayEscrowCommon.Status status = p.status;
+        if (status != IOpenPayEscrowCommon.Status.None && status != IOpenPayEscrowCommon.Status.Open) {
+            return IOpenPayEscrowCommon.InvalidPaymentStatus.selector;
         }
         uint256 deadline = p.intent.expiry;
         if (block.timestamp > deadline && byOperator) deadline += lateWindow;
-        if (block.timestamp > deadline) return IOpenPayEscrow.DepositAfterExpiry.selector;
-        if (status == IOpenPayEscrow.Status.None) {
-            if (emptySignature) return IOpenPayEscrow.InvalidSignature.selector;
+        if (block.timestamp > deadline) return IOpenPayEscrowCommon.DepositAfterExpiry.selector;
+        if (status == IOpenPayEscrowCommon.Status.None) {
+            if (emptySignature) return IOpenPayEscrowCommon.InvalidSignature.selector;
         } else if (t != p.tokenIndex) {
-            return IOpenPayEscrow.TokenMismatch.selector;
+            return IOpenPayEscrowCommon.TokenMismatch.selector;
         }
         return 0;
     }
@@ -1084,8 +1086,8 @@ contract EscrowHandler {
         uint256 n = _pays.length;
         for (uint256 k; k < n; ++k) {
             uint256 i = (seed % n + k) % n;
-            IOpenPayEscrow.Status s = _pays[i].status;
-            bool payable_ = s == IOpenPayEscrow.Status.None || s == IOpenPayEscrow.Status.Open;
+            IOpenPayEscrowCommon.Status s = _pays[i].status;
+            bool payable_ = s == IOpenPayEscrowCommon.Status.None || s == IOpenPayEscrowCommon.Status.Open;
             if (payable_ && block.timestamp <= _pays[i].intent.expiry) return i;
         }
         return seed % n;
@@ -1100,8 +1102,8 @@ contract EscrowHandler {
             uint256 i = (seed % n + k) % n;
             Pay storage p = _pays[i];
             if (ghostDeposit[p.intent.paymentId][p.depositAddress] == 0) continue;
-            if (p.status == IOpenPayEscrow.Status.Expired) return i;
-            if (open == type(uint256).max && p.status == IOpenPayEscrow.Status.Open) open = i;
+            if (p.status == IOpenPayEscrowCommon.Status.Expired) return i;
+            if (open == type(uint256).max && p.status == IOpenPayEscrowCommon.Status.Open) open = i;
         }
         return open != type(uint256).max ? open : seed % n;
     }
@@ -1142,9 +1144,9 @@ contract EscrowHandler {
         uint256 n = _pays.length;
         for (uint256 k; k < n; ++k) {
             uint256 i = (seed % n + k) % n;
-            IOpenPayEscrow.Status s = _pays[i].status;
-            if (expirable && (s == IOpenPayEscrow.Status.Open || s == IOpenPayEscrow.Status.Expired)) return i;
-            if (paid && (s == IOpenPayEscrow.Status.Completed || s == IOpenPayEscrow.Status.PartiallyRefunded)) {
+            IOpenPayEscrowCommon.Status s = _pays[i].status;
+            if (expirable && (s == IOpenPayEscrowCommon.Status.Open || s == IOpenPayEscrowCommon.Status.Expired)) return i;
+            if (paid && (s == IOpenPayEscrowCommon.Status.Completed || s == IOpenPayEscrowCommon.Status.PartiallyRefunded)) {
                 return i;
             }
         }
@@ -1156,7 +1158,7 @@ contract EscrowHandler {
         uint256 n = _pays.length;
         for (uint256 k; k < n; ++k) {
             uint256 i = (seed % n + k) % n;
-            if (_pays[i].status == IOpenPayEscrow.Status.Open) return i;
+            if (_pays[i].status == IOpenPayEscrowCommon.Status.Open) return i;
         }
         return type(uint256).max;
     }

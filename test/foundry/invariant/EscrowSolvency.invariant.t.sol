@@ -5,6 +5,7 @@ import {Test} from "forge-std/Test.sol";
 
 import {OpenPayEscrow} from "../../../contracts/OpenPayEscrow.sol";
 import {IOpenPayEscrow} from "../../../contracts/interfaces/IOpenPayEscrow.sol";
+import {IOpenPayEscrowCommon} from "../../../contracts/interfaces/IOpenPayEscrowCommon.sol";
 import {EscrowHandler} from "./EscrowHandler.sol";
 
 /// @title Escrow solvency invariants
@@ -20,7 +21,7 @@ import {EscrowHandler} from "./EscrowHandler.sol";
 /// neither collected nor returned, and nothing else ever leaves them.
 contract EscrowSolvencyInvariantTest is Test {
     EscrowHandler internal handler;
-    OpenPayEscrow internal escrow;
+    IOpenPayEscrow internal escrow;
 
     function setUp() public {
         vm.warp(1_750_000_000);
@@ -52,7 +53,7 @@ contract EscrowSolvencyInvariantTest is Test {
     function invariant_owedIsBalancesPlusOpenDepositsPlusClaimablePlusFees() public {
         for (uint256 i; i < handler.tokenCount(); ++i) {
             address token = handler.tokens(i);
-            IOpenPayEscrow.TokenLedger memory ledger = escrow.ledgerOf(token);
+            IOpenPayEscrowCommon.TokenLedger memory ledger = escrow.ledgerOf(token);
             assertEq(ledger.owed, handler.ghostOwed(token), "owed != ghost balances + open + claimable + fees");
             assertEq(ledger.fees, handler.ghost(token).fees, "fees != ghost fees");
 
@@ -76,7 +77,7 @@ contract EscrowSolvencyInvariantTest is Test {
 
     function invariant_feesNeverExceedOwed() public {
         for (uint256 i; i < handler.tokenCount(); ++i) {
-            IOpenPayEscrow.TokenLedger memory ledger = escrow.ledgerOf(handler.tokens(i));
+            IOpenPayEscrowCommon.TokenLedger memory ledger = escrow.ledgerOf(handler.tokens(i));
             assertLe(ledger.fees, ledger.owed, "fees > owed");
         }
     }
@@ -85,7 +86,7 @@ contract EscrowSolvencyInvariantTest is Test {
         for (uint256 i; i < handler.paymentCount(); ++i) {
             EscrowHandler.Pay memory p = handler.payment(i);
             bytes32 id = p.intent.paymentId;
-            IOpenPayEscrow.Payment memory stored = escrow.paymentOf(id);
+            IOpenPayEscrowCommon.Payment memory stored = escrow.paymentOf(id);
             assertLe(p.paidOutObserved, p.depositedObserved, "paid out > deposited");
             assertEq(stored.amount, p.depositedObserved, "recorded amount != tokens that arrived");
             assertLe(escrow.refundedOf(id), stored.amount, "merchant refunds > amount");
@@ -96,7 +97,7 @@ contract EscrowSolvencyInvariantTest is Test {
             for (uint256 t; t < da.sent.length; ++t) {
                 assertLe(da.collected[t] + da.returned[t], da.sent[t], "collected + returned > sent to the address");
             }
-            if (stored.status == IOpenPayEscrow.Status.Open || stored.status == IOpenPayEscrow.Status.Expired) {
+            if (stored.status == IOpenPayEscrowCommon.Status.Open || stored.status == IOpenPayEscrowCommon.Status.Expired) {
                 // Conservation: what is still refundable plus what went out is exactly what came in.
                 uint256 left;
                 for (uint256 k; k < p.payers.length; ++k) left += escrow.depositOf(id, p.payers[k]);
@@ -136,15 +137,15 @@ contract EscrowSolvencyInvariantTest is Test {
                 assertEq(da.collected[t] + da.returned[t] + there, da.sent[t], "sent != collected + returned + held");
                 if (t != da.tokenIndex) assertEq(da.collected[t], 0, "collected in another token than the payment's");
             }
-            IOpenPayEscrow.Payment memory stored = escrow.paymentOf(da.paymentId);
+            IOpenPayEscrowCommon.Payment memory stored = escrow.paymentOf(da.paymentId);
             uint256 collected = da.collected[da.tokenIndex];
-            if (stored.status == IOpenPayEscrow.Status.Open || stored.status == IOpenPayEscrow.Status.Expired) {
+            if (stored.status == IOpenPayEscrowCommon.Status.Open || stored.status == IOpenPayEscrowCommon.Status.Expired) {
                 assertEq(
                     escrow.depositOf(da.paymentId, da.depositAddress) + da.refunded,
                     collected,
                     "deposit-address deposit != collected - refunded"
                 );
-            } else if (stored.status == IOpenPayEscrow.Status.None) {
+            } else if (stored.status == IOpenPayEscrowCommon.Status.None) {
                 assertEq(collected, 0, "collected into a payment the escrow does not know");
             } else {
                 assertLe(collected, stored.amount, "collected > payment amount");
@@ -161,9 +162,9 @@ contract EscrowSolvencyInvariantTest is Test {
     function _openDepositsOnChain(address token) private view returns (uint256 open) {
         for (uint256 i; i < handler.paymentCount(); ++i) {
             EscrowHandler.Pay memory p = handler.payment(i);
-            IOpenPayEscrow.Status status = escrow.paymentOf(p.intent.paymentId).status;
+            IOpenPayEscrowCommon.Status status = escrow.paymentOf(p.intent.paymentId).status;
             if (handler.tokens(p.tokenIndex) != token) continue;
-            if (status != IOpenPayEscrow.Status.Open && status != IOpenPayEscrow.Status.Expired) continue;
+            if (status != IOpenPayEscrowCommon.Status.Open && status != IOpenPayEscrowCommon.Status.Expired) continue;
             for (uint256 k; k < p.payers.length; ++k) open += escrow.depositOf(p.intent.paymentId, p.payers[k]);
         }
     }

@@ -6,6 +6,7 @@ import {MockV3Aggregator} from "@chainlink/contracts/src/v0.8/shared/mocks/MockV
 
 import {OpenPayEscrow} from "../../../contracts/OpenPayEscrow.sol";
 import {IOpenPayEscrow} from "../../../contracts/interfaces/IOpenPayEscrow.sol";
+import {IOpenPayEscrowCommon} from "../../../contracts/interfaces/IOpenPayEscrowCommon.sol";
 import {TestToken} from "../../../contracts/test/TestToken.sol";
 
 /// @notice Cheatcodes that forge supports but forge-std 1.1.2's `Vm` does not declare.
@@ -24,7 +25,7 @@ abstract contract EscrowTestBase is Test {
     uint256 internal constant SIGNER_KEY = 0xA11CE;
     uint256 internal constant SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;
 
-    OpenPayEscrow internal escrow;
+    IOpenPayEscrow internal escrow;
     TestToken internal usd18;
     TestToken internal usd6;
     MockV3Aggregator internal usd18Feed;
@@ -43,7 +44,7 @@ abstract contract EscrowTestBase is Test {
     function setUp() public virtual {
         vm.warp(1_750_000_000);
         signer = vm.addr(SIGNER_KEY);
-        escrow = new OpenPayEscrow(admin, treasury);
+        escrow = IOpenPayEscrow(address(new OpenPayEscrow(admin, treasury)));
         usd18 = new TestToken("USD 18", "USD18", 18);
         usd6 = new TestToken("USD 6", "USD6", 6);
         usd18Feed = new MockV3Aggregator(FEED_DECIMALS, 1e8);
@@ -68,8 +69,8 @@ abstract contract EscrowTestBase is Test {
         return bytes32(abi.encodePacked(merchantAddress, uint96(serial)));
     }
 
-    function newIntent(uint256 amountUsd) internal returns (IOpenPayEscrow.PaymentIntent memory intent) {
-        intent = IOpenPayEscrow.PaymentIntent({
+    function newIntent(uint256 amountUsd) internal returns (IOpenPayEscrowCommon.PaymentIntent memory intent) {
+        intent = IOpenPayEscrowCommon.PaymentIntent({
             paymentId: paymentIdOf(merchant, _nextPaymentId++),
             merchant: merchant,
             amountUsd: amountUsd,
@@ -78,7 +79,7 @@ abstract contract EscrowTestBase is Test {
         });
     }
 
-    function sign(uint256 key, IOpenPayEscrow.PaymentIntent memory intent) internal returns (bytes memory) {
+    function sign(uint256 key, IOpenPayEscrowCommon.PaymentIntent memory intent) internal returns (bytes memory) {
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, escrow.hashIntent(intent));
         return abi.encodePacked(r, s, v);
     }
@@ -86,7 +87,7 @@ abstract contract EscrowTestBase is Test {
     /// @dev Mints `amount` of `token` to `from`, approves the escrow and pays.
     function payAs(
         address from,
-        IOpenPayEscrow.PaymentIntent memory intent,
+        IOpenPayEscrowCommon.PaymentIntent memory intent,
         bytes memory signature,
         TestToken token,
         uint256 amount
