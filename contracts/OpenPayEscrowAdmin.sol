@@ -2,7 +2,8 @@
 pragma solidity 0.8.28;
 
 import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
-import {AccessControlUpgradeable} from "@openzeppelin/contracts-upgradeable/access/AccessControlUpgradeable.sol";
+import {AccessControlDefaultAdminRulesUpgradeable} from
+    "@openzeppelin/contracts-upgradeable/access/extensions/AccessControlDefaultAdminRulesUpgradeable.sol";
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 
 import {EscrowStorage} from "./EscrowStorage.sol";
@@ -16,8 +17,10 @@ import {PriceMath} from "./libraries/PriceMath.sol";
 /// @dev Deployed by the escrow's constructor and reached only through the escrow's address: the escrow runs
 /// every call it does not know here by delegatecall, on its own storage (`EscrowStorage`). Called directly, it
 /// has no storage worth anything and cannot be initialised. It holds no payment logic and moves no funds but
-/// the treasury's fees and what `rescue` may take (never what the escrow owes).
-contract OpenPayEscrowAdmin is EscrowStorage, IOpenPayEscrowAdmin, AccessControlUpgradeable {
+/// the treasury's fees and what `rescue` may take (never what the escrow owes). The admin role moves in two
+/// steps with a delay (OpenZeppelin's AccessControlDefaultAdminRules): one admin at a time, never granted
+/// directly; the new admin accepts after the delay, which can itself change only after a wait.
+contract OpenPayEscrowAdmin is EscrowStorage, IOpenPayEscrowAdmin, AccessControlDefaultAdminRulesUpgradeable {
     /// @inheritdoc IOpenPayEscrowAdmin
     uint16 public constant DEFAULT_TOLERANCE_BPS = 100;
 
@@ -29,6 +32,9 @@ contract OpenPayEscrowAdmin is EscrowStorage, IOpenPayEscrowAdmin, AccessControl
 
     /// @inheritdoc IOpenPayEscrowAdmin
     uint32 public constant MAX_STALENESS_CAP = 2 days;
+
+    /// @inheritdoc IOpenPayEscrowAdmin
+    uint48 public constant INITIAL_ADMIN_DELAY = 1 days;
 
     uint8 private constant _MAX_DECIMALS = 36;
 
@@ -45,7 +51,7 @@ contract OpenPayEscrowAdmin is EscrowStorage, IOpenPayEscrowAdmin, AccessControl
     function initialize(address admin, address treasury) external initializer {
         if (admin == address(0)) revert ZeroAddress("admin");
         if (treasury == address(this)) revert EscrowAsReceiver("treasury");
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        __AccessControlDefaultAdminRules_init(INITIAL_ADMIN_DELAY, admin);
         _settings = Settings({toleranceBps: DEFAULT_TOLERANCE_BPS, feeBps: 0, paused: false, treasury: treasury});
         if (treasury != address(0)) emit TreasuryUpdated(treasury);
     }

@@ -6,7 +6,6 @@ import { getAddress, zeroAddress, type Address } from "viem";
 import { escrowAbiHash, writeDeployment, type DeploymentRecord } from "../indexer/src/chain/deployment";
 import OpenPayModule from "./modules/OpenPay";
 import LocalOpenPayModule from "./modules/LocalOpenPay";
-import { ROLES } from "./modules/escrowSetup";
 import { isLiveNetwork } from "./networks";
 import { deploymentReadinessProblems, parametersFileFor, readNetworkParameters, type NetworkParameters } from "./parameters";
 
@@ -106,10 +105,16 @@ export async function deployOpenPay(
   }
   const roles = roleAddresses(network);
 
-  if (roles.admin !== deployer.address && (await escrow.hasRole(ROLES.DEFAULT_ADMIN_ROLE, deployer.address))) {
-    // The admin already holds the role (granted by the module); the deployer gives up its own.
-    await (await (escrow.connect(deployer) as Contract).renounceRole(ROLES.DEFAULT_ADMIN_ROLE, deployer.address)).wait();
-    out(`admin role handed over from the deployer ${deployer.address} to ${roles.admin}`);
+  if (roles.admin !== deployer.address && (await escrow.defaultAdmin()) === deployer.address) {
+    // The admin role moves in two steps: the admin (a Safe, say) accepts once the delay has passed.
+    const [pending] = await escrow.pendingDefaultAdmin();
+    if (pending !== roles.admin) await (await (escrow.connect(deployer) as Contract).beginDefaultAdminTransfer(roles.admin)).wait();
+    const [, acceptSchedule] = await escrow.pendingDefaultAdmin();
+    out(
+      `admin role transfer from the deployer ${deployer.address} to ${roles.admin} begun: ${roles.admin} calls ` +
+        `acceptDefaultAdminTransfer() on the escrow from ${new Date(Number(acceptSchedule) * 1000).toISOString()}; ` +
+        `until then the deployer is the admin`,
+    );
   }
 
   const tokens: DeploymentRecord["tokens"] = {};

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { ethers, network } from "hardhat";
-import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { MockV3Aggregator, IOpenPayEscrow, TestToken } from "../typechain-types";
 import { deployEscrow, FEED_DECIMALS, NATIVE, PRICE, STALENESS, TOKENS, USD } from "./support/fixture";
@@ -8,11 +8,13 @@ import {
   BNB,
   DEFAULT_ADMIN_ROLE,
   deployBlacklistToken,
+  OPERATOR_ROLE,
   PAUSER_ROLE,
   payBnb,
   payToken,
   SIGNER_MANAGER_ROLE,
   Status,
+  transferAdmin,
 } from "./support/scenarios";
 
 const MAX_STALENESS_CAP = 2n * 86_400n;
@@ -361,6 +363,68 @@ describe("admin", function () {
     });
   });
 
+  describe("the admin role: two steps with a delay", function () {
+    it("is never granted or revoked directly, not even by the admin", async function () {
+      const f = await loadFixture(fixture);
+      await expect(f.escrow.connect(f.admin).grantRole(DEFAULT_ADMIN_ROLE, f.stranger.address)).to.be.revertedWithCustomError(
+        f.escrow,
+        "AccessControlEnforcedDefaultAdminRules",
+      );
+      await expect(f.escrow.connect(f.admin).revokeRole(DEFAULT_ADMIN_ROLE, f.admin.address)).to.be.revertedWithCustomError(
+        f.escrow,
+        "AccessControlEnforcedDefaultAdminRules",
+      );
+      expect(await f.escrow.defaultAdmin()).to.equal(f.admin.address);
+      expect(await f.escrow.defaultAdminDelay()).to.equal(await f.escrow.INITIAL_ADMIN_DELAY());
+      expect(await f.escrow.INITIAL_ADMIN_DELAY()).to.equal(86_400n);
+    });
+
+    it("moves to the new admin only when it accepts after the delay; the old admin then configures nothing", async function () {
+      const f = await loadFixture(fixture);
+      const begun = await f.escrow.connect(f.admin).beginDefaultAdminTransfer(f.stranger.address);
+      const schedule = BigInt((await ethers.provider.getBlock("latest"))!.timestamp) + 86_400n;
+      await expect(begun).to.emit(f.escrow, "DefaultAdminTransferScheduled").withArgs(f.stranger.address, schedule);
+      expect(await f.escrow.pendingDefaultAdmin()).to.deep.equal([f.stranger.address, schedule]);
+
+      await expect(f.escrow.connect(f.stranger).acceptDefaultAdminTransfer())
+        .to.be.revertedWithCustomError(f.escrow, "AccessControlEnforcedDefaultAdminDelay")
+        .withArgs(schedule);
+      await time.increaseTo(schedule + 1n);
+      await expect(f.escrow.connect(f.other).acceptDefaultAdminTransfer())
+        .to.be.revertedWithCustomError(f.escrow, "AccessControlInvalidDefaultAdmin")
+        .withArgs(f.other.address);
+      // Until accepted, the old admin is still the admin.
+      await f.escrow.connect(f.admin).setFee(10);
+
+      await f.escrow.connect(f.stranger).acceptDefaultAdminTransfer();
+      expect(await f.escrow.defaultAdmin()).to.equal(f.stranger.address);
+      expect(await f.escrow.hasRole(DEFAULT_ADMIN_ROLE, f.admin.address)).to.equal(false);
+      await expect(f.escrow.connect(f.admin).setFee(20))
+        .to.be.revertedWithCustomError(f.escrow, "AccessControlUnauthorizedAccount")
+        .withArgs(f.admin.address, DEFAULT_ADMIN_ROLE);
+      await f.escrow.connect(f.stranger).setFee(20);
+      expect((await f.escrow.settings()).feeBps).to.equal(20n);
+    });
+
+    it("lets the admin cancel a transfer it began, and change the delay only after a wait", async function () {
+      const f = await loadFixture(fixture);
+      await f.escrow.connect(f.admin).beginDefaultAdminTransfer(f.stranger.address);
+      await expect(f.escrow.connect(f.admin).cancelDefaultAdminTransfer()).to.emit(f.escrow, "DefaultAdminTransferCanceled");
+      await time.increase(2n * 86_400n);
+      await expect(f.escrow.connect(f.stranger).acceptDefaultAdminTransfer())
+        .to.be.revertedWithCustomError(f.escrow, "AccessControlInvalidDefaultAdmin")
+        .withArgs(f.stranger.address);
+
+      // Shortening the delay to nothing takes effect only once the current delay has passed.
+      await f.escrow.connect(f.admin).changeDefaultAdminDelay(0);
+      expect(await f.escrow.defaultAdminDelay()).to.equal(86_400n);
+      const [newDelay, effect] = await f.escrow.pendingDefaultAdminDelay();
+      expect(newDelay).to.equal(0n);
+      await time.increaseTo(effect + 1n);
+      expect(await f.escrow.defaultAdminDelay()).to.equal(0n);
+    });
+  });
+
   describe("access", function () {
     const adminCalls: [string, (f: Fixture, caller: HardhatEthersSigner) => Promise<unknown>][] = [
       ["setToken", (f, c) => f.escrow.connect(c).setToken(f.dai, f.daiFeed, 3_600)],
@@ -369,7 +433,7 @@ describe("admin", function () {
       ["setFee", (f, c) => f.escrow.connect(c).setFee(100)],
       ["setTreasury", (f, c) => f.escrow.connect(c).setTreasury(c.address)],
       ["rescue", (f, c) => f.escrow.connect(c).rescue(f.usdt, c.address, 1n)],
-      ["grantRole", (f, c) => f.escrow.connect(c).grantRole(DEFAULT_ADMIN_ROLE, c.address)],
+      ["grantRole", (f, c) => f.escrow.connect(c).grantRole(OPERATOR_ROLE, c.address)],
       ["revokeRole", (f, c) => f.escrow.connect(c).revokeRole(PAUSER_ROLE, f.pauser.address)],
     ];
     for (const [name, call] of adminCalls) {
@@ -447,11 +511,12 @@ describe("admin", function () {
 
     it("neither the admin, the signer manager nor the pauser can withdraw, claim, refund or rescue owed funds", async function () {
       const f = await loadFixture(fundedFixture);
-      // One account holding every role as well.
+      // One account holding every role as well, the admin role taken over in its two steps.
       const all = f.stranger;
-      for (const role of [DEFAULT_ADMIN_ROLE, SIGNER_MANAGER_ROLE, PAUSER_ROLE]) {
+      for (const role of [SIGNER_MANAGER_ROLE, PAUSER_ROLE]) {
         await f.escrow.connect(f.admin).grantRole(role, all.address);
       }
+      await transferAdmin(f.escrow, f.admin, all);
       const operators = [f.admin, f.signerManager, f.pauser, all];
       const before = await state(f, operators);
       const tokens = [await f.usdt.getAddress(), await f.usdc.getAddress(), await f.bl.getAddress(), NATIVE];
@@ -481,14 +546,14 @@ describe("admin", function () {
           .to.be.revertedWithCustomError(f.escrow, "IntentMismatch");
       }
 
-      for (const admin of [f.admin, all]) {
+      for (const admin of [all]) {
         for (const token of tokens) {
           await expect(f.escrow.connect(admin).rescue(token, admin.address, 1n))
             .to.be.revertedWithCustomError(f.escrow, "RescueExceedsSurplus")
             .withArgs(token, 1n, 0n);
         }
       }
-      for (const op of [f.signerManager, f.pauser]) {
+      for (const op of [f.admin, f.signerManager, f.pauser]) {
         await expect(f.escrow.connect(op).rescue(f.usdt, op.address, 1n))
           .to.be.revertedWithCustomError(f.escrow, "AccessControlUnauthorizedAccount")
           .withArgs(op.address, DEFAULT_ADMIN_ROLE);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+import {IAccessControlDefaultAdminRules} from
+    "@openzeppelin/contracts/access/extensions/IAccessControlDefaultAdminRules.sol";
 
 import {IOpenPayEscrowAdmin} from "./IOpenPayEscrowAdmin.sol";
 import {IOpenPayEscrowPayments} from "./IOpenPayEscrowPayments.sol";
@@ -13,8 +14,9 @@ import {IOpenPayEscrowPayments} from "./IOpenPayEscrowPayments.sol";
 /// @dev Everything callable at the escrow's address. Two code contracts answer there, so that each stays well
 /// under the 24,576-byte limit: `OpenPayEscrow` (payments) and, for every call it does not know,
 /// `OpenPayEscrowAdmin` (configuration, roles, views) by delegatecall on the same storage. Neither can be
-/// replaced: the administration's address is fixed when the escrow is deployed.
-interface IOpenPayEscrow is IOpenPayEscrowPayments, IOpenPayEscrowAdmin, IAccessControl {
+/// replaced: the administration's address is fixed when the escrow is deployed. Roles follow OpenZeppelin's
+/// AccessControlDefaultAdminRules: the admin role moves in two steps with a delay.
+interface IOpenPayEscrow is IOpenPayEscrowPayments, IOpenPayEscrowAdmin, IAccessControlDefaultAdminRules {
     /// @notice A guarded function was entered again during its own call (OpenZeppelin's ReentrancyGuardTransient).
     error ReentrancyGuardReentrantCall();
 

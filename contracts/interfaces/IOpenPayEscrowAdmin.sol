@@ -29,12 +29,17 @@ interface IOpenPayEscrowAdmin is IOpenPayEscrowCommon {
     /// @return Seconds.
     function MAX_STALENESS_CAP() external view returns (uint32);
 
+    /// @notice How long a new admin waits before accepting the admin role, at deployment (the admin can change
+    /// it with `changeDefaultAdminDelay`, itself taking effect only after a wait).
+    /// @return Seconds.
+    function INITIAL_ADMIN_DELAY() external view returns (uint48);
+
     // ---------------------------------------------------------------------------------------------
     // Set-up
     // ---------------------------------------------------------------------------------------------
 
-    /// @notice Gives the escrow its first admin, a 1% tolerance, no fee and its treasury. Called once, by the
-    /// escrow's constructor; any later call reverts.
+    /// @notice Gives the escrow its first admin (with an admin transfer delay of `INITIAL_ADMIN_DELAY`), a 1%
+    /// tolerance, no fee and its treasury. Called once, by the escrow's constructor; any later call reverts.
     /// @param admin The default admin (use a multisig or hardware wallet).
     /// @param treasury Receiver of platform fees (may be zero while the fee is zero).
     function initialize(address admin, address treasury) external;

@@ -1,5 +1,5 @@
 import type { IgnitionModuleBuilder, ModuleParameterRuntimeValue, ContractFuture } from "@nomicfoundation/ignition-core";
-import { keccak256, toBytes, zeroHash } from "viem";
+import { keccak256, toBytes } from "viem";
 
 type AddressArgument = string | ModuleParameterRuntimeValue<string> | ContractFuture<string>;
 
@@ -14,7 +14,6 @@ export interface TokenArguments {
 export type AcceptedTokens = Record<"USDT" | "USDC" | "BNB", TokenArguments>;
 
 export const ROLES = {
-  DEFAULT_ADMIN_ROLE: zeroHash,
   SIGNER_MANAGER_ROLE: keccak256(toBytes("SIGNER_MANAGER_ROLE")),
   PAUSER_ROLE: keccak256(toBytes("PAUSER_ROLE")),
   OPERATOR_ROLE: keccak256(toBytes("OPERATOR_ROLE")),
@@ -23,8 +22,8 @@ export const ROLES = {
 /**
  * The escrow as every network gets it: deployed with the deployer as its first admin (so that the deployment can
  * configure it), the accepted tokens with their feeds, tolerance and fee, and the roles granted to the addresses
- * in the module's parameters. The deployer keeps the admin role until `deploy` hands it over to `admin`
- * (see deploy/deployOpenPay.ts), because Ignition cannot skip a renounce when the two are the same account.
+ * in the module's parameters. The admin role is never granted: it moves in two steps with a delay, which
+ * deploy/deployOpenPay.ts begins when `admin` is not the deployer (Ignition cannot skip a step conditionally).
  */
 export function escrowSetup(m: IgnitionModuleBuilder, tokens: AcceptedTokens) {
   const deployer = m.getAccount(0);
@@ -46,7 +45,6 @@ export function escrowSetup(m: IgnitionModuleBuilder, tokens: AcceptedTokens) {
     ["grantSignerManager", ROLES.SIGNER_MANAGER_ROLE, "signerManager"],
     ["grantPauser", ROLES.PAUSER_ROLE, "pauser"],
     ["grantOperator", ROLES.OPERATOR_ROLE, "operator"],
-    ["grantAdmin", ROLES.DEFAULT_ADMIN_ROLE, "admin"],
   ] as const;
   const granted = grants.map(([id, role, parameter]) =>
     m.call(escrow, "grantRole", [role, m.getParameter<string>(parameter)], { id }),

@@ -232,7 +232,7 @@ describe("deployment modules", function () {
   });
 
   describe("admin handover", function () {
-    it("with admin ≠ deployer, the deployer renounces DEFAULT_ADMIN_ROLE after the module granted it to the admin", async function () {
+    it("with admin ≠ deployer, begins the two-step admin transfer: the admin accepts after the delay, then the deployer is no admin", async function () {
       const [deployer, , newAdmin] = await ethers.getSigners();
       const text = localWith(readFileSync(LOCAL_PARAMETERS_FILE, "utf8"), "admin", newAdmin.address);
       const lines: string[] = [];
@@ -244,11 +244,23 @@ describe("deployment modules", function () {
       const escrow = await escrowAt(record.escrow);
       const roles = await roleIds(escrow);
 
-      expect(await escrow.hasRole(roles.admin, deployer.address)).to.equal(false);
-      expect(await escrow.hasRole(roles.admin, newAdmin.address)).to.equal(true);
+      // Until the admin accepts, the deployer is the one admin; the transfer waits for the escrow's delay.
+      expect(await escrow.defaultAdmin()).to.equal(deployer.address);
+      const [pending, acceptSchedule] = await escrow.pendingDefaultAdmin();
+      expect(pending).to.equal(newAdmin.address);
+      const delay = await escrow.INITIAL_ADMIN_DELAY();
+      expect(await escrow.defaultAdminDelay()).to.equal(delay);
       expect(record.roles.admin).to.equal(newAdmin.address);
       expect(record.deployer).to.equal(deployer.address);
-      expect(lines.join("\n")).to.include(`admin role handed over from the deployer ${deployer.address} to ${newAdmin.address}`);
+      expect(lines.join("\n")).to.include(`admin role transfer from the deployer ${deployer.address} to ${newAdmin.address} begun`);
+      await expect(escrow.connect(newAdmin).acceptDefaultAdminTransfer())
+        .to.be.revertedWithCustomError(escrow, "AccessControlEnforcedDefaultAdminDelay")
+        .withArgs(acceptSchedule);
+
+      await time.increaseTo(acceptSchedule + 1n);
+      await escrow.connect(newAdmin).acceptDefaultAdminTransfer();
+      expect(await escrow.defaultAdmin()).to.equal(newAdmin.address);
+      expect(await escrow.hasRole(roles.admin, deployer.address)).to.equal(false);
       // Only the admin role is given up: the deployer keeps the roles local.json5 gives it.
       expect(await escrow.hasRole(roles.signerManager, deployer.address)).to.equal(true);
       expect(await escrow.hasRole(roles.pauser, deployer.address)).to.equal(true);
@@ -313,11 +325,13 @@ describe("deployment modules", function () {
       expect(settings.treasury).to.equal(treasury.address);
 
       const roles = await roleIds(escrow);
-      for (const [parameter, role] of Object.entries(roles) as Array<[keyof typeof roles, string]>) {
-        expect(await escrow.hasRole(role, parameters[parameter]), parameter).to.equal(true);
+      for (const parameter of ["signerManager", "pauser", "operator"] as const) {
+        expect(await escrow.hasRole(roles[parameter], parameters[parameter]), parameter).to.equal(true);
       }
-      // The module leaves the deployer admin (deployOpenPay renounces it) and grants it nothing else.
-      expect(await escrow.hasRole(roles.admin, deployer.address)).to.equal(true);
+      // The module leaves the deployer the one admin (deployOpenPay begins the two-step transfer to `admin`) and
+      // grants it nothing else.
+      expect(await escrow.defaultAdmin()).to.equal(deployer.address);
+      expect(await escrow.hasRole(roles.admin, admin.address)).to.equal(false);
       for (const role of [roles.signerManager, roles.pauser, roles.operator]) {
         expect(await escrow.hasRole(role, deployer.address)).to.equal(false);
       }

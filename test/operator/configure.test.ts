@@ -1,5 +1,6 @@
 import hre from "hardhat";
 import { expect } from "chai";
+import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { zeroAddress } from "viem";
 import { allowToken, disallowToken, setFee, setTolerance } from "../../scripts/operator/configure";
 import { blockNumber, captureLog, decodeCalldata, KEYLESS, operatorError, simulateQuietly, useLocalOpenPay } from "./support";
@@ -189,7 +190,14 @@ describe("operator: allow-token, disallow-token, set-tolerance, set-fee", functi
     });
 
     it("--calldata prints setFee(bps) for an admin without a key here (a multisig), and sends nothing", async function () {
-      await world.escrow.connect(world.admin).grantRole(await world.escrow.DEFAULT_ADMIN_ROLE(), KEYLESS);
+      // The admin role moves to the multisig in its two steps; the multisig accepts through its own interface.
+      await world.escrow.connect(world.admin).beginDefaultAdminTransfer(KEYLESS);
+      const [, acceptSchedule] = await world.escrow.pendingDefaultAdmin();
+      await time.increaseTo(acceptSchedule + 1n);
+      await hre.network.provider.send("hardhat_impersonateAccount", [KEYLESS]);
+      await hre.network.provider.send("hardhat_setBalance", [KEYLESS, "0xde0b6b3a7640000"]);
+      await world.escrow.connect(await hre.ethers.getSigner(KEYLESS)).acceptDefaultAdminTransfer();
+      await hre.network.provider.send("hardhat_stopImpersonatingAccount", [KEYLESS]);
       expect(await operatorError(setFee(hre, { bps: "42", calldata: true, from: world.customer.address }))).to.equal(
         `${world.customer.address} does not hold DEFAULT_ADMIN_ROLE on the escrow ${world.record.escrow}`,
       );

@@ -12,6 +12,15 @@ export { Status, expectPayment, expectLedger } from "./payments";
 export const DEFAULT_ADMIN_ROLE = ethers.ZeroHash;
 export const SIGNER_MANAGER_ROLE = ethers.id("SIGNER_MANAGER_ROLE");
 export const PAUSER_ROLE = ethers.id("PAUSER_ROLE");
+export const OPERATOR_ROLE = ethers.id("OPERATOR_ROLE");
+
+/** Moves the admin role from `from` to `to` in its two steps: begun, the delay waited out, accepted. */
+export async function transferAdmin(escrow: IOpenPayEscrow, from: Signer, to: Signer) {
+  await escrow.connect(from).beginDefaultAdminTransfer(await to.getAddress());
+  const [, acceptSchedule] = await escrow.pendingDefaultAdmin();
+  await time.increaseTo(acceptSchedule + 1n);
+  await escrow.connect(to).acceptDefaultAdminTransfer();
+}
 
 /** BNB amounts in wei. */
 export const BNB = (amount: string) => ethers.parseEther(amount);
