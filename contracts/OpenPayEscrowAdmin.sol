@@ -52,7 +52,7 @@ contract OpenPayEscrowAdmin is EscrowStorage, IOpenPayEscrowAdmin, AccessControl
         if (admin == address(0)) revert ZeroAddress("admin");
         if (treasury == address(this)) revert EscrowAsReceiver("treasury");
         __AccessControlDefaultAdminRules_init(INITIAL_ADMIN_DELAY, admin);
-        _settings = Settings({toleranceBps: DEFAULT_TOLERANCE_BPS, feeBps: 0, paused: false, treasury: treasury});
+        _settings = Settings({feeBps: 0, paused: false, treasury: treasury});
         if (treasury != address(0)) emit TreasuryUpdated(treasury);
     }
 
@@ -103,7 +103,10 @@ contract OpenPayEscrowAdmin is EscrowStorage, IOpenPayEscrowAdmin, AccessControl
         if (decimals > _MAX_DECIMALS) revert UnsupportedDecimals(token, decimals);
         uint8 feedDecimals = AggregatorV3Interface(feed).decimals();
         if (feedDecimals > _MAX_DECIMALS) revert UnsupportedDecimals(feed, feedDecimals);
-        uint8 index = _tokens[token].index;
+        TokenConfig memory previous = _tokens[token];
+        uint8 index = previous.index;
+        // A token configured again keeps its own tolerance; a new one starts at the default.
+        uint16 toleranceBps = index == 0 ? DEFAULT_TOLERANCE_BPS : previous.toleranceBps;
         if (index == 0) {
             if (_tokenCount == type(uint8).max) revert TooManyTokens();
             index = ++_tokenCount;
@@ -117,7 +120,7 @@ contract OpenPayEscrowAdmin is EscrowStorage, IOpenPayEscrowAdmin, AccessControl
             feedDecimals: feedDecimals,
             index: index,
             allowed: true,
-            toleranceBps: global.toleranceBps,
+            toleranceBps: toleranceBps,
             feeBps: global.feeBps,
             paused: global.paused
         });
@@ -132,11 +135,12 @@ contract OpenPayEscrowAdmin is EscrowStorage, IOpenPayEscrowAdmin, AccessControl
     }
 
     /// @inheritdoc IOpenPayEscrowAdmin
-    function setTolerance(uint16 bps) external onlyRole(DEFAULT_ADMIN_ROLE) {
+    function setTolerance(address token, uint16 bps) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (bps > MAX_TOLERANCE_BPS) revert ToleranceTooHigh(bps, MAX_TOLERANCE_BPS);
-        emit ToleranceUpdated(_settings.toleranceBps, bps);
-        _settings.toleranceBps = bps;
-        _copySettingsToTokens();
+        TokenConfig storage tokenConfig = _tokens[token];
+        if (tokenConfig.index == 0) revert TokenNotAllowed(token);
+        emit ToleranceUpdated(token, tokenConfig.toleranceBps, bps);
+        tokenConfig.toleranceBps = bps;
     }
 
     /// @inheritdoc IOpenPayEscrowAdmin
@@ -269,14 +273,13 @@ contract OpenPayEscrowAdmin is EscrowStorage, IOpenPayEscrowAdmin, AccessControl
     // Internal
     // ---------------------------------------------------------------------------------------------
 
-    /// @dev Copies the global tolerance, fee and pause flag into every token's configuration, where deposits
+    /// @dev Copies the global fee and pause flag into every token's configuration, where deposits
     /// read them with the rest of the token's settings (one storage read fewer per payment).
     function _copySettingsToTokens() private {
         Settings memory global = _settings;
         uint256 count = _tokenCount;
         for (uint256 i = 1; i <= count; ++i) {
             TokenConfig storage tokenConfig = _tokens[_tokenAt[uint8(i)]];
-            tokenConfig.toleranceBps = global.toleranceBps;
             tokenConfig.feeBps = global.feeBps;
             tokenConfig.paused = global.paused;
         }

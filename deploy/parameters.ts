@@ -24,8 +24,11 @@ const roles = {
   pauser: checksummedAddress,
   operator: checksummedAddress,
   treasury: checksummedAddress,
-  toleranceBps: bps,
   feeBps: bps,
+  // Each token's own tolerance: stablecoins far tighter than BNB (docs/contracts.md, "Complete").
+  usdtToleranceBps: bps,
+  usdcToleranceBps: bps,
+  bnbToleranceBps: bps,
 };
 
 const liveModule = z.strictObject({

@@ -72,7 +72,7 @@ describe("admin", function () {
       expect(await escrow.hasRole(SIGNER_MANAGER_ROLE, f.admin.address)).to.equal(false);
       expect(await escrow.hasRole(PAUSER_ROLE, f.admin.address)).to.equal(false);
       const s = await escrow.settings();
-      expect([s.toleranceBps, s.feeBps, s.paused, s.treasury]).to.deep.equal([100n, 0n, false, f.treasury.address]);
+      expect([s.feeBps, s.paused, s.treasury]).to.deep.equal([0n, false, f.treasury.address]);
     });
   });
 
@@ -278,29 +278,61 @@ describe("admin", function () {
   });
 
   describe("setTolerance", function () {
-    it("sets the tolerance up to MAX_TOLERANCE_BPS with ToleranceUpdated", async function () {
+    it("sets one token's tolerance up to MAX_TOLERANCE_BPS with ToleranceUpdated, the others' unchanged", async function () {
       const f = await loadFixture(fixture);
+      const usdt = await f.usdt.getAddress();
       expect(await f.escrow.MAX_TOLERANCE_BPS()).to.equal(500n);
-      await expect(f.escrow.connect(f.admin).setTolerance(500)).to.emit(f.escrow, "ToleranceUpdated").withArgs(100n, 500n);
-      expect((await f.escrow.settings()).toleranceBps).to.equal(500n);
-      await expect(f.escrow.connect(f.admin).setTolerance(0)).to.emit(f.escrow, "ToleranceUpdated").withArgs(500n, 0n);
-      expect((await f.escrow.settings()).toleranceBps).to.equal(0n);
+      await expect(f.escrow.connect(f.admin).setTolerance(usdt, 500)).to.emit(f.escrow, "ToleranceUpdated").withArgs(usdt, 100n, 500n);
+      expect((await f.escrow.tokenConfigOf(usdt)).toleranceBps).to.equal(500n);
+      await expect(f.escrow.connect(f.admin).setTolerance(usdt, 0)).to.emit(f.escrow, "ToleranceUpdated").withArgs(usdt, 500n, 0n);
+      expect((await f.escrow.tokenConfigOf(usdt)).toleranceBps).to.equal(0n);
+      expect((await f.escrow.tokenConfigOf(f.usdc)).toleranceBps).to.equal(100n);
+      expect((await f.escrow.tokenConfigOf(NATIVE)).toleranceBps).to.equal(100n);
 
-      // With no tolerance, $99.99 leaves a $100 payment open.
+      // With no tolerance, $99.99 of USDT leaves a $100 payment open; in USDC, at 1%, it completes.
       const s = await f.signed();
       await payToken(f.escrow, f.customer, s, f.usdt, TOKENS("99.99"));
       expect((await f.escrow.paymentOf(s.intent.paymentId)).status).to.equal(Status.Open);
+      const inUsdc = await f.signed();
+      await payToken(f.escrow, f.customer, inUsdc, f.usdc, TOKENS("99.99"));
+      expect((await f.escrow.paymentOf(inUsdc.intent.paymentId)).status).to.equal(Status.Completed);
     });
 
-    it("reverts with ToleranceTooHigh above MAX_TOLERANCE_BPS", async function () {
+    it("reverts with ToleranceTooHigh above MAX_TOLERANCE_BPS, and TokenNotAllowed for a token never configured", async function () {
       const f = await loadFixture(fixture);
-      await expect(f.escrow.connect(f.admin).setTolerance(501))
+      const usdt = await f.usdt.getAddress();
+      await expect(f.escrow.connect(f.admin).setTolerance(usdt, 501))
         .to.be.revertedWithCustomError(f.escrow, "ToleranceTooHigh")
         .withArgs(501n, 500n);
-      await expect(f.escrow.connect(f.admin).setTolerance(10_000))
+      await expect(f.escrow.connect(f.admin).setTolerance(usdt, 10_000))
         .to.be.revertedWithCustomError(f.escrow, "ToleranceTooHigh")
         .withArgs(10_000n, 500n);
-      expect((await f.escrow.settings()).toleranceBps).to.equal(100n);
+      await expect(f.escrow.connect(f.admin).setTolerance(f.dai, 10))
+        .to.be.revertedWithCustomError(f.escrow, "TokenNotAllowed")
+        .withArgs(await f.dai.getAddress());
+      expect((await f.escrow.tokenConfigOf(usdt)).toleranceBps).to.equal(100n);
+    });
+
+    it("gives a new token DEFAULT_TOLERANCE_BPS, and keeps a token's own tolerance when its feed is configured again or it is disallowed", async function () {
+      const f = await loadFixture(fixture);
+      const dai = await f.dai.getAddress();
+      await f.escrow.connect(f.admin).setToken(dai, f.daiFeed, STALENESS.stable);
+      expect((await f.escrow.tokenConfigOf(dai)).toleranceBps).to.equal(await f.escrow.DEFAULT_TOLERANCE_BPS());
+      await f.escrow.connect(f.admin).setTolerance(dai, 10);
+      await f.escrow.connect(f.admin).setToken(dai, f.altFeed, 60);
+      expect((await f.escrow.tokenConfigOf(dai)).toleranceBps).to.equal(10n);
+      await f.escrow.connect(f.admin).disallowToken(dai);
+      await f.escrow.connect(f.admin).setToken(dai, f.daiFeed, STALENESS.stable);
+      expect((await f.escrow.tokenConfigOf(dai)).toleranceBps).to.equal(10n);
+    });
+
+    it("applies to BNB as to any token", async function () {
+      const f = await loadFixture(fixture);
+      await f.escrow.connect(f.admin).setTolerance(NATIVE, 500);
+      // $96 of BNB (0.16 at $600) completes a $100 payment at a 5% tolerance; at 1% it would stay open.
+      const s = await f.signed();
+      await expect(payBnb(f.escrow, f.customer, s, ethers.parseEther("0.16"))).to.emit(f.escrow, "PaymentCompleted");
+      expect((await f.escrow.paymentOf(s.intent.paymentId)).status).to.equal(Status.Completed);
     });
   });
 
@@ -309,39 +341,29 @@ describe("admin", function () {
       return Promise.all(
         tokens.map(async (token) => {
           const c = await f.escrow.tokenConfigOf(token);
-          return [c.toleranceBps, c.feeBps, c.paused];
+          return [c.feeBps, c.paused];
         }),
       );
     }
 
-    it("keeps every token's copy of tolerance, fee and pause equal to the global settings, new tokens included", async function () {
+    it("keeps every token's copy of fee and pause equal to the global settings, new tokens included", async function () {
       const f = await loadFixture(fixture);
       const tokens = [await f.usdt.getAddress(), await f.usdc.getAddress(), NATIVE];
-      expect(await copies(f, tokens)).to.deep.equal(tokens.map(() => [100n, 0n, false]));
+      expect(await copies(f, tokens)).to.deep.equal(tokens.map(() => [0n, false]));
 
-      await f.escrow.connect(f.admin).setTolerance(250);
       await f.escrow.connect(f.admin).setFee(30);
       await f.escrow.connect(f.pauser).pause();
-      expect(await copies(f, tokens)).to.deep.equal(tokens.map(() => [250n, 30n, true]));
+      expect(await copies(f, tokens)).to.deep.equal(tokens.map(() => [30n, true]));
 
       // A token allowed now starts with the settings in force, paused included.
       await f.escrow.connect(f.admin).setToken(f.dai, f.daiFeed, STALENESS.stable);
       const all = [...tokens, await f.dai.getAddress()];
-      expect(await copies(f, all)).to.deep.equal(all.map(() => [250n, 30n, true]));
+      expect(await copies(f, all)).to.deep.equal(all.map(() => [30n, true]));
 
       await f.escrow.connect(f.pauser).unpause();
-      expect(await copies(f, all)).to.deep.equal(all.map(() => [250n, 30n, false]));
+      expect(await copies(f, all)).to.deep.equal(all.map(() => [30n, false]));
       const s = await f.escrow.settings();
-      expect([s.toleranceBps, s.feeBps, s.paused]).to.deep.equal([250n, 30n, false]);
-    });
-
-    it("applies a tolerance change to payments in every token, BNB included", async function () {
-      const f = await loadFixture(fixture);
-      await f.escrow.connect(f.admin).setTolerance(500);
-      // $96 of BNB (0.16 at $600) completes a $100 payment at a 5% tolerance; at 1% it would stay open.
-      const s = await f.signed();
-      await expect(payBnb(f.escrow, f.customer, s, ethers.parseEther("0.16"))).to.emit(f.escrow, "PaymentCompleted");
-      expect((await f.escrow.paymentOf(s.intent.paymentId)).status).to.equal(Status.Completed);
+      expect([s.feeBps, s.paused]).to.deep.equal([30n, false]);
     });
   });
 
@@ -429,7 +451,7 @@ describe("admin", function () {
     const adminCalls: [string, (f: Fixture, caller: HardhatEthersSigner) => Promise<unknown>][] = [
       ["setToken", (f, c) => f.escrow.connect(c).setToken(f.dai, f.daiFeed, 3_600)],
       ["disallowToken", (f, c) => f.escrow.connect(c).disallowToken(f.usdt)],
-      ["setTolerance", (f, c) => f.escrow.connect(c).setTolerance(200)],
+      ["setTolerance", (f, c) => f.escrow.connect(c).setTolerance(f.usdt, 200)],
       ["setFee", (f, c) => f.escrow.connect(c).setFee(100)],
       ["setTreasury", (f, c) => f.escrow.connect(c).setTreasury(c.address)],
       ["rescue", (f, c) => f.escrow.connect(c).rescue(f.usdt, c.address, 1n)],
@@ -594,7 +616,7 @@ describe("admin", function () {
       const before = await state(f, [f.admin]);
       await f.escrow.connect(f.admin).disallowToken(f.usdt);
       await f.escrow.connect(f.admin).setToken(f.usdc, f.altFeed, 60);
-      await f.escrow.connect(f.admin).setTolerance(500);
+      await f.escrow.connect(f.admin).setTolerance(f.usdc, 500);
       await f.escrow.connect(f.admin).setFee(500);
       await f.escrow.connect(f.admin).setTreasury(f.admin.address);
       expect(await state(f, [f.admin])).to.deep.equal(before);

@@ -57,7 +57,7 @@ describe("the escrow's two halves", function () {
       "InvalidInitialization",
     );
     // Called directly, the administration holds no role for anyone: nothing to configure there.
-    await expect(direct.connect(f.admin).setTolerance(0))
+    await expect(direct.connect(f.admin).setTolerance(ethers.ZeroAddress, 0))
       .to.be.revertedWithCustomError(f.escrow, "AccessControlUnauthorizedAccount")
       .withArgs(f.admin.address, await f.escrow.DEFAULT_ADMIN_ROLE());
   });

@@ -54,13 +54,15 @@ describe("pause", function () {
     it("keeps the other settings when pausing and unpausing", async function () {
       const f = await loadFixture(fixture);
       await f.escrow.connect(f.admin).setFee(120);
-      await f.escrow.connect(f.admin).setTolerance(250);
+      await f.escrow.connect(f.admin).setTolerance(f.usdt, 250);
       await f.escrow.connect(f.pauser).pause();
       let s = await f.escrow.settings();
-      expect([s.toleranceBps, s.feeBps, s.paused, s.treasury]).to.deep.equal([250n, 120n, true, f.treasury.address]);
+      expect([s.feeBps, s.paused, s.treasury]).to.deep.equal([120n, true, f.treasury.address]);
+      expect((await f.escrow.tokenConfigOf(f.usdt)).toleranceBps).to.equal(250n);
       await f.escrow.connect(f.pauser).unpause();
       s = await f.escrow.settings();
-      expect([s.toleranceBps, s.feeBps, s.paused, s.treasury]).to.deep.equal([250n, 120n, false, f.treasury.address]);
+      expect([s.feeBps, s.paused, s.treasury]).to.deep.equal([120n, false, f.treasury.address]);
+      expect((await f.escrow.tokenConfigOf(f.usdt)).toleranceBps).to.equal(250n);
     });
   });
 

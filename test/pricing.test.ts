@@ -245,7 +245,7 @@ describe("pricing", function () {
     it("completes a 100 USD payment on exactly 99 USD received (1 % default tolerance), with no excess", async function () {
       const f = await loadFixture(deployEscrow);
       const usdt = await f.usdt.getAddress();
-      expect((await f.escrow.settings()).toleranceBps).to.equal(100n);
+      expect((await f.escrow.tokenConfigOf(usdt)).toleranceBps).to.equal(100n);
       const { intent, signature } = await f.signed();
       await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("99")))
         .to.emit(f.escrow, "PaymentCompleted")
@@ -286,7 +286,8 @@ describe("pricing", function () {
 
     it("with tolerance 0 requires the full amount: 100 USD - 1 wei stays open, 100 USD completes", async function () {
       const f = await loadFixture(deployEscrow);
-      await expect(f.escrow.setTolerance(0)).to.emit(f.escrow, "ToleranceUpdated").withArgs(100n, 0n);
+      const usdt = await f.usdt.getAddress();
+      await expect(f.escrow.setTolerance(usdt, 0)).to.emit(f.escrow, "ToleranceUpdated").withArgs(usdt, 100n, 0n);
       const below = await payWith(f, USD("100"), TOKENS("100") - 1n);
       expect(below.status).to.equal(Status.Open);
       expect(await f.escrow.remainingUsd(below.intent)).to.equal(1n);
@@ -298,8 +299,8 @@ describe("pricing", function () {
       const f = await loadFixture(deployEscrow);
       const max = await f.escrow.MAX_TOLERANCE_BPS();
       expect(max).to.equal(500n);
-      await f.escrow.setTolerance(max);
-      expect((await f.escrow.settings()).toleranceBps).to.equal(500n);
+      await f.escrow.setTolerance(f.usdt, max);
+      expect((await f.escrow.tokenConfigOf(f.usdt)).toleranceBps).to.equal(500n);
       const below = await payWith(f, USD("100"), TOKENS("95") - 1n);
       expect(below.status).to.equal(Status.Open);
       expect(await f.escrow.remainingUsd(below.intent)).to.equal(USD("5") + 1n);
@@ -307,7 +308,7 @@ describe("pricing", function () {
       expect(at.status).to.equal(Status.Completed);
       expect(await f.escrow.balanceOf(f.merchant.address, await f.usdt.getAddress())).to.equal(TOKENS("95"));
 
-      await expect(f.escrow.setTolerance(max + 1n))
+      await expect(f.escrow.setTolerance(f.usdt, max + 1n))
         .to.be.revertedWithCustomError(f.escrow, "ToleranceTooHigh")
         .withArgs(501n, 500n);
     });
@@ -317,7 +318,7 @@ describe("pricing", function () {
       const usdt = await f.usdt.getAddress();
       const { intent, signature } = await f.signed();
       await f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("94"));
-      await f.escrow.setTolerance(500);
+      await f.escrow.setTolerance(usdt, 500);
       await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("1")))
         .to.emit(f.escrow, "PaymentCompleted")
         .withArgs(intent.paymentId, f.merchant.address, f.customer.address, usdt, TOKENS("1"), USD("1"), USD("95"), 0n, 0n);

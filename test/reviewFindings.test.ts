@@ -66,6 +66,26 @@ describe("the mainnet review's findings", function () {
     });
   });
 
+  describe("7. the 1% tolerance is a free 1% discount on stablecoins too", function () {
+    it("holds USDT to its own 0.2% tolerance, as deployed, while BNB keeps 1%: 99.00 USDT leaves a $100 payment open", async function () {
+      const f = await loadFixture(fixture);
+      const usdt = await f.usdt.getAddress();
+      await f.escrow.connect(f.admin).setTolerance(usdt, 20);
+      const stable = await f.signed({ amountUsd: USD("100") });
+      await payToken(f.escrow, f.customer, stable, f.usdt, TOKENS("99"));
+      expect((await f.escrow.paymentOf(stable.intent.paymentId)).status).to.equal(Status.Open);
+      expect(await f.escrow.remainingUsd(stable.intent)).to.equal(USD("1"));
+      // 99.80 in all is within 0.2%.
+      await payToken(f.escrow, f.customer, stable, f.usdt, TOKENS("0.8"));
+      expect((await f.escrow.paymentOf(stable.intent.paymentId)).status).to.equal(Status.Completed);
+
+      // BNB, whose price moves between quote and deposit, keeps its 1%: $99 of BNB completes $100.
+      const native = await f.signed({ amountUsd: USD("100") });
+      await f.escrow.connect(f.customer).payNative(native.intent, native.signature, { value: BNB("0.165") });
+      expect((await f.escrow.paymentOf(native.intent.paymentId)).status).to.equal(Status.Completed);
+    });
+  });
+
   describe("3. funds sent to the escrow's own address stop being owed", function () {
     it("refuses the escrow as a refund's recipient, a claim's recipient, a payout, a treasury or a rescue's recipient", async function () {
       const f = await loadFixture(fixture);

@@ -13,7 +13,7 @@ interface IOpenPayEscrowAdmin is IOpenPayEscrowCommon {
     // Constants
     // ---------------------------------------------------------------------------------------------
 
-    /// @notice Tolerance at deployment: 1%.
+    /// @notice Tolerance a token gets when first configured: 1%.
     /// @return Basis points.
     function DEFAULT_TOLERANCE_BPS() external view returns (uint16);
 
@@ -78,9 +78,13 @@ interface IOpenPayEscrowAdmin is IOpenPayEscrowCommon {
     /// @param token The token.
     function disallowToken(address token) external;
 
-    /// @notice Sets the payment tolerance (admin), at most `MAX_TOLERANCE_BPS`.
+    /// @notice Sets a token's payment tolerance (admin), at most `MAX_TOLERANCE_BPS`: how far short of the amount
+    /// a payment in it may be and still complete. Stablecoins can be held far tighter than BNB, whose price moves
+    /// between the quote and the deposit. A token gets `DEFAULT_TOLERANCE_BPS` when first configured and keeps
+    /// its own when its feed is configured again.
+    /// @param token The token (zero address for BNB), configured with `setToken`.
     /// @param bps The tolerance in basis points.
-    function setTolerance(uint16 bps) external;
+    function setTolerance(address token, uint16 bps) external;
 
     /// @notice Sets the platform fee (admin), at most `MAX_FEE_BPS`.
     /// @param bps The fee in basis points.

@@ -75,9 +75,10 @@ interface IOpenPayEscrowCommon is IPriceFeedErrors {
         uint8 index;
         /// @dev Whether new deposits in this token are accepted.
         bool allowed;
-        /// @dev The global tolerance, copied here so that a deposit reads one slot instead of two.
+        /// @dev The token's own tolerance: a payment in it completes when the USD received is at least
+        /// amount × (1 − toleranceBps / 10,000). Stablecoins can be held far tighter than BNB.
         uint16 toleranceBps;
-        /// @dev The global platform fee, copied here for the same reason.
+        /// @dev The global platform fee, copied here so that a deposit reads one slot instead of two.
         uint16 feeBps;
         /// @dev The global pause flag, copied here for the same reason.
         bool paused;
@@ -99,11 +100,9 @@ interface IOpenPayEscrowCommon is IPriceFeedErrors {
         address payout;
     }
 
-    /// @notice Global settings. Every token's configuration carries a copy of the tolerance, fee and pause flag,
-    /// which the setters keep equal to these.
+    /// @notice Global settings. Every token's configuration carries a copy of the fee and pause flag, which the
+    /// setters keep equal to these (the tolerance is each token's own).
     struct Settings {
-        /// @dev A payment completes when the USD received is at least amount × (1 − toleranceBps / 10,000).
-        uint16 toleranceBps;
         /// @dev Platform fee taken from each completed payment, in basis points.
         uint16 feeBps;
         /// @dev When true, new deposits revert; refunds, claims and withdrawals go on.
@@ -274,10 +273,11 @@ interface IOpenPayEscrowCommon is IPriceFeedErrors {
     /// @param token The token.
     event TokenDisallowed(address indexed token);
 
-    /// @notice The payment tolerance changed.
+    /// @notice A token's payment tolerance changed.
+    /// @param token The token (zero address for BNB).
     /// @param previousBps The old tolerance.
     /// @param newBps The new tolerance.
-    event ToleranceUpdated(uint16 previousBps, uint16 newBps);
+    event ToleranceUpdated(address indexed token, uint16 previousBps, uint16 newBps);
 
     /// @notice The platform fee changed.
     /// @param previousBps The old fee.

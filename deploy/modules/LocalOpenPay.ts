@@ -19,12 +19,13 @@ export default buildModule("LocalOpenPay", (m) => {
   const bnbFeed = feed("bnb");
 
   const { escrow, depositForwarder, granted } = escrowSetup(m, {
-    USDT: { token: usdt, feed: usdtFeed, maxStaleness: m.getParameter<number>("usdtMaxStaleness") },
-    USDC: { token: usdc, feed: usdcFeed, maxStaleness: m.getParameter<number>("usdcMaxStaleness") },
+    USDT: { token: usdt, feed: usdtFeed, maxStaleness: m.getParameter<number>("usdtMaxStaleness"), toleranceBps: m.getParameter<number>("usdtToleranceBps") },
+    USDC: { token: usdc, feed: usdcFeed, maxStaleness: m.getParameter<number>("usdcMaxStaleness"), toleranceBps: m.getParameter<number>("usdcToleranceBps") },
     BNB: {
       token: "0x0000000000000000000000000000000000000000",
       feed: bnbFeed,
       maxStaleness: m.getParameter<number>("bnbMaxStaleness"),
+      toleranceBps: m.getParameter<number>("bnbToleranceBps"),
     },
   });
   m.call(

@@ -10,6 +10,7 @@ export default buildModule("OpenPay", (m) => {
     token: m.getParameter<string>(`${symbol}Token`),
     feed: m.getParameter<string>(`${symbol}Feed`),
     maxStaleness: m.getParameter<number>(`${symbol}MaxStaleness`),
+    toleranceBps: m.getParameter<number>(`${symbol}ToleranceBps`),
   });
   const { escrow, depositForwarder } = escrowSetup(m, {
     USDT: token("usdt"),

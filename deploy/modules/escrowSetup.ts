@@ -3,11 +3,15 @@ import { keccak256, toBytes } from "viem";
 
 type AddressArgument = string | ModuleParameterRuntimeValue<string> | ContractFuture<string>;
 
-/** How one accepted token is priced: its address (zero for BNB), its Chainlink USD feed and the feed's staleness limit. */
+/**
+ * How one accepted token is priced: its address (zero for BNB), its Chainlink USD feed, the feed's staleness limit,
+ * and the token's own tolerance.
+ */
 export interface TokenArguments {
   token: AddressArgument;
   feed: AddressArgument;
   maxStaleness: number | ModuleParameterRuntimeValue<number>;
+  toleranceBps: number | ModuleParameterRuntimeValue<number>;
 }
 
 /** The accepted tokens, by the symbol that names their Ignition futures. */
@@ -35,10 +39,10 @@ export function escrowSetup(m: IgnitionModuleBuilder, tokens: AcceptedTokens) {
     m.staticCall(escrow, "FORWARDER_IMPLEMENTATION", [], 0, { id: "forwarderImplementation" }),
   );
 
-  for (const [symbol, { token, feed, maxStaleness }] of Object.entries(tokens)) {
-    m.call(escrow, "setToken", [token, feed, maxStaleness], { id: `allow${symbol}` });
+  for (const [symbol, { token, feed, maxStaleness, toleranceBps }] of Object.entries(tokens)) {
+    const allowed = m.call(escrow, "setToken", [token, feed, maxStaleness], { id: `allow${symbol}` });
+    m.call(escrow, "setTolerance", [token, toleranceBps], { id: `tolerance${symbol}`, after: [allowed] });
   }
-  m.call(escrow, "setTolerance", [m.getParameter<number>("toleranceBps")]);
   m.call(escrow, "setFee", [m.getParameter<number>("feeBps")]);
 
   const grants = [

@@ -791,6 +791,12 @@ describe("simulated chain against the real escrow", function () {
     const { record } = await deployOpenPay(hre, { deploymentsDir, displayUi: false }, () => undefined);
     const usdt = record.tokens.USDT.address;
     const usdc = record.tokens.USDC.address;
+    // Each token's own tolerance, as deployed (stablecoins far tighter than BNB).
+    const tolerances = new Map<Address, number>();
+    for (const { address } of Object.values(record.tokens)) {
+      const config = await real.readContract({ address: record.escrow, abi: openPayEscrowAbi, functionName: "tokenConfigOf", args: [address] });
+      tolerances.set(address, config.toleranceBps);
+    }
     const merchant = record.demoMerchant!.merchant;
     const signers = await hre.ethers.getSigners();
     const operator = getAddress(signers[LOCAL_ACCOUNTS.operator].address);
@@ -874,6 +880,7 @@ describe("simulated chain against the real escrow", function () {
         [usdc, USD("0.9998")],
         [BNB, USD("600")],
       ]),
+      toleranceBps: new Map(Object.values(record.tokens).map(({ address }) => [address, tolerances.get(address)!])),
       genesisTimestamp: start,
       operator,
     });

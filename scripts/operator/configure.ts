@@ -46,11 +46,13 @@ export async function disallowToken(hre: HardhatRuntimeEnvironment, args: Common
   return sendToEscrow(context, "disallowToken", [token]);
 }
 
-export async function setTolerance(hre: HardhatRuntimeEnvironment, args: CommonOptions & { bps?: string }, out?: Out) {
+export async function setTolerance(hre: HardhatRuntimeEnvironment, args: CommonOptions & { token?: string; bps?: string }, out?: Out) {
+  required("token", args.token);
   const bps = parseBps("bps", args.bps);
   const context = await escrowContext(hre, args, out);
+  const token = tokenAddress(context, args.token);
   await requireRole(context, "DEFAULT_ADMIN_ROLE");
-  return sendToEscrow(context, "setTolerance", [bps]);
+  return sendToEscrow(context, "setTolerance", [token, bps]);
 }
 
 export async function setFee(hre: HardhatRuntimeEnvironment, args: CommonOptions & { bps?: string }, out?: Out) {
@@ -83,8 +85,12 @@ operatorCommand(
 
 operatorCommand(
   "set-tolerance",
-  "Set how far below the price a payment may fall and still complete, in basis points (admin)",
-  [["bps", "Basis points, 0 to 500 (100 = 1%)"], ...SENDING_OPTIONS],
+  "Set how far below the price a payment in a token may fall and still complete, in basis points (admin)",
+  [
+    ["token", "Token address, a symbol from the deployment record (USDT, USDC), or BNB"],
+    ["bps", "Basis points, 0 to 500 (100 = 1%; stablecoins can be held far tighter than BNB)"],
+    ...SENDING_OPTIONS,
+  ],
   setTolerance,
   SENDING_FLAGS,
 );

@@ -165,9 +165,11 @@ describe("deployment modules", function () {
       }
     });
 
-    it("sets the tolerance, fee and treasury of local.json5", async function () {
+    it("sets each token's tolerance, the fee and the treasury of local.json5", async function () {
+      expect((await escrow.tokenConfigOf(record.tokens.USDT.address)).toleranceBps).to.equal(BigInt(local.usdtToleranceBps));
+      expect((await escrow.tokenConfigOf(record.tokens.USDC.address)).toleranceBps).to.equal(BigInt(local.usdcToleranceBps));
+      expect((await escrow.tokenConfigOf(NATIVE)).toleranceBps).to.equal(BigInt(local.bnbToleranceBps));
       const settings = await escrow.settings();
-      expect(settings.toleranceBps).to.equal(BigInt(local.toleranceBps));
       expect(settings.feeBps).to.equal(BigInt(local.feeBps));
       expect(settings.treasury).to.equal(local.treasury);
       expect(settings.paused).to.equal(false);
@@ -288,8 +290,10 @@ describe("deployment modules", function () {
         pauser: pauser.address,
         operator: operator.address,
         treasury: treasury.address,
-        toleranceBps: 150,
         feeBps: 25,
+        usdtToleranceBps: 10,
+        usdcToleranceBps: 30,
+        bnbToleranceBps: 150,
         usdtToken: await usdt.getAddress(),
         usdtFeed: await usdtFeed.getAddress(),
         usdtMaxStaleness: 86_400,
@@ -305,22 +309,25 @@ describe("deployment modules", function () {
 
       expect(await deployed.depositForwarder.getAddress()).to.equal(await escrow.FORWARDER_IMPLEMENTATION());
       const tokens = [
-        { token: parameters.usdtToken, feed: parameters.usdtFeed, maxStaleness: parameters.usdtMaxStaleness, price: PRICE("1") },
-        { token: parameters.usdcToken, feed: parameters.usdcFeed, maxStaleness: parameters.usdcMaxStaleness, price: PRICE("0.9998") },
-        { token: zeroAddress, feed: parameters.bnbFeed, maxStaleness: parameters.bnbMaxStaleness, price: PRICE("600") },
+        { token: parameters.usdtToken, feed: parameters.usdtFeed, maxStaleness: parameters.usdtMaxStaleness, toleranceBps: 10, price: PRICE("1") },
+        { token: parameters.usdcToken, feed: parameters.usdcFeed, maxStaleness: parameters.usdcMaxStaleness, toleranceBps: 30, price: PRICE("0.9998") },
+        { token: zeroAddress, feed: parameters.bnbFeed, maxStaleness: parameters.bnbMaxStaleness, toleranceBps: 150, price: PRICE("600") },
       ];
-      for (const { token, feed, maxStaleness, price } of tokens) {
+      for (const { token, feed, maxStaleness, toleranceBps, price } of tokens) {
         const config = await escrow.tokenConfigOf(token);
-        expect({ allowed: config.allowed, feed: config.feed, maxStaleness: config.maxStaleness }, token).to.deep.equal({
+        expect(
+          { allowed: config.allowed, feed: config.feed, maxStaleness: config.maxStaleness, toleranceBps: config.toleranceBps },
+          token,
+        ).to.deep.equal({
           allowed: true,
           feed,
           maxStaleness: BigInt(maxStaleness),
+          toleranceBps: BigInt(toleranceBps),
         });
         expect(await escrow.quoteUsd(token, TOKENS("1")), token).to.equal(price * 10n ** 10n);
       }
 
       const settings = await escrow.settings();
-      expect(settings.toleranceBps).to.equal(150n);
       expect(settings.feeBps).to.equal(25n);
       expect(settings.treasury).to.equal(treasury.address);
 
@@ -360,8 +367,10 @@ describe("deployment modules", function () {
             pauser: c,
             operator: d,
             treasury: e,
-            toleranceBps: 100,
             feeBps: 0,
+            usdtToleranceBps: 20,
+            usdcToleranceBps: 20,
+            bnbToleranceBps: 100,
             usdtToken: "0x55d398326f99059fF775485246999027B3197955",
             usdtFeed: a,
             usdtMaxStaleness: 86_400,
@@ -390,7 +399,7 @@ describe("deployment modules", function () {
 
     it("a malformed parameters file: names the file and where JSON5 failed", async function () {
       const text = readFileSync(LOCAL_PARAMETERS_FILE, "utf8");
-      const file = parametersFile(text.slice(0, text.indexOf("toleranceBps")));
+      const file = parametersFile(text.slice(0, text.indexOf("usdtToleranceBps")));
       const error = await refusal(file);
       expect(error.message).to.match(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: JSON5: invalid end of input`));
     });

@@ -199,10 +199,12 @@ describe("deployment parameters (deploy/parameters/*.json5)", function () {
       expect((network.parameters as LiveParameters).OpenPay.bnbMaxStaleness).to.equal(MAX_STALENESS);
     });
 
-    it("a tolerance above the escrow's 500 bps (500 itself is accepted)", function () {
-      const { file, message } = refusal((values) => (values.toleranceBps = 501));
-      expect(message).to.match(new RegExp(`^${literal(file)}: OpenPay\\.toleranceBps: `));
-      expect(() => readNetworkParameters(variant((values) => (values.toleranceBps = 500)))).to.not.throw();
+    it("a token's tolerance above the escrow's 500 bps (500 itself is accepted)", function () {
+      for (const key of ["usdtToleranceBps", "usdcToleranceBps", "bnbToleranceBps"]) {
+        const { file, message } = refusal((values) => (values[key] = 501));
+        expect(message).to.match(new RegExp(`^${literal(file)}: OpenPay\\.${key}: `));
+        expect(() => readNetworkParameters(variant((values) => (values[key] = 500)))).to.not.throw();
+      }
     });
 
     it("an unknown extra key (a misspelt parameter is not silently ignored)", function () {

@@ -77,7 +77,7 @@ contract PaymentCompletesIffWithinToleranceTest is EscrowTestBase {
         MockV3Aggregator feed = new MockV3Aggregator(s.feedDecimals, int256(s.price));
         vm.startPrank(admin);
         escrow.setToken(s.token, address(feed), STALENESS);
-        escrow.setTolerance(s.toleranceBps);
+        escrow.setTolerance(s.token, s.toleranceBps);
         vm.stopPrank();
     }
 

@@ -46,7 +46,7 @@ const COMMANDS: Record<string, { options: string[]; flags: string[] }> = {
   "register-merchant": { options: ["merchant", "payout", "signer", "from"], flags: ["calldata"] },
   "allow-token": { options: ["token", "feed", "maxStaleness", "from"], flags: ["calldata"] },
   "disallow-token": { options: ["token", "from"], flags: ["calldata"] },
-  "set-tolerance": { options: ["bps", "from"], flags: ["calldata"] },
+  "set-tolerance": { options: ["token", "bps", "from"], flags: ["calldata"] },
   "set-fee": { options: ["bps", "from"], flags: ["calldata"] },
   pause: { options: ["from"], flags: ["calldata"] },
   unpause: { options: ["from"], flags: ["calldata"] },

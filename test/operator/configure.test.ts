@@ -147,26 +147,28 @@ describe("operator: allow-token, disallow-token, set-tolerance, set-fee", functi
   });
 
   describe("set-tolerance", function () {
-    it("sets the tolerance, in the settings and in every token's copy", async function () {
-      await captureLog(() => setTolerance(hre, { bps: "250" }));
-      expect((await world.escrow.settings()).toleranceBps).to.equal(250n);
-      for (const { address } of Object.values(world.record.tokens)) {
-        expect((await world.escrow.tokenConfigOf(address)).toleranceBps).to.equal(250n);
-      }
-      await captureLog(() => setTolerance(hre, { bps: "0" }));
-      expect((await world.escrow.settings()).toleranceBps).to.equal(0n);
+    it("sets one token's tolerance, by symbol or BNB, leaving the others' alone", async function () {
+      const { USDT, USDC, BNB } = world.record.tokens;
+      await captureLog(() => setTolerance(hre, { token: "USDT", bps: "5" }));
+      expect((await world.escrow.tokenConfigOf(USDT.address)).toleranceBps).to.equal(5n);
+      expect((await world.escrow.tokenConfigOf(USDC.address)).toleranceBps).to.equal(20n);
+      expect((await world.escrow.tokenConfigOf(BNB.address)).toleranceBps).to.equal(100n);
+      await captureLog(() => setTolerance(hre, { token: "BNB", bps: "250" }));
+      expect((await world.escrow.tokenConfigOf(BNB.address)).toleranceBps).to.equal(250n);
     });
 
-    it("refuses 501 basis points before sending anything", async function () {
+    it("refuses 501 basis points, a missing --token and a token never configured before sending anything", async function () {
       const before = await blockNumber();
-      expect(await operatorError(setTolerance(hre, { bps: "501" }))).to.equal("--bps: 501 is outside 0..500 basis points");
-      expect(await operatorError(setTolerance(hre, { bps: "1%" }))).to.equal('--bps: "1%" is not a whole number of basis points');
+      expect(await operatorError(setTolerance(hre, { token: "USDT", bps: "501" }))).to.equal("--bps: 501 is outside 0..500 basis points");
+      expect(await operatorError(setTolerance(hre, { token: "USDT", bps: "1%" }))).to.equal('--bps: "1%" is not a whole number of basis points');
+      expect(await operatorError(setTolerance(hre, { bps: "10" }))).to.equal("--token is required");
+      expect(await operatorError(setTolerance(hre, { token: KEYLESS, bps: "10" }))).to.contain("TokenNotAllowed");
       expect(await blockNumber()).to.equal(before);
-      expect((await world.escrow.settings()).toleranceBps).to.equal(100n);
+      expect((await world.escrow.tokenConfigOf(world.record.tokens.USDT.address)).toleranceBps).to.equal(20n);
     });
 
     it("refuses a sender without DEFAULT_ADMIN_ROLE", async function () {
-      expect(await operatorError(setTolerance(hre, { bps: "10", from: world.customer.address }))).to.contain(
+      expect(await operatorError(setTolerance(hre, { token: "USDT", bps: "10", from: world.customer.address }))).to.contain(
         "does not hold DEFAULT_ADMIN_ROLE",
       );
     });

@@ -105,10 +105,10 @@ describe("operator: the deployment record, the sender and the escrow's errors", 
     it("sends the call and reports it through the context's output", async function () {
       const lines: string[] = [];
       const context = await escrowContext(hre, {}, (line) => lines.push(line));
-      const receipt = await sendToEscrow(context, "setTolerance", [42]);
+      const receipt = await sendToEscrow(context, "setTolerance", [world.record.tokens.USDT.address, 42]);
       expect(receipt!.status).to.equal(1);
       expect(lines).to.deep.equal([`setTolerance: transaction ${receipt!.hash} in block ${receipt!.blockNumber}`]);
-      expect((await world.escrow.settings()).toleranceBps).to.equal(42n);
+      expect((await world.escrow.tokenConfigOf(world.record.tokens.USDT.address)).toleranceBps).to.equal(42n);
     });
 
     it("refuses with the escrow's custom error as one line, before anything is mined", async function () {

@@ -128,7 +128,8 @@ contract EscrowHandler {
     mapping(address token => uint256) public ghostUncollected;
 
     Pay[] internal _pays;
-    uint16 public ghostToleranceBps = 100;
+    /// @dev Each token's tolerance, by the handler's index of the token.
+    uint16[TOKEN_COUNT] public ghostToleranceBps = [100, 100, 100];
     uint16 public ghostFeeBps;
     uint256 public currentTime;
 
@@ -664,11 +665,12 @@ contract EscrowHandler {
         _count("setFee");
     }
 
-    /// @notice The admin sets the tolerance (capped at 5%).
-    function setTolerance(uint256 bpsSeed) external {
+    /// @notice The admin sets a token's tolerance (capped at 5%).
+    function setTolerance(uint256 tokenSeed, uint256 bpsSeed) external {
+        uint256 t = tokenSeed % TOKEN_COUNT;
         uint16 bps = uint16(_bound(bpsSeed, 0, 500));
-        escrow.setTolerance(bps);
-        ghostToleranceBps = bps;
+        escrow.setTolerance(tokens[t], bps);
+        ghostToleranceBps[t] = bps;
         _count("setTolerance");
     }
 
@@ -858,7 +860,7 @@ contract EscrowHandler {
         address token = tokens[p.tokenIndex];
         // Everything received is valued again at today's price (docs/contracts.md, "Valuation").
         uint256 receivedUsd = _usdOf(p.tokenIndex, p.amount + amount);
-        bool completes = receivedUsd * BPS >= p.intent.amountUsd * (BPS - ghostToleranceBps);
+        bool completes = receivedUsd * BPS >= p.intent.amountUsd * (BPS - ghostToleranceBps[p.tokenIndex]);
         if (arrived != amount) _fail("deposit moved another amount");
         p.depositedObserved += arrived;
         uint256 earlier = p.amount;

@@ -30,7 +30,8 @@ export interface EscrowConfig {
   escrow: Address;
   /** USD per whole token (18 decimals) of each allowed token, BNB being the zero address: no price, not allowed. */
   prices: ReadonlyMap<Address, bigint>;
-  toleranceBps: bigint;
+  /** Each allowed token's tolerance (its own, as the escrow keeps it). */
+  toleranceBps: ReadonlyMap<Address, bigint>;
   lateCollectWindow: bigint;
 }
 
@@ -111,6 +112,8 @@ export type ActionOutcome =
 
 const BPS = 10_000n;
 const USD_UNIT = 10n ** 18n;
+/** A token's tolerance when first configured (`DEFAULT_TOLERANCE_BPS`). */
+const DEFAULT_TOLERANCE_BPS = 100n;
 const UINT104_MAX = (1n << 104n) - 1n;
 
 export const emptyEscrowState = (): EscrowState => ({ payments: new Map(), balances: new Map() });
@@ -122,7 +125,7 @@ export function escrowConfig(config: EscrowConfig): EscrowConfig {
   return {
     escrow: lower(config.escrow),
     prices: new Map([...config.prices].map(([token, price]) => [lower(token), price])),
-    toleranceBps: config.toleranceBps,
+    toleranceBps: new Map([...config.toleranceBps].map(([token, bps]) => [lower(token), bps])),
     lateCollectWindow: config.lateCollectWindow,
   };
 }
@@ -254,7 +257,8 @@ function deposit(draft: Draft, intent: Intent, token: Address, amount: bigint, p
   const deposits = previous?.deposits ?? new Map<Address, bigint>();
   const base = { intent: previous?.intent ?? intent, token, amount: total, receivedUsd, refunded: 0n };
 
-  if (receivedUsd * BPS >= intent.amountUsd * (BPS - draft.config.toleranceBps)) {
+  const toleranceBps = draft.config.toleranceBps.get(token) ?? DEFAULT_TOLERANCE_BPS;
+  if (receivedUsd * BPS >= intent.amountUsd * (BPS - toleranceBps)) {
     draft.setPayment({ ...base, status: STATUS.Completed, deposits });
     const excessUsd = receivedUsd > intent.amountUsd ? receivedUsd - intent.amountUsd : 0n;
     draft.emit({

@@ -25,8 +25,8 @@ export interface ChainOptions {
   tokens: readonly Address[];
   /** USD per whole token, 18 decimals, of each token the escrow allows; BNB (the zero address) needs one too. */
   prices: ReadonlyMap<Address, bigint>;
-  /** The escrow's tolerance; 100 (1%) by default, as deployed. */
-  toleranceBps?: number;
+  /** Each token's tolerance; 100 (1%, the escrow's default) for a token not named. */
+  toleranceBps?: ReadonlyMap<Address, number>;
   /** `LATE_COLLECT_WINDOW`; 3,600 seconds by default. */
   lateCollectWindow?: bigint;
   /** Block 0's timestamp (Unix seconds). */
@@ -89,7 +89,7 @@ export class SimulatedChain {
     this.model = escrowConfig({
       escrow: options.escrow,
       prices: options.prices,
-      toleranceBps: BigInt(options.toleranceBps ?? 100),
+      toleranceBps: new Map([...(options.toleranceBps ?? [])].map(([token, bps]) => [token, BigInt(bps)])),
       lateCollectWindow: options.lateCollectWindow ?? 3600n,
     });
     this.finalizedDepth = options.finalizedDepth;
