@@ -51,8 +51,8 @@ contract OpenPayEscrow is EscrowStorage, IOpenPayEscrowPayments {
     /// @dev Transient slot holding the deposit address whose BNB is being swept in.
     bytes32 private constant _SWEPT_FROM = keccak256("OpenPay.sweptFrom");
 
-    /// @notice Deploys the escrow with its administration and deposit-address implementation: a 1% tolerance,
-    /// no fee, and no token, merchant or role but the admin.
+    /// @notice Deploys the escrow with its administration and deposit-address implementation: no fee, and no
+    /// token, merchant or role but the admin (a token gets a 1% tolerance when first configured).
     /// @param admin The default admin (use a multisig or hardware wallet).
     /// @param treasury Receiver of platform fees (may be zero while the fee is zero).
     constructor(address admin, address treasury) {

@@ -197,9 +197,7 @@ contract OpenPayEscrowAdmin is EscrowStorage, IOpenPayEscrowAdmin, AccessControl
         if (payment.status != Status.Open) return 0;
         _requireBoundIntent(intent.paymentId, intent);
         // What was received is worth today's price, as the next deposit will count it.
-        TokenConfig memory config = _tokens[_tokenAt[payment.tokenIndex]];
-        uint256 price = PriceMath.freshPrice(config.feed, config.maxStaleness, config.feedDecimals);
-        uint256 worth = PriceMath.usdValue(payment.amount, price, config.decimals, config.feedDecimals);
+        uint256 worth = _valueNow(_tokens[_tokenAt[payment.tokenIndex]], payment.amount);
         if (worth < intent.amountUsd) remaining = intent.amountUsd - worth;
     }
 
@@ -265,13 +263,18 @@ contract OpenPayEscrowAdmin is EscrowStorage, IOpenPayEscrowAdmin, AccessControl
     function quoteUsd(address token, uint256 amount) external view returns (uint256) {
         TokenConfig memory config = _tokens[token];
         if (config.feed == address(0)) revert TokenNotAllowed(token);
-        uint256 price = PriceMath.freshPrice(config.feed, config.maxStaleness, config.feedDecimals);
-        return PriceMath.usdValue(amount, price, config.decimals, config.feedDecimals);
+        return _valueNow(config, amount);
     }
 
     // ---------------------------------------------------------------------------------------------
     // Internal
     // ---------------------------------------------------------------------------------------------
+
+    /// @dev `amount` of a token valued at its fresh price, as a deposit would value it.
+    function _valueNow(TokenConfig memory config, uint256 amount) private view returns (uint256) {
+        uint256 price = PriceMath.freshPrice(config.feed, config.maxStaleness, config.feedDecimals);
+        return PriceMath.usdValue(amount, price, config.decimals, config.feedDecimals);
+    }
 
     /// @dev Copies the global fee and pause flag into every token's configuration, where deposits
     /// read them with the rest of the token's settings (one storage read fewer per payment).

@@ -1,6 +1,6 @@
 import hre from "hardhat";
 import { expect } from "chai";
-import { time } from "@nomicfoundation/hardhat-network-helpers";
+import { transferAdmin } from "../support/scenarios";
 import { zeroAddress } from "viem";
 import { allowToken, disallowToken, setFee, setTolerance } from "../../scripts/operator/configure";
 import { blockNumber, captureLog, decodeCalldata, KEYLESS, operatorError, simulateQuietly, useLocalOpenPay } from "./support";
@@ -193,12 +193,9 @@ describe("operator: allow-token, disallow-token, set-tolerance, set-fee", functi
 
     it("--calldata prints setFee(bps) for an admin without a key here (a multisig), and sends nothing", async function () {
       // The admin role moves to the multisig in its two steps; the multisig accepts through its own interface.
-      await world.escrow.connect(world.admin).beginDefaultAdminTransfer(KEYLESS);
-      const [, acceptSchedule] = await world.escrow.pendingDefaultAdmin();
-      await time.increaseTo(acceptSchedule + 1n);
       await hre.network.provider.send("hardhat_impersonateAccount", [KEYLESS]);
       await hre.network.provider.send("hardhat_setBalance", [KEYLESS, "0xde0b6b3a7640000"]);
-      await world.escrow.connect(await hre.ethers.getSigner(KEYLESS)).acceptDefaultAdminTransfer();
+      await transferAdmin(world.escrow, world.admin, await hre.ethers.getSigner(KEYLESS));
       await hre.network.provider.send("hardhat_stopImpersonatingAccount", [KEYLESS]);
       expect(await operatorError(setFee(hre, { bps: "42", calldata: true, from: world.customer.address }))).to.equal(
         `${world.customer.address} does not hold DEFAULT_ADMIN_ROLE on the escrow ${world.record.escrow}`,
