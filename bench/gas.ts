@@ -67,9 +67,9 @@ async function main() {
 
   // Warm up: the escrow and the merchant already hold USDT and BNB, as on a live gateway.
   const warm = await f.signed();
-  await escrow.connect(customer).pay(warm.intent, warm.signature, usdtAddress, TOKENS("100"));
+  await escrow.connect(customer).pay(warm.intent, warm.signature, usdtAddress, TOKENS("100"), ethers.ZeroAddress);
   const warmNative = await f.signed({ amountUsd: USD("600") });
-  await escrow.connect(customer).payNative(warmNative.intent, warmNative.signature, { value: TOKENS("1") });
+  await escrow.connect(customer).payNative(warmNative.intent, warmNative.signature, ethers.ZeroAddress, { value: TOKENS("1") });
 
   // Baselines, measured in the same run and state.
   await usdt.connect(customer).approve(other.address, ethers.MaxUint256);
@@ -77,37 +77,71 @@ async function main() {
   const bnbTransfer = await gasOf(customer.sendTransaction({ to: other.address, value: TOKENS("1") }));
 
   const full = await f.signed();
-  const fullTx = await escrow.connect(customer).pay(full.intent, full.signature, usdtAddress, TOKENS("100"));
+  const fullTx = await escrow.connect(customer).pay(full.intent, full.signature, usdtAddress, TOKENS("100"), ethers.ZeroAddress);
   rows.push({ operation: "pay: token payment in full", gas: await gasOf(Promise.resolve(fullTx)), baseline: "transferFrom", target: 100_000n });
 
   const fee = await f.signed();
   await escrow.setFee(100);
   rows.push({
     operation: "pay: token payment in full, 1% platform fee",
-    gas: await gasOf(escrow.connect(customer).pay(fee.intent, fee.signature, usdtAddress, TOKENS("100"))),
+    gas: await gasOf(escrow.connect(customer).pay(fee.intent, fee.signature, usdtAddress, TOKENS("100"), ethers.ZeroAddress)),
     baseline: "transferFrom",
   });
   await escrow.setFee(0);
 
   const native = await f.signed({ amountUsd: USD("600") });
-  const nativeTx = await escrow.connect(customer).payNative(native.intent, native.signature, { value: TOKENS("1") });
+  const nativeTx = await escrow.connect(customer).payNative(native.intent, native.signature, ethers.ZeroAddress, { value: TOKENS("1") });
   rows.push({ operation: "payNative: BNB payment in full", gas: await gasOf(Promise.resolve(nativeTx)), baseline: "bnbTransfer", target: 80_000n });
 
   const partial = await f.signed();
-  const first = await gasOf(escrow.connect(customer).pay(partial.intent, partial.signature, usdtAddress, TOKENS("40")));
-  const topUp = await gasOf(escrow.connect(customer).pay(partial.intent, partial.signature, usdtAddress, TOKENS("60")));
+  const first = await gasOf(escrow.connect(customer).pay(partial.intent, partial.signature, usdtAddress, TOKENS("40"), ethers.ZeroAddress));
+  const topUp = await gasOf(escrow.connect(customer).pay(partial.intent, partial.signature, usdtAddress, TOKENS("60"), ethers.ZeroAddress));
   rows.push({ operation: "pay: partial payment (40%)", gas: first, baseline: "transferFrom" });
   rows.push({ operation: "pay: top-up completing it (60%)", gas: topUp, baseline: "transferFrom" });
   rows.push({ operation: "partial payment then top-up, total", gas: first + topUp, baseline: "transferFrom" });
 
   const expiring = await f.signed();
-  await escrow.connect(customer).pay(expiring.intent, expiring.signature, usdtAddress, TOKENS("30"));
+  await escrow.connect(customer).pay(expiring.intent, expiring.signature, usdtAddress, TOKENS("30"), ethers.ZeroAddress);
   await time.increaseTo(expiring.intent.expiry + 1n);
   rows.push({
     operation: "expire with refund (one payer)",
-    gas: await gasOf(escrow.connect(other).expire(expiring.intent, [customer.address])),
+    gas: await gasOf(escrow.connect(other).expire(expiring.intent, usdtAddress, [customer.address])),
     baseline: "transferFrom",
     target: 70_000n,
+  });
+
+  // Within the hour after the expiry, anyone but the operator first checks that the deposit address holds none of the
+  // tokens the intent accepts (LateCollectPending); the keeper, which holds OPERATOR_ROLE, and anyone after that hour
+  // skip the check.
+  const operatorRole = await escrow.OPERATOR_ROLE();
+  await escrow.grantRole(operatorRole, other.address);
+  const byOperator = await f.signed();
+  await escrow.connect(customer).pay(byOperator.intent, byOperator.signature, usdtAddress, TOKENS("30"), ethers.ZeroAddress);
+  await time.increaseTo(byOperator.intent.expiry + 1n);
+  rows.push({
+    operation: "expire with refund (one payer), by the operator",
+    gas: await gasOf(escrow.connect(other).expire(byOperator.intent, usdtAddress, [customer.address])),
+    baseline: "transferFrom",
+  });
+  await escrow.revokeRole(operatorRole, other.address);
+  // An hour has passed since the warm-up: the feeds answer again, as live ones would have.
+  for (const feed of [f.usdtFeed, f.usdcFeed, f.bnbFeed]) await feed.updateAnswer(await feed.latestAnswer());
+
+  // Each accepted token adds up apart: a deposit in a second token, then its refund once the first token paid.
+  const twoTokens = await f.signed();
+  await escrow.connect(customer).pay(twoTokens.intent, twoTokens.signature, usdtAddress, TOKENS("30"), ethers.ZeroAddress);
+  rows.push({
+    operation: "pay: partial deposit in a second accepted token",
+    gas: await gasOf(
+      escrow.connect(other).pay(twoTokens.intent, twoTokens.signature, await f.usdc.getAddress(), TOKENS("30"), ethers.ZeroAddress),
+    ),
+    baseline: "transferFrom",
+  });
+  await escrow.connect(customer).pay(twoTokens.intent, twoTokens.signature, usdtAddress, TOKENS("70"), ethers.ZeroAddress);
+  rows.push({
+    operation: "expire: refund of a deposit in a token that did not pay (one payer)",
+    gas: await gasOf(escrow.connect(customer).expire(twoTokens.intent, await f.usdc.getAddress(), [other.address])),
+    baseline: "transferFrom",
   });
 
   await escrow.connect(merchant).withdraw(usdtAddress, TOKENS("1")); // the payout wallet already holds USDT

@@ -9,6 +9,8 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 
 import {IOpenPayEscrowCommon} from "./interfaces/IOpenPayEscrowCommon.sol";
 
+// The whole escrow's storage lives here by design, so that both code contracts share one layout.
+// solhint-disable max-states-count
 /// @title EscrowStorage
 /// @author Open Pay
 /// @notice The storage of the escrow and what both of its code contracts need of it: `OpenPayEscrow` (payments)
@@ -33,7 +35,8 @@ abstract contract EscrowStorage is IOpenPayEscrowCommon, EIP712, ReentrancyGuard
 
     /// @inheritdoc IOpenPayEscrowCommon
     bytes32 public constant PAYMENT_INTENT_TYPEHASH = keccak256(
-        "PaymentIntent(bytes32 paymentId,address merchant,uint256 amountUsd,uint64 expiry,address refundTo)"
+        "PaymentIntent(bytes32 paymentId,address merchant,uint256 amountUsd,uint64 expiry,address refundTo,"
+        "uint256 acceptedTokens)"
     );
 
     /// @inheritdoc IOpenPayEscrowCommon
@@ -50,7 +53,16 @@ abstract contract EscrowStorage is IOpenPayEscrowCommon, EIP712, ReentrancyGuard
     mapping(bytes32 paymentId => Payment) internal _payments;
     /// @dev Digest of the intent an open or expired payment was opened with: later calls must repeat it.
     mapping(bytes32 paymentId => bytes32 digest) internal _intentDigests;
-    mapping(bytes32 paymentId => mapping(address payer => uint256 amount)) internal _deposits;
+    /// @dev Digest of the intent of a paid payment that holds deposits in tokens other than the one that paid it, so
+    /// that they can be refunded (written only when such a deposit is made, so a payment in one token never pays
+    /// for it).
+    mapping(bytes32 paymentId => bytes32 digest) internal _leftoverDigests;
+    /// @dev Token units an open payment received in each accepted token other than its first deposit's (that one
+    /// is in the payment's record).
+    mapping(bytes32 paymentId => mapping(address token => uint256 amount)) internal _otherTokenAmounts;
+    /// @dev What each payer (or the beneficiary it named) deposited in each token, until refunded.
+    mapping(bytes32 paymentId => mapping(address token => mapping(address payer => uint256 amount))) internal
+        _deposits;
     mapping(bytes32 paymentId => uint256 amount) internal _refunded;
 
     mapping(address merchant => Merchant) internal _merchants;

@@ -86,12 +86,15 @@ contract OpenPayEscrow is EscrowStorage, IOpenPayEscrowPayments {
     // ---------------------------------------------------------------------------------------------
 
     /// @inheritdoc IOpenPayEscrowPayments
-    function pay(PaymentIntent calldata intent, bytes calldata signature, address token, uint256 amount)
-        external
-        nonReentrant
-    {
+    function pay(
+        PaymentIntent calldata intent,
+        bytes calldata signature,
+        address token,
+        uint256 amount,
+        address beneficiary
+    ) external nonReentrant {
         if (token == NATIVE) revert UseNativePayment();
-        _deposit(intent, signature, hashIntent(intent), token, amount, msg.sender, intent.expiry);
+        _deposit(intent, signature, hashIntent(intent), token, amount, _payerOrBeneficiary(beneficiary), intent.expiry);
         uint256 before = IERC20(token).balanceOf(address(this));
         IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
         _requireArrived(token, before, amount);
@@ -104,8 +107,12 @@ contract OpenPayEscrow is EscrowStorage, IOpenPayEscrowPayments {
     }
 
     /// @inheritdoc IOpenPayEscrowPayments
-    function payNative(PaymentIntent calldata intent, bytes calldata signature) external payable nonReentrant {
-        _deposit(intent, signature, hashIntent(intent), NATIVE, msg.value, msg.sender, intent.expiry);
+    function payNative(PaymentIntent calldata intent, bytes calldata signature, address beneficiary)
+        external
+        payable
+        nonReentrant
+    {
+        _deposit(intent, signature, hashIntent(intent), NATIVE, msg.value, _payerOrBeneficiary(beneficiary), intent.expiry);
     }
 
     /// @inheritdoc IOpenPayEscrowPayments
@@ -115,7 +122,7 @@ contract OpenPayEscrow is EscrowStorage, IOpenPayEscrowPayments {
         returns (uint256 amount)
     {
         // Checked again in _deposit; checked first so that nothing unknown is called as a token.
-        if (!_tokens[token].allowed) revert TokenNotAllowed(token);
+        if (_tokens[token].feed == address(0)) revert TokenNotAllowed(token);
         bytes32 digest = hashIntent(intent);
         address depositAddress = _depositAddress(digest);
         amount = _balanceAt(token, depositAddress);
@@ -128,35 +135,29 @@ contract OpenPayEscrow is EscrowStorage, IOpenPayEscrowPayments {
     }
 
     /// @inheritdoc IOpenPayEscrowPayments
-    function expire(PaymentIntent calldata intent, address[] calldata payers) external nonReentrant {
+    function expire(PaymentIntent calldata intent, address token, address[] calldata payers) external nonReentrant {
         bytes32 paymentId = intent.paymentId;
         Payment memory payment = _payments[paymentId];
-        if (payment.status != Status.Open && payment.status != Status.Expired) {
-            revert InvalidPaymentStatus(paymentId, payment.status);
-        }
-        bytes32 digest = _requireBoundIntent(paymentId, intent);
-        address token = _tokenAt[payment.tokenIndex];
         // Deposits collected from the deposit address cannot go back there; without a refund address in the
         // intent the operator sends them back with refundDepositAddress.
-        address depositAddress = _depositAddress(digest);
-        address keptForOperator = intent.refundTo == address(0) ? depositAddress : address(0);
+        address keptForOperator;
         if (payment.status == Status.Open) {
-            if (block.timestamp <= intent.expiry) {
-                revert PaymentNotExpired(paymentId, intent.expiry, block.timestamp);
-            }
-            uint256 windowEnd = intent.expiry + LATE_COLLECT_WINDOW;
-            if (
-                block.timestamp <= windowEnd && _balanceAt(token, depositAddress) != 0
-                    && !_isRoleMember(OPERATOR_ROLE, msg.sender)
-            ) revert LateCollectPending(paymentId, depositAddress, windowEnd);
+            bytes32 digest = _requireBoundIntent(paymentId, intent);
+            address depositAddress = _depositAddress(digest);
+            _requireExpirable(intent, depositAddress);
+            if (intent.refundTo == address(0)) keptForOperator = depositAddress;
+            payment.status = Status.Expired;
             _payments[paymentId].status = Status.Expired;
-            emit PaymentExpired(paymentId, token, payment.amount, payment.receivedUsd);
+            emit PaymentExpired(paymentId, _tokenAt[payment.tokenIndex], payment.amount, payment.receivedUsd);
+        } else {
+            bytes32 digest = _requireRefundable(intent, payment, token);
+            if (intent.refundTo == address(0)) keptForOperator = _depositAddress(digest);
         }
         for (uint256 i; i < payers.length; ++i) {
             address payer = payers[i];
-            uint256 amount = _deposits[paymentId][payer];
+            uint256 amount = _deposits[paymentId][token][payer];
             if (amount == 0 || payer == keptForOperator) continue;
-            delete _deposits[paymentId][payer];
+            delete _deposits[paymentId][token][payer];
             address to = intent.refundTo == address(0) ? payer : intent.refundTo;
             emit DepositRefunded(paymentId, payer, to, token, amount);
             _pushOrCredit(paymentId, token, to, amount);
@@ -164,18 +165,18 @@ contract OpenPayEscrow is EscrowStorage, IOpenPayEscrowPayments {
     }
 
     /// @inheritdoc IOpenPayEscrowPayments
-    function refundDepositAddress(PaymentIntent calldata intent, address to, uint256 amount) external nonReentrant {
+    function refundDepositAddress(PaymentIntent calldata intent, address token, address to, uint256 amount)
+        external
+        nonReentrant
+    {
         bytes32 paymentId = intent.paymentId;
-        Payment memory payment = _payments[paymentId];
-        if (payment.status != Status.Expired) revert InvalidPaymentStatus(paymentId, payment.status);
-        bytes32 digest = _requireBoundIntent(paymentId, intent);
+        bytes32 digest = _requireRefundable(intent, _payments[paymentId], token);
         address receiver = _refundReceiver(intent, to);
         if (amount == 0) revert ZeroAmount();
         address depositAddress = _depositAddress(digest);
-        uint256 deposited = _deposits[paymentId][depositAddress];
+        uint256 deposited = _deposits[paymentId][token][depositAddress];
         if (amount > deposited) revert RefundExceedsDeposit(paymentId, amount, deposited);
-        _deposits[paymentId][depositAddress] = deposited - amount;
-        address token = _tokenAt[payment.tokenIndex];
+        _deposits[paymentId][token][depositAddress] = deposited - amount;
         emit DepositRefunded(paymentId, depositAddress, receiver, token, amount);
         _pushOrCredit(paymentId, token, receiver, amount);
     }
@@ -285,7 +286,9 @@ contract OpenPayEscrow is EscrowStorage, IOpenPayEscrowPayments {
     // ---------------------------------------------------------------------------------------------
 
     /// @dev Records a deposit: checks the intent and the price, then completes the payment or keeps it open.
-    /// Only effects: the caller moves the funds afterwards.
+    /// Only effects: the caller moves the funds afterwards. Kept in one function: every payment runs it, and each
+    /// internal call with this many values costs stack shuffling the hot path should not pay.
+    // solhint-disable-next-line function-max-lines
     function _deposit(
         PaymentIntent calldata intent,
         bytes calldata signature,
@@ -295,37 +298,60 @@ contract OpenPayEscrow is EscrowStorage, IOpenPayEscrowPayments {
         address payer,
         uint256 deadline
     ) private {
+        bytes32 paymentId = intent.paymentId;
         TokenConfig memory tokenConfig = _tokens[token];
         if (tokenConfig.paused) revert DepositsPaused();
         if (amount == 0) revert ZeroAmount();
         _toUint104(amount);
-        if (!tokenConfig.allowed) revert TokenNotAllowed(token);
-        Payment memory payment = _admit(intent, signature, digest, token, tokenConfig.index, deadline);
+        if (tokenConfig.feed == address(0)) revert TokenNotAllowed(token);
+        if ((intent.acceptedTokens >> tokenConfig.index) & 1 == 0) {
+            revert TokenNotAccepted(paymentId, token, intent.acceptedTokens);
+        }
+        Payment memory payment = _admit(intent, signature, digest, tokenConfig, deadline);
         Status previous = payment.status;
+        // Each accepted token adds up apart, so that nobody can choose the token for the customer by paying first:
+        // the payment's record holds its first token, the others are kept aside until one of them pays it.
+        bool firstToken = previous == Status.None || payment.tokenIndex == tokenConfig.index;
+        uint256 held = firstToken ? payment.amount : _otherTokenAmounts[paymentId][token];
+        uint256 total = _toUint104(held + amount);
 
         uint256 price = PriceMath.freshPrice(tokenConfig.feed, tokenConfig.maxStaleness, tokenConfig.feedDecimals);
         uint256 valueUsd = PriceMath.usdValue(amount, price, tokenConfig.decimals, tokenConfig.feedDecimals);
-        uint256 receivedUsd = valueUsd;
-        if (previous == Status.Open) {
-            // The whole amount received is valued again at today's price: a payer who waits after a partial
-            // deposit bears the price change, never the merchant (docs/contracts.md, "Valuation").
-            receivedUsd = PriceMath.usdValue(payment.amount + amount, price, tokenConfig.decimals, tokenConfig.feedDecimals);
-        }
-        payment.amount = uint104(_toUint104(payment.amount + amount));
-        payment.receivedUsd = uint104(_toUint104(receivedUsd));
+        // The whole amount received in this token is valued again at today's price: a payer who waits after a
+        // partial deposit bears the price change, never the merchant (docs/contracts.md, "Valuation").
+        uint256 receivedUsd = _toUint104(
+            held == 0 ? valueUsd : PriceMath.usdValue(total, price, tokenConfig.decimals, tokenConfig.feedDecimals)
+        );
         _ledgers[token].owed += amount.toUint128();
 
-        if (PriceMath.covers(payment.receivedUsd, intent.amountUsd, tokenConfig.toleranceBps)) {
+        if (PriceMath.covers(receivedUsd, intent.amountUsd, tokenConfig.toleranceBps)) {
+            if (!firstToken) {
+                // The first token's deposits (and any other's) stay with their payers: refundable now.
+                delete _otherTokenAmounts[paymentId][token];
+                _leftoverDigests[paymentId] = digest;
+            }
             payment.status = Status.Completed;
-            _payments[intent.paymentId] = payment;
-            if (previous == Status.Open) delete _intentDigests[intent.paymentId];
+            payment.tokenIndex = tokenConfig.index;
+            payment.amount = uint104(total);
+            payment.receivedUsd = uint104(receivedUsd);
+            _payments[paymentId] = payment;
+            if (previous == Status.Open) delete _intentDigests[paymentId];
             _settle(intent, payment, payer, token, amount, valueUsd, tokenConfig.feeBps);
         } else {
-            payment.status = Status.Open;
-            _payments[intent.paymentId] = payment;
-            if (previous == Status.None) _intentDigests[intent.paymentId] = digest;
-            _deposits[intent.paymentId][payer] += amount;
-            _emitDeposited(intent, payer, token, amount, valueUsd, payment.receivedUsd);
+            if (firstToken) {
+                payment.status = Status.Open;
+                payment.tokenIndex = tokenConfig.index;
+                payment.amount = uint104(total);
+                payment.receivedUsd = uint104(receivedUsd);
+                _payments[paymentId] = payment;
+                if (previous == Status.None) _intentDigests[paymentId] = digest;
+            } else {
+                _otherTokenAmounts[paymentId][token] = total;
+                // Should another token pay it, these deposits are refunded against this digest.
+                _leftoverDigests[paymentId] = digest;
+            }
+            _deposits[paymentId][token][payer] += amount;
+            _emitDeposited(intent, payer, token, amount, valueUsd, receivedUsd);
         }
     }
 
@@ -334,8 +360,7 @@ contract OpenPayEscrow is EscrowStorage, IOpenPayEscrowPayments {
         PaymentIntent calldata intent,
         bytes calldata signature,
         bytes32 digest,
-        address token,
-        uint8 tokenIndex,
+        TokenConfig memory tokenConfig,
         uint256 deadline
     ) private view returns (Payment memory payment) {
         bytes32 paymentId = intent.paymentId;
@@ -345,12 +370,12 @@ contract OpenPayEscrow is EscrowStorage, IOpenPayEscrowPayments {
         }
         if (block.timestamp > deadline) revert DepositAfterExpiry(paymentId, intent.expiry, block.timestamp);
         if (payment.status == Status.None) {
+            uint256 latest = block.timestamp + uint256(tokenConfig.maxTtlHours) * 1 hours;
+            if (intent.expiry > latest) revert ExpiryTooFar(paymentId, intent.expiry, latest);
             payment.merchantId = _authorisedMerchantId(intent, digest, signature);
-            payment.tokenIndex = tokenIndex;
         } else {
             bytes32 bound = _intentDigests[paymentId];
             if (bound != digest) revert IntentMismatch(paymentId, bound, digest);
-            if (payment.tokenIndex != tokenIndex) revert TokenMismatch(paymentId, _tokenAt[payment.tokenIndex], token);
         }
     }
 
@@ -414,12 +439,51 @@ contract OpenPayEscrow is EscrowStorage, IOpenPayEscrowPayments {
         uint256 until = intent.expiry;
         if (!_isRoleMember(OPERATOR_ROLE, msg.sender)) until += LATE_COLLECT_WINDOW;
         if (block.timestamp > until || intent.refundTo == address(this)) return false;
+        if (!_accepts(intent, token)) return false;
+        Status status = _payments[intent.paymentId].status;
+        // A first deposit is refused while the expiry is beyond the time-to-live limit: nothing waits for it.
+        if (status == Status.None) {
+            return intent.expiry <= block.timestamp + uint256(_tokens[token].maxTtlHours) * 1 hours;
+        }
+        return status == Status.Open && _intentDigests[intent.paymentId] == digest;
+    }
+
+    /// @dev Whether the intent accepts `token` and the escrow takes deposits in it.
+    function _accepts(PaymentIntent calldata intent, address token) private view returns (bool) {
         TokenConfig memory tokenConfig = _tokens[token];
-        if (!tokenConfig.allowed) return false;
-        Payment memory payment = _payments[intent.paymentId];
-        if (payment.status == Status.None) return true;
-        return payment.status == Status.Open && payment.tokenIndex == tokenConfig.index
-            && _intentDigests[intent.paymentId] == digest;
+        return tokenConfig.feed != address(0) && (intent.acceptedTokens >> tokenConfig.index) & 1 == 1;
+    }
+
+    /// @dev Reverts unless an open payment may be expired now by the caller: past its expiry, and, until the
+    /// late-collect window closes, only by the operator while its deposit address holds a token it accepts.
+    function _requireExpirable(PaymentIntent calldata intent, address depositAddress) private view {
+        if (block.timestamp <= intent.expiry) revert PaymentNotExpired(intent.paymentId, intent.expiry, block.timestamp);
+        uint256 windowEnd = intent.expiry + LATE_COLLECT_WINDOW;
+        if (block.timestamp > windowEnd || _isRoleMember(OPERATOR_ROLE, msg.sender)) return;
+        uint256 count = _tokenCount;
+        for (uint256 index = 1; index <= count; ++index) {
+            address token = _tokenAt[uint8(index)];
+            if (_accepts(intent, token) && _balanceAt(token, depositAddress) != 0) {
+                revert LateCollectPending(intent.paymentId, depositAddress, windowEnd);
+            }
+        }
+    }
+
+    /// @dev Reverts unless deposits in `token` of the payment may be refunded (it expired, or it was paid in another
+    /// token) and `intent` is the payment's; returns the intent's digest.
+    function _requireRefundable(PaymentIntent calldata intent, Payment memory payment, address token)
+        private
+        view
+        returns (bytes32 digest)
+    {
+        bytes32 paymentId = intent.paymentId;
+        if (payment.status == Status.Expired) return _requireBoundIntent(paymentId, intent);
+        bytes32 bound = _leftoverDigests[paymentId];
+        if (payment.status < Status.Completed || bound == 0 || token == _tokenAt[payment.tokenIndex]) {
+            revert NotRefundable(paymentId, payment.status, token);
+        }
+        digest = hashIntent(intent);
+        if (bound != digest) revert IntentMismatch(paymentId, bound, digest);
     }
 
     /// @dev Where a deposit-address refund goes: the intent's refund address, else the operator's choice. An intent
@@ -429,6 +493,13 @@ contract OpenPayEscrow is EscrowStorage, IOpenPayEscrowPayments {
         _requireRole(OPERATOR_ROLE);
         _requireReceiver(to, "recipient");
         return to;
+    }
+
+    /// @dev Who a direct deposit is recorded for: the beneficiary the caller named, else the caller.
+    function _payerOrBeneficiary(address beneficiary) private view returns (address) {
+        if (beneficiary == address(0)) return msg.sender;
+        if (beneficiary == address(this)) revert EscrowAsReceiver("beneficiary");
+        return beneficiary;
     }
 
     /// @dev The deposit address of the intent with this digest.

@@ -36,6 +36,12 @@ contract OpenPayEscrowAdmin is EscrowStorage, IOpenPayEscrowAdmin, AccessControl
     /// @inheritdoc IOpenPayEscrowAdmin
     uint48 public constant INITIAL_ADMIN_DELAY = 1 days;
 
+    /// @inheritdoc IOpenPayEscrowAdmin
+    uint8 public constant DEFAULT_MAX_TTL_HOURS = 24;
+
+    /// @inheritdoc IOpenPayEscrowAdmin
+    uint8 public constant MAX_TTL_CAP_HOURS = 168;
+
     uint8 private constant _MAX_DECIMALS = 36;
 
     /// @notice Deploys the administration; it is initialised only in the escrow's storage, by the escrow.
@@ -52,7 +58,7 @@ contract OpenPayEscrowAdmin is EscrowStorage, IOpenPayEscrowAdmin, AccessControl
         if (admin == address(0)) revert ZeroAddress("admin");
         if (treasury == address(this)) revert EscrowAsReceiver("treasury");
         __AccessControlDefaultAdminRules_init(INITIAL_ADMIN_DELAY, admin);
-        _settings = Settings({feeBps: 0, paused: false, treasury: treasury});
+        _settings = Settings({feeBps: 0, paused: false, treasury: treasury, maxTtlHours: DEFAULT_MAX_TTL_HOURS});
         if (treasury != address(0)) emit TreasuryUpdated(treasury);
     }
 
@@ -119,7 +125,7 @@ contract OpenPayEscrowAdmin is EscrowStorage, IOpenPayEscrowAdmin, AccessControl
             decimals: decimals,
             feedDecimals: feedDecimals,
             index: index,
-            allowed: true,
+            maxTtlHours: global.maxTtlHours,
             toleranceBps: toleranceBps,
             feeBps: global.feeBps,
             paused: global.paused
@@ -129,8 +135,9 @@ contract OpenPayEscrowAdmin is EscrowStorage, IOpenPayEscrowAdmin, AccessControl
 
     /// @inheritdoc IOpenPayEscrowAdmin
     function disallowToken(address token) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (!_tokens[token].allowed) revert TokenNotAllowed(token);
-        _tokens[token].allowed = false;
+        // A disallowed token keeps its index, decimals and tolerance; only its feed goes, until it is set again.
+        if (_tokens[token].feed == address(0)) revert TokenNotAllowed(token);
+        _tokens[token].feed = address(0);
         emit TokenDisallowed(token);
     }
 
@@ -149,6 +156,14 @@ contract OpenPayEscrowAdmin is EscrowStorage, IOpenPayEscrowAdmin, AccessControl
         if (bps != 0 && _settings.treasury == address(0)) revert ZeroAddress("treasury");
         emit FeeUpdated(_settings.feeBps, bps);
         _settings.feeBps = bps;
+        _copySettingsToTokens();
+    }
+
+    /// @inheritdoc IOpenPayEscrowAdmin
+    function setMaxTtl(uint8 maxTtlHours) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (maxTtlHours == 0 || maxTtlHours > MAX_TTL_CAP_HOURS) revert InvalidMaxTtl(maxTtlHours, MAX_TTL_CAP_HOURS);
+        emit MaxTtlUpdated(_settings.maxTtlHours, maxTtlHours);
+        _settings.maxTtlHours = maxTtlHours;
         _copySettingsToTokens();
     }
 
@@ -207,11 +222,14 @@ contract OpenPayEscrowAdmin is EscrowStorage, IOpenPayEscrowAdmin, AccessControl
     }
 
     /// @inheritdoc IOpenPayEscrowAdmin
-    function depositOf(bytes32 paymentId, address payer) external view returns (uint256) {
-        Status status = _payments[paymentId].status;
-        // Deposits of a completed payment belong to the merchant: nothing is refundable to the payer.
-        if (status != Status.Open && status != Status.Expired) return 0;
-        return _deposits[paymentId][payer];
+    function depositOf(bytes32 paymentId, address token, address payer) external view returns (uint256) {
+        Payment memory payment = _payments[paymentId];
+        // Deposits in the token that paid a payment belong to the merchant: nothing of them is refundable.
+        if (payment.status == Status.None) return 0;
+        if (payment.status != Status.Open && payment.status != Status.Expired && token == _tokenAt[payment.tokenIndex]) {
+            return 0;
+        }
+        return _deposits[paymentId][token][payer];
     }
 
     /// @inheritdoc IOpenPayEscrowAdmin
@@ -276,7 +294,7 @@ contract OpenPayEscrowAdmin is EscrowStorage, IOpenPayEscrowAdmin, AccessControl
         return PriceMath.usdValue(amount, price, config.decimals, config.feedDecimals);
     }
 
-    /// @dev Copies the global fee and pause flag into every token's configuration, where deposits
+    /// @dev Copies the global fee, pause flag and time-to-live limit into every token's configuration, where deposits
     /// read them with the rest of the token's settings (one storage read fewer per payment).
     function _copySettingsToTokens() private {
         Settings memory global = _settings;
@@ -285,6 +303,7 @@ contract OpenPayEscrowAdmin is EscrowStorage, IOpenPayEscrowAdmin, AccessControl
             TokenConfig storage tokenConfig = _tokens[_tokenAt[uint8(i)]];
             tokenConfig.feeBps = global.feeBps;
             tokenConfig.paused = global.paused;
+            tokenConfig.maxTtlHours = global.maxTtlHours;
         }
     }
 }

@@ -39,7 +39,7 @@ async function deploymentBlock(hre: HardhatRuntimeEnvironment, escrow: Contract,
   const escrowAddress = await escrow.getAddress();
   if (deploymentDir) {
     const { listTransactions } = await import("@nomicfoundation/ignition-core");
-    const { HardhatArtifactResolver } = await import("@nomicfoundation/hardhat-ignition/dist/src/hardhat-artifact-resolver");
+    const { HardhatArtifactResolver } = await import("@nomicfoundation/hardhat-ignition/helpers");
     const transactions = await listTransactions(deploymentDir, new HardhatArtifactResolver(hre));
     const creation = transactions.find((tx) => tx.address !== undefined && getAddress(tx.address) === escrowAddress);
     const receipt = creation && (await hre.ethers.provider.getTransactionReceipt(creation.txHash));

@@ -1,7 +1,8 @@
 /**
  * `npm run tour`, the escrow's tour: deploys Open Pay on Hardhat's in-process chain with the local Ignition module,
  * then a simulated customer pays the demo merchant in every way a payment can go (in full, underpaid then topped up,
- * overpaid, to a deposit address, too late, expired with a refund) and the merchant refunds and withdraws, all
+ * overpaid, to a deposit address, partly in one token then in full in another, in a token the payment does not
+ * accept, too late, expired with a refund) and the merchant refunds and withdraws, all
  * through the same operator commands an operator runs against BSC. Contracts only: no indexer, API or webhooks
  * (`npm start` runs those).
  */
@@ -46,12 +47,19 @@ async function main() {
     await simulate(hre, { scenario: "full", token: "USDT", usd: "60", via: "deposit-address", collect: true }, quiet),
   );
 
+  const switched = await simulate(hre, { scenario: "partial", token: "USDT", usd: "50", save: intentFile("switched") }, quiet);
+  show("partly paid in USDT ($50 asked)", switched);
+  show("... then paid in full in BNB", await simulate(hre, { scenario: "full", token: "BNB", intent: intentFile("switched") }, quiet));
+  show("BNB for a payment accepting only USDT", await simulate(hre, { scenario: "full", token: "BNB", usd: "20", accept: "USDT" }, quiet));
+
   const abandoned = await simulate(hre, { scenario: "partial", token: "USDT", usd: "80", save: intentFile("abandoned") }, quiet);
   show("underpaid and abandoned ($80 asked)", abandoned);
   show("paid after the expiry", await simulate(hre, { scenario: "late", token: "BNB", usd: "10" }, quiet));
 
   console.log("\nThe customer abandoned a payment; once it expired anyone may expire it, which refunds the deposit:");
   await expire(hre, { intent: intentFile("abandoned") });
+  console.log("\nThe payment paid in BNB holds the customer's USDT apart; anyone may send it back at once:");
+  await expire(hre, { intent: intentFile("switched") });
   console.log(`\nThe merchant ${merchant} refunds $5 of the first payment and withdraws its USDC:`);
   await refund(hre, { payment: paid.paymentId, to: record.roles.treasury, amount: "5", from: merchant });
   await withdraw(hre, { token: "USDC", all: true, from: merchant });

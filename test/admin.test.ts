@@ -40,7 +40,7 @@ describe("admin", function () {
       decimals: c.decimals,
       feedDecimals: c.feedDecimals,
       index: c.index,
-      allowed: c.allowed,
+      maxTtlHours: c.maxTtlHours,
     };
   }
 
@@ -91,7 +91,7 @@ describe("admin", function () {
         decimals: 18n,
         feedDecimals: 8n,
         index: 4n,
-        allowed: true,
+        maxTtlHours: 24n,
       });
       // It is accepted for payments.
       await f.dai.mint(f.customer.address, TOKENS("100"));
@@ -125,7 +125,7 @@ describe("admin", function () {
         decimals: 18n,
         feedDecimals: 18n,
         index: 1n,
-        allowed: true,
+        maxTtlHours: 24n,
       });
       expect(await f.escrow.tokenAt(1)).to.equal(usdt);
 
@@ -211,18 +211,19 @@ describe("admin", function () {
   });
 
   describe("disallowToken", function () {
-    it("stops new deposits in the token, keeping its index and feed, with TokenDisallowed", async function () {
+    it("stops new deposits in the token by zeroing its feed, keeping its index and the rest, with TokenDisallowed", async function () {
       const f = await loadFixture(fixture);
       const usdt = await f.usdt.getAddress();
       await expect(f.escrow.connect(f.admin).disallowToken(usdt)).to.emit(f.escrow, "TokenDisallowed").withArgs(usdt);
       expect(await tokenConfig(f.escrow, usdt)).to.deep.equal({
-        feed: await f.usdtFeed.getAddress(),
+        feed: ethers.ZeroAddress,
         maxStaleness: BigInt(STALENESS.stable),
         decimals: 18n,
         feedDecimals: 8n,
         index: 1n,
-        allowed: false,
+        maxTtlHours: 24n,
       });
+      await expect(f.escrow.quoteUsd(usdt, 1n)).to.be.revertedWithCustomError(f.escrow, "TokenNotAllowed").withArgs(usdt);
       expect(await f.escrow.tokenAt(1)).to.equal(usdt);
       await expect(payToken(f.escrow, f.customer, await f.signed(), usdt, TOKENS("100")))
         .to.be.revertedWithCustomError(f.escrow, "TokenNotAllowed")
@@ -270,7 +271,7 @@ describe("admin", function () {
       await expect(f.escrow.connect(f.admin).setToken(usdc, f.usdcFeed, 3_600))
         .to.emit(f.escrow, "TokenConfigured")
         .withArgs(usdc, await f.usdcFeed.getAddress(), 3_600n, 2n);
-      expect((await f.escrow.tokenConfigOf(usdc)).allowed).to.equal(true);
+      expect((await f.escrow.tokenConfigOf(usdc)).feed).to.equal(await f.usdcFeed.getAddress());
       const s = await f.signed();
       await payToken(f.escrow, f.customer, s, usdc, TOKENS("100"));
       expect((await f.escrow.paymentOf(s.intent.paymentId)).tokenIndex).to.equal(2n);
@@ -341,30 +342,60 @@ describe("admin", function () {
       return Promise.all(
         tokens.map(async (token) => {
           const c = await f.escrow.tokenConfigOf(token);
-          return [c.feeBps, c.paused];
+          return [c.feeBps, c.paused, c.maxTtlHours];
         }),
       );
     }
 
-    it("keeps every token's copy of fee and pause equal to the global settings, new tokens included", async function () {
+    it("keeps every token's copy of fee, pause and time-to-live limit equal to the global settings, new tokens included", async function () {
       const f = await loadFixture(fixture);
       const tokens = [await f.usdt.getAddress(), await f.usdc.getAddress(), NATIVE];
-      expect(await copies(f, tokens)).to.deep.equal(tokens.map(() => [0n, false]));
+      expect(await copies(f, tokens)).to.deep.equal(tokens.map(() => [0n, false, 24n]));
 
       await f.escrow.connect(f.admin).setFee(30);
       await f.escrow.connect(f.pauser).pause();
-      expect(await copies(f, tokens)).to.deep.equal(tokens.map(() => [30n, true]));
+      await f.escrow.connect(f.admin).setMaxTtl(72);
+      expect(await copies(f, tokens)).to.deep.equal(tokens.map(() => [30n, true, 72n]));
 
       // A token allowed now starts with the settings in force, paused included.
       await f.escrow.connect(f.admin).setToken(f.dai, f.daiFeed, STALENESS.stable);
       const all = [...tokens, await f.dai.getAddress()];
-      expect(await copies(f, all)).to.deep.equal(all.map(() => [30n, true]));
+      expect(await copies(f, all)).to.deep.equal(all.map(() => [30n, true, 72n]));
 
       await f.escrow.connect(f.pauser).unpause();
-      expect(await copies(f, all)).to.deep.equal(all.map(() => [30n, false]));
+      await f.escrow.connect(f.admin).setMaxTtl(2);
+      expect(await copies(f, all)).to.deep.equal(all.map(() => [30n, false, 2n]));
       const s = await f.escrow.settings();
-      expect([s.feeBps, s.paused]).to.deep.equal([30n, false]);
+      expect([s.feeBps, s.paused, s.maxTtlHours]).to.deep.equal([30n, false, 2n]);
     });
+  });
+
+  describe("setMaxTtl", function () {
+    it("starts at DEFAULT_MAX_TTL_HOURS (24) under a cap of MAX_TTL_CAP_HOURS (168, 7 days)", async function () {
+      const f = await loadFixture(fixture);
+      expect(await f.escrow.DEFAULT_MAX_TTL_HOURS()).to.equal(24n);
+      expect(await f.escrow.MAX_TTL_CAP_HOURS()).to.equal(168n);
+      expect((await f.escrow.settings()).maxTtlHours).to.equal(24n);
+    });
+
+    it("sets the limit from 1 to 168 hours with MaxTtlUpdated(previous, new)", async function () {
+      const f = await loadFixture(fixture);
+      await expect(f.escrow.connect(f.admin).setMaxTtl(168)).to.emit(f.escrow, "MaxTtlUpdated").withArgs(24n, 168n);
+      expect((await f.escrow.settings()).maxTtlHours).to.equal(168n);
+      await expect(f.escrow.connect(f.admin).setMaxTtl(1)).to.emit(f.escrow, "MaxTtlUpdated").withArgs(168n, 1n);
+      expect((await f.escrow.settings()).maxTtlHours).to.equal(1n);
+      expect((await f.escrow.tokenConfigOf(f.usdt)).maxTtlHours).to.equal(1n);
+    });
+
+    for (const hours of [0, 169, 255]) {
+      it(`reverts InvalidMaxTtl(${hours}, 168) for ${hours} hours`, async function () {
+        const f = await loadFixture(fixture);
+        await expect(f.escrow.connect(f.admin).setMaxTtl(hours))
+          .to.be.revertedWithCustomError(f.escrow, "InvalidMaxTtl")
+          .withArgs(hours, 168n);
+        expect((await f.escrow.settings()).maxTtlHours).to.equal(24n);
+      });
+    }
   });
 
   describe("setTreasury", function () {
@@ -453,6 +484,7 @@ describe("admin", function () {
       ["disallowToken", (f, c) => f.escrow.connect(c).disallowToken(f.usdt)],
       ["setTolerance", (f, c) => f.escrow.connect(c).setTolerance(f.usdt, 200)],
       ["setFee", (f, c) => f.escrow.connect(c).setFee(100)],
+      ["setMaxTtl", (f, c) => f.escrow.connect(c).setMaxTtl(48)],
       ["setTreasury", (f, c) => f.escrow.connect(c).setTreasury(c.address)],
       ["rescue", (f, c) => f.escrow.connect(c).rescue(f.usdt, c.address, 1n)],
       ["grantRole", (f, c) => f.escrow.connect(c).grantRole(OPERATOR_ROLE, c.address)],
@@ -517,7 +549,7 @@ describe("admin", function () {
         out[`merchant:${t}`] = await f.escrow.balanceOf(f.merchant.address, t);
         out[`claimable:${t}`] = await f.escrow.claimableOf(t, f.other.address);
       }
-      out["deposit"] = await f.escrow.depositOf(f.open.intent.paymentId, f.customer.address);
+      out["deposit"] = await f.escrow.depositOf(f.open.intent.paymentId, f.usdc, f.customer.address);
       out["refunded"] = await f.escrow.refundedOf(f.paid.intent.paymentId);
       return out;
     }
@@ -527,7 +559,7 @@ describe("admin", function () {
       expect(await f.escrow.balanceOf(f.merchant.address, f.usdt)).to.equal(TOKENS("100"));
       expect(await f.escrow.balanceOf(f.merchant.address, NATIVE)).to.equal(BNB("0.1"));
       expect(await f.escrow.balanceOf(f.merchant.address, f.bl)).to.equal(TOKENS("80"));
-      expect(await f.escrow.depositOf(f.open.intent.paymentId, f.customer.address)).to.equal(TOKENS("30"));
+      expect(await f.escrow.depositOf(f.open.intent.paymentId, f.usdc, f.customer.address)).to.equal(TOKENS("30"));
       expect(await f.escrow.claimableOf(f.bl, f.other.address)).to.equal(TOKENS("20"));
     });
 
@@ -564,7 +596,7 @@ describe("admin", function () {
           .to.be.revertedWithCustomError(f.escrow, "MerchantNotRegistered")
           .withArgs(op.address);
         // An open deposit cannot be sent anywhere before its expiry, and never to anyone but its payer.
-        await expect(f.escrow.connect(op).expire({ ...f.open.intent, refundTo: op.address }, [f.customer.address]))
+        await expect(f.escrow.connect(op).expire({ ...f.open.intent, refundTo: op.address }, f.usdc, [f.customer.address]))
           .to.be.revertedWithCustomError(f.escrow, "IntentMismatch");
       }
 

@@ -31,8 +31,8 @@ describe("claim", function () {
 
     await bl.setBlacklisted(f.customer.address, true);
     await passExpiry(bnbPayment.intent);
-    await f.escrow.expire(tokenPayment.intent, [f.customer.address]);
-    await f.escrow.expire(bnbPayment.intent, [await receiver.getAddress()]);
+    await f.escrow.expire(tokenPayment.intent, bl, [f.customer.address]);
+    await f.escrow.expire(bnbPayment.intent, NATIVE, [await receiver.getAddress()]);
     return { ...f, bl, receiver, stranger: signers[9], clean: signers[10] };
   }
 

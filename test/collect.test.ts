@@ -5,7 +5,7 @@ import type { FeeOnTransferToken, TestToken } from "../typechain-types";
 import { NATIVE, STALENESS, TOKENS, USD } from "./support/fixture";
 import { signIntent } from "./support/intents";
 import { INDEX, MERCHANT_ID } from "./support/payments";
-import { BNB, expectLedger, expectPayment, payToken, payBnb, Status } from "./support/scenarios";
+import { BNB, expectLedger, expectPayment, passExpiry, payToken, payBnb, Status } from "./support/scenarios";
 import {
   balanceIn,
   cloneRuntimeCode,
@@ -75,6 +75,7 @@ describe("collect (deposit addresses)", function () {
         { ...base, expiry: base.expiry + 1n },
         { ...base, refundTo: f.refundWallet.address },
         { ...base, merchant: f.other.address },
+        { ...base, acceptedTokens: base.acceptedTokens ^ (1n << INDEX.usdc) },
       ];
       const addresses = await Promise.all(variants.map((v) => f.escrow.depositAddressOf(v)));
       for (let i = 0; i < variants.length; i++) {
@@ -144,7 +145,7 @@ describe("collect (deposit addresses)", function () {
         amount: TOKENS("100"),
         receivedUsd: USD("100"),
       });
-      expect(await f.escrow.depositOf(s.intent.paymentId, depositAddress)).to.equal(0n);
+      expect(await f.escrow.depositOf(s.intent.paymentId, usdt, depositAddress)).to.equal(0n);
       expect(await f.escrow.balanceOf(f.merchant.address, usdt)).to.equal(TOKENS("100"));
       await expectLedger(f.escrow, usdt, TOKENS("100"), 0n);
       expect(await f.escrow.remainingUsd(s.intent)).to.equal(0n);
@@ -190,7 +191,7 @@ describe("collect (deposit addresses)", function () {
       });
       expect(await f.escrow.balanceOf(f.merchant.address, NATIVE)).to.equal(BNB("0.1"));
       await expectLedger(f.escrow, NATIVE, BNB("0.1"), 0n);
-      expect(await f.escrow.depositOf(s.intent.paymentId, depositAddress)).to.equal(0n);
+      expect(await f.escrow.depositOf(s.intent.paymentId, NATIVE, depositAddress)).to.equal(0n);
     });
 
     it("completes within the tolerance (99 USDT for 100 USD) with no excess", async function () {
@@ -246,8 +247,8 @@ describe("collect (deposit addresses)", function () {
         amount: TOKENS("40"),
         receivedUsd: USD("40"),
       });
-      expect(await f.escrow.depositOf(s.intent.paymentId, depositAddress)).to.equal(TOKENS("40"));
-      expect(await f.escrow.depositOf(s.intent.paymentId, f.customer.address)).to.equal(0n);
+      expect(await f.escrow.depositOf(s.intent.paymentId, usdt, depositAddress)).to.equal(TOKENS("40"));
+      expect(await f.escrow.depositOf(s.intent.paymentId, usdt, f.customer.address)).to.equal(0n);
       expect(await f.escrow.remainingUsd(s.intent)).to.equal(USD("60"));
       expect(await f.escrow.balanceOf(f.merchant.address, usdt)).to.equal(0n);
       await expectLedger(f.escrow, usdt, TOKENS("40"), 0n);
@@ -268,7 +269,7 @@ describe("collect (deposit addresses)", function () {
           USD("25")
         );
       await expect(second).to.changeTokenBalances(f.usdt, [depositAddress, escrow], [-TOKENS("35"), TOKENS("35")]);
-      expect(await f.escrow.depositOf(s.intent.paymentId, depositAddress)).to.equal(TOKENS("75"));
+      expect(await f.escrow.depositOf(s.intent.paymentId, usdt, depositAddress)).to.equal(TOKENS("75"));
       expect(await f.escrow.remainingUsd(s.intent)).to.equal(USD("25"));
       await expectLedger(f.escrow, usdt, TOKENS("75"), 0n);
 
@@ -297,7 +298,7 @@ describe("collect (deposit addresses)", function () {
         amount: TOKENS("100"),
         receivedUsd: USD("100"),
       });
-      expect(await f.escrow.depositOf(s.intent.paymentId, depositAddress)).to.equal(0n);
+      expect(await f.escrow.depositOf(s.intent.paymentId, usdt, depositAddress)).to.equal(0n);
       expect(await f.escrow.balanceOf(f.merchant.address, usdt)).to.equal(TOKENS("100"));
       await expectLedger(f.escrow, usdt, TOKENS("100"), 0n);
       expect(await f.usdt.balanceOf(escrow)).to.equal(TOKENS("100"));
@@ -332,7 +333,7 @@ describe("collect (deposit addresses)", function () {
           USD("50"),
           USD("50")
         );
-      expect(await f.escrow.depositOf(s.intent.paymentId, depositAddress)).to.equal(TOKENS("50"));
+      expect(await f.escrow.depositOf(s.intent.paymentId, usdt, depositAddress)).to.equal(TOKENS("50"));
       await expectLedger(f.escrow, usdt, TOKENS("50"), 0n);
     });
 
@@ -358,7 +359,7 @@ describe("collect (deposit addresses)", function () {
           USD("45")
         );
       await expect(tx).to.changeTokenBalances(f.usdc, [depositAddress, f.escrow], [-TOKENS("55"), TOKENS("55")]);
-      expect(await f.escrow.depositOf(s.intent.paymentId, depositAddress)).to.equal(TOKENS("55"));
+      expect(await f.escrow.depositOf(s.intent.paymentId, usdc, depositAddress)).to.equal(TOKENS("55"));
       await expectPayment(f.escrow, s.intent.paymentId, {
         status: Status.Open,
         tokenIndex: INDEX.usdc,
@@ -375,7 +376,7 @@ describe("collect (deposit addresses)", function () {
       const escrow = await f.escrow.getAddress();
       const depositAddress = await depositAndCollect(f, s, NATIVE, BNB("0.1")); // 60 USD
       expect(await codeAt(depositAddress)).to.equal(cloneRuntimeCode(f.implementation));
-      expect(await f.escrow.depositOf(s.intent.paymentId, depositAddress)).to.equal(BNB("0.1"));
+      expect(await f.escrow.depositOf(s.intent.paymentId, NATIVE, depositAddress)).to.equal(BNB("0.1"));
 
       await expect(plainTransfer(NATIVE, f.customer, depositAddress, BNB("0.07"))).to.changeEtherBalances(
         [f.customer, depositAddress, escrow],
@@ -479,7 +480,7 @@ describe("collect (deposit addresses)", function () {
       // Deposit address first, then a direct payment completes it.
       const t = await f.signed();
       const depositAddressT = await depositAndCollect(f, t, f.usdt, TOKENS("50"));
-      expect(await f.escrow.depositOf(t.intent.paymentId, depositAddressT)).to.equal(TOKENS("50"));
+      expect(await f.escrow.depositOf(t.intent.paymentId, usdt, depositAddressT)).to.equal(TOKENS("50"));
       await expect(payToken(f.escrow, f.other, t, usdt, TOKENS("50")))
         .to.emit(f.escrow, "PaymentCompleted")
         .withArgs(
@@ -656,7 +657,7 @@ describe("collect (deposit addresses)", function () {
       await expect(f.escrow.connect(f.keeper).collect(t.intent, "0x", usdt))
         .to.be.revertedWithCustomError(f.escrow, "DepositAfterExpiry")
         .withArgs(t.intent.paymentId, t.intent.expiry, t.intent.expiry + 5n);
-      expect(await f.escrow.depositOf(t.intent.paymentId, depositAddressT)).to.equal(TOKENS("40"));
+      expect(await f.escrow.depositOf(t.intent.paymentId, usdt, depositAddressT)).to.equal(TOKENS("40"));
       expect(await f.usdt.balanceOf(depositAddressT)).to.equal(TOKENS("60"));
       await expectLedger(f.escrow, usdt, TOKENS("40"), 0n);
     });
@@ -681,7 +682,7 @@ describe("collect (deposit addresses)", function () {
       expect((await f.escrow.paymentOf(s.intent.paymentId)).status).to.equal(Status.None);
     });
 
-    it("reverts TokenMismatch when collecting another token than the payment's", async function () {
+    it("collects another accepted token apart from the payment's first, and completes the payment in it once it reaches the amount", async function () {
       const f = await loadFixture(depositFixture);
       const usdt = await f.usdt.getAddress();
       const usdc = await f.usdc.getAddress();
@@ -689,27 +690,88 @@ describe("collect (deposit addresses)", function () {
       const depositAddress = await depositAndCollect(f, s, f.usdt, TOKENS("40"));
       await plainTransfer(f.usdc, f.customer, depositAddress, TOKENS("60"));
       await expect(f.escrow.connect(f.keeper).collect(s.intent, "0x", usdc))
-        .to.be.revertedWithCustomError(f.escrow, "TokenMismatch")
-        .withArgs(s.intent.paymentId, usdt, usdc);
+        .to.emit(f.escrow, "PaymentDeposited")
+        .withArgs(s.intent.paymentId, f.merchant.address, depositAddress, usdc, TOKENS("60"), USD("60"), USD("60"), USD("40"));
+      await plainTransfer(NATIVE, f.customer, depositAddress, BNB("0.1")); // $60
+      await expect(f.escrow.connect(f.keeper).collect(s.intent, "0x", NATIVE))
+        .to.emit(f.escrow, "PaymentDeposited")
+        .withArgs(s.intent.paymentId, f.merchant.address, depositAddress, NATIVE, BNB("0.1"), USD("60"), USD("60"), USD("40"));
+      await expectPayment(f.escrow, s.intent.paymentId, {
+        status: Status.Open,
+        tokenIndex: INDEX.usdt,
+        merchantId: MERCHANT_ID,
+        amount: TOKENS("40"),
+        receivedUsd: USD("40"),
+      });
+      expect(await f.escrow.depositOf(s.intent.paymentId, usdt, depositAddress)).to.equal(TOKENS("40"));
+      expect(await f.escrow.depositOf(s.intent.paymentId, usdc, depositAddress)).to.equal(TOKENS("60"));
+      expect(await f.escrow.depositOf(s.intent.paymentId, NATIVE, depositAddress)).to.equal(BNB("0.1"));
+
+      // 40 USDC more: USDC reaches the amount on its own and pays the payment.
+      await plainTransfer(f.usdc, f.other, depositAddress, TOKENS("40"));
+      await expect(f.escrow.connect(f.keeper).collect(s.intent, "0x", usdc))
+        .to.emit(f.escrow, "PaymentCompleted")
+        .withArgs(s.intent.paymentId, f.merchant.address, depositAddress, usdc, TOKENS("40"), USD("40"), USD("100"), 0n, 0n);
+      await expectPayment(f.escrow, s.intent.paymentId, {
+        status: Status.Completed,
+        tokenIndex: INDEX.usdc,
+        merchantId: MERCHANT_ID,
+        amount: TOKENS("100"),
+        receivedUsd: USD("100"),
+      });
+      expect(await f.escrow.balanceOf(f.merchant.address, usdc)).to.equal(TOKENS("100"));
+      expect(await f.escrow.balanceOf(f.merchant.address, usdt)).to.equal(0n);
+      expect(await f.escrow.balanceOf(f.merchant.address, NATIVE)).to.equal(0n);
+      // The USDT and BNB collected are the customer's again, for the operator to send back.
+      expect(await f.escrow.depositOf(s.intent.paymentId, usdc, depositAddress)).to.equal(0n);
+      expect(await f.escrow.depositOf(s.intent.paymentId, usdt, depositAddress)).to.equal(TOKENS("40"));
+      expect(await f.escrow.depositOf(s.intent.paymentId, NATIVE, depositAddress)).to.equal(BNB("0.1"));
+      await expectLedger(f.escrow, usdt, TOKENS("40"), 0n);
+      await expectLedger(f.escrow, usdc, TOKENS("100"), 0n);
+      await expectLedger(f.escrow, NATIVE, BNB("0.1"), 0n);
+    });
+
+    it("reverts TokenNotAccepted(id, token, acceptedTokens) when collecting a token the intent does not accept, first deposit or top-up", async function () {
+      const f = await loadFixture(depositFixture);
+      const usdt = await f.usdt.getAddress();
+      const usdc = await f.usdc.getAddress();
+      const acceptedTokens = await f.accepting(usdt);
+      const s = await f.signed({ acceptedTokens });
+      const depositAddress = await f.escrow.depositAddressOf(s.intent);
+      await plainTransfer(f.usdc, f.customer, depositAddress, TOKENS("100"));
+      await expect(f.escrow.connect(f.keeper).collect(s.intent, s.signature, usdc))
+        .to.be.revertedWithCustomError(f.escrow, "TokenNotAccepted")
+        .withArgs(s.intent.paymentId, usdc, acceptedTokens);
+      expect(await codeAt(depositAddress)).to.equal("0x");
+
+      await plainTransfer(f.usdt, f.customer, depositAddress, TOKENS("40"));
+      await f.escrow.connect(f.keeper).collect(s.intent, s.signature, usdt);
       await plainTransfer(NATIVE, f.customer, depositAddress, BNB("0.1"));
       await expect(f.escrow.connect(f.keeper).collect(s.intent, "0x", NATIVE))
-        .to.be.revertedWithCustomError(f.escrow, "TokenMismatch")
-        .withArgs(s.intent.paymentId, usdt, NATIVE);
-
-      // A payment opened in BNB refuses USDT the same way.
-      const t = await f.signed();
-      const depositAddressT = await depositAndCollect(f, t, NATIVE, BNB("0.05"));
-      await plainTransfer(f.usdt, f.customer, depositAddressT, TOKENS("70"));
-      await expect(f.escrow.connect(f.keeper).collect(t.intent, "0x", usdt))
-        .to.be.revertedWithCustomError(f.escrow, "TokenMismatch")
-        .withArgs(t.intent.paymentId, NATIVE, usdt);
-
-      expect(await f.escrow.depositOf(s.intent.paymentId, depositAddress)).to.equal(TOKENS("40"));
-      expect(await f.usdc.balanceOf(depositAddress)).to.equal(TOKENS("60"));
+        .to.be.revertedWithCustomError(f.escrow, "TokenNotAccepted")
+        .withArgs(s.intent.paymentId, NATIVE, acceptedTokens);
+      expect(await f.usdc.balanceOf(depositAddress)).to.equal(TOKENS("100"));
       expect(await ethers.provider.getBalance(depositAddress)).to.equal(BNB("0.1"));
-      await expectLedger(f.escrow, usdt, TOKENS("40"), 0n);
       await expectLedger(f.escrow, usdc, 0n, 0n);
-      await expectLedger(f.escrow, NATIVE, BNB("0.05"), 0n);
+      await expectLedger(f.escrow, NATIVE, 0n, 0n);
+    });
+
+    it("reverts ExpiryTooFar(id, expiry, latest) on a first collect for an intent expiring beyond the time-to-live limit", async function () {
+      const f = await loadFixture(depositFixture);
+      const usdt = await f.usdt.getAddress();
+      // Minutes ahead, so that even a slow (instrumented) run does not overtake it.
+      const at = BigInt(await time.latest()) + 600n;
+      const s = await f.signed({ expiry: at + 25n * 3600n });
+      const depositAddress = await f.escrow.depositAddressOf(s.intent);
+      await plainTransfer(f.usdt, f.customer, depositAddress, TOKENS("100"));
+      await time.setNextBlockTimestamp(at);
+      await expect(f.escrow.connect(f.keeper).collect(s.intent, s.signature, usdt))
+        .to.be.revertedWithCustomError(f.escrow, "ExpiryTooFar")
+        .withArgs(s.intent.paymentId, s.intent.expiry, at + 24n * 3600n);
+      expect(await codeAt(depositAddress)).to.equal("0x");
+      // An hour on, it is within the limit.
+      await time.setNextBlockTimestamp(at + 3600n);
+      await expect(f.escrow.connect(f.keeper).collect(s.intent, s.signature, usdt)).to.emit(f.escrow, "PaymentCompleted");
     });
 
     it("reverts DepositsPaused while paused and collects once resumed", async function () {
@@ -846,11 +908,10 @@ describe("collect (deposit addresses)", function () {
       await expect(f.escrow.connect(f.keeper).collect(s.intent, s.signature, usdt))
         .to.be.revertedWithCustomError(f.escrow, "DepositAfterExpiry")
         .withArgs(s.intent.paymentId, s.intent.expiry, s.intent.expiry + 30n);
-      // Nor can anyone expire it meanwhile: the deposit address holds the payment's token.
-      await expect(f.escrow.connect(f.keeper).expire(s.intent, [depositAddress])).to.be.revertedWithCustomError(
-        f.escrow,
-        "InvalidPaymentStatus",
-      );
+      // Nor can anyone expire it meanwhile: nothing was recorded yet, so there is nothing to expire.
+      await expect(f.escrow.connect(f.keeper).expire(s.intent, usdt, [depositAddress]))
+        .to.be.revertedWithCustomError(f.escrow, "NotRefundable")
+        .withArgs(s.intent.paymentId, Status.None, usdt);
 
       await expect(f.escrow.connect(f.operator).collect(s.intent, s.signature, usdt))
         .to.emit(f.escrow, "PaymentCompleted")
@@ -883,11 +944,47 @@ describe("collect (deposit addresses)", function () {
       const windowEnd = s.intent.expiry + (await f.escrow.LATE_COLLECT_WINDOW());
 
       await time.setNextBlockTimestamp(s.intent.expiry + 1n);
-      await expect(f.escrow.connect(f.keeper).expire(s.intent, [depositAddress]))
+      await expect(f.escrow.connect(f.keeper).expire(s.intent, usdt, [depositAddress]))
         .to.be.revertedWithCustomError(f.escrow, "LateCollectPending")
         .withArgs(s.intent.paymentId, depositAddress, windowEnd);
       await expect(f.escrow.connect(f.operator).collect(s.intent, "0x", usdt)).to.emit(f.escrow, "PaymentCompleted");
       expect((await f.escrow.paymentOf(s.intent.paymentId)).status).to.equal(Status.Completed);
+    });
+
+    it("holds the expiry back for the operator while the deposit address holds any token the intent accepts, not only the first deposit's", async function () {
+      const f = await loadFixture(depositFixture);
+      const s = await f.signed();
+      const depositAddress = await depositAndCollect(f, s, f.usdt, TOKENS("40"));
+      await time.setNextBlockTimestamp(s.intent.expiry);
+      await plainTransfer(NATIVE, f.customer, depositAddress, BNB("0.2")); // $120 of BNB, in time
+      const windowEnd = s.intent.expiry + (await f.escrow.LATE_COLLECT_WINDOW());
+
+      await time.setNextBlockTimestamp(s.intent.expiry + 1n);
+      await expect(f.escrow.connect(f.keeper).expire(s.intent, f.usdt, []))
+        .to.be.revertedWithCustomError(f.escrow, "LateCollectPending")
+        .withArgs(s.intent.paymentId, depositAddress, windowEnd);
+      await f.bnbFeed.updateAnswer(await f.bnbFeed.latestAnswer());
+      // The operator collects the BNB that arrived in time: it pays the payment.
+      await expect(f.escrow.connect(f.operator).collect(s.intent, "0x", NATIVE))
+        .to.emit(f.escrow, "PaymentCompleted")
+        .withArgs(s.intent.paymentId, f.merchant.address, depositAddress, NATIVE, BNB("0.2"), USD("120"), USD("120"), USD("20"), 0n);
+      expect(await f.escrow.balanceOf(f.merchant.address, NATIVE)).to.equal(BNB("0.2"));
+      expect(await f.escrow.depositOf(s.intent.paymentId, f.usdt, depositAddress)).to.equal(TOKENS("40"));
+    });
+
+    it("does not let a token the intent does not accept, or one the admin disallowed, hold the expiry back", async function () {
+      const f = await loadFixture(depositFixture);
+      const usdt = await f.usdt.getAddress();
+      const s = await f.signed({ acceptedTokens: await f.accepting(f.usdt, f.usdc) });
+      const depositAddress = await depositAndCollect(f, s, f.usdt, TOKENS("40"));
+      await plainTransfer(NATIVE, f.customer, depositAddress, BNB("0.2")); // not accepted
+      await plainTransfer(f.usdc, f.customer, depositAddress, TOKENS("100")); // accepted, but disallowed below
+      await f.escrow.connect(f.admin).disallowToken(f.usdc);
+
+      await passExpiry(s.intent);
+      await expect(f.escrow.connect(f.keeper).expire(s.intent, usdt, []))
+        .to.emit(f.escrow, "PaymentExpired")
+        .withArgs(s.intent.paymentId, usdt, TOKENS("40"), USD("40"));
     });
 
     it("lets anyone expire once the window has closed, and the operator at once", async function () {
@@ -899,9 +996,9 @@ describe("collect (deposit addresses)", function () {
         await plainTransfer(f.usdt, f.customer, depositAddress, TOKENS("1"));
       }
       await time.setNextBlockTimestamp(a.intent.expiry + 1n);
-      await expect(f.escrow.connect(f.operator).expire(a.intent, [])).to.emit(f.escrow, "PaymentExpired");
+      await expect(f.escrow.connect(f.operator).expire(a.intent, f.usdt, [])).to.emit(f.escrow, "PaymentExpired");
       await time.increaseTo(b.intent.expiry + (await f.escrow.LATE_COLLECT_WINDOW()) + 1n);
-      await expect(f.escrow.connect(f.keeper).expire(b.intent, [])).to.emit(f.escrow, "PaymentExpired");
+      await expect(f.escrow.connect(f.keeper).expire(b.intent, f.usdt, [])).to.emit(f.escrow, "PaymentExpired");
       // What arrived too late stays at the deposit address, for returnStray.
       expect(await f.usdt.balanceOf(await f.escrow.depositAddressOf(b.intent))).to.equal(TOKENS("1"));
     });

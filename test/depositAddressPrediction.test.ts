@@ -15,6 +15,7 @@ function asIndexerIntent(intent: EthersPaymentIntent): PaymentIntent {
     amountUsd: intent.amountUsd,
     expiry: intent.expiry,
     refundTo: intent.refundTo as Address,
+    acceptedTokens: intent.acceptedTokens,
   };
 }
 
@@ -70,7 +71,7 @@ describe("deposit address prediction (indexer TypeScript against the escrow)", f
     expect(await f.usdt.balanceOf(predicted.address)).to.equal(0n);
   });
 
-  it("holds for random intents: random ids from newPaymentId, amounts, expiries and refund addresses", async function () {
+  it("holds for random intents: random ids from newPaymentId, amounts, expiries, refund addresses and accepted tokens", async function () {
     const f = await loadFixture(deployEscrow);
     for (let i = 0; i < 10; i++) {
       const intent = await f.intent({
@@ -78,6 +79,7 @@ describe("deposit address prediction (indexer TypeScript against the escrow)", f
         amountUsd: randomBigInt(13),
         expiry: randomBigInt(8),
         refundTo: i % 2 === 0 ? ethers.ZeroAddress : ethers.Wallet.createRandom().address,
+        acceptedTokens: randomBigInt(32),
       });
       const predicted = await predict(f, intent);
       expect(predicted.digest).to.equal(await f.escrow.hashIntent(intent));

@@ -39,7 +39,7 @@ describe("EscrowPaymentReader (read in one eth_call, never deployed)", function 
     await payToken(f.escrow, f.customer, s, f.usdt, TOKENS("40"));
     const before = await latestHash();
     await passExpiry(s.intent);
-    await f.escrow.expire(s.intent, [f.customer.address]);
+    await f.escrow.expire(s.intent, f.usdt, [f.customer.address]);
     const escrow = (await f.escrow.getAddress()) as Address;
     const id = s.intent.paymentId as Hex;
     expect((await readEscrowPayments(client(), escrow, [id], { blockHash: before }))[0].status).to.equal("open");

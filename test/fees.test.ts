@@ -173,7 +173,7 @@ describe("fees", function () {
       const s = await f.signed();
       await payToken(f.escrow, f.customer, s, f.usdt, TOKENS("40"));
       await passExpiry(s.intent);
-      await expect(f.escrow.expire(s.intent, [f.customer.address])).to.changeTokenBalances(
+      await expect(f.escrow.expire(s.intent, f.usdt, [f.customer.address])).to.changeTokenBalances(
         f.usdt,
         [f.escrow, f.customer],
         [-TOKENS("40"), TOKENS("40")],

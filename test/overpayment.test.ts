@@ -10,7 +10,7 @@ describe("overpayment", function () {
     const usdt = await f.usdt.getAddress();
     const { intent, signature } = await f.signed();
 
-    const tx = await f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("150"));
+    const tx = await f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("150"), ethers.ZeroAddress);
     await expect(tx)
       .to.emit(f.escrow, "PaymentCompleted")
       .withArgs(intent.paymentId, f.merchant.address, f.customer.address, usdt, TOKENS("150"), USD("150"), USD("150"), USD("50"), 0n);
@@ -26,14 +26,14 @@ describe("overpayment", function () {
     expect(await f.escrow.balanceOf(f.merchant.address, usdt)).to.equal(TOKENS("150"));
     await expectLedger(f.escrow, usdt, TOKENS("150"));
     expect(await f.escrow.remainingUsd(intent)).to.equal(0n);
-    expect(await f.escrow.depositOf(intent.paymentId, f.customer.address)).to.equal(0n);
+    expect(await f.escrow.depositOf(intent.paymentId, usdt, f.customer.address)).to.equal(0n);
   });
 
   it("reports a one-wei overpayment exactly (excessUsd = 1)", async function () {
     const f = await loadFixture(deployEscrow);
     const usdc = await f.usdc.getAddress();
     const { intent, signature } = await f.signed();
-    await expect(f.escrow.connect(f.customer).pay(intent, signature, usdc, TOKENS("100") + 1n))
+    await expect(f.escrow.connect(f.customer).pay(intent, signature, usdc, TOKENS("100") + 1n, ethers.ZeroAddress))
       .to.emit(f.escrow, "PaymentCompleted")
       .withArgs(
         intent.paymentId,
@@ -54,7 +54,7 @@ describe("overpayment", function () {
     const usdt = await f.usdt.getAddress();
     await f.usdtFeed.updateAnswer(PRICE("1.0001"));
     const { intent, signature } = await f.signed();
-    await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("100")))
+    await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("100"), ethers.ZeroAddress))
       .to.emit(f.escrow, "PaymentCompleted")
       .withArgs(intent.paymentId, f.merchant.address, f.customer.address, usdt, TOKENS("100"), USD("100.01"), USD("100.01"), USD("0.01"), 0n);
     expect(await f.escrow.balanceOf(f.merchant.address, usdt)).to.equal(TOKENS("100"));
@@ -64,7 +64,7 @@ describe("overpayment", function () {
     const f = await loadFixture(deployEscrow);
     const usdt = await f.usdt.getAddress();
     const { intent, signature } = await f.signed();
-    await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("99.5")))
+    await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("99.5"), ethers.ZeroAddress))
       .to.emit(f.escrow, "PaymentCompleted")
       .withArgs(intent.paymentId, f.merchant.address, f.customer.address, usdt, TOKENS("99.5"), USD("99.5"), USD("99.5"), 0n, 0n);
   });
@@ -73,11 +73,11 @@ describe("overpayment", function () {
     const f = await loadFixture(deployEscrow);
     const usdt = await f.usdt.getAddress();
     const { intent, signature } = await f.signed();
-    await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("60")))
+    await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("60"), ethers.ZeroAddress))
       .to.emit(f.escrow, "PaymentDeposited")
       .withArgs(intent.paymentId, f.merchant.address, f.customer.address, usdt, TOKENS("60"), USD("60"), USD("60"), USD("40"));
 
-    const tx = await f.escrow.connect(f.other).pay(intent, signature, usdt, TOKENS("70"));
+    const tx = await f.escrow.connect(f.other).pay(intent, signature, usdt, TOKENS("70"), ethers.ZeroAddress);
     await expect(tx)
       .to.emit(f.escrow, "PaymentCompleted")
       .withArgs(intent.paymentId, f.merchant.address, f.other.address, usdt, TOKENS("70"), USD("70"), USD("130"), USD("30"), 0n);
@@ -91,8 +91,8 @@ describe("overpayment", function () {
     });
     expect(await f.escrow.balanceOf(f.merchant.address, usdt)).to.equal(TOKENS("130"));
     await expectLedger(f.escrow, usdt, TOKENS("130"));
-    expect(await f.escrow.depositOf(intent.paymentId, f.customer.address)).to.equal(0n);
-    expect(await f.escrow.depositOf(intent.paymentId, f.other.address)).to.equal(0n);
+    expect(await f.escrow.depositOf(intent.paymentId, usdt, f.customer.address)).to.equal(0n);
+    expect(await f.escrow.depositOf(intent.paymentId, usdt, f.other.address)).to.equal(0n);
   });
 
   it("overpaying in BNB: 1.5 BNB at $600 for 600 USD gives excessUsd 300 and credits 1.5 BNB", async function () {
@@ -100,7 +100,7 @@ describe("overpayment", function () {
     const { intent, signature } = await f.signed({ amountUsd: USD("600") });
     const value = ethers.parseEther("1.5");
 
-    const tx = await f.escrow.connect(f.customer).payNative(intent, signature, { value });
+    const tx = await f.escrow.connect(f.customer).payNative(intent, signature, ethers.ZeroAddress, { value });
     await expect(tx)
       .to.emit(f.escrow, "PaymentCompleted")
       .withArgs(intent.paymentId, f.merchant.address, f.customer.address, NATIVE, value, USD("900"), USD("900"), USD("300"), 0n);
@@ -114,7 +114,7 @@ describe("overpayment", function () {
     const usdt = await f.usdt.getAddress();
     await f.escrow.setFee(100);
     const { intent, signature } = await f.signed();
-    await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("200")))
+    await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("200"), ethers.ZeroAddress))
       .to.emit(f.escrow, "PaymentCompleted")
       .withArgs(intent.paymentId, f.merchant.address, f.customer.address, usdt, TOKENS("200"), USD("200"), USD("200"), USD("100"), TOKENS("2"));
     expect(await f.escrow.balanceOf(f.merchant.address, usdt)).to.equal(TOKENS("198"));

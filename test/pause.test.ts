@@ -99,7 +99,7 @@ describe("pause", function () {
         f.escrow,
         "DepositsPaused",
       );
-      expect(await f.escrow.depositOf(s.intent.paymentId, f.customer.address)).to.equal(TOKENS("40"));
+      expect(await f.escrow.depositOf(s.intent.paymentId, f.usdt, f.customer.address)).to.equal(TOKENS("40"));
     });
 
     it("resumes deposits after unpause", async function () {
@@ -132,7 +132,7 @@ describe("pause", function () {
       await payToken(f.escrow, f.customer, s, f.usdt, TOKENS("40"));
       await f.escrow.connect(f.pauser).pause();
       await passExpiry(s.intent);
-      const tx = f.escrow.connect(f.stranger).expire(s.intent, [f.customer.address]);
+      const tx = f.escrow.connect(f.stranger).expire(s.intent, f.usdt, [f.customer.address]);
       await expect(tx)
         .to.emit(f.escrow, "PaymentExpired")
         .withArgs(s.intent.paymentId, await f.usdt.getAddress(), TOKENS("40"), USD("40"));

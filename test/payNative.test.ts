@@ -11,7 +11,7 @@ describe("payNative (BNB)", function () {
     const f = await loadFixture(deployEscrow);
     const { intent, signature } = await f.signed({ amountUsd: USD("600") });
 
-    const tx = await f.escrow.connect(f.customer).payNative(intent, signature, { value: BNB("1") });
+    const tx = await f.escrow.connect(f.customer).payNative(intent, signature, ethers.ZeroAddress, { value: BNB("1") });
 
     await expect(tx).to.changeEtherBalances([f.customer, f.escrow], [-BNB("1"), BNB("1")]);
     await expect(tx)
@@ -35,7 +35,7 @@ describe("payNative (BNB)", function () {
     const { intent, signature } = await f.signed();
     const value = 166_666_666_666_666_667n; // ceil(10^18 / 6)
 
-    await expect(f.escrow.connect(f.customer).payNative(intent, signature, { value }))
+    await expect(f.escrow.connect(f.customer).payNative(intent, signature, ethers.ZeroAddress, { value }))
       .to.emit(f.escrow, "PaymentCompleted")
       .withArgs(
         intent.paymentId,
@@ -54,7 +54,7 @@ describe("payNative (BNB)", function () {
     const f = await loadFixture(deployEscrow);
     const { intent, signature } = await f.signed({ amountUsd: USD("600") });
 
-    const first = await f.escrow.connect(f.customer).payNative(intent, signature, { value: BNB("0.25") });
+    const first = await f.escrow.connect(f.customer).payNative(intent, signature, ethers.ZeroAddress, { value: BNB("0.25") });
     await expect(first)
       .to.emit(f.escrow, "PaymentDeposited")
       .withArgs(
@@ -75,11 +75,11 @@ describe("payNative (BNB)", function () {
       receivedUsd: USD("150"),
     });
     expect(await f.escrow.remainingUsd(intent)).to.equal(USD("450"));
-    expect(await f.escrow.depositOf(intent.paymentId, f.customer.address)).to.equal(BNB("0.25"));
+    expect(await f.escrow.depositOf(intent.paymentId, NATIVE, f.customer.address)).to.equal(BNB("0.25"));
     expect(await f.escrow.balanceOf(f.merchant.address, NATIVE)).to.equal(0n);
     await expectLedger(f.escrow, NATIVE, BNB("0.25"));
 
-    const second = await f.escrow.connect(f.other).payNative(intent, signature, { value: BNB("0.75") });
+    const second = await f.escrow.connect(f.other).payNative(intent, signature, ethers.ZeroAddress, { value: BNB("0.75") });
     await expect(second).to.changeEtherBalances([f.other, f.escrow], [-BNB("0.75"), BNB("0.75")]);
     await expect(second)
       .to.emit(f.escrow, "PaymentCompleted")
@@ -91,7 +91,7 @@ describe("payNative (BNB)", function () {
       receivedUsd: USD("600"),
     });
     expect(await f.escrow.balanceOf(f.merchant.address, NATIVE)).to.equal(BNB("1"));
-    expect(await f.escrow.depositOf(intent.paymentId, f.customer.address)).to.equal(0n);
+    expect(await f.escrow.depositOf(intent.paymentId, NATIVE, f.customer.address)).to.equal(0n);
     expect(await f.escrow.remainingUsd(intent)).to.equal(0n);
     await expectLedger(f.escrow, NATIVE, BNB("1"));
   });
@@ -99,10 +99,10 @@ describe("payNative (BNB)", function () {
   it("values all the BNB received again at the price when each deposit arrives", async function () {
     const f = await loadFixture(deployEscrow);
     const { intent, signature } = await f.signed({ amountUsd: USD("600") });
-    await f.escrow.connect(f.customer).payNative(intent, signature, { value: BNB("0.5") }); // 300 USD
+    await f.escrow.connect(f.customer).payNative(intent, signature, ethers.ZeroAddress, { value: BNB("0.5") }); // 300 USD
     await f.bnbFeed.updateAnswer(PRICE("500"));
 
-    await expect(f.escrow.connect(f.customer).payNative(intent, signature, { value: BNB("0.5") }))
+    await expect(f.escrow.connect(f.customer).payNative(intent, signature, ethers.ZeroAddress, { value: BNB("0.5") }))
       .to.emit(f.escrow, "PaymentDeposited")
       .withArgs(
         intent.paymentId,
@@ -114,32 +114,72 @@ describe("payNative (BNB)", function () {
         USD("500"),
         USD("100"),
       );
-    expect(await f.escrow.depositOf(intent.paymentId, f.customer.address)).to.equal(BNB("1"));
+    expect(await f.escrow.depositOf(intent.paymentId, NATIVE, f.customer.address)).to.equal(BNB("1"));
   });
 
-  it("rejects BNB sent to a payment opened in USDT with TokenMismatch(id, usdt, 0x0), and USDT to a BNB payment", async function () {
+  it("keeps BNB sent to a payment opened in USDT apart, and completes the payment in BNB once the BNB reaches the amount", async function () {
     const f = await loadFixture(deployEscrow);
     const usdt = await f.usdt.getAddress();
-    const tokenPaid = await f.signed();
-    await f.escrow.connect(f.customer).pay(tokenPaid.intent, tokenPaid.signature, usdt, TOKENS("10"));
+    const { intent, signature } = await f.signed({ amountUsd: USD("600") });
+    await f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("10"), ethers.ZeroAddress);
 
-    await expect(f.escrow.connect(f.customer).payNative(tokenPaid.intent, tokenPaid.signature, { value: BNB("1") }))
-      .to.be.revertedWithCustomError(f.escrow, "TokenMismatch")
-      .withArgs(tokenPaid.intent.paymentId, usdt, NATIVE);
+    await expect(f.escrow.connect(f.other).payNative(intent, signature, ethers.ZeroAddress, { value: BNB("0.5") }))
+      .to.emit(f.escrow, "PaymentDeposited")
+      .withArgs(intent.paymentId, f.merchant.address, f.other.address, NATIVE, BNB("0.5"), USD("300"), USD("300"), USD("300"));
+    await expectPayment(f.escrow, intent.paymentId, {
+      status: Status.Open,
+      tokenIndex: INDEX.usdt,
+      amount: TOKENS("10"),
+      receivedUsd: USD("10"),
+    });
+    await expect(f.escrow.connect(f.other).payNative(intent, signature, ethers.ZeroAddress, { value: BNB("0.5") }))
+      .to.emit(f.escrow, "PaymentCompleted")
+      .withArgs(intent.paymentId, f.merchant.address, f.other.address, NATIVE, BNB("0.5"), USD("300"), USD("600"), 0n, 0n);
+    await expectPayment(f.escrow, intent.paymentId, {
+      status: Status.Completed,
+      tokenIndex: INDEX.bnb,
+      amount: BNB("1"),
+      receivedUsd: USD("600"),
+    });
+    expect(await f.escrow.balanceOf(f.merchant.address, NATIVE)).to.equal(BNB("1"));
+    expect(await f.escrow.balanceOf(f.merchant.address, usdt)).to.equal(0n);
+    expect(await f.escrow.depositOf(intent.paymentId, usdt, f.customer.address)).to.equal(TOKENS("10"));
+    expect(await f.escrow.depositOf(intent.paymentId, NATIVE, f.other.address)).to.equal(0n);
+    await expectLedger(f.escrow, NATIVE, BNB("1"));
+    await expectLedger(f.escrow, usdt, TOKENS("10"));
+  });
 
-    const bnbPaid = await f.signed({ amountUsd: USD("600") });
-    await f.escrow.connect(f.customer).payNative(bnbPaid.intent, bnbPaid.signature, { value: BNB("0.1") });
-    await expect(f.escrow.connect(f.customer).pay(bnbPaid.intent, bnbPaid.signature, usdt, TOKENS("540")))
-      .to.be.revertedWithCustomError(f.escrow, "TokenMismatch")
-      .withArgs(bnbPaid.intent.paymentId, NATIVE, usdt);
-    await expectLedger(f.escrow, NATIVE, BNB("0.1"));
+  it("rejects BNB for an intent that does not accept it with TokenNotAccepted(id, 0x0, acceptedTokens)", async function () {
+    const f = await loadFixture(deployEscrow);
+    const acceptedTokens = await f.accepting(f.usdt, f.usdc);
+    const { intent, signature } = await f.signed({ amountUsd: USD("600"), acceptedTokens });
+    await expect(f.escrow.connect(f.customer).payNative(intent, signature, ethers.ZeroAddress, { value: BNB("1") }))
+      .to.be.revertedWithCustomError(f.escrow, "TokenNotAccepted")
+      .withArgs(intent.paymentId, NATIVE, acceptedTokens);
+    await expectLedger(f.escrow, NATIVE, 0n);
+  });
+
+  it("records BNB for the beneficiary the caller names, and rejects the escrow as beneficiary with EscrowAsReceiver(\"beneficiary\")", async function () {
+    const f = await loadFixture(deployEscrow);
+    const { intent, signature } = await f.signed({ amountUsd: USD("600") });
+    await expect(
+      f.escrow.connect(f.other).payNative(intent, signature, await f.escrow.getAddress(), { value: BNB("0.25") }),
+    )
+      .to.be.revertedWithCustomError(f.escrow, "EscrowAsReceiver")
+      .withArgs("beneficiary");
+
+    await expect(f.escrow.connect(f.other).payNative(intent, signature, f.customer.address, { value: BNB("0.25") }))
+      .to.emit(f.escrow, "PaymentDeposited")
+      .withArgs(intent.paymentId, f.merchant.address, f.customer.address, NATIVE, BNB("0.25"), USD("150"), USD("150"), USD("450"));
+    expect(await f.escrow.depositOf(intent.paymentId, NATIVE, f.customer.address)).to.equal(BNB("0.25"));
+    expect(await f.escrow.depositOf(intent.paymentId, NATIVE, f.other.address)).to.equal(0n);
   });
 
   it("rejects BNB after disallowToken(0x0) with TokenNotAllowed(0x0)", async function () {
     const f = await loadFixture(deployEscrow);
     await f.escrow.disallowToken(NATIVE);
     const { intent, signature } = await f.signed({ amountUsd: USD("600") });
-    await expect(f.escrow.connect(f.customer).payNative(intent, signature, { value: BNB("1") }))
+    await expect(f.escrow.connect(f.customer).payNative(intent, signature, ethers.ZeroAddress, { value: BNB("1") }))
       .to.be.revertedWithCustomError(f.escrow, "TokenNotAllowed")
       .withArgs(NATIVE);
   });
@@ -150,7 +190,7 @@ describe("payNative (BNB)", function () {
     await bare.grantRole(await bare.SIGNER_MANAGER_ROLE(), f.admin.address);
     await bare.registerMerchant(f.merchant.address, f.payout.address, f.intentSigner.address);
     const { intent } = await f.signed();
-    await expect(bare.connect(f.customer).payNative(intent, "0x", { value: BNB("1") }))
+    await expect(bare.connect(f.customer).payNative(intent, "0x", ethers.ZeroAddress, { value: BNB("1") }))
       .to.be.revertedWithCustomError(bare, "TokenNotAllowed")
       .withArgs(NATIVE);
   });
@@ -159,7 +199,7 @@ describe("payNative (BNB)", function () {
     const f = await loadFixture(deployEscrow);
     const { intent, signature } = await f.signed();
     await expect(
-      f.escrow.connect(f.customer).payNative(intent, signature, { value: 0n }),
+      f.escrow.connect(f.customer).payNative(intent, signature, ethers.ZeroAddress, { value: 0n }),
     ).to.be.revertedWithCustomError(f.escrow, "ZeroAmount");
   });
 
@@ -167,7 +207,7 @@ describe("payNative (BNB)", function () {
     const f = await loadFixture(deployEscrow);
     await setBalance(f.customer.address, 2n ** 105n);
     const { intent, signature } = await f.signed();
-    await expect(f.escrow.connect(f.customer).payNative(intent, signature, { value: U104_MAX + 1n }))
+    await expect(f.escrow.connect(f.customer).payNative(intent, signature, ethers.ZeroAddress, { value: U104_MAX + 1n }))
       .to.be.revertedWithCustomError(f.escrow, "AmountTooLarge")
       .withArgs(U104_MAX + 1n, U104_MAX);
   });
@@ -177,7 +217,7 @@ describe("payNative (BNB)", function () {
     await f.escrow.connect(f.pauser).pause();
     const { intent, signature } = await f.signed({ amountUsd: USD("600") });
     await expect(
-      f.escrow.connect(f.customer).payNative(intent, signature, { value: BNB("1") }),
+      f.escrow.connect(f.customer).payNative(intent, signature, ethers.ZeroAddress, { value: BNB("1") }),
     ).to.be.revertedWithCustomError(f.escrow, "DepositsPaused");
   });
 
@@ -185,7 +225,7 @@ describe("payNative (BNB)", function () {
     const f = await loadFixture(deployEscrow);
     const { intent, signature } = await f.signed({ amountUsd: USD("600") });
     await atNextBlock(intent.expiry + 1n);
-    await expect(f.escrow.connect(f.customer).payNative(intent, signature, { value: BNB("1") }))
+    await expect(f.escrow.connect(f.customer).payNative(intent, signature, ethers.ZeroAddress, { value: BNB("1") }))
       .to.be.revertedWithCustomError(f.escrow, "DepositAfterExpiry")
       .withArgs(intent.paymentId, intent.expiry, intent.expiry + 1n);
   });

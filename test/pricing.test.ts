@@ -18,11 +18,15 @@ import {
 const DAY = 86_400n;
 
 describe("pricing", function () {
-  /** A fixture whose intents stay valid for ten days, so that prices can go stale before they expire. */
+  /**
+   * A fixture whose intents stay valid for six days, so that prices can go stale before they expire: the escrow's
+   * time-to-live limit is raised to its cap (7 days) for them.
+   */
   async function longLived() {
     const f = await loadFixture(deployEscrow);
+    await f.escrow.setMaxTtl(await f.escrow.MAX_TTL_CAP_HOURS());
     const now = BigInt(await time.latest());
-    const signed = () => f.signed({ expiry: now + 10n * DAY });
+    const signed = () => f.signed({ expiry: now + 6n * DAY });
     return { ...f, now, longSigned: signed };
   }
 
@@ -35,7 +39,7 @@ describe("pricing", function () {
       const { intent, signature } = await f.longSigned();
 
       await atNextBlock(updatedAt + BigInt(STALENESS.stable) + 37n);
-      await expect(f.escrow.connect(f.customer).pay(intent, signature, await f.usdt.getAddress(), TOKENS("100")))
+      await expect(f.escrow.connect(f.customer).pay(intent, signature, await f.usdt.getAddress(), TOKENS("100"), ethers.ZeroAddress))
         .to.be.revertedWithCustomError(f.escrow, "StalePrice")
         .withArgs(feed, updatedAt, 37n, STALENESS.stable);
       await expect(f.escrow.quoteUsd(await f.usdt.getAddress(), TOKENS("1")))
@@ -52,13 +56,13 @@ describe("pricing", function () {
       const b = await f.longSigned();
 
       await atNextBlock(updatedAt + BigInt(STALENESS.stable));
-      await expect(f.escrow.connect(f.customer).pay(a.intent, a.signature, usdt, TOKENS("100"))).to.emit(
+      await expect(f.escrow.connect(f.customer).pay(a.intent, a.signature, usdt, TOKENS("100"), ethers.ZeroAddress)).to.emit(
         f.escrow,
         "PaymentCompleted",
       );
 
       await atNextBlock(updatedAt + BigInt(STALENESS.stable) + 1n);
-      await expect(f.escrow.connect(f.customer).pay(b.intent, b.signature, usdt, TOKENS("100")))
+      await expect(f.escrow.connect(f.customer).pay(b.intent, b.signature, usdt, TOKENS("100"), ethers.ZeroAddress))
         .to.be.revertedWithCustomError(f.escrow, "StalePrice")
         .withArgs(await f.usdtFeed.getAddress(), updatedAt, 1n, STALENESS.stable);
     });
@@ -71,12 +75,12 @@ describe("pricing", function () {
       const b = await f.longSigned();
 
       await atNextBlock(updatedAt + BigInt(STALENESS.bnb));
-      await expect(f.escrow.connect(f.customer).payNative(a.intent, a.signature, { value: ethers.parseEther("1") }))
+      await expect(f.escrow.connect(f.customer).payNative(a.intent, a.signature, ethers.ZeroAddress, { value: ethers.parseEther("1") }))
         .to.emit(f.escrow, "PaymentCompleted")
         .withArgs(a.intent.paymentId, f.merchant.address, f.customer.address, NATIVE, ethers.parseEther("1"), USD("600"), USD("600"), USD("500"), 0n);
 
       await atNextBlock(updatedAt + BigInt(STALENESS.bnb) + 1n);
-      await expect(f.escrow.connect(f.customer).payNative(b.intent, b.signature, { value: ethers.parseEther("1") }))
+      await expect(f.escrow.connect(f.customer).payNative(b.intent, b.signature, ethers.ZeroAddress, { value: ethers.parseEther("1") }))
         .to.be.revertedWithCustomError(f.escrow, "StalePrice")
         .withArgs(await f.bnbFeed.getAddress(), updatedAt, 1n, STALENESS.bnb);
     });
@@ -88,7 +92,7 @@ describe("pricing", function () {
         await f.usdtFeed.updateAnswer(answer);
         const { intent, signature } = await f.signed();
 
-        await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("100")))
+        await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("100"), ethers.ZeroAddress))
           .to.be.revertedWithCustomError(f.escrow, "PriceNotPositive")
           .withArgs(await f.usdtFeed.getAddress(), answer);
         await expect(f.escrow.quoteUsd(usdt, TOKENS("1")))
@@ -101,7 +105,7 @@ describe("pricing", function () {
       const f = await loadFixture(deployEscrow);
       await f.bnbFeed.updateAnswer(0n);
       const { intent, signature } = await f.signed();
-      await expect(f.escrow.connect(f.customer).payNative(intent, signature, { value: 1n }))
+      await expect(f.escrow.connect(f.customer).payNative(intent, signature, ethers.ZeroAddress, { value: 1n }))
         .to.be.revertedWithCustomError(f.escrow, "PriceNotPositive")
         .withArgs(await f.bnbFeed.getAddress(), 0n);
     });
@@ -118,17 +122,17 @@ describe("pricing", function () {
       await f.usdtFeed.updateRoundData(2, PRICE("1"), updatedAt, updatedAt);
 
       await atNextBlock(now + 600n);
-      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("100")))
+      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("100"), ethers.ZeroAddress))
         .to.be.revertedWithCustomError(f.escrow, "PriceFromFuture")
         .withArgs(await f.usdtFeed.getAddress(), updatedAt, now + 600n);
 
       await atNextBlock(updatedAt - 1n);
-      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("100")))
+      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("100"), ethers.ZeroAddress))
         .to.be.revertedWithCustomError(f.escrow, "PriceFromFuture")
         .withArgs(await f.usdtFeed.getAddress(), updatedAt, updatedAt - 1n);
 
       await atNextBlock(updatedAt);
-      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("100"))).to.emit(
+      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("100"), ethers.ZeroAddress)).to.emit(
         f.escrow,
         "PaymentCompleted",
       );
@@ -150,7 +154,7 @@ describe("pricing", function () {
       await f.usdtFeed.updateAnswer(PRICE("0.95"));
       const { intent, signature } = await f.signed();
 
-      const tx = await f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("100"));
+      const tx = await f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("100"), ethers.ZeroAddress);
       await expect(tx)
         .to.emit(f.escrow, "PaymentDeposited")
         .withArgs(intent.paymentId, f.merchant.address, f.customer.address, usdt, TOKENS("100"), USD("95"), USD("95"), USD("5"));
@@ -163,14 +167,14 @@ describe("pricing", function () {
       });
       expect(await f.escrow.remainingUsd(intent)).to.equal(USD("5"));
       expect(await f.escrow.balanceOf(f.merchant.address, usdt)).to.equal(0n);
-      expect(await f.escrow.depositOf(intent.paymentId, f.customer.address)).to.equal(TOKENS("100"));
+      expect(await f.escrow.depositOf(intent.paymentId, usdt, f.customer.address)).to.equal(TOKENS("100"));
 
       // 4 USDT more (3.80 USD) leaves it 1.20 USD short, beyond the 1 % tolerance.
-      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("4")))
+      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("4"), ethers.ZeroAddress))
         .to.emit(f.escrow, "PaymentDeposited")
         .withArgs(intent.paymentId, f.merchant.address, f.customer.address, usdt, TOKENS("4"), USD("3.8"), USD("98.8"), USD("1.2"));
       // 1 USDT more (0.95 USD) reaches 99.75 USD: within the tolerance.
-      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("1")))
+      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("1"), ethers.ZeroAddress))
         .to.emit(f.escrow, "PaymentCompleted")
         .withArgs(intent.paymentId, f.merchant.address, f.customer.address, usdt, TOKENS("1"), USD("0.95"), USD("99.75"), 0n, 0n);
       expect(await f.escrow.balanceOf(f.merchant.address, usdt)).to.equal(TOKENS("105"));
@@ -183,12 +187,12 @@ describe("pricing", function () {
       await listToken(f, token, feed, { mint: 1_000n * 10n ** 6n });
       const tokenAddress = await token.getAddress();
       const config = await f.escrow.tokenConfigOf(tokenAddress);
-      expect([config.decimals, config.feedDecimals, config.index, config.allowed]).to.deep.equal([6n, 18n, 4n, true]);
+      expect([config.decimals, config.feedDecimals, config.index, config.feed]).to.deep.equal([6n, 18n, 4n, await feed.getAddress()]);
 
       expect(await f.escrow.quoteUsd(tokenAddress, 1n)).to.equal(999_999_999_999n);
       const { intent, signature } = await f.signed();
       const amount = 100n * 10n ** 6n;
-      await expect(f.escrow.connect(f.customer).pay(intent, signature, tokenAddress, amount))
+      await expect(f.escrow.connect(f.customer).pay(intent, signature, tokenAddress, amount, ethers.ZeroAddress))
         .to.emit(f.escrow, "PaymentCompleted")
         .withArgs(
           intent.paymentId,
@@ -237,7 +241,7 @@ describe("pricing", function () {
     }
     async function payWith(f: Awaited<ReturnType<typeof deployEscrow>>, amountUsd: bigint, paid: bigint) {
       const { intent, signature } = await f.signed({ amountUsd });
-      await f.escrow.connect(f.customer).pay(intent, signature, await f.usdt.getAddress(), paid);
+      await f.escrow.connect(f.customer).pay(intent, signature, await f.usdt.getAddress(), paid, ethers.ZeroAddress);
       const p = await f.escrow.paymentOf(intent.paymentId);
       return { intent, signature, status: p.status, receivedUsd: p.receivedUsd };
     }
@@ -247,7 +251,7 @@ describe("pricing", function () {
       const usdt = await f.usdt.getAddress();
       expect((await f.escrow.tokenConfigOf(usdt)).toleranceBps).to.equal(100n);
       const { intent, signature } = await f.signed();
-      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("99")))
+      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("99"), ethers.ZeroAddress))
         .to.emit(f.escrow, "PaymentCompleted")
         .withArgs(intent.paymentId, f.merchant.address, f.customer.address, usdt, TOKENS("99"), USD("99"), USD("99"), 0n, 0n);
       expect(await f.escrow.balanceOf(f.merchant.address, usdt)).to.equal(TOKENS("99"));
@@ -257,7 +261,7 @@ describe("pricing", function () {
       const f = await loadFixture(deployEscrow);
       const usdt = await f.usdt.getAddress();
       const { intent, signature } = await f.signed();
-      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("99") - 1n))
+      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("99") - 1n, ethers.ZeroAddress))
         .to.emit(f.escrow, "PaymentDeposited")
         .withArgs(
           intent.paymentId,
@@ -272,7 +276,7 @@ describe("pricing", function () {
       expect((await f.escrow.paymentOf(intent.paymentId)).status).to.equal(Status.Open);
       expect(await f.escrow.remainingUsd(intent)).to.equal(USD("1") + 1n);
 
-      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, 1n))
+      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, 1n, ethers.ZeroAddress))
         .to.emit(f.escrow, "PaymentCompleted")
         .withArgs(intent.paymentId, f.merchant.address, f.customer.address, usdt, 1n, 1n, USD("99"), 0n, 0n);
     });
@@ -317,9 +321,9 @@ describe("pricing", function () {
       const f = await loadFixture(deployEscrow);
       const usdt = await f.usdt.getAddress();
       const { intent, signature } = await f.signed();
-      await f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("94"));
+      await f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("94"), ethers.ZeroAddress);
       await f.escrow.setTolerance(usdt, 500);
-      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("1")))
+      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("1"), ethers.ZeroAddress))
         .to.emit(f.escrow, "PaymentCompleted")
         .withArgs(intent.paymentId, f.merchant.address, f.customer.address, usdt, TOKENS("1"), USD("1"), USD("95"), 0n, 0n);
     });
@@ -331,7 +335,7 @@ describe("pricing", function () {
       const usdt = await f.usdt.getAddress();
       expect(await f.escrow.quoteUsd(usdt, 1n)).to.equal(1n);
       const { intent, signature } = await f.signed();
-      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, 1n))
+      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, 1n, ethers.ZeroAddress))
         .to.emit(f.escrow, "PaymentDeposited")
         .withArgs(intent.paymentId, f.merchant.address, f.customer.address, usdt, 1n, 1n, 1n, USD("100") - 1n);
     });
@@ -343,7 +347,7 @@ describe("pricing", function () {
       expect(await f.escrow.quoteUsd(usdt, 1n)).to.equal(0n);
       expect(await f.escrow.quoteUsd(usdt, 2n)).to.equal(1n);
       const { intent, signature } = await f.signed();
-      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, 1n))
+      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, 1n, ethers.ZeroAddress))
         .to.emit(f.escrow, "PaymentDeposited")
         .withArgs(intent.paymentId, f.merchant.address, f.customer.address, usdt, 1n, 0n, 0n, USD("100"));
       expect(await f.escrow.remainingUsd(intent)).to.equal(USD("100"));
@@ -354,7 +358,7 @@ describe("pricing", function () {
       await f.bnbFeed.updateAnswer(60_012_345_678n);
       expect(await f.escrow.quoteUsd(NATIVE, 1n)).to.equal(600n);
       const { intent, signature } = await f.signed();
-      await expect(f.escrow.connect(f.customer).payNative(intent, signature, { value: 1n }))
+      await expect(f.escrow.connect(f.customer).payNative(intent, signature, ethers.ZeroAddress, { value: 1n }))
         .to.emit(f.escrow, "PaymentDeposited")
         .withArgs(intent.paymentId, f.merchant.address, f.customer.address, NATIVE, 1n, 600n, 600n, USD("100") - 600n);
     });
@@ -370,7 +374,7 @@ describe("pricing", function () {
       await f.usdt.mint(f.customer.address, amount);
       const { intent, signature } = await f.signed({ amountUsd: 10n ** 30n });
 
-      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, amount))
+      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, amount, ethers.ZeroAddress))
         .to.emit(f.escrow, "PaymentCompleted")
         .withArgs(intent.paymentId, f.merchant.address, f.customer.address, usdt, amount, expected, expected, 0n, 0n);
       await expectPayment(f.escrow, intent.paymentId, {
@@ -392,7 +396,7 @@ describe("pricing", function () {
       await setBalance(f.customer.address, amount * 2n);
       const { intent, signature } = await f.signed({ amountUsd: U104_MAX });
 
-      await expect(f.escrow.connect(f.customer).payNative(intent, signature, { value: amount }))
+      await expect(f.escrow.connect(f.customer).payNative(intent, signature, ethers.ZeroAddress, { value: amount }))
         .to.be.revertedWithCustomError(f.escrow, "AmountTooLarge")
         .withArgs(expected, U104_MAX);
     });
@@ -408,7 +412,7 @@ describe("pricing", function () {
       expect(quote).to.equal(12_344_154_703_717_421_471n);
       const { intent, signature } = await f.signed();
 
-      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, amount))
+      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, amount, ethers.ZeroAddress))
         .to.emit(f.escrow, "PaymentDeposited")
         .withArgs(intent.paymentId, f.merchant.address, f.customer.address, usdt, amount, quote, quote, USD("100") - quote);
       expect((await f.escrow.paymentOf(intent.paymentId)).receivedUsd).to.equal(quote);
@@ -422,7 +426,7 @@ describe("pricing", function () {
       expect(quote).to.equal(74_089_314_985_048_010_377n);
       const { intent, signature } = await f.signed();
 
-      await expect(f.escrow.connect(f.customer).payNative(intent, signature, { value: amount }))
+      await expect(f.escrow.connect(f.customer).payNative(intent, signature, ethers.ZeroAddress, { value: amount }))
         .to.emit(f.escrow, "PaymentDeposited")
         .withArgs(intent.paymentId, f.merchant.address, f.customer.address, NATIVE, amount, quote, quote, USD("100") - quote);
     });
@@ -438,7 +442,7 @@ describe("pricing", function () {
       expect(quote).to.equal(123_441_547_024_830_060_000n);
       const { intent, signature } = await f.signed({ amountUsd: USD("200") });
 
-      await expect(f.escrow.connect(f.customer).pay(intent, signature, tokenAddress, amount))
+      await expect(f.escrow.connect(f.customer).pay(intent, signature, tokenAddress, amount, ethers.ZeroAddress))
         .to.emit(f.escrow, "PaymentDeposited")
         .withArgs(intent.paymentId, f.merchant.address, f.customer.address, tokenAddress, amount, quote, quote, USD("200") - quote);
     });

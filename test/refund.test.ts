@@ -241,11 +241,11 @@ describe("refund", function () {
       const s = await f.signed();
       await payToken(f.escrow, f.customer, s, f.usdt, TOKENS("40"));
       await passExpiry(s.intent);
-      await f.escrow.expire(s.intent, []);
+      await f.escrow.expire(s.intent, f.usdt, []);
       await expect(f.escrow.connect(f.merchant).refund(s.intent.paymentId, f.customer.address, TOKENS("10")))
         .to.be.revertedWithCustomError(f.escrow, "InvalidPaymentStatus")
         .withArgs(s.intent.paymentId, Status.Expired);
-      expect(await f.escrow.depositOf(s.intent.paymentId, f.customer.address)).to.equal(TOKENS("40"));
+      expect(await f.escrow.depositOf(s.intent.paymentId, f.usdt, f.customer.address)).to.equal(TOKENS("40"));
     });
 
     it("reverts with InvalidPaymentStatus(None) for an unknown payment id", async function () {

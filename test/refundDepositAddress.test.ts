@@ -10,6 +10,7 @@ import {
   expectLedger,
   expectPayment,
   passExpiry,
+  payBnb,
   payToken,
   Status,
 } from "./support/scenarios";
@@ -24,10 +25,10 @@ describe("refundDepositAddress", function () {
       const s = await f.signed({ refundTo: f.refundWallet.address });
       const usdt = await f.usdt.getAddress();
       const depositAddress = await depositAndCollect(f, s, f.usdt, TOKENS("40"));
-      expect(await f.escrow.depositOf(s.intent.paymentId, depositAddress)).to.equal(TOKENS("40"));
+      expect(await f.escrow.depositOf(s.intent.paymentId, f.usdt, depositAddress)).to.equal(TOKENS("40"));
 
       await passExpiry(s.intent);
-      const tx = f.escrow.connect(f.keeper).expire(s.intent, [depositAddress]);
+      const tx = f.escrow.connect(f.keeper).expire(s.intent, f.usdt, [depositAddress]);
       await expect(tx).to.emit(f.escrow, "PaymentExpired").withArgs(s.intent.paymentId, usdt, TOKENS("40"), USD("40"));
       await expect(tx)
         .to.emit(f.escrow, "DepositRefunded")
@@ -37,11 +38,11 @@ describe("refundDepositAddress", function () {
         [f.escrow, f.refundWallet, f.customer, depositAddress],
         [-TOKENS("40"), TOKENS("40"), 0n, 0n]
       );
-      expect(await f.escrow.depositOf(s.intent.paymentId, depositAddress)).to.equal(0n);
+      expect(await f.escrow.depositOf(s.intent.paymentId, f.usdt, depositAddress)).to.equal(0n);
       await expectLedger(f.escrow, usdt, 0n, 0n);
 
       for (const caller of [f.stranger, f.operator]) {
-        await expect(f.escrow.connect(caller).refundDepositAddress(s.intent, caller.address, 1n))
+        await expect(f.escrow.connect(caller).refundDepositAddress(s.intent, f.usdt, caller.address, 1n))
           .to.be.revertedWithCustomError(f.escrow, "RefundExceedsDeposit")
           .withArgs(s.intent.paymentId, 1n, 0n);
       }
@@ -56,10 +57,10 @@ describe("refundDepositAddress", function () {
       const depositAddress = await depositAndCollect(f, s, f.usdt, TOKENS("40"));
 
       await passExpiry(s.intent);
-      await f.escrow.connect(f.keeper).expire(s.intent, []);
-      expect(await f.escrow.depositOf(s.intent.paymentId, depositAddress)).to.equal(TOKENS("40"));
+      await f.escrow.connect(f.keeper).expire(s.intent, f.usdt, []);
+      expect(await f.escrow.depositOf(s.intent.paymentId, f.usdt, depositAddress)).to.equal(TOKENS("40"));
 
-      const first = f.escrow.connect(f.stranger).refundDepositAddress(s.intent, f.stranger.address, TOKENS("15"));
+      const first = f.escrow.connect(f.stranger).refundDepositAddress(s.intent, f.usdt, f.stranger.address, TOKENS("15"));
       await expect(first)
         .to.emit(f.escrow, "DepositRefunded")
         .withArgs(s.intent.paymentId, depositAddress, f.refundWallet.address, usdt, TOKENS("15"));
@@ -68,16 +69,16 @@ describe("refundDepositAddress", function () {
         [f.escrow, f.refundWallet, f.stranger],
         [-TOKENS("15"), TOKENS("15"), 0n]
       );
-      expect(await f.escrow.depositOf(s.intent.paymentId, depositAddress)).to.equal(TOKENS("25"));
+      expect(await f.escrow.depositOf(s.intent.paymentId, f.usdt, depositAddress)).to.equal(TOKENS("25"));
       await expectLedger(f.escrow, usdt, TOKENS("25"), 0n);
 
       // A zero `to` is ignored too.
-      const second = f.escrow.connect(f.stranger).refundDepositAddress(s.intent, ethers.ZeroAddress, TOKENS("25"));
+      const second = f.escrow.connect(f.stranger).refundDepositAddress(s.intent, f.usdt, ethers.ZeroAddress, TOKENS("25"));
       await expect(second)
         .to.emit(f.escrow, "DepositRefunded")
         .withArgs(s.intent.paymentId, depositAddress, f.refundWallet.address, usdt, TOKENS("25"));
       await expect(second).to.changeTokenBalances(f.usdt, [f.escrow, f.refundWallet], [-TOKENS("25"), TOKENS("25")]);
-      expect(await f.escrow.depositOf(s.intent.paymentId, depositAddress)).to.equal(0n);
+      expect(await f.escrow.depositOf(s.intent.paymentId, f.usdt, depositAddress)).to.equal(0n);
       await expectLedger(f.escrow, usdt, 0n, 0n);
       expect(await f.usdt.balanceOf(f.escrow)).to.equal(0n);
     });
@@ -87,9 +88,9 @@ describe("refundDepositAddress", function () {
       const s = await f.signed({ refundTo: f.refundWallet.address });
       await depositAndCollect(f, s, f.usdt, TOKENS("40"));
       await passExpiry(s.intent);
-      await f.escrow.connect(f.keeper).expire(s.intent, []);
+      await f.escrow.connect(f.keeper).expire(s.intent, f.usdt, []);
       await expect(
-        f.escrow.connect(f.stranger).refundDepositAddress(s.intent, f.stranger.address, 0n)
+        f.escrow.connect(f.stranger).refundDepositAddress(s.intent, f.usdt, f.stranger.address, 0n)
       ).to.be.revertedWithCustomError(f.escrow, "ZeroAmount");
     });
   });
@@ -104,7 +105,7 @@ describe("refundDepositAddress", function () {
       await expectLedger(f.escrow, usdt, TOKENS("60"), 0n);
 
       await passExpiry(s.intent);
-      const expiry = f.escrow.connect(f.keeper).expire(s.intent, [f.other.address, depositAddress]);
+      const expiry = f.escrow.connect(f.keeper).expire(s.intent, f.usdt, [f.other.address, depositAddress]);
       await expect(expiry)
         .to.emit(f.escrow, "PaymentExpired")
         .withArgs(s.intent.paymentId, usdt, TOKENS("60"), USD("60"));
@@ -119,18 +120,18 @@ describe("refundDepositAddress", function () {
       const receipt = await (await expiry).wait();
       const refunds = receipt!.logs.filter((log) => f.escrow.interface.parseLog(log)?.name === "DepositRefunded");
       expect(refunds).to.have.length(1);
-      expect(await f.escrow.depositOf(s.intent.paymentId, depositAddress)).to.equal(TOKENS("40"));
-      expect(await f.escrow.depositOf(s.intent.paymentId, f.other.address)).to.equal(0n);
+      expect(await f.escrow.depositOf(s.intent.paymentId, f.usdt, depositAddress)).to.equal(TOKENS("40"));
+      expect(await f.escrow.depositOf(s.intent.paymentId, f.usdt, f.other.address)).to.equal(0n);
       await expectLedger(f.escrow, usdt, TOKENS("40"), 0n);
 
       // Listing it again changes nothing.
-      await expect(f.escrow.connect(f.keeper).expire(s.intent, [depositAddress])).not.to.emit(
+      await expect(f.escrow.connect(f.keeper).expire(s.intent, f.usdt, [depositAddress])).not.to.emit(
         f.escrow,
         "DepositRefunded"
       );
-      expect(await f.escrow.depositOf(s.intent.paymentId, depositAddress)).to.equal(TOKENS("40"));
+      expect(await f.escrow.depositOf(s.intent.paymentId, f.usdt, depositAddress)).to.equal(TOKENS("40"));
 
-      const tx = f.escrow.connect(f.operator).refundDepositAddress(s.intent, f.customer.address, TOKENS("40"));
+      const tx = f.escrow.connect(f.operator).refundDepositAddress(s.intent, f.usdt, f.customer.address, TOKENS("40"));
       await expect(tx)
         .to.emit(f.escrow, "DepositRefunded")
         .withArgs(s.intent.paymentId, depositAddress, f.customer.address, usdt, TOKENS("40"));
@@ -140,7 +141,7 @@ describe("refundDepositAddress", function () {
         [f.escrow, f.customer, f.operator, depositAddress],
         [-TOKENS("40"), TOKENS("40"), 0n, 0n]
       );
-      expect(await f.escrow.depositOf(s.intent.paymentId, depositAddress)).to.equal(0n);
+      expect(await f.escrow.depositOf(s.intent.paymentId, f.usdt, depositAddress)).to.equal(0n);
       await expectLedger(f.escrow, usdt, 0n, 0n);
       expect(await f.usdt.balanceOf(f.escrow)).to.equal(0n);
       expect(await f.usdt.balanceOf(f.customer.address)).to.equal(START);
@@ -153,7 +154,7 @@ describe("refundDepositAddress", function () {
         receivedUsd: USD("60"),
       });
 
-      await expect(f.escrow.connect(f.operator).refundDepositAddress(s.intent, f.customer.address, 1n))
+      await expect(f.escrow.connect(f.operator).refundDepositAddress(s.intent, f.usdt, f.customer.address, 1n))
         .to.be.revertedWithCustomError(f.escrow, "RefundExceedsDeposit")
         .withArgs(s.intent.paymentId, 1n, 0n);
     });
@@ -164,13 +165,13 @@ describe("refundDepositAddress", function () {
       const usdc = await f.usdc.getAddress();
       const depositAddress = await depositAndCollect(f, s, f.usdc, TOKENS("30"), f.customer);
       await depositAndCollect(f, s, f.usdc, TOKENS("25"), f.other, "0x");
-      expect(await f.escrow.depositOf(s.intent.paymentId, depositAddress)).to.equal(TOKENS("55"));
+      expect(await f.escrow.depositOf(s.intent.paymentId, f.usdc, depositAddress)).to.equal(TOKENS("55"));
 
       await passExpiry(s.intent);
-      await f.escrow.connect(f.keeper).expire(s.intent, [depositAddress]);
-      expect(await f.escrow.depositOf(s.intent.paymentId, depositAddress)).to.equal(TOKENS("55"));
+      await f.escrow.connect(f.keeper).expire(s.intent, f.usdc, [depositAddress]);
+      expect(await f.escrow.depositOf(s.intent.paymentId, f.usdc, depositAddress)).to.equal(TOKENS("55"));
 
-      const first = f.escrow.connect(f.operator).refundDepositAddress(s.intent, f.customer.address, TOKENS("30"));
+      const first = f.escrow.connect(f.operator).refundDepositAddress(s.intent, f.usdc, f.customer.address, TOKENS("30"));
       await expect(first)
         .to.emit(f.escrow, "DepositRefunded")
         .withArgs(s.intent.paymentId, depositAddress, f.customer.address, usdc, TOKENS("30"));
@@ -179,14 +180,14 @@ describe("refundDepositAddress", function () {
         [f.escrow, f.customer, f.other],
         [-TOKENS("30"), TOKENS("30"), 0n]
       );
-      expect(await f.escrow.depositOf(s.intent.paymentId, depositAddress)).to.equal(TOKENS("25"));
+      expect(await f.escrow.depositOf(s.intent.paymentId, f.usdc, depositAddress)).to.equal(TOKENS("25"));
       await expectLedger(f.escrow, usdc, TOKENS("25"), 0n);
 
-      await expect(f.escrow.connect(f.operator).refundDepositAddress(s.intent, f.other.address, TOKENS("26")))
+      await expect(f.escrow.connect(f.operator).refundDepositAddress(s.intent, f.usdc, f.other.address, TOKENS("26")))
         .to.be.revertedWithCustomError(f.escrow, "RefundExceedsDeposit")
         .withArgs(s.intent.paymentId, TOKENS("26"), TOKENS("25"));
 
-      const second = f.escrow.connect(f.operator).refundDepositAddress(s.intent, f.other.address, TOKENS("25"));
+      const second = f.escrow.connect(f.operator).refundDepositAddress(s.intent, f.usdc, f.other.address, TOKENS("25"));
       await expect(second)
         .to.emit(f.escrow, "DepositRefunded")
         .withArgs(s.intent.paymentId, depositAddress, f.other.address, usdc, TOKENS("25"));
@@ -195,7 +196,7 @@ describe("refundDepositAddress", function () {
         [f.escrow, f.customer, f.other],
         [-TOKENS("25"), 0n, TOKENS("25")]
       );
-      expect(await f.escrow.depositOf(s.intent.paymentId, depositAddress)).to.equal(0n);
+      expect(await f.escrow.depositOf(s.intent.paymentId, f.usdc, depositAddress)).to.equal(0n);
       await expectLedger(f.escrow, usdc, 0n, 0n);
       expect(await f.usdc.balanceOf(f.customer.address)).to.equal(START);
       expect(await f.usdc.balanceOf(f.other.address)).to.equal(START);
@@ -206,15 +207,15 @@ describe("refundDepositAddress", function () {
       const s = await f.signed();
       const depositAddress = await depositAndCollect(f, s, NATIVE, BNB("0.1"));
       await passExpiry(s.intent);
-      await f.escrow.connect(f.keeper).expire(s.intent, [depositAddress]);
-      expect(await f.escrow.depositOf(s.intent.paymentId, depositAddress)).to.equal(BNB("0.1"));
+      await f.escrow.connect(f.keeper).expire(s.intent, NATIVE, [depositAddress]);
+      expect(await f.escrow.depositOf(s.intent.paymentId, NATIVE, depositAddress)).to.equal(BNB("0.1"));
 
-      const tx = f.escrow.connect(f.operator).refundDepositAddress(s.intent, f.customer.address, BNB("0.1"));
+      const tx = f.escrow.connect(f.operator).refundDepositAddress(s.intent, NATIVE, f.customer.address, BNB("0.1"));
       await expect(tx)
         .to.emit(f.escrow, "DepositRefunded")
         .withArgs(s.intent.paymentId, depositAddress, f.customer.address, NATIVE, BNB("0.1"));
       await expect(tx).to.changeEtherBalances([f.escrow, f.customer, depositAddress], [-BNB("0.1"), BNB("0.1"), 0n]);
-      expect(await f.escrow.depositOf(s.intent.paymentId, depositAddress)).to.equal(0n);
+      expect(await f.escrow.depositOf(s.intent.paymentId, NATIVE, depositAddress)).to.equal(0n);
       await expectLedger(f.escrow, NATIVE, 0n, 0n);
       expect(await ethers.provider.getBalance(f.escrow)).to.equal(0n);
     });
@@ -224,20 +225,20 @@ describe("refundDepositAddress", function () {
       const s = await f.signed();
       const depositAddress = await depositAndCollect(f, s, f.usdt, TOKENS("40"));
       await passExpiry(s.intent);
-      await f.escrow.connect(f.keeper).expire(s.intent, [depositAddress]);
+      await f.escrow.connect(f.keeper).expire(s.intent, f.usdt, [depositAddress]);
 
       for (const caller of [f.stranger, f.admin, f.merchant, f.customer, f.keeper, f.pauser, f.signerManager]) {
-        await expect(f.escrow.connect(caller).refundDepositAddress(s.intent, caller.address, TOKENS("40")))
+        await expect(f.escrow.connect(caller).refundDepositAddress(s.intent, f.usdt, caller.address, TOKENS("40")))
           .to.be.revertedWithCustomError(f.escrow, "AccessControlUnauthorizedAccount")
           .withArgs(caller.address, f.OPERATOR_ROLE);
       }
-      expect(await f.escrow.depositOf(s.intent.paymentId, depositAddress)).to.equal(TOKENS("40"));
+      expect(await f.escrow.depositOf(s.intent.paymentId, f.usdt, depositAddress)).to.equal(TOKENS("40"));
       await expectLedger(f.escrow, f.usdt, TOKENS("40"), 0n);
 
       // Once granted the role, the admin can.
       await f.escrow.connect(f.admin).grantRole(f.OPERATOR_ROLE, f.admin.address);
       await expect(
-        f.escrow.connect(f.admin).refundDepositAddress(s.intent, f.customer.address, TOKENS("40"))
+        f.escrow.connect(f.admin).refundDepositAddress(s.intent, f.usdt, f.customer.address, TOKENS("40"))
       ).to.changeTokenBalances(f.usdt, [f.escrow, f.customer], [-TOKENS("40"), TOKENS("40")]);
     });
 
@@ -246,15 +247,15 @@ describe("refundDepositAddress", function () {
       const s = await f.signed();
       const depositAddress = await depositAndCollect(f, s, f.usdt, TOKENS("40"));
       await passExpiry(s.intent);
-      await f.escrow.connect(f.keeper).expire(s.intent, [depositAddress]);
+      await f.escrow.connect(f.keeper).expire(s.intent, f.usdt, [depositAddress]);
 
       await expect(
-        f.escrow.connect(f.operator).refundDepositAddress(s.intent, f.customer.address, 0n)
+        f.escrow.connect(f.operator).refundDepositAddress(s.intent, f.usdt, f.customer.address, 0n)
       ).to.be.revertedWithCustomError(f.escrow, "ZeroAmount");
-      await expect(f.escrow.connect(f.operator).refundDepositAddress(s.intent, ethers.ZeroAddress, TOKENS("40")))
+      await expect(f.escrow.connect(f.operator).refundDepositAddress(s.intent, f.usdt, ethers.ZeroAddress, TOKENS("40")))
         .to.be.revertedWithCustomError(f.escrow, "ZeroAddress")
         .withArgs("recipient");
-      expect(await f.escrow.depositOf(s.intent.paymentId, depositAddress)).to.equal(TOKENS("40"));
+      expect(await f.escrow.depositOf(s.intent.paymentId, f.usdt, depositAddress)).to.equal(TOKENS("40"));
     });
 
     it("reverts RefundExceedsDeposit for more than was collected", async function () {
@@ -263,58 +264,116 @@ describe("refundDepositAddress", function () {
       await payToken(f.escrow, f.other, s, f.usdt, TOKENS("20")); // direct deposits are not the deposit address's
       const depositAddress = await depositAndCollect(f, s, f.usdt, TOKENS("40"));
       await passExpiry(s.intent);
-      await f.escrow.connect(f.keeper).expire(s.intent, []);
+      await f.escrow.connect(f.keeper).expire(s.intent, f.usdt, []);
 
-      await expect(f.escrow.connect(f.operator).refundDepositAddress(s.intent, f.customer.address, TOKENS("40") + 1n))
+      await expect(f.escrow.connect(f.operator).refundDepositAddress(s.intent, f.usdt, f.customer.address, TOKENS("40") + 1n))
         .to.be.revertedWithCustomError(f.escrow, "RefundExceedsDeposit")
         .withArgs(s.intent.paymentId, TOKENS("40") + 1n, TOKENS("40"));
-      await expect(f.escrow.connect(f.operator).refundDepositAddress(s.intent, f.customer.address, TOKENS("60")))
+      await expect(f.escrow.connect(f.operator).refundDepositAddress(s.intent, f.usdt, f.customer.address, TOKENS("60")))
         .to.be.revertedWithCustomError(f.escrow, "RefundExceedsDeposit")
         .withArgs(s.intent.paymentId, TOKENS("60"), TOKENS("40"));
-      expect(await f.escrow.depositOf(s.intent.paymentId, depositAddress)).to.equal(TOKENS("40"));
-      expect(await f.escrow.depositOf(s.intent.paymentId, f.other.address)).to.equal(TOKENS("20"));
+      expect(await f.escrow.depositOf(s.intent.paymentId, f.usdt, depositAddress)).to.equal(TOKENS("40"));
+      expect(await f.escrow.depositOf(s.intent.paymentId, f.usdt, f.other.address)).to.equal(TOKENS("20"));
       await expectLedger(f.escrow, f.usdt, TOKENS("60"), 0n);
     });
   });
 
+  describe("deposits in a token that did not pay the payment", function () {
+    it("has expire skip them when the intent names no refundTo, and lets the operator send them back at once", async function () {
+      const f = await loadFixture(depositFixture);
+      const s = await f.signed();
+      const usdt = await f.usdt.getAddress();
+      const depositAddress = await depositAndCollect(f, s, f.usdt, TOKENS("40"));
+      await payBnb(f.escrow, f.other, s, BNB("0.2")); // completes it in BNB
+      expect((await f.escrow.paymentOf(s.intent.paymentId)).status).to.equal(Status.Completed);
+
+      // expire cannot send them back to the deposit address, which does not say who paid.
+      await expect(f.escrow.connect(f.keeper).expire(s.intent, f.usdt, [depositAddress])).not.to.emit(
+        f.escrow,
+        "DepositRefunded",
+      );
+      expect(await f.escrow.depositOf(s.intent.paymentId, f.usdt, depositAddress)).to.equal(TOKENS("40"));
+      await expect(f.escrow.connect(f.stranger).refundDepositAddress(s.intent, f.usdt, f.stranger.address, TOKENS("40")))
+        .to.be.revertedWithCustomError(f.escrow, "AccessControlUnauthorizedAccount")
+        .withArgs(f.stranger.address, f.OPERATOR_ROLE);
+
+      const tx = f.escrow.connect(f.operator).refundDepositAddress(s.intent, f.usdt, f.customer.address, TOKENS("40"));
+      await expect(tx)
+        .to.emit(f.escrow, "DepositRefunded")
+        .withArgs(s.intent.paymentId, depositAddress, f.customer.address, usdt, TOKENS("40"));
+      await expect(tx).to.changeTokenBalances(f.usdt, [f.escrow, f.customer], [-TOKENS("40"), TOKENS("40")]);
+      expect(await f.usdt.balanceOf(f.customer.address)).to.equal(START);
+      await expectLedger(f.escrow, usdt, 0n, 0n);
+      // Not the token that paid it.
+      await expect(f.escrow.connect(f.operator).refundDepositAddress(s.intent, NATIVE, f.customer.address, 1n))
+        .to.be.revertedWithCustomError(f.escrow, "NotRefundable")
+        .withArgs(s.intent.paymentId, Status.Completed, NATIVE);
+    });
+
+    it("lets anyone send them to the intent's refundTo once another token paid the payment", async function () {
+      const f = await loadFixture(depositFixture);
+      const s = await f.signed({ refundTo: f.refundWallet.address });
+      const depositAddress = await depositAndCollect(f, s, NATIVE, BNB("0.05"));
+      await payToken(f.escrow, f.other, s, f.usdc, TOKENS("100"));
+
+      const tx = f.escrow.connect(f.stranger).refundDepositAddress(s.intent, NATIVE, f.stranger.address, BNB("0.05"));
+      await expect(tx)
+        .to.emit(f.escrow, "DepositRefunded")
+        .withArgs(s.intent.paymentId, depositAddress, f.refundWallet.address, NATIVE, BNB("0.05"));
+      await expect(tx).to.changeEtherBalances([f.escrow, f.refundWallet, f.stranger], [-BNB("0.05"), BNB("0.05"), 0n]);
+      await expectLedger(f.escrow, NATIVE, 0n, 0n);
+    });
+
+    it("reverts IntentMismatch on a paid payment for an intent other than the one it was paid under", async function () {
+      const f = await loadFixture(depositFixture);
+      const s = await f.signed();
+      await depositAndCollect(f, s, f.usdt, TOKENS("40"));
+      await payToken(f.escrow, f.other, s, f.usdc, TOKENS("100"));
+      const altered = { ...s.intent, amountUsd: s.intent.amountUsd + 1n };
+      await expect(f.escrow.connect(f.operator).refundDepositAddress(altered, f.usdt, f.customer.address, TOKENS("40")))
+        .to.be.revertedWithCustomError(f.escrow, "IntentMismatch")
+        .withArgs(s.intent.paymentId, await f.escrow.hashIntent(s.intent), await f.escrow.hashIntent(altered));
+    });
+  });
+
   describe("status and intent checks", function () {
-    it("reverts InvalidPaymentStatus for a payment with no deposit, an open one (before and after its expiry time) and a completed one", async function () {
+    it("reverts NotRefundable(id, status, token) for a payment with no deposit, an open one (before and after its expiry time) and one paid in that token", async function () {
       const f = await loadFixture(depositFixture);
       const usdt = await f.usdt.getAddress();
 
       const none = await f.signed();
-      await expect(f.escrow.connect(f.operator).refundDepositAddress(none.intent, f.customer.address, 1n))
-        .to.be.revertedWithCustomError(f.escrow, "InvalidPaymentStatus")
-        .withArgs(none.intent.paymentId, Status.None);
+      await expect(f.escrow.connect(f.operator).refundDepositAddress(none.intent, f.usdt, f.customer.address, 1n))
+        .to.be.revertedWithCustomError(f.escrow, "NotRefundable")
+        .withArgs(none.intent.paymentId, Status.None, usdt);
 
       const open = await f.signed();
       const openAddress = await depositAndCollect(f, open, f.usdt, TOKENS("40"));
-      await expect(f.escrow.connect(f.operator).refundDepositAddress(open.intent, f.customer.address, TOKENS("40")))
-        .to.be.revertedWithCustomError(f.escrow, "InvalidPaymentStatus")
-        .withArgs(open.intent.paymentId, Status.Open);
+      await expect(f.escrow.connect(f.operator).refundDepositAddress(open.intent, f.usdt, f.customer.address, TOKENS("40")))
+        .to.be.revertedWithCustomError(f.escrow, "NotRefundable")
+        .withArgs(open.intent.paymentId, Status.Open, usdt);
 
       const completed = await f.signed({ refundTo: f.refundWallet.address });
       await depositAndCollect(f, completed, f.usdt, TOKENS("100"));
-      await expect(f.escrow.connect(f.stranger).refundDepositAddress(completed.intent, f.customer.address, 1n))
-        .to.be.revertedWithCustomError(f.escrow, "InvalidPaymentStatus")
-        .withArgs(completed.intent.paymentId, Status.Completed);
+      await expect(f.escrow.connect(f.stranger).refundDepositAddress(completed.intent, f.usdt, f.customer.address, 1n))
+        .to.be.revertedWithCustomError(f.escrow, "NotRefundable")
+        .withArgs(completed.intent.paymentId, Status.Completed, usdt);
 
       // Past its expiry time but not yet expired by expire(): still Open.
       await time.increaseTo(open.intent.expiry + 1n);
-      await expect(f.escrow.connect(f.operator).refundDepositAddress(open.intent, f.customer.address, TOKENS("40")))
-        .to.be.revertedWithCustomError(f.escrow, "InvalidPaymentStatus")
-        .withArgs(open.intent.paymentId, Status.Open);
-      await expect(f.escrow.connect(f.stranger).refundDepositAddress(completed.intent, f.customer.address, 1n))
-        .to.be.revertedWithCustomError(f.escrow, "InvalidPaymentStatus")
-        .withArgs(completed.intent.paymentId, Status.Completed);
+      await expect(f.escrow.connect(f.operator).refundDepositAddress(open.intent, f.usdt, f.customer.address, TOKENS("40")))
+        .to.be.revertedWithCustomError(f.escrow, "NotRefundable")
+        .withArgs(open.intent.paymentId, Status.Open, usdt);
+      await expect(f.escrow.connect(f.stranger).refundDepositAddress(completed.intent, f.usdt, f.customer.address, 1n))
+        .to.be.revertedWithCustomError(f.escrow, "NotRefundable")
+        .withArgs(completed.intent.paymentId, Status.Completed, usdt);
 
       // A merchant-refunded payment is not refundable here either.
       await f.escrow.connect(f.merchant).refund(completed.intent.paymentId, f.customer.address, TOKENS("100"));
-      await expect(f.escrow.connect(f.stranger).refundDepositAddress(completed.intent, f.customer.address, 1n))
-        .to.be.revertedWithCustomError(f.escrow, "InvalidPaymentStatus")
-        .withArgs(completed.intent.paymentId, Status.Refunded);
+      await expect(f.escrow.connect(f.stranger).refundDepositAddress(completed.intent, f.usdt, f.customer.address, 1n))
+        .to.be.revertedWithCustomError(f.escrow, "NotRefundable")
+        .withArgs(completed.intent.paymentId, Status.Refunded, usdt);
 
-      expect(await f.escrow.depositOf(open.intent.paymentId, openAddress)).to.equal(TOKENS("40"));
+      expect(await f.escrow.depositOf(open.intent.paymentId, f.usdt, openAddress)).to.equal(TOKENS("40"));
       await expectLedger(f.escrow, usdt, TOKENS("40"), 0n);
     });
 
@@ -329,7 +388,7 @@ describe("refundDepositAddress", function () {
         const s = await f.signed();
         const depositAddress = await depositAndCollect(f, s, f.usdt, TOKENS("40"));
         await passExpiry(s.intent);
-        await f.escrow.connect(f.keeper).expire(s.intent, [depositAddress]);
+        await f.escrow.connect(f.keeper).expire(s.intent, f.usdt, [depositAddress]);
 
         const altered = { ...s.intent };
         if (change === "amountUsd") altered.amountUsd = s.intent.amountUsd + 1n;
@@ -339,11 +398,11 @@ describe("refundDepositAddress", function () {
 
         // Even the operator cannot use another intent; nor can a stranger naming itself as refundTo.
         for (const caller of [f.operator, f.stranger]) {
-          await expect(f.escrow.connect(caller).refundDepositAddress(altered, caller.address, TOKENS("40")))
+          await expect(f.escrow.connect(caller).refundDepositAddress(altered, f.usdt, caller.address, TOKENS("40")))
             .to.be.revertedWithCustomError(f.escrow, "IntentMismatch")
             .withArgs(s.intent.paymentId, await f.escrow.hashIntent(s.intent), await f.escrow.hashIntent(altered));
         }
-        expect(await f.escrow.depositOf(s.intent.paymentId, depositAddress)).to.equal(TOKENS("40"));
+        expect(await f.escrow.depositOf(s.intent.paymentId, f.usdt, depositAddress)).to.equal(TOKENS("40"));
         await expectLedger(f.escrow, f.usdt, TOKENS("40"), 0n);
       });
     }
@@ -363,10 +422,10 @@ describe("refundDepositAddress", function () {
       await depositAndCollect(f, s, bl, TOKENS("20"), f.other, "0x");
       await expectLedger(f.escrow, bl, TOKENS("150"), 0n);
       await passExpiry(s.intent);
-      await f.escrow.connect(f.keeper).expire(s.intent, [depositAddress]);
+      await f.escrow.connect(f.keeper).expire(s.intent, bl, [depositAddress]);
       await bl.setBlacklisted(f.customer.address, true);
 
-      const blocked = f.escrow.connect(f.operator).refundDepositAddress(s.intent, f.customer.address, TOKENS("30"));
+      const blocked = f.escrow.connect(f.operator).refundDepositAddress(s.intent, bl, f.customer.address, TOKENS("30"));
       await expect(blocked)
         .to.emit(f.escrow, "DepositRefunded")
         .withArgs(s.intent.paymentId, depositAddress, f.customer.address, blAddress, TOKENS("30"));
@@ -375,14 +434,14 @@ describe("refundDepositAddress", function () {
         .withArgs(s.intent.paymentId, f.customer.address, blAddress, TOKENS("30"));
       await expect(blocked).to.changeTokenBalances(bl, [f.escrow, f.customer], [0n, 0n]);
       expect(await f.escrow.claimableOf(bl, f.customer.address)).to.equal(TOKENS("30"));
-      expect(await f.escrow.depositOf(s.intent.paymentId, depositAddress)).to.equal(TOKENS("20"));
+      expect(await f.escrow.depositOf(s.intent.paymentId, bl, depositAddress)).to.equal(TOKENS("20"));
       await expectLedger(f.escrow, bl, TOKENS("150"), 0n); // nothing pushed
 
-      const pushed = f.escrow.connect(f.operator).refundDepositAddress(s.intent, f.other.address, TOKENS("20"));
+      const pushed = f.escrow.connect(f.operator).refundDepositAddress(s.intent, bl, f.other.address, TOKENS("20"));
       await expect(pushed).not.to.emit(f.escrow, "RefundClaimable");
       await expect(pushed).to.changeTokenBalances(bl, [f.escrow, f.other], [-TOKENS("20"), TOKENS("20")]);
       await expectLedger(f.escrow, bl, TOKENS("130"), 0n); // 20 pushed
-      expect(await f.escrow.depositOf(s.intent.paymentId, depositAddress)).to.equal(0n);
+      expect(await f.escrow.depositOf(s.intent.paymentId, bl, depositAddress)).to.equal(0n);
 
       // The blacklisted customer claims to another wallet.
       await expect(f.escrow.connect(f.customer).claim(bl, f.refundWallet.address))
@@ -401,10 +460,10 @@ describe("refundDepositAddress", function () {
       const s = await f.signed({ refundTo: f.refundWallet.address });
       const depositAddress = await depositAndCollect(f, s, bl, TOKENS("30"));
       await passExpiry(s.intent);
-      await f.escrow.connect(f.keeper).expire(s.intent, []);
+      await f.escrow.connect(f.keeper).expire(s.intent, bl, []);
       await bl.setBlacklisted(f.refundWallet.address, true);
 
-      const tx = f.escrow.connect(f.stranger).refundDepositAddress(s.intent, f.stranger.address, TOKENS("30"));
+      const tx = f.escrow.connect(f.stranger).refundDepositAddress(s.intent, bl, f.stranger.address, TOKENS("30"));
       await expect(tx)
         .to.emit(f.escrow, "DepositRefunded")
         .withArgs(s.intent.paymentId, depositAddress, f.refundWallet.address, blAddress, TOKENS("30"));
@@ -413,7 +472,7 @@ describe("refundDepositAddress", function () {
         .withArgs(s.intent.paymentId, f.refundWallet.address, blAddress, TOKENS("30"));
       expect(await f.escrow.claimableOf(bl, f.refundWallet.address)).to.equal(TOKENS("30"));
       expect(await f.escrow.claimableOf(bl, f.stranger.address)).to.equal(0n);
-      expect(await f.escrow.depositOf(s.intent.paymentId, depositAddress)).to.equal(0n);
+      expect(await f.escrow.depositOf(s.intent.paymentId, bl, depositAddress)).to.equal(0n);
       await expectLedger(f.escrow, bl, TOKENS("30"), 0n);
       expect(await bl.balanceOf(f.escrow)).to.equal(TOKENS("30"));
     });
@@ -425,9 +484,9 @@ describe("refundDepositAddress", function () {
       const s = await f.signed();
       const depositAddress = await depositAndCollect(f, s, NATIVE, BNB("0.1"));
       await passExpiry(s.intent);
-      await f.escrow.connect(f.keeper).expire(s.intent, [depositAddress]);
+      await f.escrow.connect(f.keeper).expire(s.intent, NATIVE, [depositAddress]);
 
-      const tx = f.escrow.connect(f.operator).refundDepositAddress(s.intent, receiverAddress, BNB("0.1"));
+      const tx = f.escrow.connect(f.operator).refundDepositAddress(s.intent, NATIVE, receiverAddress, BNB("0.1"));
       await expect(tx)
         .to.emit(f.escrow, "DepositRefunded")
         .withArgs(s.intent.paymentId, depositAddress, receiverAddress, NATIVE, BNB("0.1"));
@@ -437,7 +496,7 @@ describe("refundDepositAddress", function () {
       await expect(tx).to.changeEtherBalances([f.escrow, receiver], [0n, 0n]);
       expect(await f.escrow.claimableOf(NATIVE, receiverAddress)).to.equal(BNB("0.1"));
       await expectLedger(f.escrow, NATIVE, BNB("0.1"), 0n);
-      expect(await f.escrow.depositOf(s.intent.paymentId, depositAddress)).to.equal(0n);
+      expect(await f.escrow.depositOf(s.intent.paymentId, NATIVE, depositAddress)).to.equal(0n);
     });
   });
 
@@ -450,13 +509,13 @@ describe("refundDepositAddress", function () {
       await plainTransfer(f.usdt, f.other, depositAddress, TOKENS("30")); // never collected
       await passExpiry(s.intent);
       // The 30 might have arrived in time and be collected late: only the operator may expire it for now.
-      await expect(f.escrow.connect(f.keeper).expire(s.intent, [depositAddress]))
+      await expect(f.escrow.connect(f.keeper).expire(s.intent, f.usdt, [depositAddress]))
         .to.be.revertedWithCustomError(f.escrow, "LateCollectPending")
         .withArgs(s.intent.paymentId, depositAddress, s.intent.expiry + 3_600n);
-      await f.escrow.connect(f.operator).expire(s.intent, [depositAddress]);
+      await f.escrow.connect(f.operator).expire(s.intent, f.usdt, [depositAddress]);
 
       await expect(
-        f.escrow.connect(f.operator).refundDepositAddress(s.intent, f.customer.address, TOKENS("40"))
+        f.escrow.connect(f.operator).refundDepositAddress(s.intent, f.usdt, f.customer.address, TOKENS("40"))
       ).to.changeTokenBalances(f.usdt, [f.escrow, f.customer, depositAddress], [-TOKENS("40"), TOKENS("40"), 0n]);
       await expect(f.escrow.connect(f.operator).returnStray(s.intent, usdt, f.other.address))
         .to.emit(f.escrow, "StrayReturned")

@@ -58,7 +58,7 @@ describe("rescue", function () {
         [-TOKENS("100"), TOKENS("100")],
       );
       await passExpiry(f.open.intent);
-      await expect(f.escrow.expire(f.open.intent, [f.customer.address])).to.changeTokenBalances(
+      await expect(f.escrow.expire(f.open.intent, f.usdt, [f.customer.address])).to.changeTokenBalances(
         f.usdt,
         [f.escrow, f.customer],
         [-TOKENS("20"), TOKENS("20")],

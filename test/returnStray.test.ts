@@ -48,9 +48,9 @@ async function ledgers(f: DepositFixture, extra: string[] = []) {
 
 describe("returnStray", function () {
   describe("tokens the payment can never collect", function () {
-    it("returns an allowed token other than the payment's to the operator's `to`, leaving the payment and ledgers untouched", async function () {
+    it("returns an allowed token the intent does not accept to the operator's `to`, leaving the payment and ledgers untouched", async function () {
       const f = await loadFixture(depositFixture);
-      const s = await f.signed();
+      const s = await f.signed({ acceptedTokens: await f.accepting(f.usdt) });
       const usdt = await f.usdt.getAddress();
       const usdc = await f.usdc.getAddress();
       const escrow = await f.escrow.getAddress();
@@ -79,7 +79,7 @@ describe("returnStray", function () {
       await expectLedger(f.escrow, usdc, 0n, 0n);
       expect(await f.usdc.balanceOf(f.customer.address)).to.equal(START);
       expect(await f.usdc.balanceOf(depositAddress)).to.equal(0n);
-      expect(await f.escrow.depositOf(s.intent.paymentId, depositAddress)).to.equal(TOKENS("40"));
+      expect(await f.escrow.depositOf(s.intent.paymentId, usdt, depositAddress)).to.equal(TOKENS("40"));
       await expectPayment(f.escrow, s.intent.paymentId, {
         status: Status.Open,
         tokenIndex: INDEX.usdt,
@@ -149,13 +149,13 @@ describe("returnStray", function () {
         .to.emit(f.escrow, "StrayReturned")
         .withArgs(s.intent.paymentId, depositAddress, f.customer.address, usdt, TOKENS("60"));
       expect(await f.usdt.balanceOf(depositAddress)).to.equal(0n);
-      expect(await f.escrow.depositOf(s.intent.paymentId, depositAddress)).to.equal(TOKENS("40"));
+      expect(await f.escrow.depositOf(s.intent.paymentId, usdt, depositAddress)).to.equal(TOKENS("40"));
       await expectLedger(f.escrow, usdt, TOKENS("40"), 0n);
     });
 
     it("lets anyone return a stray when refundTo is set, always to refundTo whatever `to` says", async function () {
       const f = await loadFixture(depositFixture);
-      const s = await f.signed({ refundTo: f.refundWallet.address });
+      const s = await f.signed({ refundTo: f.refundWallet.address, acceptedTokens: await f.accepting(f.usdt) });
       const usdc = await f.usdc.getAddress();
       const stray = await deployStrayToken(f);
       const depositAddress = await depositAndCollect(f, s, f.usdt, TOKENS("40"));
@@ -209,6 +209,52 @@ describe("returnStray", function () {
       expect((await f.escrow.paymentOf(s.intent.paymentId)).status).to.equal(Status.Completed);
     });
 
+    it("returns an accepted token left uncollected at the deposit address once another token paid the payment", async function () {
+      const f = await loadFixture(depositFixture);
+      const s = await f.signed();
+      const usdc = await f.usdc.getAddress();
+      const depositAddress = await depositAndCollect(f, s, f.usdt, TOKENS("40"));
+      await plainTransfer(f.usdc, f.customer, depositAddress, TOKENS("30"));
+      await expect(f.escrow.connect(f.operator).returnStray(s.intent, usdc, f.customer.address))
+        .to.be.revertedWithCustomError(f.escrow, "DepositCollectable")
+        .withArgs(s.intent.paymentId, usdc);
+
+      await payBnb(f.escrow, f.other, s, BNB("0.2")); // completes it in BNB
+      await expect(f.escrow.connect(f.operator).returnStray(s.intent, usdc, f.customer.address)).to.changeTokenBalances(
+        f.usdc,
+        [depositAddress, f.customer, f.escrow],
+        [-TOKENS("30"), TOKENS("30"), 0n]
+      );
+      // The USDT collected before is a deposit of the payment, refunded by refundDepositAddress, not a stray.
+      expect(await f.escrow.depositOf(s.intent.paymentId, f.usdt, depositAddress)).to.equal(TOKENS("40"));
+      await expectLedger(f.escrow, usdc, 0n, 0n);
+    });
+
+    it("returns what reached the deposit address of an intent expiring beyond the time-to-live limit, which no deposit can open", async function () {
+      const f = await loadFixture(depositFixture);
+      const usdt = await f.usdt.getAddress();
+      const s = await f.signed({ expiry: BigInt(await time.latest()) + 48n * 3_600n });
+      const depositAddress = await f.escrow.depositAddressOf(s.intent);
+      await plainTransfer(f.usdt, f.customer, depositAddress, TOKENS("100"));
+      await expect(f.escrow.connect(f.keeper).collect(s.intent, s.signature, usdt)).to.be.revertedWithCustomError(
+        f.escrow,
+        "ExpiryTooFar",
+      );
+
+      await expect(f.escrow.connect(f.operator).returnStray(s.intent, usdt, f.customer.address)).to.changeTokenBalances(
+        f.usdt,
+        [depositAddress, f.customer, f.escrow],
+        [-TOKENS("100"), TOKENS("100"), 0n]
+      );
+      // Once the limit is raised to cover it, the same funds would have been collectable instead.
+      await plainTransfer(f.usdt, f.customer, depositAddress, TOKENS("100"));
+      await f.escrow.connect(f.admin).setMaxTtl(72);
+      await expect(f.escrow.connect(f.operator).returnStray(s.intent, usdt, f.customer.address))
+        .to.be.revertedWithCustomError(f.escrow, "DepositCollectable")
+        .withArgs(s.intent.paymentId, usdt);
+      expect((await f.escrow.paymentOf(s.intent.paymentId)).status).to.equal(Status.None);
+    });
+
     it("returns the payment's token never collected once the late-collect window closed (no deposit recorded), to refundTo", async function () {
       const f = await loadFixture(depositFixture);
       const s = await f.signed({ refundTo: f.refundWallet.address });
@@ -245,7 +291,7 @@ describe("returnStray", function () {
       const usdt = await f.usdt.getAddress();
       const depositAddress = await depositAndCollect(f, s, f.usdt, TOKENS("40"));
       await passExpiry(s.intent);
-      await f.escrow.connect(f.keeper).expire(s.intent, [depositAddress]);
+      await f.escrow.connect(f.keeper).expire(s.intent, usdt, [depositAddress]);
       await plainTransfer(f.usdt, f.other, depositAddress, TOKENS("25"));
 
       const tx = f.escrow.connect(f.operator).returnStray(s.intent, usdt, f.other.address);
@@ -257,7 +303,7 @@ describe("returnStray", function () {
         [depositAddress, f.other, f.escrow],
         [-TOKENS("25"), TOKENS("25"), 0n]
       );
-      expect(await f.escrow.depositOf(s.intent.paymentId, depositAddress)).to.equal(TOKENS("40"));
+      expect(await f.escrow.depositOf(s.intent.paymentId, usdt, depositAddress)).to.equal(TOKENS("40"));
       await expectLedger(f.escrow, usdt, TOKENS("40"), 0n);
       await expectPayment(f.escrow, s.intent.paymentId, {
         status: Status.Expired,
@@ -296,9 +342,9 @@ describe("returnStray", function () {
   });
 
   describe("BNB strays", function () {
-    it("returns BNB sent to a payment paid in USDT, from an address with no clone yet", async function () {
+    it("returns BNB sent to a payment whose intent accepts only USDT, from an address with no clone yet", async function () {
       const f = await loadFixture(depositFixture);
-      const s = await f.signed();
+      const s = await f.signed({ acceptedTokens: await f.accepting(f.usdt) });
       await payToken(f.escrow, f.customer, s, f.usdt, TOKENS("40"));
       const depositAddress = await f.escrow.depositAddressOf(s.intent);
       await plainTransfer(NATIVE, f.customer, depositAddress, BNB("0.2"));
@@ -351,7 +397,7 @@ describe("returnStray", function () {
         .withArgs(s.intent.paymentId, depositAddress, f.customer.address, NATIVE, BNB("0.1"));
       await expect(tx).to.changeEtherBalances([depositAddress, f.customer, f.escrow], [-BNB("0.1"), BNB("0.1"), 0n]);
       await expectLedger(f.escrow, NATIVE, BNB("0.05"), 0n);
-      expect(await f.escrow.depositOf(s.intent.paymentId, f.other.address)).to.equal(BNB("0.05"));
+      expect(await f.escrow.depositOf(s.intent.paymentId, NATIVE, f.other.address)).to.equal(BNB("0.05"));
     });
   });
 
@@ -381,7 +427,7 @@ describe("returnStray", function () {
       );
       expect(await f.usdt.balanceOf(f.other.address)).to.equal(START);
       await expectLedger(f.escrow, usdt, TOKENS("40"), 0n);
-      expect(await f.escrow.depositOf(s.intent.paymentId, f.customer.address)).to.equal(TOKENS("40"));
+      expect(await f.escrow.depositOf(s.intent.paymentId, usdt, f.customer.address)).to.equal(TOKENS("40"));
       // The real deposit address of the payment holds nothing and was never touched.
       expect(await codeAt(await f.escrow.depositAddressOf(s.intent))).to.equal("0x");
     });
@@ -426,25 +472,32 @@ describe("returnStray", function () {
           .withArgs(s.intent.paymentId, token);
       }
 
-      // Open in USDT: a USDT top-up is collectable, the USDC is not.
+      // Open in USDT: a USDT top-up is collectable, and so is every other token the intent accepts (each adds up
+      // apart, and may still pay the payment).
       await f.escrow.connect(f.keeper).collect(s.intent, s.signature, usdt);
       await plainTransfer(f.usdt, f.customer, depositAddress, TOKENS("20"));
-      await expect(f.escrow.connect(f.stranger).returnStray(s.intent, usdt, f.stranger.address))
-        .to.be.revertedWithCustomError(f.escrow, "DepositCollectable")
-        .withArgs(s.intent.paymentId, usdt);
+      for (const token of [usdt, usdc, NATIVE]) {
+        await expect(f.escrow.connect(f.stranger).returnStray(s.intent, token, f.stranger.address))
+          .to.be.revertedWithCustomError(f.escrow, "DepositCollectable")
+          .withArgs(s.intent.paymentId, token);
+      }
 
       // Paused deposits are collectable later.
       await f.escrow.connect(f.pauser).pause();
       await expect(f.escrow.connect(f.stranger).returnStray(s.intent, usdt, f.stranger.address))
         .to.be.revertedWithCustomError(f.escrow, "DepositCollectable")
         .withArgs(s.intent.paymentId, usdt);
-      // ...while the USDC (another token than the payment's) is returned even while paused.
-      await expect(f.escrow.connect(f.stranger).returnStray(s.intent, usdc, f.stranger.address))
+      // ...while a token the intent does not accept is returned even while paused.
+      const onlyUsdt = await f.signed({ refundTo: f.refundWallet.address, acceptedTokens: await f.accepting(usdt) });
+      const onlyUsdtAddress = await f.escrow.depositAddressOf(onlyUsdt.intent);
+      await plainTransfer(f.usdc, f.customer, onlyUsdtAddress, TOKENS("10"));
+      await expect(f.escrow.connect(f.stranger).returnStray(onlyUsdt.intent, usdc, f.stranger.address))
         .to.emit(f.escrow, "StrayReturned")
-        .withArgs(s.intent.paymentId, depositAddress, f.refundWallet.address, usdc, TOKENS("10"));
+        .withArgs(onlyUsdt.intent.paymentId, onlyUsdtAddress, f.refundWallet.address, usdc, TOKENS("10"));
 
       expect(await f.usdt.balanceOf(depositAddress)).to.equal(TOKENS("20"));
-      expect(await f.escrow.depositOf(s.intent.paymentId, depositAddress)).to.equal(TOKENS("40"));
+      expect(await f.usdc.balanceOf(depositAddress)).to.equal(TOKENS("10"));
+      expect(await f.escrow.depositOf(s.intent.paymentId, usdt, depositAddress)).to.equal(TOKENS("40"));
     });
 
     it("reverts NothingToCollect(id, token, depositAddress) when the deposit address holds none of the token", async function () {
@@ -480,7 +533,7 @@ describe("returnStray", function () {
 
     it("refuses everyone without OPERATOR_ROLE when refundTo is zero, and a zero `to` from the operator", async function () {
       const f = await loadFixture(depositFixture);
-      const s = await f.signed();
+      const s = await f.signed({ acceptedTokens: await f.accepting(f.usdt) });
       const usdc = await f.usdc.getAddress();
       const depositAddress = await depositAndCollect(f, s, f.usdt, TOKENS("40"));
       await plainTransfer(f.usdc, f.customer, depositAddress, TOKENS("60"));

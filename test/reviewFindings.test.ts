@@ -1,10 +1,11 @@
 import { expect } from "chai";
 import { ethers, network } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import type { BouncingReceiver, FeedProxy, RoundsAggregator } from "../typechain-types";
+import { time } from "@nomicfoundation/hardhat-network-helpers";
+import type { BouncingReceiver, FeedProxy, PaymentRouter, RoundsAggregator } from "../typechain-types";
 import { NATIVE, PRICE, TOKENS, USD } from "./support/fixture";
 import { depositAndCollect, depositFixture, plainTransfer, predictDepositAddress } from "./support/depositAddresses";
-import { BNB, heldBy, passExpiry, payToken, Status, expectPayment } from "./support/scenarios";
+import { BNB, heldBy, passExpiry, payBnb, payToken, Status, expectPayment } from "./support/scenarios";
 
 /**
  * The independent review of the escrow before mainnet (issue 14): one regression test per finding, named after
@@ -33,10 +34,10 @@ describe("the mainnet review's findings", function () {
       const { intent, signature } = signed;
       // 0.164833… BNB at $600 is $98.90: within the tolerance it would be paid, just short of it it is not.
       const deposited = (USD("98.9") * 10n ** 18n) / USD("600");
-      await f.escrow.connect(f.customer).payNative(intent, signature, { value: deposited });
+      await f.escrow.connect(f.customer).payNative(intent, signature, ethers.ZeroAddress, { value: deposited });
       await f.bnbFeed.updateAnswer(PRICE("480"));
       // 0.0001 BNB more: worth about 5 cents. Valued once each, the deposits would make $98.95 and complete it.
-      await expect(f.escrow.connect(f.customer).payNative(intent, signature, { value: BNB("0.0001") }))
+      await expect(f.escrow.connect(f.customer).payNative(intent, signature, ethers.ZeroAddress, { value: BNB("0.0001") }))
         .to.emit(f.escrow, "PaymentDeposited")
         .withArgs(
           intent.paymentId,
@@ -57,12 +58,251 @@ describe("the mainnet review's findings", function () {
     it("a price rise after a partial deposit completes the payment at the new price, the excess the merchant's", async function () {
       const f = await loadFixture(fixture);
       const { intent, signature } = await f.signed({ amountUsd: USD("100") });
-      await f.escrow.connect(f.customer).payNative(intent, signature, { value: BNB("0.15") }); // $90 at $600
+      await f.escrow.connect(f.customer).payNative(intent, signature, ethers.ZeroAddress, { value: BNB("0.15") }); // $90 at $600
       await f.bnbFeed.updateAnswer(PRICE("700"));
-      await expect(f.escrow.connect(f.customer).payNative(intent, signature, { value: BNB("0.01") }))
+      await expect(f.escrow.connect(f.customer).payNative(intent, signature, ethers.ZeroAddress, { value: BNB("0.01") }))
         .to.emit(f.escrow, "PaymentCompleted")
         .withArgs(intent.paymentId, f.merchant.address, f.customer.address, NATIVE, BNB("0.01"), USD("7"), USD("112"), USD("12"), 0n);
       expect(await f.escrow.balanceOf(f.merchant.address, NATIVE)).to.equal(BNB("0.16"));
+    });
+  });
+
+  describe("2. anyone can choose the token for the customer", function () {
+    it("a third party's 1 wei of USDC does not stop the customer paying in USDT; the USDC goes back to its payer", async function () {
+      const f = await loadFixture(fixture);
+      const usdt = await f.usdt.getAddress();
+      const usdc = await f.usdc.getAddress();
+      const s = await f.signed({ amountUsd: USD("100") });
+      // The signature is public (the checkout page shows it): a third party deposits first, in another token.
+      await f.usdc.mint(f.stranger.address, 1n);
+      await f.usdc.connect(f.stranger).approve(f.escrowAddress, 1n);
+      await expect(payToken(f.escrow, f.stranger, s, f.usdc, 1n)).to.emit(f.escrow, "PaymentDeposited");
+      expect(await f.escrow.depositOf(s.intent.paymentId, usdc, f.stranger.address)).to.equal(1n);
+
+      // The customer's USDT payment is not bounced: it completes the payment in USDT.
+      await expect(payToken(f.escrow, f.customer, s, f.usdt, TOKENS("100")))
+        .to.emit(f.escrow, "PaymentCompleted")
+        .withArgs(s.intent.paymentId, f.merchant.address, f.customer.address, usdt, TOKENS("100"), USD("100"), USD("100"), 0n, 0n);
+      await expectPayment(f.escrow, s.intent.paymentId, {
+        status: Status.Completed,
+        tokenIndex: 1n,
+        merchantId: 1n,
+        amount: TOKENS("100"),
+        receivedUsd: USD("100"),
+      });
+      expect(await f.escrow.balanceOf(f.merchant.address, usdc)).to.equal(0n);
+
+      // The third party's wei is refundable to it once the payment is paid.
+      await expect(f.escrow.connect(f.customer).expire(s.intent, usdc, [f.stranger.address]))
+        .to.emit(f.escrow, "DepositRefunded")
+        .withArgs(s.intent.paymentId, f.stranger.address, f.stranger.address, usdc, 1n);
+      expect(await f.escrow.depositOf(s.intent.paymentId, usdc, f.stranger.address)).to.equal(0n);
+      await expectNothingRescuable(f, usdc);
+      await expectNothingRescuable(f, usdt);
+    });
+
+    it("a partial in USDT, then a full payment in BNB: it completes in BNB, and the USDT partial stays its payer's", async function () {
+      const f = await loadFixture(fixture);
+      const usdt = await f.usdt.getAddress();
+      const s = await f.signed({ amountUsd: USD("100") });
+      await payToken(f.escrow, f.customer, s, f.usdt, TOKENS("30"));
+      const merchantUsdt = await f.escrow.balanceOf(f.merchant.address, usdt); // from the fixture's paid payment
+
+      await expect(payBnb(f.escrow, f.other, s, BNB("0.2")))
+        .to.emit(f.escrow, "PaymentCompleted")
+        .withArgs(s.intent.paymentId, f.merchant.address, f.other.address, NATIVE, BNB("0.2"), USD("120"), USD("120"), USD("20"), 0n);
+      await expectPayment(f.escrow, s.intent.paymentId, {
+        status: Status.Completed,
+        tokenIndex: 3n,
+        merchantId: 1n,
+        amount: BNB("0.2"),
+        receivedUsd: USD("120"),
+      });
+      // The merchant's balance holds only the BNB from it.
+      expect(await f.escrow.balanceOf(f.merchant.address, NATIVE)).to.equal(BNB("0.2"));
+      expect(await f.escrow.balanceOf(f.merchant.address, usdt)).to.equal(merchantUsdt);
+      expect(await f.escrow.depositOf(s.intent.paymentId, usdt, f.customer.address)).to.equal(TOKENS("30"));
+      expect(await f.escrow.depositOf(s.intent.paymentId, NATIVE, f.other.address)).to.equal(0n);
+
+      // Nothing of the BNB that paid it is refundable.
+      await expect(f.escrow.connect(f.other).expire(s.intent, NATIVE, [f.other.address]))
+        .to.be.revertedWithCustomError(f.escrow, "NotRefundable")
+        .withArgs(s.intent.paymentId, Status.Completed, NATIVE);
+      // The USDT partial is, to the customer who paid it.
+      await expect(f.escrow.connect(f.other).expire(s.intent, usdt, [f.customer.address])).to.changeTokenBalances(
+        f.usdt,
+        [f.escrow, f.customer],
+        [-TOKENS("30"), TOKENS("30")],
+      );
+      expect(await f.escrow.depositOf(s.intent.paymentId, usdt, f.customer.address)).to.equal(0n);
+      await expect(f.escrow.connect(f.merchant).withdraw(NATIVE, BNB("0.2"))).to.changeEtherBalance(f.payout, BNB("0.2"));
+      await expectNothingRescuable(f, usdt);
+      await expectNothingRescuable(f, NATIVE);
+    });
+  });
+
+  describe("2. the API's tokens restriction is not enforced on chain", function () {
+    it("an intent accepting only USDT refuses USDC and BNB with TokenNotAccepted, paid directly or to its deposit address", async function () {
+      const f = await loadFixture(fixture);
+      const usdt = await f.usdt.getAddress();
+      const usdc = await f.usdc.getAddress();
+      const acceptedTokens = await f.accepting(usdt);
+      const s = await f.signed({ acceptedTokens });
+
+      await expect(payToken(f.escrow, f.customer, s, usdc, TOKENS("100")))
+        .to.be.revertedWithCustomError(f.escrow, "TokenNotAccepted")
+        .withArgs(s.intent.paymentId, usdc, acceptedTokens);
+      await expect(payBnb(f.escrow, f.customer, s, BNB("0.2")))
+        .to.be.revertedWithCustomError(f.escrow, "TokenNotAccepted")
+        .withArgs(s.intent.paymentId, NATIVE, acceptedTokens);
+
+      // USDC sent to the deposit address cannot be collected: it is a stray, returned where the operator says.
+      const depositAddress = await predictDepositAddress(f.escrow, s.intent);
+      await plainTransfer(f.usdc, f.customer, depositAddress, TOKENS("100"));
+      await expect(f.escrow.connect(f.keeper).collect(s.intent, s.signature, usdc))
+        .to.be.revertedWithCustomError(f.escrow, "TokenNotAccepted")
+        .withArgs(s.intent.paymentId, usdc, acceptedTokens);
+      await expect(f.escrow.connect(f.operator).returnStray(s.intent, usdc, f.customer.address)).to.changeTokenBalances(
+        f.usdc,
+        [depositAddress, f.customer, f.escrowAddress],
+        [-TOKENS("100"), TOKENS("100"), 0n],
+      );
+      expect((await f.escrow.paymentOf(s.intent.paymentId)).status).to.equal(Status.None);
+
+      // USDT is accepted.
+      await expect(payToken(f.escrow, f.customer, s, usdt, TOKENS("100"))).to.emit(f.escrow, "PaymentCompleted");
+      await expectNothingRescuable(f, usdc);
+      await expectNothingRescuable(f, NATIVE);
+    });
+  });
+
+  describe("5. no on-chain limit on expiry", function () {
+    it("an intent expiring 10 years out reverts ExpiryTooFar at its first deposit, direct or collected; 24 hours works", async function () {
+      const f = await loadFixture(fixture);
+      const usdt = await f.usdt.getAddress();
+      // Minutes ahead, so that even a slow (instrumented) run does not overtake it.
+      const at = BigInt(await time.latest()) + 600n;
+      const tenYears = await f.signed({ expiry: at + 10n * 365n * 86_400n });
+      const day = await f.signed({ expiry: at + 24n * 3_600n });
+
+      await time.setNextBlockTimestamp(at);
+      await expect(payToken(f.escrow, f.customer, tenYears, usdt, TOKENS("100")))
+        .to.be.revertedWithCustomError(f.escrow, "ExpiryTooFar")
+        .withArgs(tenYears.intent.paymentId, tenYears.intent.expiry, at + 24n * 3_600n);
+      await plainTransfer(f.usdt, f.customer, await predictDepositAddress(f.escrow, tenYears.intent), TOKENS("100"));
+      await expect(f.escrow.connect(f.keeper).collect(tenYears.intent, tenYears.signature, usdt))
+        .to.be.revertedWithCustomError(f.escrow, "ExpiryTooFar");
+      expect((await f.escrow.paymentOf(tenYears.intent.paymentId)).status).to.equal(Status.None);
+
+      await time.setNextBlockTimestamp(at + 600n);
+      await expect(payToken(f.escrow, f.customer, day, usdt, TOKENS("40"))).to.emit(f.escrow, "PaymentDeposited");
+    });
+
+    it("setMaxTtl changes the limit, only for the admin, from 1 to 168 hours (InvalidMaxTtl), with MaxTtlUpdated", async function () {
+      const f = await loadFixture(fixture);
+      const usdt = await f.usdt.getAddress();
+      for (const caller of [f.operator, f.merchant, f.stranger]) {
+        await expect(f.escrow.connect(caller).setMaxTtl(168))
+          .to.be.revertedWithCustomError(f.escrow, "AccessControlUnauthorizedAccount")
+          .withArgs(caller.address, ethers.ZeroHash);
+      }
+      for (const hours of [0, 169]) {
+        await expect(f.escrow.connect(f.admin).setMaxTtl(hours))
+          .to.be.revertedWithCustomError(f.escrow, "InvalidMaxTtl")
+          .withArgs(hours, 168);
+      }
+      await expect(f.escrow.connect(f.admin).setMaxTtl(168)).to.emit(f.escrow, "MaxTtlUpdated").withArgs(24, 168);
+
+      // A week is the most: an intent of six days is taken, one of ten years still refused.
+      const at = BigInt(await time.latest()) + 600n;
+      const sixDays = await f.signed({ expiry: at + 6n * 86_400n });
+      const tenYears = await f.signed({ expiry: at + 10n * 365n * 86_400n });
+      await time.setNextBlockTimestamp(at);
+      await expect(payToken(f.escrow, f.customer, sixDays, usdt, TOKENS("40"))).to.emit(f.escrow, "PaymentDeposited");
+      await time.setNextBlockTimestamp(at + 1n);
+      await expect(payToken(f.escrow, f.customer, tenYears, usdt, TOKENS("40")))
+        .to.be.revertedWithCustomError(f.escrow, "ExpiryTooFar")
+        .withArgs(tenYears.intent.paymentId, tenYears.intent.expiry, at + 1n + 168n * 3_600n);
+
+      // One hour: the default 30-minute checkout still works, a two-hour intent does not.
+      await expect(f.escrow.connect(f.admin).setMaxTtl(1)).to.emit(f.escrow, "MaxTtlUpdated").withArgs(168, 1);
+      const checkout = await f.signed();
+      await expect(payToken(f.escrow, f.customer, checkout, usdt, TOKENS("100"))).to.emit(f.escrow, "PaymentCompleted");
+      const twoHours = await f.signed({ expiry: BigInt(await time.latest()) + 2n * 3_600n });
+      await expect(payToken(f.escrow, f.customer, twoHours, usdt, TOKENS("100"))).to.be.revertedWithCustomError(
+        f.escrow,
+        "ExpiryTooFar",
+      );
+      // Its deposit address is refused too, until the intent comes within the limit.
+      const depositAddress = await predictDepositAddress(f.escrow, twoHours.intent);
+      await plainTransfer(f.usdt, f.customer, depositAddress, TOKENS("100"));
+      await expect(f.escrow.connect(f.keeper).collect(twoHours.intent, twoHours.signature, usdt)).to.be.revertedWithCustomError(
+        f.escrow,
+        "ExpiryTooFar",
+      );
+      await time.increaseTo(twoHours.intent.expiry - 3_600n);
+      await f.usdtFeed.updateAnswer(await f.usdtFeed.latestAnswer());
+      await expect(f.escrow.connect(f.keeper).collect(twoHours.intent, twoHours.signature, usdt)).to.emit(
+        f.escrow,
+        "PaymentCompleted",
+      );
+    });
+  });
+
+  describe("8. a BNB refund owed to a contract that can neither receive BNB nor call claim is stuck forever", function () {
+    async function router(f: Awaited<ReturnType<typeof fixture>>) {
+      const Router = await ethers.getContractFactory("PaymentRouter");
+      return (await Router.deploy(f.escrowAddress)) as unknown as PaymentRouter;
+    }
+
+    it("a router paying BNB for a user names the user as beneficiary: at expiry the refund goes to the user", async function () {
+      const f = await loadFixture(fixture);
+      const r = await router(f);
+      const routerAddress = await r.getAddress();
+      const s = await f.signed({ amountUsd: USD("100") });
+      await expect(r.connect(f.customer).payNativeFor(s.intent, s.signature, f.customer.address, { value: BNB("0.05") }))
+        .to.emit(f.escrow, "PaymentDeposited")
+        .withArgs(s.intent.paymentId, f.merchant.address, f.customer.address, NATIVE, BNB("0.05"), USD("30"), USD("30"), USD("70"));
+      expect(await f.escrow.depositOf(s.intent.paymentId, NATIVE, f.customer.address)).to.equal(BNB("0.05"));
+      expect(await f.escrow.depositOf(s.intent.paymentId, NATIVE, routerAddress)).to.equal(0n);
+
+      await passExpiry(s.intent);
+      const tx = f.escrow.connect(f.stranger).expire(s.intent, NATIVE, [f.customer.address, routerAddress]);
+      await expect(tx)
+        .to.emit(f.escrow, "DepositRefunded")
+        .withArgs(s.intent.paymentId, f.customer.address, f.customer.address, NATIVE, BNB("0.05"));
+      await expect(tx).not.to.emit(f.escrow, "RefundClaimable");
+      await expect(tx).to.changeEtherBalances([f.escrow, f.customer, routerAddress], [-BNB("0.05"), BNB("0.05"), 0n]);
+      expect(await f.escrow.claimableOf(NATIVE, routerAddress)).to.equal(0n);
+      await expectNothingRescuable(f, NATIVE);
+    });
+
+    it("without a beneficiary the refund is the router's, which can only hold it as a claim it can never make", async function () {
+      const f = await loadFixture(fixture);
+      const r = await router(f);
+      const routerAddress = await r.getAddress();
+      const s = await f.signed({ amountUsd: USD("100") });
+      await r.connect(f.customer).payNativeFor(s.intent, s.signature, ethers.ZeroAddress, { value: BNB("0.05") });
+      expect(await f.escrow.depositOf(s.intent.paymentId, NATIVE, routerAddress)).to.equal(BNB("0.05"));
+
+      await passExpiry(s.intent);
+      await expect(f.escrow.connect(f.stranger).expire(s.intent, NATIVE, [routerAddress]))
+        .to.emit(f.escrow, "RefundClaimable")
+        .withArgs(s.intent.paymentId, routerAddress, NATIVE, BNB("0.05"));
+      expect(await f.escrow.claimableOf(NATIVE, routerAddress)).to.equal(BNB("0.05"));
+    });
+
+    it("refuses the escrow as the beneficiary, where a refund would stop being owed (EscrowAsReceiver(\"beneficiary\"))", async function () {
+      const f = await loadFixture(fixture);
+      const r = await router(f);
+      const s = await f.signed({ amountUsd: USD("100") });
+      await expect(r.connect(f.customer).payNativeFor(s.intent, s.signature, f.escrowAddress, { value: BNB("0.05") }))
+        .to.be.revertedWithCustomError(f.escrow, "EscrowAsReceiver")
+        .withArgs("beneficiary");
+      await expect(payToken(f.escrow, f.customer, s, f.usdt, TOKENS("40"), f.escrowAddress))
+        .to.be.revertedWithCustomError(f.escrow, "EscrowAsReceiver")
+        .withArgs("beneficiary");
+      expect((await f.escrow.paymentOf(s.intent.paymentId)).status).to.equal(Status.None);
     });
   });
 
@@ -81,7 +321,7 @@ describe("the mainnet review's findings", function () {
 
       // BNB, whose price moves between quote and deposit, keeps its 1%: $99 of BNB completes $100.
       const native = await f.signed({ amountUsd: USD("100") });
-      await f.escrow.connect(f.customer).payNative(native.intent, native.signature, { value: BNB("0.165") });
+      await f.escrow.connect(f.customer).payNative(native.intent, native.signature, ethers.ZeroAddress, { value: BNB("0.165") });
       expect((await f.escrow.paymentOf(native.intent.paymentId)).status).to.equal(Status.Completed);
     });
   });
@@ -116,10 +356,10 @@ describe("the mainnet review's findings", function () {
     it("refuses an intent whose refundTo is the escrow at its first deposit, direct or collected", async function () {
       const f = await loadFixture(fixture);
       const s = await f.signed({ refundTo: f.escrowAddress });
-      await expect(f.escrow.connect(f.customer).pay(s.intent, s.signature, f.usdt, TOKENS("40")))
+      await expect(f.escrow.connect(f.customer).pay(s.intent, s.signature, f.usdt, TOKENS("40"), ethers.ZeroAddress))
         .to.be.revertedWithCustomError(f.escrow, "EscrowAsReceiver")
         .withArgs("refundTo");
-      await expect(f.escrow.connect(f.customer).payNative(s.intent, s.signature, { value: BNB("0.01") }))
+      await expect(f.escrow.connect(f.customer).payNative(s.intent, s.signature, ethers.ZeroAddress, { value: BNB("0.01") }))
         .to.be.revertedWithCustomError(f.escrow, "EscrowAsReceiver")
         .withArgs("refundTo");
       await plainTransfer(f.usdt, f.customer, await predictDepositAddress(f.escrow, s.intent), TOKENS("40"));
@@ -157,8 +397,8 @@ describe("the mainnet review's findings", function () {
       const s = await f.signed({ amountUsd: USD("100") });
       await depositAndCollect(f, s, f.usdt, TOKENS("40"));
       await passExpiry(s.intent);
-      await f.escrow.connect(f.operator).expire(s.intent, []);
-      await expect(f.escrow.connect(f.operator).refundDepositAddress(s.intent, f.escrowAddress, TOKENS("40")))
+      await f.escrow.connect(f.operator).expire(s.intent, f.usdt, []);
+      await expect(f.escrow.connect(f.operator).refundDepositAddress(s.intent, f.usdt, f.escrowAddress, TOKENS("40")))
         .to.be.revertedWithCustomError(f.escrow, "EscrowAsReceiver")
         .withArgs("recipient");
       await expectNothingRescuable(f, await f.usdt.getAddress());
@@ -170,11 +410,11 @@ describe("the mainnet review's findings", function () {
       const f = await loadFixture(fixture);
       const bouncer = (await (await ethers.getContractFactory("BouncingReceiver")).deploy()) as unknown as BouncingReceiver;
       const s = await f.signed();
-      const data = f.escrow.interface.encodeFunctionData("payNative", [s.intent, s.signature]);
+      const data = f.escrow.interface.encodeFunctionData("payNative", [s.intent, s.signature, ethers.ZeroAddress]);
       await bouncer.connect(f.customer).relay(f.escrowAddress, data, { value: BNB("0.05") });
       await passExpiry(s.intent);
       const heldBefore = await heldBy(f.escrow, NATIVE);
-      await f.escrow.connect(f.stranger).expire(s.intent, [await bouncer.getAddress()]);
+      await f.escrow.connect(f.stranger).expire(s.intent, NATIVE, [await bouncer.getAddress()]);
       // The refund was pushed, the bounce refused: the receiver keeps its refund and the escrow holds only what it owes.
       expect(await bouncer.bounces()).to.equal(1n);
       expect(await bouncer.lastBounceAccepted()).to.equal(false);
@@ -210,7 +450,7 @@ describe("the mainnet review's findings", function () {
       await network.provider.send("hardhat_setStorageAt", [feed, "0x0", ethers.toBeHex(6, 32)]);
       expect(await f.usdtFeed.decimals()).to.equal(6n);
       const s = await f.signed();
-      await expect(f.escrow.connect(f.customer).pay(s.intent, s.signature, f.usdt, TOKENS("100")))
+      await expect(f.escrow.connect(f.customer).pay(s.intent, s.signature, f.usdt, TOKENS("100"), ethers.ZeroAddress))
         .to.be.revertedWithCustomError(f.escrow, "FeedDecimalsChanged")
         .withArgs(feed, 8, 6);
       await expect(f.escrow.quoteUsd(f.usdt, TOKENS("1")))
@@ -242,7 +482,7 @@ describe("the mainnet review's findings", function () {
       await proxy.setAggregator(eighteenDecimals);
       expect((await proxy.latestRoundData())[0]).to.equal((2n << 64n) | 1n);
       const second = await f.signed();
-      await expect(f.escrow.connect(f.customer).pay(second.intent, second.signature, f.usdt, TOKENS("1")))
+      await expect(f.escrow.connect(f.customer).pay(second.intent, second.signature, f.usdt, TOKENS("1"), ethers.ZeroAddress))
         .to.be.revertedWithCustomError(f.escrow, "FeedDecimalsChanged")
         .withArgs(feed, 8, 18);
       await f.escrow.connect(f.admin).setToken(f.usdt, feed, 86_400);

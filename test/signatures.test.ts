@@ -19,7 +19,7 @@ async function twoMerchants() {
 }
 
 async function payUsdt(f: EscrowFixture, intent: PaymentIntent, signature: string, amount = TOKENS("100")) {
-  return f.escrow.connect(f.customer).pay(intent, signature, await f.usdt.getAddress(), amount);
+  return f.escrow.connect(f.customer).pay(intent, signature, await f.usdt.getAddress(), amount, ethers.ZeroAddress);
 }
 
 describe("intent signatures", function () {
@@ -37,6 +37,17 @@ describe("intent signatures", function () {
       amount: TOKENS("100"),
       receivedUsd: USD("100"),
     });
+  });
+
+  it("signs the EIP-712 type PaymentIntent(bytes32 paymentId,address merchant,uint256 amountUsd,uint64 expiry,address refundTo,uint256 acceptedTokens)", async function () {
+    const f = await loadFixture(deployEscrow);
+    const type =
+      "PaymentIntent(bytes32 paymentId,address merchant,uint256 amountUsd,uint64 expiry,address refundTo,uint256 acceptedTokens)";
+    expect(await f.escrow.PAYMENT_INTENT_TYPEHASH()).to.equal(ethers.id(type));
+    expect(ethers.TypedDataEncoder.from(PAYMENT_INTENT_TYPES).encodeType("PaymentIntent")).to.equal(type);
+    // The acceptedTokens the test intents carry by default: every token configured, at indexes 1 to 3.
+    const { intent } = await f.signed();
+    expect(intent.acceptedTokens).to.equal((1n << INDEX.usdt) | (1n << INDEX.usdc) | (1n << INDEX.bnb));
   });
 
   describe("who signed", function () {
@@ -86,7 +97,7 @@ describe("intent signatures", function () {
       await expect(payUsdt(f, intent, bad))
         .to.be.revertedWithCustomError(f.escrow, "InvalidSignature")
         .withArgs(intent.paymentId);
-      await expect(f.escrow.connect(f.customer).payNative(intent, bad, { value: 1n }))
+      await expect(f.escrow.connect(f.customer).payNative(intent, bad, ethers.ZeroAddress, { value: 1n }))
         .to.be.revertedWithCustomError(f.escrow, "InvalidSignature")
         .withArgs(intent.paymentId);
       expect((await f.escrow.paymentOf(intent.paymentId)).status).to.equal(Status.None);
@@ -161,7 +172,7 @@ describe("intent signatures", function () {
       await expect(payUsdt(f, intent, signature))
         .to.be.revertedWithCustomError(f.escrow, "UnauthorisedSigner")
         .withArgs(f.merchant.address, recovered);
-      await expect(twin.connect(f.customer).pay(intent, signature, await f.usdt.getAddress(), TOKENS("100")))
+      await expect(twin.connect(f.customer).pay(intent, signature, await f.usdt.getAddress(), TOKENS("100"), ethers.ZeroAddress))
         .to.emit(twin, "PaymentCompleted")
         .withArgs(
           intent.paymentId,
@@ -204,12 +215,14 @@ describe("intent signatures", function () {
         ],
         ["expiry extended", (_f, i) => ({ ...i, expiry: i.expiry + 3_600n })],
         ["refundTo redirected", (f, i) => ({ ...i, refundTo: f.other.address })],
+        // Signed accepting USDT only (bit 1); a payer may not widen it to take another token.
+        ["acceptedTokens widened", (_f, i) => ({ ...i, acceptedTokens: i.acceptedTokens | (1n << INDEX.usdc) })],
         ["paymentId changed", (_f, i) => ({ ...i, paymentId: ethers.concat([i.merchant, ethers.id("x").slice(0, 26)]) })],
       ];
     for (const [what, alter] of alterations) {
       it(`rejects an intent with its ${what} after signing (UnauthorisedSigner with the address it recovers to)`, async function () {
         const f = await twoMerchants();
-        const { intent, signature } = await f.signed();
+        const { intent, signature } = await f.signed({ acceptedTokens: await f.accepting(f.usdt) });
         const altered = alter(f, intent);
         const recovered = await recoverOnEscrow(f.escrow, altered, signature);
         expect(recovered).to.not.equal(f.intentSigner.address);
@@ -237,7 +250,7 @@ describe("intent signatures", function () {
         .to.be.revertedWithCustomError(f.escrow, "UnauthorisedSigner")
         .withArgs(f.merchant.address, f.intentSigner.address);
       const fresh = await f.signed();
-      await expect(f.escrow.connect(f.customer).payNative(fresh.intent, fresh.signature, { value: 1n }))
+      await expect(f.escrow.connect(f.customer).payNative(fresh.intent, fresh.signature, ethers.ZeroAddress, { value: 1n }))
         .to.be.revertedWithCustomError(f.escrow, "UnauthorisedSigner")
         .withArgs(f.merchant.address, f.intentSigner.address);
 
@@ -280,6 +293,7 @@ describe("intent signatures", function () {
         { amountUsd: USD("1000") },
         { refundTo: f.other.address },
         { expiry: first.intent.expiry + 60n },
+        { acceptedTokens: first.intent.acceptedTokens ^ (1n << INDEX.bnb) },
       ]) {
         const second = await f.signed({ ...first.intent, ...terms });
         const actual = await f.escrow.hashIntent(second.intent);
@@ -337,7 +351,7 @@ describe("intent signatures", function () {
         .to.be.revertedWithCustomError(f.escrow, "InvalidPaymentStatus")
         .withArgs(first.intent.paymentId, Status.Completed);
       await expect(
-        f.escrow.connect(f.customer).payNative(second.intent, second.signature, { value: ethers.parseEther("1") }),
+        f.escrow.connect(f.customer).payNative(second.intent, second.signature, ethers.ZeroAddress, { value: ethers.parseEther("1") }),
       )
         .to.be.revertedWithCustomError(f.escrow, "InvalidPaymentStatus")
         .withArgs(first.intent.paymentId, Status.Completed);

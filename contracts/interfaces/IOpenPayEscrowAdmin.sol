@@ -34,6 +34,15 @@ interface IOpenPayEscrowAdmin is IOpenPayEscrowCommon {
     /// @return Seconds.
     function INITIAL_ADMIN_DELAY() external view returns (uint48);
 
+    /// @notice Longest time to live a payment may have at its first deposit, at deployment: 24 hours.
+    /// @return The limit, in hours.
+    function DEFAULT_MAX_TTL_HOURS() external view returns (uint8);
+
+    /// @notice Hard cap of the time-to-live limit: 7 days, so that no deposit is held longer before it can be
+    /// refunded.
+    /// @return The cap, in hours.
+    function MAX_TTL_CAP_HOURS() external view returns (uint8);
+
     // ---------------------------------------------------------------------------------------------
     // Set-up
     // ---------------------------------------------------------------------------------------------
@@ -90,6 +99,11 @@ interface IOpenPayEscrowAdmin is IOpenPayEscrowCommon {
     /// @param bps The fee in basis points.
     function setFee(uint16 bps) external;
 
+    /// @notice Sets the longest time to live a payment may have when its first deposit arrives (admin), from 1 to
+    /// `MAX_TTL_CAP_HOURS` hours: an intent expiring later is refused until it is that close to its expiry.
+    /// @param maxTtlHours The limit, in hours.
+    function setMaxTtl(uint8 maxTtlHours) external;
+
     /// @notice Sets the treasury that receives platform fees (admin).
     /// @param treasury The treasury.
     function setTreasury(address treasury) external;
@@ -118,11 +132,13 @@ interface IOpenPayEscrowAdmin is IOpenPayEscrowCommon {
     /// @return The payment.
     function paymentOf(bytes32 paymentId) external view returns (Payment memory);
 
-    /// @notice Token units a payer deposited into a payment and that were not yet refunded.
+    /// @notice Token units a payer (or the beneficiary it named) deposited into a payment in a token and that were
+    /// not yet refunded; zero in the token that paid it, whose deposits belong to the merchant.
     /// @param paymentId The payment.
+    /// @param token The token.
     /// @param payer The payer.
     /// @return The amount.
-    function depositOf(bytes32 paymentId, address payer) external view returns (uint256);
+    function depositOf(bytes32 paymentId, address token, address payer) external view returns (uint256);
 
     /// @notice Token units refunded by the merchant for a payment.
     /// @param paymentId The payment.

@@ -26,8 +26,12 @@ interface IOpenPayEscrowCommon is IPriceFeedErrors {
         uint256 amountUsd;
         /// @dev Unix time after which deposits revert and the payment can be expired.
         uint64 expiry;
-        /// @dev Where refunds of deposits go; zero sends each refund back to the address that deposited.
+        /// @dev Where refunds of deposits go; zero sends each refund back to the address that deposited (or the
+        /// beneficiary it named).
         address refundTo;
+        /// @dev The tokens the payment accepts: bit `i` set accepts the token at index `i` (`tokenAt`). Each accepted
+        /// token is a separate slot of the payment: a deposit in one never stops the payment being paid in another.
+        uint256 acceptedTokens;
     }
 
     /// @notice Where a payment stands on chain.
@@ -50,11 +54,13 @@ interface IOpenPayEscrowCommon is IPriceFeedErrors {
     struct Payment {
         /// @dev Where the payment stands.
         Status status;
-        /// @dev Index of the token it is paid in (see `tokenAt`).
+        /// @dev Index of the token it is paid in (see `tokenAt`): while open, the token of its first deposit, whose
+        /// deposits this record adds up (deposits in its other accepted tokens add up apart); once paid, the token
+        /// that completed it.
         uint8 tokenIndex;
         /// @dev Id of the merchant it pays (see `merchantOf`).
         uint32 merchantId;
-        /// @dev Token units deposited in total.
+        /// @dev Token units deposited in total in `tokenIndex`.
         uint104 amount;
         /// @dev USD value of all deposits at the price of the latest deposit, 18 decimals (each deposit values the
         /// whole amount received again, so a payer who waits bears the price change).
@@ -63,7 +69,7 @@ interface IOpenPayEscrowCommon is IPriceFeedErrors {
 
     /// @notice How a token is accepted and valued, packed in one slot because every deposit reads it.
     struct TokenConfig {
-        /// @dev Chainlink USD feed of the token.
+        /// @dev Chainlink USD feed of the token; zero while the token is not accepted for new deposits.
         address feed;
         /// @dev Longest accepted age of the feed's answer, in seconds.
         uint24 maxStaleness;
@@ -73,8 +79,8 @@ interface IOpenPayEscrowCommon is IPriceFeedErrors {
         uint8 feedDecimals;
         /// @dev Index of the token in `tokenAt`, from 1; kept when the token is disallowed.
         uint8 index;
-        /// @dev Whether new deposits in this token are accepted.
-        bool allowed;
+        /// @dev The global limit on a payment's time to live, copied here so that a first deposit reads one slot.
+        uint8 maxTtlHours;
         /// @dev The token's own tolerance: a payment in it completes when the USD received is at least
         /// amount × (1 − toleranceBps / 10,000). Stablecoins can be held far tighter than BNB.
         uint16 toleranceBps;
@@ -107,6 +113,8 @@ interface IOpenPayEscrowCommon is IPriceFeedErrors {
         uint16 feeBps;
         /// @dev When true, new deposits revert; refunds, claims and withdrawals go on.
         bool paused;
+        /// @dev Longest time a payment may have left when its first deposit arrives, in hours.
+        uint8 maxTtlHours;
         /// @dev Receiver of the platform fees.
         address treasury;
     }
@@ -119,12 +127,13 @@ interface IOpenPayEscrowCommon is IPriceFeedErrors {
     /// event or `PaymentCompleted`.
     /// @param paymentId The payment.
     /// @param merchant The merchant the payment is for.
-    /// @param payer Who deposited (refunds of an expired payment go back here unless the intent names `refundTo`).
+    /// @param payer Who deposited, or the beneficiary it named (refunds go back here unless the intent names
+    /// `refundTo`).
     /// @param token The token deposited (zero address for BNB).
     /// @param amount Token units of this deposit.
     /// @param valueUsd USD value of this deposit at the current price, 18 decimals.
-    /// @param receivedUsd USD value of all deposits of the payment so far, at the current price.
-    /// @param remainingUsd USD still to pay for the full amount, at the current price.
+    /// @param receivedUsd USD value of all deposits of the payment in this token so far, at the current price.
+    /// @param remainingUsd USD still to pay in this token for the full amount, at the current price.
     event PaymentDeposited(
         bytes32 indexed paymentId,
         address indexed merchant,
@@ -144,7 +153,8 @@ interface IOpenPayEscrowCommon is IPriceFeedErrors {
     /// @param token The token it was paid in.
     /// @param amount Token units of this deposit (earlier deposits are in their `PaymentDeposited` events).
     /// @param valueUsd USD value of this deposit at the current price.
-    /// @param receivedUsd USD value of all deposits of the payment, at the current price.
+    /// @param receivedUsd USD value of all deposits of the payment in this token, at the current price. Deposits in
+    /// its other accepted tokens are not part of it: they stay refundable to their payers (`expire`).
     /// @param excessUsd USD received beyond the payment's amount (overpayment), credited to the merchant too.
     /// @param fee Token units taken as platform fee from all deposits.
     event PaymentCompleted(
@@ -161,12 +171,12 @@ interface IOpenPayEscrowCommon is IPriceFeedErrors {
 
     /// @notice An open payment passed its expiry unpaid; its deposits are being refunded.
     /// @param paymentId The payment.
-    /// @param token The token of its deposits.
-    /// @param amount Token units deposited, to be refunded.
+    /// @param token The token of its first deposit.
+    /// @param amount Token units deposited in that token, to be refunded (with any deposits in other tokens).
     /// @param receivedUsd USD value that had been received.
     event PaymentExpired(bytes32 indexed paymentId, address token, uint256 amount, uint256 receivedUsd);
 
-    /// @notice A deposit of an expired payment was sent back.
+    /// @notice A deposit was sent back: of an expired payment, or in a token other than the one that paid it.
     /// @param paymentId The payment.
     /// @param payer Whose deposit it was.
     /// @param to Where it was sent (the payer or the intent's `refundTo`).
@@ -279,6 +289,11 @@ interface IOpenPayEscrowCommon is IPriceFeedErrors {
     /// @param newBps The new tolerance.
     event ToleranceUpdated(address indexed token, uint16 previousBps, uint16 newBps);
 
+    /// @notice The longest time to live a payment may have at its first deposit changed.
+    /// @param previousHours The old limit.
+    /// @param newHours The new limit.
+    event MaxTtlUpdated(uint8 previousHours, uint8 newHours);
+
     /// @notice The platform fee changed.
     /// @param previousBps The old fee.
     /// @param newBps The new fee.
@@ -352,11 +367,24 @@ interface IOpenPayEscrowCommon is IPriceFeedErrors {
     /// @param token The token.
     error TokenNotAllowed(address token);
 
-    /// @notice The payment is already being paid in another token.
+    /// @notice The payment's intent does not accept this token.
     /// @param paymentId The payment.
-    /// @param expected The token of its first deposit.
-    /// @param actual The token offered.
-    error TokenMismatch(bytes32 paymentId, address expected, address actual);
+    /// @param token The token offered.
+    /// @param acceptedTokens The intent's accepted tokens (bit `i`: the token at index `i`).
+    error TokenNotAccepted(bytes32 paymentId, address token, uint256 acceptedTokens);
+
+    /// @notice The intent's expiry is further away than the escrow's longest time to live.
+    /// @param paymentId The payment.
+    /// @param expiry Its expiry.
+    /// @param latest The latest expiry accepted now.
+    error ExpiryTooFar(bytes32 paymentId, uint64 expiry, uint256 latest);
+
+    /// @notice Nothing of this payment can be refunded in this token now: it is open, or this is the token that
+    /// paid it.
+    /// @param paymentId The payment.
+    /// @param status Its status.
+    /// @param token The token asked for.
+    error NotRefundable(bytes32 paymentId, Status status, address token);
 
     /// @notice BNB must be paid with `payNative` (or sent to a deposit address), not with `pay` or a plain transfer
     /// to the escrow.
@@ -428,7 +456,7 @@ interface IOpenPayEscrowCommon is IPriceFeedErrors {
 
     /// @notice An address that would receive funds is the escrow itself, where they would stop being owed to anyone
     /// and become rescuable.
-    /// @param what Which one: "payout", "recipient", "refundTo" or "treasury".
+    /// @param what Which one: "payout", "recipient", "refundTo", "beneficiary" or "treasury".
     error EscrowAsReceiver(string what);
 
     /// @notice Nothing is claimable.
@@ -456,6 +484,11 @@ interface IOpenPayEscrowCommon is IPriceFeedErrors {
     /// @param bps The fee asked for.
     /// @param max The cap.
     error FeeTooHigh(uint256 bps, uint256 max);
+
+    /// @notice The time-to-live limit is zero or above the cap.
+    /// @param maxTtlHours The limit asked for.
+    /// @param cap The largest accepted.
+    error InvalidMaxTtl(uint256 maxTtlHours, uint256 cap);
 
     /// @notice The staleness limit is zero or above the cap.
     /// @param maxStaleness The limit asked for.

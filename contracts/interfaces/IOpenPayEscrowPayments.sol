@@ -34,18 +34,30 @@ interface IOpenPayEscrowPayments is IOpenPayEscrowCommon {
     // ---------------------------------------------------------------------------------------------
 
     /// @notice Pays (part of) a payment in an ERC-20 token the caller approved to the escrow.
-    /// @dev The first deposit records the payment; later deposits must repeat the same intent and token.
-    /// Completes the payment when the USD received reaches the amount less the tolerance.
+    /// @dev The first deposit records the payment; later deposits must repeat the same intent. Each token the intent
+    /// accepts adds up apart: the payment completes when the USD value of what it received in one token, at the
+    /// current price, reaches the amount less that token's tolerance. The first deposit must come no earlier than
+    /// the escrow's longest time to live before the expiry.
     /// @param intent The payment's signed terms.
     /// @param signature The EIP-712 signature of `intent` by a signer the merchant authorised.
-    /// @param token The token to pay in.
+    /// @param token The token to pay in, one the intent accepts.
     /// @param amount Token units to pay.
-    function pay(PaymentIntent calldata intent, bytes calldata signature, address token, uint256 amount) external;
+    /// @param beneficiary Who the deposit is refunded to if it ever is (when the intent names no `refundTo`): a
+    /// router or relayer paying for a user names the user; zero means the caller.
+    function pay(
+        PaymentIntent calldata intent,
+        bytes calldata signature,
+        address token,
+        uint256 amount,
+        address beneficiary
+    ) external;
 
     /// @notice Pays (part of) a payment in BNB sent with the call.
     /// @param intent The payment's signed terms.
     /// @param signature The EIP-712 signature of `intent` by a signer the merchant authorised.
-    function payNative(PaymentIntent calldata intent, bytes calldata signature) external payable;
+    /// @param beneficiary Who the deposit is refunded to if it ever is (when the intent names no `refundTo`); zero
+    /// means the caller.
+    function payNative(PaymentIntent calldata intent, bytes calldata signature, address beneficiary) external payable;
 
     /// @notice Collects what a customer sent by plain transfer to the payment's deposit address, and records it
     /// exactly as a direct payment: Chainlink value within the tolerance, partial deposits adding up, excess
@@ -60,25 +72,28 @@ interface IOpenPayEscrowPayments is IOpenPayEscrowCommon {
         external
         returns (uint256 amount);
 
-    /// @notice Expires an open payment past its expiry (if not expired yet) and refunds the given payers' deposits.
+    /// @notice Expires an open payment past its expiry (if not expired yet) and refunds the given payers' deposits in
+    /// `token`; on a paid payment, refunds deposits in tokens other than the one that paid it.
     /// @dev Anyone may call. A refund that cannot be pushed becomes claimable by its receiver. Calling again
-    /// on an expired payment refunds deposits not refunded yet.
-    /// Deposits collected from the deposit address go to the intent's `refundTo`; with none, they are left for
-    /// `refundDepositAddress`. While the deposit address holds the payment's token, only the operator may expire
-    /// it until `LATE_COLLECT_WINDOW` after the expiry (`LateCollectPending`).
+    /// refunds deposits not refunded yet. Deposits collected from the deposit address go to the intent's `refundTo`;
+    /// with none, they are left for `refundDepositAddress`. While the deposit address holds a token the payment
+    /// accepts, only the operator may expire it until `LATE_COLLECT_WINDOW` after the expiry (`LateCollectPending`).
     /// @param intent The payment's terms, as signed.
+    /// @param token The token of the deposits to refund.
     /// @param payers Whose deposits to refund.
-    function expire(PaymentIntent calldata intent, address[] calldata payers) external;
+    function expire(PaymentIntent calldata intent, address token, address[] calldata payers) external;
 
-    /// @notice Sends back deposits collected from the deposit address of an expired payment: to the intent's
-    /// `refundTo`, or when it names none to `to`, which only the operator role may choose (the keeper takes it
-    /// from the observed transfer's sender). Several senders are refunded by several calls.
+    /// @notice Sends back deposits collected from the deposit address that are refundable (of an expired payment,
+    /// or in a token other than the one that paid it): to the intent's `refundTo`, or when it names none to `to`,
+    /// which only the operator role may choose (the keeper takes it from the observed transfer's sender). Several
+    /// senders are refunded by several calls.
     /// @param intent The payment's terms, as signed.
+    /// @param token The token.
     /// @param to The receiver when the intent names no refund address.
     /// @param amount Token units.
-    function refundDepositAddress(PaymentIntent calldata intent, address to, uint256 amount) external;
+    function refundDepositAddress(PaymentIntent calldata intent, address token, address to, uint256 amount) external;
 
-    /// @notice Sends back what a deposit address holds that can never be collected: a token the payment does not
+    /// @notice Sends back what a deposit address holds that can never be collected: a token the intent does not
     /// accept, or anything sent after the payment completed or expired. Goes to the intent's `refundTo`, or when
     /// it names none to `to`, which only the operator role may choose. The payment's own token sent after the
     /// expiry counts as a stray for others only once `LATE_COLLECT_WINDOW` has passed. If the receiver cannot take

@@ -34,7 +34,7 @@ contract BenchPayer {
     ) external {
         for (uint256 i; i < intents.length; ++i) {
             for (uint256 t; t < times; ++t) {
-                escrow.pay(intents[i], signatures[i], token, amount);
+                escrow.pay(intents[i], signatures[i], token, amount, address(0));
             }
         }
     }

@@ -5,6 +5,8 @@ import { OperatorError } from "./operatorError";
 const MAX_BPS = 500;
 /** The escrow's limit on a feed's staleness (MAX_STALENESS_CAP). */
 const MAX_STALENESS = 2 * 24 * 60 * 60;
+/** The escrow's cap on a payment's time to live at its first deposit (MAX_TTL_CAP_HOURS): 7 days. */
+const MAX_TTL_HOURS = 168;
 
 export function required(option: string, value: string | undefined): string {
   if (value === undefined || value.trim() === "") throw new OperatorError(`--${option} is required`);
@@ -57,6 +59,11 @@ export function parseBps(option: string, value: string | undefined): number {
 /** A feed's staleness limit in seconds, within the escrow's cap of two days. */
 export function parseStaleness(option: string, value: string | undefined): number {
   return parseInteger(option, value, 1, MAX_STALENESS, "seconds");
+}
+
+/** A payment's longest time to live, in whole hours within the escrow's cap of 168 (7 days). */
+export function parseTtlHours(option: string, value: string | undefined): number {
+  return parseInteger(option, value, 1, MAX_TTL_HOURS, "hours");
 }
 
 /** A 32-byte payment id. */

@@ -1,7 +1,7 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { zeroAddress, type Address } from "viem";
 import { deployedToken } from "../../indexer/src/chain/deployment";
-import { parseAddress, parseBps, parseStaleness, required } from "./arguments";
+import { parseAddress, parseBps, parseStaleness, parseTtlHours, required } from "./arguments";
 import { operatorCommand, SENDING_FLAGS, SENDING_OPTIONS } from "./commandLine";
 import { escrowContext, requireRole, sendToEscrow, type CommonOptions, type EscrowContext } from "./escrowContext";
 import { OperatorError } from "./operatorError";
@@ -62,6 +62,13 @@ export async function setFee(hre: HardhatRuntimeEnvironment, args: CommonOptions
   return sendToEscrow(context, "setFee", [bps]);
 }
 
+export async function setMaxTtl(hre: HardhatRuntimeEnvironment, args: CommonOptions & { hours?: string }, out?: Out) {
+  const hours = parseTtlHours("hours", args.hours);
+  const context = await escrowContext(hre, args, out);
+  await requireRole(context, "DEFAULT_ADMIN_ROLE");
+  return sendToEscrow(context, "setMaxTtl", [hours]);
+}
+
 operatorCommand(
   "allow-token",
   "Accept a token (or BNB) for payments, priced by a Chainlink USD feed (admin)",
@@ -100,5 +107,13 @@ operatorCommand(
   "Set the platform fee taken from each completed payment, in basis points (admin)",
   [["bps", "Basis points, 0 to 500"], ...SENDING_OPTIONS],
   setFee,
+  SENDING_FLAGS,
+);
+
+operatorCommand(
+  "set-max-ttl",
+  "Set the longest time to live a payment may have at its first deposit, in hours: an intent expiring later is refused (admin)",
+  [["hours", "Whole hours, 1 to 168 (the escrow starts at 24; the API's intents live 30 minutes by default)"], ...SENDING_OPTIONS],
+  setMaxTtl,
   SENDING_FLAGS,
 );

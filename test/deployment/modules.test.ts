@@ -12,7 +12,7 @@ import OpenPayModule from "../../deploy/modules/OpenPay";
 import { readNetworkParameters, type LocalParameters } from "../../deploy/parameters";
 import { deploymentFile, escrowAbiHash, readDeployment, type DeploymentRecord } from "../../indexer/src/chain/deployment";
 import { openPayEscrowAbi } from "../../indexer/src/chain/escrowAbi";
-import { FEED_DECIMALS, NATIVE, PRICE, TOKENS, USD, TTL, newPaymentId } from "../support/fixture";
+import { FEED_DECIMALS, NATIVE, PRICE, TOKENS, USD, TTL, allTokensMask, newPaymentId } from "../support/fixture";
 import { signIntent, type PaymentIntent } from "../support/intents";
 import { deployFeed, deployToken, expectPayment, Status } from "../support/payments";
 
@@ -145,7 +145,7 @@ describe("deployment modules", function () {
       for (const symbol of SYMBOLS) {
         const recorded = record.tokens[symbol];
         const config = await escrow.tokenConfigOf(recorded.address);
-        expect(config.allowed, symbol).to.equal(true);
+        expect(config.feed, symbol).to.not.equal(NATIVE); // allowed: a disallowed token's feed reads zero
         expect(config.feed, symbol).to.equal(recorded.feed);
         expect(config.maxStaleness, symbol).to.equal(BigInt(expected[symbol].maxStaleness));
         expect(config.decimals, symbol).to.equal(18n);
@@ -173,6 +173,8 @@ describe("deployment modules", function () {
       expect(settings.feeBps).to.equal(BigInt(local.feeBps));
       expect(settings.treasury).to.equal(local.treasury);
       expect(settings.paused).to.equal(false);
+      // The time-to-live limit is the escrow's own default: no parameter sets it.
+      expect(settings.maxTtlHours).to.equal(24n);
     });
 
     it("grants each role to the address local.json5 names, and no role to the wrong account", async function () {
@@ -210,10 +212,11 @@ describe("deployment modules", function () {
         amountUsd: USD("25"),
         expiry: BigInt(await time.latest()) + BigInt(TTL),
         refundTo: ethers.ZeroAddress,
+        acceptedTokens: await allTokensMask(escrow),
       };
       const signature = await signIntent(signer, escrow, intent);
 
-      await expect(escrow.connect(customer).pay(intent, signature, usdtAddress, TOKENS("25")))
+      await expect(escrow.connect(customer).pay(intent, signature, usdtAddress, TOKENS("25"), ethers.ZeroAddress))
         .to.emit(escrow, "PaymentCompleted")
         .withArgs(intent.paymentId, local.merchant, customer.address, usdtAddress, TOKENS("25"), USD("25"), USD("25"), 0n, 0n);
       const { index } = await escrow.tokenConfigOf(usdtAddress);
@@ -316,11 +319,11 @@ describe("deployment modules", function () {
       for (const { token, feed, maxStaleness, toleranceBps, price } of tokens) {
         const config = await escrow.tokenConfigOf(token);
         expect(
-          { allowed: config.allowed, feed: config.feed, maxStaleness: config.maxStaleness, toleranceBps: config.toleranceBps },
+          { feed: config.feed, maxStaleness: config.maxStaleness, toleranceBps: config.toleranceBps, maxTtlHours: config.maxTtlHours },
           token,
         ).to.deep.equal({
-          allowed: true,
           feed,
+          maxTtlHours: 24n,
           maxStaleness: BigInt(maxStaleness),
           toleranceBps: BigInt(toleranceBps),
         });

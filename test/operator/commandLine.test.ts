@@ -42,18 +42,19 @@ function hardhat(args: string[], env: NodeJS.ProcessEnv): Promise<Finished> {
 /** Every operator command with its options (flags apart), as `hardhat <command> --help` lists them. */
 const COMMANDS: Record<string, { options: string[]; flags: string[] }> = {
   deploy: { options: ["parameters"], flags: ["quiet"] },
-  "verify-deployment": { options: [], flags: [] },
+  "verify-deployment": { options: [], flags: ["dryRun"] },
   "register-merchant": { options: ["merchant", "payout", "signer", "from"], flags: ["calldata"] },
   "allow-token": { options: ["token", "feed", "maxStaleness", "from"], flags: ["calldata"] },
   "disallow-token": { options: ["token", "from"], flags: ["calldata"] },
   "set-tolerance": { options: ["token", "bps", "from"], flags: ["calldata"] },
   "set-fee": { options: ["bps", "from"], flags: ["calldata"] },
+  "set-max-ttl": { options: ["hours", "from"], flags: ["calldata"] },
   pause: { options: ["from"], flags: ["calldata"] },
   unpause: { options: ["from"], flags: ["calldata"] },
   withdraw: { options: ["token", "amount", "from"], flags: ["all", "calldata"] },
   refund: { options: ["payment", "to", "amount", "from"], flags: ["calldata"] },
-  expire: { options: ["intent", "payers", "fromBlock", "from"], flags: ["calldata"] },
-  simulate: { options: ["scenario", "token", "usd", "via", "intent", "save"], flags: ["collect"] },
+  expire: { options: ["intent", "token", "payers", "fromBlock", "from"], flags: ["calldata"] },
+  simulate: { options: ["scenario", "token", "usd", "via", "intent", "accept", "save"], flags: ["collect"] },
 };
 
 describe("operator: the command line", function () {
@@ -83,7 +84,9 @@ describe("operator: the command line", function () {
       expect(await statusOf(world.escrow, result.paymentId)).to.equal("open");
       const payment = await world.escrow.paymentOf(result.paymentId);
       expect(payment.amount).to.equal(parseEther(result.amount));
-      expect(await world.escrow.depositOf(result.paymentId, world.customer.address)).to.equal(parseEther(result.amount));
+      expect(await world.escrow.depositOf(result.paymentId, world.record.tokens.BNB.address, world.customer.address)).to.equal(
+        parseEther(result.amount),
+      );
       expect(parseEther(result.remainingUsd) > 0n).to.equal(true);
     });
 

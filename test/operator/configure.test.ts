@@ -2,10 +2,10 @@ import hre from "hardhat";
 import { expect } from "chai";
 import { transferAdmin } from "../support/scenarios";
 import { zeroAddress } from "viem";
-import { allowToken, disallowToken, setFee, setTolerance } from "../../scripts/operator/configure";
+import { allowToken, disallowToken, setFee, setMaxTtl, setTolerance } from "../../scripts/operator/configure";
 import { blockNumber, captureLog, decodeCalldata, KEYLESS, operatorError, simulateQuietly, useLocalOpenPay } from "./support";
 
-describe("operator: allow-token, disallow-token, set-tolerance, set-fee", function () {
+describe("operator: allow-token, disallow-token, set-tolerance, set-fee, set-max-ttl", function () {
   const world = useLocalOpenPay();
 
   async function newTokenWithFeed(decimals = 6) {
@@ -20,7 +20,7 @@ describe("operator: allow-token, disallow-token, set-tolerance, set-fee", functi
       const { lines } = await captureLog(() => allowToken(hre, { token, feed, maxStaleness: "3600" }));
       expect(lines[0]).to.match(/^setToken: transaction 0x[0-9a-f]{64} in block \d+$/);
       const config = await world.escrow.tokenConfigOf(token);
-      expect(config.allowed).to.equal(true);
+      expect(config.feed).to.not.equal(zeroAddress);
       expect(config.feed).to.equal(feed);
       expect(config.maxStaleness).to.equal(3600n);
       expect(config.decimals).to.equal(6n);
@@ -33,7 +33,7 @@ describe("operator: allow-token, disallow-token, set-tolerance, set-fee", functi
     it("takes a lower-case token address", async function () {
       const { token, feed } = await newTokenWithFeed(18);
       await captureLog(() => allowToken(hre, { token: token.toLowerCase(), feed, maxStaleness: "60" }));
-      expect((await world.escrow.tokenConfigOf(token)).allowed).to.equal(true);
+      expect((await world.escrow.tokenConfigOf(token)).feed).to.not.equal(zeroAddress);
     });
 
     it("takes BNB as the token and updates its feed and staleness limit", async function () {
@@ -43,7 +43,7 @@ describe("operator: allow-token, disallow-token, set-tolerance, set-fee", functi
       const config = await world.escrow.tokenConfigOf(zeroAddress);
       expect(config.feed).to.equal(feed);
       expect(config.maxStaleness).to.equal(120n);
-      expect(config.allowed).to.equal(true);
+      expect(config.feed).to.not.equal(zeroAddress);
       expect(config.index).to.equal(index);
     });
 
@@ -95,7 +95,7 @@ describe("operator: allow-token, disallow-token, set-tolerance, set-fee", functi
 
     it("takes a token by its symbol in the deployment record", async function () {
       await captureLog(() => disallowToken(hre, { token: "usdc" }));
-      expect((await world.escrow.tokenConfigOf(world.record.tokens.USDC.address)).allowed).to.equal(false);
+      expect((await world.escrow.tokenConfigOf(world.record.tokens.USDC.address)).feed).to.equal(zeroAddress);
     });
 
     it("--calldata prints setToken(token, feed, staleness) and sends nothing", async function () {
@@ -115,9 +115,9 @@ describe("operator: allow-token, disallow-token, set-tolerance, set-fee", functi
     it("stops new payments in a token given by address; BNB and the others stay allowed", async function () {
       const usdc = world.record.tokens.USDC.address;
       await captureLog(() => disallowToken(hre, { token: usdc }));
-      expect((await world.escrow.tokenConfigOf(usdc)).allowed).to.equal(false);
-      expect((await world.escrow.tokenConfigOf(world.record.tokens.USDT.address)).allowed).to.equal(true);
-      expect((await world.escrow.tokenConfigOf(zeroAddress)).allowed).to.equal(true);
+      expect((await world.escrow.tokenConfigOf(usdc)).feed).to.equal(zeroAddress);
+      expect((await world.escrow.tokenConfigOf(world.record.tokens.USDT.address)).feed).to.not.equal(zeroAddress);
+      expect((await world.escrow.tokenConfigOf(zeroAddress)).feed).to.not.equal(zeroAddress);
 
       const refused = await simulateQuietly({ scenario: "full", token: "USDC" });
       expect(refused.refused).to.equal(`the escrow refused: TokenNotAllowed(token=${usdc})`);
@@ -125,7 +125,7 @@ describe("operator: allow-token, disallow-token, set-tolerance, set-fee", functi
 
     it("takes BNB as the token", async function () {
       await captureLog(() => disallowToken(hre, { token: "BNB" }));
-      expect((await world.escrow.tokenConfigOf(zeroAddress)).allowed).to.equal(false);
+      expect((await world.escrow.tokenConfigOf(zeroAddress)).feed).to.equal(zeroAddress);
     });
 
     it("refuses a sender without DEFAULT_ADMIN_ROLE and a missing --token", async function () {
@@ -134,7 +134,7 @@ describe("operator: allow-token, disallow-token, set-tolerance, set-fee", functi
         `${world.merchant.address} does not hold DEFAULT_ADMIN_ROLE on the escrow ${world.record.escrow}`,
       );
       expect(await operatorError(disallowToken(hre, {}))).to.equal("--token is required");
-      expect((await world.escrow.tokenConfigOf(usdt)).allowed).to.equal(true);
+      expect((await world.escrow.tokenConfigOf(usdt)).feed).to.not.equal(zeroAddress);
     });
 
     it("--calldata prints disallowToken(token) and sends nothing", async function () {
@@ -142,7 +142,7 @@ describe("operator: allow-token, disallow-token, set-tolerance, set-fee", functi
       const { call } = decodeCalldata(world.escrow, lines);
       expect(call.name).to.equal("disallowToken");
       expect(call.args[0]).to.equal(zeroAddress);
-      expect((await world.escrow.tokenConfigOf(zeroAddress)).allowed).to.equal(true);
+      expect((await world.escrow.tokenConfigOf(zeroAddress)).feed).to.not.equal(zeroAddress);
     });
   });
 
@@ -208,6 +208,45 @@ describe("operator: allow-token, disallow-token, set-tolerance, set-fee", functi
       expect(call.args[0]).to.equal(42n);
       expect(await blockNumber()).to.equal(before);
       expect((await world.escrow.settings()).feeBps).to.equal(0n);
+    });
+  });
+
+  describe("set-max-ttl", function () {
+    it("sets the longest time to live of a payment at its first deposit, which intents expiring later then meet", async function () {
+      expect((await world.escrow.settings()).maxTtlHours).to.equal(24n);
+      const { lines } = await captureLog(() => setMaxTtl(hre, { hours: "168" }));
+      expect(lines[0]).to.match(/^setMaxTtl: transaction 0x[0-9a-f]{64} in block \d+$/);
+      expect((await world.escrow.settings()).maxTtlHours).to.equal(168n);
+      expect((await world.escrow.tokenConfigOf(world.record.tokens.USDT.address)).maxTtlHours).to.equal(168n);
+
+      // At one hour, the demo's 30-minute intents are still paid.
+      await captureLog(() => setMaxTtl(hre, { hours: "1" }));
+      expect((await world.escrow.settings()).maxTtlHours).to.equal(1n);
+      expect((await simulateQuietly({ scenario: "full", token: "USDT" })).status).to.equal("completed");
+    });
+
+    it("refuses 0, 169, a fraction and a missing --hours, naming the option, before sending anything", async function () {
+      const before = await blockNumber();
+      expect(await operatorError(setMaxTtl(hre, { hours: "0" }))).to.equal("--hours: 0 is outside 1..168 hours");
+      expect(await operatorError(setMaxTtl(hre, { hours: "169" }))).to.equal("--hours: 169 is outside 1..168 hours");
+      expect(await operatorError(setMaxTtl(hre, { hours: "1.5" }))).to.equal('--hours: "1.5" is not a whole number of hours');
+      expect(await operatorError(setMaxTtl(hre, {}))).to.equal("--hours is required");
+      expect(await blockNumber()).to.equal(before);
+      expect((await world.escrow.settings()).maxTtlHours).to.equal(24n);
+    });
+
+    it("refuses a sender without DEFAULT_ADMIN_ROLE, and --calldata prints setMaxTtl(hours) without sending", async function () {
+      expect(await operatorError(setMaxTtl(hre, { hours: "48", from: world.operator.address }))).to.equal(
+        `${world.operator.address} does not hold DEFAULT_ADMIN_ROLE on the escrow ${world.record.escrow}`,
+      );
+      const before = await blockNumber();
+      const { lines } = await captureLog(() => setMaxTtl(hre, { hours: "48", calldata: true }));
+      const { printed, call } = decodeCalldata(world.escrow, lines);
+      expect(printed).to.include({ to: world.record.escrow, value: "0", method: "setMaxTtl" });
+      expect(call.name).to.equal("setMaxTtl");
+      expect(call.args[0]).to.equal(48n);
+      expect(await blockNumber()).to.equal(before);
+      expect((await world.escrow.settings()).maxTtlHours).to.equal(24n);
     });
   });
 });

@@ -35,7 +35,7 @@ describe("operator: expire", function () {
     const { intent, signature } = readIntentFile("intent", file);
     await (await world.usdt.mint(payer.address, amount)).wait();
     await (await world.usdt.connect(payer).approve(world.record.escrow, amount)).wait();
-    await (await world.escrow.connect(payer).pay(intent, signature, world.record.tokens.USDT.address, amount)).wait();
+    await (await world.escrow.connect(payer).pay(intent, signature, world.record.tokens.USDT.address, amount, zeroAddress)).wait();
     return payer;
   }
 
@@ -47,10 +47,10 @@ describe("operator: expire", function () {
 
     const { lines } = await captureLog(() => expire(hre, { intent: file }));
     expect(lines).to.have.length(2);
-    expect(lines[0]).to.equal(`expiring ${intent.paymentId}: refunding 1 depositor(s)`);
+    expect(lines[0]).to.equal(`expiring ${intent.paymentId}: refunding 1 depositor(s) in USDT`);
     expect(lines[1]).to.match(/^expire: transaction 0x[0-9a-f]{64} in block \d+$/);
     expect(await statusOf(world.escrow, intent.paymentId)).to.equal("expired");
-    expect(await world.escrow.depositOf(intent.paymentId, world.customer.address)).to.equal(0n);
+    expect(await world.escrow.depositOf(intent.paymentId, world.record.tokens.USDT.address, world.customer.address)).to.equal(0n);
     expect(await balanceIn(world, "USDT", world.customer.address)).to.equal(customerBefore + deposit);
     expect((await world.escrow.ledgerOf(world.record.tokens.USDT.address)).owed).to.equal(0n);
   });
@@ -63,7 +63,7 @@ describe("operator: expire", function () {
     await passExpiry(intent);
 
     const { lines } = await captureLog(() => expire(hre, { intent: file }));
-    expect(lines[0]).to.equal(`expiring ${intent.paymentId}: refunding 2 depositor(s)`);
+    expect(lines[0]).to.equal(`expiring ${intent.paymentId}: refunding 2 depositor(s) in USDT`);
     expect(await balanceIn(world, "USDT", world.customer.address)).to.equal(customerBefore + deposit);
     expect(await balanceIn(world, "USDT", other.address)).to.equal(otherBefore + parseEther("3"));
   });
@@ -75,14 +75,14 @@ describe("operator: expire", function () {
     await passExpiry(intent);
 
     const { lines } = await captureLog(() => expire(hre, { intent: file, payers: world.customer.address.toLowerCase() }));
-    expect(lines[0]).to.equal(`expiring ${intent.paymentId}: refunding 1 depositor(s)`);
+    expect(lines[0]).to.equal(`expiring ${intent.paymentId}: refunding 1 depositor(s) in USDT`);
     expect(await statusOf(world.escrow, intent.paymentId)).to.equal("expired");
     expect(await balanceIn(world, "USDT", world.customer.address)).to.equal(customerBefore + deposit);
-    expect(await world.escrow.depositOf(intent.paymentId, other.address)).to.equal(parseEther("3"));
+    expect(await world.escrow.depositOf(intent.paymentId, world.record.tokens.USDT.address, other.address)).to.equal(parseEther("3"));
 
     const again = await captureLog(() => expire(hre, { intent: file }));
-    expect(again.lines[0]).to.equal(`expiring ${intent.paymentId}: refunding 1 depositor(s)`);
-    expect(await world.escrow.depositOf(intent.paymentId, other.address)).to.equal(0n);
+    expect(again.lines[0]).to.equal(`expiring ${intent.paymentId}: refunding 1 depositor(s) in USDT`);
+    expect(await world.escrow.depositOf(intent.paymentId, world.record.tokens.USDT.address, other.address)).to.equal(0n);
   });
 
   it("accepts several --payers separated by commas", async function () {
@@ -90,9 +90,9 @@ describe("operator: expire", function () {
     const other = await secondDeposit(file, parseEther("1"));
     await passExpiry(intent);
     const { lines } = await captureLog(() => expire(hre, { intent: file, payers: `${world.customer.address},${other.address}` }));
-    expect(lines[0]).to.equal(`expiring ${intent.paymentId}: refunding 2 depositor(s)`);
-    expect(await world.escrow.depositOf(intent.paymentId, world.customer.address)).to.equal(0n);
-    expect(await world.escrow.depositOf(intent.paymentId, other.address)).to.equal(0n);
+    expect(lines[0]).to.equal(`expiring ${intent.paymentId}: refunding 2 depositor(s) in USDT`);
+    expect(await world.escrow.depositOf(intent.paymentId, world.record.tokens.USDT.address, world.customer.address)).to.equal(0n);
+    expect(await world.escrow.depositOf(intent.paymentId, world.record.tokens.USDT.address, other.address)).to.equal(0n);
   });
 
   it("refunds a BNB deposit in BNB", async function () {
@@ -101,10 +101,11 @@ describe("operator: expire", function () {
     const intent = intentOf(file);
     const before = await balanceIn(world, "BNB", world.customer.address);
     await passExpiry(intent);
-    await captureLog(() => expire(hre, { intent: file }));
+    const { lines } = await captureLog(() => expire(hre, { intent: file }));
+    expect(lines[0]).to.equal(`expiring ${intent.paymentId}: refunding 1 depositor(s) in BNB`);
     // The customer does not pay for the expiry (account 0 sends it).
     expect(await balanceIn(world, "BNB", world.customer.address)).to.equal(before + parseEther(result.amount));
-    expect(await world.escrow.depositOf(intent.paymentId, world.customer.address)).to.equal(0n);
+    expect(await world.escrow.depositOf(intent.paymentId, zeroAddress, world.customer.address)).to.equal(0n);
     expect((await world.escrow.ledgerOf(zeroAddress)).owed).to.equal(0n);
   });
 
@@ -113,9 +114,9 @@ describe("operator: expire", function () {
     await passExpiry(intent);
     const head = await blockNumber();
     const { lines } = await captureLog(() => expire(hre, { intent: file, fromBlock: String(head) }));
-    expect(lines[0]).to.equal(`expiring ${intent.paymentId}: refunding 0 depositor(s)`);
+    expect(lines[0]).to.equal(`expiring ${intent.paymentId}: refunding 0 depositor(s) in USDT`);
     expect(await statusOf(world.escrow, intent.paymentId)).to.equal("expired");
-    expect(await world.escrow.depositOf(intent.paymentId, world.customer.address)).to.equal(parseEther("10"));
+    expect(await world.escrow.depositOf(intent.paymentId, world.record.tokens.USDT.address, world.customer.address)).to.equal(parseEther("10"));
     expect(await operatorError(expire(hre, { intent: file, fromBlock: "latest" }))).to.equal('--from-block: "latest" is not a block number');
   });
 
@@ -137,12 +138,52 @@ describe("operator: expire", function () {
     );
   });
 
-  it("refuses a completed payment", async function () {
+  it("refuses a payment paid in one token, with nothing left to refund", async function () {
     const file = world.file("paid.json");
     const paid = await simulateQuietly({ scenario: "full", token: "USDC", save: file });
     await passExpiry(intentOf(file));
     expect(await operatorError(expire(hre, { intent: file }))).to.equal(
-      `--intent: payment ${paid.paymentId} is completed; only an open or expired payment can be expired`,
+      `--intent: payment ${paid.paymentId} is completed in USDC; no deposit is left to refund`,
+    );
+    expect(await operatorError(expire(hre, { intent: file, token: "USDC" }))).to.equal(
+      `--token: payment ${paid.paymentId} was paid in USDC, which is the merchant's`,
+    );
+    expect(await operatorError(expire(hre, { intent: file, payers: world.customer.address }))).to.equal(
+      `--token is required with --payers: payment ${paid.paymentId} was paid in USDC`,
+    );
+  });
+
+  it("refunds every token an expired payment's depositors hold, one call per token", async function () {
+    const { file, intent, deposit } = await underpaid();
+    const bnb = await simulateQuietly({ scenario: "partial", token: "BNB", intent: file });
+    expect(bnb.status).to.equal("open");
+    const usdtBefore = await balanceIn(world, "USDT", world.customer.address);
+    const bnbBefore = await balanceIn(world, "BNB", world.customer.address);
+    await passExpiry(intent);
+
+    const { lines } = await captureLog(() => expire(hre, { intent: file }));
+    expect(lines).to.have.length(4);
+    expect(lines[0]).to.equal(`expiring ${intent.paymentId}: refunding 1 depositor(s) in USDT`);
+    expect(lines[2]).to.equal(`expiring ${intent.paymentId}: refunding 1 depositor(s) in BNB`);
+    expect(await statusOf(world.escrow, intent.paymentId)).to.equal("expired");
+    expect(await balanceIn(world, "USDT", world.customer.address)).to.equal(usdtBefore + deposit);
+    expect(await balanceIn(world, "BNB", world.customer.address)).to.equal(bnbBefore + parseEther(bnb.amount));
+    expect((await world.escrow.ledgerOf(zeroAddress)).owed).to.equal(0n);
+  });
+
+  it("refunds the deposits in the tokens that did not pay a paid payment, and only those (--token narrows)", async function () {
+    const { file, intent, deposit } = await underpaid();
+    const paid = await simulateQuietly({ scenario: "full", token: "BNB", intent: file });
+    expect(paid.status).to.equal("completed");
+    const customerBefore = await balanceIn(world, "USDT", world.customer.address);
+
+    const { lines } = await captureLog(() => expire(hre, { intent: file, token: "USDT" }));
+    expect(lines[0]).to.equal(`${intent.paymentId} was paid in BNB: refunding 1 depositor(s) in USDT`);
+    expect(await balanceIn(world, "USDT", world.customer.address)).to.equal(customerBefore + deposit);
+    expect(await statusOf(world.escrow, intent.paymentId)).to.equal("completed");
+    expect(await world.escrow.balanceOf(world.merchant.address, zeroAddress)).to.equal(parseEther(paid.amount));
+    expect(await operatorError(expire(hre, { intent: file }))).to.equal(
+      `--intent: payment ${intent.paymentId} is completed in BNB; no deposit is left to refund`,
     );
   });
 
@@ -165,18 +206,19 @@ describe("operator: expire", function () {
     );
   });
 
-  it("--calldata prints expire(intent, payers) with the depositors found, and sends nothing", async function () {
+  it("--calldata prints expire(intent, token, payers) with the depositors found, and sends nothing", async function () {
     const { file, intent } = await underpaid();
     await passExpiry(intent);
     const before = await blockNumber();
     const { lines } = await captureLog(() => expire(hre, { intent: file, calldata: true }));
-    expect(lines[0]).to.equal(`expiring ${intent.paymentId}: refunding 1 depositor(s)`);
+    expect(lines[0]).to.equal(`expiring ${intent.paymentId}: refunding 1 depositor(s) in USDT`);
     const { printed, call } = decodeCalldata(world.escrow, lines.slice(1));
     expect(printed).to.include({ to: world.record.escrow, method: "expire" });
     expect(call.name).to.equal("expire");
     expect(call.args[0].paymentId).to.equal(intent.paymentId);
     expect(call.args[0].expiry).to.equal(intent.expiry);
-    expect([...call.args[1]]).to.deep.equal([world.customer.address]);
+    expect(call.args[1]).to.equal(world.record.tokens.USDT.address);
+    expect([...call.args[2]]).to.deep.equal([world.customer.address]);
     expect(await blockNumber()).to.equal(before);
     expect(await statusOf(world.escrow, intent.paymentId)).to.equal("open");
   });

@@ -71,7 +71,7 @@ describe("operator: simulate", function () {
           expect(intentRemaining).to.equal(price - chain.received);
           expect(chain.received >= (price * 40n) / 100n && chain.received < price).to.equal(true);
           const payer = collect ? result.depositAddress : world.customer.address;
-          expect(await world.escrow.depositOf(result.paymentId, payer)).to.equal(parseEther(result.amount));
+          expect(await world.escrow.depositOf(result.paymentId, tokenAddress(symbol), payer)).to.equal(parseEther(result.amount));
           expect(await world.escrow.balanceOf(world.merchant.address, tokenAddress(symbol))).to.equal(0n);
         });
 
@@ -97,7 +97,7 @@ describe("operator: simulate", function () {
         expect(result).to.include({ status: "none", receivedUsd: "0", remainingUsd: "0" });
         expect(await statusOf(world.escrow, result.paymentId)).to.equal("none");
         expect(await balanceIn(world, symbol, world.record.escrow)).to.equal(escrowBefore);
-        expect(await world.escrow.depositOf(result.paymentId, world.customer.address)).to.equal(0n);
+        expect(await world.escrow.depositOf(result.paymentId, tokenAddress(symbol), world.customer.address)).to.equal(0n);
         if (symbol !== "BNB") expect(await balanceIn(world, symbol, world.customer.address)).to.equal(parseEther(result.amount));
       });
 
@@ -162,7 +162,9 @@ describe("operator: simulate", function () {
     expect(second.status).to.equal("open");
     expect(parseEther(second.receivedUsd)).to.equal(parseEther(first.receivedUsd) + parseEther(second.amount));
     expect(parseEther(second.remainingUsd)).to.equal(parseEther("50") - parseEther(second.receivedUsd));
-    expect(await world.escrow.depositOf(first.paymentId, world.customer.address)).to.equal(parseEther(first.amount) + parseEther(second.amount));
+    expect(await world.escrow.depositOf(first.paymentId, tokenAddress("USDT"), world.customer.address)).to.equal(
+      parseEther(first.amount) + parseEther(second.amount),
+    );
 
     const last = await simulatePrinting({ scenario: "full", token: "USDT", intent: file });
     expect(last).to.include({ paymentId: first.paymentId, status: "completed", remainingUsd: "0", receivedUsd: "50" });
@@ -172,6 +174,39 @@ describe("operator: simulate", function () {
     expect(await operatorError(simulateQuietly({ scenario: "full", token: "USDT", intent: file }))).to.equal(
       `payment ${first.paymentId} has nothing left to pay`,
     );
+  });
+
+  it("makes intents accepting every token of the deployment; --accept restricts a new one, which refuses the others", async function () {
+    const file = world.file("usdt-only.json");
+    const all = world.file("all.json");
+    await simulateQuietly({ scenario: "partial", token: "USDT", save: all });
+    const indexes = await Promise.all(SYMBOLS.map(async (symbol) => (await world.escrow.tokenConfigOf(tokenAddress(symbol))).index));
+    expect(readIntentFile("intent", all).intent.acceptedTokens).to.equal(indexes.reduce((mask, index) => mask | (1n << index), 0n));
+
+    const refused = await simulatePrinting({ scenario: "full", token: "BNB", accept: "USDT", save: file });
+    const { intent } = readIntentFile("intent", file);
+    expect(intent.acceptedTokens).to.equal(1n << indexes[0]);
+    expect(refused.refused).to.equal(
+      `the escrow refused: TokenNotAccepted(paymentId=${refused.paymentId}, token=${zeroAddress}, acceptedTokens=${intent.acceptedTokens})`,
+    );
+    expect((await simulatePrinting({ scenario: "full", token: "USDT", intent: file })).status).to.equal("completed");
+    expect(await operatorError(simulateQuietly({ accept: "USDT,DAI" }))).to.equal('--accept: "DAI" is not an address (0x and 40 hex digits)');
+    expect(await operatorError(simulateQuietly({ accept: "USDT", intent: file }))).to.equal("--accept: only for a new intent, not with --intent");
+  });
+
+  it("--intent pays an open payment in a second token apart from the first: a full BNB payment completes it in BNB", async function () {
+    const file = world.file("two-tokens.json");
+    const first = await simulateQuietly({ scenario: "partial", token: "USDT", usd: "50", save: file });
+    const bnb = await simulatePrinting({ scenario: "partial", token: "BNB", intent: file });
+    // 40% of the whole price in BNB: BNB adds up apart from the USDT.
+    expect(bnb.status).to.equal("open");
+    expect(bnb.receivedUsd).to.equal(first.receivedUsd);
+    const rest = await simulatePrinting({ scenario: "full", token: "BNB", intent: file });
+    expect(rest.status).to.equal("completed");
+    const payment = await world.escrow.paymentOf(first.paymentId);
+    expect(payment.tokenIndex).to.equal((await world.escrow.tokenConfigOf(zeroAddress)).index);
+    expect(payment.amount).to.equal(parseEther(bnb.amount) + parseEther(rest.amount));
+    expect(await world.escrow.depositOf(first.paymentId, tokenAddress("USDT"), world.customer.address)).to.equal(parseEther(first.amount));
   });
 
   it("refuses an unknown scenario, route, token or price, naming the option, before touching the chain", async function () {

@@ -12,7 +12,7 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import { zeroAddress, type Address, type Hex } from "viem";
 import { deployOpenPay } from "../../deploy/deployOpenPay";
 import type { DeploymentRecord } from "../../indexer/src/chain/deployment";
-import { PAYMENT_INTENT_TYPES, paymentIntentDomain, type PaymentIntent } from "../../indexer/src/payments/paymentIntent";
+import { acceptedTokenMask, PAYMENT_INTENT_TYPES, paymentIntentDomain, type PaymentIntent } from "../../indexer/src/payments/paymentIntent";
 import { readIntentFile, writeIntentFile } from "../../scripts/operator/intentFile";
 import { OperatorError } from "../../scripts/operator/operatorError";
 import { escrowPaymentStatus } from "../../scripts/operator/paymentStatus";
@@ -151,6 +151,13 @@ export function intentOf(file: string): PaymentIntent {
   return readIntentFile("intent", file).intent;
 }
 
+/** An intent's `acceptedTokens` accepting these tokens of the deployment (default: all it records). */
+export async function tokenMaskOf(world: LocalOpenPay, symbols: readonly string[] = Object.keys(world.record.tokens)): Promise<bigint> {
+  const indexes: number[] = [];
+  for (const symbol of symbols) indexes.push(Number((await world.escrow.tokenConfigOf(world.record.tokens[symbol].address)).index));
+  return acceptedTokenMask(indexes);
+}
+
 /** A fresh intent for the demo merchant, signed by its signer, written to `file` (never paid). */
 export async function signedIntentFile(world: LocalOpenPay, file: string, usd = 10n ** 19n): Promise<PaymentIntent> {
   const now = BigInt((await hre.ethers.provider.getBlock("latest"))!.timestamp);
@@ -160,6 +167,7 @@ export async function signedIntentFile(world: LocalOpenPay, file: string, usd = 
     amountUsd: usd,
     expiry: now + 1800n,
     refundTo: zeroAddress,
+    acceptedTokens: await tokenMaskOf(world),
   };
   const domain = paymentIntentDomain({ chainId: world.record.chainId, escrow: world.record.escrow });
   const signature = (await world.intentSigner.signTypedData(domain, { PaymentIntent: [...PAYMENT_INTENT_TYPES.PaymentIntent] }, intent)) as Hex;

@@ -1,5 +1,6 @@
 import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
+import type { AddressLike } from "ethers";
 import type { IOpenPayEscrow, TestToken, MockV3Aggregator } from "../../typechain-types";
 import { signIntent, type PaymentIntent } from "./intents";
 
@@ -14,6 +15,38 @@ export const TOKENS = (amount: string) => ethers.parseUnits(amount, 18);
 export async function newEscrow(admin: string, treasury: string): Promise<IOpenPayEscrow> {
   const deployed = await (await ethers.getContractFactory("OpenPayEscrow")).deploy(admin, treasury);
   return (await ethers.getContractAt("IOpenPayEscrow", await deployed.getAddress())) as unknown as IOpenPayEscrow;
+}
+
+/**
+ * Every token configured on `escrow`, disallowed ones included, in index order: `tokenAt(1)`, `tokenAt(2)`, … until
+ * an unused index (which reads as the zero address, as BNB does: BNB is told apart by its own index).
+ */
+export async function configuredTokens(escrow: IOpenPayEscrow): Promise<string[]> {
+  const nativeIndex = (await escrow.tokenConfigOf(NATIVE)).index;
+  const tokens: string[] = [];
+  for (let index = 1n; index <= 255n; index++) {
+    const token = await escrow.tokenAt(index);
+    if (token === ethers.ZeroAddress && nativeIndex !== index) break;
+    tokens.push(token);
+  }
+  return tokens;
+}
+
+/** An intent's `acceptedTokens` accepting exactly `tokens` (each must be configured on `escrow`). */
+export async function tokenMask(escrow: IOpenPayEscrow, tokens: AddressLike[]): Promise<bigint> {
+  let mask = 0n;
+  for (const token of tokens) {
+    const address = await ethers.resolveAddress(token);
+    const { index } = await escrow.tokenConfigOf(address);
+    if (index === 0n) throw new Error(`tokenMask: ${address} is not configured on the escrow`);
+    mask |= 1n << index;
+  }
+  return mask;
+}
+
+/** The `acceptedTokens` of an intent accepting every token configured on `escrow` (the test intents' default). */
+export async function allTokensMask(escrow: IOpenPayEscrow): Promise<bigint> {
+  return tokenMask(escrow, await configuredTokens(escrow));
 }
 
 export const PRICE = (usd: string) => ethers.parseUnits(usd, FEED_DECIMALS);
@@ -57,6 +90,10 @@ export async function deployEscrow() {
     }
   }
 
+  /**
+   * An intent of the fixture's merchant: $100, expiring in `TTL`, accepting every token configured on the escrow
+   * when it is made (restrict with `acceptedTokens: await accepting(token, …)`).
+   */
   async function intent(overrides: Partial<PaymentIntent> = {}): Promise<PaymentIntent> {
     return {
       paymentId: newPaymentId(overrides.merchant ?? merchant.address),
@@ -64,8 +101,14 @@ export async function deployEscrow() {
       amountUsd: USD("100"),
       expiry: BigInt(await time.latest()) + BigInt(TTL),
       refundTo: ethers.ZeroAddress,
+      acceptedTokens: overrides.acceptedTokens ?? (await allTokensMask(escrow)),
       ...overrides,
     };
+  }
+
+  /** The `acceptedTokens` of an intent accepting only `tokens`. */
+  async function accepting(...tokens: AddressLike[]): Promise<bigint> {
+    return tokenMask(escrow, tokens);
   }
 
   async function signed(overrides: Partial<PaymentIntent> = {}) {
@@ -91,6 +134,7 @@ export async function deployEscrow() {
     treasury,
     intent,
     signed,
+    accepting,
   };
 }
 

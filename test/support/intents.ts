@@ -9,6 +9,8 @@ export interface PaymentIntent {
   amountUsd: bigint;
   expiry: bigint;
   refundTo: string;
+  /** Bit `i` set accepts the escrow's token at index `i` (`tokenAt(i)`); see `tokenMask` in the fixture. */
+  acceptedTokens: bigint;
 }
 
 /** The EIP-712 types, from the indexer's definition (copied out of its readonly form for ethers). */

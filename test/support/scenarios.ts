@@ -35,20 +35,30 @@ export async function addr(target: AddressLike): Promise<string> {
   return ethers.resolveAddress(target);
 }
 
-/** Deposits `amount` of an ERC-20 into the payment of `signed`, as `payer`. */
+/**
+ * Deposits `amount` of an ERC-20 into the payment of `signed`, as `payer`, recorded for `beneficiary` (zero: the
+ * payer).
+ */
 export async function payToken(
   escrow: IOpenPayEscrow,
   payer: Signer,
   signed: Signed,
   token: AddressLike,
   amount: BigNumberish,
+  beneficiary: AddressLike = ethers.ZeroAddress,
 ) {
-  return escrow.connect(payer).pay(signed.intent, signed.signature, token, amount);
+  return escrow.connect(payer).pay(signed.intent, signed.signature, token, amount, beneficiary);
 }
 
-/** Deposits `value` wei of BNB into the payment of `signed`, as `payer`. */
-export async function payBnb(escrow: IOpenPayEscrow, payer: Signer, signed: Signed, value: BigNumberish) {
-  return escrow.connect(payer).payNative(signed.intent, signed.signature, { value });
+/** Deposits `value` wei of BNB into the payment of `signed`, as `payer`, recorded for `beneficiary` (zero: the payer). */
+export async function payBnb(
+  escrow: IOpenPayEscrow,
+  payer: Signer,
+  signed: Signed,
+  value: BigNumberish,
+  beneficiary: AddressLike = ethers.ZeroAddress,
+) {
+  return escrow.connect(payer).payNative(signed.intent, signed.signature, beneficiary, { value });
 }
 
 /**
@@ -78,7 +88,7 @@ export async function relayPayBnb(
   signed: Signed,
   value: BigNumberish,
 ) {
-  const data = escrow.interface.encodeFunctionData("payNative", [signed.intent, signed.signature]);
+  const data = escrow.interface.encodeFunctionData("payNative", [signed.intent, signed.signature, ethers.ZeroAddress]);
   return receiver.connect(caller).relay(escrow, data, { value });
 }
 
