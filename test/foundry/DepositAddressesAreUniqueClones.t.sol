@@ -9,8 +9,8 @@ import {EscrowTestBase} from "./utils/EscrowTestBase.sol";
 
 /// @title Deposit addresses are unique per intent, are where collect deploys the clone, and only the escrow sweeps
 /// @notice depositAddressOf(intent) is the CREATE2 address (deployer: the escrow, salt: the intent's digest) of an
-/// EIP-1167 clone of FORWARDER_IMPLEMENTATION, computed here independently; intents that differ in any one field,
-/// or in several, have different deposit addresses; the first collect deploys exactly that clone at exactly that
+/// EIP-1167 clone of FORWARDER_IMPLEMENTATION, computed here independently; intents that differ in any one field
+/// (the accepted tokens included), or in several, have different deposit addresses; the first collect deploys exactly that clone at exactly that
 /// address; and sweep on a clone or on the implementation reverts NotEscrow for every caller but the escrow.
 contract DepositAddressesAreUniqueClonesTest is EscrowTestBase {
     address internal constant OTHER_MERCHANT = address(0x0BB0);
@@ -25,12 +25,13 @@ contract DepositAddressesAreUniqueClonesTest is EscrowTestBase {
         uint256 newValue
     ) public {
         IOpenPayEscrowCommon.PaymentIntent memory other = _copy(intent);
-        field = field % 5;
+        field = field % 6;
         if (field == 0) other.paymentId = bytes32(newValue);
         else if (field == 1) other.merchant = address(uint160(newValue));
         else if (field == 2) other.amountUsd = newValue;
         else if (field == 3) other.expiry = uint64(newValue);
-        else other.refundTo = address(uint160(newValue));
+        else if (field == 4) other.refundTo = address(uint160(newValue));
+        else other.acceptedTokens = newValue;
         vmx().assume(keccak256(abi.encode(other)) != keccak256(abi.encode(intent)));
 
         address a = escrow.depositAddressOf(intent);
@@ -55,7 +56,9 @@ contract DepositAddressesAreUniqueClonesTest is EscrowTestBase {
                 merchant: m,
                 amountUsd: (1 + (o >> 1) % 2) * 100 * USD,
                 expiry: uint64(block.timestamp + 1 hours * ((o >> 2) % 2)),
-                refundTo: (o >> 3) % 2 == 0 ? address(0) : payer
+                refundTo: (o >> 3) % 2 == 0 ? address(0) : payer,
+                // Two token sets that share a token: paying in it must not make them one deposit address.
+                acceptedTokens: (o >> 4) % 2 == 0 ? tokenBit(address(usd6)) : tokenBit(address(usd6)) | tokenBit(address(0))
             });
             addresses[i] = escrow.depositAddressOf(intents[i]);
             assertEq(addresses[i], _predicted(intents[i]), "depositAddressOf != CREATE2 address of the clone");
@@ -102,7 +105,7 @@ contract DepositAddressesAreUniqueClonesTest is EscrowTestBase {
         IOpenPayEscrowCommon.Payment memory stored = escrow.paymentOf(intent.paymentId);
         assertEq(stored.amount, amount, "payment amount != collected");
         if (stored.status == IOpenPayEscrowCommon.Status.Open) {
-            assertEq(escrow.depositOf(intent.paymentId, depositAddress), amount, "deposit address is not the payer");
+            assertEq(escrow.depositOf(intent.paymentId, token, depositAddress), amount, "deposit address is not the payer");
         } else {
             assertEq(uint256(stored.status), uint256(IOpenPayEscrowCommon.Status.Completed), "neither open nor completed");
         }
@@ -199,7 +202,8 @@ contract DepositAddressesAreUniqueClonesTest is EscrowTestBase {
             merchant: intent.merchant,
             amountUsd: intent.amountUsd,
             expiry: intent.expiry,
-            refundTo: intent.refundTo
+            refundTo: intent.refundTo,
+            acceptedTokens: intent.acceptedTokens
         });
     }
 

@@ -65,7 +65,7 @@ contract PartialDepositsAccumulateTest is EscrowTestBase {
         if (r.token == address(0)) {
             vm.deal(from, amount);
             vm.prank(from);
-            escrow.payNative{value: amount}(r.intent, r.signature);
+            escrow.payNative{value: amount}(r.intent, r.signature, address(0));
         } else {
             payAs(from, r.intent, r.signature, TestToken(r.token), amount);
         }
@@ -82,13 +82,13 @@ contract PartialDepositsAccumulateTest is EscrowTestBase {
             assertEq(uint256(stored.status), uint256(IOpenPayEscrowCommon.Status.Completed), "status");
             assertEq(escrow.remainingUsd(r.intent), 0, "remaining after completion");
             assertEq(escrow.balanceOf(merchant, r.token), r.amount, "merchant not credited with every deposit");
-            assertEq(escrow.depositOf(r.intent.paymentId, payer), 0, "first payer still refundable");
-            assertEq(escrow.depositOf(r.intent.paymentId, SECOND_PAYER), 0, "second payer still refundable");
+            assertEq(escrow.depositOf(r.intent.paymentId, r.token, payer), 0, "first payer still refundable");
+            assertEq(escrow.depositOf(r.intent.paymentId, r.token, SECOND_PAYER), 0, "second payer still refundable");
         } else {
             assertEq(uint256(stored.status), uint256(IOpenPayEscrowCommon.Status.Open), "status");
             assertEq(escrow.remainingUsd(r.intent), r.intent.amountUsd - r.receivedUsd, "remaining");
-            assertEq(escrow.depositOf(r.intent.paymentId, payer), r.byPayer[0], "first payer's deposit");
-            assertEq(escrow.depositOf(r.intent.paymentId, SECOND_PAYER), r.byPayer[1], "second payer's deposit");
+            assertEq(escrow.depositOf(r.intent.paymentId, r.token, payer), r.byPayer[0], "first payer's deposit");
+            assertEq(escrow.depositOf(r.intent.paymentId, r.token, SECOND_PAYER), r.byPayer[1], "second payer's deposit");
             assertEq(escrow.balanceOf(merchant, r.token), 0, "merchant credited early");
         }
     }

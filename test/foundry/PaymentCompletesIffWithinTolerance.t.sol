@@ -92,6 +92,7 @@ contract PaymentCompletesIffWithinToleranceTest is EscrowTestBase {
 
     function _payAndCheck(Setup memory s, uint256 amount, bool shouldComplete) internal {
         IOpenPayEscrowCommon.PaymentIntent memory intent = newIntent(s.amountUsd);
+        intent.acceptedTokens = tokenBit(s.token); // BNB, or the token configured for this run alone
         bytes memory signature = sign(SIGNER_KEY, intent);
         uint256 valueUsd = expectedUsd(amount, s.price, s.decimals, s.feedDecimals);
         assertEq(escrow.quoteUsd(s.token, amount), valueUsd, "quote differs from the independent valuation");
@@ -102,7 +103,7 @@ contract PaymentCompletesIffWithinToleranceTest is EscrowTestBase {
         if (s.token == address(0)) {
             vm.deal(payer, amount);
             vm.prank(payer);
-            escrow.payNative{value: amount}(intent, signature);
+            escrow.payNative{value: amount}(intent, signature, address(0));
         } else {
             payAs(payer, intent, signature, TestToken(s.token), amount);
         }
@@ -114,12 +115,12 @@ contract PaymentCompletesIffWithinToleranceTest is EscrowTestBase {
         if (shouldComplete) {
             assertEq(uint256(stored.status), uint256(IOpenPayEscrowCommon.Status.Completed), "should have completed");
             assertEq(escrow.balanceOf(merchant, s.token), amount, "merchant not credited with everything paid");
-            assertEq(escrow.depositOf(intent.paymentId, payer), 0, "deposit still refundable");
+            assertEq(escrow.depositOf(intent.paymentId, s.token, payer), 0, "deposit still refundable");
             assertEq(escrow.remainingUsd(intent), 0, "remaining after completion");
         } else {
             assertEq(uint256(stored.status), uint256(IOpenPayEscrowCommon.Status.Open), "should have stayed open");
             assertEq(escrow.balanceOf(merchant, s.token), 0, "merchant credited for an underpayment");
-            assertEq(escrow.depositOf(intent.paymentId, payer), amount, "deposit not refundable");
+            assertEq(escrow.depositOf(intent.paymentId, s.token, payer), amount, "deposit not refundable");
             assertEq(escrow.remainingUsd(intent), s.amountUsd - valueUsd, "remaining");
         }
     }

@@ -7,7 +7,7 @@ import {EscrowTestBase} from "./utils/EscrowTestBase.sol";
 
 /// @title Only a signer the merchant authorised can open a payment
 /// @notice Intents signed by any other key, by another merchant's signer, by a revoked signer, intents altered
-/// after signing, and arbitrary signature bytes all revert, in ERC-20 and BNB, and leave no trace.
+/// after signing (in any field, the accepted tokens included), and arbitrary signature bytes all revert, in ERC-20 and BNB, and leave no trace.
 contract UnauthorisedSignaturesRevertTest is EscrowTestBase {
     uint256 internal constant OTHER_MERCHANT_KEY = 0xB0B;
     address internal otherMerchant = address(0x0BB0);
@@ -45,12 +45,18 @@ contract UnauthorisedSignaturesRevertTest is EscrowTestBase {
     function testFuzz_anIntentAlteredAfterSigningIsRefused(uint256 field, uint256 newValue, bool native) public {
         IOpenPayEscrowCommon.PaymentIntent memory intent = newIntent(100 * USD);
         bytes memory signature = sign(SIGNER_KEY, intent);
-        field = field % 5;
+        field = field % 6;
         if (field == 0) intent.paymentId = keccak256(abi.encode(newValue));
         else if (field == 1) intent.merchant = otherMerchant; // signed for `merchant`, claimed for another
         else if (field == 2) intent.amountUsd = bound(newValue, 1, intent.amountUsd - 1); // a cheaper price
-        else if (field == 3) intent.expiry = uint64(bound(newValue, intent.expiry + 1, type(uint64).max));
-        else intent.refundTo = address(uint160(bound(newValue, 1, type(uint160).max)));
+        // A later expiry, still within the time-to-live limit (beyond it ExpiryTooFar would refuse it first).
+        else if (field == 3) intent.expiry = uint64(bound(newValue, intent.expiry + 1, block.timestamp + 24 hours));
+        else if (field == 4) intent.refundTo = address(uint160(bound(newValue, 1, type(uint160).max)));
+        // Other tokens accepted (still accepting the one paid in, so that the deposit reaches the signature check).
+        else {
+            uint256 altered = newValue | tokenBit(native ? address(0) : address(usd18));
+            intent.acceptedTokens = altered == intent.acceptedTokens ? altered | (1 << 255) : altered;
+        }
         // Recovery yields some other address (refused as unauthorised) or none (refused as invalid).
         _expectRefused(intent, signature, native, "");
     }
@@ -92,8 +98,8 @@ contract UnauthorisedSignaturesRevertTest is EscrowTestBase {
         if (reason.length == 0) vm.expectRevert();
         else vmx().expectRevert(reason);
         vm.prank(payer);
-        if (native) escrow.payNative{value: amount}(intent, signature);
-        else escrow.pay(intent, signature, token, amount);
+        if (native) escrow.payNative{value: amount}(intent, signature, address(0));
+        else escrow.pay(intent, signature, token, amount, address(0));
 
         assertEq(uint256(escrow.paymentOf(intent.paymentId).status), uint256(IOpenPayEscrowCommon.Status.None), "recorded");
         assertEq(escrow.ledgerOf(token).owed, 0, "owed");

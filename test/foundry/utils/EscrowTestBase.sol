@@ -75,8 +75,14 @@ abstract contract EscrowTestBase is Test {
             merchant: merchant,
             amountUsd: amountUsd,
             expiry: uint64(block.timestamp + 30 minutes),
-            refundTo: address(0)
+            refundTo: address(0),
+            acceptedTokens: tokenBit(address(usd18)) | tokenBit(address(usd6)) | tokenBit(address(0))
         });
+    }
+
+    /// @dev The bit of `acceptedTokens` that accepts `token` (bit i: the token at index i).
+    function tokenBit(address token) internal view returns (uint256) {
+        return uint256(1) << escrow.tokenConfigOf(token).index;
     }
 
     function sign(uint256 key, IOpenPayEscrowCommon.PaymentIntent memory intent) internal returns (bytes memory) {
@@ -84,7 +90,7 @@ abstract contract EscrowTestBase is Test {
         return abi.encodePacked(r, s, v);
     }
 
-    /// @dev Mints `amount` of `token` to `from`, approves the escrow and pays.
+    /// @dev Mints `amount` of `token` to `from`, approves the escrow and pays (for itself: no beneficiary).
     function payAs(
         address from,
         IOpenPayEscrowCommon.PaymentIntent memory intent,
@@ -96,7 +102,7 @@ abstract contract EscrowTestBase is Test {
         vm.prank(from);
         token.approve(address(escrow), amount);
         vm.prank(from);
-        escrow.pay(intent, signature, address(token), amount);
+        escrow.pay(intent, signature, address(token), amount, address(0));
     }
 
     /// @dev USD value with 18 decimals, computed independently of PriceMath: floor(amount × price × 10^18 /
