@@ -17,10 +17,10 @@ import { cpus, tmpdir } from "node:os";
 import path from "node:path";
 import hre from "hardhat";
 import pino from "pino";
-import { createPublicClient, parseUnits, webSocket, zeroAddress, type Hex } from "viem";
+import { createPublicClient, getAddress, parseUnits, webSocket, zeroAddress, type Hex } from "viem";
 import { watchBlockNumber } from "viem/actions";
 import { IntentSigner } from "../indexer/src/api/intentSigner";
-import { newPaymentId, paymentIntentDigest, type PaymentIntent } from "../indexer/src/payments/paymentIntent";
+import { acceptedTokenMask, newPaymentId, paymentIntentDigest, type PaymentIntent } from "../indexer/src/payments/paymentIntent";
 import { depositAddress } from "../indexer/src/chain/depositAddress";
 import { registerPayment } from "../indexer/src/indexing/offChainEvents";
 import type { Indexer } from "../indexer/src/indexing/indexer";
@@ -45,9 +45,12 @@ async function signedIntents(chain: LocalChain, count: number, usd: string): Pro
   const signer = new IntentSigner(INTENT_SIGNER_KEY, { chainId: CHAIN_ID, escrow: chain.record.escrow });
   const merchant = chain.record.demoMerchant!.merchant;
   const now = BigInt((await hre.ethers.provider.getBlock("latest"))!.timestamp);
+  const escrow = await hre.ethers.getContractAt("IOpenPayEscrow", chain.record.escrow);
+  // Paid in USDT only, as payAll pays them.
+  const acceptedTokens = acceptedTokenMask([Number((await escrow.tokenConfigOf(chain.record.tokens.USDT.address)).index)]);
   const result: Signed[] = [];
   for (let i = 0; i < count; i++) {
-    const intent: PaymentIntent = { paymentId: newPaymentId(merchant), merchant, amountUsd: parseUnits(usd, 18), expiry: now + 86_400n, refundTo: zeroAddress };
+    const intent: PaymentIntent = { paymentId: newPaymentId(merchant), merchant, amountUsd: parseUnits(usd, 18), expiry: now + 86_400n, refundTo: zeroAddress, acceptedTokens };
     result.push({ intent, signature: signer.sign(intent).signature });
   }
   return result;
@@ -63,6 +66,8 @@ async function registerAll(store: Store, chain: LocalChain, payments: readonly S
       amountUsd: intent.amountUsd,
       expiry: intent.expiry,
       refundTo: intent.refundTo,
+      acceptedTokenMask: intent.acceptedTokens,
+      acceptedTokens: [getAddress(chain.record.tokens.USDT.address)],
       signature,
       depositAddress: depositAddress({ escrow: chain.record.escrow, forwarderImplementation: chain.record.depositForwarder, digest }),
     });
@@ -218,7 +223,7 @@ async function liveLatency(chain: LocalChain, kind: "pglite" | "postgres", heads
       await usdt.mint(customer.address, parseUnits("10", 18));
       await usdt.approve(chain.record.escrow, parseUnits("10", 18));
       const escrow = await hre.ethers.getContractAt("IOpenPayEscrow", chain.record.escrow);
-      await (await escrow.pay(payment.intent, payment.signature, chain.record.tokens.USDT.address, parseUnits("10", 18))).wait();
+      await (await escrow.pay(payment.intent, payment.signature, chain.record.tokens.USDT.address, parseUnits("10", 18), zeroAddress)).wait();
       await mine(SETTINGS.confirmations.depth - 2);
       await caughtUp();
       const paid = new Promise<number>((resolve) => waiting.set(payment.intent.paymentId, resolve));

@@ -107,6 +107,8 @@ async function createPayments(store: Store, merchantId: string, count: number): 
         amountUsd: parseUnits("10", 18),
         expiry: BigInt(Math.floor(Date.now() / 1000) + 86_400),
         refundTo: zeroAddress,
+        acceptedTokenMask: 0b1000n,
+        acceptedTokens: [zeroAddress],
         signature: `0x${"11".repeat(65)}`,
         depositAddress: MERCHANT,
       },

@@ -175,12 +175,17 @@ describe("hosted checkout page", function () {
       const status = await call(f.api, "GET", `/checkout/${payment.id}/status`);
       expect(status.body.status).to.equal("pending");
       expect(Number(status.body.remaining_usd)).to.be.within(23.99, 24.01);
-      const plan = await call(f.api, "GET", `/checkout/${payment.id}/wallet?token=USDT`);
-      const full = payment.payment_options.find((option: { token: string }) => option.token === "USDT");
+      // What remains is in the token that was paid: each token adds up apart, so another would have to pay it all.
+      const plan = await call(f.api, "GET", `/checkout/${payment.id}/wallet?token=USDC`);
+      const full = payment.payment_options.find((option: { token: string }) => option.token === "USDC");
       expect(BigInt(plan.body.amount_units) < BigInt(full.amount_units)).to.equal(true);
+      const other = await call(f.api, "GET", `/checkout/${payment.id}/wallet?token=USDT`);
+      const fullUsdt = payment.payment_options.find((option: { token: string }) => option.token === "USDT");
+      expect(BigInt(other.body.amount_units)).to.equal(BigInt(fullUsdt.amount_units));
       const options = await fetch(`${f.api.url}/checkout/${payment.id}/options`).then((response) => response.text());
       expect(options).to.include(`data-copy="${plan.body.amount}"`).and.not.include(`data-copy="${full.amount}"`);
-      expect(options.match(/<svg/g)).to.have.length(3);
+      // Only the paid token is offered now.
+      expect(options.match(/<svg/g)).to.have.length(1);
       expect((await page(`${f.api.url}/checkout/${payment.id}`)).text).to.include(`data-copy="${plan.body.amount}"`);
     });
 

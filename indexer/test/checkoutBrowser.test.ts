@@ -165,7 +165,7 @@ describe("hosted checkout in a real browser (Chromium)", function () {
     await page.goto(`${f.api.url}/checkout/${payment.id}`);
     const full = payment.payment_options.find((option: { token: string }) => option.token === "USDT");
     expect(await page.locator("#option-USDT .amount-value").textContent()).to.equal(full.amount);
-    await payOnChain(chain(), payment, "partial", "USDC");
+    await payOnChain(chain(), payment, "partial", "USDT");
     await indexNow();
     await page.waitForFunction(() => /^Waiting for payment: \$2\d\.\d\d to pay$/.test(document.getElementById("status")?.textContent ?? ""));
     await page.waitForFunction((before) => document.querySelector("#option-USDT .amount-value")?.textContent !== before, full.amount);

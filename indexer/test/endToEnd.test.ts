@@ -2,7 +2,7 @@ import { expect } from "chai";
 import hre from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { Webhook } from "standardwebhooks";
-import { getAddress, parseUnits, type Address, type Hex } from "viem";
+import { getAddress, parseUnits, zeroAddress, type Address, type Hex } from "viem";
 import { signedIntentFromJson } from "../src/payments/signedIntentJson";
 import { OPERATOR_ADDRESS, startGateway, type Gateway, type VerifiedEvent } from "./support/gatewayProcess";
 import { killIndexerProcesses, metricValue } from "./support/indexerProcess";
@@ -274,7 +274,7 @@ describe("end to end: a customer pays, the gateway indexes, keeps and tells the 
     await keeperCall("collect", created.id);
     await gw.paymentWhen(created.id, "the first deposit", (payment) => payment.received_usd === "6.00");
     await mined((await token("USDT")).connect(wallet).approve(chain().record.escrow, four));
-    const pay = await mined((await escrow()).connect(wallet).pay(intent, signature, tokenAddress("USDT"), four));
+    const pay = await mined((await escrow()).connect(wallet).pay(intent, signature, tokenAddress("USDT"), four, zeroAddress));
     const underpaid = await gw.paymentWhen(created.id, "the second deposit", (payment) => payment.received_usd === "10.00");
     expect(underpaid).to.include({ status: "pending", remaining_usd: "10.00", paid_amount: "10", sequence: 3 });
     expect(underpaid.transactions).to.include(pay.hash);
@@ -285,8 +285,11 @@ describe("end to end: a customer pays, the gateway indexes, keeps and tells the 
     expect((await latestTimestamp()) < intent.expiry, "the payment expired before it was paid").to.equal(true);
     await mineAt(intent.expiry + 1n);
     const expire = await keeperCall("expire", created.id);
-    const payers = (expire.args[1] as Address[]).map((payer) => getAddress(payer));
-    expect(payers).to.have.members([getAddress(created.deposit_address), getAddress(wallet.address)]);
+    expect(getAddress(expire.args[1] as Address)).to.equal(getAddress(tokenAddress("USDT")));
+    const payers = (expire.args[2] as Address[]).map((payer) => getAddress(payer));
+    // The deposit address is not listed: without a refund address the escrow keeps its deposits for
+    // refundDepositAddress, below.
+    expect(payers).to.have.members([getAddress(wallet.address)]);
     // expire() pays back the wallet's deposit at once…
     expect(await balanceOf("USDT", wallet.address)).to.equal(walletBefore);
     // …and the merchant hears of the expiry once its block is confirmed (a reorganisation could still take it back).
@@ -305,13 +308,14 @@ describe("end to end: a customer pays, the gateway indexes, keeps and tells the 
 
     // …and keeps what came through the deposit address (it cannot go back there) until the keeper sends it to the
     // transfer's sender, the intent naming no refund address.
-    expect(await (await escrow()).depositOf(created.id, created.deposit_address)).to.equal(six);
+    expect(await (await escrow()).depositOf(created.id, tokenAddress("USDT"), created.deposit_address)).to.equal(six);
     const refund = await keeperCall("refundDepositAddress", created.id);
-    expect(getAddress(refund.args[1] as Address)).to.equal(getAddress(exchange.address));
-    expect(refund.args[2]).to.equal(six);
+    expect(getAddress(refund.args[1] as Address)).to.equal(getAddress(tokenAddress("USDT")));
+    expect(getAddress(refund.args[2] as Address)).to.equal(getAddress(exchange.address));
+    expect(refund.args[3]).to.equal(six);
     expect(await balanceOf("USDT", exchange.address)).to.equal(exchangeBefore);
-    expect(await (await escrow()).depositOf(created.id, created.deposit_address)).to.equal(0n);
-    expect(await (await escrow()).depositOf(created.id, wallet.address)).to.equal(0n);
+    expect(await (await escrow()).depositOf(created.id, tokenAddress("USDT"), created.deposit_address)).to.equal(0n);
+    expect(await (await escrow()).depositOf(created.id, tokenAddress("USDT"), wallet.address)).to.equal(0n);
     expect(await merchantBalance("USDT")).to.equal(merchantBefore);
 
     const events = await gw.eventsWhen(created.id, 5);
@@ -441,7 +445,7 @@ describe("end to end: a customer pays, the gateway indexes, keeps and tells the 
     // The customer's pay() is sent after the fork point: the reorganisation takes it off the chain and out of the pool.
     const fork = await snapshot();
     const forkHead = await headNumber();
-    const pay = await mined((await escrow()).connect(buyer).pay(intent, signature, tokenAddress("USDT"), units));
+    const pay = await mined((await escrow()).connect(buyer).pay(intent, signature, tokenAddress("USDT"), units, zeroAddress));
     const confirming = await gw.paymentWhen(created.id, "confirming", (payment) => payment.status === "confirming");
     expect(confirming).to.include({ sequence: 1, received_usd: "12.50", paid_amount: "12.5" });
     expect(confirming.transactions).to.deep.equal([pay.hash]);

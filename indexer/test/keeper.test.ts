@@ -2,7 +2,7 @@ import { expect } from "chai";
 import hre from "hardhat";
 import pino from "pino";
 import { Registry } from "prom-client";
-import { createWalletClient, http, parseUnits, zeroAddress, type Address } from "viem";
+import { createWalletClient, getAddress, http, parseUnits, zeroAddress, type Address } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { simulate } from "../../scripts/operator/simulate";
 import { createRpcClient } from "../src/chain/rpcClient";
@@ -335,7 +335,7 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
       expect(await tokenBalance(chain(), "USDT", a.address)).to.equal(aBefore + six);
       expect(await tokenBalance(chain(), "USDT", b.address)).to.equal(bBefore + three);
       const escrow = await hre.ethers.getContractAt("IOpenPayEscrow", chain().record.escrow);
-      expect(await escrow.depositOf(payment.intent.paymentId, payment.depositAddress)).to.equal(0n);
+      expect(await escrow.depositOf(payment.intent.paymentId, chain().record.tokens.USDT.address, payment.depositAddress)).to.equal(0n);
       expect(await keeper.tick()).to.deep.equal([]);
       // Each collect changed the money, not the status: each is a change of its own; the refunds change neither.
       expect(await historyOf(db, payment.intent.paymentId)).to.deep.equal([
@@ -344,6 +344,66 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
         ["pending", "pending", "deposit"],
         ["pending", "expired", "expired_on_chain"],
       ]);
+    });
+
+    it("collects a third party's 1 wei of USDC and the customer's full USDT, completes in USDT, then refunds the USDC to its sender", async function () {
+      const { db } = store();
+      const usdt = getAddress(chain().record.tokens.USDT.address);
+      const usdc = getAddress(chain().record.tokens.USDC.address);
+      const payment = await signedPayment(chain(), "30");
+      await register(db, chain(), payment);
+      const indexer = localIndexer(chain(), db);
+      const keeper = localKeeper(chain(), db);
+      const merchantBefore = await merchantBalance(chain(), "USDT");
+      // Someone who saw the checkout sends 1 wei of USDC (the intent accepts it) before the customer's transfer.
+      const third = await customer(8);
+      const thirdBefore = await tokenBalance(chain(), "USDC", third.address);
+      await (await transferTo(chain(), "USDC", third, payment.depositAddress, 1n)).wait();
+      expect(await tokenBalance(chain(), "USDC", third.address)).to.equal(thirdBefore);
+      await simulate(hre, { intent: payment.file, scenario: "full", token: "USDT", via: "deposit-address" }, quiet);
+      const units = await tokenBalance(chain(), "USDT", payment.depositAddress);
+      await catchUp(indexer);
+
+      // Both are collected in one round: the dust first (the escrow's record is in USDC), the USDT apart, which
+      // reaches the amount on its own and pays the payment.
+      expect(kindsOf(await keeper.tick())).to.deep.equal(["collect", "collect"]);
+      await catchUp(indexer);
+      expect(await tokenBalance(chain(), "USDT", payment.depositAddress)).to.equal(0n);
+      expect(await tokenBalance(chain(), "USDC", payment.depositAddress)).to.equal(0n);
+      const paid = await storedPayment(db, payment.intent.paymentId);
+      expect(paid.status).to.equal("confirming");
+      expect(getAddress(paid.token!)).to.equal(usdt);
+      expect(paid.paidAmount).to.equal(units);
+      expect(paid.otherDeposits.map(({ token, amount }) => [getAddress(token), amount])).to.deep.equal([[usdc, 1n]]);
+      expect((await merchantBalance(chain(), "USDT")) - merchantBefore).to.equal(units);
+      const escrow = await hre.ethers.getContractAt("IOpenPayEscrow", chain().record.escrow);
+      expect(await escrow.depositOf(payment.intent.paymentId, usdc, payment.depositAddress)).to.equal(1n);
+
+      // The USDC did not pay it: it goes back to whoever sent it (the intent names no refund address).
+      const refunds = await keeper.tick();
+      expect(refunds).to.deep.equal([
+        {
+          kind: "refundDepositAddress",
+          paymentId: payment.intent.paymentId,
+          token: usdc,
+          to: getAddress(third.address),
+          amount: 1n,
+          stateKey: `refund:${usdc.toLowerCase()}:${third.address.toLowerCase()}:0`,
+        },
+      ]);
+      await catchUp(indexer);
+      expect(await tokenBalance(chain(), "USDC", third.address)).to.equal(thirdBefore + 1n);
+      expect(await escrow.depositOf(payment.intent.paymentId, usdc, payment.depositAddress)).to.equal(0n);
+      const settled = await storedPayment(db, payment.intent.paymentId);
+      expect(settled.otherDeposits).to.deep.equal([]);
+      expect(settled.paidAmount).to.equal(units);
+      expect((await merchantBalance(chain(), "USDT")) - merchantBefore).to.equal(units);
+      // Nothing more to do, now or once the payment is paid.
+      expect(await keeper.tick()).to.deep.equal([]);
+      await mine(SETTINGS.confirmations.depth);
+      await catchUp(indexer);
+      expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("paid");
+      expect(await keeper.tick()).to.deep.equal([]);
     });
 
     it("returns a second stray of the same amount too", async function () {
@@ -465,7 +525,7 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
       expect(await tokenBalance(chain(), "USDT", sender.address)).to.equal(before + five);
       expect(await merchantBalance(chain(), "USDT")).to.equal(merchantBefore);
       const escrow = await hre.ethers.getContractAt("IOpenPayEscrow", chain().record.escrow);
-      expect(await escrow.depositOf(payment.intent.paymentId, payment.depositAddress)).to.equal(0n);
+      expect(await escrow.depositOf(payment.intent.paymentId, chain().record.tokens.USDT.address, payment.depositAddress)).to.equal(0n);
       expect((await storedPayment(db, payment.intent.paymentId)).paidAmount).to.equal(0n);
 
       // Nothing reached the deposit address by the expiry: expired as soon as the first block after it is confirmed,

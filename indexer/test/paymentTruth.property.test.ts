@@ -9,8 +9,9 @@ import type { Db } from "../src/store/paymentStore";
 import { escrowOutcome, modelRecord } from "./support/paymentTruth/escrowOutcome";
 import { FOUND_HISTORIES } from "./support/paymentTruth/foundHistories";
 import { describeHistory, histories, type History } from "./support/paymentTruth/histories";
+import { describePlan } from "./support/paymentTruth/paymentPlans";
 import { HistoryRunner, registerPayments, type TruthChain } from "./support/paymentTruth/historyRunner";
-import type { PaymentSetup, TokenBook } from "./support/paymentTruth/planActions";
+import { acceptedTokenMaskOf, acceptedTokensOf, type PaymentSetup, type TokenBook } from "./support/paymentTruth/planActions";
 import { indexReference, ONE_BLOCK_AT_A_TIME } from "./support/paymentTruth/referenceIndexing";
 import { SimulatedProviders } from "./support/paymentTruth/simulatedProviders";
 import { storedTruth } from "./support/paymentTruth/storedTruth";
@@ -28,7 +29,9 @@ import { openTestStore, STORE_KINDS, type StoreKind } from "./support/stores";
  * back; and where no reorganisation touched a payment, its announcements are the reference's exactly.
  *
  * A history (`histories.ts`) is a few payments (`paymentPlans.ts`: full, partial, topped up, overpaid, in BNB, through
- * the deposit address by transfer or BNB and collected, refunded, expired with and without deposits, strays) and a
+ * the deposit address by transfer or BNB and collected, refunded, expired with and without deposits, strays, paid in
+ * another accepted token than the first deposit's; each intent accepting a random set of tokens, and sometimes a third
+ * party's small deposit in another token before or after the customer's, which the keeper sends back) and a
  * schedule interleaving blocks, reorganisations within depth − 1, indexer steps and restarts, provider faults (a
  * second RPC_URLS entry that lags, lets its log index lag, answers logs with nothing, a subset or another branch's,
  * or fails) and checkouts opened (`historyRunner.ts`).
@@ -56,6 +59,12 @@ const BOOK: TokenBook = {
     [USDT.toLowerCase(), parseEther("1")],
     [USDC.toLowerCase(), parseEther("0.9998")],
     [zeroAddress, parseEther("600")],
+  ]),
+  // As in the shipped deployments: USDT, USDC and BNB at indexes 1, 2 and 3.
+  indexes: new Map([
+    [USDT.toLowerCase() as Address, 1],
+    [USDC.toLowerCase() as Address, 2],
+    [zeroAddress, 3],
   ]),
 };
 
@@ -97,6 +106,18 @@ function indexerFor(db: Db, chainId: number, settings: MachineSettings, urls: st
   });
 }
 
+/** The final chain's transactions by kind (and revert, if they reverted): what a history did, for TRUTH_VERBOSE. */
+function transactionTally(chain: SimulatedChain): Record<string, number> {
+  const tally: Record<string, number> = {};
+  for (let n = 1; n <= chain.head.number; n++) {
+    for (const { action, revertReason } of chain.block(n)!.transactions) {
+      const key = revertReason ? `${action.kind}:${revertReason}` : action.kind;
+      tally[key] = (tally[key] ?? 0) + 1;
+    }
+  }
+  return tally;
+}
+
 /** Plays `history` on a fresh simulated chain, indexed into `main`; returns every way the indexer failed the truth. */
 async function play(history: History, main: Db, reference: Db): Promise<string[]> {
   const chainId = nextChainId++;
@@ -112,6 +133,7 @@ async function play(history: History, main: Db, reference: Db): Promise<string[]
       [USDC, parseEther("0.9998")],
       [zeroAddress, parseEther("600")],
     ]),
+    tokenIndexes: BOOK.indexes,
     lateCollectWindow: settings.lateCollectWindow,
     genesisTimestamp: GENESIS,
   });
@@ -127,9 +149,12 @@ async function play(history: History, main: Db, reference: Db): Promise<string[]
         amountUsd: parseEther(String(plan.usd)),
         expiry: start + BigInt(plan.ttl),
         refundTo: plan.refundTo ? account(900 + i) : zeroAddress,
+        acceptedTokens: acceptedTokenMaskOf(BOOK, plan),
         depositAddress: account(500 + i),
       },
-      payers: [account(40 + 2 * i), account(41 + 2 * i)],
+      acceptedTokens: acceptedTokensOf(BOOK, plan),
+      payers: [account(40 + 3 * i), account(41 + 3 * i), account(42 + 3 * i)],
+      beneficiary: account(700 + i),
     }));
     const providers = new SimulatedProviders(await chain.serve({ seed: history.seed }), await chain.serve({ seed: history.seed + 1 }));
     const simulated: TruthChain = {
@@ -160,13 +185,13 @@ async function play(history: History, main: Db, reference: Db): Promise<string[]
       console.log(
         `      chain ${chainId}: ${chain.head.number} blocks, history ${ms(played - started)} ms, reference ${ms(
           performance.now() - played,
-        )} ms; reported ${JSON.stringify(reported)}, injected ${JSON.stringify(providers.injected)}`,
+        )} ms; reported ${JSON.stringify(reported)}, injected ${JSON.stringify(providers.injected)}; transactions ${JSON.stringify(transactionTally(chain))}`,
       );
     }
     return truthViolations(
       payments.map(({ plan, intent }, i) => ({
         id: intent.paymentId,
-        label: `#${i} (${plan.kind} in ${plan.token})`,
+        label: `#${i} (${describePlan(plan)})`,
         escrow: escrowOutcome(modelRecord(paymentOf(chain.head.state, intent.paymentId)), intent.amountUsd),
         reorganised: reorganised.has(i),
       })),

@@ -1,10 +1,11 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import hre from "hardhat";
-import { concat, encodeFunctionData, erc20Abi, getAddress, maxUint256, numberToHex, parseAbi, parseEther, zeroAddress, type Address, type Hex } from "viem";
+import { concat, createPublicClient, custom, encodeFunctionData, erc20Abi, getAddress, maxUint256, numberToHex, parseAbi, parseEther, zeroAddress, type Address, type Hex } from "viem";
 import { hardhatAccountKey, LOCAL_ACCOUNTS } from "../../scripts/stack/hardhatAccounts";
 import { IntentSigner } from "../src/api/intentSigner";
 import { depositAddress } from "../src/chain/depositAddress";
+import { openPayEscrowAbi } from "../src/chain/escrowAbi";
 import { createProviderPool } from "../src/chain/providerPool";
 import type { MachineSettings } from "../src/payments/statusMachine";
 import type { Store } from "../src/store/database";
@@ -14,7 +15,8 @@ import { HardhatTruthChain } from "./support/paymentTruth/hardhatChain";
 import { FOUND_HISTORIES } from "./support/paymentTruth/foundHistories";
 import { describeHistory, histories, type History } from "./support/paymentTruth/histories";
 import { HistoryRunner, registerPayments } from "./support/paymentTruth/historyRunner";
-import type { PaymentSetup, TokenBook } from "./support/paymentTruth/planActions";
+import { acceptedTokenMaskOf, acceptedTokensOf, depositorsOf, type PaymentSetup, type TokenBook } from "./support/paymentTruth/planActions";
+import { describePlan } from "./support/paymentTruth/paymentPlans";
 import { indexReference, ONE_BLOCK_AT_A_TIME } from "./support/paymentTruth/referenceIndexing";
 import { truthViolations } from "./support/paymentTruth/truthViolations";
 import { storedTruth } from "./support/paymentTruth/storedTruth";
@@ -59,6 +61,13 @@ async function send(from: Address, to: Address, data: Hex): Promise<void> {
   await hre.network.provider.send("eth_sendTransaction", [{ from, to, data }]);
 }
 
+/** A token's index in the escrow (`tokenAt`): its bit in an intent's `acceptedTokens`. */
+async function tokenIndex(local: LocalChain, token: Address): Promise<number> {
+  const client = createPublicClient({ transport: custom(hre.network.provider) });
+  const config = await client.readContract({ address: local.record.escrow, abi: openPayEscrowAbi, functionName: "tokenConfigOf", args: [token] });
+  return config.index;
+}
+
 /** A token the escrow does not accept, and every payer funded with and approving the test tokens. */
 async function prepare(local: LocalChain): Promise<Deployment> {
   const accounts = (await hre.ethers.getSigners()).map((signer) => getAddress(signer.address));
@@ -84,6 +93,7 @@ async function prepare(local: LocalChain): Promise<Deployment> {
         [usdc.toLowerCase(), parseEther("0.9998")],
         [zeroAddress, parseEther("600")],
       ]),
+      indexes: new Map(await Promise.all([usdt, usdc, zeroAddress].map(async (token) => [token.toLowerCase() as Address, await tokenIndex(local, token)] as const))),
     },
   };
 }
@@ -102,6 +112,7 @@ async function play(local: LocalChain, deployment: Deployment, history: History,
     escrow,
     tokens: [book.USDT, book.USDC, book.CAKE],
     prices: new Map([...book.prices].map(([token, price]) => [getAddress(token), price])),
+    tokenIndexes: book.indexes,
     lateCollectWindow: settings.lateCollectWindow,
     genesisTimestamp: BigInt(latest!.timestamp),
     operator: local.record.roles.operator,
@@ -125,11 +136,19 @@ async function play(local: LocalChain, deployment: Deployment, history: History,
         amountUsd: parseEther(String(plan.usd)),
         expiry: start + BigInt(plan.ttl),
         refundTo: plan.refundTo ? getAddress(numberToHex(0x9000 + i, { size: 20 })) : zeroAddress,
+        acceptedTokens: acceptedTokenMaskOf(book, plan),
       };
       const { digest, signature } = signer.sign(terms);
       signatures.set(terms.paymentId, signature);
-      const payers = [accounts[PAYER_ACCOUNTS[(2 * i) % PAYER_ACCOUNTS.length]], accounts[PAYER_ACCOUNTS[(2 * i + 1) % PAYER_ACCOUNTS.length]]] as const;
-      return { plan, intent: { ...terms, depositAddress: depositAddress({ escrow, forwarderImplementation: local.record.depositForwarder, digest }) }, payers };
+      // Three funded accounts in turn: the customer, the second customer, the third party.
+      const payer = (k: number) => accounts[PAYER_ACCOUNTS[(3 * i + k) % PAYER_ACCOUNTS.length]];
+      return {
+        plan,
+        intent: { ...terms, depositAddress: depositAddress({ escrow, forwarderImplementation: local.record.depositForwarder, digest }) },
+        acceptedTokens: acceptedTokensOf(book, plan),
+        payers: [payer(0), payer(1), payer(2)] as const,
+        beneficiary: getAddress(numberToHex(0xbe00 + i, { size: 20 })),
+      };
     });
     const startBlock = chain.base + 1;
     await registerPayments(main, chainId, settings, payments);
@@ -156,7 +175,7 @@ async function play(local: LocalChain, deployment: Deployment, history: History,
     });
     const checked = [];
     for (const [i, { plan, intent }] of payments.entries()) {
-      const record = await chain.recordOf(intent.paymentId as Hex);
+      const record = await chain.recordOf(intent.paymentId as Hex, [book.USDT, book.USDC, zeroAddress], depositorsOf(payments[i]));
       // The shadow guided the history: it must have ended where the escrow did.
       expect(modelRecord(paymentOf(model.head.state, intent.paymentId)), `the shadow model's record of payment #${i}`).to.deep.equal({
         ...record,
@@ -164,7 +183,7 @@ async function play(local: LocalChain, deployment: Deployment, history: History,
       });
       checked.push({
         id: intent.paymentId,
-        label: `#${i} (${plan.kind} in ${plan.token})`,
+        label: `#${i} (${describePlan(plan)})`,
         escrow: escrowOutcome(record, intent.amountUsd),
         reorganised: reorganised.has(i),
       });

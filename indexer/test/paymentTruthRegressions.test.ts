@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import hre from "hardhat";
-import { parseUnits, type Hex } from "viem";
+import { parseUnits, zeroAddress, type Hex } from "viem";
 import { simulate } from "../../scripts/operator/simulate";
 import { createProviderPool } from "../src/chain/providerPool";
 import type { ProviderFaultKind } from "../src/chain/providerFault";
@@ -158,8 +158,8 @@ describe("payment truth: the failures issue 13 reproduced", function () {
         proxy.configure({ lies: [{ lie: { kind: "subset-logs" }, queries: "blockHash", when: { next: 1 } }] });
         await catchUp(indexer);
         await setAutomine(false);
-        await escrow.pay(paid.intent, paid.signature, chain().record.tokens.USDT.address, USD("13"));
-        await escrow.pay(alsoPaid.intent, alsoPaid.signature, chain().record.tokens.USDT.address, USD("14"));
+        await escrow.pay(paid.intent, paid.signature, chain().record.tokens.USDT.address, USD("13"), zeroAddress);
+        await escrow.pay(alsoPaid.intent, alsoPaid.signature, chain().record.tokens.USDT.address, USD("14"), zeroAddress);
         await mine(1);
         await setAutomine(true);
         proxy.configure({ lies: [{ lie: { kind: "subset-logs" }, queries: "blockHash", when: { next: 1 } }] });

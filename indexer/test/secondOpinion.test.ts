@@ -109,8 +109,8 @@ describe("a second opinion before money words: the escrow's record at the confir
         await (await usdt.mint(buyer.address, USD("30"))).wait();
         await (await usdt.approve(chain().record.escrow, USD("30"))).wait();
         await setAutomine(false);
-        await escrow.pay(payment.intent, payment.signature, chain().record.tokens.USDT.address, USD("10"));
-        await escrow.pay(payment.intent, payment.signature, chain().record.tokens.USDT.address, USD("20"));
+        await escrow.pay(payment.intent, payment.signature, chain().record.tokens.USDT.address, USD("10"), zeroAddress);
+        await escrow.pay(payment.intent, payment.signature, chain().record.tokens.USDT.address, USD("20"), zeroAddress);
         await mine(1);
         await setAutomine(true);
         proxy.configure({ lies: [{ lie: { kind: "subset-logs" }, queries: "blockHash", when: { next: 1 } }] });

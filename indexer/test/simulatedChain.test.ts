@@ -33,7 +33,7 @@ import { addressBits, addressTopicBits, bloomBits, bloomBytes, bloomMayHold } fr
 import { paymentLogs } from "../src/indexing/escrowLogs";
 import { seededRandom } from "./support/faultyRpcProxy";
 import type { ServedView } from "./support/simulatedChain/viewServer";
-import { paymentOf, type Intent } from "./support/simulatedChain/modelEscrow";
+import { acceptedMask, depositOf, heldApart, paymentOf, type Intent } from "./support/simulatedChain/modelEscrow";
 import { transactionParties, type ChainTransaction, type SimulatedBlock } from "./support/simulatedChain/simulatedBlock";
 import { transactionInput } from "./support/simulatedChain/transactionInput";
 import { SimulatedChain, type ChainOptions } from "./support/simulatedChain/simulatedChain";
@@ -52,13 +52,21 @@ const lower = (value: string) => value.toLowerCase();
 const account = (n: number): Address => getAddress(numberToHex(0x1000 + n, { size: 20 }));
 const MERCHANT = account(1);
 
-function intent(n: number, amountUsd: bigint, options: { expiry?: bigint; refundTo?: Address } = {}): Intent {
+/** The simulated escrow's tokens by index (`tokenAt`), as `newChain` configures them: USDT, USDC and BNB at 1, 2 and 3. */
+const TOKEN_INDEXES = new Map<Address, number>([
+  [USDT, 1],
+  [USDC, 2],
+  [BNB, 3],
+]);
+
+function intent(n: number, amountUsd: bigint, options: { expiry?: bigint; refundTo?: Address; accepts?: readonly Address[] } = {}): Intent {
   return {
     paymentId: concat([MERCHANT, numberToHex(n, { size: 12 })]),
     merchant: MERCHANT,
     amountUsd,
     expiry: options.expiry ?? GENESIS + 600n,
     refundTo: options.refundTo ?? zeroAddress,
+    acceptedTokens: acceptedMask(TOKEN_INDEXES, options.accepts ?? [USDT, USDC, BNB]),
     depositAddress: account(500 + n),
   };
 }
@@ -73,6 +81,7 @@ function newChain(options: Partial<ChainOptions> = {}): SimulatedChain {
       [USDC, USD("0.9998")],
       [BNB, USD("600")],
     ]),
+    tokenIndexes: TOKEN_INDEXES,
     genesisTimestamp: GENESIS,
     ...options,
   });
@@ -134,9 +143,9 @@ function paymentHistory(chain: SimulatedChain) {
   blocks.strayReturn = chain.mine([{ kind: "returnStray", intent: paid, token: USDC, to: payer1 }]);
   blocks.expiry = chain.mine(
     [
-      { kind: "expire", intent: underpaid, payers: [payer1] },
-      { kind: "expire", intent: collected, payers: [collected.depositAddress] },
-      { kind: "refundDepositAddress", intent: collected, to: account(13), amount: USD("20") },
+      { kind: "expire", intent: underpaid, token: BNB, payers: [payer1] },
+      { kind: "expire", intent: collected, token: USDT, payers: [collected.depositAddress] },
+      { kind: "refundDepositAddress", intent: collected, token: USDT, to: account(13), amount: USD("20") },
     ],
     { timestamp: GENESIS + 601n },
   );
@@ -402,7 +411,9 @@ describe("simulated chain", function () {
     it("mines a transaction whose action is invalid as reverted: status 0, no logs, no state change", async function () {
       const chain = chainFor();
       const late = intent(5, USD("10"), { expiry: GENESIS + 10n });
-      const open = intent(6, USD("10"));
+      const open = intent(6, USD("10"), { accepts: [USDT] });
+      // An expiry more than the escrow's 24-hour time to live away: no first deposit yet.
+      const far = intent(8, USD("10"), { expiry: GENESIS + 20n + 24n * 3600n + 1n });
       const before = chain.mine([{ kind: "pay", intent: open, payer: account(11), token: USDT, amount: USD("1") }]);
       const block = chain.mine(
         [
@@ -411,33 +422,144 @@ describe("simulated chain", function () {
           { kind: "collect", intent: open, token: USDT },
           { kind: "pay", intent: { ...open, paymentId: concat([account(2), numberToHex(6, { size: 12 })]) }, payer: account(11), token: USDT, amount: USD("10") },
           { kind: "pay", intent: open, payer: account(11), token: CAKE, amount: USD("10") },
-          { kind: "expire", intent: open, payers: [account(11)] },
+          { kind: "expire", intent: open, token: USDT, payers: [account(11)] },
           { kind: "refund", paymentId: open.paymentId, to: account(11), amount: 1n },
           { kind: "returnStray", intent: open, token: USDT, to: account(11) },
+          { kind: "pay", intent: far, payer: account(11), token: USDT, amount: USD("10") },
+          { kind: "expire", intent: late, token: USDT, payers: [account(11)] },
+          { kind: "refundDepositAddress", intent: open, token: USDT, to: account(11), amount: 1n },
+          { kind: "pay", intent: { ...open, amountUsd: USD("11") }, payer: account(11), token: USDT, amount: USD("2") },
+          { kind: "pay", intent: open, payer: account(11), token: USDT, amount: USD("2"), beneficiary: ESCROW },
           { kind: "pay", intent: open, payer: account(11), token: USDT, amount: USD("2") },
         ],
         { timestamp: GENESIS + 20n },
       );
-      expect(block.transactions.map((transaction) => transaction.revertReason ?? "ok")).to.deep.equal([
+      const reverts = [
         "DepositAfterExpiry",
-        "TokenMismatch",
+        "TokenNotAccepted",
         "NothingToCollect",
         "PaymentIdNotOfMerchant",
         "TokenNotAllowed",
         "PaymentNotExpired",
         "InvalidPaymentStatus",
         "DepositCollectable",
-        "ok",
-      ]);
+        "ExpiryTooFar",
+        "NotRefundable",
+        "NotRefundable",
+        "IntentMismatch",
+        "EscrowAsReceiver",
+      ];
+      expect(block.transactions.map((transaction) => transaction.revertReason ?? "ok")).to.deep.equal([...reverts, "ok"]);
       const client = clientOf(await chain.serve());
       const receipts = await Promise.all(block.transactions.map((transaction) => client.getTransactionReceipt({ hash: transaction.hash })));
-      expect(receipts.map((receipt) => receipt.status)).to.deep.equal([...Array(8).fill("reverted"), "success"]);
-      expect(receipts.slice(0, 8).every((receipt) => receipt.logs.length === 0)).to.equal(true);
+      expect(receipts.map((receipt) => receipt.status)).to.deep.equal([...reverts.map(() => "reverted"), "success"]);
+      expect(receipts.slice(0, reverts.length).every((receipt) => receipt.logs.length === 0)).to.equal(true);
       expect(paymentOf(chain.stateAt(block.hash), late.paymentId)).to.equal(undefined);
+      expect(paymentOf(chain.stateAt(block.hash), far.paymentId)).to.equal(undefined);
       expect(paymentOf(chain.stateAt(block.hash), open.paymentId)!.amount).to.equal(USD("3"));
       expect(paymentOf(chain.stateAt(before.hash), open.paymentId)!.amount).to.equal(USD("1"));
       const blockReceipts = (await call(clientUrl(client), "eth_getBlockReceipts", [block.hash])).json as { result: Array<{ status: string }> };
-      expect(blockReceipts.result.map((receipt) => receipt.status)).to.deep.equal([...Array(8).fill("0x0"), "0x1"]);
+      expect(blockReceipts.result.map((receipt) => receipt.status)).to.deep.equal([...reverts.map(() => "0x0"), "0x1"]);
+    });
+
+    it("keeps each accepted token apart: the record's token is the first deposit's until another token pays it, the others' deposits go back", async function () {
+      const chain = chainFor({ lateCollectWindow: 1800n });
+      const paid = intent(20, USD("100"));
+      const expired = intent(21, USD("50"), { accepts: [USDT, BNB], expiry: GENESIS + 100n });
+      const [customer, router, user, sender] = [account(11), account(31), account(30), account(32)];
+      const mined = (transactions: ChainTransaction[], timestamp?: bigint) => chain.mine(transactions, timestamp ? { timestamp } : {});
+      // A third party pays 1 USDC first, for a user it names; the customer pays in USDT; BNB reaches the deposit address.
+      mined([{ kind: "pay", intent: paid, payer: router, token: USDC, amount: USD("1"), beneficiary: user }]);
+      mined([{ kind: "pay", intent: paid, payer: customer, token: USDT, amount: USD("40") }]);
+      mined([{ kind: "sendNative", to: paid.depositAddress, amount: USD("0.01") }]);
+      mined([{ kind: "collect", intent: paid, token: BNB }]);
+      const open = paymentOf(chain.head.state, paid.paymentId)!;
+      expect({ status: open.status, token: open.token, amount: open.amount }).to.deep.equal({ status: 1, token: lower(USDC), amount: USD("1") });
+      mined([{ kind: "pay", intent: paid, payer: customer, token: USDT, amount: USD("60") }]);
+      const completed = paymentOf(chain.head.state, paid.paymentId)!;
+      // USDT paid it: the record switches to USDT; the USDC and BNB deposits wait to go back.
+      expect({ status: completed.status, token: completed.token, amount: completed.amount, receivedUsd: completed.receivedUsd }).to.deep.equal({
+        status: 2,
+        token: lower(USDT),
+        amount: USD("100"),
+        receivedUsd: USD("100"),
+      });
+      expect(heldApart(completed)).to.deep.equal([
+        { token: zeroAddress, amount: USD("0.01") },
+        { token: lower(USDC), amount: USD("1") },
+      ]);
+      const client = clientOf(await chain.serve());
+      const depositOfCall = (token: Address, payer: Address) =>
+        client.readContract({ address: ESCROW, abi: openPayEscrowAbi, functionName: "depositOf", args: [paid.paymentId, token, payer] });
+      expect(await depositOfCall(USDC, user)).to.equal(USD("1"));
+      expect(await depositOfCall(USDC, router)).to.equal(0n);
+      expect(await depositOfCall(USDT, customer)).to.equal(0n);
+      expect(await depositOfCall(BNB, paid.depositAddress)).to.equal(USD("0.01"));
+      expect(depositOf(completed, USDT, customer)).to.equal(0n);
+      expect(await client.readContract({ address: ESCROW, abi: openPayEscrowAbi, functionName: "tokenAt", args: [2] })).to.equal(USDC);
+      expect(await client.readContract({ address: ESCROW, abi: openPayEscrowAbi, functionName: "tokenAt", args: [9] })).to.equal(zeroAddress);
+
+      const refunds = mined([
+        { kind: "expire", intent: paid, token: USDT, payers: [customer] },
+        { kind: "expire", intent: paid, token: USDC, payers: [router, user] },
+        { kind: "expire", intent: paid, token: BNB, payers: [paid.depositAddress] },
+        { kind: "refundDepositAddress", intent: paid, token: BNB, to: sender, amount: USD("0.01") },
+        { kind: "refundDepositAddress", intent: paid, token: USDT, to: sender, amount: 1n },
+      ]);
+      expect(refunds.transactions.map((transaction) => transaction.revertReason ?? "ok")).to.deep.equal(["NotRefundable", "ok", "ok", "ok", "NotRefundable"]);
+      expect(heldApart(paymentOf(chain.head.state, paid.paymentId))).to.deep.equal([]);
+
+      // An open payment in USDT with BNB kept apart: expiring it refunds one token at a time.
+      mined([
+        { kind: "pay", intent: expired, payer: customer, token: USDT, amount: USD("10") },
+        { kind: "pay", intent: expired, payer: customer, token: BNB, amount: USD("0.01") },
+        { kind: "pay", intent: expired, payer: customer, token: USDC, amount: USD("10") },
+        { kind: "sendNative", to: expired.depositAddress, amount: USD("0.001") },
+      ]);
+      const late = mined(
+        [
+          { kind: "expire", intent: expired, token: BNB, payers: [customer], byOperator: false },
+          { kind: "returnStray", intent: expired, token: BNB, to: sender, byOperator: false },
+          { kind: "returnStray", intent: expired, token: BNB, to: sender },
+          { kind: "expire", intent: expired, token: BNB, payers: [customer], byOperator: false },
+          { kind: "expire", intent: expired, token: USDT, payers: [customer], byOperator: false },
+        ],
+        GENESIS + 200n,
+      );
+      expect(late.transactions.map((transaction) => transaction.revertReason ?? "ok")).to.deep.equal([
+        "LateCollectPending",
+        "DepositCollectable",
+        "ok",
+        "ok",
+        "ok",
+      ]);
+
+      const logs = await client.getLogs({ address: ESCROW, fromBlock: 0n, toBlock: "latest" });
+      const name = (address: Address) => ({ [lower(USDT)]: "USDT", [lower(USDC)]: "USDC", [zeroAddress]: "BNB" })[lower(address)] ?? address;
+      const who = (address: Address) => ({ [lower(customer)]: "customer", [lower(user)]: "user", [lower(sender)]: "sender" })[lower(address)] ?? (lower(address) === lower(paid.depositAddress) || lower(address) === lower(expired.depositAddress) ? "deposit address" : address);
+      expect(
+        paymentLogs(logs as Log[]).map(({ event }) => {
+          const fields = event as { kind: string; token: Address; amount: bigint; payer?: Address; to?: Address; receivedUsd?: bigint };
+          const party = fields.payer ? ` from ${who(fields.payer)}` : fields.to ? ` to ${who(fields.to)}` : "";
+          const received = fields.receivedUsd === undefined ? "" : ` ($${Number(fields.receivedUsd / 10n ** 14n) / 10_000} received)`;
+          return `${fields.kind} ${Number(fields.amount / 10n ** 14n) / 10_000} ${name(fields.token)}${party}${received}`;
+        }),
+      ).to.deep.equal([
+        "deposited 1 USDC from user ($0.9998 received)",
+        "deposited 40 USDT from customer ($40 received)",
+        "deposited 0.01 BNB from deposit address ($6 received)",
+        "completed 60 USDT from customer ($100 received)",
+        "deposit_refunded 1 USDC from user",
+        "deposit_refunded 0.01 BNB from deposit address",
+        "deposited 10 USDT from customer ($10 received)",
+        "deposited 0.01 BNB from customer ($6 received)",
+        "stray_returned 0.001 BNB to sender",
+        "expired 10 USDT ($10 received)",
+        "deposit_refunded 0.01 BNB from customer",
+        "deposit_refunded 10 USDT from customer",
+      ]);
+      // The USDC payment never joined: the intent does not accept USDC.
+      expect(chain.block(refunds.number + 1)!.transactions.map((transaction) => transaction.revertReason ?? "ok")).to.deep.equal(["ok", "ok", "TokenNotAccepted", "ok"]);
     });
 
     it("answers batches call by call, and an unknown method with -32601", async function () {
@@ -677,7 +799,13 @@ describe("simulated chain", function () {
       const replayed = replay(paymentLogs(logs as Log[]).map((log) => ({ paymentId: log.paymentId, ...log.event }) as ReplayedEvent));
       const ids = [...replayed.keys()] as Hex[];
       const onChain = await readEscrowPayments(client, ESCROW, ids, { blockHash: chain.head.hash });
-      ids.forEach((id, i) => expect({ id, ...onChain[i] }).to.deep.equal({ id, ...replayed.get(id) }));
+      ids.forEach((id, i) => {
+        const { apart, ...record } = replayed.get(id)!;
+        expect({ id, ...onChain[i] }).to.deep.equal({ id, ...record });
+        // What it holds apart in its other tokens, from its events alone, is the model's.
+        const held = [...apart].filter(([, amount]) => amount !== 0n).sort(([a], [b]) => (a < b ? -1 : 1));
+        expect({ id, held }).to.deep.equal({ id, held: heldApart(paymentOf(chain.head.state, id)).map(({ token, amount }) => [token, amount]) });
+      });
       // A payment that only ever had strays returned has no record, and the reader answers it as none.
       for (const id of ids) expect(paymentOf(chain.head.state, id)?.amount ?? 0n).to.equal(replayed.get(id)!.amount);
       await view.close();
@@ -696,21 +824,44 @@ const clientUrl = (client: PublicClient) => (client.transport as unknown as { ur
 type ReplayedEvent = { paymentId: Hex; kind: string; token?: Address; amount?: bigint; receivedUsd?: bigint; refundedTotal?: bigint; payer?: Address };
 type Replayed = { status: string; token: Address; amount: bigint; receivedUsd: bigint; refunded: bigint };
 
-/** What the escrow's record of each payment must be after these events: the status machine's view, in miniature. */
-function replay(events: readonly ReplayedEvent[]): Map<string, Replayed> {
-  const payments = new Map<string, Replayed>();
+/**
+ * What the escrow's record of each payment must be after these events, and what it holds apart in its other tokens:
+ * the status machine's view, in miniature. Each token adds up apart; the record keeps the first deposit's token until
+ * another token completes the payment, whose deposits it then holds, the first token's being held apart.
+ */
+function replay(events: readonly ReplayedEvent[]): Map<string, Replayed & { apart: Map<Address, bigint> }> {
+  const payments = new Map<string, Replayed & { apart: Map<Address, bigint> }>();
   for (const event of events) {
-    const payment = payments.get(event.paymentId) ?? { status: "none", token: zeroAddress, amount: 0n, receivedUsd: 0n, refunded: 0n };
+    const payment = payments.get(event.paymentId) ?? { status: "none", token: zeroAddress, amount: 0n, receivedUsd: 0n, refunded: 0n, apart: new Map<Address, bigint>() };
+    const inRecord = payment.status === "none" || lower(payment.token) === lower(event.token ?? "");
+    const apart = (token: Address) => payment.apart.get(lower(token) as Address) ?? 0n;
+    const setApart = (token: Address, amount: bigint) => payment.apart.set(lower(token) as Address, amount);
     switch (event.kind) {
       case "deposited":
+        if (inRecord) {
+          payment.status = "open";
+          payment.token = event.token!;
+          payment.amount += event.amount!;
+          payment.receivedUsd = event.receivedUsd!;
+        } else setApart(event.token!, apart(event.token!) + event.amount!);
+        break;
       case "completed":
-        payment.status = event.kind === "completed" ? "completed" : "open";
+        if (!inRecord) {
+          // The other token paid it: what it held in that token is now the record's, the record's goes apart.
+          setApart(payment.token, apart(payment.token) + payment.amount);
+          payment.amount = apart(event.token!);
+          setApart(event.token!, 0n);
+        }
+        payment.status = "completed";
         payment.token = event.token!;
         payment.amount += event.amount!;
         payment.receivedUsd = event.receivedUsd!;
         break;
       case "expired":
         payment.status = "expired";
+        break;
+      case "deposit_refunded":
+        if (!inRecord) setApart(event.token!, apart(event.token!) - event.amount!);
         break;
       case "refunded":
         payment.refunded = event.refundedTotal!;
@@ -722,15 +873,18 @@ function replay(events: readonly ReplayedEvent[]): Map<string, Replayed> {
   return payments;
 }
 
-/** A seeded random history: payments paid, underpaid, collected, expired, refunded and strays, with reorgs. */
+/** A seeded random history: payments paid in several tokens, underpaid, collected, expired, refunded and strays, with reorgs. */
 function randomHistory(seed: number, length: number): SimulatedChain {
   const random = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
   const chain = newChain();
+  const allowed = [USDT, USDC, BNB];
   const intents = Array.from({ length: 30 }, (_, i) =>
     intent(1000 + i, USD(String(10 + Math.floor(random() * 90))), {
       expiry: GENESIS + BigInt(30 + Math.floor(random() * 600)),
       refundTo: random() < 0.5 ? zeroAddress : account(900 + i),
+      // Mostly all three, else a random non-empty subset.
+      accepts: random() < 0.5 ? allowed : ((subset) => (subset.length > 0 ? subset : [pick(allowed)]))(allowed.filter(() => random() < 0.5)),
     }),
   );
   const payers = Array.from({ length: 5 }, (_, i) => account(40 + i));
@@ -740,18 +894,20 @@ function randomHistory(seed: number, length: number): SimulatedChain {
     const token = pick(tokens);
     const amount = USD(String(1 + Math.floor(random() * 60)));
     switch (pick(["pay", "pay", "transfer", "transfer", "collect", "expire", "refund", "refundDepositAddress", "returnStray"] as const)) {
-      case "pay":
-        return { kind: "pay", intent: target, payer: pick(payers), token: token === BNB ? BNB : pick([USDT, USDC]), amount: token === BNB ? amount / 600n : amount };
+      case "pay": {
+        const beneficiary = random() < 0.2 ? { beneficiary: pick(payers) } : {};
+        return { kind: "pay", intent: target, payer: pick(payers), token: token === CAKE ? pick([USDT, USDC]) : token, amount: token === BNB ? amount / 600n : amount, ...beneficiary };
+      }
       case "transfer":
         return token === BNB ? { kind: "sendNative", to: target.depositAddress, amount: amount / 600n } : { kind: "transfer", token, from: pick(payers), to: target.depositAddress, amount };
       case "collect":
         return { kind: "collect", intent: target, token, byOperator: random() < 0.8 };
       case "expire":
-        return { kind: "expire", intent: target, payers: [...payers, target.depositAddress], byOperator: random() < 0.8 };
+        return { kind: "expire", intent: target, token, payers: [...payers, target.depositAddress], byOperator: random() < 0.8 };
       case "refund":
         return { kind: "refund", paymentId: target.paymentId, to: pick(payers), amount: amount / 4n };
       case "refundDepositAddress":
-        return { kind: "refundDepositAddress", intent: target, to: pick(payers), amount: amount / 4n };
+        return { kind: "refundDepositAddress", intent: target, token, to: pick(payers), amount: amount / 4n };
       case "returnStray":
         return { kind: "returnStray", intent: target, token, to: pick(payers) };
     }
@@ -793,9 +949,12 @@ describe("simulated chain against the real escrow", function () {
     const usdc = record.tokens.USDC.address;
     // Each token's own tolerance, as deployed (stablecoins far tighter than BNB).
     const tolerances = new Map<Address, number>();
+    // Each token's index, its bit in an intent's acceptedTokens.
+    const indexes = new Map<Address, number>();
     for (const { address } of Object.values(record.tokens)) {
       const config = await real.readContract({ address: record.escrow, abi: openPayEscrowAbi, functionName: "tokenConfigOf", args: [address] });
       tolerances.set(address, config.toleranceBps);
+      indexes.set(address, config.index);
     }
     const merchant = record.demoMerchant!.merchant;
     const signers = await hre.ethers.getSigners();
@@ -819,8 +978,21 @@ describe("simulated chain against the real escrow", function () {
     const start = (await real.getBlock()).timestamp + 100n;
 
     const signatures = new Map<Hex, Hex>();
-    const paymentIntent = async (n: number, amountUsd: bigint, expiresIn: bigint, refundTo: Address = zeroAddress): Promise<Intent> => {
-      const terms = { paymentId: concat([merchant, numberToHex(n, { size: 12 })]), merchant, amountUsd, expiry: start + expiresIn, refundTo };
+    const paymentIntent = async (
+      n: number,
+      amountUsd: bigint,
+      expiresIn: bigint,
+      refundTo: Address = zeroAddress,
+      accepts: readonly Address[] = [usdt, usdc, BNB],
+    ): Promise<Intent> => {
+      const terms = {
+        paymentId: concat([merchant, numberToHex(n, { size: 12 })]),
+        merchant,
+        amountUsd,
+        expiry: start + expiresIn,
+        refundTo,
+        acceptedTokens: acceptedMask(indexes, accepts),
+      };
       signatures.set(terms.paymentId, signer.sign(terms).signature);
       const depositAddress = await real.readContract({ address: record.escrow, abi: openPayEscrowAbi, functionName: "depositAddressOf", args: [terms] });
       return { ...terms, depositAddress };
@@ -834,42 +1006,63 @@ describe("simulated chain against the real escrow", function () {
     const lateCollect = await paymentIntent(5, USD("20"), 300n);
     const withinTolerance = await paymentIntent(6, USD("100"), 300n);
     const overpaidInBnb = await paymentIntent(7, USD("300"), 300n);
-    const intents = [paid, native, collectedWithRefundTo, collected, lateCollect, withinTolerance, overpaidInBnb];
+    const onlyUsdt = await paymentIntent(8, USD("10"), 300n, zeroAddress, [usdt]);
+    const switched = await paymentIntent(9, USD("100"), 300n, zeroAddress, [usdt, BNB]);
+    // More than the escrow's 24-hour time to live away at its first deposit.
+    const tooFar = await paymentIntent(10, USD("10"), 25n * 3600n);
+    const intents = [paid, native, collectedWithRefundTo, collected, lateCollect, withinTolerance, overpaidInBnb, onlyUsdt, switched, tooFar];
 
     const byOperator = { byOperator: true } as const;
-    const script: Array<[seconds: bigint, ChainTransaction]> = [
-      [10n, { kind: "pay", intent: paid, payer: customer, token: usdt, amount: USD("40") }],
-      [20n, { kind: "pay", intent: paid, payer: customer, token: usdc, amount: USD("10") }],
-      [30n, { kind: "pay", intent: paid, payer: customer, token: usdt, amount: USD("70") }],
-      [40n, { kind: "pay", intent: native, payer: customer, token: BNB, amount: USD("0.5") }],
-      [50n, { kind: "transfer", token: usdc, from: customer, to: collectedWithRefundTo.depositAddress, amount: USD("20") }],
-      [60n, { kind: "collect", intent: collectedWithRefundTo, token: usdc, ...byOperator }],
-      [70n, { kind: "transfer", token: usdt, from: customer, to: collected.depositAddress, amount: USD("10") }],
-      [80n, { kind: "collect", intent: collected, token: usdt, ...byOperator }],
-      [90n, { kind: "collect", intent: collected, token: usdt, ...byOperator }],
-      [100n, { kind: "refund", paymentId: paid.paymentId, to: r3, amount: USD("30") }],
-      [110n, { kind: "transfer", token: usdc, from: customer, to: paid.depositAddress, amount: USD("5") }],
-      [115n, { kind: "returnStray", intent: collected, token: usdt, to: r2, ...byOperator }],
-      [120n, { kind: "returnStray", intent: paid, token: usdc, to: r3, ...byOperator }],
-      [130n, { kind: "pay", intent: lateCollect, payer: customer, token: usdt, amount: USD("5") }],
-      [135n, { kind: "transfer", token: usdt, from: customer, to: lateCollect.depositAddress, amount: USD("25") }],
+    const script: Array<[seconds: bigint, ChainTransaction, outcome: string]> = [
+      [10n, { kind: "pay", intent: paid, payer: customer, token: usdt, amount: USD("40") }, "ok"],
+      // Another accepted token adds up apart: the payment stays a USDT payment.
+      [20n, { kind: "pay", intent: paid, payer: customer, token: usdc, amount: USD("10") }, "ok"],
+      [30n, { kind: "pay", intent: paid, payer: customer, token: usdt, amount: USD("70") }, "ok"],
+      // Recorded for the beneficiary the caller names (r3), who alone gets it back.
+      [40n, { kind: "pay", intent: native, payer: customer, token: BNB, amount: USD("0.5"), beneficiary: r3 }, "ok"],
+      [50n, { kind: "transfer", token: usdc, from: customer, to: collectedWithRefundTo.depositAddress, amount: USD("20") }, "ok"],
+      [60n, { kind: "collect", intent: collectedWithRefundTo, token: usdc, ...byOperator }, "ok"],
+      [70n, { kind: "transfer", token: usdt, from: customer, to: collected.depositAddress, amount: USD("10") }, "ok"],
+      [80n, { kind: "collect", intent: collected, token: usdt, ...byOperator }, "ok"],
+      [85n, { kind: "pay", intent: collected, payer: customer, token: BNB, amount: USD("0.01") }, "ok"],
+      [90n, { kind: "collect", intent: collected, token: usdt, ...byOperator }, "NothingToCollect"],
+      // USDT paid it: USDC's deposit is not the merchant's, and goes back; USDT's is.
+      [95n, { kind: "expire", intent: paid, token: usdt, payers: [customer], byOperator: false }, "NotRefundable"],
+      [96n, { kind: "expire", intent: paid, token: usdc, payers: [customer], byOperator: false }, "ok"],
+      [100n, { kind: "refund", paymentId: paid.paymentId, to: r3, amount: USD("30") }, "ok"],
+      [110n, { kind: "transfer", token: usdc, from: customer, to: paid.depositAddress, amount: USD("5") }, "ok"],
+      [115n, { kind: "returnStray", intent: collected, token: usdt, to: r2, ...byOperator }, "DepositCollectable"],
+      [120n, { kind: "returnStray", intent: paid, token: usdc, to: r3, ...byOperator }, "ok"],
+      [130n, { kind: "pay", intent: lateCollect, payer: customer, token: usdt, amount: USD("5") }, "ok"],
+      [135n, { kind: "transfer", token: usdt, from: customer, to: lateCollect.depositAddress, amount: USD("25") }, "ok"],
       // Within USDT's own 0.2% tolerance as deployed (99.00 would leave it open).
-      [140n, { kind: "pay", intent: withinTolerance, payer: customer, token: usdt, amount: USD("99.85") }],
-      [145n, { kind: "pay", intent: overpaidInBnb, payer: customer, token: BNB, amount: USD("0.6") }],
-      [310n, { kind: "pay", intent: native, payer: customer, token: BNB, amount: USD("1") }],
-      [320n, { kind: "expire", intent: lateCollect, payers: [customer], byOperator: false }],
-      [325n, { kind: "collect", intent: lateCollect, token: usdt, byOperator: false }],
-      [330n, { kind: "collect", intent: lateCollect, token: usdt, ...byOperator }],
-      [340n, { kind: "expire", intent: native, payers: [customer], ...byOperator }],
-      [345n, { kind: "expire", intent: native, payers: [customer], ...byOperator }],
-      [350n, { kind: "expire", intent: collectedWithRefundTo, payers: [collectedWithRefundTo.depositAddress], ...byOperator }],
-      [360n, { kind: "expire", intent: collected, payers: [collected.depositAddress, customer], ...byOperator }],
-      [365n, { kind: "refundDepositAddress", intent: collected, to: r2, amount: USD("11"), ...byOperator }],
-      [370n, { kind: "refundDepositAddress", intent: collected, to: r2, amount: USD("10"), ...byOperator }],
-      [380n, { kind: "refund", paymentId: paid.paymentId, to: r3, amount: USD("80") }],
-      [390n, { kind: "refund", paymentId: paid.paymentId, to: r3, amount: 1n }],
-      [400n, { kind: "sendNative", to: collectedWithRefundTo.depositAddress, amount: USD("0.01") }],
-      [410n, { kind: "returnStray", intent: collectedWithRefundTo, token: BNB, to: r1, ...byOperator }],
+      [140n, { kind: "pay", intent: withinTolerance, payer: customer, token: usdt, amount: USD("99.85") }, "ok"],
+      [145n, { kind: "pay", intent: overpaidInBnb, payer: customer, token: BNB, amount: USD("0.6") }, "ok"],
+      [150n, { kind: "pay", intent: onlyUsdt, payer: customer, token: usdc, amount: USD("10") }, "TokenNotAccepted"],
+      [155n, { kind: "pay", intent: tooFar, payer: customer, token: usdt, amount: USD("10") }, "ExpiryTooFar"],
+      // Part paid in USDT, then BNB at the deposit address and BNB paid in full: BNB pays it, USDT's deposit goes back.
+      [160n, { kind: "pay", intent: switched, payer: customer, token: usdt, amount: USD("40") }, "ok"],
+      [165n, { kind: "sendNative", to: switched.depositAddress, amount: USD("0.01") }, "ok"],
+      [170n, { kind: "collect", intent: switched, token: usdc, ...byOperator }, "NothingToCollect"],
+      [175n, { kind: "collect", intent: switched, token: BNB, byOperator: false }, "ok"],
+      [180n, { kind: "pay", intent: switched, payer: customer, token: BNB, amount: USD("0.2") }, "ok"],
+      [185n, { kind: "refundDepositAddress", intent: switched, token: BNB, to: r2, amount: USD("0.01"), ...byOperator }, "NotRefundable"],
+      [190n, { kind: "expire", intent: switched, token: usdt, payers: [customer], byOperator: false }, "ok"],
+      [310n, { kind: "pay", intent: native, payer: customer, token: BNB, amount: USD("1") }, "DepositAfterExpiry"],
+      [320n, { kind: "expire", intent: lateCollect, token: usdt, payers: [customer], byOperator: false }, "LateCollectPending"],
+      [325n, { kind: "collect", intent: lateCollect, token: usdt, byOperator: false }, "DepositAfterExpiry"],
+      [330n, { kind: "collect", intent: lateCollect, token: usdt, ...byOperator }, "ok"],
+      [340n, { kind: "expire", intent: native, token: BNB, payers: [customer], ...byOperator }, "ok"],
+      [345n, { kind: "expire", intent: native, token: BNB, payers: [customer, r3], ...byOperator }, "ok"],
+      [350n, { kind: "expire", intent: collectedWithRefundTo, token: usdc, payers: [collectedWithRefundTo.depositAddress], ...byOperator }, "ok"],
+      [360n, { kind: "expire", intent: collected, token: usdt, payers: [collected.depositAddress, customer], ...byOperator }, "ok"],
+      [362n, { kind: "expire", intent: collected, token: BNB, payers: [collected.depositAddress, customer], byOperator: false }, "ok"],
+      [365n, { kind: "refundDepositAddress", intent: collected, token: usdt, to: r2, amount: USD("11"), ...byOperator }, "RefundExceedsDeposit"],
+      [370n, { kind: "refundDepositAddress", intent: collected, token: usdt, to: r2, amount: USD("10"), ...byOperator }, "ok"],
+      [380n, { kind: "refund", paymentId: paid.paymentId, to: r3, amount: USD("80") }, "ok"],
+      [390n, { kind: "refund", paymentId: paid.paymentId, to: r3, amount: 1n }, "InvalidPaymentStatus"],
+      [400n, { kind: "sendNative", to: collectedWithRefundTo.depositAddress, amount: USD("0.01") }, "ok"],
+      [410n, { kind: "returnStray", intent: collectedWithRefundTo, token: BNB, to: r1, ...byOperator }, "ok"],
     ];
 
     const simulated = SimulatedChain.create({
@@ -881,6 +1074,7 @@ describe("simulated chain against the real escrow", function () {
         [usdc, USD("0.9998")],
         [BNB, USD("600")],
       ]),
+      tokenIndexes: indexes,
       toleranceBps: new Map(Object.values(record.tokens).map(({ address }) => [address, tolerances.get(address)!])),
       genesisTimestamp: start,
       operator,
@@ -905,39 +1099,19 @@ describe("simulated chain against the real escrow", function () {
       outcomes.push(model.revertReason ?? "ok");
     }
     // The script reaches every kind of event and the reverts the indexer meets.
-    expect(outcomes).to.deep.equal([
-      "ok",
-      "TokenMismatch",
-      "ok",
-      "ok",
-      "ok",
-      "ok",
-      "ok",
-      "ok",
-      "NothingToCollect",
-      "ok",
-      "ok",
-      "DepositCollectable",
-      "ok",
-      "ok",
-      "ok",
-      "ok",
-      "ok",
-      "DepositAfterExpiry",
-      "LateCollectPending",
-      "DepositAfterExpiry",
-      "ok",
-      "ok",
-      "ok",
-      "ok",
-      "ok",
-      "RefundExceedsDeposit",
-      "ok",
-      "ok",
-      "InvalidPaymentStatus",
-      "ok",
-      "ok",
-    ]);
+    expect(outcomes).to.deep.equal(script.map(([, , outcome]) => outcome));
+
+    // What each payer can still get back, token by token, as the escrow's depositOf says.
+    const payers = [customer, r3, ...intents.map((intent) => intent.depositAddress)];
+    for (const intent of intents) {
+      for (const token of [usdt, usdc, BNB]) {
+        for (const payer of payers) {
+          const args = [intent.paymentId, token, payer] as const;
+          const onChain = await real.readContract({ address: record.escrow, abi: openPayEscrowAbi, functionName: "depositOf", args });
+          expect(depositOf(paymentOf(simulated.head.state, intent.paymentId), token, payer), `depositOf(${args.join(", ")})`).to.equal(onChain);
+        }
+      }
+    }
 
     const view = await simulated.serve();
     try {
@@ -957,6 +1131,9 @@ describe("simulated chain against the real escrow", function () {
         "completed",
         "completed",
         "completed",
+        "none",
+        "completed",
+        "none",
       ]);
     } finally {
       await view.close();

@@ -25,6 +25,7 @@ export type WebhookEventType =
   | "payment.refunding"
   | "payment.refunded"
   | "payment.refund_abandoned"
+  | "payment.deposit_returned"
   | "payment.reverted";
 
 /** One token the customer may pay in, with the exact amount to send now. */
@@ -70,6 +71,8 @@ export interface Payment {
   excess_usd: string;
   token: TokenRef | null;
   paid_amount: string | null;
+  /** What the payment holds in its other accepted tokens, not yet sent back to their payers. */
+  other_deposits: Array<{ token: TokenRef; amount: string }>;
   fee: string | null;
   refunded_amount: string | null;
   refund_pending_amount: string | null;
@@ -82,7 +85,7 @@ export interface Payment {
   deposit_address: string;
   payment_options: PaymentOption[];
   intent: {
-    intent: { paymentId: string; merchant: string; amountUsd: string; expiry: string; refundTo: string };
+    intent: { paymentId: string; merchant: string; amountUsd: string; expiry: string; refundTo: string; acceptedTokens: string };
     signature: string;
   };
   confirmations: { seen: number; required: number };
@@ -103,7 +106,7 @@ export interface CreatePaymentParams {
   order_id?: string;
   /** Up to 50 keys (1–40 characters) with string values. */
   metadata?: Record<string, string>;
-  /** 60 to 604800; the API's default is 1800. */
+  /** 60 up to the escrow's time-to-live limit (86400 at deployment); the API's default is 1800. */
   ttl_seconds?: number;
   /** Symbols offered, e.g. ["USDT", "BNB"]; default: every token the escrow accepts. */
   tokens?: string[];

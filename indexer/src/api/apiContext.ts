@@ -22,6 +22,8 @@ export interface ApiContext {
   depositForwarder: Address;
   /** The tokens the escrow accepts, in the order the checkout offers them. */
   tokens: readonly FeedToken[];
+  /** The escrow's limit on a payment's time to live (seconds): a longer TTL could never be paid. */
+  maxTtlSeconds: number;
   prices: { current(): ReadonlyMap<string, Price>; chainNow(): bigint };
   /** Signs this escrow's payment intents with a key every merchant of this gateway authorised on the escrow. */
   intents: IntentSigner;

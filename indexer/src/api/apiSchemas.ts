@@ -44,7 +44,13 @@ export const createPaymentBody = z.strictObject({
     .record(text(40).min(1), text(500))
     .refine((value) => Object.keys(value).length <= 50, "at most 50 keys")
     .optional(),
-  ttl_seconds: z.number().int().min(60).max(7 * 24 * 3600).optional().describe("Seconds until the payment expires (default 1800)."),
+  ttl_seconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 24 * 3600)
+    .optional()
+    .describe("Seconds until the payment expires (default 1800), at most the escrow's time-to-live limit (86400 at deployment)."),
   tokens: z
     .array(z.string().min(1).max(20))
     .min(1)
@@ -102,8 +108,9 @@ export const paymentResourceSchema = z.object({
   checkout_url: z.string(),
   deposit_address: z.string(),
   payment_options: z.array(paymentOption),
+  other_deposits: z.array(z.object({ token: z.object({ symbol: z.string(), address: z.string() }), amount: z.string() })),
   intent: z.object({
-    intent: z.object({ paymentId: z.string(), merchant: z.string(), amountUsd: z.string(), expiry: z.string(), refundTo: z.string() }),
+    intent: z.object({ paymentId: z.string(), merchant: z.string(), amountUsd: z.string(), expiry: z.string(), refundTo: z.string(), acceptedTokens: z.string() }),
     signature: z.string(),
   }),
   confirmations: z.object({ seen: z.number().int(), required: z.number().int() }),

@@ -1,4 +1,5 @@
-import type { Hex, PublicClient } from "viem";
+import type { Address, Hex, PublicClient } from "viem";
+import { openPayEscrowAbi } from "../chain/escrowAbi";
 import type { ConfirmationPolicy } from "../chain/confirmations";
 import type { DeploymentRecord } from "../chain/deployment";
 import { tokenCatalogue } from "../chain/tokenCatalogue";
@@ -15,9 +16,24 @@ import { PaymentViews } from "./paymentViews";
 /** BNB Smart Chain mainnet: the only chain where keys are live. */
 const LIVE_CHAIN_ID = 56;
 
-/** The tokens of a deployment with their feeds, in the record's order (USDT, USDC, BNB for Open Pay's modules). */
-export function feedTokens(record: DeploymentRecord): FeedToken[] {
-  return Object.entries(record.tokens).map(([symbol, token]) => ({ symbol, ...token }));
+/**
+ * The tokens of a deployment with their feeds, in the record's order (USDT, USDC, BNB for Open Pay's modules), and
+ * each token's index in the escrow, read from it (an intent names the tokens it accepts by index).
+ */
+export async function feedTokens(client: PublicClient, record: DeploymentRecord): Promise<FeedToken[]> {
+  return Promise.all(
+    Object.entries(record.tokens).map(async ([symbol, token]) => {
+      const config = await client.readContract({ address: record.escrow, abi: openPayEscrowAbi, functionName: "tokenConfigOf", args: [token.address] });
+      if (config.index === 0) throw new Error(`the escrow at ${record.escrow} has never been given ${symbol} (${token.address}): run its deployment again`);
+      return { symbol, ...token, index: config.index };
+    }),
+  );
+}
+
+/** The escrow's time-to-live limit at a payment's first deposit, in seconds: the API refuses longer TTLs. */
+export async function maxTtlSeconds(client: PublicClient, escrow: Address): Promise<number> {
+  const settings = await client.readContract({ address: escrow, abi: openPayEscrowAbi, functionName: "settings" });
+  return settings.maxTtlHours * 3600;
 }
 
 /** Payment resources of a deployment's payments, with checkout links under `publicUrl`. */
@@ -46,7 +62,7 @@ export async function apiContext({
   webhookAllowList: AllowList;
   priceRefreshMs?: number;
 }): Promise<ApiContext> {
-  const tokens = feedTokens(record);
+  const [tokens, ttlLimit] = await Promise.all([feedTokens(client, record), maxTtlSeconds(client, record.escrow)]);
   const prices = new PriceBook(client, tokens, priceRefreshMs);
   await prices.refresh();
   const mode = record.chainId === LIVE_CHAIN_ID ? "live" : "test";
@@ -58,6 +74,7 @@ export async function apiContext({
     escrow: record.escrow,
     depositForwarder: record.depositForwarder,
     tokens,
+    maxTtlSeconds: ttlLimit,
     prices,
     intents: new IntentSigner(signerKey, { chainId: record.chainId, escrow: record.escrow }),
     settings,

@@ -8,14 +8,14 @@ const UINT256_MAX = 2n ** 256n - 1n;
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
 
-/** `PaymentIntent(bytes32 paymentId,address merchant,uint256 amountUsd,uint64 expiry,address refundTo)`: EIP-712's encodeType. */
+/** `PaymentIntent(bytes32 paymentId,…,uint256 acceptedTokens)`: EIP-712's encodeType. */
 const PAYMENT_INTENT_TYPE = `PaymentIntent(${PAYMENT_INTENT_TYPES.PaymentIntent.map(({ type, name }) => `${type} ${name}`).join(",")})`;
 
 /**
  * Signs the payment intents of one escrow, with the same signatures as viem's `signTypedData`, for a fraction
  * of the work: viem's `hashTypedData` validates every field and recomputes the domain separator and the type hash on
  * each call (and creating a payment hashed the intent twice, once to sign it and once for the deposit address). Here
- * the domain separator and the type hash are computed once; an intent costs two keccak-256 of 192 and 66 bytes and one
+ * the domain separator and the type hash are computed once; an intent costs two keccak-256 of 224 and 66 bytes and one
  * secp256k1 signature of the digest.
  *
  * The constructor checks the digest against `paymentIntentDigest` (viem's EIP-712), so that a change of the intent's
@@ -24,8 +24,8 @@ const PAYMENT_INTENT_TYPE = `PaymentIntent(${PAYMENT_INTENT_TYPES.PaymentIntent.
 export class IntentSigner {
   /** 0x1901 ‖ domain separator ‖ room for the struct hash. */
   private readonly envelope: Buffer;
-  /** type hash ‖ paymentId ‖ merchant ‖ amountUsd ‖ expiry ‖ refundTo, each a 32-byte word. */
-  private readonly struct = Buffer.alloc(6 * 32);
+  /** type hash ‖ paymentId ‖ merchant ‖ amountUsd ‖ expiry ‖ refundTo ‖ acceptedTokens, each a 32-byte word. */
+  private readonly struct = Buffer.alloc(7 * 32);
 
   private readonly key: Buffer;
   /** The signer's address: merchants authorise it on the escrow. */
@@ -43,6 +43,7 @@ export class IntentSigner {
       amountUsd: 12_340_000_000_000_000_000n,
       expiry: 1_900_000_000n,
       refundTo: "0x00000000000000000000000000000000000000b2",
+      acceptedTokens: 0b1110n,
     };
     if (this.digest(sample) !== paymentIntentDigest({ ...domain, intent: sample })) {
       throw new Error("IntentSigner: the intent digest disagrees with viem's EIP-712 hash (has PaymentIntent's type changed?)");
@@ -51,12 +52,15 @@ export class IntentSigner {
 
   /** The intent's EIP-712 digest: equal to `paymentIntentDigest` for this escrow. Throws on a field EIP-712 refuses. */
   digest(intent: PaymentIntent): Hex {
-    const { paymentId, merchant, amountUsd, expiry, refundTo } = intent;
+    const { paymentId, merchant, amountUsd, expiry, refundTo, acceptedTokens } = intent;
     if (!BYTES32.test(paymentId)) throw new Error(`paymentId: must be 32 bytes of hex, got ${String(paymentId)}`);
     if (!ADDRESS.test(merchant)) throw new Error(`merchant: not an address: ${String(merchant)}`);
     if (!ADDRESS.test(refundTo)) throw new Error(`refundTo: not an address: ${String(refundTo)}`);
     if (typeof amountUsd !== "bigint" || amountUsd < 0n || amountUsd > UINT256_MAX) throw new Error(`amountUsd: must be a uint256, got ${String(amountUsd)}`);
     if (typeof expiry !== "bigint" || expiry < 0n || expiry > UINT64_MAX) throw new Error(`expiry: must be a uint64, got ${String(expiry)}`);
+    if (typeof acceptedTokens !== "bigint" || acceptedTokens < 0n || acceptedTokens > UINT256_MAX) {
+      throw new Error(`acceptedTokens: must be a uint256, got ${String(acceptedTokens)}`);
+    }
     const struct = this.struct;
     struct.write(paymentId.slice(2), 32, "hex");
     struct.fill(0, 64, 76);
@@ -65,6 +69,7 @@ export class IntentSigner {
     struct.write(expiry.toString(16).padStart(64, "0"), 128, "hex");
     struct.fill(0, 160, 172);
     struct.write(refundTo.slice(2), 172, "hex");
+    struct.write(acceptedTokens.toString(16).padStart(64, "0"), 192, "hex");
     this.envelope.set(keccak256(struct, "bytes"), 34);
     return keccak256(this.envelope);
   }

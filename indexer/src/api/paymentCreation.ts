@@ -1,6 +1,6 @@
 import { zeroAddress } from "viem";
 import { depositAddress } from "../chain/depositAddress";
-import { newPaymentId, type PaymentIntent } from "../payments/paymentIntent";
+import { acceptedTokenMask, newPaymentId, type PaymentIntent } from "../payments/paymentIntent";
 import { parseUsd } from "../prices/decimalAmounts";
 import { paymentOptions } from "../prices/paymentOptions";
 import type { KeyOwner } from "../store/merchantStore";
@@ -28,17 +28,32 @@ export async function createPayment(context: ApiContext, db: Db, owner: KeyOwner
       })
     : context.tokens;
   const amountUsd = parseUsd(body.amount_usd, "amount_usd");
+  const ttl = body.ttl_seconds ?? DEFAULT_TTL_SECONDS;
+  if (ttl > context.maxTtlSeconds) {
+    throw invalidField("ttl_seconds", `must be at most ${context.maxTtlSeconds} (the escrow's time-to-live limit), got ${ttl}`);
+  }
   const intent: PaymentIntent = {
     paymentId: newPaymentId(owner.merchant.address),
     merchant: owner.merchant.address,
     amountUsd,
-    expiry: context.prices.chainNow() + BigInt(body.ttl_seconds ?? DEFAULT_TTL_SECONDS),
+    expiry: context.prices.chainNow() + BigInt(ttl),
     refundTo: body.refund_address ?? zeroAddress,
+    // The escrow takes deposits only in these, each adding up apart (docs/contracts.md, "token-choice").
+    acceptedTokens: acceptedTokenMask(offered.map((token) => token.index)),
   };
   const { digest, signature } = context.intents.sign(intent);
   const address = depositAddress({ escrow: context.escrow, forwarderImplementation: context.depositForwarder, digest });
   const options = paymentOptions({ amountUsd, depositAddress: address, chainId: context.chainId, tokens: offered, prices: context.prices.current() });
-  const registration = { chainId: context.chainId, id: intent.paymentId, ...intent, signature, depositAddress: address };
+  const { acceptedTokens: acceptedTokenMaskOfIntent, ...terms } = intent;
+  const registration = {
+    chainId: context.chainId,
+    id: intent.paymentId,
+    ...terms,
+    acceptedTokenMask: acceptedTokenMaskOfIntent,
+    acceptedTokens: offered.map((token) => token.address),
+    signature,
+    depositAddress: address,
+  };
   const request = {
     chainId: context.chainId,
     paymentId: intent.paymentId,

@@ -23,6 +23,8 @@ const registration: PaymentRegistration = {
   amountUsd: 25n * E18,
   expiry: 1_900_000_000n,
   refundTo: zeroAddress,
+  acceptedTokenMask: 0b110n,
+  acceptedTokens: [USDT.address, USDC6.address],
   signature: `0x${"11".repeat(65)}`,
   depositAddress: "0xf5e6C015f9A09571841824803F5E731Bfa614a08",
 };
@@ -68,6 +70,7 @@ describe("the payment resource", function () {
       excess_usd: "0.00",
       token: null,
       paid_amount: null,
+      other_deposits: [],
       fee: null,
       refunded_amount: null,
       refund_pending_amount: null,
@@ -80,7 +83,7 @@ describe("the payment resource", function () {
       deposit_address: registration.depositAddress,
       payment_options: [],
       intent: {
-        intent: { paymentId: ID, merchant: MERCHANT, amountUsd: (25n * E18).toString(), expiry: "1900000000", refundTo: zeroAddress },
+        intent: { paymentId: ID, merchant: MERCHANT, amountUsd: (25n * E18).toString(), expiry: "1900000000", refundTo: zeroAddress, acceptedTokens: "6" },
         signature: registration.signature,
       },
       confirmations: { seen: 0, required: 12 },
@@ -98,6 +101,7 @@ describe("the payment resource", function () {
       amountUsd: 25n * E18,
       expiry: 1_900_000_000n,
       refundTo: zeroAddress,
+      acceptedTokens: 0b110n,
     });
   });
 

@@ -3,7 +3,7 @@ import type { Payment } from "../payments/payment";
 import { signedIntentToJson, type SignedIntentJson } from "../payments/signedIntentJson";
 import type { PaymentStatus } from "../payments/statuses";
 import { formatDecimal, formatUsd } from "../prices/decimalAmounts";
-import type { PaymentRegistration } from "../store/paymentRows";
+import { intentOf, type PaymentRegistration } from "../store/paymentRows";
 
 export type Mode = "test" | "live";
 
@@ -76,6 +76,11 @@ export interface PaymentResource {
   excess_usd: string;
   token: { symbol: string; address: Address } | null;
   paid_amount: string | null;
+  /**
+   * What the payment holds in its other accepted tokens, not yet sent back (a deposit in another token than the one
+   * it is paid in: each token adds up apart, and those that do not pay it go back to their payers).
+   */
+  other_deposits: Array<{ token: { symbol: string; address: Address }; amount: string }>;
   fee: string | null;
   refunded_amount: string | null;
   refund_pending_amount: string | null;
@@ -117,6 +122,10 @@ export function paymentResource(input: PaymentResourceInput): PaymentResource {
     excess_usd: formatUsd(payment.excessUsd),
     token: token ? { symbol: token.symbol, address: token.address } : null,
     paid_amount: inToken(payment.paidAmount),
+    other_deposits: payment.otherDeposits.flatMap(({ token: address, amount }) => {
+      const held = input.tokens.get(address.toLowerCase());
+      return held ? [{ token: { symbol: held.symbol, address: held.address }, amount: formatDecimal(amount, held.decimals) }] : [];
+    }),
     fee: inToken(payment.fee),
     refunded_amount: inToken(payment.refundedAmount),
     refund_pending_amount: inToken(payment.refundRequested),
@@ -128,10 +137,7 @@ export function paymentResource(input: PaymentResourceInput): PaymentResource {
     checkout_url: input.checkoutUrl,
     deposit_address: registration.depositAddress,
     payment_options: request.options,
-    intent: signedIntentToJson(
-      { paymentId: registration.id, merchant: registration.merchant, amountUsd: registration.amountUsd, expiry: registration.expiry, refundTo: registration.refundTo },
-      registration.signature,
-    ),
+    intent: signedIntentToJson(intentOf(registration), registration.signature),
     confirmations: input.confirmations,
     transactions: input.transactions,
     ...(input.history ? { history: input.history } : {}),

@@ -5,7 +5,7 @@ import { shownStatus } from "./shownStatus";
 
 const EXPIRY = 1_000n;
 const payment = (changes: Partial<Payment> = {}): Payment => ({
-  ...newPayment({ id: `0x${"11".repeat(32)}` as Hex, amountUsd: 10n, expiry: EXPIRY, depositAddress: `0x${"22".repeat(20)}` as Address }),
+  ...newPayment({ id: `0x${"11".repeat(32)}` as Hex, amountUsd: 10n, expiry: EXPIRY, depositAddress: `0x${"22".repeat(20)}` as Address, acceptedTokens: [] }),
   ...changes,
 });
 

@@ -13,6 +13,7 @@ const INTENT: PaymentIntent = {
   amountUsd: 25n * 10n ** 18n,
   expiry: 1_800_000_000n,
   refundTo: zeroAddress,
+  acceptedTokens: 0b1010n,
 };
 const SIGNATURE: Hex = `0x${"cd".repeat(65)}`;
 
@@ -25,13 +26,13 @@ describe("walletPayment", function () {
     expect(plan.pay).to.include({ to: ESCROW, value: "0" });
     const pay = decodeFunctionData({ abi: openPayEscrowAbi, data: plan.pay.data });
     expect(pay.functionName).to.equal("pay");
-    expect(pay.args).to.deep.equal([INTENT, SIGNATURE, USDT.address, 25_000001n * 10n ** 12n]);
+    expect(pay.args).to.deep.equal([INTENT, SIGNATURE, USDT.address, 25_000001n * 10n ** 12n, zeroAddress]);
   });
 
   it("pays BNB with payNative, the amount as value and no approval", function () {
     const plan = walletPayment({ chainId: 97, escrow: ESCROW, intent: INTENT, signature: SIGNATURE, token: BNB, amount: 41_666667n * 10n ** 9n });
     expect(plan.approve).to.equal(null);
     expect(plan.pay).to.include({ to: ESCROW, value: "41666667000000000" });
-    expect(decodeFunctionData({ abi: openPayEscrowAbi, data: plan.pay.data })).to.deep.equal({ functionName: "payNative", args: [INTENT, SIGNATURE] });
+    expect(decodeFunctionData({ abi: openPayEscrowAbi, data: plan.pay.data })).to.deep.equal({ functionName: "payNative", args: [INTENT, SIGNATURE, zeroAddress] });
   });
 });

@@ -15,7 +15,7 @@ export interface WalletCall {
 /**
  * What "pay with wallet" sends for one token: for a BEP-20 token the escrow's `pay` after an approval of the escrow
  * for the amount (the checkout skips the approval when the allowance already covers it), for BNB `payNative` with
- * the amount as value.
+ * the amount as value. The wallet pays for itself: refunds, if any, go back to it (no other beneficiary).
  */
 export interface WalletPayment {
   chain_id: number;
@@ -48,8 +48,8 @@ export function walletPayment({
 }): WalletPayment {
   const native = token.address === zeroAddress;
   const pay: WalletCall = native
-    ? { to: escrow, data: encodeFunctionData({ abi: openPayEscrowAbi, functionName: "payNative", args: [intent, signature] }), value: amount.toString() }
-    : { to: escrow, data: encodeFunctionData({ abi: openPayEscrowAbi, functionName: "pay", args: [intent, signature, token.address, amount] }), value: "0" };
+    ? { to: escrow, data: encodeFunctionData({ abi: openPayEscrowAbi, functionName: "payNative", args: [intent, signature, zeroAddress] }), value: amount.toString() }
+    : { to: escrow, data: encodeFunctionData({ abi: openPayEscrowAbi, functionName: "pay", args: [intent, signature, token.address, amount, zeroAddress] }), value: "0" };
   const approve = native
     ? null
     : { to: token.address, spender: escrow, value: "0", data: encodeFunctionData({ abi: erc20Abi, functionName: "approve", args: [escrow, amount] }) };

@@ -78,12 +78,16 @@ describe("BNB arrivals at deposit addresses, seen by balance", function () {
     ]);
   });
 
-  it("reads nothing for a payment fixed to another token, or not open to BNB", async function () {
+  it("reads nothing for a payment not open to BNB", async function () {
     const { at, reads } = chain(() => 5n);
-    const usdt: PaymentLog = { ...collect(12, 1n), event: { ...collect(12, 1n).event, token: USDT, payer: `0x${"55".repeat(20)}` } as ChainPaymentEvent };
-    expect(await nativeArrivals(headers(10, 20), [watched()], [usdt], at)).to.deep.equal([]);
     expect(await nativeArrivals(headers(10, 20), [watched({ takesNative: false })], [], at)).to.deep.equal([]);
     expect(reads).to.deep.equal([]);
+  });
+
+  it("dates BNB that arrived before a deposit in another token: each accepted token adds up apart", async function () {
+    const { at } = chain((block) => (block >= 11 ? 5n : 0n));
+    const usdt: PaymentLog = { ...collect(12, 1n), event: { ...collect(12, 1n).event, token: USDT, payer: `0x${"55".repeat(20)}` } as ChainPaymentEvent };
+    expect(found(await nativeArrivals(headers(10, 20), [watched()], [usdt], at))).to.deep.equal([{ block: 11, amount: 5n, dated: true }]);
   });
 
   it("records an arrival it cannot date (its block's state is pruned) undated at the stretch's end", async function () {

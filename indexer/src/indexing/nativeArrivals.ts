@@ -22,8 +22,8 @@ const isNative = (token: Address) => token.toLowerCase() === zeroAddress;
 
 /**
  * The stretches to look at for each payment open to BNB: the segment cut at each sweep of its deposit address, and
- * ending at its completion (BNB sent after it is a stray, which the keeper sees by balance). A payment the segment
- * fixed to another token takes no BNB: none.
+ * ending at its completion (BNB sent after it is a stray, which the keeper sees by balance). A deposit in another
+ * token changes nothing: each accepted token adds up apart, so BNB may still pay it.
  */
 function stretches(headers: readonly BlockHeader[], watched: readonly WatchedPayment[], logs: readonly PaymentLog[]): Stretch[] {
   const from = headers[0].number;
@@ -40,7 +40,6 @@ function stretches(headers: readonly BlockHeader[], watched: readonly WatchedPay
   for (const payment of watched) {
     if (!payment.takesNative) continue;
     const own = byPayment.get(payment.id.toLowerCase()) ?? [];
-    if (own.some(({ event }) => (event.kind === "deposited" || event.kind === "completed") && !isNative(event.token))) continue;
     const sweeps: number[] = [];
     let last = end;
     for (const { event } of own) {

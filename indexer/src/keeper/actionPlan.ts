@@ -1,12 +1,17 @@
 import { zeroAddress, type Address, type Hex } from "viem";
 import type { Payment } from "../payments/payment";
+import { accepts } from "../payments/statusMachine";
+import type { PaymentStatus } from "../payments/statuses";
 
-/** What the keeper may send for a payment. */
+/**
+ * What the keeper may send for a payment. `expire` and `refundDepositAddress` name the token whose deposits they
+ * send back: each accepted token adds up apart on chain (docs/contracts.md, "token-choice").
+ */
 export type KeeperAction =
   | { kind: "collect"; paymentId: Hex; token: Address; stateKey: string }
-  | { kind: "expire"; paymentId: Hex; payers: Address[]; stateKey: string }
+  | { kind: "expire"; paymentId: Hex; token: Address; payers: Address[]; stateKey: string }
   | { kind: "returnStray"; paymentId: Hex; token: Address; to: Address; stateKey: string }
-  | { kind: "refundDepositAddress"; paymentId: Hex; to: Address; amount: bigint; stateKey: string };
+  | { kind: "refundDepositAddress"; paymentId: Hex; token: Address; to: Address; amount: bigint; stateKey: string };
 
 /**
  * Something that arrived at a deposit address: a token's `Transfer` log, or for BNB (no log) a rise of its balance
@@ -80,17 +85,42 @@ export interface KeeperView {
   holdings: ReadonlyArray<{ token: Address; amount: bigint }>;
   /** Token transfers into the deposit address, in chain order (a plain BNB transfer leaves no log: none for BNB). */
   transfers: readonly DepositTransfer[];
-  /** Payers of the escrow's recorded deposits (for expire). */
-  payers: readonly Address[];
-  /** Token units the escrow collected from the deposit address (its deposits with the deposit address as payer). */
-  collectedFromDepositAddress: bigint;
-  /** Deposit-address deposits the escrow sent back so far (`DepositRefunded` with it as payer), by receiver. */
-  refundedFromDepositAddress: ReadonlyMap<Address, bigint>;
+  /**
+   * The escrow's recorded deposits not sent back yet, by token, then by payer (`PaymentDeposited` less
+   * `DepositRefunded`; a completing deposit is the merchant's and records none): whom `expire` refunds, token by token.
+   */
+  deposits: ReadonlyMap<Address, ReadonlyMap<Address, bigint>>;
+  /** Units the escrow collected from the deposit address (its deposits with the deposit address as payer), by token. */
+  collectedFromDepositAddress: ReadonlyMap<Address, bigint>;
+  /**
+   * Deposit-address deposits the escrow sent back so far (`DepositRefunded` with it as payer), by token, then by
+   * receiver.
+   */
+  refundedFromDepositAddress: ReadonlyMap<Address, ReadonlyMap<Address, bigint>>;
   /** What the escrow returned from the deposit address as strays so far (`StrayReturned`), by token. */
   returnedStrays: ReadonlyMap<Address, bigint>;
 }
 
 const same = (a: Address, b: Address) => a.toLowerCase() === b.toLowerCase();
+
+/** The entry of `token` (or any address) in a map keyed by addresses, whatever their case. */
+function entryOf<T>(map: ReadonlyMap<Address, T>, key: Address): T | undefined {
+  for (const [known, value] of map) if (same(known, key)) return value;
+  return undefined;
+}
+
+/** Statuses of a payment the escrow counts as paid (Completed, PartiallyRefunded, Refunded), confirmed or not. */
+const PAID: ReadonlySet<PaymentStatus> = new Set(["confirming", "paid", "refunding", "partially_refunded", "refunded"]);
+
+/**
+ * Whether the escrow would send back deposits in `token` of this payment now (`expire` on a payment already expired
+ * or paid, `refundDepositAddress`): every token of an expired payment, the tokens that did not pay a paid one.
+ * Expired means settled expired here: until the expiry's block is confirmed a reorganisation may take it back.
+ */
+function refundable(payment: Payment, token: Address): boolean {
+  if (payment.status === "expired") return true;
+  return PAID.has(payment.status) && payment.token !== null && !same(payment.token, token);
+}
 
 /**
  * Who sent the units `from` (inclusive) to `to` (exclusive) of a sequence of transfers laid end to end in chain
@@ -116,30 +146,38 @@ export function sendersOf(transfers: readonly DepositTransfer[], from: bigint, t
 }
 
 /**
- * The refunds due to the senders of an expired payment's deposit address, when the intent names no refund address.
+ * The refunds due to the senders of a deposit address in `token`, when the intent names no refund address and the
+ * escrow would send that token's deposits back (the payment expired, or was paid in another token).
  *
- * Every collect sweeps all that waits at the deposit address, so what the escrow collected from it is the first
- * `collectedFromDepositAddress` units of the transfers in the payment's token, in chain order (what came after the
- * last collect was never collected: a stray, returned by `returnStray`). Each sender is due its share of those
- * units less what the escrow already sent it back, capped by what the escrow still holds for the deposit address,
- * in the order of each sender's first transfer. Units no recorded transfer accounts for are left to the operator.
+ * Every collect sweeps all of a token that waits at the deposit address, so what the escrow collected from it in
+ * `token` is the first `collectedFromDepositAddress` units of the token's transfers, in chain order (what came after
+ * the last collect was never collected: a stray, returned by `returnStray`). Each sender is due its share of those
+ * units less what the escrow already sent it back in that token, capped by what the escrow still holds for the
+ * deposit address, in the order of each sender's first transfer. Units no recorded transfer accounts for are left
+ * to the operator.
  */
-export function depositAddressRefunds(view: KeeperView): Array<{ to: Address; amount: bigint; refundedBefore: bigint }> {
-  return refundPlan(view).refunds;
+export function depositAddressRefunds(view: KeeperView, token: Address): Array<{ to: Address; amount: bigint; refundedBefore: bigint }> {
+  return refundPlan(view, token).refunds;
 }
 
-/** `depositAddressRefunds`, and what the escrow holds for the deposit address beyond every sender's due (`unmatched`). */
-function refundPlan(view: KeeperView): { refunds: Array<{ to: Address; amount: bigint; refundedBefore: bigint }>; unmatched: bigint } {
-  const { payment } = view;
-  if (payment.token === null) return { refunds: [], unmatched: 0n };
-  let held = view.collectedFromDepositAddress;
-  for (const amount of view.refundedFromDepositAddress.values()) held -= amount;
-  if (held <= 0n) return { refunds: [], unmatched: 0n };
-  const inToken = view.transfers.filter((transfer) => same(transfer.token, payment.token!));
-  const { shares } = sendersOf(inToken, 0n, view.collectedFromDepositAddress);
+/**
+ * `depositAddressRefunds`, what the escrow holds for the deposit address in `token` beyond every sender's due
+ * (`unmatched`), and what it collected and sent back in that token (for state keys).
+ */
+function refundPlan(
+  view: KeeperView,
+  token: Address,
+): { refunds: Array<{ to: Address; amount: bigint; refundedBefore: bigint }>; unmatched: bigint; collected: bigint; refunded: bigint } {
+  const collected = entryOf(view.collectedFromDepositAddress, token) ?? 0n;
+  const refundedTo = entryOf(view.refundedFromDepositAddress, token) ?? new Map<Address, bigint>();
+  const refunded = [...refundedTo.values()].reduce((sum, amount) => sum + amount, 0n);
+  let held = collected - refunded;
+  if (held <= 0n) return { refunds: [], unmatched: 0n, collected, refunded };
+  const inToken = view.transfers.filter((transfer) => same(transfer.token, token));
+  const { shares } = sendersOf(inToken, 0n, collected);
   const refunds = [];
   for (const [to, share] of shares) {
-    const refundedBefore = [...view.refundedFromDepositAddress].find(([receiver]) => same(receiver, to))?.[1] ?? 0n;
+    const refundedBefore = entryOf(refundedTo, to) ?? 0n;
     const due = share - refundedBefore;
     if (due <= 0n) continue;
     const amount = due < held ? due : held;
@@ -147,7 +185,23 @@ function refundPlan(view: KeeperView): { refunds: Array<{ to: Address; amount: b
     held -= amount;
     if (held === 0n) break;
   }
-  return { refunds, unmatched: held };
+  return { refunds, unmatched: held, collected, refunded };
+}
+
+/**
+ * The payers `expire` would send deposits in `token` back to, with what each has there: every payer whose deposit
+ * was not refunded yet, except the deposit address when the intent names no refund address (the escrow keeps its
+ * deposits for `refundDepositAddress`).
+ */
+function expirePayers(view: KeeperView, token: Address): Array<[Address, bigint]> {
+  const deposits = entryOf(view.deposits, token) ?? new Map<Address, bigint>();
+  return [...deposits].filter(([payer, amount]) => amount > 0n && (view.refundTo !== zeroAddress || !same(payer, view.depositAddress)));
+}
+
+/** An `expire` sending back `token`'s deposits to `payers`; its state is the token and what they hold in it. */
+function expireAction(id: Hex, token: Address, payers: Array<[Address, bigint]>): KeeperAction {
+  const held = payers.reduce((sum, [, amount]) => sum + amount, 0n);
+  return { kind: "expire", paymentId: id, token, payers: payers.map(([payer]) => payer), stateKey: `expire:${token.toLowerCase()}:${held}` };
 }
 
 /**
@@ -206,21 +260,24 @@ function strayDecision(view: KeeperView, token: Address, amount: bigint): { to: 
 /**
  * What the keeper should do for one payment now (pure: the caller supplies the chain's time and the balances):
  *
- * - collect funds waiting at an open payment's deposit address while the escrow still accepts them, in the
- *   payment's token once it has one: anything until the expiry; within the late-collect window after it, only
- *   funds that arrived by the expiry (`arrivals`);
- * - expire a payment with deposits once its time is up and nothing is left to collect or to decide, refunding its
- *   payers;
- * - send back what an expired payment's deposit address contributed, to each sender its share
- *   (`depositAddressRefunds`);
- * - return anything else at a deposit address (wrong token, arrived after the expiry, after completion) to the
- *   intent's refund address or its one sender (`strayReceiver`).
+ * - collect funds waiting at an open payment's deposit address in any token its intent accepts (each accepted token
+ *   adds up apart on chain, so a third party's dust in one never stops the customer's transfer in another from being
+ *   collected): anything until the expiry; within the late-collect window after it, only funds that arrived by the
+ *   expiry (`arrivals`). Every such token is collected in the same round, in the order of their holdings;
+ * - expire a payment with deposits once its time is up and nothing is left to collect or to decide: one `expire` per
+ *   token it holds deposits in (its own token first, which expires it; then each other token whose payers `expire`
+ *   would refund), each listing that token's payers;
+ * - once it is expired, or paid in one token while holding deposits in others, send those deposits back: `expire`
+ *   for their payers, and when the intent names no refund address, to each sender of the deposit address its share
+ *   of what was collected from it (`depositAddressRefunds`), token by token;
+ * - return anything else at a deposit address (a token the intent does not accept, anything arrived after the
+ *   expiry or after completion) to the intent's refund address or its one sender (`strayReceiver`).
  *
  * The rest is left to the operator (`leftToOperator`, docs/operations.md): funds that arrived by the expiry and
  * after it waiting together within the window (`collect` would take both, `returnStray` would send both back), an
  * arrival time it cannot tell, strays of several senders, units no transfer accounts for, BNB without a refund
- * address. While such a case holds the payment's own token within the window, the payment is not expired either,
- * so the operator may still collect; once the window closes, what waits is a stray like any other.
+ * address. While such a case holds a token the payment accepts within the window, the payment is not expired
+ * either, so the operator may still collect; once the window closes, what waits is a stray like any other.
  *
  * Each action carries a state key: the keeper sends an action at most once per payment and state. A key changes
  * when something new arrives (so a second transfer of the same amount is acted on too) and stays while the
@@ -232,16 +289,19 @@ export function planFor(view: KeeperView, now: bigint, lateCollectWindow: bigint
   const actions: KeeperAction[] = [];
   const leftToOperator: OperatorCase[] = [];
   const open = payment.status === "initiated" || payment.status === "pending";
-  const collectable = (token: Address) => open && now <= view.expiry + lateCollectWindow && (payment.token === null || same(payment.token, token));
+  const collectable = (token: Address) => open && now <= view.expiry + lateCollectWindow && accepts(payment, token);
+  /** What the payment holds in `token` on chain: its record's amount, or what it keeps apart in another token. */
+  const heldIn = (token: Address) =>
+    payment.token === null || same(payment.token, token) ? payment.paidAmount : (payment.otherDeposits.find((held) => same(held.token, token))?.amount ?? 0n);
   let collecting = false;
   let holding = false;
 
   for (const { token, amount } of view.holdings) {
     if (amount === 0n) continue;
     if (collectable(token)) {
-      // What the payment had received is part of the state: a top-up of the same amount after a collect is a new
-      // deposit to collect, not the one already collected.
-      const stateKey = `${token.toLowerCase()}:${amount}:${payment.paidAmount}`;
+      // What the payment had received in this token is part of the state: a top-up of the same amount after a
+      // collect is a new deposit to collect, not the one already collected.
+      const stateKey = `${token.toLowerCase()}:${amount}:${heldIn(token)}`;
       const arrived = now <= view.expiry ? { onTime: amount, late: 0n } : arrivals(view, token, amount);
       if (arrived !== undefined && arrived.late === 0n) {
         actions.push({ kind: "collect", paymentId: id, token, stateKey });
@@ -256,12 +316,12 @@ export function planFor(view: KeeperView, now: bigint, lateCollectWindow: bigint
       }
       // All of it arrived after the expiry: a stray (the operator may return it from the expiry on).
     }
-    // A payment still open and inside the window may yet take its own token: only other tokens, and its own that
-    // arrived after the expiry, are strays then.
+    // A payment still open and inside the window may yet take the tokens its intent accepts: only other tokens, and
+    // accepted ones that arrived after the expiry, are strays then.
     // The transfers seen and what was returned before are part of the state: another stray of the same amount is
     // a new one to return (BNB leaves no transfer log, its returns tell them apart), not the one on its way.
     const transfers = view.transfers.filter((transfer) => same(transfer.token, token)).length;
-    const returned = [...view.returnedStrays].find(([returnedToken]) => same(returnedToken, token))?.[1] ?? 0n;
+    const returned = entryOf(view.returnedStrays, token) ?? 0n;
     const stateKey = `${token.toLowerCase()}:${amount}:${transfers}:${returned}`;
     const decision = strayDecision(view, token, amount);
     if ("to" in decision) actions.push({ kind: "returnStray", paymentId: id, token, to: decision.to, stateKey });
@@ -269,25 +329,39 @@ export function planFor(view: KeeperView, now: bigint, lateCollectWindow: bigint
   }
 
   // Not once the escrow's expiry is on chain (its block waits for confirmations before the payment shows expired).
-  if (open && payment.receivedUsd > 0n && payment.expiredBlock === null && now > view.expiry && !collecting && !holding) {
-    actions.push({ kind: "expire", paymentId: id, payers: [...view.payers], stateKey: "expire" });
+  if (open && payment.token !== null && payment.expiredBlock === null && now > view.expiry && !collecting && !holding) {
+    // Its own token first: that call expires it, even with no payer to refund (the deposit address's deposits wait
+    // for refundDepositAddress); each other token's call only sends deposits back, so it goes only with payers.
+    actions.push(expireAction(id, payment.token, expirePayers(view, payment.token)));
+    for (const { token } of payment.otherDeposits) {
+      if (same(token, payment.token)) continue;
+      const payers = expirePayers(view, token);
+      if (payers.length > 0) actions.push(expireAction(id, token, payers));
+    }
   }
 
-  if (payment.status === "expired" && view.refundTo === zeroAddress) {
+  // Expired, or paid in one token while holding deposits in others: those go back, token by token.
+  const refundTokens = new Map<string, Address>();
+  for (const token of [...view.deposits.keys(), ...view.collectedFromDepositAddress.keys(), ...payment.otherDeposits.map((held) => held.token)]) {
+    if (refundable(payment, token) && !refundTokens.has(token.toLowerCase())) refundTokens.set(token.toLowerCase(), token);
+  }
+  for (const token of refundTokens.values()) {
+    const payers = expirePayers(view, token);
+    if (payers.length > 0) actions.push(expireAction(id, token, payers));
+    // With a refund address in the intent, expire sends the deposit address's deposits there.
+    if (view.refundTo !== zeroAddress) continue;
     // One refund per sender; a sender's next refund needs the previous one seen on chain (it is in the key).
-    const { refunds, unmatched } = refundPlan(view);
+    const { refunds, unmatched, collected, refunded } = refundPlan(view, token);
     for (const { to, amount, refundedBefore } of refunds) {
-      actions.push({ kind: "refundDepositAddress", paymentId: id, to, amount, stateKey: `refund:${to.toLowerCase()}:${refundedBefore}` });
+      actions.push({ kind: "refundDepositAddress", paymentId: id, token, to, amount, stateKey: `refund:${token.toLowerCase()}:${to.toLowerCase()}:${refundedBefore}` });
     }
     if (unmatched > 0n) {
-      const token = payment.token!;
-      const refunded = [...view.refundedFromDepositAddress.values()].reduce((sum, amount) => sum + amount, 0n);
       leftToOperator.push({
         paymentId: id,
         token,
         amount: unmatched,
         reason: same(token, zeroAddress) ? "bnb_without_refund_address" : "unknown_sender",
-        stateKey: `refund:${view.collectedFromDepositAddress}:${refunded}`,
+        stateKey: `refund:${token.toLowerCase()}:${collected}:${refunded}`,
       });
     }
   }
@@ -307,8 +381,12 @@ export function subjectOf(action: KeeperAction, view: KeeperView): { token: Addr
     case "returnStray":
       return { token: action.token, amount: holding(action.token) };
     case "refundDepositAddress":
-      return { token: view.payment.token ?? zeroAddress, amount: action.amount };
-    case "expire":
-      return { token: view.payment.token ?? zeroAddress, amount: view.payment.paidAmount };
+      return { token: action.token, amount: action.amount };
+    case "expire": {
+      const deposits = entryOf(view.deposits, action.token) ?? new Map<Address, bigint>();
+      const amount = action.payers.reduce((sum, payer) => sum + (entryOf(deposits, payer) ?? 0n), 0n);
+      // An expire with no payer to refund only expires the payment: it is about what the payment holds.
+      return { token: action.token, amount: amount > 0n ? amount : view.payment.paidAmount };
+    }
   }
 }

@@ -47,8 +47,9 @@ const sameHash = (a: Hex | null, b: Hex | null) => a !== null && b !== null && a
 const keyOf = (row: { paymentId: string; action: string; stateKey: string }) => ({ paymentId: row.paymentId, action: row.action, stateKey: row.stateKey });
 
 /**
- * The keeper: collects what customers send to deposit addresses, expires unpaid payments holding deposits,
- * returns strays and the deposits of expired payments. It sends each action at most once per state (a row claimed
+ * The keeper: collects what customers send to deposit addresses (in any token the intent accepts), expires unpaid
+ * payments holding deposits, sends back the deposits of expired payments and those a paid payment holds in tokens
+ * that did not pay it, token by token, and returns strays. It sends each action at most once per state (a row claimed
  * in keeper_actions before signing), manages its nonces itself, replaces stuck transactions, and follows each
  * transaction until it is final: one a reorganisation drops is broadcast again while still wanted, or its nonce
  * taken by a no-op otherwise, so that no nonce of the account is left unused.
@@ -80,20 +81,30 @@ export class Keeper {
       const payment = paymentFromRow(row);
       const depositAddress = getAddress(registration.depositAddress);
       const transfers: KeeperView["transfers"][number][] = [];
-      const payers = new Set<Address>();
-      let collectedFromDepositAddress = 0n;
-      const refundedFromDepositAddress = new Map<Address, bigint>();
+      // By token (then by payer or receiver): each accepted token adds up apart on chain, and goes back apart.
+      const deposits = new Map<Address, Map<Address, bigint>>();
+      const collectedFromDepositAddress = new Map<Address, bigint>();
+      const refundedFromDepositAddress = new Map<Address, Map<Address, bigint>>();
       const returnedStrays = new Map<Address, bigint>();
       const add = (map: Map<Address, bigint>, key: Address, amount: bigint) => map.set(getAddress(key), (map.get(getAddress(key)) ?? 0n) + amount);
+      const ofToken = (map: Map<Address, Map<Address, bigint>>, token: Address) => {
+        const key = getAddress(token);
+        if (!map.has(key)) map.set(key, new Map());
+        return map.get(key)!;
+      };
       for (const event of await eventsOf(db, chainId, row.id)) {
         if (event.kind === "deposit_address_funded") {
           transfers.push({ token: getAddress(event.token), sender: getAddress(event.sender), amount: event.amount, timestamp: event.timestamp });
         }
-        if (event.kind === "deposited" || event.kind === "completed") {
-          payers.add(event.payer);
-          if (getAddress(event.payer) === depositAddress) collectedFromDepositAddress += event.amount;
+        // A completing deposit is the merchant's: the escrow records no refundable deposit for it.
+        if (event.kind === "deposited") {
+          add(ofToken(deposits, event.token), event.payer, event.amount);
+          if (getAddress(event.payer) === depositAddress) add(collectedFromDepositAddress, event.token, event.amount);
         }
-        if (event.kind === "deposit_refunded" && getAddress(event.payer) === depositAddress) add(refundedFromDepositAddress, event.to, event.amount);
+        if (event.kind === "deposit_refunded") {
+          add(ofToken(deposits, event.token), event.payer, -event.amount);
+          if (getAddress(event.payer) === depositAddress) add(ofToken(refundedFromDepositAddress, event.token), event.to, event.amount);
+        }
         if (event.kind === "stray_returned") add(returnedStrays, event.token, event.amount);
       }
       const holdings = [{ token: zeroAddress as Address, amount: await client.getBalance({ address: depositAddress, blockNumber }) }];
@@ -109,7 +120,7 @@ export class Keeper {
           depositAddress,
           holdings,
           transfers,
-          payers: [...payers],
+          deposits,
           collectedFromDepositAddress,
           refundedFromDepositAddress,
           returnedStrays,
@@ -126,11 +137,11 @@ export class Keeper {
       case "collect":
         return encodeFunctionData({ abi: openPayEscrowAbi, functionName: "collect", args: [intent, signature, action.token] });
       case "expire":
-        return encodeFunctionData({ abi: openPayEscrowAbi, functionName: "expire", args: [intent, action.payers] });
+        return encodeFunctionData({ abi: openPayEscrowAbi, functionName: "expire", args: [intent, action.token, action.payers] });
       case "returnStray":
         return encodeFunctionData({ abi: openPayEscrowAbi, functionName: "returnStray", args: [intent, action.token, action.to] });
       case "refundDepositAddress":
-        return encodeFunctionData({ abi: openPayEscrowAbi, functionName: "refundDepositAddress", args: [intent, action.to, action.amount] });
+        return encodeFunctionData({ abi: openPayEscrowAbi, functionName: "refundDepositAddress", args: [intent, action.token, action.to, action.amount] });
     }
   }
 

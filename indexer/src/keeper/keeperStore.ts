@@ -141,7 +141,8 @@ export const actionKeyString = (key: ActionKey) => `${key.paymentId.toLowerCase(
 
 /**
  * Payments the keeper looks at: the open ones (they may be paid at their deposit address), those expired within
- * the last day (refunds of deposit addresses), and any whose deposit address received funds recently (strays).
+ * the last day (refunds of deposit addresses), paid or expired ones still holding deposits in tokens that did not
+ * pay them (`other_deposits`: refunds of leftovers), and any whose deposit address received funds recently (strays).
  */
 export async function keeperCandidates(db: Db, chainId: number, sinceBlock: number) {
   return db
@@ -152,6 +153,7 @@ export async function keeperCandidates(db: Db, chainId: number, sinceBlock: numb
       eb.or([
         eb("status", "in", ["initiated", "pending"]),
         eb.and([eb("status", "=", "expired"), eb("updated_at", ">", sql<Date>`now() - interval '1 day'`)]),
+        eb.and([eb("status", "in", ["confirming", "paid", "refunding", "partially_refunded", "refunded", "expired"]), eb("other_deposits", "<>", "[]")]),
         eb(
           "id",
           "in",

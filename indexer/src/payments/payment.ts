@@ -25,10 +25,20 @@ export interface Payment {
   remainingUsd: bigint;
   /** USD received beyond the price (overpayment), credited to the merchant. */
   excessUsd: bigint;
-  /** The token it is paid in; null before the first deposit. */
+  /** The tokens its intent accepts (the escrow takes deposits in no other). */
+  acceptedTokens: readonly Address[];
+  /**
+   * The token it is paid in, as the escrow records it: while open the token of its first deposit, once paid the
+   * token that paid it; null before the first deposit.
+   */
   token: Address | null;
-  /** Token units deposited in total. */
+  /** Token units deposited in total in `token`. */
   paidAmount: bigint;
+  /**
+   * Token units deposited in its other accepted tokens and not yet sent back: each token adds up apart (one of
+   * them may still pay it while it is open); once it is paid or expired they are refunded to their payers.
+   */
+  otherDeposits: readonly TokenAmount[];
   /** Platform fee taken on completion, in token units. */
   fee: bigint;
   /** Token units the merchant refunded so far. */
@@ -63,11 +73,30 @@ export interface Payment {
   cursor: ChainPosition | null;
 }
 
+/** An amount of one token. */
+export interface TokenAmount {
+  token: Address;
+  amount: bigint;
+}
+
 /** A payment as created: initiated, nothing received. */
-export function newPayment({ id, amountUsd, expiry, depositAddress }: { id: Hex; amountUsd: bigint; expiry: bigint; depositAddress: Address }): Payment {
+export function newPayment({
+  id,
+  amountUsd,
+  expiry,
+  depositAddress,
+  acceptedTokens,
+}: {
+  id: Hex;
+  amountUsd: bigint;
+  expiry: bigint;
+  depositAddress: Address;
+  acceptedTokens: readonly Address[];
+}): Payment {
   return {
     id,
     depositAddress,
+    acceptedTokens,
     status: "initiated",
     previousStatus: null,
     sequence: 0,
@@ -78,6 +107,7 @@ export function newPayment({ id, amountUsd, expiry, depositAddress }: { id: Hex;
     excessUsd: 0n,
     token: null,
     paidAmount: 0n,
+    otherDeposits: [],
     fee: 0n,
     refundedAmount: 0n,
     refundRequested: 0n,

@@ -17,6 +17,7 @@ import {
   PAYMENT_INTENT_DOMAIN_VERSION,
   PAYMENT_INTENT_TYPES,
   newPaymentId,
+  acceptedTokenMask,
   paymentIntentDigest,
   type PaymentIntent,
 } from "./paymentIntent";
@@ -31,21 +32,23 @@ const INTENT: PaymentIntent = {
   amountUsd: 100n * 10n ** 18n,
   expiry: 1_700_000_000n,
   refundTo: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+  acceptedTokens: 0b1110n,
 };
 
 // Digests of INTENT computed independently with ethers v6 (TypedDataEncoder.hash) for ESCROW.
-const DIGEST_BSC: Hex = "0xc77b09b687624b2a1fc000d3a44bf08367e8740d96bd7361c06f296e4bf87618";
-const DIGEST_HARDHAT: Hex = "0xc1aac7c150db8f9ca11fcf98a37aff0646d199d24bf185f389dc317677f03074";
+const DIGEST_BSC: Hex = "0x6269a958d06fea7e1caf81dc6d241299ea2353d8c88d6660acf3c365d586d629";
+const DIGEST_HARDHAT: Hex = "0xa4f60f06b0359b320dd58a3fb5ea8fad3b512e42bfb8f56a595d5c107198e111";
 
 const SOLIDITY_TYPE =
-  "PaymentIntent(bytes32 paymentId,address merchant,uint256 amountUsd,uint64 expiry,address refundTo)";
+  "PaymentIntent(bytes32 paymentId,address merchant,uint256 amountUsd,uint64 expiry,address refundTo,uint256 acceptedTokens)";
 
 describe("paymentIntent", function () {
   describe("EIP-712 types", function () {
     it("spell the same type string as PAYMENT_INTENT_TYPEHASH in EscrowStorage.sol", function () {
       const fields = PAYMENT_INTENT_TYPES.PaymentIntent.map((field) => `${field.type} ${field.name}`).join(",");
       assert.equal(`PaymentIntent(${fields})`, SOLIDITY_TYPE);
-      const source = readFileSync(join(__dirname, "../../../contracts/EscrowStorage.sol"), "utf8");
+      // Adjacent string literals ("a" "b") are one string to solc.
+      const source = readFileSync(join(__dirname, "../../../contracts/EscrowStorage.sol"), "utf8").replace(/"\s*"/g, "");
       assert.ok(source.includes(`"${SOLIDITY_TYPE}"`), "EscrowStorage.sol no longer hashes this type string");
       assert.ok(
         source.includes(`EIP712("${PAYMENT_INTENT_DOMAIN_NAME}", "${PAYMENT_INTENT_DOMAIN_VERSION}")`),
@@ -79,6 +82,7 @@ describe("paymentIntent", function () {
             { type: "uint256" },
             { type: "uint64" },
             { type: "address" },
+            { type: "uint256" },
           ],
           [
             keccak256(toHex(SOLIDITY_TYPE)),
@@ -87,6 +91,7 @@ describe("paymentIntent", function () {
             INTENT.amountUsd,
             INTENT.expiry,
             INTENT.refundTo,
+            INTENT.acceptedTokens,
           ],
         ),
       );
@@ -135,6 +140,21 @@ describe("paymentIntent", function () {
       assert.throws(() =>
         paymentIntentDigest({ chainId: 56, escrow: ESCROW, intent: { ...INTENT, expiry: 2n ** 64n } }),
       );
+    });
+  });
+
+  describe("acceptedTokenMask", function () {
+    it("sets the bit of each token index, so that the escrow accepts exactly those tokens", function () {
+      assert.equal(acceptedTokenMask([1, 3]), 0b1010n);
+      assert.equal(acceptedTokenMask([3, 1, 3]), 0b1010n);
+      assert.equal(acceptedTokenMask([]), 0n);
+      assert.equal(acceptedTokenMask([255]), 1n << 255n);
+    });
+
+    it("refuses an index the escrow cannot have, naming it", function () {
+      assert.throws(() => acceptedTokenMask([0]), /token index: must be 1 to 255, got 0/);
+      assert.throws(() => acceptedTokenMask([256]), /got 256/);
+      assert.throws(() => acceptedTokenMask([1.5]), /got 1.5/);
     });
   });
 

@@ -16,6 +16,8 @@ export interface PaymentIntent {
   expiry: bigint;
   /** Where refunds of deposits go; the zero address sends each refund back to whoever deposited. */
   refundTo: Address;
+  /** The tokens the payment accepts: bit `i` set accepts the escrow's token at index `i` (`acceptedTokenMask`). */
+  acceptedTokens: bigint;
 }
 
 /** EIP-712 domain name and version of the escrow (`EscrowStorage`'s constructor: `EIP712("OpenPayEscrow", "1")`). */
@@ -30,8 +32,19 @@ export const PAYMENT_INTENT_TYPES = {
     { name: "amountUsd", type: "uint256" },
     { name: "expiry", type: "uint64" },
     { name: "refundTo", type: "address" },
+    { name: "acceptedTokens", type: "uint256" },
   ],
 } as const;
+
+/** The intent's `acceptedTokens` for tokens at these indexes of the escrow (`tokenAt`, from 1). */
+export function acceptedTokenMask(indexes: Iterable<number>): bigint {
+  let mask = 0n;
+  for (const index of indexes) {
+    if (!Number.isInteger(index) || index < 1 || index > 255) throw new Error(`token index: must be 1 to 255, got ${index}`);
+    mask |= 1n << BigInt(index);
+  }
+  return mask;
+}
 
 /** Bytes of a payment id after the merchant's address. */
 export const PAYMENT_ID_RANDOM_BYTES = 12;

@@ -8,7 +8,7 @@ const EXPIRY = 1_000_000n;
 const WINDOW = 3_600n;
 const TOKEN = `0x${"22".repeat(20)}` as Address;
 const created = (): Payment =>
-  newPayment({ id: `0x${"11".repeat(32)}` as Hex, amountUsd: USD(100), expiry: EXPIRY, depositAddress: `0x${"55".repeat(20)}` as Address });
+  newPayment({ id: `0x${"11".repeat(32)}` as Hex, amountUsd: USD(100), expiry: EXPIRY, depositAddress: `0x${"55".repeat(20)}` as Address, acceptedTokens: [TOKEN] });
 const with_ = (changes: Partial<Payment>): Payment => ({ ...created(), ...changes });
 const confirmed = (number: number, timestamp = 0n) => ({ number, timestamp });
 

@@ -10,6 +10,7 @@ const intent: PaymentIntent = {
   amountUsd: 123_456789012345678901n,
   expiry: 1_900_000_000n,
   refundTo: zeroAddress,
+  acceptedTokens: 0b1000n,
 };
 const signature = `0x${"ab".repeat(65)}` as const;
 

@@ -7,7 +7,7 @@ import type { PaymentIntent } from "./paymentIntent";
  * scripts: integers as decimal strings (JSON numbers cannot hold 18-decimal amounts exactly).
  */
 export interface SignedIntentJson {
-  intent: { paymentId: Hex; merchant: string; amountUsd: string; expiry: string; refundTo: string };
+  intent: { paymentId: Hex; merchant: string; amountUsd: string; expiry: string; refundTo: string; acceptedTokens: string };
   signature: Hex;
 }
 
@@ -29,6 +29,7 @@ export const signedIntentJsonSchema = z.strictObject({
     amountUsd: unsigned,
     expiry: unsigned,
     refundTo: address,
+    acceptedTokens: unsigned,
   }),
   signature: hex(undefined, "a hex signature"),
 });
@@ -41,6 +42,7 @@ export function signedIntentToJson(intent: PaymentIntent, signature: Hex): Signe
       amountUsd: intent.amountUsd.toString(),
       expiry: intent.expiry.toString(),
       refundTo: intent.refundTo,
+      acceptedTokens: intent.acceptedTokens.toString(),
     },
     signature,
   };

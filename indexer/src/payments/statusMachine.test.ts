@@ -14,7 +14,7 @@ const TX = `0x${"44".repeat(32)}` as Hex;
 const USD = (n: number) => BigInt(n) * 10n ** 18n;
 const EXPIRY = 1_000_000n;
 
-const created = () => newPayment({ id: ID, amountUsd: USD(100), expiry: EXPIRY, depositAddress: `0x${"55".repeat(20)}` as Address });
+const created = () => newPayment({ id: ID, amountUsd: USD(100), expiry: EXPIRY, depositAddress: `0x${"55".repeat(20)}` as Address, acceptedTokens: [TOKEN] });
 const at = (blockNumber: number, logIndex = 0): ChainPosition => ({ blockNumber, logIndex });
 
 function deposited(position: ChainPosition, usd: number, received: number): ChainPaymentEvent {
@@ -166,6 +166,60 @@ describe("the payment status machine", () => {
       expect(run([bnb(5n, at(1)), paidByWallet]).payment.nativeWaiting).to.equal(5n);
       const stray: PaymentEvent = { kind: "stray_returned", position: at(9), transactionHash: TX, to: PAYER, token: NATIVE, amount: 5n };
       expect(run([completed(at(2), 100, 100), bnb(5n, at(8)), stray]).payment.nativeWaiting).to.equal(0n);
+    });
+  });
+
+  describe("several accepted tokens", () => {
+    const OTHER = `0x${"66".repeat(20)}` as Address;
+    const THIRD_PARTY = `0x${"77".repeat(20)}` as Address;
+    const twoTokens = () => newPayment({ id: ID, amountUsd: USD(100), expiry: EXPIRY, depositAddress: DEPOSIT_ADDRESS, acceptedTokens: [TOKEN, OTHER] });
+    const inOther = (event: ChainPaymentEvent, payer = THIRD_PARTY): ChainPaymentEvent => ({ ...event, token: OTHER, payer } as ChainPaymentEvent);
+
+    it("keeps a deposit in another accepted token apart: the payment stays in its first token, the other is held", () => {
+      const { payment, changes } = run([deposited(at(1), 40, 40), inOther(deposited(at(2), 1, 1))], twoTokens());
+      expect(payment.token).to.equal(TOKEN);
+      expect(payment.paidAmount).to.equal(USD(40));
+      expect(payment.receivedUsd).to.equal(USD(40));
+      expect(payment.otherDeposits).to.deep.equal([{ token: OTHER, amount: USD(1) }]);
+      // The held deposit is money the merchant is told of.
+      expect(changes).to.deep.equal([
+        ["initiated", "pending", "deposit"],
+        ["pending", "pending", "deposit"],
+      ]);
+    });
+
+    it("is paid by whichever token reaches the amount: a third party's first deposit in another token is left over", () => {
+      const { payment } = run([inOther(deposited(at(1), 1, 1)), completed(at(2), 100, 100)], twoTokens());
+      expect(payment.status).to.equal("confirming");
+      expect(payment.token).to.equal(TOKEN);
+      expect(payment.paidAmount).to.equal(USD(100));
+      expect(payment.otherDeposits).to.deep.equal([{ token: OTHER, amount: USD(1) }]);
+    });
+
+    it("counts what it held in the paying token, and moves its first token's deposits to the left-overs", () => {
+      const { payment } = run([deposited(at(1), 30, 30), inOther(deposited(at(2), 60, 60), PAYER), inOther(completed(at(3), 40, 100), PAYER)], twoTokens());
+      expect(payment.token).to.equal(OTHER);
+      expect(payment.paidAmount).to.equal(USD(100));
+      expect(payment.otherDeposits).to.deep.equal([{ token: TOKEN, amount: USD(30) }]);
+    });
+
+    it("announces a left-over sent back once the payment is paid, and refuses one while it is open", () => {
+      const refund: ChainPaymentEvent = { kind: "deposit_refunded", position: at(5), transactionHash: TX, payer: THIRD_PARTY, to: THIRD_PARTY, token: OTHER, amount: USD(1) };
+      const held = run([inOther(deposited(at(1), 1, 1))], twoTokens()).payment;
+      const early = applyEvent(held, refund, SETTINGS);
+      expect(early.ok).to.equal(false);
+      const paid = run([completed(at(2), 100, 100), settled("paid", 20)], held).payment;
+      const outcome = ok(applyEvent(paid, refund, SETTINGS));
+      expect(outcome.payment.otherDeposits).to.deep.equal([]);
+      expect(outcome.payment.status).to.equal("paid");
+      expect(outcome.changes.map((change) => [change.from, change.to, change.reason])).to.deep.equal([["paid", "paid", "deposit_refunded"]]);
+    });
+
+    it("counts funds at the deposit address in any accepted token, and not in a token the intent does not accept", () => {
+      const stray = run([funded(at(1), { token: `0x${"99".repeat(20)}` as Address })], twoTokens()).payment;
+      expect([stray.status, stray.depositAddressFunded]).to.deep.equal(["initiated", false]);
+      const held = run([deposited(at(1), 40, 40), funded(at(2), { token: OTHER })], twoTokens()).payment;
+      expect(held.depositAddressFunded).to.equal(true);
     });
   });
 

@@ -1,6 +1,6 @@
 import { zeroAddress, type Address, type Hex } from "viem";
 import type { ConfirmationPolicy } from "../chain/confirmations";
-import type { Payment } from "./payment";
+import type { Payment, TokenAmount } from "./payment";
 import { comparePositions, isChainEvent, type ChainPaymentEvent, type PaymentEvent, type Settled } from "./paymentEvents";
 import { settlementDue } from "./settlement";
 import { isAllowedTransition, type PaymentStatus } from "./statuses";
@@ -18,6 +18,7 @@ export type ChangeReason =
   | "refund_requested"
   | "refunded"
   | "refund_abandoned"
+  | "deposit_refunded"
   | "chain_reorganised"
   | "late_log";
 
@@ -83,8 +84,38 @@ function moves(payment: Payment, steps: Array<[PaymentStatus, ChangeReason, Sour
 
 /** The money of a payment a merchant is told of whenever it changes. */
 export function moneyDiffers(a: Payment, b: Payment): boolean {
-  return a.receivedUsd !== b.receivedUsd || a.excessUsd !== b.excessUsd || a.paidAmount !== b.paidAmount || a.refundedAmount !== b.refundedAmount;
+  return (
+    a.receivedUsd !== b.receivedUsd ||
+    a.excessUsd !== b.excessUsd ||
+    a.paidAmount !== b.paidAmount ||
+    a.refundedAmount !== b.refundedAmount ||
+    !sameAmounts(a.otherDeposits, b.otherDeposits)
+  );
 }
+
+function sameAmounts(a: readonly TokenAmount[], b: readonly TokenAmount[]): boolean {
+  return a.length === b.length && a.every((held, i) => sameAddress(held.token, b[i].token) && held.amount === b[i].amount);
+}
+
+/** `amounts` with `delta` added to `token`'s (kept in first-seen order; a token left with nothing is dropped). */
+export function addAmount(amounts: readonly TokenAmount[], token: Address, delta: bigint): TokenAmount[] {
+  const next = amounts.map((held) => (sameAddress(held.token, token) ? { token: held.token, amount: held.amount + delta } : held));
+  if (!amounts.some((held) => sameAddress(held.token, token))) next.push({ token, amount: delta });
+  return next.filter((held) => held.amount > 0n);
+}
+
+/** The amount of `token` in `amounts`. */
+export function amountOf(amounts: readonly TokenAmount[], token: Address): bigint {
+  return amounts.find((held) => sameAddress(held.token, token))?.amount ?? 0n;
+}
+
+/** Whether the payment's intent accepts `token`. */
+export function accepts(payment: Payment, token: Address): boolean {
+  return payment.acceptedTokens.some((accepted) => sameAddress(accepted, token));
+}
+
+/** Whether a deposit in `token` adds to the payment's own record (its first token) rather than apart. */
+const inPaymentToken = (payment: Payment, token: Address) => payment.token === null || sameAddress(payment.token, token);
 
 /**
  * `outcome`, plus a change announcing the new money when it moved without a status change (a further partial
@@ -138,23 +169,23 @@ function applyChainEvent(payment: Payment, event: ChainPaymentEvent): Outcome {
   switch (event.kind) {
     case "deposited": {
       if (!OPEN.has(payment.status) || payment.expiredBlock !== null) return refuse(`a deposit cannot reach a ${payment.status} payment`);
-      const next: Payment = {
-        ...at,
-        token: event.token,
-        paidAmount: payment.paidAmount + event.amount,
-        receivedUsd: event.receivedUsd,
-        remainingUsd: event.remainingUsd,
-        depositAddressFunded: false,
-        nativeWaiting: nativeWaitingAfter(payment.nativeWaiting, payment.depositAddress, event),
-      };
+      const common = { ...at, depositAddressFunded: false, nativeWaiting: nativeWaitingAfter(payment.nativeWaiting, payment.depositAddress, event) };
+      // A deposit in another accepted token adds up apart, as on chain: the payment's record keeps its first token.
+      const next: Payment = inPaymentToken(payment, event.token)
+        ? { ...common, token: event.token, paidAmount: payment.paidAmount + event.amount, receivedUsd: event.receivedUsd, remainingUsd: event.remainingUsd }
+        : { ...common, otherDeposits: addAmount(payment.otherDeposits, event.token, event.amount) };
       return announcingMoney(payment, moves(next, [["pending", "deposit", source]]), "deposit", source);
     }
     case "completed": {
       if (!OPEN.has(payment.status) || payment.expiredBlock !== null) return refuse(`a completing deposit cannot reach a ${payment.status} payment`);
+      // Paid by another token than its first: what it holds in that one is now the payment's, its first token's
+      // deposits are left over for their payers, as on chain.
+      const other = !inPaymentToken(payment, event.token);
       const next: Payment = {
         ...at,
         token: event.token,
-        paidAmount: payment.paidAmount + event.amount,
+        paidAmount: (other ? amountOf(payment.otherDeposits, event.token) : payment.paidAmount) + event.amount,
+        otherDeposits: other ? addAmount(addAmount(payment.otherDeposits, event.token, -amountOf(payment.otherDeposits, event.token)), payment.token!, payment.paidAmount) : payment.otherDeposits,
         receivedUsd: event.receivedUsd,
         remainingUsd: 0n,
         excessUsd: event.excessUsd,
@@ -169,9 +200,16 @@ function applyChainEvent(payment: Payment, event: ChainPaymentEvent): Outcome {
       // Counted once its block is confirmed (a `settled` event): until then a reorganisation may take it back.
       if (!OPEN.has(payment.status) || payment.expiredBlock !== null) return refuse(`a ${payment.status} payment cannot be expired by the escrow`);
       return { ok: true, payment: { ...at, expiredBlock: event.position.blockNumber, depositAddressFunded: false }, changes: [] };
-    case "deposit_refunded":
+    case "deposit_refunded": {
+      if (payment.token !== null && !sameAddress(payment.token, event.token)) {
+        // Deposits in a token that did not pay it go back once it is paid or expired.
+        if (OPEN.has(payment.status) && payment.expiredBlock === null) return refuse(`deposits of a ${payment.status} payment are not refunded`);
+        const next = { ...at, otherDeposits: addAmount(payment.otherDeposits, event.token, -event.amount) };
+        return announcingMoney(payment, { ok: true, payment: next, changes: [] }, "deposit_refunded", source);
+      }
       if (payment.status !== "expired" && payment.expiredBlock === null) return refuse(`deposits of a ${payment.status} payment are not refunded`);
       return { ok: true, payment: { ...at, depositsReturned: payment.depositsReturned + event.amount }, changes: [] };
+    }
     case "refunded": {
       if (!SETTLED.has(payment.status) && payment.status !== "confirming") {
         return refuse(`a ${payment.status} payment cannot be refunded`);
@@ -185,10 +223,10 @@ function applyChainEvent(payment: Payment, event: ChainPaymentEvent): Outcome {
     case "deposit_address_funded": {
       const nativeWaiting = nativeWaitingAfter(payment.nativeWaiting, payment.depositAddress, event);
       if (!OPEN.has(payment.status) || payment.expiredBlock !== null) return { ok: true, payment: { ...at, nativeWaiting }, changes: [] };
-      // Only funds the payment could take count: its token once it has one, and by the expiry (after it, the escrow
+      // Only funds the payment could take count: a token its intent accepts, and by the expiry (after it, the escrow
       // takes no deposit and the keeper collects nothing: a stray). Undated (the balance at the expiry could not be
       // read), it may have come in time.
-      const takeable = payment.token === null || sameAddress(payment.token, event.token);
+      const takeable = accepts(payment, event.token);
       const inTime = event.timestamp === null || event.timestamp <= payment.expiry;
       const arrived = takeable && inTime && event.amount > 0n;
       const next: Payment = {

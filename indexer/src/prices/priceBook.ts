@@ -11,6 +11,8 @@ export interface FeedToken extends TokenInfo {
   feed: Address;
   /** Seconds after which the escrow refuses the feed's answer. */
   maxStaleness: number;
+  /** The token's index in the escrow (`tokenAt`): its bit in an intent's `acceptedTokens`. */
+  index: number;
 }
 
 /**

@@ -5,6 +5,7 @@ import * as merchantApi from "./migrations/003_merchant_api";
 import * as keeperReorgs from "./migrations/004_keeper_reorgs";
 import * as transferTimestamps from "./migrations/005_transfer_timestamps";
 import * as paymentTruth from "./migrations/006_payment_truth";
+import * as acceptedTokens from "./migrations/007_accepted_tokens";
 
 /** The schema's versions in order. Listed here rather than read from a folder so that bundles and ts-node agree. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -14,6 +15,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "004_keeper_reorgs": keeperReorgs,
   "005_transfer_timestamps": transferTimestamps,
   "006_payment_truth": paymentTruth,
+  "007_accepted_tokens": acceptedTokens,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -12,6 +12,10 @@ export interface PaymentRegistration {
   amountUsd: bigint;
   expiry: bigint;
   refundTo: Address;
+  /** The intent's `acceptedTokens`: bit `i` for the escrow's token at index `i`. */
+  acceptedTokenMask: bigint;
+  /** The same tokens by address (zero: BNB), in the order the checkout offers them. */
+  acceptedTokens: Address[];
   signature: Hex;
   depositAddress: Address;
 }
@@ -19,6 +23,7 @@ export interface PaymentRegistration {
 type Row = { [K in keyof PaymentsTable]: unknown };
 
 const big = (value: unknown) => BigInt(value as string);
+const tokenList = (value: unknown) => (value ? (String(value).split(",") as Address[]) : []);
 const num = (value: unknown) => (value === null || value === undefined ? null : Number(value));
 
 /** The machine's payment from its row. */
@@ -32,11 +37,13 @@ export function paymentFromRow(row: Row): Payment {
     amountUsd: big(row.amount_usd),
     expiry: big(row.expiry),
     depositAddress: row.deposit_address as Address,
+    acceptedTokens: tokenList(row.accepted_tokens),
     receivedUsd: big(row.received_usd),
     remainingUsd: big(row.remaining_usd),
     excessUsd: big(row.excess_usd),
     token: (row.token as Address | null) ?? null,
     paidAmount: big(row.paid_amount),
+    otherDeposits: (JSON.parse(row.other_deposits as string) as Array<{ token: Address; amount: string }>).map(({ token, amount }) => ({ token, amount: BigInt(amount) })),
     fee: big(row.fee),
     refundedAmount: big(row.refunded_amount),
     refundRequested: big(row.refund_requested),
@@ -60,6 +67,8 @@ export function registrationFromRow(row: Row): PaymentRegistration {
     amountUsd: big(row.amount_usd),
     expiry: big(row.expiry),
     refundTo: row.refund_to as Address,
+    acceptedTokenMask: big(row.accepted_token_mask),
+    acceptedTokens: tokenList(row.accepted_tokens),
     signature: row.signature as Hex,
     depositAddress: row.deposit_address as Address,
   };
@@ -67,8 +76,8 @@ export function registrationFromRow(row: Row): PaymentRegistration {
 
 /** The signed intent a registration holds: what the escrow's calls for this payment take. */
 export function intentOf(registration: PaymentRegistration): PaymentIntent {
-  const { id: paymentId, merchant, amountUsd, expiry, refundTo } = registration;
-  return { paymentId, merchant, amountUsd, expiry, refundTo };
+  const { id: paymentId, merchant, amountUsd, expiry, refundTo, acceptedTokenMask } = registration;
+  return { paymentId, merchant, amountUsd, expiry, refundTo, acceptedTokens: acceptedTokenMask };
 }
 
 /** The columns of a payment row that hold its registered terms. */
@@ -80,6 +89,8 @@ export function registrationColumns(registration: PaymentRegistration) {
     amount_usd: registration.amountUsd.toString(),
     expiry: registration.expiry.toString(),
     refund_to: registration.refundTo,
+    accepted_token_mask: registration.acceptedTokenMask.toString(),
+    accepted_tokens: registration.acceptedTokens.join(","),
     signature: registration.signature,
     deposit_address: registration.depositAddress,
   };
@@ -97,6 +108,7 @@ export function stateColumns(payment: Payment) {
     excess_usd: payment.excessUsd.toString(),
     token: payment.token,
     paid_amount: payment.paidAmount.toString(),
+    other_deposits: JSON.stringify(payment.otherDeposits.map(({ token, amount }) => ({ token, amount: amount.toString() }))),
     fee: payment.fee.toString(),
     refunded_amount: payment.refundedAmount.toString(),
     refund_requested: payment.refundRequested.toString(),

@@ -82,7 +82,7 @@ export interface WatchedPayment {
   depositAddress: Hex;
   status: string;
   expiry: bigint;
-  /** Whether BNB it could take may arrive (open, and paid in BNB or not yet paid in anything). */
+  /** Whether BNB it could take may arrive (open, and its intent accepts BNB). */
   takesNative: boolean;
   nativeWaiting: bigint;
 }
@@ -94,7 +94,7 @@ export interface WatchedPayment {
 export async function watchedPayments(db: Db, chainId: number): Promise<WatchedPayment[]> {
   const rows = await db
     .selectFrom("payments")
-    .select(["id", "deposit_address", "status", "expiry", "token", "native_waiting"])
+    .select(["id", "deposit_address", "status", "expiry", "accepted_tokens", "native_waiting"])
     .where("chain_id", "=", chainId)
     .where((eb) => eb.or([eb("status", "in", ["initiated", "pending", "confirming", "refunding"]), eb("updated_at", ">", sql<Date>`now() - interval '1 day'`)]))
     .execute();
@@ -103,7 +103,7 @@ export async function watchedPayments(db: Db, chainId: number): Promise<WatchedP
     depositAddress: row.deposit_address as Hex,
     status: row.status,
     expiry: BigInt(row.expiry),
-    takesNative: (row.status === "initiated" || row.status === "pending") && (row.token === null || /^0x0{40}$/.test(row.token)),
+    takesNative: (row.status === "initiated" || row.status === "pending") && row.accepted_tokens.split(",").some((token) => /^0x0{40}$/.test(token)),
     nativeWaiting: BigInt(row.native_waiting),
   }));
 }
@@ -114,7 +114,7 @@ export async function savePayments(db: Db, chainId: number, payments: readonly P
     update payments set
       status = x.status, previous_status = x.previous_status, sequence = x.sequence,
       received_usd = x.received_usd, remaining_usd = x.remaining_usd, excess_usd = x.excess_usd, token = x.token,
-      paid_amount = x.paid_amount, fee = x.fee, refunded_amount = x.refunded_amount,
+      paid_amount = x.paid_amount, other_deposits = x.other_deposits, fee = x.fee, refunded_amount = x.refunded_amount,
       refund_requested = x.refund_requested, deposits_returned = x.deposits_returned,
       completed_block = x.completed_block, expired_block = x.expired_block,
       deposit_address_funded = x.deposit_address_funded, funded_by_expiry = x.funded_by_expiry,
@@ -123,7 +123,7 @@ export async function savePayments(db: Db, chainId: number, payments: readonly P
     from json_to_recordset(${json(payments.map(stateColumns))}::json) as x(
       id text, status text, previous_status text, sequence integer,
       received_usd numeric, remaining_usd numeric, excess_usd numeric, token text,
-      paid_amount numeric, fee numeric, refunded_amount numeric, refund_requested numeric, deposits_returned numeric,
+      paid_amount numeric, other_deposits text, fee numeric, refunded_amount numeric, refund_requested numeric, deposits_returned numeric,
       completed_block bigint, expired_block bigint, deposit_address_funded boolean, funded_by_expiry boolean,
       native_waiting numeric, failed_transactions integer,
       cursor_block bigint, cursor_log_index integer)

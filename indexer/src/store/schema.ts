@@ -16,6 +16,9 @@ export interface PaymentsTable {
   amount_usd: Numeric;
   expiry: Numeric;
   refund_to: string;
+  accepted_token_mask: Numeric;
+  /** The accepted tokens' addresses, comma-separated, in the order offered. */
+  accepted_tokens: string;
   signature: string;
   deposit_address: string;
   status: string;
@@ -26,6 +29,8 @@ export interface PaymentsTable {
   excess_usd: Numeric;
   token: string | null;
   paid_amount: Numeric;
+  /** JSON `[{token, amount}]`: units held in accepted tokens other than `token`, amounts as decimal strings. */
+  other_deposits: ColumnType<string, string | undefined, string>;
   fee: Numeric;
   refunded_amount: Numeric;
   refund_requested: Numeric;

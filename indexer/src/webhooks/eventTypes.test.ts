@@ -15,6 +15,7 @@ const REASONS: ChangeReason[] = [
   "refund_requested",
   "refunded",
   "refund_abandoned",
+  "deposit_refunded",
   "chain_reorganised",
   "late_log",
 ];
@@ -58,6 +59,9 @@ describe("webhook event types", function () {
       ["partially_refunded", "partially_refunded", "refunded", "payment.refunded"],
       ["refunding", "paid", "refund_abandoned", "payment.refund_abandoned"],
       ["refunding", "partially_refunded", "refund_abandoned", "payment.refund_abandoned"],
+      // A deposit in a token that did not pay the payment went back to its payer: the payment's status stays.
+      ["paid", "paid", "deposit_refunded", "payment.deposit_returned"],
+      ["expired", "expired", "deposit_refunded", "payment.deposit_returned"],
       // A reorganisation took the deposit back, whatever status it leaves.
       ["confirming", "initiated", "chain_reorganised", "payment.reverted"],
       ["confirming", "pending", "chain_reorganised", "payment.reverted"],

@@ -13,6 +13,7 @@ export const WEBHOOK_EVENT_TYPES = [
   "payment.refunding",
   "payment.refunded",
   "payment.refund_abandoned",
+  "payment.deposit_returned",
   "payment.reverted",
 ] as const;
 
@@ -28,12 +29,14 @@ export interface ChangeSummary {
 /**
  * The event a change announces. Merchants think in outcomes rather than statuses: a partial deposit is
  * `payment.underpaid`, paid is `payment.completed`, a refund (also one that leaves the status as it was) is
- * `payment.refunded`, and a deposit or refund the chain took back is `payment.reverted` whatever the status it left.
+ * `payment.refunded`, a deposit in a token that did not pay it sent back to its payer is `payment.deposit_returned`,
+ * and a deposit or refund the chain took back is `payment.reverted` whatever the status it left.
  */
 export function eventTypeOf(change: ChangeSummary | null): WebhookEventType {
   if (change === null) return "payment.created";
   if (change.reason === "chain_reorganised") return "payment.reverted";
   if (change.reason === "refunded") return "payment.refunded";
+  if (change.reason === "deposit_refunded") return "payment.deposit_returned";
   switch (change.to) {
     case "initiated":
       return "payment.reverted";

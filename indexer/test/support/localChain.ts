@@ -5,7 +5,7 @@ import hre from "hardhat";
 import { TASK_NODE_CREATE_SERVER } from "hardhat/builtin-tasks/task-names";
 import type { JsonRpcServer } from "hardhat/types";
 import pino from "pino";
-import { zeroAddress, type Address, type Hex } from "viem";
+import { getAddress, zeroAddress, type Address, type Hex } from "viem";
 import { deployOpenPay } from "../../../deploy/deployOpenPay";
 import { hardhatAccountKey, LOCAL_ACCOUNTS } from "../../../scripts/stack/hardhatAccounts";
 import { depositAddress } from "../../src/chain/depositAddress";
@@ -14,7 +14,7 @@ import { createProviderPool } from "../../src/chain/providerPool";
 import { Indexer, type IndexerOptions } from "../../src/indexing/indexer";
 import { registerPayment } from "../../src/indexing/offChainEvents";
 import { IntentSigner } from "../../src/api/intentSigner";
-import { newPaymentId, type PaymentIntent } from "../../src/payments/paymentIntent";
+import { acceptedTokenMask, newPaymentId, type PaymentIntent } from "../../src/payments/paymentIntent";
 import { signedIntentToJson } from "../../src/payments/signedIntentJson";
 import type { MachineSettings } from "../../src/payments/statusMachine";
 import type { Db } from "../../src/store/paymentStore";
@@ -115,13 +115,26 @@ export interface SignedPayment {
   intent: PaymentIntent;
   signature: Hex;
   depositAddress: Address;
+  /** The tokens its intent accepts, by address (BNB: the zero address). */
+  acceptedTokens: Address[];
   /** The signed intent as a JSON file, for `simulate --intent` and `expire --intent`. */
   file: string;
 }
 
-/** A new payment for the demo merchant, signed by its signer, with its deposit address. */
-export async function signedPayment(chain: LocalChain, usd: string, ttlSeconds = 1800n): Promise<SignedPayment> {
+/**
+ * A new payment for the demo merchant, signed by its signer, with its deposit address; it accepts the deployment's
+ * tokens named in `tokens` (symbols; default: every one).
+ */
+export async function signedPayment(chain: LocalChain, usd: string, ttlSeconds = 1800n, { tokens }: { tokens?: string[] } = {}): Promise<SignedPayment> {
   const demo = chain.record.demoMerchant!;
+  const escrow = await hre.ethers.getContractAt("IOpenPayEscrow", chain.record.escrow);
+  const accepted = await Promise.all(
+    (tokens ?? Object.keys(chain.record.tokens)).map(async (symbol) => {
+      const token = chain.record.tokens[symbol];
+      if (!token) throw new Error(`tokens: the local deployment has no ${symbol}`);
+      return { address: getAddress(token.address), index: Number((await escrow.tokenConfigOf(token.address)).index) };
+    }),
+  );
   // A fresh block first, so that the expiry counts from the chain's clock as it is now (a revert leaves it behind).
   await mine();
   const intent: PaymentIntent = {
@@ -130,6 +143,7 @@ export async function signedPayment(chain: LocalChain, usd: string, ttlSeconds =
     amountUsd: hre.ethers.parseUnits(usd, 18),
     expiry: (await latestTimestamp()) + ttlSeconds,
     refundTo: zeroAddress,
+    acceptedTokens: acceptedTokenMask(accepted.map((token) => token.index)),
   };
   const signer = new IntentSigner(INTENT_SIGNER_KEY, { chainId: CHAIN_ID, escrow: chain.record.escrow });
   if (signer.address !== demo.signer) throw new Error(`the local deployment's intent signer is ${demo.signer}, not Hardhat's account #4`);
@@ -137,7 +151,7 @@ export async function signedPayment(chain: LocalChain, usd: string, ttlSeconds =
   const address = depositAddress({ escrow: chain.record.escrow, forwarderImplementation: chain.record.depositForwarder, digest });
   const file = path.join(chain.deploymentsDir, `${intent.paymentId}.json`);
   writeFileSync(file, JSON.stringify(signedIntentToJson(intent, signature)));
-  return { intent, signature, depositAddress: address, file };
+  return { intent, signature, depositAddress: address, acceptedTokens: accepted.map((token) => token.address), file };
 }
 
 /** Registers a signed payment with the indexer's store, as the API does when it creates one. */
@@ -149,6 +163,8 @@ export function register(db: Db, chain: LocalChain, payment: SignedPayment) {
     amountUsd: payment.intent.amountUsd,
     expiry: payment.intent.expiry,
     refundTo: payment.intent.refundTo,
+    acceptedTokenMask: payment.intent.acceptedTokens,
+    acceptedTokens: payment.acceptedTokens,
     signature: payment.signature,
     depositAddress: payment.depositAddress,
   });

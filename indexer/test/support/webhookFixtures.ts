@@ -54,6 +54,8 @@ export async function newPayment(db: Db, merchant: Merchant, { mode = "test", or
       amountUsd: 25n * 10n ** 18n,
       expiry: BigInt(Math.floor(Date.now() / 1000) + 1800),
       refundTo: zeroAddress,
+      acceptedTokenMask: 0b1000n,
+      acceptedTokens: [zeroAddress],
       signature: `0x${"11".repeat(65)}`,
       depositAddress: randomAddress(),
     },

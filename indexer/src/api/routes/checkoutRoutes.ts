@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
+import type { Address } from "viem";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { PaymentEventRefused, recordOffChainEvent } from "../../indexing/offChainEvents";
 import { checkFailedTransaction } from "../../checkout/failedTransactionCheck";
@@ -8,6 +9,7 @@ import { shownStatus } from "../../checkout/shownStatus";
 import { qrSvg } from "../../checkout/qrCodes";
 import { CHECKOUT_CSS } from "../../checkout/checkoutStyle";
 import { walletPayment } from "../../checkout/walletPayment";
+import { amountOf } from "../../payments/statusMachine";
 import { dueUsd, paymentOptions, quoteAmount } from "../../prices/paymentOptions";
 import { readCheckpoint } from "../../store/checkpointStore";
 import { findMerchant } from "../../store/merchantStore";
@@ -38,13 +40,16 @@ export function checkoutRoutes(app: FastifyInstance, context: ApiContext): void 
   };
 
   /**
-   * USD still due now: the escrow values what a partly paid payment received at today's price of its token, so
-   * the remainder its last deposit left moves with the price.
+   * USD still due now in `token`: each accepted token adds up apart, and the escrow values what a partly paid
+   * payment holds in a token at today's price of that token, so the remainder moves with the price.
    */
-  const dueNow = (payment: PaymentRecord["payment"]): bigint => {
-    if (payment.token === null || payment.paidAmount === 0n) return payment.remainingUsd;
-    const price = context.prices.current().get(payment.token.toLowerCase());
-    return price ? dueUsd(payment.amountUsd, payment.paidAmount, price) : payment.remainingUsd;
+  const dueNow = (payment: PaymentRecord["payment"], token: Address): bigint => {
+    const inPaymentToken = payment.token !== null && payment.token.toLowerCase() === token.toLowerCase();
+    const held = inPaymentToken ? payment.paidAmount : amountOf(payment.otherDeposits, token);
+    if (held === 0n) return payment.amountUsd;
+    const price = context.prices.current().get(token.toLowerCase());
+    if (price) return dueUsd(payment.amountUsd, held, price);
+    return inPaymentToken ? payment.remainingUsd : payment.amountUsd;
   };
 
   /**
@@ -54,8 +59,15 @@ export function checkoutRoutes(app: FastifyInstance, context: ApiContext): void 
   const currentOptions = (record: PaymentRecord): PaymentOption[] => {
     const { payment, registration, request } = record;
     if (payment.remainingUsd === 0n) return request.options;
-    const offered = context.tokens.filter((token) => request.options.some((option) => option.token === token.symbol));
-    return paymentOptions({ amountUsd: dueNow(payment), depositAddress: registration.depositAddress, chainId: context.chainId, tokens: offered, prices: context.prices.current() });
+    // Once part is paid, only that token is offered, for what remains: another would have to pay it all again.
+    const offered = context.tokens.filter(
+      (token) =>
+        request.options.some((option) => option.token === token.symbol) &&
+        (payment.token === null || payment.paidAmount === 0n || token.address.toLowerCase() === payment.token.toLowerCase()),
+    );
+    return offered.flatMap((token) =>
+      paymentOptions({ amountUsd: dueNow(payment, token.address), depositAddress: registration.depositAddress, chainId: context.chainId, tokens: [token], prices: context.prices.current() }),
+    );
   };
   const withQrCodes = (options: PaymentOption[]) => Promise.all(options.map(async (option) => ({ ...option, qrSvg: await qrSvg(option.uri) })));
 
@@ -145,7 +157,7 @@ export function checkoutRoutes(app: FastifyInstance, context: ApiContext): void 
       intent: intentOf(registration),
       signature: registration.signature,
       token,
-      amount: quoteAmount(dueNow(payment), price),
+      amount: quoteAmount(dueNow(payment, token.address), price),
     });
   });
 

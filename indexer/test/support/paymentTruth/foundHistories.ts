@@ -4,7 +4,8 @@ import type { History } from "./histories";
  * The smallest histories found so far on which the indexer failed the truth (shrunk by hand from random ones). The
  * property tests play them first, every run: each stays a failing example until the indexer is fixed, and a
  * regression example after. The `subset` faults keep or drop each log by the provider's seeded generator, so those
- * two lose a log only while the indexer asks for logs as it did when they were found (2026-12-05).
+ * two lose a log only while the indexer asks for logs as it did when they were found (2026-12-05). They were found
+ * before intents named their accepted tokens: each intent accepts its plan's token only, and no third party deposits.
  */
 export const FOUND_HISTORIES: ReadonlyArray<{ found: string; history: History }> = [
   {
@@ -18,8 +19,8 @@ export const FOUND_HISTORIES: ReadonlyArray<{ found: string; history: History }>
       depth: 4,
       lateCollectWindow: 30,
       payments: [
-        { kind: "full", token: "USDT", usd: 100, ttl: 30, refundTo: false },
-        { kind: "nothing", token: "USDT", usd: 10, ttl: 200, refundTo: false },
+        { kind: "full", token: "USDT", alsoAccepts: [], usd: 100, ttl: 30, refundTo: false, intruder: null },
+        { kind: "nothing", token: "USDT", alsoAccepts: [], usd: 10, ttl: 200, refundTo: false, intruder: null },
       ],
       steps: [
         { kind: "catchUp" },
@@ -44,7 +45,7 @@ export const FOUND_HISTORIES: ReadonlyArray<{ found: string; history: History }>
       faultyFirst: true,
       depth: 4,
       lateCollectWindow: 30,
-      payments: [{ kind: "partiallyRefunded", token: "USDT", usd: 100, ttl: 120, refundTo: false }],
+      payments: [{ kind: "partiallyRefunded", token: "USDT", alsoAccepts: [], usd: 100, ttl: 120, refundTo: false, intruder: null }],
       steps: [
         { kind: "fault", fault: { kind: "logs", by: "range", answer: "subset", times: 0, nudge: false } },
         { kind: "block", payments: [0, 0], gap: 0 },
@@ -62,7 +63,7 @@ export const FOUND_HISTORIES: ReadonlyArray<{ found: string; history: History }>
       faultyFirst: true,
       depth: 4,
       lateCollectWindow: 30,
-      payments: [{ kind: "partialExpired", token: "USDT", usd: 100, ttl: 10, refundTo: false }],
+      payments: [{ kind: "partialExpired", token: "USDT", alsoAccepts: [], usd: 100, ttl: 10, refundTo: false, intruder: null }],
       steps: [
         { kind: "block", payments: [0], gap: 0 },
         { kind: "fault", fault: { kind: "logs", by: "range", answer: "subset", times: 0, nudge: false } },
@@ -81,7 +82,7 @@ export const FOUND_HISTORIES: ReadonlyArray<{ found: string; history: History }>
       faultyFirst: false,
       depth: 4,
       lateCollectWindow: 30,
-      payments: [{ kind: "depositAddress", token: "BNB", usd: 100, ttl: 120, refundTo: false }],
+      payments: [{ kind: "depositAddress", token: "BNB", alsoAccepts: [], usd: 100, ttl: 120, refundTo: false, intruder: null }],
       steps: [
         { kind: "block", payments: [0], gap: 0 },
         { kind: "block", payments: [0], gap: 0 },
@@ -100,10 +101,10 @@ export const FOUND_HISTORIES: ReadonlyArray<{ found: string; history: History }>
       depth: 6,
       lateCollectWindow: 15,
       payments: [
-        { kind: "uncollected", token: "USDT", usd: 397, ttl: 94, refundTo: true },
-        { kind: "lateCollect", token: "USDT", usd: 143, ttl: 118, refundTo: true },
-        { kind: "uncollected", token: "USDT", usd: 11, ttl: 13, refundTo: false },
-        { kind: "depositAddressPartial", token: "USDT", usd: 59, ttl: 116, refundTo: false },
+        { kind: "uncollected", token: "USDT", alsoAccepts: [], usd: 397, ttl: 94, refundTo: true, intruder: null },
+        { kind: "lateCollect", token: "USDT", alsoAccepts: [], usd: 143, ttl: 118, refundTo: true, intruder: null },
+        { kind: "uncollected", token: "USDT", alsoAccepts: [], usd: 11, ttl: 13, refundTo: false, intruder: null },
+        { kind: "depositAddressPartial", token: "USDT", alsoAccepts: [], usd: 59, ttl: 116, refundTo: false, intruder: null },
       ],
       steps: [
         { kind: "fault", fault: { kind: "logs", by: "hash", answer: "subset", times: 1, nudge: true } },
@@ -114,6 +115,36 @@ export const FOUND_HISTORIES: ReadonlyArray<{ found: string; history: History }>
         { kind: "fault", fault: { kind: "lag", blocks: 2, nudge: false } },
         { kind: "block", payments: [3, 2], gap: 0 },
         { kind: "fault", fault: { kind: "logLag", blocks: 4, nudge: true } },
+      ],
+    },
+  },
+  {
+    found:
+      "a deposit-address arrival announced out of order: BNB reached the deposit address of a payment that accepts BNB and " +
+      "USDC, then a third party paid 1% in USDC; read in one range, the indexer announced the USDC deposit (`pending`, " +
+      "deposit) and never the BNB's arrival before it, which the chain shows first (`pending`, deposit_address_funded; " +
+      "found by seed 12345, 2026-12-06)",
+    history: {
+      seed: 0,
+      faultyFirst: false,
+      depth: 4,
+      lateCollectWindow: 15,
+      payments: [
+        {
+          kind: "lateCollect",
+          token: "BNB",
+          alsoAccepts: ["USDC"],
+          usd: 5,
+          ttl: 10,
+          refundTo: false,
+          intruder: { when: "after", via: "pay", token: "other", beneficiary: false, percent: 1 },
+        },
+        { kind: "nothing", token: "USDT", alsoAccepts: [], usd: 5, ttl: 10, refundTo: false, intruder: null },
+      ],
+      // The BNB, then the USDC payment; the indexer reads both blocks (and the rest) in one range at the end.
+      steps: [
+        { kind: "block", payments: [0], gap: 0 },
+        { kind: "block", payments: [0], gap: 0 },
       ],
     },
   },

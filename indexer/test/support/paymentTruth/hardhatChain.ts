@@ -2,7 +2,7 @@ import hre from "hardhat";
 import { createPublicClient, custom, numberToHex, parseGwei, zeroAddress, type Address, type Hex } from "viem";
 import { openPayEscrowAbi } from "../../../src/chain/escrowAbi";
 import { ESCROW_STATUSES } from "../../../src/payments/settlement";
-import type { EscrowRecord } from "./escrowOutcome";
+import type { EscrowRecord, Held } from "./escrowOutcome";
 import type { TruthChain } from "./historyRunner";
 import type { Intent } from "../simulatedChain/modelEscrow";
 import { transactionParties, type ChainTransaction, type Senders, type SimulatedBlock } from "../simulatedChain/simulatedBlock";
@@ -101,18 +101,30 @@ export class HardhatTruthChain implements TruthChain {
     this.snapshots.set(block.number, (await provider().send("evm_snapshot", [])) as string);
   }
 
-  /** The escrow's own record of a payment at Hardhat's head: `paymentOf` (with its token) and `refundedOf`. */
-  async recordOf(paymentId: Hex): Promise<EscrowRecord> {
+  /**
+   * The escrow's own record of a payment at Hardhat's head: `paymentOf` (with its token), `refundedOf`, and what
+   * `depositOf` says `depositors` still have in `tokens` other than the record's.
+   */
+  async recordOf(paymentId: Hex, tokens: readonly Address[], depositors: readonly Address[]): Promise<EscrowRecord> {
     const client = createPublicClient({ transport: custom(provider()) });
     const read = <T>(functionName: string, args: readonly unknown[]) =>
       client.readContract({ address: this.escrow, abi: openPayEscrowAbi, functionName: functionName as never, args: args as never }) as Promise<T>;
     const payment = await read<{ status: number; tokenIndex: number; amount: bigint; receivedUsd: bigint }>("paymentOf", [paymentId]);
+    const token = payment.status === 0 ? zeroAddress : await read<Address>("tokenAt", [payment.tokenIndex]);
+    const otherDeposits: Held[] = [];
+    for (const other of tokens) {
+      if (payment.status === 0 || other.toLowerCase() === token.toLowerCase()) continue;
+      let amount = 0n;
+      for (const depositor of depositors) amount += await read<bigint>("depositOf", [paymentId, other, depositor]);
+      if (amount > 0n) otherDeposits.push({ token: other.toLowerCase(), amount });
+    }
     return {
       status: ESCROW_STATUSES[payment.status],
-      token: payment.status === 0 ? zeroAddress : await read<Address>("tokenAt", [payment.tokenIndex]),
+      token,
       amount: payment.amount,
       receivedUsd: payment.receivedUsd,
       refunded: await read<bigint>("refundedOf", [paymentId]),
+      otherDeposits: otherDeposits.sort((a, b) => (a.token < b.token ? -1 : a.token > b.token ? 1 : 0)),
     };
   }
 

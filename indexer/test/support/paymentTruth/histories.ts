@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { PLAN_KINDS, TOKEN_CHOICES, type PaymentPlan, type PlanKind } from "./paymentPlans";
+import { describePlan, PLAN_KINDS, TOKEN_CHOICES, type Intruder, type PaymentPlan, type PlanKind } from "./paymentPlans";
 
 /**
  * A random history: a handful of payments (`PaymentPlan`) and a schedule of what happens, in order: blocks carrying
@@ -57,14 +57,34 @@ export interface History {
 
 const PAYMENT_NAMES = 8;
 
+/** A third party's small deposit, in about one plan of three. */
+const intruder: fc.Arbitrary<Intruder | null> = fc.oneof(
+  { weight: 2, arbitrary: fc.constant(null) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      when: fc.constantFrom("before" as const, "after" as const),
+      via: fc.constantFrom("pay" as const, "send" as const),
+      token: fc.constantFrom("other" as const, "other" as const, "unaccepted" as const),
+      beneficiary: fc.boolean(),
+      percent: fc.constantFrom(1, 5, 20),
+    }),
+  },
+);
+
 const plan = (kinds: readonly PlanKind[]): fc.Arbitrary<PaymentPlan> =>
-  fc.record({
-    kind: fc.constantFrom(...kinds),
-    token: fc.constantFrom(...TOKEN_CHOICES),
-    usd: fc.integer({ min: 5, max: 400 }),
-    ttl: fc.integer({ min: 10, max: 120 }),
-    refundTo: fc.boolean(),
-  });
+  fc
+    .record({
+      kind: fc.constantFrom(...kinds),
+      token: fc.constantFrom(...TOKEN_CHOICES),
+      // The intent accepts the customer's token and a random subset of the others (none in a quarter of plans).
+      alsoAccepts: fc.subarray([...TOKEN_CHOICES]),
+      usd: fc.integer({ min: 5, max: 400 }),
+      ttl: fc.integer({ min: 10, max: 120 }),
+      refundTo: fc.boolean(),
+      intruder,
+    })
+    .map((plan) => ({ ...plan, alsoAccepts: plan.alsoAccepts.filter((choice) => choice !== plan.token) }));
 
 /** Mostly: a lie is worth injecting only while the indexer reads from the liar. */
 const nudge = fc.constantFrom(true, true, true, false);
@@ -171,7 +191,7 @@ export function describeHistory(history: History): string {
     `depth ${history.depth}, late-collect window ${history.lateCollectWindow}s${history.faultyFirst ? ", faulty provider first" : ""}, provider seed ${
       history.seed
     }`,
-    ...history.payments.map((p, i) => `payment #${i}: ${p.kind} in ${p.token}, $${p.usd}, expires +${p.ttl}s${p.refundTo ? ", refund address" : ""}`),
+    ...history.payments.map((p, i) => `payment #${i}: ${describePlan(p)}`),
     ...history.steps.map((s, i) => {
       switch (s.kind) {
         case "block":

@@ -9,7 +9,7 @@ import { applyAction, type EscrowState } from "../simulatedChain/modelEscrow";
 import type { ChainTransaction, SimulatedBlock } from "../simulatedChain/simulatedBlock";
 import type { SimulatedChain } from "../simulatedChain/simulatedChain";
 import type { FaultChoice, History, HistoryStep } from "./histories";
-import { PLAN_SCRIPTS, type PlanStep } from "./paymentPlans";
+import { planSteps, type PlanStep } from "./paymentPlans";
 import { decide, isKeeperTransaction, type PaymentSetup, type TokenBook } from "./planActions";
 
 /** The chain a history is played on. Its `model` is the chain itself (simulated) or a shadow of it (Hardhat). */
@@ -67,7 +67,7 @@ export async function catchUp(indexer: Indexer, limit = 2_000): Promise<void> {
 
 /** Registers every payment of a history, as the API does before the chain can see them. */
 export async function registerPayments(db: Db, chainId: number, settings: MachineSettings, payments: readonly PaymentSetup[]): Promise<void> {
-  for (const { intent } of payments) {
+  for (const { intent, acceptedTokens } of payments) {
     await registerPayment(db, settings, {
       chainId,
       id: intent.paymentId,
@@ -75,6 +75,8 @@ export async function registerPayments(db: Db, chainId: number, settings: Machin
       amountUsd: intent.amountUsd,
       expiry: intent.expiry,
       refundTo: intent.refundTo,
+      acceptedTokenMask: intent.acceptedTokens,
+      acceptedTokens: [...acceptedTokens],
       signature: "0x00",
       depositAddress: intent.depositAddress,
     });
@@ -105,7 +107,7 @@ export class HistoryRunner {
 
   constructor(private readonly setup: HistorySetup) {
     this.indexer = setup.indexer(setup.providers.urls(setup.history.faultyFirst));
-    this.queues = setup.payments.map(({ plan }) => PLAN_SCRIPTS[plan.kind].map((step) => ({ step })));
+    this.queues = setup.payments.map(({ plan }) => planSteps(plan).map((step) => ({ step })));
     this.maxHead = setup.chain.model.head.number;
   }
 
@@ -237,7 +239,8 @@ export class HistoryRunner {
       }
       const decision = decide(this.setup.book, this.setup.payments[payment], step, moment);
       if (decision === "wait") return undefined;
-      queue.shift();
+      // A step taken again until it has nothing left to do stays at the front of the queue.
+      if (decision === "drop" || !decision.repeat) queue.shift();
       if (decision !== "drop") return this.newTransaction(payment, step, decision.now);
     }
     return undefined;

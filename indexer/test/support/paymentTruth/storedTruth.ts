@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import type { Db } from "../../../src/store/paymentStore";
 import { paymentFromRow } from "../../../src/store/paymentRows";
+import { heldText } from "./escrowOutcome";
 
 /** What a payment came to: the fields merchants act on. */
 export interface Outcome {
@@ -11,6 +12,8 @@ export interface Outcome {
   refundedAmount: bigint;
   /** Lowercase; null before the first deposit. */
   token: string | null;
+  /** What it holds in its other accepted tokens, not sent back yet (`heldText`: `token:amount,…`). */
+  otherDeposits: string;
 }
 
 export interface AnnouncedChange {
@@ -62,6 +65,7 @@ export async function storedTruth(db: Db, chainId: number): Promise<Map<string, 
       excessUsd: payment.excessUsd,
       refundedAmount: payment.refundedAmount,
       token: payment.token?.toLowerCase() ?? null,
+      otherDeposits: heldText(payment.otherDeposits),
       sequence: payment.sequence,
       changes: [],
       outbox: [],

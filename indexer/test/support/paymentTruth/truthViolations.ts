@@ -10,7 +10,7 @@ export interface CheckedPayment {
   reorganised: boolean;
 }
 
-const OUTCOME_FIELDS = ["status", "receivedUsd", "paidAmount", "excessUsd", "refundedAmount", "token"] as const;
+const OUTCOME_FIELDS = ["status", "receivedUsd", "paidAmount", "excessUsd", "refundedAmount", "token", "otherDeposits"] as const;
 
 const PAID_FAMILY = new Set(["paid", "refunding", "partially_refunded", "refunded"]);
 /** The words a merchant ships or cancels on: announced only when the chain settled them. */
@@ -18,7 +18,7 @@ const MONEY_WORDS = new Set(["paid", "expired", "failed"]);
 const familyOf = (status: string) => (PAID_FAMILY.has(status) ? "paid" : status);
 
 function outcomeDifferences(actual: Outcome, expected: Outcome): string[] {
-  return OUTCOME_FIELDS.filter((field) => actual[field] !== expected[field]).map((field) => `${field} ${String(actual[field])} ≠ ${String(expected[field])}`);
+  return OUTCOME_FIELDS.filter((field) => actual[field] !== expected[field]).map((field) => `${field} ${String(actual[field]) || "none"} ≠ ${String(expected[field]) || "none"}`);
 }
 
 const show = (changes: readonly { from: string; to: string; reason: string }[]) => changes.map((c) => `${c.from}→${c.to} (${c.reason})`).join(", ") || "none";
@@ -44,7 +44,9 @@ function announcementViolations(truth: StoredTruth): string[] {
 /**
  * Every way the indexer under test (`main`, which lived through the history) failed the truth about the history's
  * payments, against the reference (`reference`: the same payments indexed once over the final chain) and the escrow:
- * 1. each payment's outcome equals the reference's and the escrow's, and the reference's the escrow's;
+ * 1. each payment's outcome (status, amounts and token of the escrow's record, and what it still holds in its other
+ *    accepted tokens: held until the keeper sends it back, then none) equals the reference's and the escrow's, and the
+ *    reference's the escrow's;
  * 2. its announcements run 1..n without gaps, one outbox event each, in step with its status; no money word was ever
  *    announced that the reference's outcome does not bear out, and none was left again; and where no reorganisation
  *    touched the payment, the announcements are the reference's exactly.

@@ -1,17 +1,17 @@
 import { decodeAbiParameters, encodeAbiParameters, erc20Abi, toFunctionSelector, zeroAddress, type Address, type Hex } from "viem";
 import { PAYMENT_STATES } from "../../../src/chain/escrowReadings";
 import { balanceReader, escrowPaymentReader } from "../../../src/chain/readerCode";
-import { balanceOf, paymentOf, STATUS, type EscrowState } from "./modelEscrow";
+import { balanceOf, depositOf, paymentOf, STATUS, type EscrowState } from "./modelEscrow";
 import { executionReverted } from "./rpcError";
 import type { SimulatedChain } from "./simulatedChain";
 
 /**
  * `eth_call` against the model at a block: the two deployless readers (their creation code with constructor
  * arguments as the call's data, no `to`), answered with what their constructors `return`; the escrow's
- * `LATE_COLLECT_WINDOW()`; and the tokens' `balanceOf(address)`. Anything else at the escrow or a token reverts, and a
- * call to any other address answers `0x`, as a call to an account without code does.
+ * `LATE_COLLECT_WINDOW()`, `tokenAt(uint8)` and `depositOf(bytes32,address,address)`; and the tokens'
+ * `balanceOf(address)`. Anything else at the escrow or a token reverts, and a call to any other address answers `0x`,
+ * as a call to an account without code does.
  */
-
 
 const READER_CODE = {
   payments: escrowPaymentReader.bytecode.toLowerCase(),
@@ -19,6 +19,8 @@ const READER_CODE = {
 };
 
 const LATE_COLLECT_WINDOW = toFunctionSelector("LATE_COLLECT_WINDOW()");
+const TOKEN_AT = toFunctionSelector("tokenAt(uint8)");
+const DEPOSIT_OF = toFunctionSelector("depositOf(bytes32,address,address)");
 const BALANCE_OF = toFunctionSelector(erc20Abi.find((item) => item.type === "function" && item.name === "balanceOf")!);
 
 /** EscrowPaymentReader: each payment's status, token (zero before the first deposit), amount and USD received. */
@@ -55,6 +57,15 @@ export function answerCall(chain: SimulatedChain, state: EscrowState, call: { to
   const to = call.to.toLowerCase() as Address;
   if (to === chain.escrow) {
     if (data === LATE_COLLECT_WINDOW) return encodeAbiParameters([{ type: "uint256" }], [chain.model.lateCollectWindow]);
+    if (data.startsWith(TOKEN_AT) && data.length === 2 + 8 + 64) {
+      const [index] = decodeAbiParameters([{ type: "uint8" }], `0x${data.slice(10)}`);
+      const token = [...chain.model.tokenIndexes].find(([, at]) => at === index)?.[0] ?? zeroAddress;
+      return encodeAbiParameters([{ type: "address" }], [token]);
+    }
+    if (data.startsWith(DEPOSIT_OF) && data.length === 2 + 8 + 3 * 64) {
+      const [paymentId, token, payer] = decodeAbiParameters([{ type: "bytes32" }, { type: "address" }, { type: "address" }], `0x${data.slice(10)}`);
+      return encodeAbiParameters([{ type: "uint256" }], [depositOf(paymentOf(state, paymentId), token, payer)]);
+    }
     throw executionReverted();
   }
   if (chain.tokens.has(to)) {

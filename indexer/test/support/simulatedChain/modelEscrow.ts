@@ -5,7 +5,10 @@ import { zeroAddress, type Address, type Hex } from "viem";
  * action and a state give a new state and the events the real escrow (and the tokens it moves) would emit, or a
  * revert. It follows contracts/OpenPayEscrow.sol for what the indexer reads (payments, deposits, refunds, strays,
  * deposit-address balances) and leaves out what it does not (signatures, merchant balances, fees, withdrawals,
- * claims, pausing): every intent counts as signed, the fee is zero and every refund push succeeds.
+ * claims, pausing): every intent counts as signed, the fee is zero and every refund push succeeds. Each token an
+ * intent accepts adds up apart (docs/contracts.md, "token-choice"): the record holds the first deposit's token until
+ * another token pays the payment, and deposits in the tokens that did not pay it go back with `expire(intent, token,
+ * payers)` and `refundDepositAddress` once it is paid or expired.
  *
  * Addresses and payment ids are kept lowercase; every amount has 18 decimals (USD and tokens alike).
  */
@@ -23,6 +26,8 @@ export interface Intent {
   expiry: bigint;
   /** Where deposit refunds go; the zero address sends each back to its payer. */
   refundTo: Address;
+  /** The tokens the payment accepts: bit `i` set accepts the token at index `i` (`EscrowConfig.tokenIndexes`). */
+  acceptedTokens: bigint;
   depositAddress: Address;
 }
 
@@ -30,39 +35,60 @@ export interface EscrowConfig {
   escrow: Address;
   /** USD per whole token (18 decimals) of each allowed token, BNB being the zero address: no price, not allowed. */
   prices: ReadonlyMap<Address, bigint>;
+  /** Each allowed token's index (`tokenAt`, from 1): its bit in an intent's `acceptedTokens`. */
+  tokenIndexes: ReadonlyMap<Address, number>;
   /** Each allowed token's tolerance (its own, as the escrow keeps it). */
   toleranceBps: ReadonlyMap<Address, bigint>;
   lateCollectWindow: bigint;
+  /** The longest time to live a payment may have at its first deposit, in seconds (`maxTtlHours`; 24 h by default). */
+  maxTtl: bigint;
 }
 
 /** What the model does. `byOperator` says whether the caller holds OPERATOR_ROLE (the keeper does). */
 export type EscrowAction =
-  /** `pay`, or `payNative` when `token` is the zero address. */
-  | { kind: "pay"; intent: Intent; payer: Address; token: Address; amount: bigint }
+  /**
+   * `pay`, or `payNative` when `token` is the zero address, sent by `payer`; the deposit is recorded for
+   * `beneficiary` when it names one (not the zero address), else for `payer`.
+   */
+  | { kind: "pay"; intent: Intent; payer: Address; token: Address; amount: bigint; beneficiary?: Address }
   /** A plain ERC-20 transfer (a `Transfer` log by the token); the sender's funds are unlimited. */
   | { kind: "transfer"; token: Address; from: Address; to: Address; amount: bigint }
   /** BNB sent to an address: no log, only a balance. */
   | { kind: "sendNative"; to: Address; amount: bigint }
   | { kind: "collect"; intent: Intent; token: Address; byOperator?: boolean }
-  | { kind: "expire"; intent: Intent; payers: readonly Address[]; byOperator?: boolean }
-  | { kind: "refundDepositAddress"; intent: Intent; to: Address; amount: bigint; byOperator?: boolean }
+  /** `expire(intent, token, payers)`: expires an open payment past its expiry, refunds the payers' deposits in `token`. */
+  | { kind: "expire"; intent: Intent; token: Address; payers: readonly Address[]; byOperator?: boolean }
+  | { kind: "refundDepositAddress"; intent: Intent; token: Address; to: Address; amount: bigint; byOperator?: boolean }
   /** A merchant's refund of a paid payment. */
   | { kind: "refund"; paymentId: Hex; to: Address; amount: bigint }
   | { kind: "returnStray"; intent: Intent; token: Address; to: Address; byOperator?: boolean };
 
+/** Deposits by token, then by payer (or the beneficiary it named). */
+export type TokenDeposits = ReadonlyMap<Address, ReadonlyMap<Address, bigint>>;
+
 /** One payment as the model holds it. */
 export interface ModelPayment {
   status: StatusCode;
-  /** The intent the payment was opened with: later deposits and expiry must repeat it. */
+  /** The intent the payment was opened with: later deposits, expiries and refunds must repeat it. */
   intent: Intent;
-  /** The token of its deposits (the zero address for BNB). */
+  /**
+   * The token of its record (the zero address for BNB): while open, that of its first deposit; once paid, the one
+   * that paid it.
+   */
   token: Address;
-  /** Token units deposited in total. */
+  /** Token units deposited in total in `token`. */
   amount: bigint;
-  /** USD value of the deposits at their prices. */
+  /** USD value of those units at the price of the latest deposit in `token`. */
   receivedUsd: bigint;
-  /** Each payer's deposits still refundable (while open or expired). */
-  deposits: ReadonlyMap<Address, bigint>;
+  /** `_otherTokenAmounts`: units received in each accepted token other than the record's while it was open. */
+  otherAmounts: ReadonlyMap<Address, bigint>;
+  /**
+   * `_deposits`: each payer's deposits by token, until refunded. Those in the token that paid a paid payment are the
+   * merchant's (`depositOf` answers zero for them); a completing deposit records none.
+   */
+  deposits: TokenDeposits;
+  /** `_leftoverDigests` is set: the payment took a deposit in a token other than its record's, refundable once paid. */
+  leftovers: boolean;
   /** Token units the merchant refunded. */
   refunded: bigint;
 }
@@ -114,6 +140,8 @@ const BPS = 10_000n;
 const USD_UNIT = 10n ** 18n;
 /** A token's tolerance when first configured (`DEFAULT_TOLERANCE_BPS`). */
 const DEFAULT_TOLERANCE_BPS = 100n;
+/** `DEFAULT_MAX_TTL_HOURS`, in seconds. */
+export const DEFAULT_MAX_TTL = 24n * 3600n;
 const UINT104_MAX = (1n << 104n) - 1n;
 
 export const emptyEscrowState = (): EscrowState => ({ payments: new Map(), balances: new Map() });
@@ -125,9 +153,28 @@ export function escrowConfig(config: EscrowConfig): EscrowConfig {
   return {
     escrow: lower(config.escrow),
     prices: new Map([...config.prices].map(([token, price]) => [lower(token), price])),
+    tokenIndexes: new Map([...config.tokenIndexes].map(([token, index]) => [lower(token), index])),
     toleranceBps: new Map([...config.toleranceBps].map(([token, bps]) => [lower(token), bps])),
     lateCollectWindow: config.lateCollectWindow,
+    maxTtl: config.maxTtl,
   };
+}
+
+/** An intent's `acceptedTokens` for these tokens (each must have an index in `tokenIndexes`). */
+export function acceptedMask(tokenIndexes: ReadonlyMap<Address, number>, tokens: Iterable<Address>): bigint {
+  let mask = 0n;
+  for (const token of tokens) {
+    const index = [...tokenIndexes].find(([known]) => lower(known) === lower(token))?.[1];
+    if (index === undefined) throw new Error(`model: token ${token} has no index`);
+    mask |= 1n << BigInt(index);
+  }
+  return mask;
+}
+
+/** `_accepts`: whether the escrow takes deposits in `token` (it has a price) and the intent accepts it. */
+export function accepts(config: EscrowConfig, intent: Intent, token: Address): boolean {
+  const index = config.tokenIndexes.get(lower(token));
+  return config.prices.has(lower(token)) && index !== undefined && ((intent.acceptedTokens >> BigInt(index)) & 1n) === 1n;
 }
 
 export const balanceKey = (token: Address, account: Address): string => `${lower(token)}:${lower(account)}`;
@@ -139,6 +186,38 @@ export function balanceOf(state: EscrowState, token: Address, account: Address):
 
 export function paymentOf(state: EscrowState, paymentId: Hex): ModelPayment | undefined {
   return state.payments.get(lower(paymentId));
+}
+
+const PAID_STATUSES: ReadonlySet<StatusCode> = new Set([STATUS.Completed, STATUS.PartiallyRefunded, STATUS.Refunded]);
+
+/** Whether the escrow counts the payment as paid (Completed, PartiallyRefunded, Refunded). */
+export const isPaid = (payment: ModelPayment): boolean => PAID_STATUSES.has(payment.status);
+
+/** A payer's deposit in a token, not refunded yet, as recorded (whether or not it is refundable). */
+export function depositIn(payment: ModelPayment, token: Address, payer: Address): bigint {
+  return payment.deposits.get(lower(token))?.get(lower(payer)) ?? 0n;
+}
+
+/** `depositOf(paymentId, token, payer)`: zero in the token that paid a paid payment, whose deposits are the merchant's. */
+export function depositOf(payment: ModelPayment | undefined, token: Address, payer: Address): bigint {
+  if (!payment || payment.status === STATUS.None) return 0n;
+  if (isPaid(payment) && lower(token) === payment.token) return 0n;
+  return depositIn(payment, token, payer);
+}
+
+/**
+ * What the payment holds in tokens other than its record's and did not send back yet, by token (lowercase, sorted,
+ * none empty): the deposits in its other accepted tokens, refundable to their payers once it is paid or expired.
+ */
+export function heldApart(payment: ModelPayment | undefined): Array<{ token: Address; amount: bigint }> {
+  if (!payment) return [];
+  const held: Array<{ token: Address; amount: bigint }> = [];
+  for (const [token, byPayer] of payment.deposits) {
+    if (token === payment.token) continue;
+    const amount = [...byPayer.values()].reduce((sum, each) => sum + each, 0n);
+    if (amount > 0n) held.push({ token, amount });
+  }
+  return held.sort((a, b) => (a.token < b.token ? -1 : a.token > b.token ? 1 : 0));
 }
 
 /** A failed `require`: caught by `applyAction`, which turns it into a revert. */
@@ -211,16 +290,19 @@ function normalIntent(intent: Intent): Intent {
     amountUsd: intent.amountUsd,
     expiry: intent.expiry,
     refundTo: lower(intent.refundTo),
+    acceptedTokens: intent.acceptedTokens,
     depositAddress: lower(intent.depositAddress),
   };
 }
 
+/** Whether two intents hash alike (the deposit address follows from the digest). */
 const sameIntent = (a: Intent, b: Intent): boolean =>
   a.paymentId === b.paymentId &&
   a.merchant === b.merchant &&
   a.amountUsd === b.amountUsd &&
   a.expiry === b.expiry &&
   a.refundTo === b.refundTo &&
+  a.acceptedTokens === b.acceptedTokens &&
   a.depositAddress === b.depositAddress;
 
 const isAllowed = (config: EscrowConfig, token: Address): boolean => config.prices.has(lower(token));
@@ -230,68 +312,126 @@ function requireBoundIntent(payment: ModelPayment, intent: Intent): void {
   if (!sameIntent(payment.intent, intent)) revert("IntentMismatch");
 }
 
+/**
+ * `_requireRefundable`: deposits in `token` may be sent back (the payment expired, or it was paid in another token
+ * and holds deposits apart) and `intent` is the payment's.
+ */
+function requireRefundable(payment: ModelPayment | undefined, intent: Intent, token: Address): ModelPayment {
+  if (payment?.status === STATUS.Expired) {
+    requireBoundIntent(payment, intent);
+    return payment;
+  }
+  if (!payment || !isPaid(payment) || !payment.leftovers || token === payment.token) revert("NotRefundable");
+  requireBoundIntent(payment, intent);
+  return payment;
+}
+
+/** The deposits with `payer`'s in `token` changed to `amount` (removed at zero). */
+function withDeposit(deposits: TokenDeposits, token: Address, payer: Address, amount: bigint): TokenDeposits {
+  const byPayer = new Map(deposits.get(token) ?? []);
+  if (amount === 0n) byPayer.delete(payer);
+  else byPayer.set(payer, amount);
+  return new Map(deposits).set(token, byPayer);
+}
+
 /** `_deposit` and `_admit`: records a deposit, then completes the payment or keeps it open. Effects only. */
 function deposit(draft: Draft, intent: Intent, token: Address, amount: bigint, payer: Address, deadline: bigint): void {
+  const { config, timestamp } = draft;
   if (amount === 0n) revert("ZeroAmount");
   if (amount > UINT104_MAX) revert("AmountTooLarge");
-  const price = draft.config.prices.get(token);
+  const price = config.prices.get(token);
   if (price === undefined) revert("TokenNotAllowed");
+  if (!accepts(config, intent, token)) revert("TokenNotAccepted");
   const previous = draft.payment(intent.paymentId);
   const status = previous?.status ?? STATUS.None;
   if (status !== STATUS.None && status !== STATUS.Open) revert("InvalidPaymentStatus");
-  if (draft.timestamp > deadline) revert("DepositAfterExpiry");
+  if (timestamp > deadline) revert("DepositAfterExpiry");
   if (previous === undefined || status === STATUS.None) {
+    if (intent.expiry > timestamp + config.maxTtl) revert("ExpiryTooFar");
     if (intent.paymentId.slice(0, 42) !== intent.merchant) revert("PaymentIdNotOfMerchant");
     if (intent.amountUsd === 0n) revert("ZeroPaymentAmount");
     if (intent.amountUsd > UINT104_MAX) revert("AmountTooLarge");
+    if (intent.refundTo === config.escrow) revert("EscrowAsReceiver");
   } else {
     requireBoundIntent(previous, intent);
-    if (previous.token !== token) revert("TokenMismatch");
   }
 
+  // Each accepted token adds up apart: the record holds the first deposit's token, the others are kept aside.
+  const firstToken = previous === undefined || status === STATUS.None || previous.token === token;
+  const held = firstToken ? (previous?.amount ?? 0n) : (previous.otherAmounts.get(token) ?? 0n);
+  const total = held + amount;
+  if (total > UINT104_MAX) revert("AmountTooLarge");
   const valueUsd = (amount * price) / USD_UNIT;
-  const total = (previous?.amount ?? 0n) + amount;
-  // The escrow values the whole amount received again at each deposit.
+  // The escrow values the whole amount received in this token again at each deposit.
   const receivedUsd = (total * price) / USD_UNIT;
-  if (total > UINT104_MAX || receivedUsd > UINT104_MAX) revert("AmountTooLarge");
-  const deposits = previous?.deposits ?? new Map<Address, bigint>();
-  const base = { intent: previous?.intent ?? intent, token, amount: total, receivedUsd, refunded: 0n };
+  if (receivedUsd > UINT104_MAX) revert("AmountTooLarge");
+  const before: ModelPayment = previous ?? {
+    status: STATUS.None,
+    intent,
+    token,
+    amount: 0n,
+    receivedUsd: 0n,
+    otherAmounts: new Map(),
+    deposits: new Map(),
+    leftovers: false,
+    refunded: 0n,
+  };
 
-  const toleranceBps = draft.config.toleranceBps.get(token) ?? DEFAULT_TOLERANCE_BPS;
+  const toleranceBps = config.toleranceBps.get(token) ?? DEFAULT_TOLERANCE_BPS;
   if (receivedUsd * BPS >= intent.amountUsd * (BPS - toleranceBps)) {
-    draft.setPayment({ ...base, status: STATUS.Completed, deposits });
+    // The first token's deposits (and any other's) stay with their payers, refundable now.
+    const otherAmounts = firstToken ? before.otherAmounts : new Map(before.otherAmounts);
+    if (!firstToken) (otherAmounts as Map<Address, bigint>).delete(token);
+    draft.setPayment({ ...before, status: STATUS.Completed, token, amount: total, receivedUsd, otherAmounts, leftovers: before.leftovers || !firstToken });
     const excessUsd = receivedUsd > intent.amountUsd ? receivedUsd - intent.amountUsd : 0n;
     draft.emit({
       name: "PaymentCompleted",
-      emitter: draft.config.escrow,
+      emitter: config.escrow,
       args: { paymentId: intent.paymentId, merchant: intent.merchant, payer, token, amount, valueUsd, receivedUsd, excessUsd, fee: 0n },
     });
-  } else {
-    draft.setPayment({ ...base, status: STATUS.Open, deposits: new Map(deposits).set(payer, (deposits.get(payer) ?? 0n) + amount) });
-    draft.emit({
-      name: "PaymentDeposited",
-      emitter: draft.config.escrow,
-      args: { paymentId: intent.paymentId, merchant: intent.merchant, payer, token, amount, valueUsd, receivedUsd, remainingUsd: intent.amountUsd - receivedUsd },
-    });
+    return;
   }
+  const deposits = withDeposit(before.deposits, token, payer, (before.deposits.get(token)?.get(payer) ?? 0n) + amount);
+  draft.setPayment(
+    firstToken
+      ? { ...before, status: STATUS.Open, token, amount: total, receivedUsd, deposits }
+      : { ...before, otherAmounts: new Map(before.otherAmounts).set(token, total), deposits, leftovers: true },
+  );
+  draft.emit({
+    name: "PaymentDeposited",
+    emitter: config.escrow,
+    args: { paymentId: intent.paymentId, merchant: intent.merchant, payer, token, amount, valueUsd, receivedUsd, remainingUsd: intent.amountUsd - receivedUsd },
+  });
 }
 
 /** `_refundReceiver`: the intent's refund address, else the operator's choice. */
-function refundReceiver(intent: Intent, to: Address, byOperator: boolean): Address {
-  if (intent.refundTo !== zeroAddress) return intent.refundTo;
+function refundReceiver(config: EscrowConfig, intent: Intent, to: Address, byOperator: boolean): Address {
+  if (intent.refundTo !== zeroAddress && intent.refundTo !== config.escrow) return intent.refundTo;
   if (!byOperator) revert("AccessControlUnauthorizedAccount");
   if (to === zeroAddress) revert("ZeroAddress");
+  if (to === config.escrow) revert("EscrowAsReceiver");
   return to;
 }
 
 /** `_collectable`: whether `token` at the deposit address could still be collected, now or later. */
 function collectable(draft: Draft, intent: Intent, token: Address, byOperator: boolean): boolean {
   const until = intent.expiry + (byOperator ? 0n : draft.config.lateCollectWindow);
-  if (draft.timestamp > until) return false;
-  if (!isAllowed(draft.config, token)) return false;
+  if (draft.timestamp > until || intent.refundTo === draft.config.escrow) return false;
+  if (!accepts(draft.config, intent, token)) return false;
   const payment = draft.payment(intent.paymentId);
   if (payment === undefined || payment.status === STATUS.None) return true;
-  return payment.status === STATUS.Open && payment.token === token && sameIntent(payment.intent, intent);
+  return payment.status === STATUS.Open && sameIntent(payment.intent, intent);
+}
+
+/** `_requireExpirable`: past the expiry, and within the late-collect window only the operator while the deposit address holds a token the intent accepts. */
+function requireExpirable(draft: Draft, intent: Intent, byOperator: boolean): void {
+  const { config, timestamp } = draft;
+  if (timestamp <= intent.expiry) revert("PaymentNotExpired");
+  if (timestamp > intent.expiry + config.lateCollectWindow || byOperator) return;
+  const byIndex = [...config.tokenIndexes].sort((a, b) => a[1] - b[1]);
+  for (const [token] of byIndex) {
+    if (accepts(config, intent, token) && draft.balance(token, intent.depositAddress) !== 0n) revert("LateCollectPending");
+  }
 }
 
 /** Sends from the escrow what it owes (a refund); every push succeeds in the model. */
@@ -303,7 +443,10 @@ function perform(draft: Draft, action: EscrowAction): void {
     case "pay": {
       const intent = normalIntent(action.intent);
       const token = lower(action.token);
-      deposit(draft, intent, token, action.amount, lower(action.payer), intent.expiry);
+      const beneficiary = lower(action.beneficiary ?? zeroAddress);
+      if (beneficiary === config.escrow) revert("EscrowAsReceiver");
+      const payer = beneficiary === zeroAddress ? lower(action.payer) : beneficiary;
+      deposit(draft, intent, token, action.amount, payer, intent.expiry);
       draft.move(token, lower(action.payer), config.escrow, action.amount, false);
       return;
     }
@@ -329,58 +472,56 @@ function perform(draft: Draft, action: EscrowAction): void {
     }
     case "expire": {
       const intent = normalIntent(action.intent);
+      const token = lower(action.token);
       const payment = draft.payment(intent.paymentId);
-      if (payment === undefined || (payment.status !== STATUS.Open && payment.status !== STATUS.Expired)) revert("InvalidPaymentStatus");
-      requireBoundIntent(payment, intent);
-      const keptForOperator = intent.refundTo === zeroAddress ? intent.depositAddress : zeroAddress;
-      let current = payment;
-      if (current.status === STATUS.Open) {
-        if (timestamp <= intent.expiry) revert("PaymentNotExpired");
-        const windowEnd = intent.expiry + config.lateCollectWindow;
-        if (timestamp <= windowEnd && draft.balance(current.token, intent.depositAddress) !== 0n && !(action.byOperator ?? true)) {
-          revert("LateCollectPending");
-        }
-        current = { ...current, status: STATUS.Expired };
+      let current: ModelPayment;
+      if (payment?.status === STATUS.Open) {
+        requireBoundIntent(payment, intent);
+        requireExpirable(draft, intent, action.byOperator ?? true);
+        current = { ...payment, status: STATUS.Expired };
         draft.emit({
           name: "PaymentExpired",
           emitter: config.escrow,
           args: { paymentId: intent.paymentId, token: current.token, amount: current.amount, receivedUsd: current.receivedUsd },
         });
+      } else {
+        current = requireRefundable(payment, intent, token);
       }
+      // Deposits collected from the deposit address cannot go back there; without a refund address the operator
+      // sends them back with refundDepositAddress.
+      const keptForOperator = intent.refundTo === zeroAddress ? intent.depositAddress : undefined;
       for (const payer of action.payers.map(lower)) {
-        const amount = current.deposits.get(payer) ?? 0n;
+        const amount = depositIn(current, token, payer);
         if (amount === 0n || payer === keptForOperator) continue;
-        const deposits = new Map(current.deposits);
-        deposits.delete(payer);
-        current = { ...current, deposits };
+        current = { ...current, deposits: withDeposit(current.deposits, token, payer, 0n) };
         const to = intent.refundTo === zeroAddress ? payer : intent.refundTo;
-        draft.emit({ name: "DepositRefunded", emitter: config.escrow, args: { paymentId: intent.paymentId, payer, to, token: current.token, amount } });
-        push(draft, current.token, to, amount);
+        draft.emit({ name: "DepositRefunded", emitter: config.escrow, args: { paymentId: intent.paymentId, payer, to, token, amount } });
+        push(draft, token, to, amount);
       }
       draft.setPayment(current);
       return;
     }
     case "refundDepositAddress": {
       const intent = normalIntent(action.intent);
-      const payment = draft.payment(intent.paymentId);
-      if (payment === undefined || payment.status !== STATUS.Expired) revert("InvalidPaymentStatus");
-      requireBoundIntent(payment, intent);
-      const receiver = refundReceiver(intent, lower(action.to), action.byOperator ?? true);
+      const token = lower(action.token);
+      const payment = requireRefundable(draft.payment(intent.paymentId), intent, token);
+      const receiver = refundReceiver(config, intent, lower(action.to), action.byOperator ?? true);
       if (action.amount === 0n) revert("ZeroAmount");
-      const deposited = payment.deposits.get(intent.depositAddress) ?? 0n;
+      const deposited = depositIn(payment, token, intent.depositAddress);
       if (action.amount > deposited) revert("RefundExceedsDeposit");
-      draft.setPayment({ ...payment, deposits: new Map(payment.deposits).set(intent.depositAddress, deposited - action.amount) });
+      draft.setPayment({ ...payment, deposits: withDeposit(payment.deposits, token, intent.depositAddress, deposited - action.amount) });
       draft.emit({
         name: "DepositRefunded",
         emitter: config.escrow,
-        args: { paymentId: intent.paymentId, payer: intent.depositAddress, to: receiver, token: payment.token, amount: action.amount },
+        args: { paymentId: intent.paymentId, payer: intent.depositAddress, to: receiver, token, amount: action.amount },
       });
-      push(draft, payment.token, receiver, action.amount);
+      push(draft, token, receiver, action.amount);
       return;
     }
     case "refund": {
       const to = lower(action.to);
       if (to === zeroAddress) revert("ZeroAddress");
+      if (to === config.escrow) revert("EscrowAsReceiver");
       const payment = draft.payment(action.paymentId);
       if (payment === undefined || (payment.status !== STATUS.Completed && payment.status !== STATUS.PartiallyRefunded)) revert("InvalidPaymentStatus");
       const refundable = payment.amount - payment.refunded;
@@ -401,7 +542,7 @@ function perform(draft: Draft, action: EscrowAction): void {
       const token = lower(action.token);
       const byOperator = action.byOperator ?? true;
       if (collectable(draft, intent, token, byOperator)) revert("DepositCollectable");
-      const receiver = refundReceiver(intent, lower(action.to), byOperator);
+      const receiver = refundReceiver(config, intent, lower(action.to), byOperator);
       const amount = draft.balance(token, intent.depositAddress);
       if (amount === 0n) revert("NothingToCollect");
       draft.emit({ name: "StrayReturned", emitter: config.escrow, args: { paymentId: intent.paymentId, depositAddress: intent.depositAddress, to: receiver, token, amount } });

@@ -1,5 +1,5 @@
 import type { Address, Hex } from "viem";
-import { emptyEscrowState, escrowConfig, type EscrowConfig, type EscrowState } from "./modelEscrow";
+import { DEFAULT_MAX_TTL, emptyEscrowState, escrowConfig, type EscrowConfig, type EscrowState } from "./modelEscrow";
 import { buildBlock, transactionHash, type ChainTransaction, type Senders, type SimulatedBlock } from "./simulatedBlock";
 import { ServedView, type ViewOptions } from "./viewServer";
 
@@ -10,6 +10,7 @@ import { ServedView, type ViewOptions } from "./viewServer";
  * same chain, hashes and answers, run after run.
  *
  *   const chain = SimulatedChain.create({ chainId: 56, escrow, tokens: [usdt], prices: new Map([[usdt, 10n ** 18n]]), genesisTimestamp });
+ *   const intent = { …terms, acceptedTokens: acceptedMask(chain.model.tokenIndexes, [usdt]), depositAddress };
  *   chain.mine([{ kind: "pay", intent, payer, token: usdt, amount }]);
  *   const healthy = await chain.serve();
  *   const lagging = await chain.serve({ lag: 3, seed: 7, faults: { logsByHash: { kind: "subset", probability: 0.2 } } });
@@ -25,10 +26,17 @@ export interface ChainOptions {
   tokens: readonly Address[];
   /** USD per whole token, 18 decimals, of each token the escrow allows; BNB (the zero address) needs one too. */
   prices: ReadonlyMap<Address, bigint>;
+  /**
+   * Each allowed token's index in the escrow (`tokenAt`, from 1): its bit in an intent's `acceptedTokens`. By
+   * default the order of `prices`: 1, 2, 3…
+   */
+  tokenIndexes?: ReadonlyMap<Address, number>;
   /** Each token's tolerance; 100 (1%, the escrow's default) for a token not named. */
   toleranceBps?: ReadonlyMap<Address, number>;
   /** `LATE_COLLECT_WINDOW`; 3,600 seconds by default. */
   lateCollectWindow?: bigint;
+  /** The longest time to live of a payment at its first deposit (`maxTtlHours`), seconds; 24 hours by default. */
+  maxTtl?: bigint;
   /** Block 0's timestamp (Unix seconds). */
   genesisTimestamp: bigint;
   /** Seconds between blocks unless `mine` says otherwise; 3 by default. */
@@ -89,8 +97,10 @@ export class SimulatedChain {
     this.model = escrowConfig({
       escrow: options.escrow,
       prices: options.prices,
+      tokenIndexes: options.tokenIndexes ?? new Map([...options.prices.keys()].map((token, i) => [token, i + 1])),
       toleranceBps: new Map([...(options.toleranceBps ?? [])].map(([token, bps]) => [token, BigInt(bps)])),
       lateCollectWindow: options.lateCollectWindow ?? 3600n,
+      maxTtl: options.maxTtl ?? DEFAULT_MAX_TTL,
     });
     this.finalizedDepth = options.finalizedDepth;
     this.blockTime = options.blockTime ?? 3n;

@@ -1,9 +1,16 @@
-import { encodeFunctionData, erc20Abi, type Hex } from "viem";
+import { encodeFunctionData, erc20Abi, zeroAddress, type Hex } from "viem";
 import { openPayEscrowAbi } from "../../../src/chain/escrowAbi";
 import type { EscrowAction, Intent } from "./modelEscrow";
 
 /** The intent as the escrow's functions take it (the deposit address is derived on chain, not passed). */
-const onChainIntent = ({ paymentId, merchant, amountUsd, expiry, refundTo }: Intent) => ({ paymentId, merchant, amountUsd, expiry, refundTo });
+const onChainIntent = ({ paymentId, merchant, amountUsd, expiry, refundTo, acceptedTokens }: Intent) => ({
+  paymentId,
+  merchant,
+  amountUsd,
+  expiry,
+  refundTo,
+  acceptedTokens,
+});
 
 /** An empty signature: the model trusts every intent, and nothing reading a transaction checks it. */
 const unsigned = (): Hex => "0x";
@@ -15,10 +22,12 @@ const unsigned = (): Hex => "0x";
 export function transactionInput(action: EscrowAction, signatureOf: (intent: Intent) => Hex = unsigned): Hex {
   const signature = "intent" in action ? signatureOf(action.intent) : "0x";
   switch (action.kind) {
-    case "pay":
+    case "pay": {
+      const beneficiary = action.beneficiary ?? zeroAddress;
       return /^0x0{40}$/.test(action.token)
-        ? encodeFunctionData({ abi: openPayEscrowAbi, functionName: "payNative", args: [onChainIntent(action.intent), signature] })
-        : encodeFunctionData({ abi: openPayEscrowAbi, functionName: "pay", args: [onChainIntent(action.intent), signature, action.token, action.amount] });
+        ? encodeFunctionData({ abi: openPayEscrowAbi, functionName: "payNative", args: [onChainIntent(action.intent), signature, beneficiary] })
+        : encodeFunctionData({ abi: openPayEscrowAbi, functionName: "pay", args: [onChainIntent(action.intent), signature, action.token, action.amount, beneficiary] });
+    }
     case "transfer":
       return encodeFunctionData({ abi: erc20Abi, functionName: "transfer", args: [action.to, action.amount] });
     case "sendNative":
@@ -26,9 +35,9 @@ export function transactionInput(action: EscrowAction, signatureOf: (intent: Int
     case "collect":
       return encodeFunctionData({ abi: openPayEscrowAbi, functionName: "collect", args: [onChainIntent(action.intent), signature, action.token] });
     case "expire":
-      return encodeFunctionData({ abi: openPayEscrowAbi, functionName: "expire", args: [onChainIntent(action.intent), action.payers] });
+      return encodeFunctionData({ abi: openPayEscrowAbi, functionName: "expire", args: [onChainIntent(action.intent), action.token, action.payers] });
     case "refundDepositAddress":
-      return encodeFunctionData({ abi: openPayEscrowAbi, functionName: "refundDepositAddress", args: [onChainIntent(action.intent), action.to, action.amount] });
+      return encodeFunctionData({ abi: openPayEscrowAbi, functionName: "refundDepositAddress", args: [onChainIntent(action.intent), action.token, action.to, action.amount] });
     case "refund":
       return encodeFunctionData({ abi: openPayEscrowAbi, functionName: "refund", args: [action.paymentId, action.to, action.amount] });
     case "returnStray":
