@@ -351,8 +351,8 @@ interface IOpenPayEscrowCommon is IPriceFeedErrors {
     /// @param timestamp The current block time.
     error PaymentNotExpired(bytes32 paymentId, uint64 expiry, uint256 timestamp);
 
-    /// @notice The payment's deposit address holds its token, which the operator may still collect as paid in time:
-    /// until the window ends only the operator may expire it.
+    /// @notice The payment's deposit address holds a token the payment accepts, which the operator may still collect
+    /// as paid in time: until the window ends only the operator may expire it.
     /// @param paymentId The payment.
     /// @param depositAddress The deposit address.
     /// @param windowEnd When anyone may expire it.
@@ -531,7 +531,7 @@ interface IOpenPayEscrowCommon is IPriceFeedErrors {
     /// @notice How long after a payment's expiry the operator may still collect a transfer to its deposit
     /// address that arrived in time, so that a payment paid before its expiry is never expired because the
     /// collect came late. Meanwhile only the operator may expire the payment while its deposit address holds
-    /// the payment's token.
+    /// a token the payment accepts.
     /// @return The window, in seconds.
     function LATE_COLLECT_WINDOW() external view returns (uint256);
 
