@@ -146,7 +146,6 @@ contract OpenPayEscrow is EscrowStorage, IOpenPayEscrowPayments {
             address depositAddress = _depositAddress(digest);
             _requireExpirable(intent, depositAddress);
             if (intent.refundTo == address(0)) keptForOperator = depositAddress;
-            payment.status = Status.Expired;
             _payments[paymentId].status = Status.Expired;
             emit PaymentExpired(paymentId, _tokenAt[payment.tokenIndex], payment.amount, payment.receivedUsd);
         } else {
@@ -370,7 +369,7 @@ contract OpenPayEscrow is EscrowStorage, IOpenPayEscrowPayments {
         }
         if (block.timestamp > deadline) revert DepositAfterExpiry(paymentId, intent.expiry, block.timestamp);
         if (payment.status == Status.None) {
-            uint256 latest = block.timestamp + uint256(tokenConfig.maxTtlHours) * 1 hours;
+            uint256 latest = _latestExpiry(tokenConfig);
             if (intent.expiry > latest) revert ExpiryTooFar(paymentId, intent.expiry, latest);
             payment.merchantId = _authorisedMerchantId(intent, digest, signature);
         } else {
@@ -443,9 +442,14 @@ contract OpenPayEscrow is EscrowStorage, IOpenPayEscrowPayments {
         Status status = _payments[intent.paymentId].status;
         // A first deposit is refused while the expiry is beyond the time-to-live limit: nothing waits for it.
         if (status == Status.None) {
-            return intent.expiry <= block.timestamp + uint256(_tokens[token].maxTtlHours) * 1 hours;
+            return intent.expiry <= _latestExpiry(_tokens[token]);
         }
         return status == Status.Open && _intentDigests[intent.paymentId] == digest;
+    }
+
+    /// @dev The latest expiry a payment's first deposit accepts now: the escrow's time-to-live limit away.
+    function _latestExpiry(TokenConfig memory tokenConfig) private view returns (uint256) {
+        return block.timestamp + uint256(tokenConfig.maxTtlHours) * 1 hours;
     }
 
     /// @dev Whether the intent accepts `token` and the escrow takes deposits in it.
