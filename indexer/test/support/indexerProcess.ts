@@ -356,6 +356,11 @@ export class RpcGate {
     return this.held.length;
   }
 
+  /** Lets the calls waiting now through, and keeps holding the ones that come later. */
+  release(): void {
+    for (const call of this.held.splice(0)) call.release();
+  }
+
   /** Lets `methods` through from now on, and the waiting calls of them at once. */
   open(methods: readonly string[] = [...this.methods]): void {
     for (const method of methods) this.methods.delete(method);
