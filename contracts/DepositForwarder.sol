@@ -8,9 +8,10 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 /// @author Open Pay
 /// @notice The code behind every payment's deposit address: it holds what a customer sent there by a plain
 /// transfer until the escrow moves it.
-/// @dev The escrow deploys this once, as the implementation of EIP-1167 clones; each clone lives at a CREATE2
-/// address salted with a payment intent's digest. Only the escrow can deploy at those addresses and only the
-/// escrow can move funds out of them.
+/// @dev The escrow deploys this once, as the implementation of the minimal proxies of `DepositAddressClone`; each
+/// proxy lives at a CREATE2 address salted with a payment intent's digest. Only the escrow can deploy at those
+/// addresses and only the escrow can move funds out of them. A plain BNB transfer to a deposit address never reaches
+/// this code: the proxy takes empty calldata itself, so this contract has no `receive` and refuses BNB sent to it.
 contract DepositForwarder {
     using SafeERC20 for IERC20;
 
@@ -45,7 +46,4 @@ contract DepositForwarder {
             IERC20(token).safeTransfer(to, amount);
         }
     }
-
-    /// @notice Accepts BNB sent to the deposit address after its clone exists (a top-up).
-    receive() external payable {}
 }

@@ -3,13 +3,13 @@ pragma solidity 0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {Address} from "@openzeppelin/contracts/utils/Address.sol";
-import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {TransientSlot} from "@openzeppelin/contracts/utils/TransientSlot.sol";
 
 import {DepositForwarder} from "./DepositForwarder.sol";
+import {DepositAddressClone} from "./libraries/DepositAddressClone.sol";
 import {EscrowStorage} from "./EscrowStorage.sol";
 import {IOpenPayEscrowAdmin} from "./interfaces/IOpenPayEscrowAdmin.sol";
 import {IOpenPayEscrowPayments} from "./interfaces/IOpenPayEscrowPayments.sol";
@@ -508,12 +508,12 @@ contract OpenPayEscrow is EscrowStorage, IOpenPayEscrowPayments {
 
     /// @dev The deposit address of the intent with this digest.
     function _depositAddress(bytes32 digest) private view returns (address) {
-        return Clones.predictDeterministicAddress(FORWARDER_IMPLEMENTATION, digest);
+        return DepositAddressClone.predictDeterministicAddress(FORWARDER_IMPLEMENTATION, digest);
     }
 
     /// @dev The forwarder at a deposit address, deployed first if nothing was collected from it yet.
     function _forwarder(address depositAddress, bytes32 digest) private returns (DepositForwarder) {
-        if (depositAddress.code.length == 0) Clones.cloneDeterministic(FORWARDER_IMPLEMENTATION, digest);
+        if (depositAddress.code.length == 0) DepositAddressClone.cloneDeterministic(FORWARDER_IMPLEMENTATION, digest);
         return DepositForwarder(payable(depositAddress));
     }
 

@@ -24,7 +24,7 @@ const START = TOKENS("1000000"); // what the fixture mints each customer in USDT
 
 describe("collect (deposit addresses)", function () {
   describe("the deposit address", function () {
-    it("is the CREATE2 address of an EIP-1167 clone of FORWARDER_IMPLEMENTATION salted with hashIntent, deployed there by collect", async function () {
+    it("is the CREATE2 address of the proxy of FORWARDER_IMPLEMENTATION salted with hashIntent, deployed there by collect", async function () {
       const f = await loadFixture(depositFixture);
       const s = await f.signed();
       const escrow = await f.escrow.getAddress();
@@ -39,9 +39,9 @@ describe("collect (deposit addresses)", function () {
           digest,
           ethers.keccak256(
             ethers.concat([
-              "0x3d602d80600a3d3981f3363d3d373d3d3d363d73",
+              "0x3d603180600a3d3981f33d3d3615602f573d3d363d3d37363d73",
               f.implementation,
-              "0x5af43d82803e903d91602b57fd5bf3",
+              "0x5af43d3d93803e602f57fd5bf3",
             ])
           )
         )
@@ -52,9 +52,9 @@ describe("collect (deposit addresses)", function () {
       expect(await codeAt(depositAddress)).to.equal("0x"); // a plain transfer deploys nothing
       await f.escrow.connect(f.keeper).collect(s.intent, s.signature, f.usdt);
 
-      // The clone's code is exactly the EIP-1167 proxy delegating to the implementation.
+      // The proxy's code is exactly DepositAddressClone's, delegating to the implementation.
       expect(await codeAt(depositAddress)).to.equal(cloneRuntimeCode(f.implementation));
-      expect(await codeAt(depositAddress)).to.have.length(2 + 45 * 2);
+      expect(await codeAt(depositAddress)).to.have.length(2 + 49 * 2);
       // Its ESCROW (an immutable of the implementation, reached by delegatecall) and the implementation's are the escrow.
       expect(await (await forwarderAt(depositAddress)).ESCROW()).to.equal(escrow);
       expect(await (await forwarderAt(f.implementation)).ESCROW()).to.equal(escrow);
@@ -411,11 +411,11 @@ describe("collect (deposit addresses)", function () {
       expect(await ethers.provider.getBalance(depositAddress)).to.equal(0n);
     });
 
-    it("takes BNB sent with only the 2,300-gas stipend while no clone exists, but a deployed clone refuses it (the sender's transfer reverts, nothing is lost)", async function () {
-      // Documents a limitation: the clone delegatecalls a cold implementation (2,600 gas), more than the stipend
-      // of Solidity's `transfer`/`send`, so contract senders using them cannot top up a deployed deposit address.
+    it("takes BNB sent with only the 2,300-gas stipend, before and after the proxy exists (review finding 9)", async function () {
+      // The proxy answers empty calldata itself (23 gas) instead of delegating to a cold implementation (2,600 gas for
+      // the access alone): contract senders using Solidity's `transfer` or `send` can top up a deployed address too.
       const f = await loadFixture(depositFixture);
-      const s = await f.signed();
+      const s = await f.signed({ amountUsd: USD("102") });
       const sender = await deployStipendSender(f.customer);
       const depositAddress = await f.escrow.depositAddressOf(s.intent);
 
@@ -424,13 +424,17 @@ describe("collect (deposit addresses)", function () {
         [-BNB("0.1"), BNB("0.1")]
       );
       await f.escrow.connect(f.keeper).collect(s.intent, s.signature, NATIVE);
+      expect(await codeAt(depositAddress)).to.equal(cloneRuntimeCode(f.implementation));
 
-      await expect(sendWithStipend(sender, f.customer, depositAddress, BNB("0.07"))).to.be.reverted;
+      await expect(sendWithStipend(sender, f.customer, depositAddress, BNB("0.07"))).to.changeEtherBalances(
+        [f.customer, depositAddress, sender],
+        [-BNB("0.07"), BNB("0.07"), 0n]
+      );
+      await expect(f.escrow.connect(f.keeper).collect(s.intent, "0x", NATIVE))
+        .to.emit(f.escrow, "PaymentCompleted")
+        .withArgs(s.intent.paymentId, f.merchant.address, depositAddress, NATIVE, BNB("0.07"), USD("42"), USD("102"), 0n, 0n);
+      expect(await f.escrow.balanceOf(f.merchant.address, NATIVE)).to.equal(BNB("0.17"));
       expect(await ethers.provider.getBalance(depositAddress)).to.equal(0n);
-      expect(await ethers.provider.getBalance(sender)).to.equal(0n);
-      // A sender forwarding all gas (any wallet) tops up fine.
-      await plainTransfer(NATIVE, f.customer, depositAddress, BNB("0.07"));
-      expect(await ethers.provider.getBalance(depositAddress)).to.equal(BNB("0.07"));
     });
 
     it("adds a direct pay() and a deposit-address collect on one payment, in either order", async function () {

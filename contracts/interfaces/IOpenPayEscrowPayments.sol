@@ -139,7 +139,7 @@ interface IOpenPayEscrowPayments is IOpenPayEscrowCommon {
     function claim(address token, address to) external;
 
     /// @notice The deposit address of a payment: where a plain transfer pays it. Computable off-chain (CREATE2 of
-    /// an EIP-1167 clone of `FORWARDER_IMPLEMENTATION`, salted with the intent's digest).
+    /// the `DepositAddressClone` proxy of `FORWARDER_IMPLEMENTATION`, salted with the intent's digest).
     /// @param intent The payment's terms.
     /// @return The deposit address.
     function depositAddressOf(PaymentIntent calldata intent) external view returns (address);

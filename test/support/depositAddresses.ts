@@ -1,9 +1,9 @@
 import { ethers } from "hardhat";
 import type { AddressLike, BigNumberish, Signer } from "ethers";
-import type { DepositForwarder, IOpenPayEscrow, TestToken } from "../../typechain-types";
+import type { DepositForwarder, IOpenPayEscrow, StipendSender, TestToken } from "../../typechain-types";
 import { deployEscrow, NATIVE } from "./fixture";
 import type { Address, Hex } from "viem";
-import { depositAddress, eip1167CreationCode } from "../../indexer/src/chain/depositAddress";
+import { depositAddress, depositAddressCreationCode } from "../../indexer/src/chain/depositAddress";
 import { paymentIntentDigest, type PaymentIntent as OffChainIntent } from "../../indexer/src/payments/paymentIntent";
 import type { PaymentIntent } from "./intents";
 import { addr, type Signed } from "./scenarios";
@@ -24,14 +24,17 @@ export async function depositFixture() {
 
 export type DepositFixture = Awaited<ReturnType<typeof depositFixture>>;
 
-/** Init code of an OpenZeppelin (EIP-1167) clone of `implementation` (the indexer's own function). */
+/** Init code of the deposit-address proxy of `implementation` (the indexer's own function). */
 export function cloneInitCode(implementation: string): string {
-  return eip1167CreationCode(implementation as Address);
+  return depositAddressCreationCode(implementation as Address);
 }
 
-/** Runtime code of an EIP-1167 clone delegating to `implementation`. */
+/**
+ * Runtime code of the deposit-address proxy delegating to `implementation` (contracts/libraries/DepositAddressClone.sol),
+ * written out here apart from the indexer's constants.
+ */
 export function cloneRuntimeCode(implementation: string): string {
-  return ethers.concat(["0x363d3d373d3d3d363d73", implementation, "0x5af43d82803e903d91602b57fd5bf3"]).toLowerCase();
+  return ethers.concat(["0x3d3d3615602f573d3d363d3d37363d73", implementation, "0x5af43d3d93803e602f57fd5bf3"]).toLowerCase();
 }
 
 /** The EIP-712 digest of an intent, computed off-chain by the indexer's function. */
@@ -94,25 +97,13 @@ export async function depositAndCollect(
   return depositAddress;
 }
 
-/**
- * Deploys a contract that forwards its call value to the address in the first 32 bytes of calldata with a
- * plain CALL of gas 0, i.e. only the 2,300 gas stipend (as Solidity's `transfer` and `send` do), and reverts
- * if that call fails. Hand-assembled because the task adds no Solidity.
- */
-export async function deployStipendSender(deployer: Signer): Promise<string> {
-  // runtime: CALL(0, calldataload(0), callvalue, 0, 0, 0, 0); if it failed revert(0, 0)
-  const runtime = "0x6000600060006000346000356000f115601457005b600080fd";
-  const initCode = ethers.concat(["0x6019600c60003960196000f3", runtime]);
-  // init: PUSH1 0x19 PUSH1 0x0b PUSH1 0 CODECOPY PUSH1 0x19 PUSH1 0 RETURN (12 bytes)
-  const tx = await deployer.sendTransaction({ data: initCode });
-  const receipt = await tx.wait();
-  const deployed = receipt!.contractAddress!;
-  if ((await codeAt(deployed)) !== runtime) throw new Error("stipend sender deployed wrong code");
-  return deployed;
+/** Deploys a StipendSender: a contract that pays with Solidity's `transfer` (2,300 gas for the receiver). */
+export async function deployStipendSender(deployer: Signer): Promise<StipendSender> {
+  const factory = await ethers.getContractFactory("StipendSender", deployer);
+  return (await factory.deploy()) as unknown as StipendSender;
 }
 
-/** Sends `value` wei to `to` through the stipend sender (2,300 gas for the receiver). */
-export async function sendWithStipend(sender: string, from: Signer, to: AddressLike, value: bigint) {
-  const data = ethers.zeroPadValue(await addr(to), 32);
-  return from.sendTransaction({ to: sender, data, value });
+/** Sends `value` wei to `to` through the stipend sender (2,300 gas for the receiver; it reverts if that fails). */
+export async function sendWithStipend(sender: StipendSender, from: Signer, to: AddressLike, value: bigint) {
+  return sender.connect(from).forward(await addr(to), { value });
 }

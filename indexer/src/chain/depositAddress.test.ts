@@ -1,12 +1,15 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { concat, getAddress, keccak256, size, slice, toHex, type Address, type Hex } from "viem";
 import {
-  EIP1167_CREATION_CODE_PREFIX,
-  EIP1167_CREATION_CODE_SUFFIX,
+  DEPOSIT_ADDRESS_CONSTRUCTOR,
+  DEPOSIT_ADDRESS_RUNTIME_PREFIX,
+  DEPOSIT_ADDRESS_RUNTIME_SUFFIX,
   depositAddress,
-  eip1167CreationCode,
+  depositAddressCreationCode,
+  depositAddressRuntimeCode,
 } from "./depositAddress";
 
 const ESCROW: Address = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
@@ -14,7 +17,7 @@ const FORWARDER: Address = "0xa16E02E87b7454126E5E10d957A927A7F5B5d2be";
 // paymentIntentDigest of the intent in paymentIntent.test.ts on chain 31337.
 const DIGEST: Hex = "0xc1aac7c150db8f9ca11fcf98a37aff0646d199d24bf185f389dc317677f03074";
 // Computed independently with ethers v6: getCreate2Address(ESCROW, DIGEST, keccak256(creation code)).
-const EXPECTED: Address = "0xb69082760B521f620D0D00CF9433021A2600a763";
+const EXPECTED: Address = "0x79922DD53C170e804954Cd240B4966cBe6DB6960";
 
 /** CREATE2 by hand: the last 20 bytes of keccak256(0xff ‖ deployer ‖ salt ‖ keccak256(init code)). */
 function create2ByHand(deployer: Address, salt: Hex, initCode: Hex): Address {
@@ -24,28 +27,56 @@ function create2ByHand(deployer: Address, salt: Hex, initCode: Hex): Address {
 const randomAddress = () => getAddress(toHex(randomBytes(20)));
 
 describe("depositAddress", function () {
-  describe("EIP-1167 creation code", function () {
-    it("is the one in EIP-1167 itself for its example implementation 0xbebe…be", function () {
+  describe("the deposit-address proxy's code", function () {
+    it("is 0age's minimal proxy with a jump to its final RETURN for empty calldata, for the example implementation 0xbebe…be", function () {
       assert.equal(
-        eip1167CreationCode("0xbebebebebebebebebebebebebebebebebebebebe"),
-        "0x3d602d80600a3d3981f3" +
-          "363d3d373d3d3d363d73bebebebebebebebebebebebebebebebebebebebe5af43d82803e903d91602b57fd5bf3",
+        depositAddressCreationCode("0xbebebebebebebebebebebebebebebebebebebebe"),
+        "0x3d603180600a3d3981f3" +
+          "3d3d3615602f57" +
+          "3d3d363d3d37363d73bebebebebebebebebebebebebebebebebebebebe5af43d3d93803e602f57fd5bf3",
       );
     });
 
-    it("is 55 bytes, as CREATE2 gets it from OpenZeppelin's Clones (create2(value, 0x09, 0x37, salt))", function () {
-      assert.equal(size(eip1167CreationCode(FORWARDER)), 0x37);
+    it("is 49 bytes of runtime after a 10-byte constructor that returns exactly them (59 bytes for CREATE2)", function () {
+      const runtime = depositAddressRuntimeCode(FORWARDER);
+      assert.equal(size(runtime), 49);
+      assert.equal(size(depositAddressCreationCode(FORWARDER)), 59);
+      // PUSH1 0x31 (the runtime's length) … PUSH1 0x0a (where it starts) … CODECOPY … RETURN.
+      assert.equal(DEPOSIT_ADDRESS_CONSTRUCTOR, "0x3d603180600a3d3981f3");
+      assert.equal(slice(depositAddressCreationCode(FORWARDER), 10), runtime);
     });
 
-    it("uses the exact bytes of node_modules/@openzeppelin/contracts/proxy/Clones.sol", function () {
-      const clones = readFileSync(require.resolve("@openzeppelin/contracts/proxy/Clones.sol"), "utf8");
-      // predictDeterministicAddress: the prefix at ptr, the suffix (followed by 0xff of CREATE2) at ptr + 0x24.
-      assert.ok(clones.includes(`mstore(ptr, ${EIP1167_CREATION_CODE_PREFIX})`));
-      assert.ok(clones.includes(`mstore(add(ptr, 0x24), ${EIP1167_CREATION_CODE_SUFFIX}ff)`));
-      // cloneDeterministic: the same bytes around the implementation.
-      assert.ok(clones.includes(`0x${EIP1167_CREATION_CODE_PREFIX.slice(2)}000000`));
-      assert.ok(clones.includes(`0x${EIP1167_CREATION_CODE_SUFFIX.slice(2)})`));
-      assert.ok(clones.includes("create2(value, 0x09, 0x37, salt)"));
+    it("jumps to a JUMPDEST followed by RETURN from both branches, and has the implementation at 0x10", function () {
+      const runtime = depositAddressRuntimeCode(FORWARDER);
+      const at = (pc: number) => slice(runtime, pc, pc + 1);
+      // CALLDATASIZE ISZERO PUSH1 0x2f JUMPI at 0x02, and PUSH1 0x2f JUMPI after the delegatecall.
+      assert.equal(slice(runtime, 2, 7), "0x3615602f57");
+      assert.equal(slice(runtime, 0x2b, 0x2e), "0x602f57");
+      assert.equal(at(0x2f), "0x5b");
+      assert.equal(at(0x30), "0xf3");
+      assert.equal(at(0x0f), "0x73");
+      assert.equal(slice(runtime, 0x10, 0x24), FORWARDER.toLowerCase());
+    });
+
+    it("uses the exact bytes of contracts/libraries/DepositAddressClone.sol", function () {
+      const library = readFileSync(join(__dirname, "../../../contracts/libraries/DepositAddressClone.sol"), "utf8");
+      // creationCode(): the hex literals around the implementation, in order.
+      const literals = [...library.matchAll(/hex"([0-9a-f]+)"/g)].map((match) => match[1]);
+      assert.deepEqual(literals, [
+        DEPOSIT_ADDRESS_CONSTRUCTOR.slice(2),
+        "3d3d3615602f57",
+        "3d3d363d3d37363d73",
+        DEPOSIT_ADDRESS_RUNTIME_SUFFIX.slice(2),
+      ]);
+      assert.equal(`0x${literals[1]}${literals[2]}`, DEPOSIT_ADDRESS_RUNTIME_PREFIX);
+      // cloneDeterministic() and predictDeterministicAddress(): the words their assembly writes around the implementation.
+      const before = `0x${DEPOSIT_ADDRESS_CONSTRUCTOR.slice(2)}${DEPOSIT_ADDRESS_RUNTIME_PREFIX.slice(2)}`;
+      assert.ok(library.includes(`mstore(0x00, or(${before}00, shr(0xf8, shl(0x60, implementation))))`));
+      assert.ok(library.includes(`mstore(0x20, or(shl(0x68, implementation), ${DEPOSIT_ADDRESS_RUNTIME_SUFFIX}))`));
+      assert.ok(library.includes(`mstore(ptr, ${before})`));
+      // The suffix is followed by CREATE2's 0xff there.
+      assert.ok(library.includes(`mstore(add(ptr, 0x22), ${DEPOSIT_ADDRESS_RUNTIME_SUFFIX}ff)`));
+      assert.equal(library.split("create2(0, 0x05, 0x3b, salt)").length - 1, 1);
     });
   });
 
@@ -59,9 +90,9 @@ describe("depositAddress", function () {
       const forwarderImplementation = randomAddress();
       const digest = toHex(randomBytes(32));
       const initCode = concat([
-        "0x3d602d80600a3d3981f3363d3d373d3d3d363d73",
+        "0x3d603180600a3d3981f33d3d3615602f573d3d363d3d37363d73",
         forwarderImplementation,
-        "0x5af43d82803e903d91602b57fd5bf3",
+        "0x5af43d3d93803e602f57fd5bf3",
       ]);
       assert.equal(
         depositAddress({ escrow, forwarderImplementation, digest }),

@@ -3,21 +3,31 @@ import { concat, getContractAddress, isHex, keccak256, type Address, type Hex } 
 const ADDRESS_SHAPE = /^0x[0-9a-fA-F]{40}$/;
 
 /**
- * Creation code of an EIP-1167 minimal proxy, before and after the implementation's 20-byte address:
- * the 55 bytes that OpenZeppelin's `Clones.cloneDeterministic` hands to CREATE2 and that
- * `Clones.predictDeterministicAddress` hashes (`@openzeppelin/contracts/proxy/Clones.sol`).
+ * The code at every deposit address, as contracts/libraries/DepositAddressClone.sol deploys it (its NatSpec lists
+ * it opcode by opcode): a minimal proxy that delegates every call with calldata to the implementation, as an
+ * EIP-1167 clone does, and takes a plain BNB transfer (empty calldata) itself, in 23 gas, so that senders
+ * forwarding only the 2,300-gas stipend can pay it too. 49 bytes: the runtime before and after the implementation's
+ * 20-byte address.
  */
-export const EIP1167_CREATION_CODE_PREFIX: Hex = "0x3d602d80600a3d3981f3363d3d373d3d3d363d73";
-export const EIP1167_CREATION_CODE_SUFFIX: Hex = "0x5af43d82803e903d91602b57fd5bf3";
+export const DEPOSIT_ADDRESS_RUNTIME_PREFIX: Hex = "0x3d3d3615602f573d3d363d3d37363d73";
+export const DEPOSIT_ADDRESS_RUNTIME_SUFFIX: Hex = "0x5af43d3d93803e602f57fd5bf3";
 
-/** The creation code of an EIP-1167 clone of `implementation`. */
-export function eip1167CreationCode(implementation: Address): Hex {
-  return concat([EIP1167_CREATION_CODE_PREFIX, implementation.toLowerCase() as Hex, EIP1167_CREATION_CODE_SUFFIX]);
+/** The 10 bytes of creation code before the runtime: they return the 0x31 bytes that follow them. */
+export const DEPOSIT_ADDRESS_CONSTRUCTOR: Hex = "0x3d603180600a3d3981f3";
+
+/** The runtime code of the deposit-address proxy of `implementation`. */
+export function depositAddressRuntimeCode(implementation: Address): Hex {
+  return concat([DEPOSIT_ADDRESS_RUNTIME_PREFIX, implementation.toLowerCase() as Hex, DEPOSIT_ADDRESS_RUNTIME_SUFFIX]);
+}
+
+/** The creation code of the deposit-address proxy of `implementation`: the 59 bytes CREATE2 hashes. */
+export function depositAddressCreationCode(implementation: Address): Hex {
+  return concat([DEPOSIT_ADDRESS_CONSTRUCTOR, depositAddressRuntimeCode(implementation)]);
 }
 
 /**
  * The deposit address of a payment, known before anything is deployed there: the CREATE2 address at which
- * the escrow deploys a clone of its forwarder (`FORWARDER_IMPLEMENTATION`), salted with the intent's digest
+ * the escrow deploys the proxy of its forwarder (`FORWARDER_IMPLEMENTATION`), salted with the intent's digest
  * (`paymentIntentDigest`). Equals `escrow.depositAddressOf(intent)`; returned checksummed.
  */
 export function depositAddress({
@@ -49,7 +59,7 @@ function creationCodeHash(implementation: Address): Hex {
   const key = implementation.toLowerCase();
   let hash = creationCodeHashes.get(key);
   if (!hash) {
-    hash = keccak256(eip1167CreationCode(implementation));
+    hash = keccak256(depositAddressCreationCode(implementation));
     creationCodeHashes.set(key, hash);
   }
   return hash;

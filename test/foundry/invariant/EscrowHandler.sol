@@ -1055,7 +1055,7 @@ contract EscrowHandler {
         p.tokenIndex = _depositToken(p, tokenSeed);
         p.merchantIndex = m;
 
-        // The deposit address: the CREATE2 address of an EIP-1167 clone salted with the intent's digest, computed
+        // The deposit address: the CREATE2 address of the forwarder's proxy salted with the intent's digest, computed
         // here independently of the escrow, and distinct from every other payment's.
         address depositAddress = escrow.depositAddressOf(p.intent);
         p.depositAddress = depositAddress;
@@ -1533,16 +1533,16 @@ contract EscrowHandler {
         return actors[seed % ACTOR_COUNT];
     }
 
-    /// @dev Runtime code of an EIP-1167 clone of the escrow's forwarder implementation.
+    /// @dev Runtime code of the deposit-address proxy of the escrow's forwarder implementation (DepositAddressClone).
     function _cloneCode() private view returns (bytes memory) {
         return abi.encodePacked(
-            hex"363d3d373d3d3d363d73", escrow.FORWARDER_IMPLEMENTATION(), hex"5af43d82803e903d91602b57fd5bf3"
+            hex"3d3d3615602f573d3d363d3d37363d73", escrow.FORWARDER_IMPLEMENTATION(), hex"5af43d3d93803e602f57fd5bf3"
         );
     }
 
     /// @dev CREATE2 address, deployer the escrow, of that clone salted with `digest`.
     function _predictedDepositAddress(bytes32 digest) private view returns (address) {
-        bytes32 initCodeHash = keccak256(abi.encodePacked(hex"3d602d80600a3d3981f3", _cloneCode()));
+        bytes32 initCodeHash = keccak256(abi.encodePacked(hex"3d603180600a3d3981f3", _cloneCode()));
         return address(uint160(uint256(keccak256(abi.encodePacked(bytes1(0xff), address(escrow), digest, initCodeHash)))));
     }
 
