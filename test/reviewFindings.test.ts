@@ -4,7 +4,16 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { BouncingReceiver, FeedProxy, PaymentRouter, RoundsAggregator } from "../typechain-types";
 import { NATIVE, PRICE, TOKENS, USD } from "./support/fixture";
-import { depositAndCollect, depositFixture, plainTransfer, predictDepositAddress } from "./support/depositAddresses";
+import {
+  cloneRuntimeCode,
+  codeAt,
+  depositAndCollect,
+  depositFixture,
+  deployStipendSender,
+  plainTransfer,
+  predictDepositAddress,
+  sendWithStipend,
+} from "./support/depositAddresses";
 import { BNB, heldBy, passExpiry, payBnb, payToken, Status, expectPayment } from "./support/scenarios";
 
 /**
@@ -488,6 +497,63 @@ describe("the mainnet review's findings", function () {
       await f.escrow.connect(f.admin).setToken(f.usdt, feed, 86_400);
       await payToken(f.escrow, f.customer, second, f.usdt, TOKENS("100"));
       expect((await f.escrow.paymentOf(second.intent.paymentId)).receivedUsd).to.equal(USD("100"));
+    });
+  });
+
+  describe("9. BNB senders limited to 2,300 gas (or a 21,000 gas limit) cannot top up a deposit address once its clone exists; a 1-wei transfer delays non-operator expiry by up to an hour", function () {
+    it("a contract paying with transfer (2,300 gas) pays a deposit address before and after its proxy exists, and both are collected", async function () {
+      const f = await loadFixture(fixture);
+      const s = await f.signed({ amountUsd: USD("120") });
+      const sender = await deployStipendSender(f.customer);
+      const depositAddress = await predictDepositAddress(f.escrow, s.intent);
+
+      await expect(sendWithStipend(sender, f.customer, depositAddress, BNB("0.1"))).to.changeEtherBalance(depositAddress, BNB("0.1"));
+      await expect(f.escrow.connect(f.keeper).collect(s.intent, s.signature, NATIVE)).to.emit(f.escrow, "PaymentDeposited");
+      expect(await codeAt(depositAddress)).to.equal(cloneRuntimeCode(f.implementation));
+
+      // The proxy exists: the stipend is enough, where delegating to the implementation would have needed 2,600 gas.
+      await expect(sendWithStipend(sender, f.customer, depositAddress, BNB("0.1"))).to.changeEtherBalances(
+        [f.customer, sender, depositAddress],
+        [-BNB("0.1"), 0n, BNB("0.1")],
+      );
+      await expect(f.escrow.connect(f.keeper).collect(s.intent, "0x", NATIVE))
+        .to.emit(f.escrow, "PaymentCompleted")
+        .withArgs(s.intent.paymentId, f.merchant.address, depositAddress, NATIVE, BNB("0.1"), USD("60"), USD("120"), 0n, 0n);
+      expect(await f.escrow.balanceOf(f.merchant.address, NATIVE)).to.equal(BNB("0.2"));
+      expect(await ethers.provider.getBalance(depositAddress)).to.equal(0n);
+      await expectNothingRescuable(f, NATIVE);
+    });
+
+    it("a 21,000-gas-limit transfer pays a deposit address before its proxy exists; after, it cannot (EVM rules) and the sender keeps its BNB, less the fee", async function () {
+      const f = await loadFixture(fixture);
+      const s = await f.signed({ amountUsd: USD("120") });
+      const depositAddress = await predictDepositAddress(f.escrow, s.intent);
+
+      const first = await f.customer.sendTransaction({ to: depositAddress, value: BNB("0.1"), gasLimit: 21_000 });
+      expect((await first.wait())!.gasUsed).to.equal(21_000n);
+      await f.escrow.connect(f.keeper).collect(s.intent, s.signature, NATIVE);
+      expect(await codeAt(depositAddress)).to.not.equal("0x");
+
+      // With code at the address, a 21,000 gas limit leaves its code 0 gas, and every opcode but STOP costs some: the
+      // transaction is mined, reverted, and moves nothing but its fee.
+      const before = await ethers.provider.getBalance(f.customer.address);
+      await expect(f.customer.sendTransaction({ to: depositAddress, value: BNB("0.1"), gasLimit: 21_000 })).to.be.reverted;
+      const mined = await ethers.provider.getBlock("latest");
+      const receipt = (await ethers.provider.getTransactionReceipt(mined!.transactions[0]))!;
+      expect(receipt.from).to.equal(f.customer.address);
+      expect(receipt.to).to.equal(depositAddress);
+      expect(receipt.status).to.equal(0);
+      expect(receipt.gasUsed).to.equal(21_000n);
+      expect(await ethers.provider.getBalance(f.customer.address)).to.equal(before - receipt.gasUsed * receipt.gasPrice);
+      expect(await ethers.provider.getBalance(depositAddress)).to.equal(0n);
+
+      // A wallet that estimates the gas (as wallets do for an address with code) needs 23 more, and pays it.
+      const estimate = await ethers.provider.estimateGas({ from: f.customer.address, to: depositAddress, value: BNB("0.1") });
+      expect(estimate).to.equal(21_023n);
+      const topUp = await f.customer.sendTransaction({ to: depositAddress, value: BNB("0.1"), gasLimit: estimate });
+      expect((await topUp.wait())!.gasUsed).to.equal(21_023n);
+      await expect(f.escrow.connect(f.keeper).collect(s.intent, "0x", NATIVE)).to.emit(f.escrow, "PaymentCompleted");
+      expect(await f.escrow.balanceOf(f.merchant.address, NATIVE)).to.equal(BNB("0.2"));
     });
   });
 });
