@@ -199,8 +199,15 @@ async function main() {
     gas: await gasOf(escrow.connect(other).collect(bnbByTransfer.intent, bnbByTransfer.signature, NATIVE)),
     baseline: "bnbTransfer",
   });
-  const bnbTopUpSend = await gasOf(customer.sendTransaction({ to: bnbDeposit, value: TOKENS("0.5") }));
+  const bnbTopUpSend = await gasOf(customer.sendTransaction({ to: bnbDeposit, value: TOKENS("0.25") }));
   rows.push({ operation: "customer's BNB top-up sent to a deployed deposit address", gas: bnbTopUpSend, baseline: "bnbTransfer" });
+  // A contract wallet paying with Solidity's `transfer`: the deposit address gets 2,300 gas.
+  const stipendSender = await (await ethers.getContractFactory("StipendSender")).deploy();
+  rows.push({
+    operation: "the same top-up sent by a contract with transfer (2,300-gas stipend)",
+    gas: await gasOf(stipendSender.connect(customer).forward(bnbDeposit, { value: TOKENS("0.25") })),
+    baseline: "bnbTransfer",
+  });
   rows.push({
     operation: "collect: BNB, later top-up completing it",
     gas: await gasOf(escrow.connect(other).collect(bnbByTransfer.intent, "0x", NATIVE)),
