@@ -950,12 +950,12 @@ describe("collect (deposit addresses)", function () {
       await time.setNextBlockTimestamp(s.intent.expiry + 1n);
       await expect(f.escrow.connect(f.keeper).expire(s.intent, usdt, [depositAddress]))
         .to.be.revertedWithCustomError(f.escrow, "LateCollectPending")
-        .withArgs(s.intent.paymentId, depositAddress, windowEnd);
+        .withArgs(s.intent.paymentId, depositAddress, usdt, TOKENS("60"), USD("100"), windowEnd);
       await expect(f.escrow.connect(f.operator).collect(s.intent, "0x", usdt)).to.emit(f.escrow, "PaymentCompleted");
       expect((await f.escrow.paymentOf(s.intent.paymentId)).status).to.equal(Status.Completed);
     });
 
-    it("holds the expiry back for the operator while the deposit address holds any token the intent accepts, not only the first deposit's", async function () {
+    it("holds the expiry back for the operator while the deposit address holds enough of any token the intent accepts, not only the first deposit's", async function () {
       const f = await loadFixture(depositFixture);
       const s = await f.signed();
       const depositAddress = await depositAndCollect(f, s, f.usdt, TOKENS("40"));
@@ -966,7 +966,7 @@ describe("collect (deposit addresses)", function () {
       await time.setNextBlockTimestamp(s.intent.expiry + 1n);
       await expect(f.escrow.connect(f.keeper).expire(s.intent, f.usdt, []))
         .to.be.revertedWithCustomError(f.escrow, "LateCollectPending")
-        .withArgs(s.intent.paymentId, depositAddress, windowEnd);
+        .withArgs(s.intent.paymentId, depositAddress, NATIVE, BNB("0.2"), USD("120"), windowEnd);
       await f.bnbFeed.updateAnswer(await f.bnbFeed.latestAnswer());
       // The operator collects the BNB that arrived in time: it pays the payment.
       await expect(f.escrow.connect(f.operator).collect(s.intent, "0x", NATIVE))

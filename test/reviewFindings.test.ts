@@ -555,5 +555,100 @@ describe("the mainnet review's findings", function () {
       await expect(f.escrow.connect(f.keeper).collect(s.intent, "0x", NATIVE)).to.emit(f.escrow, "PaymentCompleted");
       expect(await f.escrow.balanceOf(f.merchant.address, NATIVE)).to.equal(BNB("0.2"));
     });
+
+    describe("a 1-wei transfer no longer delays expiry by others in the late-collect window", function () {
+      /** A $100 payment with 40 USDT paid directly, and its deposit address. */
+      async function partlyPaid(f: Awaited<ReturnType<typeof fixture>>) {
+        const s = await f.signed();
+        await payToken(f.escrow, f.customer, s, f.usdt, TOKENS("40"));
+        const depositAddress = await predictDepositAddress(f.escrow, s.intent);
+        return { s, depositAddress, windowEnd: s.intent.expiry + (await f.escrow.LATE_COLLECT_WINDOW()) };
+      }
+
+      it("1 wei of USDT, of USDC and of BNB at the deposit address hold nobody back: a stranger expires the payment at once, and the dust goes back as a stray", async function () {
+        const f = await loadFixture(fixture);
+        const usdt = await f.usdt.getAddress();
+        const { s, depositAddress } = await partlyPaid(f);
+        // A third party's dust, in every token the intent accepts.
+        await plainTransfer(f.usdt, f.other, depositAddress, 1n);
+        await plainTransfer(f.usdc, f.other, depositAddress, 1n);
+        await plainTransfer(NATIVE, f.other, depositAddress, 1n);
+
+        await passExpiry(s.intent);
+        const tx = f.escrow.connect(f.stranger).expire(s.intent, usdt, [f.customer.address]);
+        await expect(tx).to.emit(f.escrow, "PaymentExpired").withArgs(s.intent.paymentId, usdt, TOKENS("40"), USD("40"));
+        await expect(tx)
+          .to.emit(f.escrow, "DepositRefunded")
+          .withArgs(s.intent.paymentId, f.customer.address, f.customer.address, usdt, TOKENS("40"));
+        // The dust can never be collected now: the operator sends it back (the intent names no refundTo).
+        await expect(f.escrow.connect(f.operator).returnStray(s.intent, usdt, f.other.address))
+          .to.emit(f.escrow, "StrayReturned")
+          .withArgs(s.intent.paymentId, depositAddress, f.other.address, usdt, 1n);
+        await expectNothingRescuable(f, usdt);
+      });
+
+      it("a balance that would complete the payment still holds it back for all but the operator, naming the token, amount and value", async function () {
+        const f = await loadFixture(fixture);
+        const usdt = await f.usdt.getAddress();
+        const { s, depositAddress, windowEnd } = await partlyPaid(f);
+        await plainTransfer(f.usdt, f.customer, depositAddress, TOKENS("60")); // in time
+        await plainTransfer(NATIVE, f.stranger, depositAddress, 1n); // and dust beside it
+
+        await passExpiry(s.intent);
+        for (const caller of [f.stranger, f.keeper, f.merchant]) {
+          await expect(f.escrow.connect(caller).expire(s.intent, usdt, [f.customer.address]))
+            .to.be.revertedWithCustomError(f.escrow, "LateCollectPending")
+            .withArgs(s.intent.paymentId, depositAddress, usdt, TOKENS("60"), USD("100"), windowEnd);
+        }
+        // The operator decides: here it collects the transfer as paid in time.
+        await expect(f.escrow.connect(f.operator).collect(s.intent, "0x", usdt))
+          .to.emit(f.escrow, "PaymentCompleted")
+          .withArgs(s.intent.paymentId, f.merchant.address, depositAddress, usdt, TOKENS("60"), USD("60"), USD("100"), 0n, 0n);
+      });
+
+      it("judges what waits together with what the payment received in that token, at today's price and the token's tolerance", async function () {
+        const f = await loadFixture(fixture);
+        const s = await f.signed();
+        await payBnb(f.escrow, f.customer, s, BNB("0.1")); // $60
+        const depositAddress = await predictDepositAddress(f.escrow, s.intent);
+        await plainTransfer(NATIVE, f.customer, depositAddress, BNB("0.06")); // $36: $96 in all, short of $99
+        const windowEnd = s.intent.expiry + (await f.escrow.LATE_COLLECT_WINDOW());
+        await time.increaseTo(s.intent.expiry + 1n);
+
+        await f.escrow.connect(f.stranger).expire.staticCall(s.intent, NATIVE, [f.customer.address]);
+        // At $620 the 0.16 BNB make $99.20, within BNB's 1%: collected, they would complete it.
+        await f.bnbFeed.updateAnswer(PRICE("620"));
+        await expect(f.escrow.connect(f.stranger).expire(s.intent, NATIVE, [f.customer.address]))
+          .to.be.revertedWithCustomError(f.escrow, "LateCollectPending")
+          .withArgs(s.intent.paymentId, depositAddress, NATIVE, BNB("0.06"), USD("99.2"), windowEnd);
+        await expect(f.escrow.connect(f.operator).collect(s.intent, "0x", NATIVE))
+          .to.emit(f.escrow, "PaymentCompleted")
+          .withArgs(s.intent.paymentId, f.merchant.address, depositAddress, NATIVE, BNB("0.06"), USD("37.2"), USD("99.2"), 0n, 0n);
+      });
+
+      it("adds each token up apart, as collect does: $50 of USDT and $50 of USDC waiting hold nobody back", async function () {
+        const f = await loadFixture(fixture);
+        const s = await f.signed();
+        const depositAddress = await depositAndCollect(f, s, f.usdt, TOKENS("40"));
+        await plainTransfer(f.usdt, f.customer, depositAddress, TOKENS("50") - TOKENS("40"));
+        await plainTransfer(f.usdc, f.customer, depositAddress, TOKENS("50"));
+
+        await passExpiry(s.intent);
+        await expect(f.escrow.connect(f.stranger).expire(s.intent, f.usdt, [])).to.emit(f.escrow, "PaymentExpired");
+      });
+
+      it("a price it cannot read holds the expiry back for all but the operator (the feed's error), as the collect would fail", async function () {
+        const f = await loadFixture(fixture);
+        const { s, depositAddress } = await partlyPaid(f);
+        await plainTransfer(NATIVE, f.stranger, depositAddress, 1n);
+        // Past the expiry, and more than the BNB feed's hour after its last answer.
+        await time.increaseTo(s.intent.expiry + 1_800n);
+        await expect(f.escrow.connect(f.stranger).expire(s.intent, f.usdt, [])).to.be.revertedWithCustomError(
+          f.escrow,
+          "StalePrice",
+        );
+        await expect(f.escrow.connect(f.operator).expire(s.intent, f.usdt, [])).to.emit(f.escrow, "PaymentExpired");
+      });
+    });
   });
 });

@@ -351,12 +351,18 @@ interface IOpenPayEscrowCommon is IPriceFeedErrors {
     /// @param timestamp The current block time.
     error PaymentNotExpired(bytes32 paymentId, uint64 expiry, uint256 timestamp);
 
-    /// @notice The payment's deposit address holds a token the payment accepts, which the operator may still collect
-    /// as paid in time: until the window ends only the operator may expire it.
+    /// @notice The payment's deposit address holds enough of a token the payment accepts to complete it, which the
+    /// operator may still collect as paid in time: until the window ends only the operator may expire it.
     /// @param paymentId The payment.
     /// @param depositAddress The deposit address.
+    /// @param token The token waiting there.
+    /// @param amount Token units of it waiting there.
+    /// @param receivedUsd What the payment would have received in `token` with them, at the current price: at least
+    /// its amount less the token's tolerance.
     /// @param windowEnd When anyone may expire it.
-    error LateCollectPending(bytes32 paymentId, address depositAddress, uint256 windowEnd);
+    error LateCollectPending(
+        bytes32 paymentId, address depositAddress, address token, uint256 amount, uint256 receivedUsd, uint256 windowEnd
+    );
 
     /// @notice The payment is not in a status that allows this operation.
     /// @param paymentId The payment.

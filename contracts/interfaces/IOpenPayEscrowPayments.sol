@@ -76,8 +76,10 @@ interface IOpenPayEscrowPayments is IOpenPayEscrowCommon {
     /// `token`; on a paid payment, refunds deposits in tokens other than the one that paid it.
     /// @dev Anyone may call. A refund that cannot be pushed becomes claimable by its receiver. Calling again
     /// refunds deposits not refunded yet. Deposits collected from the deposit address go to the intent's `refundTo`;
-    /// with none, they are left for `refundDepositAddress`. While the deposit address holds a token the payment
-    /// accepts, only the operator may expire it until `LATE_COLLECT_WINDOW` after the expiry (`LateCollectPending`).
+    /// with none, they are left for `refundDepositAddress`. Until `LATE_COLLECT_WINDOW` after the expiry, while the
+    /// deposit address holds enough of a token the payment accepts to complete it (with what the payment received in
+    /// that token, at the current price), only the operator may expire it (`LateCollectPending`); dust holds nothing
+    /// back.
     /// @param intent The payment's terms, as signed.
     /// @param token The token of the deposits to refund.
     /// @param payers Whose deposits to refund.

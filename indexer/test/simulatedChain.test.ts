@@ -514,7 +514,10 @@ describe("simulated chain", function () {
         { kind: "pay", intent: expired, payer: customer, token: USDT, amount: USD("10") },
         { kind: "pay", intent: expired, payer: customer, token: BNB, amount: USD("0.01") },
         { kind: "pay", intent: expired, payer: customer, token: USDC, amount: USD("10") },
-        { kind: "sendNative", to: expired.depositAddress, amount: USD("0.001") },
+        // Enough BNB, with the 0.01 already deposited, to pay the $50 (and 1 wei of USDT beside it, which alone would
+        // hold nobody's expiry back).
+        { kind: "sendNative", to: expired.depositAddress, amount: USD("0.08") },
+        { kind: "transfer", token: USDT, from: sender, to: expired.depositAddress, amount: 1n },
       ]);
       const late = mined(
         [
@@ -553,13 +556,13 @@ describe("simulated chain", function () {
         "deposit_refunded 0.01 BNB from deposit address",
         "deposited 10 USDT from customer ($10 received)",
         "deposited 0.01 BNB from customer ($6 received)",
-        "stray_returned 0.001 BNB to sender",
+        "stray_returned 0.08 BNB to sender",
         "expired 10 USDT ($10 received)",
         "deposit_refunded 0.01 BNB from customer",
         "deposit_refunded 10 USDT from customer",
       ]);
       // The USDC payment never joined: the intent does not accept USDC.
-      expect(chain.block(refunds.number + 1)!.transactions.map((transaction) => transaction.revertReason ?? "ok")).to.deep.equal(["ok", "ok", "TokenNotAccepted", "ok"]);
+      expect(chain.block(refunds.number + 1)!.transactions.map((transaction) => transaction.revertReason ?? "ok")).to.deep.equal(["ok", "ok", "TokenNotAccepted", "ok", "ok"]);
     });
 
     it("answers batches call by call, and an unknown method with -32601", async function () {
@@ -1010,7 +1013,8 @@ describe("simulated chain against the real escrow", function () {
     const switched = await paymentIntent(9, USD("100"), 300n, zeroAddress, [usdt, BNB]);
     // More than the escrow's 24-hour time to live away at its first deposit.
     const tooFar = await paymentIntent(10, USD("10"), 25n * 3600n);
-    const intents = [paid, native, collectedWithRefundTo, collected, lateCollect, withinTolerance, overpaidInBnb, onlyUsdt, switched, tooFar];
+    const dusted = await paymentIntent(11, USD("20"), 300n);
+    const intents = [paid, native, collectedWithRefundTo, collected, lateCollect, withinTolerance, overpaidInBnb, onlyUsdt, switched, tooFar, dusted];
 
     const byOperator = { byOperator: true } as const;
     const script: Array<[seconds: bigint, ChainTransaction, outcome: string]> = [
@@ -1035,6 +1039,10 @@ describe("simulated chain against the real escrow", function () {
       [120n, { kind: "returnStray", intent: paid, token: usdc, to: r3, ...byOperator }, "ok"],
       [130n, { kind: "pay", intent: lateCollect, payer: customer, token: usdt, amount: USD("5") }, "ok"],
       [135n, { kind: "transfer", token: usdt, from: customer, to: lateCollect.depositAddress, amount: USD("25") }, "ok"],
+      // Only dust waits at this one's deposit address: it holds nobody's expiry back.
+      [136n, { kind: "pay", intent: dusted, payer: customer, token: usdt, amount: USD("5") }, "ok"],
+      [137n, { kind: "transfer", token: usdt, from: customer, to: dusted.depositAddress, amount: 1n }, "ok"],
+      [138n, { kind: "sendNative", to: dusted.depositAddress, amount: 1n }, "ok"],
       // Within USDT's own 0.2% tolerance as deployed (99.00 would leave it open).
       [140n, { kind: "pay", intent: withinTolerance, payer: customer, token: usdt, amount: USD("99.85") }, "ok"],
       [145n, { kind: "pay", intent: overpaidInBnb, payer: customer, token: BNB, amount: USD("0.6") }, "ok"],
@@ -1050,6 +1058,7 @@ describe("simulated chain against the real escrow", function () {
       [190n, { kind: "expire", intent: switched, token: usdt, payers: [customer], byOperator: false }, "ok"],
       [310n, { kind: "pay", intent: native, payer: customer, token: BNB, amount: USD("1") }, "DepositAfterExpiry"],
       [320n, { kind: "expire", intent: lateCollect, token: usdt, payers: [customer], byOperator: false }, "LateCollectPending"],
+      [322n, { kind: "expire", intent: dusted, token: usdt, payers: [customer], byOperator: false }, "ok"],
       [325n, { kind: "collect", intent: lateCollect, token: usdt, byOperator: false }, "DepositAfterExpiry"],
       [330n, { kind: "collect", intent: lateCollect, token: usdt, ...byOperator }, "ok"],
       [340n, { kind: "expire", intent: native, token: BNB, payers: [customer], ...byOperator }, "ok"],
@@ -1134,6 +1143,7 @@ describe("simulated chain against the real escrow", function () {
         "none",
         "completed",
         "none",
+        "expired",
       ]);
     } finally {
       await view.close();

@@ -75,7 +75,8 @@ contract DepositProber {
 ///
 /// Deposit addresses: every payment's deposit address receives plain transfers (what is due, part, more, any token,
 /// junk, dust; also after the payment completed or expired), which `collect` brings in (the deposit address is then
-/// a payer of the payment; the operator may still collect within LATE_COLLECT_WINDOW after the expiry),
+/// a payer of the payment; the operator may still collect within LATE_COLLECT_WINDOW after the expiry, and until
+/// then nobody else may expire the payment while what waits there would complete it),
 /// `expire`/`refundDepositAddress` send back, and `returnStray` returns when they can never be collected (or makes
 /// claimable when the receiver refuses them). Per payment and token the handler counts what was sent there,
 /// collected and returned.
@@ -418,12 +419,10 @@ contract EscrowHandler {
         if (p.status == IOpenPayEscrowCommon.Status.Open && block.timestamp <= windowEnd && (payerMask >> 64) % 4 == 0) {
             _warpTo(windowEnd + 1);
         }
-        if (
-            p.status == IOpenPayEscrowCommon.Status.Open && !byOperator && block.timestamp <= windowEnd
-                && _acceptedTokenPending(p)
-        ) {
-            // The deposit address holds a token the payment accepts, which the operator may still collect as paid in
-            // time: until the window ends only the operator may expire the payment.
+        bool othersInWindow = p.status == IOpenPayEscrowCommon.Status.Open && !byOperator && block.timestamp <= windowEnd;
+        if (othersInWindow && _completingTokenPending(p)) {
+            // The deposit address holds enough of a token the payment accepts to complete it, which the operator may
+            // still collect as paid in time: until the window ends only the operator may expire the payment.
             try escrow.expire(p.intent, token, p.payers) {
                 _fail("expire by others during the late-collect window succeeded");
             } catch (bytes memory err) {
@@ -434,6 +433,8 @@ contract EscrowHandler {
             }
             return _count("expire: late collect pending");
         }
+        // Less than that (dust) holds nobody back: the expiry below must succeed.
+        if (othersInWindow && _acceptedTokenPending(p)) _count("expire: in the window past dust");
         if (p.status != IOpenPayEscrowCommon.Status.Open && !_refundable(p, t)) {
             // No record, or paid: nothing refundable in the token that paid it, nor in any token if it was paid
             // in one token only.
@@ -1385,10 +1386,23 @@ contract EscrowHandler {
         return t != p.tokenIndex && p.tokensUsed != (1 << p.tokenIndex);
     }
 
-    /// @dev Whether the deposit address holds a token the intent accepts (the late-collect rule of `expire`).
+    /// @dev Whether the deposit address holds a token the intent accepts.
     function _acceptedTokenPending(Pay storage p) private view returns (bool) {
         for (uint256 t; t < TOKEN_COUNT; ++t) {
             if (_accepts(p, t) && _pending(p, t) != 0) return true;
+        }
+        return false;
+    }
+
+    /// @dev Whether the deposit address holds enough of a token the intent accepts to complete the open payment, with
+    /// what the payment received in that token, at today's price and within the token's tolerance (the late-collect
+    /// rule of `expire`, by the handler's own arithmetic).
+    function _completingTokenPending(Pay storage p) private view returns (bool) {
+        for (uint256 t; t < TOKEN_COUNT; ++t) {
+            uint256 pending = _pending(p, t);
+            if (!_accepts(p, t) || pending == 0) continue;
+            uint256 receivedUsd = _usdOf(t, p.amounts[t] + pending);
+            if (receivedUsd * BPS >= p.intent.amountUsd * (BPS - ghostToleranceBps[t])) return true;
         }
         return false;
     }

@@ -21,7 +21,8 @@ import {EscrowHandler} from "./EscrowHandler.sol";
 /// Payments are also paid through their deposit addresses: plain transfers of tokens and BNB (what is due, part,
 /// more, any token, a token never accepted, dust, after completion or expiry), collect (top-ups with an empty
 /// signature; late collects by the operator within the window after the expiry, refused to anyone else), expiries
-/// (refused to anyone but the operator while a late collect is pending), the operator's refundDepositAddress, and
+/// (within that window refused to anyone but the operator while what waits at the deposit address would complete
+/// the payment, and never for dust), the operator's refundDepositAddress, and
 /// returnStray (claimable when the receiver refuses it). The deposit addresses hold exactly what was sent there and
 /// neither collected nor returned, and nothing else ever leaves them.
 /// @dev The checks run after every call of every run, so they read the handler through small views and keep its

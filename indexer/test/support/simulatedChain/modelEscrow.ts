@@ -334,6 +334,12 @@ function withDeposit(deposits: TokenDeposits, token: Address, payer: Address, am
   return new Map(deposits).set(token, byPayer);
 }
 
+/** `PriceMath.covers` with the token's own tolerance: whether `receivedUsd` in `token` pays the intent. */
+function covers(config: EscrowConfig, intent: Intent, token: Address, receivedUsd: bigint): boolean {
+  const toleranceBps = config.toleranceBps.get(token) ?? DEFAULT_TOLERANCE_BPS;
+  return receivedUsd * BPS >= intent.amountUsd * (BPS - toleranceBps);
+}
+
 /** `_deposit` and `_admit`: records a deposit, then completes the payment or keeps it open. Effects only. */
 function deposit(draft: Draft, intent: Intent, token: Address, amount: bigint, payer: Address, deadline: bigint): void {
   const { config, timestamp } = draft;
@@ -377,8 +383,7 @@ function deposit(draft: Draft, intent: Intent, token: Address, amount: bigint, p
     refunded: 0n,
   };
 
-  const toleranceBps = config.toleranceBps.get(token) ?? DEFAULT_TOLERANCE_BPS;
-  if (receivedUsd * BPS >= intent.amountUsd * (BPS - toleranceBps)) {
+  if (covers(config, intent, token, receivedUsd)) {
     // The first token's deposits (and any other's) stay with their payers, refundable now.
     const otherAmounts = firstToken ? before.otherAmounts : new Map(before.otherAmounts);
     if (!firstToken) (otherAmounts as Map<Address, bigint>).delete(token);
@@ -423,14 +428,24 @@ function collectable(draft: Draft, intent: Intent, token: Address, byOperator: b
   return payment.status === STATUS.Open && sameIntent(payment.intent, intent);
 }
 
-/** `_requireExpirable`: past the expiry, and within the late-collect window only the operator while the deposit address holds a token the intent accepts. */
-function requireExpirable(draft: Draft, intent: Intent, byOperator: boolean): void {
+/**
+ * `_requireExpirable`: past the expiry, and within the late-collect window, for anyone but the operator, only while
+ * nothing waiting at the deposit address could complete the open payment: each accepted token's balance there,
+ * together with what the payment received in that token, at its price and within its tolerance. Dust holds nothing
+ * back.
+ */
+function requireExpirable(draft: Draft, intent: Intent, payment: ModelPayment, byOperator: boolean): void {
   const { config, timestamp } = draft;
   if (timestamp <= intent.expiry) revert("PaymentNotExpired");
   if (timestamp > intent.expiry + config.lateCollectWindow || byOperator) return;
   const byIndex = [...config.tokenIndexes].sort((a, b) => a[1] - b[1]);
   for (const [token] of byIndex) {
-    if (accepts(config, intent, token) && draft.balance(token, intent.depositAddress) !== 0n) revert("LateCollectPending");
+    if (!accepts(config, intent, token)) continue;
+    const waiting = draft.balance(token, intent.depositAddress);
+    if (waiting === 0n) continue;
+    const held = payment.token === token ? payment.amount : (payment.otherAmounts.get(token) ?? 0n);
+    const receivedUsd = ((held + waiting) * config.prices.get(token)!) / USD_UNIT;
+    if (covers(config, intent, token, receivedUsd)) revert("LateCollectPending");
   }
 }
 
@@ -477,7 +492,7 @@ function perform(draft: Draft, action: EscrowAction): void {
       let current: ModelPayment;
       if (payment?.status === STATUS.Open) {
         requireBoundIntent(payment, intent);
-        requireExpirable(draft, intent, action.byOperator ?? true);
+        requireExpirable(draft, intent, payment, action.byOperator ?? true);
         current = { ...payment, status: STATUS.Expired };
         draft.emit({
           name: "PaymentExpired",
