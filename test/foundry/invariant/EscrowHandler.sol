@@ -574,6 +574,25 @@ contract EscrowHandler {
         _count("toggleBlacklist");
     }
 
+    /// @notice Someone sends dust, or what completes the payment in that token, to an open payment's deposit address
+    /// before its expiry; then, within the late-collect window, the operator (one time in four) or anyone else expires
+    /// it. Anyone else must be refused (LateCollectPending) exactly while what waits would complete the payment.
+    function expireWhileFundsWait(uint256 paymentSeed, uint256 sizeSeed, uint256 payerMask) external {
+        vm.warp(currentTime);
+        if (_pays.length == 0) return;
+        uint256 index = _openPayment(paymentSeed);
+        if (index == type(uint256).max || block.timestamp > _pays[index].intent.expiry) return;
+        Pay storage p = _pays[index];
+        uint8 t = _depositToken(p, sizeSeed >> 8);
+        uint256 amount = sizeSeed % 2 == 0 ? _bound(sizeSeed >> 16, 1, 1000) : _amountFor(t, _due(p, t), 0, 0);
+        _sendToAddress(p, t, actors[(sizeSeed >> 4) % ACTOR_COUNT], amount);
+        _warpTo(uint256(p.intent.expiry) + 1 + (sizeSeed >> 32) % lateWindow);
+        // _expire's choices: stay within the window (bits 64–65 not 0), by the operator when bits 60–61 are 0.
+        bool byOperator = (payerMask >> 60) % 4 == 0;
+        payerMask = (payerMask & ~(uint256(0xff) << 60)) | (uint256(1) << 64) | (byOperator ? 0 : uint256(1) << 60);
+        _expire(index, t, payerMask, false);
+    }
+
     // ---------------------------------------------------------------------------------------------
     // Deposit addresses
     // ---------------------------------------------------------------------------------------------
