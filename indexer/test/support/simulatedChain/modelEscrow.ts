@@ -1,14 +1,16 @@
 import { zeroAddress, type Address, type Hex } from "viem";
 
 /**
- * A model of OpenPayEscrow's payment state and of the token balances around it, for a simulated chain. Pure: an
- * action and a state give a new state and the events the real escrow (and the tokens it moves) would emit, or a
- * revert. It follows contracts/OpenPayEscrow.sol for what the indexer reads (payments, deposits, refunds, strays,
- * deposit-address balances) and leaves out what it does not (signatures, merchant balances, fees, withdrawals,
- * claims, pausing): every intent counts as signed, the fee is zero and every refund push succeeds. Each token an
- * intent accepts adds up apart (docs/contracts.md, "token-choice"): the record holds the first deposit's token until
- * another token pays the payment, and deposits in the tokens that did not pay it go back with `expire(intent, token,
- * payers)` and `refundDepositAddress` once it is paid or expired.
+ * A model of OpenPayEscrow's payment state and of the token balances around it, for a simulated chain and for the
+ * differential test against the contract (test/differentialModel.test.ts). Pure: an action and a state give a new
+ * state and the events the real escrow (and the tokens it moves) would emit, or a revert. It follows
+ * docs/contracts.md and contracts/OpenPayEscrow.sol: payments, deposits, refunds, strays, deposit-address balances,
+ * merchants' balances, the platform fee, withdrawals, claims and stale prices. It leaves out signatures and pausing
+ * (every intent counts as signed) and administration other than the fee and tolerances (`changeConfig`). Pushes fail
+ * only to the accounts the configuration says refuse BNB. Each token an intent accepts adds up apart (docs/contracts.md,
+ * "token-choice"): the record holds the first deposit's token until another token pays the payment, and deposits in the
+ * tokens that did not pay it go back with `expire(intent, token, payers)` and `refundDepositAddress` once it is paid or
+ * expired.
  *
  * Addresses and payment ids are kept lowercase; every amount has 18 decimals (USD and tokens alike).
  */
@@ -42,6 +44,16 @@ export interface EscrowConfig {
   lateCollectWindow: bigint;
   /** The longest time to live a payment may have at its first deposit, in seconds (`maxTtlHours`; 24 h by default). */
   maxTtl: bigint;
+  /** The platform fee in basis points, taken from each completed payment; none when absent. */
+  feeBps?: bigint;
+  /** Where `withdrawFees` sends the fees; none set when absent. */
+  treasury?: Address;
+  /** Each registered merchant's payout wallet: where `withdraw` sends. */
+  payouts?: ReadonlyMap<Address, Address>;
+  /** Accounts that refuse BNB: a refund pushed to one becomes claimable, a withdrawal or claim sent to one reverts. */
+  refusesNative?: ReadonlySet<Address>;
+  /** When each token's price was written and how old it may be (`maxStaleness`); a token not here is always fresh. */
+  priceTimes?: ReadonlyMap<Address, { updatedAt: bigint; maxStaleness: bigint }>;
 }
 
 /** What the model does. `byOperator` says whether the caller holds OPERATOR_ROLE (the keeper does). */
@@ -59,9 +71,15 @@ export type EscrowAction =
   /** `expire(intent, token, payers)`: expires an open payment past its expiry, refunds the payers' deposits in `token`. */
   | { kind: "expire"; intent: Intent; token: Address; payers: readonly Address[]; byOperator?: boolean }
   | { kind: "refundDepositAddress"; intent: Intent; token: Address; to: Address; amount: bigint; byOperator?: boolean }
-  /** A merchant's refund of a paid payment. */
-  | { kind: "refund"; paymentId: Hex; to: Address; amount: bigint }
-  | { kind: "returnStray"; intent: Intent; token: Address; to: Address; byOperator?: boolean };
+  /** A merchant's refund of a paid payment, sent by `merchant` (by default the payment's). */
+  | { kind: "refund"; paymentId: Hex; to: Address; amount: bigint; merchant?: Address }
+  | { kind: "returnStray"; intent: Intent; token: Address; to: Address; byOperator?: boolean }
+  /** A merchant's withdrawal from its balance to its payout wallet. */
+  | { kind: "withdraw"; merchant: Address; token: Address; amount: bigint }
+  /** `claim(token, to)` sent by `account`: the refunds that could not be pushed to it. */
+  | { kind: "claim"; account: Address; token: Address; to: Address }
+  /** `withdrawFees(token)`: the fees to the treasury (anyone may send it). */
+  | { kind: "withdrawFees"; token: Address };
 
 /** Deposits by token, then by payer (or the beneficiary it named). */
 export type TokenDeposits = ReadonlyMap<Address, ReadonlyMap<Address, bigint>>;
@@ -97,6 +115,8 @@ export interface EscrowState {
   payments: ReadonlyMap<Hex, ModelPayment>;
   /** Balances by `balanceKey(token, account)`. */
   balances: ReadonlyMap<string, bigint>;
+  /** What the escrow owes besides deposits: merchants' balances, claimable refunds and fees, by `merchantKey`, `claimKey` and `feesKey`. */
+  owed: ReadonlyMap<string, bigint>;
 }
 
 /** An event as the escrow or a token emits it, its arguments by their ABI names. */
@@ -129,6 +149,10 @@ export type ModelEvent =
       args: { paymentId: Hex; merchant: Address; to: Address; token: Address; amount: bigint; refundedTotal: bigint };
     }
   | { name: "StrayReturned"; emitter: Address; args: { paymentId: Hex; depositAddress: Address; to: Address; token: Address; amount: bigint } }
+  | { name: "RefundClaimable"; emitter: Address; args: { paymentId: Hex; account: Address; token: Address; amount: bigint } }
+  | { name: "RefundClaimed"; emitter: Address; args: { account: Address; to: Address; token: Address; amount: bigint } }
+  | { name: "Withdrawn"; emitter: Address; args: { merchant: Address; payout: Address; token: Address; amount: bigint } }
+  | { name: "FeesWithdrawn"; emitter: Address; args: { treasury: Address; token: Address; amount: bigint } }
   | { name: "Transfer"; emitter: Address; args: { from: Address; to: Address; value: bigint } };
 
 export type ActionOutcome =
@@ -140,11 +164,14 @@ const BPS = 10_000n;
 const USD_UNIT = 10n ** 18n;
 /** A token's tolerance when first configured (`DEFAULT_TOLERANCE_BPS`). */
 const DEFAULT_TOLERANCE_BPS = 100n;
+/** `MAX_TOLERANCE_BPS` and `MAX_FEE_BPS`: 5%. */
+const MAX_TOLERANCE_BPS = 500n;
+const MAX_FEE_BPS = 500n;
 /** `DEFAULT_MAX_TTL_HOURS`, in seconds. */
 export const DEFAULT_MAX_TTL = 24n * 3600n;
 const UINT104_MAX = (1n << 104n) - 1n;
 
-export const emptyEscrowState = (): EscrowState => ({ payments: new Map(), balances: new Map() });
+export const emptyEscrowState = (): EscrowState => ({ payments: new Map(), balances: new Map(), owed: new Map() });
 
 const lower = <T extends string>(value: T): T => value.toLowerCase() as T;
 
@@ -157,7 +184,28 @@ export function escrowConfig(config: EscrowConfig): EscrowConfig {
     toleranceBps: new Map([...config.toleranceBps].map(([token, bps]) => [lower(token), bps])),
     lateCollectWindow: config.lateCollectWindow,
     maxTtl: config.maxTtl,
+    feeBps: config.feeBps,
+    treasury: config.treasury && lower(config.treasury),
+    payouts: config.payouts && new Map([...config.payouts].map(([merchant, payout]) => [lower(merchant), lower(payout)])),
+    refusesNative: config.refusesNative && new Set([...config.refusesNative].map(lower)),
+    priceTimes: config.priceTimes && new Map([...config.priceTimes].map(([token, times]) => [lower(token), times])),
   };
+}
+
+/** An admin's change of the platform fee or of a token's tolerance. */
+export type ConfigChange = { kind: "setFee"; bps: bigint } | { kind: "setTolerance"; token: Address; bps: bigint };
+
+/** `setFee` and `setTolerance`: the configuration they leave, or the contract's error. */
+export function changeConfig(config: EscrowConfig, change: ConfigChange): { reverted: false; config: EscrowConfig } | { reverted: true; reason: string } {
+  if (change.kind === "setFee") {
+    if (change.bps > MAX_FEE_BPS) return { reverted: true, reason: "FeeTooHigh" };
+    if (change.bps !== 0n && (config.treasury ?? zeroAddress) === zeroAddress) return { reverted: true, reason: "ZeroAddress" };
+    return { reverted: false, config: { ...config, feeBps: change.bps } };
+  }
+  if (change.bps > MAX_TOLERANCE_BPS) return { reverted: true, reason: "ToleranceTooHigh" };
+  const token = lower(change.token);
+  if (!config.tokenIndexes.has(token)) return { reverted: true, reason: "TokenNotAllowed" };
+  return { reverted: false, config: { ...config, toleranceBps: new Map(config.toleranceBps).set(token, change.bps) } };
 }
 
 /** An intent's `acceptedTokens` for these tokens (each must have an index in `tokenIndexes`). */
@@ -187,6 +235,19 @@ export function balanceOf(state: EscrowState, token: Address, account: Address):
 export function paymentOf(state: EscrowState, paymentId: Hex): ModelPayment | undefined {
   return state.payments.get(lower(paymentId));
 }
+
+const merchantKey = (merchant: Address, token: Address): string => `merchant:${lower(token)}:${lower(merchant)}`;
+const claimKey = (token: Address, account: Address): string => `claim:${lower(token)}:${lower(account)}`;
+const feesKey = (token: Address): string => `fees:${lower(token)}`;
+
+/** `balanceOf(merchant, token)`: the merchant's balance in the escrow. */
+export const merchantBalanceOf = (state: EscrowState, merchant: Address, token: Address): bigint => state.owed.get(merchantKey(merchant, token)) ?? 0n;
+
+/** `claimableOf(token, account)`. */
+export const claimableOf = (state: EscrowState, token: Address, account: Address): bigint => state.owed.get(claimKey(token, account)) ?? 0n;
+
+/** `ledgerOf(token).fees`: the platform fees due to the treasury. */
+export const feesOf = (state: EscrowState, token: Address): bigint => state.owed.get(feesKey(token)) ?? 0n;
 
 const PAID_STATUSES: ReadonlySet<StatusCode> = new Set([STATUS.Completed, STATUS.PartiallyRefunded, STATUS.Refunded]);
 
@@ -231,6 +292,7 @@ function revert(reason: string): never {
 class Draft {
   private readonly payments = new Map<Hex, ModelPayment>();
   private readonly balances = new Map<string, bigint>();
+  private readonly owings = new Map<string, bigint>();
   readonly events: ModelEvent[] = [];
 
   constructor(
@@ -268,17 +330,26 @@ class Draft {
     if (lower(token) !== zeroAddress) this.emit({ name: "Transfer", emitter: lower(token), args: { from, to, value: amount } });
   }
 
+  /** What the escrow owes under `key` (`merchantKey`, `claimKey`, `feesKey`). */
+  owed(key: string): bigint {
+    return this.owings.get(key) ?? this.base.owed.get(key) ?? 0n;
+  }
+
+  addOwed(key: string, amount: bigint): void {
+    this.owings.set(key, this.owed(key) + amount);
+  }
+
   emit(event: ModelEvent): void {
     this.events.push(event);
   }
 
   commit(): EscrowState {
-    if (this.payments.size === 0 && this.balances.size === 0) return this.base;
-    const payments = new Map(this.base.payments);
-    for (const [id, payment] of this.payments) payments.set(id, payment);
-    const balances = new Map(this.base.balances);
-    for (const [key, amount] of this.balances) balances.set(key, amount);
-    return { payments, balances };
+    if (this.payments.size === 0 && this.balances.size === 0 && this.owings.size === 0) return this.base;
+    return {
+      payments: new Map([...this.base.payments, ...this.payments]),
+      balances: new Map([...this.base.balances, ...this.balances]),
+      owed: new Map([...this.base.owed, ...this.owings]),
+    };
   }
 }
 
@@ -340,6 +411,14 @@ function covers(config: EscrowConfig, intent: Intent, token: Address, receivedUs
   return receivedUsd * BPS >= intent.amountUsd * (BPS - toleranceBps);
 }
 
+/** `PriceMath.freshPrice`: the feed's answer is not dated after now, nor older than the token's staleness limit. */
+function requireFreshPrice(config: EscrowConfig, token: Address, timestamp: bigint): void {
+  const times = config.priceTimes?.get(token);
+  if (times === undefined) return;
+  if (times.updatedAt > timestamp) revert("PriceFromFuture");
+  if (timestamp - times.updatedAt > times.maxStaleness) revert("StalePrice");
+}
+
 /** `_deposit` and `_admit`: records a deposit, then completes the payment or keeps it open. Effects only. */
 function deposit(draft: Draft, intent: Intent, token: Address, amount: bigint, payer: Address, deadline: bigint): void {
   const { config, timestamp } = draft;
@@ -367,6 +446,7 @@ function deposit(draft: Draft, intent: Intent, token: Address, amount: bigint, p
   const held = firstToken ? (previous?.amount ?? 0n) : (previous.otherAmounts.get(token) ?? 0n);
   const total = held + amount;
   if (total > UINT104_MAX) revert("AmountTooLarge");
+  requireFreshPrice(config, token, timestamp);
   const valueUsd = (amount * price) / USD_UNIT;
   // The escrow values the whole amount received in this token again at each deposit.
   const receivedUsd = (total * price) / USD_UNIT;
@@ -388,11 +468,15 @@ function deposit(draft: Draft, intent: Intent, token: Address, amount: bigint, p
     const otherAmounts = firstToken ? before.otherAmounts : new Map(before.otherAmounts);
     if (!firstToken) (otherAmounts as Map<Address, bigint>).delete(token);
     draft.setPayment({ ...before, status: STATUS.Completed, token, amount: total, receivedUsd, otherAmounts, leftovers: before.leftovers || !firstToken });
+    // Every deposit in the token that paid it is the merchant's, less the platform fee.
+    const fee = (total * (config.feeBps ?? 0n)) / BPS;
+    draft.addOwed(merchantKey(intent.merchant, token), total - fee);
+    draft.addOwed(feesKey(token), fee);
     const excessUsd = receivedUsd > intent.amountUsd ? receivedUsd - intent.amountUsd : 0n;
     draft.emit({
       name: "PaymentCompleted",
       emitter: config.escrow,
-      args: { paymentId: intent.paymentId, merchant: intent.merchant, payer, token, amount, valueUsd, receivedUsd, excessUsd, fee: 0n },
+      args: { paymentId: intent.paymentId, merchant: intent.merchant, payer, token, amount, valueUsd, receivedUsd, excessUsd, fee },
     });
     return;
   }
@@ -449,8 +533,34 @@ function requireExpirable(draft: Draft, intent: Intent, payment: ModelPayment, b
   }
 }
 
-/** Sends from the escrow what it owes (a refund); every push succeeds in the model. */
-const push = (draft: Draft, token: Address, to: Address, amount: bigint) => draft.move(token, draft.config.escrow, to, amount, true);
+const refusesNative = (config: EscrowConfig, token: Address, to: Address): boolean =>
+  token === zeroAddress && (config.refusesNative?.has(to) ?? false);
+
+/** `_pushOrCredit`: sends a refund, or, if the receiver cannot take it, owes it to the receiver as a claim. */
+function push(draft: Draft, paymentId: Hex, token: Address, to: Address, amount: bigint): void {
+  if (!refusesNative(draft.config, token, to)) return draft.move(token, draft.config.escrow, to, amount, true);
+  draft.addOwed(claimKey(token, to), amount);
+  draft.emit({ name: "RefundClaimable", emitter: draft.config.escrow, args: { paymentId, account: to, token, amount } });
+}
+
+/** `_send`: sends to an address the caller chose, reverting if it cannot take it. */
+function send(draft: Draft, token: Address, to: Address, amount: bigint): void {
+  if (refusesNative(draft.config, token, to)) revert("NativeTransferFailed");
+  draft.move(token, draft.config.escrow, to, amount, true);
+}
+
+/** `_requireReceiver`: not zero, and not the escrow. */
+function requireReceiver(config: EscrowConfig, to: Address): void {
+  if (to === zeroAddress) revert("ZeroAddress");
+  if (to === config.escrow) revert("EscrowAsReceiver");
+}
+
+/** `_debit`: takes `amount` from a merchant's balance. */
+function debit(draft: Draft, merchant: Address, token: Address, amount: bigint): void {
+  if (amount === 0n) revert("ZeroAmount");
+  if (amount > draft.owed(merchantKey(merchant, token))) revert("InsufficientMerchantBalance");
+  draft.addOwed(merchantKey(merchant, token), -amount);
+}
 
 function perform(draft: Draft, action: EscrowAction): void {
   const { config, timestamp } = draft;
@@ -511,7 +621,7 @@ function perform(draft: Draft, action: EscrowAction): void {
         current = { ...current, deposits: withDeposit(current.deposits, token, payer, 0n) };
         const to = intent.refundTo === zeroAddress ? payer : intent.refundTo;
         draft.emit({ name: "DepositRefunded", emitter: config.escrow, args: { paymentId: intent.paymentId, payer, to, token, amount } });
-        push(draft, token, to, amount);
+        push(draft, intent.paymentId, token, to, amount);
       }
       draft.setPayment(current);
       return;
@@ -530,26 +640,27 @@ function perform(draft: Draft, action: EscrowAction): void {
         emitter: config.escrow,
         args: { paymentId: intent.paymentId, payer: intent.depositAddress, to: receiver, token, amount: action.amount },
       });
-      push(draft, token, receiver, action.amount);
+      push(draft, intent.paymentId, token, receiver, action.amount);
       return;
     }
     case "refund": {
       const to = lower(action.to);
-      if (to === zeroAddress) revert("ZeroAddress");
-      if (to === config.escrow) revert("EscrowAsReceiver");
+      requireReceiver(config, to);
       const payment = draft.payment(action.paymentId);
       if (payment === undefined || (payment.status !== STATUS.Completed && payment.status !== STATUS.PartiallyRefunded)) revert("InvalidPaymentStatus");
+      const merchant = payment.intent.merchant;
+      if (lower(action.merchant ?? merchant) !== merchant) revert("NotPaymentMerchant");
       const refundable = payment.amount - payment.refunded;
       if (action.amount > refundable) revert("RefundExceedsPayment");
-      if (action.amount === 0n) revert("ZeroAmount");
+      debit(draft, merchant, payment.token, action.amount);
       const refundedTotal = payment.refunded + action.amount;
       draft.setPayment({ ...payment, refunded: refundedTotal, status: action.amount === refundable ? STATUS.Refunded : STATUS.PartiallyRefunded });
       draft.emit({
         name: "PaymentRefunded",
         emitter: config.escrow,
-        args: { paymentId: payment.intent.paymentId, merchant: payment.intent.merchant, to, token: payment.token, amount: action.amount, refundedTotal },
+        args: { paymentId: payment.intent.paymentId, merchant, to, token: payment.token, amount: action.amount, refundedTotal },
       });
-      push(draft, payment.token, to, action.amount);
+      push(draft, payment.intent.paymentId, payment.token, to, action.amount);
       return;
     }
     case "returnStray": {
@@ -561,9 +672,66 @@ function perform(draft: Draft, action: EscrowAction): void {
       const amount = draft.balance(token, intent.depositAddress);
       if (amount === 0n) revert("NothingToCollect");
       draft.emit({ name: "StrayReturned", emitter: config.escrow, args: { paymentId: intent.paymentId, depositAddress: intent.depositAddress, to: receiver, token, amount } });
-      draft.move(token, intent.depositAddress, receiver, amount, true);
+      if (!refusesNative(config, token, receiver)) return draft.move(token, intent.depositAddress, receiver, amount, true);
+      // The receiver cannot take it: the escrow sweeps it in and owes it to the receiver as a claim.
+      draft.move(token, intent.depositAddress, config.escrow, amount, true);
+      push(draft, intent.paymentId, token, receiver, amount);
       return;
     }
+    case "withdraw": {
+      const merchant = lower(action.merchant);
+      const token = lower(action.token);
+      const payout = config.payouts?.get(merchant);
+      if (payout === undefined) revert("MerchantNotRegistered");
+      debit(draft, merchant, token, action.amount);
+      draft.emit({ name: "Withdrawn", emitter: config.escrow, args: { merchant, payout, token, amount: action.amount } });
+      send(draft, token, payout, action.amount);
+      return;
+    }
+    case "claim": {
+      const [account, token, to] = [lower(action.account), lower(action.token), lower(action.to)];
+      requireReceiver(config, to);
+      const amount = draft.owed(claimKey(token, account));
+      if (amount === 0n) revert("NothingToClaim");
+      draft.addOwed(claimKey(token, account), -amount);
+      draft.emit({ name: "RefundClaimed", emitter: config.escrow, args: { account, to, token, amount } });
+      send(draft, token, to, amount);
+      return;
+    }
+    case "withdrawFees": {
+      const token = lower(action.token);
+      const treasury = config.treasury ?? zeroAddress;
+      if (treasury === zeroAddress) revert("ZeroAddress");
+      const amount = draft.owed(feesKey(token));
+      if (amount === 0n) revert("NothingToClaim");
+      draft.addOwed(feesKey(token), -amount);
+      draft.emit({ name: "FeesWithdrawn", emitter: config.escrow, args: { treasury, token, amount } });
+      send(draft, token, treasury, amount);
+      return;
+    }
+  }
+}
+
+/**
+ * `remainingUsd(intent)` at `timestamp`: USD still due, with what the payment's record holds valued at today's price
+ * (zero once past the expiry or no longer open), or the contract's error.
+ */
+export function remainingUsd(config: EscrowConfig, state: EscrowState, intent: Intent, timestamp: bigint): { reverted: false; usd: bigint } | { reverted: true; reason: string } {
+  const payment = paymentOf(state, intent.paymentId);
+  if (timestamp > intent.expiry) return { reverted: false, usd: 0n };
+  if (payment === undefined || payment.status === STATUS.None) return { reverted: false, usd: intent.amountUsd };
+  if (payment.status !== STATUS.Open) return { reverted: false, usd: 0n };
+  try {
+    requireBoundIntent(payment, normalIntent(intent));
+    const price = config.prices.get(payment.token);
+    // A disallowed token's feed is the zero address: the call to it reverts without data.
+    if (price === undefined) revert("");
+    requireFreshPrice(config, payment.token, timestamp);
+    const worth = (payment.amount * price) / USD_UNIT;
+    return { reverted: false, usd: worth < intent.amountUsd ? intent.amountUsd - worth : 0n };
+  } catch (error) {
+    if (error instanceof Revert) return { reverted: true, reason: error.message };
+    throw error;
   }
 }
 

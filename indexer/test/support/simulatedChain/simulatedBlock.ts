@@ -6,8 +6,8 @@ import { applyAction, type EscrowAction, type EscrowConfig, type EscrowState } f
 /** A transaction the test puts in a block: a model action, optionally with its sender and hash chosen. */
 export type ChainTransaction = EscrowAction & {
   /**
-   * The transaction's sender; by default the payer, the transfer's `from`, the merchant (refunds) or the operator
-   * (keeper actions). Only the receipt shows it: the model does not check who may do what.
+   * The transaction's sender; by default the payer, the transfer's `from`, the merchant (refunds, withdrawals), the
+   * claimant or the operator (keeper actions). Only the receipt shows it: the model does not check who may do what.
    */
   sender?: Address;
   /**
@@ -109,7 +109,13 @@ export function transactionParties(action: EscrowAction, escrow: Address, sender
     case "sendNative":
       return { from: senders.faucet, to: action.to, value: action.amount };
     case "refund":
-      return { from: action.paymentId.slice(0, 42) as Address, to: escrow, value: 0n };
+      return { from: action.merchant ?? (action.paymentId.slice(0, 42) as Address), to: escrow, value: 0n };
+    case "withdraw":
+      return { from: action.merchant, to: escrow, value: 0n };
+    case "claim":
+      return { from: action.account, to: escrow, value: 0n };
+    case "withdrawFees":
+      return { from: senders.anyone, to: escrow, value: 0n };
     case "collect":
     case "expire":
     case "refundDepositAddress":

@@ -42,5 +42,11 @@ export function transactionInput(action: EscrowAction, signatureOf: (intent: Int
       return encodeFunctionData({ abi: openPayEscrowAbi, functionName: "refund", args: [action.paymentId, action.to, action.amount] });
     case "returnStray":
       return encodeFunctionData({ abi: openPayEscrowAbi, functionName: "returnStray", args: [onChainIntent(action.intent), action.token, action.to] });
+    case "withdraw":
+      return encodeFunctionData({ abi: openPayEscrowAbi, functionName: "withdraw", args: [action.token, action.amount] });
+    case "claim":
+      return encodeFunctionData({ abi: openPayEscrowAbi, functionName: "claim", args: [action.token, action.to] });
+    case "withdrawFees":
+      return encodeFunctionData({ abi: openPayEscrowAbi, functionName: "withdrawFees", args: [action.token] });
   }
 }
