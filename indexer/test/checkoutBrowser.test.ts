@@ -158,13 +158,18 @@ describe("hosted checkout in a real browser (Chromium)", function () {
     expectOnlyOwnRequests();
   });
 
-  it("after a short payment shows what remains, in the text and in the QR code, without a reload", async function () {
+  it("after a short payment shows what remains, in the text and in the QR code, and offers only the token paid, without a reload", async function () {
     const f = fixture();
     const payment = await createdPayment(f, { amount_usd: "40.00" });
     const page = await open();
     await page.goto(`${f.api.url}/checkout/${payment.id}`);
     const full = payment.payment_options.find((option: { token: string }) => option.token === "USDT");
     expect(await page.locator("#option-USDT .amount-value").textContent()).to.equal(full.amount);
+    const offered = payment.payment_options.map((option: { token: string }) => option.token);
+    expect(offered).to.include.members(["USDT", "BNB"]);
+    // The shopper was looking at BNB when their USDT partial arrived from elsewhere.
+    await page.locator("input[value=BNB]").check();
+    expect(await page.locator("#option-BNB").isVisible()).to.equal(true);
     await payOnChain(chain(), payment, "partial", "USDT");
     await indexNow();
     await page.waitForFunction(() => /^Waiting for payment: \$2\d\.\d\d to pay$/.test(document.getElementById("status")?.textContent ?? ""));
@@ -176,6 +181,14 @@ describe("hosted checkout in a real browser (Chromium)", function () {
     const uri = await decodeQr(page, "#option-USDT .qr");
     expect(uri).to.not.equal(full.uri);
     expect(uri).to.include(`uint256=${hre.ethers.parseUnits(shown!, 18)}`);
+    // Another token would have to pay it all again: only USDT is left to choose, and chosen.
+    expect(Object.keys(remaining.amounts)).to.deep.equal(["USDT"]);
+    for (const token of offered.filter((token: string) => token !== "USDT")) {
+      expect(await page.locator(`#option-${token}`).count(), token).to.equal(0);
+      expect(await page.locator(`label:has(input[value=${token}])`).isVisible(), token).to.equal(false);
+    }
+    expect(await page.locator("input[value=USDT]").isChecked()).to.equal(true);
+    expect(await page.locator("#option-USDT").isVisible()).to.equal(true);
     expectOnlyOwnRequests();
   });
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
-import type { Address } from "viem";
+import { isAddressEqual, type Address } from "viem";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { PaymentEventRefused, recordOffChainEvent } from "../../indexing/offChainEvents";
 import { checkFailedTransaction } from "../../checkout/failedTransactionCheck";
@@ -44,7 +44,7 @@ export function checkoutRoutes(app: FastifyInstance, context: ApiContext): void 
    * payment holds in a token at today's price of that token, so the remainder moves with the price.
    */
   const dueNow = (payment: PaymentRecord["payment"], token: Address): bigint => {
-    const inPaymentToken = payment.token !== null && payment.token.toLowerCase() === token.toLowerCase();
+    const inPaymentToken = payment.token !== null && isAddressEqual(payment.token, token);
     const held = inPaymentToken ? payment.paidAmount : amountOf(payment.otherDeposits, token);
     if (held === 0n) return payment.amountUsd;
     const price = context.prices.current().get(token.toLowerCase());
@@ -63,7 +63,7 @@ export function checkoutRoutes(app: FastifyInstance, context: ApiContext): void 
     const offered = context.tokens.filter(
       (token) =>
         request.options.some((option) => option.token === token.symbol) &&
-        (payment.token === null || payment.paidAmount === 0n || token.address.toLowerCase() === payment.token.toLowerCase()),
+        (payment.token === null || payment.paidAmount === 0n || isAddressEqual(token.address, payment.token)),
     );
     return offered.flatMap((token) =>
       paymentOptions({ amountUsd: dueNow(payment, token.address), depositAddress: registration.depositAddress, chainId: context.chainId, tokens: [token], prices: context.prices.current() }),

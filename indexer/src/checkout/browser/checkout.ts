@@ -89,9 +89,11 @@ function start(main: HTMLElement): void {
       shownFailure = state.failure.transaction_hash;
       walletMessage(`Failed: ${state.failure.reason}. Nothing was taken; you can try again.`, "failed");
     }
-    const changed = Array.from(options.querySelectorAll<HTMLElement>(".option")).some(
-      (section) => state.amounts[section.dataset.token!] !== undefined && state.amounts[section.dataset.token!] !== section.querySelector(".amount-value")?.textContent,
-    );
+    // A deposit or a price move changes an amount; a first deposit also narrows the tokens offered to its own.
+    const shown = Array.from(options.querySelectorAll<HTMLElement>(".option"));
+    const changed =
+      shown.length !== Object.keys(state.amounts).length ||
+      shown.some((section) => state.amounts[section.dataset.token!] !== section.querySelector(".amount-value")?.textContent);
     if (changed && FINAL.indexOf(state.status) < 0) void refreshOptions();
     if (FINAL.indexOf(state.status) < 0) return;
     finished = true;
@@ -108,14 +110,21 @@ function start(main: HTMLElement): void {
   async function refreshOptions(): Promise<void> {
     const response = await fetch(`/checkout/${id}/options`, { headers: { accept: "text/html" } });
     if (!response.ok) return;
-    const token = selectedToken();
     options.innerHTML = await response.text();
-    showOption(token);
-    document.querySelectorAll<HTMLElement>("input[name=token]").forEach((input) => {
-      const amount = options.querySelector<HTMLElement>(`.option[data-token="${(input as HTMLInputElement).value}"] .amount-value`);
-      const label = input.parentElement?.querySelector(".amount");
-      if (amount && label) label.textContent = amount.textContent;
-    });
+    // A token no longer offered loses its choice; if it was the one chosen, the first offered takes its place.
+    const inputs = Array.from(document.querySelectorAll<HTMLInputElement>("input[name=token]"));
+    for (const input of inputs) {
+      const amount = options.querySelector<HTMLElement>(`.option[data-token="${input.value}"] .amount-value`);
+      const label = input.parentElement!;
+      label.hidden = !amount;
+      input.disabled = !amount;
+      if (!amount) input.checked = false;
+      const shownAmount = label.querySelector(".amount");
+      if (amount && shownAmount) shownAmount.textContent = amount.textContent;
+    }
+    const chosen = inputs.find((input) => input.checked) ?? inputs.find((input) => !input.disabled);
+    if (chosen) chosen.checked = true;
+    showOption(selectedToken());
   }
 
   function poll(): void {
