@@ -5,7 +5,7 @@ import { sleep } from "../chain/retry";
 import type { KeeperObserver } from "../observability/metrics";
 import type { PaymentIntent } from "../payments/paymentIntent";
 import { readCheckpoint } from "../store/checkpointStore";
-import { eventsOf, type Db } from "../store/paymentStore";
+import { eventsOfPayments, type Db } from "../store/paymentStore";
 import { intentOf, paymentFromRow, registrationFromRow } from "../store/paymentRows";
 import { OPERATOR_REASON_TEXT, planFor, subjectOf, type KeeperAction, type KeeperView, type OperatorCase } from "./actionPlan";
 import { type ActionRow, actionKeyString, claimAction, deleteAction, keeperCandidates, revertedActionKeys, unsettledActions, updateAction } from "./keeperStore";
@@ -36,6 +36,8 @@ export interface KeeperOptions {
 }
 
 const MAX_ATTEMPTS = 6;
+/** Payments whose deposit-address balances the keeper reads concurrently. */
+const BALANCE_READS_AT_ONCE = 8;
 
 interface Receipt {
   transactionHash: Hex;
@@ -75,8 +77,9 @@ export class Keeper {
     if (!checkpoint) return [];
     const rows = await keeperCandidates(db, chainId, checkpoint.blockNumber - 20_000);
     const blockNumber = BigInt(checkpoint.blockNumber);
-    const result = [];
-    for (const row of rows) {
+    // The events of every candidate in one query, not one each: a round looks at every open payment.
+    const eventsById = await eventsOfPayments(db, chainId, rows.map((row) => row.id));
+    const viewOf = async (row: (typeof rows)[number]) => {
       const registration = registrationFromRow(row);
       const payment = paymentFromRow(row);
       const depositAddress = getAddress(registration.depositAddress);
@@ -92,7 +95,7 @@ export class Keeper {
         if (!map.has(key)) map.set(key, new Map());
         return map.get(key)!;
       };
-      for (const event of await eventsOf(db, chainId, row.id)) {
+      for (const event of eventsById.get(row.id)!) {
         if (event.kind === "deposit_address_funded") {
           transfers.push({ token: getAddress(event.token), sender: getAddress(event.sender), amount: event.amount, timestamp: event.timestamp });
         }
@@ -107,12 +110,15 @@ export class Keeper {
         }
         if (event.kind === "stray_returned") add(returnedStrays, event.token, event.amount);
       }
-      const holdings = [{ token: zeroAddress as Address, amount: await client.getBalance({ address: depositAddress, blockNumber }) }];
-      for (const token of new Set(transfers.map((transfer) => transfer.token).filter((token) => token !== zeroAddress))) {
-        const amount = await client.readContract({ address: token, abi: erc20Abi, functionName: "balanceOf", args: [depositAddress], blockNumber });
-        holdings.push({ token, amount });
-      }
-      result.push({
+      const tokens = [...new Set(transfers.map((transfer) => transfer.token).filter((token) => token !== zeroAddress))];
+      const holdings = await Promise.all([
+        client.getBalance({ address: depositAddress, blockNumber }).then((amount) => ({ token: zeroAddress as Address, amount })),
+        ...tokens.map(async (token) => ({
+          token,
+          amount: await client.readContract({ address: token, abi: erc20Abi, functionName: "balanceOf", args: [depositAddress], blockNumber }),
+        })),
+      ]);
+      return {
         view: {
           payment,
           expiry: registration.expiry,
@@ -127,7 +133,12 @@ export class Keeper {
         },
         intent: intentOf(registration),
         signature: registration.signature,
-      });
+      };
+    };
+    // A few payments' balances read at a time: a round does not wait on each in turn, nor floods the provider.
+    const result = [];
+    for (let start = 0; start < rows.length; start += BALANCE_READS_AT_ONCE) {
+      result.push(...(await Promise.all(rows.slice(start, start + BALANCE_READS_AT_ONCE).map(viewOf))));
     }
     return result;
   }
