@@ -303,9 +303,7 @@ contract OpenPayEscrow is EscrowStorage, IOpenPayEscrowPayments {
         if (amount == 0) revert ZeroAmount();
         _toUint104(amount);
         if (tokenConfig.feed == address(0)) revert TokenNotAllowed(token);
-        if ((intent.acceptedTokens >> tokenConfig.index) & 1 == 0) {
-            revert TokenNotAccepted(paymentId, token, intent.acceptedTokens);
-        }
+        if (!_inIntent(intent, tokenConfig.index)) revert TokenNotAccepted(paymentId, token, intent.acceptedTokens);
         Payment memory payment = _admit(intent, signature, digest, tokenConfig, deadline);
         Status previous = payment.status;
         // Each accepted token adds up apart, so that nobody can choose the token for the customer by paying first:
@@ -323,6 +321,8 @@ contract OpenPayEscrow is EscrowStorage, IOpenPayEscrowPayments {
         );
         _ledgers[token].owed += amount.toUint128();
 
+        // Both branches write the payment's record out in full: one shared write before them measured about 130 gas
+        // more on every payment (the IR optimizer keeps less of it in registers).
         if (PriceMath.covers(receivedUsd, intent.amountUsd, tokenConfig.toleranceBps)) {
             if (!firstToken) {
                 // The first token's deposits (and any other's) stay with their payers: refundable now.
@@ -455,7 +455,12 @@ contract OpenPayEscrow is EscrowStorage, IOpenPayEscrowPayments {
     /// @dev Whether the intent accepts `token` and the escrow takes deposits in it.
     function _accepts(PaymentIntent calldata intent, address token) private view returns (bool) {
         TokenConfig memory tokenConfig = _tokens[token];
-        return tokenConfig.feed != address(0) && (intent.acceptedTokens >> tokenConfig.index) & 1 == 1;
+        return tokenConfig.feed != address(0) && _inIntent(intent, tokenConfig.index);
+    }
+
+    /// @dev Whether the intent's signed mask holds the token at `index`.
+    function _inIntent(PaymentIntent calldata intent, uint8 index) private pure returns (bool) {
+        return (intent.acceptedTokens >> index) & 1 == 1;
     }
 
     /// @dev Reverts unless an open payment may be expired now by the caller: past its expiry, and, until the

@@ -212,7 +212,7 @@ contract OpenPayEscrowAdmin is EscrowStorage, IOpenPayEscrowAdmin, AccessControl
         if (payment.status != Status.Open) return 0;
         _requireBoundIntent(intent.paymentId, intent);
         // What was received is worth today's price, as the next deposit will count it.
-        uint256 worth = _valueNow(_tokens[_tokenAt[payment.tokenIndex]], payment.amount);
+        uint256 worth = _valueNow(_tokenAt[payment.tokenIndex], payment.amount);
         if (worth < intent.amountUsd) remaining = intent.amountUsd - worth;
     }
 
@@ -279,17 +279,18 @@ contract OpenPayEscrowAdmin is EscrowStorage, IOpenPayEscrowAdmin, AccessControl
 
     /// @inheritdoc IOpenPayEscrowAdmin
     function quoteUsd(address token, uint256 amount) external view returns (uint256) {
-        TokenConfig memory config = _tokens[token];
-        if (config.feed == address(0)) revert TokenNotAllowed(token);
-        return _valueNow(config, amount);
+        return _valueNow(token, amount);
     }
 
     // ---------------------------------------------------------------------------------------------
     // Internal
     // ---------------------------------------------------------------------------------------------
 
-    /// @dev `amount` of a token valued at its fresh price, as a deposit would value it.
-    function _valueNow(TokenConfig memory config, uint256 amount) private view returns (uint256) {
+    /// @dev `amount` of a token valued at its fresh price, as a deposit would value it. A token disallowed since
+    /// (a partly paid payment's, say) has no feed to ask: that is said, rather than a call to address zero failing.
+    function _valueNow(address token, uint256 amount) private view returns (uint256) {
+        TokenConfig memory config = _tokens[token];
+        if (config.feed == address(0)) revert TokenNotAllowed(token);
         uint256 price = PriceMath.freshPrice(config.feed, config.maxStaleness, config.feedDecimals);
         return PriceMath.usdValue(amount, price, config.decimals, config.feedDecimals);
     }

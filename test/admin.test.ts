@@ -240,15 +240,20 @@ describe("admin", function () {
         .withArgs(NATIVE);
     });
 
-    it("refuses top-ups of an open payment in a disallowed token", async function () {
+    it("refuses top-ups of an open payment in a disallowed token, and remainingUsd says why it cannot value it", async function () {
       const f = await loadFixture(fixture);
       const s = await f.signed();
       await payToken(f.escrow, f.customer, s, f.usdt, TOKENS("40"));
+      expect(await f.escrow.remainingUsd(s.intent)).to.equal(USD("60"));
       await f.escrow.connect(f.admin).disallowToken(f.usdt);
       await expect(payToken(f.escrow, f.customer, s, f.usdt, TOKENS("60")))
         .to.be.revertedWithCustomError(f.escrow, "TokenNotAllowed")
         .withArgs(await f.usdt.getAddress());
       expect((await f.escrow.paymentOf(s.intent.paymentId)).status).to.equal(Status.Open);
+      // Its token has no feed any more: named, not a failed call to address zero.
+      await expect(f.escrow.remainingUsd(s.intent))
+        .to.be.revertedWithCustomError(f.escrow, "TokenNotAllowed")
+        .withArgs(await f.usdt.getAddress());
     });
 
     it("reverts with TokenNotAllowed when disallowing twice or a token never configured", async function () {

@@ -121,7 +121,8 @@ interface IOpenPayEscrowAdmin is IOpenPayEscrowCommon {
     function unpause() external;
 
     /// @notice USD still to pay for the payment of `intent`, 18 decimals, with what was received valued at the
-    /// current price (as the next deposit will value it; reverts like a deposit while the feed is stale): zero
+    /// current price (as the next deposit will value it; reverts like a deposit while the feed is stale, and
+    /// `TokenNotAllowed` once the payment's token is disallowed): zero
     /// once it is complete, expired or past its expiry time (when no deposit can be made any more).
     /// @param intent The payment's terms.
     /// @return remaining USD still due.
