@@ -24,11 +24,6 @@ export async function depositFixture() {
 
 export type DepositFixture = Awaited<ReturnType<typeof depositFixture>>;
 
-/** Init code of the deposit-address proxy of `implementation` (the indexer's own function). */
-export function cloneInitCode(implementation: string): string {
-  return depositAddressCreationCode(implementation as Address);
-}
-
 /**
  * Runtime code of the deposit-address proxy delegating to `implementation` (contracts/libraries/DepositAddressClone.sol),
  * written out here apart from the indexer's constants.
