@@ -30,6 +30,11 @@ export interface StoredTruth extends Outcome {
   changes: AnnouncedChange[];
   /** `outbox`, in the order written: each event's type and the change it carries. */
   outbox: Array<{ type: string; change: AnnouncedChange }>;
+  /**
+   * Whether a chain event was stored only after an off-chain event recorded above its block (a provider that left
+   * its log out at first): the announcements then followed what the indexer knew, in another order than the chain's.
+   */
+  learntLate: boolean;
 }
 
 const changeOf = (change: { sequence: unknown; from: unknown; to: unknown; reason: unknown }): AnnouncedChange => ({
@@ -69,7 +74,25 @@ export async function storedTruth(db: Db, chainId: number): Promise<Map<string, 
       sequence: payment.sequence,
       changes: [],
       outbox: [],
+      learntLate: false,
     });
+  }
+  const late = await db
+    .selectFrom("payment_events as chain")
+    .innerJoin("payment_events as offchain", (join) => join.onRef("chain.payment_id", "=", "offchain.payment_id").onRef("chain.chain_id", "=", "offchain.chain_id"))
+    .select("chain.payment_id")
+    .distinct()
+    .where("chain.chain_id", "=", chainId)
+    .where("chain.block_number", "is not", null)
+    .where("offchain.block_number", "is", null)
+    .where("chain.superseded_at", "is", null)
+    .where("offchain.superseded_at", "is", null)
+    .whereRef("chain.id", ">", "offchain.id")
+    .whereRef("chain.block_number", "<=", "offchain.recorded_block")
+    .execute();
+  for (const row of late) {
+    const truth = found.get(row.payment_id);
+    if (truth) truth.learntLate = true;
   }
   for (const row of changes) {
     found.get(row.payment_id)?.changes.push(changeOf({ sequence: row.sequence, from: row.from_status, to: row.to_status, reason: row.reason }));

@@ -49,7 +49,8 @@ function announcementViolations(truth: StoredTruth): string[] {
  *    reference's the escrow's;
  * 2. its announcements run 1..n without gaps, one outbox event each, in step with its status; no money word was ever
  *    announced that the reference's outcome does not bear out, and none was left again; and where no reorganisation
- *    touched the payment, the announcements are the reference's exactly.
+ *    touched the payment, and no log of it came to the indexer after an off-chain event it precedes, the announcements
+ *    are the reference's exactly.
  */
 export function truthViolations(
   payments: readonly CheckedPayment[],
@@ -86,7 +87,8 @@ export function truthViolations(
       if (MONEY_WORDS.has(familyOf(change.to))) settled = familyOf(change.to);
     }
 
-    const touched = payment.reorganised || ours.changes.some((change) => change.reason === "chain_reorganised" || change.reason === "late_log");
+    const touched =
+      payment.reorganised || ours.learntLate || ours.changes.some((change) => change.reason === "chain_reorganised" || change.reason === "late_log");
     if (!touched && show(ours.changes) !== show(theirs.changes)) {
       say(`announced ${show(ours.changes)}; the reference: ${show(theirs.changes)}`);
     }
