@@ -7,7 +7,7 @@ const path = require("node:path");
 
 const BUDGET = 22_000;
 const LIMIT = 24_576;
-const CONTRACTS = ["OpenPayEscrow", "OpenPayEscrowAdmin", "DepositForwarder"];
+const CONTRACTS = ["OpenPayEscrow", "OpenPayEscrowAdmin", "DepositForwarder", "BoundedPriceFeed"];
 
 let failed = false;
 for (const name of CONTRACTS) {

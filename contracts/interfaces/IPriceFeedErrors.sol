@@ -30,4 +30,12 @@ interface IPriceFeedErrors {
     /// @param expected The decimals recorded when the token was configured.
     /// @param actual The decimals the feed reports now.
     error FeedDecimalsChanged(address feed, uint8 expected, uint8 actual);
+
+    /// @notice The feed answered outside the band the admin set for the token (`BoundedPriceFeed`): no payment may
+    /// be valued at that price.
+    /// @param feed The underlying feed.
+    /// @param answer Its answer.
+    /// @param minAnswer The lowest answer accepted.
+    /// @param maxAnswer The highest answer accepted.
+    error PriceOutsideBand(address feed, int256 answer, int256 minAnswer, int256 maxAnswer);
 }
