@@ -10,7 +10,7 @@ import { writeFileSync } from "node:fs";
 import { ethers, network } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { ContractTransactionResponse, TransactionResponse } from "ethers";
-import { deployEscrow, NATIVE, TOKENS, USD } from "../test/support/fixture";
+import { deployEscrow, NATIVE, PRICE, STALENESS, TOKENS, USD } from "../test/support/fixture";
 
 interface Row {
   operation: string;
@@ -88,6 +88,17 @@ async function main() {
     baseline: "transferFrom",
   });
   await escrow.setFee(0);
+
+  // The same payment with USDT's feed behind an optional price band: what a band costs the tokens that have one.
+  const band = await (await ethers.getContractFactory("BoundedPriceFeed")).deploy(await f.usdtFeed.getAddress(), PRICE("0.97"), PRICE("1.03"));
+  await escrow.setToken(usdtAddress, await band.getAddress(), STALENESS.stable);
+  const banded = await f.signed();
+  rows.push({
+    operation: "pay: token payment in full, feed behind a price band",
+    gas: await gasOf(escrow.connect(customer).pay(banded.intent, banded.signature, usdtAddress, TOKENS("100"), ethers.ZeroAddress)),
+    baseline: "transferFrom",
+  });
+  await escrow.setToken(usdtAddress, await f.usdtFeed.getAddress(), STALENESS.stable);
 
   const native = await f.signed({ amountUsd: USD("600") });
   const nativeTx = await escrow.connect(customer).payNative(native.intent, native.signature, ethers.ZeroAddress, { value: TOKENS("1") });
