@@ -9,6 +9,8 @@ module.exports = {
   configureYulOptimizer: true,
   istanbulReporter: ["text", "json-summary", "html"],
   // The readers' committed creation code is checked against the build of `npm test`; coverage compiles them with
-  // its own optimizer settings, so that one check is left to `npm test` here.
-  mocha: { timeout: 300000, grep: "carries the readers' creation code as compiled", invert: true },
+  // its own optimizer settings, so that one check is left to `npm test` here. The differential test is left out too:
+  // instrumented, its random sequences run about ten times slower and reach no line the other tests miss (CI runs it
+  // uninstrumented).
+  mocha: { timeout: 300000, grep: "carries the readers' creation code as compiled|against its reference model", invert: true },
 };

@@ -49,16 +49,11 @@ import { deployRevertingReceiver, payBnb, payToken, relayEscrowCall, type Signed
  * and on every visible balance: the accounts' tokens and BNB, the merchants' balances, claimable refunds, the ledger
  * and fees, every payment's record and remaining USD, and the deposits of the payment the step named.
  *
- * DIFFERENTIAL_RUNS sets the number of sequences (30, or 10 under coverage); DIFFERENTIAL_SEED, with
- * DIFFERENTIAL_PATH, replays a failure that fast-check reported.
+ * DIFFERENTIAL_RUNS sets the number of sequences (30); DIFFERENTIAL_SEED, with DIFFERENTIAL_PATH, replays a failure
+ * that fast-check reported. `npm run coverage` leaves it out (.solcover.js): instrumented, a sequence is about ten
+ * times slower, and the other tests already reach every line and branch; CI runs it uninstrumented.
  */
-
-/**
- * solidity-coverage traces every call, which makes a sequence about ten times slower; coverage needs the paths rather
- * than the depth, so it runs a third as many.
- */
-const UNDER_COVERAGE = (hre as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING === true;
-const RUNS = Number(process.env.DIFFERENTIAL_RUNS ?? (UNDER_COVERAGE ? 10 : 30));
+const RUNS = Number(process.env.DIFFERENTIAL_RUNS ?? 30);
 const REPLAY = process.env.DIFFERENTIAL_SEED
   ? { seed: Number(process.env.DIFFERENTIAL_SEED), path: process.env.DIFFERENTIAL_PATH }
   : {};
@@ -663,7 +658,7 @@ function logsOf(logs: readonly { address: string; topics: readonly string[]; dat
 
 describe("OpenPayEscrow against its reference model (differential)", function () {
   it("agrees with the model on every revert, log and visible balance after every step of random sequences", async function () {
-    // Generous: CI also runs it under solidity-coverage's instrumentation, on loaded machines.
+    // Generous: CI runs it beside the integration suite, on a loaded machine.
     this.timeout(10 * 60_000);
     await fc.assert(
       fc.asyncProperty(runs(25), async ({ intents, commands }) => {
