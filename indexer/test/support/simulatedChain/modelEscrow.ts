@@ -528,6 +528,8 @@ function requireExpirable(draft: Draft, intent: Intent, payment: ModelPayment, b
     const waiting = draft.balance(token, intent.depositAddress);
     if (waiting === 0n) continue;
     const held = payment.token === token ? payment.amount : (payment.otherAmounts.get(token) ?? 0n);
+    // Valued as a collect would be: a price that cannot be read reverts with the feed's error.
+    requireFreshPrice(config, token, timestamp);
     const receivedUsd = ((held + waiting) * config.prices.get(token)!) / USD_UNIT;
     if (covers(config, intent, token, receivedUsd)) revert("LateCollectPending");
   }
