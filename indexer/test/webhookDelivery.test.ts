@@ -7,7 +7,7 @@ import { notifyWebhookWorkers, type Db } from "../src/store/paymentStore";
 import { claimDueDeliveries, recordAttemptOutcomes } from "../src/store/webhookDeliveryStore";
 import { deleteEndpoint, rotateEndpointSecret, type WebhookEndpoint } from "../src/store/webhookEndpointStore";
 import { WebhookWorker, type WebhookWorkerOptions } from "../src/webhooks/deliveryWorker";
-import { RETRY_DELAYS_MS } from "../src/webhooks/retrySchedule";
+import { MAX_ATTEMPTS, MIN_RETRY_SPAN_MS, RETRY_DELAYS_MS } from "../src/webhooks/retrySchedule";
 import { describeEachStore } from "./support/stores";
 import {
   ALLOW_LOCALHOST,
@@ -280,7 +280,7 @@ describeEachStore("webhook delivery", function (store: () => Store) {
     }
   });
 
-  it("retries at a 429's or 503's Retry-After (seconds or an HTTP date) instead of the schedule", async function () {
+  it("waits a 429's or 503's Retry-After (seconds or an HTTP date) when it is longer than the schedule, never less", async function () {
     const { db } = store();
     const merchant = await newMerchant(db);
     await newEndpoint(db, merchant, receiver.url);
@@ -292,7 +292,7 @@ describeEachStore("webhook delivery", function (store: () => Store) {
     let [delivery] = await deliveriesOf(db);
     expect(delivery.status).to.equal("pending");
     expect(delivery.last_error).to.equal("responded 429");
-    expect(new Date(delivery.next_attempt_at).getTime()).to.equal(clock.getTime() + 120_000);
+    expect(new Date(delivery.next_attempt_at).getTime(), "two minutes, not the schedule's 5 s").to.equal(clock.getTime() + 120_000);
 
     advance(120_000);
     receiver.reply = () => ({ status: 503, headers: { "retry-after": new Date(Date.now() + 2 * HOUR).toUTCString() } });
@@ -300,6 +300,63 @@ describeEachStore("webhook delivery", function (store: () => Store) {
     [delivery] = await deliveriesOf(db);
     const delay = new Date(delivery.next_attempt_at).getTime() - clock.getTime();
     expect(delay, "two hours, not the schedule's 5 minutes").to.be.within(2 * HOUR - 5_000, 2 * HOUR);
+
+    advance(delay);
+    receiver.reply = () => ({ status: 429, headers: { "retry-after": "1" } });
+    await delivering.runOnce();
+    [delivery] = await deliveriesOf(db);
+    expect(new Date(delivery.next_attempt_at).getTime() - clock.getTime(), "the schedule's 30 minutes, not 1 s").to.equal(RETRY_DELAYS_MS[2]);
+  });
+
+  /**
+   * Runs the worker on the test's clock, moving the clock to each retry's time, until the one delivery is no longer
+   * pending; returns the time since the start of each request the receiver got.
+   */
+  async function retryUntilSettled(db: Db, delivering: WebhookWorker): Promise<number[]> {
+    const start = clock.getTime();
+    const requests: number[] = [];
+    const answer = receiver.reply;
+    receiver.reply = (webhook) => {
+      requests.push(clock.getTime() - start);
+      return answer(webhook);
+    };
+    for (;;) {
+      await delivering.runOnce();
+      const [delivery] = await deliveriesOf(db);
+      if (delivery.status !== "pending") return requests;
+      clock = new Date(delivery.next_attempt_at);
+    }
+  }
+
+  it("delivers to a receiver that sheds load for minutes answering 429 with Retry-After: 1", async function () {
+    const { db } = store();
+    const merchant = await newMerchant(db);
+    await newEndpoint(db, merchant, receiver.url);
+    await newPayment(db, merchant);
+    const sheddingUntil = clock.getTime() + 3 * 60_000;
+    receiver.reply = () => (clock.getTime() < sheddingUntil ? { status: 429, headers: { "retry-after": "1" } } : { status: 200 });
+
+    const requests = await retryUntilSettled(db, worker());
+    const [delivery] = await deliveriesOf(db);
+    expect([delivery.status, delivery.attempts]).to.deep.equal(["succeeded", 3]);
+    expect(requests, "the schedule's 5 s and 5 min, not a second each").to.deep.equal([0, RETRY_DELAYS_MS[0], RETRY_DELAYS_MS[0] + RETRY_DELAYS_MS[1]]);
+  });
+
+  it("goes on retrying a receiver that sheds load for four days past three days, and never gives up sooner", async function () {
+    const { db } = store();
+    const merchant = await newMerchant(db);
+    await newEndpoint(db, merchant, receiver.url);
+    await newPayment(db, merchant);
+    const sheddingUntil = clock.getTime() + 4 * 24 * HOUR;
+    receiver.reply = () => (clock.getTime() < sheddingUntil ? { status: 503, headers: { "retry-after": "1" } } : { status: 200 });
+
+    // Jitter drawn as low as it goes every time.
+    const requests = await retryUntilSettled(db, worker({ random: () => 0 }));
+    expect(requests).to.have.length(MAX_ATTEMPTS);
+    expect(requests[requests.length - 1], "the last attempt").to.be.at.least(MIN_RETRY_SPAN_MS);
+    const [delivery] = await deliveriesOf(db);
+    expect(delivery.status).to.equal("failed");
+    expect(delivery.last_error).to.match(/^endpoint disabled: failing since .* \(more than 3 days without a success\); last error: responded 503$/);
   });
 
   it("gives up on a receiver that does not answer within the deadline, and tries again later", async function () {
@@ -344,7 +401,7 @@ describeEachStore("webhook delivery", function (store: () => Store) {
     expect(receiver.ids.size, "one webhook-id throughout").to.equal(1);
   });
 
-  it("fails a delivery whose schedule is spent, naming the last error", async function () {
+  it("fails a delivery whose schedule is spent only once three days have passed, naming the last error", async function () {
     const { db } = store();
     const merchant = await newMerchant(db);
     const endpoint = await newEndpoint(db, merchant, receiver.url);
@@ -352,11 +409,18 @@ describeEachStore("webhook delivery", function (store: () => Store) {
     receiver.reply = () => ({ status: 500 });
     const delivering = worker();
     await delivering.runOnce();
+    // Attempts spent within the hour (workers that died mid-attempt use them too): the span still holds.
     await db.updateTable("webhook_deliveries").set({ attempts: 9, next_attempt_at: clock }).execute();
     await delivering.runOnce();
-    const [delivery] = await deliveriesOf(db);
-    expect([delivery.status, delivery.attempts, delivery.last_error]).to.deep.equal(["failed", 10, "gave up after 10 attempts; last: responded 500"]);
-    expect((await endpointRow(db, endpoint.id)).disabled_at, "one day of failures does not disable the endpoint").to.equal(null);
+    let [delivery] = await deliveriesOf(db);
+    expect([delivery.status, delivery.attempts]).to.deep.equal(["pending", 10]);
+    expect(new Date(delivery.next_attempt_at).getTime()).to.equal(new Date(delivery.created_at).getTime() + MIN_RETRY_SPAN_MS);
+
+    await db.updateTable("webhook_deliveries").set({ created_at: new Date(clock.getTime() - MIN_RETRY_SPAN_MS), next_attempt_at: clock }).execute();
+    await delivering.runOnce();
+    [delivery] = await deliveriesOf(db);
+    expect([delivery.status, delivery.attempts, delivery.last_error]).to.deep.equal(["failed", 11, "gave up after 11 attempts; last: responded 500"]);
+    expect((await endpointRow(db, endpoint.id)).disabled_at, "an hour of failures does not disable the endpoint").to.equal(null);
   });
 
   it("signs with both secrets during a rotation's grace, each verifying; with the new one alone afterwards", async function () {

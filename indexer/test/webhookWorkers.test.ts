@@ -93,11 +93,16 @@ describe("webhook worker processes on one PostgreSQL database", function () {
     const merchant = await newMerchant(db);
     await newEndpoint(db, merchant, `${receiver.url}?a`);
     await newEndpoint(db, merchant, `${receiver.url}?b`);
-    // Slow enough that both workers have deliveries in flight together; every third first attempt fails.
-    let calls = 0;
-    receiver.reply = async () => {
+    // Slow enough that both workers have deliveries in flight together; every third first attempt fails (its retry,
+    // 5 s later, succeeds).
+    let firstAttempts = 0;
+    const seen = new Set<string>();
+    receiver.reply = async (webhook) => {
       await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
-      return ++calls % 3 === 0 ? { status: 503, headers: { "retry-after": "1" } } : { status: 200 };
+      const delivery = `${webhook.path} ${webhook.id}`;
+      const first = !seen.has(delivery);
+      seen.add(delivery);
+      return first && ++firstAttempts % 3 === 0 ? { status: 503, headers: { "retry-after": "1" } } : { status: 200 };
     };
     const workers = [start("worker A", { LOG_LEVEL: "debug" }), start("worker B", { LOG_LEVEL: "debug" })];
     await Promise.all(workers.map((worker) => worker.log(READY)));

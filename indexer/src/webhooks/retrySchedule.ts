@@ -20,8 +20,7 @@ export const MAX_ATTEMPTS = RETRY_DELAYS_MS.length + 1;
 /** Each delay is spread by up to this fraction either way, so that the retries of one outage do not arrive together. */
 export const RETRY_JITTER = 0.1;
 
-/** The bounds of a receiver's `Retry-After`: sooner than a second is a busy loop, later than a day a stalled schedule. */
-export const RETRY_AFTER_MIN_MS = SECOND;
+/** The longest wait a receiver's `Retry-After` is granted: longer would stall the schedule. */
 export const RETRY_AFTER_MAX_MS = 24 * HOUR;
 
 /**
@@ -31,30 +30,43 @@ export const RETRY_AFTER_MAX_MS = 24 * HOUR;
 export const MIN_RETRY_SPAN_MS = 73 * HOUR;
 
 /**
- * How long to wait after attempt `failedAttempt` (1 for the first) failed; undefined once the schedule is spent and the
- * delivery has failed for good. A receiver's `Retry-After` (429, 503) replaces the scheduled delay for this retry,
- * bounded to [1 s, 24 h]; it never adds attempts. `random` returns [0, 1), as Math.random does. Given `elapsedMs`
- * (since the first attempt), the last retry is held back until MIN_RETRY_SPAN_MS have passed, so that jitter drawn
- * low every time cannot end the schedule before three days.
+ * How long to wait after attempt `failedAttempt` (1 for the first) failed, `elapsedMs` after the first attempt;
+ * undefined when the delivery has failed for good, which is only once the schedule's attempts are spent AND
+ * MIN_RETRY_SPAN_MS have passed. `random` returns [0, 1), as Math.random does.
+ *
+ * A receiver's `Retry-After` (429, 503), up to RETRY_AFTER_MAX_MS, can only lengthen a wait: the retry comes at the later
+ * of the schedule's time and the receiver's. A shedding answer is a failed attempt like any other, so a receiver that
+ * sheds for ever still ends, after ten attempts and never within three days, and one asking for `Retry-After: 1` gets the
+ * schedule's waits, never a quicker end. (Not counting shedding answers as attempts would, with the wait no shorter
+ * than the schedule's, repeat the same scheduled wait: 5 s after the first attempt, for three days.)
  */
 export function retryDelay(
   failedAttempt: number,
-  { retryAfterMs, random = Math.random, elapsedMs }: { retryAfterMs?: number; random?: () => number; elapsedMs?: number } = {},
+  { elapsedMs, retryAfterMs, random = Math.random }: { elapsedMs: number; retryAfterMs?: number; random?: () => number },
 ): number | undefined {
   if (!Number.isInteger(failedAttempt) || failedAttempt < 1) throw new Error(`failedAttempt: must be a whole number from 1, got ${failedAttempt}`);
+  if (!Number.isFinite(elapsedMs)) throw new Error(`elapsedMs: must be a finite number, got ${elapsedMs}`);
+  const untilSpan = MIN_RETRY_SPAN_MS - elapsedMs;
   const scheduled = RETRY_DELAYS_MS[failedAttempt - 1];
-  if (scheduled === undefined) return undefined;
-  if (retryAfterMs !== undefined && Number.isFinite(retryAfterMs)) return Math.min(RETRY_AFTER_MAX_MS, Math.max(RETRY_AFTER_MIN_MS, Math.round(retryAfterMs)));
-  const spread = (random() * 2 - 1) * RETRY_JITTER;
-  const jittered = Math.round(scheduled * (1 + spread));
-  const last = failedAttempt === RETRY_DELAYS_MS.length;
-  return last && elapsedMs !== undefined ? Math.max(jittered, MIN_RETRY_SPAN_MS - elapsedMs) : jittered;
+  let wait: number;
+  if (scheduled === undefined) {
+    // Attempts can run out before their time: a worker that dies mid-attempt has used one. The span still holds.
+    if (untilSpan <= 0) return undefined;
+    wait = untilSpan;
+  } else {
+    const spread = (random() * 2 - 1) * RETRY_JITTER;
+    wait = Math.round(scheduled * (1 + spread));
+    // Jitter drawn low every time must not end the schedule before three days.
+    if (failedAttempt === RETRY_DELAYS_MS.length) wait = Math.max(wait, untilSpan);
+  }
+  if (retryAfterMs === undefined || !Number.isFinite(retryAfterMs)) return wait;
+  return Math.max(wait, Math.min(RETRY_AFTER_MAX_MS, Math.round(retryAfterMs)));
 }
 
 /**
  * A `Retry-After` header in milliseconds from `now`: delay-seconds (`120`) or an HTTP date
- * (`Wed, 21 Oct 2015 07:28:00 GMT`). Undefined when absent or unreadable; a date in the past is 0 (the bounds of
- * `retryDelay` then apply).
+ * (`Wed, 21 Oct 2015 07:28:00 GMT`). Undefined when absent or unreadable; a date in the past is 0 (`retryDelay` then
+ * waits the schedule's time).
  */
 export function parseRetryAfter(value: string | string[] | undefined, now: Date): number | undefined {
   const text = (Array.isArray(value) ? value[0] : value)?.trim();
