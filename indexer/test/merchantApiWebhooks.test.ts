@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { expect } from "chai";
 import { dispatchOutbox } from "../src/store/webhookDeliveryStore";
 import { WEBHOOK_EVENT_TYPES } from "../src/webhooks/eventTypes";
@@ -343,9 +344,9 @@ describe("merchant API: webhook endpoints, the event log, rate limits and the Op
   });
 
   describe("rate limits", function () {
-    it("answers the 6th request of a key within the window with 429 and Retry-After; other keys go on", async function () {
+    it("answers the 6th request of a key within the window with 429 and Retry-After; other keys go on; made-up keys get no lookups", async function () {
       const store = await openTestStore("postgres");
-      const api = await startApiStack(chain(), store.db, { rateLimit: 5, rateWindowMs: 1000 });
+      const api = await startApiStack(chain(), store.db, { rateLimit: 5, rateWindowMs: 1000, authFailureLimit: 2 });
       try {
         const other = await newMerchant(store.db);
         const burst = await Promise.all(Array.from({ length: 6 }, () => call(api, "GET", "/v1/payments", { key: api.key })));
@@ -363,6 +364,21 @@ describe("merchant API: webhook endpoints, the event log, rate limits and the Op
         // Without a key, the client's address is limited, before the missing key is pointed out.
         const keyless = await Promise.all(Array.from({ length: 6 }, () => call(api, "GET", "/v1/payments")));
         expect(keyless.map((response) => response.status).sort()).to.deep.equal([401, 401, 401, 401, 401, 429]);
+
+        // Made-up keys, rotated, all at once from another address: two are looked up and fail; then this address's keys
+        // are not looked up for the rest of the minute, not even a real one.
+        const madeUp = () => `op_test_${randomBytes(24).toString("base64url")}`;
+        const rotating = await Promise.all(Array.from({ length: 4 }, () => call(api, "GET", "/v1/payments", { key: madeUp(), from: "127.0.0.3" })));
+        expect(rotating.map((response) => response.status).sort()).to.deep.equal([401, 401, 429, 429]);
+        const fresh = await newMerchant(store.db);
+        const refused = await call(api, "GET", "/v1/payments", { key: fresh.key, from: "127.0.0.3" });
+        for (const response of [...rotating.filter((answer) => answer.status === 429), refused]) {
+          expectError(response, 429, "Authorization", "rate_limit_error");
+          expect(response.body.error.message).to.match(/^2 unknown or revoked API keys from 127\.0\.0\.3 within 60 seconds/);
+          expect(Number(response.headers.get("retry-after"))).to.be.within(1, 60);
+        }
+        // The same real key from another address is looked up as ever.
+        expect((await call(api, "GET", "/v1/payments", { key: fresh.key })).status).to.equal(200);
 
         // After Retry-After, the key is served again.
         await new Promise((resolve) => setTimeout(resolve, 1100));

@@ -22,6 +22,8 @@ export class ApiError extends Error {
     readonly type: ApiErrorType,
     message: string,
     readonly field?: string,
+    /** Seconds after which the same request may succeed, sent as the Retry-After header. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }

@@ -9,6 +9,7 @@ import type { Db } from "../store/paymentStore";
 import type { AllowList } from "../webhooks/addressPolicy";
 import { WebhookWakeup } from "../webhooks/webhookWakeup";
 import type { ApiContext } from "./apiContext";
+import { AuthFailureLimit } from "./authFailureLimit";
 import { Authenticator } from "./authentication";
 import { IntentSigner } from "./intentSigner";
 import { PaymentViews } from "./paymentViews";
@@ -51,6 +52,7 @@ export async function apiContext({
   settings,
   webhookAllowList,
   priceRefreshMs,
+  authFailureLimit,
 }: {
   db: Db;
   client: PublicClient;
@@ -61,6 +63,8 @@ export async function apiContext({
   settings: MachineSettings;
   webhookAllowList: AllowList;
   priceRefreshMs?: number;
+  /** Unknown or revoked keys a client address may send per minute before its keys are no longer looked up. */
+  authFailureLimit?: number;
 }): Promise<ApiContext> {
   const [tokens, ttlLimit] = await Promise.all([feedTokens(client, record), maxTtlSeconds(client, record.escrow)]);
   const prices = new PriceBook(client, tokens, priceRefreshMs);
@@ -79,7 +83,7 @@ export async function apiContext({
     intents: new IntentSigner(signerKey, { chainId: record.chainId, escrow: record.escrow }),
     settings,
     views: paymentViewsFor(record, publicUrl, settings.confirmations),
-    auth: new Authenticator(db, mode, record.chainId),
+    auth: new Authenticator(db, mode, record.chainId, new AuthFailureLimit(authFailureLimit)),
     webhookWakeup: new WebhookWakeup(db),
     webhookAllowList,
   };

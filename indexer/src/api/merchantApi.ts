@@ -4,15 +4,17 @@ import swaggerUi from "@fastify/swagger-ui";
 import Fastify, {
   LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { jsonSchemaTransform } from "fastify-type-provider-zod";
+import type { KeyOwner } from "../store/merchantStore";
 import type { ApiContext } from "./apiContext";
 import { ApiError } from "./apiErrors";
+import { clientAddress } from "./authentication";
 import { zodValidatorCompiler } from "./requestValidation";
 import { checkoutRoutes } from "./routes/checkoutRoutes";
 import { paymentRoutes } from "./routes/paymentRoutes";
 import { webhookRoutes } from "./routes/webhookRoutes";
 
 export interface MerchantApiOptions {
-  /** Requests per API key (or per client address without a key) per `rateWindowMs`. */
+  /** Requests per authenticated API key (or per client address until a key authenticates) per `rateWindowMs`. */
   rateLimit: number;
   rateWindowMs: number;
   logger?: FastifyBaseLogger | false;
@@ -66,6 +68,7 @@ export async function buildMerchantApi(context: ApiContext, options: MerchantApi
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const known = error instanceof ApiError ? error : fastifyClientError(error);
+    if (known?.retryAfterSeconds !== undefined) reply.header("retry-after", known.retryAfterSeconds);
     if (known) return reply.code(known.statusCode).send(known.body());
     request.log.error({ err: error }, "request failed");
     return reply.code(500).send(new ApiError(500, "api_error", "internal error; the request may be retried (with the same Idempotency-Key)").body());
@@ -74,30 +77,46 @@ export async function buildMerchantApi(context: ApiContext, options: MerchantApi
     reply.code(404).send(new ApiError(404, "not_found_error", `no route ${request.method} ${request.url.split("?")[0]}`, "path").body()),
   );
 
+  // What authenticating each request came to: its key's owner, or why it has none (sent once the request is counted).
+  const authentication = new WeakMap<FastifyRequest, KeyOwner | ApiError>();
   await app.register(rateLimit, {
+    // Added to each route below, after the key is checked.
+    global: false,
     max: options.rateLimit,
     timeWindow: options.rateWindowMs,
-    // Per key: one merchant's burst must not throttle another. Anything that is not shaped like a key counts against
-    // the client's address, so that varying a garbage header does not buy a fresh allowance.
+    // Per key once it has authenticated: one merchant's burst must not throttle another. Until then (no key, a
+    // made-up one, a route that takes none) the client's address is counted, so that varying the key buys nothing.
     keyGenerator: (request) => {
-      const header = request.headers.authorization;
-      return header && /^Bearer op_(test|live)_[A-Za-z0-9_-]{32}$/.test(header) ? header : `address ${request.ip}`;
+      const outcome = authentication.get(request);
+      return outcome && !(outcome instanceof ApiError) ? `key ${outcome.keyId}` : `address ${clientAddress(request)}`;
     },
     errorResponseBuilder: (_request, limit) =>
       Object.assign(new ApiError(429, "rate_limit_error", `more than ${limit.max} requests in ${limit.after}; retry after the Retry-After header's seconds`), {
         statusCode: 429,
       }),
   });
+  const countRequest = app.rateLimit();
 
-  // The key is checked before the body is validated, right after the rate limit (route hooks run in the order the
-  // onRoute hooks were added): a request without a valid key learns nothing but that (401/403), as with Stripe. The
-  // routes ask again for the owner, which the authenticator has cached by then.
+  // The key is checked first, before the body is validated: a request without a valid key learns nothing but that
+  // (401/403), as with Stripe; then the request is counted (against the key, or the address when the key failed), and
+  // only then is a failure answered, so that a client over its allowance hears 429 whatever it sent. Looking keys up
+  // costs the database, so the authenticator limits the failed lookups of each address. The routes ask again for
+  // the owner, which the authenticator has cached by then.
+  const authenticate = async (request: FastifyRequest) => {
+    try {
+      authentication.set(request, await context.auth.owner(request));
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      authentication.set(request, error);
+    }
+  };
+  const refuseUnauthenticated = async (request: FastifyRequest) => {
+    const outcome = authentication.get(request);
+    if (outcome instanceof ApiError) throw outcome;
+  };
   app.addHook("onRoute", (route) => {
-    if (!route.url.startsWith("/v1/")) return;
-    const authenticate = async (request: FastifyRequest) => {
-      await context.auth.owner(request);
-    };
-    route.onRequest = [...(Array.isArray(route.onRequest) ? route.onRequest : route.onRequest ? [route.onRequest] : []), authenticate];
+    const hooks = Array.isArray(route.onRequest) ? route.onRequest : route.onRequest ? [route.onRequest] : [];
+    route.onRequest = route.url.startsWith("/v1/") ? [...hooks, authenticate, countRequest, refuseUnauthenticated] : [...hooks, countRequest];
   });
 
   await app.register(swagger, {

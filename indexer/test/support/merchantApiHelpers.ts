@@ -8,7 +8,7 @@ import { simulate, type SimulationResult } from "../../../scripts/operator/simul
 import { createApiKey, createMerchant, type Merchant } from "../../src/store/merchantStore";
 import type { Db } from "../../src/store/paymentStore";
 import { openTestStore, type StoreKind } from "./stores";
-import { call, startApiStack, type ApiStack } from "./merchantApiStack";
+import { call, startApiStack, type ApiStack, type ApiStackOptions } from "./merchantApiStack";
 import type { LocalChain } from "./localChain";
 
 /** An API error: its status, type, a message, and the field at fault when `field` is given. */
@@ -38,7 +38,7 @@ export async function newMerchant(db: Db, address: Address = getAddress(`0x${ran
  * A fresh database and API for every test (PostgreSQL: a new database costs a fraction of a second), the demo
  * merchant's key as the fixture's.
  */
-export function freshStackEachTest(chain: () => LocalChain, kind: StoreKind = "postgres", options: { rateLimit?: number; rateWindowMs?: number } = {}): () => ApiFixture {
+export function freshStackEachTest(chain: () => LocalChain, kind: StoreKind = "postgres", options: ApiStackOptions = {}): () => ApiFixture {
   let fixture: ApiFixture | undefined;
   let close: (() => Promise<void>) | undefined;
   beforeEach(async function () {

@@ -1,3 +1,4 @@
+import http from "node:http";
 import type { FastifyInstance } from "fastify";
 import { createRpcClient } from "../../src/chain/rpcClient";
 import type { ApiContext } from "../../src/api/apiContext";
@@ -21,12 +22,15 @@ export interface ApiStack {
   close(): Promise<void>;
 }
 
+/** The API's limits; by default high enough for any test that does not test them. */
+export interface ApiStackOptions {
+  rateLimit?: number;
+  rateWindowMs?: number;
+  authFailureLimit?: number;
+}
+
 /** The merchant API on a real port, over `db` and the local chain's deployment. */
-export async function startApiStack(
-  chain: LocalChain,
-  db: Db,
-  options: { rateLimit?: number; rateWindowMs?: number } = {},
-): Promise<ApiStack> {
+export async function startApiStack(chain: LocalChain, db: Db, options: ApiStackOptions = {}): Promise<ApiStack> {
   const context = await apiContext({
     db,
     client: createRpcClient([chain.url]),
@@ -35,6 +39,7 @@ export async function startApiStack(
     publicUrl: "http://127.0.0.1:8080",
     settings: SETTINGS,
     webhookAllowList: parseAllowList("127.0.0.1/32"),
+    authFailureLimit: options.authFailureLimit ?? 10_000,
   });
   const app = await buildMerchantApi(context, { rateLimit: options.rateLimit ?? 10_000, rateWindowMs: options.rateWindowMs ?? 1000, logger: false });
   const address = await app.listen({ host: "127.0.0.1", port: 0 });
@@ -43,14 +48,17 @@ export async function startApiStack(
   return { url: address, app, context, merchant, key, close: () => app.close() };
 }
 
-/** A JSON request to the API: the status, the parsed body and the headers. */
+/**
+ * A JSON request to the API: the status, the parsed body and the headers. `from` sends it from that local address
+ * (any of 127.0.0.0/8 on Linux), for the limits the API keeps per client address.
+ */
 export async function call(
   stack: { url: string },
   method: string,
   path: string,
-  { key, body, headers = {} }: { key?: string; body?: unknown; headers?: Record<string, string> } = {},
+  { key, body, headers = {}, from }: { key?: string; body?: unknown; headers?: Record<string, string>; from?: string } = {},
 ): Promise<{ status: number; body: any; headers: Headers }> {
-  const response = await fetch(`${stack.url}${path}`, {
+  const request = {
     method,
     headers: {
       ...(key ? { authorization: `Bearer ${key}` } : {}),
@@ -58,7 +66,8 @@ export async function call(
       ...headers,
     },
     body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-  });
+  };
+  const response = from ? await fetchFrom(from, `${stack.url}${path}`, request) : await fetch(`${stack.url}${path}`, request);
   const text = await response.text();
   let parsed: unknown = text;
   try {
@@ -67,4 +76,23 @@ export async function call(
     // not JSON: the test sees the text
   }
   return { status: response.status, body: parsed, headers: response.headers };
+}
+
+/** `fetch` from a given local address, which fetch itself cannot bind. */
+function fetchFrom(localAddress: string, url: string, { method, headers, body }: { method: string; headers: Record<string, string>; body?: string }): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(url, { method, headers, localAddress }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.on("error", reject);
+      response.on("end", () => {
+        const answered = new Headers();
+        for (const [name, value] of Object.entries(response.headers)) for (const one of [value ?? []].flat()) answered.append(name, one);
+        const content = Buffer.concat(chunks);
+        resolve(new Response(content.length > 0 ? content : null, { status: response.statusCode, headers: answered }));
+      });
+    });
+    request.on("error", reject);
+    request.end(body);
+  });
 }
