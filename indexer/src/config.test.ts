@@ -163,6 +163,12 @@ describe("readConfig", function () {
     expect(failure({ RPC_URLS: URL, ROLES: "indexer", KEEPER_STUCK_AFTER_MS: "-1" })).to.equal('KEEPER_STUCK_AFTER_MS must be a whole number 1000..3600000, got "-1"');
   });
 
+  it("reads the proxies trusted for X-Forwarded-For (none by default), naming an entry that is not an address or CIDR", function () {
+    expect(readConfig({ ROLES: "indexer", RPC_URLS: URL }).apiTrustedProxies).to.deep.equal([]);
+    expect(readConfig({ ROLES: "indexer", RPC_URLS: URL, API_TRUSTED_PROXIES: " 10.0.0.0/8, ::1 ,," }).apiTrustedProxies).to.deep.equal(["10.0.0.0/8", "::1"]);
+    expect(failure({ ROLES: "indexer", RPC_URLS: URL, API_TRUSTED_PROXIES: "10.0.0.0/8, lb.internal" })).to.match(/API_TRUSTED_PROXIES: "lb\.internal" is not a CIDR range/);
+  });
+
   it("runs every role by default; the API needs the intent signer's key and names it when missing", function () {
     expect(failure({ RPC_URLS: URL })).to.match(/^INTENT_SIGNER_PRIVATE_KEY is not set/);
     const all = readConfig({ RPC_URLS: URL, INTENT_SIGNER_PRIVATE_KEY: KEY });

@@ -45,6 +45,20 @@ export const webhookAllowListVariable = z
     }
   });
 
+/** API_TRUSTED_PROXIES: the addresses and CIDRs whose X-Forwarded-For the API believes; the error names a bad entry. */
+const trustedProxiesVariable = z
+  .string()
+  .optional()
+  .transform((value, ctx) => {
+    try {
+      parseAllowList(value, "API_TRUSTED_PROXIES");
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: (error as Error).message });
+      return z.NEVER;
+    }
+    return (value ?? "").split(",").map((entry) => entry.trim()).filter(Boolean);
+  });
+
 const environment = z.object({
   RPC_URLS: z
     .string({ error: "RPC_URLS is not set: one or more JSON-RPC URLs, comma-separated (the first is preferred)" })
@@ -97,6 +111,7 @@ const environment = z.object({
     .optional()
     .refine((key) => !key || /^0x[0-9a-fA-F]{64}$/.test(key.trim()), { message: "INTENT_SIGNER_PRIVATE_KEY must be 0x followed by 64 hex digits" }),
   API_RATE_LIMIT: wholeNumber("API_RATE_LIMIT", 100, 1, 1_000_000),
+  API_TRUSTED_PROXIES: trustedProxiesVariable,
   WEBHOOK_ALLOWED_CIDRS: webhookAllowListVariable,
 });
 
@@ -136,6 +151,8 @@ export interface IndexerConfig {
   intentSignerKey?: `0x${string}`;
   /** Requests per second per API key (per process). */
   apiRateLimit: number;
+  /** Proxies whose X-Forwarded-For names the client the API's limits count (API_TRUSTED_PROXIES; default none). */
+  apiTrustedProxies: string[];
   /** Ranges webhook URLs may resolve to although private (WEBHOOK_ALLOWED_CIDRS; local demos: 127.0.0.1/32). */
   webhookAllowList: AllowList;
 }
@@ -170,6 +187,7 @@ export function readConfig(env: NodeJS.ProcessEnv): IndexerConfig {
     publicUrl: values.PUBLIC_URL?.trim() || `http://${apiHost}:${values.API_PORT}`,
     intentSignerKey,
     apiRateLimit: values.API_RATE_LIMIT,
+    apiTrustedProxies: values.API_TRUSTED_PROXIES,
     webhookAllowList: values.WEBHOOK_ALLOWED_CIDRS,
   };
 }

@@ -57,7 +57,12 @@ async function startMerchantServices(
       settings,
       webhookAllowList: config.webhookAllowList,
     });
-    api = await buildMerchantApi(context, { rateLimit: config.apiRateLimit, rateWindowMs: 1000, logger: logger.child({ component: "api" }) });
+    api = await buildMerchantApi(context, {
+      rateLimit: config.apiRateLimit,
+      rateWindowMs: 1000,
+      trustedProxies: config.apiTrustedProxies,
+      logger: logger.child({ component: "api" }),
+    });
     try {
       const address = await api.listen({ host: config.apiHost, port: config.apiPort });
       logger.info({ address, publicUrl: config.publicUrl }, "merchant API listening");

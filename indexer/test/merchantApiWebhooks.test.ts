@@ -346,7 +346,7 @@ describe("merchant API: webhook endpoints, the event log, rate limits and the Op
   describe("rate limits", function () {
     it("answers the 6th request of a key within the window with 429 and Retry-After; other keys go on; made-up keys get no lookups", async function () {
       const store = await openTestStore("postgres");
-      const api = await startApiStack(chain(), store.db, { rateLimit: 5, rateWindowMs: 1000, authFailureLimit: 2 });
+      const api = await startApiStack(chain(), store.db, { rateLimit: 5, rateWindowMs: 1000, authFailureLimit: 2, trustedProxies: ["127.0.0.4"] });
       try {
         const other = await newMerchant(store.db);
         const burst = await Promise.all(Array.from({ length: 6 }, () => call(api, "GET", "/v1/payments", { key: api.key })));
@@ -366,9 +366,10 @@ describe("merchant API: webhook endpoints, the event log, rate limits and the Op
         expect(keyless.map((response) => response.status).sort()).to.deep.equal([401, 401, 401, 401, 401, 429]);
 
         // Made-up keys, rotated, all at once from another address: two are looked up and fail; then this address's keys
-        // are not looked up for the rest of the minute, not even a real one.
+        // are not looked up for the rest of the minute, not even a real one. (Its X-Forwarded-For is not believed.)
         const madeUp = () => `op_test_${randomBytes(24).toString("base64url")}`;
-        const rotating = await Promise.all(Array.from({ length: 4 }, () => call(api, "GET", "/v1/payments", { key: madeUp(), from: "127.0.0.3" })));
+        const spoofed = { "x-forwarded-for": "198.51.100.1" };
+        const rotating = await Promise.all(Array.from({ length: 4 }, () => call(api, "GET", "/v1/payments", { key: madeUp(), from: "127.0.0.3", headers: spoofed })));
         expect(rotating.map((response) => response.status).sort()).to.deep.equal([401, 401, 429, 429]);
         const fresh = await newMerchant(store.db);
         const refused = await call(api, "GET", "/v1/payments", { key: fresh.key, from: "127.0.0.3" });
@@ -379,6 +380,13 @@ describe("merchant API: webhook endpoints, the event log, rate limits and the Op
         }
         // The same real key from another address is looked up as ever.
         expect((await call(api, "GET", "/v1/payments", { key: fresh.key })).status).to.equal(200);
+        // Behind a trusted proxy, its X-Forwarded-For names the client: one client is refused, not the proxy's others.
+        const proxied = (client: string, key: string) => call(api, "GET", "/v1/payments", { key, from: "127.0.0.4", headers: { "x-forwarded-for": client } });
+        const behindProxy = await Promise.all(Array.from({ length: 3 }, () => proxied("203.0.113.9", madeUp())));
+        expect(behindProxy.map((response) => response.status).sort()).to.deep.equal([401, 401, 429]);
+        expect(behindProxy.find((response) => response.status === 429)!.body.error.message).to.match(/ from 203\.0\.113\.9 /);
+        const unlooked = await newMerchant(store.db);
+        expect((await proxied("203.0.113.10", unlooked.key)).status).to.equal(200);
 
         // After Retry-After, the key is served again.
         await new Promise((resolve) => setTimeout(resolve, 1100));

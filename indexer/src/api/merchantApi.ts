@@ -17,6 +17,11 @@ export interface MerchantApiOptions {
   /** Requests per authenticated API key (or per client address until a key authenticates) per `rateWindowMs`. */
   rateLimit: number;
   rateWindowMs: number;
+  /**
+   * Addresses and CIDRs of the proxies in front of the API: from them, X-Forwarded-For names the client the limits
+   * count (from anyone else it is ignored: a client could name anyone). None by default.
+   */
+  trustedProxies?: readonly string[];
   logger?: FastifyBaseLogger | false;
 }
 
@@ -50,6 +55,7 @@ export async function buildMerchantApi(context: ApiContext, options: MerchantApi
   const app = Fastify({
     loggerInstance: options.logger || undefined,
     bodyLimit: 64 * 1024,
+    trustProxy: options.trustedProxies?.length ? [...options.trustedProxies] : false,
     return503OnClosing: true,
     // Two log lines per request cost a quarter of a millisecond of CPU each time (bench:api); errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),

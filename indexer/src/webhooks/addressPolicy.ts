@@ -115,10 +115,10 @@ export function forbiddenReason(ip: string, allowList: AllowList = NO_ALLOWED_RA
 }
 
 /**
- * The operator's allow-list from WEBHOOK_ALLOWED_CIDRS: CIDRs separated by commas (`127.0.0.1/32, 10.1.0.0/16`); a
- * bare address means itself alone. Throws naming the entry that is not a CIDR.
+ * The operator's allow-list from WEBHOOK_ALLOWED_CIDRS (or another `variable` of the same form): CIDRs separated by
+ * commas (`127.0.0.1/32, 10.1.0.0/16`); a bare address means itself alone. Throws naming the entry that is not a CIDR.
  */
-export function parseAllowList(text: string | undefined): AllowList {
+export function parseAllowList(text: string | undefined, variable = "WEBHOOK_ALLOWED_CIDRS"): AllowList {
   const ranges: Array<[Address, number]> = [];
   for (const entry of (text ?? "").split(",").map((part) => part.trim())) {
     if (entry === "") continue;
@@ -129,7 +129,7 @@ export function parseAllowList(text: string | undefined): AllowList {
         ranges.push([address, address.kind() === "ipv4" ? 32 : 128]);
       }
     } catch {
-      throw new Error(`WEBHOOK_ALLOWED_CIDRS: "${entry}" is not a CIDR range (like 127.0.0.1/32 or fd00::/8)`);
+      throw new Error(`${variable}: "${entry}" is not a CIDR range (like 127.0.0.1/32 or fd00::/8)`);
     }
   }
   return ranges;

@@ -27,6 +27,7 @@ export interface ApiStackOptions {
   rateLimit?: number;
   rateWindowMs?: number;
   authFailureLimit?: number;
+  trustedProxies?: string[];
 }
 
 /** The merchant API on a real port, over `db` and the local chain's deployment. */
@@ -41,7 +42,12 @@ export async function startApiStack(chain: LocalChain, db: Db, options: ApiStack
     webhookAllowList: parseAllowList("127.0.0.1/32"),
     authFailureLimit: options.authFailureLimit ?? 10_000,
   });
-  const app = await buildMerchantApi(context, { rateLimit: options.rateLimit ?? 10_000, rateWindowMs: options.rateWindowMs ?? 1000, logger: false });
+  const app = await buildMerchantApi(context, {
+    rateLimit: options.rateLimit ?? 10_000,
+    rateWindowMs: options.rateWindowMs ?? 1000,
+    trustedProxies: options.trustedProxies,
+    logger: false,
+  });
   const address = await app.listen({ host: "127.0.0.1", port: 0 });
   const merchant = await createMerchant(db, { name: "Demo shop", address: chain.record.demoMerchant!.merchant });
   const { key } = await createApiKey(db, merchant.id, "test");
