@@ -8,6 +8,7 @@ import { OPERATOR_ADDRESS, startGateway, type Gateway, type VerifiedEvent } from
 import { killIndexerProcesses, metricValue } from "./support/indexerProcess";
 import { latestTimestamp, mineAt, revertTo, snapshot, useLocalChain } from "./support/localChain";
 import { headNumber, mineBlocks, mined, mineKeeperCalls, rawLegacyTransaction, sendRawTransaction, setAutomine, type KeeperCall } from "./support/manualMining";
+import { call } from "./support/merchantApiStack";
 
 /**
  * End to end (issue 7): the real Open Pay process (indexer, keeper, merchant API and webhook worker in one, as
@@ -255,9 +256,11 @@ describe("end to end: a customer pays, the gateway indexes, keeps and tells the 
     expect((await merchantBalance("USDT")) - merchantBefore).to.equal(3n * ten);
   });
 
-  it("an underpaid payment expires: the keeper expires it on chain, each payer gets its partial deposit back, payment.expired", async function () {
+  it("an underpaid payment expires: each payer gets its partial deposit back, listed in refunds with payment.refunded, then payment.expired; one whose only attempt reverted fails", async function () {
     const gw = g();
     const created = await gw.createPayment({ amount_usd: "20.00", tokens: ["USDT"], ttl_seconds: 600 });
+    // Beside it, a payment whose customer's only attempt reverts on chain: it ends failed, not expired.
+    const attempted = await gw.createPayment({ amount_usd: "5.00", tokens: ["USDT"], ttl_seconds: 600 });
     expect(created.refund_address).to.equal(null);
     const { intent, signature } = signedIntentFromJson(created.intent);
     const exchange = await customer(2); // pays by a plain transfer to the deposit address
@@ -276,6 +279,14 @@ describe("end to end: a customer pays, the gateway indexes, keeps and tells the 
     await mined((await token("USDT")).connect(wallet).approve(chain().record.escrow, four));
     const pay = await mined((await escrow()).connect(wallet).pay(intent, signature, tokenAddress("USDT"), four, zeroAddress));
     const underpaid = await gw.paymentWhen(created.id, "the second deposit", (payment) => payment.received_usd === "10.00");
+
+    // The other customer's pay() without an allowance reverts; the checkout reports it and the server checks it.
+    const failing = signedIntentFromJson(attempted.intent);
+    const reverted = await (await escrow()).connect(wallet).pay(failing.intent, failing.signature, tokenAddress("USDT"), parseUnits("5", 18), zeroAddress, { gasLimit: 400_000 });
+    await mineBlocks(1);
+    expect((await hre.ethers.provider.getTransactionReceipt(reverted.hash))!.status).to.equal(0);
+    const reported = await call(gw.api, "POST", `/checkout/${attempted.id}/failed-transactions`, { body: { transaction_hash: reverted.hash } });
+    expect(reported.status).to.equal(201);
     expect(underpaid).to.include({ status: "pending", remaining_usd: "10.00", paid_amount: "10", sequence: 3 });
     expect(underpaid.transactions).to.include(pay.hash);
     expect(await balanceOf("USDT", exchange.address)).to.equal(exchangeBefore - six);
@@ -286,25 +297,36 @@ describe("end to end: a customer pays, the gateway indexes, keeps and tells the 
     await mineAt(intent.expiry + 1n);
     const expire = await keeperCall("expire", created.id);
     expect(getAddress(expire.args[1] as Address)).to.equal(getAddress(tokenAddress("USDT")));
+    const walletRefund = { kind: "expiry", amount: "4", amount_units: four.toString(), token: { symbol: "USDT", address: tokenAddress("USDT") }, to: wallet.address, transaction_hash: expire.hash, status: "sent" };
     const payers = (expire.args[2] as Address[]).map((payer) => getAddress(payer));
     // The deposit address is not listed: without a refund address the escrow keeps its deposits for
     // refundDepositAddress, below.
     expect(payers).to.have.members([getAddress(wallet.address)]);
     // expire() pays back the wallet's deposit at once…
     expect(await balanceOf("USDT", wallet.address)).to.equal(walletBefore);
-    // …and the merchant hears of the expiry once its block is confirmed (a reorganisation could still take it back).
+    // The merchant hears of that refund at once (payment.refunded, below), and of the expiry once its block is
+    // confirmed (a reorganisation could still take either back).
+    const refunding = await gw.paymentWhen(created.id, "the wallet's refund", (payment) => payment.refunds.length === 1);
+    expect(refunding).to.deep.include({ status: "pending", refunded_amount: "4", refunds: [walletRefund] });
     await mineBlocks(10);
     await indexed(await headNumber());
     expect((await gw.payment(created.id)).status).to.equal("pending");
     await mineBlocks(1);
     const expired = await gw.paymentWhen(created.id, "expired", (payment) => payment.status === "expired");
-    expect(expired).to.include({ previous_status: "pending", sequence: 4, received_usd: "10.00" });
+    expect(expired).to.include({ previous_status: "pending", sequence: 5, received_usd: "10.00", refunded_amount: "4" });
     expect(historyOf(expired)).to.deep.equal([
       "initiated -> pending (deposit_address_funded)",
       "pending -> pending (deposit)",
       "pending -> pending (deposit)",
+      "pending -> pending (deposit_refunded)",
       "pending -> expired (expired_on_chain)",
     ]);
+    // The payment whose only attempt reverted received nothing: failed, with the reverted transaction listed.
+    const failed = await gw.paymentWhen(attempted.id, "failed", (payment) => payment.status === "failed");
+    expect(failed).to.include({ previous_status: "initiated", received_usd: "0.00" });
+    expect(failed.transactions).to.deep.equal([reverted.hash]);
+    expect(historyOf(failed)).to.deep.equal(["initiated -> failed (transaction_failed)"]);
+    expect(typesOf(await gw.eventsWhen(attempted.id, 2))).to.deep.equal(["payment.created", "payment.failed"]);
 
     // …and keeps what came through the deposit address (it cannot go back there) until the keeper sends it to the
     // transfer's sender, the intent naming no refund address.
@@ -318,17 +340,29 @@ describe("end to end: a customer pays, the gateway indexes, keeps and tells the 
     expect(await (await escrow()).depositOf(created.id, tokenAddress("USDT"), wallet.address)).to.equal(0n);
     expect(await merchantBalance("USDT")).to.equal(merchantBefore);
 
-    const events = await gw.eventsWhen(created.id, 5);
-    expect(typesOf(events)).to.deep.equal(["payment.created", "payment.pending", "payment.underpaid", "payment.underpaid", "payment.expired"]);
-    expect(events[4].data).to.include({ status: "expired", previous_status: "pending", sequence: 4, received_usd: "10.00" });
-    // Nothing else is due: the payment stays expired (the refund changes no status, so it announces nothing).
+    // Every refund is announced, the deposit address's sender's too: refunds lists both, refunded_amount adds them.
+    const events = await gw.eventsWhen(created.id, 7);
+    expect(typesOf(events)).to.deep.equal([
+      "payment.created",
+      "payment.pending",
+      "payment.underpaid",
+      "payment.underpaid",
+      "payment.refunded",
+      "payment.expired",
+      "payment.refunded",
+    ]);
+    expect(events[4].data).to.deep.include({ status: "pending", sequence: 4, refunded_amount: "4", refunds: [walletRefund] });
+    expect(events[5].data).to.include({ status: "expired", previous_status: "pending", sequence: 5, received_usd: "10.00" });
+    const exchangeRefund = { ...walletRefund, amount: "6", amount_units: six.toString(), to: exchange.address, transaction_hash: refund.hash };
+    expect(events[6].data).to.deep.include({ status: "expired", sequence: 6, refunded_amount: "10", refunds: [walletRefund, exchangeRefund] });
+    // Nothing else is due: the payment stays expired.
     await mineBlocks(2);
-    await gw.paymentWhen(created.id, "the refund indexed", (payment) => payment.transactions.includes(refund.hash));
-    expect((await gw.payment(created.id)).status).to.equal("expired");
+    const settled = await gw.payment(created.id);
+    expect(settled).to.deep.include({ status: "expired", refunded_amount: "10", refunds: [walletRefund, exchangeRefund], returned_transfers: [] });
     expect(typesOf(gw.events(created.id))).to.deep.equal(typesOf(events));
   });
 
-  it("an overpaid payment is paid, the excess credited to the merchant's escrow balance and shown by the API and webhooks", async function () {
+  it("an overpaid payment is paid, the excess credited and shown; a second payment is returned (payment.transfer_returned), a token the escrow does not take waits for the operator (payment.transfer_unaccepted, /metrics)", async function () {
     const gw = g();
     const created = await gw.createPayment({ amount_usd: "10.00", tokens: ["USDC"] });
     // $10 at $0.9998 a USDC, rounded up to 6 decimals.
@@ -356,6 +390,58 @@ describe("end to end: a customer pays, the gateway indexes, keeps and tells the 
     expect(events.map((event) => event.data.excess_usd)).to.deep.equal(["0.00", "0.00", "4.997", "4.997"]);
     expect(events[3].data).to.include({ status: "paid", received_usd: "14.997", paid_amount: "15" });
     expect(await balanceOf("USDC", created.deposit_address)).to.equal(0n);
+
+    // A second payment to the paid payment's deposit address: the keeper returns it to its sender, and the merchant
+    // sees it on the payment and in payment.transfer_returned.
+    const again = parseUnits("2", 18);
+    await fund("USDC", buyer, again);
+    await transfer("USDC", buyer, created.deposit_address, again);
+    const returnStray = await keeperCall("returnStray", created.id);
+    expect(getAddress(returnStray.args[2] as Address)).to.equal(getAddress(buyer.address));
+    const returned = {
+      reason: "already_paid",
+      amount: "2",
+      amount_units: again.toString(),
+      token: { symbol: "USDC", address: tokenAddress("USDC") },
+      from: created.deposit_address,
+      to: buyer.address,
+      transaction_hash: returnStray.hash,
+      status: "sent",
+    };
+    const bounced = await gw.eventsWhen(created.id, 5);
+    expect(bounced[4]).to.deep.include({ type: "payment.transfer_returned" });
+    expect(bounced[4].data).to.deep.include({ status: "paid", sequence: 4, returned_transfers: [returned] });
+
+    // A token the escrow does not take: nothing collects it and the keeper does not return it, so the payment lists
+    // it as needing the operator, a webhook says so, and /metrics counts it.
+    const junk = await hre.ethers.deployContract("TestToken", ["Junk", "JUNK", 18]);
+    await mineBlocks(1);
+    await mined(junk.mint(buyer.address, 7n));
+    const sent = await mined((junk.connect(buyer) as typeof junk).transfer(created.deposit_address, 7n));
+    const unaccepted = await gw.eventsWhen(created.id, 6);
+    expect(unaccepted[5]).to.deep.include({ type: "payment.transfer_unaccepted" });
+    expect(unaccepted[5].data).to.deep.include({
+      status: "paid",
+      sequence: 5,
+      unaccepted_transfers: [
+        {
+          amount: null,
+          amount_units: "7",
+          token: { symbol: null, address: getAddress(await junk.getAddress()) },
+          sender: buyer.address,
+          transaction_hash: sent.hash,
+          status: "needs_operator",
+          returned_transaction_hash: null,
+        },
+      ],
+    });
+    const openPay = gw.process;
+    await openPay.until("the operator told of the unaccepted token", async () => (/openpay_keeper_left_to_operator\{[^}]*reason="unaccepted_token"[^}]*\} 1\b/.test(await openPay.metrics()) ? true : undefined), {
+      timeoutMs: 30_000,
+      pollMs: 100,
+    });
+    expect(await junk.balanceOf(created.deposit_address)).to.equal(7n);
+    expect((await gw.payment(created.id)).received_usd).to.equal("14.997");
   });
 
   it("a reorganisation drops the completing collect while confirming: payment.reverted, then the collect is mined on the new branch and the payment paid", async function () {

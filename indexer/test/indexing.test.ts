@@ -127,8 +127,11 @@ describe("indexer: contract events become payment statuses", function () {
       const expired = await storedPayment(db, payment.intent.paymentId);
       expect(expired.status).to.equal("expired");
       expect(expired.depositsReturned).to.equal(expired.paidAmount);
+      expect(expired.refunds.map((refund) => [refund.kind, refund.amount])).to.deep.equal([["expiry", expired.paidAmount]]);
+      // The refund is announced when it is seen; the expiry once its block is confirmed.
       expect(await historyOf(db, payment.intent.paymentId)).to.deep.equal([
         ["initiated", "pending", "deposit"],
+        ["pending", "pending", "deposit_refunded"],
         ["pending", "expired", "expired_on_chain"],
       ]);
     });

@@ -155,11 +155,15 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
       await catchUp(indexer);
       expect((await keeper.tick()).map((action) => action.kind)).to.deep.equal(["expire"]);
       await catchUp(indexer);
-      // The escrow's expiry is on chain, but not yet confirmed: the payment waits, pending, with nothing announced.
+      // The escrow's expiry is on chain, but not yet confirmed: the payment waits, pending; only the refund the
+      // expiry sent is announced.
       const expiring = await storedPayment(db, payment.intent.paymentId);
       expect(expiring.status).to.equal("pending");
       expect(expiring.expiredBlock).to.equal(await headNumber());
-      expect(await historyOf(db, payment.intent.paymentId)).to.deep.equal([["initiated", "pending", "deposit"]]);
+      expect(await historyOf(db, payment.intent.paymentId)).to.deep.equal([
+        ["initiated", "pending", "deposit"],
+        ["pending", "pending", "deposit_refunded"],
+      ]);
       expect(await keeper.tick()).to.deep.equal([]);
       // Expired once the expire's block has 12 confirmations, not one block before.
       await mine(SETTINGS.confirmations.depth - 2);
@@ -171,6 +175,7 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
       expect(await tokenBalance(chain(), "USDC", customer)).to.be.greaterThan(afterDeposit);
       expect(await historyOf(db, payment.intent.paymentId)).to.deep.equal([
         ["initiated", "pending", "deposit"],
+        ["pending", "pending", "deposit_refunded"],
         ["pending", "expired", "expired_on_chain"],
       ]);
     });
@@ -337,12 +342,14 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
       const escrow = await hre.ethers.getContractAt("IOpenPayEscrow", chain().record.escrow);
       expect(await escrow.depositOf(payment.intent.paymentId, chain().record.tokens.USDT.address, payment.depositAddress)).to.equal(0n);
       expect(await keeper.tick()).to.deep.equal([]);
-      // Each collect changed the money, not the status: each is a change of its own; the refunds change neither.
+      // Each collect and each refund changed the money, not the status: each is a change of its own.
       expect(await historyOf(db, payment.intent.paymentId)).to.deep.equal([
         ["initiated", "pending", "deposit_address_funded"],
         ["pending", "pending", "deposit"],
         ["pending", "pending", "deposit"],
         ["pending", "expired", "expired_on_chain"],
+        ["expired", "expired", "deposit_refunded"],
+        ["expired", "expired", "deposit_refunded"],
       ]);
     });
 
@@ -428,9 +435,17 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
         await catchUp(indexer);
         expect(await tokenBalance(chain(), "USDT", payment.depositAddress), `stray ${round}`).to.equal(0n);
       }
-      // Minted twice, both came back; the strays changed nothing of the payment.
+      // Minted twice, both came back, each announced as a returned transfer; the status stayed.
       expect(await tokenBalance(chain(), "USDT", sender.address)).to.equal(before + 2n * five);
-      expect(await historyOf(db, payment.intent.paymentId)).to.deep.equal([["initiated", "expired", "time_elapsed"]]);
+      expect(await historyOf(db, payment.intent.paymentId)).to.deep.equal([
+        ["initiated", "expired", "time_elapsed"],
+        ["expired", "expired", "stray_returned"],
+        ["expired", "expired", "stray_returned"],
+      ]);
+      expect((await storedPayment(db, payment.intent.paymentId)).returnedTransfers.map((returned) => [returned.reason, returned.amount])).to.deep.equal([
+        ["after_expiry", five],
+        ["after_expiry", five],
+      ]);
     });
 
     it("after a reorganisation replaces who sent a stray, returns it to the new sender, never to the old", async function () {
@@ -536,7 +551,11 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
       await mine();
       await catchUp(indexer);
       expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("expired");
-      expect(await historyOf(db, payment.intent.paymentId)).to.deep.equal([["initiated", "expired", "time_elapsed"]]);
+      // The return was announced when it was seen, before the payment expired.
+      expect(await historyOf(db, payment.intent.paymentId)).to.deep.equal([
+        ["initiated", "initiated", "stray_returned"],
+        ["initiated", "expired", "time_elapsed"],
+      ]);
       expect(await keeper.tick()).to.deep.equal([]);
     });
 

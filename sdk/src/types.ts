@@ -25,7 +25,8 @@ export type WebhookEventType =
   | "payment.refunding"
   | "payment.refunded"
   | "payment.refund_abandoned"
-  | "payment.deposit_returned"
+  | "payment.transfer_returned"
+  | "payment.transfer_unaccepted"
   | "payment.reverted";
 
 /** One token the customer may pay in, with the exact amount to send now. */
@@ -56,6 +57,51 @@ export interface TokenRef {
   address: string;
 }
 
+/** A token as money records name it: `symbol` null for a token the escrow does not take. */
+export interface RecordTokenRef {
+  symbol: string | null;
+  address: string;
+}
+
+interface RecordAmount {
+  /** Whole tokens; null for a token the escrow does not take (its decimals are not known). */
+  amount: string | null;
+  /** The same in the token's smallest unit. */
+  amount_units: string;
+  token: RecordTokenRef;
+}
+
+/** Money sent back to a customer: an expired payment's deposit (`expiry`) or your refund (`merchant`). */
+export interface Refund extends RecordAmount {
+  kind: "expiry" | "merchant";
+  to: string;
+  transaction_hash: string;
+  /** `claimable`: the escrow could not push it and holds it for `to` to claim. */
+  status: "sent" | "claimable";
+}
+
+export type ReturnReason = "token_not_supported" | "token_not_accepted" | "already_paid" | "paid_in_other_token" | "after_expiry";
+
+/** A transfer the escrow sent back because it could not pay the payment. */
+export interface ReturnedTransfer extends RecordAmount {
+  reason: ReturnReason;
+  /** Where the money was held: the deposit's payer, or the deposit address. */
+  from: string;
+  to: string;
+  /** The transaction that sent it back. */
+  transaction_hash: string;
+  status: "sent" | "claimable";
+}
+
+/** A transfer of a token the escrow does not take to the deposit address. */
+export interface UnacceptedTransfer extends RecordAmount {
+  sender: string;
+  transaction_hash: string;
+  /** `needs_operator` until the gateway's operator sends it back. */
+  status: "needs_operator" | "returned";
+  returned_transaction_hash: string | null;
+}
+
 export interface Payment {
   object: "payment";
   id: string;
@@ -76,6 +122,12 @@ export interface Payment {
   fee: string | null;
   refunded_amount: string | null;
   refund_pending_amount: string | null;
+  /** Money sent back to customers: an expired payment's deposits and your refunds. */
+  refunds: Refund[];
+  /** Transfers the escrow sent back because they could not pay the payment. */
+  returned_transfers: ReturnedTransfer[];
+  /** Transfers of tokens the escrow does not take to the deposit address. */
+  unaccepted_transfers: UnacceptedTransfer[];
   description: string | null;
   order_id: string | null;
   metadata: Record<string, string>;

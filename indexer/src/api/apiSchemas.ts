@@ -1,5 +1,6 @@
 import { getAddress, isAddress } from "viem";
 import { z } from "zod";
+import { RETURN_REASONS } from "../payments/payment";
 import { PAYMENT_STATUSES } from "../payments/statuses";
 import { WEBHOOK_EVENT_TYPES } from "../webhooks/eventTypes";
 
@@ -83,6 +84,35 @@ const historyEntry = z.object({
   at: z.string(),
 });
 
+const recordAmount = {
+  amount: z.string().nullable().describe("In whole tokens; null for a token the escrow does not take (its decimals are not known)."),
+  amount_units: z.string().describe("In the token's smallest unit."),
+  token: z.object({ symbol: z.string().nullable(), address: z.string() }),
+};
+const pushStatus = z.enum(["sent", "claimable"]).describe("claimable: the escrow could not push it and holds it for the receiver to claim.");
+const refundEntry = z.object({
+  kind: z.enum(["expiry", "merchant"]).describe("expiry: a deposit of the expired payment sent back; merchant: your refund."),
+  ...recordAmount,
+  to: z.string(),
+  transaction_hash: z.string(),
+  status: pushStatus,
+});
+const returnedTransferEntry = z.object({
+  reason: z.enum(RETURN_REASONS),
+  ...recordAmount,
+  from: z.string().describe("Where the money was held: the deposit's payer, or the deposit address."),
+  to: z.string(),
+  transaction_hash: z.string().describe("The transaction that sent it back."),
+  status: pushStatus,
+});
+const unacceptedTransferEntry = z.object({
+  ...recordAmount,
+  sender: z.string(),
+  transaction_hash: z.string(),
+  status: z.enum(["needs_operator", "returned"]),
+  returned_transaction_hash: z.string().nullable(),
+});
+
 export const paymentResourceSchema = z.object({
   object: z.literal("payment"),
   id: z.string(),
@@ -100,6 +130,9 @@ export const paymentResourceSchema = z.object({
   fee: z.string().nullable(),
   refunded_amount: z.string().nullable(),
   refund_pending_amount: z.string().nullable(),
+  refunds: z.array(refundEntry).describe("Money sent back to customers: an expired payment's deposits and your refunds."),
+  returned_transfers: z.array(returnedTransferEntry).describe("Transfers the escrow sent back because they could not pay the payment."),
+  unaccepted_transfers: z.array(unacceptedTransferEntry).describe("Transfers of tokens the escrow does not take to the deposit address."),
   description: z.string().nullable(),
   order_id: z.string().nullable(),
   metadata: z.record(z.string(), z.string()),

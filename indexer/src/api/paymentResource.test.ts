@@ -74,6 +74,9 @@ describe("the payment resource", function () {
       fee: null,
       refunded_amount: null,
       refund_pending_amount: null,
+      refunds: [],
+      returned_transfers: [],
+      unaccepted_transfers: [],
       description: "Two tickets",
       order_id: "o-1",
       metadata: { customer: "cus_1" },
@@ -137,6 +140,60 @@ describe("the payment resource", function () {
     });
     expect(resource.token).to.deep.equal({ symbol: "USDC", address: USDC6.address });
     expect(resource.transactions).to.deep.equal([`0x${"cd".repeat(32)}`]);
+  });
+
+  it("shows the money sent back and the tokens the escrow does not take, in whole tokens where their decimals are known", function () {
+    const JUNK = "0x9999999999999999999999999999999999999999" as Address;
+    const tx = (byte: string) => `0x${byte.repeat(32)}` as Hex;
+    const payment: Payment = {
+      ...newPayment(registration),
+      status: "expired",
+      token: USDC6.address,
+      paidAmount: 4_000_000n,
+      depositsReturned: 4_000_000n,
+      refunds: [{ kind: "expiry", token: USDC6.address, amount: 4_000_000n, to: CUSTOMER, transactionHash: tx("a1"), claimable: true }],
+      returnedTransfers: [
+        { reason: "after_expiry", token: USDT.address, amount: 2n * E18, from: registration.depositAddress, to: CUSTOMER, transactionHash: tx("a2"), claimable: false },
+        { reason: "token_not_supported", token: JUNK, amount: 7n, from: registration.depositAddress, to: CUSTOMER, transactionHash: tx("a3"), claimable: false },
+      ],
+      unacceptedTransfers: [
+        { token: JUNK, amount: 7n, sender: CUSTOMER, transactionHash: tx("b1"), returnedBy: tx("a3") },
+        { token: JUNK, amount: 5n, sender: CUSTOMER, transactionHash: tx("b2"), returnedBy: null },
+      ],
+    };
+    const resource = paymentResource(input(payment));
+    expect(paymentResourceSchema.safeParse(resource).success).to.equal(true);
+    // An expired payment's refunded_amount is what went back in its token.
+    expect(resource.refunded_amount).to.equal("4");
+    expect(resource.refunds).to.deep.equal([
+      { kind: "expiry", amount: "4", amount_units: "4000000", token: { symbol: "USDC", address: USDC6.address }, to: CUSTOMER, transaction_hash: tx("a1"), status: "claimable" },
+    ]);
+    expect(resource.returned_transfers).to.deep.equal([
+      {
+        reason: "after_expiry",
+        amount: "2",
+        amount_units: (2n * E18).toString(),
+        token: { symbol: "USDT", address: USDT.address },
+        from: registration.depositAddress,
+        to: CUSTOMER,
+        transaction_hash: tx("a2"),
+        status: "sent",
+      },
+      {
+        reason: "token_not_supported",
+        amount: null,
+        amount_units: "7",
+        token: { symbol: null, address: JUNK },
+        from: registration.depositAddress,
+        to: CUSTOMER,
+        transaction_hash: tx("a3"),
+        status: "sent",
+      },
+    ]);
+    expect(resource.unaccepted_transfers.map(({ amount_units, status, returned_transaction_hash }) => [amount_units, status, returned_transaction_hash])).to.deep.equal([
+      ["7", "returned", tx("a3")],
+      ["5", "needs_operator", null],
+    ]);
   });
 
   it("carries the history only when asked for", function () {

@@ -1,5 +1,5 @@
 import { zeroAddress, type Address, type Hex } from "viem";
-import type { Payment } from "../payments/payment";
+import type { Payment, ReturnReason } from "../payments/payment";
 import { signedIntentToJson, type SignedIntentJson } from "../payments/signedIntentJson";
 import type { PaymentStatus } from "../payments/statuses";
 import { formatDecimal, formatUsd } from "../prices/decimalAmounts";
@@ -61,6 +61,46 @@ export interface PaymentResourceInput {
   history?: HistoryEntry[];
 }
 
+/** A token as money records name it: `symbol` null for a token the escrow does not take (its decimals unknown too). */
+export interface RecordToken {
+  symbol: string | null;
+  address: Address;
+}
+
+/** An amount of a money record: in whole tokens (null when the token's decimals are unknown) and in its smallest unit. */
+interface RecordAmount {
+  amount: string | null;
+  amount_units: string;
+  token: RecordToken;
+}
+
+/** Money sent back to a customer: an expired payment's deposit (`expiry`) or the merchant's refund (`merchant`). */
+export interface RefundEntry extends RecordAmount {
+  kind: "expiry" | "merchant";
+  to: Address;
+  transaction_hash: Hex;
+  /** `sent`, or `claimable` when the escrow could not push it and holds it for `to` to claim. */
+  status: "sent" | "claimable";
+}
+
+/** A transfer the escrow sent back because it could not pay the payment. */
+export interface ReturnedTransferEntry extends RecordAmount {
+  reason: ReturnReason;
+  from: Address;
+  to: Address;
+  transaction_hash: Hex;
+  status: "sent" | "claimable";
+}
+
+/** A transfer of a token the escrow does not take to the deposit address. */
+export interface UnacceptedTransferEntry extends RecordAmount {
+  sender: Address;
+  transaction_hash: Hex;
+  /** `needs_operator` until the operator sends it back (`returned`, by `returned_transaction_hash`). */
+  status: "needs_operator" | "returned";
+  returned_transaction_hash: Hex | null;
+}
+
 /** The payment as the API returns it and webhooks carry it: amounts as decimal strings, times in ISO 8601. */
 export interface PaymentResource {
   object: "payment";
@@ -84,6 +124,9 @@ export interface PaymentResource {
   fee: string | null;
   refunded_amount: string | null;
   refund_pending_amount: string | null;
+  refunds: RefundEntry[];
+  returned_transfers: ReturnedTransferEntry[];
+  unaccepted_transfers: UnacceptedTransferEntry[];
   description: string | null;
   order_id: string | null;
   metadata: Record<string, string>;
@@ -108,6 +151,15 @@ export function paymentResource(input: PaymentResourceInput): PaymentResource {
   const { payment, registration, request } = input;
   const token = payment.token ? input.tokens.get(payment.token.toLowerCase()) : undefined;
   const inToken = (units: bigint) => (token ? formatDecimal(units, token.decimals) : null);
+  const amountOf = (address: Address, units: bigint): RecordAmount => {
+    const known = input.tokens.get(address.toLowerCase());
+    return {
+      amount: known ? formatDecimal(units, known.decimals) : null,
+      amount_units: units.toString(),
+      token: known ? { symbol: known.symbol, address: known.address } : { symbol: null, address },
+    };
+  };
+  const pushed = (claimable: boolean) => (claimable ? ("claimable" as const) : ("sent" as const));
   return {
     object: "payment",
     id: payment.id,
@@ -127,8 +179,31 @@ export function paymentResource(input: PaymentResourceInput): PaymentResource {
       return held ? [{ token: { symbol: held.symbol, address: held.address }, amount: formatDecimal(amount, held.decimals) }] : [];
     }),
     fee: inToken(payment.fee),
-    refunded_amount: inToken(payment.refundedAmount),
+    // The merchant's refunds of a paid payment, or the deposits of an expired one sent back (never both).
+    refunded_amount: inToken(payment.refundedAmount + payment.depositsReturned),
     refund_pending_amount: inToken(payment.refundRequested),
+    refunds: payment.refunds.map((refund) => ({
+      kind: refund.kind,
+      ...amountOf(refund.token, refund.amount),
+      to: refund.to,
+      transaction_hash: refund.transactionHash,
+      status: pushed(refund.claimable),
+    })),
+    returned_transfers: payment.returnedTransfers.map((returned) => ({
+      reason: returned.reason,
+      ...amountOf(returned.token, returned.amount),
+      from: returned.from,
+      to: returned.to,
+      transaction_hash: returned.transactionHash,
+      status: pushed(returned.claimable),
+    })),
+    unaccepted_transfers: payment.unacceptedTransfers.map((seen) => ({
+      ...amountOf(seen.token, seen.amount),
+      sender: seen.sender,
+      transaction_hash: seen.transactionHash,
+      status: seen.returnedBy === null ? "needs_operator" : "returned",
+      returned_transaction_hash: seen.returnedBy,
+    })),
     description: request.description,
     order_id: request.orderId,
     metadata: request.metadata,

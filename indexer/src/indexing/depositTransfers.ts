@@ -2,30 +2,43 @@ import { getAddress, zeroAddress, type Address, type Hex, type Log } from "viem"
 import { NATIVE_ARRIVAL_LOG_INDEX } from "../payments/paymentEvents";
 import type { PaymentLog } from "./escrowLogs";
 
+/** The escrow's tokens as `depositTransferEvents` takes them. */
+export const tokenSet = (tokens: readonly Address[]): ReadonlySet<string> => new Set(tokens.map((token) => token.toLowerCase()));
+
 /**
- * Turns transfers of accepted tokens into watched deposit addresses (their `Transfer` logs) into the payments'
- * `deposit_address_funded` events, dated by their block. `payments` maps each deposit address to its payment.
+ * Turns `Transfer` logs into watched deposit addresses, of any token contract, into the payments' events:
+ * `deposit_address_funded` (dated by its block) for a token the escrow takes (`tokens`, lower case), else
+ * `unaccepted_transfer`, which nothing collects and the merchant and operator must hear of. `payments` maps each
+ * deposit address to its payment. Logs that are not an ERC-20 transfer (an ERC-721 `Transfer` shares its topic but
+ * indexes a token id and carries no amount) and transfers of nothing are left out.
  */
-export function depositTransferEvents(logs: readonly Log[], payments: ReadonlyMap<Address, Hex>, blocks: ReadonlyMap<number, { timestamp: bigint }>): PaymentLog[] {
+export function depositTransferEvents(
+  logs: readonly Log[],
+  payments: ReadonlyMap<Address, Hex>,
+  blocks: ReadonlyMap<number, { timestamp: bigint }>,
+  tokens: ReadonlySet<string>,
+): PaymentLog[] {
   const events: PaymentLog[] = [];
   for (const log of logs) {
     if (log.blockNumber === null || log.logIndex === null || log.blockHash === null || log.transactionHash === null) continue;
+    if (log.topics.length !== 3 || log.data.length !== 66) continue;
     const to = getAddress(`0x${log.topics[2]!.slice(26)}`);
     const paymentId = payments.get(to);
     if (paymentId === undefined) continue;
     const blockNumber = Number(log.blockNumber);
+    const token = getAddress(log.address);
+    const amount = BigInt(log.data);
+    const sender = getAddress(`0x${log.topics[1]!.slice(26)}`);
+    const position = { blockNumber, logIndex: log.logIndex };
+    if (!tokens.has(token.toLowerCase())) {
+      if (amount === 0n) continue;
+      events.push({ paymentId: paymentId.toLowerCase() as Hex, blockHash: log.blockHash, event: { kind: "unaccepted_transfer", position, transactionHash: log.transactionHash, token, amount, sender } });
+      continue;
+    }
     events.push({
       paymentId: paymentId.toLowerCase() as Hex,
       blockHash: log.blockHash,
-      event: {
-        kind: "deposit_address_funded",
-        position: { blockNumber, logIndex: log.logIndex },
-        transactionHash: log.transactionHash,
-        token: getAddress(log.address),
-        amount: BigInt(log.data),
-        sender: getAddress(`0x${log.topics[1]!.slice(26)}`),
-        timestamp: blocks.get(blockNumber)!.timestamp,
-      },
+      event: { kind: "deposit_address_funded", position, transactionHash: log.transactionHash, token, amount, sender, timestamp: blocks.get(blockNumber)!.timestamp },
     });
   }
   return events;

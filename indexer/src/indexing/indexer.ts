@@ -14,7 +14,7 @@ import { keptBlock, keptBlocks, readCheckpoint, type BlockRecord, type Checkpoin
 import { watchedPayments, type Db, type WatchedPayment } from "../store/paymentStore";
 import { lastBlockAtOrBefore } from "./blockAtTime";
 import { commitBatch, type BatchResult } from "./commitBatch";
-import { depositTransferEvents } from "./depositTransfers";
+import { depositTransferEvents, tokenSet } from "./depositTransfers";
 import { paymentLogs, type PaymentLog } from "./escrowLogs";
 import { nativeArrivals } from "./nativeArrivals";
 import { commonAncestor, DeepReorgError } from "./reorg";
@@ -253,7 +253,7 @@ export class Indexer {
     const { watched } = await this.targets();
     const byAddress = new Map(watched.map((payment) => [getAddress(payment.depositAddress), payment.id]));
     const headerByNumber = new Map(headers.map((header) => [header.number, header]));
-    const logs: PaymentLog[] = [...paymentLogs(segment.escrowLogs), ...depositTransferEvents(segment.transferLogs, byAddress, headerByNumber)];
+    const logs: PaymentLog[] = [...paymentLogs(segment.escrowLogs), ...depositTransferEvents(segment.transferLogs, byAddress, headerByNumber, tokenSet(tokens))];
     // The newest block's state is always there (retried until read); an older one's may be pruned (given up on).
     const balancesAt = async (addresses: readonly Address[], block: BlockHeader) => {
       const read = (client: PublicClient) => readBalances(client, addresses, [zeroAddress], { blockHash: block.hash });

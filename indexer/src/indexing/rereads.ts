@@ -6,7 +6,7 @@ import { readBalances } from "../chain/escrowReadings";
 import { nativeWaitingAfter } from "../payments/statusMachine";
 import type { BlockRecord } from "../store/checkpointStore";
 import { chainEventKey, eventsOf, loadPayments, type Db, type WatchedPayment } from "../store/paymentStore";
-import { depositTransferEvents, nativeArrivalEvents } from "./depositTransfers";
+import { depositTransferEvents, nativeArrivalEvents, tokenSet } from "./depositTransfers";
 import { paymentLogs, type PaymentLog } from "./escrowLogs";
 import { lastBlockAtOrBefore } from "./blockAtTime";
 import { TRANSFER_TOPIC, type ReadTargets } from "./segmentReader";
@@ -115,11 +115,12 @@ export async function rereadLogs(reread: Reread, context: RereadContext): Promis
     const escrowLogs = await getLogs(context, { address: targets.escrow }, reread.from, reread.to);
     const transfers: Log[] = [];
     const recipients = targets.depositAddresses.map((address) => pad(address.toLowerCase() as Hex, { size: 32 }));
-    for (let i = 0; i < recipients.length && targets.tokens.length > 0; i += 200) {
-      transfers.push(...(await getLogs(context, { address: [...targets.tokens], topics: [TRANSFER_TOPIC, null, recipients.slice(i, i + 200)] }, reread.from, reread.to)));
+    // Any token's transfers, as the segments read them: one the escrow does not take is reported too.
+    for (let i = 0; i < recipients.length; i += 200) {
+      transfers.push(...(await getLogs(context, { topics: [TRANSFER_TOPIC, null, recipients.slice(i, i + 200)] }, reread.from, reread.to)));
     }
     const headers = await headersOf(context, [...escrowLogs, ...transfers]);
-    found.push(...paymentLogs(onCanonicalBlocks(escrowLogs, headers)), ...depositTransferEvents(onCanonicalBlocks(transfers, headers), watched, headers));
+    found.push(...paymentLogs(onCanonicalBlocks(escrowLogs, headers)), ...depositTransferEvents(onCanonicalBlocks(transfers, headers), watched, headers, tokenSet(targets.tokens)));
     return unrecorded(db, chainId, found);
   }
 
@@ -129,14 +130,11 @@ export async function rereadLogs(reread: Reread, context: RereadContext): Promis
   const from = Math.max(context.startBlock, Number(row?.registered_block ?? context.startBlock) - 1);
   const depositAddress = getAddress(stored.registration.depositAddress);
   const escrowLogs = await getLogs(context, { address: targets.escrow, topics: [null, reread.paymentId] }, from, reread.to);
-  const transfers =
-    targets.tokens.length > 0
-      ? await getLogs(context, { address: [...targets.tokens], topics: [TRANSFER_TOPIC, null, pad(depositAddress.toLowerCase() as Hex, { size: 32 })] }, from, reread.to)
-      : [];
+  const transfers = await getLogs(context, { topics: [TRANSFER_TOPIC, null, pad(depositAddress.toLowerCase() as Hex, { size: 32 })] }, from, reread.to);
   const headers = await headersOf(context, [...escrowLogs, ...transfers]);
   found.push(
     ...paymentLogs(onCanonicalBlocks(escrowLogs, headers)),
-    ...depositTransferEvents(onCanonicalBlocks(transfers, headers), new Map([[depositAddress, reread.paymentId]]), headers),
+    ...depositTransferEvents(onCanonicalBlocks(transfers, headers), new Map([[depositAddress, reread.paymentId]]), headers, tokenSet(targets.tokens)),
   );
 
   // BNB at the expiry that no recorded arrival accounts for (it leaves no log to find).

@@ -10,10 +10,13 @@ export const TRANSFER_TOPIC: Hex = toEventSelector(erc20Abi.find((item) => item.
 /** Recipients per eth_getLogs topic filter: providers cap the length of OR-lists. */
 const ADDRESSES_PER_QUERY = 200;
 
-/** What the indexer reads: the escrow's logs, and transfers of the accepted tokens into watched deposit addresses. */
+/**
+ * What the indexer reads: the escrow's logs, and transfers of any token into watched deposit addresses (by topic,
+ * not by token address: a token the escrow does not take must be seen too, to be reported).
+ */
 export interface ReadTargets {
   escrow: Address;
-  /** BEP-20 tokens the escrow accepts (BNB is watched by balance, not by log). */
+  /** BEP-20 tokens the escrow accepts (BNB is watched by balance, not by log): their transfers can pay. */
   tokens: readonly Address[];
   /** Deposit addresses whose incoming transfers are read. */
   depositAddresses: readonly Address[];
@@ -37,21 +40,17 @@ export interface ChainSegment {
  */
 class Watch {
   readonly escrow: BloomBits;
-  readonly tokens: BloomBits[];
   readonly transfer = bloomBits(TRANSFER_TOPIC);
   /** Deposit addresses as Transfer topics (lower case) with their bits. */
   readonly recipients: ReadonlyArray<{ topic: Hex; bits: BloomBits }>;
   readonly payments: ReadonlyArray<{ topic: Hex; bits: BloomBits }>;
   private readonly recipientSet: Set<string>;
-  private readonly tokenSet: Set<string>;
 
   constructor(readonly targets: ReadTargets) {
     this.escrow = addressBits(targets.escrow);
-    this.tokens = targets.tokens.map(addressBits);
     this.recipients = targets.depositAddresses.map((address) => ({ topic: pad(address.toLowerCase() as Hex, { size: 32 }), bits: addressTopicBits(address) }));
     this.payments = targets.paymentIds.map((id) => ({ topic: id.toLowerCase() as Hex, bits: bloomBits(id) }));
     this.recipientSet = new Set(this.recipients.map(({ topic }) => topic));
-    this.tokenSet = new Set(targets.tokens.map((token) => token.toLowerCase()));
   }
 
   /** Whether the bloom leaves room for an escrow log. */
@@ -59,7 +58,7 @@ class Watch {
     return bloomMayHold(bloom, this.escrow);
   }
 
-  /** Whether the bloom leaves room for a transfer of an accepted token into a watched deposit address. */
+  /** Whether the bloom leaves room for a transfer (of any token) into a watched deposit address. */
   transferMayLog(bloom: Uint8Array): boolean {
     return this.transferRoom(bloom) && this.recipients.some(({ bits }) => bloomMayHold(bloom, bits));
   }
@@ -78,7 +77,7 @@ class Watch {
   }
 
   private transferRoom(bloom: Uint8Array): boolean {
-    return this.recipients.length > 0 && bloomMayHold(bloom, this.transfer) && this.tokens.some((bits) => bloomMayHold(bloom, bits));
+    return this.recipients.length > 0 && bloomMayHold(bloom, this.transfer);
   }
 
   isEscrowLog(log: Log): boolean {
@@ -87,7 +86,6 @@ class Watch {
 
   isWatchedTransfer(log: Log): boolean {
     return (
-      this.tokenSet.has(log.address.toLowerCase()) &&
       log.topics[0]?.toLowerCase() === TRANSFER_TOPIC &&
       log.topics.length === 3 &&
       this.recipientSet.has(log.topics[2]!.toLowerCase())
@@ -128,7 +126,6 @@ async function fetchLogs(client: PublicClient, watch: Watch, headers: readonly B
           method: "eth_getLogs",
           params: [
             {
-              address: [...watch.targets.tokens],
               topics: [TRANSFER_TOPIC, null, recipients.slice(i, i + ADDRESSES_PER_QUERY)],
               ...("blockHash" in where ? { blockHash: where.blockHash } : { fromBlock: `0x${where.fromBlock.toString(16)}`, toBlock: `0x${where.toBlock.toString(16)}` }),
             },

@@ -437,4 +437,21 @@ describe("the keeper's action plan", () => {
       expect(subjectOf(refund, unpaid)).to.deep.equal({ token: USDC, amount: 1n });
     });
   });
+
+  describe("tokens the escrow does not take", function () {
+    const JUNK = `0x${"99".repeat(20)}` as Address;
+    const seen = (amount: bigint, returnedBy: Hex | null = null) => ({ token: JUNK, amount, sender: SENDER, transactionHash: `0x${"66".repeat(32)}` as Hex, returnedBy });
+
+    it("leaves them to the operator, one case per token, whatever the payment's status, and sends nothing for them", function () {
+      for (const status of ["initiated", "paid", "expired"] as const) {
+        const plan = planFor(view({}, { status, unacceptedTransfers: [seen(7n), seen(3n)] }), EXPIRY + WINDOW + 1n, WINDOW);
+        expect(plan.actions, status).to.deep.equal([]);
+        expect(plan.leftToOperator, status).to.deep.equal([{ paymentId: ID, token: JUNK, amount: 10n, reason: "unaccepted_token", stateKey: `unaccepted:${key(JUNK)}:10:2` }]);
+      }
+    });
+
+    it("stops reporting them once the operator returned them", function () {
+      expect(planFor(view({}, { unacceptedTransfers: [seen(7n, `0x${"77".repeat(32)}`)] }), 1n, WINDOW).leftToOperator).to.deep.equal([]);
+    });
+  });
 });

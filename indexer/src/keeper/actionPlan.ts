@@ -36,7 +36,11 @@ export interface DepositTransfer {
  * - `unknown_sender`: units no recorded transfer accounts for (a mint, a transfer not seen), so no one to send them to;
  * - `bnb_without_refund_address`: BNB leaves no sender in any log and the intent names no refund address;
  * - `transaction_reverted`: the keeper's transaction for this state reverted, and it never sends an action twice for
- *   one state.
+ *   one state;
+ * - `unaccepted_token`: a token the escrow does not take reached the deposit address. `returnStray` can move it, but
+ *   the keeper does not: its contract is arbitrary code (its transfer may revert, take a fee or burn the gas), it
+ *   has no price to tell a customer's mistake from spam, and anyone could make the keeper pay a return for each
+ *   worthless token sent to each deposit address.
  */
 export const OPERATOR_REASONS = [
   "late_and_on_time",
@@ -45,6 +49,7 @@ export const OPERATOR_REASONS = [
   "unknown_sender",
   "bnb_without_refund_address",
   "transaction_reverted",
+  "unaccepted_token",
 ] as const;
 export type OperatorReason = (typeof OPERATOR_REASONS)[number];
 
@@ -57,6 +62,7 @@ export const OPERATOR_REASON_TEXT: Record<OperatorReason, string> = {
   unknown_sender: "no transfer the keeper recorded accounts for these units, so it knows no one to send them back to",
   bnb_without_refund_address: "BNB leaves no sender in any log and the intent names no refund address",
   transaction_reverted: "the keeper's transaction for this state reverted, and it never sends the same action twice for one state",
+  unaccepted_token: "a token the escrow does not take reached the deposit address: the keeper does not send arbitrary tokens back; return it with returnStray if it is worth it",
 };
 
 /** Something at a payment's deposit address the keeper does not act on: the operator must. */
@@ -365,7 +371,25 @@ export function planFor(view: KeeperView, now: bigint, lateCollectWindow: bigint
       });
     }
   }
+  leftToOperator.push(...unacceptedCases(payment));
   return { actions, leftToOperator };
+}
+
+/** The tokens the escrow does not take that wait at the payment's deposit address, one operator case per token. */
+function unacceptedCases(payment: Payment): OperatorCase[] {
+  const waiting = new Map<string, { token: Address; amount: bigint; transfers: number }>();
+  for (const seen of payment.unacceptedTransfers) {
+    if (seen.returnedBy !== null) continue;
+    const held = waiting.get(seen.token.toLowerCase()) ?? { token: seen.token, amount: 0n, transfers: 0 };
+    waiting.set(seen.token.toLowerCase(), { token: held.token, amount: held.amount + seen.amount, transfers: held.transfers + 1 });
+  }
+  return [...waiting.values()].map(({ token, amount, transfers }) => ({
+    paymentId: payment.id,
+    token,
+    amount,
+    reason: "unaccepted_token" as const,
+    stateKey: `unaccepted:${token.toLowerCase()}:${amount}:${transfers}`,
+  }));
 }
 
 /** The actions of `planFor`. */

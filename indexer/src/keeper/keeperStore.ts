@@ -142,7 +142,8 @@ export const actionKeyString = (key: ActionKey) => `${key.paymentId.toLowerCase(
 /**
  * Payments the keeper looks at: the open ones (they may be paid at their deposit address), those expired within
  * the last day (refunds of deposit addresses), paid or expired ones still holding deposits in tokens that did not
- * pay them (`other_deposits`: refunds of leftovers), and any whose deposit address received funds recently (strays).
+ * pay them (`other_deposits`: refunds of leftovers), any whose deposit address received funds recently (strays), and
+ * any holding a token the escrow does not take that was not returned (reported to the operator each round).
  */
 export async function keeperCandidates(db: Db, chainId: number, sinceBlock: number) {
   return db
@@ -154,6 +155,8 @@ export async function keeperCandidates(db: Db, chainId: number, sinceBlock: numb
         eb("status", "in", ["initiated", "pending"]),
         eb.and([eb("status", "=", "expired"), eb("updated_at", ">", sql<Date>`now() - interval '1 day'`)]),
         eb.and([eb("status", "in", ["confirming", "paid", "refunding", "partially_refunded", "refunded", "expired"]), eb("other_deposits", "<>", "[]")]),
+        // Tokens the escrow does not take, still waiting: reported to the operator every round until returned.
+        eb.and([eb("unaccepted_transfers", "<>", "[]"), eb("unaccepted_transfers", "like", '%"returnedBy":null%')]),
         eb(
           "id",
           "in",

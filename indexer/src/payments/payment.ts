@@ -47,6 +47,12 @@ export interface Payment {
   refundRequested: bigint;
   /** Token units of deposits sent back after expiry. */
   depositsReturned: bigint;
+  /** Money sent back to customers, in chain order: deposits of an expired payment, and the merchant's refunds. */
+  refunds: readonly Refund[];
+  /** Transfers the escrow sent back because they could not pay the payment, in chain order. */
+  returnedTransfers: readonly ReturnedTransfer[];
+  /** Transfers to the deposit address of tokens the escrow does not take, in chain order. */
+  unacceptedTransfers: readonly UnacceptedTransfer[];
   /**
    * Block of the deposit that completed the payment. Its confirmations are not kept: they follow from this block and
    * the indexer's checkpoint (`confirmationsOf`), and storing them would rewrite every confirming payment each block.
@@ -77,6 +83,58 @@ export interface Payment {
 export interface TokenAmount {
   token: Address;
   amount: bigint;
+}
+
+/**
+ * A refund: `expiry`, a deposit of a payment that expired sent back (`DepositRefunded`); `merchant`, the merchant's
+ * refund of a paid payment (`PaymentRefunded`). `claimable` when the escrow could not push it and holds it for the
+ * receiver to claim (`RefundClaimable`).
+ */
+export interface Refund {
+  kind: "expiry" | "merchant";
+  token: Address;
+  amount: bigint;
+  to: Address;
+  transactionHash: Hex;
+  claimable: boolean;
+}
+
+/**
+ * Why a transfer went back, as the indexer can tell it when the escrow returned it:
+ * - `token_not_supported`: a token the escrow takes for no payment;
+ * - `token_not_accepted`: a token the escrow takes, but not one this payment's intent offers;
+ * - `already_paid`: the payment was already paid (a second payment, or a top-up after it completed);
+ * - `paid_in_other_token`: a deposit in another of its tokens, left over when another token completed it;
+ * - `after_expiry`: it arrived after the payment's expiry (or the late-collect window).
+ */
+export const RETURN_REASONS = ["token_not_supported", "token_not_accepted", "already_paid", "paid_in_other_token", "after_expiry"] as const;
+export type ReturnReason = (typeof RETURN_REASONS)[number];
+
+/**
+ * A transfer the escrow sent back: `from` is where the money was held (the deposit's payer, or the deposit address for
+ * a transfer that never became a deposit), `to` who received it (or may claim it, when `claimable`).
+ */
+export interface ReturnedTransfer {
+  reason: ReturnReason;
+  token: Address;
+  amount: bigint;
+  from: Address;
+  to: Address;
+  transactionHash: Hex;
+  claimable: boolean;
+}
+
+/**
+ * A transfer of a token the escrow does not take: nothing can collect it, the keeper does not send it back (see
+ * docs/operations.md), so it waits for the operator until a `returnStray` of that token (`returnedBy`).
+ */
+export interface UnacceptedTransfer {
+  token: Address;
+  amount: bigint;
+  sender: Address;
+  transactionHash: Hex;
+  /** The operator's transaction that sent it back; null while it needs the operator. */
+  returnedBy: Hex | null;
 }
 
 /** A payment as created: initiated, nothing received. */
@@ -112,6 +170,9 @@ export function newPayment({
     refundedAmount: 0n,
     refundRequested: 0n,
     depositsReturned: 0n,
+    refunds: [],
+    returnedTransfers: [],
+    unacceptedTransfers: [],
     completedBlock: null,
     expiredBlock: null,
     depositAddressFunded: false,

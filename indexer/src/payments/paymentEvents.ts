@@ -101,6 +101,17 @@ export interface DepositAddressFunded {
   timestamp: bigint | null;
 }
 
+/**
+ * A token the escrow does not take reached the payment's deposit address (its `Transfer` log): nothing collects it,
+ * and the merchant and operator must hear of it.
+ */
+export interface UnacceptedTransferSeen extends FromChain {
+  kind: "unaccepted_transfer";
+  token: Address;
+  amount: bigint;
+  sender: Address;
+}
+
 /** Where a BNB arrival seen by balance sits: after every log of its block (no block holds 2^31 logs). */
 export const NATIVE_ARRIVAL_LOG_INDEX = 0x7fffffff;
 
@@ -155,7 +166,8 @@ export type ChainPaymentEvent =
   | Refunded
   | StrayReturned
   | RefundClaimable
-  | DepositAddressFunded;
+  | DepositAddressFunded
+  | UnacceptedTransferSeen;
 
 /** Events that do not come from a block's logs: they are recorded with the block the indexer had reached then. */
 export type OffChainPaymentEvent = Settled | CheckoutOpened | TransactionFailed | RefundRequested | RefundAbandoned;

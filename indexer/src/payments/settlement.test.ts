@@ -34,6 +34,19 @@ describe("settlements", function () {
         confirmed(5, EXPIRY + 1n),
         { to: "failed", basis: "nothing_received" },
       ],
+      [
+        "nothing received, a reverted attempt, the late-collect window closed",
+        with_({ status: "pending", failedTransactions: 1, fundedByExpiry: true }),
+        confirmed(5, EXPIRY + WINDOW + 1n),
+        { to: "failed", basis: "nothing_collected" },
+      ],
+      // Failed means nothing was received: a payment holding deposits ends expired, whatever reverted before.
+      [
+        "deposits received and a reverted attempt, expired on chain",
+        with_({ status: "pending", receivedUsd: USD(5), failedTransactions: 2, expiredBlock: 30 }),
+        confirmed(30),
+        { to: "expired", basis: "expired_on_chain" },
+      ],
       ["funded by the expiry, window open", with_({ status: "pending", fundedByExpiry: true }), confirmed(5, EXPIRY + WINDOW), undefined],
       [
         "funded by the expiry, window closed",

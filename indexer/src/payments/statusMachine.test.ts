@@ -212,7 +212,10 @@ describe("the payment status machine", () => {
       const outcome = ok(applyEvent(paid, refund, SETTINGS));
       expect(outcome.payment.otherDeposits).to.deep.equal([]);
       expect(outcome.payment.status).to.equal("paid");
-      expect(outcome.changes.map((change) => [change.from, change.to, change.reason])).to.deep.equal([["paid", "paid", "deposit_refunded"]]);
+      expect(outcome.changes.map((change) => [change.from, change.to, change.reason])).to.deep.equal([["paid", "paid", "deposit_returned"]]);
+      expect(outcome.payment.returnedTransfers).to.deep.equal([
+        { reason: "paid_in_other_token", token: OTHER, amount: USD(1), from: THIRD_PARTY, to: THIRD_PARTY, transactionHash: TX, claimable: false },
+      ]);
     });
 
     it("counts funds at the deposit address in any accepted token, and not in a token the intent does not accept", () => {
@@ -249,12 +252,17 @@ describe("the payment status machine", () => {
         { kind: "expired", position: at(7), transactionHash: TX, token: TOKEN, amount: USD(30), receivedUsd: USD(30) },
         { kind: "deposit_refunded", position: at(7, 1), transactionHash: TX, payer: PAYER, to: PAYER, token: TOKEN, amount: USD(30) },
       ]);
-      expect(changes).to.deep.equal([["initiated", "pending", "deposit"]]);
+      // The refund is announced at once, while the expiry's block waits for its confirmations.
+      expect(changes).to.deep.equal([
+        ["initiated", "pending", "deposit"],
+        ["pending", "pending", "deposit_refunded"],
+      ]);
       expect(payment).to.include({ status: "pending", expiredBlock: 7 });
       expect(payment.depositsReturned).to.equal(USD(30));
+      expect(payment.refunds).to.deep.equal([{ kind: "expiry", token: TOKEN, amount: USD(30), to: PAYER, transactionHash: TX, claimable: false }]);
       expect(applyEvent(payment, settled("expired", 6, late(100n)), SETTINGS)).to.deep.include({ ok: false });
       const expired = ok(applyEvent(payment, settled("expired", 7, late(100n)), SETTINGS));
-      expect(expired.changes).to.deep.equal([{ paymentId: ID, sequence: 2, from: "pending", to: "expired", reason: "expired_on_chain", blockNumber: 7 }]);
+      expect(expired.changes).to.deep.equal([{ paymentId: ID, sequence: 3, from: "pending", to: "expired", reason: "expired_on_chain", blockNumber: 7 }]);
     });
 
     it("takes no deposit once the escrow expired the payment", () => {
@@ -337,6 +345,98 @@ describe("the payment status machine", () => {
         ok: false,
         reason: "a paid payment has no refund under way",
       });
+    });
+  });
+
+  describe("money sent back, and tokens the escrow does not take", () => {
+    const OTHER = `0x${"66".repeat(20)}` as Address;
+    const JUNK = `0x${"99".repeat(20)}` as Address;
+    const RECEIVER = `0x${"77".repeat(20)}` as Address;
+    const RETURN_TX = `0x${"88".repeat(32)}` as Hex;
+    const expiredEvent = (position: ChainPosition): PaymentEvent => ({ kind: "expired", position, transactionHash: RETURN_TX, token: TOKEN, amount: USD(30), receivedUsd: USD(30) });
+    const depositRefunded = (position: ChainPosition, token = TOKEN): PaymentEvent => ({
+      kind: "deposit_refunded",
+      position,
+      transactionHash: RETURN_TX,
+      payer: PAYER,
+      to: RECEIVER,
+      token,
+      amount: USD(30),
+    });
+    const claimable = (position: ChainPosition, amount = USD(30), token = TOKEN): PaymentEvent => ({ kind: "refund_claimable", position, transactionHash: RETURN_TX, account: RECEIVER, token, amount });
+    const stray = (position: ChainPosition, token: Address, amount = 5n): PaymentEvent => ({ kind: "stray_returned", position, transactionHash: RETURN_TX, to: RECEIVER, token, amount });
+    const unaccepted = (position: ChainPosition, amount = 7n): PaymentEvent => ({ kind: "unaccepted_transfer", position, transactionHash: TX, token: JUNK, amount, sender: PAYER });
+    const partlyPaid = () => run([deposited(at(5), 30, 30)]).payment;
+
+    it("lists an expired payment's deposit sent back as an expiry refund, and marks it claimable when the push failed", () => {
+      const { payment, changes } = run([expiredEvent(at(7)), depositRefunded(at(7, 1)), claimable(at(7, 2))], partlyPaid());
+      expect(changes).to.deep.equal([
+        ["pending", "pending", "deposit_refunded"],
+        ["pending", "pending", "refund_claimable"],
+      ]);
+      expect(payment.refunds).to.deep.equal([{ kind: "expiry", token: TOKEN, amount: USD(30), to: RECEIVER, transactionHash: RETURN_TX, claimable: true }]);
+      // Settled expired, the refund stays listed; a refund sent after the expiry's confirmation is announced too.
+      const expired = run([settled("expired", 7, EXPIRY + 100n)], payment).payment;
+      expect(expired.refunds).to.have.length(1);
+    });
+
+    it("lists the merchant's refunds of a paid payment in the same list", () => {
+      const paid = run([completed(at(1), 100, 100), settled("paid", 12)]).payment;
+      const refund: PaymentEvent = { kind: "refunded", position: at(20), transactionHash: RETURN_TX, to: RECEIVER, token: TOKEN, amount: USD(40), refundedTotal: USD(40) };
+      const { payment } = run([refund], paid);
+      expect(payment.refunds).to.deep.equal([{ kind: "merchant", token: TOKEN, amount: USD(40), to: RECEIVER, transactionHash: RETURN_TX, claimable: false }]);
+    });
+
+    it("gives each returned stray the reason the indexer can tell from the payment as it stood", () => {
+      const twoTokens = () => newPayment({ id: ID, amountUsd: USD(100), expiry: EXPIRY, depositAddress: DEPOSIT_ADDRESS, acceptedTokens: [TOKEN] });
+      const cases: Array<[string, PaymentEvent[], Address, string]> = [
+        ["a token the escrow does not take", [unaccepted(at(1))], JUNK, "token_not_supported"],
+        ["a token the escrow takes, not offered by this intent", [], OTHER, "token_not_accepted"],
+        ["a second payment of a paid payment", [completed(at(1), 100, 100), settled("paid", 12)], TOKEN, "already_paid"],
+        ["a top-up while confirming", [completed(at(1), 100, 100)], TOKEN, "already_paid"],
+        ["an offered token of an unpaid payment, returned once no longer collectable", [], TOKEN, "after_expiry"],
+        ["an offered token of an expired payment", [deposited(at(1), 30, 30), expiredEvent(at(2)), settled("expired", 2, EXPIRY + 1n)], TOKEN, "after_expiry"],
+      ];
+      for (const [name, before, token, reason] of cases) {
+        const { payment, changes } = run([...before, stray(at(30), token)], twoTokens());
+        expect(payment.returnedTransfers.map((returned) => returned.reason), name).to.deep.equal([reason]);
+        expect(payment.returnedTransfers[0], name).to.deep.include({ token, amount: 5n, from: DEPOSIT_ADDRESS, to: RECEIVER, transactionHash: RETURN_TX, claimable: false });
+        expect(changes[changes.length - 1][2], name).to.equal("stray_returned");
+      }
+    });
+
+    it("marks a returned stray claimable when the escrow could not push it", () => {
+      const { payment, changes } = run([stray(at(30), OTHER), claimable(at(30, 1), 5n, OTHER)]);
+      expect(payment.returnedTransfers[0].claimable).to.equal(true);
+      expect(changes.map(([, , reason]) => reason)).to.deep.equal(["stray_returned", "return_claimable"]);
+      // A claimable log that matches nothing listed changes nothing.
+      expect(run([claimable(at(31), 9n, OTHER)], payment).changes).to.deep.equal([]);
+    });
+
+    it("lists a token the escrow does not take as needing the operator, whatever the status, until a return of it", () => {
+      for (const before of [[], [completed(at(1), 100, 100), settled("paid", 12)], [settled("expired", 50, EXPIRY + 1n)]] as PaymentEvent[][]) {
+        const { payment, changes } = run([...before, unaccepted(at(60)), unaccepted(at(61), 3n)]);
+        const status = payment.status;
+        expect(changes.slice(-2)).to.deep.equal([
+          [status, status, "unaccepted_transfer"],
+          [status, status, "unaccepted_transfer"],
+        ]);
+        expect(payment.unacceptedTransfers.map((seen) => [seen.amount, seen.returnedBy])).to.deep.equal([
+          [7n, null],
+          [3n, null],
+        ]);
+        // Nothing counts it: not received, not a reason to be pending.
+        expect(payment.receivedUsd).to.equal(before.length === 0 ? 0n : payment.receivedUsd);
+        const returned = run([stray(at(70), JUNK, 10n)], payment).payment;
+        expect(returned.unacceptedTransfers.map((seen) => seen.returnedBy)).to.deep.equal([RETURN_TX, RETURN_TX]);
+        expect(returned.returnedTransfers.map((entry) => entry.reason)).to.deep.equal(["token_not_supported"]);
+      }
+    });
+
+    it("announces a refund or return the chain took back as a change of money", () => {
+      const refunded = run([expiredEvent(at(7)), depositRefunded(at(7, 1))], partlyPaid()).payment;
+      const { changes } = reconcile(refunded, { ...refunded, refunds: [], depositsReturned: 0n });
+      expect(changes.map((change) => [change.from, change.to, change.reason])).to.deep.equal([["pending", "pending", "chain_reorganised"]]);
     });
   });
 

@@ -1,6 +1,6 @@
 import { zeroAddress, type Address, type Hex } from "viem";
 import type { ConfirmationPolicy } from "../chain/confirmations";
-import type { Payment, TokenAmount } from "./payment";
+import type { Payment, ReturnReason, TokenAmount } from "./payment";
 import { comparePositions, isChainEvent, type ChainPaymentEvent, type PaymentEvent, type Settled } from "./paymentEvents";
 import { settlementDue } from "./settlement";
 import { isAllowedTransition, type PaymentStatus } from "./statuses";
@@ -19,6 +19,11 @@ export type ChangeReason =
   | "refunded"
   | "refund_abandoned"
   | "deposit_refunded"
+  | "deposit_returned"
+  | "stray_returned"
+  | "refund_claimable"
+  | "return_claimable"
+  | "unaccepted_transfer"
   | "chain_reorganised"
   | "late_log";
 
@@ -89,8 +94,18 @@ export function moneyDiffers(a: Payment, b: Payment): boolean {
     a.excessUsd !== b.excessUsd ||
     a.paidAmount !== b.paidAmount ||
     a.refundedAmount !== b.refundedAmount ||
-    !sameAmounts(a.otherDeposits, b.otherDeposits)
+    !sameAmounts(a.otherDeposits, b.otherDeposits) ||
+    !sameRecords(a.refunds, b.refunds) ||
+    !sameRecords(a.returnedTransfers, b.returnedTransfers) ||
+    !sameRecords(a.unacceptedTransfers, b.unacceptedTransfers)
   );
+}
+
+/** Whether two lists of money records are the same (they are short: a payment sees a few refunds or returns). */
+function sameRecords(a: readonly object[], b: readonly object[]): boolean {
+  if (a === b) return true;
+  const text = (records: readonly object[]) => JSON.stringify(records, (_key, value) => (typeof value === "bigint" ? value.toString() : value));
+  return a.length === b.length && text(a) === text(b);
 }
 
 function sameAmounts(a: readonly TokenAmount[], b: readonly TokenAmount[]): boolean {
@@ -201,21 +216,29 @@ function applyChainEvent(payment: Payment, event: ChainPaymentEvent): Outcome {
       if (!OPEN.has(payment.status) || payment.expiredBlock !== null) return refuse(`a ${payment.status} payment cannot be expired by the escrow`);
       return { ok: true, payment: { ...at, expiredBlock: event.position.blockNumber, depositAddressFunded: false }, changes: [] };
     case "deposit_refunded": {
+      // An expired payment's deposits, in any of its tokens, are refunds; a paid one's in another token than the one
+      // that paid it are transfers sent back.
+      const expiring = payment.status === "expired" || payment.expiredBlock !== null;
+      const refund = { kind: "expiry" as const, token: event.token, amount: event.amount, to: event.to, transactionHash: event.transactionHash, claimable: false };
       if (payment.token !== null && !sameAddress(payment.token, event.token)) {
         // Deposits in a token that did not pay it go back once it is paid or expired.
         if (OPEN.has(payment.status) && payment.expiredBlock === null) return refuse(`deposits of a ${payment.status} payment are not refunded`);
-        const next = { ...at, otherDeposits: addAmount(payment.otherDeposits, event.token, -event.amount) };
-        return announcingMoney(payment, { ok: true, payment: next, changes: [] }, "deposit_refunded", source);
+        const otherDeposits = addAmount(payment.otherDeposits, event.token, -event.amount);
+        if (expiring) return announcingMoney(payment, unchanged({ ...at, otherDeposits, refunds: [...payment.refunds, refund] }), "deposit_refunded", source);
+        const returned = { reason: "paid_in_other_token" as const, token: event.token, amount: event.amount, from: event.payer, to: event.to, transactionHash: event.transactionHash, claimable: false };
+        return announcingMoney(payment, unchanged({ ...at, otherDeposits, returnedTransfers: [...payment.returnedTransfers, returned] }), "deposit_returned", source);
       }
-      if (payment.status !== "expired" && payment.expiredBlock === null) return refuse(`deposits of a ${payment.status} payment are not refunded`);
-      return { ok: true, payment: { ...at, depositsReturned: payment.depositsReturned + event.amount }, changes: [] };
+      if (!expiring) return refuse(`deposits of a ${payment.status} payment are not refunded`);
+      const next = { ...at, depositsReturned: payment.depositsReturned + event.amount, refunds: [...payment.refunds, refund] };
+      return announcingMoney(payment, unchanged(next), "deposit_refunded", source);
     }
     case "refunded": {
       if (!SETTLED.has(payment.status) && payment.status !== "confirming") {
         return refuse(`a ${payment.status} payment cannot be refunded`);
       }
       const refundRequested = payment.refundRequested > event.amount ? payment.refundRequested - event.amount : 0n;
-      const next: Payment = { ...at, refundedAmount: event.refundedTotal, refundRequested };
+      const refund = { kind: "merchant" as const, token: event.token, amount: event.amount, to: event.to, transactionHash: event.transactionHash, claimable: false };
+      const next: Payment = { ...at, refundedAmount: event.refundedTotal, refundRequested, refunds: [...payment.refunds, refund] };
       // A refund while still confirming is counted and announced; the status follows once the payment is paid.
       if (payment.status === "confirming") return announcingMoney(payment, { ok: true, payment: next, changes: [] }, "refunded", source);
       return announcingMoney(payment, moves(next, [[refundStatus(next), "refunded", source]]), "refunded", source);
@@ -237,11 +260,64 @@ function applyChainEvent(payment: Payment, event: ChainPaymentEvent): Outcome {
       };
       return moves(next, arrived ? [["pending", "deposit_address_funded", source]] : []);
     }
-    case "stray_returned":
-      return { ok: true, payment: { ...at, nativeWaiting: nativeWaitingAfter(payment.nativeWaiting, payment.depositAddress, event) }, changes: [] };
-    case "refund_claimable":
-      return { ok: true, payment: at, changes: [] };
+    case "stray_returned": {
+      const reason = returnReason(payment, event.token);
+      const returned = { reason, token: event.token, amount: event.amount, from: payment.depositAddress, to: event.to, transactionHash: event.transactionHash, claimable: false };
+      const next: Payment = {
+        ...at,
+        nativeWaiting: nativeWaitingAfter(payment.nativeWaiting, payment.depositAddress, event),
+        returnedTransfers: [...payment.returnedTransfers, returned],
+        // A return sweeps all of the token that waits: every transfer of it still waiting went with it.
+        unacceptedTransfers: payment.unacceptedTransfers.map((seen) =>
+          seen.returnedBy === null && sameAddress(seen.token, event.token) ? { ...seen, returnedBy: event.transactionHash } : seen,
+        ),
+      };
+      return announcingMoney(payment, unchanged(next), "stray_returned", source);
+    }
+    case "refund_claimable": {
+      // The escrow could not push the refund or return just logged in the same transaction: it holds it for the receiver.
+      const pushed = (record: { token: Address; to: Address; amount: bigint; transactionHash: Hex; claimable: boolean }) =>
+        !record.claimable &&
+        record.transactionHash.toLowerCase() === event.transactionHash.toLowerCase() &&
+        sameAddress(record.token, event.token) &&
+        sameAddress(record.to, event.account) &&
+        record.amount === event.amount;
+      const refund = lastIndexOf(payment.refunds, pushed);
+      if (refund >= 0) {
+        const refunds = payment.refunds.map((record, i) => (i === refund ? { ...record, claimable: true } : record));
+        return announcingMoney(payment, unchanged({ ...at, refunds }), "refund_claimable", source);
+      }
+      const returned = lastIndexOf(payment.returnedTransfers, pushed);
+      if (returned < 0) return unchanged(at);
+      const returnedTransfers = payment.returnedTransfers.map((record, i) => (i === returned ? { ...record, claimable: true } : record));
+      return announcingMoney(payment, unchanged({ ...at, returnedTransfers }), "return_claimable", source);
+    }
+    case "unaccepted_transfer": {
+      const seen = { token: event.token, amount: event.amount, sender: event.sender, transactionHash: event.transactionHash, returnedBy: null };
+      return announcingMoney(payment, unchanged({ ...at, unacceptedTransfers: [...payment.unacceptedTransfers, seen] }), "unaccepted_transfer", source);
+    }
   }
+}
+
+const unchanged = (payment: Payment): Outcome => ({ ok: true, payment, changes: [] });
+
+/** The index of the last record `matches`, or -1. */
+function lastIndexOf<T>(records: readonly T[], matches: (record: T) => boolean): number {
+  for (let i = records.length - 1; i >= 0; i -= 1) if (matches(records[i])) return i;
+  return -1;
+}
+
+/**
+ * Why the escrow returned a stray of `token` from the payment's deposit address, from what the indexer knows then: a
+ * token the escrow takes for no payment (seen as an unaccepted transfer), one this intent does not offer, a payment
+ * already paid, else (an offered token of an unpaid payment, which the escrow returns only once it can no longer be
+ * collected) one that came after the expiry.
+ */
+function returnReason(payment: Payment, token: Address): ReturnReason {
+  if (payment.unacceptedTransfers.some((seen) => seen.returnedBy === null && sameAddress(seen.token, token))) return "token_not_supported";
+  if (!accepts(payment, token)) return "token_not_accepted";
+  if (payment.completedBlock !== null) return "already_paid";
+  return "after_expiry";
 }
 
 /** A settlement the indexer verified against the escrow: refused unless the payment is due exactly that. */

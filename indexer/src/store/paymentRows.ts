@@ -26,6 +26,14 @@ const big = (value: unknown) => BigInt(value as string);
 const tokenList = (value: unknown) => (value ? (String(value).split(",") as Address[]) : []);
 const num = (value: unknown) => (value === null || value === undefined ? null : Number(value));
 
+/** A JSON list of money records (refunds, returned or unaccepted transfers) with its amounts back as bigints. */
+function recordsFrom<T extends { amount: bigint }>(value: unknown): T[] {
+  return (JSON.parse(value as string) as Array<Omit<T, "amount"> & { amount: string }>).map((record) => ({ ...record, amount: BigInt(record.amount) }) as T);
+}
+
+/** The JSON of a list of money records, amounts as decimal strings. */
+const recordsJson = (records: ReadonlyArray<{ amount: bigint }>) => JSON.stringify(records.map((record) => ({ ...record, amount: record.amount.toString() })));
+
 /** The machine's payment from its row. */
 export function paymentFromRow(row: Row): Payment {
   const cursorBlock = num(row.cursor_block);
@@ -48,6 +56,9 @@ export function paymentFromRow(row: Row): Payment {
     refundedAmount: big(row.refunded_amount),
     refundRequested: big(row.refund_requested),
     depositsReturned: big(row.deposits_returned),
+    refunds: recordsFrom(row.refunds),
+    returnedTransfers: recordsFrom(row.returned_transfers),
+    unacceptedTransfers: recordsFrom(row.unaccepted_transfers),
     completedBlock: num(row.completed_block),
     expiredBlock: num(row.expired_block),
     depositAddressFunded: Boolean(row.deposit_address_funded),
@@ -113,6 +124,9 @@ export function stateColumns(payment: Payment) {
     refunded_amount: payment.refundedAmount.toString(),
     refund_requested: payment.refundRequested.toString(),
     deposits_returned: payment.depositsReturned.toString(),
+    refunds: recordsJson(payment.refunds),
+    returned_transfers: recordsJson(payment.returnedTransfers),
+    unaccepted_transfers: recordsJson(payment.unacceptedTransfers),
     completed_block: payment.completedBlock,
     expired_block: payment.expiredBlock,
     deposit_address_funded: payment.depositAddressFunded,

@@ -116,6 +116,7 @@ export async function savePayments(db: Db, chainId: number, payments: readonly P
       received_usd = x.received_usd, remaining_usd = x.remaining_usd, excess_usd = x.excess_usd, token = x.token,
       paid_amount = x.paid_amount, other_deposits = x.other_deposits, fee = x.fee, refunded_amount = x.refunded_amount,
       refund_requested = x.refund_requested, deposits_returned = x.deposits_returned,
+      refunds = x.refunds, returned_transfers = x.returned_transfers, unaccepted_transfers = x.unaccepted_transfers,
       completed_block = x.completed_block, expired_block = x.expired_block,
       deposit_address_funded = x.deposit_address_funded, funded_by_expiry = x.funded_by_expiry,
       native_waiting = x.native_waiting, failed_transactions = x.failed_transactions,
@@ -124,6 +125,7 @@ export async function savePayments(db: Db, chainId: number, payments: readonly P
       id text, status text, previous_status text, sequence integer,
       received_usd numeric, remaining_usd numeric, excess_usd numeric, token text,
       paid_amount numeric, other_deposits text, fee numeric, refunded_amount numeric, refund_requested numeric, deposits_returned numeric,
+      refunds text, returned_transfers text, unaccepted_transfers text,
       completed_block bigint, expired_block bigint, deposit_address_funded boolean, funded_by_expiry boolean,
       native_waiting numeric, failed_transactions integer,
       cursor_block bigint, cursor_log_index integer)

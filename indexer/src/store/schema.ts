@@ -31,6 +31,10 @@ export interface PaymentsTable {
   paid_amount: Numeric;
   /** JSON `[{token, amount}]`: units held in accepted tokens other than `token`, amounts as decimal strings. */
   other_deposits: ColumnType<string, string | undefined, string>;
+  /** JSON lists of the payment's refunds, returned transfers and unaccepted transfers (amounts as decimal strings). */
+  refunds: ColumnType<string, string | undefined, string>;
+  returned_transfers: ColumnType<string, string | undefined, string>;
+  unaccepted_transfers: ColumnType<string, string | undefined, string>;
   fee: Numeric;
   refunded_amount: Numeric;
   refund_requested: Numeric;

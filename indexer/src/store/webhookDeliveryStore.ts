@@ -49,12 +49,19 @@ const PAYMENT_BIGINTS = [
   "depositsReturned",
 ] as const satisfies ReadonlyArray<keyof Payment>;
 
+/** The fields of Payment that are lists of entries with an `amount`, a bigint written as a decimal string. */
+const PAYMENT_AMOUNT_LISTS = ["otherDeposits", "refunds", "returnedTransfers", "unacceptedTransfers"] as const satisfies ReadonlyArray<keyof Payment>;
+
 /** An outbox row's data: the change (null for the payment's creation) and the payment as it stood right after it. */
 function outboxContent(data: unknown, paymentId: string): { change: StatusChange | null; payment: Partial<Payment> } {
   const parsed = (typeof data === "string" ? JSON.parse(data) : data) as { change?: StatusChange | null; payment?: Record<string, unknown> } | null;
   if (!parsed || typeof parsed !== "object") throw new Error(`outbox row of payment ${paymentId}: data is not an object`);
   const payment: Record<string, unknown> = { ...(parsed.payment ?? {}) };
   for (const field of PAYMENT_BIGINTS) if (payment[field] !== undefined && payment[field] !== null) payment[field] = BigInt(payment[field] as string);
+  for (const field of PAYMENT_AMOUNT_LISTS) {
+    const list = payment[field];
+    if (Array.isArray(list)) payment[field] = list.map((entry: { amount: string }) => ({ ...entry, amount: BigInt(entry.amount) }));
+  }
   return { change: parsed.change ?? null, payment: payment as Partial<Payment> };
 }
 

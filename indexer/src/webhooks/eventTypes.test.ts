@@ -16,6 +16,11 @@ const REASONS: ChangeReason[] = [
   "refunded",
   "refund_abandoned",
   "deposit_refunded",
+  "deposit_returned",
+  "stray_returned",
+  "refund_claimable",
+  "return_claimable",
+  "unaccepted_transfer",
   "chain_reorganised",
   "late_log",
 ];
@@ -32,6 +37,8 @@ describe("webhook event types", function () {
       "payment.underpaid",
       "payment.refunded",
       "payment.reverted",
+      "payment.transfer_returned",
+      "payment.transfer_unaccepted",
     ]) {
       expect(WEBHOOK_EVENT_TYPES).to.include(type);
     }
@@ -59,9 +66,21 @@ describe("webhook event types", function () {
       ["partially_refunded", "partially_refunded", "refunded", "payment.refunded"],
       ["refunding", "paid", "refund_abandoned", "payment.refund_abandoned"],
       ["refunding", "partially_refunded", "refund_abandoned", "payment.refund_abandoned"],
-      // A deposit in a token that did not pay the payment went back to its payer: the payment's status stays.
-      ["paid", "paid", "deposit_refunded", "payment.deposit_returned"],
-      ["expired", "expired", "deposit_refunded", "payment.deposit_returned"],
+      // An expired payment's deposit went back (before or after its expiry was confirmed), or a refund became
+      // claimable: a refund, the status stays.
+      ["pending", "pending", "deposit_refunded", "payment.refunded"],
+      ["expired", "expired", "deposit_refunded", "payment.refunded"],
+      ["expired", "expired", "refund_claimable", "payment.refunded"],
+      ["paid", "paid", "refund_claimable", "payment.refunded"],
+      // A transfer that could not pay the payment went back: a deposit in a token that did not pay it, a stray.
+      ["paid", "paid", "deposit_returned", "payment.transfer_returned"],
+      ["paid", "paid", "stray_returned", "payment.transfer_returned"],
+      ["expired", "expired", "stray_returned", "payment.transfer_returned"],
+      ["pending", "pending", "stray_returned", "payment.transfer_returned"],
+      ["expired", "expired", "return_claimable", "payment.transfer_returned"],
+      // A token the escrow does not take reached the deposit address, whatever the status.
+      ["initiated", "initiated", "unaccepted_transfer", "payment.transfer_unaccepted"],
+      ["paid", "paid", "unaccepted_transfer", "payment.transfer_unaccepted"],
       // A reorganisation took the deposit back, whatever status it leaves.
       ["confirming", "initiated", "chain_reorganised", "payment.reverted"],
       ["confirming", "pending", "chain_reorganised", "payment.reverted"],

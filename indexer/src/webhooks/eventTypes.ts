@@ -13,7 +13,8 @@ export const WEBHOOK_EVENT_TYPES = [
   "payment.refunding",
   "payment.refunded",
   "payment.refund_abandoned",
-  "payment.deposit_returned",
+  "payment.transfer_returned",
+  "payment.transfer_unaccepted",
   "payment.reverted",
 ] as const;
 
@@ -28,15 +29,27 @@ export interface ChangeSummary {
 
 /**
  * The event a change announces. Merchants think in outcomes rather than statuses: a partial deposit is
- * `payment.underpaid`, paid is `payment.completed`, a refund (also one that leaves the status as it was) is
- * `payment.refunded`, a deposit in a token that did not pay it sent back to its payer is `payment.deposit_returned`,
- * and a deposit or refund the chain took back is `payment.reverted` whatever the status it left.
+ * `payment.underpaid`, paid is `payment.completed`, a refund (the merchant's, or an expired payment's deposit sent
+ * back; also one that leaves the status as it was, or one that became claimable) is `payment.refunded`, a transfer
+ * the escrow sent back because it could not pay the payment is `payment.transfer_returned`, a token the escrow does
+ * not take reaching the deposit address is `payment.transfer_unaccepted`, and a deposit or refund the chain took
+ * back is `payment.reverted` whatever the status it left.
  */
 export function eventTypeOf(change: ChangeSummary | null): WebhookEventType {
   if (change === null) return "payment.created";
   if (change.reason === "chain_reorganised") return "payment.reverted";
-  if (change.reason === "refunded") return "payment.refunded";
-  if (change.reason === "deposit_refunded") return "payment.deposit_returned";
+  switch (change.reason) {
+    case "refunded":
+    case "deposit_refunded":
+    case "refund_claimable":
+      return "payment.refunded";
+    case "deposit_returned":
+    case "stray_returned":
+    case "return_claimable":
+      return "payment.transfer_returned";
+    case "unaccepted_transfer":
+      return "payment.transfer_unaccepted";
+  }
   switch (change.to) {
     case "initiated":
       return "payment.reverted";
