@@ -12,10 +12,10 @@ export interface Store {
   /** The PostgreSQL connection string when `kind` is postgres (the advisory lock opens its own session). */
   url?: string;
   /**
-   * Calls `onNotify` on each NOTIFY of `channel` (PostgreSQL's LISTEN on a session of its own, or PGlite's);
-   * returns the function that stops listening.
+   * Calls `onNotify` with the payload of each NOTIFY of `channel` (PostgreSQL's LISTEN on a session of its own, or
+   * PGlite's); returns the function that stops listening.
    */
-  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -39,7 +39,7 @@ export async function openStore({ url, dataDir }: { url?: string; dataDir?: stri
     listen = async (channel, onNotify) => {
       const client = new pg.Client({ connectionString: url });
       await client.connect();
-      client.on("notification", (message) => message.channel === channel && onNotify());
+      client.on("notification", (message) => message.channel === channel && onNotify(message.payload ?? ""));
       // A lost session only costs the wake-ups: listeners poll as well.
       client.on("error", () => undefined);
       await client.query(`listen ${pg.escapeIdentifier(channel)}`);
@@ -53,7 +53,7 @@ export async function openStore({ url, dataDir }: { url?: string; dataDir?: stri
     db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
     kind = "pglite";
     listen = async (channel, onNotify) => {
-      const stop = await pglite.listen(channel, () => onNotify());
+      const stop = await pglite.listen(channel, (payload) => onNotify(payload));
       return async () => {
         await stop().catch(() => undefined);
       };
