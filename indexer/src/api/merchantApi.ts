@@ -8,6 +8,7 @@ import type { ApiContext } from "./apiContext";
 import { ApiError } from "./apiErrors";
 import { zodValidatorCompiler } from "./requestValidation";
 import { checkoutRoutes } from "./routes/checkoutRoutes";
+import { checkoutSettingsRoutes } from "./routes/checkoutSettingsRoutes";
 import { paymentRoutes } from "./routes/paymentRoutes";
 import { webhookRoutes } from "./routes/webhookRoutes";
 
@@ -119,6 +120,7 @@ export async function buildMerchantApi(context: ApiContext, options: MerchantApi
 
   paymentRoutes(app, context);
   webhookRoutes(app, context);
+  checkoutSettingsRoutes(app, context);
   checkoutRoutes(app, context);
   return app;
 }
