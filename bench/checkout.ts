@@ -19,8 +19,8 @@ import { writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import path from "node:path";
 import QRCode from "qrcode";
-import { checkoutPage, networkName, type CheckoutView } from "../indexer/src/checkout/checkoutPage";
-import type { PaymentOption } from "../indexer/src/api/paymentResource";
+import { CheckoutReader } from "../indexer/src/api/checkoutReader";
+import { checkoutPage, type CheckoutView } from "../indexer/src/checkout/checkoutPage";
 import { openStore } from "../indexer/src/store/database";
 import { startLocalChain } from "../indexer/test/support/localChain";
 import { call, startApiStack, type ApiStack } from "../indexer/test/support/merchantApiStack";
@@ -99,27 +99,12 @@ interface PageTiming {
 
 /**
  * The QR codes and the HTML of the benchmark's own pages, timed in this process (its API idle): the route renders
- * a page's QR codes with `qrSvg` and its HTML with `checkoutPage`, from the payment's resource.
+ * a page's QR codes with `qrSvg` and its HTML with `checkoutPage`, from what `CheckoutReader.view` reads.
  */
 async function timePages(stack: ApiStack, ids: readonly string[]): Promise<PageTiming> {
   const views: CheckoutView[] = [];
-  for (const id of ids) {
-    const { body } = await call(stack, "GET", `/v1/payments/${id}`, { key: stack.key });
-    const options = body.payment_options as PaymentOption[];
-    views.push({
-      paymentId: body.id,
-      merchantName: stack.merchant.name,
-      description: body.description,
-      amountUsd: body.amount_usd,
-      remainingUsd: body.remaining_usd,
-      status: body.status,
-      network: networkName(stack.context.chainId),
-      depositAddress: body.deposit_address,
-      expiresAt: body.expires_at,
-      cancelUrl: body.cancel_url,
-      options: await Promise.all(options.map(async (option) => ({ ...option, qrSvg: await qrSvg(option.uri) }))),
-    });
-  }
+  const reader = new CheckoutReader(stack.context);
+  for (const id of ids) views.push((await reader.view(await reader.load(id))).view);
   const qr = await timePerPage(views.length, () => Promise.all(views.map((view) => Promise.all(view.options.map((option) => qrSvg(option.uri))))));
   const html = await timePerPage(views.length, async () => views.map(checkoutPage));
   const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
@@ -150,7 +135,7 @@ async function main() {
   const chain = await startLocalChain();
   const database = await freshPostgresDatabase();
   const store = await openStore({ url: database.url });
-  const stack = await startApiStack(chain, store.db, { rateLimit: RATE_LIMIT });
+  const stack = await startApiStack(chain, store, { rateLimit: RATE_LIMIT });
   const load = await LoadProcess.start();
   try {
     console.log(`load average before the benchmark: ${loadBefore.toFixed(2)}; creating ${WARMUP_PAYMENTS} + ${PAYMENTS} payments...`);

@@ -44,7 +44,22 @@ describe("hosted checkout page", function () {
     expect(html).to.include('href="https://shop.example/cart"');
     // Nothing is loaded from another origin: the style and the script are the API's own.
     const loaded = [...html.matchAll(/<(?:script|link|img)\b[^>]*(?:src|href)="([^"]+)"/g)].map((match) => match[1]);
-    expect(loaded).to.deep.equal(["/checkout/assets/checkout.css", "/checkout/assets/checkout.js"]);
+    expect(loaded).to.deep.equal([
+      "/checkout/assets/checkout.css",
+      "/checkout/assets/checkout.js",
+      "/checkout/assets/tokens/usdt.svg",
+      "/checkout/assets/tokens/usdc.svg",
+      "/checkout/assets/tokens/bnb.svg",
+    ]);
+    for (const logo of loaded.slice(2)) {
+      const svg = await page(`${f.api.url}${logo}`);
+      expect(svg.status, logo).to.equal(200);
+      expect(svg.headers.get("content-type"), logo).to.equal("image/svg+xml");
+      expect(svg.text, logo).to.match(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/).and.not.match(/href|<script/);
+    }
+    // The line that keeps a shopper from sending another token or on another chain, from what is offered.
+    expect(html).to.include('<p class="send-only" id="send-only">Send only USDT, USDC or BNB on Local test chain (31337)</p>');
+    expect(html).to.include("The timer pauses once a transaction is detected on chain.");
     const script = await page(`${f.api.url}/checkout/assets/checkout.js`);
     expect(script.headers.get("content-type")).to.match(/^text\/javascript/);
     // One bundle, viem inside, that calls this server's routes.
@@ -53,11 +68,17 @@ describe("hosted checkout page", function () {
     expect((await page(`${f.api.url}/checkout/assets/checkout.css`)).headers.get("content-type")).to.match(/^text\/css/);
   });
 
-  it("opening it moves the payment from initiated to pending, once, and tells the merchant", async function () {
+  it("a plain GET (a link preview, a crawler) changes nothing; the page's beacon moves initiated to pending, once, and tells the merchant", async function () {
     const f = fixture();
     const payment = await createdPayment(f);
     expect((await page(`${f.api.url}/checkout/${payment.id}`)).status).to.equal(200);
     expect((await page(`${f.api.url}/checkout/${payment.id}`)).status).to.equal(200);
+    expect((await call(f.api, "GET", `/v1/payments/${payment.id}`, { key: f.key })).body).to.include({ status: "initiated", sequence: 0 });
+    expect((await f.db.selectFrom("outbox").select("type").where("payment_id", "=", payment.id).execute()).map((row) => row.type)).to.deep.equal(["payment.created"]);
+    // What the page's script sends once it is shown to a person.
+    expect((await call(f.api, "POST", `/checkout/${payment.id}/opened`)).status).to.equal(204);
+    expect((await call(f.api, "POST", `/checkout/${payment.id}/opened`)).status).to.equal(204);
+    expectError(await call(f.api, "POST", `/checkout/0x${"ab".repeat(32)}/opened`), 404, "id", "not_found_error");
     const read = await call(f.api, "GET", `/v1/payments/${payment.id}`, { key: f.key });
     expect(read.body).to.include({ status: "pending", previous_status: "initiated", sequence: 1 });
     expect(read.body.history.map((entry: { reason: string }) => entry.reason)).to.deep.equal(["checkout_opened"]);
@@ -68,7 +89,7 @@ describe("hosted checkout page", function () {
   it("feeds the page the status: waiting, then confirming with its confirmations", async function () {
     const f = fixture();
     const payment = await createdPayment(f);
-    await page(`${f.api.url}/checkout/${payment.id}`);
+    await call(f.api, "POST", `/checkout/${payment.id}/opened`);
     const waiting = await call(f.api, "GET", `/checkout/${payment.id}/status`);
     expect(waiting.status).to.equal(200);
     expect(waiting.body).to.include({ status: "pending", text: "Waiting for payment: $25.00 to pay", remaining_usd: "25.00" });
@@ -83,6 +104,7 @@ describe("hosted checkout page", function () {
   it("shows expired at the expiry, when nothing was received: the merchant hears of it once a block after it is confirmed", async function () {
     const f = fixture();
     const payment = await createdPayment(f, { amount_usd: "5.00", ttl_seconds: 60 });
+    await call(f.api, "POST", `/checkout/${payment.id}/opened`);
     const indexer = localIndexer(chain(), f.db);
     await mineAt(BigInt(Date.parse(payment.expires_at) / 1000) + 1n);
     await catchUp(indexer);
@@ -192,7 +214,7 @@ describe("hosted checkout page", function () {
     it("records a reverted pay call once, checked on chain, with the reason; the payment stays payable", async function () {
       const f = fixture();
       const payment = await createdPayment(f);
-      await page(`${f.api.url}/checkout/${payment.id}`);
+      await call(f.api, "POST", `/checkout/${payment.id}/opened`);
       const plan = (await call(f.api, "GET", `/checkout/${payment.id}/wallet?token=USDT`)).body;
       const wallet = await shopper();
       await mintUsdt(wallet.address, BigInt(plan.amount_units));

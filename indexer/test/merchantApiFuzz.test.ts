@@ -368,7 +368,7 @@ function propertyOn(chain: ReturnType<typeof useLocalChain>, kind: StoreKind, nu
       // The payment made here must outlive each test's snapshot, and go when the suite does.
       clean = await snapshot();
       store = await openTestStore(kind);
-      api = await startApiStack(chain(), store.db);
+      api = await startApiStack(chain(), store);
       const fixture = { api, key: api.key };
       const other = await newMerchant(store.db);
       const live = await newMerchant(store.db);

@@ -345,7 +345,7 @@ describe("merchant API: webhook endpoints, the event log, rate limits and the Op
   describe("rate limits", function () {
     it("answers the 6th request of a key within the window with 429 and Retry-After; other keys go on", async function () {
       const store = await openTestStore("postgres");
-      const api = await startApiStack(chain(), store.db, { rateLimit: 5, rateWindowMs: 1000 });
+      const api = await startApiStack(chain(), store, { rateLimit: 5, rateWindowMs: 1000 });
       try {
         const other = await newMerchant(store.db);
         const burst = await Promise.all(Array.from({ length: 6 }, () => call(api, "GET", "/v1/payments", { key: api.key })));

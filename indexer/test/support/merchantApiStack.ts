@@ -4,7 +4,7 @@ import type { ApiContext } from "../../src/api/apiContext";
 import { apiContext } from "../../src/api/apiSetup";
 import { buildMerchantApi } from "../../src/api/merchantApi";
 import { createApiKey, createMerchant, type Merchant } from "../../src/store/merchantStore";
-import type { Db } from "../../src/store/paymentStore";
+import type { Store } from "../../src/store/database";
 import { parseAllowList } from "../../src/webhooks/addressPolicy";
 import { INTENT_SIGNER_KEY, SETTINGS, type LocalChain } from "./localChain";
 
@@ -24,11 +24,13 @@ export interface ApiStack {
 /** The merchant API on a real port, over `db` and the local chain's deployment. */
 export async function startApiStack(
   chain: LocalChain,
-  db: Db,
+  store: Pick<Store, "db" | "listen">,
   options: { rateLimit?: number; rateWindowMs?: number } = {},
 ): Promise<ApiStack> {
+  const { db } = store;
   const context = await apiContext({
     db,
+    listen: store.listen,
     client: createRpcClient([chain.url]),
     record: chain.record,
     signerKey: INTENT_SIGNER_KEY,
