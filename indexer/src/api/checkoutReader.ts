@@ -1,4 +1,5 @@
 import { isAddressEqual, type Address } from "viem";
+import { confirmationsOf } from "../chain/confirmations";
 import { checkoutProgress, type CheckoutProgress } from "../checkout/checkoutProgress";
 import { networkName, progressHtml, statusText, type CheckoutView } from "../checkout/checkoutPage";
 import { qrSvg } from "../checkout/qrCodes";
@@ -8,8 +9,8 @@ import type { PaymentStatus } from "../payments/statuses";
 import { formatUsd } from "../prices/decimalAmounts";
 import { dueUsd, paymentOptions } from "../prices/paymentOptions";
 import { readCheckpoint } from "../store/checkpointStore";
-import { checkoutSettingsOf, findMerchant, type CheckoutSettings } from "../store/merchantStore";
-import { failedTransactionsOf, loadPaymentRecords, type PaymentRecord } from "../store/paymentRequestStore";
+import { merchantCheckoutOf, type CheckoutSettings } from "../store/merchantStore";
+import { loadPaymentRecords, type PaymentRecord } from "../store/paymentRequestStore";
 import { eventsOf } from "../store/paymentStore";
 import type { ApiContext } from "./apiContext";
 import { notFound } from "./apiErrors";
@@ -121,32 +122,29 @@ export class CheckoutReader {
     };
   }
 
+  /** Four queries besides the record: the checkpoint, the payment's events, and its merchant with its settings. */
   private async read(record: PaymentRecord): Promise<{ state: CheckoutState; merchant: string; settings: CheckoutSettings | undefined }> {
     const { db, chainId } = this.context;
-    const [[resource], failures, checkpoint, events, settings, merchant] = await Promise.all([
-      this.context.views.resources(db, [record]),
-      failedTransactionsOf(db, chainId, record.payment.id),
-      readCheckpoint(db, chainId),
-      eventsOf(db, chainId, record.payment.id),
-      checkoutSettingsOf(db, record.merchantId),
-      findMerchant(db, record.merchantId),
-    ]);
+    const { payment, request } = record;
+    const [checkpoint, events, merchant] = await Promise.all([readCheckpoint(db, chainId), eventsOf(db, chainId, payment.id), merchantCheckoutOf(db, record.merchantId)]);
     const merchantName = merchant?.name ?? "Merchant";
-    const status = shownStatus(record.payment, checkpoint?.timestamp);
-    const progress = checkoutProgress({ payment: record.payment, shown: status, events, tokens: this.context.views.tokens, refundTo: record.registration.refundTo });
-    const confirming = status === "confirming" ? ` (${resource.confirmations.seen} of ${resource.confirmations.required} confirmations)` : "";
-    const failure = failures.at(-1);
-    const returnUrl = resource.cancel_url ?? settings?.siteUrl ?? null;
+    const status = shownStatus(payment, checkpoint?.timestamp);
+    const progress = checkoutProgress({ payment, shown: status, events, tokens: this.context.views.tokens, refundTo: record.registration.refundTo });
+    const required = this.context.settings.confirmations.depth;
+    const seen = payment.completedBlock !== null && checkpoint ? Math.min(confirmationsOf(payment.completedBlock, checkpoint.blockNumber), required) : 0;
+    const failure = events.filter((event) => event.kind === "transaction_failed").at(-1);
+    const returnUrl = request.cancelUrl ?? merchant?.settings.siteUrl ?? null;
+    const remainingUsd = formatUsd(payment.remainingUsd);
     const state: CheckoutState = {
       status,
-      text: statusText(status, resource.remaining_usd) + confirming,
-      remaining_usd: resource.remaining_usd,
-      received_usd: resource.received_usd,
-      confirmations: resource.confirmations,
-      expires_at: resource.expires_at,
-      expiry: Number(record.payment.expiry),
-      success_url: resource.success_url,
-      cancel_url: resource.cancel_url,
+      text: statusText(status, remainingUsd) + (status === "confirming" ? ` (${seen} of ${required} confirmations)` : ""),
+      remaining_usd: remainingUsd,
+      received_usd: formatUsd(payment.receivedUsd),
+      confirmations: { seen, required },
+      expires_at: new Date(Number(payment.expiry) * 1000).toISOString(),
+      expiry: Number(payment.expiry),
+      success_url: request.successUrl,
+      cancel_url: request.cancelUrl,
       return_url: returnUrl,
       failure: failure ? { transaction_hash: failure.transactionHash, reason: failure.reason } : null,
       // The page swaps its options when these differ from what it shows (a deposit arrived, or the price moved).
@@ -158,6 +156,6 @@ export class CheckoutReader {
       note: progress.note,
       progress_html: progressHtml({ status, progress, returnUrl, merchantName }),
     };
-    return { state, merchant: merchantName, settings };
+    return { state, merchant: merchantName, settings: merchant?.settings };
   }
 }

@@ -33,6 +33,7 @@ h2{font-size:1rem;margin:1rem 0 .25rem}
 .transfers li{padding:.4rem 0;border-bottom:1px solid #eee;display:flex;gap:.5rem;flex-wrap:wrap;align-items:baseline}
 .sent{font-weight:600}
 .note{padding:.75rem;border-radius:.5rem;background:#f5f5f5}
+.note,.transfers{overflow-wrap:anywhere}
 a.button{display:block;text-align:center;padding:.75rem;border-radius:.4rem;background:#1a56db;color:#fff;font-weight:600;text-decoration:none}
 .returning{color:#555;font-size:.875rem;text-align:center}
 `;

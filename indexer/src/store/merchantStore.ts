@@ -61,8 +61,13 @@ export interface CheckoutSettings {
 }
 
 export async function checkoutSettingsOf(db: Db, merchantId: string): Promise<CheckoutSettings | undefined> {
-  const row = await db.selectFrom("merchants").select(["checkout_frame_origins", "site_url"]).where("id", "=", merchantId).executeTakeFirst();
-  return row ? { frameOrigins: JSON.parse(row.checkout_frame_origins) as string[], siteUrl: row.site_url } : undefined;
+  return (await merchantCheckoutOf(db, merchantId))?.settings;
+}
+
+/** What a checkout page shows of its merchant: the name, and the settings (in one query: every page reads them). */
+export async function merchantCheckoutOf(db: Db, merchantId: string): Promise<{ name: string; settings: CheckoutSettings } | undefined> {
+  const row = await db.selectFrom("merchants").select(["name", "checkout_frame_origins", "site_url"]).where("id", "=", merchantId).executeTakeFirst();
+  return row ? { name: row.name, settings: { frameOrigins: JSON.parse(row.checkout_frame_origins) as string[], siteUrl: row.site_url } } : undefined;
 }
 
 /** Changes the settings given (the others stay); returns them all as they stand after. */
