@@ -118,6 +118,70 @@ describe("hosted checkout page", function () {
     expect((await storedPayment(f.db, payment.id)).status).to.equal("expired");
   });
 
+  it("lets a merchant list the origins that may frame its checkout, strictly, and the page's CSP follows the list", async function () {
+    const f = fixture();
+    const payment = await createdPayment(f);
+    const csp = async () => (await page(`${f.api.url}/checkout/${payment.id}`)).headers.get("content-security-policy");
+    expect(await csp()).to.match(/frame-ancestors 'none'$/);
+    expect((await call(f.api, "GET", "/v1/checkout_settings", { key: f.key })).body).to.deep.equal({ object: "checkout_settings", checkout_frame_origins: [], site_url: null });
+    const set = await call(f.api, "PATCH", "/v1/checkout_settings", { key: f.key, body: { checkout_frame_origins: ["https://Shop.Example/", "http://localhost:3000", "https://shop.example"] } });
+    expect(set.status, JSON.stringify(set.body)).to.equal(200);
+    expect(set.body).to.deep.equal({ object: "checkout_settings", checkout_frame_origins: ["https://shop.example", "http://localhost:3000"], site_url: null });
+    expect(await csp()).to.match(/frame-ancestors https:\/\/shop\.example http:\/\/localhost:3000$/);
+    // Anything but an origin is refused, naming the entry; nothing is changed.
+    const refused = await call(f.api, "PATCH", "/v1/checkout_settings", { key: f.key, body: { checkout_frame_origins: ["https://ok.example", "https://shop.example/cart"] } });
+    expectError(refused, 400, "checkout_frame_origins.1");
+    expect(refused.body.error.message).to.include("must be an origin only");
+    expectError(await call(f.api, "PATCH", "/v1/checkout_settings", { key: f.key, body: { checkout_frame_origins: ["http://shop.example"] } }), 400, "checkout_frame_origins.0");
+    expectError(await call(f.api, "PATCH", "/v1/checkout_settings", { key: f.key, body: { site_url: "ftp://shop.example" } }), 400, "site_url");
+    expect(await csp()).to.match(/frame-ancestors https:\/\/shop\.example http:\/\/localhost:3000$/);
+    // The site is where an expired or failed checkout returns the shopper when the payment has no cancel_url.
+    await call(f.api, "PATCH", "/v1/checkout_settings", { key: f.key, body: { site_url: "https://shop.example/" } });
+    expect((await call(f.api, "GET", `/checkout/${payment.id}/status`)).body.return_url).to.equal("https://shop.example/");
+    // Without a key, nothing.
+    expect((await call(f.api, "GET", "/v1/checkout_settings")).status).to.equal(401);
+  });
+
+  it("pushes the payment's states over server-sent events, fed by PostgreSQL's NOTIFY", async function () {
+    const f = fixture();
+    const payment = await createdPayment(f);
+    const response = await fetch(`${f.api.url}/checkout/${payment.id}/events`);
+    expect(response.headers.get("content-type")).to.match(/^text\/event-stream/);
+    const reader = response.body!.getReader();
+    let buffer = "";
+    const next = async (): Promise<any> => {
+      for (;;) {
+        const end = buffer.indexOf("\n\n");
+        if (end >= 0) {
+          const message = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          if (message.startsWith("data: ")) return JSON.parse(message.slice("data: ".length));
+          continue;
+        }
+        const { value } = await reader.read();
+        buffer += new TextDecoder().decode(value);
+      }
+    };
+    try {
+      expect(await next()).to.include({ status: "initiated", payable: true });
+      await call(f.api, "POST", `/checkout/${payment.id}/opened`);
+      expect(await next()).to.include({ status: "pending", text: "Waiting for payment: $25.00 to pay" });
+      // The indexer's commit notifies too: the deposit, then each block's confirmations.
+      await payOnChain(chain(), payment, "full", "USDT");
+      const indexer = localIndexer(chain(), f.db);
+      await catchUp(indexer);
+      const confirming = await next();
+      expect(confirming).to.include({ status: "confirming", payable: false, text: "Payment received, confirming on chain (1 of 12 confirmations)" });
+      expect(confirming.amounts).to.deep.equal({});
+      expect(confirming.received).to.have.length(1);
+      await mine(1);
+      await catchUp(indexer);
+      expect((await next()).text).to.equal("Payment received, confirming on chain (2 of 12 confirmations)");
+    } finally {
+      await reader.cancel();
+    }
+  });
+
   it("answers an unknown payment with 404 and a malformed id with 400, naming the field", async function () {
     const f = fixture();
     expectError(await call(f.api, "GET", `/checkout/0x${"ab".repeat(32)}`), 404, "id", "not_found_error");
