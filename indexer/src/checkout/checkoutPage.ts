@@ -106,8 +106,7 @@ export function checkoutPage(view: CheckoutView): string {
       ? PAUSED_TEXT
       : `Expires at <time datetime="${escape(state.expires_at)}">${escape(state.expires_at)}</time>`;
   const paying = state.payable
-    ? `<p class="timer-note" id="timer-note">The timer pauses once a transaction is detected on chain.</p>
-  <fieldset class="tokens"><legend>Pay with</legend>${choices}</fieldset>
+    ? `<fieldset class="tokens"><legend>Pay with</legend>${choices}</fieldset>
   <div id="options">${paymentOptionsHtml(view)}</div>
   <section id="wallet" hidden aria-label="Pay from a browser wallet">
     <button type="button" id="pay-wallet">Pay with browser wallet</button>
@@ -133,6 +132,7 @@ export function checkoutPage(view: CheckoutView): string {
   </header>
   <p id="status" role="status" aria-live="polite"${final ? ` data-final="${final}"` : ""}>${escape(state.text)}</p>
   <p id="countdown" aria-live="off" data-paused-text="${PAUSED_TEXT}">${countdown}</p>
+  ${state.payable ? `<p class="timer-note" id="timer-note">The timer pauses once a transaction is detected on chain.</p>` : ""}
   <section id="progress" aria-label="Your payment">${state.progress_html}</section>
   ${paying}
 </main>

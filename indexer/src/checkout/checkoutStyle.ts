@@ -27,7 +27,8 @@ button:disabled{opacity:.6;cursor:wait}
 #wallet-status[data-state=cancelled]{color:#555}
 .logo{vertical-align:-4px}
 .send-only{padding:.5rem .75rem;border-left:4px solid #f3ba2f;background:#fffbea;font-weight:600}
-.timer-note{color:#555;font-size:.875rem;margin-top:-.5rem}
+.timer-note{color:#555;font-size:.875rem}
+#countdown{margin-bottom:0}
 h2{font-size:1rem;margin:1rem 0 .25rem}
 .transfers{list-style:none;padding:0;margin:0}
 .transfers li{padding:.4rem 0;border-bottom:1px solid #eee;display:flex;gap:.5rem;flex-wrap:wrap;align-items:baseline}
