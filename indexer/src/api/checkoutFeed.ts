@@ -23,13 +23,6 @@ export class CheckoutFeed<S extends FeedState> {
 
   constructor(private readonly read: (paymentId: string) => Promise<S | undefined>) {}
 
-  /** Open pages, counted over their streams. */
-  get size(): number {
-    let count = 0;
-    for (const page of this.pages.values()) count += page.sends.size;
-    return count;
-  }
-
   /**
    * Adds a page of `paymentId` and sends it the state now (read after it joined, so that no change falls between);
    * returns what removes it.

@@ -12,7 +12,7 @@ import { quoteAmount } from "../../prices/paymentOptions";
 import { intentOf } from "../../store/paymentRows";
 import { PAYMENT_CHANNEL } from "../../store/paymentStore";
 import type { ApiContext } from "../apiContext";
-import { ApiError, invalidField, notFound } from "../apiErrors";
+import { ApiError, invalidField } from "../apiErrors";
 import { failedTransactionBody, paymentIdParams, walletQuery } from "../apiSchemas";
 import { CheckoutFeed } from "../checkoutFeed";
 import { CheckoutReader, type CheckoutState } from "../checkoutReader";
