@@ -388,8 +388,9 @@ describe("merchant API: webhook endpoints, the event log, rate limits and the Op
       "/v1/events/{id}": ["get"],
       "/v1/events/{id}/resend": ["post"],
       "/v1/events/resend_failed": ["post"],
+      "/v1/checkout_settings": ["get", "patch"],
     };
-    const WITH_BODY = new Set(["post /v1/payments", "post /v1/payments/{id}/refunds", "post /v1/webhook_endpoints", "patch /v1/webhook_endpoints/{id}", "post /v1/events/{id}/resend", "post /v1/events/resend_failed"]);
+    const WITH_BODY = new Set(["post /v1/payments", "post /v1/payments/{id}/refunds", "post /v1/webhook_endpoints", "patch /v1/webhook_endpoints/{id}", "post /v1/events/{id}/resend", "post /v1/events/resend_failed", "patch /v1/checkout_settings"]);
 
     it("serves OpenAPI 3.1.0 at /openapi.json with every route, its parameters, request and response schemas", async function () {
       const f = fixture();
