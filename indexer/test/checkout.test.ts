@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { sql } from "kysely";
 import hre from "hardhat";
 import type { Hex } from "viem";
 import { storedPayment } from "./support/paymentRecords";
@@ -177,6 +178,13 @@ describe("hosted checkout page", function () {
       await mine(1);
       await catchUp(indexer);
       expect((await next()).text).to.equal("Payment received, confirming on chain (2 of 12 confirmations)");
+      // The API's LISTEN session dies: it is opened again, and what was announced meanwhile still reaches the page.
+      const ended = await sql<{ ended: boolean }>`select pg_terminate_backend(pid) as ended from pg_stat_activity
+        where datname = current_database() and query = ${'listen "openpay_payments"'}`.execute(f.db);
+      expect(ended.rows.map((row) => row.ended)).to.deep.equal([true]);
+      await mine(1);
+      await catchUp(indexer);
+      expect((await next()).text).to.equal("Payment received, confirming on chain (3 of 12 confirmations)");
     } finally {
       await reader.cancel();
     }

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { RESYNC } from "../store/database";
 import { CheckoutFeed, type FeedState } from "./checkoutFeed";
 
 interface State extends FeedState {
@@ -91,6 +92,17 @@ describe("the checkout feed (NOTIFY fanned out to open pages)", function () {
     feed.notified("head:200");
     await settle();
     expect(reads.sort()).to.deep.equal(["confirming", "due"]);
+  });
+
+  it("reads every open page again when the LISTEN session was lost and opened again", async function () {
+    const { feed, reads, settle } = feedOf(new Map([["a", { status: "paid", expiry: 100, n: 1 }], ["b", { status: "pending", expiry: 900, n: 1 }]]));
+    feed.subscribe("a", () => undefined);
+    feed.subscribe("b", () => undefined);
+    await settle();
+    reads.length = 0;
+    feed.notified(RESYNC);
+    await settle();
+    expect(reads.sort()).to.deep.equal(["a", "b"]);
   });
 
   it("forgets a payment when its last page closes", async function () {

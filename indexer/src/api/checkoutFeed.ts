@@ -1,3 +1,5 @@
+import { RESYNC } from "../store/database";
+
 /** What the feed needs to know of a page's last state to tell whether a new head concerns it. */
 export interface FeedState {
   status: string;
@@ -44,8 +46,15 @@ export class CheckoutFeed<S extends FeedState> {
     };
   }
 
-  /** A notification's payload: a payment id, or `head:<unix time>` when the indexer's checkpoint moved. */
+  /**
+   * A notification's payload: a payment id, `head:<unix time>` when the indexer's checkpoint moved, or RESYNC when the
+   * LISTEN session was lost (every open page is read again).
+   */
   notified(payload: string): void {
+    if (payload === RESYNC) {
+      for (const id of this.pages.keys()) void this.refresh(id);
+      return;
+    }
     if (!payload.startsWith("head:")) {
       if (this.pages.has(payload)) void this.refresh(payload);
       return;

@@ -6,6 +6,9 @@ import pg from "pg";
 import { migrateToLatest } from "./migrate";
 import type { Database } from "./schema";
 
+/** The payload a listener gets after its session was lost and opened again: notifications may have been missed. */
+export const RESYNC = "*resync";
+
 export interface Store {
   db: Kysely<Database>;
   kind: "pglite" | "postgres";
@@ -37,13 +40,31 @@ export async function openStore({ url, dataDir }: { url?: string; dataDir?: stri
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 10 }) }) });
     kind = "postgres";
     listen = async (channel, onNotify) => {
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      client.on("notification", (message) => message.channel === channel && onNotify(message.payload ?? ""));
-      // A lost session only costs the wake-ups: listeners poll as well.
-      client.on("error", () => undefined);
-      await client.query(`listen ${pg.escapeIdentifier(channel)}`);
+      let stopped = false;
+      let client: pg.Client;
+      const session = async () => {
+        const next = new pg.Client({ connectionString: url });
+        next.on("notification", (message) => message.channel === channel && onNotify(message.payload ?? ""));
+        // A lost session is opened again (a second later, until it opens); what was announced meanwhile is lost, so
+        // the listener is told to catch up with RESYNC.
+        next.on("error", () => undefined);
+        next.once("end", () => {
+          if (stopped) return;
+          const retry = () =>
+            session().then(
+              () => onNotify(RESYNC),
+              () => setTimeout(retry, 1000).unref(),
+            );
+          setTimeout(retry, 1000).unref();
+        });
+        await next.connect();
+        if (stopped) return void (await next.end());
+        await next.query(`listen ${pg.escapeIdentifier(channel)}`);
+        client = next;
+      };
+      await session();
       return async () => {
+        stopped = true;
         await client.end().catch(() => undefined);
       };
     };
