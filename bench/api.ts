@@ -95,7 +95,7 @@ async function main() {
   const chain = await startLocalChain();
   const database = await freshPostgresDatabase();
   const store = await openStore({ url: database.url });
-  const stack = await startApiStack(chain, store.db, { rateLimit: RATE_LIMIT });
+  const stack = await startApiStack(chain, store, { rateLimit: RATE_LIMIT });
   const load = await LoadProcess.start();
   const processes: ChildProcess[] = [];
   try {

@@ -6,10 +6,16 @@
  * does.
  *
  * The payments are created through `POST /v1/payments` with the default tokens (USDT, USDC, BNB: three QR codes per
- * page); each run reads them one after another. A page's first view moves its payment from initiated to pending (a
- * write): one run views each payment once, the others read pending payments. Each run records the CPU each party
+ * page); each run reads them one after another. A page's first view draws its QR codes: one run views each payment
+ * once, then the page's beacon (`POST /checkout/:id/opened`) moves each to pending, and the other runs read pending
+ * payments. Each run records the CPU each party
  * used (bench/cpuAccounting.ts). After the runs the QR codes and the page's HTML are timed in this process, on the
  * same payments, to tell what a page view costs with and without rendering its QR codes.
+ *
+ * Then the pushed status (bench/checkoutStreams.ts): idle server-sent event streams held by one API process of its
+ * own, its resident memory, and the change → page latency. BENCH_STREAMS (default 19,000: the machine's limit is
+ * 20,000 open files per process, `ulimit -Hn`, for the API's sockets and the rest) is the number of idle streams,
+ * BENCH_STREAM_SAMPLES (default 200) the changes timed.
  *
  * `npm run bench:checkout` prints the tables; BENCH_WRITE=1 also writes them to docs/checkout-benchmark.md.
  * BENCH_SECONDS (default 10) is the length of each run, BENCH_CONNECTIONS (default 10,50) the connection counts,
@@ -19,13 +25,14 @@ import { writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import path from "node:path";
 import QRCode from "qrcode";
-import { checkoutPage, networkName, type CheckoutView } from "../indexer/src/checkout/checkoutPage";
-import type { PaymentOption } from "../indexer/src/api/paymentResource";
+import { CheckoutReader } from "../indexer/src/api/checkoutReader";
+import { checkoutPage, type CheckoutView } from "../indexer/src/checkout/checkoutPage";
 import { openStore } from "../indexer/src/store/database";
 import { startLocalChain } from "../indexer/test/support/localChain";
 import { call, startApiStack, type ApiStack } from "../indexer/test/support/merchantApiStack";
 import { freshPostgresDatabase } from "../indexer/test/support/stores";
 import { createBody, LoadProcess, routeOf, type Scenario } from "./apiLoad";
+import { measureStreams, type Percentiles, type StreamFigures } from "./checkoutStreams";
 import { countCpu, postgresPids } from "./cpuAccounting";
 import { cpuMsPerRequest, loadColumns, type MeasuredRun } from "./loadColumns";
 import { machineDescription } from "./machineDescription";
@@ -45,6 +52,56 @@ const RATE_LIMIT = 1_000_000;
 const TIMED_PAGES = 200;
 const TIMING_ROUNDS = 3;
 const ROOT = path.join(__dirname, "..");
+const STREAMS = Number(process.env.BENCH_STREAMS ?? 19_000);
+/** Idle streams per client process: each holds its sockets under the same open-files limit. */
+const STREAMS_PER_CLIENT = 9_500;
+/** Payments the idle pages show (several pages per payment, as when a shopper opens it on two devices). */
+const STREAM_PAYMENTS = 2_000;
+const STREAM_SAMPLES = Number(process.env.BENCH_STREAM_SAMPLES ?? 200);
+
+/** The section on pushed status, from what measureStreams measured. */
+function streamLines(figures: StreamFigures, n: (value: number) => string): string[] {
+  const perStreamKiB = ((figures.rssAfterMiB - figures.rssBeforeMiB) * 1024) / figures.opened;
+  const ms = (p: Percentiles) => [fixed(p.p50), fixed(p.p90), fixed(p.p99), fixed(p.max)];
+  return [
+    `The API as a process of its own (\`indexer/src/main.ts\`, ROLES=api, PostgreSQL on 127.0.0.1), ${n(figures.requested)} idle checkout pages opened ` +
+      `by client processes (bench/sseClients.ts: raw TCP streams of \`GET /checkout/:id/events\` over ${n(figures.payments)} payments), each counted once it ` +
+      `received its first event. The API process's open-files limit (soft / hard) was ${figures.fdLimit}, which bounds the streams one process can hold here.`,
+    "",
+    markdownTable<{ what: string; value: string }>(
+      [
+        { header: "idle streams", cell: (row) => row.what },
+        { header: "measured", align: "right", cell: (row) => row.value },
+      ],
+      [
+        { what: "streams opened (of those asked for)", value: `${n(figures.opened)} (of ${n(figures.requested)}; ${n(figures.failed)} failed)` },
+        { what: "time to open them all (s)", value: fixed(figures.openSeconds, 1) },
+        { what: "API process RSS before (MiB)", value: fixed(figures.rssBeforeMiB, 0) },
+        { what: "API process RSS with every stream open (MiB)", value: fixed(figures.rssAfterMiB, 0) },
+        { what: "RSS per idle stream (KiB)", value: fixed(perStreamKiB, 1) },
+      ],
+    ).join("\n"),
+    "",
+    `Change → page: with those streams open, ${n(figures.samples)} payments of pages opened by this process were changed one at a time, as the page's ` +
+      "beacon changes them (`checkout_opened`: initiated → pending, its outbox event and its NOTIFY in one transaction, written by this process to the " +
+      "database), and the event's arrival on the page's stream was timed.",
+    "",
+    markdownTable<{ what: string; cells: string[] }>(
+      [
+        { header: "milliseconds", cell: (row) => row.what },
+        { header: "p50", align: "right", cell: (row) => row.cells[0] },
+        { header: "p90", align: "right", cell: (row) => row.cells[1] },
+        { header: "p99", align: "right", cell: (row) => row.cells[2] },
+        { header: "max", align: "right", cell: (row) => row.cells[3] },
+      ],
+      [
+        { what: "start of the write → event on the page", cells: ms(figures.latency) },
+        { what: "commit acknowledged → event on the page", cells: ms(figures.afterCommit) },
+        { what: "the write itself (its transaction)", cells: ms(figures.write) },
+      ],
+    ).join("\n"),
+  ];
+}
 
 /** The same call as the checkout's route (indexer/src/api/routes/checkoutRoutes.ts). */
 const qrSvg = (uri: string) => QRCode.toString(uri, { type: "svg", errorCorrectionLevel: "M", margin: 2 });
@@ -99,27 +156,12 @@ interface PageTiming {
 
 /**
  * The QR codes and the HTML of the benchmark's own pages, timed in this process (its API idle): the route renders
- * a page's QR codes with `qrSvg` and its HTML with `checkoutPage`, from the payment's resource.
+ * a page's QR codes with `qrSvg` and its HTML with `checkoutPage`, from what `CheckoutReader.view` reads.
  */
 async function timePages(stack: ApiStack, ids: readonly string[]): Promise<PageTiming> {
   const views: CheckoutView[] = [];
-  for (const id of ids) {
-    const { body } = await call(stack, "GET", `/v1/payments/${id}`, { key: stack.key });
-    const options = body.payment_options as PaymentOption[];
-    views.push({
-      paymentId: body.id,
-      merchantName: stack.merchant.name,
-      description: body.description,
-      amountUsd: body.amount_usd,
-      remainingUsd: body.remaining_usd,
-      status: body.status,
-      network: networkName(stack.context.chainId),
-      depositAddress: body.deposit_address,
-      expiresAt: body.expires_at,
-      cancelUrl: body.cancel_url,
-      options: await Promise.all(options.map(async (option) => ({ ...option, qrSvg: await qrSvg(option.uri) }))),
-    });
-  }
+  const reader = new CheckoutReader(stack.context);
+  for (const id of ids) views.push((await reader.view(await reader.load(id))).view);
   const qr = await timePerPage(views.length, () => Promise.all(views.map((view) => Promise.all(view.options.map((option) => qrSvg(option.uri))))));
   const html = await timePerPage(views.length, async () => views.map(checkoutPage));
   const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
@@ -150,7 +192,7 @@ async function main() {
   const chain = await startLocalChain();
   const database = await freshPostgresDatabase();
   const store = await openStore({ url: database.url });
-  const stack = await startApiStack(chain, store.db, { rateLimit: RATE_LIMIT });
+  const stack = await startApiStack(chain, store, { rateLimit: RATE_LIMIT });
   const load = await LoadProcess.start();
   try {
     console.log(`load average before the benchmark: ${loadBefore.toFixed(2)}; creating ${WARMUP_PAYMENTS} + ${PAYMENTS} payments...`);
@@ -186,9 +228,11 @@ async function main() {
     const rows: Row[] = [];
     const firstView = await measure("checkout page", CONNECTIONS[0], ids, { requests: ids.length, payments: "initiated (first view)" });
     rows.push(firstView);
+    // What each page's script sends once it is shown: the move to pending.
+    for (const id of ids) await call(stack, "POST", `/checkout/${id}/opened`);
     const statuses = await store.db.selectFrom("payments").select("status").where("id", "in", ids).execute();
     const opened = statuses.filter((row) => row.status === "pending").length;
-    if (opened !== ids.length) throw new Error(`after the first views ${opened} of ${ids.length} payments are pending`);
+    if (opened !== ids.length) throw new Error(`after the beacons ${opened} of ${ids.length} payments are pending`);
     for (const connections of CONNECTIONS) rows.push(await measure("checkout page", connections, ids));
     for (const connections of CONNECTIONS) rows.push(await measure("checkout status", connections, ids));
     for (const connections of CONNECTIONS) rows.push(await measure("checkout wallet", connections, ids));
@@ -198,6 +242,8 @@ async function main() {
 
     console.log(`timing the QR codes and the HTML of ${TIMED_PAGES} pages in this process...`);
     const timing = await timePages(stack, ids.slice(0, TIMED_PAGES));
+    console.log(`holding ${STREAMS} idle server-sent event streams on an API process of its own...`);
+    const streams = await measureStreams(chain, { streams: STREAMS, perClientProcess: STREAMS_PER_CLIENT, payments: STREAM_PAYMENTS, samples: STREAM_SAMPLES });
 
     // What the figures mean.
     const best = (scenario: Scenario) =>
@@ -229,8 +275,8 @@ async function main() {
         "autocannon in a child process.",
       `${PAYMENTS} payments created through \`POST /v1/payments\` with the three default tokens (USDT, USDC, BNB: three QR codes per page); each run requests them ` +
         `one after another, without an API key as a shopper's browser does. Each run lasts ${SECONDS} s after a ${WARMUP_SECONDS} s warm-up per route on ` +
-        `${WARMUP_PAYMENTS} other payments, except the first-view run, which views each of the ${PAYMENTS} payments once (a first view moves the payment from ` +
-        "initiated to pending: a status change and its `payment.pending` event are written); the other page runs read pending payments. " +
+        `${WARMUP_PAYMENTS} other payments, except the first-view run, which views each of the ${PAYMENTS} payments once (a first view draws the page's QR ` +
+        "codes and writes nothing: the page's beacon, `POST /checkout/:id/opened`, then moves each payment to pending); the other page runs read pending payments. " +
         "Latency is measured per response by the client.",
       `The machine's 1-minute load average was ${loadBefore.toFixed(2)} before the benchmark and ${loadAfter.toFixed(2)} after the runs; the last two columns show ` +
         "the CPU each party used during each run (PostgreSQL: the backends of the benchmark's database and the server's own processes; \"others\": " +
@@ -240,14 +286,14 @@ async function main() {
       "",
       "## What one API process can follow",
       "",
-      `- **Shoppers with an open checkout: ${n(shoppers)}.** Every open page polls \`/status\` ${POLL_SECONDS} s after its previous ` +
+      `- **Shoppers whose page polls (a browser without EventSource, or a failed stream): ${n(shoppers)}.** Such a page polls \`/status\` ${POLL_SECONDS} s after its previous ` +
         `answer, so one API process answering ${n(status.requestsPerSecond)} status requests/s (at ${status.connections} connections, p99 ${fixed(status.p99)} ms, ` +
         `far inside the ${POLL_SECONDS} s between polls) follows at least ${n(status.requestsPerSecond)} × ${POLL_SECONDS} = ` +
         `${n(shoppers)} pages at once, on this machine with PostgreSQL beside it. ` +
         `A poll cost the API ${fixed(statusApiMs, 2)} ms of CPU and PostgreSQL ${fixed(cpuMsPerRequest(status, "postgres"), 2)} ms (four queries); ${cores(status)}.`,
       `- **Page views: ${n(page.requestsPerSecond)} per second** (at ${page.connections} connections, p99 ${fixed(page.p99)} ms), ${fixed(pageApiMs, 2)} ms of the API's CPU ` +
         `each, as much as ${fixed(pollsPerView, 1)} status polls (${fixed(pollsPerView * POLL_SECONDS, 0)} s of an open page); ${cores(page)}. ` +
-        `A first view, which also writes the payment's move to pending, ran at ${n(firstView.requestsPerSecond)} per second at ${firstView.connections} connections ` +
+        `A first view, which also draws the page's QR codes, ran at ${n(firstView.requestsPerSecond)} per second at ${firstView.connections} connections ` +
         `(${fixed(cpuMsPerRequest(firstView, "api"), 2)} ms of the API's CPU, ${fixed(cpuMsPerRequest(firstView, "postgres"), 2)} ms of PostgreSQL's).`,
       `- **A single shopper** (1 connection, nothing else asking): a page view takes ${fixed(single.p50)} ms at the median, ${fixed(single.p90)} ms at p90, ` +
         `${fixed(single.p99)} ms at p99 (${fixed(single.max)} ms at most), the client's own measure on 127.0.0.1.`,
@@ -281,7 +327,7 @@ async function main() {
       "",
       dominates
         ? `**The QR codes dominate a page view that draws them:** rendering them takes ${fixed(timing.qr.cpuMs, 2)} ms of CPU, ${fixed(qrShare * 100, 0)}% of the ` +
-          `${fixed(drawingApiMs, 2)} ms a first view cost the API at ${firstView.connections} connections (writes included), against ${fixed(pageApiMs, 2)} ms for a view ` +
+          `${fixed(drawingApiMs, 2)} ms a first view cost the API at ${firstView.connections} connections, against ${fixed(pageApiMs, 2)} ms for a view ` +
           `served from the cache and ${fixed(statusApiMs, 2)} ms for a status poll. ` +
           `For a single shopper drawing them takes ${fixed(timing.qr.wallMs, 2)} ms. They are also ${fixed((timing.qrBytes / timing.pageBytes) * 100, 0)}% of the page's bytes.`
         : `The QR codes take ${fixed(timing.qr.cpuMs, 2)} ms of CPU to draw, ${fixed(qrShare * 100, 0)}% of the ${fixed(drawingApiMs, 2)} ms a first view cost the API ` +
@@ -296,9 +342,13 @@ async function main() {
       "",
       "- **Render only the chosen token's code on the server.** The page shows one option at a time; the others could be fetched " +
         "when the shopper picks another token, or be drawn by the page's script (which is served by the API, so the no-other-origin rule holds).",
-      `- **Status polls are the load that grows with the time shoppers keep the page open.** A page open longer than ` +
-        `${fixed(pollsPerView * POLL_SECONDS, 0)} s has cost more in polls than its view (figures above); each poll is four queries. A longer ` +
-        "interval while nothing has been sent, or a push to the page when its payment changes (server-sent events), would cut that load.",
+      `- **Status polls were the load that grew with the time shoppers keep the page open** (a page open longer than ` +
+        `${fixed(pollsPerView * POLL_SECONDS, 0)} s cost more in polls than its view). Pages now get their status pushed (below) and poll ` +
+        "only when their browser has no EventSource or the stream fails.",
+      "",
+      "## Pushed status: open checkouts per API process",
+      "",
+      streamLines(streams, n).join("\n"),
     ];
     const elapsed = (performance.now() - started) / 1000;
     console.log(`\n${lines.join("\n")}\n\n(the benchmark took ${elapsed.toFixed(0)} s)`);

@@ -196,10 +196,12 @@ async function main(): Promise<number> {
     if (payment.chain_id !== chainId) throw new StartError(`the gateway's payments are on chain ${payment.chain_id}, and ${connection.rpcUrl} is chain ${chainId}`, 1);
     showDeliveries();
 
-    // 3. The customer opens the checkout page.
+    // 3. The customer opens the checkout page; once it is shown, its script reports the opening (a GET alone does not).
     const page = await fetch(payment.checkout_url, { headers: { accept: "text/html" } });
     await page.text();
     if (page.status !== 200) throw new StartError(`the checkout page ${payment.checkout_url} answered ${page.status}`, 1);
+    const beacon = await fetch(`${payment.checkout_url}/opened`, { method: "POST" });
+    if (beacon.status !== 204) throw new StartError(`the checkout page's beacon ${payment.checkout_url}/opened answered ${beacon.status}`, 1);
     const opened = await openPay.getPayment(payment.id);
     progress.step(`the customer opens the checkout page: ${payment.status} → ${opened.status}`);
 

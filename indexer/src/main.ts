@@ -50,6 +50,7 @@ async function startMerchantServices(
   if (config.roles.has("api")) {
     const context = await apiContext({
       db: store.db,
+      listen: store.listen,
       client,
       record: deployment,
       signerKey: config.intentSignerKey!,

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { sql } from "kysely";
 import hre from "hardhat";
 import type { Hex } from "viem";
 import { storedPayment } from "./support/paymentRecords";
@@ -44,7 +45,22 @@ describe("hosted checkout page", function () {
     expect(html).to.include('href="https://shop.example/cart"');
     // Nothing is loaded from another origin: the style and the script are the API's own.
     const loaded = [...html.matchAll(/<(?:script|link|img)\b[^>]*(?:src|href)="([^"]+)"/g)].map((match) => match[1]);
-    expect(loaded).to.deep.equal(["/checkout/assets/checkout.css", "/checkout/assets/checkout.js"]);
+    expect(loaded).to.deep.equal([
+      "/checkout/assets/checkout.css",
+      "/checkout/assets/checkout.js",
+      "/checkout/assets/tokens/usdt.svg",
+      "/checkout/assets/tokens/usdc.svg",
+      "/checkout/assets/tokens/bnb.svg",
+    ]);
+    for (const logo of loaded.slice(2)) {
+      const svg = await page(`${f.api.url}${logo}`);
+      expect(svg.status, logo).to.equal(200);
+      expect(svg.headers.get("content-type"), logo).to.equal("image/svg+xml");
+      expect(svg.text, logo).to.match(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/).and.not.match(/href|<script/);
+    }
+    // The line that keeps a shopper from sending another token or on another chain, from what is offered.
+    expect(html).to.include('<p class="send-only" id="send-only">Send only USDT, USDC or BNB on Local test chain (31337)</p>');
+    expect(html).to.include("The timer pauses once a transaction is detected on chain.");
     const script = await page(`${f.api.url}/checkout/assets/checkout.js`);
     expect(script.headers.get("content-type")).to.match(/^text\/javascript/);
     // One bundle, viem inside, that calls this server's routes.
@@ -53,11 +69,17 @@ describe("hosted checkout page", function () {
     expect((await page(`${f.api.url}/checkout/assets/checkout.css`)).headers.get("content-type")).to.match(/^text\/css/);
   });
 
-  it("opening it moves the payment from initiated to pending, once, and tells the merchant", async function () {
+  it("a plain GET (a link preview, a crawler) changes nothing; the page's beacon moves initiated to pending, once, and tells the merchant", async function () {
     const f = fixture();
     const payment = await createdPayment(f);
     expect((await page(`${f.api.url}/checkout/${payment.id}`)).status).to.equal(200);
     expect((await page(`${f.api.url}/checkout/${payment.id}`)).status).to.equal(200);
+    expect((await call(f.api, "GET", `/v1/payments/${payment.id}`, { key: f.key })).body).to.include({ status: "initiated", sequence: 0 });
+    expect((await f.db.selectFrom("outbox").select("type").where("payment_id", "=", payment.id).execute()).map((row) => row.type)).to.deep.equal(["payment.created"]);
+    // What the page's script sends once it is shown to a person.
+    expect((await call(f.api, "POST", `/checkout/${payment.id}/opened`)).status).to.equal(204);
+    expect((await call(f.api, "POST", `/checkout/${payment.id}/opened`)).status).to.equal(204);
+    expectError(await call(f.api, "POST", `/checkout/0x${"ab".repeat(32)}/opened`), 404, "id", "not_found_error");
     const read = await call(f.api, "GET", `/v1/payments/${payment.id}`, { key: f.key });
     expect(read.body).to.include({ status: "pending", previous_status: "initiated", sequence: 1 });
     expect(read.body.history.map((entry: { reason: string }) => entry.reason)).to.deep.equal(["checkout_opened"]);
@@ -68,7 +90,7 @@ describe("hosted checkout page", function () {
   it("feeds the page the status: waiting, then confirming with its confirmations", async function () {
     const f = fixture();
     const payment = await createdPayment(f);
-    await page(`${f.api.url}/checkout/${payment.id}`);
+    await call(f.api, "POST", `/checkout/${payment.id}/opened`);
     const waiting = await call(f.api, "GET", `/checkout/${payment.id}/status`);
     expect(waiting.status).to.equal(200);
     expect(waiting.body).to.include({ status: "pending", text: "Waiting for payment: $25.00 to pay", remaining_usd: "25.00" });
@@ -83,6 +105,7 @@ describe("hosted checkout page", function () {
   it("shows expired at the expiry, when nothing was received: the merchant hears of it once a block after it is confirmed", async function () {
     const f = fixture();
     const payment = await createdPayment(f, { amount_usd: "5.00", ttl_seconds: 60 });
+    await call(f.api, "POST", `/checkout/${payment.id}/opened`);
     const indexer = localIndexer(chain(), f.db);
     await mineAt(BigInt(Date.parse(payment.expires_at) / 1000) + 1n);
     await catchUp(indexer);
@@ -94,6 +117,77 @@ describe("hosted checkout page", function () {
     await mine(SETTINGS.confirmations.depth);
     await catchUp(indexer);
     expect((await storedPayment(f.db, payment.id)).status).to.equal("expired");
+  });
+
+  it("lets a merchant list the origins that may frame its checkout, strictly, and the page's CSP follows the list", async function () {
+    const f = fixture();
+    const payment = await createdPayment(f);
+    const csp = async () => (await page(`${f.api.url}/checkout/${payment.id}`)).headers.get("content-security-policy");
+    expect(await csp()).to.match(/frame-ancestors 'none'$/);
+    expect((await call(f.api, "GET", "/v1/checkout_settings", { key: f.key })).body).to.deep.equal({ object: "checkout_settings", checkout_frame_origins: [], site_url: null });
+    const set = await call(f.api, "PATCH", "/v1/checkout_settings", { key: f.key, body: { checkout_frame_origins: ["https://Shop.Example/", "http://localhost:3000", "https://shop.example"] } });
+    expect(set.status, JSON.stringify(set.body)).to.equal(200);
+    expect(set.body).to.deep.equal({ object: "checkout_settings", checkout_frame_origins: ["https://shop.example", "http://localhost:3000"], site_url: null });
+    expect(await csp()).to.match(/frame-ancestors https:\/\/shop\.example http:\/\/localhost:3000$/);
+    // Anything but an origin is refused, naming the entry; nothing is changed.
+    const refused = await call(f.api, "PATCH", "/v1/checkout_settings", { key: f.key, body: { checkout_frame_origins: ["https://ok.example", "https://shop.example/cart"] } });
+    expectError(refused, 400, "checkout_frame_origins.1");
+    expect(refused.body.error.message).to.include("must be an origin only");
+    expectError(await call(f.api, "PATCH", "/v1/checkout_settings", { key: f.key, body: { checkout_frame_origins: ["http://shop.example"] } }), 400, "checkout_frame_origins.0");
+    expectError(await call(f.api, "PATCH", "/v1/checkout_settings", { key: f.key, body: { site_url: "ftp://shop.example" } }), 400, "site_url");
+    expect(await csp()).to.match(/frame-ancestors https:\/\/shop\.example http:\/\/localhost:3000$/);
+    // The site is where an expired or failed checkout returns the shopper when the payment has no cancel_url.
+    await call(f.api, "PATCH", "/v1/checkout_settings", { key: f.key, body: { site_url: "https://shop.example/" } });
+    expect((await call(f.api, "GET", `/checkout/${payment.id}/status`)).body.return_url).to.equal("https://shop.example/");
+    // Without a key, nothing.
+    expect((await call(f.api, "GET", "/v1/checkout_settings")).status).to.equal(401);
+  });
+
+  it("pushes the payment's states over server-sent events, fed by PostgreSQL's NOTIFY", async function () {
+    const f = fixture();
+    const payment = await createdPayment(f);
+    const response = await fetch(`${f.api.url}/checkout/${payment.id}/events`);
+    expect(response.headers.get("content-type")).to.match(/^text\/event-stream/);
+    const reader = response.body!.getReader();
+    let buffer = "";
+    const next = async (): Promise<any> => {
+      for (;;) {
+        const end = buffer.indexOf("\n\n");
+        if (end >= 0) {
+          const message = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          if (message.startsWith("data: ")) return JSON.parse(message.slice("data: ".length));
+          continue;
+        }
+        const { value } = await reader.read();
+        buffer += new TextDecoder().decode(value);
+      }
+    };
+    try {
+      expect(await next()).to.include({ status: "initiated", payable: true });
+      await call(f.api, "POST", `/checkout/${payment.id}/opened`);
+      expect(await next()).to.include({ status: "pending", text: "Waiting for payment: $25.00 to pay" });
+      // The indexer's commit notifies too: the deposit, then each block's confirmations.
+      await payOnChain(chain(), payment, "full", "USDT");
+      const indexer = localIndexer(chain(), f.db);
+      await catchUp(indexer);
+      const confirming = await next();
+      expect(confirming).to.include({ status: "confirming", payable: false, text: "Payment received, confirming on chain (1 of 12 confirmations)" });
+      expect(confirming.amounts).to.deep.equal({});
+      expect(confirming.received).to.have.length(1);
+      await mine(1);
+      await catchUp(indexer);
+      expect((await next()).text).to.equal("Payment received, confirming on chain (2 of 12 confirmations)");
+      // The API's LISTEN session dies: it is opened again, and what was announced meanwhile still reaches the page.
+      const ended = await sql<{ ended: boolean }>`select pg_terminate_backend(pid) as ended from pg_stat_activity
+        where datname = current_database() and query = ${'listen "openpay_payments"'}`.execute(f.db);
+      expect(ended.rows.map((row) => row.ended)).to.deep.equal([true]);
+      await mine(1);
+      await catchUp(indexer);
+      expect((await next()).text).to.equal("Payment received, confirming on chain (3 of 12 confirmations)");
+    } finally {
+      await reader.cancel();
+    }
   });
 
   it("answers an unknown payment with 404 and a malformed id with 400, naming the field", async function () {
@@ -192,7 +286,7 @@ describe("hosted checkout page", function () {
     it("records a reverted pay call once, checked on chain, with the reason; the payment stays payable", async function () {
       const f = fixture();
       const payment = await createdPayment(f);
-      await page(`${f.api.url}/checkout/${payment.id}`);
+      await call(f.api, "POST", `/checkout/${payment.id}/opened`);
       const plan = (await call(f.api, "GET", `/checkout/${payment.id}/wallet?token=USDT`)).body;
       const wallet = await shopper();
       await mintUsdt(wallet.address, BigInt(plan.amount_units));

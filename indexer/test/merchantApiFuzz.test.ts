@@ -45,7 +45,10 @@ const ROUTES: Array<[string, string]> = [
   ["GET", "/v1/events/{event}"],
   ["POST", "/v1/events/{event}/resend"],
   ["POST", "/v1/events/resend_failed"],
+  ["GET", "/v1/checkout_settings"],
+  ["PATCH", "/v1/checkout_settings"],
   ["GET", "/checkout/{payment}"],
+  ["POST", "/checkout/{payment}/opened"],
   ["GET", "/checkout/{payment}/status"],
   ["GET", "/checkout/{payment}/options"],
   ["GET", "/checkout/{payment}/wallet"],
@@ -63,7 +66,9 @@ const TEMPLATES = [
   "/v1/events/{event}",
   "/v1/events/{event}/resend",
   "/v1/events/resend_failed",
+  "/v1/checkout_settings",
   "/checkout/{payment}",
+  "/checkout/{payment}/opened",
   "/checkout/{payment}/status",
   "/checkout/{payment}/options",
   "/checkout/{payment}/wallet",
@@ -210,6 +215,7 @@ function bodyFor(ids: Ids, template: string): fc.Arbitrary<string | undefined> {
     "/v1/webhook_endpoints/{endpoint}": endpoint,
     "/v1/events/{event}/resend": resendOne(ids),
     "/v1/events/resend_failed": resend,
+    "/v1/checkout_settings": fc.record({ checkout_frame_origins: either(fc.array(either(fc.webUrl()), { maxLength: 25 })), site_url: either(fc.webUrl()) }, { requiredKeys: [] }),
     "/checkout/{payment}/failed-transactions": fc.record({ transaction_hash: either(fc.uint8Array({ minLength: 32, maxLength: 32 }).map((bytes) => `0x${Buffer.from(bytes).toString("hex")}`)) }),
   };
   const shape = shaped[template];
@@ -368,7 +374,7 @@ function propertyOn(chain: ReturnType<typeof useLocalChain>, kind: StoreKind, nu
       // The payment made here must outlive each test's snapshot, and go when the suite does.
       clean = await snapshot();
       store = await openTestStore(kind);
-      api = await startApiStack(chain(), store.db);
+      api = await startApiStack(chain(), store);
       const fixture = { api, key: api.key };
       const other = await newMerchant(store.db);
       const live = await newMerchant(store.db);

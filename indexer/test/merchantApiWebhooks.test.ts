@@ -346,7 +346,7 @@ describe("merchant API: webhook endpoints, the event log, rate limits and the Op
   describe("rate limits", function () {
     it("answers the 6th request of a key within the window with 429 and Retry-After; other keys go on; made-up keys get no lookups", async function () {
       const store = await openTestStore("postgres");
-      const api = await startApiStack(chain(), store.db, { rateLimit: 5, rateWindowMs: 1000, authFailureLimit: 2, trustedProxies: ["127.0.0.4"] });
+      const api = await startApiStack(chain(), store, { rateLimit: 5, rateWindowMs: 1000, authFailureLimit: 2, trustedProxies: ["127.0.0.4"] });
       try {
         const other = await newMerchant(store.db);
         const burst = await Promise.all(Array.from({ length: 6 }, () => call(api, "GET", "/v1/payments", { key: api.key })));
@@ -412,8 +412,9 @@ describe("merchant API: webhook endpoints, the event log, rate limits and the Op
       "/v1/events/{id}": ["get"],
       "/v1/events/{id}/resend": ["post"],
       "/v1/events/resend_failed": ["post"],
+      "/v1/checkout_settings": ["get", "patch"],
     };
-    const WITH_BODY = new Set(["post /v1/payments", "post /v1/payments/{id}/refunds", "post /v1/webhook_endpoints", "patch /v1/webhook_endpoints/{id}", "post /v1/events/{id}/resend", "post /v1/events/resend_failed"]);
+    const WITH_BODY = new Set(["post /v1/payments", "post /v1/payments/{id}/refunds", "post /v1/webhook_endpoints", "patch /v1/webhook_endpoints/{id}", "post /v1/events/{id}/resend", "post /v1/events/resend_failed", "patch /v1/checkout_settings"]);
 
     it("serves OpenAPI 3.1.0 at /openapi.json with every route, its parameters, request and response schemas", async function () {
       const f = fixture();

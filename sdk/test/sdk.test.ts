@@ -195,7 +195,7 @@ describe("merchant SDK (@openpay/sdk) against the real API", function () {
 
     it("retries a 429 after the Retry-After wait, and the call succeeds", async function () {
       this.timeout(20_000);
-      const limited = await startApiStack(chain(), fixture().db, { rateLimit: 1, rateWindowMs: 1000 });
+      const limited = await startApiStack(chain(), { db: fixture().db, listen: fixture().api.context.listen }, { rateLimit: 1, rateWindowMs: 1000 });
       try {
         const { calls, fetch } = countingFetch();
         const openPay = new OpenPay({ apiKey: limited.key, baseUrl: limited.url, fetch });

@@ -2,6 +2,7 @@ import type { Address, PublicClient } from "viem";
 import type { MachineSettings } from "../payments/statusMachine";
 import type { FeedToken } from "../prices/priceBook";
 import type { Price } from "../prices/tokenAmount";
+import type { Store } from "../store/database";
 import type { Db } from "../store/paymentStore";
 import type { Authenticator } from "./authentication";
 import type { IntentSigner } from "./intentSigner";
@@ -13,6 +14,8 @@ import type { PaymentViews } from "./paymentViews";
 /** Everything the API's routes use: the database, the chain's deployment, prices, the intent signer. */
 export interface ApiContext {
   db: Db;
+  /** The database's LISTEN: payment changes reach the open checkout pages through it (openpay_payments). */
+  listen: Store["listen"];
   chainId: number;
   /** live on BSC mainnet, test elsewhere: keys of the other mode are refused. */
   mode: Mode;

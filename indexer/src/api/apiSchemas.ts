@@ -1,5 +1,6 @@
 import { getAddress, isAddress } from "viem";
 import { z } from "zod";
+import { parseFrameOrigin } from "../checkout/frameAncestors";
 import { RETURN_REASONS } from "../payments/payment";
 import { PAYMENT_STATUSES } from "../payments/statuses";
 import { WEBHOOK_EVENT_TYPES } from "../webhooks/eventTypes";
@@ -240,6 +241,31 @@ export const endpointSchema = z.object({
   failing_since: z.string().nullable(),
   created_at: z.string(),
   secret: z.string().optional().describe("Shown only when the endpoint is created and when its secret is rotated."),
+});
+
+const frameOrigin = z
+  .string()
+  .max(300)
+  .transform((value, context) => {
+    const parsed = parseFrameOrigin(value);
+    if ("origin" in parsed) return parsed.origin;
+    context.addIssue({ code: "custom", message: parsed.problem, input: value });
+    return z.NEVER;
+  });
+
+export const updateCheckoutSettingsBody = z.strictObject({
+  checkout_frame_origins: z
+    .array(frameOrigin)
+    .max(20)
+    .optional()
+    .describe("Origins (https://host[:port]; http only for localhost) allowed to show the checkout in an iframe; [] forbids framing."),
+  site_url: httpUrl.nullable().optional().describe("The shop's address: an expired or failed checkout returns there when the payment has no cancel_url."),
+});
+
+export const checkoutSettingsSchema = z.object({
+  object: z.literal("checkout_settings"),
+  checkout_frame_origins: z.array(z.string()),
+  site_url: z.string().nullable(),
 });
 
 export const endpointIdParams = z.strictObject({ id: z.string().regex(/^we_[0-9a-f]{16}$/, "must be a webhook endpoint id (we_…)") });

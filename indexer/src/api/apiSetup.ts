@@ -5,6 +5,7 @@ import type { DeploymentRecord } from "../chain/deployment";
 import { tokenCatalogue } from "../chain/tokenCatalogue";
 import type { MachineSettings } from "../payments/statusMachine";
 import { PriceBook, type FeedToken } from "../prices/priceBook";
+import type { Store } from "../store/database";
 import type { Db } from "../store/paymentStore";
 import type { AllowList } from "../webhooks/addressPolicy";
 import { WebhookWakeup } from "../webhooks/webhookWakeup";
@@ -45,6 +46,7 @@ export function paymentViewsFor(record: DeploymentRecord, publicUrl: string, con
 /** Wires the API's context for a deployment; reads the feeds once so that the first payment has its quotes. */
 export async function apiContext({
   db,
+  listen,
   client,
   record,
   signerKey,
@@ -55,6 +57,7 @@ export async function apiContext({
   authFailureLimit,
 }: {
   db: Db;
+  listen: Store["listen"];
   client: PublicClient;
   record: DeploymentRecord;
   /** INTENT_SIGNER_PRIVATE_KEY. */
@@ -72,6 +75,7 @@ export async function apiContext({
   const mode = record.chainId === LIVE_CHAIN_ID ? "live" : "test";
   return {
     db,
+    listen,
     chainId: record.chainId,
     mode,
     client,

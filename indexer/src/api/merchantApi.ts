@@ -10,6 +10,7 @@ import { ApiError } from "./apiErrors";
 import { clientAddress } from "./authentication";
 import { zodValidatorCompiler } from "./requestValidation";
 import { checkoutRoutes } from "./routes/checkoutRoutes";
+import { checkoutSettingsRoutes } from "./routes/checkoutSettingsRoutes";
 import { paymentRoutes } from "./routes/paymentRoutes";
 import { webhookRoutes } from "./routes/webhookRoutes";
 
@@ -144,6 +145,7 @@ export async function buildMerchantApi(context: ApiContext, options: MerchantApi
 
   paymentRoutes(app, context);
   webhookRoutes(app, context);
+  checkoutSettingsRoutes(app, context);
   checkoutRoutes(app, context);
   return app;
 }

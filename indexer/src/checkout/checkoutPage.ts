@@ -1,19 +1,19 @@
+import type { CheckoutState } from "../api/checkoutReader";
 import type { PaymentOption } from "../api/paymentResource";
 import type { PaymentStatus } from "../payments/statuses";
+import type { CheckoutProgress } from "./checkoutProgress";
+import { tokenLogoPath } from "./tokenLogos";
 
-/** What the hosted checkout shows: the order, and how to pay it in each token. */
+/** What the hosted checkout shows: the order, where the payment stands, and how to pay it in each token. */
 export interface CheckoutView {
   paymentId: string;
   merchantName: string;
   description: string | null;
   amountUsd: string;
-  remainingUsd: string;
-  status: PaymentStatus;
+  state: CheckoutState;
   network: string;
   depositAddress: string;
-  expiresAt: string;
-  cancelUrl: string | null;
-  /** Each token with its QR code (an SVG of the EIP-681 URI). */
+  /** Each token with its QR code (an SVG of the EIP-681 URI); none once the page no longer asks for money. */
   options: Array<PaymentOption & { qrSvg: string }>;
 }
 
@@ -39,7 +39,7 @@ function copyable(label: string, value: string): string {
  * amount changes.
  */
 export function paymentOptionsHtml(view: Pick<CheckoutView, "options" | "depositAddress" | "network">): string {
-  return view.options
+  return `<p class="send-only" id="send-only">${escape(sendOnlyLine(view.options.map((option) => option.token), view.network))}</p>` + view.options
     .map(
       (option, i) => `
       <section class="option" id="option-${escape(option.token)}" data-token="${escape(option.token)}"${i === 0 ? "" : " hidden"} aria-label="Pay with ${escape(option.token)}">
@@ -54,18 +54,66 @@ export function paymentOptionsHtml(view: Pick<CheckoutView, "options" | "deposit
     .join("");
 }
 
+/** "Send only USDT, USDC or BNB on BNB Smart Chain": the tokens offered, on the network's name without its suffix. */
+export function sendOnlyLine(tokens: readonly string[], network: string): string {
+  const names = tokens.length > 1 ? `${tokens.slice(0, -1).join(", ")} or ${tokens.at(-1)}` : (tokens[0] ?? "");
+  return `Send only ${names} on ${network.replace(/ \(BEP-20\)$/, "")}`;
+}
+
+const shortHash = (hash: string) => `${hash.slice(0, 10)}…${hash.slice(-8)}`;
+
 /**
- * The checkout page: server-rendered, so that it works before its script loads, and with nothing loaded from
- * another origin (its style and script are served beside it). Mobile first; the token choice is a radio group and
- * the status a live region, so that a keyboard or a screen reader can follow the payment.
+ * Where the money stands, below the status: the shopper's transactions, the refunds made, what happens to the money
+ * (an expired or failed payment), and the way back to the shop. The page's script swaps it when the status changes.
+ */
+export function progressHtml({ status, progress, returnUrl, merchantName }: { status: PaymentStatus; progress: CheckoutProgress; returnUrl: string | null; merchantName: string }): string {
+  const received = progress.received.length
+    ? `<h2>Received</h2><ul class="transfers" id="received">${progress.received
+        .map((t) => `<li><span class="sent">${escape(t.amount)} ${escape(t.token)}</span> <code title="${escape(t.transaction_hash)}">${escape(shortHash(t.transaction_hash))}</code></li>`)
+        .join("")}</ul>`
+    : "";
+  const refunded = progress.refunded.length
+    ? `<h2>Refunded</h2><ul class="transfers" id="refunded">${progress.refunded
+        .map((t) => `<li><span class="sent">${escape(t.amount)} ${escape(t.token)}</span> to <code>${escape(t.to)}</code> <code title="${escape(t.transaction_hash)}">${escape(shortHash(t.transaction_hash))}</code></li>`)
+        .join("")}</ul>`
+    : "";
+  const note = progress.note ? `<p class="note" id="note">${escape(progress.note)}</p>` : "";
+  const back =
+    (status === "expired" || status === "failed") && returnUrl
+      ? `<p><a class="button" id="return" href="${escape(returnUrl)}">Back to ${escape(merchantName)}</a></p><p class="returning" id="returning">Returning to ${escape(merchantName)} in a few seconds…</p>`
+      : "";
+  return received + refunded + note + back;
+}
+
+/**
+ * The checkout page: server-rendered, so that it works before its script loads (and without it), and with nothing
+ * loaded from another origin (its style, script and logos are served beside it). Mobile first; the token choice is a
+ * radio group and the status a live region, so that a keyboard or a screen reader can follow the payment. From
+ * `confirming` on it asks for nothing: no QR code, amount or copy button, only where the money stands.
  */
 export function checkoutPage(view: CheckoutView): string {
+  const { state } = view;
   const choices = view.options
-    .map(
-      (option, i) =>
-        `<label><input type="radio" name="token" value="${escape(option.token)}"${i === 0 ? " checked" : ""}> ${escape(option.token)} <span class="amount">${escape(option.amount)}</span></label>`,
-    )
+    .map((option, i) => {
+      const logo = tokenLogoPath(option.token);
+      return `<label><input type="radio" name="token" value="${escape(option.token)}"${i === 0 ? " checked" : ""}>${logo ? ` <img class="logo" src="${logo}" alt="" width="20" height="20">` : ""} ${escape(option.token)} <span class="amount">${escape(option.amount)}</span></label>`;
+    })
     .join("");
+  const final = state.status === "paid" || state.status === "refunding" || state.status === "partially_refunded" || state.status === "refunded" ? "paid" : state.status === "expired" || state.status === "failed" ? state.status : "";
+  const countdown = !state.payable
+    ? ""
+    : state.timer_paused
+      ? PAUSED_TEXT
+      : `Expires at <time datetime="${escape(state.expires_at)}">${escape(state.expires_at)}</time>`;
+  const paying = state.payable
+    ? `<fieldset class="tokens"><legend>Pay with</legend>${choices}</fieldset>
+  <div id="options">${paymentOptionsHtml(view)}</div>
+  <section id="wallet" hidden aria-label="Pay from a browser wallet">
+    <button type="button" id="pay-wallet">Pay with browser wallet</button>
+    <p id="wallet-status" role="status" aria-live="polite"></p>
+  </section>
+  ${state.cancel_url ? `<p><a class="cancel" href="${escape(state.cancel_url)}">Cancel and return to ${escape(view.merchantName)}</a></p>` : ""}`
+    : "";
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -76,26 +124,25 @@ export function checkoutPage(view: CheckoutView): string {
 <script src="/checkout/assets/checkout.js" defer></script>
 </head>
 <body>
-<main id="checkout" data-payment="${escape(view.paymentId)}" data-expires="${escape(view.expiresAt)}" data-status="${escape(view.status)}"${view.cancelUrl ? ` data-cancel="${escape(view.cancelUrl)}"` : ""}>
+<main id="checkout" data-payment="${escape(view.paymentId)}" data-expires="${escape(state.expires_at)}" data-status="${escape(state.status)}" data-paused="${state.timer_paused}">
   <header>
     <h1>${escape(view.merchantName)}</h1>
     ${view.description ? `<p class="description">${escape(view.description)}</p>` : ""}
     <p class="total">$${escape(view.amountUsd)} <span class="currency">USD</span></p>
   </header>
-  <p id="status" role="status" aria-live="polite">${escape(statusText(view.status, view.remainingUsd))}</p>
-  <p id="countdown" aria-live="off">Expires at <time datetime="${escape(view.expiresAt)}">${escape(view.expiresAt)}</time></p>
-  <fieldset class="tokens"><legend>Pay with</legend>${choices}</fieldset>
-  <div id="options">${paymentOptionsHtml(view)}</div>
-  <section id="wallet" hidden aria-label="Pay from a browser wallet">
-    <button type="button" id="pay-wallet">Pay with browser wallet</button>
-    <p id="wallet-status" role="status" aria-live="polite"></p>
-  </section>
-  ${view.cancelUrl ? `<p><a class="cancel" href="${escape(view.cancelUrl)}">Cancel and return to ${escape(view.merchantName)}</a></p>` : ""}
+  <p id="status" role="status" aria-live="polite"${final ? ` data-final="${final}"` : ""}>${escape(state.text)}</p>
+  <p id="countdown" aria-live="off" data-paused-text="${PAUSED_TEXT}">${countdown}</p>
+  ${state.payable ? `<p class="timer-note" id="timer-note">The timer pauses once a transaction is detected on chain.</p>` : ""}
+  <section id="progress" aria-label="Your payment">${state.progress_html}</section>
+  ${paying}
 </main>
 </body>
 </html>
 `;
 }
+
+/** The countdown's text once a transaction was detected: the payment waits for it rather than running out. */
+export const PAUSED_TEXT = "Timer paused: a transaction was detected on chain";
 
 /** The status as the customer reads it. */
 export function statusText(status: PaymentStatus, remainingUsd: string): string {

@@ -25,4 +25,16 @@ button:disabled{opacity:.6;cursor:wait}
 #pay-wallet{width:100%;padding:.75rem;background:#1a56db;color:#fff;font-weight:600}
 #wallet-status[data-state=failed]{color:#a40000;font-weight:600}
 #wallet-status[data-state=cancelled]{color:#555}
+.logo{vertical-align:-4px}
+.send-only{padding:.5rem .75rem;border-left:4px solid #f3ba2f;background:#fffbea;font-weight:600}
+.timer-note{color:#555;font-size:.875rem}
+#countdown{margin-bottom:0}
+h2{font-size:1rem;margin:1rem 0 .25rem}
+.transfers{list-style:none;padding:0;margin:0}
+.transfers li{padding:.4rem 0;border-bottom:1px solid #eee;display:flex;gap:.5rem;flex-wrap:wrap;align-items:baseline}
+.sent{font-weight:600}
+.note{padding:.75rem;border-radius:.5rem;background:#f5f5f5}
+.note,.transfers{overflow-wrap:anywhere}
+a.button{display:block;text-align:center;padding:.75rem;border-radius:.4rem;background:#1a56db;color:#fff;font-weight:600;text-decoration:none}
+.returning{color:#555;font-size:.875rem;text-align:center}
 `;

@@ -12,6 +12,7 @@ import {
   lastRecordedPositions,
   loadPayments,
   markSuperseded,
+  notifyPaymentPages,
   paymentsDueAt,
   paymentsRecordedAbove,
   recordedEventsOf,
@@ -244,6 +245,7 @@ export async function commitBatch(db: Db, chainId: number, settings: MachineSett
     await saveBlocks(trx, chainId, batch.keep);
     if (batch.pruneBelow !== undefined) await pruneBlocksBelow(trx, chainId, batch.pruneBelow);
     await writeCheckpoint(trx, chainId, { blockNumber: batch.head.number, blockHash: batch.head.hash as Hex, timestamp: batch.head.timestamp });
+    await notifyPaymentPages(trx, [...dirty], batch.head.timestamp);
     result.changes = allChanges.map(({ change }) => change);
     return result;
   });

@@ -3,7 +3,7 @@ import type { CheckoutOpened, PaymentEvent, RefundAbandoned, RefundRequested, Tr
 import { applyEvent, replay, type MachineSettings, type StatusChange } from "../payments/statusMachine";
 import { readCheckpoint } from "../store/checkpointStore";
 import { failedTransactionsOf } from "../store/paymentRequestStore";
-import { eventsOf, insertChanges, insertEvents, insertPayment, loadPayments, savePayments, type Db } from "../store/paymentStore";
+import { eventsOf, insertChanges, insertEvents, insertPayment, loadPayments, notifyPaymentPages, savePayments, type Db } from "../store/paymentStore";
 import type { PaymentRegistration } from "../store/paymentRows";
 
 /** Events that reach a payment from outside the chain: the checkout, the customer's wallet, the merchant's API calls. */
@@ -26,6 +26,7 @@ async function applyAndSave(db: Db, chainId: number, settings: MachineSettings, 
   }
   await savePayments(db, chainId, [payment]);
   await insertChanges(db, chainId, changes);
+  await notifyPaymentPages(db, [payment.id]);
   return { payment, changes: changes.map(({ change }) => change) };
 }
 
@@ -52,6 +53,7 @@ export async function registerPayment(db: Db, settings: MachineSettings, registr
     const { payment, changes } = replay(created, events, settings);
     await savePayments(trx, registration.chainId, [payment]);
     await insertChanges(trx, registration.chainId, changes);
+    await notifyPaymentPages(trx, [payment.id]);
     return payment;
   });
 }

@@ -6,16 +6,19 @@ import pg from "pg";
 import { migrateToLatest } from "./migrate";
 import type { Database } from "./schema";
 
+/** The payload a listener gets after its session was lost and opened again: notifications may have been missed. */
+export const RESYNC = "*resync";
+
 export interface Store {
   db: Kysely<Database>;
   kind: "pglite" | "postgres";
   /** The PostgreSQL connection string when `kind` is postgres (the advisory lock opens its own session). */
   url?: string;
   /**
-   * Calls `onNotify` on each NOTIFY of `channel` (PostgreSQL's LISTEN on a session of its own, or PGlite's);
-   * returns the function that stops listening.
+   * Calls `onNotify` with the payload of each NOTIFY of `channel` (PostgreSQL's LISTEN on a session of its own, or
+   * PGlite's); returns the function that stops listening.
    */
-  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -37,13 +40,31 @@ export async function openStore({ url, dataDir }: { url?: string; dataDir?: stri
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 10 }) }) });
     kind = "postgres";
     listen = async (channel, onNotify) => {
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      client.on("notification", (message) => message.channel === channel && onNotify());
-      // A lost session only costs the wake-ups: listeners poll as well.
-      client.on("error", () => undefined);
-      await client.query(`listen ${pg.escapeIdentifier(channel)}`);
+      let stopped = false;
+      let client: pg.Client;
+      const session = async () => {
+        const next = new pg.Client({ connectionString: url });
+        next.on("notification", (message) => message.channel === channel && onNotify(message.payload ?? ""));
+        // A lost session is opened again (a second later, until it opens); what was announced meanwhile is lost, so
+        // the listener is told to catch up with RESYNC.
+        next.on("error", () => undefined);
+        next.once("end", () => {
+          if (stopped) return;
+          const retry = () =>
+            session().then(
+              () => onNotify(RESYNC),
+              () => setTimeout(retry, 1000).unref(),
+            );
+          setTimeout(retry, 1000).unref();
+        });
+        await next.connect();
+        if (stopped) return void (await next.end());
+        await next.query(`listen ${pg.escapeIdentifier(channel)}`);
+        client = next;
+      };
+      await session();
       return async () => {
+        stopped = true;
         await client.end().catch(() => undefined);
       };
     };
@@ -53,7 +74,7 @@ export async function openStore({ url, dataDir }: { url?: string; dataDir?: stri
     db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
     kind = "pglite";
     listen = async (channel, onNotify) => {
-      const stop = await pglite.listen(channel, () => onNotify());
+      const stop = await pglite.listen(channel, (payload) => onNotify(payload));
       return async () => {
         await stop().catch(() => undefined);
       };

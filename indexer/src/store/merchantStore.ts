@@ -53,3 +53,29 @@ export async function findMerchant(db: Db, id: string): Promise<Merchant | undef
   const row = await db.selectFrom("merchants").select(["id", "name", "address"]).where("id", "=", id).executeTakeFirst();
   return row ? { id: row.id, name: row.name, address: row.address as Address } : undefined;
 }
+
+/** A merchant's checkout settings: who may frame its checkout pages, and where a shopper goes back to. */
+export interface CheckoutSettings {
+  frameOrigins: string[];
+  siteUrl: string | null;
+}
+
+export async function checkoutSettingsOf(db: Db, merchantId: string): Promise<CheckoutSettings | undefined> {
+  return (await merchantCheckoutOf(db, merchantId))?.settings;
+}
+
+/** What a checkout page shows of its merchant: the name, and the settings (in one query: every page reads them). */
+export async function merchantCheckoutOf(db: Db, merchantId: string): Promise<{ name: string; settings: CheckoutSettings } | undefined> {
+  const row = await db.selectFrom("merchants").select(["name", "checkout_frame_origins", "site_url"]).where("id", "=", merchantId).executeTakeFirst();
+  return row ? { name: row.name, settings: { frameOrigins: JSON.parse(row.checkout_frame_origins) as string[], siteUrl: row.site_url } } : undefined;
+}
+
+/** Changes the settings given (the others stay); returns them all as they stand after. */
+export async function updateCheckoutSettings(db: Db, merchantId: string, changes: Partial<CheckoutSettings>): Promise<CheckoutSettings | undefined> {
+  const values = {
+    ...(changes.frameOrigins !== undefined ? { checkout_frame_origins: JSON.stringify(changes.frameOrigins) } : {}),
+    ...(changes.siteUrl !== undefined ? { site_url: changes.siteUrl } : {}),
+  };
+  if (Object.keys(values).length > 0) await db.updateTable("merchants").set(values).where("id", "=", merchantId).execute();
+  return checkoutSettingsOf(db, merchantId);
+}

@@ -6,6 +6,7 @@ import * as keeperReorgs from "./migrations/004_keeper_reorgs";
 import * as transferTimestamps from "./migrations/005_transfer_timestamps";
 import * as paymentTruth from "./migrations/006_payment_truth";
 import * as acceptedTokens from "./migrations/007_accepted_tokens";
+import * as checkoutSettings from "./migrations/008_checkout_settings";
 import * as moneyVisibility from "./migrations/009_money_visibility";
 
 /** The schema's versions in order. Listed here rather than read from a folder so that bundles and ts-node agree. */
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "005_transfer_timestamps": transferTimestamps,
   "006_payment_truth": paymentTruth,
   "007_accepted_tokens": acceptedTokens,
+  "008_checkout_settings": checkoutSettings,
   "009_money_visibility": moneyVisibility,
 };
 

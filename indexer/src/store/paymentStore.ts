@@ -308,3 +308,20 @@ export async function insertChanges(
 export async function notifyWebhookWorkers(db: Db): Promise<void> {
   await sql`select pg_notify('openpay_webhooks', '')`.execute(db);
 }
+
+/**
+ * The channel the API's open checkout pages hear payments on: a payment's id when it changed, `head:<unix time>`
+ * when the indexer's checkpoint moved (confirmations grow, an unpaid payment's expiry passes).
+ */
+export const PAYMENT_CHANNEL = "openpay_payments";
+
+/**
+ * Tells the open checkout pages (LISTEN openpay_payments) which payments changed, and the new head's time, when the
+ * caller's transaction commits: in the same transaction as the change, so that no page hears of a change that rolled
+ * back or misses one that did not. PostgreSQL folds repeats of a notification within a transaction into one.
+ */
+export async function notifyPaymentPages(db: Db, paymentIds: readonly string[], headTimestamp?: bigint): Promise<void> {
+  const payloads = headTimestamp === undefined ? [...paymentIds] : [...paymentIds, `head:${headTimestamp}`];
+  if (payloads.length === 0) return;
+  await sql`select pg_notify(${PAYMENT_CHANNEL}, payload) from unnest(${payloads}::text[]) as payload`.execute(db);
+}

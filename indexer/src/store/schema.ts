@@ -152,6 +152,9 @@ export interface MerchantsTable {
   name: string;
   address: string;
   created_at: Timestamp;
+  /** JSON array of origins allowed to frame the merchant's checkout pages. */
+  checkout_frame_origins: Generated<string>;
+  site_url: string | null;
 }
 
 /** API keys, stored only as hashes; `mode` is test or live. */

@@ -43,7 +43,7 @@ export function freshStackEachTest(chain: () => LocalChain, kind: StoreKind = "p
   let close: (() => Promise<void>) | undefined;
   beforeEach(async function () {
     const store = await openTestStore(kind);
-    const api = await startApiStack(chain(), store.db, options);
+    const api = await startApiStack(chain(), store, options);
     fixture = { api, db: store.db, merchant: api.merchant, key: api.key };
     close = async () => {
       await api.close();
@@ -71,7 +71,7 @@ export function sharedStackNewMerchantEachTest(chain: () => LocalChain, kind: St
   before(async function () {
     const store = await openTestStore(kind);
     closeStore = () => store.close();
-    api = await startApiStack(chain(), store.db);
+    api = await startApiStack(chain(), store);
   });
   after(async function () {
     await api?.close();

@@ -5,7 +5,7 @@ import type { ApiContext } from "../../src/api/apiContext";
 import { apiContext } from "../../src/api/apiSetup";
 import { buildMerchantApi } from "../../src/api/merchantApi";
 import { createApiKey, createMerchant, type Merchant } from "../../src/store/merchantStore";
-import type { Db } from "../../src/store/paymentStore";
+import type { Store } from "../../src/store/database";
 import { parseAllowList } from "../../src/webhooks/addressPolicy";
 import { INTENT_SIGNER_KEY, SETTINGS, type LocalChain } from "./localChain";
 
@@ -31,9 +31,11 @@ export interface ApiStackOptions {
 }
 
 /** The merchant API on a real port, over `db` and the local chain's deployment. */
-export async function startApiStack(chain: LocalChain, db: Db, options: ApiStackOptions = {}): Promise<ApiStack> {
+export async function startApiStack(chain: LocalChain, store: Pick<Store, "db" | "listen">, options: ApiStackOptions = {}): Promise<ApiStack> {
+  const { db } = store;
   const context = await apiContext({
     db,
+    listen: store.listen,
     client: createRpcClient([chain.url]),
     record: chain.record,
     signerKey: INTENT_SIGNER_KEY,

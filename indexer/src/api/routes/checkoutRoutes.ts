@@ -1,147 +1,110 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
-import { isAddressEqual, type Address } from "viem";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { PaymentEventRefused, recordOffChainEvent } from "../../indexing/offChainEvents";
 import { checkFailedTransaction } from "../../checkout/failedTransactionCheck";
-import { checkoutPage, networkName, paymentOptionsHtml, statusText } from "../../checkout/checkoutPage";
+import { checkoutPage, networkName, paymentOptionsHtml } from "../../checkout/checkoutPage";
 import { checkoutScript } from "../../checkout/checkoutScript";
-import { shownStatus } from "../../checkout/shownStatus";
-import { qrSvg } from "../../checkout/qrCodes";
 import { CHECKOUT_CSS } from "../../checkout/checkoutStyle";
+import { checkoutCsp } from "../../checkout/frameAncestors";
+import { tokenLogoFiles } from "../../checkout/tokenLogos";
 import { walletPayment } from "../../checkout/walletPayment";
-import { amountOf } from "../../payments/statusMachine";
-import { dueUsd, paymentOptions, quoteAmount } from "../../prices/paymentOptions";
-import { readCheckpoint } from "../../store/checkpointStore";
-import { findMerchant } from "../../store/merchantStore";
+import { quoteAmount } from "../../prices/paymentOptions";
 import { intentOf } from "../../store/paymentRows";
-import { failedTransactionsOf, loadPaymentRecords, type PaymentRecord } from "../../store/paymentRequestStore";
+import { PAYMENT_CHANNEL } from "../../store/paymentStore";
 import type { ApiContext } from "../apiContext";
-import { ApiError, invalidField, notFound } from "../apiErrors";
+import { ApiError, invalidField } from "../apiErrors";
 import { failedTransactionBody, paymentIdParams, walletQuery } from "../apiSchemas";
-import type { PaymentOption } from "../paymentResource";
+import { CheckoutFeed } from "../checkoutFeed";
+import { CheckoutReader, type CheckoutState } from "../checkoutReader";
 
 /** Statuses in which a customer may still pay. */
 const PAYABLE = new Set(["initiated", "pending"]);
 
-/** The customer's side: the hosted checkout page at `checkout_url`, its assets and its status feed. No API key. */
+/** How often an open page's event stream carries a comment, so that proxies and load balancers keep it open. */
+const HEARTBEAT_MS = 20_000;
+
+/**
+ * The customer's side: the hosted checkout page at `checkout_url`, its assets, and its status, pushed over
+ * server-sent events (fed by the database's NOTIFY: one LISTEN session per API process, fanned out in memory to the
+ * open pages) or polled. No API key.
+ */
 export function checkoutRoutes(app: FastifyInstance, context: ApiContext): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
+  const reader = new CheckoutReader(context);
   const asset = (type: string, body: () => string | Promise<string>) => async (_request: unknown, reply: FastifyReply) =>
     reply.header("content-type", type).header("cache-control", "public, max-age=300").send(await body());
   api.get("/checkout/assets/checkout.css", { schema: { hide: true } }, asset("text/css; charset=utf-8", () => CHECKOUT_CSS));
   api.get("/checkout/assets/checkout.js", { schema: { hide: true } }, asset("text/javascript; charset=utf-8", checkoutScript));
+  for (const [file, svg] of tokenLogoFiles()) api.get(`/checkout/assets/tokens/${file}`, { schema: { hide: true } }, asset("image/svg+xml", () => svg));
   // Built now, so that the first shopper does not wait for it; a failure shows on the first request for it.
   checkoutScript().catch(() => undefined);
 
-  const load = async (id: string) => {
-    const record = (await loadPaymentRecords(context.db, context.chainId, [id.toLowerCase()])).get(id.toLowerCase());
-    if (!record) throw notFound("payment", id);
-    return record;
-  };
-
-  /**
-   * USD still due now in `token`: each accepted token adds up apart, and the escrow values what a partly paid
-   * payment holds in a token at today's price of that token, so the remainder moves with the price.
-   */
-  const dueNow = (payment: PaymentRecord["payment"], token: Address): bigint => {
-    const inPaymentToken = payment.token !== null && isAddressEqual(payment.token, token);
-    const held = inPaymentToken ? payment.paidAmount : amountOf(payment.otherDeposits, token);
-    if (held === 0n) return payment.amountUsd;
-    const price = context.prices.current().get(token.toLowerCase());
-    if (price) return dueUsd(payment.amountUsd, held, price);
-    return inPaymentToken ? payment.remainingUsd : payment.amountUsd;
-  };
-
-  /**
-   * The amounts to send now: what remains, at the current Chainlink price (rounded up like every quote, so that
-   * sending it is never short). A BNB amount quoted when the payment was created may be short by now.
-   */
-  const currentOptions = (record: PaymentRecord): PaymentOption[] => {
-    const { payment, registration, request } = record;
-    if (payment.remainingUsd === 0n) return request.options;
-    // Once part is paid, only that token is offered, for what remains: another would have to pay it all again.
-    const offered = context.tokens.filter(
-      (token) =>
-        request.options.some((option) => option.token === token.symbol) &&
-        (payment.token === null || payment.paidAmount === 0n || isAddressEqual(token.address, payment.token)),
-    );
-    return offered.flatMap((token) =>
-      paymentOptions({ amountUsd: dueNow(payment, token.address), depositAddress: registration.depositAddress, chainId: context.chainId, tokens: [token], prices: context.prices.current() }),
-    );
-  };
-  const withQrCodes = (options: PaymentOption[]) => Promise.all(options.map(async (option) => ({ ...option, qrSvg: await qrSvg(option.uri) })));
+  const feed = new CheckoutFeed<CheckoutState>((id) => reader.stateOf(id));
+  const streams = new Set<FastifyReply["raw"]>();
+  let stopListening: (() => Promise<void>) | undefined;
+  let heartbeat: NodeJS.Timeout | undefined;
+  app.addHook("onReady", async () => {
+    stopListening = await context.listen(PAYMENT_CHANNEL, (payload) => feed.notified(payload));
+    heartbeat = setInterval(() => feed.forEach((send) => send("")), HEARTBEAT_MS).unref();
+  });
+  // Open streams would hold the server's close forever: they end first (the pages reconnect to another process).
+  app.addHook("preClose", async () => {
+    clearInterval(heartbeat);
+    for (const stream of streams) stream.end();
+    await stopListening?.();
+  });
 
   api.get("/checkout/:id", { schema: { hide: true, params: paymentIdParams } }, async (request, reply) => {
-    let record = await load(request.params.id);
-    // Opening the checkout is what moves a payment from initiated to pending (and tells the merchant).
+    // Reading changes nothing: a link preview or a crawler is not a shopper (the page's script reports the opening).
+    const { view, settings } = await reader.view(await reader.load(request.params.id));
+    return reply
+      .header("content-type", "text/html; charset=utf-8")
+      .header("content-security-policy", checkoutCsp(settings?.frameOrigins ?? []))
+      .header("cache-control", "no-store")
+      .send(checkoutPage(view));
+  });
+
+  // The page's script, once the page is shown to a person: that moves the payment from initiated to pending (and
+  // tells the merchant). A repeat, or a payment already past initiated, changes nothing.
+  api.post("/checkout/:id/opened", { schema: { hide: true, params: paymentIdParams } }, async (request, reply) => {
+    const record = await reader.load(request.params.id);
     if (record.payment.status === "initiated") {
       try {
-        const opened = await recordOffChainEvent(context.db, context.chainId, context.settings, record.payment.id, { kind: "checkout_opened" });
-        record = { ...record, payment: opened.payment };
+        await recordOffChainEvent(context.db, context.chainId, context.settings, record.payment.id, { kind: "checkout_opened" });
       } catch (error) {
-        // Another request moved it first: the page shows what was read, and its status feed catches up.
+        // Another request moved it first.
         if (!(error instanceof PaymentEventRefused)) throw error;
       }
     }
-    const [[resource], merchant, checkpoint] = await Promise.all([
-      context.views.resources(context.db, [record]),
-      findMerchant(context.db, record.merchantId),
-      readCheckpoint(context.db, context.chainId),
-    ]);
-    const html = checkoutPage({
-      paymentId: resource.id,
-      merchantName: merchant?.name ?? "Merchant",
-      description: resource.description,
-      amountUsd: resource.amount_usd,
-      remainingUsd: resource.remaining_usd,
-      status: shownStatus(record.payment, checkpoint?.timestamp),
-      network: networkName(context.chainId),
-      depositAddress: resource.deposit_address,
-      expiresAt: resource.expires_at,
-      cancelUrl: resource.cancel_url,
-      options: await withQrCodes(currentOptions(record)),
-    });
-    return reply
-      .header("content-type", "text/html; charset=utf-8")
-      .header("content-security-policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'none'; frame-ancestors 'none'")
-      .header("cache-control", "no-store")
-      .send(html);
+    return reply.code(204).send();
   });
 
   api.get("/checkout/:id/options", { schema: { hide: true, params: paymentIdParams } }, async (request, reply) => {
-    const record = await load(request.params.id);
-    const html = paymentOptionsHtml({ options: await withQrCodes(currentOptions(record)), depositAddress: record.registration.depositAddress, network: networkName(context.chainId) });
+    const record = await reader.load(request.params.id);
+    const html = paymentOptionsHtml({ options: await reader.withQrCodes(reader.currentOptions(record)), depositAddress: record.registration.depositAddress, network: networkName(context.chainId) });
     return reply.header("content-type", "text/html; charset=utf-8").header("cache-control", "no-store").send(html);
   });
 
-  api.get("/checkout/:id/status", { schema: { hide: true, params: paymentIdParams } }, async (request) => {
-    const record = await load(request.params.id);
-    const [[resource], failures, checkpoint] = await Promise.all([
-      context.views.resources(context.db, [record]),
-      failedTransactionsOf(context.db, context.chainId, record.payment.id),
-      readCheckpoint(context.db, context.chainId),
-    ]);
-    const status = shownStatus(record.payment, checkpoint?.timestamp);
-    const confirming = status === "confirming" ? ` (${resource.confirmations.seen} of ${resource.confirmations.required} confirmations)` : "";
-    const failure = failures.at(-1);
-    return {
-      status,
-      text: statusText(status, resource.remaining_usd) + confirming,
-      remaining_usd: resource.remaining_usd,
-      received_usd: resource.received_usd,
-      confirmations: resource.confirmations,
-      expires_at: resource.expires_at,
-      success_url: resource.success_url,
-      cancel_url: resource.cancel_url,
-      failure: failure ? { transaction_hash: failure.transactionHash, reason: failure.reason } : null,
-      // The page swaps its options when these differ from what it shows (a deposit arrived, or the price moved).
-      amounts: Object.fromEntries(currentOptions(record).map((option) => [option.token, option.amount])),
-    };
+  api.get("/checkout/:id/status", { schema: { hide: true, params: paymentIdParams } }, async (request) => reader.state(await reader.load(request.params.id)));
+
+  // The status pushed: each state of the payment as one event, from the one it has now.
+  api.get("/checkout/:id/events", { schema: { hide: true, params: paymentIdParams } }, async (request, reply) => {
+    const id = (await reader.load(request.params.id)).payment.id;
+    reply.hijack();
+    const stream = reply.raw;
+    stream.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no" });
+    // An empty message is the heartbeat: a comment line, which EventSource ignores.
+    const unsubscribe = feed.subscribe(id, (json) => stream.write(json === "" ? ":\n\n" : `data: ${json}\n\n`));
+    streams.add(stream);
+    request.raw.on("close", () => {
+      unsubscribe();
+      streams.delete(stream);
+    });
   });
 
   // "Pay with wallet": the calls for the shopper's wallet to send, for what remains at the current price.
   api.get("/checkout/:id/wallet", { schema: { hide: true, params: paymentIdParams, querystring: walletQuery } }, async (request) => {
-    const record = await load(request.params.id);
+    const record = await reader.load(request.params.id);
     const { payment, registration } = record;
     if (!PAYABLE.has(payment.status)) throw new ApiError(409, "conflict_error", `payment ${payment.id} is ${payment.status}: there is nothing to pay`, "id");
     const symbol = request.query.token.toUpperCase();
@@ -157,13 +120,13 @@ export function checkoutRoutes(app: FastifyInstance, context: ApiContext): void 
       intent: intentOf(registration),
       signature: registration.signature,
       token,
-      amount: quoteAmount(dueNow(payment, token.address), price),
+      amount: quoteAmount(reader.dueNow(payment, token.address), price),
     });
   });
 
   // The checkout reports a pay call that reverted; it counts once it is checked against the chain.
   api.post("/checkout/:id/failed-transactions", { schema: { hide: true, params: paymentIdParams, body: failedTransactionBody } }, async (request, reply) => {
-    const record = await load(request.params.id);
+    const record = await reader.load(request.params.id);
     const hash = request.body.transaction_hash;
     const check = await checkFailedTransaction(context.client, { escrow: context.escrow, paymentId: record.payment.id, hash });
     if (!check.ok) throw new ApiError(check.status, check.status === 409 ? "conflict_error" : "invalid_request_error", `transaction_hash: ${check.problem}`, "transaction_hash");

@@ -1,6 +1,7 @@
 /**
  * The hosted checkout's script, run in the shopper's browser (bundled with viem by checkoutScript.ts). It switches
- * the token shown, copies values, counts down to the expiry, follows the payment through `/checkout/<id>/status`,
+ * the token shown, copies values, counts down to the expiry, reports that a person opened the page, follows the
+ * payment through its server-sent events (`/checkout/<id>/events`, else by polling `/checkout/<id>/status`),
  * and pays from a browser wallet (an EIP-1193 provider) when the shopper has one. The page works without it.
  */
 import { BaseError, createClient, custom, erc20Abi, UserRejectedRequestError, type EIP1193Provider, type Hex } from "viem";
@@ -23,19 +24,24 @@ interface WalletPlan {
   pay: WalletCall;
 }
 
-/** What `/checkout/<id>/status` answers. */
+/** What `/checkout/<id>/status` answers and each event of `/checkout/<id>/events` carries (api/checkoutReader.ts). */
 interface CheckoutState {
   status: string;
   text: string;
-  remaining_usd: string;
   success_url: string | null;
+  return_url: string | null;
   failure: { transaction_hash: string; reason: string } | null;
-  /** The amount to send now in each token. */
+  /** The amount to send now in each token (empty once nothing is asked). */
   amounts: Record<string, string>;
+  payable: boolean;
+  timer_paused: boolean;
+  progress_html: string;
 }
 
 const FINAL = ["paid", "refunding", "partially_refunded", "refunded", "expired", "failed"];
 const POLL_MS = 2000;
+/** How long a finished page shows its outcome before it returns the shopper to the shop. */
+const RETURN_MS = { paid: 3000, other: 5000 };
 
 const main = document.getElementById("checkout");
 if (main) start(main);
@@ -45,22 +51,25 @@ function start(main: HTMLElement): void {
   const expires = Date.parse(main.dataset.expires!);
   const statusEl = document.getElementById("status")!;
   const countdown = document.getElementById("countdown")!;
-  const options = document.getElementById("options")!;
-  const walletSection = document.getElementById("wallet")!;
-  const walletButton = document.getElementById("pay-wallet") as HTMLButtonElement;
-  const walletStatus = document.getElementById("wallet-status")!;
-  let finished = false;
+  const progress = document.getElementById("progress")!;
+  const options = document.getElementById("options");
+  const walletSection = document.getElementById("wallet");
+  const walletButton = document.getElementById("pay-wallet") as HTMLButtonElement | null;
+  const walletStatus = document.getElementById("wallet-status");
+  let finished = FINAL.indexOf(main.dataset.status!) >= 0;
+  let paused = main.dataset.paused === "true";
   let shownFailure = "";
+  let shownProgress = progress.innerHTML;
 
   const selectedToken = () => (document.querySelector<HTMLInputElement>("input[name=token]:checked")?.value ?? "");
   const showOption = (token: string) =>
-    options.querySelectorAll<HTMLElement>(".option").forEach((section) => (section.hidden = section.dataset.token !== token));
+    options?.querySelectorAll<HTMLElement>(".option").forEach((section) => (section.hidden = section.dataset.token !== token));
 
   document.querySelectorAll<HTMLInputElement>("input[name=token]").forEach((input) =>
     input.addEventListener("change", () => showOption(input.value)),
   );
   // Delegated: the options are replaced when an underpaid payment's remaining amount changes.
-  options.addEventListener("click", (event) => {
+  options?.addEventListener("click", (event) => {
     const button = (event.target as HTMLElement).closest<HTMLButtonElement>("button.copy");
     if (!button || !navigator.clipboard) return;
     navigator.clipboard.writeText(button.dataset.copy!).then(() => {
@@ -70,7 +79,7 @@ function start(main: HTMLElement): void {
   });
 
   function tick(): void {
-    if (finished) return;
+    if (finished || paused || !options) return;
     const left = Math.max(0, Math.floor((expires - Date.now()) / 1000));
     const minutes = Math.floor(left / 60);
     const seconds = left % 60;
@@ -78,38 +87,47 @@ function start(main: HTMLElement): void {
   }
 
   function walletMessage(text: string, state: "working" | "sent" | "failed" | "cancelled"): void {
+    if (!walletStatus) return;
     walletStatus.textContent = text;
     walletStatus.dataset.state = state;
+  }
+
+  /** Once the full amount is on chain (or the payment ended), nothing on the page asks for money any more. */
+  function stopAsking(): void {
+    for (const selector of ["fieldset.tokens", "#options", "#wallet", "#timer-note", "a.cancel"]) document.querySelector(selector)?.remove();
+    countdown.textContent = "";
   }
 
   function show(state: CheckoutState): void {
     statusEl.textContent = state.text;
     main.dataset.status = state.status;
+    if (state.progress_html !== shownProgress) progress.innerHTML = shownProgress = state.progress_html;
     if (state.failure && state.failure.transaction_hash !== shownFailure) {
       shownFailure = state.failure.transaction_hash;
       walletMessage(`Failed: ${state.failure.reason}. Nothing was taken; you can try again.`, "failed");
     }
-    // A deposit or a price move changes an amount; a first deposit also narrows the tokens offered to its own.
-    const shown = Array.from(options.querySelectorAll<HTMLElement>(".option"));
-    const changed =
-      shown.length !== Object.keys(state.amounts).length ||
-      shown.some((section) => state.amounts[section.dataset.token!] !== section.querySelector(".amount-value")?.textContent);
-    if (changed && FINAL.indexOf(state.status) < 0) void refreshOptions();
-    if (FINAL.indexOf(state.status) < 0) return;
+    if (!state.payable) stopAsking();
+    else {
+      if (state.timer_paused && !paused) countdown.textContent = countdown.dataset.pausedText ?? "";
+      paused = state.timer_paused;
+      // A deposit or a price move changes an amount; a first deposit also narrows the tokens offered to its own.
+      const shown = Array.from(options?.querySelectorAll<HTMLElement>(".option") ?? []);
+      const changed =
+        shown.length !== Object.keys(state.amounts).length ||
+        shown.some((section) => state.amounts[section.dataset.token!] !== section.querySelector(".amount-value")?.textContent);
+      if (changed) void refreshOptions();
+    }
+    if (FINAL.indexOf(state.status) < 0 || finished) return;
     finished = true;
     statusEl.dataset.final = state.status === "expired" || state.status === "failed" ? state.status : "paid";
-    countdown.textContent = "";
-    walletSection.hidden = true;
-    if (statusEl.dataset.final === "paid" && state.success_url) {
-      const target = state.success_url;
-      setTimeout(() => location.assign(target), 3000);
-    }
+    const target = statusEl.dataset.final === "paid" ? state.success_url : state.return_url;
+    if (target) setTimeout(() => location.assign(target), statusEl.dataset.final === "paid" ? RETURN_MS.paid : RETURN_MS.other);
   }
 
   /** The amounts to send changed: a deposit arrived (they are now what remains), or the price moved. */
   async function refreshOptions(): Promise<void> {
     const response = await fetch(`/checkout/${id}/options`, { headers: { accept: "text/html" } });
-    if (!response.ok) return;
+    if (!response.ok || !options || !options.isConnected) return;
     options.innerHTML = await response.text();
     // A token no longer offered loses its choice; if it was the one chosen, the first offered takes its place.
     const inputs = Array.from(document.querySelectorAll<HTMLInputElement>("input[name=token]"));
@@ -127,6 +145,7 @@ function start(main: HTMLElement): void {
     showOption(selectedToken());
   }
 
+  /** Without server-sent events (or when their stream fails): the status every POLL_MS. */
   function poll(): void {
     if (finished) return;
     fetch(`/checkout/${id}/status`, { headers: { accept: "application/json" } })
@@ -135,8 +154,34 @@ function start(main: HTMLElement): void {
       .finally(() => setTimeout(poll, POLL_MS));
   }
 
+  /** The status pushed by the server as it changes: one stream per open page. */
+  function follow(): void {
+    if (typeof EventSource !== "function") return poll();
+    const events = new EventSource(`/checkout/${id}/events`);
+    events.onmessage = (message) => {
+      show(JSON.parse(message.data) as CheckoutState);
+      if (finished) events.close();
+    };
+    events.onerror = () => {
+      events.close();
+      if (!finished) poll();
+    };
+  }
+
+  /** The page was shown to a person (not fetched by a link preview or a crawler): the payment moves to pending. */
+  function reportOpened(): void {
+    const send = () => void fetch(`/checkout/${id}/opened`, { method: "POST", keepalive: true }).catch(() => undefined);
+    if (document.visibilityState === "visible") return send();
+    const onVisible = () => {
+      if (document.visibilityState !== "visible") return;
+      document.removeEventListener("visibilitychange", onVisible);
+      send();
+    };
+    document.addEventListener("visibilitychange", onVisible);
+  }
+
   const provider = (window as unknown as { ethereum?: EIP1193Provider }).ethereum;
-  if (provider) {
+  if (provider && walletSection && walletButton) {
     walletSection.hidden = false;
     walletButton.addEventListener("click", () => {
       walletButton.disabled = true;
@@ -152,9 +197,16 @@ function start(main: HTMLElement): void {
     });
   }
 
-  tick();
+  if (main.dataset.status === "initiated") reportOpened();
+  if (!paused) tick();
   setInterval(tick, 1000);
-  poll();
+  // A finished page still returns the shopper to the shop.
+  if (finished) {
+    const link = document.getElementById("return") as HTMLAnchorElement | null;
+    if (link) setTimeout(() => location.assign(link.href), RETURN_MS.other);
+    return;
+  }
+  follow();
 }
 
 /**
