@@ -16,6 +16,7 @@ import { lastBlockAtOrBefore } from "./blockAtTime";
 import { commitBatch, type BatchResult } from "./commitBatch";
 import { depositTransferEvents } from "./depositTransfers";
 import { paymentLogs, type PaymentLog } from "./escrowLogs";
+import { merchantLogs } from "./merchantLogs";
 import { nativeArrivals } from "./nativeArrivals";
 import { commonAncestor, DeepReorgError } from "./reorg";
 import { rereadLogs, type Reread } from "./rereads";
@@ -297,6 +298,7 @@ export class Indexer {
     const keep = headers.slice(-this.depth * REREAD_DEPTHS).map(({ number, hash, parentHash, timestamp }) => ({ number, hash, parentHash, timestamp }));
     const result = await commitBatch(db, chainId, settings, {
       logs,
+      merchantLogs: merchantLogs(segment.escrowLogs),
       from: headers[0].number,
       head,
       confirmedAt,

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { checkWithdrawal, completionCredit, tokenBalances, type BalanceMovement, type TokenBalance } from "./merchantBalance";
+import { checkWithdrawal, completionCredit, completionCredits, tokenBalances, type BalanceMovement, type TokenBalance } from "./merchantBalance";
 
 const USDT = "0x55d398326f99059fF775485246999027B3197955";
 const BNB = "0x0000000000000000000000000000000000000000";
@@ -34,6 +34,24 @@ describe("a merchant's escrow balance", function () {
     }
     it("refuses a fee above the deposits: a deposit log is missing", function () {
       expect(() => completionCredit(1n, [], 2n)).to.throw(/exceeds the 1 deposited/);
+    });
+  });
+
+  describe("completionCredits: each completion counts its payment's earlier deposits in its token", function () {
+    it("counts a late-found deposit, and leaves other payments and other tokens out", function () {
+      const entry = (kind: "deposited" | "completed", paymentId: string, token: string, amount: bigint, fee = 0n) => ({ kind, paymentId, token, amount, fee });
+      const credits = completionCredits([
+        entry("deposited", "p1", USDT, 30n),
+        entry("deposited", "p1", BNB, 1000n),
+        entry("deposited", "p2", USDT, 5n),
+        entry("deposited", "p1", USDT.toLowerCase(), 20n),
+        entry("completed", "p1", USDT, 50n, 1n),
+        entry("completed", "p2", USDT, 95n),
+      ]);
+      expect([...credits]).to.deep.equal([
+        [4, 99n],
+        [5, 100n],
+      ]);
     });
   });
 

@@ -6,6 +6,27 @@
  * read the movements from the database and the chain.
  */
 
+import type { Address, Hex } from "viem";
+
+/** One escrow log that moves a merchant's balance, or that a credit is worked out from (docs/api.md, "Balances"). */
+export interface MerchantLog {
+  kind: "deposited" | "completed" | "refunded" | "withdrawn";
+  merchant: Address;
+  token: Address;
+  /** Token units of the log: the deposit, the completing deposit, the refund, the withdrawal. */
+  amount: bigint;
+  /** `completed`: the platform fee taken from all the payment's deposits in the token. */
+  fee: bigint;
+  /** The payment (all but `withdrawn`). */
+  paymentId: Hex | null;
+  /** The refund's receiver, or the withdrawal's payout wallet. */
+  counterparty: Address | null;
+  blockNumber: number;
+  logIndex: number;
+  blockHash: Hex;
+  transactionHash: Hex;
+}
+
 /** One change of a merchant's balance in one token, or the sum of several of the same kind. */
 export type BalanceMovement =
   | { kind: "credit"; token: string; /** Units credited, the fee taken off. */ amount: bigint; fee: bigint; confirmed: boolean }
@@ -42,6 +63,30 @@ export function completionCredit(completingAmount: bigint, earlierDeposits: read
   const gross = earlierDeposits.reduce((sum, amount) => sum + amount, completingAmount);
   if (fee > gross) throw new Error(`a fee of ${fee} exceeds the ${gross} deposited: a deposit log is missing`);
   return gross - fee;
+}
+
+/** A payment's deposit or completion as recorded, in chain order. */
+export interface PaymentLedgerEntry {
+  kind: "deposited" | "completed";
+  paymentId: string;
+  token: string;
+  amount: bigint;
+  fee: bigint;
+}
+
+/**
+ * The credit of every completion among `entries` (in chain order, any number of payments), by its index there:
+ * each counts the deposits of its payment in its token before it.
+ */
+export function completionCredits(entries: readonly PaymentLedgerEntry[]): Map<number, bigint> {
+  const deposits = new Map<string, bigint[]>();
+  const credits = new Map<number, bigint>();
+  entries.forEach((entry, index) => {
+    const key = `${entry.paymentId}/${entry.token.toLowerCase()}`;
+    if (entry.kind === "deposited") deposits.set(key, [...(deposits.get(key) ?? []), entry.amount]);
+    else credits.set(index, completionCredit(entry.amount, deposits.get(key) ?? [], entry.fee));
+  });
+  return credits;
 }
 
 /**

@@ -6,6 +6,7 @@ import * as keeperReorgs from "./migrations/004_keeper_reorgs";
 import * as transferTimestamps from "./migrations/005_transfer_timestamps";
 import * as paymentTruth from "./migrations/006_payment_truth";
 import * as acceptedTokens from "./migrations/007_accepted_tokens";
+import * as merchantBalances from "./migrations/010_merchant_balances";
 
 /** The schema's versions in order. Listed here rather than read from a folder so that bundles and ts-node agree. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -16,6 +17,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "005_transfer_timestamps": transferTimestamps,
   "006_payment_truth": paymentTruth,
   "007_accepted_tokens": acceptedTokens,
+  "010_merchant_balances": merchantBalances,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
