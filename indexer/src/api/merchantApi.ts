@@ -7,6 +7,7 @@ import { jsonSchemaTransform } from "fastify-type-provider-zod";
 import type { ApiContext } from "./apiContext";
 import { ApiError } from "./apiErrors";
 import { zodValidatorCompiler } from "./requestValidation";
+import { balanceRoutes } from "./routes/balanceRoutes";
 import { checkoutRoutes } from "./routes/checkoutRoutes";
 import { paymentRoutes } from "./routes/paymentRoutes";
 import { webhookRoutes } from "./routes/webhookRoutes";
@@ -119,6 +120,7 @@ export async function buildMerchantApi(context: ApiContext, options: MerchantApi
 
   paymentRoutes(app, context);
   webhookRoutes(app, context);
+  balanceRoutes(app, context);
   checkoutRoutes(app, context);
   return app;
 }

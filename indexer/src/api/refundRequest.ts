@@ -73,7 +73,8 @@ async function refundLocked(context: ApiContext, db: Db, owner: KeyOwner, id: st
   };
 }
 
-function parseAmount(value: string, decimals: number): bigint {
+/** An amount field in whole tokens, as units; a 400 naming `amount` when it is not one. */
+export function parseAmount(value: string, decimals: number): bigint {
   try {
     return parseDecimal(value, decimals, "amount");
   } catch (error) {

@@ -1,8 +1,8 @@
 import type { PaymentStatus } from "../payments/statuses";
 import type { ChangeReason } from "../payments/statusMachine";
 
-/** The events a merchant can subscribe an endpoint to. */
-export const WEBHOOK_EVENT_TYPES = [
+/** The events of a payment: each announces a change of it (`eventTypeOf`) or its creation. */
+export const PAYMENT_EVENT_TYPES = [
   "payment.created",
   "payment.pending",
   "payment.underpaid",
@@ -16,6 +16,12 @@ export const WEBHOOK_EVENT_TYPES = [
   "payment.deposit_returned",
   "payment.reverted",
 ] as const;
+
+/** The events of the merchant's escrow balance: a withdrawal, once confirmed (docs/webhooks.md). */
+export const BALANCE_EVENT_TYPES = ["balance.withdrawn"] as const;
+
+/** The events a merchant can subscribe an endpoint to. */
+export const WEBHOOK_EVENT_TYPES = [...PAYMENT_EVENT_TYPES, ...BALANCE_EVENT_TYPES] as const;
 
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
@@ -32,7 +38,7 @@ export interface ChangeSummary {
  * `payment.refunded`, a deposit in a token that did not pay it sent back to its payer is `payment.deposit_returned`,
  * and a deposit or refund the chain took back is `payment.reverted` whatever the status it left.
  */
-export function eventTypeOf(change: ChangeSummary | null): WebhookEventType {
+export function eventTypeOf(change: ChangeSummary | null): (typeof PAYMENT_EVENT_TYPES)[number] {
   if (change === null) return "payment.created";
   if (change.reason === "chain_reorganised") return "payment.reverted";
   if (change.reason === "refunded") return "payment.refunded";
