@@ -1,4 +1,4 @@
-import { encodeFunctionData, type Address, type Hex } from "viem";
+import { encodeFunctionData, getAddress, type Address, type Hex } from "viem";
 import { openPayEscrowAbi } from "../chain/escrowAbi";
 import type { TokenBalance } from "../payments/merchantBalance";
 import { formatDecimal } from "../prices/decimalAmounts";
@@ -43,8 +43,8 @@ export function withdrawalResource({ withdrawal }: WithdrawalOutboxData, tokens:
   return {
     object: "withdrawal" as const,
     id: withdrawal.id,
-    merchant: withdrawal.merchant,
-    payout: withdrawal.payout,
+    merchant: getAddress(withdrawal.merchant),
+    payout: getAddress(withdrawal.payout),
     token: { symbol: token.symbol, address: token.address },
     amount,
     amount_units: units,

@@ -36,7 +36,11 @@ async function indexedBalances(context: ApiContext, db: Db, merchant: Address) {
 
 /** `GET /v1/balances`. */
 export async function listBalances(context: ApiContext, owner: KeyOwner) {
-  const { checkpoint, confirmed, balances } = await indexedBalances(context, context.db, owner.merchant.address);
+  // One snapshot: the checkpoint and the movements of the same commit of the indexer.
+  const { checkpoint, confirmed, balances } = await context.db
+    .transaction()
+    .setIsolationLevel("repeatable read")
+    .execute((trx) => indexedBalances(context, trx, owner.merchant.address));
   const tokens = catalogue(context);
   return {
     object: "balance" as const,

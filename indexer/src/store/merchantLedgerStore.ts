@@ -98,7 +98,8 @@ export async function balanceMovements(db: Db, chainId: number, merchant: Addres
     .where("chain_id", "=", chainId)
     .where("merchant", "=", merchant.toLowerCase())
     .where("kind", "in", ["completed", "refunded", "withdrawn"])
-    .groupBy(["token", "kind", sql`block_number <= ${confirmedBlock}`])
+    // By position: the same expression with its own parameter would not be the selected one to PostgreSQL.
+    .groupBy(["token", "kind", sql`3`])
     .execute();
   return rows.map((row): BalanceMovement => {
     const confirmed = row.confirmed === true || String(row.confirmed) === "true";
