@@ -232,6 +232,7 @@ describe("merchant SDK (@openpay/sdk) against the real API", function () {
     it("accepts a delivery signed by the gateway and returns the typed event", async function () {
       const { payment, body, headers } = await signedEvent();
       const event: WebhookEvent = verifyWebhook(body, headers, secret);
+      if (event.type === "balance.withdrawn") throw new Error("expected a payment event");
       expect(event.type).to.equal("payment.created");
       expect(event.data.id).to.equal(payment.id);
       expect(event.data.sequence).to.equal(0);
