@@ -4,7 +4,10 @@ import { simulate } from "../../scripts/operator/simulate";
 import { expire } from "../../scripts/operator/expire";
 import { confirmationsOf } from "../src/chain/confirmations";
 import { DeepReorgError } from "../src/indexing/reorg";
+import { tokenBalances } from "../src/payments/merchantBalance";
 import { readCheckpoint } from "../src/store/checkpointStore";
+import { balanceMovements } from "../src/store/merchantLedgerStore";
+import type { Db } from "../src/store/paymentStore";
 import { describeEachStore } from "./support/stores";
 import {
   CHAIN_ID,
@@ -22,6 +25,16 @@ import {
 import { historyOf, outboxTypes, storedPayment } from "./support/paymentRecords";
 
 const quiet = () => undefined;
+
+/** The demo merchant's USDT balance as indexed at the checkpoint, and the escrow's balanceOf at that block. */
+async function usdtBalances(db: Db, chain: ReturnType<ReturnType<typeof useLocalChain>>) {
+  const merchant = chain.record.demoMerchant!.merchant;
+  const usdt = chain.record.tokens.USDT.address;
+  const checkpoint = (await readCheckpoint(db, CHAIN_ID))!.blockNumber;
+  const [indexed] = tokenBalances(await balanceMovements(db, CHAIN_ID, merchant, checkpoint), [usdt.toLowerCase()]);
+  const escrow = await hre.ethers.getContractAt("IOpenPayEscrow", chain.record.escrow);
+  return { indexed: indexed.balance, onChain: BigInt(await escrow.balanceOf(merchant, usdt, { blockTag: checkpoint })) };
+}
 const USD = (amount: string) => hre.ethers.parseUnits(amount, 18);
 
 describe("indexer: contract events become payment statuses", function () {
@@ -185,17 +198,27 @@ describe("indexer: contract events become payment statuses", function () {
   });
 
   describeEachStore("reorganisations", (store) => {
-    it("takes a confirming payment back when its deposit leaves the chain, and tells the merchant", async function () {
+    it("takes a confirming payment back when its deposit leaves the chain, and tells the merchant; the merchant's balance rolls back with it", async function () {
       const { db } = store();
       const payment = await signedPayment(chain(), "25");
       await register(db, chain(), payment);
       const indexer = localIndexer(chain(), db);
       await catchUp(indexer);
+      const before = await usdtBalances(db, chain());
+      expect(before.indexed).to.equal(before.onChain);
       const fork = await snapshot();
       await simulate(hre, { intent: payment.file, scenario: "full", token: "USDT" }, quiet);
+      // The merchant withdraws half of it on this branch.
+      const escrow = await hre.ethers.getContractAt("IOpenPayEscrow", chain().record.escrow);
+      const merchant = await hre.ethers.getSigner(chain().record.demoMerchant!.merchant);
+      const credited = (await escrow.balanceOf(merchant.address, chain().record.tokens.USDT.address)) - before.onChain;
+      await (await escrow.connect(merchant).withdraw(chain().record.tokens.USDT.address, credited / 2n)).wait();
       await mine(3);
       await catchUp(indexer);
       expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("confirming");
+      const onBranch = await usdtBalances(db, chain());
+      expect(onBranch.indexed).to.equal(onBranch.onChain);
+      expect(onBranch.indexed).to.equal(before.onChain + credited - credited / 2n);
 
       // Another branch, longer than the one the indexer saw, without the payment.
       await revertTo(fork);
@@ -209,12 +232,17 @@ describe("indexer: contract events become payment statuses", function () {
         ["confirming", "initiated", "chain_reorganised"],
       ]);
       expect(await outboxTypes(db, payment.intent.paymentId)).to.deep.equal(["payment.confirming", "payment.initiated"]);
+      const rolledBack = await usdtBalances(db, chain());
+      expect(rolledBack).to.deep.equal({ indexed: before.onChain, onChain: before.onChain });
+      expect(await db.selectFrom("merchant_ledger").select("kind").where("kind", "=", "withdrawn").execute()).to.deep.equal([]);
 
       // Paid again on the new branch, it confirms as usual.
       await simulate(hre, { intent: payment.file, scenario: "full", token: "USDT" }, quiet);
       await mine(11);
       await catchUp(indexer);
       expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("paid");
+      const paidAgain = await usdtBalances(db, chain());
+      expect(paidAgain).to.deep.equal({ indexed: before.onChain + credited, onChain: before.onChain + credited });
     });
 
     it("stops loudly at a reorganisation deeper than the confirmation depth", async function () {
