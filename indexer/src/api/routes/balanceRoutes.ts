@@ -6,7 +6,7 @@ import { idempotent } from "../idempotency";
 import { listBalances, requestWithdrawal } from "../merchantBalances";
 import { sent } from "./paymentRoutes";
 
-const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 409: errorSchema, 429: errorSchema };
+const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema, 429: errorSchema };
 
 /** The merchant's escrow balance, and withdrawals of it the merchant signs. */
 export function balanceRoutes(app: FastifyInstance, context: ApiContext): void {
