@@ -34,6 +34,20 @@ export async function insertMerchantLogs(db: Db, chainId: number, logs: readonly
     on conflict (chain_id, block_number, log_index) do nothing`.execute(db);
 }
 
+/** The logs among `logs` not recorded yet (a re-read's finds). */
+export async function unrecordedMerchantLogs(db: Db, chainId: number, logs: readonly MerchantLog[]): Promise<MerchantLog[]> {
+  if (logs.length === 0) return [];
+  const rows = await db
+    .selectFrom("merchant_ledger")
+    .select(["block_number", "log_index"])
+    .where("chain_id", "=", chainId)
+    .where("block_number", ">=", Math.min(...logs.map((log) => log.blockNumber)))
+    .where("block_number", "<=", Math.max(...logs.map((log) => log.blockNumber)))
+    .execute();
+  const known = new Set(rows.map((row) => `${Number(row.block_number)}:${row.log_index}`));
+  return logs.filter((log) => !known.has(`${log.blockNumber}:${log.logIndex}`));
+}
+
 /** Forgets the logs above `blockNumber` (a reorganisation took those blocks away). */
 export async function deleteMerchantLogsAbove(db: Db, chainId: number, blockNumber: number): Promise<void> {
   await db.deleteFrom("merchant_ledger").where("chain_id", "=", chainId).where("block_number", ">", blockNumber).execute();
