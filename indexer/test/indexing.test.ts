@@ -4,10 +4,7 @@ import { simulate } from "../../scripts/operator/simulate";
 import { expire } from "../../scripts/operator/expire";
 import { confirmationsOf } from "../src/chain/confirmations";
 import { DeepReorgError } from "../src/indexing/reorg";
-import { tokenBalances } from "../src/payments/merchantBalance";
 import { readCheckpoint } from "../src/store/checkpointStore";
-import { balanceMovements } from "../src/store/merchantLedgerStore";
-import type { Db } from "../src/store/paymentStore";
 import { describeEachStore } from "./support/stores";
 import {
   CHAIN_ID,
@@ -22,19 +19,9 @@ import {
   snapshot,
   useLocalChain,
 } from "./support/localChain";
-import { historyOf, outboxTypes, storedPayment } from "./support/paymentRecords";
+import { historyOf, merchantBalances, outboxTypes, storedPayment } from "./support/paymentRecords";
 
 const quiet = () => undefined;
-
-/** The demo merchant's USDT balance as indexed at the checkpoint, and the escrow's balanceOf at that block. */
-async function usdtBalances(db: Db, chain: ReturnType<ReturnType<typeof useLocalChain>>) {
-  const merchant = chain.record.demoMerchant!.merchant;
-  const usdt = chain.record.tokens.USDT.address;
-  const checkpoint = (await readCheckpoint(db, CHAIN_ID))!.blockNumber;
-  const [indexed] = tokenBalances(await balanceMovements(db, CHAIN_ID, merchant, checkpoint), [usdt.toLowerCase()]);
-  const escrow = await hre.ethers.getContractAt("IOpenPayEscrow", chain.record.escrow);
-  return { indexed: indexed.balance, onChain: BigInt(await escrow.balanceOf(merchant, usdt, { blockTag: checkpoint })) };
-}
 const USD = (amount: string) => hre.ethers.parseUnits(amount, 18);
 
 describe("indexer: contract events become payment statuses", function () {
@@ -204,7 +191,7 @@ describe("indexer: contract events become payment statuses", function () {
       await register(db, chain(), payment);
       const indexer = localIndexer(chain(), db);
       await catchUp(indexer);
-      const before = await usdtBalances(db, chain());
+      const before = await merchantBalances(db, chain(), "USDT");
       expect(before.indexed).to.equal(before.onChain);
       const fork = await snapshot();
       await simulate(hre, { intent: payment.file, scenario: "full", token: "USDT" }, quiet);
@@ -216,7 +203,7 @@ describe("indexer: contract events become payment statuses", function () {
       await mine(3);
       await catchUp(indexer);
       expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("confirming");
-      const onBranch = await usdtBalances(db, chain());
+      const onBranch = await merchantBalances(db, chain(), "USDT");
       expect(onBranch.indexed).to.equal(onBranch.onChain);
       expect(onBranch.indexed).to.equal(before.onChain + credited - credited / 2n);
 
@@ -232,7 +219,7 @@ describe("indexer: contract events become payment statuses", function () {
         ["confirming", "initiated", "chain_reorganised"],
       ]);
       expect(await outboxTypes(db, payment.intent.paymentId)).to.deep.equal(["payment.confirming", "payment.initiated"]);
-      const rolledBack = await usdtBalances(db, chain());
+      const rolledBack = await merchantBalances(db, chain(), "USDT");
       expect(rolledBack).to.deep.equal({ indexed: before.onChain, onChain: before.onChain });
       expect(await db.selectFrom("merchant_ledger").select("kind").where("kind", "=", "withdrawn").execute()).to.deep.equal([]);
 
@@ -241,7 +228,7 @@ describe("indexer: contract events become payment statuses", function () {
       await mine(11);
       await catchUp(indexer);
       expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("paid");
-      const paidAgain = await usdtBalances(db, chain());
+      const paidAgain = await merchantBalances(db, chain(), "USDT");
       expect(paidAgain).to.deep.equal({ indexed: before.onChain + credited, onChain: before.onChain + credited });
     });
 
