@@ -151,8 +151,10 @@ export interface Refund {
   amount_units: string;
   to: string;
   token: TokenRef;
-  /** The escrow's refund call, to be signed and sent from the merchant's own address. */
+  /** The escrow's refund call, to be signed and sent from the merchant's own address (see `sendMerchantTransaction`). */
   transaction: MerchantTransaction;
+  /** The same call as a Safe{Wallet} Transaction Builder batch file. */
+  safe_transaction_batch: SafeTransactionBatch;
 }
 
 /** Options of a creating request. */
@@ -233,13 +235,16 @@ export interface WithdrawalRequest {
   as_of_block_number: number | null;
   transaction: MerchantTransaction;
   /** The same call as a Safe{Wallet} Transaction Builder batch file. */
-  safe_transaction_batch: {
-    version: string;
-    chainId: string;
-    createdAt: number;
-    meta: { name: string; description: string; createdFromSafeAddress: string };
-    transactions: Array<{ to: string; value: string; data: string }>;
-  };
+  safe_transaction_batch: SafeTransactionBatch;
+}
+
+/** A Safe{Wallet} Transaction Builder batch file: save it as JSON and load it in the builder. */
+export interface SafeTransactionBatch {
+  version: string;
+  chainId: string;
+  createdAt: number;
+  meta: { name: string; description: string; createdFromSafeAddress: string };
+  transactions: Array<{ to: string; value: string; data: string }>;
 }
 
 /** A confirmed withdrawal, as `balance.withdrawn` carries it. */

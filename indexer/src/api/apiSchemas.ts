@@ -169,6 +169,21 @@ export const createRefundBody = z.strictObject({
   to: address.optional().describe("Who receives the refund; default: the payment's refund_address."),
 });
 
+const merchantTransactionSchema = {
+  transaction: z
+    .object({ chain_id: z.number().int(), from: z.string(), to: z.string(), data: z.string(), value: z.string() })
+    .describe("The escrow call, to be signed and sent from the merchant's own address (eth_sendTransaction)."),
+  safe_transaction_batch: z
+    .object({
+      version: z.string(),
+      chainId: z.string(),
+      createdAt: z.number().int(),
+      meta: z.object({ name: z.string(), description: z.string(), createdFromSafeAddress: z.string() }),
+      transactions: z.array(z.object({ to: z.string(), value: z.string(), data: z.string() })),
+    })
+    .describe("The same call as a Safe{Wallet} Transaction Builder batch file, for a merchant address that is a Safe."),
+};
+
 export const refundSchema = z.object({
   object: z.literal("refund"),
   payment: paymentResourceSchema,
@@ -176,9 +191,7 @@ export const refundSchema = z.object({
   amount_units: z.string(),
   to: z.string(),
   token: z.object({ symbol: z.string(), address: z.string() }),
-  transaction: z
-    .object({ chain_id: z.number().int(), from: z.string(), to: z.string(), data: z.string(), value: z.string() })
-    .describe("The escrow's refund call, to be signed with the merchant's own key (the escrow requires it)."),
+  ...merchantTransactionSchema,
 });
 
 const tokenBalanceSchema = z.object({
@@ -215,20 +228,6 @@ export const createWithdrawalBody = z.strictObject({
     .describe('In whole tokens, or "all": everything withdrawable.'),
 });
 
-const merchantTransactionSchema = {
-  transaction: z
-    .object({ chain_id: z.number().int(), from: z.string(), to: z.string(), data: z.string(), value: z.string() })
-    .describe("The escrow call, to be signed and sent from the merchant's own address (eth_sendTransaction)."),
-  safe_transaction_batch: z
-    .object({
-      version: z.string(),
-      chainId: z.string(),
-      createdAt: z.number().int(),
-      meta: z.object({ name: z.string(), description: z.string(), createdFromSafeAddress: z.string() }),
-      transactions: z.array(z.object({ to: z.string(), value: z.string(), data: z.string() })),
-    })
-    .describe("The same call as a Safe{Wallet} Transaction Builder batch file, for a merchant address that is a Safe."),
-};
 
 export const withdrawalRequestSchema = z.object({
   object: z.literal("withdrawal_request"),
