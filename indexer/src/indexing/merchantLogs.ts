@@ -1,23 +1,21 @@
-import { decodeEventLog, toEventSelector, type AbiEvent, type Address, type Hex, type Log } from "viem";
-import { openPayEscrowAbi } from "../chain/escrowAbi";
+import type { Address, Hex, Log } from "viem";
 import type { MerchantLog } from "../payments/merchantBalance";
+import { decodedFields, eventLayouts } from "./escrowLogs";
 
+/** The escrow's events that move a merchant's balance or that a credit is worked out from, by the kind they become. */
 const KINDS = { PaymentDeposited: "deposited", PaymentCompleted: "completed", PaymentRefunded: "refunded", Withdrawn: "withdrawn" } as const;
-type EventName = keyof typeof KINDS;
 
-/** Only these events' ABI: decoding against four entries rather than the escrow's whole ABI. */
-const EVENTS = openPayEscrowAbi.filter((item): item is Extract<(typeof openPayEscrowAbi)[number], { type: "event" }> => item.type === "event" && item.name in KINDS);
-const SELECTORS = new Set(EVENTS.map((event) => toEventSelector(event as AbiEvent).toLowerCase()));
+/** Decoded by hand like the payment events (`escrowLogs.ts`): every backfill batch goes through here too. */
+const LAYOUTS = eventLayouts(Object.keys(KINDS));
 
 /** The merchant-level logs among raw escrow logs, in chain order; removed logs are left out. */
 export function merchantLogs(logs: readonly Log[]): MerchantLog[] {
   const result: MerchantLog[] = [];
   for (const log of logs) {
-    if (log.removed || !log.topics[0] || !SELECTORS.has(log.topics[0].toLowerCase())) continue;
-    if (log.blockNumber === null || log.logIndex === null || log.blockHash === null || log.transactionHash === null) continue;
-    const { eventName, args } = decodeEventLog({ abi: EVENTS, topics: log.topics, data: log.data });
-    const fields = args as { merchant: Address; token: Address; amount: bigint; fee?: bigint; paymentId?: Hex; to?: Address; payout?: Address };
-    const kind = KINDS[eventName as EventName];
+    const layout = log.topics[0] === undefined ? undefined : LAYOUTS.get(log.topics[0].toLowerCase() as Hex);
+    if (!layout || log.removed || log.blockNumber === null || log.logIndex === null || log.blockHash === null || log.transactionHash === null) continue;
+    const kind = KINDS[layout.name as keyof typeof KINDS];
+    const fields = decodedFields(log, layout, kind) as { merchant: Address; token: Address; amount: bigint; fee?: bigint; paymentId?: Hex; to?: Address; payout?: Address };
     result.push({
       kind,
       merchant: fields.merchant,
