@@ -1,5 +1,6 @@
 import type { Hex } from "viem";
 import { newPayment, type Payment } from "../payments/payment";
+import type { MerchantLog } from "../payments/merchantBalance";
 import type { ConfirmedBlock, Settled } from "../payments/paymentEvents";
 import { escrowAgreement, escrowMismatch, settlementDue, type OnChainEvidence } from "../payments/settlement";
 import { applyEvent, reconcile, replay, type MachineSettings, type StatusChange } from "../payments/statusMachine";
@@ -22,7 +23,6 @@ import {
 } from "../store/paymentStore";
 import type { PaymentLog } from "./escrowLogs";
 import { applyMerchantLogs } from "./merchantBalances";
-import type { MerchantLog } from "../payments/merchantBalance";
 
 /** A stretch of chain to apply in one transaction. */
 export interface Batch {

@@ -3,14 +3,14 @@ import { getAddress, pad, zeroAddress, type Address, type Hex, type Log, type Pu
 import { fetchBlock } from "../chain/blockHeaders";
 import { isRangeTooLarge } from "../chain/logRange";
 import { readBalances } from "../chain/escrowReadings";
+import type { MerchantLog } from "../payments/merchantBalance";
 import { nativeWaitingAfter } from "../payments/statusMachine";
 import type { BlockRecord } from "../store/checkpointStore";
+import { unrecordedMerchantLogs } from "../store/merchantLedgerStore";
 import { chainEventKey, eventsOf, loadPayments, type Db, type WatchedPayment } from "../store/paymentStore";
 import { depositTransferEvents, nativeArrivalEvents } from "./depositTransfers";
 import { paymentLogs, type PaymentLog } from "./escrowLogs";
 import { merchantLogs } from "./merchantLogs";
-import type { MerchantLog } from "../payments/merchantBalance";
-import { unrecordedMerchantLogs } from "../store/merchantLedgerStore";
 import { lastBlockAtOrBefore } from "./blockAtTime";
 import { TRANSFER_TOPIC, type ReadTargets } from "./segmentReader";
 
