@@ -102,6 +102,7 @@ async function apiRequest(connection: DemoConnection, method: string, route: str
 const confirmationsOf = (payment: Payment) => `${payment.confirmations.seen}/${payment.confirmations.required}`;
 
 function eventLine(event: WebhookEvent): string {
+  if (event.type === "balance.withdrawn") return `webhook ${event.type.padEnd(20)} ${event.data.amount} ${event.data.token.symbol} to ${event.data.payout}   verified`;
   const payment = event.data;
   const received = payment.received_usd !== "0.00" ? `   received $${payment.received_usd} of $${payment.amount_usd}` : "";
   return `webhook ${event.type.padEnd(20)} status ${payment.status.padEnd(11)} confirmations ${confirmationsOf(payment).padEnd(6)}${received}   verified`;

@@ -3,6 +3,7 @@ import hre from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { Webhook } from "standardwebhooks";
 import { getAddress, parseUnits, zeroAddress, type Address, type Hex } from "viem";
+import { sendMerchantTransaction } from "../../sdk/src";
 import { signedIntentFromJson } from "../src/payments/signedIntentJson";
 import { OPERATOR_ADDRESS, startGateway, type Gateway, type VerifiedEvent } from "./support/gatewayProcess";
 import { killIndexerProcesses, metricValue } from "./support/indexerProcess";
@@ -362,7 +363,7 @@ describe("end to end: a customer pays, the gateway indexes, keeps and tells the 
     expect(typesOf(gw.events(created.id))).to.deep.equal(typesOf(events));
   });
 
-  it("an overpaid payment is paid, the excess credited and shown; a second payment is returned (payment.transfer_returned), a token the escrow does not take waits for the operator (payment.transfer_unaccepted, /metrics)", async function () {
+  it("an overpaid payment is paid, the excess credited and shown; a second payment is returned (payment.transfer_returned), a token the escrow does not take waits for the operator (payment.transfer_unaccepted, /metrics); the merchant refunds and withdraws with its own key, GET /v1/balances following balanceOf and balance.withdrawn signed", async function () {
     const gw = g();
     const created = await gw.createPayment({ amount_usd: "10.00", tokens: ["USDC"] });
     // $10 at $0.9998 a USDC, rounded up to 6 decimals.
@@ -442,6 +443,88 @@ describe("end to end: a customer pays, the gateway indexes, keeps and tells the 
     });
     expect(await junk.balanceOf(created.deposit_address)).to.equal(7n);
     expect((await gw.payment(created.id)).received_usd).to.equal("14.997");
+
+    // Issue 15: the balance the API shows is read from the indexed state, as of the block it names, and is what the
+    // escrow's balanceOf answers at that block: after the overpayment, a refund and a withdrawal.
+    expect(merchantBefore).to.equal(0n);
+    const usdcBalance = async (atLeast: number) => {
+      await indexed(atLeast);
+      const response = await gw.request("GET", "/v1/balances");
+      expect(response.status, JSON.stringify(response.body)).to.equal(200);
+      const { as_of: asOf, data } = response.body;
+      expect(asOf.block_number).to.be.at.least(atLeast);
+      expect(asOf.confirmed_block_number).to.equal(asOf.block_number - 11);
+      expect(data.map((entry: any) => entry.token.symbol)).to.deep.equal(["USDT", "USDC", "BNB"]);
+      const usdc = data[1];
+      const onChain: bigint = await (await escrow()).balanceOf(merchant(), tokenAddress("USDC"), { blockTag: asOf.block_number });
+      expect(BigInt(usdc.balance_units), "indexed balance = balanceOf at as_of").to.equal(onChain);
+      return usdc;
+    };
+    const paidBalance = await usdcBalance(await headNumber());
+    expect(paidBalance).to.deep.include({ balance: "15", balance_units: fifteen.toString(), confirmed: "15", withdrawable: "15", fees: "0" });
+    expect(paidBalance.pending).to.deep.equal({ confirming_payments: "0", unconfirmed_debits: "0", refunds_requested: "0" });
+
+    // Issue 16: a refund and a withdrawal, each prepared by the API and sent from the merchant's own account through the
+    // SDK's EIP-1193 helper (Hardhat's provider holds account 3 unlocked, as a wallet would).
+    const refund = await gw.request("POST", `/v1/payments/${created.id}/refunds`, { amount: "5", to: buyer.address });
+    expect(refund.status, JSON.stringify(refund.body)).to.equal(201);
+    const reserved = await usdcBalance(await headNumber());
+    expect(reserved).to.deep.include({ balance: "15", withdrawable: "10" });
+    expect(reserved.pending.refunds_requested).to.equal("5");
+    const refunded = await mined(sendMerchantTransaction(hre.network.provider, refund.body.transaction).then((hash) => ({ hash })));
+    const afterRefund = await usdcBalance(refunded.blockNumber);
+    expect(afterRefund).to.deep.include({ balance: "10", confirmed: "15", withdrawable: "10" });
+    expect(afterRefund.pending).to.deep.equal({ confirming_payments: "0", unconfirmed_debits: "5", refunds_requested: "0" });
+
+    const tooMuch = await gw.request("POST", "/v1/withdrawals", { token: "USDC", amount: "10.5" });
+    expect(tooMuch.status).to.equal(400);
+    expect(tooMuch.body.error).to.include({ type: "invalid_request_error", field: "amount", message: "amount: 10.5 USDC exceeds the 10 USDC withdrawable" });
+    const unknown = await gw.request("POST", "/v1/withdrawals", { token: "DOGE", amount: "1" });
+    expect(unknown.status).to.equal(400);
+    expect(unknown.body.error).to.include({ field: "token" });
+
+    const withdrawal = await gw.request("POST", "/v1/withdrawals", { token: "USDC", amount: "all" });
+    expect(withdrawal.status, JSON.stringify(withdrawal.body)).to.equal(201);
+    const escrowAddress = getAddress(chain().record.escrow);
+    expect(withdrawal.body).to.deep.include({ object: "withdrawal_request", amount: "10", amount_units: parseUnits("10", 18).toString() });
+    expect(withdrawal.body.transaction).to.include({ chain_id: 31337, from: merchant(), to: escrowAddress, value: "0" });
+    expect(withdrawal.body.safe_transaction_batch).to.deep.include({
+      version: "1.0",
+      chainId: "31337",
+      transactions: [{ to: escrowAddress, value: "0", data: withdrawal.body.transaction.data }],
+    });
+    const payout = getAddress(chain().record.demoMerchant!.payout);
+    const payoutBefore = await balanceOf("USDC", payout);
+    const withdrawn = await mined(sendMerchantTransaction(hre.network.provider, withdrawal.body.transaction).then((hash) => ({ hash })));
+    expect((await balanceOf("USDC", payout)) - payoutBefore).to.equal(parseUnits("10", 18));
+    const afterWithdrawal = await usdcBalance(withdrawn.blockNumber);
+    expect(afterWithdrawal).to.deep.include({ balance: "0", confirmed: "15", withdrawable: "0" });
+    expect(afterWithdrawal.pending.unconfirmed_debits).to.equal("15");
+    expect(afterWithdrawal.totals).to.deep.equal({ credited: "15", refunded: "5", withdrawn: "10" });
+
+    // balance.withdrawn is told once the withdrawal is confirmed (12 confirmations), signed like every webhook.
+    const receipt = (await hre.ethers.provider.getTransactionReceipt(withdrawn.hash))!;
+    const withdrawnTopic = (await escrow()).interface.getEvent("Withdrawn")!.topicHash;
+    const withdrawnLog = receipt.logs.find((log) => log.address === escrowAddress && log.topics[0] === withdrawnTopic)!;
+    const withdrawalId = `wd_${withdrawn.hash.slice(2)}_${withdrawnLog.index}`;
+    expect(gw.events(withdrawalId)).to.deep.equal([]);
+    await mineBlocks(11);
+    const [announced] = await gw.eventsWhen(withdrawalId, 1);
+    expect(announced.type).to.equal("balance.withdrawn");
+    expect(announced.data).to.deep.equal({
+      object: "withdrawal",
+      id: withdrawalId,
+      merchant: merchant(),
+      payout,
+      token: { symbol: "USDC", address: tokenAddress("USDC") },
+      amount: "10",
+      amount_units: parseUnits("10", 18).toString(),
+      transaction_hash: withdrawn.hash,
+      block_number: withdrawn.blockNumber,
+    });
+    const settled = await usdcBalance(withdrawn.blockNumber + 11);
+    expect(settled).to.deep.include({ balance: "0", confirmed: "0" });
+    expect(settled.pending.unconfirmed_debits).to.equal("0");
   });
 
   it("a reorganisation drops the completing collect while confirming: payment.reverted, then the collect is mined on the new branch and the payment paid", async function () {

@@ -19,7 +19,7 @@ import {
   snapshot,
   useLocalChain,
 } from "./support/localChain";
-import { historyOf, outboxTypes, storedPayment } from "./support/paymentRecords";
+import { historyOf, merchantBalances, outboxTypes, storedPayment } from "./support/paymentRecords";
 
 const quiet = () => undefined;
 const USD = (amount: string) => hre.ethers.parseUnits(amount, 18);
@@ -188,17 +188,27 @@ describe("indexer: contract events become payment statuses", function () {
   });
 
   describeEachStore("reorganisations", (store) => {
-    it("takes a confirming payment back when its deposit leaves the chain, and tells the merchant", async function () {
+    it("takes a confirming payment back when its deposit leaves the chain, and tells the merchant; the merchant's balance rolls back with it", async function () {
       const { db } = store();
       const payment = await signedPayment(chain(), "25");
       await register(db, chain(), payment);
       const indexer = localIndexer(chain(), db);
       await catchUp(indexer);
+      const before = await merchantBalances(db, chain(), "USDT");
+      expect(before.indexed).to.equal(before.onChain);
       const fork = await snapshot();
       await simulate(hre, { intent: payment.file, scenario: "full", token: "USDT" }, quiet);
+      // The merchant withdraws half of it on this branch.
+      const escrow = await hre.ethers.getContractAt("IOpenPayEscrow", chain().record.escrow);
+      const merchant = await hre.ethers.getSigner(chain().record.demoMerchant!.merchant);
+      const credited = (await escrow.balanceOf(merchant.address, chain().record.tokens.USDT.address)) - before.onChain;
+      await (await escrow.connect(merchant).withdraw(chain().record.tokens.USDT.address, credited / 2n)).wait();
       await mine(3);
       await catchUp(indexer);
       expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("confirming");
+      const onBranch = await merchantBalances(db, chain(), "USDT");
+      expect(onBranch.indexed).to.equal(onBranch.onChain);
+      expect(onBranch.indexed).to.equal(before.onChain + credited - credited / 2n);
 
       // Another branch, longer than the one the indexer saw, without the payment.
       await revertTo(fork);
@@ -212,12 +222,17 @@ describe("indexer: contract events become payment statuses", function () {
         ["confirming", "initiated", "chain_reorganised"],
       ]);
       expect(await outboxTypes(db, payment.intent.paymentId)).to.deep.equal(["payment.confirming", "payment.initiated"]);
+      const rolledBack = await merchantBalances(db, chain(), "USDT");
+      expect(rolledBack).to.deep.equal({ indexed: before.onChain, onChain: before.onChain });
+      expect(await db.selectFrom("merchant_ledger").select("kind").where("kind", "=", "withdrawn").execute()).to.deep.equal([]);
 
       // Paid again on the new branch, it confirms as usual.
       await simulate(hre, { intent: payment.file, scenario: "full", token: "USDT" }, quiet);
       await mine(11);
       await catchUp(indexer);
       expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("paid");
+      const paidAgain = await merchantBalances(db, chain(), "USDT");
+      expect(paidAgain).to.deep.equal({ indexed: before.onChain + credited, onChain: before.onChain + credited });
     });
 
     it("stops loudly at a reorganisation deeper than the confirmation depth", async function () {

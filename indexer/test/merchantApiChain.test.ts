@@ -190,6 +190,9 @@ describe("merchant API over the chain: paying, polling, refunding", function () 
     const call_ = decodeFunctionData({ abi: openPayEscrowAbi, data: transaction.data });
     expect(call_.functionName).to.equal("refund");
     expect(call_.args).to.deep.equal([created.id, CUSTOMER, parseUnits("10", usdt.decimals)]);
+    // The same call for a merchant address that is a Safe: a Transaction Builder batch.
+    expect(refund.body.safe_transaction_batch).to.deep.include({ version: "1.0", chainId: String(CHAIN_ID), transactions: [{ to: record.escrow, value: "0", data: transaction.data }] });
+    expect(refund.body.safe_transaction_batch.meta).to.include({ name: "Open Pay refund of 10 USDT", createdFromSafeAddress: record.demoMerchant!.merchant });
     expect((await call(f.api, "GET", "/v1/payments?status=refunding", { key: f.key })).body.data).to.have.length(1);
 
     // One refund at a time: another while this one is under way is a conflict.

@@ -413,8 +413,10 @@ describe("merchant API: webhook endpoints, the event log, rate limits and the Op
       "/v1/events/{id}/resend": ["post"],
       "/v1/events/resend_failed": ["post"],
       "/v1/checkout_settings": ["get", "patch"],
+      "/v1/balances": ["get"],
+      "/v1/withdrawals": ["post"],
     };
-    const WITH_BODY = new Set(["post /v1/payments", "post /v1/payments/{id}/refunds", "post /v1/webhook_endpoints", "patch /v1/webhook_endpoints/{id}", "post /v1/events/{id}/resend", "post /v1/events/resend_failed", "patch /v1/checkout_settings"]);
+    const WITH_BODY = new Set(["post /v1/payments", "post /v1/payments/{id}/refunds", "post /v1/webhook_endpoints", "patch /v1/webhook_endpoints/{id}", "post /v1/events/{id}/resend", "post /v1/events/resend_failed", "patch /v1/checkout_settings", "post /v1/withdrawals"]);
 
     it("serves OpenAPI 3.1.0 at /openapi.json with every route, its parameters, request and response schemas", async function () {
       const f = fixture();

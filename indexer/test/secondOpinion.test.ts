@@ -10,7 +10,7 @@ import type { OnChainEvidence } from "../src/payments/settlement";
 import { FaultyRpcProxy } from "./support/faultyRpcProxy";
 import { setAutomine } from "./support/manualMining";
 import { CHAIN_ID, catchUp, localIndexer, mine, register, SETTINGS, signedPayment, useLocalChain } from "./support/localChain";
-import { historyOf, outboxTypes, storedPayment } from "./support/paymentRecords";
+import { historyOf, merchantBalances, outboxTypes, storedPayment } from "./support/paymentRecords";
 import { describeEachStore } from "./support/stores";
 
 const USD = (amount: string) => parseUnits(amount, 18);
@@ -127,6 +127,9 @@ describe("a second opinion before money words: the escrow's record at the confir
         expect(paid.paidAmount).to.equal(USD("30"));
         expect(seen.reread + seen.disagreements, "the missing log was found again").to.be.at.least(1);
         expect(await outboxTypes(db, payment.intent.paymentId)).to.not.include("payment.expired");
+        // The merchant's credit counts the deposit the first read left out.
+        const balances = await merchantBalances(db, chain(), "USDT");
+        expect(balances.indexed).to.equal(balances.onChain);
       } finally {
         await setAutomine(true);
         await proxy.close();

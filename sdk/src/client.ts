@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { OpenPayError } from "./errors";
 import type {
+  Balances,
   CreatePaymentParams,
   IdempotentRequestOptions,
   ListPaymentsParams,
@@ -9,6 +10,8 @@ import type {
   Refund,
   RefundParams,
   WebhookEvent,
+  WithdrawalParams,
+  WithdrawalRequest,
 } from "./types";
 import { verifyWebhook, type WebhookRequestHeaders } from "./webhooks";
 
@@ -129,6 +132,25 @@ export class OpenPay {
       method: "POST",
       path: `/v1/payments/${encodeURIComponent(paymentId)}/refunds`,
       body,
+      idempotencyKey: options.idempotencyKey ?? randomUUID(),
+    });
+  }
+
+  /** The merchant's escrow balance per token as the gateway indexed it (`GET /v1/balances`), with the block it is as of. */
+  getBalances(): Promise<Balances> {
+    return this.request<Balances>({ method: "GET", path: "/v1/balances" });
+  }
+
+  /**
+   * Prepares a withdrawal of the escrow balance to the merchant's payout wallet (`POST /v1/withdrawals`): returns the
+   * escrow `transaction` to sign and send from the merchant address (see `sendMerchantTransaction`), and the same
+   * call as a Safe Transaction Builder batch. The webhook `balance.withdrawn` follows once it is confirmed.
+   */
+  requestWithdrawal(params: WithdrawalParams, options: IdempotentRequestOptions = {}): Promise<WithdrawalRequest> {
+    return this.request<WithdrawalRequest>({
+      method: "POST",
+      path: "/v1/withdrawals",
+      body: { token: params.token, amount: params.amount },
       idempotencyKey: options.idempotencyKey ?? randomUUID(),
     });
   }

@@ -27,7 +27,8 @@ export type WebhookEventType =
   | "payment.refund_abandoned"
   | "payment.transfer_returned"
   | "payment.transfer_unaccepted"
-  | "payment.reverted";
+  | "payment.reverted"
+  | "balance.withdrawn";
 
 /** One token the customer may pay in, with the exact amount to send now. */
 export interface PaymentOption {
@@ -202,8 +203,10 @@ export interface Refund {
   amount_units: string;
   to: string;
   token: TokenRef;
-  /** The escrow's refund call, to be signed and sent from the merchant's own address. */
-  transaction: { chain_id: number; from: string; to: string; data: string; value: string };
+  /** The escrow's refund call, to be signed and sent from the merchant's own address (see `sendMerchantTransaction`). */
+  transaction: MerchantTransaction;
+  /** The same call as a Safe{Wallet} Transaction Builder batch file. */
+  safe_transaction_batch: SafeTransactionBatch;
 }
 
 /** Options of a creating request. */
@@ -212,11 +215,99 @@ export interface IdempotentRequestOptions {
   idempotencyKey?: string;
 }
 
-/** The body of a webhook delivery. */
-export interface WebhookEvent {
-  type: WebhookEventType;
-  /** When the status change was committed (ISO 8601). */
-  timestamp: string;
-  /** The payment as of that change (no `history`). */
-  data: Payment;
+/** The body of a webhook delivery: a payment's change, or a confirmed withdrawal (`balance.withdrawn`). */
+export type WebhookEvent =
+  | {
+      type: Exclude<WebhookEventType, "balance.withdrawn">;
+      /** When the status change was committed (ISO 8601). */
+      timestamp: string;
+      /** The payment as of that change (no `history`). */
+      data: Payment;
+    }
+  | {
+      type: "balance.withdrawn";
+      /** When the withdrawal was confirmed (ISO 8601). */
+      timestamp: string;
+      data: Withdrawal;
+    };
+
+/** A signed escrow call: what `eth_sendTransaction` takes, from the merchant's own address. */
+export interface MerchantTransaction {
+  chain_id: number;
+  from: string;
+  to: string;
+  data: string;
+  value: string;
+}
+
+/** One token's escrow balance (`GET /v1/balances`), amounts in whole tokens. */
+export interface TokenBalance {
+  token: TokenRef & { decimals: number };
+  /** The escrow's balance at `as_of.block_number`: what its balanceOf(merchant, token) answers there. */
+  balance: string;
+  balance_units: string;
+  /** The part made of movements at or below `as_of.confirmed_block_number`. */
+  confirmed: string;
+  /** What a withdrawal may take: the balance less the refunds requested. */
+  withdrawable: string;
+  withdrawable_units: string;
+  pending: {
+    /** Credits of payments still confirming. */
+    confirming_payments: string;
+    /** Refunds and withdrawals not yet final (already out of the balance). */
+    unconfirmed_debits: string;
+    /** Refunds requested through the API, not yet sent. */
+    refunds_requested: string;
+  };
+  /** Platform fees the escrow took from the merchant's payments. */
+  fees: string;
+  totals: { credited: string; refunded: string; withdrawn: string };
+}
+
+export interface Balances {
+  object: "balance";
+  merchant: string;
+  as_of: { block_number: number | null; block_hash: string | null; confirmed_block_number: number | null };
+  data: TokenBalance[];
+}
+
+export interface WithdrawalParams {
+  /** USDT, USDC, BNB or the token's address. */
+  token: string;
+  /** Whole tokens, e.g. "25.5", or "all" (everything withdrawable). */
+  amount: string;
+}
+
+/** A withdrawal to sign (`POST /v1/withdrawals`): the escrow pays it to the merchant's payout wallet. */
+export interface WithdrawalRequest {
+  object: "withdrawal_request";
+  token: TokenRef;
+  amount: string;
+  amount_units: string;
+  as_of_block_number: number | null;
+  transaction: MerchantTransaction;
+  /** The same call as a Safe{Wallet} Transaction Builder batch file. */
+  safe_transaction_batch: SafeTransactionBatch;
+}
+
+/** A Safe{Wallet} Transaction Builder batch file: save it as JSON and load it in the builder. */
+export interface SafeTransactionBatch {
+  version: string;
+  chainId: string;
+  createdAt: number;
+  meta: { name: string; description: string; createdFromSafeAddress: string };
+  transactions: Array<{ to: string; value: string; data: string }>;
+}
+
+/** A confirmed withdrawal, as `balance.withdrawn` carries it. */
+export interface Withdrawal {
+  object: "withdrawal";
+  id: string;
+  merchant: string;
+  payout: string;
+  token: TokenRef;
+  amount: string;
+  amount_units: string;
+  transaction_hash: string;
+  block_number: number;
 }

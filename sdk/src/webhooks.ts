@@ -90,9 +90,12 @@ export function verifyWebhook(body: string | Uint8Array, headers: WebhookRequest
     typeof event.type !== "string" ||
     typeof event.timestamp !== "string" ||
     !event.data ||
-    (event.data as { object?: unknown }).object !== "payment"
+    (event.data as { object?: unknown }).object !== (event.type.startsWith("balance.") ? "withdrawal" : "payment")
   ) {
-    throw new WebhookVerificationError("invalid_payload", "webhook: the signed body is not an Open Pay payment event ({type, timestamp, data: payment})");
+    throw new WebhookVerificationError(
+      "invalid_payload",
+      "webhook: the signed body is not an Open Pay event ({type, timestamp, data: payment}, or data: withdrawal for balance.withdrawn)",
+    );
   }
   return event as WebhookEvent;
 }

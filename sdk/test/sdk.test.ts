@@ -1,11 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type AddressInfo } from "node:net";
 import { expect } from "chai";
+import hre from "hardhat";
+import { parseUnits } from "viem";
 import { signDelivery } from "../../indexer/src/webhooks/signing";
-import { useLocalChain } from "../../indexer/test/support/localChain";
-import { sharedStackNewMerchantEachTest } from "../../indexer/test/support/merchantApiHelpers";
+import { catchUp, localIndexer, useLocalChain } from "../../indexer/test/support/localChain";
+import { createdPayment, payOnChain, sharedStackNewMerchantEachTest } from "../../indexer/test/support/merchantApiHelpers";
 import { startApiStack } from "../../indexer/test/support/merchantApiStack";
-import { OpenPay, OpenPayError, WebhookVerificationError, verifyWebhook, type Payment, type WebhookEvent } from "../src";
+import { OpenPay, OpenPayError, WebhookVerificationError, sendMerchantTransaction, verifyWebhook, type Payment, type WebhookEvent } from "../src";
 
 /** The promise's rejection, which must be an OpenPayError. */
 async function openPayErrorOf(promise: Promise<unknown>): Promise<OpenPayError> {
@@ -218,6 +220,41 @@ describe("merchant SDK (@openpay/sdk) against the real API", function () {
     });
   });
 
+  describe("balances and withdrawals", function () {
+    it("reads the indexed balance, refuses a withdrawal beyond it, and sends one through an EIP-1193 provider from the merchant's account", async function () {
+      const openPay = client();
+      const indexer = localIndexer(chain(), fixture().db);
+      const paid = await payOnChain(chain(), await createdPayment(fixture(), { amount_usd: "20.00", tokens: ["USDT"] }), "full", "USDT");
+      await catchUp(indexer);
+      const escrow = await hre.ethers.getContractAt("IOpenPayEscrow", chain().record.escrow);
+      const merchant = chain().record.demoMerchant!.merchant;
+      const usdt = chain().record.tokens.USDT.address;
+
+      const balances = await openPay.getBalances();
+      const usdtBalance = balances.data.find((entry) => entry.token.symbol === "USDT")!;
+      expect(BigInt(usdtBalance.balance_units)).to.equal(await escrow.balanceOf(merchant, usdt, { blockTag: balances.as_of.block_number! }));
+      expect(BigInt(usdtBalance.balance_units) >= parseUnits(paid.amount, usdtBalance.token.decimals), "the payment is in it").to.equal(true);
+
+      const tooMuch = await openPayErrorOf(openPay.requestWithdrawal({ token: "USDT", amount: `${Number(usdtBalance.withdrawable) + 1}` }));
+      expect(tooMuch).to.include({ status: 400, type: "invalid_request_error", field: "amount" });
+      expect(tooMuch.message).to.match(/USDT exceeds the .* USDT withdrawable/);
+
+      const withdrawal = await openPay.requestWithdrawal({ token: "usdt", amount: "all" });
+      expect(withdrawal).to.include({ object: "withdrawal_request", amount: usdtBalance.withdrawable, amount_units: usdtBalance.withdrawable_units });
+      // The wallet must be on the transaction's chain: a transaction for another chain is refused before it is signed.
+      const elsewhere = await openPayErrorOf(sendMerchantTransaction(hre.network.provider, { ...withdrawal.transaction, chain_id: 56 }));
+      expect(elsewhere).to.include({ type: "wrong_chain" });
+      expect(elsewhere.message).to.contain("the wallet is on chain 31337; this transaction is for chain 56");
+
+      const hash = await sendMerchantTransaction(hre.network.provider, withdrawal.transaction);
+      expect((await hre.ethers.provider.getTransactionReceipt(hash))!.status).to.equal(1);
+      await catchUp(indexer);
+      const after = await openPay.getBalances();
+      expect(after.data.find((entry) => entry.token.symbol === "USDT")).to.deep.include({ balance: "0", withdrawable: "0" });
+      expect(await escrow.balanceOf(merchant, usdt)).to.equal(0n);
+    });
+  });
+
   describe("verifyWebhook", function () {
     const secret = `whsec_${randomBytes(24).toString("base64")}`;
 
@@ -232,6 +269,7 @@ describe("merchant SDK (@openpay/sdk) against the real API", function () {
     it("accepts a delivery signed by the gateway and returns the typed event", async function () {
       const { payment, body, headers } = await signedEvent();
       const event: WebhookEvent = verifyWebhook(body, headers, secret);
+      if (event.type === "balance.withdrawn") throw new Error("expected a payment event");
       expect(event.type).to.equal("payment.created");
       expect(event.data.id).to.equal(payment.id);
       expect(event.data.sequence).to.equal(0);
@@ -266,6 +304,16 @@ describe("merchant SDK (@openpay/sdk) against the real API", function () {
       const body = JSON.stringify({ hello: "world" });
       const headers = signDelivery({ id: "msg_1", body, secrets: [secret] });
       expect(webhookErrorOf(() => verifyWebhook(body, headers, secret)).reason).to.equal("invalid_payload");
+    });
+
+    it("takes balance.withdrawn with a withdrawal, never with a payment", function () {
+      const withdrawal = { object: "withdrawal", id: "wd_ab_0", amount: "10", token: { symbol: "USDT", address: "0x55d398326f99059fF775485246999027B3197955" } };
+      const body = JSON.stringify({ type: "balance.withdrawn", timestamp: new Date().toISOString(), data: withdrawal });
+      const event = verifyWebhook(body, signDelivery({ id: "msg_2", body, secrets: [secret] }), secret);
+      if (event.type !== "balance.withdrawn") throw new Error(`expected balance.withdrawn, got ${event.type}`);
+      expect(event.data).to.include({ object: "withdrawal", amount: "10" });
+      const mislabelled = JSON.stringify({ type: "balance.withdrawn", timestamp: new Date().toISOString(), data: { object: "payment", id: "0x01" } });
+      expect(webhookErrorOf(() => verifyWebhook(mislabelled, signDelivery({ id: "msg_3", body: mislabelled, secrets: [secret] }), secret)).reason).to.equal("invalid_payload");
     });
   });
 });

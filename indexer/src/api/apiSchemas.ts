@@ -203,6 +203,21 @@ export const createRefundBody = z.strictObject({
   to: address.optional().describe("Who receives the refund; default: the payment's refund_address."),
 });
 
+const merchantTransactionSchema = {
+  transaction: z
+    .object({ chain_id: z.number().int(), from: z.string(), to: z.string(), data: z.string(), value: z.string() })
+    .describe("The escrow call, to be signed and sent from the merchant's own address (eth_sendTransaction)."),
+  safe_transaction_batch: z
+    .object({
+      version: z.string(),
+      chainId: z.string(),
+      createdAt: z.number().int(),
+      meta: z.object({ name: z.string(), description: z.string(), createdFromSafeAddress: z.string() }),
+      transactions: z.array(z.object({ to: z.string(), value: z.string(), data: z.string() })),
+    })
+    .describe("The same call as a Safe{Wallet} Transaction Builder batch file, for a merchant address that is a Safe."),
+};
+
 export const refundSchema = z.object({
   object: z.literal("refund"),
   payment: paymentResourceSchema,
@@ -210,9 +225,51 @@ export const refundSchema = z.object({
   amount_units: z.string(),
   to: z.string(),
   token: z.object({ symbol: z.string(), address: z.string() }),
-  transaction: z
-    .object({ chain_id: z.number().int(), from: z.string(), to: z.string(), data: z.string(), value: z.string() })
-    .describe("The escrow's refund call, to be signed with the merchant's own key (the escrow requires it)."),
+  ...merchantTransactionSchema,
+});
+
+const tokenBalanceSchema = z.object({
+  token: z.object({ symbol: z.string(), address: z.string(), decimals: z.number().int() }),
+  balance: z.string().describe("The escrow's balance at as_of.block_number, in whole tokens: what balanceOf(merchant, token) answers there."),
+  balance_units: z.string(),
+  confirmed: z.string().describe("The part of the balance made of movements at or below as_of.confirmed_block_number."),
+  withdrawable: z.string().describe("What POST /v1/withdrawals may take: the balance less the refunds requested."),
+  withdrawable_units: z.string(),
+  pending: z.object({
+    confirming_payments: z.string().describe("Credits of payments still confirming: in the balance, not yet final."),
+    unconfirmed_debits: z.string().describe("Refunds and withdrawals not yet final: already out of the balance."),
+    refunds_requested: z.string().describe("Refunds requested through the API (payments `refunding`) not yet on chain."),
+  }),
+  fees: z.string().describe("Platform fees the escrow took from this merchant's payments in the token."),
+  totals: z.object({ credited: z.string(), refunded: z.string(), withdrawn: z.string() }),
+});
+
+export const balanceSchema = z.object({
+  object: z.literal("balance"),
+  merchant: z.string(),
+  as_of: z.object({
+    block_number: z.number().int().nullable().describe("The indexer's checkpoint: the block the balances are as of."),
+    block_hash: z.string().nullable(),
+    confirmed_block_number: z.number().int().nullable().describe("The newest block final under the confirmation depth."),
+  }),
+  data: z.array(tokenBalanceSchema),
+});
+
+export const createWithdrawalBody = z.strictObject({
+  token: z.string().min(1, "must name a token such as USDT").max(42).describe("A token symbol (USDT, USDC, BNB) or its address."),
+  amount: z
+    .union([z.literal("all"), decimal("an amount of the token")])
+    .describe('In whole tokens, or "all": everything withdrawable.'),
+});
+
+
+export const withdrawalRequestSchema = z.object({
+  object: z.literal("withdrawal_request"),
+  token: z.object({ symbol: z.string(), address: z.string() }),
+  amount: z.string(),
+  amount_units: z.string(),
+  as_of_block_number: z.number().int().nullable(),
+  ...merchantTransactionSchema,
 });
 
 const eventType = z.enum(WEBHOOK_EVENT_TYPES);

@@ -13,10 +13,8 @@ import type { ApiContext } from "./apiContext";
 import { AuthFailureLimit } from "./authFailureLimit";
 import { Authenticator } from "./authentication";
 import { IntentSigner } from "./intentSigner";
+import { modeOfChain } from "./paymentResource";
 import { PaymentViews } from "./paymentViews";
-
-/** BNB Smart Chain mainnet: the only chain where keys are live. */
-const LIVE_CHAIN_ID = 56;
 
 /**
  * The tokens of a deployment with their feeds, in the record's order (USDT, USDC, BNB for Open Pay's modules), and
@@ -72,7 +70,7 @@ export async function apiContext({
   const [tokens, ttlLimit] = await Promise.all([feedTokens(client, record), maxTtlSeconds(client, record.escrow)]);
   const prices = new PriceBook(client, tokens, priceRefreshMs);
   await prices.refresh();
-  const mode = record.chainId === LIVE_CHAIN_ID ? "live" : "test";
+  const mode = modeOfChain(record.chainId);
   return {
     db,
     listen,

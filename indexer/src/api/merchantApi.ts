@@ -9,6 +9,7 @@ import type { ApiContext } from "./apiContext";
 import { ApiError } from "./apiErrors";
 import { clientAddress } from "./authentication";
 import { zodValidatorCompiler } from "./requestValidation";
+import { balanceRoutes } from "./routes/balanceRoutes";
 import { checkoutRoutes } from "./routes/checkoutRoutes";
 import { checkoutSettingsRoutes } from "./routes/checkoutSettingsRoutes";
 import { paymentRoutes } from "./routes/paymentRoutes";
@@ -146,6 +147,7 @@ export async function buildMerchantApi(context: ApiContext, options: MerchantApi
   paymentRoutes(app, context);
   webhookRoutes(app, context);
   checkoutSettingsRoutes(app, context);
+  balanceRoutes(app, context);
   checkoutRoutes(app, context);
   return app;
 }

@@ -7,6 +7,14 @@ import { intentOf, type PaymentRegistration } from "../store/paymentRows";
 
 export type Mode = "test" | "live";
 
+/** BNB Smart Chain mainnet: the only chain where keys are live. */
+const LIVE_CHAIN_ID = 56;
+
+/** The mode of a chain's keys, payments and events: live on BSC mainnet, test elsewhere. */
+export function modeOfChain(chainId: number): Mode {
+  return chainId === LIVE_CHAIN_ID ? "live" : "test";
+}
+
 /** A token the escrow accepts, as the API names it. BNB is the zero address. */
 export interface TokenInfo {
   symbol: string;

@@ -7,6 +7,7 @@ import type { Db } from "../store/paymentStore";
 import { loadPaymentRecords, lockPayment } from "../store/paymentRequestStore";
 import type { ApiContext } from "./apiContext";
 import { ApiError, invalidField, notFound } from "./apiErrors";
+import { merchantTransaction } from "./balanceResources";
 
 /**
  * A merchant's refund of a paid payment. The escrow pays refunds out of the merchant's balance and only the
@@ -63,17 +64,21 @@ async function refundLocked(context: ApiContext, db: Db, owner: KeyOwner, id: st
     amount_units: amount.toString(),
     to,
     token: { symbol: token.symbol, address: token.address },
-    transaction: {
-      chain_id: context.chainId,
-      from: registration.merchant,
-      to: context.escrow,
-      data: encodeFunctionData({ abi: openPayEscrowAbi, functionName: "refund", args: [registration.id, to, amount] }),
-      value: "0",
-    },
+    ...merchantTransaction(
+      {
+        chainId: context.chainId,
+        escrow: context.escrow,
+        merchant: registration.merchant,
+        name: `Open Pay refund of ${formatDecimal(amount, token.decimals)} ${token.symbol}`,
+        description: `refund(${registration.id}, ${to}, ${amount}) on the Open Pay escrow`,
+      },
+      encodeFunctionData({ abi: openPayEscrowAbi, functionName: "refund", args: [registration.id, to, amount] }),
+    ),
   };
 }
 
-function parseAmount(value: string, decimals: number): bigint {
+/** An amount field in whole tokens, as units; a 400 naming `amount` when it is not one. */
+export function parseAmount(value: string, decimals: number): bigint {
   try {
     return parseDecimal(value, decimals, "amount");
   } catch (error) {

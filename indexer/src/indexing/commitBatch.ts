@@ -1,5 +1,6 @@
 import type { Hex } from "viem";
 import { newPayment, type Payment } from "../payments/payment";
+import type { MerchantLog } from "../payments/merchantBalance";
 import type { ConfirmedBlock, Settled } from "../payments/paymentEvents";
 import { escrowAgreement, escrowMismatch, settlementDue, type OnChainEvidence } from "../payments/settlement";
 import { applyEvent, reconcile, replay, type MachineSettings, type StatusChange } from "../payments/statusMachine";
@@ -22,11 +23,14 @@ import {
   type StoredPayment,
 } from "../store/paymentStore";
 import type { PaymentLog } from "./escrowLogs";
+import { applyMerchantLogs } from "./merchantBalances";
 
 /** A stretch of chain to apply in one transaction. */
 export interface Batch {
   /** The payment events of the stretch (escrow logs, deposit-address arrivals), in chain order. */
   logs: readonly PaymentLog[];
+  /** The escrow's merchant-level logs of the stretch (balances: `merchantBalances.ts`). */
+  merchantLogs?: readonly MerchantLog[];
   /** Its first block (its last is `head`). */
   from: number;
   /** Its last block: the new checkpoint. */
@@ -242,6 +246,7 @@ export async function commitBatch(db: Db, chainId: number, settings: MachineSett
     await savePayments(trx, chainId, [...dirty].map((id) => working.get(id)!.payment));
     const allChanges = [...changes.values()].flat();
     await insertChanges(trx, chainId, allChanges);
+    await applyMerchantLogs(trx, chainId, { logs: batch.merchantLogs ?? [], rollbackTo: batch.rollbackTo, confirmedBlock: batch.confirmedAt(head).number });
     await saveBlocks(trx, chainId, batch.keep);
     if (batch.pruneBelow !== undefined) await pruneBlocksBelow(trx, chainId, batch.pruneBelow);
     await writeCheckpoint(trx, chainId, { blockNumber: batch.head.number, blockHash: batch.head.hash as Hex, timestamp: batch.head.timestamp });

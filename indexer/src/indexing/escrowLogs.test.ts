@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { encodeAbiParameters, encodeEventTopics, getAddress, parseEventLogs, type Hex, type Log } from "viem";
 import { openPayEscrowAbi } from "../chain/escrowAbi";
 import { paymentLogs } from "./escrowLogs";
+import { merchantLogs } from "./merchantLogs";
 
 const ID = `0x${"ab".repeat(32)}` as Hex;
 const A = getAddress(`0x${"12".repeat(20)}`);
@@ -74,5 +75,19 @@ describe("decoding the escrow's payment logs", () => {
   it("skips removed logs and refuses a log whose data does not fit its event", () => {
     expect(paymentLogs([{ ...logs[0], removed: true }])).to.deep.equal([]);
     expect(() => paymentLogs([{ ...logs[2], data: "0x1234" }])).to.throw(/expired data has 2 bytes/);
+  });
+
+  it("decodes the merchant-level logs (deposits, completions, refunds, withdrawals) in chain order, with their merchant", () => {
+    const decoded = merchantLogs(logs);
+    expect(decoded.map((log) => [log.kind, log.blockNumber, log.logIndex])).to.deep.equal([
+      ["deposited", 9, 0],
+      ["completed", 9, 1],
+      ["refunded", 11, 0],
+      ["withdrawn", 12, 0],
+    ]);
+    expect(decoded[1]).to.deep.include({ merchant: A, token: C, amount: BIG, fee: 5n, paymentId: ID, counterparty: null });
+    expect(decoded[2]).to.deep.include({ merchant: A, token: C, amount: 10n, fee: 0n, paymentId: ID, counterparty: B });
+    expect(decoded[3]).to.deep.include({ merchant: A, token: C, amount: 14n, paymentId: null, counterparty: B });
+    expect(merchantLogs([{ ...logs[7], removed: true }])).to.deep.equal([]);
   });
 });

@@ -24,39 +24,53 @@ type Field = { name: string; type: string };
 
 /** Fields the status machine does not take: the merchant is known from the payment, the deposit address too. */
 const OMITTED = new Set(["merchant", "depositAddress"]);
-interface Layout {
-  kind: ChainPaymentEvent["kind"];
-  /** Indexed fields after the payment id, in topics 2 and 3. */
+
+/** Where an escrow event's fields sit in a log. */
+export interface EventLayout {
+  name: string;
+  /** Indexed fields after topic 0, in topics 1 to 3. */
   topics: Field[];
-  /** Non-indexed fields, one 32-byte word each (every payment event has only static types). */
+  /** Non-indexed fields, one 32-byte word each (every event decoded here has only static types). */
   words: Field[];
 }
 
 /**
- * Each payment event's layout, by its topic 0, worked out once from the ABI. Decoding by hand against these
- * layouts is about twenty times faster than viem's parseEventLogs, which looks each log's event up in the whole
+ * The layouts of the escrow's events named, by their topic 0, worked out once from the ABI. Decoding by hand against
+ * these layouts is about twenty times faster than viem's parseEventLogs, which looks each log's event up in the whole
  * ABI (130 entries) and decodes generically: at tens of thousands of logs per backfill batch, that was most of the
  * indexer's time.
  */
-const LAYOUTS = new Map<Hex, Layout>(
-  openPayEscrowAbi
-    .filter((item): item is Extract<(typeof openPayEscrowAbi)[number], { type: "event" }> => item.type === "event")
-    .filter((item) => item.name in PAYMENT_EVENTS)
-    .map((item) => {
-      const inputs = item.inputs as readonly (Field & { indexed?: boolean })[];
-      for (const input of inputs) {
-        if (!/^(address|uint\d+|bytes32)$/.test(input.type)) throw new Error(`${item.name}.${input.name}: ${input.type} is not a static word type`);
-      }
-      return [
-        toEventSelector(item as AbiEvent),
-        {
-          kind: PAYMENT_EVENTS[item.name as keyof typeof PAYMENT_EVENTS],
-          topics: inputs.filter((input) => input.indexed).slice(1),
-          words: inputs.filter((input) => !input.indexed),
-        },
-      ];
-    }),
-);
+export function eventLayouts(names: readonly string[]): Map<Hex, EventLayout> {
+  return new Map(
+    openPayEscrowAbi
+      .filter((item): item is Extract<(typeof openPayEscrowAbi)[number], { type: "event" }> => item.type === "event")
+      .filter((item) => names.includes(item.name))
+      .map((item) => {
+        const inputs = item.inputs as readonly (Field & { indexed?: boolean })[];
+        for (const input of inputs) {
+          if (!/^(address|uint\d+|bytes32)$/.test(input.type)) throw new Error(`${item.name}.${input.name}: ${input.type} is not a static word type`);
+        }
+        return [toEventSelector(item as AbiEvent), { name: item.name, topics: inputs.filter((input) => input.indexed), words: inputs.filter((input) => !input.indexed) }];
+      }),
+  );
+}
+
+/** A log's fields by name (those in `omitted` left out); throws naming `what` when its data does not fit. */
+export function decodedFields(log: Log, layout: EventLayout, what: string, omitted: ReadonlySet<string> = new Set()): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  layout.topics.forEach((field, i) => {
+    if (!omitted.has(field.name)) fields[field.name] = decodeWord(field.type, log.topics[i + 1]!.slice(2));
+  });
+  const data = log.data.slice(2);
+  if (data.length !== layout.words.length * 64) throw new Error(`log ${log.transactionHash}:${log.logIndex}: ${what} data has ${data.length / 2} bytes`);
+  layout.words.forEach((field, i) => {
+    if (!omitted.has(field.name)) fields[field.name] = decodeWord(field.type, data.slice(i * 64, i * 64 + 64));
+  });
+  return fields;
+}
+
+/** The payment events' layouts, by topic 0. */
+const LAYOUTS = eventLayouts(Object.keys(PAYMENT_EVENTS));
 
 /** Checksummed addresses by their lowercase form: a batch repeats the same few tokens and payers many times. */
 const checksummed = new Map<string, Address>();
@@ -87,19 +101,12 @@ export function paymentLogs(logs: readonly Log[]): PaymentLog[] {
     if (!layout || log.removed || log.blockNumber === null || log.logIndex === null || log.blockHash === null || log.transactionHash === null) {
       continue;
     }
-    const fields: Record<string, unknown> = {};
-    layout.topics.forEach((field, i) => {
-      if (!OMITTED.has(field.name)) fields[field.name] = decodeWord(field.type, log.topics[i + 2]!.slice(2));
-    });
-    const data = log.data.slice(2);
-    if (data.length !== layout.words.length * 64) throw new Error(`log ${log.transactionHash}:${log.logIndex}: ${layout.kind} data has ${data.length / 2} bytes`);
-    layout.words.forEach((field, i) => {
-      if (!OMITTED.has(field.name)) fields[field.name] = decodeWord(field.type, data.slice(i * 64, i * 64 + 64));
-    });
+    const kind = PAYMENT_EVENTS[layout.name as keyof typeof PAYMENT_EVENTS];
+    const { paymentId, ...fields } = decodedFields(log, layout, kind, OMITTED);
     const position: ChainPosition = { blockNumber: Number(log.blockNumber), logIndex: log.logIndex };
     result.push({
-      paymentId: log.topics[1]!.toLowerCase() as Hex,
-      event: { kind: layout.kind, position, transactionHash: log.transactionHash, ...fields } as ChainPaymentEvent,
+      paymentId: (paymentId as Hex).toLowerCase() as Hex,
+      event: { kind, position, transactionHash: log.transactionHash, ...fields } as ChainPaymentEvent,
       blockHash: log.blockHash,
     });
   }

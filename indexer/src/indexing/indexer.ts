@@ -16,6 +16,7 @@ import { lastBlockAtOrBefore } from "./blockAtTime";
 import { commitBatch, type BatchResult } from "./commitBatch";
 import { depositTransferEvents, tokenSet } from "./depositTransfers";
 import { paymentLogs, type PaymentLog } from "./escrowLogs";
+import { merchantLogs } from "./merchantLogs";
 import { nativeArrivals } from "./nativeArrivals";
 import { commonAncestor, DeepReorgError } from "./reorg";
 import { rereadLogs, type Reread } from "./rereads";
@@ -297,6 +298,7 @@ export class Indexer {
     const keep = headers.slice(-this.depth * REREAD_DEPTHS).map(({ number, hash, parentHash, timestamp }) => ({ number, hash, parentHash, timestamp }));
     const result = await commitBatch(db, chainId, settings, {
       logs,
+      merchantLogs: merchantLogs(segment.escrowLogs),
       from: headers[0].number,
       head,
       confirmedAt,
@@ -414,13 +416,14 @@ export class Indexer {
         attempt: (call) => this.attempt(call, signal),
         current: () => this.options.rpc.current,
       });
-      observer?.reread?.(reread.what, found.length);
-      if (found.length > 0) {
-        logger.warn({ what: reread.what, found: found.length }, "a re-read found logs the first read had missed; applying them");
+      const count = found.logs.length + found.merchantLogs.length;
+      observer?.reread?.(reread.what, count);
+      if (count > 0) {
+        logger.warn({ what: reread.what, found: count }, "a re-read found logs the first read had missed; applying them");
         // Applied at the checkpoint, which does not move: nothing is settled here (no evidence was read).
         const head = kept[kept.length - 1];
         const confirmedAt = await this.confirmedBlocks(head.number, head.number, undefined, kept, signal);
-        await commitBatch(db, chainId, this.options.settings, { logs: found, from: head.number, head, confirmedAt, evidence: new Map(), keep: [] });
+        await commitBatch(db, chainId, this.options.settings, { ...found, from: head.number, head, confirmedAt, evidence: new Map(), keep: [] });
       }
     }
     if (window) this.rereadAt = checkpoint.blockNumber;

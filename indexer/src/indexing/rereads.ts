@@ -3,11 +3,14 @@ import { getAddress, pad, zeroAddress, type Address, type Hex, type Log, type Pu
 import { fetchBlock } from "../chain/blockHeaders";
 import { isRangeTooLarge } from "../chain/logRange";
 import { readBalances } from "../chain/escrowReadings";
+import type { MerchantLog } from "../payments/merchantBalance";
 import { nativeWaitingAfter } from "../payments/statusMachine";
 import type { BlockRecord } from "../store/checkpointStore";
+import { unrecordedMerchantLogs } from "../store/merchantLedgerStore";
 import { chainEventKey, eventsOf, loadPayments, type Db, type WatchedPayment } from "../store/paymentStore";
 import { depositTransferEvents, nativeArrivalEvents, tokenSet } from "./depositTransfers";
 import { paymentLogs, type PaymentLog } from "./escrowLogs";
+import { merchantLogs } from "./merchantLogs";
 import { lastBlockAtOrBefore } from "./blockAtTime";
 import { TRANSFER_TOPIC, type ReadTargets } from "./segmentReader";
 
@@ -104,12 +107,16 @@ async function unrecorded(db: Db, chainId: number, events: readonly PaymentLog[]
 
 /**
  * Reads again and returns what the first reads missed: payment events (escrow logs, transfers into watched deposit
- * addresses) of the blocks the indexer holds that it has not recorded. For a payment's history, also BNB its
- * deposit address held at its expiry beyond what its events account for.
+ * addresses) of the blocks the indexer holds that it has not recorded, and merchant-level logs (balances) likewise.
+ * For a payment's history, also BNB its deposit address held at its expiry beyond what its events account for.
  */
-export async function rereadLogs(reread: Reread, context: RereadContext): Promise<PaymentLog[]> {
+export async function rereadLogs(reread: Reread, context: RereadContext): Promise<{ logs: PaymentLog[]; merchantLogs: MerchantLog[] }> {
   const { db, chainId, targets } = context;
   const found: PaymentLog[] = [];
+  const missed = async (escrowLogs: readonly Log[]) => ({
+    logs: await unrecorded(db, chainId, found),
+    merchantLogs: await unrecordedMerchantLogs(db, chainId, merchantLogs(escrowLogs)),
+  });
   if (reread.what === "recent_blocks") {
     const watched = new Map(context.watched.map((payment) => [getAddress(payment.depositAddress), payment.id]));
     const escrowLogs = await getLogs(context, { address: targets.escrow }, reread.from, reread.to);
@@ -120,20 +127,22 @@ export async function rereadLogs(reread: Reread, context: RereadContext): Promis
       transfers.push(...(await getLogs(context, { topics: [TRANSFER_TOPIC, null, recipients.slice(i, i + 200)] }, reread.from, reread.to)));
     }
     const headers = await headersOf(context, [...escrowLogs, ...transfers]);
-    found.push(...paymentLogs(onCanonicalBlocks(escrowLogs, headers)), ...depositTransferEvents(onCanonicalBlocks(transfers, headers), watched, headers, tokenSet(targets.tokens)));
-    return unrecorded(db, chainId, found);
+    const canonical = onCanonicalBlocks(escrowLogs, headers);
+    found.push(...paymentLogs(canonical), ...depositTransferEvents(onCanonicalBlocks(transfers, headers), watched, headers, tokenSet(targets.tokens)));
+    return missed(canonical);
   }
 
   const stored = (await loadPayments(db, chainId, [reread.paymentId])).get(reread.paymentId);
-  if (!stored) return [];
+  if (!stored) return { logs: [], merchantLogs: [] };
   const row = await db.selectFrom("payments").select("registered_block").where("chain_id", "=", chainId).where("id", "=", reread.paymentId).executeTakeFirst();
   const from = Math.max(context.startBlock, Number(row?.registered_block ?? context.startBlock) - 1);
   const depositAddress = getAddress(stored.registration.depositAddress);
   const escrowLogs = await getLogs(context, { address: targets.escrow, topics: [null, reread.paymentId] }, from, reread.to);
   const transfers = await getLogs(context, { topics: [TRANSFER_TOPIC, null, pad(depositAddress.toLowerCase() as Hex, { size: 32 })] }, from, reread.to);
   const headers = await headersOf(context, [...escrowLogs, ...transfers]);
+  const canonical = onCanonicalBlocks(escrowLogs, headers);
   found.push(
-    ...paymentLogs(onCanonicalBlocks(escrowLogs, headers)),
+    ...paymentLogs(canonical),
     ...depositTransferEvents(onCanonicalBlocks(transfers, headers), new Map([[depositAddress, reread.paymentId]]), headers, tokenSet(targets.tokens)),
   );
 
@@ -161,5 +170,5 @@ export async function rereadLogs(reread: Reread, context: RereadContext): Promis
       }
     }
   }
-  return unrecorded(db, chainId, found);
+  return missed(canonical);
 }

@@ -8,6 +8,7 @@ import * as paymentTruth from "./migrations/006_payment_truth";
 import * as acceptedTokens from "./migrations/007_accepted_tokens";
 import * as checkoutSettings from "./migrations/008_checkout_settings";
 import * as moneyVisibility from "./migrations/009_money_visibility";
+import * as merchantBalances from "./migrations/010_merchant_balances";
 
 /** The schema's versions in order. Listed here rather than read from a folder so that bundles and ts-node agree. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -20,6 +21,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "007_accepted_tokens": acceptedTokens,
   "008_checkout_settings": checkoutSettings,
   "009_money_visibility": moneyVisibility,
+  "010_merchant_balances": merchantBalances,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

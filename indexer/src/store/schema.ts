@@ -253,6 +253,24 @@ export interface WebhookAttemptsTable {
   error: string | null;
 }
 
+/** The escrow's merchant-level events: balances are summed from them (migration 010). */
+export interface MerchantLedgerTable {
+  chain_id: number;
+  block_number: BlockNumber;
+  log_index: number;
+  block_hash: string;
+  transaction_hash: string;
+  merchant: string;
+  token: string;
+  kind: "deposited" | "completed" | "refunded" | "withdrawn";
+  payment_id: string | null;
+  amount: Numeric;
+  fee: ColumnType<string, string | bigint | undefined, string | bigint>;
+  credit: ColumnType<string, string | bigint | undefined, string | bigint>;
+  counterparty: string | null;
+  announced_at: Timestamp | null;
+}
+
 export interface Database {
   keeper_actions: KeeperActionsTable;
   payments: PaymentsTable;
@@ -269,4 +287,5 @@ export interface Database {
   webhook_events: WebhookEventsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
+  merchant_ledger: MerchantLedgerTable;
 }

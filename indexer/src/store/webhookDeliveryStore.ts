@@ -1,10 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { sql, type RawBuilder } from "kysely";
+import { withdrawalResource } from "../api/balanceResources";
+import { modeOfChain } from "../api/paymentResource";
 import type { PaymentViews } from "../api/paymentViews";
 import type { Payment } from "../payments/payment";
 import type { StatusChange } from "../payments/statusMachine";
-import { eventTypeOf, WEBHOOK_EVENT_TYPES, type WebhookEventType } from "../webhooks/eventTypes";
+import { BALANCE_EVENT_TYPES, eventTypeOf, WEBHOOK_EVENT_TYPES, type WebhookEventType } from "../webhooks/eventTypes";
 import { jsonWithBigints } from "./eventData";
+import type { WithdrawalOutboxData } from "./merchantLedgerStore";
 import { loadPaymentRecords, type PaymentRecord } from "./paymentRequestStore";
 import type { Db } from "./paymentStore";
 import { signingSecrets } from "./webhookEndpointStore";
@@ -115,7 +118,12 @@ export async function dispatchOutbox(db: Db, views: PaymentViews, { limit, now }
       .execute();
     if (rows.length === 0) return { consumed: 0, events: 0, deliveries: 0, malformed: [] };
 
-    const records = await loadPaymentRecords(trx, views.chainId, rows.map((row) => row.payment_id));
+    const balanceRows = rows.filter((row) => (BALANCE_EVENT_TYPES as readonly string[]).includes(row.type));
+    const records = await loadPaymentRecords(
+      trx,
+      views.chainId,
+      rows.filter((row) => !balanceRows.includes(row)).map((row) => row.payment_id),
+    );
     const announced: Array<{ type: WebhookEventType; at: Date; record: PaymentRecord }> = [];
     const malformed: DispatchOutcome["malformed"] = [];
     for (const row of rows) {
@@ -140,7 +148,7 @@ export async function dispatchOutbox(db: Db, views: PaymentViews, { limit, now }
       trx,
       announced.map(({ record }) => record),
     );
-    const events: EventRow[] = announced.map(({ type, at, record }, i) => ({
+    const events: EventRow[] = (await balanceEvents(trx, views, balanceRows)).concat(announced.map(({ type, at, record }, i) => ({
       id: newEventId(at.getTime()),
       merchant_id: record.merchantId,
       mode: record.mode,
@@ -150,7 +158,7 @@ export async function dispatchOutbox(db: Db, views: PaymentViews, { limit, now }
       sequence: record.payment.sequence,
       body: JSON.stringify({ type, timestamp: at.toISOString(), data: resources[i] }),
       created_at: at.toISOString(),
-    }));
+    })));
 
     const deliveries = await subscribedEndpoints(trx, events);
     // One statement writes the events and their deliveries and deletes the outbox rows.
@@ -172,6 +180,38 @@ export async function dispatchOutbox(db: Db, views: PaymentViews, { limit, now }
       ${writes.length > 0 ? sql`with ${sql.join(writes)}` : sql``}
       delete from outbox where id = any(${sql.val(rows.map((row) => String(row.id)))}::bigint[])`.execute(trx);
     return { consumed: rows.length, events: events.length, deliveries: deliveries.length, malformed };
+  });
+}
+
+/**
+ * Events of balance outbox rows (`balance.withdrawn`): one for every merchant of this gateway at the address, in the
+ * chain's mode. Their `payment_id` is the withdrawal's id and their sequence 0: they belong to no payment.
+ */
+async function balanceEvents(db: Db, views: PaymentViews, rows: ReadonlyArray<{ type: string; data: unknown; created_at: Date | string }>): Promise<EventRow[]> {
+  if (rows.length === 0) return [];
+  const contents = rows.map((row) => (typeof row.data === "string" ? JSON.parse(row.data) : row.data) as WithdrawalOutboxData);
+  const merchants = await db
+    .selectFrom("merchants")
+    .select(["id", "address"])
+    .where(sql<boolean>`lower(address) = any(${sql.val([...new Set(contents.map((content) => content.withdrawal.merchant.toLowerCase()))])}::text[])`)
+    .execute();
+  return rows.flatMap((row, i) => {
+    const at = new Date(row.created_at);
+    const data = withdrawalResource(contents[i], views.tokens);
+    const body = JSON.stringify({ type: row.type, timestamp: at.toISOString(), data });
+    return merchants
+      .filter((merchant) => merchant.address.toLowerCase() === contents[i].withdrawal.merchant.toLowerCase())
+      .map((merchant) => ({
+        id: newEventId(at.getTime()),
+        merchant_id: merchant.id,
+        mode: modeOfChain(views.chainId),
+        chain_id: views.chainId,
+        payment_id: data.id,
+        type: row.type as WebhookEventType,
+        sequence: 0,
+        body,
+        created_at: at.toISOString(),
+      }));
   });
 }
 

@@ -1,8 +1,8 @@
 import type { PaymentStatus } from "../payments/statuses";
 import type { ChangeReason } from "../payments/statusMachine";
 
-/** The events a merchant can subscribe an endpoint to. */
-export const WEBHOOK_EVENT_TYPES = [
+/** The events of a payment: each announces a change of it (`eventTypeOf`) or its creation. */
+export const PAYMENT_EVENT_TYPES = [
   "payment.created",
   "payment.pending",
   "payment.underpaid",
@@ -17,6 +17,12 @@ export const WEBHOOK_EVENT_TYPES = [
   "payment.transfer_unaccepted",
   "payment.reverted",
 ] as const;
+
+/** The events of the merchant's escrow balance: a withdrawal, once confirmed (docs/webhooks.md). */
+export const BALANCE_EVENT_TYPES = ["balance.withdrawn"] as const;
+
+/** The events a merchant can subscribe an endpoint to. */
+export const WEBHOOK_EVENT_TYPES = [...PAYMENT_EVENT_TYPES, ...BALANCE_EVENT_TYPES] as const;
 
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
@@ -35,7 +41,7 @@ export interface ChangeSummary {
  * not take reaching the deposit address is `payment.transfer_unaccepted`, and a deposit or refund the chain took
  * back is `payment.reverted` whatever the status it left.
  */
-export function eventTypeOf(change: ChangeSummary | null): WebhookEventType {
+export function eventTypeOf(change: ChangeSummary | null): (typeof PAYMENT_EVENT_TYPES)[number] {
   if (change === null) return "payment.created";
   if (change.reason === "chain_reorganised") return "payment.reverted";
   switch (change.reason) {

@@ -1,5 +1,9 @@
+import hre from "hardhat";
+import { tokenBalances } from "../../src/payments/merchantBalance";
+import { readCheckpoint } from "../../src/store/checkpointStore";
+import { balanceMovements } from "../../src/store/merchantLedgerStore";
 import { loadPayments, type Db } from "../../src/store/paymentStore";
-import { CHAIN_ID } from "./localChain";
+import { CHAIN_ID, type LocalChain } from "./localChain";
 
 /** The payment as the indexer stored it. */
 export async function storedPayment(db: Db, id: string) {
@@ -26,4 +30,14 @@ export async function historyOf(db: Db, id: string): Promise<Array<[string, stri
 export async function outboxTypes(db: Db, id: string): Promise<string[]> {
   const rows = await db.selectFrom("outbox").select("type").where("payment_id", "=", id).orderBy("id").execute();
   return rows.map((row) => row.type);
+}
+
+/** The demo merchant's balance in a token as indexed at the checkpoint, and the escrow's balanceOf at that block. */
+export async function merchantBalances(db: Db, chain: LocalChain, symbol: "USDT" | "USDC") {
+  const merchant = chain.record.demoMerchant!.merchant;
+  const token = chain.record.tokens[symbol].address;
+  const checkpoint = (await readCheckpoint(db, CHAIN_ID))!.blockNumber;
+  const [indexed] = tokenBalances(await balanceMovements(db, CHAIN_ID, merchant, checkpoint), [token.toLowerCase()]);
+  const escrow = await hre.ethers.getContractAt("IOpenPayEscrow", chain.record.escrow);
+  return { indexed: indexed.balance, onChain: BigInt(await escrow.balanceOf(merchant, token, { blockTag: checkpoint })) };
 }

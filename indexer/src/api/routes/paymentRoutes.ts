@@ -22,7 +22,7 @@ const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: erro
 const IDEMPOTENCY = " Send an `Idempotency-Key` header to make retries safe: the same key and body replay the first response.";
 
 /** Sends an idempotent outcome: its status, and whether it is a replay. */
-function sent<T>(reply: FastifyReply, outcome: { status: number; body: T; replayed: boolean }): T {
+export function sent<T>(reply: FastifyReply, outcome: { status: number; body: T; replayed: boolean }): T {
   reply.code(outcome.status);
   if (outcome.replayed) reply.header("idempotent-replayed", "true");
   return outcome.body;
