@@ -131,6 +131,9 @@ describe("hosted checkout in a real browser (Chromium)", function () {
     await page.waitForFunction(() => document.getElementById("status")?.textContent?.includes("confirming on chain (1 of 12 confirmations)"));
     await expectNothingAsked(page);
     expect(await page.locator("#countdown").textContent()).to.equal("");
+    // It stays gone: the countdown's next tick (every second) must not bring it back.
+    await page.waitForTimeout(1100);
+    expect(await page.locator("#countdown").textContent()).to.equal("");
     const received = page.locator("#received li");
     expect(await received.count()).to.equal(1);
     expect(await received.locator("code").getAttribute("title")).to.equal(paid.transaction);

@@ -79,7 +79,8 @@ function start(main: HTMLElement): void {
   });
 
   function tick(): void {
-    if (finished || paused || !options) return;
+    // Once the page stops asking for money its options are gone, and so is the countdown.
+    if (finished || paused || !options?.isConnected) return;
     const left = Math.max(0, Math.floor((expires - Date.now()) / 1000));
     const minutes = Math.floor(left / 60);
     const seconds = left % 60;
