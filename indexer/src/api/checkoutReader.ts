@@ -47,9 +47,13 @@ export class CheckoutReader {
   constructor(private readonly context: ApiContext) {}
 
   async load(id: string): Promise<PaymentRecord> {
-    const record = (await loadPaymentRecords(this.context.db, this.context.chainId, [id.toLowerCase()])).get(id.toLowerCase());
+    const record = await this.find(id);
     if (!record) throw notFound("payment", id);
     return record;
+  }
+
+  private async find(id: string): Promise<PaymentRecord | undefined> {
+    return (await loadPaymentRecords(this.context.db, this.context.chainId, [id.toLowerCase()])).get(id.toLowerCase());
   }
 
   /**
@@ -96,7 +100,7 @@ export class CheckoutReader {
 
   /** The state of payment `id` as its page shows it; undefined when it is not the API's. */
   async stateOf(id: string): Promise<CheckoutState | undefined> {
-    const record = (await loadPaymentRecords(this.context.db, this.context.chainId, [id])).get(id);
+    const record = await this.find(id);
     return record ? this.state(record) : undefined;
   }
 
