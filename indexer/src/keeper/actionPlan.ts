@@ -242,16 +242,10 @@ export function arrivals(view: KeeperView, token: Address, amount: bigint): { on
 /**
  * Where a stray of `amount` units of `token` at the deposit address goes: the intent's refund address, or the
  * one sender of the transfers it is made of (every sweep takes all that waits, so what waits is the last `amount`
- * units of the token's transfers). Undefined when that is not one known sender (BNB, a mint, several senders:
+ * units of the token's transfers). Otherwise why it waits for the operator (BNB, a mint, several senders:
  * `returnStray` sends all to one address, so that waits for the operator rather than pay one sender with
  * another's money).
  */
-export function strayReceiver(view: KeeperView, token: Address, amount: bigint): Address | undefined {
-  const decision = strayDecision(view, token, amount);
-  return "to" in decision ? decision.to : undefined;
-}
-
-/** `strayReceiver`, or why there is none. */
 function strayDecision(view: KeeperView, token: Address, amount: bigint): { to: Address } | { reason: OperatorReason } {
   if (view.refundTo !== zeroAddress) return { to: view.refundTo };
   if (same(token, zeroAddress)) return { reason: "bnb_without_refund_address" };
@@ -277,7 +271,7 @@ function strayDecision(view: KeeperView, token: Address, amount: bigint): { to: 
  *   for their payers, and when the intent names no refund address, to each sender of the deposit address its share
  *   of what was collected from it (`depositAddressRefunds`), token by token;
  * - return anything else at a deposit address (a token the intent does not accept, anything arrived after the
- *   expiry or after completion) to the intent's refund address or its one sender (`strayReceiver`).
+ *   expiry or after completion) to the intent's refund address or its one sender (`strayDecision`).
  *
  * The rest is left to the operator (`leftToOperator`, docs/operations.md): funds that arrived by the expiry and
  * after it waiting together within the window (`collect` would take both, `returnStray` would send both back), an
