@@ -9,6 +9,7 @@ import { eventsOfPayments, type Db } from "../store/paymentStore";
 import { intentOf, paymentFromRow, registrationFromRow } from "../store/paymentRows";
 import { OPERATOR_REASON_TEXT, planFor, subjectOf, type KeeperAction, type KeeperView, type OperatorCase } from "./actionPlan";
 import { type ActionRow, actionKeyString, claimAction, deleteAction, keeperCandidates, revertedActionKeys, unsettledActions, updateAction } from "./keeperStore";
+import { deepestFinalBlock, nextStep, type LifecyclePolicy, type Observed, type Refusal, type Step } from "./transactionLifecycle";
 import type { TransactionSender } from "./transactionSender";
 
 export interface KeeperOptions {
@@ -45,7 +46,14 @@ interface Receipt {
   status: Hex;
 }
 
-const sameHash = (a: Hex | null, b: Hex | null) => a !== null && b !== null && a.toLowerCase() === b.toLowerCase();
+/** What every transaction's observation shares in a round: the head, the account's nonces, the calls planned. */
+interface Round {
+  head: number;
+  wanted: Map<string, Set<Hex>>;
+  minedNonce: number;
+  finalNonce: number | null;
+}
+
 const keyOf = (row: { paymentId: string; action: string; stateKey: string }) => ({ paymentId: row.paymentId, action: row.action, stateKey: row.stateKey });
 
 /**
@@ -61,10 +69,6 @@ export class Keeper {
   private reported = new Set<string>();
 
   constructor(private readonly options: KeeperOptions) {}
-
-  private get finalityDepth() {
-    return this.options.finalityDepth;
-  }
 
   /**
    * The payments the keeper looks at, as the indexer recorded them up to its checkpoint (their events, and what
@@ -156,8 +160,72 @@ export class Keeper {
     }
   }
 
-  private async receiptOf(hash: Hex): Promise<Receipt | null> {
-    return (await this.options.client.request({ method: "eth_getTransactionReceipt", params: [hash] })) as Receipt | null;
+  /** The lifecycle's limits: the indexer's confirmations, how long a transaction may wait, how often it is replaced. */
+  private get policy(): LifecyclePolicy {
+    return { finalityDepth: this.options.finalityDepth, stuckAfterMs: this.options.stuckAfterMs ?? 30_000, maxAttempts: MAX_ATTEMPTS };
+  }
+
+  /**
+   * Follows what was sent until it is final: each unsettled transaction is observed, and the steps its lifecycle
+   * asks for performed (transactionLifecycle.ts). `wanted` holds the calls planned this round, by payment.
+   */
+  private async settle(wanted: Map<string, Set<Hex>>, head: number) {
+    const { db, chainId, sender, logger } = this.options;
+    const transactions = await unsettledActions(db, chainId);
+    if (transactions.length === 0) return;
+    const finalBlock = deepestFinalBlock(head, this.policy);
+    const round: Round = { head, wanted, minedNonce: await sender.minedNonce(), finalNonce: finalBlock < 0 ? null : await sender.minedNonce(finalBlock) };
+    for (const transaction of transactions) {
+      try {
+        await this.settleOne(transaction, round);
+      } catch (error) {
+        logger.warn({ ...keyOf(transaction), err: error }, "could not settle a keeper transaction this round");
+      }
+    }
+  }
+
+  /**
+   * Observes a transaction, then asks its lifecycle for the next step and performs it, until the lifecycle says to
+   * wait or a step ends the round. It is asked again only after a reorganisation is recorded (at most once) and after
+   * a refused rebroadcast or reprice (each at most once), so a round asks at most four times.
+   */
+  private async settleOne(row: ActionRow, round: Round) {
+    const observed = await this.observe(row, round);
+    const refused = new Set<Refusal>();
+    let transaction = row;
+    for (;;) {
+      const step = nextStep(transaction, { ...observed, refused }, this.policy);
+      if (step.kind === "wait") return;
+      const performed = await this.perform(transaction, step, observed.now);
+      if (performed === "done") return;
+      if (performed === "refused") refused.add(step.kind as Refusal);
+      else transaction = performed.recorded;
+    }
+  }
+
+  /** What the chain and the node show of a transaction this round. */
+  private async observe(transaction: ActionRow, round: Round): Promise<Omit<Observed, "refused">> {
+    const seen = { head: round.head, minedNonce: round.minedNonce, finalNonce: round.finalNonce, now: new Date() };
+    // A claim has no transaction to look for.
+    if (transaction.status === "planned") return { ...seen, receipt: null, known: false, wanted: false };
+    const noop = transaction.cancelTx ? keccak256(transaction.cancelTx) : null;
+    const receipt = await this.newestReceipt(noop, transaction.txHashes);
+    const latest = transaction.status === "cancelling" ? keccak256(transaction.cancelTx) : transaction.txHash;
+    return {
+      ...seen,
+      receipt,
+      known: receipt !== null || (await this.known(latest)),
+      wanted: round.wanted.get(transaction.paymentId)?.has(transaction.calldata) ?? false,
+    };
+  }
+
+  /** The newest receipt of a transaction: its no-op's, else its call's from the latest attempt back. */
+  private async newestReceipt(noop: Hex | null, attempts: readonly Hex[]): Promise<Observed["receipt"]> {
+    for (const hash of [...(noop ? [noop] : []), ...[...attempts].reverse()]) {
+      const receipt = (await this.options.client.request({ method: "eth_getTransactionReceipt", params: [hash] })) as Receipt | null;
+      if (receipt) return { hash: receipt.transactionHash, block: Number(receipt.blockNumber), reverted: receipt.status !== "0x1", of: hash === noop ? "noop" : "call" };
+    }
+    return null;
   }
 
   /** Whether the node knows the transaction (in its pool, or mined). */
@@ -166,161 +234,72 @@ export class Keeper {
   }
 
   /**
-   * Follows what was sent until it is final: receipts, stuck transactions replaced, transactions a reorganisation
-   * dropped broadcast again (or their nonce taken by a no-op), claims that never reached the node released.
-   * `wanted` holds the calls planned this round, by payment.
+   * Performs a step: `done`, `refused` (the node or the escrow refused it, and the lifecycle is asked again), or the
+   * transaction as `recorded` after a reorganisation (asked again too). A transaction is recorded before it is
+   * broadcast: a broadcast that fails after is found next round like a dropped transaction.
    */
-  private async settle(wanted: Map<string, Set<Hex>>, head: number) {
-    const { sender, logger } = this.options;
-    const used = await sender.minedNonce();
-    for (const row of await unsettledActions(this.options.db, this.options.chainId)) {
-      try {
-        await this.settleOne(row, used, head, wanted);
-      } catch (error) {
-        logger.warn({ ...keyOf(row), err: error }, "could not settle a keeper transaction this round");
-      }
-    }
-  }
-
-  /** The action's call again with the same nonce at a higher gas price: recorded first, then broadcast. */
-  private async sendAtHigherPrice(row: ActionRow, nonce: number, calldata: Hex, gasPrice: bigint) {
-    const { db, chainId, sender } = this.options;
-    const replaced = await sender.bump(this.options.escrow, calldata, nonce, gasPrice);
-    await updateAction(db, chainId, keyOf(row), {
-      status: "sent",
-      txHash: replaced.hash,
-      rawTx: replaced.raw,
-      txHashes: [...row.txHashes, replaced.hash],
-      gasPrice: replaced.gasPrice,
-      attempt: true,
-    });
-    await sender.broadcast(replaced.raw);
-  }
-
-  private async settleOne(row: ActionRow, used: number, head: number, wanted: Map<string, Set<Hex>>) {
+  private async perform(transaction: ActionRow, step: Exclude<Step, { kind: "wait" }>, now: Date): Promise<"done" | "refused" | { recorded: ActionRow }> {
     const { db, chainId, sender, logger } = this.options;
-    const key = keyOf(row);
-    if (row.status === "planned" || row.nonce === null) {
-      // Claimed but never signed and recorded (the process stopped in between): a transaction is recorded before
-      // it is broadcast, so nothing went out, and the action may be planned again. A used nonce on such a row comes
-      // from a version that broadcast before recording: it may have been this call, so the claim stays.
-      if (row.nonce !== null && row.nonce < used) await updateAction(db, chainId, key, { status: "done", error: "nonce used before the send was recorded" });
-      else await deleteAction(db, chainId, key);
-      return;
-    }
-    const cancelHash = row.cancelTx ? keccak256(row.cancelTx) : null;
-    let receipt: Receipt | null = null;
-    for (const hash of [...(cancelHash ? [cancelHash] : []), ...[...row.txHashes].reverse()]) {
-      receipt = await this.receiptOf(hash);
-      if (receipt) break;
-    }
-    if (receipt) {
-      const minedBlock = Number(receipt.blockNumber);
-      const final = head - minedBlock + 1 >= this.finalityDepth;
-      if (sameHash(receipt.transactionHash, cancelHash)) {
-        // The no-op holds the nonce: the call can no longer be mined. Once that is final, the claim goes and the
-        // action is planned again from what the chain says then.
-        if (final) {
-          await deleteAction(db, chainId, key);
-          logger.info({ ...key, nonce: row.nonce }, "a dropped keeper transaction's nonce is taken; the action will be planned again");
-        } else if (row.minedBlock !== minedBlock) await updateAction(db, chainId, key, { status: "cancelling", txHash: receipt.transactionHash, minedBlock });
-        return;
-      }
-      const reverted = receipt.status !== "0x1";
-      const status = !final ? "mined" : reverted ? "failed" : "done";
-      if (status !== row.status || row.minedBlock !== minedBlock || !sameHash(row.txHash, receipt.transactionHash)) {
-        await updateAction(db, chainId, key, { status, txHash: receipt.transactionHash, minedBlock, ...(reverted && { error: "reverted" }) });
-        if (reverted && row.status !== "mined") logger.warn({ ...key, tx: receipt.transactionHash }, "keeper transaction reverted");
-      }
-      return;
-    }
-
-    let since = row.updatedAt;
-    if (row.minedBlock !== null) {
-      // It was mined, and its block is no longer in the chain. Until the node puts it back in its pool (or, after
-      // stuckAfterMs, the keeper broadcasts it again), the payment gets no other action.
-      await updateAction(db, chainId, key, { status: row.status === "cancelling" ? "cancelling" : "sent", minedBlock: null });
-      since = new Date();
-      logger.warn({ ...key, nonce: row.nonce, tx: row.txHash }, "a reorganisation took a keeper transaction's block");
-    }
-    if (row.nonce < used) {
-      if (row.calldata === null) {
-        // A row from before every attempt's hash was kept: an earlier attempt of the same call took the nonce.
-        await updateAction(db, chainId, key, { status: "done" });
-        return;
-      }
-      // The nonce went to a transaction that is none of this call's attempts (a no-op replaced by another, or another
-      // user of the operator key): once that is final, the call can never be mined, and planning again from what the
-      // chain says is safe.
-      const finalBlock = head - this.finalityDepth + 1;
-      if (finalBlock < 0 || row.nonce >= (await sender.minedNonce(finalBlock))) return;
-      await deleteAction(db, chainId, key);
-      logger.warn({ ...key, nonce: row.nonce }, "a keeper transaction's nonce was used by another transaction; the action will be planned again");
-      return;
-    }
-    if (Date.now() - since.getTime() < (this.options.stuckAfterMs ?? 30_000)) return;
-
-    const cancelling = row.status === "cancelling" && row.cancelTx !== null;
-    const latest = cancelling ? cancelHash! : row.txHash;
-    if (latest && (await this.known(latest))) {
-      // Waiting in the pool for too long: the same transaction again at a higher gas price.
-      if (row.gasPrice === null || row.attempts >= MAX_ATTEMPTS) return;
+    const key = keyOf(transaction);
+    const at = { ...key, nonce: transaction.nonce };
+    const broadcast = async (raw: Hex) => {
       try {
-        if (cancelling) {
-          const replaced = await sender.cancel(row.nonce, row.gasPrice);
-          await updateAction(db, chainId, key, { status: "cancelling", txHash: replaced.hash, cancelTx: replaced.raw, gasPrice: replaced.gasPrice, attempt: true });
-          await sender.broadcast(replaced.raw);
-        } else if (row.calldata) {
-          await this.sendAtHigherPrice(row, row.nonce, row.calldata, row.gasPrice);
-        } else return;
-        logger.info({ ...key, nonce: row.nonce }, "replaced a stuck keeper transaction");
+        await sender.broadcast(raw);
       } catch (error) {
-        logger.warn({ ...key, err: error }, "could not replace a stuck keeper transaction");
+        logger.warn({ ...at, err: error }, "keeper transaction broadcast failed");
       }
-      return;
-    }
-
-    // Neither mined nor known to the node, its nonce unused: dropped (a reorganisation took its block and the node
-    // did not put it back, or the pool evicted it). Every later transaction of the account waits for this nonce.
-    const canReplace = row.attempts < MAX_ATTEMPTS;
-    if (!cancelling && row.rawTx && row.calldata && wanted.get(row.paymentId)?.has(row.calldata)) {
-      // Still what the chain's state asks for: the same signed transaction again, same nonce, same call…
-      try {
-        await sender.broadcast(row.rawTx);
-        await updateAction(db, chainId, key, { status: "sent" });
-        logger.warn({ ...key, nonce: row.nonce, tx: row.txHash }, "broadcast again a keeper transaction the chain dropped");
-        return;
-      } catch (error) {
-        logger.warn({ ...key, err: error }, "a dropped keeper transaction was refused when broadcast again");
-      }
-      // …or, refused (its gas price too low now), the same call with the same nonce at a higher price.
-      if (canReplace && row.gasPrice !== null) {
+    };
+    switch (step.kind) {
+      case "release":
+        await deleteAction(db, chainId, key);
+        if (step.outcome === "cancelled") logger.info(at, "a dropped keeper transaction's nonce is taken; the action will be planned again");
+        if (step.outcome === "replaced") logger.warn(at, "a keeper transaction's nonce was used by another transaction; the action will be planned again");
+        return "done";
+      case "record_receipt":
+        await updateAction(db, chainId, key, { status: step.status, txHash: step.hash, minedBlock: step.block, ...(step.reverted && { error: "reverted" }) });
+        if (step.reverted && transaction.status !== "mined") logger.warn({ ...key, tx: step.hash }, "keeper transaction reverted");
+        return "done";
+      case "record_noop_receipt":
+        await updateAction(db, chainId, key, { status: "cancelling", txHash: step.hash, minedBlock: step.block });
+        return "done";
+      case "reorganised":
+        await updateAction(db, chainId, key, { status: step.status, minedBlock: null });
+        logger.warn(at, "a reorganisation took a keeper transaction's block");
+        return { recorded: { ...transaction, status: step.status, minedBlock: null, updatedAt: now } as ActionRow };
+      case "rebroadcast":
         try {
-          await this.sendAtHigherPrice(row, row.nonce, row.calldata, row.gasPrice);
-          return;
+          await sender.broadcast(step.raw);
         } catch (error) {
-          // The escrow would refuse the call now, or the node the replacement: the no-op below takes the nonce.
-          logger.warn({ ...key, err: error }, "could not replace a dropped keeper transaction");
+          logger.warn({ ...at, err: error }, "a dropped keeper transaction was refused when broadcast again");
+          return "refused";
         }
+        await updateAction(db, chainId, key, { status: step.status });
+        logger.warn(at, step.status === "sent" ? "broadcast again a keeper transaction the chain dropped" : "broadcast again a no-op the chain dropped");
+        return "done";
+      case "reprice": {
+        let replaced;
+        try {
+          // Estimated against the mined state: the escrow refuses a call it would revert (its deposits paused).
+          replaced = await sender.bump(this.options.escrow, step.calldata, step.nonce, step.gasPrice);
+        } catch (error) {
+          logger.warn({ ...at, err: error }, "could not reprice a keeper transaction");
+          return "refused";
+        }
+        // Only a signed transaction is repriced; the type cannot tell.
+        const attempts = transaction.status === "planned" ? [] : transaction.txHashes;
+        await updateAction(db, chainId, key, { status: "sent", txHash: replaced.hash, rawTx: replaced.raw, txHashes: [...attempts, replaced.hash], gasPrice: replaced.gasPrice, attempt: true });
+        await broadcast(replaced.raw);
+        logger.info({ ...at, tx: replaced.hash }, "repriced a keeper transaction: the same call and nonce at a higher gas price");
+        return "done";
       }
-    } else if (cancelling) {
-      try {
-        await sender.broadcast(row.cancelTx!);
-        await updateAction(db, chainId, key, { status: "cancelling" });
-        logger.warn({ ...key, nonce: row.nonce }, "broadcast again a no-op the chain dropped");
-        return;
-      } catch (error) {
-        if (!canReplace) throw error;
-        logger.warn({ ...key, err: error }, "a dropped no-op was refused again; replacing it at a higher gas price");
+      case "cancel": {
+        const cancel = await sender.cancel(step.nonce, step.gasPrice);
+        await updateAction(db, chainId, key, { status: "cancelling", txHash: cancel.hash, cancelTx: cancel.raw, gasPrice: cancel.gasPrice, attempt: true });
+        await broadcast(cancel.raw);
+        logger.warn({ ...at, tx: cancel.hash }, "a no-op takes the nonce of a keeper transaction no longer wanted or refused however sent");
+        return "done";
       }
     }
-    // No longer wanted (the state it answered is gone), or refused however sent: a no-op takes the nonce, at a
-    // higher gas price in case the call is still in some node's pool. The payment gets no other action until one of
-    // them is mined, and the claim goes only once the no-op is final.
-    const cancel = await sender.cancel(row.nonce, row.gasPrice);
-    await updateAction(db, chainId, key, { status: "cancelling", txHash: cancel.hash, cancelTx: cancel.raw, gasPrice: cancel.gasPrice, attempt: true });
-    await sender.broadcast(cancel.raw);
-    logger.warn({ ...key, nonce: row.nonce, tx: row.txHash }, "a keeper transaction the chain dropped is no longer wanted; a no-op takes its nonce");
   }
 
   /**
@@ -381,7 +360,7 @@ export class Keeper {
     // not show that transaction's effect yet. Nonces continue above every unsettled transaction's.
     const unsettled = await unsettledActions(db, chainId);
     const busy = new Set(unsettled.filter((row) => row.status !== "mined").map((row) => row.paymentId));
-    await sender.sync(Math.max(0, ...unsettled.map((row) => (row.nonce ?? -1) + 1)));
+    await sender.sync(Math.max(0, ...unsettled.map((row) => row.nonce + 1)));
 
     const sent: KeeperAction[] = [];
     for (const { action, data } of due) {

@@ -1,38 +1,12 @@
 import { sql } from "kysely";
 import type { Address, Hex } from "viem";
 import type { Db } from "../store/paymentStore";
-
-export type ActionStatus = "planned" | "sent" | "mined" | "cancelling" | "done" | "failed";
-
-export interface ActionRow {
-  paymentId: string;
-  action: string;
-  stateKey: string;
-  /**
-   * planned: claimed with a nonce, nothing signed yet; sent: signed, recorded, then broadcast; mined: a receipt, not
-   * final yet (a reorganisation may still take it); cancelling: dropped by the chain and no longer wanted, a no-op
-   * transaction takes its nonce; done, failed: final.
-   */
-  status: ActionStatus;
-  nonce: number | null;
-  /** The latest attempt, or the one mined. */
-  txHash: Hex | null;
-  gasPrice: bigint | null;
-  attempts: number;
-  updatedAt: Date;
-  /** The escrow call (null on rows from before calls were recorded). */
-  calldata: Hex | null;
-  /** The latest attempt's signed bytes, to broadcast again. */
-  rawTx: Hex | null;
-  /** Every attempt's hash (the call's; not the no-op's). */
-  txHashes: Hex[];
-  /** The signed no-op taking the nonce, once the call was dropped and no longer wanted. */
-  cancelTx: Hex | null;
-  /** Where its receipt was seen, until final. */
-  minedBlock: number | null;
-}
+import type { KeeperTransaction, TransactionState } from "./transactionLifecycle";
 
 export type ActionKey = { paymentId: string; action: string; stateKey: string };
+
+/** One keeper_actions row: the action's key and its transaction (keeper/transactionLifecycle.ts). */
+export type ActionRow = ActionKey & KeeperTransaction;
 
 /**
  * Claims an action for a payment and state before anything is sent, with the nonce it will use: false when the
@@ -52,7 +26,7 @@ export async function updateAction(
   chainId: number,
   key: ActionKey,
   values: {
-    status: ActionStatus;
+    status: TransactionState;
     txHash?: Hex;
     gasPrice?: bigint;
     error?: string;
@@ -105,22 +79,25 @@ export async function unsettledActions(db: Db, chainId: number): Promise<ActionR
     .where("status", "in", ["planned", "sent", "mined", "cancelling"])
     .orderBy("nonce")
     .execute();
-  return rows.map((row) => ({
-    paymentId: row.payment_id,
-    action: row.action,
-    stateKey: row.state_key,
-    status: row.status as ActionStatus,
-    nonce: row.nonce,
-    txHash: row.tx_hash as Hex | null,
-    gasPrice: row.gas_price === null ? null : BigInt(row.gas_price),
-    attempts: Number(row.attempts),
-    updatedAt: new Date(row.updated_at),
-    calldata: row.calldata as Hex | null,
-    rawTx: row.raw_tx as Hex | null,
-    txHashes: (row.tx_hashes ? row.tx_hashes.split(",") : row.tx_hash ? [row.tx_hash] : []) as Hex[],
-    cancelTx: row.cancel_tx as Hex | null,
-    minedBlock: row.mined_block === null ? null : Number(row.mined_block),
-  }));
+  return rows.map((row): ActionRow => {
+    const key = { paymentId: row.payment_id, action: row.action, stateKey: row.state_key };
+    // A claim has its nonce and nothing else; every other row was recorded with its signed call (keeper.ts).
+    if (row.status === "planned") return { ...key, status: "planned", nonce: row.nonce! };
+    return {
+      ...key,
+      status: row.status as Exclude<TransactionState, "planned">,
+      nonce: row.nonce!,
+      txHash: row.tx_hash as Hex,
+      gasPrice: BigInt(row.gas_price!),
+      attempts: Number(row.attempts),
+      updatedAt: new Date(row.updated_at),
+      calldata: row.calldata as Hex,
+      rawTx: row.raw_tx as Hex,
+      txHashes: row.tx_hashes!.split(",") as Hex[],
+      cancelTx: row.cancel_tx as Hex | null,
+      minedBlock: row.mined_block === null ? null : Number(row.mined_block),
+    } as ActionRow;
+  });
 }
 
 /** The keys of actions of these payments whose transaction reverted (final): the same action is never sent again for that state. */
