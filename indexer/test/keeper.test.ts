@@ -304,6 +304,73 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
       ]);
     });
 
+    it("takes with a no-op the nonce of a collect a reorganisation made unwanted, and releases the claim once the no-op is final", async function () {
+      const { db } = store();
+      const payment = await signedPayment(chain(), "25");
+      await register(db, chain(), payment);
+      const indexer = localIndexer(chain(), db);
+      const keeper = localKeeper(chain(), db, 0);
+      await catchUp(indexer);
+      const operator = privateKeyToAccount(OPERATOR_KEY).address as Address;
+
+      // A branch without the customer's transfer: there, the collect it asked for is no longer wanted.
+      const fork = await snapshot();
+      const forkHead = await headNumber();
+      await simulate(hre, { intent: payment.file, scenario: "full", token: "USDT", via: "deposit-address" }, quiet);
+      await catchUp(indexer);
+      expect(kindsOf(await keeper.tick())).to.deep.equal(["collect"]);
+      const [{ nonce }] = await actions(db);
+      await reorganise(fork, forkHead);
+      await catchUp(indexer);
+      expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("initiated");
+
+      // The collect's block is gone and nothing plans it again: a no-op takes its nonce, and is mined.
+      expect(await keeper.tick()).to.deep.equal([]);
+      const statuses = async () => (await actions(db)).map((row) => [row.action, row.status, row.nonce]);
+      expect(await statuses()).to.deep.equal([["collect", "cancelling", nonce]]);
+      expect(await hre.ethers.provider.getTransactionCount(operator, "latest")).to.equal(nonce! + 1);
+      // Its receipt is recorded; the claim goes once the no-op is as deep as the indexer's confirmations.
+      await keeper.tick();
+      await mine(SETTINGS.confirmations.depth - 2);
+      await keeper.tick();
+      expect(await statuses()).to.deep.equal([["collect", "cancelling", nonce]]);
+      await mine();
+      await keeper.tick();
+      expect(await actions(db)).to.deep.equal([]);
+    });
+
+    it("releases a collect whose nonce another transaction of the operator took once that is final, then collects again", async function () {
+      const { db } = store();
+      const payment = await signedPayment(chain(), "30");
+      await register(db, chain(), payment);
+      await simulate(hre, { intent: payment.file, scenario: "full", token: "USDT", via: "deposit-address" }, quiet);
+      const indexer = localIndexer(chain(), db);
+      await catchUp(indexer);
+      const keeper = localKeeper(chain(), db);
+
+      await hre.network.provider.send("evm_setAutomine", [false]);
+      expect(kindsOf(await keeper.tick())).to.deep.equal(["collect"]);
+      const [{ nonce }] = await actions(db);
+      // Someone else using the operator key replaces the collect in the pool with a transfer of the same nonce.
+      const operator = (await hre.ethers.getSigners())[LOCAL_ACCOUNTS.operator];
+      await operator.sendTransaction({ to: operator.address, value: 0n, nonce: nonce!, gasPrice: 1_000n * 10n ** 9n });
+      await mine();
+      await hre.network.provider.send("evm_setAutomine", [true]);
+      expect(await tokenBalance(chain(), "USDT", payment.depositAddress)).to.not.equal(0n);
+
+      // Until that transfer is final the claim stays, and the payment gets nothing new.
+      await mine(SETTINGS.confirmations.depth - 2);
+      expect(await keeper.tick()).to.deep.equal([]);
+      expect((await actions(db)).map((row) => [row.status, row.nonce])).to.deep.equal([["sent", nonce]]);
+      // Final: the claim goes, and the funds still waiting, the same collect is sent again with the next nonce.
+      await mine();
+      expect(kindsOf(await keeper.tick())).to.deep.equal(["collect"]);
+      expect((await actions(db)).map((row) => [row.status, row.nonce])).to.deep.equal([["sent", nonce! + 1]]);
+      await catchUp(indexer);
+      expect(await tokenBalance(chain(), "USDT", payment.depositAddress)).to.equal(0n);
+      expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("confirming");
+    });
+
     it("refunds each sender of an expired payment's deposit address what it sent", async function () {
       const { db } = store();
       const payment = await signedPayment(chain(), "20");
