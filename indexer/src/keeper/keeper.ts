@@ -1,4 +1,4 @@
-import { encodeFunctionData, erc20Abi, getAddress, keccak256, zeroAddress, type Address, type Hex, type PublicClient } from "viem";
+import { encodeFunctionData, erc20Abi, getAddress, zeroAddress, type Address, type Hex, type PublicClient } from "viem";
 import type { Logger } from "pino";
 import { openPayEscrowAbi } from "../chain/escrowAbi";
 import { sleep } from "../chain/retry";
@@ -8,8 +8,8 @@ import { readCheckpoint } from "../store/checkpointStore";
 import { eventsOfPayments, type Db } from "../store/paymentStore";
 import { intentOf, paymentFromRow, registrationFromRow } from "../store/paymentRows";
 import { OPERATOR_REASON_TEXT, planFor, subjectOf, type KeeperAction, type KeeperView, type OperatorCase } from "./actionPlan";
-import { type ActionRow, actionKeyString, claimAction, deleteAction, keeperCandidates, revertedActionKeys, unsettledActions, updateAction } from "./keeperStore";
-import { deepestFinalBlock, nextStep, type LifecyclePolicy, type Observed, type Refusal, type Step } from "./transactionLifecycle";
+import { actionKeyString, claimAction, deleteAction, keeperCandidates, revertedActionKeys, unsettledActions, updateAction } from "./keeperStore";
+import { TransactionFollower } from "./transactionFollower";
 import type { TransactionSender } from "./transactionSender";
 
 export interface KeeperOptions {
@@ -36,39 +36,38 @@ export interface KeeperOptions {
   observer?: KeeperObserver;
 }
 
+/** Signed attempts of a transaction (the call's and its no-op's) after which a stuck one is left to wait. */
 const MAX_ATTEMPTS = 6;
 /** Payments whose deposit-address balances the keeper reads concurrently. */
 const BALANCE_READS_AT_ONCE = 8;
-
-interface Receipt {
-  transactionHash: Hex;
-  blockNumber: Hex;
-  status: Hex;
-}
-
-/** What every transaction's observation shares in a round: the head, the account's nonces, the calls planned. */
-interface Round {
-  head: number;
-  wanted: Map<string, Set<Hex>>;
-  minedNonce: number;
-  finalNonce: number | null;
-}
-
-const keyOf = (row: { paymentId: string; action: string; stateKey: string }) => ({ paymentId: row.paymentId, action: row.action, stateKey: row.stateKey });
 
 /**
  * The keeper: collects what customers send to deposit addresses (in any token the intent accepts), expires unpaid
  * payments holding deposits, sends back the deposits of expired payments and those a paid payment holds in tokens
  * that did not pay it, token by token, and returns strays. It sends each action at most once per state (a row claimed
- * in keeper_actions before signing), manages its nonces itself, replaces stuck transactions, and follows each
- * transaction until it is final: one a reorganisation drops is broadcast again while still wanted, or its nonce
- * taken by a no-op otherwise, so that no nonce of the account is left unused.
+ * in keeper_actions before signing), manages its nonces itself, and follows each transaction until it is final
+ * (`TransactionFollower`, as `transactionLifecycle.ts` decides): stuck ones are replaced, one a reorganisation drops
+ * is broadcast again while still wanted, or its nonce taken by a no-op otherwise, so that no nonce of the account
+ * is left unused. Each round it observes (the indexer's records, balances), asks the pure plan (`actionPlan.ts`),
+ * and performs.
  */
 export class Keeper {
   /** The cases left to the operator reported in their current state (each is logged once per state). */
   private reported = new Set<string>();
+  private readonly follower: TransactionFollower;
 
-  constructor(private readonly options: KeeperOptions) {}
+  constructor(private readonly options: KeeperOptions) {
+    const { client, sender, db, chainId, escrow, logger } = options;
+    this.follower = new TransactionFollower({
+      client,
+      sender,
+      db,
+      chainId,
+      escrow,
+      logger,
+      policy: { finalityDepth: options.finalityDepth, stuckAfterMs: options.stuckAfterMs ?? 30_000, maxAttempts: MAX_ATTEMPTS },
+    });
+  }
 
   /**
    * The payments the keeper looks at, as the indexer recorded them up to its checkpoint (their events, and what
@@ -160,148 +159,6 @@ export class Keeper {
     }
   }
 
-  /** The lifecycle's limits: the indexer's confirmations, how long a transaction may wait, how often it is replaced. */
-  private get policy(): LifecyclePolicy {
-    return { finalityDepth: this.options.finalityDepth, stuckAfterMs: this.options.stuckAfterMs ?? 30_000, maxAttempts: MAX_ATTEMPTS };
-  }
-
-  /**
-   * Follows what was sent until it is final: each unsettled transaction is observed, and the steps its lifecycle
-   * asks for performed (transactionLifecycle.ts). `wanted` holds the calls planned this round, by payment.
-   */
-  private async settle(wanted: Map<string, Set<Hex>>, head: number) {
-    const { db, chainId, sender, logger } = this.options;
-    const transactions = await unsettledActions(db, chainId);
-    if (transactions.length === 0) return;
-    const finalBlock = deepestFinalBlock(head, this.policy);
-    const round: Round = { head, wanted, minedNonce: await sender.minedNonce(), finalNonce: finalBlock < 0 ? null : await sender.minedNonce(finalBlock) };
-    for (const transaction of transactions) {
-      try {
-        await this.settleOne(transaction, round);
-      } catch (error) {
-        logger.warn({ ...keyOf(transaction), err: error }, "could not settle a keeper transaction this round");
-      }
-    }
-  }
-
-  /**
-   * Observes a transaction, then asks its lifecycle for the next step and performs it, until the lifecycle says to
-   * wait or a step ends the round. It is asked again only after a reorganisation is recorded (at most once) and after
-   * a refused rebroadcast or reprice (each at most once), so a round asks at most four times.
-   */
-  private async settleOne(row: ActionRow, round: Round) {
-    const observed = await this.observe(row, round);
-    const refused = new Set<Refusal>();
-    let transaction = row;
-    for (;;) {
-      const step = nextStep(transaction, { ...observed, refused }, this.policy);
-      if (step.kind === "wait") return;
-      const performed = await this.perform(transaction, step, observed.now);
-      if (performed === "done") return;
-      if (performed === "refused") refused.add(step.kind as Refusal);
-      else transaction = performed.recorded;
-    }
-  }
-
-  /** What the chain and the node show of a transaction this round. */
-  private async observe(transaction: ActionRow, round: Round): Promise<Omit<Observed, "refused">> {
-    const seen = { head: round.head, minedNonce: round.minedNonce, finalNonce: round.finalNonce, now: new Date() };
-    // A claim has no transaction to look for.
-    if (transaction.status === "planned") return { ...seen, receipt: null, known: false, wanted: false };
-    const noop = transaction.cancelTx ? keccak256(transaction.cancelTx) : null;
-    const receipt = await this.newestReceipt(noop, transaction.txHashes);
-    const latest = transaction.status === "cancelling" ? keccak256(transaction.cancelTx) : transaction.txHash;
-    return {
-      ...seen,
-      receipt,
-      known: receipt !== null || (await this.known(latest)),
-      wanted: round.wanted.get(transaction.paymentId)?.has(transaction.calldata) ?? false,
-    };
-  }
-
-  /** The newest receipt of a transaction: its no-op's, else its call's from the latest attempt back. */
-  private async newestReceipt(noop: Hex | null, attempts: readonly Hex[]): Promise<Observed["receipt"]> {
-    for (const hash of [...(noop ? [noop] : []), ...[...attempts].reverse()]) {
-      const receipt = (await this.options.client.request({ method: "eth_getTransactionReceipt", params: [hash] })) as Receipt | null;
-      if (receipt) return { hash: receipt.transactionHash, block: Number(receipt.blockNumber), reverted: receipt.status !== "0x1", of: hash === noop ? "noop" : "call" };
-    }
-    return null;
-  }
-
-  /** Whether the node knows the transaction (in its pool, or mined). */
-  private async known(hash: Hex): Promise<boolean> {
-    return (await this.options.client.request({ method: "eth_getTransactionByHash", params: [hash] })) !== null;
-  }
-
-  /**
-   * Performs a step: `done`, `refused` (the node or the escrow refused it, and the lifecycle is asked again), or the
-   * transaction as `recorded` after a reorganisation (asked again too). A transaction is recorded before it is
-   * broadcast: a broadcast that fails after is found next round like a dropped transaction.
-   */
-  private async perform(transaction: ActionRow, step: Exclude<Step, { kind: "wait" }>, now: Date): Promise<"done" | "refused" | { recorded: ActionRow }> {
-    const { db, chainId, sender, logger } = this.options;
-    const key = keyOf(transaction);
-    const at = { ...key, nonce: transaction.nonce };
-    const broadcast = async (raw: Hex) => {
-      try {
-        await sender.broadcast(raw);
-      } catch (error) {
-        logger.warn({ ...at, err: error }, "keeper transaction broadcast failed");
-      }
-    };
-    switch (step.kind) {
-      case "release":
-        await deleteAction(db, chainId, key);
-        if (step.outcome === "cancelled") logger.info(at, "a dropped keeper transaction's nonce is taken; the action will be planned again");
-        if (step.outcome === "replaced") logger.warn(at, "a keeper transaction's nonce was used by another transaction; the action will be planned again");
-        return "done";
-      case "record_receipt":
-        await updateAction(db, chainId, key, { status: step.status, txHash: step.hash, minedBlock: step.block, ...(step.reverted && { error: "reverted" }) });
-        if (step.reverted && transaction.status !== "mined") logger.warn({ ...key, tx: step.hash }, "keeper transaction reverted");
-        return "done";
-      case "record_noop_receipt":
-        await updateAction(db, chainId, key, { status: "cancelling", txHash: step.hash, minedBlock: step.block });
-        return "done";
-      case "reorganised":
-        await updateAction(db, chainId, key, { status: step.status, minedBlock: null });
-        logger.warn(at, "a reorganisation took a keeper transaction's block");
-        return { recorded: { ...transaction, status: step.status, minedBlock: null, updatedAt: now } as ActionRow };
-      case "rebroadcast":
-        try {
-          await sender.broadcast(step.raw);
-        } catch (error) {
-          logger.warn({ ...at, err: error }, "a dropped keeper transaction was refused when broadcast again");
-          return "refused";
-        }
-        await updateAction(db, chainId, key, { status: step.status });
-        logger.warn(at, step.status === "sent" ? "broadcast again a keeper transaction the chain dropped" : "broadcast again a no-op the chain dropped");
-        return "done";
-      case "reprice": {
-        let replaced;
-        try {
-          // Estimated against the mined state: the escrow refuses a call it would revert (its deposits paused).
-          replaced = await sender.bump(this.options.escrow, step.calldata, step.nonce, step.gasPrice);
-        } catch (error) {
-          logger.warn({ ...at, err: error }, "could not reprice a keeper transaction");
-          return "refused";
-        }
-        // Only a signed transaction is repriced; the type cannot tell.
-        const attempts = transaction.status === "planned" ? [] : transaction.txHashes;
-        await updateAction(db, chainId, key, { status: "sent", txHash: replaced.hash, rawTx: replaced.raw, txHashes: [...attempts, replaced.hash], gasPrice: replaced.gasPrice, attempt: true });
-        await broadcast(replaced.raw);
-        logger.info({ ...at, tx: replaced.hash }, "repriced a keeper transaction: the same call and nonce at a higher gas price");
-        return "done";
-      }
-      case "cancel": {
-        const cancel = await sender.cancel(step.nonce, step.gasPrice);
-        await updateAction(db, chainId, key, { status: "cancelling", txHash: cancel.hash, cancelTx: cancel.raw, gasPrice: cancel.gasPrice, attempt: true });
-        await broadcast(cancel.raw);
-        logger.warn({ ...at, tx: cancel.hash }, "a no-op takes the nonce of a keeper transaction no longer wanted or refused however sent");
-        return "done";
-      }
-    }
-  }
-
   /**
    * Reports what the keeper leaves to the operator: a warning naming the payment, the token, the amount and why,
    * once per case and state (a case seen in the previous round in the same state is not logged again), and the
@@ -343,7 +200,7 @@ export class Keeper {
         planned.push({ action, data, view });
       }
     }
-    await this.settle(wanted, head);
+    await this.follower.settle(wanted, head);
 
     // An action whose transaction reverted is never sent again for the same state: while the chain still asks for
     // it, it waits for the operator.
