@@ -106,6 +106,14 @@ async function reorganise(fork: string, forkHead: number) {
   await mine(oldHead - forkHead + 1);
 }
 
+/** A $30 payment registered, then paid in full in `token` by a plain transfer to its deposit address (not indexed yet). */
+async function paidAtDepositAddress(chain: LocalChain, db: Db, token: "USDT" | "BNB") {
+  const payment = await signedPayment(chain, "30");
+  await register(db, chain, payment);
+  await simulate(hre, { intent: payment.file, scenario: "full", token, via: "deposit-address" }, quiet);
+  return payment;
+}
+
 const kindsOf = (sent: Array<{ kind: string }>) => sent.map((action) => action.kind);
 
 describe("keeper: deposit addresses collected, unpaid payments expired, strays returned", function () {
@@ -199,9 +207,7 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
 
     it("never sends the same action twice for one state, and replaces a stuck transaction at a higher gas price", async function () {
       const { db } = store();
-      const payment = await signedPayment(chain(), "30");
-      await register(db, chain(), payment);
-      await simulate(hre, { intent: payment.file, scenario: "full", token: "USDT", via: "deposit-address" }, quiet);
+      const payment = await paidAtDepositAddress(chain(), db, "USDT");
       const indexer = localIndexer(chain(), db);
       await catchUp(indexer);
 
@@ -235,9 +241,7 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
 
     it("plans again an action claimed but never broadcast (a crash between claim and send)", async function () {
       const { db } = store();
-      const payment = await signedPayment(chain(), "30");
-      await register(db, chain(), payment);
-      await simulate(hre, { intent: payment.file, scenario: "full", token: "BNB", via: "deposit-address" }, quiet);
+      const payment = await paidAtDepositAddress(chain(), db, "BNB");
       await catchUp(localIndexer(chain(), db));
       const operator = privateKeyToAccount(OPERATOR_KEY).address as Address;
       const nonce = await hre.ethers.provider.getTransactionCount(operator, "pending");
@@ -341,9 +345,7 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
 
     it("releases a collect whose nonce another transaction of the operator took once that is final, then collects again", async function () {
       const { db } = store();
-      const payment = await signedPayment(chain(), "30");
-      await register(db, chain(), payment);
-      await simulate(hre, { intent: payment.file, scenario: "full", token: "USDT", via: "deposit-address" }, quiet);
+      const payment = await paidAtDepositAddress(chain(), db, "USDT");
       const indexer = localIndexer(chain(), db);
       await catchUp(indexer);
       const keeper = localKeeper(chain(), db);
@@ -676,9 +678,7 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
 
     it("names a reverted collect that blocks its state, once, while the chain still asks for it", async function () {
       const { db } = store();
-      const payment = await signedPayment(chain(), "30");
-      await register(db, chain(), payment);
-      await simulate(hre, { intent: payment.file, scenario: "full", token: "USDT", via: "deposit-address" }, quiet);
+      const payment = await paidAtDepositAddress(chain(), db, "USDT");
       const units = await tokenBalance(chain(), "USDT", payment.depositAddress);
       await catchUp(localIndexer(chain(), db));
       const { keeper, warnings, metric } = watchedKeeper(chain(), db);
