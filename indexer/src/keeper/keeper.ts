@@ -38,6 +38,12 @@ export interface KeeperOptions {
 
 /** Signed attempts of a transaction (the call's and its no-op's) after which a stuck one is left to wait. */
 const MAX_ATTEMPTS = 6;
+/**
+ * How far back a funded deposit address keeps its payment in the keeper's view (strays to return): 20,000 blocks,
+ * about 17 hours of BSC's 3-second blocks. Long enough to retry a return through an outage, short enough that a
+ * round does not read every payment ever made; what is left after it is the operator's.
+ */
+const RECENT_FUNDING_BLOCKS = 20_000;
 /** Payments whose deposit-address balances the keeper reads concurrently. */
 const BALANCE_READS_AT_ONCE = 8;
 
@@ -78,7 +84,7 @@ export class Keeper {
     const { client, db, chainId } = this.options;
     const checkpoint = await readCheckpoint(db, chainId);
     if (!checkpoint) return [];
-    const rows = await keeperCandidates(db, chainId, checkpoint.blockNumber - 20_000);
+    const rows = await keeperCandidates(db, chainId, checkpoint.blockNumber - RECENT_FUNDING_BLOCKS);
     const blockNumber = BigInt(checkpoint.blockNumber);
     // The events of every candidate in one query, not one each: a round looks at every open payment.
     const eventsById = await eventsOfPayments(db, chainId, rows.map((row) => row.id));

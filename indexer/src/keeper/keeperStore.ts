@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import type { Address, Hex } from "viem";
+import type { Hex } from "viem";
 import type { Db } from "../store/paymentStore";
 import type { KeeperTransaction, TransactionState } from "./transactionLifecycle";
 
@@ -130,6 +130,8 @@ export async function keeperCandidates(db: Db, chainId: number, sinceBlock: numb
     .where((eb) =>
       eb.or([
         eb("status", "in", ["initiated", "pending"]),
+        // The refunds of an expired payment's deposit address follow its expiry within a few rounds; a day leaves room
+        // to retry them through an outage without reading every payment that ever expired.
         eb.and([eb("status", "=", "expired"), eb("updated_at", ">", sql<Date>`now() - interval '1 day'`)]),
         eb.and([eb("status", "in", ["confirming", "paid", "refunding", "partially_refunded", "refunded", "expired"]), eb("other_deposits", "<>", "[]")]),
         // Tokens the escrow does not take, still waiting: reported to the operator every round until returned.
