@@ -1,7 +1,7 @@
 import { getAddress, isAddress } from "viem";
 import { z } from "zod";
 import { parseFrameOrigin } from "../checkout/frameAncestors";
-import { RETURN_REASONS } from "../payments/payment";
+import { paymentResourceSchema } from "../payments/resourceSchemas";
 import { PAYMENT_STATUSES } from "../payments/statuses";
 import { WEBHOOK_EVENT_TYPES } from "../webhooks/eventTypes";
 
@@ -65,97 +65,6 @@ export const createPaymentBody = z.strictObject({
   refund_address: address.optional().describe("Where refunds of partial deposits go; default: back to each payer."),
 });
 export type CreatePaymentBody = z.output<typeof createPaymentBody>;
-
-const paymentStatus = z.enum(PAYMENT_STATUSES);
-const paymentOption = z.object({
-  token: z.string(),
-  address: z.string(),
-  decimals: z.number().int(),
-  amount: z.string(),
-  amount_units: z.string(),
-  uri: z.string().describe("EIP-681 URI of a plain transfer of `amount` to the deposit address."),
-});
-const historyEntry = z.object({
-  sequence: z.number().int(),
-  from: paymentStatus,
-  to: paymentStatus,
-  reason: z.string(),
-  transaction_hash: z.string().nullable(),
-  block_number: z.number().int().nullable(),
-  at: z.string(),
-});
-
-const recordAmount = {
-  amount: z.string().nullable().describe("In whole tokens; null for a token the escrow does not take (its decimals are not known)."),
-  amount_units: z.string().describe("In the token's smallest unit."),
-  token: z.object({ symbol: z.string().nullable(), address: z.string() }),
-};
-const pushStatus = z.enum(["sent", "claimable"]).describe("claimable: the escrow could not push it and holds it for the receiver to claim.");
-const refundEntry = z.object({
-  kind: z.enum(["expiry", "merchant"]).describe("expiry: a deposit of the expired payment sent back; merchant: your refund."),
-  ...recordAmount,
-  to: z.string(),
-  transaction_hash: z.string(),
-  status: pushStatus,
-});
-const returnedTransferEntry = z.object({
-  reason: z.enum(RETURN_REASONS),
-  ...recordAmount,
-  from: z.string().describe("Where the money was held: the deposit's payer, or the deposit address."),
-  to: z.string(),
-  transaction_hash: z.string().describe("The transaction that sent it back."),
-  status: pushStatus,
-});
-const unacceptedTransferEntry = z.object({
-  ...recordAmount,
-  sender: z.string(),
-  transaction_hash: z.string(),
-  status: z.enum(["needs_operator", "returned"]),
-  returned_transaction_hash: z.string().nullable(),
-});
-
-export const paymentResourceSchema = z.object({
-  object: z.literal("payment"),
-  id: z.string(),
-  livemode: z.boolean(),
-  chain_id: z.number().int(),
-  status: paymentStatus,
-  previous_status: paymentStatus.nullable(),
-  sequence: z.number().int().describe("Number of status changes so far: webhooks with a lower sequence are stale."),
-  amount_usd: z.string(),
-  received_usd: z.string(),
-  remaining_usd: z.string(),
-  excess_usd: z.string(),
-  token: z.object({ symbol: z.string(), address: z.string() }).nullable(),
-  paid_amount: z.string().nullable(),
-  fee: z.string().nullable(),
-  refunded_amount: z.string().nullable(),
-  refund_pending_amount: z.string().nullable(),
-  refunds: z.array(refundEntry).describe("Money sent back to customers: an expired payment's deposits and your refunds."),
-  returned_transfers: z.array(returnedTransferEntry).describe("Transfers the escrow sent back because they could not pay the payment."),
-  unaccepted_transfers: z.array(unacceptedTransferEntry).describe("Transfers of tokens the escrow does not take to the deposit address."),
-  description: z.string().nullable(),
-  order_id: z.string().nullable(),
-  metadata: z.record(z.string(), z.string()),
-  merchant: z.string(),
-  refund_address: z.string().nullable(),
-  checkout_url: z.string(),
-  deposit_address: z.string(),
-  payment_options: z.array(paymentOption),
-  other_deposits: z.array(z.object({ token: z.object({ symbol: z.string(), address: z.string() }), amount: z.string() })),
-  intent: z.object({
-    intent: z.object({ paymentId: z.string(), merchant: z.string(), amountUsd: z.string(), expiry: z.string(), refundTo: z.string(), acceptedTokens: z.string() }),
-    signature: z.string(),
-  }),
-  confirmations: z.object({ seen: z.number().int(), required: z.number().int() }),
-  transactions: z.array(z.string()),
-  history: z.array(historyEntry).optional(),
-  expires_at: z.string(),
-  created_at: z.string(),
-  updated_at: z.string(),
-  success_url: z.string().nullable(),
-  cancel_url: z.string().nullable(),
-});
 
 export const paymentIdParams = z.strictObject({ id: paymentId });
 

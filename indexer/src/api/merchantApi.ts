@@ -3,7 +3,7 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import Fastify, {
   LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import { jsonSchemaTransform } from "fastify-type-provider-zod";
+import { jsonSchemaTransform, jsonSchemaTransformObject } from "fastify-type-provider-zod";
 import type { KeyOwner } from "../store/merchantStore";
 import type { ApiContext } from "./apiContext";
 import { ApiError } from "./apiErrors";
@@ -12,6 +12,7 @@ import { zodValidatorCompiler } from "./requestValidation";
 import { balanceRoutes } from "./routes/balanceRoutes";
 import { checkoutRoutes } from "./routes/checkoutRoutes";
 import { checkoutSettingsRoutes } from "./routes/checkoutSettingsRoutes";
+import { withReachableSchemas } from "./reachableSchemas";
 import { paymentRoutes } from "./routes/paymentRoutes";
 import { webhookRoutes } from "./routes/webhookRoutes";
 
@@ -139,6 +140,8 @@ export async function buildMerchantApi(context: ApiContext, options: MerchantApi
       security: [{ apiKey: [] }],
     },
     transform: jsonSchemaTransform,
+    // Schemas given an `id` (resourceSchemas.ts, apiSchemas.ts) become named components: a generated client's types.
+    transformObject: (document) => withReachableSchemas(jsonSchemaTransformObject(document)),
   });
   await app.register(swaggerUi, { routePrefix: "/docs", staticCSP: true });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import { paymentResourceSchema } from "../../payments/resourceSchemas";
 import { listPaymentRecords } from "../../store/paymentRequestStore";
 import type { ApiContext } from "../apiContext";
 import { notFound } from "../apiErrors";
@@ -10,7 +11,6 @@ import {
   listPaymentsQuery,
   paymentIdParams,
   paymentListSchema,
-  paymentResourceSchema,
   refundSchema,
 } from "../apiSchemas";
 import { idempotent } from "../idempotency";
