@@ -1,7 +1,7 @@
 import { getAddress, isAddress } from "viem";
 import { z } from "zod";
 import { parseFrameOrigin } from "../checkout/frameAncestors";
-import { paymentResourceSchema } from "../payments/resourceSchemas";
+import { paymentResourceSchema, tokenRefSchema } from "../payments/resourceSchemas";
 import { PAYMENT_STATUSES } from "../payments/statuses";
 import { WEBHOOK_EVENT_TYPES } from "../webhooks/eventTypes";
 
@@ -98,12 +98,14 @@ export const listPaymentsQuery = z.strictObject({
   starting_after: z.string().max(200).optional().describe("`next_cursor` of the previous page."),
 });
 
-export const paymentListSchema = z.object({
-  object: z.literal("list"),
-  data: z.array(paymentResourceSchema),
-  has_more: z.boolean(),
-  next_cursor: z.string().nullable(),
-});
+export const paymentListSchema = z
+  .object({
+    object: z.literal("list"),
+    data: z.array(paymentResourceSchema),
+    has_more: z.boolean(),
+    next_cursor: z.string().nullable(),
+  })
+  .meta({ id: "PaymentList", description: "A page of payments, newest first: pass `next_cursor` as `starting_after` for the next." });
 
 export const createRefundBody = z.strictObject({
   amount: decimal("an amount of the payment's token")
@@ -115,7 +117,7 @@ export const createRefundBody = z.strictObject({
 const merchantTransactionSchema = {
   transaction: z
     .object({ chain_id: z.number().int(), from: z.string(), to: z.string(), data: z.string(), value: z.string() })
-    .describe("The escrow call, to be signed and sent from the merchant's own address (eth_sendTransaction)."),
+    .meta({ id: "MerchantTransaction", description: "The escrow call, to be signed and sent from the merchant's own address (eth_sendTransaction)." }),
   safe_transaction_batch: z
     .object({
       version: z.string(),
@@ -124,45 +126,54 @@ const merchantTransactionSchema = {
       meta: z.object({ name: z.string(), description: z.string(), createdFromSafeAddress: z.string() }),
       transactions: z.array(z.object({ to: z.string(), value: z.string(), data: z.string() })),
     })
-    .describe("The same call as a Safe{Wallet} Transaction Builder batch file, for a merchant address that is a Safe."),
+    .meta({
+      id: "SafeTransactionBatch",
+      description: "The same call as a Safe{Wallet} Transaction Builder batch file, for a merchant address that is a Safe.",
+    }),
 };
 
-export const refundSchema = z.object({
-  object: z.literal("refund"),
-  payment: paymentResourceSchema,
-  amount: z.string(),
-  amount_units: z.string(),
-  to: z.string(),
-  token: z.object({ symbol: z.string(), address: z.string() }),
-  ...merchantTransactionSchema,
-});
+export const refundSchema = z
+  .object({
+    object: z.literal("refund"),
+    payment: paymentResourceSchema,
+    amount: z.string(),
+    amount_units: z.string(),
+    to: z.string(),
+    token: tokenRefSchema,
+    ...merchantTransactionSchema,
+  })
+  .meta({ id: "Refund", description: "A refund requested: the payment (now `refunding`) and the escrow call the merchant signs." });
 
-const tokenBalanceSchema = z.object({
-  token: z.object({ symbol: z.string(), address: z.string(), decimals: z.number().int() }),
-  balance: z.string().describe("The escrow's balance at as_of.block_number, in whole tokens: what balanceOf(merchant, token) answers there."),
-  balance_units: z.string(),
-  confirmed: z.string().describe("The part of the balance made of movements at or below as_of.confirmed_block_number."),
-  withdrawable: z.string().describe("What POST /v1/withdrawals may take: the balance less the refunds requested."),
-  withdrawable_units: z.string(),
-  pending: z.object({
-    confirming_payments: z.string().describe("Credits of payments still confirming: in the balance, not yet final."),
-    unconfirmed_debits: z.string().describe("Refunds and withdrawals not yet final: already out of the balance."),
-    refunds_requested: z.string().describe("Refunds requested through the API (payments `refunding`) not yet on chain."),
-  }),
-  fees: z.string().describe("Platform fees the escrow took from this merchant's payments in the token."),
-  totals: z.object({ credited: z.string(), refunded: z.string(), withdrawn: z.string() }),
-});
+const tokenBalanceSchema = z
+  .object({
+    token: z.object({ symbol: z.string(), address: z.string(), decimals: z.number().int() }),
+    balance: z.string().describe("The escrow's balance at as_of.block_number, in whole tokens: what balanceOf(merchant, token) answers there."),
+    balance_units: z.string(),
+    confirmed: z.string().describe("The part of the balance made of movements at or below as_of.confirmed_block_number."),
+    withdrawable: z.string().describe("What POST /v1/withdrawals may take: the balance less the refunds requested."),
+    withdrawable_units: z.string(),
+    pending: z.object({
+      confirming_payments: z.string().describe("Credits of payments still confirming: in the balance, not yet final."),
+      unconfirmed_debits: z.string().describe("Refunds and withdrawals not yet final: already out of the balance."),
+      refunds_requested: z.string().describe("Refunds requested through the API (payments `refunding`) not yet on chain."),
+    }),
+    fees: z.string().describe("Platform fees the escrow took from this merchant's payments in the token."),
+    totals: z.object({ credited: z.string(), refunded: z.string(), withdrawn: z.string() }),
+  })
+  .meta({ id: "TokenBalance", description: "One token's escrow balance, amounts in whole tokens." });
 
-export const balanceSchema = z.object({
-  object: z.literal("balance"),
-  merchant: z.string(),
-  as_of: z.object({
-    block_number: z.number().int().nullable().describe("The indexer's checkpoint: the block the balances are as of."),
-    block_hash: z.string().nullable(),
-    confirmed_block_number: z.number().int().nullable().describe("The newest block final under the confirmation depth."),
-  }),
-  data: z.array(tokenBalanceSchema),
-});
+export const balanceSchema = z
+  .object({
+    object: z.literal("balance"),
+    merchant: z.string(),
+    as_of: z.object({
+      block_number: z.number().int().nullable().describe("The indexer's checkpoint: the block the balances are as of."),
+      block_hash: z.string().nullable(),
+      confirmed_block_number: z.number().int().nullable().describe("The newest block final under the confirmation depth."),
+    }),
+    data: z.array(tokenBalanceSchema),
+  })
+  .meta({ id: "Balances", description: "The merchant's escrow balance per token, as indexed." });
 
 export const createWithdrawalBody = z.strictObject({
   token: z.string().min(1, "must name a token such as USDT").max(42).describe("A token symbol (USDT, USDC, BNB) or its address."),
@@ -171,15 +182,16 @@ export const createWithdrawalBody = z.strictObject({
     .describe('In whole tokens, or "all": everything withdrawable.'),
 });
 
-
-export const withdrawalRequestSchema = z.object({
-  object: z.literal("withdrawal_request"),
-  token: z.object({ symbol: z.string(), address: z.string() }),
-  amount: z.string(),
-  amount_units: z.string(),
-  as_of_block_number: z.number().int().nullable(),
-  ...merchantTransactionSchema,
-});
+export const withdrawalRequestSchema = z
+  .object({
+    object: z.literal("withdrawal_request"),
+    token: tokenRefSchema,
+    amount: z.string(),
+    amount_units: z.string(),
+    as_of_block_number: z.number().int().nullable(),
+    ...merchantTransactionSchema,
+  })
+  .meta({ id: "WithdrawalRequest", description: "A withdrawal to sign: the escrow pays it to the merchant's payout wallet." });
 
 const eventType = z.enum(WEBHOOK_EVENT_TYPES);
 
@@ -196,18 +208,28 @@ export const updateEndpointBody = z.strictObject({
   enabled: z.boolean().optional().describe("true re-enables a disabled endpoint."),
 });
 
-export const endpointSchema = z.object({
-  object: z.literal("webhook_endpoint"),
-  id: z.string(),
-  url: z.string(),
-  description: z.string().nullable(),
-  event_types: z.array(z.string()).nullable(),
-  enabled: z.boolean(),
-  disabled_reason: z.string().nullable(),
-  failing_since: z.string().nullable(),
-  created_at: z.string(),
-  secret: z.string().optional().describe("Shown only when the endpoint is created and when its secret is rotated."),
-});
+export const endpointSchema = z
+  .object({
+    object: z.literal("webhook_endpoint"),
+    id: z.string(),
+    url: z.string(),
+    description: z.string().nullable(),
+    event_types: z.array(z.string()).nullable(),
+    enabled: z.boolean(),
+    disabled_reason: z.string().nullable(),
+    failing_since: z.string().nullable(),
+    created_at: z.string(),
+    secret: z.string().optional().describe("Shown only when the endpoint is created and when its secret is rotated."),
+  })
+  .meta({ id: "WebhookEndpoint", description: "Where the gateway sends signed webhooks, and for which event types." });
+
+export const endpointListSchema = z
+  .object({ object: z.literal("list"), data: z.array(endpointSchema) })
+  .meta({ id: "WebhookEndpointList", description: "Every webhook endpoint of the merchant." });
+
+export const deletedEndpointSchema = z
+  .object({ object: z.literal("webhook_endpoint"), id: z.string(), deleted: z.literal(true) })
+  .meta({ id: "DeletedWebhookEndpoint", description: "The endpoint deleted: no more deliveries go to it." });
 
 const frameOrigin = z
   .string()
@@ -228,11 +250,13 @@ export const updateCheckoutSettingsBody = z.strictObject({
   site_url: httpUrl.nullable().optional().describe("The shop's address: an expired or failed checkout returns there when the payment has no cancel_url."),
 });
 
-export const checkoutSettingsSchema = z.object({
-  object: z.literal("checkout_settings"),
-  checkout_frame_origins: z.array(z.string()),
-  site_url: z.string().nullable(),
-});
+export const checkoutSettingsSchema = z
+  .object({
+    object: z.literal("checkout_settings"),
+    checkout_frame_origins: z.array(z.string()),
+    site_url: z.string().nullable(),
+  })
+  .meta({ id: "CheckoutSettings", description: "Who may frame the hosted checkout, and where it returns the shopper." });
 
 export const endpointIdParams = z.strictObject({ id: z.string().regex(/^we_[0-9a-f]{16}$/, "must be a webhook endpoint id (we_…)") });
 export const eventIdParams = z.strictObject({ id: z.string().regex(/^msg_[0-9A-Za-z]{1,64}$/, "must be an event id (msg_…)") });
@@ -245,42 +269,50 @@ export const listEventsQuery = z.strictObject({
   starting_after: z.string().max(200).optional(),
 });
 
-const attemptSchema = z.object({
-  attempt: z.number().int(),
-  at: z.string(),
-  duration_ms: z.number().int(),
-  response_status: z.number().int().nullable(),
-  error: z.string().nullable(),
-});
+const attemptSchema = z
+  .object({
+    attempt: z.number().int(),
+    at: z.string(),
+    duration_ms: z.number().int(),
+    response_status: z.number().int().nullable(),
+    error: z.string().nullable(),
+  })
+  .meta({ id: "DeliveryAttempt", description: "One try at delivering an event to an endpoint." });
 
-export const eventSchema = z.object({
-  object: z.literal("event"),
-  id: z.string(),
-  type: z.string(),
-  payment_id: z.string(),
-  sequence: z.number().int(),
-  created_at: z.string(),
-  data: z.unknown().describe("The body delivered, parsed."),
-  deliveries: z.array(
-    z.object({
-      endpoint_id: z.string(),
-      status: z.enum(["pending", "succeeded", "failed"]),
-      attempts: z.array(attemptSchema),
-      next_attempt_at: z.string().nullable(),
-      last_error: z.string().nullable(),
-    }),
-  ),
-});
+export const eventSchema = z
+  .object({
+    object: z.literal("event"),
+    id: z.string(),
+    type: z.string(),
+    payment_id: z.string(),
+    sequence: z.number().int(),
+    created_at: z.string(),
+    data: z.unknown().describe("The body delivered, parsed."),
+    deliveries: z.array(
+      z.object({
+        endpoint_id: z.string(),
+        status: z.enum(["pending", "succeeded", "failed"]),
+        attempts: z.array(attemptSchema),
+        next_attempt_at: z.string().nullable(),
+        last_error: z.string().nullable(),
+      }),
+    ),
+  })
+  .meta({ id: "Event", description: "A webhook event as logged, with its deliveries to each subscribed endpoint." });
 
-export const eventListSchema = z.object({ object: z.literal("list"), data: z.array(eventSchema), has_more: z.boolean(), next_cursor: z.string().nullable() });
+export const eventListSchema = z
+  .object({ object: z.literal("list"), data: z.array(eventSchema), has_more: z.boolean(), next_cursor: z.string().nullable() })
+  .meta({ id: "EventList", description: "A page of events, newest first: pass `next_cursor` as `starting_after` for the next." });
 
 export const resendFailedBody = z.strictObject({
   since: isoTime.describe("Resend every event created at or after this time whose delivery failed."),
   endpoint_id: z.string().regex(/^we_[0-9a-f]{16}$/, "must be a webhook endpoint id (we_…)").optional(),
 });
 
-export const resendSchema = z.object({ object: z.literal("resend"), deliveries: z.number().int() });
+export const resendSchema = z
+  .object({ object: z.literal("resend"), deliveries: z.number().int() })
+  .meta({ id: "Resend", description: "How many deliveries were queued again." });
 
-export const errorSchema = z.object({
-  error: z.object({ type: z.string(), message: z.string(), field: z.string().optional() }),
-});
+export const errorSchema = z
+  .object({ error: z.object({ type: z.string(), message: z.string(), field: z.string().optional() }) })
+  .meta({ id: "Error", description: "Every error: its type, what was wrong, and the field at fault when there is one." });

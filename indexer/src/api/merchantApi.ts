@@ -135,7 +135,25 @@ export async function buildMerchantApi(context: ApiContext, options: MerchantApi
         title: "Open Pay merchant API",
         version: "1.0.0",
         description: "Create crypto payments on BNB Smart Chain, follow them, refund them, and get told by signed webhooks. See docs/api.md.",
+        license: { name: "MIT", identifier: "MIT" },
       },
+      // Each gateway is self-hosted: its address is the operator's PUBLIC_URL, so the document names it as a variable
+      // (the default is where `npm start` serves it) and stays the same for every gateway (sdk/openapi.json).
+      servers: [
+        {
+          url: "{publicUrl}",
+          description: "Your gateway, at its operator's PUBLIC_URL",
+          variables: { publicUrl: { default: "http://127.0.0.1:8080", description: "The gateway's PUBLIC_URL" } },
+        },
+      ],
+      tags: [
+        { name: "payments", description: "Create payments, read them and list them." },
+        { name: "refunds", description: "Refund a paid payment; the merchant signs the escrow call." },
+        { name: "balances", description: "The merchant's escrow balance, and withdrawals of it." },
+        { name: "webhooks", description: "Where signed webhooks go, and for which events." },
+        { name: "events", description: "The webhook events sent, their deliveries, and sending them again." },
+        { name: "checkout", description: "The hosted checkout's settings." },
+      ],
       components: { securitySchemes: { apiKey: { type: "http", scheme: "bearer", description: "op_test_… or op_live_…" } } },
       security: [{ apiKey: [] }],
     },
