@@ -18,7 +18,7 @@ type Query<Operation extends keyof operations> = NonNullable<operations[Operatio
 export type PaymentStatus = Schemas["PaymentStatus"];
 
 /** Every event type a webhook endpoint can subscribe to. */
-export type WebhookEventType = NonNullable<Query<"listEvents">["type"]>;
+export type WebhookEventType = WebhookEvent["type"];
 
 /** One token the customer may pay in, with the exact amount to send now. */
 export type PaymentOption = Schemas["PaymentOption"];
@@ -71,21 +71,11 @@ export interface IdempotentRequestOptions {
   idempotencyKey?: string;
 }
 
-/** The body of a webhook delivery: a payment's change, or a confirmed withdrawal (`balance.withdrawn`). */
-export type WebhookEvent =
-  | {
-      type: Exclude<WebhookEventType, "balance.withdrawn">;
-      /** When the status change was committed (ISO 8601). */
-      timestamp: string;
-      /** The payment as of that change (no `history`). */
-      data: Payment;
-    }
-  | {
-      type: "balance.withdrawn";
-      /** When the withdrawal was confirmed (ISO 8601). */
-      timestamp: string;
-      data: Withdrawal;
-    };
+/** The body of a webhook delivery: a payment's change (the payment without `history`), or a confirmed withdrawal. */
+export type WebhookEvent = Schemas["PaymentWebhookEvent"] | Schemas["WithdrawalWebhookEvent"];
+
+/** A confirmed withdrawal, as `balance.withdrawn` carries it. */
+export type Withdrawal = Schemas["Withdrawal"];
 
 /** A signed escrow call: what `eth_sendTransaction` takes, from the merchant's own address. */
 export type MerchantTransaction = Schemas["MerchantTransaction"];
@@ -102,19 +92,3 @@ export type WithdrawalRequest = Schemas["WithdrawalRequest"];
 
 /** A Safe{Wallet} Transaction Builder batch file: save it as JSON and load it in the builder. */
 export type SafeTransactionBatch = Schemas["SafeTransactionBatch"];
-
-/**
- * A confirmed withdrawal, as `balance.withdrawn` carries it. Webhook bodies are not in the OpenAPI document's paths,
- * so this one is written by hand after indexer/src/api/balanceResources.ts.
- */
-export interface Withdrawal {
-  object: "withdrawal";
-  id: string;
-  merchant: string;
-  payout: string;
-  token: TokenRef;
-  amount: string;
-  amount_units: string;
-  transaction_hash: string;
-  block_number: number;
-}

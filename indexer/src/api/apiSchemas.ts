@@ -3,7 +3,7 @@ import { z } from "zod";
 import { parseFrameOrigin } from "../checkout/frameAncestors";
 import { paymentResourceSchema, tokenRefSchema } from "../payments/resourceSchemas";
 import { PAYMENT_STATUSES } from "../payments/statuses";
-import { WEBHOOK_EVENT_TYPES } from "../webhooks/eventTypes";
+import { BALANCE_EVENT_TYPES, PAYMENT_EVENT_TYPES, WEBHOOK_EVENT_TYPES } from "../webhooks/eventTypes";
 
 /**
  * The request and response schemas of the merchant API: they validate requests, serialise responses and are the
@@ -192,6 +192,39 @@ export const withdrawalRequestSchema = z
     ...merchantTransactionSchema,
   })
   .meta({ id: "WithdrawalRequest", description: "A withdrawal to sign: the escrow pays it to the merchant's payout wallet." });
+
+/** A confirmed withdrawal, as `balance.withdrawn` carries it (balanceResources.ts renders it). */
+export const withdrawalSchema = z
+  .object({
+    object: z.literal("withdrawal"),
+    id: z.string(),
+    merchant: z.string(),
+    payout: z.string().describe("The payout wallet the escrow paid."),
+    token: tokenRefSchema,
+    amount: z.string(),
+    amount_units: z.string(),
+    transaction_hash: z.string(),
+    block_number: z.number().int(),
+  })
+  .meta({ id: "Withdrawal", description: "A withdrawal of the escrow balance to the payout wallet, confirmed on chain." });
+export type WithdrawalResource = z.infer<typeof withdrawalSchema>;
+
+/** The bodies of webhook deliveries: the API's document lists them under `webhooks` (webhookDocument.ts). */
+export const paymentWebhookEventSchema = z
+  .object({
+    type: z.enum(PAYMENT_EVENT_TYPES),
+    timestamp: z.string().describe("When the change was committed (ISO 8601)."),
+    data: paymentResourceSchema,
+  })
+  .meta({ id: "PaymentWebhookEvent", description: "A payment's change: the payment as of that change (without `history`)." });
+
+export const withdrawalWebhookEventSchema = z
+  .object({
+    type: z.enum(BALANCE_EVENT_TYPES),
+    timestamp: z.string().describe("When the withdrawal was confirmed (ISO 8601)."),
+    data: withdrawalSchema,
+  })
+  .meta({ id: "WithdrawalWebhookEvent", description: "A withdrawal of the merchant's escrow balance, once confirmed." });
 
 const eventType = z.enum(WEBHOOK_EVENT_TYPES);
 

@@ -13,6 +13,7 @@ import { balanceRoutes } from "./routes/balanceRoutes";
 import { checkoutRoutes } from "./routes/checkoutRoutes";
 import { checkoutSettingsRoutes } from "./routes/checkoutSettingsRoutes";
 import { withReachableSchemas } from "./reachableSchemas";
+import { WEBHOOKS } from "./webhookDocument";
 import { paymentRoutes } from "./routes/paymentRoutes";
 import { webhookRoutes } from "./routes/webhookRoutes";
 
@@ -154,6 +155,7 @@ export async function buildMerchantApi(context: ApiContext, options: MerchantApi
         { name: "events", description: "The webhook events sent, their deliveries, and sending them again." },
         { name: "checkout", description: "The hosted checkout's settings." },
       ],
+      webhooks: WEBHOOKS,
       components: { securitySchemes: { apiKey: { type: "http", scheme: "bearer", description: "op_test_… or op_live_…" } } },
       security: [{ apiKey: [] }],
     },

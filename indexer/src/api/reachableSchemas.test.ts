@@ -25,6 +25,15 @@ describe("withReachableSchemas", function () {
     expect(pruned.paths).to.equal(document.paths);
   });
 
+  it("keeps the schemas of the webhooks' bodies", function () {
+    const document = {
+      paths: {},
+      webhooks: { payment: { post: { requestBody: { content: { "application/json": { schema: ref("PaymentWebhookEvent") } } } } } },
+      components: { schemas: { PaymentWebhookEvent: { properties: { data: ref("Payment") } }, Payment: {}, PaymentInput: {} } },
+    };
+    expect(Object.keys(withReachableSchemas(document).components!.schemas!)).to.deep.equal(["PaymentWebhookEvent", "Payment"]);
+  });
+
   it("ends on schemas that refer to each other", function () {
     const document = {
       paths: { "/a": { get: { responses: { 200: { content: { "application/json": { schema: ref("Node") } } } } } } },

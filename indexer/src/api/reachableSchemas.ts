@@ -1,6 +1,6 @@
-/** The part of an OpenAPI document this file reads: its paths and its named schemas. */
+/** The part of an OpenAPI document this file reads: its named schemas, and what refers to them. */
 interface OpenApiDocument {
-  paths?: unknown;
+  [part: string]: unknown;
   components?: { schemas?: Record<string, unknown> };
 }
 
@@ -19,7 +19,8 @@ function referencedNames(node: unknown, into: Set<string>): Set<string> {
 }
 
 /**
- * The document with only the named schemas its operations use, directly or through other schemas. The zod type
+ * The document with only the named schemas it uses (in its paths, webhooks or other components), directly or through
+ * other schemas. The zod type
  * provider names both the request ("…Input") and the response form of every schema with an id, although the API
  * only answers with them: the unused ones would be dead types in every client generated from the document.
  */
@@ -27,7 +28,7 @@ export function withReachableSchemas<T extends OpenApiDocument>(document: T): T 
   const schemas = document.components?.schemas;
   if (!schemas) return document;
   const reachable = new Set<string>();
-  let frontier = referencedNames(document.paths, new Set());
+  let frontier = referencedNames({ ...document, components: { ...document.components, schemas: undefined } }, new Set());
   while (frontier.size > 0) {
     const next = new Set<string>();
     for (const name of frontier) {

@@ -263,7 +263,48 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    payment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A payment changed (payment.created, payment.completed, payment.expired, …)
+         * @description Signed per Standard Webhooks: verify the signature over the raw body before trusting it (the SDK's verifyWebhook).
+         */
+        post: operations["paymentWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "balance.withdrawn": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A withdrawal of the escrow balance was confirmed
+         * @description Signed per Standard Webhooks: verify the signature over the raw body before trusting it (the SDK's verifyWebhook).
+         */
+        post: operations["withdrawalWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /** @enum {string} */
@@ -521,6 +562,36 @@ export interface components {
             as_of_block_number: number | null;
             transaction: components["schemas"]["MerchantTransaction"];
             safe_transaction_batch: components["schemas"]["SafeTransactionBatch"];
+        };
+        /** @description A withdrawal of the escrow balance to the payout wallet, confirmed on chain. */
+        Withdrawal: {
+            /** @constant */
+            object: "withdrawal";
+            id: string;
+            merchant: string;
+            /** @description The payout wallet the escrow paid. */
+            payout: string;
+            token: components["schemas"]["TokenRef"];
+            amount: string;
+            amount_units: string;
+            transaction_hash: string;
+            block_number: number;
+        };
+        /** @description A payment's change: the payment as of that change (without `history`). */
+        PaymentWebhookEvent: {
+            /** @enum {string} */
+            type: "payment.created" | "payment.pending" | "payment.underpaid" | "payment.confirming" | "payment.completed" | "payment.failed" | "payment.expired" | "payment.refunding" | "payment.refunded" | "payment.refund_abandoned" | "payment.transfer_returned" | "payment.transfer_unaccepted" | "payment.reverted";
+            /** @description When the change was committed (ISO 8601). */
+            timestamp: string;
+            data: components["schemas"]["Payment"];
+        };
+        /** @description A withdrawal of the merchant's escrow balance, once confirmed. */
+        WithdrawalWebhookEvent: {
+            /** @enum {string} */
+            type: "balance.withdrawn";
+            /** @description When the withdrawal was confirmed (ISO 8601). */
+            timestamp: string;
+            data: components["schemas"]["Withdrawal"];
         };
         /** @description Where the gateway sends signed webhooks, and for which event types. */
         WebhookEndpoint: {
@@ -1962,6 +2033,92 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
+            };
+        };
+    };
+    paymentWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id (msg_…), the same on every retry and resend: de-duplicate on it. */
+                "webhook-id": string;
+                /** @description Seconds since the epoch when the delivery was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of id.timestamp.body>` under each current secret, space-separated. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PaymentWebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled at once, and its pending deliveries fail. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Received, within 15 seconds: the delivery is done. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a redirect, or none within 15 seconds: tried again, 10 attempts over about 3 days. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    withdrawalWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id (msg_…), the same on every retry and resend: de-duplicate on it. */
+                "webhook-id": string;
+                /** @description Seconds since the epoch when the delivery was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of id.timestamp.body>` under each current secret, space-separated. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WithdrawalWebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled at once, and its pending deliveries fail. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Received, within 15 seconds: the delivery is done. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a redirect, or none within 15 seconds: tried again, 10 attempts over about 3 days. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
