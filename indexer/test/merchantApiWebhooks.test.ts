@@ -424,8 +424,10 @@ describe("merchant API: webhook endpoints, the event log, rate limits and the Op
       expect(response.status).to.equal(200);
       const doc = response.body;
       // A named schema is a $ref to components.schemas: read through it, with the names it uses spelled out.
-      const resolved = (schema: { $ref?: string }): any => (schema.$ref ? resolved(doc.components.schemas[schema.$ref.split("/").pop()!]) : schema);
-      const spelledOut = (schema: unknown): string => JSON.stringify(schema).replace(/"\$ref":"#\/components\/schemas\/(\w+)"/g, (_ref, name: string) => spelledOut(doc.components.schemas[name]));
+      const named = (ref: string) => doc.components.schemas[ref.replace("#/components/schemas/", "")];
+      const resolved = (schema: { $ref?: string }): any => (schema.$ref ? resolved(named(schema.$ref)) : schema);
+      const spelledOut = (schema: unknown): string =>
+        JSON.stringify(schema).replace(/"\$ref":"(#\/components\/schemas\/\w+)"/g, (_match, ref: string) => spelledOut(named(ref)));
       expect(doc.openapi).to.equal("3.1.0");
       expect(doc.info.title).to.be.a("string");
       expect(doc.components.securitySchemes.apiKey).to.include({ type: "http", scheme: "bearer" });

@@ -9,7 +9,8 @@ import { PAYMENT_STATUSES } from "./statuses";
  */
 
 /** `0x` and hex digits, typed as viem's `0x${string}` (Address and Hex alike). */
-const hexDigits = (digits: number | undefined) => z.templateLiteral(["0x", z.string().regex(digits === undefined ? /^[0-9a-fA-F]*$/ : new RegExp(`^[0-9a-fA-F]{${digits}}$`))]);
+const hexDigits = (digits: number | undefined) =>
+  z.templateLiteral(["0x", z.string().regex(new RegExp(`^[0-9a-fA-F]${digits === undefined ? "*" : `{${digits}}`}$`))]);
 const address = hexDigits(40);
 const hash = hexDigits(64);
 
@@ -116,7 +117,8 @@ export const paymentResourceSchema = z
     other_deposits: z
       .array(z.object({ token: tokenRefSchema, amount: z.string() }))
       .describe(
-        "What the payment holds in its other accepted tokens, not yet sent back (each token adds up apart, and those that do not pay it go back to their payers).",
+        "What the payment holds in its other accepted tokens, not yet sent back (each token adds up apart, and those that " +
+          "do not pay it go back to their payers).",
       ),
     fee: z.string().nullable(),
     refunded_amount: z.string().nullable(),
