@@ -1,9 +1,9 @@
 import { getAddress, isAddress } from "viem";
 import { z } from "zod";
 import { parseFrameOrigin } from "../checkout/frameAncestors";
-import { RETURN_REASONS } from "../payments/payment";
+import { paymentResourceSchema, tokenRefSchema } from "../payments/resourceSchemas";
 import { PAYMENT_STATUSES } from "../payments/statuses";
-import { WEBHOOK_EVENT_TYPES } from "../webhooks/eventTypes";
+import { BALANCE_EVENT_TYPES, PAYMENT_EVENT_TYPES, WEBHOOK_EVENT_TYPES } from "../webhooks/eventTypes";
 
 /**
  * The request and response schemas of the merchant API: they validate requests, serialise responses and are the
@@ -66,97 +66,6 @@ export const createPaymentBody = z.strictObject({
 });
 export type CreatePaymentBody = z.output<typeof createPaymentBody>;
 
-const paymentStatus = z.enum(PAYMENT_STATUSES);
-const paymentOption = z.object({
-  token: z.string(),
-  address: z.string(),
-  decimals: z.number().int(),
-  amount: z.string(),
-  amount_units: z.string(),
-  uri: z.string().describe("EIP-681 URI of a plain transfer of `amount` to the deposit address."),
-});
-const historyEntry = z.object({
-  sequence: z.number().int(),
-  from: paymentStatus,
-  to: paymentStatus,
-  reason: z.string(),
-  transaction_hash: z.string().nullable(),
-  block_number: z.number().int().nullable(),
-  at: z.string(),
-});
-
-const recordAmount = {
-  amount: z.string().nullable().describe("In whole tokens; null for a token the escrow does not take (its decimals are not known)."),
-  amount_units: z.string().describe("In the token's smallest unit."),
-  token: z.object({ symbol: z.string().nullable(), address: z.string() }),
-};
-const pushStatus = z.enum(["sent", "claimable"]).describe("claimable: the escrow could not push it and holds it for the receiver to claim.");
-const refundEntry = z.object({
-  kind: z.enum(["expiry", "merchant"]).describe("expiry: a deposit of the expired payment sent back; merchant: your refund."),
-  ...recordAmount,
-  to: z.string(),
-  transaction_hash: z.string(),
-  status: pushStatus,
-});
-const returnedTransferEntry = z.object({
-  reason: z.enum(RETURN_REASONS),
-  ...recordAmount,
-  from: z.string().describe("Where the money was held: the deposit's payer, or the deposit address."),
-  to: z.string(),
-  transaction_hash: z.string().describe("The transaction that sent it back."),
-  status: pushStatus,
-});
-const unacceptedTransferEntry = z.object({
-  ...recordAmount,
-  sender: z.string(),
-  transaction_hash: z.string(),
-  status: z.enum(["needs_operator", "returned"]),
-  returned_transaction_hash: z.string().nullable(),
-});
-
-export const paymentResourceSchema = z.object({
-  object: z.literal("payment"),
-  id: z.string(),
-  livemode: z.boolean(),
-  chain_id: z.number().int(),
-  status: paymentStatus,
-  previous_status: paymentStatus.nullable(),
-  sequence: z.number().int().describe("Number of status changes so far: webhooks with a lower sequence are stale."),
-  amount_usd: z.string(),
-  received_usd: z.string(),
-  remaining_usd: z.string(),
-  excess_usd: z.string(),
-  token: z.object({ symbol: z.string(), address: z.string() }).nullable(),
-  paid_amount: z.string().nullable(),
-  fee: z.string().nullable(),
-  refunded_amount: z.string().nullable(),
-  refund_pending_amount: z.string().nullable(),
-  refunds: z.array(refundEntry).describe("Money sent back to customers: an expired payment's deposits and your refunds."),
-  returned_transfers: z.array(returnedTransferEntry).describe("Transfers the escrow sent back because they could not pay the payment."),
-  unaccepted_transfers: z.array(unacceptedTransferEntry).describe("Transfers of tokens the escrow does not take to the deposit address."),
-  description: z.string().nullable(),
-  order_id: z.string().nullable(),
-  metadata: z.record(z.string(), z.string()),
-  merchant: z.string(),
-  refund_address: z.string().nullable(),
-  checkout_url: z.string(),
-  deposit_address: z.string(),
-  payment_options: z.array(paymentOption),
-  other_deposits: z.array(z.object({ token: z.object({ symbol: z.string(), address: z.string() }), amount: z.string() })),
-  intent: z.object({
-    intent: z.object({ paymentId: z.string(), merchant: z.string(), amountUsd: z.string(), expiry: z.string(), refundTo: z.string(), acceptedTokens: z.string() }),
-    signature: z.string(),
-  }),
-  confirmations: z.object({ seen: z.number().int(), required: z.number().int() }),
-  transactions: z.array(z.string()),
-  history: z.array(historyEntry).optional(),
-  expires_at: z.string(),
-  created_at: z.string(),
-  updated_at: z.string(),
-  success_url: z.string().nullable(),
-  cancel_url: z.string().nullable(),
-});
-
 export const paymentIdParams = z.strictObject({ id: paymentId });
 
 /** The checkout's "pay with wallet": which token to pay in. */
@@ -189,12 +98,14 @@ export const listPaymentsQuery = z.strictObject({
   starting_after: z.string().max(200).optional().describe("`next_cursor` of the previous page."),
 });
 
-export const paymentListSchema = z.object({
-  object: z.literal("list"),
-  data: z.array(paymentResourceSchema),
-  has_more: z.boolean(),
-  next_cursor: z.string().nullable(),
-});
+export const paymentListSchema = z
+  .object({
+    object: z.literal("list"),
+    data: z.array(paymentResourceSchema),
+    has_more: z.boolean(),
+    next_cursor: z.string().nullable(),
+  })
+  .meta({ id: "PaymentList", description: "A page of payments, newest first: pass `next_cursor` as `starting_after` for the next." });
 
 export const createRefundBody = z.strictObject({
   amount: decimal("an amount of the payment's token")
@@ -206,7 +117,7 @@ export const createRefundBody = z.strictObject({
 const merchantTransactionSchema = {
   transaction: z
     .object({ chain_id: z.number().int(), from: z.string(), to: z.string(), data: z.string(), value: z.string() })
-    .describe("The escrow call, to be signed and sent from the merchant's own address (eth_sendTransaction)."),
+    .meta({ id: "MerchantTransaction", description: "The escrow call, to be signed and sent from the merchant's own address (eth_sendTransaction)." }),
   safe_transaction_batch: z
     .object({
       version: z.string(),
@@ -215,45 +126,54 @@ const merchantTransactionSchema = {
       meta: z.object({ name: z.string(), description: z.string(), createdFromSafeAddress: z.string() }),
       transactions: z.array(z.object({ to: z.string(), value: z.string(), data: z.string() })),
     })
-    .describe("The same call as a Safe{Wallet} Transaction Builder batch file, for a merchant address that is a Safe."),
+    .meta({
+      id: "SafeTransactionBatch",
+      description: "The same call as a Safe{Wallet} Transaction Builder batch file, for a merchant address that is a Safe.",
+    }),
 };
 
-export const refundSchema = z.object({
-  object: z.literal("refund"),
-  payment: paymentResourceSchema,
-  amount: z.string(),
-  amount_units: z.string(),
-  to: z.string(),
-  token: z.object({ symbol: z.string(), address: z.string() }),
-  ...merchantTransactionSchema,
-});
+export const refundSchema = z
+  .object({
+    object: z.literal("refund"),
+    payment: paymentResourceSchema,
+    amount: z.string(),
+    amount_units: z.string(),
+    to: z.string(),
+    token: tokenRefSchema,
+    ...merchantTransactionSchema,
+  })
+  .meta({ id: "Refund", description: "A refund requested: the payment (now `refunding`) and the escrow call the merchant signs." });
 
-const tokenBalanceSchema = z.object({
-  token: z.object({ symbol: z.string(), address: z.string(), decimals: z.number().int() }),
-  balance: z.string().describe("The escrow's balance at as_of.block_number, in whole tokens: what balanceOf(merchant, token) answers there."),
-  balance_units: z.string(),
-  confirmed: z.string().describe("The part of the balance made of movements at or below as_of.confirmed_block_number."),
-  withdrawable: z.string().describe("What POST /v1/withdrawals may take: the balance less the refunds requested."),
-  withdrawable_units: z.string(),
-  pending: z.object({
-    confirming_payments: z.string().describe("Credits of payments still confirming: in the balance, not yet final."),
-    unconfirmed_debits: z.string().describe("Refunds and withdrawals not yet final: already out of the balance."),
-    refunds_requested: z.string().describe("Refunds requested through the API (payments `refunding`) not yet on chain."),
-  }),
-  fees: z.string().describe("Platform fees the escrow took from this merchant's payments in the token."),
-  totals: z.object({ credited: z.string(), refunded: z.string(), withdrawn: z.string() }),
-});
+const tokenBalanceSchema = z
+  .object({
+    token: z.object({ symbol: z.string(), address: z.string(), decimals: z.number().int() }),
+    balance: z.string().describe("The escrow's balance at as_of.block_number, in whole tokens: what balanceOf(merchant, token) answers there."),
+    balance_units: z.string(),
+    confirmed: z.string().describe("The part of the balance made of movements at or below as_of.confirmed_block_number."),
+    withdrawable: z.string().describe("What POST /v1/withdrawals may take: the balance less the refunds requested."),
+    withdrawable_units: z.string(),
+    pending: z.object({
+      confirming_payments: z.string().describe("Credits of payments still confirming: in the balance, not yet final."),
+      unconfirmed_debits: z.string().describe("Refunds and withdrawals not yet final: already out of the balance."),
+      refunds_requested: z.string().describe("Refunds requested through the API (payments `refunding`) not yet on chain."),
+    }),
+    fees: z.string().describe("Platform fees the escrow took from this merchant's payments in the token."),
+    totals: z.object({ credited: z.string(), refunded: z.string(), withdrawn: z.string() }),
+  })
+  .meta({ id: "TokenBalance", description: "One token's escrow balance, amounts in whole tokens." });
 
-export const balanceSchema = z.object({
-  object: z.literal("balance"),
-  merchant: z.string(),
-  as_of: z.object({
-    block_number: z.number().int().nullable().describe("The indexer's checkpoint: the block the balances are as of."),
-    block_hash: z.string().nullable(),
-    confirmed_block_number: z.number().int().nullable().describe("The newest block final under the confirmation depth."),
-  }),
-  data: z.array(tokenBalanceSchema),
-});
+export const balanceSchema = z
+  .object({
+    object: z.literal("balance"),
+    merchant: z.string(),
+    as_of: z.object({
+      block_number: z.number().int().nullable().describe("The indexer's checkpoint: the block the balances are as of."),
+      block_hash: z.string().nullable(),
+      confirmed_block_number: z.number().int().nullable().describe("The newest block final under the confirmation depth."),
+    }),
+    data: z.array(tokenBalanceSchema),
+  })
+  .meta({ id: "Balances", description: "The merchant's escrow balance per token, as indexed." });
 
 export const createWithdrawalBody = z.strictObject({
   token: z.string().min(1, "must name a token such as USDT").max(42).describe("A token symbol (USDT, USDC, BNB) or its address."),
@@ -262,15 +182,49 @@ export const createWithdrawalBody = z.strictObject({
     .describe('In whole tokens, or "all": everything withdrawable.'),
 });
 
+export const withdrawalRequestSchema = z
+  .object({
+    object: z.literal("withdrawal_request"),
+    token: tokenRefSchema,
+    amount: z.string(),
+    amount_units: z.string(),
+    as_of_block_number: z.number().int().nullable(),
+    ...merchantTransactionSchema,
+  })
+  .meta({ id: "WithdrawalRequest", description: "A withdrawal to sign: the escrow pays it to the merchant's payout wallet." });
 
-export const withdrawalRequestSchema = z.object({
-  object: z.literal("withdrawal_request"),
-  token: z.object({ symbol: z.string(), address: z.string() }),
-  amount: z.string(),
-  amount_units: z.string(),
-  as_of_block_number: z.number().int().nullable(),
-  ...merchantTransactionSchema,
-});
+/** A confirmed withdrawal, as `balance.withdrawn` carries it (balanceResources.ts renders it). */
+export const withdrawalSchema = z
+  .object({
+    object: z.literal("withdrawal"),
+    id: z.string(),
+    merchant: z.string(),
+    payout: z.string().describe("The payout wallet the escrow paid."),
+    token: tokenRefSchema,
+    amount: z.string(),
+    amount_units: z.string(),
+    transaction_hash: z.string(),
+    block_number: z.number().int(),
+  })
+  .meta({ id: "Withdrawal", description: "A withdrawal of the escrow balance to the payout wallet, confirmed on chain." });
+export type WithdrawalResource = z.infer<typeof withdrawalSchema>;
+
+/** The bodies of webhook deliveries: the API's document lists them under `webhooks` (webhookDocument.ts). */
+export const paymentWebhookEventSchema = z
+  .object({
+    type: z.enum(PAYMENT_EVENT_TYPES),
+    timestamp: z.string().describe("When the change was committed (ISO 8601)."),
+    data: paymentResourceSchema,
+  })
+  .meta({ id: "PaymentWebhookEvent", description: "A payment's change: the payment as of that change (without `history`)." });
+
+export const withdrawalWebhookEventSchema = z
+  .object({
+    type: z.enum(BALANCE_EVENT_TYPES),
+    timestamp: z.string().describe("When the withdrawal was confirmed (ISO 8601)."),
+    data: withdrawalSchema,
+  })
+  .meta({ id: "WithdrawalWebhookEvent", description: "A withdrawal of the merchant's escrow balance, once confirmed." });
 
 const eventType = z.enum(WEBHOOK_EVENT_TYPES);
 
@@ -287,18 +241,28 @@ export const updateEndpointBody = z.strictObject({
   enabled: z.boolean().optional().describe("true re-enables a disabled endpoint."),
 });
 
-export const endpointSchema = z.object({
-  object: z.literal("webhook_endpoint"),
-  id: z.string(),
-  url: z.string(),
-  description: z.string().nullable(),
-  event_types: z.array(z.string()).nullable(),
-  enabled: z.boolean(),
-  disabled_reason: z.string().nullable(),
-  failing_since: z.string().nullable(),
-  created_at: z.string(),
-  secret: z.string().optional().describe("Shown only when the endpoint is created and when its secret is rotated."),
-});
+export const endpointSchema = z
+  .object({
+    object: z.literal("webhook_endpoint"),
+    id: z.string(),
+    url: z.string(),
+    description: z.string().nullable(),
+    event_types: z.array(z.string()).nullable(),
+    enabled: z.boolean(),
+    disabled_reason: z.string().nullable(),
+    failing_since: z.string().nullable(),
+    created_at: z.string(),
+    secret: z.string().optional().describe("Shown only when the endpoint is created and when its secret is rotated."),
+  })
+  .meta({ id: "WebhookEndpoint", description: "Where the gateway sends signed webhooks, and for which event types." });
+
+export const endpointListSchema = z
+  .object({ object: z.literal("list"), data: z.array(endpointSchema) })
+  .meta({ id: "WebhookEndpointList", description: "Every webhook endpoint of the merchant." });
+
+export const deletedEndpointSchema = z
+  .object({ object: z.literal("webhook_endpoint"), id: z.string(), deleted: z.literal(true) })
+  .meta({ id: "DeletedWebhookEndpoint", description: "The endpoint deleted: no more deliveries go to it." });
 
 const frameOrigin = z
   .string()
@@ -319,11 +283,13 @@ export const updateCheckoutSettingsBody = z.strictObject({
   site_url: httpUrl.nullable().optional().describe("The shop's address: an expired or failed checkout returns there when the payment has no cancel_url."),
 });
 
-export const checkoutSettingsSchema = z.object({
-  object: z.literal("checkout_settings"),
-  checkout_frame_origins: z.array(z.string()),
-  site_url: z.string().nullable(),
-});
+export const checkoutSettingsSchema = z
+  .object({
+    object: z.literal("checkout_settings"),
+    checkout_frame_origins: z.array(z.string()),
+    site_url: z.string().nullable(),
+  })
+  .meta({ id: "CheckoutSettings", description: "Who may frame the hosted checkout, and where it returns the shopper." });
 
 export const endpointIdParams = z.strictObject({ id: z.string().regex(/^we_[0-9a-f]{16}$/, "must be a webhook endpoint id (we_…)") });
 export const eventIdParams = z.strictObject({ id: z.string().regex(/^msg_[0-9A-Za-z]{1,64}$/, "must be an event id (msg_…)") });
@@ -336,42 +302,50 @@ export const listEventsQuery = z.strictObject({
   starting_after: z.string().max(200).optional(),
 });
 
-const attemptSchema = z.object({
-  attempt: z.number().int(),
-  at: z.string(),
-  duration_ms: z.number().int(),
-  response_status: z.number().int().nullable(),
-  error: z.string().nullable(),
-});
+const attemptSchema = z
+  .object({
+    attempt: z.number().int(),
+    at: z.string(),
+    duration_ms: z.number().int(),
+    response_status: z.number().int().nullable(),
+    error: z.string().nullable(),
+  })
+  .meta({ id: "DeliveryAttempt", description: "One try at delivering an event to an endpoint." });
 
-export const eventSchema = z.object({
-  object: z.literal("event"),
-  id: z.string(),
-  type: z.string(),
-  payment_id: z.string(),
-  sequence: z.number().int(),
-  created_at: z.string(),
-  data: z.unknown().describe("The body delivered, parsed."),
-  deliveries: z.array(
-    z.object({
-      endpoint_id: z.string(),
-      status: z.enum(["pending", "succeeded", "failed"]),
-      attempts: z.array(attemptSchema),
-      next_attempt_at: z.string().nullable(),
-      last_error: z.string().nullable(),
-    }),
-  ),
-});
+export const eventSchema = z
+  .object({
+    object: z.literal("event"),
+    id: z.string(),
+    type: z.string(),
+    payment_id: z.string(),
+    sequence: z.number().int(),
+    created_at: z.string(),
+    data: z.unknown().describe("The body delivered, parsed."),
+    deliveries: z.array(
+      z.object({
+        endpoint_id: z.string(),
+        status: z.enum(["pending", "succeeded", "failed"]),
+        attempts: z.array(attemptSchema),
+        next_attempt_at: z.string().nullable(),
+        last_error: z.string().nullable(),
+      }),
+    ),
+  })
+  .meta({ id: "Event", description: "A webhook event as logged, with its deliveries to each subscribed endpoint." });
 
-export const eventListSchema = z.object({ object: z.literal("list"), data: z.array(eventSchema), has_more: z.boolean(), next_cursor: z.string().nullable() });
+export const eventListSchema = z
+  .object({ object: z.literal("list"), data: z.array(eventSchema), has_more: z.boolean(), next_cursor: z.string().nullable() })
+  .meta({ id: "EventList", description: "A page of events, newest first: pass `next_cursor` as `starting_after` for the next." });
 
 export const resendFailedBody = z.strictObject({
   since: isoTime.describe("Resend every event created at or after this time whose delivery failed."),
   endpoint_id: z.string().regex(/^we_[0-9a-f]{16}$/, "must be a webhook endpoint id (we_…)").optional(),
 });
 
-export const resendSchema = z.object({ object: z.literal("resend"), deliveries: z.number().int() });
+export const resendSchema = z
+  .object({ object: z.literal("resend"), deliveries: z.number().int() })
+  .meta({ id: "Resend", description: "How many deliveries were queued again." });
 
-export const errorSchema = z.object({
-  error: z.object({ type: z.string(), message: z.string(), field: z.string().optional() }),
-});
+export const errorSchema = z
+  .object({ error: z.object({ type: z.string(), message: z.string(), field: z.string().optional() }) })
+  .meta({ id: "Error", description: "Every error: its type, what was wrong, and the field at fault when there is one." });

@@ -3,6 +3,7 @@ import { openPayEscrowAbi } from "../chain/escrowAbi";
 import type { TokenBalance } from "../payments/merchantBalance";
 import { formatDecimal } from "../prices/decimalAmounts";
 import type { WithdrawalOutboxData } from "../store/merchantLedgerStore";
+import type { WithdrawalResource } from "./apiSchemas";
 import type { TokenInfo } from "./paymentResource";
 
 /** The token of an address as the API names it; an unknown one keeps its address as symbol, in units (0 decimals). */
@@ -37,11 +38,11 @@ export function balanceResource(balance: TokenBalance, tokens: ReadonlyMap<strin
 }
 
 /** A withdrawal as `balance.withdrawn` carries it. */
-export function withdrawalResource({ withdrawal }: WithdrawalOutboxData, tokens: ReadonlyMap<string, TokenInfo>) {
+export function withdrawalResource({ withdrawal }: WithdrawalOutboxData, tokens: ReadonlyMap<string, TokenInfo>): WithdrawalResource {
   const token = tokenOf(tokens, withdrawal.token);
   const { amount, units } = money(BigInt(withdrawal.amount), token.decimals);
   return {
-    object: "withdrawal" as const,
+    object: "withdrawal",
     id: withdrawal.id,
     merchant: getAddress(withdrawal.merchant),
     payout: getAddress(withdrawal.payout),

@@ -3,7 +3,7 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import Fastify, {
   LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import { jsonSchemaTransform } from "fastify-type-provider-zod";
+import { jsonSchemaTransform, jsonSchemaTransformObject } from "fastify-type-provider-zod";
 import type { KeyOwner } from "../store/merchantStore";
 import type { ApiContext } from "./apiContext";
 import { ApiError } from "./apiErrors";
@@ -12,6 +12,8 @@ import { zodValidatorCompiler } from "./requestValidation";
 import { balanceRoutes } from "./routes/balanceRoutes";
 import { checkoutRoutes } from "./routes/checkoutRoutes";
 import { checkoutSettingsRoutes } from "./routes/checkoutSettingsRoutes";
+import { withReachableSchemas } from "./reachableSchemas";
+import { WEBHOOKS } from "./webhookDocument";
 import { paymentRoutes } from "./routes/paymentRoutes";
 import { webhookRoutes } from "./routes/webhookRoutes";
 
@@ -134,11 +136,32 @@ export async function buildMerchantApi(context: ApiContext, options: MerchantApi
         title: "Open Pay merchant API",
         version: "1.0.0",
         description: "Create crypto payments on BNB Smart Chain, follow them, refund them, and get told by signed webhooks. See docs/api.md.",
+        license: { name: "MIT", identifier: "MIT" },
       },
+      // Each gateway is self-hosted: its address is the operator's PUBLIC_URL, so the document names it as a variable
+      // (the default is where `npm start` serves it) and stays the same for every gateway (sdk/openapi.json).
+      servers: [
+        {
+          url: "{publicUrl}",
+          description: "Your gateway, at its operator's PUBLIC_URL",
+          variables: { publicUrl: { default: "http://127.0.0.1:8080", description: "The gateway's PUBLIC_URL" } },
+        },
+      ],
+      tags: [
+        { name: "payments", description: "Create payments, read them and list them." },
+        { name: "refunds", description: "Refund a paid payment; the merchant signs the escrow call." },
+        { name: "balances", description: "The merchant's escrow balance, and withdrawals of it." },
+        { name: "webhooks", description: "Where signed webhooks go, and for which events." },
+        { name: "events", description: "The webhook events sent, their deliveries, and sending them again." },
+        { name: "checkout", description: "The hosted checkout's settings." },
+      ],
+      webhooks: WEBHOOKS,
       components: { securitySchemes: { apiKey: { type: "http", scheme: "bearer", description: "op_test_… or op_live_…" } } },
       security: [{ apiKey: [] }],
     },
     transform: jsonSchemaTransform,
+    // Schemas given an `id` (resourceSchemas.ts, apiSchemas.ts) become named components: a generated client's types.
+    transformObject: (document) => withReachableSchemas(jsonSchemaTransformObject(document)),
   });
   await app.register(swaggerUi, { routePrefix: "/docs", staticCSP: true });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());

@@ -5,7 +5,7 @@ import { newPayment, type Payment } from "../payments/payment";
 import { signedIntentFromJson } from "../payments/signedIntentJson";
 import { PAYMENT_STATUSES } from "../payments/statuses";
 import type { PaymentRegistration } from "../store/paymentRows";
-import { paymentResourceSchema } from "./apiSchemas";
+import { paymentResourceSchema } from "../payments/resourceSchemas";
 import { paymentResource, type PaymentResourceInput, type TokenInfo } from "./paymentResource";
 
 const MERCHANT = "0x90F79bf6EB2c4f870365E785982E1f101E93b906" as Address;

@@ -1,7 +1,16 @@
 import { zeroAddress, type Address, type Hex } from "viem";
-import type { Payment, ReturnReason } from "../payments/payment";
-import { signedIntentToJson, type SignedIntentJson } from "../payments/signedIntentJson";
-import type { PaymentStatus } from "../payments/statuses";
+import type { z } from "zod";
+import type { Payment } from "../payments/payment";
+import type {
+  historyEntrySchema,
+  paymentOptionSchema,
+  paymentResourceSchema,
+  recordTokenSchema,
+  refundEntrySchema,
+  returnedTransferSchema,
+  unacceptedTransferSchema,
+} from "../payments/resourceSchemas";
+import { signedIntentToJson } from "../payments/signedIntentJson";
 import { formatDecimal, formatUsd } from "../prices/decimalAmounts";
 import { intentOf, type PaymentRegistration } from "../store/paymentRows";
 
@@ -23,16 +32,7 @@ export interface TokenInfo {
 }
 
 /** One way to pay: the token, the amount to send at the quoted price, and the EIP-681 URI of a scan-and-send. */
-export interface PaymentOption {
-  token: string;
-  address: Address;
-  decimals: number;
-  /** The amount to send, as a decimal string of whole tokens. */
-  amount: string;
-  /** The same in the token's smallest unit. */
-  amount_units: string;
-  uri: string;
-}
+export type PaymentOption = z.infer<typeof paymentOptionSchema>;
 
 /** What the merchant asked for with the payment (payment_requests). */
 export interface PaymentRequestDetails {
@@ -45,15 +45,7 @@ export interface PaymentRequestDetails {
   createdAt: Date;
 }
 
-export interface HistoryEntry {
-  sequence: number;
-  from: PaymentStatus;
-  to: PaymentStatus;
-  reason: string;
-  transaction_hash: Hex | null;
-  block_number: number | null;
-  at: string;
-}
+export type HistoryEntry = z.infer<typeof historyEntrySchema>;
 
 export interface PaymentResourceInput {
   mode: Mode;
@@ -70,89 +62,17 @@ export interface PaymentResourceInput {
 }
 
 /** A token as money records name it: `symbol` null for a token the escrow does not take (its decimals unknown too). */
-export interface RecordToken {
-  symbol: string | null;
-  address: Address;
-}
-
-/** An amount of a money record: in whole tokens (null when the token's decimals are unknown) and in its smallest unit. */
-interface RecordAmount {
-  amount: string | null;
-  amount_units: string;
-  token: RecordToken;
-}
-
+export type RecordToken = z.infer<typeof recordTokenSchema>;
 /** Money sent back to a customer: an expired payment's deposit (`expiry`) or the merchant's refund (`merchant`). */
-export interface RefundEntry extends RecordAmount {
-  kind: "expiry" | "merchant";
-  to: Address;
-  transaction_hash: Hex;
-  /** `sent`, or `claimable` when the escrow could not push it and holds it for `to` to claim. */
-  status: "sent" | "claimable";
-}
-
+export type RefundEntry = z.infer<typeof refundEntrySchema>;
 /** A transfer the escrow sent back because it could not pay the payment. */
-export interface ReturnedTransferEntry extends RecordAmount {
-  reason: ReturnReason;
-  from: Address;
-  to: Address;
-  transaction_hash: Hex;
-  status: "sent" | "claimable";
-}
-
+export type ReturnedTransferEntry = z.infer<typeof returnedTransferSchema>;
 /** A transfer of a token the escrow does not take to the deposit address. */
-export interface UnacceptedTransferEntry extends RecordAmount {
-  sender: Address;
-  transaction_hash: Hex;
-  /** `needs_operator` until the operator sends it back (`returned`, by `returned_transaction_hash`). */
-  status: "needs_operator" | "returned";
-  returned_transaction_hash: Hex | null;
-}
-
+export type UnacceptedTransferEntry = z.infer<typeof unacceptedTransferSchema>;
+/** An amount of a money record: in whole tokens (null when the token's decimals are unknown) and in its smallest unit. */
+type RecordAmount = Pick<RefundEntry, "amount" | "amount_units" | "token">;
 /** The payment as the API returns it and webhooks carry it: amounts as decimal strings, times in ISO 8601. */
-export interface PaymentResource {
-  object: "payment";
-  id: Hex;
-  livemode: boolean;
-  chain_id: number;
-  status: PaymentStatus;
-  previous_status: PaymentStatus | null;
-  sequence: number;
-  amount_usd: string;
-  received_usd: string;
-  remaining_usd: string;
-  excess_usd: string;
-  token: { symbol: string; address: Address } | null;
-  paid_amount: string | null;
-  /**
-   * What the payment holds in its other accepted tokens, not yet sent back (a deposit in another token than the one
-   * it is paid in: each token adds up apart, and those that do not pay it go back to their payers).
-   */
-  other_deposits: Array<{ token: { symbol: string; address: Address }; amount: string }>;
-  fee: string | null;
-  refunded_amount: string | null;
-  refund_pending_amount: string | null;
-  refunds: RefundEntry[];
-  returned_transfers: ReturnedTransferEntry[];
-  unaccepted_transfers: UnacceptedTransferEntry[];
-  description: string | null;
-  order_id: string | null;
-  metadata: Record<string, string>;
-  merchant: Address;
-  refund_address: Address | null;
-  checkout_url: string;
-  deposit_address: Address;
-  payment_options: PaymentOption[];
-  intent: SignedIntentJson;
-  confirmations: { seen: number; required: number };
-  transactions: Hex[];
-  history?: HistoryEntry[];
-  expires_at: string;
-  created_at: string;
-  updated_at: string;
-  success_url: string | null;
-  cancel_url: string | null;
-}
+export type PaymentResource = z.infer<typeof paymentResourceSchema>;
 
 /** Builds the payment resource; pure, so that the API, the webhooks and the tests agree on every field. */
 export function paymentResource(input: PaymentResourceInput): PaymentResource {

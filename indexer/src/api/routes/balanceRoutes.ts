@@ -17,6 +17,7 @@ export function balanceRoutes(app: FastifyInstance, context: ApiContext): void {
     {
       schema: {
         tags: ["balances"],
+        operationId: "getBalances",
         summary: "The merchant's escrow balance per token, as indexed",
         description: "Read from the indexer's state at its checkpoint (as_of), never from the chain live: what is confirmed, pending and taken in fees.",
         response: { 200: balanceSchema, ...errors },
@@ -30,6 +31,7 @@ export function balanceRoutes(app: FastifyInstance, context: ApiContext): void {
     {
       schema: {
         tags: ["balances"],
+        operationId: "createWithdrawal",
         summary: "Prepare a withdrawal of the escrow balance to the payout wallet",
         description:
           "Checks the amount against the indexed withdrawable balance and returns the escrow's withdraw call for the merchant to sign with its own key " +

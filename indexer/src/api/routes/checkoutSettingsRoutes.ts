@@ -17,7 +17,14 @@ export function checkoutSettingsRoutes(app: FastifyInstance, context: ApiContext
 
   api.get(
     "/v1/checkout_settings",
-    { schema: { tags: ["checkout"], summary: "The checkout's settings: who may frame it, where it returns the shopper", response: { 200: checkoutSettingsSchema, ...errors } } },
+    {
+      schema: {
+        tags: ["checkout"],
+        operationId: "getCheckoutSettings",
+        summary: "The checkout's settings: who may frame it, where it returns the shopper",
+        response: { 200: checkoutSettingsSchema, ...errors },
+      },
+    },
     async (request) => {
       const owner = await context.auth.owner(request);
       const settings = await checkoutSettingsOf(context.db, owner.merchant.id);
@@ -31,6 +38,7 @@ export function checkoutSettingsRoutes(app: FastifyInstance, context: ApiContext
     {
       schema: {
         tags: ["checkout"],
+        operationId: "updateCheckoutSettings",
         summary: "Change the checkout's settings (the fields given; the others stay)",
         body: updateCheckoutSettingsBody,
         response: { 200: checkoutSettingsSchema, ...errors },

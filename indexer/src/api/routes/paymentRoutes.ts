@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import { paymentResourceSchema } from "../../payments/resourceSchemas";
 import { listPaymentRecords } from "../../store/paymentRequestStore";
 import type { ApiContext } from "../apiContext";
 import { notFound } from "../apiErrors";
@@ -10,7 +11,6 @@ import {
   listPaymentsQuery,
   paymentIdParams,
   paymentListSchema,
-  paymentResourceSchema,
   refundSchema,
 } from "../apiSchemas";
 import { idempotent } from "../idempotency";
@@ -37,6 +37,7 @@ export function paymentRoutes(app: FastifyInstance, context: ApiContext): void {
     {
       schema: {
         tags: ["payments"],
+        operationId: "createPayment",
         summary: "Create a payment",
         description: "Signs the payment's terms and returns its checkout URL, deposit address and EIP-681 URIs. Costs no gas." + IDEMPOTENCY,
         body: createPaymentBody,
@@ -56,7 +57,15 @@ export function paymentRoutes(app: FastifyInstance, context: ApiContext): void {
 
   api.get(
     "/v1/payments/:id",
-    { schema: { tags: ["payments"], summary: "Retrieve a payment, with its history", params: paymentIdParams, response: { 200: paymentResourceSchema, ...errors } } },
+    {
+      schema: {
+        tags: ["payments"],
+        operationId: "getPayment",
+        summary: "Retrieve a payment, with its history",
+        params: paymentIdParams,
+        response: { 200: paymentResourceSchema, ...errors },
+      },
+    },
     async (request) => {
       const owner = await context.auth.owner(request);
       const payment = await context.views.one(context.db, request.params.id, { merchantId: owner.merchant.id, mode: owner.mode });
@@ -67,7 +76,15 @@ export function paymentRoutes(app: FastifyInstance, context: ApiContext): void {
 
   api.get(
     "/v1/payments",
-    { schema: { tags: ["payments"], summary: "List payments, newest first", querystring: listPaymentsQuery, response: { 200: paymentListSchema, ...errors } } },
+    {
+      schema: {
+        tags: ["payments"],
+        operationId: "listPayments",
+        summary: "List payments, newest first",
+        querystring: listPaymentsQuery,
+        response: { 200: paymentListSchema, ...errors },
+      },
+    },
     async (request) => {
       const owner = await context.auth.owner(request);
       const query = request.query;
@@ -95,6 +112,7 @@ export function paymentRoutes(app: FastifyInstance, context: ApiContext): void {
     {
       schema: {
         tags: ["refunds"],
+        operationId: "createRefund",
         summary: "Refund a paid payment, fully or in part",
         description: "Records the refund (the payment turns `refunding`) and returns the escrow transaction the merchant signs with its own key." + IDEMPOTENCY,
         params: paymentIdParams,
@@ -118,6 +136,7 @@ export function paymentRoutes(app: FastifyInstance, context: ApiContext): void {
     {
       schema: {
         tags: ["refunds"],
+        operationId: "cancelRefund",
         summary: "Withdraw a refund that will not be signed",
         params: paymentIdParams,
         response: { 200: paymentResourceSchema, ...errors },

@@ -8,7 +8,9 @@ import type { ApiContext } from "../apiContext";
 import { invalidField, notFound } from "../apiErrors";
 import {
   createEndpointBody,
+  deletedEndpointSchema,
   endpointIdParams,
+  endpointListSchema,
   endpointSchema,
   errorSchema,
   eventIdParams,
@@ -79,6 +81,7 @@ export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
     {
       schema: {
         tags: ["webhooks"],
+        operationId: "createWebhookEndpoint",
         summary: "Create a webhook endpoint",
         description: "Returns the endpoint with its `whsec_` signing secret, shown this once.",
         body: createEndpointBody,
@@ -100,7 +103,14 @@ export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
 
   api.get(
     "/v1/webhook_endpoints",
-    { schema: { tags: ["webhooks"], summary: "List webhook endpoints", response: { 200: z.object({ object: z.literal("list"), data: z.array(endpointSchema) }), ...errors } } },
+    {
+      schema: {
+        tags: ["webhooks"],
+        operationId: "listWebhookEndpoints",
+        summary: "List webhook endpoints",
+        response: { 200: endpointListSchema, ...errors },
+      },
+    },
     async (request) => {
       const owner = await context.auth.owner(request);
       return { object: "list" as const, data: (await listEndpoints(context.db, owned(owner))).map((endpoint) => endpointJson(endpoint)) };
@@ -112,6 +122,7 @@ export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
     {
       schema: {
         tags: ["webhooks"],
+        operationId: "updateWebhookEndpoint",
         summary: "Update a webhook endpoint: URL, description, event types, or enable it again",
         params: endpointIdParams,
         body: updateEndpointBody,
@@ -137,9 +148,10 @@ export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
     {
       schema: {
         tags: ["webhooks"],
+        operationId: "deleteWebhookEndpoint",
         summary: "Delete a webhook endpoint",
         params: endpointIdParams,
-        response: { 200: z.object({ object: z.literal("webhook_endpoint"), id: z.string(), deleted: z.literal(true) }), ...errors },
+        response: { 200: deletedEndpointSchema, ...errors },
       },
     },
     async (request) => {
@@ -154,6 +166,7 @@ export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
     {
       schema: {
         tags: ["webhooks"],
+        operationId: "rotateWebhookEndpointSecret",
         summary: "Rotate an endpoint's signing secret",
         description: "Returns the new secret once; for 24 hours deliveries carry signatures of both secrets.",
         params: endpointIdParams,
@@ -170,7 +183,15 @@ export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
 
   api.get(
     "/v1/events",
-    { schema: { tags: ["events"], summary: "List events, newest first, with their delivery attempts", querystring: listEventsQuery, response: { 200: eventListSchema, ...errors } } },
+    {
+      schema: {
+        tags: ["events"],
+        operationId: "listEvents",
+        summary: "List events, newest first, with their delivery attempts",
+        querystring: listEventsQuery,
+        response: { 200: eventListSchema, ...errors },
+      },
+    },
     async (request) => {
       const owner = await context.auth.owner(request);
       const query = request.query;
@@ -188,7 +209,15 @@ export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
 
   api.get(
     "/v1/events/:id",
-    { schema: { tags: ["events"], summary: "Retrieve an event with its delivery attempts", params: eventIdParams, response: { 200: eventSchema, ...errors } } },
+    {
+      schema: {
+        tags: ["events"],
+        operationId: "getEvent",
+        summary: "Retrieve an event with its delivery attempts",
+        params: eventIdParams,
+        response: { 200: eventSchema, ...errors },
+      },
+    },
     async (request) => {
       const owner = await context.auth.owner(request);
       const event = await findEvent(context.db, owned(owner), request.params.id);
@@ -202,6 +231,7 @@ export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
     {
       schema: {
         tags: ["events"],
+        operationId: "resendEvent",
         summary: "Send an event again (same webhook-id), to one endpoint or to every subscribed one",
         params: eventIdParams,
         body: z.strictObject({ endpoint_id: z.string().regex(/^we_[0-9a-f]{16}$/, "must be a webhook endpoint id (we_…)").optional() }).optional(),
@@ -224,6 +254,7 @@ export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
     {
       schema: {
         tags: ["events"],
+        operationId: "resendFailedEvents",
         summary: "Send again every event since a time whose delivery failed",
         body: resendFailedBody,
         response: { 202: resendSchema, ...errors },
