@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import type { Address, Hex } from "viem";
+import type { Hex } from "viem";
 import type { Db } from "../store/paymentStore";
 
 export type ActionStatus = "planned" | "sent" | "mined" | "cancelling" | "done" | "failed";
