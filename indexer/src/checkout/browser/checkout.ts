@@ -128,7 +128,7 @@ function start(main: HTMLElement): void {
   /** The amounts to send changed: a deposit arrived (they are now what remains), or the price moved. */
   async function refreshOptions(): Promise<void> {
     const response = await fetch(`/checkout/${id}/options`, { headers: { accept: "text/html" } });
-    if (!response.ok || !options || !options.isConnected) return;
+    if (!response.ok || !options?.isConnected) return;
     options.innerHTML = await response.text();
     // A token no longer offered loses its choice; if it was the one chosen, the first offered takes its place.
     const inputs = Array.from(document.querySelectorAll<HTMLInputElement>("input[name=token]"));
