@@ -16,7 +16,7 @@
  * `npm run bench:api` prints the tables; BENCH_WRITE=1 also writes them to docs/api-benchmark.md.
  * BENCH_SECONDS (default 10) is the length of each run, BENCH_CONNECTIONS (default 10,25,50) the connection counts.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import path from "node:path";
@@ -44,10 +44,11 @@ const ROOT = path.join(__dirname, "..");
 // ---------------------------------------------------------------------------------------------------------------
 // API processes started with the production command.
 
-/** `npm run indexer` with ROLES=api (ts-node --transpile-only indexer/src/main.ts), as an operator runs the API. */
+/** `npm run indexer` with ROLES=api (node dist/indexer/src/main.js, built from the sources first), as an operator runs the API. */
 async function startApiProcess(env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort("127.0.0.1");
-  const child = spawn(process.execPath, [path.join(ROOT, "node_modules/ts-node/dist/bin.js"), "--transpile-only", path.join(ROOT, "indexer/src/main.ts")], {
+  execFileSync("npm", ["run", "--silent", "build"], { cwd: ROOT, stdio: "ignore" });
+  const child = spawn(process.execPath, [path.join(ROOT, "dist/indexer/src/main.js")], {
     cwd: ROOT,
     env: { ...process.env, ...env, ROLES: "api", API_HOST: "127.0.0.1", API_PORT: String(port), STATUS_PORT: "0" },
     // At LOG_LEVEL=info Fastify logs two lines per request: they go to /dev/null here (a real log pipe costs more).

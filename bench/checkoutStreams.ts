@@ -75,8 +75,7 @@ async function timedPage(url: string, id: string) {
       if (done) return;
       const at = performance.now();
       buffer += decoder.decode(value, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf("\n\n")) >= 0) {
+      for (let end = buffer.indexOf("\n\n"); end >= 0; end = buffer.indexOf("\n\n")) {
         const message = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
         if (!message.startsWith("data: ")) continue;

@@ -16,7 +16,6 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import path from "node:path";
 import hre from "hardhat";
-import pino from "pino";
 import { createPublicClient, getAddress, parseUnits, webSocket, zeroAddress, type Hex } from "viem";
 import { watchBlockNumber } from "viem/actions";
 import { IntentSigner } from "../indexer/src/api/intentSigner";

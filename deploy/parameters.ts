@@ -3,9 +3,10 @@ import path from "node:path";
 import JSON5 from "json5";
 import { getAddress, isAddress, zeroAddress } from "viem";
 import { z } from "zod";
+import { REPOSITORY_ROOT } from "../indexer/src/chain/repositoryRoot";
 
 /** Where each network's Ignition parameters live. */
-export const PARAMETERS_DIR = path.join(__dirname, "parameters");
+export const PARAMETERS_DIR = path.join(REPOSITORY_ROOT, "deploy", "parameters");
 
 /** The escrow's own limits (OpenPayEscrow: MAX_TOLERANCE_BPS, MAX_FEE_BPS, MAX_STALENESS_CAP). */
 const MAX_BPS = 500;

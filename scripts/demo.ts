@@ -76,7 +76,14 @@ function options(argv: string[]) {
 }
 
 /** A request to the API the SDK does not cover (webhook endpoints), with the same clear errors. */
-async function apiRequest(connection: DemoConnection, method: string, route: string, body?: unknown): Promise<{ status: number; body: any }> {
+/** The fields of the API's answers the demo reads: a created webhook endpoint's, or an error's. */
+interface ApiAnswer {
+  id?: string;
+  secret?: string;
+  error?: { message?: string; field?: string };
+}
+
+async function apiRequest(connection: DemoConnection, method: string, route: string, body?: unknown): Promise<{ status: number; body: ApiAnswer }> {
   let response: Response;
   try {
     response = await fetch(`${connection.apiUrl}${route}`, {
@@ -96,7 +103,8 @@ async function apiRequest(connection: DemoConnection, method: string, route: str
   } catch {
     parsed = text;
   }
-  return { status: response.status, body: parsed };
+  // An answer that is not JSON (its text) has none of the fields, and is shown whole.
+  return { status: response.status, body: parsed as ApiAnswer };
 }
 
 const confirmationsOf = (payment: Payment) => `${payment.confirmations.seen}/${payment.confirmations.required}`;

@@ -554,8 +554,8 @@ describe("admin", function () {
         out[`merchant:${t}`] = await f.escrow.balanceOf(f.merchant.address, t);
         out[`claimable:${t}`] = await f.escrow.claimableOf(t, f.other.address);
       }
-      out["deposit"] = await f.escrow.depositOf(f.open.intent.paymentId, f.usdc, f.customer.address);
-      out["refunded"] = await f.escrow.refundedOf(f.paid.intent.paymentId);
+      out.deposit = await f.escrow.depositOf(f.open.intent.paymentId, f.usdc, f.customer.address);
+      out.refunded = await f.escrow.refundedOf(f.paid.intent.paymentId);
       return out;
     }
 

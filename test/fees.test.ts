@@ -1,7 +1,6 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import type { IOpenPayEscrow } from "../typechain-types";
 import { deployEscrow, newEscrow, NATIVE, TOKENS, USD } from "./support/fixture";
 import { BNB, DEFAULT_ADMIN_ROLE, expectLedger, passExpiry, payBnb, payToken, Status } from "./support/scenarios";
 

@@ -21,7 +21,6 @@ import {
   codeAt,
   depositAndCollect,
   depositFixture,
-  forwarderAt,
   plainTransfer,
   type DepositFixture,
 } from "./support/depositAddresses";

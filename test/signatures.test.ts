@@ -4,7 +4,6 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { deployEscrow, newEscrow, NATIVE, STALENESS, TOKENS, USD, type EscrowFixture } from "./support/fixture";
 import { escrowDomain, PAYMENT_INTENT_TYPES, signIntent, type PaymentIntent } from "./support/intents";
 import { Status, INDEX, expectPayment, recoverOnEscrow, signWithDomain } from "./support/payments";
-import type { IOpenPayEscrow } from "../typechain-types";
 
 /** secp256k1 group order. */
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;

@@ -707,7 +707,7 @@ describe("crash safety: kill -9 at any moment, restart, and the result is the sa
       { fraction: random.next(), upTo: top },
     ];
     const specs: KillSpec[] = [{ afterMs: random.int(500, 4_000) }];
-    moments.forEach((at, i) => specs.push(postgresKills && i === 1 ? { at, inTransaction: true } : { at, delayMs: random.int(0, 40) }));
+    for (const [i, at] of moments.entries()) specs.push(postgresKills && i === 1 ? { at, inTransaction: true } : { at, delayMs: random.int(0, 40) });
     return specs;
   }
 

@@ -13,7 +13,6 @@ import type { Db } from "../src/store/paymentStore";
 import {
   catchUp,
   CHAIN_ID,
-  latestTimestamp,
   localIndexer,
   mine,
   mineAt,
@@ -532,7 +531,6 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
 
       // A's transfer is mined; the indexer reads it, the keeper sends its return, which waits in the pool.
       const fork = await snapshot();
-      const forkHead = await headNumber();
       await (await transferTo(chain(), "USDT", a, payment.depositAddress, five)).wait();
       await catchUp(indexer);
       await hre.network.provider.send("evm_setAutomine", [false]);

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -11,16 +11,17 @@ import { START_OPTIONS } from "../../scripts/stack/startOptions";
 import { INTENT_SIGNER_KEY } from "./support/localChain";
 
 /**
- * `npm start` and `npm run demo` as a user runs them: each its own process (not the chain the other integration
- * tests share), on free ports and a temporary data folder.
+ * `npm start` and `npm run demo` as a user runs them: compiled (`npm run build`, as `npm install` and npm start's
+ * prestart do), each its own process (not the chain the other integration tests share), on free ports and a
+ * temporary data folder. The one suite that runs the build, so that a build that breaks a program fails here.
  */
 
 const REPOSITORY = path.resolve(__dirname, "../..");
 const packageScripts = (JSON.parse(readFileSync(path.join(REPOSITORY, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
-/** The file each npm script runs with ts-node: the children below run the very same. */
+/** The compiled file each npm script runs: the children below run the very same. */
 const scriptFile = (name: string) => {
-  const match = /^ts-node --transpile-only (\S+)$/.exec(packageScripts[name]);
-  if (!match) throw new Error(`package.json's ${name} script is not "ts-node --transpile-only <file>": ${packageScripts[name]}`);
+  const match = /^node (dist\/\S+\.js)$/.exec(packageScripts[name]);
+  if (!match) throw new Error(`package.json's ${name} script is not "node dist/<file>.js": ${packageScripts[name]}`);
   return match[1];
 };
 
@@ -51,7 +52,7 @@ class Command {
     args: string[],
     env: NodeJS.ProcessEnv,
   ) {
-    this.child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", scriptFile(name), ...args], {
+    this.child = spawn(process.execPath, [scriptFile(name), ...args], {
       cwd: REPOSITORY,
       env,
       stdio: ["ignore", "pipe", "pipe"],
@@ -126,6 +127,10 @@ describe("one command: npm start and npm run demo", function () {
     folders.push(dir);
     return dir;
   };
+  before(function () {
+    // The build of the sources under test, not whatever an earlier `npm install` left in dist/.
+    execFileSync("npm", ["run", "--silent", "build"], { cwd: REPOSITORY, stdio: "pipe" });
+  });
   after(async function () {
     for (const command of [...running]) command.kill();
     for (const dir of folders) rmSync(dir, { recursive: true, force: true });

@@ -96,8 +96,12 @@ describe("a second opinion before money words: the escrow's record at the confir
       const proxy = await FaultyRpcProxy.start({ upstream: chain().url, seed: 7 });
       const seen = { reread: 0, disagreements: 0 };
       const observer: IndexerObserver = {
-        reread: (_what, found) => void (seen.reread += found),
-        committed: ({ result }) => void (seen.disagreements += result.disagreements.length),
+        reread: (_what, found) => {
+          seen.reread += found;
+        },
+        committed: ({ result }) => {
+          seen.disagreements += result.disagreements.length;
+        },
       };
       try {
         const indexer = localIndexer(chain(), db, { rpc: createProviderPool([proxy.url]), observer });

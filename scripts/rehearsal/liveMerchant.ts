@@ -1,21 +1,12 @@
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
-import path from "node:path";
 import { promisify } from "node:util";
 import type { Address } from "viem";
 import { CONFIG_VARIABLES } from "../../indexer/src/config";
 import type { Merchant } from "../../indexer/src/store/merchantStore";
+import { programArguments } from "../stack/programArguments";
 import { REPOSITORY } from "../stack/repository";
 
 export const REHEARSAL_MERCHANT_NAME = "Rehearsal shop";
-
-/** The file `npm run merchant` runs (package.json: `ts-node --transpile-only <file>`). */
-function merchantCommandFile(): string {
-  const script = (JSON.parse(readFileSync(path.join(REPOSITORY, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts.merchant;
-  const match = /^ts-node --transpile-only (\S+)$/.exec(script ?? "");
-  if (!match) throw new Error(`package.json's merchant script is not "ts-node --transpile-only <file>": ${script}`);
-  return match[1];
-}
 
 /**
  * The merchant in the gateway's database with a live API key, made as an operator makes it for mainnet —
@@ -27,7 +18,7 @@ export async function createLiveMerchant(dataDir: string, address: Address): Pro
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of CONFIG_VARIABLES) delete env[name];
   env.DATA_DIR = dataDir;
-  const args = ["-r", "ts-node/register/transpile-only", merchantCommandFile(), "create", "--name", REHEARSAL_MERCHANT_NAME, "--address", address, "--mode", "live"];
+  const args = [...programArguments("indexer/src/admin/merchantCommand"), "create", "--name", REHEARSAL_MERCHANT_NAME, "--address", address, "--mode", "live"];
   let stdout: string;
   try {
     ({ stdout } = await promisify(execFile)(process.execPath, args, { cwd: REPOSITORY, env, timeout: 120_000 }));

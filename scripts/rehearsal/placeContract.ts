@@ -12,7 +12,7 @@ export async function sendAndMine(provider: EthereumProvider, tx: { from: Addres
   const hash = (await provider.request({ method: "eth_sendTransaction", params: [tx] })) as Hex;
   await provider.request({ method: "evm_mine", params: [] });
   const receipt = (await provider.request({ method: "eth_getTransactionReceipt", params: [hash] })) as { contractAddress: Address | null; status: string } | null;
-  if (!receipt || receipt.status !== "0x1") throw new Error(`transaction ${hash} from ${tx.from} ${receipt ? "reverted" : "was not mined"}`);
+  if (receipt?.status !== "0x1") throw new Error(`transaction ${hash} from ${tx.from} ${receipt ? "reverted" : "was not mined"}`);
   return { hash, contractAddress: receipt.contractAddress, status: receipt.status };
 }
 

@@ -1,6 +1,6 @@
 import path from "node:path";
 import type { HardhatRuntimeEnvironment, HttpNetworkConfig } from "hardhat/types";
-import { KEY_VARIABLES } from "../../deploy/networks";
+import type { KEY_VARIABLES } from "../../deploy/networks";
 import { keyOf } from "./cast";
 
 /**

@@ -65,7 +65,7 @@ function deploymentFor(chainId: number, file: string | undefined, env: NodeJS.Pr
   const given = file !== undefined;
   const wanted = file ?? path.join(env.OPENPAY_DEPLOYMENTS_DIR?.trim() ? userPath(env.OPENPAY_DEPLOYMENTS_DIR.trim()) : DEFAULT_DEPLOYMENTS_DIR, `${chainId}.json`);
   let dir = path.dirname(wanted);
-  let cleanup = () => undefined as void;
+  let cleanup: () => void = () => undefined;
   if (path.basename(wanted) !== `${chainId}.json`) {
     dir = mkdtempSync(path.join(tmpdir(), "open-pay-deployment-"));
     cleanup = () => rmSync(dir, { recursive: true, force: true });

@@ -67,6 +67,10 @@ export async function runLocalStack(settings: StartSettings, out: (line: string)
     const progress = new Progress(5, out);
     progress.step("compiling the contracts (the first time takes a minute or two)");
     process.env.HARDHAT_NETWORK = "hardhat";
+    // Hardhat as a library leaves reading its TypeScript configuration (hardhat.config.ts) to its caller, as its
+    // command line does with ts-node: the local chain is development tooling, and Hardhat and ts-node devDependencies.
+    const tsNode = await import("ts-node");
+    if (!(process as unknown as Record<symbol, unknown>)[tsNode.REGISTER_INSTANCE]) tsNode.register({ transpileOnly: true });
     const hre = (await import("hardhat")).default;
     await hre.run("compile", { quiet: true });
     if (signal.aborted) return 0;

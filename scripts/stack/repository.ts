@@ -1,7 +1,7 @@
 import path from "node:path";
 
 /** The repository's root: defaults (data/local, deployments/, .env) are resolved from here, not from the caller's folder. */
-export const REPOSITORY = path.resolve(__dirname, "../..");
+export { REPOSITORY_ROOT as REPOSITORY } from "../../indexer/src/chain/repositoryRoot";
 
 /** A path the user gave (an option or a variable), from the folder they ran the command in. */
 export function userPath(value: string): string {

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import path from "node:path";
 import { onLines } from "./outputLines";
+import { programArguments } from "./programArguments";
 import { REPOSITORY } from "./repository";
 import { StartError } from "./startError";
 
@@ -13,8 +13,6 @@ import { StartError } from "./startError";
  * listening", "webhook worker running"), so its LOG_LEVEL is never above info.
  */
 
-const MAIN = "indexer/src/main.ts";
-const PRELOAD = path.join(__dirname, "exitWithParent.ts");
 const LEVELS: Record<number, string> = { 40: "warning", 50: "error", 60: "fatal" };
 
 export interface ServicesReady {
@@ -54,7 +52,7 @@ function shortened(entry: { level: number; msg?: string; err?: { message?: strin
 export function startServices({ env, logFile, notice }: { env: NodeJS.ProcessEnv; logFile: string; notice: (line: string) => void }): ServicesProcess {
   const log = createWriteStream(logFile, { flags: "a" });
   const level = env.LOG_LEVEL?.trim() || "info";
-  const child: ChildProcess = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "-r", PRELOAD, MAIN], {
+  const child: ChildProcess = spawn(process.execPath, programArguments("indexer/src/main", { preload: ["scripts/stack/exitWithParent"] }), {
     cwd: REPOSITORY,
     env: { ...env, LOG_LEVEL: ["trace", "debug", "info"].includes(level) ? level : "info" },
     stdio: ["ignore", "pipe", "pipe", "ipc"],

@@ -3,7 +3,7 @@ import type { AddressLike, BigNumberish, Signer } from "ethers";
 import type { DepositForwarder, IOpenPayEscrow, StipendSender, TestToken } from "../../typechain-types";
 import { deployEscrow, NATIVE } from "./fixture";
 import type { Address, Hex } from "viem";
-import { depositAddress, depositAddressCreationCode } from "../../indexer/src/chain/depositAddress";
+import { depositAddress } from "../../indexer/src/chain/depositAddress";
 import { paymentIntentDigest, type PaymentIntent as OffChainIntent } from "../../indexer/src/payments/paymentIntent";
 import type { PaymentIntent } from "./intents";
 import { addr, type Signed } from "./scenarios";

@@ -1,4 +1,3 @@
-import { expect } from "chai";
 import { ethers, network } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { AddressLike, BigNumberish, Signer } from "ethers";

@@ -19,7 +19,7 @@ function feedOf(states: Map<string, State>) {
     for (let i = 0; i < 10; i++) {
       const pending = release;
       release = [];
-      pending.forEach((resolve) => resolve());
+      for (const resolve of pending) resolve();
       await new Promise((resolve) => setImmediate(resolve));
     }
   };
@@ -29,7 +29,9 @@ function feedOf(states: Map<string, State>) {
 /** The pages the heartbeat reaches. */
 function openPages(feed: CheckoutFeed<State>): number {
   let count = 0;
-  feed.forEach(() => (count += 1));
+  feed.forEach(() => {
+    count += 1;
+  });
   return count;
 }
 

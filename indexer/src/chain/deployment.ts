@@ -2,12 +2,13 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { getAddress, isAddress, keccak256, stringToBytes, type Abi, type Address, type Hex } from "viem";
 import { z } from "zod";
+import { REPOSITORY_ROOT } from "./repositoryRoot";
 
 /**
  * The record every deployment writes to deployments/<chainId>.json: the single place the TypeScript side takes
  * the escrow's address, the block to index from and the accepted tokens from.
  */
-export const DEFAULT_DEPLOYMENTS_DIR = path.resolve(__dirname, "../../../deployments");
+export const DEFAULT_DEPLOYMENTS_DIR = path.join(REPOSITORY_ROOT, "deployments");
 
 const address = z
   .string()

@@ -7,7 +7,6 @@ import { addToBloom, addressBits, addressTopicBits, bloomBits, bloomBytes, bloom
 // these functions against blooms a node computed.)
 const TOKEN: Address = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
 const FROM: Address = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
-const TO: Address = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 const TRANSFER: Hex = keccak256(toHex("Transfer(address,address,uint256)"));
 
 describe("logsBloom", function () {

@@ -17,7 +17,7 @@ export interface CheckoutView {
   options: Array<PaymentOption & { qrSvg: string }>;
 }
 
-const escape = (text: string) =>
+const escapeHtml = (text: string) =>
   text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 
 /** The chain's name as a customer's wallet shows it. */
@@ -30,7 +30,7 @@ export function networkName(chainId: number): string {
 
 /** A value with a copy button: wallets misread EIP-681 URIs often enough that the parts must be copyable. */
 function copyable(label: string, value: string): string {
-  return `<div class="field"><span class="label">${escape(label)}</span><code>${escape(value)}</code><button type="button" class="copy" data-copy="${escape(value)}" aria-label="Copy ${escape(label.toLowerCase())}">Copy</button></div>`;
+  return `<div class="field"><span class="label">${escapeHtml(label)}</span><code>${escapeHtml(value)}</code><button type="button" class="copy" data-copy="${escapeHtml(value)}" aria-label="Copy ${escapeHtml(label.toLowerCase())}">Copy</button></div>`;
 }
 
 /**
@@ -39,16 +39,16 @@ function copyable(label: string, value: string): string {
  * amount changes.
  */
 export function paymentOptionsHtml(view: Pick<CheckoutView, "options" | "depositAddress" | "network">): string {
-  return `<p class="send-only" id="send-only">${escape(sendOnlyLine(view.options.map((option) => option.token), view.network))}</p>` + view.options
+  return `<p class="send-only" id="send-only">${escapeHtml(sendOnlyLine(view.options.map((option) => option.token), view.network))}</p>` + view.options
     .map(
       (option, i) => `
-      <section class="option" id="option-${escape(option.token)}" data-token="${escape(option.token)}"${i === 0 ? "" : " hidden"} aria-label="Pay with ${escape(option.token)}">
-        <a class="qr" href="${escape(option.uri)}" aria-label="Open ${escape(option.token)} payment in a wallet">${option.qrSvg}</a>
-        <p class="send">Send exactly <strong><span class="amount-value">${escape(option.amount)}</span> ${escape(option.token)}</strong></p>
+      <section class="option" id="option-${escapeHtml(option.token)}" data-token="${escapeHtml(option.token)}"${i === 0 ? "" : " hidden"} aria-label="Pay with ${escapeHtml(option.token)}">
+        <a class="qr" href="${escapeHtml(option.uri)}" aria-label="Open ${escapeHtml(option.token)} payment in a wallet">${option.qrSvg}</a>
+        <p class="send">Send exactly <strong><span class="amount-value">${escapeHtml(option.amount)}</span> ${escapeHtml(option.token)}</strong></p>
         ${copyable("Amount", option.amount)}
         ${copyable("To address", view.depositAddress)}
         ${copyable("Network", view.network)}
-        <p class="uri"><a href="${escape(option.uri)}">Open in wallet</a></p>
+        <p class="uri"><a href="${escapeHtml(option.uri)}">Open in wallet</a></p>
       </section>`,
     )
     .join("");
@@ -69,18 +69,18 @@ const shortHash = (hash: string) => `${hash.slice(0, 10)}…${hash.slice(-8)}`;
 export function progressHtml({ status, progress, returnUrl, merchantName }: { status: PaymentStatus; progress: CheckoutProgress; returnUrl: string | null; merchantName: string }): string {
   const received = progress.received.length
     ? `<h2>Received</h2><ul class="transfers" id="received">${progress.received
-        .map((t) => `<li><span class="sent">${escape(t.amount)} ${escape(t.token)}</span> <code title="${escape(t.transaction_hash)}">${escape(shortHash(t.transaction_hash))}</code></li>`)
+        .map((t) => `<li><span class="sent">${escapeHtml(t.amount)} ${escapeHtml(t.token)}</span> <code title="${escapeHtml(t.transaction_hash)}">${escapeHtml(shortHash(t.transaction_hash))}</code></li>`)
         .join("")}</ul>`
     : "";
   const refunded = progress.refunded.length
     ? `<h2>Refunded</h2><ul class="transfers" id="refunded">${progress.refunded
-        .map((t) => `<li><span class="sent">${escape(t.amount)} ${escape(t.token)}</span> to <code>${escape(t.to)}</code> <code title="${escape(t.transaction_hash)}">${escape(shortHash(t.transaction_hash))}</code></li>`)
+        .map((t) => `<li><span class="sent">${escapeHtml(t.amount)} ${escapeHtml(t.token)}</span> to <code>${escapeHtml(t.to)}</code> <code title="${escapeHtml(t.transaction_hash)}">${escapeHtml(shortHash(t.transaction_hash))}</code></li>`)
         .join("")}</ul>`
     : "";
-  const note = progress.note ? `<p class="note" id="note">${escape(progress.note)}</p>` : "";
+  const note = progress.note ? `<p class="note" id="note">${escapeHtml(progress.note)}</p>` : "";
   const back =
     (status === "expired" || status === "failed") && returnUrl
-      ? `<p><a class="button" id="return" href="${escape(returnUrl)}">Back to ${escape(merchantName)}</a></p><p class="returning" id="returning">Returning to ${escape(merchantName)} in a few seconds…</p>`
+      ? `<p><a class="button" id="return" href="${escapeHtml(returnUrl)}">Back to ${escapeHtml(merchantName)}</a></p><p class="returning" id="returning">Returning to ${escapeHtml(merchantName)} in a few seconds…</p>`
       : "";
   return received + refunded + note + back;
 }
@@ -96,7 +96,7 @@ export function checkoutPage(view: CheckoutView): string {
   const choices = view.options
     .map((option, i) => {
       const logo = tokenLogoPath(option.token);
-      return `<label><input type="radio" name="token" value="${escape(option.token)}"${i === 0 ? " checked" : ""}>${logo ? ` <img class="logo" src="${logo}" alt="" width="20" height="20">` : ""} ${escape(option.token)} <span class="amount">${escape(option.amount)}</span></label>`;
+      return `<label><input type="radio" name="token" value="${escapeHtml(option.token)}"${i === 0 ? " checked" : ""}>${logo ? ` <img class="logo" src="${logo}" alt="" width="20" height="20">` : ""} ${escapeHtml(option.token)} <span class="amount">${escapeHtml(option.amount)}</span></label>`;
     })
     .join("");
   const final = state.status === "paid" || state.status === "refunding" || state.status === "partially_refunded" || state.status === "refunded" ? "paid" : state.status === "expired" || state.status === "failed" ? state.status : "";
@@ -104,7 +104,7 @@ export function checkoutPage(view: CheckoutView): string {
     ? ""
     : state.timer_paused
       ? PAUSED_TEXT
-      : `Expires at <time datetime="${escape(state.expires_at)}">${escape(state.expires_at)}</time>`;
+      : `Expires at <time datetime="${escapeHtml(state.expires_at)}">${escapeHtml(state.expires_at)}</time>`;
   const paying = state.payable
     ? `<fieldset class="tokens"><legend>Pay with</legend>${choices}</fieldset>
   <div id="options">${paymentOptionsHtml(view)}</div>
@@ -112,25 +112,25 @@ export function checkoutPage(view: CheckoutView): string {
     <button type="button" id="pay-wallet">Pay with browser wallet</button>
     <p id="wallet-status" role="status" aria-live="polite"></p>
   </section>
-  ${state.cancel_url ? `<p><a class="cancel" href="${escape(state.cancel_url)}">Cancel and return to ${escape(view.merchantName)}</a></p>` : ""}`
+  ${state.cancel_url ? `<p><a class="cancel" href="${escapeHtml(state.cancel_url)}">Cancel and return to ${escapeHtml(view.merchantName)}</a></p>` : ""}`
     : "";
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Pay ${escape(view.merchantName)} — Open Pay</title>
+<title>Pay ${escapeHtml(view.merchantName)} — Open Pay</title>
 <link rel="stylesheet" href="/checkout/assets/checkout.css">
 <script src="/checkout/assets/checkout.js" defer></script>
 </head>
 <body>
-<main id="checkout" data-payment="${escape(view.paymentId)}" data-expires="${escape(state.expires_at)}" data-status="${escape(state.status)}" data-paused="${state.timer_paused}">
+<main id="checkout" data-payment="${escapeHtml(view.paymentId)}" data-expires="${escapeHtml(state.expires_at)}" data-status="${escapeHtml(state.status)}" data-paused="${state.timer_paused}">
   <header>
-    <h1>${escape(view.merchantName)}</h1>
-    ${view.description ? `<p class="description">${escape(view.description)}</p>` : ""}
-    <p class="total">$${escape(view.amountUsd)} <span class="currency">USD</span></p>
+    <h1>${escapeHtml(view.merchantName)}</h1>
+    ${view.description ? `<p class="description">${escapeHtml(view.description)}</p>` : ""}
+    <p class="total">$${escapeHtml(view.amountUsd)} <span class="currency">USD</span></p>
   </header>
-  <p id="status" role="status" aria-live="polite"${final ? ` data-final="${final}"` : ""}>${escape(state.text)}</p>
+  <p id="status" role="status" aria-live="polite"${final ? ` data-final="${final}"` : ""}>${escapeHtml(state.text)}</p>
   <p id="countdown" aria-live="off" data-paused-text="${PAUSED_TEXT}">${countdown}</p>
   ${state.payable ? `<p class="timer-note" id="timer-note">The timer pauses once a transaction is detected on chain.</p>` : ""}
   <section id="progress" aria-label="Your payment">${state.progress_html}</section>

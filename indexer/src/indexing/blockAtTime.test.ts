@@ -11,15 +11,25 @@ describe("lastBlockAtOrBefore", function () {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 2, maxLength: 60 }), fc.nat(400), fc.boolean(), async (gaps, at, withKnown) => {
         const times: bigint[] = [];
-        gaps.reduce((time, gap) => (times.push(BigInt(time + gap)), time + gap), 100);
+        let time = 100;
+        for (const gap of gaps) {
+          time += gap;
+          times.push(BigInt(time));
+        }
         const upTo = times.length - 1;
         const target = BigInt(at);
         if (times[upTo] <= target) return; // the caller asks only for times before its head
         let asked = 0;
         const known = withKnown ? times.map((time, number) => block(number, time)).slice(-10) : [];
-        const found = await lastBlockAtOrBefore(target, { known, upTo, lowest: 0, timeOf: async (n) => (asked++, times[n]) });
+        const timeOf = async (n: number) => {
+          asked++;
+          return times[n];
+        };
+        const found = await lastBlockAtOrBefore(target, { known, upTo, lowest: 0, timeOf });
         let expected = -1;
-        times.forEach((time, number) => time <= target && (expected = number));
+        times.forEach((time, number) => {
+          if (time <= target) expected = number;
+        });
         assert.equal(found, expected === -1 ? undefined : expected);
         if (withKnown && expected >= 0 && expected >= upTo - 9 && expected < upTo) assert.equal(asked, 0, "blocks at hand answer without asking");
       }),

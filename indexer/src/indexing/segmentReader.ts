@@ -176,7 +176,10 @@ export async function readSegment(
       }
       if (log.removed) throw new ProviderFault("foreign_logs", `a log of block ${log.blockNumber} is marked removed`);
       let answer = answers.get(header.number);
-      if (!answer) answers.set(header.number, (answer = { escrow: false, paymentIds: new Set(), recipients: new Set(), logs: new Set() }));
+      if (!answer) {
+        answer = { escrow: false, paymentIds: new Set(), recipients: new Set(), logs: new Set() };
+        answers.set(header.number, answer);
+      }
       answer.logs.add(logKey(log));
       if (escrowLogs) {
         answer.escrow = true;

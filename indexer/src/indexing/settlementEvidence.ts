@@ -36,7 +36,7 @@ export async function settlementEvidence(
   if (ids.size === 0) return evidence;
   const list = [...ids] as Hex[];
   const states = await reader.read((client) => readEscrowPayments(client, escrow, list, { blockHash: head.hash }));
-  list.forEach((id, i) => evidence.set(id, { escrow: states[i] }));
+  for (const [i, id] of list.entries()) evidence.set(id, { escrow: states[i] });
 
   // Nothing received: what waited at the deposit address at the expiry, grouped by expiry block.
   const byExpiryBlock = new Map<Hex, Array<{ id: string; depositAddress: Address }>>();

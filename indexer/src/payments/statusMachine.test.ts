@@ -484,7 +484,10 @@ describe("the payment status machine", () => {
           return at(block, logIndex);
         };
         let received = 0;
-        for (const usd of partials) events.push(deposited(next(), usd, (received += usd)));
+        for (const usd of partials) {
+          received += usd;
+          events.push(deposited(next(), usd, received));
+        }
         for (let i = 0; i < strays; i++) {
           events.push({ kind: "stray_returned", position: next(), transactionHash: TX, to: PAYER, token: TOKEN, amount: 1n });
         }

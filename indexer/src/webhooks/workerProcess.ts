@@ -1,5 +1,5 @@
 /**
- * A webhook worker on its own: `npm run webhooks` (ts-node --transpile-only indexer/src/webhooks/workerProcess.ts).
+ * A webhook worker on its own: `npm run webhooks` (node dist/indexer/src/webhooks/workerProcess.js, `npm run build`).
  * Run as many as the deliveries need beside the indexer and the API, on the same PostgreSQL database (PGlite, in
  * DATA_DIR, is one process's: use it only when nothing else has it open). Stops on SIGINT or SIGTERM after the
  * deliveries in flight.

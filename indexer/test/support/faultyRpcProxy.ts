@@ -320,7 +320,7 @@ class NodeView {
       const chunk = missing.slice(i, i + HASHES_PER_LOOKUP);
       const answers = this.lookup(chunk.map((height) => ({ method: "eth_getBlockByNumber", params: [toHex(height), false] })));
       chunk.forEach((height, k) =>
-        this.hashes.set(
+        void this.hashes.set(
           height,
           answers.then((all) => (isBlock(all[k].result) ? all[k].result.hash.toLowerCase() : null)),
         ),
@@ -794,7 +794,7 @@ export class FaultyRpcProxy {
     const numbered = calls.map((call, id) => ({ jsonrpc: "2.0", id, ...call }));
     const answers = await askNode(this.options.upstream, numbered);
     this.stats.lookups += calls.length;
-    answers.forEach((answer, k) => this.recording.recordAnswer(String(calls[k].method), answer.result));
+    for (const [k, answer] of answers.entries()) this.recording.recordAnswer(String(calls[k].method), answer.result);
     return answers;
   }
 }

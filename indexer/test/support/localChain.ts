@@ -155,7 +155,7 @@ export async function signedPayment(chain: LocalChain, usd: string, ttlSeconds =
 }
 
 /** Registers a signed payment with the indexer's store, as the API does when it creates one. */
-export function register(db: Db, chain: LocalChain, payment: SignedPayment) {
+export function register(db: Db, _chain: LocalChain, payment: SignedPayment) {
   return registerPayment(db, SETTINGS, {
     chainId: CHAIN_ID,
     id: payment.intent.paymentId,

@@ -45,7 +45,7 @@ export function checkoutRoutes(app: FastifyInstance, context: ApiContext): void 
   let heartbeat: NodeJS.Timeout | undefined;
   app.addHook("onReady", async () => {
     stopListening = await context.listen(PAYMENT_CHANNEL, (payload) => feed.notified(payload));
-    heartbeat = setInterval(() => feed.forEach((send) => send("")), HEARTBEAT_MS).unref();
+    heartbeat = setInterval(() => feed.forEach((send) => void send("")), HEARTBEAT_MS).unref();
   });
   // Open streams would hold the server's close forever: they end first (the pages reconnect to another process).
   app.addHook("preClose", async () => {

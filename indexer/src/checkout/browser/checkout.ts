@@ -63,10 +63,12 @@ function start(main: HTMLElement): void {
 
   const selectedToken = () => (document.querySelector<HTMLInputElement>("input[name=token]:checked")?.value ?? "");
   const showOption = (token: string) =>
-    options?.querySelectorAll<HTMLElement>(".option").forEach((section) => (section.hidden = section.dataset.token !== token));
+    options?.querySelectorAll<HTMLElement>(".option").forEach((section) => {
+      section.hidden = section.dataset.token !== token;
+    });
 
   document.querySelectorAll<HTMLInputElement>("input[name=token]").forEach((input) =>
-    input.addEventListener("change", () => showOption(input.value)),
+    void input.addEventListener("change", () => showOption(input.value)),
   );
   // Delegated: the options are replaced when an underpaid payment's remaining amount changes.
   options?.addEventListener("click", (event) => {
@@ -128,7 +130,7 @@ function start(main: HTMLElement): void {
   /** The amounts to send changed: a deposit arrived (they are now what remains), or the price moved. */
   async function refreshOptions(): Promise<void> {
     const response = await fetch(`/checkout/${id}/options`, { headers: { accept: "text/html" } });
-    if (!response.ok || !options || !options.isConnected) return;
+    if (!response.ok || !options?.isConnected) return;
     options.innerHTML = await response.text();
     // A token no longer offered loses its choice; if it was the one chosen, the first offered takes its place.
     const inputs = Array.from(document.querySelectorAll<HTMLInputElement>("input[name=token]"));
@@ -157,7 +159,10 @@ function start(main: HTMLElement): void {
 
   /** The status pushed by the server as it changes: one stream per open page. */
   function follow(): void {
-    if (typeof EventSource !== "function") return poll();
+    if (typeof EventSource !== "function") {
+      poll();
+      return;
+    }
     const events = new EventSource(`/checkout/${id}/events`);
     events.onmessage = (message) => {
       show(JSON.parse(message.data) as CheckoutState);
@@ -172,7 +177,10 @@ function start(main: HTMLElement): void {
   /** The page was shown to a person (not fetched by a link preview or a crawler): the payment moves to pending. */
   function reportOpened(): void {
     const send = () => void fetch(`/checkout/${id}/opened`, { method: "POST", keepalive: true }).catch(() => undefined);
-    if (document.visibilityState === "visible") return send();
+    if (document.visibilityState === "visible") {
+      send();
+      return;
+    }
     const onVisible = () => {
       if (document.visibilityState !== "visible") return;
       document.removeEventListener("visibilitychange", onVisible);

@@ -212,6 +212,8 @@ export function describeHistory(history: History): string {
           return `${i}. faults healed`;
         case "checkout":
           return `${i}. checkout opened: ${name(s.payment)}`;
+        default:
+          throw new Error(`a step of no known kind: ${JSON.stringify(s satisfies never)}`);
       }
     }),
   ];

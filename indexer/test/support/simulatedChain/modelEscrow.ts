@@ -540,7 +540,10 @@ const refusesNative = (config: EscrowConfig, token: Address, to: Address): boole
 
 /** `_pushOrCredit`: sends a refund, or, if the receiver cannot take it, owes it to the receiver as a claim. */
 function push(draft: Draft, paymentId: Hex, token: Address, to: Address, amount: bigint): void {
-  if (!refusesNative(draft.config, token, to)) return draft.move(token, draft.config.escrow, to, amount, true);
+  if (!refusesNative(draft.config, token, to)) {
+    draft.move(token, draft.config.escrow, to, amount, true);
+    return;
+  }
   draft.addOwed(claimKey(token, to), amount);
   draft.emit({ name: "RefundClaimable", emitter: draft.config.escrow, args: { paymentId, account: to, token, amount } });
 }
@@ -674,7 +677,10 @@ function perform(draft: Draft, action: EscrowAction): void {
       const amount = draft.balance(token, intent.depositAddress);
       if (amount === 0n) revert("NothingToCollect");
       draft.emit({ name: "StrayReturned", emitter: config.escrow, args: { paymentId: intent.paymentId, depositAddress: intent.depositAddress, to: receiver, token, amount } });
-      if (!refusesNative(config, token, receiver)) return draft.move(token, intent.depositAddress, receiver, amount, true);
+      if (!refusesNative(config, token, receiver)) {
+        draft.move(token, intent.depositAddress, receiver, amount, true);
+        return;
+      }
       // The receiver cannot take it: the escrow sweeps it in and owes it to the receiver as a claim.
       draft.move(token, intent.depositAddress, config.escrow, amount, true);
       push(draft, intent.paymentId, token, receiver, amount);
