@@ -8,7 +8,7 @@ import type { Authenticator } from "./authentication";
 import type { IntentSigner } from "./intentSigner";
 import type { AllowList } from "../webhooks/addressPolicy";
 import type { WebhookWakeup } from "../webhooks/webhookWakeup";
-import type { Mode } from "./paymentResource";
+import type { Mode } from "../payments/paymentResource";
 import type { PaymentViews } from "./paymentViews";
 
 /** Everything the API's routes use: the database, the chain's deployment, prices, the intent signer. */

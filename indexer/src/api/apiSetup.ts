@@ -13,7 +13,7 @@ import type { ApiContext } from "./apiContext";
 import { AuthFailureLimit } from "./authFailureLimit";
 import { Authenticator } from "./authentication";
 import { IntentSigner } from "./intentSigner";
-import { modeOfChain } from "./paymentResource";
+import { modeOfChain } from "../payments/paymentResource";
 import { PaymentViews } from "./paymentViews";
 
 /**

@@ -5,7 +5,7 @@ import type { Db } from "../store/paymentStore";
 import { ApiError } from "./apiErrors";
 import { modeOfKey } from "./apiKeys";
 import { AuthFailureLimit } from "./authFailureLimit";
-import type { Mode } from "./paymentResource";
+import type { Mode } from "../payments/paymentResource";
 
 /** How long a key's owner is remembered in memory: a revoked key stops working within this time. */
 export const KEY_CACHE_MS = 30_000;

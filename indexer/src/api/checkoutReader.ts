@@ -14,7 +14,7 @@ import { loadPaymentRecords, type PaymentRecord } from "../store/paymentRequestS
 import { eventsOf } from "../store/paymentStore";
 import type { ApiContext } from "./apiContext";
 import { notFound } from "./apiErrors";
-import type { PaymentOption } from "./paymentResource";
+import type { PaymentOption } from "../payments/paymentResource";
 
 /** What `/checkout/<id>/status` answers and each server-sent event carries: everything the page shows that moves. */
 export interface CheckoutState {

@@ -9,7 +9,7 @@ import type { Db } from "../store/paymentStore";
 import type { ApiContext } from "./apiContext";
 import { ApiError, invalidField } from "./apiErrors";
 import { balanceResource, merchantTransaction, withdrawCall } from "./balanceResources";
-import type { TokenInfo } from "./paymentResource";
+import type { TokenInfo } from "../payments/paymentResource";
 import { parseAmount } from "./refundRequest";
 
 /** The tokens the API names, by lowercase address (the escrow's, BNB at the zero address). */

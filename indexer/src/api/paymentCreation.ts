@@ -9,7 +9,7 @@ import type { Db } from "../store/paymentStore";
 import type { ApiContext } from "./apiContext";
 import { invalidField } from "./apiErrors";
 import type { CreatePaymentBody } from "./apiSchemas";
-import { paymentResource, type PaymentResource } from "./paymentResource";
+import { paymentResource, type PaymentResource } from "../payments/paymentResource";
 import { checkoutUrl } from "./paymentViews";
 
 export const DEFAULT_TTL_SECONDS = 30 * 60;

@@ -6,7 +6,7 @@ import { signedIntentFromJson } from "../payments/signedIntentJson";
 import { PAYMENT_STATUSES } from "../payments/statuses";
 import type { PaymentRegistration } from "../store/paymentRows";
 import { paymentResourceSchema } from "./apiSchemas";
-import { paymentResource, type PaymentResourceInput, type TokenInfo } from "./paymentResource";
+import { paymentResource, type PaymentResourceInput, type TokenInfo } from "../payments/paymentResource";
 
 const MERCHANT = "0x90F79bf6EB2c4f870365E785982E1f101E93b906" as Address;
 const CUSTOMER = "0x976EA74026E726554dB657fA54763abd0C3a0aa9" as Address;

@@ -2,7 +2,7 @@ import { confirmationsOf, type ConfirmationPolicy } from "../chain/confirmations
 import { readCheckpoint } from "../store/checkpointStore";
 import { historyOf, loadPaymentRecords, transactionsOf, type PaymentRecord } from "../store/paymentRequestStore";
 import type { Db } from "../store/paymentStore";
-import { paymentResource, type PaymentResource, type TokenInfo } from "./paymentResource";
+import { paymentResource, type PaymentResource, type TokenInfo } from "../payments/paymentResource";
 
 export interface PaymentViewSettings {
   chainId: number;

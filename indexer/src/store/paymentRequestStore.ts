@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import type { Hex } from "viem";
-import type { HistoryEntry, Mode, PaymentOption, PaymentRequestDetails } from "../api/paymentResource";
+import type { HistoryEntry, Mode, PaymentOption, PaymentRequestDetails } from "../payments/paymentResource";
 import { newPayment, type Payment } from "../payments/payment";
 import type { PaymentStatus } from "../payments/statuses";
 import { jsonWithBigints } from "./eventData";

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { sql, type RawBuilder } from "kysely";
 import { withdrawalResource } from "../api/balanceResources";
-import { modeOfChain } from "../api/paymentResource";
+import { modeOfChain } from "../payments/paymentResource";
 import type { PaymentViews } from "../api/paymentViews";
 import type { Payment } from "../payments/payment";
 import type { StatusChange } from "../payments/statusMachine";

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Mode } from "../api/paymentResource";
+import type { Mode } from "../payments/paymentResource";
 import type { WebhookEventType } from "../webhooks/eventTypes";
 import type { Db } from "./paymentStore";
 

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import pino from "pino";
 import { getAddress, zeroAddress, type Address, type Hex } from "viem";
-import type { Mode } from "../../src/api/paymentResource";
+import type { Mode } from "../../src/payments/paymentResource";
 import { PaymentViews } from "../../src/api/paymentViews";
 import { recordOffChainEvent } from "../../src/indexing/offChainEvents";
 import type { MachineSettings } from "../../src/payments/statusMachine";
