@@ -1,7 +1,7 @@
 import path from "node:path";
 import { z } from "zod";
-import { confirmationPolicy, type ConfirmationPolicy } from "./chain/confirmations";
-import { parseAllowList, type AllowList } from "./webhooks/addressPolicy";
+import { confirmationPolicy, type ConfirmationPolicy } from "./payments/confirmations";
+import { parseAllowList, type AllowList } from "./ledger/webhookAddressPolicy";
 
 /** A whole-number variable: blank or unset is `fallback`; the error names the variable and its range. */
 export const wholeNumber = (name: string, fallback: number, min: number, max: number) =>

@@ -21,7 +21,7 @@ import { acquireIndexerLock, type IndexerLock } from "./indexing/indexerLock";
 import { DeepReorgError } from "./indexing/reorg";
 import { Keeper } from "./keeper/keeper";
 import { TransactionSender } from "./keeper/transactionSender";
-import { indexerMetrics, keeperMetrics } from "./observability/metrics";
+import { indexerMetrics, keeperMetrics } from "./indexing/indexerMetrics";
 import { startStatusServer } from "./observability/statusServer";
 import { openStore, unusableDatabase, type Store } from "./store/database";
 import { WebhookWorker } from "./webhooks/deliveryWorker";

@@ -6,10 +6,10 @@ import type { Store } from "../store/database";
 import type { Db } from "../store/paymentStore";
 import type { Authenticator } from "./authentication";
 import type { IntentSigner } from "./intentSigner";
-import type { AllowList } from "../webhooks/addressPolicy";
-import type { WebhookWakeup } from "../webhooks/webhookWakeup";
+import type { AllowList } from "../ledger/webhookAddressPolicy";
+import type { WebhookWakeup } from "../store/webhookWakeup";
 import type { Mode } from "../payments/paymentResource";
-import type { PaymentViews } from "./paymentViews";
+import type { PaymentViews } from "../ledger/paymentViews";
 
 /** Everything the API's routes use: the database, the chain's deployment, prices, the intent signer. */
 export interface ApiContext {

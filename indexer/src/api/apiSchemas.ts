@@ -1,9 +1,9 @@
 import { getAddress, isAddress } from "viem";
 import { z } from "zod";
-import { parseFrameOrigin } from "../checkout/frameAncestors";
+import { parseFrameOrigin } from "../payments/frameAncestors";
 import { RETURN_REASONS } from "../payments/payment";
 import { PAYMENT_STATUSES } from "../payments/statuses";
-import { WEBHOOK_EVENT_TYPES } from "../webhooks/eventTypes";
+import { WEBHOOK_EVENT_TYPES } from "../payments/webhookEventTypes";
 
 /**
  * The request and response schemas of the merchant API: they validate requests, serialise responses and are the

@@ -1,20 +1,20 @@
 import type { Address, Hex, PublicClient } from "viem";
 import { openPayEscrowAbi } from "../chain/escrowAbi";
-import type { ConfirmationPolicy } from "../chain/confirmations";
+import type { ConfirmationPolicy } from "../payments/confirmations";
 import type { DeploymentRecord } from "../chain/deployment";
 import { tokenCatalogue } from "../chain/tokenCatalogue";
 import type { MachineSettings } from "../payments/statusMachine";
 import { PriceBook, type FeedToken } from "../prices/priceBook";
 import type { Store } from "../store/database";
 import type { Db } from "../store/paymentStore";
-import type { AllowList } from "../webhooks/addressPolicy";
-import { WebhookWakeup } from "../webhooks/webhookWakeup";
+import type { AllowList } from "../ledger/webhookAddressPolicy";
+import { WebhookWakeup } from "../store/webhookWakeup";
 import type { ApiContext } from "./apiContext";
 import { AuthFailureLimit } from "./authFailureLimit";
 import { Authenticator } from "./authentication";
 import { IntentSigner } from "./intentSigner";
 import { modeOfChain } from "../payments/paymentResource";
-import { PaymentViews } from "./paymentViews";
+import { PaymentViews } from "../ledger/paymentViews";
 
 /**
  * The tokens of a deployment with their feeds, in the record's order (USDT, USDC, BNB for Open Pay's modules), and

@@ -2,8 +2,8 @@ import { normalizeIP } from "@fastify/rate-limit";
 import type { FastifyRequest } from "fastify";
 import { findKeyOwner, type KeyOwner } from "../store/merchantStore";
 import type { Db } from "../store/paymentStore";
-import { ApiError } from "./apiErrors";
-import { modeOfKey } from "./apiKeys";
+import { ApiError } from "../ledger/apiErrors";
+import { modeOfKey } from "../payments/apiKeys";
 import { AuthFailureLimit } from "./authFailureLimit";
 import type { Mode } from "../payments/paymentResource";
 

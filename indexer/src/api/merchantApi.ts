@@ -6,11 +6,11 @@ import Fastify, {
 import { jsonSchemaTransform } from "fastify-type-provider-zod";
 import type { KeyOwner } from "../store/merchantStore";
 import type { ApiContext } from "./apiContext";
-import { ApiError } from "./apiErrors";
+import { ApiError } from "../ledger/apiErrors";
 import { clientAddress } from "./authentication";
 import { zodValidatorCompiler } from "./requestValidation";
 import { balanceRoutes } from "./routes/balanceRoutes";
-import { checkoutRoutes } from "./routes/checkoutRoutes";
+import { checkoutRoutes } from "../checkout/checkoutRoutes";
 import { checkoutSettingsRoutes } from "./routes/checkoutSettingsRoutes";
 import { paymentRoutes } from "./routes/paymentRoutes";
 import { webhookRoutes } from "./routes/webhookRoutes";

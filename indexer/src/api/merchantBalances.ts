@@ -1,5 +1,5 @@
 import type { Address } from "viem";
-import { lastConfirmedBlock } from "../chain/confirmations";
+import { lastConfirmedBlock } from "../payments/confirmations";
 import { checkWithdrawal, tokenBalances, type TokenBalance } from "../payments/merchantBalance";
 import { formatDecimal } from "../prices/decimalAmounts";
 import { readCheckpoint } from "../store/checkpointStore";
@@ -7,10 +7,10 @@ import { balanceMovements, requestedRefunds } from "../store/merchantLedgerStore
 import type { KeyOwner } from "../store/merchantStore";
 import type { Db } from "../store/paymentStore";
 import type { ApiContext } from "./apiContext";
-import { ApiError, invalidField } from "./apiErrors";
-import { balanceResource, merchantTransaction, withdrawCall } from "./balanceResources";
+import { ApiError, invalidField } from "../ledger/apiErrors";
+import { balanceResource, merchantTransaction, withdrawCall } from "../ledger/balanceResources";
 import type { TokenInfo } from "../payments/paymentResource";
-import { parseAmount } from "./refundRequest";
+import { parseAmount } from "../ledger/refundRequest";
 
 /** The tokens the API names, by lowercase address (the escrow's, BNB at the zero address). */
 function catalogue(context: ApiContext): Map<string, TokenInfo> {

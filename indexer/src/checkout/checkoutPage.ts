@@ -1,4 +1,4 @@
-import type { CheckoutState } from "../api/checkoutReader";
+import type { CheckoutState } from "./checkoutReader";
 import type { PaymentOption } from "../payments/paymentResource";
 import type { PaymentStatus } from "../payments/statuses";
 import type { CheckoutProgress } from "./checkoutProgress";

@@ -1,7 +1,7 @@
 import { getAddress, zeroAddress, type Address, type Hex, type PublicClient } from "viem";
 import type { Logger } from "pino";
 import { fetchBlock, fetchHeaders, type BlockHeader } from "../chain/blockHeaders";
-import { lastConfirmedBlock } from "../chain/confirmations";
+import { lastConfirmedBlock } from "../payments/confirmations";
 import { readBalances } from "../chain/escrowReadings";
 import { AdaptiveRange, isRangeTooLarge } from "../chain/logRange";
 import { ProviderFault, type ProviderFaultKind } from "../chain/providerFault";

@@ -1,5 +1,5 @@
 import { zeroAddress, type Address, type Hex } from "viem";
-import type { ConfirmationPolicy } from "../chain/confirmations";
+import type { ConfirmationPolicy } from "./confirmations";
 import type { Payment, ReturnReason, TokenAmount } from "./payment";
 import { comparePositions, isChainEvent, type ChainPaymentEvent, type PaymentEvent, type Settled } from "./paymentEvents";
 import { settlementDue } from "./settlement";

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Address } from "viem";
-import { hashApiKey, newApiKey } from "../api/apiKeys";
+import { hashApiKey, newApiKey } from "../payments/apiKeys";
 import type { Mode } from "../payments/paymentResource";
 import type { Db } from "./paymentStore";
 

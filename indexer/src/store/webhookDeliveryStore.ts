@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { sql, type RawBuilder } from "kysely";
-import { withdrawalResource } from "../api/balanceResources";
+import { withdrawalResource } from "../ledger/balanceResources";
 import { modeOfChain } from "../payments/paymentResource";
-import type { PaymentViews } from "../api/paymentViews";
+import type { PaymentViews } from "../ledger/paymentViews";
 import type { Payment } from "../payments/payment";
 import type { StatusChange } from "../payments/statusMachine";
-import { BALANCE_EVENT_TYPES, eventTypeOf, WEBHOOK_EVENT_TYPES, type WebhookEventType } from "../webhooks/eventTypes";
+import { BALANCE_EVENT_TYPES, eventTypeOf, WEBHOOK_EVENT_TYPES, type WebhookEventType } from "../payments/webhookEventTypes";
 import { jsonWithBigints } from "./eventData";
 import type { WithdrawalOutboxData } from "./merchantLedgerStore";
 import { loadPaymentRecords, type PaymentRecord } from "./paymentRequestStore";

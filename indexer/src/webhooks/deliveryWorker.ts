@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { PaymentViews } from "../api/paymentViews";
+import type { PaymentViews } from "../ledger/paymentViews";
 import type { Store } from "../store/database";
 import type { Db } from "../store/paymentStore";
 import {
@@ -11,7 +11,7 @@ import {
   type ClaimedDelivery,
   type DispatchOutcome,
 } from "../store/webhookDeliveryStore";
-import { NO_ALLOWED_RANGES, type AllowList } from "./addressPolicy";
+import { NO_ALLOWED_RANGES, type AllowList } from "../ledger/webhookAddressPolicy";
 import { DELIVERY_TIMEOUT_MS, WebhookClient, type Resolve } from "./delivery";
 import { retryDelay } from "./retrySchedule";
 import { signDelivery } from "./signing";

@@ -8,11 +8,11 @@ import path from "node:path";
 import pino from "pino";
 import { z } from "zod";
 import { paymentViewsFor } from "../api/apiSetup";
-import { confirmationPolicy } from "../chain/confirmations";
+import { confirmationPolicy } from "../payments/confirmations";
 import { readDeployment } from "../chain/deployment";
 import { openStore, unusableDatabase } from "../store/database";
 import { databaseUrlVariable, logLevelVariable, webhookAllowListVariable, wholeNumber } from "../config";
-import type { AllowList } from "./addressPolicy";
+import type { AllowList } from "../ledger/webhookAddressPolicy";
 import { WebhookWorker } from "./deliveryWorker";
 
 const blankIsUnset = (value: unknown) => (typeof value === "string" && value.trim() === "" ? undefined : value);

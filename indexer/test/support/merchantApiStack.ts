@@ -6,7 +6,7 @@ import { apiContext } from "../../src/api/apiSetup";
 import { buildMerchantApi } from "../../src/api/merchantApi";
 import { createApiKey, createMerchant, type Merchant } from "../../src/store/merchantStore";
 import type { Store } from "../../src/store/database";
-import { parseAllowList } from "../../src/webhooks/addressPolicy";
+import { parseAllowList } from "../../src/ledger/webhookAddressPolicy";
 import { INTENT_SIGNER_KEY, SETTINGS, type LocalChain } from "./localChain";
 
 export { INTENT_SIGNER_KEY };

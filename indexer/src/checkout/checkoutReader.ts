@@ -1,9 +1,9 @@
 import { isAddressEqual, type Address } from "viem";
-import { confirmationsOf } from "../chain/confirmations";
-import { checkoutProgress, type CheckoutProgress } from "../checkout/checkoutProgress";
-import { networkName, progressHtml, statusText, type CheckoutView } from "../checkout/checkoutPage";
-import { qrSvg } from "../checkout/qrCodes";
-import { shownStatus } from "../checkout/shownStatus";
+import { confirmationsOf } from "../payments/confirmations";
+import { checkoutProgress, type CheckoutProgress } from "./checkoutProgress";
+import { networkName, progressHtml, statusText, type CheckoutView } from "./checkoutPage";
+import { qrSvg } from "./qrCodes";
+import { shownStatus } from "./shownStatus";
 import { amountOf } from "../payments/statusMachine";
 import type { PaymentStatus } from "../payments/statuses";
 import { formatUsd } from "../prices/decimalAmounts";
@@ -12,8 +12,8 @@ import { readCheckpoint } from "../store/checkpointStore";
 import { merchantCheckoutOf, type CheckoutSettings } from "../store/merchantStore";
 import { loadPaymentRecords, type PaymentRecord } from "../store/paymentRequestStore";
 import { eventsOf } from "../store/paymentStore";
-import type { ApiContext } from "./apiContext";
-import { notFound } from "./apiErrors";
+import type { ApiContext } from "../api/apiContext";
+import { notFound } from "../ledger/apiErrors";
 import type { PaymentOption } from "../payments/paymentResource";
 
 /** What `/checkout/<id>/status` answers and each server-sent event carries: everything the page shows that moves. */

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import type { Mode } from "../payments/paymentResource";
+import type { Mode } from "./paymentResource";
 
 /** A key's prefix names its mode, so that a leaked key is recognisable (secret scanners) and a test key obvious. */
 export const API_KEY_PREFIX: Record<Mode, string> = { test: "op_test_", live: "op_live_" };

@@ -1,21 +1,21 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
-import { PaymentEventRefused, recordOffChainEvent } from "../../indexing/offChainEvents";
-import { checkFailedTransaction } from "../../checkout/failedTransactionCheck";
-import { checkoutPage, networkName, paymentOptionsHtml } from "../../checkout/checkoutPage";
-import { checkoutScript } from "../../checkout/checkoutScript";
-import { CHECKOUT_CSS } from "../../checkout/checkoutStyle";
-import { checkoutCsp } from "../../checkout/frameAncestors";
-import { tokenLogoFiles } from "../../checkout/tokenLogos";
-import { walletPayment } from "../../checkout/walletPayment";
-import { quoteAmount } from "../../prices/paymentOptions";
-import { intentOf } from "../../store/paymentRows";
-import { PAYMENT_CHANNEL } from "../../store/paymentStore";
-import type { ApiContext } from "../apiContext";
-import { ApiError, invalidField } from "../apiErrors";
-import { failedTransactionBody, paymentIdParams, walletQuery } from "../apiSchemas";
-import { CheckoutFeed } from "../checkoutFeed";
-import { CheckoutReader, type CheckoutState } from "../checkoutReader";
+import { PaymentEventRefused, recordOffChainEvent } from "../ledger/offChainEvents";
+import { checkFailedTransaction } from "./failedTransactionCheck";
+import { checkoutPage, networkName, paymentOptionsHtml } from "./checkoutPage";
+import { checkoutScript } from "./checkoutScript";
+import { CHECKOUT_CSS } from "./checkoutStyle";
+import { checkoutCsp } from "../payments/frameAncestors";
+import { tokenLogoFiles } from "./tokenLogos";
+import { walletPayment } from "./walletPayment";
+import { quoteAmount } from "../prices/paymentOptions";
+import { intentOf } from "../store/paymentRows";
+import { PAYMENT_CHANNEL } from "../store/paymentStore";
+import type { ApiContext } from "../api/apiContext";
+import { ApiError, invalidField } from "../ledger/apiErrors";
+import { failedTransactionBody, paymentIdParams, walletQuery } from "../api/apiSchemas";
+import { CheckoutFeed } from "./checkoutFeed";
+import { CheckoutReader, type CheckoutState } from "./checkoutReader";
 
 /** Statuses in which a customer may still pay. */
 const PAYABLE = new Set(["initiated", "pending"]);

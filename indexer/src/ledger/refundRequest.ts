@@ -1,11 +1,11 @@
 import { encodeFunctionData, zeroAddress, type Address } from "viem";
 import { openPayEscrowAbi } from "../chain/escrowAbi";
-import { PaymentEventRefused, recordOffChainEvent } from "../indexing/offChainEvents";
+import { PaymentEventRefused, recordOffChainEvent } from "./offChainEvents";
 import { formatDecimal, parseDecimal } from "../prices/decimalAmounts";
 import type { KeyOwner } from "../store/merchantStore";
 import type { Db } from "../store/paymentStore";
 import { loadPaymentRecords, lockPayment } from "../store/paymentRequestStore";
-import type { ApiContext } from "./apiContext";
+import type { ApiContext } from "../api/apiContext";
 import { ApiError, invalidField, notFound } from "./apiErrors";
 import { merchantTransaction } from "./balanceResources";
 

@@ -6,9 +6,9 @@ import { paymentOptions } from "../prices/paymentOptions";
 import type { KeyOwner } from "../store/merchantStore";
 import { insertApiPayment } from "../store/paymentRequestStore";
 import type { Db } from "../store/paymentStore";
-import type { ApiContext } from "./apiContext";
+import type { ApiContext } from "../api/apiContext";
 import { invalidField } from "./apiErrors";
-import type { CreatePaymentBody } from "./apiSchemas";
+import type { CreatePaymentBody } from "../api/apiSchemas";
 import { paymentResource, type PaymentResource } from "../payments/paymentResource";
 import { checkoutUrl } from "./paymentViews";
 

@@ -1,4 +1,4 @@
-import { confirmationsOf, type ConfirmationPolicy } from "../chain/confirmations";
+import { confirmationsOf, type ConfirmationPolicy } from "../payments/confirmations";
 import { readCheckpoint } from "../store/checkpointStore";
 import { historyOf, loadPaymentRecords, transactionsOf, type PaymentRecord } from "../store/paymentRequestStore";
 import type { Db } from "../store/paymentStore";

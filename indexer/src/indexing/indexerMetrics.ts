@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { IndexerObserver } from "../indexing/indexer";
+import type { IndexerObserver } from "./indexer";
 import { OPERATOR_REASONS, type OperatorCase } from "../keeper/actionPlan";
 
 /** What the keeper reports each round. */
