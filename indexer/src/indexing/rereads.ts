@@ -5,7 +5,7 @@ import { isRangeTooLarge } from "../chain/logRange";
 import { readBalances } from "../chain/escrowReadings";
 import type { MerchantLog } from "../payments/merchantBalance";
 import { nativeWaitingAfter } from "../payments/statusMachine";
-import type { BlockRecord } from "../store/checkpointStore";
+import type { BlockRecord } from "../chain/blockHeaders";
 import { unrecordedMerchantLogs } from "../store/merchantLedgerStore";
 import { chainEventKey, eventsOf, loadPayments, type Db, type WatchedPayment } from "../store/paymentStore";
 import { depositTransferEvents, nativeArrivalEvents, tokenSet } from "./depositTransfers";
