@@ -4,7 +4,7 @@ import { zeroAddress, type Address, type Hex } from "viem";
 import { newPayment, type Payment } from "../payments/payment";
 import { signedIntentFromJson } from "../payments/signedIntentJson";
 import { PAYMENT_STATUSES } from "../payments/statuses";
-import type { PaymentRegistration } from "../store/paymentRows";
+import type { PaymentRegistration } from "../payments/paymentRegistration";
 import { paymentResourceSchema } from "./apiSchemas";
 import { paymentResource, type PaymentResourceInput, type TokenInfo } from "../payments/paymentResource";
 

@@ -9,7 +9,7 @@ import { checkoutCsp } from "../payments/frameAncestors";
 import { tokenLogoFiles } from "./tokenLogos";
 import { walletPayment } from "./walletPayment";
 import { quoteAmount } from "../prices/paymentOptions";
-import { intentOf } from "../store/paymentRows";
+import { intentOf } from "../payments/paymentRegistration";
 import { PAYMENT_CHANNEL } from "../store/paymentStore";
 import type { ApiContext } from "../api/apiContext";
 import { ApiError, invalidField } from "../ledger/apiErrors";

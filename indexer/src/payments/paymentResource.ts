@@ -3,7 +3,7 @@ import type { Payment, ReturnReason } from "../payments/payment";
 import { signedIntentToJson, type SignedIntentJson } from "../payments/signedIntentJson";
 import type { PaymentStatus } from "../payments/statuses";
 import { formatDecimal, formatUsd } from "../prices/decimalAmounts";
-import { intentOf, type PaymentRegistration } from "../store/paymentRows";
+import { intentOf, type PaymentRegistration } from "../payments/paymentRegistration";
 
 export type Mode = "test" | "live";
 

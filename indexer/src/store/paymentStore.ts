@@ -4,7 +4,8 @@ import { newPayment, type Payment } from "../payments/payment";
 import { isChainEvent, type ConfirmedBlock, type PaymentEvent } from "../payments/paymentEvents";
 import type { StatusChange } from "../payments/statusMachine";
 import { eventFromData, jsonWithBigints } from "./eventData";
-import { paymentFromRow, registrationColumns, registrationFromRow, stateColumns, type PaymentRegistration } from "./paymentRows";
+import type { PaymentRegistration } from "../payments/paymentRegistration";
+import { paymentFromRow, registrationColumns, registrationFromRow, stateColumns } from "./paymentRows";
 import type { Database } from "./schema";
 
 /** Kysely or a transaction of it: every function here runs inside the caller's transaction. */
