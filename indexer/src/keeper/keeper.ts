@@ -2,7 +2,7 @@ import { encodeFunctionData, erc20Abi, getAddress, keccak256, zeroAddress, type 
 import type { Logger } from "pino";
 import { openPayEscrowAbi } from "../chain/escrowAbi";
 import { sleep } from "../chain/retry";
-import type { KeeperObserver } from "../indexing/indexerMetrics";
+import type { KeeperObserver } from "./keeperMetrics";
 import type { PaymentIntent } from "../payments/paymentIntent";
 import { readCheckpoint } from "../store/checkpointStore";
 import { eventsOfPayments, type Db } from "../store/paymentStore";
