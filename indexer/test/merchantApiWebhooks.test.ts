@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { expect } from "chai";
-import { dispatchOutbox } from "../src/store/webhookDeliveryStore";
+import { dispatchOutbox } from "../src/ledger/outboxDispatch";
 import { WEBHOOK_EVENT_TYPES } from "../src/payments/webhookEventTypes";
 import { useLocalChain } from "./support/localChain";
 import { createdPayment, deliveriesOf, expectError, freshStackEachTest, insertDelivery, insertEvent, newMerchant, type ApiFixture } from "./support/merchantApiHelpers";

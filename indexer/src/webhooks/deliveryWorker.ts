@@ -1,15 +1,14 @@
 import type { Logger } from "pino";
+import { dispatchOutbox, type DispatchOutcome } from "../ledger/outboxDispatch";
 import type { PaymentViews } from "../ledger/paymentViews";
 import type { Store } from "../store/database";
 import type { Db } from "../store/paymentStore";
 import {
   claimDueDeliveries,
   DEFAULT_LEASE_MS,
-  dispatchOutbox,
   recordAttemptOutcomes,
   type AttemptOutcome,
   type ClaimedDelivery,
-  type DispatchOutcome,
 } from "../store/webhookDeliveryStore";
 import { NO_ALLOWED_RANGES, type AllowList } from "../ledger/webhookAddressPolicy";
 import { DELIVERY_TIMEOUT_MS, WebhookClient, type Resolve } from "./delivery";
