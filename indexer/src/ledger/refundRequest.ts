@@ -5,9 +5,20 @@ import { formatDecimal, parseDecimal } from "../prices/decimalAmounts";
 import type { KeyOwner } from "../store/merchantStore";
 import type { Db } from "../store/paymentStore";
 import { loadPaymentRecords, lockPayment } from "../store/paymentRequestStore";
-import type { ApiContext } from "../api/apiContext";
+import type { MachineSettings } from "../payments/statusMachine";
+import type { PaymentViews } from "./paymentViews";
 import { ApiError, invalidField, notFound } from "./apiErrors";
 import { merchantTransaction } from "./balanceResources";
+
+/** What refunds read of the gateway: the chain, its escrow and tokens, the status machine's settings, the views. */
+export interface RefundContext {
+  db: Db;
+  chainId: number;
+  escrow: Address;
+  tokens: ReadonlyArray<{ symbol: string; address: Address; decimals: number }>;
+  settings: MachineSettings;
+  views: Pick<PaymentViews, "resources" | "one">;
+}
 
 /**
  * A merchant's refund of a paid payment. The escrow pays refunds out of the merchant's balance and only the
@@ -16,7 +27,7 @@ import { merchantTransaction } from "./balanceResources";
  * sees its `PaymentRefunded` and moves the payment to `refunded` or `partially_refunded`.
  */
 export async function requestRefund(
-  context: ApiContext,
+  context: RefundContext,
   db: Db,
   owner: KeyOwner,
   paymentId: string,
@@ -31,7 +42,7 @@ function inTransaction<T>(db: Db, work: (trx: Db) => Promise<T>): Promise<T> {
   return db.isTransaction ? work(db) : db.transaction().execute(work);
 }
 
-async function refundLocked(context: ApiContext, db: Db, owner: KeyOwner, id: string, paymentId: string, body: { amount?: string; to?: Address }) {
+async function refundLocked(context: RefundContext, db: Db, owner: KeyOwner, id: string, paymentId: string, body: { amount?: string; to?: Address }) {
   // Concurrent refunds of one payment take turns: the second sees the first's `refunding` and is a conflict.
   await lockPayment(db, context.chainId, id);
   const record = (await loadPaymentRecords(db, context.chainId, [id])).get(id);
@@ -87,7 +98,7 @@ export function parseAmount(value: string, decimals: number): bigint {
 }
 
 /** The merchant will not sign the refund after all: the payment returns to what it was. */
-export async function abandonRefund(context: ApiContext, owner: KeyOwner, paymentId: string) {
+export async function abandonRefund(context: RefundContext, owner: KeyOwner, paymentId: string) {
   const id = paymentId.toLowerCase();
   return inTransaction(context.db, async (db) => {
     await lockPayment(db, context.chainId, id);
