@@ -10,6 +10,7 @@ import { watchBlockNumber } from "viem/actions";
 import { privateKeyToAccount } from "viem/accounts";
 import { apiContext, paymentViewsFor } from "./api/apiSetup";
 import { buildMerchantApi } from "./api/merchantApi";
+import { checkoutRoutes } from "./checkout/checkoutRoutes";
 import { readDeployment, escrowAbiHash, type DeploymentRecord } from "./chain/deployment";
 import { openPayEscrowAbi } from "./chain/escrowAbi";
 import { createProviderPool } from "./chain/providerPool";
@@ -64,6 +65,7 @@ async function startMerchantServices(
       rateWindowMs: 1000,
       trustedProxies: config.apiTrustedProxies,
       logger: logger.child({ component: "api" }),
+      routes: [(app) => checkoutRoutes(app, context)],
     });
     try {
       const address = await api.listen({ host: config.apiHost, port: config.apiPort });

@@ -2,6 +2,7 @@ import { getAddress, isAddress } from "viem";
 import { z } from "zod";
 import { parseFrameOrigin } from "../payments/frameAncestors";
 import { RETURN_REASONS } from "../payments/payment";
+import { paymentId, paymentIdParams } from "../payments/paymentId";
 import { PAYMENT_STATUSES } from "../payments/statuses";
 import { WEBHOOK_EVENT_TYPES } from "../payments/webhookEventTypes";
 
@@ -35,7 +36,6 @@ const httpUrl = z
       return false;
     }
   }, "must be an http(s) URL");
-const paymentId = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a payment id: 0x and 64 hex digits");
 const isoTime = z.iso.datetime({ offset: true, message: "must be an ISO 8601 time such as 2026-11-27T10:00:00Z" });
 
 export const createPaymentBody = z.strictObject({
@@ -157,15 +157,7 @@ export const paymentResourceSchema = z.object({
   cancel_url: z.string().nullable(),
 });
 
-export const paymentIdParams = z.strictObject({ id: paymentId });
-
-/** The checkout's "pay with wallet": which token to pay in. */
-export const walletQuery = z.strictObject({ token: z.string().min(1, "must name a token such as USDT").max(16) });
-
-/** The checkout's report of a customer's transaction that reverted. */
-export const failedTransactionBody = z.strictObject({
-  transaction_hash: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a transaction hash: 0x and 64 hex digits").transform((hash) => hash.toLowerCase() as `0x${string}`),
-});
+export { paymentIdParams };
 
 export const listPaymentsQuery = z.strictObject({
   status: z

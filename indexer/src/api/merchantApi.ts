@@ -10,7 +10,6 @@ import { ApiError } from "../ledger/apiErrors";
 import { clientAddress } from "./authentication";
 import { zodValidatorCompiler } from "./requestValidation";
 import { balanceRoutes } from "./routes/balanceRoutes";
-import { checkoutRoutes } from "../checkout/checkoutRoutes";
 import { checkoutSettingsRoutes } from "./routes/checkoutSettingsRoutes";
 import { paymentRoutes } from "./routes/paymentRoutes";
 import { webhookRoutes } from "./routes/webhookRoutes";
@@ -25,6 +24,8 @@ export interface MerchantApiOptions {
    */
   trustedProxies?: readonly string[];
   logger?: FastifyBaseLogger | false;
+  /** Routes of other roles served on the same port (the checkout's), under the same limits and error bodies. */
+  routes?: ReadonlyArray<(app: FastifyInstance) => void>;
 }
 
 /** Fastify's own 4xx errors, in the API's words: which part of the request was wrong. */
@@ -148,6 +149,6 @@ export async function buildMerchantApi(context: ApiContext, options: MerchantApi
   webhookRoutes(app, context);
   checkoutSettingsRoutes(app, context);
   balanceRoutes(app, context);
-  checkoutRoutes(app, context);
+  for (const mount of options.routes ?? []) mount(app);
   return app;
 }

@@ -12,7 +12,7 @@ import { readCheckpoint } from "../store/checkpointStore";
 import { merchantCheckoutOf, type CheckoutSettings } from "../store/merchantStore";
 import { loadPaymentRecords, type PaymentRecord } from "../store/paymentRequestStore";
 import { eventsOf } from "../store/paymentStore";
-import type { ApiContext } from "../api/apiContext";
+import type { GatewayContext } from "../ledger/gatewayContext";
 import { notFound } from "../ledger/apiErrors";
 import type { PaymentOption } from "../payments/paymentResource";
 
@@ -44,7 +44,7 @@ export interface CheckoutState {
 
 /** Reads what the checkout shows of a payment: its options at today's prices, its status, its progress. */
 export class CheckoutReader {
-  constructor(private readonly context: ApiContext) {}
+  constructor(private readonly context: GatewayContext) {}
 
   async load(id: string): Promise<PaymentRecord> {
     const record = await this.find(id);

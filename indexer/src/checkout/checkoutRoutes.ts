@@ -11,9 +11,10 @@ import { walletPayment } from "./walletPayment";
 import { quoteAmount } from "../prices/paymentOptions";
 import { intentOf } from "../payments/paymentRegistration";
 import { PAYMENT_CHANNEL } from "../store/paymentStore";
-import type { ApiContext } from "../api/apiContext";
+import type { GatewayContext } from "../ledger/gatewayContext";
 import { ApiError, invalidField } from "../ledger/apiErrors";
-import { failedTransactionBody, paymentIdParams, walletQuery } from "../api/apiSchemas";
+import { paymentIdParams } from "../payments/paymentId";
+import { failedTransactionBody, walletQuery } from "./checkoutSchemas";
 import { CheckoutFeed } from "./checkoutFeed";
 import { CheckoutReader, type CheckoutState } from "./checkoutReader";
 
@@ -28,7 +29,7 @@ const HEARTBEAT_MS = 20_000;
  * server-sent events (fed by the database's NOTIFY: one LISTEN session per API process, fanned out in memory to the
  * open pages) or polled. No API key.
  */
-export function checkoutRoutes(app: FastifyInstance, context: ApiContext): void {
+export function checkoutRoutes(app: FastifyInstance, context: GatewayContext): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const reader = new CheckoutReader(context);
   const asset = (type: string, body: () => string | Promise<string>) => async (_request: unknown, reply: FastifyReply) =>
