@@ -1,3 +1,5 @@
+import type { DeploymentRecord } from "../chain/deployment";
+import { tokenCatalogue } from "../chain/tokenCatalogue";
 import { confirmationsOf, type ConfirmationPolicy } from "../payments/confirmations";
 import { readCheckpoint } from "../store/checkpointStore";
 import { historyOf, loadPaymentRecords, transactionsOf, type PaymentRecord } from "../store/paymentRequestStore";
@@ -69,3 +71,7 @@ export class PaymentViews {
   }
 }
 
+/** Payment resources of a deployment's payments, with checkout links under `publicUrl`. */
+export function paymentViewsFor(record: DeploymentRecord, publicUrl: string, confirmations: ConfirmationPolicy): PaymentViews {
+  return new PaymentViews({ chainId: record.chainId, tokens: tokenCatalogue(record), publicUrl, confirmations });
+}

@@ -7,7 +7,7 @@
 import path from "node:path";
 import pino from "pino";
 import { z } from "zod";
-import { paymentViewsFor } from "../api/apiSetup";
+import { paymentViewsFor } from "../ledger/paymentViews";
 import { confirmationPolicy } from "../payments/confirmations";
 import { readDeployment } from "../chain/deployment";
 import { openStore, unusableDatabase } from "../store/database";
