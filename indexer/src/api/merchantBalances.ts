@@ -11,6 +11,7 @@ import { ApiError, invalidField } from "../ledger/apiErrors";
 import { balanceResource, merchantTransaction, withdrawCall } from "../ledger/balanceResources";
 import type { TokenInfo } from "../payments/paymentResource";
 import { parseAmount } from "../ledger/refundRequest";
+import { sameAddress } from "../payments/addresses";
 
 /** The tokens the API names, by lowercase address (the escrow's, BNB at the zero address). */
 function catalogue(context: ApiContext): Map<string, TokenInfo> {
@@ -60,7 +61,7 @@ export async function listBalances(context: ApiContext, owner: KeyOwner) {
  * Nothing is recorded: the indexer sees the `Withdrawn` log and announces `balance.withdrawn` once confirmed.
  */
 export async function requestWithdrawal(context: ApiContext, db: Db, owner: KeyOwner, body: { token: string; amount: string }) {
-  const token = context.tokens.find((candidate) => candidate.symbol.toUpperCase() === body.token.toUpperCase() || candidate.address.toLowerCase() === body.token.toLowerCase());
+  const token = context.tokens.find((candidate) => candidate.symbol.toUpperCase() === body.token.toUpperCase() || sameAddress(candidate.address, body.token));
   if (!token) throw invalidField("token", `${body.token} is not a token of this escrow: one of ${context.tokens.map((candidate) => candidate.symbol).join(", ")}`);
   const { checkpoint, balances } = await indexedBalances(context, db, owner.merchant.address);
   const balance = balances.find((candidate) => candidate.token === token.address.toLowerCase()) as TokenBalance;

@@ -17,9 +17,9 @@ import { paymentIdParams } from "../payments/paymentId";
 import { failedTransactionBody, walletQuery } from "./checkoutSchemas";
 import { CheckoutFeed } from "./checkoutFeed";
 import { CheckoutReader, type CheckoutState } from "./checkoutReader";
+import { isOpen } from "../payments/statuses";
 
 /** Statuses in which a customer may still pay. */
-const PAYABLE = new Set(["initiated", "pending"]);
 
 /** How often an open page's event stream carries a comment, so that proxies and load balancers keep it open. */
 const HEARTBEAT_MS = 20_000;
@@ -107,7 +107,7 @@ export function checkoutRoutes(app: FastifyInstance, context: GatewayContext): v
   api.get("/checkout/:id/wallet", { schema: { hide: true, params: paymentIdParams, querystring: walletQuery } }, async (request) => {
     const record = await reader.load(request.params.id);
     const { payment, registration } = record;
-    if (!PAYABLE.has(payment.status)) throw new ApiError(409, "conflict_error", `payment ${payment.id} is ${payment.status}: there is nothing to pay`, "id");
+    if (!isOpen(payment.status)) throw new ApiError(409, "conflict_error", `payment ${payment.id} is ${payment.status}: there is nothing to pay`, "id");
     const symbol = request.query.token.toUpperCase();
     const token = context.tokens.find((candidate) => candidate.symbol.toUpperCase() === symbol);
     if (!token || !record.request.options.some((option) => option.token === token.symbol)) {

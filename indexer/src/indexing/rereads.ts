@@ -13,6 +13,7 @@ import { paymentLogs, type PaymentLog } from "./escrowLogs";
 import { merchantLogs } from "./merchantLogs";
 import { lastBlockAtOrBefore } from "./blockAtTime";
 import { TRANSFER_TOPIC, type ReadTargets } from "./segmentReader";
+import { isOpen } from "../payments/statuses";
 
 /**
  * A second read of logs already applied once: the kept (recent) blocks every confirmation depth, or the whole
@@ -148,8 +149,7 @@ export async function rereadLogs(reread: Reread, context: RereadContext): Promis
 
   // BNB at the expiry that no recorded arrival accounts for (it leaves no log to find).
   const { payment } = stored;
-  const open = payment.status === "initiated" || payment.status === "pending";
-  if (open && payment.receivedUsd === 0n) {
+  if (isOpen(payment.status) && payment.receivedUsd === 0n) {
     const expiryBlock = await lastBlockAtOrBefore(payment.expiry, {
       known: context.kept,
       upTo: reread.to,

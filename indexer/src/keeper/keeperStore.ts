@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import type { Address, Hex } from "viem";
-import type { Db } from "../store/paymentStore";
+import { LATE_FUNDS_WINDOW, type Db } from "../store/paymentStore";
+import { OPEN_STATUSES } from "../payments/statuses";
 
 export type ActionStatus = "planned" | "sent" | "mined" | "cancelling" | "done" | "failed";
 
@@ -152,8 +153,8 @@ export async function keeperCandidates(db: Db, chainId: number, sinceBlock: numb
     .where("chain_id", "=", chainId)
     .where((eb) =>
       eb.or([
-        eb("status", "in", ["initiated", "pending"]),
-        eb.and([eb("status", "=", "expired"), eb("updated_at", ">", sql<Date>`now() - interval '1 day'`)]),
+        eb("status", "in", [...OPEN_STATUSES]),
+        eb.and([eb("status", "=", "expired"), eb("updated_at", ">", sql<Date>`now() - ${LATE_FUNDS_WINDOW}`)]),
         eb.and([eb("status", "in", ["confirming", "paid", "refunding", "partially_refunded", "refunded", "expired"]), eb("other_deposits", "<>", "[]")]),
         // Tokens the escrow does not take, still waiting: reported to the operator every round until returned.
         eb.and([eb("unaccepted_transfers", "<>", "[]"), eb("unaccepted_transfers", "like", '%"returnedBy":null%')]),

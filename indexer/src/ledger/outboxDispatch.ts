@@ -15,6 +15,7 @@ import {
 } from "../store/webhookDeliveryStore";
 import { withdrawalResource } from "./balanceResources";
 import type { PaymentViews } from "./paymentViews";
+import { sameAddress } from "../payments/addresses";
 
 export interface DispatchOutcome {
   /** Outbox rows taken (and deleted), the merchants' and others'. */
@@ -103,7 +104,7 @@ async function balanceEvents(db: Db, views: PaymentViews, rows: readonly OutboxR
     const data = withdrawalResource(contents[i], views.tokens);
     const body = JSON.stringify({ type: row.type, timestamp: at.toISOString(), data });
     return merchants
-      .filter((merchant) => merchant.address.toLowerCase() === contents[i].withdrawal.merchant.toLowerCase())
+      .filter((merchant) => sameAddress(merchant.address, contents[i].withdrawal.merchant))
       .map((merchant) => ({
         id: newEventId(at.getTime()),
         merchant_id: merchant.id,

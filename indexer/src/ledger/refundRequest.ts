@@ -9,6 +9,7 @@ import type { MachineSettings } from "../payments/statusMachine";
 import type { PaymentViews } from "./paymentViews";
 import { ApiError, invalidField, notFound } from "./apiErrors";
 import { merchantTransaction } from "./balanceResources";
+import { sameAddress } from "../payments/addresses";
 
 /** What refunds read of the gateway: the chain, its escrow and tokens, the status machine's settings, the views. */
 export interface RefundContext {
@@ -51,7 +52,7 @@ async function refundLocked(context: RefundContext, db: Db, owner: KeyOwner, id:
   if (!["paid", "partially_refunded"].includes(payment.status) || !payment.token) {
     throw new ApiError(409, "conflict_error", `payment ${id} is ${payment.status}: only a paid or partially refunded payment can be refunded`, "id");
   }
-  const token = context.tokens.find((candidate) => candidate.address.toLowerCase() === payment.token!.toLowerCase());
+  const token = context.tokens.find((candidate) => sameAddress(candidate.address, payment.token!));
   if (!token) throw new ApiError(409, "conflict_error", `payment ${id} was paid in ${payment.token}, a token no longer configured here`, "id");
   const refundable = payment.paidAmount - payment.refundedAmount - payment.refundRequested;
   const amount = body.amount === undefined ? refundable : parseAmount(body.amount, token.decimals);

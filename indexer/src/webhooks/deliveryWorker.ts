@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import { dispatchOutbox, type DispatchOutcome } from "../ledger/outboxDispatch";
 import type { PaymentViews } from "../ledger/paymentViews";
 import type { Store } from "../store/database";
-import type { Db } from "../store/paymentStore";
+import { WEBHOOK_CHANNEL, type Db } from "../store/paymentStore";
 import {
   claimDueDeliveries,
   DEFAULT_LEASE_MS,
@@ -14,12 +14,6 @@ import { NO_ALLOWED_RANGES, type AllowList } from "../ledger/webhookAddressPolic
 import { DELIVERY_TIMEOUT_MS, WebhookClient, type Resolve } from "./delivery";
 import { retryDelay } from "./retrySchedule";
 import { signDelivery } from "./signing";
-
-/**
- * The channel that says there is work: outbox writers notify it (paymentStore's insertChanges, the API's
- * WebhookWakeup), and so does migration 003's trigger on queued deliveries (resends, and each dispatch).
- */
-export const WEBHOOK_CHANNEL = "openpay_webhooks";
 
 /** The longest a result waits for others to be recorded with it (its lease has a minute). */
 const RESULT_LINGER_MS = 5;
