@@ -235,8 +235,8 @@ async function startMerchantRoles(
   }
 }
 
-/** Starts the roles of ROLES, each registering its stop; resolves once they all run (or the process stops standing by). */
-async function startRoles(config: GatewayConfig, logger: pino.Logger, shutdown: Shutdown): Promise<void> {
+/** Starts the roles of ROLES, each registering its stop; false when stopped while standing by for the lock. */
+async function startRoles(config: GatewayConfig, logger: pino.Logger, shutdown: Shutdown): Promise<boolean> {
   const client = createRpcClient(config.rpcUrls);
   const chainId = await retrying(() => client.getChainId(), {
     onError: (err) => logger.warn({ err }, "cannot reach the RPC; retrying"),
@@ -246,7 +246,7 @@ async function startRoles(config: GatewayConfig, logger: pino.Logger, shutdown: 
   let store, settings;
   if (config.roles.has("indexer")) {
     const started = await startChainRoles(config, client, deployment, logger, shutdown);
-    if (!started) return;
+    if (!started) return false;
     ({ store, settings } = started);
   } else {
     store = await openDatabase(config, shutdown);
@@ -256,6 +256,7 @@ async function startRoles(config: GatewayConfig, logger: pino.Logger, shutdown: 
     };
   }
   await startMerchantRoles(config, store, client, deployment, settings, logger, shutdown);
+  return true;
 }
 
 async function main(): Promise<number> {
@@ -269,8 +270,9 @@ async function main(): Promise<number> {
   const logger = pino({ level: config.logLevel, base: { service: "openpay-indexer" } });
   const shutdown = createShutdown((err) => logger.error({ err }, "a teardown failed"));
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void shutdown.kill(EXIT.ok));
+  let running = false;
   try {
-    await startRoles(config, logger, shutdown);
+    running = await startRoles(config, logger, shutdown);
   } catch (error) {
     // A start interrupted by the shutdown (a signal while waiting for the chain) is no failure.
     if (!shutdown.signal.aborted) {
@@ -281,7 +283,8 @@ async function main(): Promise<number> {
   // Runs until a signal, a role's end or a lost lock begins the shutdown.
   await new Promise<void>((resolve) => (shutdown.signal.aborted ? resolve() : shutdown.signal.addEventListener("abort", () => resolve(), { once: true })));
   await shutdown.kill();
-  logger.info("stopped");
+  // A process that never ran (misconfigured, stopped while standing by) has said why already.
+  if (running) logger.info("stopped");
   return shutdown.code;
 }
 
