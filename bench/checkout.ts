@@ -25,7 +25,7 @@ import { writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import path from "node:path";
 import QRCode from "qrcode";
-import { CheckoutReader } from "../indexer/src/api/checkoutReader";
+import { CheckoutReader } from "../indexer/src/checkout/checkoutReader";
 import { checkoutPage, type CheckoutView } from "../indexer/src/checkout/checkoutPage";
 import { openStore } from "../indexer/src/store/database";
 import { startLocalChain } from "../indexer/test/support/localChain";

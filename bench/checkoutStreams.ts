@@ -8,7 +8,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { recordOffChainEvent } from "../indexer/src/indexing/offChainEvents";
+import { recordOffChainEvent } from "../indexer/src/ledger/offChainEvents";
 import { openStore } from "../indexer/src/store/database";
 import { createApiKey, createMerchant } from "../indexer/src/store/merchantStore";
 import { startIndexerProcess } from "../indexer/test/support/indexerProcess";

@@ -21,7 +21,7 @@ import { watchBlockNumber } from "viem/actions";
 import { IntentSigner } from "../indexer/src/api/intentSigner";
 import { acceptedTokenMask, newPaymentId, paymentIntentDigest, type PaymentIntent } from "../indexer/src/payments/paymentIntent";
 import { depositAddress } from "../indexer/src/chain/depositAddress";
-import { registerPayment } from "../indexer/src/indexing/offChainEvents";
+import { registerPayment } from "../indexer/src/ledger/offChainEvents";
 import type { Indexer } from "../indexer/src/indexing/indexer";
 import { openStore, type Store } from "../indexer/src/store/database";
 import { CHAIN_ID, INTENT_SIGNER_KEY, SETTINGS, localIndexer, mine, startLocalChain, type LocalChain } from "../indexer/test/support/localChain";

@@ -16,7 +16,6 @@ const ENTRY_POINTS = [
   "scripts/demo.ts",
   "indexer/src/main.ts",
   "indexer/src/admin/merchantCommand.ts",
-  "indexer/src/webhooks/workerProcess.ts",
   // Preloaded by path (node -r) into the services npm start runs.
   "scripts/stack/exitWithParent.ts",
 ];

@@ -1,10 +1,10 @@
 import path from "node:path";
 import { z } from "zod";
-import { confirmationPolicy, type ConfirmationPolicy } from "./chain/confirmations";
-import { parseAllowList, type AllowList } from "./webhooks/addressPolicy";
+import { confirmationPolicy, type ConfirmationPolicy } from "./payments/confirmations";
+import { parseAllowList, type AllowList } from "./ledger/webhookAddressPolicy";
 
 /** A whole-number variable: blank or unset is `fallback`; the error names the variable and its range. */
-export const wholeNumber = (name: string, fallback: number, min: number, max: number) =>
+const wholeNumber = (name: string, fallback: number, min: number, max: number) =>
   z
     .string()
     .optional()
@@ -18,12 +18,12 @@ export const wholeNumber = (name: string, fallback: number, min: number, max: nu
       return number;
     });
 
-export const databaseUrlVariable = z
+const databaseUrlVariable = z
   .string()
   .optional()
   .refine((url) => !url || /^postgres(ql)?:\/\//.test(url), { message: "DATABASE_URL must start with postgres:// or postgresql://" });
 
-export const logLevelVariable = z.preprocess(
+const logLevelVariable = z.preprocess(
   (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
   z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
@@ -33,7 +33,7 @@ export const logLevelVariable = z.preprocess(
 );
 
 /** WEBHOOK_ALLOWED_CIDRS, parsed: the error names the entry that is not a range. */
-export const webhookAllowListVariable = z
+const webhookAllowListVariable = z
   .string()
   .optional()
   .transform((value, ctx) => {
@@ -113,6 +113,7 @@ const environment = z.object({
   API_RATE_LIMIT: wholeNumber("API_RATE_LIMIT", 100, 1, 1_000_000),
   API_TRUSTED_PROXIES: trustedProxiesVariable,
   WEBHOOK_ALLOWED_CIDRS: webhookAllowListVariable,
+  WEBHOOK_CONCURRENCY: wholeNumber("WEBHOOK_CONCURRENCY", 64, 1, 10_000),
 });
 
 /** The variables readConfig reads, in the order they are declared above (`npm start -- --help` lists them). */
@@ -122,7 +123,8 @@ export const CONFIG_VARIABLES = Object.keys(environment.shape) as ReadonlyArray<
 export const ROLES = ["indexer", "api", "webhooks"] as const;
 export type Role = (typeof ROLES)[number];
 
-export interface IndexerConfig {
+/** The whole gateway process's settings: every role's, read once from the environment. */
+export interface GatewayConfig {
   rpcUrls: string[];
   /** A WebSocket endpoint announcing new heads, so that the indexer steps at once rather than at its next poll. */
   wsUrl?: string;
@@ -155,10 +157,12 @@ export interface IndexerConfig {
   apiTrustedProxies: string[];
   /** Ranges webhook URLs may resolve to although private (WEBHOOK_ALLOWED_CIDRS; local demos: 127.0.0.1/32). */
   webhookAllowList: AllowList;
+  /** Webhook deliveries in flight per process (WEBHOOK_CONCURRENCY). */
+  webhookConcurrency: number;
 }
 
-/** The indexer's settings from the environment; the error lists every variable that is wrong, by name. */
-export function readConfig(env: NodeJS.ProcessEnv): IndexerConfig {
+/** The gateway's settings from the environment; the error lists every variable that is wrong, by name. */
+export function readConfig(env: NodeJS.ProcessEnv): GatewayConfig {
   const result = environment.safeParse(env);
   if (!result.success) throw new Error(result.error.issues.map((issue) => issue.message).join("; "));
   const values = result.data;
@@ -189,5 +193,6 @@ export function readConfig(env: NodeJS.ProcessEnv): IndexerConfig {
     apiRateLimit: values.API_RATE_LIMIT,
     apiTrustedProxies: values.API_TRUSTED_PROXIES,
     webhookAllowList: values.WEBHOOK_ALLOWED_CIDRS,
+    webhookConcurrency: values.WEBHOOK_CONCURRENCY,
   };
 }

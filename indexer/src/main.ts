@@ -1,52 +1,197 @@
 /**
  * The Open Pay process: `npm run indexer`. Reads its settings from the environment (docs/operations.md lists them),
  * the escrow from deployments/<chainId>.json, and runs its ROLES until stopped (SIGINT, SIGTERM): the indexer
- * (with the keeper when OPERATOR_PRIVATE_KEY is set), the merchant API, the webhook worker. All three by default, in
- * one process; at scale, one indexer per chain and as many API and webhook processes as the load needs.
+ * (with the keeper when OPERATOR_PRIVATE_KEY is set), the merchant API (serving the checkout), the webhook worker.
+ * All three by default, in one process; at scale, one indexer per chain and as many API and webhook processes as the
+ * load needs (ROLES=api, ROLES=webhooks). Each role starts with its context and hands back its stop, which joins the
+ * shutdown registry: the process has one way out.
  */
 import pino from "pino";
-import { createPublicClient, createWalletClient, http, webSocket, zeroAddress } from "viem";
-import { watchBlockNumber } from "viem/actions";
-import { privateKeyToAccount } from "viem/accounts";
-import { apiContext, paymentViewsFor } from "./api/apiSetup";
-import { buildMerchantApi } from "./api/merchantApi";
+import { apiContext } from "./api/apiSetup";
+import { startApi } from "./api/apiRole";
 import { readDeployment, escrowAbiHash, type DeploymentRecord } from "./chain/deployment";
 import { openPayEscrowAbi } from "./chain/escrowAbi";
-import { createProviderPool } from "./chain/providerPool";
 import { createRpcClient } from "./chain/rpcClient";
 import { retrying } from "./chain/retry";
-import { readConfig, type IndexerConfig } from "./config";
-import { Indexer } from "./indexing/indexer";
-import { acquireIndexerLock, type IndexerLock } from "./indexing/indexerLock";
+import { checkoutRoutes } from "./checkout/checkoutRoutes";
+import { readConfig, type GatewayConfig } from "./config";
+import { indexerMetrics } from "./indexing/indexerMetrics";
+import { startIndexing } from "./indexing/indexingRole";
+import { acquireIndexerLock } from "./indexing/indexerLock";
 import { DeepReorgError } from "./indexing/reorg";
-import { Keeper } from "./keeper/keeper";
-import { TransactionSender } from "./keeper/transactionSender";
-import { indexerMetrics, keeperMetrics } from "./observability/metrics";
-import { startStatusServer } from "./observability/statusServer";
+import { startKeeper } from "./keeper/keeperRole";
+import { paymentViewsFor } from "./ledger/paymentViews";
+import { startObservability } from "./observability/observabilityRole";
+import type { MachineSettings } from "./payments/statusMachine";
+import { createShutdown, type Shutdown } from "./shutdown";
 import { openStore, unusableDatabase, type Store } from "./store/database";
-import { WebhookWorker } from "./webhooks/deliveryWorker";
+import { startWebhooks } from "./webhooks/webhooksRole";
+
+/** Exit codes (docs/operations.md): the operator's to fix, a reorganisation deeper than kept, the lock lost. */
+const EXIT = { ok: 0, crashed: 1, misconfigured: 2, deepReorg: 3, lockLost: 4 } as const;
+
+type RpcClient = ReturnType<typeof createRpcClient>;
+
+/** A start-up failure the operator fixes: printed as one line, exit code 2. */
+class Misconfigured extends Error {}
 
 /** The escrow's late-collect window (OpenPayEscrow.LATE_COLLECT_WINDOW), read from the chain at start. */
-async function lateCollectWindow(client: ReturnType<typeof createRpcClient>, escrow: `0x${string}`): Promise<bigint> {
+async function lateCollectWindow(client: RpcClient, escrow: `0x${string}`): Promise<bigint> {
   return client.readContract({ address: escrow, abi: openPayEscrowAbi, functionName: "LATE_COLLECT_WINDOW" });
 }
 
+/** The chain's deployment record, refused when its escrow's ABI is not the one this build speaks. */
+function deploymentOf(chainId: number, config: GatewayConfig): DeploymentRecord {
+  let deployment;
+  try {
+    deployment = readDeployment(chainId, config.deploymentsDir);
+  } catch (error) {
+    throw new Misconfigured((error as Error).message);
+  }
+  if (deployment.abiHash !== escrowAbiHash(openPayEscrowAbi)) {
+    throw new Misconfigured(
+      `deployments/${chainId}.json records an escrow ABI (${deployment.abiHash}) other than the one this indexer was built with ` +
+        `(${escrowAbiHash(openPayEscrowAbi)}): deploy the current escrow or run the matching indexer`,
+    );
+  }
+  return deployment;
+}
+
+/** The database, closed at shutdown; one that cannot be used is the operator's to fix, named by its variable. */
+async function openDatabase(config: GatewayConfig, shutdown: Shutdown): Promise<Store> {
+  let store;
+  try {
+    store = await openStore({ url: config.databaseUrl, dataDir: config.databaseUrl ? undefined : config.dataDir });
+  } catch (error) {
+    throw new Misconfigured(unusableDatabase({ url: config.databaseUrl, dataDir: config.dataDir }, error));
+  }
+  shutdown.add(() => store.close());
+  return store;
+}
+
 /**
- * Starts the merchant API and the webhook worker when ROLES has them; returns what stops them. Throws naming the
- * variable when one cannot start (a port in use).
+ * The indexer role: the status server, this chain's lock (with PostgreSQL), the database, the indexer and, with an
+ * operator key, the keeper. Returns the database and the settings the other roles share, or undefined when the
+ * process was stopped while standing by for the lock.
  */
-async function startMerchantServices(
-  config: IndexerConfig,
-  store: Store,
-  client: ReturnType<typeof createRpcClient>,
+async function startChainRoles(
+  config: GatewayConfig,
+  client: RpcClient,
   deployment: DeploymentRecord,
-  lateCollectWindow: bigint,
   logger: pino.Logger,
-  signal: AbortSignal,
-): Promise<{ done: Promise<unknown>; close: () => Promise<void> }> {
-  const settings = { confirmations: config.confirmations, lateCollectWindow };
-  const running: Array<Promise<unknown>> = [];
-  let api: Awaited<ReturnType<typeof buildMerchantApi>> | undefined;
+  shutdown: Shutdown,
+): Promise<{ store: Store; settings: MachineSettings } | undefined> {
+  const { chainId } = deployment;
+  const metrics = indexerMetrics(chainId);
+  let active = false;
+  shutdown.add(
+    await startObservability({
+      registry: metrics.registry,
+      position: metrics.position,
+      maxLagBlocks: config.healthMaxLagBlocks,
+      active: () => active,
+      port: config.statusPort,
+      logger,
+    }),
+  );
+  if (config.databaseUrl) {
+    let lock;
+    try {
+      lock = await acquireIndexerLock(config.databaseUrl, chainId, {
+        signal: shutdown.signal,
+        waiting: () => logger.info({ chainId }, "another indexer holds this chain's lock; standing by"),
+      });
+    } catch (error) {
+      throw new Misconfigured(unusableDatabase({ url: config.databaseUrl, dataDir: config.dataDir }, error));
+    }
+    if (!lock) {
+      logger.info("stopped while standing by");
+      return undefined;
+    }
+    shutdown.add(() => lock.release());
+    lock.lost.addEventListener("abort", () => {
+      // Another process may take over at once: this one must stop, and say so to whoever supervises it.
+      logger.error({ chainId }, "lost the chain's indexer lock (its database session ended); stopping");
+      void shutdown.kill(EXIT.lockLost);
+    });
+  }
+  active = true;
+  const store = await openDatabase(config, shutdown);
+  logger.info(
+    { chainId, escrow: deployment.escrow, startBlock: deployment.blockNumber, store: store.kind, confirmations: config.confirmations },
+    "indexing",
+  );
+  const settings = {
+    confirmations: config.confirmations,
+    lateCollectWindow: await retrying(() => lateCollectWindow(client, deployment.escrow), { signal: shutdown.signal }),
+  };
+  shutdown.add(
+    startIndexing({
+      rpcUrls: config.rpcUrls,
+      wsUrl: config.wsUrl,
+      deployment,
+      db: store.db,
+      settings,
+      pollIntervalMs: config.pollIntervalMs,
+      logger,
+      observer: metrics.observer,
+      signal: shutdown.signal,
+      ended: (error) => roleEnded(error, logger, shutdown),
+    }),
+  );
+  // The keeper runs beside the indexer of the chain it holds the lock for, so that one process acts per chain.
+  if (config.operatorKey) {
+    shutdown.add(
+      startKeeper({
+        client,
+        rpcUrl: config.rpcUrls[0],
+        operatorKey: config.operatorKey,
+        db: store.db,
+        chainId,
+        escrow: deployment.escrow,
+        lateCollectWindow: settings.lateCollectWindow,
+        logger: logger.child({ component: "keeper" }),
+        pollIntervalMs: config.keeperIntervalMs,
+        stuckAfterMs: config.keeperStuckAfterMs,
+        finalityDepth: config.confirmations.depth,
+        registry: metrics.registry,
+        signal: shutdown.signal,
+        ended: (error) => roleEnded(error, logger, shutdown),
+      }),
+    );
+  }
+  return { store, settings };
+}
+
+/**
+ * A role's loop ended. Once the shutdown has begun that is its doing; before, an error ends the process (a
+ * reorganisation deeper than the kept blocks with its own code, anything else as a crash), and so does a loop that
+ * returned, as the indexer's did before roles.
+ */
+function roleEnded(error: unknown, logger: pino.Logger, shutdown: Shutdown): void {
+  if (shutdown.signal.aborted) return;
+  if (error instanceof DeepReorgError) {
+    logger.fatal({ err: error }, error.message);
+    console.error(`error: ${error.message}`);
+    void shutdown.kill(EXIT.deepReorg);
+  } else if (error !== undefined) {
+    console.error(error);
+    void shutdown.kill(EXIT.crashed);
+  } else {
+    void shutdown.kill(EXIT.ok);
+  }
+}
+
+/** The merchant API (serving the checkout) and the webhook worker, when ROLES has them. */
+async function startMerchantRoles(
+  config: GatewayConfig,
+  store: Store,
+  client: RpcClient,
+  deployment: DeploymentRecord,
+  settings: MachineSettings,
+  logger: pino.Logger,
+  shutdown: Shutdown,
+): Promise<void> {
   if (config.roles.has("api")) {
     const context = await apiContext({
       db: store.db,
@@ -58,59 +203,60 @@ async function startMerchantServices(
       settings,
       webhookAllowList: config.webhookAllowList,
     });
-    api = await buildMerchantApi(context, {
-      rateLimit: config.apiRateLimit,
-      rateWindowMs: 1000,
-      trustedProxies: config.apiTrustedProxies,
-      logger: logger.child({ component: "api" }),
-    });
+    let stop;
     try {
-      const address = await api.listen({ host: config.apiHost, port: config.apiPort });
-      logger.info({ address, publicUrl: config.publicUrl }, "merchant API listening");
+      stop = await startApi({
+        context,
+        host: config.apiHost,
+        port: config.apiPort,
+        rateLimit: config.apiRateLimit,
+        trustedProxies: config.apiTrustedProxies,
+        logger: logger.child({ component: "api" }),
+        routes: [(app) => checkoutRoutes(app, context)],
+      });
     } catch (error) {
-      throw new Error(`API_PORT: cannot listen on ${config.apiHost}:${config.apiPort}: ${(error as Error).message}`);
+      throw new Misconfigured((error as Error).message);
     }
+    shutdown.add(stop);
   }
   if (config.roles.has("webhooks")) {
-    const views = paymentViewsFor(deployment, config.publicUrl, config.confirmations);
-    const worker = new WebhookWorker({ db: store.db, views, listen: store.listen, logger: logger.child({ component: "webhooks" }), allowList: config.webhookAllowList });
-    running.push(worker.run(signal));
-    logger.info("webhook worker running");
+    shutdown.add(
+      startWebhooks({
+        db: store.db,
+        listen: store.listen,
+        views: paymentViewsFor(deployment, config.publicUrl, config.confirmations),
+        logger: logger.child({ component: "webhooks" }),
+        allowList: config.webhookAllowList,
+        concurrency: config.webhookConcurrency,
+        signal: shutdown.signal,
+        ended: (error) => roleEnded(error, logger, shutdown),
+      }),
+    );
   }
-  return { done: Promise.all(running), close: async () => void (await api?.close()) };
 }
 
-/** A process without the indexer role: the API and/or the webhook worker over the shared database. */
-async function serveMerchants(
-  config: IndexerConfig,
-  client: ReturnType<typeof createRpcClient>,
-  deployment: DeploymentRecord,
-  logger: pino.Logger,
-  signal: AbortSignal,
-): Promise<number> {
-  let store;
-  try {
-    store = await openStore({ url: config.databaseUrl, dataDir: config.databaseUrl ? undefined : config.dataDir });
-  } catch (error) {
-    console.error(`error: ${unusableDatabase({ url: config.databaseUrl, dataDir: config.dataDir }, error)}`);
-    return 2;
+/** Starts the roles of ROLES, each registering its stop; false when stopped while standing by for the lock. */
+async function startRoles(config: GatewayConfig, logger: pino.Logger, shutdown: Shutdown): Promise<boolean> {
+  const client = createRpcClient(config.rpcUrls);
+  const chainId = await retrying(() => client.getChainId(), {
+    onError: (err) => logger.warn({ err }, "cannot reach the RPC; retrying"),
+    signal: shutdown.signal,
+  });
+  const deployment = deploymentOf(chainId, config);
+  let store, settings;
+  if (config.roles.has("indexer")) {
+    const started = await startChainRoles(config, client, deployment, logger, shutdown);
+    if (!started) return false;
+    ({ store, settings } = started);
+  } else {
+    store = await openDatabase(config, shutdown);
+    settings = {
+      confirmations: config.confirmations,
+      lateCollectWindow: await retrying(() => lateCollectWindow(client, deployment.escrow), { signal: shutdown.signal }),
+    };
   }
-  let services;
-  try {
-    const window = await retrying(() => lateCollectWindow(client, deployment.escrow), { signal });
-    services = await startMerchantServices(config, store, client, deployment, window, logger, signal);
-  } catch (error) {
-    await store.close();
-    if (signal.aborted) return 0;
-    console.error(`error: ${(error as Error).message}`);
-    return 2;
-  }
-  await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
-  await services.close();
-  await services.done.catch(() => undefined);
-  await store.close();
-  logger.info("stopped");
-  return 0;
+  await startMerchantRoles(config, store, client, deployment, settings, logger, shutdown);
+  return true;
 }
 
 async function main(): Promise<number> {
@@ -119,173 +265,33 @@ async function main(): Promise<number> {
     config = readConfig(process.env);
   } catch (error) {
     console.error(`error: ${(error as Error).message}`);
-    return 2;
+    return EXIT.misconfigured;
   }
   const logger = pino({ level: config.logLevel, base: { service: "openpay-indexer" } });
-  const client = createRpcClient(config.rpcUrls);
-  const stop = new AbortController();
-  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => stop.abort());
-
-  const chainId = await retrying(() => client.getChainId(), { onError: (err) => logger.warn({ err }, "cannot reach the RPC; retrying"), signal: stop.signal });
-  let deployment;
+  const shutdown = createShutdown((err) => logger.error({ err }, "a teardown failed"));
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void shutdown.kill(EXIT.ok));
+  let running = false;
   try {
-    deployment = readDeployment(chainId, config.deploymentsDir);
+    running = await startRoles(config, logger, shutdown);
   } catch (error) {
-    console.error(`error: ${(error as Error).message}`);
-    return 2;
-  }
-  if (deployment.abiHash !== escrowAbiHash(openPayEscrowAbi)) {
-    console.error(
-      `error: deployments/${chainId}.json records an escrow ABI (${deployment.abiHash}) other than the one this indexer was built with ` +
-        `(${escrowAbiHash(openPayEscrowAbi)}): deploy the current escrow or run the matching indexer`,
-    );
-    return 2;
-  }
-
-  if (!config.roles.has("indexer")) return serveMerchants(config, client, deployment, logger, stop.signal);
-
-  const metrics = indexerMetrics(chainId);
-  let active = false;
-  const status = await startStatusServer(
-    { registry: metrics.registry, position: metrics.position, maxLagBlocks: config.healthMaxLagBlocks, active: () => active },
-    config.statusPort,
-  );
-  logger.info({ port: status.port }, "serving /metrics and /health");
-
-  /** A database that cannot be used is the operator's to fix: one line naming the variable, exit code 2. */
-  const databaseProblem = (error: unknown) => {
-    console.error(`error: ${unusableDatabase({ url: config.databaseUrl, dataDir: config.dataDir }, error)}`);
-    status.server.close();
-    return 2;
-  };
-  let lock: IndexerLock | undefined;
-  let lockLost = false;
-  if (config.databaseUrl) {
-    try {
-      lock = await acquireIndexerLock(config.databaseUrl, chainId, {
-        signal: stop.signal,
-        waiting: () => logger.info({ chainId }, "another indexer holds this chain's lock; standing by"),
-      });
-    } catch (error) {
-      return databaseProblem(error);
-    }
-    if (!lock) {
-      status.server.close();
-      logger.info("stopped while standing by");
-      return 0;
-    }
-    lock.lost.addEventListener("abort", () => {
-      // Another process may take over at once: this one must stop, and say so to whoever supervises it.
-      lockLost = true;
-      logger.error({ chainId }, "lost the chain's indexer lock (its database session ended); stopping");
-      stop.abort();
-    });
-  }
-  active = true;
-  let store;
-  try {
-    store = await openStore({ url: config.databaseUrl, dataDir: config.databaseUrl ? undefined : config.dataDir });
-  } catch (error) {
-    await lock?.release();
-    return databaseProblem(error);
-  }
-  logger.info(
-    { chainId, escrow: deployment.escrow, startBlock: deployment.blockNumber, store: store.kind, confirmations: config.confirmations },
-    "indexing",
-  );
-  const tokens = Object.values(deployment.tokens).map((token) => token.address).filter((address) => address !== zeroAddress);
-  const indexer = new Indexer({
-    // The indexer moves between providers itself (a wrong answer is a reason to, not only a failed request).
-    rpc: createProviderPool(config.rpcUrls),
-    db: store.db,
-    chainId,
-    escrow: deployment.escrow,
-    tokens,
-    startBlock: deployment.blockNumber,
-    settings: {
-      confirmations: config.confirmations,
-      lateCollectWindow: await retrying(() => lateCollectWindow(client, deployment.escrow), { signal: stop.signal }),
-    },
-    logger,
-    pollIntervalMs: config.pollIntervalMs,
-    observer: metrics.observer,
-  });
-  let unwatch: (() => void) | undefined;
-  if (config.wsUrl) {
-    const heads = createPublicClient({ transport: webSocket(config.wsUrl) });
-    unwatch = watchBlockNumber(heads, {
-      poll: false,
-      onBlockNumber: () => indexer.notifyHead(),
-      onError: (err) => logger.warn({ err }, "newHeads subscription failed; polling meanwhile"),
-    });
-  }
-  // The keeper runs beside the indexer of the chain it holds the lock for, so that one process acts per chain.
-  let keeping: Promise<void> | undefined;
-  if (config.operatorKey) {
-    const account = privateKeyToAccount(config.operatorKey);
-    const sender = new TransactionSender(client, createWalletClient({ account, transport: http(config.rpcUrls[0]) }), account);
-    const keeper = new Keeper({
-      client,
-      sender,
-      db: store.db,
-      chainId,
-      escrow: deployment.escrow,
-      lateCollectWindow: indexer.settings.lateCollectWindow,
-      logger: logger.child({ component: "keeper" }),
-      pollIntervalMs: config.keeperIntervalMs,
-      stuckAfterMs: config.keeperStuckAfterMs,
-      // Its own transactions are final at the depth at which the indexer takes payments as final.
-      finalityDepth: config.confirmations.depth,
-      observer: keeperMetrics(metrics.registry),
-    });
-    logger.info({ operator: account.address }, "keeper running");
-    keeping = keeper.run(stop.signal);
-  }
-  let services: Awaited<ReturnType<typeof startMerchantServices>> | undefined;
-  if (config.roles.has("api") || config.roles.has("webhooks")) {
-    try {
-      services = await startMerchantServices(config, store, client, deployment, indexer.settings.lateCollectWindow, logger, stop.signal);
-    } catch (error) {
-      console.error(`error: ${(error as Error).message}`);
-      stop.abort();
-      await keeping?.catch(() => undefined);
-      unwatch?.();
-      await store.close();
-      await lock?.release();
-      status.server.close();
-      return 2;
+    // A start interrupted by the shutdown (a signal while waiting for the chain) is no failure.
+    if (!shutdown.signal.aborted) {
+      console.error(error instanceof Misconfigured ? `error: ${error.message}` : error);
+      await shutdown.kill(error instanceof Misconfigured ? EXIT.misconfigured : EXIT.crashed);
     }
   }
-  let code = 0;
-  try {
-    await indexer.run(stop.signal);
-    await keeping;
-  } catch (error) {
-    if (error instanceof DeepReorgError) {
-      logger.fatal({ err: error }, error.message);
-      console.error(`error: ${error.message}`);
-      code = 3;
-    } else if (!stop.signal.aborted) {
-      throw error;
-    }
-  } finally {
-    unwatch?.();
-    stop.abort();
-    await keeping?.catch(() => undefined);
-    await services?.close();
-    await services?.done.catch(() => undefined);
-    await store.close();
-    await lock?.release();
-    status.server.close();
-  }
-  logger.info("stopped");
-  return lockLost ? 4 : code;
+  // Runs until a signal, a role's end or a lost lock begins the shutdown.
+  await new Promise<void>((resolve) => (shutdown.signal.aborted ? resolve() : shutdown.signal.addEventListener("abort", () => resolve(), { once: true })));
+  await shutdown.kill();
+  // A process that never ran (misconfigured, stopped while standing by) has said why already.
+  if (running) logger.info("stopped");
+  return shutdown.code;
 }
 
 main().then(
   (code) => process.exit(code),
   (error) => {
     console.error(error);
-    process.exit(1);
+    process.exit(EXIT.crashed);
   },
 );

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import hre from "hardhat";
 import { simulate } from "../../scripts/operator/simulate";
 import { expire } from "../../scripts/operator/expire";
-import { confirmationsOf } from "../src/chain/confirmations";
+import { confirmationsOf } from "../src/payments/confirmations";
 import { DeepReorgError } from "../src/indexing/reorg";
 import { readCheckpoint } from "../src/store/checkpointStore";
 import { describeEachStore } from "./support/stores";

@@ -8,7 +8,7 @@ import { simulate } from "../../scripts/operator/simulate";
 import { createRpcClient } from "../src/chain/rpcClient";
 import { Keeper, type KeeperOptions } from "../src/keeper/keeper";
 import { TransactionSender } from "../src/keeper/transactionSender";
-import { keeperMetrics } from "../src/observability/metrics";
+import { keeperMetrics } from "../src/keeper/keeperMetrics";
 import type { Db } from "../src/store/paymentStore";
 import {
   catchUp,

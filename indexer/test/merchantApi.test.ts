@@ -1,9 +1,9 @@
 import { expect } from "chai";
 import { parseUnits, recoverTypedDataAddress, zeroAddress } from "viem";
-import { DEFAULT_TTL_SECONDS } from "../src/api/paymentCreation";
+import { DEFAULT_TTL_SECONDS } from "../src/ledger/paymentCreation";
 import { openPayEscrowAbi } from "../src/chain/escrowAbi";
 import { createRpcClient } from "../src/chain/rpcClient";
-import { recordOffChainEvent } from "../src/indexing/offChainEvents";
+import { recordOffChainEvent } from "../src/ledger/offChainEvents";
 import { PAYMENT_INTENT_TYPES, paymentIntentDomain } from "../src/payments/paymentIntent";
 import { signedIntentFromJson } from "../src/payments/signedIntentJson";
 import { createApiKey, revokeApiKey } from "../src/store/merchantStore";

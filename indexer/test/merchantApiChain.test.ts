@@ -2,7 +2,7 @@ import { expect } from "chai";
 import hre from "hardhat";
 import { decodeFunctionData, parseUnits, type Hex } from "viem";
 import { openPayEscrowAbi } from "../src/chain/escrowAbi";
-import { dispatchOutbox } from "../src/store/webhookDeliveryStore";
+import { dispatchOutbox } from "../src/ledger/outboxDispatch";
 import { CHAIN_ID, catchUp, localIndexer, mine, useLocalChain } from "./support/localChain";
 import { createdPayment, expectError, freshStackEachTest, newMerchant, payOnChain, type ApiFixture } from "./support/merchantApiHelpers";
 import { call } from "./support/merchantApiStack";

@@ -1,7 +1,7 @@
 import http from "node:http";
 import { expect } from "chai";
 import fc from "fast-check";
-import { WEBHOOK_EVENT_TYPES } from "../src/webhooks/eventTypes";
+import { WEBHOOK_EVENT_TYPES } from "../src/payments/webhookEventTypes";
 import { PAYMENT_STATUSES } from "../src/payments/statuses";
 import type { Store } from "../src/store/database";
 import { createApiKey } from "../src/store/merchantStore";

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { install as installFakeClock } from "@sinonjs/fake-timers";
 import { expect } from "chai";
-import { dispatchOutbox } from "../src/store/webhookDeliveryStore";
-import { WEBHOOK_EVENT_TYPES } from "../src/webhooks/eventTypes";
+import { dispatchOutbox } from "../src/ledger/outboxDispatch";
+import { WEBHOOK_EVENT_TYPES } from "../src/payments/webhookEventTypes";
 import { useLocalChain } from "./support/localChain";
 import { createdPayment, deliveriesOf, expectError, freshStackEachTest, insertDelivery, insertEvent, newMerchant, type ApiFixture } from "./support/merchantApiHelpers";
 import { call, startApiStack } from "./support/merchantApiStack";

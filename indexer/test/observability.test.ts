@@ -7,7 +7,7 @@ import pg from "pg";
 import { simulate } from "../../scripts/operator/simulate";
 import { createRpcClient } from "../src/chain/rpcClient";
 import { paymentLogs } from "../src/indexing/escrowLogs";
-import { indexerMetrics } from "../src/observability/metrics";
+import { indexerMetrics } from "../src/indexing/indexerMetrics";
 import { startStatusServer } from "../src/observability/statusServer";
 import type { BatchResult } from "../src/indexing/commitBatch";
 import { openStore } from "../src/store/database";

@@ -5,7 +5,7 @@ import { simulate } from "../../scripts/operator/simulate";
 import { createProviderPool } from "../src/chain/providerPool";
 import type { ProviderFaultKind } from "../src/chain/providerFault";
 import type { IndexerObserver } from "../src/indexing/indexer";
-import { recordOffChainEvent } from "../src/indexing/offChainEvents";
+import { recordOffChainEvent } from "../src/ledger/offChainEvents";
 import { readEscrowPayments } from "../src/chain/escrowReadings";
 import { FaultyRpcProxy } from "./support/faultyRpcProxy";
 import { setAutomine } from "./support/manualMining";

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import type { LookupAddress } from "node:dns";
-import { checkWebhookUrl, parseAllowList } from "../src/webhooks/addressPolicy";
+import { checkWebhookUrl, parseAllowList } from "../src/ledger/webhookAddressPolicy";
 import { WebhookClient, type Resolve } from "../src/webhooks/delivery";
 import { WebhookWorker } from "../src/webhooks/deliveryWorker";
 import { signDelivery } from "../src/webhooks/signing";

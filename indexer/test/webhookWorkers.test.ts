@@ -1,14 +1,17 @@
 import { expect } from "chai";
-import { rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import type { Hex } from "viem";
 import { openStore, type Store } from "../src/store/database";
 import { notifyWebhookWorkers } from "../src/store/paymentStore";
+import { useLocalChain } from "./support/localChain";
 import { freshPostgresDatabase } from "./support/stores";
 import { eventually, newEndpoint, newMerchant, newPayment, openCheckout, WEBHOOK_CHAIN_ID } from "./support/webhookFixtures";
 import { WebhookReceiver } from "./support/webhookReceiver";
-import { fakeDeploymentsDir, killWorkerProcesses, WorkerProcess } from "./support/webhookWorkerProcess";
+import { killWorkerProcesses, WorkerProcess } from "./support/webhookWorkerProcess";
 
-const READY = "delivering webhooks";
+const READY = "webhook worker running";
 
 describe("webhook worker processes on one PostgreSQL database", function () {
   this.timeout(120_000);
@@ -16,13 +19,14 @@ describe("webhook worker processes on one PostgreSQL database", function () {
   let database: { url: string; drop: () => Promise<void> };
   let store: Store;
   let receiver: WebhookReceiver;
-  let deploymentsDir: string;
+  // The worker asks the chain for its id (31337, the fixtures' WEBHOOK_CHAIN_ID) and reads that chain's deployment.
+  const chain = useLocalChain();
 
-  const start = (name: string, env: Record<string, string> = {}) =>
+  const start = (name: string, env: Record<string, string | undefined> = {}) =>
     new WorkerProcess(name, {
       DATABASE_URL: database.url,
-      CHAIN_ID: String(WEBHOOK_CHAIN_ID),
-      OPENPAY_DEPLOYMENTS_DIR: deploymentsDir,
+      RPC_URLS: chain().url,
+      OPENPAY_DEPLOYMENTS_DIR: chain().deploymentsDir,
       WEBHOOK_ALLOWED_CIDRS: "127.0.0.1/32",
       LOG_LEVEL: "info",
       ...env,
@@ -32,14 +36,6 @@ describe("webhook worker processes on one PostgreSQL database", function () {
     const rows = await store.db.selectFrom("webhook_deliveries").select(["status"]).execute();
     return rows.map((row) => row.status);
   };
-
-  before(function () {
-    deploymentsDir = fakeDeploymentsDir(WEBHOOK_CHAIN_ID);
-  });
-
-  after(function () {
-    rmSync(deploymentsDir, { recursive: true, force: true });
-  });
 
   beforeEach(async function () {
     database = await freshPostgresDatabase();
@@ -134,15 +130,20 @@ describe("webhook worker processes on one PostgreSQL database", function () {
   });
 
   it("exits 2 with one line naming the variable when its configuration is wrong", async function () {
-    const runs = [
-      start("no chain", { CHAIN_ID: "" }),
-      start("bad allow-list", { WEBHOOK_ALLOWED_CIDRS: "127.0.0.1/32, intranet" }),
-      start("no deployment", { CHAIN_ID: "97" }),
-    ];
-    const exits = await Promise.all(runs.map((run) => run.exited));
-    expect(exits.map((exit) => exit.code)).to.deep.equal([2, 2, 2]);
-    expect(runs[0].text.join("\n")).to.match(/^error: CHAIN_ID is not set/);
-    expect(runs[1].text.join("\n")).to.match(/^error: WEBHOOK_ALLOWED_CIDRS: "intranet" is not a CIDR range/);
-    expect(runs[2].text.join("\n")).to.match(/^error: .*97\.json not found/);
+    const empty = mkdtempSync(path.join(os.tmpdir(), "openpay-no-deployments-"));
+    try {
+      const runs = [
+        start("no chain", { RPC_URLS: undefined }),
+        start("bad allow-list", { WEBHOOK_ALLOWED_CIDRS: "127.0.0.1/32, intranet" }),
+        start("no deployment", { OPENPAY_DEPLOYMENTS_DIR: empty }),
+      ];
+      const exits = await Promise.all(runs.map((run) => run.exited));
+      expect(exits.map((exit) => exit.code)).to.deep.equal([2, 2, 2]);
+      expect(runs[0].text.join("\n")).to.match(/^error: RPC_URLS is not set/);
+      expect(runs[1].text.join("\n")).to.match(/^error: WEBHOOK_ALLOWED_CIDRS: "intranet" is not a CIDR range/);
+      expect(runs[2].text.join("\n")).to.match(new RegExp(`^error: .*${WEBHOOK_CHAIN_ID}\\.json not found`));
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
   });
 });

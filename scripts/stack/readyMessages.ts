@@ -1,4 +1,5 @@
 import type { DeploymentRecord } from "../../indexer/src/chain/deployment";
+import { modeOfChain } from "../../indexer/src/payments/paymentResource";
 import type { Merchant } from "../../indexer/src/store/merchantStore";
 import { shownPath } from "./repository";
 import type { StackFolder } from "./stackFolder";
@@ -85,8 +86,8 @@ export function chainStackReady({
   statusPort: number;
   folder: StackFolder;
 }): string {
-  // As the API decides (apiSetup.ts): only BSC mainnet takes live keys.
-  const mode = record.chainId === 56 ? "live" : "test";
+  // As the API decides: only BSC mainnet takes live keys.
+  const mode = modeOfChain(record.chainId);
   // A record written by Hardhat's in-process network is for a chain that `--network localhost` reaches.
   const network = record.network === "hardhat" ? "localhost" : record.network;
   return [

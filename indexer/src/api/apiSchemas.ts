@@ -1,9 +1,10 @@
 import { getAddress, isAddress } from "viem";
 import { z } from "zod";
-import { parseFrameOrigin } from "../checkout/frameAncestors";
-import { paymentResourceSchema, tokenRefSchema } from "../payments/resourceSchemas";
+import { parseFrameOrigin } from "../payments/frameAncestors";
+import { paymentId, paymentIdParams } from "../payments/paymentId";
+import { paymentResourceSchema, tokenRefSchema, withdrawalSchema } from "../payments/resourceSchemas";
 import { PAYMENT_STATUSES } from "../payments/statuses";
-import { BALANCE_EVENT_TYPES, PAYMENT_EVENT_TYPES, WEBHOOK_EVENT_TYPES } from "../webhooks/eventTypes";
+import { BALANCE_EVENT_TYPES, PAYMENT_EVENT_TYPES, WEBHOOK_EVENT_TYPES } from "../payments/webhookEventTypes";
 
 /**
  * The request and response schemas of the merchant API: they validate requests, serialise responses and are the
@@ -35,7 +36,6 @@ const httpUrl = z
       return false;
     }
   }, "must be an http(s) URL");
-const paymentId = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a payment id: 0x and 64 hex digits");
 const isoTime = z.iso.datetime({ offset: true, message: "must be an ISO 8601 time such as 2026-11-27T10:00:00Z" });
 
 export const createPaymentBody = z.strictObject({
@@ -66,15 +66,7 @@ export const createPaymentBody = z.strictObject({
 });
 export type CreatePaymentBody = z.output<typeof createPaymentBody>;
 
-export const paymentIdParams = z.strictObject({ id: paymentId });
-
-/** The checkout's "pay with wallet": which token to pay in. */
-export const walletQuery = z.strictObject({ token: z.string().min(1, "must name a token such as USDT").max(16) });
-
-/** The checkout's report of a customer's transaction that reverted. */
-export const failedTransactionBody = z.strictObject({
-  transaction_hash: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a transaction hash: 0x and 64 hex digits").transform((hash) => hash.toLowerCase() as `0x${string}`),
-});
+export { paymentIdParams };
 
 export const listPaymentsQuery = z.strictObject({
   status: z
@@ -193,21 +185,6 @@ export const withdrawalRequestSchema = z
   })
   .meta({ id: "WithdrawalRequest", description: "A withdrawal to sign: the escrow pays it to the merchant's payout wallet." });
 
-/** A confirmed withdrawal, as `balance.withdrawn` carries it (balanceResources.ts renders it). */
-export const withdrawalSchema = z
-  .object({
-    object: z.literal("withdrawal"),
-    id: z.string(),
-    merchant: z.string(),
-    payout: z.string().describe("The payout wallet the escrow paid."),
-    token: tokenRefSchema,
-    amount: z.string(),
-    amount_units: z.string(),
-    transaction_hash: z.string(),
-    block_number: z.number().int(),
-  })
-  .meta({ id: "Withdrawal", description: "A withdrawal of the escrow balance to the payout wallet, confirmed on chain." });
-export type WithdrawalResource = z.infer<typeof withdrawalSchema>;
 
 /** The bodies of webhook deliveries: the API's document lists them under `webhooks` (webhookDocument.ts). */
 export const paymentWebhookEventSchema = z

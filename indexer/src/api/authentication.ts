@@ -2,10 +2,10 @@ import { normalizeIP } from "@fastify/rate-limit";
 import type { FastifyRequest } from "fastify";
 import { findKeyOwner, type KeyOwner } from "../store/merchantStore";
 import type { Db } from "../store/paymentStore";
-import { ApiError } from "./apiErrors";
-import { modeOfKey } from "./apiKeys";
+import { ApiError } from "../ledger/apiErrors";
+import { modeOfKey } from "../payments/apiKeys";
 import { AuthFailureLimit } from "./authFailureLimit";
-import type { Mode } from "./paymentResource";
+import type { Mode } from "../payments/paymentResource";
 
 /** How long a key's owner is remembered in memory: a revoked key stops working within this time. */
 export const KEY_CACHE_MS = 30_000;

@@ -3,7 +3,7 @@ import type { FastifyRequest } from "fastify";
 import { claimIdempotencyKey, saveResponse } from "../store/idempotencyStore";
 import type { KeyOwner } from "../store/merchantStore";
 import type { Db } from "../store/paymentStore";
-import { ApiError } from "./apiErrors";
+import { ApiError } from "../ledger/apiErrors";
 
 /** JSON with object keys sorted, so that the same body in another key order hashes the same. */
 function canonicalJson(value: unknown): string {

@@ -6,11 +6,10 @@ import Fastify, {
 import { jsonSchemaTransform, jsonSchemaTransformObject } from "fastify-type-provider-zod";
 import type { KeyOwner } from "../store/merchantStore";
 import type { ApiContext } from "./apiContext";
-import { ApiError } from "./apiErrors";
+import { ApiError } from "../ledger/apiErrors";
 import { clientAddress } from "./authentication";
 import { zodValidatorCompiler } from "./requestValidation";
 import { balanceRoutes } from "./routes/balanceRoutes";
-import { checkoutRoutes } from "./routes/checkoutRoutes";
 import { checkoutSettingsRoutes } from "./routes/checkoutSettingsRoutes";
 import { withReachableSchemas } from "./reachableSchemas";
 import { WEBHOOKS } from "./webhookDocument";
@@ -27,6 +26,8 @@ export interface MerchantApiOptions {
    */
   trustedProxies?: readonly string[];
   logger?: FastifyBaseLogger | false;
+  /** Routes of other roles served on the same port (the checkout's), under the same limits and error bodies. */
+  routes?: ReadonlyArray<(app: FastifyInstance) => void>;
 }
 
 /** Fastify's own 4xx errors, in the API's words: which part of the request was wrong. */
@@ -171,6 +172,6 @@ export async function buildMerchantApi(context: ApiContext, options: MerchantApi
   webhookRoutes(app, context);
   checkoutSettingsRoutes(app, context);
   balanceRoutes(app, context);
-  checkoutRoutes(app, context);
+  for (const mount of options.routes ?? []) mount(app);
   return app;
 }

@@ -1,5 +1,5 @@
 import type { Address } from "viem";
-import { lastConfirmedBlock } from "../chain/confirmations";
+import { lastConfirmedBlock } from "../payments/confirmations";
 import { checkWithdrawal, tokenBalances, type TokenBalance } from "../payments/merchantBalance";
 import { formatDecimal } from "../prices/decimalAmounts";
 import { readCheckpoint } from "../store/checkpointStore";
@@ -7,10 +7,11 @@ import { balanceMovements, requestedRefunds } from "../store/merchantLedgerStore
 import type { KeyOwner } from "../store/merchantStore";
 import type { Db } from "../store/paymentStore";
 import type { ApiContext } from "./apiContext";
-import { ApiError, invalidField } from "./apiErrors";
-import { balanceResource, merchantTransaction, withdrawCall } from "./balanceResources";
-import type { TokenInfo } from "./paymentResource";
-import { parseAmount } from "./refundRequest";
+import { ApiError, invalidField } from "../ledger/apiErrors";
+import { balanceResource, merchantTransaction, withdrawCall } from "../ledger/balanceResources";
+import type { TokenInfo } from "../payments/paymentResource";
+import { parseAmount } from "../ledger/refundRequest";
+import { sameAddress } from "../payments/addresses";
 
 /** The tokens the API names, by lowercase address (the escrow's, BNB at the zero address). */
 function catalogue(context: ApiContext): Map<string, TokenInfo> {
@@ -60,7 +61,7 @@ export async function listBalances(context: ApiContext, owner: KeyOwner) {
  * Nothing is recorded: the indexer sees the `Withdrawn` log and announces `balance.withdrawn` once confirmed.
  */
 export async function requestWithdrawal(context: ApiContext, db: Db, owner: KeyOwner, body: { token: string; amount: string }) {
-  const token = context.tokens.find((candidate) => candidate.symbol.toUpperCase() === body.token.toUpperCase() || candidate.address.toLowerCase() === body.token.toLowerCase());
+  const token = context.tokens.find((candidate) => candidate.symbol.toUpperCase() === body.token.toUpperCase() || sameAddress(candidate.address, body.token));
   if (!token) throw invalidField("token", `${body.token} is not a token of this escrow: one of ${context.tokens.map((candidate) => candidate.symbol).join(", ")}`);
   const { checkpoint, balances } = await indexedBalances(context, db, owner.merchant.address);
   const balance = balances.find((candidate) => candidate.token === token.address.toLowerCase()) as TokenBalance;

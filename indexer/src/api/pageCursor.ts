@@ -1,4 +1,4 @@
-import { invalidField } from "./apiErrors";
+import { invalidField } from "../ledger/apiErrors";
 
 /** An opaque page cursor: where the previous page ended, as (created_at, id) — stable while rows are inserted. */
 export function encodeCursor(createdAt: string | Date, id: string): string {

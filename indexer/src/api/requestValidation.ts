@@ -1,6 +1,6 @@
 import type { FastifySchemaCompiler } from "fastify";
 import type { z } from "zod";
-import { ApiError } from "./apiErrors";
+import { ApiError } from "../ledger/apiErrors";
 
 /** The field a zod issue is about, as a client wrote it (`metadata.colour`, `tokens.1`), or what part of the request. */
 function fieldOf(issue: z.core.$ZodIssue, part: string): string {

@@ -1,6 +1,13 @@
 import type { Hex, PublicClient } from "viem";
-import type { BlockRecord } from "../store/checkpointStore";
 import { ProviderFault } from "./providerFault";
+
+/** A block as the indexer keeps it: enough to find where a reorganisation forked. */
+export interface BlockRecord {
+  number: number;
+  hash: Hex;
+  parentHash: Hex;
+  timestamp: bigint;
+}
 
 /** A block header as the indexer reads it: what it keeps, and the bloom it checks answers against. */
 export interface BlockHeader extends BlockRecord {

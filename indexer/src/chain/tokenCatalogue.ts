@@ -1,5 +1,5 @@
 import { getAddress, zeroAddress } from "viem";
-import type { TokenInfo } from "../api/paymentResource";
+import type { TokenInfo } from "../payments/paymentResource";
 import type { DeploymentRecord } from "./deployment";
 
 /** BNB, paid natively: the escrow and the API name it by the zero address. */

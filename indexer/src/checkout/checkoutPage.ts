@@ -1,5 +1,5 @@
-import type { CheckoutState } from "../api/checkoutReader";
-import type { PaymentOption } from "../api/paymentResource";
+import type { CheckoutState } from "./checkoutReader";
+import type { PaymentOption } from "../payments/paymentResource";
 import type { PaymentStatus } from "../payments/statuses";
 import type { CheckoutProgress } from "./checkoutProgress";
 import { tokenLogoPath } from "./tokenLogos";

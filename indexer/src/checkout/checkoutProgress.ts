@@ -1,8 +1,9 @@
-import { isAddressEqual, zeroAddress, type Address, type Hex } from "viem";
+import { zeroAddress, type Address, type Hex } from "viem";
 import type { Payment } from "../payments/payment";
 import type { PaymentEvent } from "../payments/paymentEvents";
-import type { PaymentStatus } from "../payments/statuses";
+import { isOpen, type PaymentStatus } from "../payments/statuses";
 import { formatDecimal } from "../prices/decimalAmounts";
+import { sameAddress } from "../payments/addresses";
 
 /** A token as the page names it. */
 export interface ShownToken {
@@ -31,8 +32,6 @@ export interface CheckoutProgress {
   note: string | null;
 }
 
-const PAYABLE: ReadonlySet<PaymentStatus> = new Set(["initiated", "pending"]);
-
 /**
  * What the page shows of a payment's money, from the payment and its recorded chain events. The escrow's rule
  * (OpenPayEscrow.expire, docs/contracts.md): an expired payment's deposits go back by themselves, to the intent's
@@ -54,11 +53,11 @@ export function checkoutProgress(input: {
   const deposits = events.filter((event) => event.kind === "deposited" || event.kind === "completed");
   const received = deposits.map((event) => transfer(event.transactionHash, event.token, event.amount));
   const refunded = events.flatMap((event) => (event.kind === "deposit_refunded" ? [{ ...transfer(event.transactionHash, event.token, event.amount), to: event.to }] : []));
-  const payable = PAYABLE.has(shown);
+  const payable = isOpen(shown);
   const detected = received.length > 0 || payment.depositAddressFunded || payment.nativeWaiting > 0n;
 
-  const hasRefundAddress = !isAddressEqual(refundTo, zeroAddress);
-  const payers = [...new Set(deposits.map((event) => (isAddressEqual(event.payer, payment.depositAddress) ? "the wallet that sent it" : event.payer)))];
+  const hasRefundAddress = !sameAddress(refundTo, zeroAddress);
+  const payers = [...new Set(deposits.map((event) => (sameAddress(event.payer, payment.depositAddress) ? "the wallet that sent it" : event.payer)))];
   const receiver = hasRefundAddress ? `the payment's refund address ${refundTo}` : payers.length > 0 ? payers.join(" and ") : "the wallet that sent it";
   let note: string | null = null;
   if (shown === "expired") {

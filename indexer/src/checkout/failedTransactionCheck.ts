@@ -1,6 +1,7 @@
-import { BaseError, decodeFunctionData, isAddressEqual, type Address, type Hex, type PublicClient } from "viem";
+import { BaseError, decodeFunctionData, type Address, type Hex, type PublicClient } from "viem";
 import { openPayEscrowAbi } from "../chain/escrowAbi";
 import { explainRevert } from "../chain/revertReason";
+import { sameAddress } from "../payments/addresses";
 
 export type FailedTransactionCheck = { ok: true; reason: string } | { ok: false; problem: string; status: number };
 
@@ -20,7 +21,7 @@ export async function checkFailedTransaction(
   if (!receipt) return { ok: false, status: 409, problem: `transaction ${hash} is not mined yet` };
   if (receipt.status === "success") return { ok: false, status: 422, problem: `transaction ${hash} did not revert` };
   const transaction = await client.getTransaction({ hash });
-  if (!transaction.to || !isAddressEqual(transaction.to, escrow)) {
+  if (!transaction.to || !sameAddress(transaction.to, escrow)) {
     return { ok: false, status: 422, problem: `transaction ${hash} was not sent to the escrow ${escrow}` };
   }
   let call;

@@ -1,5 +1,5 @@
 import type { Payment } from "../payments/payment";
-import type { PaymentStatus } from "../payments/statuses";
+import { isOpen, type PaymentStatus } from "../payments/statuses";
 
 /**
  * The status a shopper is shown. The merchant hears `expired` once a block after the expiry is confirmed, the escrow
@@ -8,7 +8,6 @@ import type { PaymentStatus } from "../payments/statuses";
  * applied) passes it. Funds sent after it are strays the keeper returns, so nothing is lost by saying so at once.
  */
 export function shownStatus(payment: Payment, chainTime: bigint | undefined): PaymentStatus {
-  const open = payment.status === "initiated" || payment.status === "pending";
-  if (open && payment.receivedUsd === 0n && !payment.fundedByExpiry && chainTime !== undefined && chainTime > payment.expiry) return "expired";
+  if (isOpen(payment.status) && payment.receivedUsd === 0n && !payment.fundedByExpiry && chainTime !== undefined && chainTime > payment.expiry) return "expired";
   return payment.status;
 }

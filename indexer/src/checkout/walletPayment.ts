@@ -1,5 +1,5 @@
 import { encodeFunctionData, erc20Abi, zeroAddress, type Address, type Hex } from "viem";
-import type { TokenInfo } from "../api/paymentResource";
+import type { TokenInfo } from "../payments/paymentResource";
 import { openPayEscrowAbi } from "../chain/escrowAbi";
 import type { PaymentIntent } from "../payments/paymentIntent";
 import { formatDecimal } from "../prices/decimalAmounts";

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
 import type { Hex } from "viem";
-import type { BlockRecord } from "../store/checkpointStore";
+import type { BlockRecord } from "../chain/blockHeaders";
 import { lastBlockAtOrBefore } from "./blockAtTime";
 
 const block = (number: number, timestamp: bigint): BlockRecord => ({ number, timestamp, hash: `0x${number}` as Hex, parentHash: `0x${number - 1}` as Hex });

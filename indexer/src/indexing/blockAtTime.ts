@@ -1,4 +1,4 @@
-import type { BlockRecord } from "../store/checkpointStore";
+import type { BlockRecord } from "../chain/blockHeaders";
 
 /**
  * The last block at or before `timestamp` among blocks 0..`upTo` (whose own timestamp is after it): a payment's

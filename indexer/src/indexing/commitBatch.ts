@@ -4,7 +4,8 @@ import type { MerchantLog } from "../payments/merchantBalance";
 import type { ConfirmedBlock, Settled } from "../payments/paymentEvents";
 import { escrowAgreement, escrowMismatch, settlementDue, type OnChainEvidence } from "../payments/settlement";
 import { applyEvent, reconcile, replay, type MachineSettings, type StatusChange } from "../payments/statusMachine";
-import { deleteBlocksAbove, pruneBlocksBelow, saveBlocks, writeCheckpoint, type BlockRecord } from "../store/checkpointStore";
+import type { BlockRecord } from "../chain/blockHeaders";
+import { deleteBlocksAbove, pruneBlocksBelow, saveBlocks, writeCheckpoint } from "../store/checkpointStore";
 import {
   chainEventKey,
   deleteEventsAbove,

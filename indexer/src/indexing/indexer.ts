@@ -1,7 +1,7 @@
 import { getAddress, zeroAddress, type Address, type Hex, type PublicClient } from "viem";
 import type { Logger } from "pino";
-import { fetchBlock, fetchHeaders, type BlockHeader } from "../chain/blockHeaders";
-import { lastConfirmedBlock } from "../chain/confirmations";
+import { fetchBlock, fetchHeaders, type BlockHeader, type BlockRecord } from "../chain/blockHeaders";
+import { lastConfirmedBlock } from "../payments/confirmations";
 import { readBalances } from "../chain/escrowReadings";
 import { AdaptiveRange, isRangeTooLarge } from "../chain/logRange";
 import { ProviderFault, type ProviderFaultKind } from "../chain/providerFault";
@@ -10,7 +10,7 @@ import { backoffDelay, retrying, sleep } from "../chain/retry";
 import { isStateUnavailable } from "../chain/stateAvailability";
 import type { ConfirmedBlock } from "../payments/paymentEvents";
 import type { MachineSettings } from "../payments/statusMachine";
-import { keptBlock, keptBlocks, readCheckpoint, type BlockRecord, type Checkpoint } from "../store/checkpointStore";
+import { keptBlock, keptBlocks, readCheckpoint, type Checkpoint } from "../store/checkpointStore";
 import { watchedPayments, type Db, type WatchedPayment } from "../store/paymentStore";
 import { lastBlockAtOrBefore } from "./blockAtTime";
 import { commitBatch, type BatchResult } from "./commitBatch";

@@ -3,6 +3,7 @@ import type { BlockHeader } from "../chain/blockHeaders";
 import type { WatchedPayment } from "../store/paymentStore";
 import { nativeArrivalEvents } from "./depositTransfers";
 import type { PaymentLog } from "./escrowLogs";
+import { sameAddress } from "../payments/addresses";
 
 /** BNB of each address at the end of a block; throws when the node no longer holds that block's state (pruned). */
 export type NativeBalancesAt = (addresses: readonly Address[], block: BlockHeader) => Promise<bigint[]>;
@@ -44,7 +45,7 @@ function stretches(headers: readonly BlockHeader[], watched: readonly WatchedPay
     let last = end;
     for (const { event } of own) {
       const sweep =
-        ((event.kind === "deposited" || event.kind === "completed") && isNative(event.token) && event.payer.toLowerCase() === payment.depositAddress.toLowerCase()) ||
+        ((event.kind === "deposited" || event.kind === "completed") && isNative(event.token) && sameAddress(event.payer, payment.depositAddress)) ||
         (event.kind === "stray_returned" && isNative(event.token));
       if (sweep) sweeps.push(event.position.blockNumber);
       if (event.kind === "completed") {

@@ -5,7 +5,7 @@ import { isRangeTooLarge } from "../chain/logRange";
 import { readBalances } from "../chain/escrowReadings";
 import type { MerchantLog } from "../payments/merchantBalance";
 import { nativeWaitingAfter } from "../payments/statusMachine";
-import type { BlockRecord } from "../store/checkpointStore";
+import type { BlockRecord } from "../chain/blockHeaders";
 import { unrecordedMerchantLogs } from "../store/merchantLedgerStore";
 import { chainEventKey, eventsOf, loadPayments, type Db, type WatchedPayment } from "../store/paymentStore";
 import { depositTransferEvents, nativeArrivalEvents, tokenSet } from "./depositTransfers";
@@ -13,6 +13,7 @@ import { paymentLogs, type PaymentLog } from "./escrowLogs";
 import { merchantLogs } from "./merchantLogs";
 import { lastBlockAtOrBefore } from "./blockAtTime";
 import { TRANSFER_TOPIC, type ReadTargets } from "./segmentReader";
+import { isOpen } from "../payments/statuses";
 
 /**
  * A second read of logs already applied once: the kept (recent) blocks every confirmation depth, or the whole
@@ -148,8 +149,7 @@ export async function rereadLogs(reread: Reread, context: RereadContext): Promis
 
   // BNB at the expiry that no recorded arrival accounts for (it leaves no log to find).
   const { payment } = stored;
-  const open = payment.status === "initiated" || payment.status === "pending";
-  if (open && payment.receivedUsd === 0n) {
+  if (isOpen(payment.status) && payment.receivedUsd === 0n) {
     const expiryBlock = await lastBlockAtOrBefore(payment.expiry, {
       known: context.kept,
       upTo: reread.to,

@@ -3,6 +3,7 @@ import { blockLogsFromReceipts } from "../chain/blockReceipts";
 import { fetchHeaders, type BlockHeader } from "../chain/blockHeaders";
 import { addressBits, addressTopicBits, bloomBits, bloomBytes, bloomMayHold, type BloomBits } from "../chain/logsBloom";
 import { ProviderFault } from "../chain/providerFault";
+import { sameAddress } from "../payments/addresses";
 
 /** An ERC-20 `Transfer(from, to, value)`'s topic 0. */
 export const TRANSFER_TOPIC: Hex = toEventSelector(erc20Abi.find((item) => item.type === "event" && item.name === "Transfer") as AbiEvent);
@@ -81,7 +82,7 @@ class Watch {
   }
 
   isEscrowLog(log: Log): boolean {
-    return log.address.toLowerCase() === this.targets.escrow.toLowerCase();
+    return sameAddress(log.address, this.targets.escrow);
   }
 
   isWatchedTransfer(log: Log): boolean {

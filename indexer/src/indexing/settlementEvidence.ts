@@ -2,7 +2,7 @@ import { zeroAddress, type Address, type Hex, type PublicClient } from "viem";
 import { readBalances, readEscrowPayments } from "../chain/escrowReadings";
 import type { ConfirmedBlock } from "../payments/paymentEvents";
 import type { OnChainEvidence } from "../payments/settlement";
-import type { BlockRecord } from "../store/checkpointStore";
+import type { BlockRecord } from "../chain/blockHeaders";
 import { paymentsDueAt, type Db } from "../store/paymentStore";
 import type { PaymentLog } from "./escrowLogs";
 

@@ -2,11 +2,12 @@ import { encodeFunctionData, erc20Abi, getAddress, zeroAddress, type Address, ty
 import type { Logger } from "pino";
 import { openPayEscrowAbi } from "../chain/escrowAbi";
 import { sleep } from "../chain/retry";
-import type { KeeperObserver } from "../observability/metrics";
+import type { KeeperObserver } from "./keeperMetrics";
 import type { PaymentIntent } from "../payments/paymentIntent";
 import { readCheckpoint } from "../store/checkpointStore";
 import { eventsOfPayments, type Db } from "../store/paymentStore";
-import { intentOf, paymentFromRow, registrationFromRow } from "../store/paymentRows";
+import { intentOf } from "../payments/paymentRegistration";
+import { paymentFromRow, registrationFromRow } from "../store/paymentRows";
 import { OPERATOR_REASON_TEXT, planFor, subjectOf, type KeeperAction, type KeeperView, type OperatorCase } from "./actionPlan";
 import { actionKeyString, claimAction, deleteAction, keeperCandidates, revertedActionKeys, unsettledActions, updateAction } from "./keeperStore";
 import { TransactionFollower } from "./transactionFollower";

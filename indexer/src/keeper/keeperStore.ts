@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import type { Hex } from "viem";
-import type { Db } from "../store/paymentStore";
+import { OPEN_STATUSES } from "../payments/statuses";
+import { LATE_FUNDS_WINDOW, type Db } from "../store/paymentStore";
 import type { KeeperTransaction, TransactionState } from "./transactionLifecycle";
 
 export type ActionKey = { paymentId: string; action: string; stateKey: string };
@@ -129,10 +130,10 @@ export async function keeperCandidates(db: Db, chainId: number, sinceBlock: numb
     .where("chain_id", "=", chainId)
     .where((eb) =>
       eb.or([
-        eb("status", "in", ["initiated", "pending"]),
+        eb("status", "in", [...OPEN_STATUSES]),
         // The refunds of an expired payment's deposit address follow its expiry within a few rounds; a day leaves room
         // to retry them through an outage without reading every payment that ever expired.
-        eb.and([eb("status", "=", "expired"), eb("updated_at", ">", sql<Date>`now() - interval '1 day'`)]),
+        eb.and([eb("status", "=", "expired"), eb("updated_at", ">", sql<Date>`now() - ${LATE_FUNDS_WINDOW}`)]),
         eb.and([eb("status", "in", ["confirming", "paid", "refunding", "partially_refunded", "refunded", "expired"]), eb("other_deposits", "<>", "[]")]),
         // Tokens the escrow does not take, still waiting: reported to the operator every round until returned.
         eb.and([eb("unaccepted_transfers", "<>", "[]"), eb("unaccepted_transfers", "like", '%"returnedBy":null%')]),

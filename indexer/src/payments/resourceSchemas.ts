@@ -145,3 +145,19 @@ export const paymentResourceSchema = z
     cancel_url: z.string().nullable(),
   })
   .meta({ id: "Payment", description: "A payment as the API returns it and webhooks carry it: amounts as decimal strings, times in ISO 8601." });
+
+/** A confirmed withdrawal, as `balance.withdrawn` carries it (balanceResources.ts renders it). */
+export const withdrawalSchema = z
+  .object({
+    object: z.literal("withdrawal"),
+    id: z.string(),
+    merchant: z.string(),
+    payout: z.string().describe("The payout wallet the escrow paid."),
+    token: tokenRefSchema,
+    amount: z.string(),
+    amount_units: z.string(),
+    transaction_hash: z.string(),
+    block_number: z.number().int(),
+  })
+  .meta({ id: "Withdrawal", description: "A withdrawal of the escrow balance to the payout wallet, confirmed on chain." });
+export type WithdrawalResource = z.infer<typeof withdrawalSchema>;

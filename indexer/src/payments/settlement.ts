@@ -1,6 +1,8 @@
 import { zeroAddress, type Address } from "viem";
 import type { Payment } from "./payment";
 import type { ConfirmedBlock } from "./paymentEvents";
+import { isOpen } from "./statuses";
+import { sameAddress } from "./addresses";
 
 /**
  * When a payment may be told `paid`, `expired` or `failed`, and what the escrow's own record must say first. The
@@ -42,14 +44,12 @@ export interface SettlementDue {
   basis: SettlementBasis;
 }
 
-const OPEN = new Set(["initiated", "pending"]);
-
 /** The settlement a payment is due once `confirmed` is the newest confirmed block; undefined when none is. */
 export function settlementDue(payment: Payment, confirmed: ConfirmedBlock, lateCollectWindow: bigint): SettlementDue | undefined {
   if (payment.status === "confirming") {
     return payment.completedBlock !== null && payment.completedBlock <= confirmed.number ? { to: "paid", basis: "completed" } : undefined;
   }
-  if (!OPEN.has(payment.status)) return undefined;
+  if (!isOpen(payment.status)) return undefined;
   if (payment.expiredBlock !== null) {
     return payment.expiredBlock <= confirmed.number ? { to: "expired", basis: "expired_on_chain" } : undefined;
   }
@@ -75,7 +75,7 @@ export interface OnChainEvidence {
 export type Agreement = { agrees: true } | { agrees: false; reason: string };
 
 const PAID_ON_CHAIN = new Set<EscrowStatus>(["completed", "partially_refunded", "refunded"]);
-const same = (a: Address | null, b: Address) => (a ?? zeroAddress).toLowerCase() === b.toLowerCase();
+const same = (a: Address | null, b: Address) => sameAddress(a ?? zeroAddress, b);
 
 /** Whether the escrow's record backs the deposits the indexer counted: the same token, units and USD received. */
 function sameDeposits(payment: Payment, escrow: OnChainPayment): string | undefined {

@@ -1,9 +1,10 @@
 import { zeroAddress, type Address, type Hex } from "viem";
-import type { ConfirmationPolicy } from "../chain/confirmations";
+import type { ConfirmationPolicy } from "./confirmations";
 import type { Payment, ReturnReason, TokenAmount } from "./payment";
 import { comparePositions, isChainEvent, type ChainPaymentEvent, type PaymentEvent, type Settled } from "./paymentEvents";
 import { settlementDue } from "./settlement";
-import { isAllowedTransition, type PaymentStatus } from "./statuses";
+import { isAllowedTransition, isOpen, type PaymentStatus } from "./statuses";
+import { sameAddress } from "./addresses";
 
 /** Why a payment changed; merchants see it in the payment's history and its webhooks. */
 export type ChangeReason =
@@ -154,9 +155,7 @@ function refundStatus(payment: Payment): PaymentStatus {
   return payment.refundedAmount >= payment.paidAmount ? "refunded" : "partially_refunded";
 }
 
-const OPEN: ReadonlySet<PaymentStatus> = new Set(["initiated", "pending"]);
 const SETTLED: ReadonlySet<PaymentStatus> = new Set(["paid", "refunding", "partially_refunded", "refunded"]);
-const sameAddress = (a: Address, b: Address) => a.toLowerCase() === b.toLowerCase();
 const isNative = (token: Address) => sameAddress(token, zeroAddress);
 
 /**
@@ -183,7 +182,7 @@ function applyChainEvent(payment: Payment, event: ChainPaymentEvent): Outcome {
   const at = { ...payment, cursor: event.position };
   switch (event.kind) {
     case "deposited": {
-      if (!OPEN.has(payment.status) || payment.expiredBlock !== null) return refuse(`a deposit cannot reach a ${payment.status} payment`);
+      if (!isOpen(payment.status) || payment.expiredBlock !== null) return refuse(`a deposit cannot reach a ${payment.status} payment`);
       const common = { ...at, depositAddressFunded: false, nativeWaiting: nativeWaitingAfter(payment.nativeWaiting, payment.depositAddress, event) };
       // A deposit in another accepted token adds up apart, as on chain: the payment's record keeps its first token.
       const next: Payment = inPaymentToken(payment, event.token)
@@ -192,7 +191,7 @@ function applyChainEvent(payment: Payment, event: ChainPaymentEvent): Outcome {
       return announcingMoney(payment, moves(next, [["pending", "deposit", source]]), "deposit", source);
     }
     case "completed": {
-      if (!OPEN.has(payment.status) || payment.expiredBlock !== null) return refuse(`a completing deposit cannot reach a ${payment.status} payment`);
+      if (!isOpen(payment.status) || payment.expiredBlock !== null) return refuse(`a completing deposit cannot reach a ${payment.status} payment`);
       // Paid by another token than its first: what it holds in that one is now the payment's, its first token's
       // deposits are left over for their payers, as on chain.
       const other = !inPaymentToken(payment, event.token);
@@ -213,7 +212,7 @@ function applyChainEvent(payment: Payment, event: ChainPaymentEvent): Outcome {
     }
     case "expired":
       // Counted once its block is confirmed (a `settled` event): until then a reorganisation may take it back.
-      if (!OPEN.has(payment.status) || payment.expiredBlock !== null) return refuse(`a ${payment.status} payment cannot be expired by the escrow`);
+      if (!isOpen(payment.status) || payment.expiredBlock !== null) return refuse(`a ${payment.status} payment cannot be expired by the escrow`);
       return { ok: true, payment: { ...at, expiredBlock: event.position.blockNumber, depositAddressFunded: false }, changes: [] };
     case "deposit_refunded": {
       // An expired payment's deposits, in any of its tokens, are refunds; a paid one's in another token than the one
@@ -222,7 +221,7 @@ function applyChainEvent(payment: Payment, event: ChainPaymentEvent): Outcome {
       const refund = { kind: "expiry" as const, token: event.token, amount: event.amount, to: event.to, transactionHash: event.transactionHash, claimable: false };
       if (payment.token !== null && !sameAddress(payment.token, event.token)) {
         // Deposits in a token that did not pay it go back once it is paid or expired.
-        if (OPEN.has(payment.status) && payment.expiredBlock === null) return refuse(`deposits of a ${payment.status} payment are not refunded`);
+        if (isOpen(payment.status) && payment.expiredBlock === null) return refuse(`deposits of a ${payment.status} payment are not refunded`);
         const otherDeposits = addAmount(payment.otherDeposits, event.token, -event.amount);
         if (expiring) return announcingMoney(payment, unchanged({ ...at, otherDeposits, refunds: [...payment.refunds, refund] }), "deposit_refunded", source);
         const returned = { reason: "paid_in_other_token" as const, token: event.token, amount: event.amount, from: event.payer, to: event.to, transactionHash: event.transactionHash, claimable: false };
@@ -245,7 +244,7 @@ function applyChainEvent(payment: Payment, event: ChainPaymentEvent): Outcome {
     }
     case "deposit_address_funded": {
       const nativeWaiting = nativeWaitingAfter(payment.nativeWaiting, payment.depositAddress, event);
-      if (!OPEN.has(payment.status) || payment.expiredBlock !== null) return { ok: true, payment: { ...at, nativeWaiting }, changes: [] };
+      if (!isOpen(payment.status) || payment.expiredBlock !== null) return { ok: true, payment: { ...at, nativeWaiting }, changes: [] };
       // Only funds the payment could take count: a token its intent accepts, and by the expiry (after it, the escrow
       // takes no deposit and the keeper collects nothing: a stray). Undated (the balance at the expiry could not be
       // read), it may have come in time.
@@ -353,7 +352,7 @@ export function applyEvent(payment: Payment, event: PaymentEvent, settings: Mach
       if (payment.status !== "initiated") return { ok: true, payment, changes: [] };
       return moves(payment, [["pending", "checkout_opened"]]);
     case "transaction_failed":
-      if (!OPEN.has(payment.status)) return { ok: true, payment, changes: [] };
+      if (!isOpen(payment.status)) return { ok: true, payment, changes: [] };
       return { ok: true, payment: { ...payment, failedTransactions: payment.failedTransactions + 1 }, changes: [] };
     case "refund_requested": {
       if (!SETTLED.has(payment.status) || payment.status === "refunded") {

@@ -23,6 +23,14 @@ export const PAYMENT_STATUSES = [
 
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 
+/** Statuses in which a payment still waits for its money: created, or its checkout opened or part of it paid. */
+export const OPEN_STATUSES = ["initiated", "pending"] as const satisfies readonly PaymentStatus[];
+
+/** Whether a payment in `status` still takes deposits: neither complete, failed nor expired (nor refunded). */
+export function isOpen(status: string): boolean {
+  return (OPEN_STATUSES as readonly string[]).includes(status);
+}
+
 /** Statuses a payment ends in: nothing the customer does changes them (a merchant may still refund a paid one). */
 export const FINAL_STATUSES: ReadonlySet<PaymentStatus> = new Set(["paid", "failed", "expired", "refunded"]);
 

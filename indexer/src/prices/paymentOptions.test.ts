@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { zeroAddress, type Address } from "viem";
-import type { TokenInfo } from "../api/paymentResource";
+import type { TokenInfo } from "../payments/paymentResource";
 import { parseDecimal } from "./decimalAmounts";
 import { dueUsd, paymentOptions, QUOTE_DECIMALS, quoteAmount } from "./paymentOptions";
 import { tokensForUsd, usdValue, type Price } from "./tokenAmount";

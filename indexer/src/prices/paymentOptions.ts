@@ -1,5 +1,5 @@
 import type { Address } from "viem";
-import type { PaymentOption, TokenInfo } from "../api/paymentResource";
+import type { PaymentOption, TokenInfo } from "../payments/paymentResource";
 import { paymentRequestUri } from "../payments/eip681";
 import { formatDecimal } from "./decimalAmounts";
 import { tokensForUsd, usdValue, type Price } from "./tokenAmount";

@@ -1,5 +1,5 @@
 import { parseAbi, type Address, type PublicClient } from "viem";
-import type { TokenInfo } from "../api/paymentResource";
+import type { TokenInfo } from "../payments/paymentResource";
 import type { Price } from "./tokenAmount";
 
 const aggregatorAbi = parseAbi([

@@ -1,13 +1,6 @@
 import type { Hex } from "viem";
+import type { BlockRecord } from "../chain/blockHeaders";
 import type { Db } from "./paymentStore";
-
-/** A block as the indexer keeps it: enough to find where a reorganisation forked. */
-export interface BlockRecord {
-  number: number;
-  hash: Hex;
-  parentHash: Hex;
-  timestamp: bigint;
-}
 
 export interface Checkpoint {
   blockNumber: number;

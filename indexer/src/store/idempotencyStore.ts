@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import type { Mode } from "../api/paymentResource";
+import type { Mode } from "../payments/paymentResource";
 import type { Db } from "./paymentStore";
 
 /** How long a key is remembered (Stripe: 24 hours); an older key is forgotten and may be used again. */

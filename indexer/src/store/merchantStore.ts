@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Address } from "viem";
-import { hashApiKey, newApiKey } from "../api/apiKeys";
-import type { Mode } from "../api/paymentResource";
+import { hashApiKey, newApiKey } from "../payments/apiKeys";
+import type { Mode } from "../payments/paymentResource";
 import type { Db } from "./paymentStore";
 
 export interface Merchant {

@@ -1,10 +1,11 @@
 import { sql } from "kysely";
 import type { Hex } from "viem";
-import type { HistoryEntry, Mode, PaymentOption, PaymentRequestDetails } from "../api/paymentResource";
+import type { HistoryEntry, Mode, PaymentOption, PaymentRequestDetails } from "../payments/paymentResource";
 import { newPayment, type Payment } from "../payments/payment";
 import type { PaymentStatus } from "../payments/statuses";
 import { jsonWithBigints } from "./eventData";
-import { paymentFromRow, registrationColumns, registrationFromRow, stateColumns, type PaymentRegistration } from "./paymentRows";
+import type { PaymentRegistration } from "../payments/paymentRegistration";
+import { paymentFromRow, registrationColumns, registrationFromRow, stateColumns } from "./paymentRows";
 import type { Db } from "./paymentStore";
 
 /** A payment the API created: its state, its signed terms and what the merchant asked for. */

@@ -1,24 +1,8 @@
 import type { Address, Hex } from "viem";
 import type { Payment } from "../payments/payment";
-import type { PaymentIntent } from "../payments/paymentIntent";
+import type { PaymentRegistration } from "../payments/paymentRegistration";
 import type { PaymentStatus } from "../payments/statuses";
 import type { PaymentsTable } from "./schema";
-
-/** What the API registers for a payment besides the machine's state: the signed terms and the deposit address. */
-export interface PaymentRegistration {
-  chainId: number;
-  id: Hex;
-  merchant: Address;
-  amountUsd: bigint;
-  expiry: bigint;
-  refundTo: Address;
-  /** The intent's `acceptedTokens`: bit `i` for the escrow's token at index `i`. */
-  acceptedTokenMask: bigint;
-  /** The same tokens by address (zero: BNB), in the order the checkout offers them. */
-  acceptedTokens: Address[];
-  signature: Hex;
-  depositAddress: Address;
-}
 
 type Row = { [K in keyof PaymentsTable]: unknown };
 
@@ -83,12 +67,6 @@ export function registrationFromRow(row: Row): PaymentRegistration {
     signature: row.signature as Hex,
     depositAddress: row.deposit_address as Address,
   };
-}
-
-/** The signed intent a registration holds: what the escrow's calls for this payment take. */
-export function intentOf(registration: PaymentRegistration): PaymentIntent {
-  const { id: paymentId, merchant, amountUsd, expiry, refundTo, acceptedTokenMask } = registration;
-  return { paymentId, merchant, amountUsd, expiry, refundTo, acceptedTokens: acceptedTokenMask };
 }
 
 /** The columns of a payment row that hold its registered terms. */

@@ -4,8 +4,10 @@ import { newPayment, type Payment } from "../payments/payment";
 import { isChainEvent, type ConfirmedBlock, type PaymentEvent } from "../payments/paymentEvents";
 import type { StatusChange } from "../payments/statusMachine";
 import { eventFromData, jsonWithBigints } from "./eventData";
-import { paymentFromRow, registrationColumns, registrationFromRow, stateColumns, type PaymentRegistration } from "./paymentRows";
+import type { PaymentRegistration } from "../payments/paymentRegistration";
+import { paymentFromRow, registrationColumns, registrationFromRow, stateColumns } from "./paymentRows";
 import type { Database } from "./schema";
+import { isOpen, OPEN_STATUSES } from "../payments/statuses";
 
 /** Kysely or a transaction of it: every function here runs inside the caller's transaction. */
 export type Db = Kysely<Database>;
@@ -62,9 +64,9 @@ export async function paymentsDueAt(db: Db, chainId: number, confirmed: Confirme
     .where((eb) =>
       eb.or([
         eb.and([eb("status", "=", "confirming"), eb("completed_block", "<=", confirmed.number)]),
-        eb.and([eb("status", "in", ["initiated", "pending"]), eb("expired_block", "<=", confirmed.number)]),
+        eb.and([eb("status", "in", [...OPEN_STATUSES]), eb("expired_block", "<=", confirmed.number)]),
         eb.and([
-          eb("status", "in", ["initiated", "pending"]),
+          eb("status", "in", [...OPEN_STATUSES]),
           eb("received_usd", "=", "0"),
           eb("expired_block", "is", null),
           eb("expiry", "<", confirmed.timestamp.toString()),
@@ -88,6 +90,14 @@ export interface WatchedPayment {
 }
 
 /**
+ * How long after a payment last changed (ended, most often) its deposit address is still watched. Funds sent late (a
+ * wallet that broadcast after the expiry, an exchange's delayed withdrawal) are strays the keeper sends back: the
+ * indexer reads transfers to the address and the keeper takes the expired payment as a candidate for this long, one
+ * window for both so that what the indexer records the keeper still acts on. A day covers exchanges' usual delays.
+ */
+export const LATE_FUNDS_WINDOW = sql`interval '1 day'`;
+
+/**
  * Payments whose deposit addresses the indexer reads transfers and BNB balances for: those not final, and any that
  * changed in the last day (funds sent after a payment ended are strays the keeper returns).
  */
@@ -96,14 +106,14 @@ export async function watchedPayments(db: Db, chainId: number): Promise<WatchedP
     .selectFrom("payments")
     .select(["id", "deposit_address", "status", "expiry", "accepted_tokens", "native_waiting"])
     .where("chain_id", "=", chainId)
-    .where((eb) => eb.or([eb("status", "in", ["initiated", "pending", "confirming", "refunding"]), eb("updated_at", ">", sql<Date>`now() - interval '1 day'`)]))
+    .where((eb) => eb.or([eb("status", "in", ["initiated", "pending", "confirming", "refunding"]), eb("updated_at", ">", sql<Date>`now() - ${LATE_FUNDS_WINDOW}`)]))
     .execute();
   return rows.map((row) => ({
     id: row.id as Hex,
     depositAddress: row.deposit_address as Hex,
     status: row.status,
     expiry: BigInt(row.expiry),
-    takesNative: (row.status === "initiated" || row.status === "pending") && row.accepted_tokens.split(",").some((token) => /^0x0{40}$/.test(token)),
+    takesNative: isOpen(row.status) && row.accepted_tokens.split(",").some((token) => /^0x0{40}$/.test(token)),
     nativeWaiting: BigInt(row.native_waiting),
   }));
 }
@@ -304,9 +314,15 @@ export async function insertChanges(
   await notifyWebhookWorkers(db);
 }
 
-/** Wakes the webhook workers (LISTEN openpay_webhooks) when the caller's transaction commits. */
+/**
+ * The channel that says there is webhook work: outbox writers notify it (insertChanges, the API's WebhookWakeup),
+ * and so does migration 003's trigger on queued deliveries (resends, and each dispatch), which names it in its SQL.
+ */
+export const WEBHOOK_CHANNEL = "openpay_webhooks";
+
+/** Wakes the webhook workers (LISTEN on WEBHOOK_CHANNEL) when the caller's transaction commits. */
 export async function notifyWebhookWorkers(db: Db): Promise<void> {
-  await sql`select pg_notify('openpay_webhooks', '')`.execute(db);
+  await sql`select pg_notify(${WEBHOOK_CHANNEL}, '')`.execute(db);
 }
 
 /**

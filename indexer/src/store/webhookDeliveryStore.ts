@@ -1,14 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { sql, type RawBuilder } from "kysely";
-import { withdrawalResource } from "../api/balanceResources";
-import { modeOfChain } from "../api/paymentResource";
-import type { PaymentViews } from "../api/paymentViews";
 import type { Payment } from "../payments/payment";
 import type { StatusChange } from "../payments/statusMachine";
-import { BALANCE_EVENT_TYPES, eventTypeOf, WEBHOOK_EVENT_TYPES, type WebhookEventType } from "../webhooks/eventTypes";
+import type { WebhookEventType } from "../payments/webhookEventTypes";
 import { jsonWithBigints } from "./eventData";
-import type { WithdrawalOutboxData } from "./merchantLedgerStore";
-import { loadPaymentRecords, type PaymentRecord } from "./paymentRequestStore";
 import type { Db } from "./paymentStore";
 import { signingSecrets } from "./webhookEndpointStore";
 
@@ -56,7 +51,7 @@ const PAYMENT_BIGINTS = [
 const PAYMENT_AMOUNT_LISTS = ["otherDeposits", "refunds", "returnedTransfers", "unacceptedTransfers"] as const satisfies ReadonlyArray<keyof Payment>;
 
 /** An outbox row's data: the change (null for the payment's creation) and the payment as it stood right after it. */
-function outboxContent(data: unknown, paymentId: string): { change: StatusChange | null; payment: Partial<Payment> } {
+export function outboxContent(data: unknown, paymentId: string): { change: StatusChange | null; payment: Partial<Payment> } {
   const parsed = (typeof data === "string" ? JSON.parse(data) : data) as { change?: StatusChange | null; payment?: Record<string, unknown> } | null;
   if (!parsed || typeof parsed !== "object") throw new Error(`outbox row of payment ${paymentId}: data is not an object`);
   const payment: Record<string, unknown> = { ...(parsed.payment ?? {}) };
@@ -68,18 +63,8 @@ function outboxContent(data: unknown, paymentId: string): { change: StatusChange
   return { change: parsed.change ?? null, payment: payment as Partial<Payment> };
 }
 
-export interface DispatchOutcome {
-  /** Outbox rows taken (and deleted), the merchants' and others'. */
-  consumed: number;
-  /** Events written to merchants' event logs. */
-  events: number;
-  /** Deliveries created, one per event and subscribed endpoint. */
-  deliveries: number;
-  /** Outbox rows whose data could not be read: dropped (kept, they would stop every dispatch after them), for the log. */
-  malformed: Array<{ outboxId: string; paymentId: string; error: string }>;
-}
-
-interface EventRow {
+/** An event row of webhook_events as dispatch writes it: the body is the JSON the merchant receives. */
+export interface EventRow {
   id: string;
   merchant_id: string;
   mode: string;
@@ -91,128 +76,69 @@ interface EventRow {
   created_at: string;
 }
 
-/**
- * Turns up to `limit` outbox rows of the views' chain (oldest first) into events, each with a delivery for every
- * endpoint of the payment's merchant and mode that is live and subscribed to its type, and deletes them; all in one
- * transaction, so that a crash leaves either the outbox row or its event and deliveries. Outbox rows of payments the
- * API did not create (no payment_requests row) have no merchant to tell and are dropped.
- *
- * The body is the payment resource as of the change: built from the current record with the machine's state taken
- * from the outbox row, so that a merchant reading events late still sees each status (and its previous_status and
- * sequence) as it was.
- */
-export async function dispatchOutbox(db: Db, views: PaymentViews, { limit, now }: { limit: number; now?: Date }): Promise<DispatchOutcome> {
-  // Most wake-ups find the outbox empty (a worker is woken by its own deliveries too): one statement says so,
-  // where the transaction would take three.
-  const waiting = await db.selectFrom("outbox").select("id").where("chain_id", "=", views.chainId).limit(1).executeTakeFirst();
-  if (!waiting) return { consumed: 0, events: 0, deliveries: 0, malformed: [] };
-  return db.transaction().execute(async (trx) => {
-    const rows = await trx
-      .selectFrom("outbox")
-      .select(["id", "payment_id", "type", "data", "created_at"])
-      .where("chain_id", "=", views.chainId)
-      .orderBy("id")
-      .limit(limit)
-      .forUpdate()
-      .skipLocked()
-      .execute();
-    if (rows.length === 0) return { consumed: 0, events: 0, deliveries: 0, malformed: [] };
-
-    const balanceRows = rows.filter((row) => (BALANCE_EVENT_TYPES as readonly string[]).includes(row.type));
-    const records = await loadPaymentRecords(
-      trx,
-      views.chainId,
-      rows.filter((row) => !balanceRows.includes(row)).map((row) => row.payment_id),
-    );
-    const announced: Array<{ type: WebhookEventType; at: Date; record: PaymentRecord }> = [];
-    const malformed: DispatchOutcome["malformed"] = [];
-    for (const row of rows) {
-      const record = records.get(row.payment_id);
-      if (!record) continue;
-      let content, type;
-      try {
-        content = outboxContent(row.data, row.payment_id);
-        // A status change says what it announces; the rest (creation, a further short deposit or partial refund)
-        // are named by the row's type.
-        type = content.change ? eventTypeOf(content.change) : (row.type as WebhookEventType);
-        if (!WEBHOOK_EVENT_TYPES.includes(type)) throw new Error(`no event type for ${row.type} ${JSON.stringify(content.change)}`);
-      } catch (error) {
-        malformed.push({ outboxId: String(row.id), paymentId: row.payment_id, error: (error as Error).message });
-        continue;
-      }
-      const at = new Date(row.created_at);
-      const payment = { ...record.payment, ...content.payment };
-      announced.push({ type, at, record: { ...record, payment, updatedAt: at } });
-    }
-    const resources = await views.resources(
-      trx,
-      announced.map(({ record }) => record),
-    );
-    const events: EventRow[] = (await balanceEvents(trx, views, balanceRows)).concat(announced.map(({ type, at, record }, i) => ({
-      id: newEventId(at.getTime()),
-      merchant_id: record.merchantId,
-      mode: record.mode,
-      chain_id: views.chainId,
-      payment_id: record.payment.id,
-      type,
-      sequence: record.payment.sequence,
-      body: JSON.stringify({ type, timestamp: at.toISOString(), data: resources[i] }),
-      created_at: at.toISOString(),
-    })));
-
-    const deliveries = await subscribedEndpoints(trx, events);
-    // One statement writes the events and their deliveries and deletes the outbox rows.
-    const writes = [];
-    if (events.length > 0) {
-      writes.push(sql`logged as (
-        insert into webhook_events (id, merchant_id, mode, chain_id, payment_id, type, sequence, body, created_at)
-        select x.id, x.merchant_id, x.mode, x.chain_id, x.payment_id, x.type, x.sequence, x.body, x.created_at
-        from json_to_recordset(${json(events)}::json) as x(
-          id text, merchant_id text, mode text, chain_id integer, payment_id text, type text, sequence integer, body text, created_at timestamptz))`);
-    }
-    if (deliveries.length > 0) {
-      writes.push(sql`queued as (
-        insert into webhook_deliveries (event_id, endpoint_id, status, next_attempt_at, created_at, updated_at)
-        select x.event_id, x.endpoint_id, 'pending', ${timeOf(now)}, ${timeOf(now)}, ${timeOf(now)}
-        from json_to_recordset(${json(deliveries)}::json) as x(event_id text, endpoint_id text))`);
-    }
-    await sql`
-      ${writes.length > 0 ? sql`with ${sql.join(writes)}` : sql``}
-      delete from outbox where id = any(${sql.val(rows.map((row) => String(row.id)))}::bigint[])`.execute(trx);
-    return { consumed: rows.length, events: events.length, deliveries: deliveries.length, malformed };
-  });
+/** An outbox row as dispatch reads it. */
+export interface OutboxRow {
+  id: string | number | bigint;
+  payment_id: string;
+  type: string;
+  data: unknown;
+  created_at: Date | string;
 }
 
 /**
- * Events of balance outbox rows (`balance.withdrawn`): one for every merchant of this gateway at the address, in the
- * chain's mode. Their `payment_id` is the withdrawal's id and their sequence 0: they belong to no payment.
+ * Whether the chain's outbox has rows. Most wake-ups find it empty (a worker is woken by its own deliveries too): one
+ * statement says so, where claiming rows takes a transaction of three.
  */
-async function balanceEvents(db: Db, views: PaymentViews, rows: ReadonlyArray<{ type: string; data: unknown; created_at: Date | string }>): Promise<EventRow[]> {
-  if (rows.length === 0) return [];
-  const contents = rows.map((row) => (typeof row.data === "string" ? JSON.parse(row.data) : row.data) as WithdrawalOutboxData);
-  const merchants = await db
+export async function outboxWaiting(db: Db, chainId: number): Promise<boolean> {
+  return (await db.selectFrom("outbox").select("id").where("chain_id", "=", chainId).limit(1).executeTakeFirst()) !== undefined;
+}
+
+/** Up to `limit` outbox rows of the chain, oldest first, locked until the transaction ends (other workers skip them). */
+export async function claimOutboxRows(trx: Db, chainId: number, limit: number): Promise<OutboxRow[]> {
+  return trx
+    .selectFrom("outbox")
+    .select(["id", "payment_id", "type", "data", "created_at"])
+    .where("chain_id", "=", chainId)
+    .orderBy("id")
+    .limit(limit)
+    .forUpdate()
+    .skipLocked()
+    .execute();
+}
+
+/** The merchants of this gateway whose address is one of `addresses` (compared case-insensitively). */
+export async function merchantsAt(db: Db, addresses: readonly string[]): Promise<Array<{ id: string; address: string }>> {
+  return db
     .selectFrom("merchants")
     .select(["id", "address"])
-    .where(sql<boolean>`lower(address) = any(${sql.val([...new Set(contents.map((content) => content.withdrawal.merchant.toLowerCase()))])}::text[])`)
+    .where(sql<boolean>`lower(address) = any(${sql.val([...new Set(addresses.map((address) => address.toLowerCase()))])}::text[])`)
     .execute();
-  return rows.flatMap((row, i) => {
-    const at = new Date(row.created_at);
-    const data = withdrawalResource(contents[i], views.tokens);
-    const body = JSON.stringify({ type: row.type, timestamp: at.toISOString(), data });
-    return merchants
-      .filter((merchant) => merchant.address.toLowerCase() === contents[i].withdrawal.merchant.toLowerCase())
-      .map((merchant) => ({
-        id: newEventId(at.getTime()),
-        merchant_id: merchant.id,
-        mode: modeOfChain(views.chainId),
-        chain_id: views.chainId,
-        payment_id: data.id,
-        type: row.type as WebhookEventType,
-        sequence: 0,
-        body,
-        created_at: at.toISOString(),
-      }));
-  });
+}
+
+/**
+ * Writes `events`, a delivery for each endpoint subscribed to one, and deletes the outbox rows they came from, in one
+ * statement; returns the number of deliveries queued.
+ */
+export async function recordDispatch(trx: Db, events: readonly EventRow[], outboxIds: readonly string[], now?: Date): Promise<number> {
+  const deliveries = await subscribedEndpoints(trx, events);
+  const writes = [];
+  if (events.length > 0) {
+    writes.push(sql`logged as (
+        insert into webhook_events (id, merchant_id, mode, chain_id, payment_id, type, sequence, body, created_at)
+        select x.id, x.merchant_id, x.mode, x.chain_id, x.payment_id, x.type, x.sequence, x.body, x.created_at
+        from json_to_recordset(${json([...events])}::json) as x(
+          id text, merchant_id text, mode text, chain_id integer, payment_id text, type text, sequence integer, body text, created_at timestamptz))`);
+  }
+  if (deliveries.length > 0) {
+    writes.push(sql`queued as (
+        insert into webhook_deliveries (event_id, endpoint_id, status, next_attempt_at, created_at, updated_at)
+        select x.event_id, x.endpoint_id, 'pending', ${timeOf(now)}, ${timeOf(now)}, ${timeOf(now)}
+        from json_to_recordset(${json(deliveries)}::json) as x(event_id text, endpoint_id text))`);
+  }
+  await sql`
+      ${writes.length > 0 ? sql`with ${sql.join(writes)}` : sql``}
+      delete from outbox where id = any(${sql.val([...outboxIds])}::bigint[])`.execute(trx);
+  return deliveries.length;
 }
 
 /** A delivery per event and endpoint of its merchant and mode that is neither deleted nor disabled and takes its type. */

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import type { Mode } from "../api/paymentResource";
-import type { WebhookEventType } from "../webhooks/eventTypes";
+import type { Mode } from "../payments/paymentResource";
+import type { WebhookEventType } from "../payments/webhookEventTypes";
 import type { Db } from "./paymentStore";
 
 /** How long a rotated-out secret keeps signing beside the new one, so that the merchant can deploy the new one. */

@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import type { Mode } from "../api/paymentResource";
+import type { Mode } from "../payments/paymentResource";
 import type { Db } from "./paymentStore";
 
 export interface EventAttempt {

@@ -3,7 +3,7 @@ import http from "node:http";
 import https from "node:https";
 import { isIP, type LookupFunction } from "node:net";
 import { performance } from "node:perf_hooks";
-import { forbiddenReason, NO_ALLOWED_RANGES, type AllowList } from "./addressPolicy";
+import { forbiddenReason, NO_ALLOWED_RANGES, type AllowList } from "../ledger/webhookAddressPolicy";
 import { parseRetryAfter } from "./retrySchedule";
 import type { WebhookHeaders } from "./signing";
 

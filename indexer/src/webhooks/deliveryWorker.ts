@@ -1,26 +1,19 @@
 import type { Logger } from "pino";
-import type { PaymentViews } from "../api/paymentViews";
+import { dispatchOutbox, type DispatchOutcome } from "../ledger/outboxDispatch";
+import type { PaymentViews } from "../ledger/paymentViews";
 import type { Store } from "../store/database";
-import type { Db } from "../store/paymentStore";
+import { WEBHOOK_CHANNEL, type Db } from "../store/paymentStore";
 import {
   claimDueDeliveries,
   DEFAULT_LEASE_MS,
-  dispatchOutbox,
   recordAttemptOutcomes,
   type AttemptOutcome,
   type ClaimedDelivery,
-  type DispatchOutcome,
 } from "../store/webhookDeliveryStore";
-import { NO_ALLOWED_RANGES, type AllowList } from "./addressPolicy";
+import { NO_ALLOWED_RANGES, type AllowList } from "../ledger/webhookAddressPolicy";
 import { DELIVERY_TIMEOUT_MS, WebhookClient, type Resolve } from "./delivery";
 import { retryDelay } from "./retrySchedule";
 import { signDelivery } from "./signing";
-
-/**
- * The channel that says there is work: outbox writers notify it (paymentStore's insertChanges, the API's
- * WebhookWakeup), and so does migration 003's trigger on queued deliveries (resends, and each dispatch).
- */
-export const WEBHOOK_CHANNEL = "openpay_webhooks";
 
 /** The longest a result waits for others to be recorded with it (its lease has a minute). */
 const RESULT_LINGER_MS = 5;

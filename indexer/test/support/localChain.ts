@@ -12,7 +12,7 @@ import { depositAddress } from "../../src/chain/depositAddress";
 import type { DeploymentRecord } from "../../src/chain/deployment";
 import { createProviderPool } from "../../src/chain/providerPool";
 import { Indexer, type IndexerOptions } from "../../src/indexing/indexer";
-import { registerPayment } from "../../src/indexing/offChainEvents";
+import { registerPayment } from "../../src/ledger/offChainEvents";
 import { IntentSigner } from "../../src/api/intentSigner";
 import { acceptedTokenMask, newPaymentId, type PaymentIntent } from "../../src/payments/paymentIntent";
 import { signedIntentToJson } from "../../src/payments/signedIntentJson";

@@ -4,9 +4,10 @@ import { createRpcClient } from "../../src/chain/rpcClient";
 import type { ApiContext } from "../../src/api/apiContext";
 import { apiContext } from "../../src/api/apiSetup";
 import { buildMerchantApi } from "../../src/api/merchantApi";
+import { checkoutRoutes } from "../../src/checkout/checkoutRoutes";
 import { createApiKey, createMerchant, type Merchant } from "../../src/store/merchantStore";
 import type { Store } from "../../src/store/database";
-import { parseAllowList } from "../../src/webhooks/addressPolicy";
+import { parseAllowList } from "../../src/ledger/webhookAddressPolicy";
 import { INTENT_SIGNER_KEY, SETTINGS, type LocalChain } from "./localChain";
 
 export { INTENT_SIGNER_KEY };
@@ -49,6 +50,7 @@ export async function startApiStack(chain: LocalChain, store: Pick<Store, "db" |
     rateWindowMs: options.rateWindowMs ?? 1000,
     trustedProxies: options.trustedProxies,
     logger: false,
+    routes: [(app) => checkoutRoutes(app, context)],
   });
   const address = await app.listen({ host: "127.0.0.1", port: 0 });
   const merchant = await createMerchant(db, { name: "Demo shop", address: chain.record.demoMerchant!.merchant });

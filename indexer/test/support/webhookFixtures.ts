@@ -1,16 +1,16 @@
 import { randomBytes } from "node:crypto";
 import pino from "pino";
 import { getAddress, zeroAddress, type Address, type Hex } from "viem";
-import type { Mode } from "../../src/api/paymentResource";
-import { PaymentViews } from "../../src/api/paymentViews";
-import { recordOffChainEvent } from "../../src/indexing/offChainEvents";
+import type { Mode } from "../../src/payments/paymentResource";
+import { PaymentViews } from "../../src/ledger/paymentViews";
+import { recordOffChainEvent } from "../../src/ledger/offChainEvents";
 import type { MachineSettings } from "../../src/payments/statusMachine";
 import { createMerchant, type Merchant } from "../../src/store/merchantStore";
 import { insertApiPayment } from "../../src/store/paymentRequestStore";
 import type { Db } from "../../src/store/paymentStore";
 import { createEndpoint, type WebhookEndpoint } from "../../src/store/webhookEndpointStore";
-import { parseAllowList } from "../../src/webhooks/addressPolicy";
-import type { WebhookEventType } from "../../src/webhooks/eventTypes";
+import { parseAllowList } from "../../src/ledger/webhookAddressPolicy";
+import type { WebhookEventType } from "../../src/payments/webhookEventTypes";
 
 /**
  * Merchants, endpoints and payments written straight through the stores, for the webhook tests: they need no chain,

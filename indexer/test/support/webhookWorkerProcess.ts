@@ -1,61 +1,20 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { zeroAddress } from "viem";
-import { writeDeployment } from "../../src/chain/deployment";
+import { CONFIG_VARIABLES } from "../../src/config";
 
 /**
- * The webhook worker as its own operating-system process (`indexer/src/webhooks/workerProcess.ts`), for tests that
+ * A webhook worker as its own operating-system process (`indexer/src/main.ts` with ROLES=webhooks), for tests that
  * kill it with SIGKILL or run two of it on one database.
  */
 
 const REPOSITORY = path.resolve(__dirname, "../../..");
-const WORKER = "indexer/src/webhooks/workerProcess.ts";
+const MAIN = "indexer/src/main.ts";
 
-/** The variables workerProcess.ts reads: never inherited from the environment the tests run in. */
-const WORKER_VARIABLES = [
-  "DATABASE_URL",
-  "DATA_DIR",
-  "CHAIN_ID",
-  "PUBLIC_URL",
-  "CONFIRMATIONS",
-  "OPENPAY_DEPLOYMENTS_DIR",
-  "WEBHOOK_ALLOWED_CIDRS",
-  "WEBHOOK_CONCURRENCY",
-  "LOG_LEVEL",
-];
-
-/** A deployments folder holding a record for `chainId` (addresses made up: the worker only reads its tokens). */
-export function fakeDeploymentsDir(chainId: number): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "openpay-webhooks-"));
-  const someone = "0x00000000000000000000000000000000000000aa";
-  writeDeployment(
-    {
-      chainId,
-      network: "localhost",
-      escrow: "0x00000000000000000000000000000000000000e5",
-      depositForwarder: "0x00000000000000000000000000000000000000f0",
-      administration: "0x00000000000000000000000000000000000000f1",
-      blockNumber: 1,
-      abiHash: `0x${"00".repeat(32)}`,
-      deployer: someone,
-      tokens: {
-        USDT: { address: "0x0000000000000000000000000000000000000001", feed: someone, decimals: 18, maxStaleness: 3600 },
-        BNB: { address: zeroAddress, feed: someone, decimals: 18, maxStaleness: 3600 },
-      },
-      roles: { admin: someone, signerManager: someone, pauser: someone, operator: someone, treasury: someone },
-      deployedAt: new Date().toISOString(),
-    },
-    dir,
-  );
-  return dir;
-}
-
+/** The process's environment: config.ts's variables never inherited from the one the tests run in, ROLES=webhooks. */
 export function workerEnvironment(variables: Record<string, string | undefined>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of WORKER_VARIABLES) delete env[name];
-  for (const [name, value] of Object.entries(variables)) if (value !== undefined) env[name] = value;
+  for (const name of CONFIG_VARIABLES) delete env[name];
+  for (const [name, value] of Object.entries({ ROLES: "webhooks", ...variables })) if (value !== undefined) env[name] = value;
   return env;
 }
 
@@ -74,7 +33,7 @@ export class WorkerProcess {
     readonly name: string,
     variables: Record<string, string | undefined>,
   ) {
-    this.child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", WORKER], {
+    this.child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", MAIN], {
       cwd: REPOSITORY,
       env: workerEnvironment(variables),
       stdio: ["ignore", "pipe", "pipe"],

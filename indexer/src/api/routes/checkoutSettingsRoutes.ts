@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { checkoutSettingsOf, updateCheckoutSettings, type CheckoutSettings } from "../../store/merchantStore";
 import type { ApiContext } from "../apiContext";
-import { notFound } from "../apiErrors";
+import { notFound } from "../../ledger/apiErrors";
 import { checkoutSettingsSchema, errorSchema, updateCheckoutSettingsBody } from "../apiSchemas";
 
 const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 429: errorSchema };

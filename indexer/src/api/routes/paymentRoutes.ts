@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { paymentResourceSchema } from "../../payments/resourceSchemas";
 import { listPaymentRecords } from "../../store/paymentRequestStore";
 import type { ApiContext } from "../apiContext";
-import { notFound } from "../apiErrors";
+import { notFound } from "../../ledger/apiErrors";
 import {
   createPaymentBody,
   createRefundBody,
@@ -15,8 +15,8 @@ import {
 } from "../apiSchemas";
 import { idempotent } from "../idempotency";
 import { decodeCursor, pageOf } from "../pageCursor";
-import { createPayment } from "../paymentCreation";
-import { abandonRefund, requestRefund } from "../refundRequest";
+import { createPayment } from "../../ledger/paymentCreation";
+import { abandonRefund, requestRefund } from "../../ledger/refundRequest";
 
 const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema, 429: errorSchema };
 const IDEMPOTENCY = " Send an `Idempotency-Key` header to make retries safe: the same key and body replay the first response.";

@@ -3,9 +3,9 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { KeyOwner } from "../../store/merchantStore";
 import { createEndpoint, deleteEndpoint, listEndpoints, rotateEndpointSecret, updateEndpoint, type WebhookEndpoint } from "../../store/webhookEndpointStore";
 import { findEvent, listEvents, resendEvent, resendFailedSince, type LoggedEvent } from "../../store/webhookEventStore";
-import { checkWebhookUrl } from "../../webhooks/addressPolicy";
+import { checkWebhookUrl } from "../../ledger/webhookAddressPolicy";
 import type { ApiContext } from "../apiContext";
-import { invalidField, notFound } from "../apiErrors";
+import { invalidField, notFound } from "../../ledger/apiErrors";
 import {
   createEndpointBody,
   deletedEndpointSchema,

@@ -1,6 +1,6 @@
 import { keccak256, stringToHex, type Hex } from "viem";
 import type { Indexer } from "../../../src/indexing/indexer";
-import { recordOffChainEvent, registerPayment } from "../../../src/indexing/offChainEvents";
+import { recordOffChainEvent, registerPayment } from "../../../src/ledger/offChainEvents";
 import type { MachineSettings } from "../../../src/payments/statusMachine";
 import { readCheckpoint } from "../../../src/store/checkpointStore";
 import type { Db } from "../../../src/store/paymentStore";

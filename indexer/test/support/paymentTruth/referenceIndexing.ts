@@ -1,5 +1,5 @@
 import type { Indexer } from "../../../src/indexing/indexer";
-import { recordOffChainEvent } from "../../../src/indexing/offChainEvents";
+import { recordOffChainEvent } from "../../../src/ledger/offChainEvents";
 import type { MachineSettings } from "../../../src/payments/statusMachine";
 import { readCheckpoint } from "../../../src/store/checkpointStore";
 import type { Db } from "../../../src/store/paymentStore";

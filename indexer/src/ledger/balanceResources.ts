@@ -3,8 +3,8 @@ import { openPayEscrowAbi } from "../chain/escrowAbi";
 import type { TokenBalance } from "../payments/merchantBalance";
 import { formatDecimal } from "../prices/decimalAmounts";
 import type { WithdrawalOutboxData } from "../store/merchantLedgerStore";
-import type { WithdrawalResource } from "./apiSchemas";
-import type { TokenInfo } from "./paymentResource";
+import type { TokenInfo } from "../payments/paymentResource";
+import type { WithdrawalResource } from "../payments/resourceSchemas";
 
 /** The token of an address as the API names it; an unknown one keeps its address as symbol, in units (0 decimals). */
 function tokenOf(tokens: ReadonlyMap<string, TokenInfo>, address: string): TokenInfo {

@@ -1,5 +1,5 @@
-import type { PaymentStatus } from "../payments/statuses";
-import type { ChangeReason } from "../payments/statusMachine";
+import type { PaymentStatus } from "./statuses";
+import type { ChangeReason } from "./statusMachine";
 
 /** The events of a payment: each announces a change of it (`eventTypeOf`) or its creation. */
 export const PAYMENT_EVENT_TYPES = [

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { checkWebhookUrl, forbiddenReason, MAX_WEBHOOK_URL_LENGTH, parseAllowList } from "./addressPolicy";
+import { checkWebhookUrl, forbiddenReason, MAX_WEBHOOK_URL_LENGTH, parseAllowList } from "./webhookAddressPolicy";
 
 describe("forbiddenReason", function () {
   it("lets public unicast addresses through, IPv4 and IPv6", function () {

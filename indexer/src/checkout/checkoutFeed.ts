@@ -1,4 +1,5 @@
 import { RESYNC } from "../store/database";
+import { isOpen } from "../payments/statuses";
 
 /** What the feed needs to know of a page's last state to tell whether a new head concerns it. */
 export interface FeedState {
@@ -12,7 +13,6 @@ type Send = (json: string) => void;
 
 /** Statuses whose page changes with the head alone: confirmations grow; an unpaid payment's expiry passes. */
 const CONFIRMING = "confirming";
-const PAYABLE = new Set(["initiated", "pending"]);
 
 /**
  * Fans the database's payment notifications (LISTEN openpay_payments, one session per API process) out to the open
@@ -62,7 +62,7 @@ export class CheckoutFeed<S extends FeedState> {
     const time = Number(payload.slice("head:".length));
     for (const [id, page] of this.pages) {
       const last = page.last;
-      if (!last || last.status === CONFIRMING || (PAYABLE.has(last.status) && last.expiry < time)) void this.refresh(id);
+      if (!last || last.status === CONFIRMING || (isOpen(last.status) && last.expiry < time)) void this.refresh(id);
     }
   }
 

@@ -1,24 +1,25 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
-import { PaymentEventRefused, recordOffChainEvent } from "../../indexing/offChainEvents";
-import { checkFailedTransaction } from "../../checkout/failedTransactionCheck";
-import { checkoutPage, networkName, paymentOptionsHtml } from "../../checkout/checkoutPage";
-import { checkoutScript } from "../../checkout/checkoutScript";
-import { CHECKOUT_CSS } from "../../checkout/checkoutStyle";
-import { checkoutCsp } from "../../checkout/frameAncestors";
-import { tokenLogoFiles } from "../../checkout/tokenLogos";
-import { walletPayment } from "../../checkout/walletPayment";
-import { quoteAmount } from "../../prices/paymentOptions";
-import { intentOf } from "../../store/paymentRows";
-import { PAYMENT_CHANNEL } from "../../store/paymentStore";
-import type { ApiContext } from "../apiContext";
-import { ApiError, invalidField } from "../apiErrors";
-import { failedTransactionBody, paymentIdParams, walletQuery } from "../apiSchemas";
-import { CheckoutFeed } from "../checkoutFeed";
-import { CheckoutReader, type CheckoutState } from "../checkoutReader";
+import { PaymentEventRefused, recordOffChainEvent } from "../ledger/offChainEvents";
+import { checkFailedTransaction } from "./failedTransactionCheck";
+import { checkoutPage, networkName, paymentOptionsHtml } from "./checkoutPage";
+import { checkoutScript } from "./checkoutScript";
+import { CHECKOUT_CSS } from "./checkoutStyle";
+import { checkoutCsp } from "../payments/frameAncestors";
+import { tokenLogoFiles } from "./tokenLogos";
+import { walletPayment } from "./walletPayment";
+import { quoteAmount } from "../prices/paymentOptions";
+import { intentOf } from "../payments/paymentRegistration";
+import { PAYMENT_CHANNEL } from "../store/paymentStore";
+import type { GatewayContext } from "../ledger/gatewayContext";
+import { ApiError, invalidField } from "../ledger/apiErrors";
+import { paymentIdParams } from "../payments/paymentId";
+import { failedTransactionBody, walletQuery } from "./checkoutSchemas";
+import { CheckoutFeed } from "./checkoutFeed";
+import { CheckoutReader, type CheckoutState } from "./checkoutReader";
+import { isOpen } from "../payments/statuses";
 
 /** Statuses in which a customer may still pay. */
-const PAYABLE = new Set(["initiated", "pending"]);
 
 /** How often an open page's event stream carries a comment, so that proxies and load balancers keep it open. */
 const HEARTBEAT_MS = 20_000;
@@ -28,7 +29,7 @@ const HEARTBEAT_MS = 20_000;
  * server-sent events (fed by the database's NOTIFY: one LISTEN session per API process, fanned out in memory to the
  * open pages) or polled. No API key.
  */
-export function checkoutRoutes(app: FastifyInstance, context: ApiContext): void {
+export function checkoutRoutes(app: FastifyInstance, context: GatewayContext): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const reader = new CheckoutReader(context);
   const asset = (type: string, body: () => string | Promise<string>) => async (_request: unknown, reply: FastifyReply) =>
@@ -106,7 +107,7 @@ export function checkoutRoutes(app: FastifyInstance, context: ApiContext): void 
   api.get("/checkout/:id/wallet", { schema: { hide: true, params: paymentIdParams, querystring: walletQuery } }, async (request) => {
     const record = await reader.load(request.params.id);
     const { payment, registration } = record;
-    if (!PAYABLE.has(payment.status)) throw new ApiError(409, "conflict_error", `payment ${payment.id} is ${payment.status}: there is nothing to pay`, "id");
+    if (!isOpen(payment.status)) throw new ApiError(409, "conflict_error", `payment ${payment.id} is ${payment.status}: there is nothing to pay`, "id");
     const symbol = request.query.token.toUpperCase();
     const token = context.tokens.find((candidate) => candidate.symbol.toUpperCase() === symbol);
     if (!token || !record.request.options.some((option) => option.token === token.symbol)) {

@@ -1,9 +1,9 @@
-import { isAddressEqual, type Address } from "viem";
-import { confirmationsOf } from "../chain/confirmations";
-import { checkoutProgress, type CheckoutProgress } from "../checkout/checkoutProgress";
-import { networkName, progressHtml, statusText, type CheckoutView } from "../checkout/checkoutPage";
-import { qrSvg } from "../checkout/qrCodes";
-import { shownStatus } from "../checkout/shownStatus";
+import type { Address } from "viem";
+import { confirmationsOf } from "../payments/confirmations";
+import { checkoutProgress, type CheckoutProgress } from "./checkoutProgress";
+import { networkName, progressHtml, statusText, type CheckoutView } from "./checkoutPage";
+import { qrSvg } from "./qrCodes";
+import { shownStatus } from "./shownStatus";
 import { amountOf } from "../payments/statusMachine";
 import type { PaymentStatus } from "../payments/statuses";
 import { formatUsd } from "../prices/decimalAmounts";
@@ -12,9 +12,10 @@ import { readCheckpoint } from "../store/checkpointStore";
 import { merchantCheckoutOf, type CheckoutSettings } from "../store/merchantStore";
 import { loadPaymentRecords, type PaymentRecord } from "../store/paymentRequestStore";
 import { eventsOf } from "../store/paymentStore";
-import type { ApiContext } from "./apiContext";
-import { notFound } from "./apiErrors";
-import type { PaymentOption } from "./paymentResource";
+import type { GatewayContext } from "../ledger/gatewayContext";
+import { notFound } from "../ledger/apiErrors";
+import type { PaymentOption } from "../payments/paymentResource";
+import { sameAddress } from "../payments/addresses";
 
 /** What `/checkout/<id>/status` answers and each server-sent event carries: everything the page shows that moves. */
 export interface CheckoutState {
@@ -44,7 +45,7 @@ export interface CheckoutState {
 
 /** Reads what the checkout shows of a payment: its options at today's prices, its status, its progress. */
 export class CheckoutReader {
-  constructor(private readonly context: ApiContext) {}
+  constructor(private readonly context: GatewayContext) {}
 
   async load(id: string): Promise<PaymentRecord> {
     const record = await this.find(id);
@@ -61,7 +62,7 @@ export class CheckoutReader {
    * payment holds in a token at today's price of that token, so the remainder moves with the price.
    */
   dueNow(payment: PaymentRecord["payment"], token: Address): bigint {
-    const inPaymentToken = payment.token !== null && isAddressEqual(payment.token, token);
+    const inPaymentToken = payment.token !== null && sameAddress(payment.token, token);
     const held = inPaymentToken ? payment.paidAmount : amountOf(payment.otherDeposits, token);
     if (held === 0n) return payment.amountUsd;
     const price = this.context.prices.current().get(token.toLowerCase());
@@ -81,7 +82,7 @@ export class CheckoutReader {
     const offered = this.context.tokens.filter(
       (token) =>
         request.options.some((option) => option.token === token.symbol) &&
-        (payment.token === null || payment.paidAmount === 0n || isAddressEqual(token.address, payment.token)),
+        (payment.token === null || payment.paidAmount === 0n || sameAddress(token.address, payment.token)),
     );
     return offered.flatMap((token) =>
       paymentOptions({

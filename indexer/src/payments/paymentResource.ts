@@ -12,7 +12,7 @@ import type {
 } from "../payments/resourceSchemas";
 import { signedIntentToJson } from "../payments/signedIntentJson";
 import { formatDecimal, formatUsd } from "../prices/decimalAmounts";
-import { intentOf, type PaymentRegistration } from "../store/paymentRows";
+import { intentOf, type PaymentRegistration } from "../payments/paymentRegistration";
 
 export type Mode = "test" | "live";
 

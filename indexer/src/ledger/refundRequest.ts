@@ -1,13 +1,25 @@
 import { encodeFunctionData, zeroAddress, type Address } from "viem";
 import { openPayEscrowAbi } from "../chain/escrowAbi";
-import { PaymentEventRefused, recordOffChainEvent } from "../indexing/offChainEvents";
+import { PaymentEventRefused, recordOffChainEvent } from "./offChainEvents";
 import { formatDecimal, parseDecimal } from "../prices/decimalAmounts";
 import type { KeyOwner } from "../store/merchantStore";
 import type { Db } from "../store/paymentStore";
 import { loadPaymentRecords, lockPayment } from "../store/paymentRequestStore";
-import type { ApiContext } from "./apiContext";
+import type { MachineSettings } from "../payments/statusMachine";
+import type { PaymentViews } from "./paymentViews";
 import { ApiError, invalidField, notFound } from "./apiErrors";
 import { merchantTransaction } from "./balanceResources";
+import { sameAddress } from "../payments/addresses";
+
+/** What refunds read of the gateway: the chain, its escrow and tokens, the status machine's settings, the views. */
+export interface RefundContext {
+  db: Db;
+  chainId: number;
+  escrow: Address;
+  tokens: ReadonlyArray<{ symbol: string; address: Address; decimals: number }>;
+  settings: MachineSettings;
+  views: Pick<PaymentViews, "resources" | "one">;
+}
 
 /**
  * A merchant's refund of a paid payment. The escrow pays refunds out of the merchant's balance and only the
@@ -16,7 +28,7 @@ import { merchantTransaction } from "./balanceResources";
  * sees its `PaymentRefunded` and moves the payment to `refunded` or `partially_refunded`.
  */
 export async function requestRefund(
-  context: ApiContext,
+  context: RefundContext,
   db: Db,
   owner: KeyOwner,
   paymentId: string,
@@ -31,7 +43,7 @@ function inTransaction<T>(db: Db, work: (trx: Db) => Promise<T>): Promise<T> {
   return db.isTransaction ? work(db) : db.transaction().execute(work);
 }
 
-async function refundLocked(context: ApiContext, db: Db, owner: KeyOwner, id: string, paymentId: string, body: { amount?: string; to?: Address }) {
+async function refundLocked(context: RefundContext, db: Db, owner: KeyOwner, id: string, paymentId: string, body: { amount?: string; to?: Address }) {
   // Concurrent refunds of one payment take turns: the second sees the first's `refunding` and is a conflict.
   await lockPayment(db, context.chainId, id);
   const record = (await loadPaymentRecords(db, context.chainId, [id])).get(id);
@@ -40,7 +52,7 @@ async function refundLocked(context: ApiContext, db: Db, owner: KeyOwner, id: st
   if (!["paid", "partially_refunded"].includes(payment.status) || !payment.token) {
     throw new ApiError(409, "conflict_error", `payment ${id} is ${payment.status}: only a paid or partially refunded payment can be refunded`, "id");
   }
-  const token = context.tokens.find((candidate) => candidate.address.toLowerCase() === payment.token!.toLowerCase());
+  const token = context.tokens.find((candidate) => sameAddress(candidate.address, payment.token!));
   if (!token) throw new ApiError(409, "conflict_error", `payment ${id} was paid in ${payment.token}, a token no longer configured here`, "id");
   const refundable = payment.paidAmount - payment.refundedAmount - payment.refundRequested;
   const amount = body.amount === undefined ? refundable : parseAmount(body.amount, token.decimals);
@@ -87,7 +99,7 @@ export function parseAmount(value: string, decimals: number): bigint {
 }
 
 /** The merchant will not sign the refund after all: the payment returns to what it was. */
-export async function abandonRefund(context: ApiContext, owner: KeyOwner, paymentId: string) {
+export async function abandonRefund(context: RefundContext, owner: KeyOwner, paymentId: string) {
   const id = paymentId.toLowerCase();
   return inTransaction(context.db, async (db) => {
     await lockPayment(db, context.chainId, id);

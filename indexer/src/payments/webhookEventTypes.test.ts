@@ -1,7 +1,7 @@
 import { expect } from "chai";
-import { ALLOWED_TRANSITIONS, PAYMENT_STATUSES, type PaymentStatus } from "../payments/statuses";
-import type { ChangeReason } from "../payments/statusMachine";
-import { eventTypeOf, PAYMENT_EVENT_TYPES, WEBHOOK_EVENT_TYPES, type WebhookEventType } from "./eventTypes";
+import { ALLOWED_TRANSITIONS, PAYMENT_STATUSES, type PaymentStatus } from "./statuses";
+import type { ChangeReason } from "./statusMachine";
+import { eventTypeOf, PAYMENT_EVENT_TYPES, WEBHOOK_EVENT_TYPES, type WebhookEventType } from "./webhookEventTypes";
 
 const REASONS: ChangeReason[] = [
   "checkout_opened",

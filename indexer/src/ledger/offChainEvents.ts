@@ -4,7 +4,7 @@ import { applyEvent, replay, type MachineSettings, type StatusChange } from "../
 import { readCheckpoint } from "../store/checkpointStore";
 import { failedTransactionsOf } from "../store/paymentRequestStore";
 import { eventsOf, insertChanges, insertEvents, insertPayment, loadPayments, notifyPaymentPages, savePayments, type Db } from "../store/paymentStore";
-import type { PaymentRegistration } from "../store/paymentRows";
+import type { PaymentRegistration } from "../payments/paymentRegistration";
 
 /** Events that reach a payment from outside the chain: the checkout, the customer's wallet, the merchant's API calls. */
 export type OffChainEvent = CheckoutOpened | TransactionFailed | RefundRequested | RefundAbandoned;

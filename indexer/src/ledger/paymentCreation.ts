@@ -1,25 +1,55 @@
-import { zeroAddress } from "viem";
+import { zeroAddress, type Address, type Hex } from "viem";
 import { depositAddress } from "../chain/depositAddress";
+import type { ConfirmationPolicy } from "../payments/confirmations";
 import { acceptedTokenMask, newPaymentId, type PaymentIntent } from "../payments/paymentIntent";
+import { paymentResource, type PaymentResource, type TokenInfo } from "../payments/paymentResource";
 import { parseUsd } from "../prices/decimalAmounts";
 import { paymentOptions } from "../prices/paymentOptions";
+import type { FeedToken } from "../prices/priceBook";
+import type { Price } from "../prices/tokenAmount";
 import type { KeyOwner } from "../store/merchantStore";
 import { insertApiPayment } from "../store/paymentRequestStore";
 import type { Db } from "../store/paymentStore";
-import type { ApiContext } from "./apiContext";
 import { invalidField } from "./apiErrors";
-import type { CreatePaymentBody } from "./apiSchemas";
-import { paymentResource, type PaymentResource } from "./paymentResource";
 import { checkoutUrl } from "./paymentViews";
 
 export const DEFAULT_TTL_SECONDS = 30 * 60;
+
+/** What creating a payment reads of the gateway: the chain's escrow, its tokens and their prices, the intent signer. */
+export interface PaymentCreationContext {
+  chainId: number;
+  escrow: Address;
+  depositForwarder: Address;
+  /** The tokens the escrow accepts, in the order the checkout offers them. */
+  tokens: readonly FeedToken[];
+  /** The escrow's limit on a payment's time to live (seconds). */
+  maxTtlSeconds: number;
+  prices: { current(): ReadonlyMap<string, Price>; chainNow(): bigint };
+  intents: { sign(intent: PaymentIntent): { digest: Hex; signature: Hex } };
+  views: { tokens: ReadonlyMap<string, TokenInfo>; publicUrl: string };
+  settings: { confirmations: ConfirmationPolicy };
+}
+
+/** What the merchant asks for (POST /v1/payments, validated). */
+export interface PaymentOrder {
+  amount_usd: string;
+  description?: string;
+  order_id?: string;
+  metadata?: Record<string, string>;
+  ttl_seconds?: number;
+  /** Symbols of the tokens offered; every accepted token when absent. */
+  tokens?: string[];
+  success_url?: string;
+  cancel_url?: string;
+  refund_address?: Address;
+}
 
 /**
  * Creates a payment: new id in the merchant's namespace, the terms signed, the deposit address derived, the
  * amount quoted in each offered token, and everything stored with its `payment.created` event. Nothing goes on
  * chain: most checkouts are abandoned, so a payment costs gas only once money moves.
  */
-export async function createPayment(context: ApiContext, db: Db, owner: KeyOwner, body: CreatePaymentBody): Promise<PaymentResource> {
+export async function createPayment(context: PaymentCreationContext, db: Db, owner: KeyOwner, body: PaymentOrder): Promise<PaymentResource> {
   const offered = body.tokens
     ? body.tokens.map((symbol) => {
         const token = context.tokens.find((candidate) => candidate.symbol.toUpperCase() === symbol.toUpperCase());

@@ -1,8 +1,10 @@
-import { confirmationsOf, type ConfirmationPolicy } from "../chain/confirmations";
+import type { DeploymentRecord } from "../chain/deployment";
+import { tokenCatalogue } from "../chain/tokenCatalogue";
+import { confirmationsOf, type ConfirmationPolicy } from "../payments/confirmations";
 import { readCheckpoint } from "../store/checkpointStore";
 import { historyOf, loadPaymentRecords, transactionsOf, type PaymentRecord } from "../store/paymentRequestStore";
 import type { Db } from "../store/paymentStore";
-import { paymentResource, type PaymentResource, type TokenInfo } from "./paymentResource";
+import { paymentResource, type PaymentResource, type TokenInfo } from "../payments/paymentResource";
 
 export interface PaymentViewSettings {
   chainId: number;
@@ -69,3 +71,7 @@ export class PaymentViews {
   }
 }
 
+/** Payment resources of a deployment's payments, with checkout links under `publicUrl`. */
+export function paymentViewsFor(record: DeploymentRecord, publicUrl: string, confirmations: ConfirmationPolicy): PaymentViews {
+  return new PaymentViews({ chainId: record.chainId, tokens: tokenCatalogue(record), publicUrl, confirmations });
+}

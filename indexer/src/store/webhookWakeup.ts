@@ -1,4 +1,4 @@
-import { notifyWebhookWorkers, type Db } from "../store/paymentStore";
+import { notifyWebhookWorkers, type Db } from "./paymentStore";
 
 /**
  * Tells the webhook workers that payments were created, at most once per `delayMs`. Creating a payment writes its

@@ -1,12 +1,12 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { zeroAddress, type Address, type Hex } from "viem";
-import { newPayment, type Payment } from "../payments/payment";
-import { signedIntentFromJson } from "../payments/signedIntentJson";
-import { PAYMENT_STATUSES } from "../payments/statuses";
-import type { PaymentRegistration } from "../store/paymentRows";
-import { paymentResourceSchema } from "../payments/resourceSchemas";
+import { newPayment, type Payment } from "./payment";
+import { signedIntentFromJson } from "./signedIntentJson";
+import { PAYMENT_STATUSES } from "./statuses";
+import type { PaymentRegistration } from "./paymentRegistration";
 import { paymentResource, type PaymentResourceInput, type TokenInfo } from "./paymentResource";
+import { paymentResourceSchema } from "./resourceSchemas";
 
 const MERCHANT = "0x90F79bf6EB2c4f870365E785982E1f101E93b906" as Address;
 const CUSTOMER = "0x976EA74026E726554dB657fA54763abd0C3a0aa9" as Address;
