@@ -86,6 +86,7 @@ describe("@openpay/sdk as a package: packed with npm pack, installed in another 
         "export async function paidRefunds(): Promise<string[]> {",
         '  const payment: Payment = await openPay.createPayment({ amount_usd: "1.00", tokens: ["USDT"] });',
         "  const status: PaymentStatus = payment.status;",
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: this is the consumer's TypeScript source, template literal and all
         "  return [status, ...payment.refunds.map((entry) => `${entry.kind} ${entry.amount_units}`)];",
         "}",
         'export const isPaid = (event: WebhookEvent) => event.type === "payment.completed" && event.data.status === "paid";',
