@@ -8,6 +8,7 @@ import type { KeyOwner } from "../store/merchantStore";
 import type { ApiContext } from "./apiContext";
 import { ApiError } from "../ledger/apiErrors";
 import { clientAddress } from "./authentication";
+import { SnapshotLocalStore } from "./rateLimitStore";
 import { zodValidatorCompiler } from "./requestValidation";
 import { balanceRoutes } from "./routes/balanceRoutes";
 import { checkoutSettingsRoutes } from "./routes/checkoutSettingsRoutes";
@@ -95,6 +96,7 @@ export async function buildMerchantApi(context: ApiContext, options: MerchantApi
     global: false,
     max: options.rateLimit,
     timeWindow: options.rateWindowMs,
+    store: SnapshotLocalStore,
     // Per key once it has authenticated: one merchant's burst must not throttle another. Until then (no key, a
     // made-up one, a route that takes none) the client's address is counted, so that varying the key buys nothing.
     keyGenerator: (request) => {
