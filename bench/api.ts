@@ -57,7 +57,13 @@ async function startApiProcess(env: Record<string, string>): Promise<{ url: stri
   const url = `http://127.0.0.1:${port}`;
   for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 200))) {
     if (child.exitCode !== null) throw new Error(`the API process exited with ${child.exitCode}`);
-    if (await fetch(`${url}/health`).then((response) => response.ok, () => false)) return { url, child };
+    if (
+      await fetch(`${url}/health`).then(
+        (response) => response.ok,
+        () => false,
+      )
+    )
+      return { url, child };
   }
   child.kill();
   throw new Error("the API process did not answer /health within 60 s");
@@ -72,7 +78,11 @@ async function stopProcess(child: ChildProcess): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-type ApiSide = "bench process (logger off)" | "production command, 1 process" | "production command, 1 process, LOG_LEVEL=info" | "production command, 2 processes";
+type ApiSide =
+  | "bench process (logger off)"
+  | "production command, 1 process"
+  | "production command, 1 process, LOG_LEVEL=info"
+  | "production command, 2 processes";
 
 interface Row extends MeasuredRun {
   api: ApiSide;
@@ -109,7 +119,13 @@ async function main() {
     const measure = async (
       scenario: Scenario,
       connections: number,
-      { api = "bench process (logger off)", client = "child process", urls = [stack.url], apiPids = [process.pid], seconds = SECONDS }: { api?: ApiSide; client?: Row["client"]; urls?: string[]; apiPids?: number[]; seconds?: number } = {},
+      {
+        api = "bench process (logger off)",
+        client = "child process",
+        urls = [stack.url],
+        apiPids = [process.pid],
+        seconds = SECONDS,
+      }: { api?: ApiSide; client?: Row["client"]; urls?: string[]; apiPids?: number[]; seconds?: number } = {},
     ): Promise<Row> => {
       const options: LoadOptions = {
         urls,
@@ -184,7 +200,12 @@ async function main() {
     // none beyond the requests cut off by the end of a run (sent, not answered: the API may have completed them).
     const count = async (table: "payments" | "payment_requests" | "outbox" | "idempotency_keys") =>
       Number((await store.db.selectFrom(table).select(sql<string>`count(*)`.as("n")).executeTakeFirstOrThrow()).n);
-    const counts = async () => ({ payments: await count("payments"), payment_requests: await count("payment_requests"), outbox: await count("outbox"), idempotency_keys: await count("idempotency_keys") });
+    const counts = async () => ({
+      payments: await count("payments"),
+      payment_requests: await count("payment_requests"),
+      outbox: await count("outbox"),
+      idempotency_keys: await count("idempotency_keys"),
+    });
     let rowsNow = await counts();
     for (let previous = ""; JSON.stringify(rowsNow) !== previous; rowsNow = await counts()) {
       previous = JSON.stringify(rowsNow);

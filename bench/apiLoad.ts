@@ -79,7 +79,8 @@ export function createBody(sequence: number, refundAddress?: string): Record<str
     order_id: `bench-${process.pid}-${sequence}`,
   };
   if (sequence % 2 === 0) body.description = `Order ${sequence}: ${randomInt(1, 9)} × T-shirt, size ${["S", "M", "L", "XL"][sequence % 4]}`;
-  if (sequence % 3 !== 0) body.metadata = { customer_id: `cus_${randomBytes(6).toString("hex")}`, cart: String(randomInt(1, 1e6)), channel: sequence % 2 ? "web" : "app" };
+  if (sequence % 3 !== 0)
+    body.metadata = { customer_id: `cus_${randomBytes(6).toString("hex")}`, cart: String(randomInt(1, 1e6)), channel: sequence % 2 ? "web" : "app" };
   const tokens = TOKEN_CHOICES[sequence % TOKEN_CHOICES.length];
   if (tokens) body.tokens = tokens;
   if (sequence % 4 === 1) body.ttl_seconds = randomInt(60, 86_400);

@@ -175,7 +175,10 @@ export async function measureStreams(
       latency: percentiles(latencies),
       afterCommit: percentiles(afterCommit),
       write: percentiles(writes),
-      fdLimit: readFileSync(`/proc/${api.pid}/limits`, "utf8").match(/Max open files\s+(\d+)\s+(\d+)/)!.slice(1).join(" / "),
+      fdLimit: readFileSync(`/proc/${api.pid}/limits`, "utf8")
+        .match(/Max open files\s+(\d+)\s+(\d+)/)!
+        .slice(1)
+        .join(" / "),
     };
   } finally {
     for (const page of pages) await page.close().catch(() => undefined);

@@ -67,6 +67,12 @@ export function countCpu(apiPids: () => number[], loadPid: number | undefined, p
     // autocannon in the API's process counts in the API's figure; reported by the load process itself otherwise.
     const loadCores = loadPid === undefined ? 0 : Math.max(processSeconds(loadPid) - load, loadSeconds) / wall;
     const postgresCores = pgPids.reduce((sum, pid, i) => sum + Math.max(0, processSeconds(pid) - pg[i]), 0) / wall;
-    return { api: apiCores, load: loadCores, postgres: postgresCores, others: Math.max(0, machineCores - apiCores - loadCores - postgresCores), machine: machineCores };
+    return {
+      api: apiCores,
+      load: loadCores,
+      postgres: postgresCores,
+      others: Math.max(0, machineCores - apiCores - loadCores - postgresCores),
+      machine: machineCores,
+    };
   };
 }

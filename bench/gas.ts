@@ -35,14 +35,12 @@ interface StructLog {
 async function breakdown(operation: string, hash: string): Promise<Record<string, string | number>> {
   const tx = await ethers.provider.getTransaction(hash);
   const receipt = await ethers.provider.getTransactionReceipt(hash);
-  const trace = (await network.provider.send("debug_traceTransaction", [
-    hash,
-    { disableStorage: true, disableMemory: true, disableStack: true },
-  ])) as { structLogs: StructLog[] };
+  const trace = (await network.provider.send("debug_traceTransaction", [hash, { disableStorage: true, disableMemory: true, disableStack: true }])) as {
+    structLogs: StructLog[];
+  };
   const data = ethers.getBytes(tx!.data);
   const calldata = data.reduce((sum, byte) => sum + (byte === 0 ? 4 : 16), 0);
-  const sum = (pick: (log: StructLog) => boolean) =>
-    trace.structLogs.filter(pick).reduce((total, log) => total + log.gasCost, 0);
+  const sum = (pick: (log: StructLog) => boolean) => trace.structLogs.filter(pick).reduce((total, log) => total + log.gasCost, 0);
   const isStorage = (log: StructLog) => log.op === "SLOAD" || log.op === "SSTORE";
   const escrowStorage = sum((log) => log.depth === 1 && isStorage(log));
   const calleeStorage = sum((log) => log.depth > 1 && isStorage(log));
@@ -143,9 +141,7 @@ async function main() {
   await escrow.connect(customer).pay(twoTokens.intent, twoTokens.signature, usdtAddress, TOKENS("30"), ethers.ZeroAddress);
   rows.push({
     operation: "pay: partial deposit in a second accepted token",
-    gas: await gasOf(
-      escrow.connect(other).pay(twoTokens.intent, twoTokens.signature, await f.usdc.getAddress(), TOKENS("30"), ethers.ZeroAddress),
-    ),
+    gas: await gasOf(escrow.connect(other).pay(twoTokens.intent, twoTokens.signature, await f.usdc.getAddress(), TOKENS("30"), ethers.ZeroAddress)),
     baseline: "transferFrom",
   });
   await escrow.connect(customer).pay(twoTokens.intent, twoTokens.signature, usdtAddress, TOKENS("70"), ethers.ZeroAddress);
@@ -252,7 +248,10 @@ async function main() {
   const columns = Object.keys(parts[0]);
   const breakdownTable = [
     `| ${columns.join(" | ")} |`,
-    `|---|${columns.slice(1).map(() => "---:").join("|")}|`,
+    `|---|${columns
+      .slice(1)
+      .map(() => "---:")
+      .join("|")}|`,
     ...parts.map((part) => `| ${columns.map((column) => part[column]).join(" | ")} |`),
   ].join("\n");
   console.log("\nWhere the gas goes\n");

@@ -24,9 +24,13 @@ export function loadColumns<Row extends MeasuredRun>({ autocannonInApi = () => f
     { header: "non-2xx", align: "right", cell: (row) => String(row.non2xx) },
     {
       header: "CPU cores: API / autocannon / PostgreSQL / others",
-      cell: (row) => `${fixed(row.cpu.api, 2)} / ${autocannonInApi(row) ? "(in API)" : fixed(row.cpu.load, 2)} / ${fixed(row.cpu.postgres, 2)} / ${fixed(row.cpu.others, 2)}`,
+      cell: (row) =>
+        `${fixed(row.cpu.api, 2)} / ${autocannonInApi(row) ? "(in API)" : fixed(row.cpu.load, 2)} / ${fixed(row.cpu.postgres, 2)} / ${fixed(row.cpu.others, 2)}`,
     },
-    { header: "CPU ms per request: API / PostgreSQL", cell: (row) => `${fixed(cpuMsPerRequest(row, "api"), 2)} / ${fixed(cpuMsPerRequest(row, "postgres"), 2)}` },
+    {
+      header: "CPU ms per request: API / PostgreSQL",
+      cell: (row) => `${fixed(cpuMsPerRequest(row, "api"), 2)} / ${fixed(cpuMsPerRequest(row, "postgres"), 2)}`,
+    },
   ];
 }
 

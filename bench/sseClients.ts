@@ -24,9 +24,7 @@ function openOne(url: URL, id: string): Promise<void> {
     const socket = connect({ host: url.hostname, port: Number(url.port) });
     let first = true;
     socket.setNoDelay(true);
-    socket.on("connect", () =>
-      socket.write(`GET /checkout/${id}/events HTTP/1.1\r\nhost: ${url.host}\r\naccept: text/event-stream\r\n\r\n`),
-    );
+    socket.on("connect", () => socket.write(`GET /checkout/${id}/events HTTP/1.1\r\nhost: ${url.host}\r\naccept: text/event-stream\r\n\r\n`));
     socket.on("data", (chunk) => {
       if (!first || !chunk.toString("latin1").includes("\ndata: ")) return;
       first = false;

@@ -112,7 +112,18 @@ async function createPayments(store: Store, merchantId: string, count: number): 
         signature: `0x${"11".repeat(65)}`,
         depositAddress: MERCHANT,
       },
-      { chainId: CHAIN_ID, paymentId: id, merchantId, mode: "test", description: `order ${i}`, orderId: `order-${i}`, metadata: {}, options: [], successUrl: null, cancelUrl: null },
+      {
+        chainId: CHAIN_ID,
+        paymentId: id,
+        merchantId,
+        mode: "test",
+        description: `order ${i}`,
+        orderId: `order-${i}`,
+        metadata: {},
+        options: [],
+        successUrl: null,
+        cancelUrl: null,
+      },
       new Date(),
     );
     ids.push(id);
@@ -137,7 +148,9 @@ async function throughput(workers: number): Promise<{ workers: number; events: n
     for (let i = 1; i < workers; i++) stores.push(await openStore({ url: database.url }));
     const started = performance.now();
     const running = stores.map((worker) =>
-      new WebhookWorker({ db: worker.db, views, listen: worker.listen, logger: pino({ level: "silent" }), allowList: parseAllowList("127.0.0.1/32") }).run(stop.signal),
+      new WebhookWorker({ db: worker.db, views, listen: worker.listen, logger: pino({ level: "silent" }), allowList: parseAllowList("127.0.0.1/32") }).run(
+        stop.signal,
+      ),
     );
     await receiver.waitFor(() => receiver.received.length >= EVENTS);
     const seconds = (performance.now() - started) / 1000;
@@ -163,7 +176,13 @@ async function latency(): Promise<{ samples: number; p50: number; p90: number; p
     const merchant = await createMerchant(store.db, { name: "Bench shop", address: MERCHANT });
     await createEndpoint(store.db, { merchantId: merchant.id, mode: "test", url: receiver.url, description: null, eventTypes: ["payment.pending"] });
     const ids = await createPayments(store, merchant.id, SAMPLES + 20);
-    const worker = new WebhookWorker({ db: store.db, views, listen: store.listen, logger: pino({ level: "silent" }), allowList: parseAllowList("127.0.0.1/32") });
+    const worker = new WebhookWorker({
+      db: store.db,
+      views,
+      listen: store.listen,
+      logger: pino({ level: "silent" }),
+      allowList: parseAllowList("127.0.0.1/32"),
+    });
     const running = worker.run(stop.signal);
     const latencies: number[] = [];
     for (const [i, id] of ids.entries()) {

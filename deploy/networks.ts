@@ -29,10 +29,7 @@ export function isLiveNetwork(name: string): name is LiveNetworkName {
 export function liveNetworksConfig(env: NodeJS.ProcessEnv): NetworksUserConfig {
   const accounts = KEY_VARIABLES.map((name) => env[name]?.trim() ?? "").filter((key) => PRIVATE_KEY.test(key));
   return Object.fromEntries(
-    Object.entries(LIVE_NETWORKS).map(([name, { chainId, rpcUrlVariable }]) => [
-      name,
-      { chainId, url: env[rpcUrlVariable]?.trim() ?? "", accounts },
-    ]),
+    Object.entries(LIVE_NETWORKS).map(([name, { chainId, rpcUrlVariable }]) => [name, { chainId, url: env[rpcUrlVariable]?.trim() ?? "", accounts }]),
   );
 }
 

@@ -110,7 +110,8 @@ async function apiRequest(connection: DemoConnection, method: string, route: str
 const confirmationsOf = (payment: Payment) => `${payment.confirmations.seen}/${payment.confirmations.required}`;
 
 function eventLine(event: WebhookEvent): string {
-  if (event.type === "balance.withdrawn") return `webhook ${event.type.padEnd(20)} ${event.data.amount} ${event.data.token.symbol} to ${event.data.payout}   verified`;
+  if (event.type === "balance.withdrawn")
+    return `webhook ${event.type.padEnd(20)} ${event.data.amount} ${event.data.token.symbol} to ${event.data.payout}   verified`;
   const payment = event.data;
   const received = payment.received_usd !== "0.00" ? `   received $${payment.received_usd} of $${payment.amount_usd}` : "";
   return `webhook ${event.type.padEnd(20)} status ${payment.status.padEnd(11)} confirmations ${confirmationsOf(payment).padEnd(6)}${received}   verified`;
@@ -134,10 +135,15 @@ async function main(): Promise<number> {
   try {
     chainId = await createPublicClient({ transport: http(connection.rpcUrl, { retryCount: 0, timeout: 10_000 }) }).getChainId();
   } catch (error) {
-    throw new StartError(`cannot reach the local chain at ${connection.rpcUrl} (${(error as { shortMessage?: string }).shortMessage ?? (error as Error).message}): is \`npm start\` running? (or set LOCAL_RPC_URL)`, 1);
+    throw new StartError(
+      `cannot reach the local chain at ${connection.rpcUrl} (${(error as { shortMessage?: string }).shortMessage ?? (error as Error).message}): is \`npm start\` running? (or set LOCAL_RPC_URL)`,
+      1,
+    );
   }
   if (chainId !== LOCAL_CHAIN_ID) {
-    throw new StartError(`the demo mints test tokens and pays from Hardhat's accounts: it runs on a local chain (${LOCAL_CHAIN_ID}), and ${connection.rpcUrl} is chain ${chainId}`);
+    throw new StartError(
+      `the demo mints test tokens and pays from Hardhat's accounts: it runs on a local chain (${LOCAL_CHAIN_ID}), and ${connection.rpcUrl} is chain ${chainId}`,
+    );
   }
 
   console.log(`Open Pay demo: a customer pays the demo merchant (gateway ${connection.apiUrl} from ${connection.from}; chain ${connection.rpcUrl})`);
@@ -202,7 +208,8 @@ async function main(): Promise<number> {
     paymentId = payment.id;
     progress.step(`payment ${payment.id} created with the SDK: $${payment.amount_usd}, order ${orderId}, status ${payment.status}`);
     progress.detail(`checkout_url ${payment.checkout_url}`);
-    if (payment.chain_id !== chainId) throw new StartError(`the gateway's payments are on chain ${payment.chain_id}, and ${connection.rpcUrl} is chain ${chainId}`, 1);
+    if (payment.chain_id !== chainId)
+      throw new StartError(`the gateway's payments are on chain ${payment.chain_id}, and ${connection.rpcUrl} is chain ${chainId}`, 1);
     showDeliveries();
 
     // 3. The customer opens the checkout page; once it is shown, its script reports the opening (a GET alone does not).
@@ -254,10 +261,14 @@ async function main(): Promise<number> {
     const history = (paid.history ?? []).map((entry) => `${entry.to} (${entry.reason})`).join(" → ");
     console.log("");
     console.log(`Summary: payment ${paid.id} is ${paid.status} per the API.`);
-    console.log(`  received       $${paid.received_usd} of $${paid.amount_usd} as ${paid.paid_amount ?? "?"} ${paid.token?.symbol ?? ""}, ${confirmationsOf(paid)} confirmations`);
+    console.log(
+      `  received       $${paid.received_usd} of $${paid.amount_usd} as ${paid.paid_amount ?? "?"} ${paid.token?.symbol ?? ""}, ${confirmationsOf(paid)} confirmations`,
+    );
     console.log(`  history        initiated → ${history}`);
     console.log(`  on chain       the customer's transfer ${sent.hash}; the escrow recorded the payment in ${paid.transactions.join(", ") || "?"}`);
-    console.log(`  webhooks       ${verified.length} verified (${verified.map((delivery) => delivery.event.type).join(", ")})${refused ? `, ${refused} REFUSED` : ""}`);
+    console.log(
+      `  webhooks       ${verified.length} verified (${verified.map((delivery) => delivery.event.type).join(", ")})${refused ? `, ${refused} REFUSED` : ""}`,
+    );
     console.log(`  time           ${elapsed} s from creating the payment to payment.completed`);
     if (refused > 0) throw new StartError(`${refused} webhook deliveries did not verify`, 1);
     if (paid.status !== "paid") throw new StartError(`payment.completed arrived but the API says the payment is ${paid.status}`, 1);

@@ -25,9 +25,7 @@ function forgeBinary() {
   const candidates = [];
   if (arch) {
     try {
-      candidates.push(
-        require.resolve(`@foundry-rs/forge-${process.platform}-${arch}/bin/${binary}`, { paths: [root] }),
-      );
+      candidates.push(require.resolve(`@foundry-rs/forge-${process.platform}-${arch}/bin/${binary}`, { paths: [root] }));
     } catch {
       // not installed for this platform; try the launcher's fallback location
     }
@@ -38,9 +36,7 @@ function forgeBinary() {
 
 const forge = forgeBinary();
 if (!forge) {
-  console.error(
-    `no forge binary for ${process.platform}-${process.arch}: run npm install (it comes with @foundry-rs/forge)`,
-  );
+  console.error(`no forge binary for ${process.platform}-${process.arch}: run npm install (it comes with @foundry-rs/forge)`);
   process.exit(1);
 }
 try {

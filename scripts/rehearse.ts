@@ -105,7 +105,9 @@ async function main(): Promise<number> {
     const placed = await placeMainnetStandIns(chain.provider, hre.artifacts, live, world);
     for (const token of placed.tokens) progress.detail(`${token.symbol} ${token.address}: a BEP-20 of ${token.decimals} decimals`);
     for (const feed of placed.feeds) {
-      progress.detail(`${feed.description} ${feed.proxy}: proxy over aggregator ${feed.aggregator}, 8 decimals, answer ${formatUnits(feed.answer, 8)}, heartbeat ${feed.heartbeatSeconds} s`);
+      progress.detail(
+        `${feed.description} ${feed.proxy}: proxy over aggregator ${feed.aggregator}, 8 decimals, answer ${formatUnits(feed.answer, 8)}, heartbeat ${feed.heartbeatSeconds} s`,
+      );
     }
     const { FeedRounds } = await import("./rehearsal/feedRounds");
     const rounds = new FeedRounds(chain.provider, placed.feeds, world);
@@ -117,28 +119,38 @@ async function main(): Promise<number> {
     progress.detail(`parameters: ${shownPath(parametersFile)}`);
     const { deployTheMainnetWay, deployAgain } = await import("./rehearsal/mainnetDeploy");
     const record = await deployTheMainnetWay(hre, parametersFile, folder.deployments);
-    progress.detail(`deployment record: ${shownPath(path.join(folder.deployments, "56.json"))}; Ignition's journal: ${shownPath(path.join(hre.config.paths.ignition, "deployments", "chain-56"))}`);
+    progress.detail(
+      `deployment record: ${shownPath(path.join(folder.deployments, "56.json"))}; Ignition's journal: ${shownPath(path.join(hre.config.paths.ignition, "deployments", "chain-56"))}`,
+    );
     if (signal.aborted) return 130;
 
     // The gateway starts (a while: a process of its own) while the deployment is checked and the merchant joins.
     progress.step("starting the gateway: indexer, keeper, merchant API, hosted checkout, webhook worker (PGlite), against the chain");
     const { merchant, key } = await liveMerchant;
-    progress.detail(`npm run merchant -- create --mode live: ${merchant.id} (${merchantAddress}) with a live API key (${key.slice(0, 8)}…) in ${shownPath(folder.database)}`);
+    progress.detail(
+      `npm run merchant -- create --mode live: ${merchant.id} (${merchantAddress}) with a live API key (${key.slice(0, 8)}…) in ${shownPath(folder.database)}`,
+    );
     const { startGateway } = await import("./rehearsal/gatewayServices");
     const starting = startGateway({ rpcUrl: chain.url, folder, notice: (line) => out(`  [services] ${line}`) });
     starting.then(({ services: started }) => (services = started)).catch(() => undefined);
 
     progress.step("verify-deployment --dry-run: what BscScan would be sent");
     const { verifyDeployment } = await import("./operator/verify");
-    const planned = (await verifyDeployment(hre, { dryRun: true }).catch((error: Error) => {
-      throw error.name === "OperatorError" ? new RehearsalFinding(`verify-deployment --dry-run: ${error.message}`) : error;
-    })) ?? [];
+    const planned =
+      (await verifyDeployment(hre, { dryRun: true }).catch((error: Error) => {
+        throw error.name === "OperatorError" ? new RehearsalFinding(`verify-deployment --dry-run: ${error.message}`) : error;
+      })) ?? [];
     const escrowSubmission = planned.find((submission) => submission.address === record.escrow);
     if (!escrowSubmission) throw new StartError("verify-deployment --dry-run planned nothing for the escrow", 1);
 
     progress.step("checking the escrow against the parameters, as docs/operations.md asks after a mainnet deployment");
     const { checkDeployment } = await import("./rehearsal/deploymentChecks");
-    for (const line of await checkDeployment({ rpcUrl: chain.url, record, parameters: live, escrowConstructorArguments: escrowSubmission.constructorArguments as Hex })) {
+    for (const line of await checkDeployment({
+      rpcUrl: chain.url,
+      record,
+      parameters: live,
+      escrowConstructorArguments: escrowSubmission.constructorArguments as Hex,
+    })) {
       progress.detail(`ok: ${line}`);
     }
 
@@ -160,7 +172,9 @@ async function main(): Promise<number> {
     services = gateway.services;
     progress.detail(`gateway ready [${elapsed()}]: API ${gateway.apiUrl}; keeper ${gateway.ready.operator ?? "not running"}; log ${shownPath(folder.log)}`);
 
-    progress.step(`a payment in each token, created through the API and paid by scan-and-send: ${PAYMENTS.map((p) => `$${p.amountUsd} in ${p.symbol}`).join(", ")}`);
+    progress.step(
+      `a payment in each token, created through the API and paid by scan-and-send: ${PAYMENTS.map((p) => `$${p.amountUsd} in ${p.symbol}`).join(", ")}`,
+    );
     const { ScanAndSendCustomer } = await import("./rehearsal/scanAndSend");
     const { acceptAdminAfterDelay } = await import("./rehearsal/adminHandover");
     const { rehearsePayment } = await import("./rehearsal/paymentRehearsal");
@@ -168,7 +182,17 @@ async function main(): Promise<number> {
     const tokens: Record<string, Address> = { USDT: getAddress(live.usdtToken), USDC: getAddress(live.usdcToken), BNB: zeroAddress };
     const paying = Promise.all(
       PAYMENTS.map(({ symbol, amountUsd }) =>
-        rehearsePayment({ apiUrl: gateway.apiUrl, apiKey: key, symbol, amountUsd, tokens, customer, issuer: world, timeoutMs: PAYMENT_TIMEOUT_MS, progress: (line) => progress.detail(line) }),
+        rehearsePayment({
+          apiUrl: gateway.apiUrl,
+          apiKey: key,
+          symbol,
+          amountUsd,
+          tokens,
+          customer,
+          issuer: world,
+          timeoutMs: PAYMENT_TIMEOUT_MS,
+          progress: (line) => progress.detail(line),
+        }),
       ),
     );
     const stopped = aborted(signal).then(() => undefined);
@@ -183,7 +207,9 @@ async function main(): Promise<number> {
     await deployAgain(hre, parametersFile, folder.deployments, record);
     progress.detail("run again, the deployment resumes from Ignition's journal to nothing: no transaction, the same escrow and block");
     const accepted = await acceptAdminAfterDelay(chain, record, getAddress(live.admin));
-    progress.detail(`at ${accepted.toISOString()} (the chain's clock moved on by the delay) ${live.admin} accepted: it is the one admin, the deployer holds nothing`);
+    progress.detail(
+      `at ${accepted.toISOString()} (the chain's clock moved on by the delay) ${live.admin} accepted: it is the one admin, the deployer holds nothing`,
+    );
     await rounds.untilFresh(10_000);
     progress.detail("after the day's jump every feed has reported a fresh round");
     if (producer.failure) throw producer.failure;
@@ -192,14 +218,21 @@ async function main(): Promise<number> {
     out("");
     out(`Summary: the mainnet path works on the rehearsal chain; every payment is paid (${elapsed()}, ${producer.blocks} blocks).`);
     for (const payment of paid) {
-      const held = await client.readContract({ address: record.escrow, abi: openPayEscrowAbi, functionName: "balanceOf", args: [merchantAddress, tokens[payment.symbol]] });
+      const held = await client.readContract({
+        address: record.escrow,
+        abi: openPayEscrowAbi,
+        functionName: "balanceOf",
+        args: [merchantAddress, tokens[payment.symbol]],
+      });
       out(
         `  ${payment.symbol.padEnd(5)} ${payment.payment.id}  $${payment.payment.amount_usd} → ${payment.payment.status} in ${payment.seconds.toFixed(1)} s; ` +
           `sent ${payment.sentAmount}; the escrow holds ${formatUnits(held, 18)} ${payment.symbol} for the merchant`,
       );
       if (held === 0n) throw new RehearsalFinding(`the ${payment.symbol} payment is paid but the escrow holds no ${payment.symbol} for the merchant`);
     }
-    out(`  feeds    ${[...rounds.reported].map(([feed, count]) => `${feed}: ${count} round${count === 1 ? "" : "s"} reported`).join(", ") || "no round fell due"}`);
+    out(
+      `  feeds    ${[...rounds.reported].map(([feed, count]) => `${feed}: ${count} round${count === 1 ? "" : "s"} reported`).join(", ") || "no round fell due"}`,
+    );
     out(`  checked  EIP-681 URIs name chain 56 (@56) and the mainnet tokens; the checkout page says "BNB Smart Chain"`);
     succeeded = true;
 

@@ -42,9 +42,7 @@ const roots = [...flagValues("--base-path"), ...flagValues("--include-path")].ma
 if (roots.length === 0) roots.push(process.cwd());
 
 function findImports(importPath) {
-  const candidates = path.isAbsolute(importPath)
-    ? [importPath]
-    : [...roots.map((root) => path.join(root, importPath)), path.resolve(importPath)];
+  const candidates = path.isAbsolute(importPath) ? [importPath] : [...roots.map((root) => path.join(root, importPath)), path.resolve(importPath)];
   for (const candidate of candidates) {
     try {
       return { contents: fs.readFileSync(candidate, "utf8") };

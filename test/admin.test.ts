@@ -45,21 +45,17 @@ describe("admin", function () {
   }
 
   describe("constructor", function () {
-    it("reverts with ZeroAddress(\"admin\") for a zero admin", async function () {
+    it('reverts with ZeroAddress("admin") for a zero admin', async function () {
       const Escrow = await ethers.getContractFactory("OpenPayEscrow");
       const [, , , , , , , , treasury] = await ethers.getSigners();
-      await expect(Escrow.deploy(ethers.ZeroAddress, treasury.address))
-        .to.be.revertedWithCustomError(Escrow, "ZeroAddress")
-        .withArgs("admin");
+      await expect(Escrow.deploy(ethers.ZeroAddress, treasury.address)).to.be.revertedWithCustomError(Escrow, "ZeroAddress").withArgs("admin");
     });
 
-    it("reverts with EscrowAsReceiver(\"treasury\") for a treasury at the escrow's own address", async function () {
+    it('reverts with EscrowAsReceiver("treasury") for a treasury at the escrow\'s own address', async function () {
       const Escrow = await ethers.getContractFactory("OpenPayEscrow");
       const [deployer] = await ethers.getSigners();
       const own = ethers.getCreateAddress({ from: deployer.address, nonce: await ethers.provider.getTransactionCount(deployer.address) });
-      await expect(Escrow.connect(deployer).deploy(deployer.address, own))
-        .to.be.revertedWithCustomError(Escrow, "EscrowAsReceiver")
-        .withArgs("treasury");
+      await expect(Escrow.connect(deployer).deploy(deployer.address, own)).to.be.revertedWithCustomError(Escrow, "EscrowAsReceiver").withArgs("treasury");
     });
 
     it("grants only the admin role and starts with the default settings", async function () {
@@ -139,7 +135,7 @@ describe("admin", function () {
         .withArgs(await f.dai.getAddress(), await f.daiFeed.getAddress(), 60n, 4n);
     });
 
-    it("reverts with ZeroAddress(\"feed\") for a zero feed", async function () {
+    it('reverts with ZeroAddress("feed") for a zero feed', async function () {
       const f = await loadFixture(fixture);
       await expect(f.escrow.connect(f.admin).setToken(f.dai, ethers.ZeroAddress, 3_600))
         .to.be.revertedWithCustomError(f.escrow, "ZeroAddress")
@@ -199,10 +195,7 @@ describe("admin", function () {
         await f.escrow.connect(f.admin).setToken(token, f.daiFeed, 3_600);
       }
       expect(await f.escrow.tokenAt(255)).to.equal(ethers.getAddress(ethers.toBeHex(0x7000_0000n + 255n, 20)));
-      await expect(f.escrow.connect(f.admin).setToken(f.dai, f.daiFeed, 3_600)).to.be.revertedWithCustomError(
-        f.escrow,
-        "TooManyTokens",
-      );
+      await expect(f.escrow.connect(f.admin).setToken(f.dai, f.daiFeed, 3_600)).to.be.revertedWithCustomError(f.escrow, "TooManyTokens");
       // Existing tokens can still be reconfigured.
       await expect(f.escrow.connect(f.admin).setToken(f.usdt, f.daiFeed, 3_600))
         .to.emit(f.escrow, "TokenConfigured")
@@ -260,13 +253,9 @@ describe("admin", function () {
       const f = await loadFixture(fixture);
       const usdt = await f.usdt.getAddress();
       await f.escrow.connect(f.admin).disallowToken(usdt);
-      await expect(f.escrow.connect(f.admin).disallowToken(usdt))
-        .to.be.revertedWithCustomError(f.escrow, "TokenNotAllowed")
-        .withArgs(usdt);
+      await expect(f.escrow.connect(f.admin).disallowToken(usdt)).to.be.revertedWithCustomError(f.escrow, "TokenNotAllowed").withArgs(usdt);
       const dai = await f.dai.getAddress();
-      await expect(f.escrow.connect(f.admin).disallowToken(dai))
-        .to.be.revertedWithCustomError(f.escrow, "TokenNotAllowed")
-        .withArgs(dai);
+      await expect(f.escrow.connect(f.admin).disallowToken(dai)).to.be.revertedWithCustomError(f.escrow, "TokenNotAllowed").withArgs(dai);
     });
 
     it("re-allows a disallowed token at its old index with setToken", async function () {
@@ -307,12 +296,8 @@ describe("admin", function () {
     it("reverts with ToleranceTooHigh above MAX_TOLERANCE_BPS, and TokenNotAllowed for a token never configured", async function () {
       const f = await loadFixture(fixture);
       const usdt = await f.usdt.getAddress();
-      await expect(f.escrow.connect(f.admin).setTolerance(usdt, 501))
-        .to.be.revertedWithCustomError(f.escrow, "ToleranceTooHigh")
-        .withArgs(501n, 500n);
-      await expect(f.escrow.connect(f.admin).setTolerance(usdt, 10_000))
-        .to.be.revertedWithCustomError(f.escrow, "ToleranceTooHigh")
-        .withArgs(10_000n, 500n);
+      await expect(f.escrow.connect(f.admin).setTolerance(usdt, 501)).to.be.revertedWithCustomError(f.escrow, "ToleranceTooHigh").withArgs(501n, 500n);
+      await expect(f.escrow.connect(f.admin).setTolerance(usdt, 10_000)).to.be.revertedWithCustomError(f.escrow, "ToleranceTooHigh").withArgs(10_000n, 500n);
       await expect(f.escrow.connect(f.admin).setTolerance(f.dai, 10))
         .to.be.revertedWithCustomError(f.escrow, "TokenNotAllowed")
         .withArgs(await f.dai.getAddress());
@@ -395,9 +380,7 @@ describe("admin", function () {
     for (const hours of [0, 169, 255]) {
       it(`reverts InvalidMaxTtl(${hours}, 168) for ${hours} hours`, async function () {
         const f = await loadFixture(fixture);
-        await expect(f.escrow.connect(f.admin).setMaxTtl(hours))
-          .to.be.revertedWithCustomError(f.escrow, "InvalidMaxTtl")
-          .withArgs(hours, 168n);
+        await expect(f.escrow.connect(f.admin).setMaxTtl(hours)).to.be.revertedWithCustomError(f.escrow, "InvalidMaxTtl").withArgs(hours, 168n);
         expect((await f.escrow.settings()).maxTtlHours).to.equal(24n);
       });
     }
@@ -406,17 +389,13 @@ describe("admin", function () {
   describe("setTreasury", function () {
     it("sets the treasury with TreasuryUpdated", async function () {
       const f = await loadFixture(fixture);
-      await expect(f.escrow.connect(f.admin).setTreasury(f.stranger.address))
-        .to.emit(f.escrow, "TreasuryUpdated")
-        .withArgs(f.stranger.address);
+      await expect(f.escrow.connect(f.admin).setTreasury(f.stranger.address)).to.emit(f.escrow, "TreasuryUpdated").withArgs(f.stranger.address);
       expect((await f.escrow.settings()).treasury).to.equal(f.stranger.address);
     });
 
-    it("reverts with ZeroAddress(\"treasury\") for a zero treasury", async function () {
+    it('reverts with ZeroAddress("treasury") for a zero treasury', async function () {
       const f = await loadFixture(fixture);
-      await expect(f.escrow.connect(f.admin).setTreasury(ethers.ZeroAddress))
-        .to.be.revertedWithCustomError(f.escrow, "ZeroAddress")
-        .withArgs("treasury");
+      await expect(f.escrow.connect(f.admin).setTreasury(ethers.ZeroAddress)).to.be.revertedWithCustomError(f.escrow, "ZeroAddress").withArgs("treasury");
       expect((await f.escrow.settings()).treasury).to.equal(f.treasury.address);
     });
   });
@@ -582,12 +561,8 @@ describe("admin", function () {
 
       for (const op of operators) {
         for (const token of tokens) {
-          await expect(f.escrow.connect(op).withdraw(token, 1n))
-            .to.be.revertedWithCustomError(f.escrow, "MerchantNotRegistered")
-            .withArgs(op.address);
-          await expect(f.escrow.connect(op).claim(token, op.address))
-            .to.be.revertedWithCustomError(f.escrow, "NothingToClaim")
-            .withArgs(token, op.address);
+          await expect(f.escrow.connect(op).withdraw(token, 1n)).to.be.revertedWithCustomError(f.escrow, "MerchantNotRegistered").withArgs(op.address);
+          await expect(f.escrow.connect(op).claim(token, op.address)).to.be.revertedWithCustomError(f.escrow, "NothingToClaim").withArgs(token, op.address);
         }
         for (const payment of [f.paid, f.blPaid]) {
           await expect(f.escrow.connect(op).refund(payment.intent.paymentId, op.address, 1n))
@@ -597,12 +572,12 @@ describe("admin", function () {
         await expect(f.escrow.connect(op).refund(f.open.intent.paymentId, op.address, 1n))
           .to.be.revertedWithCustomError(f.escrow, "InvalidPaymentStatus")
           .withArgs(f.open.intent.paymentId, Status.Open);
-        await expect(f.escrow.connect(op).setPayout(op.address))
-          .to.be.revertedWithCustomError(f.escrow, "MerchantNotRegistered")
-          .withArgs(op.address);
+        await expect(f.escrow.connect(op).setPayout(op.address)).to.be.revertedWithCustomError(f.escrow, "MerchantNotRegistered").withArgs(op.address);
         // An open deposit cannot be sent anywhere before its expiry, and never to anyone but its payer.
-        await expect(f.escrow.connect(op).expire({ ...f.open.intent, refundTo: op.address }, f.usdc, [f.customer.address]))
-          .to.be.revertedWithCustomError(f.escrow, "IntentMismatch");
+        await expect(f.escrow.connect(op).expire({ ...f.open.intent, refundTo: op.address }, f.usdc, [f.customer.address])).to.be.revertedWithCustomError(
+          f.escrow,
+          "IntentMismatch",
+        );
       }
 
       for (const admin of [all]) {
@@ -624,9 +599,7 @@ describe("admin", function () {
     it("a signer manager that registers itself as a merchant still cannot touch another merchant's funds", async function () {
       const f = await loadFixture(fundedFixture);
       const before = await state(f, [f.signerManager]);
-      await f.escrow
-        .connect(f.signerManager)
-        .registerMerchant(f.signerManager.address, f.signerManager.address, f.signerManager.address);
+      await f.escrow.connect(f.signerManager).registerMerchant(f.signerManager.address, f.signerManager.address, f.signerManager.address);
       const usdt = await f.usdt.getAddress();
 
       await expect(f.escrow.connect(f.signerManager).withdraw(usdt, 1n))
@@ -636,11 +609,7 @@ describe("admin", function () {
         .to.be.revertedWithCustomError(f.escrow, "NotPaymentMerchant")
         .withArgs(f.paid.intent.paymentId, f.signerManager.address);
       // Re-registering the real merchant with its own payout wallet is refused.
-      await expect(
-        f.escrow
-          .connect(f.signerManager)
-          .registerMerchant(f.merchant.address, f.signerManager.address, f.signerManager.address),
-      )
+      await expect(f.escrow.connect(f.signerManager).registerMerchant(f.merchant.address, f.signerManager.address, f.signerManager.address))
         .to.be.revertedWithCustomError(f.escrow, "MerchantAlreadyRegistered")
         .withArgs(f.merchant.address);
       expect((await f.escrow.merchantOf(f.merchant.address)).payout).to.equal(f.payout.address);

@@ -41,8 +41,7 @@ describe("the escrow's two halves", function () {
     await expect(f.customer.sendTransaction({ to: escrow, data: "0xdeadbeef" })).to.be.reverted;
     // The fallback takes no BNB: it comes only through payNative and deposit-address sweeps.
     await expect(f.customer.sendTransaction({ to: escrow, data: "0xdeadbeef", value: 1n })).to.be.reverted;
-    await expect(f.customer.sendTransaction({ to: escrow, data: direct.interface.encodeFunctionData("tokenAt", [1]), value: 1n })).to.be
-      .reverted;
+    await expect(f.customer.sendTransaction({ to: escrow, data: direct.interface.encodeFunctionData("tokenAt", [1]), value: 1n })).to.be.reverted;
   });
 
   it("initialises once: the escrow's constructor did, and neither the escrow nor the administration can be initialised again", async function () {

@@ -27,7 +27,7 @@ describe("BoundedPriceFeed: optional per-token price bounds", function () {
     const f = await banded();
     for (const price of [LOW, PRICE("1"), HIGH]) {
       await f.usdtFeed.updateAnswer(price);
-      expect(await f.escrow.quoteUsd(f.usdt, TOKENS("100"))).to.equal(TOKENS("100") * price / PRICE("1"));
+      expect(await f.escrow.quoteUsd(f.usdt, TOKENS("100"))).to.equal((TOKENS("100") * price) / PRICE("1"));
     }
     await f.usdtFeed.updateAnswer(PRICE("1"));
     const s = await f.signed();
@@ -91,7 +91,9 @@ describe("BoundedPriceFeed: optional per-token price bounds", function () {
       [HIGH, HIGH],
       [HIGH, LOW],
     ]) {
-      await expect(Band.deploy(feed, low, high)).to.be.revertedWithCustomError(Band, "InvalidBand").withArgs(low, high);
+      await expect(Band.deploy(feed, low, high))
+        .to.be.revertedWithCustomError(Band, "InvalidBand")
+        .withArgs(low, high);
     }
   });
 });

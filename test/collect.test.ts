@@ -37,14 +37,8 @@ describe("collect (deposit addresses)", function () {
         ethers.getCreate2Address(
           escrow,
           digest,
-          ethers.keccak256(
-            ethers.concat([
-              "0x3d603180600a3d3981f33d3d3615602f573d3d363d3d37363d73",
-              f.implementation,
-              "0x5af43d3d93803e602f57fd5bf3",
-            ])
-          )
-        )
+          ethers.keccak256(ethers.concat(["0x3d603180600a3d3981f33d3d3615602f573d3d363d3d37363d73", f.implementation, "0x5af43d3d93803e602f57fd5bf3"])),
+        ),
       );
       expect(await codeAt(depositAddress)).to.equal("0x");
 
@@ -109,31 +103,17 @@ describe("collect (deposit addresses)", function () {
       await expect(plainTransfer(f.usdt, f.customer, depositAddress, TOKENS("100"))).to.changeTokenBalances(
         f.usdt,
         [f.customer, depositAddress, escrow],
-        [-TOKENS("100"), TOKENS("100"), 0n]
+        [-TOKENS("100"), TOKENS("100"), 0n],
       );
       expect(await f.escrow.connect(f.keeper).collect.staticCall(s.intent, s.signature, usdt)).to.equal(TOKENS("100"));
 
       const tx = f.escrow.connect(f.keeper).collect(s.intent, s.signature, usdt);
       await expect(tx)
         .to.emit(f.escrow, "PaymentCompleted")
-        .withArgs(
-          s.intent.paymentId,
-          f.merchant.address,
-          depositAddress,
-          usdt,
-          TOKENS("100"),
-          USD("100"),
-          USD("100"),
-          0n,
-          0n
-        );
+        .withArgs(s.intent.paymentId, f.merchant.address, depositAddress, usdt, TOKENS("100"), USD("100"), USD("100"), 0n, 0n);
       await expect(tx).not.to.emit(f.escrow, "PaymentDeposited");
       await expect(tx).to.emit(f.usdt, "Transfer").withArgs(depositAddress, escrow, TOKENS("100"));
-      await expect(tx).to.changeTokenBalances(
-        f.usdt,
-        [depositAddress, escrow, f.customer, f.keeper, f.merchant],
-        [-TOKENS("100"), TOKENS("100"), 0n, 0n, 0n]
-      );
+      await expect(tx).to.changeTokenBalances(f.usdt, [depositAddress, escrow, f.customer, f.keeper, f.merchant], [-TOKENS("100"), TOKENS("100"), 0n, 0n, 0n]);
 
       expect(await f.usdt.balanceOf(f.customer.address)).to.equal(START - TOKENS("100"));
       expect(await f.usdt.balanceOf(depositAddress)).to.equal(0n);
@@ -159,24 +139,14 @@ describe("collect (deposit addresses)", function () {
 
       await expect(plainTransfer(NATIVE, f.customer, depositAddress, BNB("0.1"))).to.changeEtherBalances(
         [f.customer, depositAddress, escrow],
-        [-BNB("0.1"), BNB("0.1"), 0n]
+        [-BNB("0.1"), BNB("0.1"), 0n],
       );
       expect(await f.escrow.connect(f.keeper).collect.staticCall(s.intent, s.signature, NATIVE)).to.equal(BNB("0.1"));
 
       const tx = f.escrow.connect(f.keeper).collect(s.intent, s.signature, NATIVE);
       await expect(tx)
         .to.emit(f.escrow, "PaymentCompleted")
-        .withArgs(
-          s.intent.paymentId,
-          f.merchant.address,
-          depositAddress,
-          NATIVE,
-          BNB("0.1"),
-          USD("60"),
-          USD("60"),
-          0n,
-          0n
-        );
+        .withArgs(s.intent.paymentId, f.merchant.address, depositAddress, NATIVE, BNB("0.1"), USD("60"), USD("60"), 0n, 0n);
       await expect(tx).to.changeEtherBalances([depositAddress, escrow, f.customer], [-BNB("0.1"), BNB("0.1"), 0n]);
 
       expect(await ethers.provider.getBalance(depositAddress)).to.equal(0n);
@@ -201,17 +171,7 @@ describe("collect (deposit addresses)", function () {
       await plainTransfer(f.usdt, f.customer, depositAddress, TOKENS("99"));
       await expect(f.escrow.connect(f.customer).collect(s.intent, s.signature, f.usdt))
         .to.emit(f.escrow, "PaymentCompleted")
-        .withArgs(
-          s.intent.paymentId,
-          f.merchant.address,
-          depositAddress,
-          await f.usdt.getAddress(),
-          TOKENS("99"),
-          USD("99"),
-          USD("99"),
-          0n,
-          0n
-        );
+        .withArgs(s.intent.paymentId, f.merchant.address, depositAddress, await f.usdt.getAddress(), TOKENS("99"), USD("99"), USD("99"), 0n, 0n);
       expect(await f.escrow.balanceOf(f.merchant.address, f.usdt)).to.equal(TOKENS("99"));
       await expectLedger(f.escrow, f.usdt, TOKENS("99"), 0n);
     });
@@ -229,16 +189,7 @@ describe("collect (deposit addresses)", function () {
       const first = f.escrow.connect(f.keeper).collect(s.intent, s.signature, usdt);
       await expect(first)
         .to.emit(f.escrow, "PaymentDeposited")
-        .withArgs(
-          s.intent.paymentId,
-          f.merchant.address,
-          depositAddress,
-          usdt,
-          TOKENS("40"),
-          USD("40"),
-          USD("40"),
-          USD("60")
-        );
+        .withArgs(s.intent.paymentId, f.merchant.address, depositAddress, usdt, TOKENS("40"), USD("40"), USD("40"), USD("60"));
       await expect(first).to.changeTokenBalances(f.usdt, [depositAddress, escrow], [-TOKENS("40"), TOKENS("40")]);
       await expectPayment(f.escrow, s.intent.paymentId, {
         status: Status.Open,
@@ -258,16 +209,7 @@ describe("collect (deposit addresses)", function () {
       const second = f.escrow.connect(f.keeper).collect(s.intent, "0x", usdt);
       await expect(second)
         .to.emit(f.escrow, "PaymentDeposited")
-        .withArgs(
-          s.intent.paymentId,
-          f.merchant.address,
-          depositAddress,
-          usdt,
-          TOKENS("35"),
-          USD("35"),
-          USD("75"),
-          USD("25")
-        );
+        .withArgs(s.intent.paymentId, f.merchant.address, depositAddress, usdt, TOKENS("35"), USD("35"), USD("75"), USD("25"));
       await expect(second).to.changeTokenBalances(f.usdt, [depositAddress, escrow], [-TOKENS("35"), TOKENS("35")]);
       expect(await f.escrow.depositOf(s.intent.paymentId, usdt, depositAddress)).to.equal(TOKENS("75"));
       expect(await f.escrow.remainingUsd(s.intent)).to.equal(USD("25"));
@@ -277,17 +219,7 @@ describe("collect (deposit addresses)", function () {
       const third = f.escrow.connect(f.keeper).collect(s.intent, "0x", usdt);
       await expect(third)
         .to.emit(f.escrow, "PaymentCompleted")
-        .withArgs(
-          s.intent.paymentId,
-          f.merchant.address,
-          depositAddress,
-          usdt,
-          TOKENS("25"),
-          USD("25"),
-          USD("100"),
-          0n,
-          0n
-        );
+        .withArgs(s.intent.paymentId, f.merchant.address, depositAddress, usdt, TOKENS("25"), USD("25"), USD("100"), 0n, 0n);
       await expect(third).not.to.emit(f.escrow, "PaymentDeposited");
       await expect(third).to.changeTokenBalances(f.usdt, [depositAddress, escrow], [-TOKENS("25"), TOKENS("25")]);
 
@@ -323,16 +255,7 @@ describe("collect (deposit addresses)", function () {
       const strangersSignature = await signIntent(f.stranger, f.escrow, s.intent);
       await expect(f.escrow.connect(f.stranger).collect(s.intent, strangersSignature, usdt))
         .to.emit(f.escrow, "PaymentDeposited")
-        .withArgs(
-          s.intent.paymentId,
-          f.merchant.address,
-          depositAddress,
-          usdt,
-          TOKENS("20"),
-          USD("20"),
-          USD("50"),
-          USD("50")
-        );
+        .withArgs(s.intent.paymentId, f.merchant.address, depositAddress, usdt, TOKENS("20"), USD("20"), USD("50"), USD("50"));
       expect(await f.escrow.depositOf(s.intent.paymentId, usdt, depositAddress)).to.equal(TOKENS("50"));
       await expectLedger(f.escrow, usdt, TOKENS("50"), 0n);
     });
@@ -348,16 +271,7 @@ describe("collect (deposit addresses)", function () {
       const tx = f.escrow.connect(f.keeper).collect(s.intent, s.signature, usdc);
       await expect(tx)
         .to.emit(f.escrow, "PaymentDeposited")
-        .withArgs(
-          s.intent.paymentId,
-          f.merchant.address,
-          depositAddress,
-          usdc,
-          TOKENS("55"),
-          USD("55"),
-          USD("55"),
-          USD("45")
-        );
+        .withArgs(s.intent.paymentId, f.merchant.address, depositAddress, usdc, TOKENS("55"), USD("55"), USD("55"), USD("45"));
       await expect(tx).to.changeTokenBalances(f.usdc, [depositAddress, f.escrow], [-TOKENS("55"), TOKENS("55")]);
       expect(await f.escrow.depositOf(s.intent.paymentId, usdc, depositAddress)).to.equal(TOKENS("55"));
       await expectPayment(f.escrow, s.intent.paymentId, {
@@ -380,22 +294,12 @@ describe("collect (deposit addresses)", function () {
 
       await expect(plainTransfer(NATIVE, f.customer, depositAddress, BNB("0.07"))).to.changeEtherBalances(
         [f.customer, depositAddress, escrow],
-        [-BNB("0.07"), BNB("0.07"), 0n]
+        [-BNB("0.07"), BNB("0.07"), 0n],
       );
       const tx = f.escrow.connect(f.keeper).collect(s.intent, "0x", NATIVE);
       await expect(tx)
         .to.emit(f.escrow, "PaymentCompleted")
-        .withArgs(
-          s.intent.paymentId,
-          f.merchant.address,
-          depositAddress,
-          NATIVE,
-          BNB("0.07"),
-          USD("42"),
-          USD("102"),
-          USD("2"),
-          0n
-        );
+        .withArgs(s.intent.paymentId, f.merchant.address, depositAddress, NATIVE, BNB("0.07"), USD("42"), USD("102"), USD("2"), 0n);
       await expect(tx).to.changeEtherBalances([depositAddress, escrow], [-BNB("0.07"), BNB("0.07")]);
 
       await expectPayment(f.escrow, s.intent.paymentId, {
@@ -421,14 +325,14 @@ describe("collect (deposit addresses)", function () {
 
       await expect(sendWithStipend(sender, f.customer, depositAddress, BNB("0.1"))).to.changeEtherBalances(
         [f.customer, depositAddress],
-        [-BNB("0.1"), BNB("0.1")]
+        [-BNB("0.1"), BNB("0.1")],
       );
       await f.escrow.connect(f.keeper).collect(s.intent, s.signature, NATIVE);
       expect(await codeAt(depositAddress)).to.equal(cloneRuntimeCode(f.implementation));
 
       await expect(sendWithStipend(sender, f.customer, depositAddress, BNB("0.07"))).to.changeEtherBalances(
         [f.customer, depositAddress, sender],
-        [-BNB("0.07"), BNB("0.07"), 0n]
+        [-BNB("0.07"), BNB("0.07"), 0n],
       );
       await expect(f.escrow.connect(f.keeper).collect(s.intent, "0x", NATIVE))
         .to.emit(f.escrow, "PaymentCompleted")
@@ -447,31 +351,12 @@ describe("collect (deposit addresses)", function () {
       const depositAddress = await f.escrow.depositAddressOf(s.intent);
       await expect(payToken(f.escrow, f.customer, s, usdt, TOKENS("30")))
         .to.emit(f.escrow, "PaymentDeposited")
-        .withArgs(
-          s.intent.paymentId,
-          f.merchant.address,
-          f.customer.address,
-          usdt,
-          TOKENS("30"),
-          USD("30"),
-          USD("30"),
-          USD("70")
-        );
+        .withArgs(s.intent.paymentId, f.merchant.address, f.customer.address, usdt, TOKENS("30"), USD("30"), USD("30"), USD("70"));
       await plainTransfer(f.usdt, f.other, depositAddress, TOKENS("70"));
       const tx = f.escrow.connect(f.keeper).collect(s.intent, "0x", usdt);
       await expect(tx)
         .to.emit(f.escrow, "PaymentCompleted")
-        .withArgs(
-          s.intent.paymentId,
-          f.merchant.address,
-          depositAddress,
-          usdt,
-          TOKENS("70"),
-          USD("70"),
-          USD("100"),
-          0n,
-          0n
-        );
+        .withArgs(s.intent.paymentId, f.merchant.address, depositAddress, usdt, TOKENS("70"), USD("70"), USD("100"), 0n, 0n);
       await expect(tx).to.changeTokenBalances(f.usdt, [depositAddress, escrow], [-TOKENS("70"), TOKENS("70")]);
       await expectPayment(f.escrow, s.intent.paymentId, {
         status: Status.Completed,
@@ -487,17 +372,7 @@ describe("collect (deposit addresses)", function () {
       expect(await f.escrow.depositOf(t.intent.paymentId, usdt, depositAddressT)).to.equal(TOKENS("50"));
       await expect(payToken(f.escrow, f.other, t, usdt, TOKENS("50")))
         .to.emit(f.escrow, "PaymentCompleted")
-        .withArgs(
-          t.intent.paymentId,
-          f.merchant.address,
-          f.other.address,
-          usdt,
-          TOKENS("50"),
-          USD("50"),
-          USD("100"),
-          0n,
-          0n
-        );
+        .withArgs(t.intent.paymentId, f.merchant.address, f.other.address, usdt, TOKENS("50"), USD("50"), USD("100"), 0n, 0n);
 
       expect(await f.escrow.balanceOf(f.merchant.address, usdt)).to.equal(TOKENS("200"));
       await expectLedger(f.escrow, usdt, TOKENS("200"), 0n);
@@ -514,17 +389,7 @@ describe("collect (deposit addresses)", function () {
       await plainTransfer(NATIVE, f.other, depositAddress, BNB("0.12")); // 72 USD
       await expect(f.escrow.connect(f.keeper).collect(s.intent, "0x", NATIVE))
         .to.emit(f.escrow, "PaymentCompleted")
-        .withArgs(
-          s.intent.paymentId,
-          f.merchant.address,
-          depositAddress,
-          NATIVE,
-          BNB("0.12"),
-          USD("72"),
-          USD("102"),
-          USD("2"),
-          0n
-        );
+        .withArgs(s.intent.paymentId, f.merchant.address, depositAddress, NATIVE, BNB("0.12"), USD("72"), USD("102"), USD("2"), 0n);
       expect(await f.escrow.balanceOf(f.merchant.address, NATIVE)).to.equal(BNB("0.17"));
       await expectLedger(f.escrow, NATIVE, BNB("0.17"), 0n);
       expect(await ethers.provider.getBalance(f.escrow)).to.equal(BNB("0.17"));
@@ -542,17 +407,7 @@ describe("collect (deposit addresses)", function () {
       const tx = f.escrow.connect(f.keeper).collect(s.intent, s.signature, usdt);
       await expect(tx)
         .to.emit(f.escrow, "PaymentCompleted")
-        .withArgs(
-          s.intent.paymentId,
-          f.merchant.address,
-          depositAddress,
-          usdt,
-          TOKENS("150"),
-          USD("150"),
-          USD("150"),
-          USD("50"),
-          0n
-        );
+        .withArgs(s.intent.paymentId, f.merchant.address, depositAddress, usdt, TOKENS("150"), USD("150"), USD("150"), USD("50"), 0n);
       await expect(tx).to.changeTokenBalances(f.usdt, [depositAddress, f.escrow], [-TOKENS("150"), TOKENS("150")]);
       await expectPayment(f.escrow, s.intent.paymentId, {
         status: Status.Completed,
@@ -575,17 +430,7 @@ describe("collect (deposit addresses)", function () {
 
       await expect(f.escrow.connect(f.keeper).collect(s.intent, "0x", usdc))
         .to.emit(f.escrow, "PaymentCompleted")
-        .withArgs(
-          s.intent.paymentId,
-          f.merchant.address,
-          depositAddress,
-          usdc,
-          TOKENS("80"),
-          USD("80"),
-          USD("120"),
-          USD("20"),
-          TOKENS("3")
-        );
+        .withArgs(s.intent.paymentId, f.merchant.address, depositAddress, usdc, TOKENS("80"), USD("80"), USD("120"), USD("20"), TOKENS("3"));
       expect(await f.escrow.balanceOf(f.merchant.address, usdc)).to.equal(TOKENS("117"));
       await expectLedger(f.escrow, usdc, TOKENS("120"), TOKENS("3"));
       expect(await f.usdc.balanceOf(f.escrow)).to.equal(TOKENS("120"));
@@ -626,14 +471,8 @@ describe("collect (deposit addresses)", function () {
       expect(await f.usdt.balanceOf(depositAddress)).to.equal(TOKENS("10"));
 
       const tx = f.escrow.connect(f.operator).returnStray(s.intent, usdt, f.customer.address);
-      await expect(tx)
-        .to.emit(f.escrow, "StrayReturned")
-        .withArgs(s.intent.paymentId, depositAddress, f.customer.address, usdt, TOKENS("10"));
-      await expect(tx).to.changeTokenBalances(
-        f.usdt,
-        [depositAddress, f.customer, f.escrow],
-        [-TOKENS("10"), TOKENS("10"), 0n]
-      );
+      await expect(tx).to.emit(f.escrow, "StrayReturned").withArgs(s.intent.paymentId, depositAddress, f.customer.address, usdt, TOKENS("10"));
+      await expect(tx).to.changeTokenBalances(f.usdt, [depositAddress, f.customer, f.escrow], [-TOKENS("10"), TOKENS("10"), 0n]);
       expect(await f.usdt.balanceOf(f.customer.address)).to.equal(START - TOKENS("100"));
       expect(await f.escrow.balanceOf(f.merchant.address, usdt)).to.equal(TOKENS("100"));
       await expectLedger(f.escrow, usdt, TOKENS("100"), 0n);
@@ -785,10 +624,7 @@ describe("collect (deposit addresses)", function () {
       const depositAddress = await f.escrow.depositAddressOf(s.intent);
       await plainTransfer(f.usdt, f.customer, depositAddress, TOKENS("100"));
       await f.escrow.connect(f.pauser).pause();
-      await expect(f.escrow.connect(f.keeper).collect(s.intent, s.signature, usdt)).to.be.revertedWithCustomError(
-        f.escrow,
-        "DepositsPaused"
-      );
+      await expect(f.escrow.connect(f.keeper).collect(s.intent, s.signature, usdt)).to.be.revertedWithCustomError(f.escrow, "DepositsPaused");
       expect(await f.usdt.balanceOf(depositAddress)).to.equal(TOKENS("100"));
       expect(await codeAt(depositAddress)).to.equal("0x");
 
@@ -796,16 +632,14 @@ describe("collect (deposit addresses)", function () {
       await expect(f.escrow.connect(f.keeper).collect(s.intent, s.signature, usdt)).to.changeTokenBalances(
         f.usdt,
         [depositAddress, f.escrow],
-        [-TOKENS("100"), TOKENS("100")]
+        [-TOKENS("100"), TOKENS("100")],
       );
       expect(await f.escrow.balanceOf(f.merchant.address, usdt)).to.equal(TOKENS("100"));
     });
 
     it("reverts FeeOnTransferToken for a fee-on-transfer token the admin allowed", async function () {
       const f = await loadFixture(depositFixture);
-      const fot = (await (
-        await ethers.getContractFactory("FeeOnTransferToken")
-      ).deploy()) as unknown as FeeOnTransferToken;
+      const fot = (await (await ethers.getContractFactory("FeeOnTransferToken")).deploy()) as unknown as FeeOnTransferToken;
       const fotAddress = await fot.getAddress();
       await f.escrow.connect(f.admin).setToken(fot, f.usdtFeed, STALENESS.stable);
       await fot.mint(f.customer.address, TOKENS("100"));
@@ -886,12 +720,11 @@ describe("collect (deposit addresses)", function () {
 
     it("refuses plain BNB sent to the escrow (UseNativePayment)", async function () {
       const f = await loadFixture(depositFixture);
-      await expect(
-        f.customer.sendTransaction({ to: await f.escrow.getAddress(), value: BNB("0.1") })
-      ).to.be.revertedWithCustomError(f.escrow, "UseNativePayment");
-      await expect(
-        f.customer.sendTransaction({ to: await f.escrow.getAddress(), value: 1n })
-      ).to.be.revertedWithCustomError(f.escrow, "UseNativePayment");
+      await expect(f.customer.sendTransaction({ to: await f.escrow.getAddress(), value: BNB("0.1") })).to.be.revertedWithCustomError(
+        f.escrow,
+        "UseNativePayment",
+      );
+      await expect(f.customer.sendTransaction({ to: await f.escrow.getAddress(), value: 1n })).to.be.revertedWithCustomError(f.escrow, "UseNativePayment");
       expect(await ethers.provider.getBalance(f.escrow)).to.equal(0n);
       await expectLedger(f.escrow, NATIVE, 0n, 0n);
       expect(await balanceIn(NATIVE, f.escrow)).to.equal(0n);

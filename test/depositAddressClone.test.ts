@@ -23,8 +23,6 @@ describe("DepositAddressClone: the deposit-address proxy library", function () {
   it("refuses to deploy twice with one salt, naming the implementation and the salt", async function () {
     const { clones, implementation, salt } = await harness();
     await (await clones.deploy(implementation, salt)).wait();
-    await expect(clones.deploy(implementation, salt))
-      .to.be.revertedWithCustomError(clones, "DepositAddressDeploymentFailed")
-      .withArgs(implementation, salt);
+    await expect(clones.deploy(implementation, salt)).to.be.revertedWithCustomError(clones, "DepositAddressDeploymentFailed").withArgs(implementation, salt);
   });
 });

@@ -66,9 +66,7 @@ describe("deposit address prediction (indexer TypeScript against the escrow)", f
     // The proxy of the forwarder: 49 bytes of runtime code that delegate calls with calldata to FORWARDER_IMPLEMENTATION
     // and take plain transfers themselves.
     const forwarder = (await f.escrow.FORWARDER_IMPLEMENTATION()).slice(2).toLowerCase();
-    expect(await ethers.provider.getCode(predicted.address)).to.equal(
-      `0x3d3d3615602f573d3d363d3d37363d73${forwarder}5af43d3d93803e602f57fd5bf3`,
-    );
+    expect(await ethers.provider.getCode(predicted.address)).to.equal(`0x3d3d3615602f573d3d363d3d37363d73${forwarder}5af43d3d93803e602f57fd5bf3`);
     expect(await f.usdt.balanceOf(predicted.address)).to.equal(0n);
   });
 

@@ -29,14 +29,7 @@ import {
   type Intent,
 } from "../indexer/test/support/simulatedChain/modelEscrow";
 import { depositFixture, plainTransfer } from "./support/depositAddresses";
-import {
-  runs,
-  type Command,
-  type IntentSpec,
-  type Receiver,
-  type Share,
-  type TokenSlot,
-} from "./support/escrowCommands";
+import { runs, type Command, type IntentSpec, type Receiver, type Share, type TokenSlot } from "./support/escrowCommands";
 import { FEED_DECIMALS, NATIVE, newPaymentId } from "./support/fixture";
 import { signIntent, type PaymentIntent } from "./support/intents";
 import { deployRevertingReceiver, payBnb, payToken, relayEscrowCall, type Signed } from "./support/scenarios";
@@ -54,9 +47,7 @@ import { deployRevertingReceiver, payBnb, payToken, relayEscrowCall, type Signed
  * times slower, and the other tests already reach every line and branch; CI runs it uninstrumented.
  */
 const RUNS = Number(process.env.DIFFERENTIAL_RUNS ?? 30);
-const REPLAY = process.env.DIFFERENTIAL_SEED
-  ? { seed: Number(process.env.DIFFERENTIAL_SEED), path: process.env.DIFFERENTIAL_PATH }
-  : {};
+const REPLAY = process.env.DIFFERENTIAL_SEED ? { seed: Number(process.env.DIFFERENTIAL_SEED), path: process.env.DIFFERENTIAL_PATH } : {};
 /** `LATE_COLLECT_WINDOW` (docs/contracts.md, "Paid in time, collected late"). */
 const LATE_COLLECT_WINDOW = 3_600n;
 const BPS = 10_000n;
@@ -65,8 +56,7 @@ const USD_UNIT = 10n ** 18n;
 const CLAIMANTS = ["customer", "refuser"];
 
 const low = (address: string) => address.toLowerCase() as Address;
-const describeCommand = (command: Command) =>
-  JSON.stringify(command, (_key, value: unknown) => (typeof value === "bigint" ? `${value}` : value));
+const describeCommand = (command: Command) => JSON.stringify(command, (_key, value: unknown) => (typeof value === "bigint" ? `${value}` : value));
 /** `bps` of `whole`; above 10,000, one unit more than the whole. */
 const partOf = (whole: bigint, bps: bigint) => (bps > BPS ? whole + 1n : (whole * bps) / BPS);
 
@@ -161,8 +151,7 @@ class Run {
       }),
     );
     const merchantIds = new Map<Address, bigint>();
-    for (const merchant of [f.merchant, f.merchant2])
-      merchantIds.set(low(merchant.address), (await escrow.merchantOf(merchant)).id);
+    for (const merchant of [f.merchant, f.merchant2]) merchantIds.set(low(merchant.address), (await escrow.merchantOf(merchant)).id);
     const wallets = {
       customer: f.customer,
       other: f.other,
@@ -218,11 +207,7 @@ class Run {
         break;
       }
       case "setFee":
-        await this.configure(
-          { kind: "setFee", bps: command.bps },
-          () => this.f.escrow.connect(this.f.admin).setFee(command.bps),
-          label,
-        );
+        await this.configure({ kind: "setFee", bps: command.bps }, () => this.f.escrow.connect(this.f.admin).setFee(command.bps), label);
         break;
       case "setTolerance": {
         const token = this.tokens[command.token];
@@ -249,9 +234,7 @@ class Run {
     expect(actual, `${label}: the contract's views (actual) against the model's (expected)`).to.deep.equal(expected);
   }
 
-  private escrowStep(
-    command: Exclude<Command, { kind: "price" | "wait" | "warp" | "setFee" | "setTolerance" }>,
-  ): EscrowStep {
+  private escrowStep(command: Exclude<Command, { kind: "price" | "wait" | "warp" | "setFee" | "setTolerance" }>): EscrowStep {
     const { f } = this;
     const escrow = f.escrow;
     const operatorOrAnyone = (byOperator: boolean) => escrow.connect(byOperator ? f.operator : f.stranger);
@@ -271,10 +254,7 @@ class Run {
             amount,
             beneficiary: low(beneficiary),
           },
-          send: () =>
-            token === NATIVE
-              ? payBnb(escrow, payer, run, amount, beneficiary)
-              : payToken(escrow, payer, run, token, amount, beneficiary),
+          send: () => (token === NATIVE ? payBnb(escrow, payer, run, amount, beneficiary) : payToken(escrow, payer, run, token, amount, beneficiary)),
           outflow: { account: payer.address, token, amount },
         };
       }
@@ -285,10 +265,7 @@ class Run {
         const amount = this.unitsOf(run, token, command.share) || 1n;
         const to = run.model.depositAddress;
         return {
-          action:
-            token === NATIVE
-              ? { kind: "sendNative", to, amount }
-              : { kind: "transfer", token, from: low(from.address), to, amount },
+          action: token === NATIVE ? { kind: "sendNative", to, amount } : { kind: "transfer", token, from: low(from.address), to, amount },
           send: () => plainTransfer(token, from, to, amount),
           outflow: { account: from.address, token, amount },
         };
@@ -298,8 +275,7 @@ class Run {
         const token = this.tokens[command.token];
         return {
           action: { kind: "collect", intent: run.model, token, byOperator: command.byOperator },
-          send: () =>
-            escrow.connect(command.byOperator ? f.operator : f.keeper).collect(run.intent, run.signature, token),
+          send: () => escrow.connect(command.byOperator ? f.operator : f.keeper).collect(run.intent, run.signature, token),
         };
       }
       case "expire": {
@@ -365,10 +341,7 @@ class Run {
         const account = command.byRefuser ? this.refuser : low(f.customer.address);
         return {
           action: { kind: "claim", account, token, to },
-          send: () =>
-            command.byRefuser
-              ? relayEscrowCall(f.refuser, f.stranger, escrow, "claim", [token, to])
-              : escrow.connect(f.customer).claim(token, to),
+          send: () => (command.byRefuser ? relayEscrowCall(f.refuser, f.stranger, escrow, "claim", [token, to]) : escrow.connect(f.customer).claim(token, to)),
         };
       }
       case "withdrawFees": {
@@ -386,10 +359,9 @@ class Run {
       outcome.reverted ? outcome.reason : "no revert",
     );
     if (outcome.reverted) return;
-    expect(
-      logsOf(receipt!.logs),
-      `${label}: the contract's logs (actual) against the model's events (expected)`,
-    ).to.deep.equal(logsOf(outcome.events.map(encodeEvent)));
+    expect(logsOf(receipt!.logs), `${label}: the contract's logs (actual) against the model's events (expected)`).to.deep.equal(
+      logsOf(outcome.events.map(encodeEvent)),
+    );
     this.state = outcome.state;
     if (step.outflow) this.spend(step.outflow.account, step.outflow.token, step.outflow.amount);
   }
@@ -408,9 +380,7 @@ class Run {
   private async movePrice(slot: TokenSlot, bps: bigint, label: string): Promise<void> {
     const feed = this.feeds[slot];
     const answer = (feed.answer * bps) / BPS || 1n;
-    const { failure } = await this.mine(() =>
-      [this.f.usdtFeed, this.f.usdcFeed, this.f.bnbFeed][slot].updateAnswer(answer),
-    );
+    const { failure } = await this.mine(() => [this.f.usdtFeed, this.f.usdcFeed, this.f.bnbFeed][slot].updateAnswer(answer));
     expect(failure, `${label}: the feed's update`).to.equal(undefined);
     Object.assign(feed, { answer, updatedAt: this.now });
     this.priceConfig();
@@ -422,12 +392,7 @@ class Run {
     this.config = {
       ...this.config,
       prices: new Map(this.tokens.map((token, i) => [token, this.feeds[i].answer * scale])),
-      priceTimes: new Map(
-        this.tokens.map((token, i) => [
-          token,
-          { updatedAt: this.feeds[i].updatedAt, maxStaleness: this.feeds[i].maxStaleness },
-        ]),
-      ),
+      priceTimes: new Map(this.tokens.map((token, i) => [token, { updatedAt: this.feeds[i].updatedAt, maxStaleness: this.feeds[i].maxStaleness }])),
     };
   }
 
@@ -460,9 +425,7 @@ class Run {
   private revertName(error: unknown): string {
     const data = (error as { data?: unknown }).data;
     if (typeof data !== "string") throw error;
-    return data === "0x"
-      ? ""
-      : this.f.escrow.interface.parseError(data)?.name ?? `an error the escrow does not declare: ${data}`;
+    return data === "0x" ? "" : (this.f.escrow.interface.parseError(data)?.name ?? `an error the escrow does not declare: ${data}`);
   }
 
   private spend(account: string, token: Address, amount: bigint): void {
@@ -471,11 +434,7 @@ class Run {
   }
 
   private receiver(receiver: Receiver): Address {
-    return receiver === "zero"
-      ? (ethers.ZeroAddress as Address)
-      : receiver === "refuser"
-      ? this.refuser
-      : low(this.f[receiver].address);
+    return receiver === "zero" ? (ethers.ZeroAddress as Address) : receiver === "refuser" ? this.refuser : low(this.f[receiver].address);
   }
 
   /** Token units for a deposit of `share` (escrowCommands.ts), at the model's price now. */
@@ -484,7 +443,7 @@ class Run {
     let usd = (run.intent.amountUsd * share.bps) / BPS;
     const payment = paymentOf(this.state, run.model.paymentId);
     if (share.topUp && payment) {
-      const held = payment.token === token ? payment.amount : payment.otherAmounts.get(token) ?? 0n;
+      const held = payment.token === token ? payment.amount : (payment.otherAmounts.get(token) ?? 0n);
       const worth = (held * price) / USD_UNIT;
       usd = usd > worth ? usd - worth : 0n;
     }
@@ -510,19 +469,11 @@ class Run {
     const holdings = [...this.holders.keys()].map((name, i) => {
       const account = this.holders.get(name)!;
       // The model counts what comes in; what the wallet paid out (and its gas) the run counted.
-      return [
-        name,
-        tokens.map(
-          (token, j) =>
-            this.initial[i][j] + balanceOf(state, token, account) - (this.spent.get(balanceKey(token, account)) ?? 0n),
-        ),
-      ];
+      return [name, tokens.map((token, j) => this.initial[i][j] + balanceOf(state, token, account) - (this.spent.get(balanceKey(token, account)) ?? 0n))];
     });
     return {
       holdings: Object.fromEntries(holdings),
-      merchantBalances: perHolder(["merchant", "merchant2"], (merchant, token) =>
-        merchantBalanceOf(state, merchant, token),
-      ),
+      merchantBalances: perHolder(["merchant", "merchant2"], (merchant, token) => merchantBalanceOf(state, merchant, token)),
       claimable: perHolder(CLAIMANTS, (account, token) => claimableOf(state, token, account)),
       // The escrow owes exactly what it holds: nothing in these sequences sends it a surplus.
       ledger: tokens.map((token) => [balanceOf(state, token, this.escrow), feesOf(state, token)]),
@@ -550,12 +501,7 @@ class Run {
           amount: payment?.amount ?? 0n,
           receivedUsd: payment?.receivedUsd ?? 0n,
           refunded: payment?.refunded ?? 0n,
-          deposits: Object.fromEntries(
-            this.payersOf(model).map(([name, payer]) => [
-              name,
-              tokens.map((token) => depositOf(payment, token, payer)),
-            ]),
-          ),
+          deposits: Object.fromEntries(this.payersOf(model).map(([name, payer]) => [name, tokens.map((token) => depositOf(payment, token, payer))])),
         };
       }),
     };
@@ -573,12 +519,7 @@ class Run {
     };
     const perToken = (of: (token: Address) => Promise<unknown>) => each(this.tokens, of) as Promise<bigint[]>;
     const perHolder = async (names: string[], of: (account: Address, token: Address) => Promise<unknown>) =>
-      Object.fromEntries(
-        await each(
-          names,
-          async (name) => [name, await perToken((token) => of(this.holders.get(name)!, token))] as const,
-        ),
-      );
+      Object.fromEntries(await each(names, async (name) => [name, await perToken((token) => of(this.holders.get(name)!, token))] as const));
     const balances = await this.holdings();
     const records = await readEscrowPayments(
       this.client,
@@ -588,16 +529,11 @@ class Run {
     );
     return {
       holdings: Object.fromEntries([...this.holders.keys()].map((name, i) => [name, balances[i]])),
-      merchantBalances: await perHolder(["merchant", "merchant2"], (merchant, token) =>
-        this.view("balanceOf", [merchant, token]),
-      ),
+      merchantBalances: await perHolder(["merchant", "merchant2"], (merchant, token) => this.view("balanceOf", [merchant, token])),
       claimable: await perHolder(CLAIMANTS, (account, token) => this.view("claimableOf", [token, account])),
       ledger: await each(this.tokens, async (token) => [...((await this.view("ledgerOf", [token])) as bigint[])]),
       records: records.map((record) => ({ ...record, token: low(record.token) })),
-      remainingUsd: await each(
-        this.intents,
-        ({ intent }) => this.view("remainingUsd", [intent]) as Promise<bigint | string>,
-      ),
+      remainingUsd: await each(this.intents, ({ intent }) => this.view("remainingUsd", [intent]) as Promise<bigint | string>),
       details: await each(detailed, async (i) => {
         const { intent, model } = this.intents[i];
         const payment = (await this.view("paymentOf", [intent.paymentId])) as {
@@ -611,8 +547,7 @@ class Run {
         const refunded = (await this.view("refundedOf", [intent.paymentId])) as bigint;
         const deposits = await each(
           this.payersOf(model),
-          async ([name, payer]) =>
-            [name, await perToken((token) => this.view("depositOf", [intent.paymentId, token, payer]))] as const,
+          async ([name, payer]) => [name, await perToken((token) => this.view("depositOf", [intent.paymentId, token, payer]))] as const,
         );
         return {
           status,
@@ -664,8 +599,7 @@ describe("OpenPayEscrow against its reference model (differential)", function ()
       fc.asyncProperty(runs(25), async ({ intents, commands }) => {
         const run = await Run.start(await loadFixture(differentialFixture), intents);
         await run.compare("before the first step");
-        for (const [i, command] of commands.entries())
-          await run.play(command, `step ${i + 1} (${describeCommand(command)})`);
+        for (const [i, command] of commands.entries()) await run.play(command, `step ${i + 1} (${describeCommand(command)})`);
         await run.compare("after the last step");
       }),
       { numRuns: RUNS, ...REPLAY },

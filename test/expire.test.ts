@@ -38,11 +38,7 @@ describe("expire", function () {
         .to.emit(f.escrow, "DepositRefunded")
         .withArgs(s.intent.paymentId, f.customer.address, f.customer.address, await f.usdt.getAddress(), TOKENS("40"));
       await expect(tx).not.to.emit(f.escrow, "RefundClaimable");
-      await expect(tx).to.changeTokenBalances(
-        f.usdt,
-        [f.escrow, f.customer, f.keeper, f.merchant],
-        [-TOKENS("40"), TOKENS("40"), 0n, 0n],
-      );
+      await expect(tx).to.changeTokenBalances(f.usdt, [f.escrow, f.customer, f.keeper, f.merchant], [-TOKENS("40"), TOKENS("40"), 0n, 0n]);
 
       await expectPayment(f.escrow, s.intent.paymentId, {
         status: Status.Expired,
@@ -71,17 +67,9 @@ describe("expire", function () {
       const usdc = await f.usdc.getAddress();
       const tx = f.escrow.connect(f.keeper).expire(s.intent, f.usdc, [f.customer.address, f.other.address]);
       await expect(tx).to.emit(f.escrow, "PaymentExpired").withArgs(s.intent.paymentId, usdc, TOKENS("60"), USD("60"));
-      await expect(tx)
-        .to.emit(f.escrow, "DepositRefunded")
-        .withArgs(s.intent.paymentId, f.customer.address, f.customer.address, usdc, TOKENS("40"));
-      await expect(tx)
-        .to.emit(f.escrow, "DepositRefunded")
-        .withArgs(s.intent.paymentId, f.other.address, f.other.address, usdc, TOKENS("20"));
-      await expect(tx).to.changeTokenBalances(
-        f.usdc,
-        [f.escrow, f.customer, f.other],
-        [-TOKENS("60"), TOKENS("40"), TOKENS("20")],
-      );
+      await expect(tx).to.emit(f.escrow, "DepositRefunded").withArgs(s.intent.paymentId, f.customer.address, f.customer.address, usdc, TOKENS("40"));
+      await expect(tx).to.emit(f.escrow, "DepositRefunded").withArgs(s.intent.paymentId, f.other.address, f.other.address, usdc, TOKENS("20"));
+      await expect(tx).to.changeTokenBalances(f.usdc, [f.escrow, f.customer, f.other], [-TOKENS("60"), TOKENS("40"), TOKENS("20")]);
 
       expect(await f.escrow.depositOf(s.intent.paymentId, f.usdc, f.customer.address)).to.equal(0n);
       expect(await f.escrow.depositOf(s.intent.paymentId, f.usdc, f.other.address)).to.equal(0n);
@@ -100,16 +88,9 @@ describe("expire", function () {
       await passExpiry(s.intent);
       const tx = f.escrow.connect(f.keeper).expire(s.intent, NATIVE, [f.customer.address, f.other.address]);
       await expect(tx).to.emit(f.escrow, "PaymentExpired").withArgs(s.intent.paymentId, NATIVE, BNB("0.1"), USD("60"));
-      await expect(tx)
-        .to.emit(f.escrow, "DepositRefunded")
-        .withArgs(s.intent.paymentId, f.customer.address, f.customer.address, NATIVE, BNB("0.07"));
-      await expect(tx)
-        .to.emit(f.escrow, "DepositRefunded")
-        .withArgs(s.intent.paymentId, f.other.address, f.other.address, NATIVE, BNB("0.03"));
-      await expect(tx).to.changeEtherBalances(
-        [f.escrow, f.customer, f.other],
-        [-BNB("0.1"), BNB("0.07"), BNB("0.03")],
-      );
+      await expect(tx).to.emit(f.escrow, "DepositRefunded").withArgs(s.intent.paymentId, f.customer.address, f.customer.address, NATIVE, BNB("0.07"));
+      await expect(tx).to.emit(f.escrow, "DepositRefunded").withArgs(s.intent.paymentId, f.other.address, f.other.address, NATIVE, BNB("0.03"));
+      await expect(tx).to.changeEtherBalances([f.escrow, f.customer, f.other], [-BNB("0.1"), BNB("0.07"), BNB("0.03")]);
 
       await expectPayment(f.escrow, s.intent.paymentId, {
         status: Status.Expired,
@@ -131,17 +112,9 @@ describe("expire", function () {
       await passExpiry(s.intent);
       const usdt = await f.usdt.getAddress();
       const tx = f.escrow.connect(f.keeper).expire(s.intent, f.usdt, [f.customer.address, f.other.address]);
-      await expect(tx)
-        .to.emit(f.escrow, "DepositRefunded")
-        .withArgs(s.intent.paymentId, f.customer.address, f.refundWallet.address, usdt, TOKENS("25"));
-      await expect(tx)
-        .to.emit(f.escrow, "DepositRefunded")
-        .withArgs(s.intent.paymentId, f.other.address, f.refundWallet.address, usdt, TOKENS("15"));
-      await expect(tx).to.changeTokenBalances(
-        f.usdt,
-        [f.escrow, f.refundWallet, f.customer, f.other],
-        [-TOKENS("40"), TOKENS("40"), 0n, 0n],
-      );
+      await expect(tx).to.emit(f.escrow, "DepositRefunded").withArgs(s.intent.paymentId, f.customer.address, f.refundWallet.address, usdt, TOKENS("25"));
+      await expect(tx).to.emit(f.escrow, "DepositRefunded").withArgs(s.intent.paymentId, f.other.address, f.refundWallet.address, usdt, TOKENS("15"));
+      await expect(tx).to.changeTokenBalances(f.usdt, [f.escrow, f.refundWallet, f.customer, f.other], [-TOKENS("40"), TOKENS("40"), 0n, 0n]);
       expect(await f.escrow.depositOf(s.intent.paymentId, f.usdt, f.customer.address)).to.equal(0n);
       expect(await f.escrow.depositOf(s.intent.paymentId, f.usdt, f.other.address)).to.equal(0n);
       await expectLedger(f.escrow, f.usdt, 0n, 0n);
@@ -154,13 +127,8 @@ describe("expire", function () {
 
       await passExpiry(s.intent);
       const tx = f.escrow.connect(f.keeper).expire(s.intent, NATIVE, [f.customer.address]);
-      await expect(tx)
-        .to.emit(f.escrow, "DepositRefunded")
-        .withArgs(s.intent.paymentId, f.customer.address, f.refundWallet.address, NATIVE, BNB("0.04"));
-      await expect(tx).to.changeEtherBalances(
-        [f.escrow, f.refundWallet, f.customer],
-        [-BNB("0.04"), BNB("0.04"), 0n],
-      );
+      await expect(tx).to.emit(f.escrow, "DepositRefunded").withArgs(s.intent.paymentId, f.customer.address, f.refundWallet.address, NATIVE, BNB("0.04"));
+      await expect(tx).to.changeEtherBalances([f.escrow, f.refundWallet, f.customer], [-BNB("0.04"), BNB("0.04"), 0n]);
     });
 
     it("still expires and refunds an open payment in a token the admin has since disallowed", async function () {
@@ -318,9 +286,7 @@ describe("expire", function () {
       // The payment's record is its first deposit's token: the event names it; the other tokens wait their call.
       const first = f.escrow.connect(f.keeper).expire(s.intent, f.usdt, [f.customer.address, f.other.address]);
       await expect(first).to.emit(f.escrow, "PaymentExpired").withArgs(s.intent.paymentId, usdt, TOKENS("40"), USD("40"));
-      await expect(first)
-        .to.emit(f.escrow, "DepositRefunded")
-        .withArgs(s.intent.paymentId, f.customer.address, f.customer.address, usdt, TOKENS("40"));
+      await expect(first).to.emit(f.escrow, "DepositRefunded").withArgs(s.intent.paymentId, f.customer.address, f.customer.address, usdt, TOKENS("40"));
       await expect(first).to.changeTokenBalances(f.usdt, [f.escrow, f.customer], [-TOKENS("40"), TOKENS("40")]);
       await expect(first).to.changeEtherBalances([f.escrow, f.other], [0n, 0n]);
       expect(await f.escrow.depositOf(s.intent.paymentId, NATIVE, f.other.address)).to.equal(BNB("0.05"));
@@ -328,9 +294,7 @@ describe("expire", function () {
 
       const bnb = f.escrow.connect(f.keeper).expire(s.intent, NATIVE, [f.customer.address, f.other.address]);
       await expect(bnb).not.to.emit(f.escrow, "PaymentExpired");
-      await expect(bnb)
-        .to.emit(f.escrow, "DepositRefunded")
-        .withArgs(s.intent.paymentId, f.other.address, f.other.address, NATIVE, BNB("0.05"));
+      await expect(bnb).to.emit(f.escrow, "DepositRefunded").withArgs(s.intent.paymentId, f.other.address, f.other.address, NATIVE, BNB("0.05"));
       await expect(bnb).to.changeEtherBalances([f.escrow, f.other], [-BNB("0.05"), BNB("0.05")]);
 
       await expect(f.escrow.connect(f.keeper).expire(s.intent, f.usdc, [f.customer.address, f.other.address])).to.changeTokenBalances(
@@ -361,12 +325,8 @@ describe("expire", function () {
       // Before the expiry: the USDT is not the merchant's and is owed back now.
       const tx = f.escrow.connect(f.keeper).expire(s.intent, f.usdt, [f.customer.address, f.other.address]);
       await expect(tx).not.to.emit(f.escrow, "PaymentExpired");
-      await expect(tx)
-        .to.emit(f.escrow, "DepositRefunded")
-        .withArgs(s.intent.paymentId, f.customer.address, f.customer.address, usdt, TOKENS("30"));
-      await expect(tx)
-        .to.emit(f.escrow, "DepositRefunded")
-        .withArgs(s.intent.paymentId, f.other.address, f.other.address, usdt, TOKENS("10"));
+      await expect(tx).to.emit(f.escrow, "DepositRefunded").withArgs(s.intent.paymentId, f.customer.address, f.customer.address, usdt, TOKENS("30"));
+      await expect(tx).to.emit(f.escrow, "DepositRefunded").withArgs(s.intent.paymentId, f.other.address, f.other.address, usdt, TOKENS("10"));
       await expect(tx).to.changeTokenBalances(f.usdt, [f.escrow, f.customer, f.other], [-TOKENS("40"), TOKENS("30"), TOKENS("10")]);
       expect((await f.escrow.paymentOf(s.intent.paymentId)).status).to.equal(Status.Completed);
       expect(await f.escrow.depositOf(s.intent.paymentId, f.usdt, f.customer.address)).to.equal(0n);
@@ -386,9 +346,7 @@ describe("expire", function () {
       await payToken(f.escrow, f.other, s, f.usdc, TOKENS("100"));
 
       const tx = f.escrow.connect(f.keeper).expire(s.intent, NATIVE, [f.customer.address]);
-      await expect(tx)
-        .to.emit(f.escrow, "DepositRefunded")
-        .withArgs(s.intent.paymentId, f.customer.address, f.refundWallet.address, NATIVE, BNB("0.05"));
+      await expect(tx).to.emit(f.escrow, "DepositRefunded").withArgs(s.intent.paymentId, f.customer.address, f.refundWallet.address, NATIVE, BNB("0.05"));
       await expect(tx).to.changeEtherBalances([f.escrow, f.refundWallet, f.customer], [-BNB("0.05"), BNB("0.05"), 0n]);
     });
 
@@ -455,15 +413,9 @@ describe("expire", function () {
 
       await passExpiry(s.intent);
       const tx = f.escrow.connect(f.keeper).expire(s.intent, bl, [f.customer.address, f.other.address]);
-      await expect(tx)
-        .to.emit(f.escrow, "DepositRefunded")
-        .withArgs(s.intent.paymentId, f.customer.address, f.customer.address, blAddress, TOKENS("30"));
-      await expect(tx)
-        .to.emit(f.escrow, "RefundClaimable")
-        .withArgs(s.intent.paymentId, f.customer.address, blAddress, TOKENS("30"));
-      await expect(tx)
-        .to.emit(f.escrow, "DepositRefunded")
-        .withArgs(s.intent.paymentId, f.other.address, f.other.address, blAddress, TOKENS("20"));
+      await expect(tx).to.emit(f.escrow, "DepositRefunded").withArgs(s.intent.paymentId, f.customer.address, f.customer.address, blAddress, TOKENS("30"));
+      await expect(tx).to.emit(f.escrow, "RefundClaimable").withArgs(s.intent.paymentId, f.customer.address, blAddress, TOKENS("30"));
+      await expect(tx).to.emit(f.escrow, "DepositRefunded").withArgs(s.intent.paymentId, f.other.address, f.other.address, blAddress, TOKENS("20"));
       await expect(tx).to.changeTokenBalances(bl, [f.escrow, f.customer, f.other], [-TOKENS("20"), 0n, TOKENS("20")]);
 
       expect(await f.escrow.claimableOf(bl, f.customer.address)).to.equal(TOKENS("30"));
@@ -486,15 +438,9 @@ describe("expire", function () {
 
       await passExpiry(s.intent);
       const tx = f.escrow.connect(f.keeper).expire(s.intent, NATIVE, [receiverAddress, f.other.address]);
-      await expect(tx)
-        .to.emit(f.escrow, "DepositRefunded")
-        .withArgs(s.intent.paymentId, receiverAddress, receiverAddress, NATIVE, BNB("0.05"));
-      await expect(tx)
-        .to.emit(f.escrow, "RefundClaimable")
-        .withArgs(s.intent.paymentId, receiverAddress, NATIVE, BNB("0.05"));
-      await expect(tx)
-        .to.emit(f.escrow, "DepositRefunded")
-        .withArgs(s.intent.paymentId, f.other.address, f.other.address, NATIVE, BNB("0.03"));
+      await expect(tx).to.emit(f.escrow, "DepositRefunded").withArgs(s.intent.paymentId, receiverAddress, receiverAddress, NATIVE, BNB("0.05"));
+      await expect(tx).to.emit(f.escrow, "RefundClaimable").withArgs(s.intent.paymentId, receiverAddress, NATIVE, BNB("0.05"));
+      await expect(tx).to.emit(f.escrow, "DepositRefunded").withArgs(s.intent.paymentId, f.other.address, f.other.address, NATIVE, BNB("0.03"));
       await expect(tx).to.changeEtherBalances([f.escrow, receiver, f.other], [-BNB("0.03"), 0n, BNB("0.03")]);
 
       expect(await f.escrow.claimableOf(NATIVE, receiverAddress)).to.equal(BNB("0.05"));
@@ -528,30 +474,18 @@ describe("expire", function () {
 
       await passExpiry(s.intent);
       const first = f.escrow.connect(f.keeper).expire(s.intent, f.usdt, [f.customer.address]);
-      await expect(first).to.changeTokenBalances(
-        f.usdt,
-        [f.escrow, f.customer, f.other],
-        [-TOKENS("30"), TOKENS("30"), 0n],
-      );
+      await expect(first).to.changeTokenBalances(f.usdt, [f.escrow, f.customer, f.other], [-TOKENS("30"), TOKENS("30"), 0n]);
       expect(await f.escrow.depositOf(s.intent.paymentId, f.usdt, f.other.address)).to.equal(TOKENS("20"));
       await expectLedger(f.escrow, f.usdt, TOKENS("20"), 0n);
 
       const usdt = await f.usdt.getAddress();
       const second = f.escrow.connect(f.keeper).expire(s.intent, f.usdt, [f.customer.address, f.other.address]);
       await expect(second).not.to.emit(f.escrow, "PaymentExpired");
-      await expect(second)
-        .to.emit(f.escrow, "DepositRefunded")
-        .withArgs(s.intent.paymentId, f.other.address, f.other.address, usdt, TOKENS("20"));
+      await expect(second).to.emit(f.escrow, "DepositRefunded").withArgs(s.intent.paymentId, f.other.address, f.other.address, usdt, TOKENS("20"));
       await expect(second).not.to.emit(f.escrow, "RefundClaimable");
-      await expect(second).to.changeTokenBalances(
-        f.usdt,
-        [f.escrow, f.customer, f.other],
-        [-TOKENS("20"), 0n, TOKENS("20")],
-      );
+      await expect(second).to.changeTokenBalances(f.usdt, [f.escrow, f.customer, f.other], [-TOKENS("20"), 0n, TOKENS("20")]);
       const receipt = await (await second).wait();
-      const refunds = receipt!.logs.filter(
-        (log) => f.escrow.interface.parseLog(log)?.name === "DepositRefunded",
-      );
+      const refunds = receipt!.logs.filter((log) => f.escrow.interface.parseLog(log)?.name === "DepositRefunded");
       expect(refunds).to.have.length(1);
 
       // A third call is harmless: nothing moves and nothing is emitted.
@@ -597,14 +531,8 @@ describe("expire", function () {
       await payToken(f.escrow, f.customer, s, f.usdt, TOKENS("30"));
 
       await passExpiry(s.intent);
-      const tx = f.escrow
-        .connect(f.keeper)
-        .expire(s.intent, f.usdt, [f.third.address, f.customer.address, f.customer.address, f.merchant.address]);
-      await expect(tx).to.changeTokenBalances(
-        f.usdt,
-        [f.escrow, f.customer, f.third, f.merchant],
-        [-TOKENS("30"), TOKENS("30"), 0n, 0n],
-      );
+      const tx = f.escrow.connect(f.keeper).expire(s.intent, f.usdt, [f.third.address, f.customer.address, f.customer.address, f.merchant.address]);
+      await expect(tx).to.changeTokenBalances(f.usdt, [f.escrow, f.customer, f.third, f.merchant], [-TOKENS("30"), TOKENS("30"), 0n, 0n]);
       const receipt = await (await tx).wait();
       const refunds = receipt!.logs.filter((log) => f.escrow.interface.parseLog(log)?.name === "DepositRefunded");
       expect(refunds).to.have.length(1);

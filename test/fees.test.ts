@@ -34,12 +34,8 @@ describe("fees", function () {
     it("reverts with FeeTooHigh above MAX_FEE_BPS", async function () {
       const f = await loadFixture(fixture);
       await f.escrow.connect(f.admin).setFee(100);
-      await expect(f.escrow.connect(f.admin).setFee(501))
-        .to.be.revertedWithCustomError(f.escrow, "FeeTooHigh")
-        .withArgs(501n, 500n);
-      await expect(f.escrow.connect(f.admin).setFee(65535))
-        .to.be.revertedWithCustomError(f.escrow, "FeeTooHigh")
-        .withArgs(65535n, 500n);
+      await expect(f.escrow.connect(f.admin).setFee(501)).to.be.revertedWithCustomError(f.escrow, "FeeTooHigh").withArgs(501n, 500n);
+      await expect(f.escrow.connect(f.admin).setFee(65535)).to.be.revertedWithCustomError(f.escrow, "FeeTooHigh").withArgs(65535n, 500n);
       expect((await f.escrow.settings()).feeBps).to.equal(100n);
     });
 
@@ -52,15 +48,11 @@ describe("fees", function () {
       }
     });
 
-    it("reverts with ZeroAddress(\"treasury\") for a non-zero fee while no treasury is set", async function () {
+    it('reverts with ZeroAddress("treasury") for a non-zero fee while no treasury is set', async function () {
       const { escrow, admin } = await loadFixture(zeroTreasuryFixture);
       expect((await escrow.settings()).treasury).to.equal(ethers.ZeroAddress);
-      await expect(escrow.connect(admin).setFee(1))
-        .to.be.revertedWithCustomError(escrow, "ZeroAddress")
-        .withArgs("treasury");
-      await expect(escrow.connect(admin).setFee(500))
-        .to.be.revertedWithCustomError(escrow, "ZeroAddress")
-        .withArgs("treasury");
+      await expect(escrow.connect(admin).setFee(1)).to.be.revertedWithCustomError(escrow, "ZeroAddress").withArgs("treasury");
+      await expect(escrow.connect(admin).setFee(500)).to.be.revertedWithCustomError(escrow, "ZeroAddress").withArgs("treasury");
       // A zero fee needs no treasury.
       await expect(escrow.connect(admin).setFee(0)).to.emit(escrow, "FeeUpdated").withArgs(0n, 0n);
 
@@ -81,17 +73,7 @@ describe("fees", function () {
       const tx = payToken(f.escrow, f.customer, s, f.usdt, amount);
       await expect(tx)
         .to.emit(f.escrow, "PaymentCompleted")
-        .withArgs(
-          s.intent.paymentId,
-          f.merchant.address,
-          f.customer.address,
-          await f.usdt.getAddress(),
-          amount,
-          amount,
-          amount,
-          0n,
-          fee,
-        );
+        .withArgs(s.intent.paymentId, f.merchant.address, f.customer.address, await f.usdt.getAddress(), amount, amount, amount, 0n, fee);
       expect(await f.escrow.balanceOf(f.merchant.address, f.usdt)).to.equal(98_703_000_000_000_009_970n);
       await expectLedger(f.escrow, f.usdt, amount, fee);
     });
@@ -159,11 +141,7 @@ describe("fees", function () {
       await f.escrow.connect(f.admin).setFee(0);
       expect(await f.escrow.balanceOf(f.merchant.address, f.usdt)).to.equal(TOKENS("194"));
       await expectLedger(f.escrow, f.usdt, TOKENS("200"), TOKENS("6"));
-      await expect(f.escrow.withdrawFees(f.usdt)).to.changeTokenBalances(
-        f.usdt,
-        [f.escrow, f.treasury],
-        [-TOKENS("6"), TOKENS("6")],
-      );
+      await expect(f.escrow.withdrawFees(f.usdt)).to.changeTokenBalances(f.usdt, [f.escrow, f.treasury], [-TOKENS("6"), TOKENS("6")]);
     });
 
     it("takes no fee from deposits refunded on expiry", async function () {
@@ -206,11 +184,7 @@ describe("fees", function () {
       await expect(tx)
         .to.emit(f.escrow, "FeesWithdrawn")
         .withArgs(f.treasury.address, await f.usdt.getAddress(), TOKENS("4.5"));
-      await expect(tx).to.changeTokenBalances(
-        f.usdt,
-        [f.escrow, f.treasury, f.stranger],
-        [-TOKENS("4.5"), TOKENS("4.5"), 0n],
-      );
+      await expect(tx).to.changeTokenBalances(f.usdt, [f.escrow, f.treasury, f.stranger], [-TOKENS("4.5"), TOKENS("4.5"), 0n]);
       await expectLedger(f.escrow, f.usdt, TOKENS("295.5"), 0n);
       expect(await f.escrow.balanceOf(f.merchant.address, f.usdt)).to.equal(TOKENS("295.5"));
 
@@ -238,44 +212,28 @@ describe("fees", function () {
       const f = await loadFixture(fixture);
       await f.escrow.connect(f.admin).setFee(100);
       await payToken(f.escrow, f.customer, await f.signed(), f.usdt, TOKENS("100"));
-      await expect(f.escrow.connect(f.admin).setTreasury(f.newTreasury.address))
-        .to.emit(f.escrow, "TreasuryUpdated")
-        .withArgs(f.newTreasury.address);
-      await expect(f.escrow.withdrawFees(f.usdt)).to.changeTokenBalances(
-        f.usdt,
-        [f.escrow, f.newTreasury, f.treasury],
-        [-TOKENS("1"), TOKENS("1"), 0n],
-      );
+      await expect(f.escrow.connect(f.admin).setTreasury(f.newTreasury.address)).to.emit(f.escrow, "TreasuryUpdated").withArgs(f.newTreasury.address);
+      await expect(f.escrow.withdrawFees(f.usdt)).to.changeTokenBalances(f.usdt, [f.escrow, f.newTreasury, f.treasury], [-TOKENS("1"), TOKENS("1"), 0n]);
     });
 
     it("reverts with NothingToClaim when no fees accrued, and after they were withdrawn", async function () {
       const f = await loadFixture(fixture);
       const usdt = await f.usdt.getAddress();
-      await expect(f.escrow.withdrawFees(usdt))
-        .to.be.revertedWithCustomError(f.escrow, "NothingToClaim")
-        .withArgs(usdt, f.treasury.address);
+      await expect(f.escrow.withdrawFees(usdt)).to.be.revertedWithCustomError(f.escrow, "NothingToClaim").withArgs(usdt, f.treasury.address);
       // A payment at a zero fee accrues nothing.
       await payToken(f.escrow, f.customer, await f.signed(), f.usdt, TOKENS("100"));
-      await expect(f.escrow.withdrawFees(usdt))
-        .to.be.revertedWithCustomError(f.escrow, "NothingToClaim")
-        .withArgs(usdt, f.treasury.address);
+      await expect(f.escrow.withdrawFees(usdt)).to.be.revertedWithCustomError(f.escrow, "NothingToClaim").withArgs(usdt, f.treasury.address);
 
       await f.escrow.connect(f.admin).setFee(100);
       await payToken(f.escrow, f.customer, await f.signed(), f.usdt, TOKENS("100"));
       await f.escrow.withdrawFees(usdt);
-      await expect(f.escrow.withdrawFees(usdt))
-        .to.be.revertedWithCustomError(f.escrow, "NothingToClaim")
-        .withArgs(usdt, f.treasury.address);
-      await expect(f.escrow.withdrawFees(NATIVE))
-        .to.be.revertedWithCustomError(f.escrow, "NothingToClaim")
-        .withArgs(NATIVE, f.treasury.address);
+      await expect(f.escrow.withdrawFees(usdt)).to.be.revertedWithCustomError(f.escrow, "NothingToClaim").withArgs(usdt, f.treasury.address);
+      await expect(f.escrow.withdrawFees(NATIVE)).to.be.revertedWithCustomError(f.escrow, "NothingToClaim").withArgs(NATIVE, f.treasury.address);
     });
 
-    it("reverts with ZeroAddress(\"treasury\") while no treasury is set", async function () {
+    it('reverts with ZeroAddress("treasury") while no treasury is set', async function () {
       const { escrow } = await loadFixture(zeroTreasuryFixture);
-      await expect(escrow.withdrawFees(NATIVE))
-        .to.be.revertedWithCustomError(escrow, "ZeroAddress")
-        .withArgs("treasury");
+      await expect(escrow.withdrawFees(NATIVE)).to.be.revertedWithCustomError(escrow, "ZeroAddress").withArgs("treasury");
     });
   });
 });

@@ -52,9 +52,10 @@ describe("merchants", function () {
       expect((await f.escrow.merchantOf(f.m2.address)).id).to.equal(2n);
       expect((await f.escrow.merchantOf(f.m3.address)).id).to.equal(3n);
       // A failed registration does not use up an id.
-      await expect(
-        f.escrow.connect(f.signerManager).registerMerchant(f.m2.address, f.payout2.address, f.signer2.address),
-      ).to.be.revertedWithCustomError(f.escrow, "MerchantAlreadyRegistered");
+      await expect(f.escrow.connect(f.signerManager).registerMerchant(f.m2.address, f.payout2.address, f.signer2.address)).to.be.revertedWithCustomError(
+        f.escrow,
+        "MerchantAlreadyRegistered",
+      );
       await expect(f.escrow.connect(f.signerManager).registerMerchant(f.stranger.address, f.stranger.address, f.stranger.address))
         .to.emit(f.escrow, "MerchantRegistered")
         .withArgs(f.stranger.address, 4n, f.stranger.address, f.stranger.address);
@@ -63,9 +64,7 @@ describe("merchants", function () {
     it("is refused to every account without the signer-manager role, admin included", async function () {
       const f = await loadFixture(fixture);
       for (const caller of [f.admin, f.pauser, f.merchant, f.intentSigner, f.m2]) {
-        await expect(
-          f.escrow.connect(caller).registerMerchant(f.m2.address, f.payout2.address, f.signer2.address),
-        )
+        await expect(f.escrow.connect(caller).registerMerchant(f.m2.address, f.payout2.address, f.signer2.address))
           .to.be.revertedWithCustomError(f.escrow, "AccessControlUnauthorizedAccount")
           .withArgs(caller.address, SIGNER_MANAGER_ROLE);
       }
@@ -74,9 +73,7 @@ describe("merchants", function () {
 
     it("reverts with MerchantAlreadyRegistered for a duplicate, keeping the original payout", async function () {
       const f = await loadFixture(fixture);
-      await expect(
-        f.escrow.connect(f.signerManager).registerMerchant(f.merchant.address, f.payout2.address, f.intentSigner.address),
-      )
+      await expect(f.escrow.connect(f.signerManager).registerMerchant(f.merchant.address, f.payout2.address, f.intentSigner.address))
         .to.be.revertedWithCustomError(f.escrow, "MerchantAlreadyRegistered")
         .withArgs(f.merchant.address);
       const m = await f.escrow.merchantOf(f.merchant.address);
@@ -85,9 +82,7 @@ describe("merchants", function () {
 
     it("cannot be used by the signer manager to add a signer to an existing merchant", async function () {
       const f = await loadFixture(fixture);
-      await expect(
-        f.escrow.connect(f.signerManager).registerMerchant(f.merchant.address, f.payout.address, f.newSigner.address),
-      )
+      await expect(f.escrow.connect(f.signerManager).registerMerchant(f.merchant.address, f.payout.address, f.newSigner.address))
         .to.be.revertedWithCustomError(f.escrow, "MerchantAlreadyRegistered")
         .withArgs(f.merchant.address);
       expect(await f.escrow.isSigner(f.merchant.address, f.newSigner.address)).to.equal(false);
@@ -180,11 +175,9 @@ describe("merchants", function () {
         .withArgs(f.m2.address, f.intentSigner.address);
     });
 
-    it("reverts with ZeroAddress(\"signer\") for a zero signer", async function () {
+    it('reverts with ZeroAddress("signer") for a zero signer', async function () {
       const f = await loadFixture(fixture);
-      await expect(f.escrow.connect(f.merchant).setSigner(ethers.ZeroAddress, true))
-        .to.be.revertedWithCustomError(f.escrow, "ZeroAddress")
-        .withArgs("signer");
+      await expect(f.escrow.connect(f.merchant).setSigner(ethers.ZeroAddress, true)).to.be.revertedWithCustomError(f.escrow, "ZeroAddress").withArgs("signer");
     });
   });
 
@@ -233,11 +226,9 @@ describe("merchants", function () {
       expect([m.id, m.payout]).to.deep.equal([1n, f.payout2.address]);
     });
 
-    it("reverts with ZeroAddress(\"payout\") for a zero payout", async function () {
+    it('reverts with ZeroAddress("payout") for a zero payout', async function () {
       const f = await loadFixture(fixture);
-      await expect(f.escrow.connect(f.merchant).setPayout(ethers.ZeroAddress))
-        .to.be.revertedWithCustomError(f.escrow, "ZeroAddress")
-        .withArgs("payout");
+      await expect(f.escrow.connect(f.merchant).setPayout(ethers.ZeroAddress)).to.be.revertedWithCustomError(f.escrow, "ZeroAddress").withArgs("payout");
       expect((await f.escrow.merchantOf(f.merchant.address)).payout).to.equal(f.payout.address);
     });
 

@@ -35,17 +35,7 @@ describe("overpayment", function () {
     const { intent, signature } = await f.signed();
     await expect(f.escrow.connect(f.customer).pay(intent, signature, usdc, TOKENS("100") + 1n, ethers.ZeroAddress))
       .to.emit(f.escrow, "PaymentCompleted")
-      .withArgs(
-        intent.paymentId,
-        f.merchant.address,
-        f.customer.address,
-        usdc,
-        TOKENS("100") + 1n,
-        USD("100") + 1n,
-        USD("100") + 1n,
-        1n,
-        0n,
-      );
+      .withArgs(intent.paymentId, f.merchant.address, f.customer.address, usdc, TOKENS("100") + 1n, USD("100") + 1n, USD("100") + 1n, 1n, 0n);
     expect(await f.escrow.balanceOf(f.merchant.address, usdc)).to.equal(TOKENS("100") + 1n);
   });
 

@@ -2,16 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { deployEscrow, NATIVE, TOKENS, USD } from "./support/fixture";
-import {
-  BNB,
-  deployBlacklistToken,
-  expectLedger,
-  passExpiry,
-  payBnb,
-  payToken,
-  PAUSER_ROLE,
-  Status,
-} from "./support/scenarios";
+import { BNB, deployBlacklistToken, expectLedger, passExpiry, payBnb, payToken, PAUSER_ROLE, Status } from "./support/scenarios";
 
 describe("pause", function () {
   async function fixture() {
@@ -71,10 +62,7 @@ describe("pause", function () {
       const f = await loadFixture(fixture);
       await f.escrow.connect(f.pauser).pause();
       const s = await f.signed();
-      await expect(payToken(f.escrow, f.customer, s, f.usdt, TOKENS("100"))).to.be.revertedWithCustomError(
-        f.escrow,
-        "DepositsPaused",
-      );
+      await expect(payToken(f.escrow, f.customer, s, f.usdt, TOKENS("100"))).to.be.revertedWithCustomError(f.escrow, "DepositsPaused");
       expect((await f.escrow.paymentOf(s.intent.paymentId)).status).to.equal(Status.None);
       expect(await f.usdt.balanceOf(f.escrow)).to.equal(0n);
     });
@@ -83,10 +71,7 @@ describe("pause", function () {
       const f = await loadFixture(fixture);
       await f.escrow.connect(f.pauser).pause();
       const s = await f.signed();
-      await expect(payBnb(f.escrow, f.customer, s, BNB("0.2"))).to.be.revertedWithCustomError(
-        f.escrow,
-        "DepositsPaused",
-      );
+      await expect(payBnb(f.escrow, f.customer, s, BNB("0.2"))).to.be.revertedWithCustomError(f.escrow, "DepositsPaused");
       expect(await ethers.provider.getBalance(f.escrow)).to.equal(0n);
     });
 
@@ -95,10 +80,7 @@ describe("pause", function () {
       const s = await f.signed();
       await payToken(f.escrow, f.customer, s, f.usdt, TOKENS("40"));
       await f.escrow.connect(f.pauser).pause();
-      await expect(payToken(f.escrow, f.customer, s, f.usdt, TOKENS("60"))).to.be.revertedWithCustomError(
-        f.escrow,
-        "DepositsPaused",
-      );
+      await expect(payToken(f.escrow, f.customer, s, f.usdt, TOKENS("60"))).to.be.revertedWithCustomError(f.escrow, "DepositsPaused");
       expect(await f.escrow.depositOf(s.intent.paymentId, f.usdt, f.customer.address)).to.equal(TOKENS("40"));
     });
 
@@ -117,10 +99,7 @@ describe("pause", function () {
       expect(await f.escrow.balanceOf(f.merchant.address, f.usdt)).to.equal(TOKENS("100"));
 
       const b = await f.signed({ amountUsd: USD("60") });
-      await expect(payBnb(f.escrow, f.customer, b, BNB("0.1"))).to.changeEtherBalances(
-        [f.escrow, f.customer],
-        [BNB("0.1"), -BNB("0.1")],
-      );
+      await expect(payBnb(f.escrow, f.customer, b, BNB("0.1"))).to.changeEtherBalances([f.escrow, f.customer], [BNB("0.1"), -BNB("0.1")]);
       expect(await f.escrow.balanceOf(f.merchant.address, NATIVE)).to.equal(BNB("0.1"));
     });
   });
@@ -148,14 +127,7 @@ describe("pause", function () {
       const tx = f.escrow.connect(f.merchant).refund(s.intent.paymentId, f.customer.address, TOKENS("100"));
       await expect(tx)
         .to.emit(f.escrow, "PaymentRefunded")
-        .withArgs(
-          s.intent.paymentId,
-          f.merchant.address,
-          f.customer.address,
-          await f.usdt.getAddress(),
-          TOKENS("100"),
-          TOKENS("100"),
-        );
+        .withArgs(s.intent.paymentId, f.merchant.address, f.customer.address, await f.usdt.getAddress(), TOKENS("100"), TOKENS("100"));
       await expect(tx).to.changeTokenBalances(f.usdt, [f.escrow, f.customer], [-TOKENS("100"), TOKENS("100")]);
       expect((await f.escrow.paymentOf(s.intent.paymentId)).status).to.equal(Status.Refunded);
     });
@@ -184,10 +156,7 @@ describe("pause", function () {
       await expect(f.escrow.connect(f.merchant).withdraw(f.usdt, TOKENS("100")))
         .to.emit(f.escrow, "Withdrawn")
         .withArgs(f.merchant.address, f.payout.address, await f.usdt.getAddress(), TOKENS("100"));
-      await expect(f.escrow.connect(f.merchant).withdraw(NATIVE, BNB("0.1"))).to.changeEtherBalances(
-        [f.escrow, f.payout],
-        [-BNB("0.1"), BNB("0.1")],
-      );
+      await expect(f.escrow.connect(f.merchant).withdraw(NATIVE, BNB("0.1"))).to.changeEtherBalances([f.escrow, f.payout], [-BNB("0.1"), BNB("0.1")]);
     });
 
     it("does not stop withdrawFees", async function () {

@@ -2,17 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { deployEscrow, NATIVE, PRICE, TOKENS, USD, FEED_DECIMALS } from "./support/fixture";
-import {
-  Status,
-  INDEX,
-  U104_MAX,
-  deployFeed,
-  deployToken,
-  expectLedger,
-  expectPayment,
-  listToken,
-  atNextBlock,
-} from "./support/payments";
+import { Status, INDEX, U104_MAX, deployFeed, deployToken, expectLedger, expectPayment, listToken, atNextBlock } from "./support/payments";
 import type { FeeOnTransferToken, ReentrantToken, ReturnsFalseToken } from "../typechain-types";
 
 describe("pay (ERC-20)", function () {
@@ -29,17 +19,7 @@ describe("pay (ERC-20)", function () {
         await expect(tx).to.changeTokenBalances(token, [f.customer, f.escrow], [-TOKENS("100"), TOKENS("100")]);
         await expect(tx)
           .to.emit(f.escrow, "PaymentCompleted")
-          .withArgs(
-            intent.paymentId,
-            f.merchant.address,
-            f.customer.address,
-            tokenAddress,
-            TOKENS("100"),
-            USD("100"),
-            USD("100"),
-            0n,
-            0n,
-          );
+          .withArgs(intent.paymentId, f.merchant.address, f.customer.address, tokenAddress, TOKENS("100"), USD("100"), USD("100"), 0n, 0n);
         await expect(tx).not.to.emit(f.escrow, "PaymentDeposited");
 
         await expectPayment(f.escrow, intent.paymentId, {
@@ -83,17 +63,7 @@ describe("pay (ERC-20)", function () {
 
       await expect(tx)
         .to.emit(f.escrow, "PaymentCompleted")
-        .withArgs(
-          intent.paymentId,
-          f.merchant.address,
-          f.customer.address,
-          usdt,
-          TOKENS("100"),
-          USD("100"),
-          USD("100"),
-          0n,
-          TOKENS("2.5"),
-        );
+        .withArgs(intent.paymentId, f.merchant.address, f.customer.address, usdt, TOKENS("100"), USD("100"), USD("100"), 0n, TOKENS("2.5"));
       expect(await f.escrow.balanceOf(f.merchant.address, usdt)).to.equal(TOKENS("97.5"));
       await expectLedger(f.escrow, usdt, TOKENS("100"), TOKENS("2.5"));
     });
@@ -108,10 +78,7 @@ describe("pay (ERC-20)", function () {
       const total = first + second;
       const fee = (total * 333n) / 10_000n;
 
-      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, first, ethers.ZeroAddress)).not.to.emit(
-        f.escrow,
-        "PaymentCompleted",
-      );
+      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, first, ethers.ZeroAddress)).not.to.emit(f.escrow, "PaymentCompleted");
       expect(await f.escrow.balanceOf(f.merchant.address, usdt)).to.equal(0n);
       await expect(f.escrow.connect(f.other).pay(intent, signature, usdt, second, ethers.ZeroAddress))
         .to.emit(f.escrow, "PaymentCompleted")
@@ -165,9 +132,10 @@ describe("pay (ERC-20)", function () {
     it("rejects token == zero address with UseNativePayment", async function () {
       const f = await loadFixture(deployEscrow);
       const { intent, signature } = await f.signed();
-      await expect(
-        f.escrow.connect(f.customer).pay(intent, signature, NATIVE, TOKENS("100"), ethers.ZeroAddress),
-      ).to.be.revertedWithCustomError(f.escrow, "UseNativePayment");
+      await expect(f.escrow.connect(f.customer).pay(intent, signature, NATIVE, TOKENS("100"), ethers.ZeroAddress)).to.be.revertedWithCustomError(
+        f.escrow,
+        "UseNativePayment",
+      );
     });
 
     it("keeps a deposit in another accepted token apart: the payment's record keeps the first deposit's token", async function () {
@@ -304,12 +272,10 @@ describe("pay (ERC-20)", function () {
         .withArgs(intent.paymentId, f.merchant.address, f.customer.address, usdt, TOKENS("100"), USD("100"), USD("100"), 0n, 0n);
     });
 
-    it("rejects the escrow as the beneficiary with EscrowAsReceiver(\"beneficiary\")", async function () {
+    it('rejects the escrow as the beneficiary with EscrowAsReceiver("beneficiary")', async function () {
       const f = await loadFixture(deployEscrow);
       const { intent, signature } = await f.signed();
-      await expect(
-        f.escrow.connect(f.customer).pay(intent, signature, await f.usdt.getAddress(), TOKENS("100"), await f.escrow.getAddress()),
-      )
+      await expect(f.escrow.connect(f.customer).pay(intent, signature, await f.usdt.getAddress(), TOKENS("100"), await f.escrow.getAddress()))
         .to.be.revertedWithCustomError(f.escrow, "EscrowAsReceiver")
         .withArgs("beneficiary");
       expect((await f.escrow.paymentOf(intent.paymentId)).status).to.equal(Status.None);
@@ -320,9 +286,10 @@ describe("pay (ERC-20)", function () {
     it("rejects a zero amount with ZeroAmount", async function () {
       const f = await loadFixture(deployEscrow);
       const { intent, signature } = await f.signed();
-      await expect(
-        f.escrow.connect(f.customer).pay(intent, signature, await f.usdt.getAddress(), 0n, ethers.ZeroAddress),
-      ).to.be.revertedWithCustomError(f.escrow, "ZeroAmount");
+      await expect(f.escrow.connect(f.customer).pay(intent, signature, await f.usdt.getAddress(), 0n, ethers.ZeroAddress)).to.be.revertedWithCustomError(
+        f.escrow,
+        "ZeroAmount",
+      );
     });
 
     it("rejects an amount above uint104 with AmountTooLarge(amount, 2^104 - 1)", async function () {
@@ -345,10 +312,7 @@ describe("pay (ERC-20)", function () {
       await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, half, ethers.ZeroAddress))
         .to.be.revertedWithCustomError(f.escrow, "AmountTooLarge")
         .withArgs(2n * half, U104_MAX);
-      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, half - 1n, ethers.ZeroAddress)).to.emit(
-        f.escrow,
-        "PaymentDeposited",
-      );
+      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, half - 1n, ethers.ZeroAddress)).to.emit(f.escrow, "PaymentDeposited");
       expect((await f.escrow.paymentOf(intent.paymentId)).amount).to.equal(U104_MAX);
     });
 
@@ -373,16 +337,7 @@ describe("pay (ERC-20)", function () {
       const { intent, signature } = await f.signed({ amountUsd: U104_MAX });
       await expect(f.escrow.connect(f.customer).pay(intent, signature, await f.usdt.getAddress(), TOKENS("1"), ethers.ZeroAddress))
         .to.emit(f.escrow, "PaymentDeposited")
-        .withArgs(
-          intent.paymentId,
-          f.merchant.address,
-          f.customer.address,
-          await f.usdt.getAddress(),
-          TOKENS("1"),
-          USD("1"),
-          USD("1"),
-          U104_MAX - USD("1"),
-        );
+        .withArgs(intent.paymentId, f.merchant.address, f.customer.address, await f.usdt.getAddress(), TOKENS("1"), USD("1"), USD("1"), U104_MAX - USD("1"));
     });
   });
 
@@ -393,17 +348,7 @@ describe("pay (ERC-20)", function () {
       await atNextBlock(intent.expiry);
       await expect(f.escrow.connect(f.customer).pay(intent, signature, await f.usdt.getAddress(), TOKENS("100"), ethers.ZeroAddress))
         .to.emit(f.escrow, "PaymentCompleted")
-        .withArgs(
-          intent.paymentId,
-          f.merchant.address,
-          f.customer.address,
-          await f.usdt.getAddress(),
-          TOKENS("100"),
-          USD("100"),
-          USD("100"),
-          0n,
-          0n,
-        );
+        .withArgs(intent.paymentId, f.merchant.address, f.customer.address, await f.usdt.getAddress(), TOKENS("100"), USD("100"), USD("100"), 0n, 0n);
       expect(await time.latest()).to.equal(Number(intent.expiry));
     });
 
@@ -460,17 +405,13 @@ describe("pay (ERC-20)", function () {
       await f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("40"), ethers.ZeroAddress);
       await f.escrow.setMaxTtl(1);
 
-      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdc, TOKENS("40"), ethers.ZeroAddress)).to.emit(
-        f.escrow,
-        "PaymentDeposited",
-      );
-      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("60"), ethers.ZeroAddress)).to.emit(
-        f.escrow,
-        "PaymentCompleted",
-      );
+      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdc, TOKENS("40"), ethers.ZeroAddress)).to.emit(f.escrow, "PaymentDeposited");
+      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("60"), ethers.ZeroAddress)).to.emit(f.escrow, "PaymentCompleted");
       const fresh = await f.signed({ expiry: BigInt(await time.latest()) + 20n * 3600n });
-      await expect(f.escrow.connect(f.customer).pay(fresh.intent, fresh.signature, usdt, TOKENS("100"), ethers.ZeroAddress))
-        .to.be.revertedWithCustomError(f.escrow, "ExpiryTooFar");
+      await expect(f.escrow.connect(f.customer).pay(fresh.intent, fresh.signature, usdt, TOKENS("100"), ethers.ZeroAddress)).to.be.revertedWithCustomError(
+        f.escrow,
+        "ExpiryTooFar",
+      );
     });
   });
 
@@ -481,9 +422,10 @@ describe("pay (ERC-20)", function () {
       const { intent, signature } = await f.signed();
 
       await expect(f.escrow.connect(f.pauser).pause()).to.emit(f.escrow, "Paused").withArgs(f.pauser.address);
-      await expect(
-        f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("100"), ethers.ZeroAddress),
-      ).to.be.revertedWithCustomError(f.escrow, "DepositsPaused");
+      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("100"), ethers.ZeroAddress)).to.be.revertedWithCustomError(
+        f.escrow,
+        "DepositsPaused",
+      );
 
       await expect(f.escrow.connect(f.pauser).unpause()).to.emit(f.escrow, "Unpaused").withArgs(f.pauser.address);
       const tx = await f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("100"), ethers.ZeroAddress);
@@ -499,9 +441,10 @@ describe("pay (ERC-20)", function () {
       await f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("40"), ethers.ZeroAddress);
       await f.escrow.connect(f.pauser).pause();
 
-      await expect(
-        f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("60"), ethers.ZeroAddress),
-      ).to.be.revertedWithCustomError(f.escrow, "DepositsPaused");
+      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("60"), ethers.ZeroAddress)).to.be.revertedWithCustomError(
+        f.escrow,
+        "DepositsPaused",
+      );
       expect(await f.escrow.remainingUsd(intent)).to.equal(USD("60"));
     });
   });
@@ -574,9 +517,10 @@ describe("pay (ERC-20)", function () {
         const data = calls[target];
         await token.setReentry(escrowAddress, data);
 
-        await expect(
-          f.escrow.connect(f.customer).pay(intent, signature, tokenAddress, TOKENS("100"), ethers.ZeroAddress),
-        ).to.be.revertedWithCustomError(f.escrow, "ReentrancyGuardReentrantCall");
+        await expect(f.escrow.connect(f.customer).pay(intent, signature, tokenAddress, TOKENS("100"), ethers.ZeroAddress)).to.be.revertedWithCustomError(
+          f.escrow,
+          "ReentrancyGuardReentrantCall",
+        );
         expect((await f.escrow.paymentOf(intent.paymentId)).status).to.equal(Status.None);
         expect((await f.escrow.paymentOf(inner.intent.paymentId)).status).to.equal(Status.None);
         expect(await token.balanceOf(escrowAddress)).to.equal(0n);
@@ -595,9 +539,7 @@ describe("pay (ERC-20)", function () {
         f.escrow.interface.encodeFunctionData("pay", [inner.intent, inner.signature, tokenAddress, 1n, ethers.ZeroAddress]),
       );
 
-      await expect(
-        f.escrow.connect(f.merchant).withdraw(tokenAddress, TOKENS("100")),
-      ).to.be.revertedWithCustomError(f.escrow, "ReentrancyGuardReentrantCall");
+      await expect(f.escrow.connect(f.merchant).withdraw(tokenAddress, TOKENS("100"))).to.be.revertedWithCustomError(f.escrow, "ReentrancyGuardReentrantCall");
       expect(await f.escrow.balanceOf(f.merchant.address, tokenAddress)).to.equal(TOKENS("100"));
       expect(await token.balanceOf(escrowAddress)).to.equal(TOKENS("100"));
     });

@@ -37,17 +37,7 @@ describe("payNative (BNB)", function () {
 
     await expect(f.escrow.connect(f.customer).payNative(intent, signature, ethers.ZeroAddress, { value }))
       .to.emit(f.escrow, "PaymentCompleted")
-      .withArgs(
-        intent.paymentId,
-        f.merchant.address,
-        f.customer.address,
-        NATIVE,
-        value,
-        100_000_000_000_000_000_200n,
-        100_000_000_000_000_000_200n,
-        200n,
-        0n,
-      );
+      .withArgs(intent.paymentId, f.merchant.address, f.customer.address, NATIVE, value, 100_000_000_000_000_000_200n, 100_000_000_000_000_000_200n, 200n, 0n);
   });
 
   it("keeps a partial BNB payment open and completes it with a BNB top-up from another payer", async function () {
@@ -57,16 +47,7 @@ describe("payNative (BNB)", function () {
     const first = await f.escrow.connect(f.customer).payNative(intent, signature, ethers.ZeroAddress, { value: BNB("0.25") });
     await expect(first)
       .to.emit(f.escrow, "PaymentDeposited")
-      .withArgs(
-        intent.paymentId,
-        f.merchant.address,
-        f.customer.address,
-        NATIVE,
-        BNB("0.25"),
-        USD("150"),
-        USD("150"),
-        USD("450"),
-      );
+      .withArgs(intent.paymentId, f.merchant.address, f.customer.address, NATIVE, BNB("0.25"), USD("150"), USD("150"), USD("450"));
     await expect(first).not.to.emit(f.escrow, "PaymentCompleted");
     await expectPayment(f.escrow, intent.paymentId, {
       status: Status.Open,
@@ -104,16 +85,7 @@ describe("payNative (BNB)", function () {
 
     await expect(f.escrow.connect(f.customer).payNative(intent, signature, ethers.ZeroAddress, { value: BNB("0.5") }))
       .to.emit(f.escrow, "PaymentDeposited")
-      .withArgs(
-        intent.paymentId,
-        f.merchant.address,
-        f.customer.address,
-        NATIVE,
-        BNB("0.5"),
-        USD("250"),
-        USD("500"),
-        USD("100"),
-      );
+      .withArgs(intent.paymentId, f.merchant.address, f.customer.address, NATIVE, BNB("0.5"), USD("250"), USD("500"), USD("100"));
     expect(await f.escrow.depositOf(intent.paymentId, NATIVE, f.customer.address)).to.equal(BNB("1"));
   });
 
@@ -159,12 +131,10 @@ describe("payNative (BNB)", function () {
     await expectLedger(f.escrow, NATIVE, 0n);
   });
 
-  it("records BNB for the beneficiary the caller names, and rejects the escrow as beneficiary with EscrowAsReceiver(\"beneficiary\")", async function () {
+  it('records BNB for the beneficiary the caller names, and rejects the escrow as beneficiary with EscrowAsReceiver("beneficiary")', async function () {
     const f = await loadFixture(deployEscrow);
     const { intent, signature } = await f.signed({ amountUsd: USD("600") });
-    await expect(
-      f.escrow.connect(f.other).payNative(intent, signature, await f.escrow.getAddress(), { value: BNB("0.25") }),
-    )
+    await expect(f.escrow.connect(f.other).payNative(intent, signature, await f.escrow.getAddress(), { value: BNB("0.25") }))
       .to.be.revertedWithCustomError(f.escrow, "EscrowAsReceiver")
       .withArgs("beneficiary");
 
@@ -198,9 +168,10 @@ describe("payNative (BNB)", function () {
   it("rejects a zero-value payNative with ZeroAmount", async function () {
     const f = await loadFixture(deployEscrow);
     const { intent, signature } = await f.signed();
-    await expect(
-      f.escrow.connect(f.customer).payNative(intent, signature, ethers.ZeroAddress, { value: 0n }),
-    ).to.be.revertedWithCustomError(f.escrow, "ZeroAmount");
+    await expect(f.escrow.connect(f.customer).payNative(intent, signature, ethers.ZeroAddress, { value: 0n })).to.be.revertedWithCustomError(
+      f.escrow,
+      "ZeroAmount",
+    );
   });
 
   it("rejects more than uint104 wei with AmountTooLarge(value, max)", async function () {
@@ -216,9 +187,10 @@ describe("payNative (BNB)", function () {
     const f = await loadFixture(deployEscrow);
     await f.escrow.connect(f.pauser).pause();
     const { intent, signature } = await f.signed({ amountUsd: USD("600") });
-    await expect(
-      f.escrow.connect(f.customer).payNative(intent, signature, ethers.ZeroAddress, { value: BNB("1") }),
-    ).to.be.revertedWithCustomError(f.escrow, "DepositsPaused");
+    await expect(f.escrow.connect(f.customer).payNative(intent, signature, ethers.ZeroAddress, { value: BNB("1") })).to.be.revertedWithCustomError(
+      f.escrow,
+      "DepositsPaused",
+    );
   });
 
   it("rejects BNB one second after expiry with DepositAfterExpiry", async function () {
@@ -234,10 +206,7 @@ describe("payNative (BNB)", function () {
     const f = await loadFixture(deployEscrow);
     const escrow = await f.escrow.getAddress();
 
-    await expect(f.customer.sendTransaction({ to: escrow, value: BNB("1") })).to.be.revertedWithCustomError(
-      f.escrow,
-      "UseNativePayment",
-    );
+    await expect(f.customer.sendTransaction({ to: escrow, value: BNB("1") })).to.be.revertedWithCustomError(f.escrow, "UseNativePayment");
     await expect(f.customer.sendTransaction({ to: escrow, value: BNB("1"), data: "0xdeadbeef" })).to.be.reverted;
     expect(await ethers.provider.getBalance(escrow)).to.equal(0n);
     await expectLedger(f.escrow, NATIVE, 0n);

@@ -3,17 +3,7 @@ import { ethers } from "hardhat";
 import { loadFixture, setBalance, time } from "@nomicfoundation/hardhat-network-helpers";
 import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import { deployEscrow, NATIVE, PRICE, STALENESS, TOKENS, USD } from "./support/fixture";
-import {
-  Status,
-  INDEX,
-  U104_MAX,
-  atNextBlock,
-  deployFeed,
-  deployToken,
-  expectPayment,
-  listToken,
-  usdValue,
-} from "./support/payments";
+import { Status, INDEX, U104_MAX, atNextBlock, deployFeed, deployToken, expectPayment, listToken, usdValue } from "./support/payments";
 
 const DAY = 86_400n;
 
@@ -56,10 +46,7 @@ describe("pricing", function () {
       const b = await f.longSigned();
 
       await atNextBlock(updatedAt + BigInt(STALENESS.stable));
-      await expect(f.escrow.connect(f.customer).pay(a.intent, a.signature, usdt, TOKENS("100"), ethers.ZeroAddress)).to.emit(
-        f.escrow,
-        "PaymentCompleted",
-      );
+      await expect(f.escrow.connect(f.customer).pay(a.intent, a.signature, usdt, TOKENS("100"), ethers.ZeroAddress)).to.emit(f.escrow, "PaymentCompleted");
 
       await atNextBlock(updatedAt + BigInt(STALENESS.stable) + 1n);
       await expect(f.escrow.connect(f.customer).pay(b.intent, b.signature, usdt, TOKENS("100"), ethers.ZeroAddress))
@@ -132,10 +119,7 @@ describe("pricing", function () {
         .withArgs(await f.usdtFeed.getAddress(), updatedAt, updatedAt - 1n);
 
       await atNextBlock(updatedAt);
-      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("100"), ethers.ZeroAddress)).to.emit(
-        f.escrow,
-        "PaymentCompleted",
-      );
+      await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("100"), ethers.ZeroAddress)).to.emit(f.escrow, "PaymentCompleted");
     });
 
     it("quoteUsd rejects a token that has no feed with TokenNotAllowed(token)", async function () {
@@ -263,16 +247,7 @@ describe("pricing", function () {
       const { intent, signature } = await f.signed();
       await expect(f.escrow.connect(f.customer).pay(intent, signature, usdt, TOKENS("99") - 1n, ethers.ZeroAddress))
         .to.emit(f.escrow, "PaymentDeposited")
-        .withArgs(
-          intent.paymentId,
-          f.merchant.address,
-          f.customer.address,
-          usdt,
-          TOKENS("99") - 1n,
-          USD("99") - 1n,
-          USD("99") - 1n,
-          USD("1") + 1n,
-        );
+        .withArgs(intent.paymentId, f.merchant.address, f.customer.address, usdt, TOKENS("99") - 1n, USD("99") - 1n, USD("99") - 1n, USD("1") + 1n);
       expect((await f.escrow.paymentOf(intent.paymentId)).status).to.equal(Status.Open);
       expect(await f.escrow.remainingUsd(intent)).to.equal(USD("1") + 1n);
 

@@ -3,17 +3,7 @@ import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { deployEscrow, NATIVE, TOKENS, USD } from "./support/fixture";
 import { signIntent } from "./support/intents";
-import {
-  BNB,
-  deployBlacklistToken,
-  deployRevertingReceiver,
-  expectLedger,
-  expectPayment,
-  passExpiry,
-  payBnb,
-  payToken,
-  Status,
-} from "./support/scenarios";
+import { BNB, deployBlacklistToken, deployRevertingReceiver, expectLedger, expectPayment, passExpiry, payBnb, payToken, Status } from "./support/scenarios";
 
 describe("refund", function () {
   /** A $100 payment paid in full with 100 USDT by the customer: the merchant's balance is 100 USDT. */
@@ -30,15 +20,9 @@ describe("refund", function () {
       const f = await loadFixture(fixture);
       const usdt = await f.usdt.getAddress();
       const tx = f.escrow.connect(f.merchant).refund(f.id, f.customer.address, TOKENS("100"));
-      await expect(tx)
-        .to.emit(f.escrow, "PaymentRefunded")
-        .withArgs(f.id, f.merchant.address, f.customer.address, usdt, TOKENS("100"), TOKENS("100"));
+      await expect(tx).to.emit(f.escrow, "PaymentRefunded").withArgs(f.id, f.merchant.address, f.customer.address, usdt, TOKENS("100"), TOKENS("100"));
       await expect(tx).not.to.emit(f.escrow, "RefundClaimable");
-      await expect(tx).to.changeTokenBalances(
-        f.usdt,
-        [f.escrow, f.customer, f.merchant, f.payout],
-        [-TOKENS("100"), TOKENS("100"), 0n, 0n],
-      );
+      await expect(tx).to.changeTokenBalances(f.usdt, [f.escrow, f.customer, f.merchant, f.payout], [-TOKENS("100"), TOKENS("100"), 0n, 0n]);
 
       await expectPayment(f.escrow, f.id, {
         status: Status.Refunded,
@@ -58,9 +42,7 @@ describe("refund", function () {
       const usdt = await f.usdt.getAddress();
 
       const first = f.escrow.connect(f.merchant).refund(f.id, f.customer.address, TOKENS("30"));
-      await expect(first)
-        .to.emit(f.escrow, "PaymentRefunded")
-        .withArgs(f.id, f.merchant.address, f.customer.address, usdt, TOKENS("30"), TOKENS("30"));
+      await expect(first).to.emit(f.escrow, "PaymentRefunded").withArgs(f.id, f.merchant.address, f.customer.address, usdt, TOKENS("30"), TOKENS("30"));
       await expect(first).to.changeTokenBalances(f.usdt, [f.escrow, f.customer], [-TOKENS("30"), TOKENS("30")]);
       expect((await f.escrow.paymentOf(f.id)).status).to.equal(Status.PartiallyRefunded);
       expect(await f.escrow.refundedOf(f.id)).to.equal(TOKENS("30"));
@@ -68,16 +50,12 @@ describe("refund", function () {
       await expectLedger(f.escrow, f.usdt, TOKENS("70"), 0n);
 
       const second = f.escrow.connect(f.merchant).refund(f.id, f.customer.address, TOKENS("25"));
-      await expect(second)
-        .to.emit(f.escrow, "PaymentRefunded")
-        .withArgs(f.id, f.merchant.address, f.customer.address, usdt, TOKENS("25"), TOKENS("55"));
+      await expect(second).to.emit(f.escrow, "PaymentRefunded").withArgs(f.id, f.merchant.address, f.customer.address, usdt, TOKENS("25"), TOKENS("55"));
       expect((await f.escrow.paymentOf(f.id)).status).to.equal(Status.PartiallyRefunded);
       expect(await f.escrow.refundedOf(f.id)).to.equal(TOKENS("55"));
 
       const rest = f.escrow.connect(f.merchant).refund(f.id, f.customer.address, TOKENS("45"));
-      await expect(rest)
-        .to.emit(f.escrow, "PaymentRefunded")
-        .withArgs(f.id, f.merchant.address, f.customer.address, usdt, TOKENS("45"), TOKENS("100"));
+      await expect(rest).to.emit(f.escrow, "PaymentRefunded").withArgs(f.id, f.merchant.address, f.customer.address, usdt, TOKENS("45"), TOKENS("100"));
       await expect(rest).to.changeTokenBalances(f.usdt, [f.escrow, f.customer], [-TOKENS("45"), TOKENS("45")]);
       expect((await f.escrow.paymentOf(f.id)).status).to.equal(Status.Refunded);
       expect(await f.escrow.refundedOf(f.id)).to.equal(TOKENS("100"));
@@ -100,9 +78,11 @@ describe("refund", function () {
       await expect(f.escrow.connect(f.merchant).refund(s.intent.paymentId, f.customer.address, TOKENS("121")))
         .to.be.revertedWithCustomError(f.escrow, "RefundExceedsPayment")
         .withArgs(s.intent.paymentId, TOKENS("121"), TOKENS("120"));
-      await expect(
-        f.escrow.connect(f.merchant).refund(s.intent.paymentId, f.customer.address, TOKENS("120")),
-      ).to.changeTokenBalances(f.usdt, [f.escrow, f.customer], [-TOKENS("120"), TOKENS("120")]);
+      await expect(f.escrow.connect(f.merchant).refund(s.intent.paymentId, f.customer.address, TOKENS("120"))).to.changeTokenBalances(
+        f.usdt,
+        [f.escrow, f.customer],
+        [-TOKENS("120"), TOKENS("120")],
+      );
       expect((await f.escrow.paymentOf(s.intent.paymentId)).status).to.equal(Status.Refunded);
       expect(await f.escrow.balanceOf(f.merchant.address, f.usdt)).to.equal(TOKENS("100"));
     });
@@ -120,9 +100,10 @@ describe("refund", function () {
       await expect(tx).to.changeEtherBalances([f.escrow, f.customer], [-BNB("0.04"), BNB("0.04")]);
       expect((await f.escrow.paymentOf(s.intent.paymentId)).status).to.equal(Status.PartiallyRefunded);
 
-      await expect(
-        f.escrow.connect(f.merchant).refund(s.intent.paymentId, f.customer.address, BNB("0.06")),
-      ).to.changeEtherBalances([f.escrow, f.customer], [-BNB("0.06"), BNB("0.06")]);
+      await expect(f.escrow.connect(f.merchant).refund(s.intent.paymentId, f.customer.address, BNB("0.06"))).to.changeEtherBalances(
+        [f.escrow, f.customer],
+        [-BNB("0.06"), BNB("0.06")],
+      );
       expect((await f.escrow.paymentOf(s.intent.paymentId)).status).to.equal(Status.Refunded);
       expect(await f.escrow.refundedOf(s.intent.paymentId)).to.equal(BNB("0.1"));
       expect(await f.escrow.balanceOf(f.merchant.address, NATIVE)).to.equal(0n);
@@ -162,12 +143,10 @@ describe("refund", function () {
 
     it("reverts with ZeroAmount for a zero refund", async function () {
       const f = await loadFixture(fixture);
-      await expect(
-        f.escrow.connect(f.merchant).refund(f.id, f.customer.address, 0n),
-      ).to.be.revertedWithCustomError(f.escrow, "ZeroAmount");
+      await expect(f.escrow.connect(f.merchant).refund(f.id, f.customer.address, 0n)).to.be.revertedWithCustomError(f.escrow, "ZeroAmount");
     });
 
-    it("reverts with ZeroAddress(\"recipient\") for a zero recipient", async function () {
+    it('reverts with ZeroAddress("recipient") for a zero recipient', async function () {
       const f = await loadFixture(fixture);
       await expect(f.escrow.connect(f.merchant).refund(f.id, ethers.ZeroAddress, TOKENS("1")))
         .to.be.revertedWithCustomError(f.escrow, "ZeroAddress")
@@ -189,9 +168,11 @@ describe("refund", function () {
         .to.be.revertedWithCustomError(f.escrow, "InsufficientMerchantBalance")
         .withArgs(f.merchant.address, await f.usdt.getAddress(), TOKENS("10"), TOKENS("5"));
       // What is left can still be refunded.
-      await expect(
-        f.escrow.connect(f.merchant).refund(f.id, f.customer.address, TOKENS("5")),
-      ).to.changeTokenBalances(f.usdt, [f.escrow, f.customer], [-TOKENS("5"), TOKENS("5")]);
+      await expect(f.escrow.connect(f.merchant).refund(f.id, f.customer.address, TOKENS("5"))).to.changeTokenBalances(
+        f.usdt,
+        [f.escrow, f.customer],
+        [-TOKENS("5"), TOKENS("5")],
+      );
       expect((await f.escrow.paymentOf(f.id)).status).to.equal(Status.PartiallyRefunded);
     });
   });
@@ -201,13 +182,7 @@ describe("refund", function () {
       const f = await loadFixture(fixture);
       await f.escrow.connect(f.signerManager).registerMerchant(f.merchant2.address, f.merchant2.address, f.signer2.address);
       const own = await f.intent({ merchant: f.merchant2.address });
-      await payToken(
-        f.escrow,
-        f.other,
-        { intent: own, signature: await signIntent(f.signer2, f.escrow, own) },
-        f.usdt,
-        TOKENS("100"),
-      );
+      await payToken(f.escrow, f.other, { intent: own, signature: await signIntent(f.signer2, f.escrow, own) }, f.usdt, TOKENS("100"));
       expect(await f.escrow.balanceOf(f.merchant2.address, f.usdt)).to.equal(TOKENS("100"));
 
       await expect(f.escrow.connect(f.merchant2).refund(f.id, f.merchant2.address, TOKENS("10")))
@@ -270,9 +245,7 @@ describe("refund", function () {
       await expect(tx)
         .to.emit(f.escrow, "PaymentRefunded")
         .withArgs(s.intent.paymentId, f.merchant.address, f.customer.address, blAddress, TOKENS("60"), TOKENS("60"));
-      await expect(tx)
-        .to.emit(f.escrow, "RefundClaimable")
-        .withArgs(s.intent.paymentId, f.customer.address, blAddress, TOKENS("60"));
+      await expect(tx).to.emit(f.escrow, "RefundClaimable").withArgs(s.intent.paymentId, f.customer.address, blAddress, TOKENS("60"));
       await expect(tx).to.changeTokenBalances(bl, [f.escrow, f.customer], [0n, 0n]);
 
       expect(await f.escrow.claimableOf(bl, f.customer.address)).to.equal(TOKENS("60"));
@@ -291,12 +264,8 @@ describe("refund", function () {
       await payBnb(f.escrow, f.customer, s, BNB("0.1"));
 
       const tx = f.escrow.connect(f.merchant).refund(s.intent.paymentId, receiverAddress, BNB("0.1"));
-      await expect(tx)
-        .to.emit(f.escrow, "PaymentRefunded")
-        .withArgs(s.intent.paymentId, f.merchant.address, receiverAddress, NATIVE, BNB("0.1"), BNB("0.1"));
-      await expect(tx)
-        .to.emit(f.escrow, "RefundClaimable")
-        .withArgs(s.intent.paymentId, receiverAddress, NATIVE, BNB("0.1"));
+      await expect(tx).to.emit(f.escrow, "PaymentRefunded").withArgs(s.intent.paymentId, f.merchant.address, receiverAddress, NATIVE, BNB("0.1"), BNB("0.1"));
+      await expect(tx).to.emit(f.escrow, "RefundClaimable").withArgs(s.intent.paymentId, receiverAddress, NATIVE, BNB("0.1"));
       await expect(tx).to.changeEtherBalances([f.escrow, receiver], [0n, 0n]);
       expect(await f.escrow.claimableOf(NATIVE, receiverAddress)).to.equal(BNB("0.1"));
       expect(await f.escrow.balanceOf(f.merchant.address, NATIVE)).to.equal(0n);

@@ -3,17 +3,7 @@ import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { NATIVE, TOKENS, USD } from "./support/fixture";
 import { INDEX, MERCHANT_ID } from "./support/payments";
-import {
-  BNB,
-  deployBlacklistToken,
-  deployRevertingReceiver,
-  expectLedger,
-  expectPayment,
-  passExpiry,
-  payBnb,
-  payToken,
-  Status,
-} from "./support/scenarios";
+import { BNB, deployBlacklistToken, deployRevertingReceiver, expectLedger, expectPayment, passExpiry, payBnb, payToken, Status } from "./support/scenarios";
 import { depositAndCollect, depositFixture, plainTransfer } from "./support/depositAddresses";
 
 const START = TOKENS("1000000"); // what the fixture mints each customer in USDT and USDC
@@ -30,14 +20,8 @@ describe("refundDepositAddress", function () {
       await passExpiry(s.intent);
       const tx = f.escrow.connect(f.keeper).expire(s.intent, f.usdt, [depositAddress]);
       await expect(tx).to.emit(f.escrow, "PaymentExpired").withArgs(s.intent.paymentId, usdt, TOKENS("40"), USD("40"));
-      await expect(tx)
-        .to.emit(f.escrow, "DepositRefunded")
-        .withArgs(s.intent.paymentId, depositAddress, f.refundWallet.address, usdt, TOKENS("40"));
-      await expect(tx).to.changeTokenBalances(
-        f.usdt,
-        [f.escrow, f.refundWallet, f.customer, depositAddress],
-        [-TOKENS("40"), TOKENS("40"), 0n, 0n]
-      );
+      await expect(tx).to.emit(f.escrow, "DepositRefunded").withArgs(s.intent.paymentId, depositAddress, f.refundWallet.address, usdt, TOKENS("40"));
+      await expect(tx).to.changeTokenBalances(f.usdt, [f.escrow, f.refundWallet, f.customer, depositAddress], [-TOKENS("40"), TOKENS("40"), 0n, 0n]);
       expect(await f.escrow.depositOf(s.intent.paymentId, f.usdt, depositAddress)).to.equal(0n);
       await expectLedger(f.escrow, usdt, 0n, 0n);
 
@@ -61,22 +45,14 @@ describe("refundDepositAddress", function () {
       expect(await f.escrow.depositOf(s.intent.paymentId, f.usdt, depositAddress)).to.equal(TOKENS("40"));
 
       const first = f.escrow.connect(f.stranger).refundDepositAddress(s.intent, f.usdt, f.stranger.address, TOKENS("15"));
-      await expect(first)
-        .to.emit(f.escrow, "DepositRefunded")
-        .withArgs(s.intent.paymentId, depositAddress, f.refundWallet.address, usdt, TOKENS("15"));
-      await expect(first).to.changeTokenBalances(
-        f.usdt,
-        [f.escrow, f.refundWallet, f.stranger],
-        [-TOKENS("15"), TOKENS("15"), 0n]
-      );
+      await expect(first).to.emit(f.escrow, "DepositRefunded").withArgs(s.intent.paymentId, depositAddress, f.refundWallet.address, usdt, TOKENS("15"));
+      await expect(first).to.changeTokenBalances(f.usdt, [f.escrow, f.refundWallet, f.stranger], [-TOKENS("15"), TOKENS("15"), 0n]);
       expect(await f.escrow.depositOf(s.intent.paymentId, f.usdt, depositAddress)).to.equal(TOKENS("25"));
       await expectLedger(f.escrow, usdt, TOKENS("25"), 0n);
 
       // A zero `to` is ignored too.
       const second = f.escrow.connect(f.stranger).refundDepositAddress(s.intent, f.usdt, ethers.ZeroAddress, TOKENS("25"));
-      await expect(second)
-        .to.emit(f.escrow, "DepositRefunded")
-        .withArgs(s.intent.paymentId, depositAddress, f.refundWallet.address, usdt, TOKENS("25"));
+      await expect(second).to.emit(f.escrow, "DepositRefunded").withArgs(s.intent.paymentId, depositAddress, f.refundWallet.address, usdt, TOKENS("25"));
       await expect(second).to.changeTokenBalances(f.usdt, [f.escrow, f.refundWallet], [-TOKENS("25"), TOKENS("25")]);
       expect(await f.escrow.depositOf(s.intent.paymentId, f.usdt, depositAddress)).to.equal(0n);
       await expectLedger(f.escrow, usdt, 0n, 0n);
@@ -89,9 +65,10 @@ describe("refundDepositAddress", function () {
       await depositAndCollect(f, s, f.usdt, TOKENS("40"));
       await passExpiry(s.intent);
       await f.escrow.connect(f.keeper).expire(s.intent, f.usdt, []);
-      await expect(
-        f.escrow.connect(f.stranger).refundDepositAddress(s.intent, f.usdt, f.stranger.address, 0n)
-      ).to.be.revertedWithCustomError(f.escrow, "ZeroAmount");
+      await expect(f.escrow.connect(f.stranger).refundDepositAddress(s.intent, f.usdt, f.stranger.address, 0n)).to.be.revertedWithCustomError(
+        f.escrow,
+        "ZeroAmount",
+      );
     });
   });
 
@@ -106,17 +83,9 @@ describe("refundDepositAddress", function () {
 
       await passExpiry(s.intent);
       const expiry = f.escrow.connect(f.keeper).expire(s.intent, f.usdt, [f.other.address, depositAddress]);
-      await expect(expiry)
-        .to.emit(f.escrow, "PaymentExpired")
-        .withArgs(s.intent.paymentId, usdt, TOKENS("60"), USD("60"));
-      await expect(expiry)
-        .to.emit(f.escrow, "DepositRefunded")
-        .withArgs(s.intent.paymentId, f.other.address, f.other.address, usdt, TOKENS("20"));
-      await expect(expiry).to.changeTokenBalances(
-        f.usdt,
-        [f.escrow, f.other, depositAddress, f.customer],
-        [-TOKENS("20"), TOKENS("20"), 0n, 0n]
-      );
+      await expect(expiry).to.emit(f.escrow, "PaymentExpired").withArgs(s.intent.paymentId, usdt, TOKENS("60"), USD("60"));
+      await expect(expiry).to.emit(f.escrow, "DepositRefunded").withArgs(s.intent.paymentId, f.other.address, f.other.address, usdt, TOKENS("20"));
+      await expect(expiry).to.changeTokenBalances(f.usdt, [f.escrow, f.other, depositAddress, f.customer], [-TOKENS("20"), TOKENS("20"), 0n, 0n]);
       const receipt = await (await expiry).wait();
       const refunds = receipt!.logs.filter((log) => f.escrow.interface.parseLog(log)?.name === "DepositRefunded");
       expect(refunds).to.have.length(1);
@@ -125,22 +94,13 @@ describe("refundDepositAddress", function () {
       await expectLedger(f.escrow, usdt, TOKENS("40"), 0n);
 
       // Listing it again changes nothing.
-      await expect(f.escrow.connect(f.keeper).expire(s.intent, f.usdt, [depositAddress])).not.to.emit(
-        f.escrow,
-        "DepositRefunded"
-      );
+      await expect(f.escrow.connect(f.keeper).expire(s.intent, f.usdt, [depositAddress])).not.to.emit(f.escrow, "DepositRefunded");
       expect(await f.escrow.depositOf(s.intent.paymentId, f.usdt, depositAddress)).to.equal(TOKENS("40"));
 
       const tx = f.escrow.connect(f.operator).refundDepositAddress(s.intent, f.usdt, f.customer.address, TOKENS("40"));
-      await expect(tx)
-        .to.emit(f.escrow, "DepositRefunded")
-        .withArgs(s.intent.paymentId, depositAddress, f.customer.address, usdt, TOKENS("40"));
+      await expect(tx).to.emit(f.escrow, "DepositRefunded").withArgs(s.intent.paymentId, depositAddress, f.customer.address, usdt, TOKENS("40"));
       await expect(tx).not.to.emit(f.escrow, "RefundClaimable");
-      await expect(tx).to.changeTokenBalances(
-        f.usdt,
-        [f.escrow, f.customer, f.operator, depositAddress],
-        [-TOKENS("40"), TOKENS("40"), 0n, 0n]
-      );
+      await expect(tx).to.changeTokenBalances(f.usdt, [f.escrow, f.customer, f.operator, depositAddress], [-TOKENS("40"), TOKENS("40"), 0n, 0n]);
       expect(await f.escrow.depositOf(s.intent.paymentId, f.usdt, depositAddress)).to.equal(0n);
       await expectLedger(f.escrow, usdt, 0n, 0n);
       expect(await f.usdt.balanceOf(f.escrow)).to.equal(0n);
@@ -172,14 +132,8 @@ describe("refundDepositAddress", function () {
       expect(await f.escrow.depositOf(s.intent.paymentId, f.usdc, depositAddress)).to.equal(TOKENS("55"));
 
       const first = f.escrow.connect(f.operator).refundDepositAddress(s.intent, f.usdc, f.customer.address, TOKENS("30"));
-      await expect(first)
-        .to.emit(f.escrow, "DepositRefunded")
-        .withArgs(s.intent.paymentId, depositAddress, f.customer.address, usdc, TOKENS("30"));
-      await expect(first).to.changeTokenBalances(
-        f.usdc,
-        [f.escrow, f.customer, f.other],
-        [-TOKENS("30"), TOKENS("30"), 0n]
-      );
+      await expect(first).to.emit(f.escrow, "DepositRefunded").withArgs(s.intent.paymentId, depositAddress, f.customer.address, usdc, TOKENS("30"));
+      await expect(first).to.changeTokenBalances(f.usdc, [f.escrow, f.customer, f.other], [-TOKENS("30"), TOKENS("30"), 0n]);
       expect(await f.escrow.depositOf(s.intent.paymentId, f.usdc, depositAddress)).to.equal(TOKENS("25"));
       await expectLedger(f.escrow, usdc, TOKENS("25"), 0n);
 
@@ -188,14 +142,8 @@ describe("refundDepositAddress", function () {
         .withArgs(s.intent.paymentId, TOKENS("26"), TOKENS("25"));
 
       const second = f.escrow.connect(f.operator).refundDepositAddress(s.intent, f.usdc, f.other.address, TOKENS("25"));
-      await expect(second)
-        .to.emit(f.escrow, "DepositRefunded")
-        .withArgs(s.intent.paymentId, depositAddress, f.other.address, usdc, TOKENS("25"));
-      await expect(second).to.changeTokenBalances(
-        f.usdc,
-        [f.escrow, f.customer, f.other],
-        [-TOKENS("25"), 0n, TOKENS("25")]
-      );
+      await expect(second).to.emit(f.escrow, "DepositRefunded").withArgs(s.intent.paymentId, depositAddress, f.other.address, usdc, TOKENS("25"));
+      await expect(second).to.changeTokenBalances(f.usdc, [f.escrow, f.customer, f.other], [-TOKENS("25"), 0n, TOKENS("25")]);
       expect(await f.escrow.depositOf(s.intent.paymentId, f.usdc, depositAddress)).to.equal(0n);
       await expectLedger(f.escrow, usdc, 0n, 0n);
       expect(await f.usdc.balanceOf(f.customer.address)).to.equal(START);
@@ -211,9 +159,7 @@ describe("refundDepositAddress", function () {
       expect(await f.escrow.depositOf(s.intent.paymentId, NATIVE, depositAddress)).to.equal(BNB("0.1"));
 
       const tx = f.escrow.connect(f.operator).refundDepositAddress(s.intent, NATIVE, f.customer.address, BNB("0.1"));
-      await expect(tx)
-        .to.emit(f.escrow, "DepositRefunded")
-        .withArgs(s.intent.paymentId, depositAddress, f.customer.address, NATIVE, BNB("0.1"));
+      await expect(tx).to.emit(f.escrow, "DepositRefunded").withArgs(s.intent.paymentId, depositAddress, f.customer.address, NATIVE, BNB("0.1"));
       await expect(tx).to.changeEtherBalances([f.escrow, f.customer, depositAddress], [-BNB("0.1"), BNB("0.1"), 0n]);
       expect(await f.escrow.depositOf(s.intent.paymentId, NATIVE, depositAddress)).to.equal(0n);
       await expectLedger(f.escrow, NATIVE, 0n, 0n);
@@ -237,9 +183,11 @@ describe("refundDepositAddress", function () {
 
       // Once granted the role, the admin can.
       await f.escrow.connect(f.admin).grantRole(f.OPERATOR_ROLE, f.admin.address);
-      await expect(
-        f.escrow.connect(f.admin).refundDepositAddress(s.intent, f.usdt, f.customer.address, TOKENS("40"))
-      ).to.changeTokenBalances(f.usdt, [f.escrow, f.customer], [-TOKENS("40"), TOKENS("40")]);
+      await expect(f.escrow.connect(f.admin).refundDepositAddress(s.intent, f.usdt, f.customer.address, TOKENS("40"))).to.changeTokenBalances(
+        f.usdt,
+        [f.escrow, f.customer],
+        [-TOKENS("40"), TOKENS("40")],
+      );
     });
 
     it('reverts ZeroAmount for a zero amount and ZeroAddress("recipient") for a zero receiver', async function () {
@@ -249,9 +197,10 @@ describe("refundDepositAddress", function () {
       await passExpiry(s.intent);
       await f.escrow.connect(f.keeper).expire(s.intent, f.usdt, [depositAddress]);
 
-      await expect(
-        f.escrow.connect(f.operator).refundDepositAddress(s.intent, f.usdt, f.customer.address, 0n)
-      ).to.be.revertedWithCustomError(f.escrow, "ZeroAmount");
+      await expect(f.escrow.connect(f.operator).refundDepositAddress(s.intent, f.usdt, f.customer.address, 0n)).to.be.revertedWithCustomError(
+        f.escrow,
+        "ZeroAmount",
+      );
       await expect(f.escrow.connect(f.operator).refundDepositAddress(s.intent, f.usdt, ethers.ZeroAddress, TOKENS("40")))
         .to.be.revertedWithCustomError(f.escrow, "ZeroAddress")
         .withArgs("recipient");
@@ -288,19 +237,14 @@ describe("refundDepositAddress", function () {
       expect((await f.escrow.paymentOf(s.intent.paymentId)).status).to.equal(Status.Completed);
 
       // expire cannot send them back to the deposit address, which does not say who paid.
-      await expect(f.escrow.connect(f.keeper).expire(s.intent, f.usdt, [depositAddress])).not.to.emit(
-        f.escrow,
-        "DepositRefunded",
-      );
+      await expect(f.escrow.connect(f.keeper).expire(s.intent, f.usdt, [depositAddress])).not.to.emit(f.escrow, "DepositRefunded");
       expect(await f.escrow.depositOf(s.intent.paymentId, f.usdt, depositAddress)).to.equal(TOKENS("40"));
       await expect(f.escrow.connect(f.stranger).refundDepositAddress(s.intent, f.usdt, f.stranger.address, TOKENS("40")))
         .to.be.revertedWithCustomError(f.escrow, "AccessControlUnauthorizedAccount")
         .withArgs(f.stranger.address, f.OPERATOR_ROLE);
 
       const tx = f.escrow.connect(f.operator).refundDepositAddress(s.intent, f.usdt, f.customer.address, TOKENS("40"));
-      await expect(tx)
-        .to.emit(f.escrow, "DepositRefunded")
-        .withArgs(s.intent.paymentId, depositAddress, f.customer.address, usdt, TOKENS("40"));
+      await expect(tx).to.emit(f.escrow, "DepositRefunded").withArgs(s.intent.paymentId, depositAddress, f.customer.address, usdt, TOKENS("40"));
       await expect(tx).to.changeTokenBalances(f.usdt, [f.escrow, f.customer], [-TOKENS("40"), TOKENS("40")]);
       expect(await f.usdt.balanceOf(f.customer.address)).to.equal(START);
       await expectLedger(f.escrow, usdt, 0n, 0n);
@@ -317,9 +261,7 @@ describe("refundDepositAddress", function () {
       await payToken(f.escrow, f.other, s, f.usdc, TOKENS("100"));
 
       const tx = f.escrow.connect(f.stranger).refundDepositAddress(s.intent, NATIVE, f.stranger.address, BNB("0.05"));
-      await expect(tx)
-        .to.emit(f.escrow, "DepositRefunded")
-        .withArgs(s.intent.paymentId, depositAddress, f.refundWallet.address, NATIVE, BNB("0.05"));
+      await expect(tx).to.emit(f.escrow, "DepositRefunded").withArgs(s.intent.paymentId, depositAddress, f.refundWallet.address, NATIVE, BNB("0.05"));
       await expect(tx).to.changeEtherBalances([f.escrow, f.refundWallet, f.stranger], [-BNB("0.05"), BNB("0.05"), 0n]);
       await expectLedger(f.escrow, NATIVE, 0n, 0n);
     });
@@ -426,12 +368,8 @@ describe("refundDepositAddress", function () {
       await bl.setBlacklisted(f.customer.address, true);
 
       const blocked = f.escrow.connect(f.operator).refundDepositAddress(s.intent, bl, f.customer.address, TOKENS("30"));
-      await expect(blocked)
-        .to.emit(f.escrow, "DepositRefunded")
-        .withArgs(s.intent.paymentId, depositAddress, f.customer.address, blAddress, TOKENS("30"));
-      await expect(blocked)
-        .to.emit(f.escrow, "RefundClaimable")
-        .withArgs(s.intent.paymentId, f.customer.address, blAddress, TOKENS("30"));
+      await expect(blocked).to.emit(f.escrow, "DepositRefunded").withArgs(s.intent.paymentId, depositAddress, f.customer.address, blAddress, TOKENS("30"));
+      await expect(blocked).to.emit(f.escrow, "RefundClaimable").withArgs(s.intent.paymentId, f.customer.address, blAddress, TOKENS("30"));
       await expect(blocked).to.changeTokenBalances(bl, [f.escrow, f.customer], [0n, 0n]);
       expect(await f.escrow.claimableOf(bl, f.customer.address)).to.equal(TOKENS("30"));
       expect(await f.escrow.depositOf(s.intent.paymentId, bl, depositAddress)).to.equal(TOKENS("20"));
@@ -464,12 +402,8 @@ describe("refundDepositAddress", function () {
       await bl.setBlacklisted(f.refundWallet.address, true);
 
       const tx = f.escrow.connect(f.stranger).refundDepositAddress(s.intent, bl, f.stranger.address, TOKENS("30"));
-      await expect(tx)
-        .to.emit(f.escrow, "DepositRefunded")
-        .withArgs(s.intent.paymentId, depositAddress, f.refundWallet.address, blAddress, TOKENS("30"));
-      await expect(tx)
-        .to.emit(f.escrow, "RefundClaimable")
-        .withArgs(s.intent.paymentId, f.refundWallet.address, blAddress, TOKENS("30"));
+      await expect(tx).to.emit(f.escrow, "DepositRefunded").withArgs(s.intent.paymentId, depositAddress, f.refundWallet.address, blAddress, TOKENS("30"));
+      await expect(tx).to.emit(f.escrow, "RefundClaimable").withArgs(s.intent.paymentId, f.refundWallet.address, blAddress, TOKENS("30"));
       expect(await f.escrow.claimableOf(bl, f.refundWallet.address)).to.equal(TOKENS("30"));
       expect(await f.escrow.claimableOf(bl, f.stranger.address)).to.equal(0n);
       expect(await f.escrow.depositOf(s.intent.paymentId, bl, depositAddress)).to.equal(0n);
@@ -487,12 +421,8 @@ describe("refundDepositAddress", function () {
       await f.escrow.connect(f.keeper).expire(s.intent, NATIVE, [depositAddress]);
 
       const tx = f.escrow.connect(f.operator).refundDepositAddress(s.intent, NATIVE, receiverAddress, BNB("0.1"));
-      await expect(tx)
-        .to.emit(f.escrow, "DepositRefunded")
-        .withArgs(s.intent.paymentId, depositAddress, receiverAddress, NATIVE, BNB("0.1"));
-      await expect(tx)
-        .to.emit(f.escrow, "RefundClaimable")
-        .withArgs(s.intent.paymentId, receiverAddress, NATIVE, BNB("0.1"));
+      await expect(tx).to.emit(f.escrow, "DepositRefunded").withArgs(s.intent.paymentId, depositAddress, receiverAddress, NATIVE, BNB("0.1"));
+      await expect(tx).to.emit(f.escrow, "RefundClaimable").withArgs(s.intent.paymentId, receiverAddress, NATIVE, BNB("0.1"));
       await expect(tx).to.changeEtherBalances([f.escrow, receiver], [0n, 0n]);
       expect(await f.escrow.claimableOf(NATIVE, receiverAddress)).to.equal(BNB("0.1"));
       await expectLedger(f.escrow, NATIVE, BNB("0.1"), 0n);
@@ -511,9 +441,11 @@ describe("refundDepositAddress", function () {
       // Even collected late, the 30 could not complete it (40 + 30 of 100): anyone may expire it at once.
       await expect(f.escrow.connect(f.keeper).expire(s.intent, f.usdt, [depositAddress])).to.emit(f.escrow, "PaymentExpired");
 
-      await expect(
-        f.escrow.connect(f.operator).refundDepositAddress(s.intent, f.usdt, f.customer.address, TOKENS("40"))
-      ).to.changeTokenBalances(f.usdt, [f.escrow, f.customer, depositAddress], [-TOKENS("40"), TOKENS("40"), 0n]);
+      await expect(f.escrow.connect(f.operator).refundDepositAddress(s.intent, f.usdt, f.customer.address, TOKENS("40"))).to.changeTokenBalances(
+        f.usdt,
+        [f.escrow, f.customer, depositAddress],
+        [-TOKENS("40"), TOKENS("40"), 0n],
+      );
       await expect(f.escrow.connect(f.operator).returnStray(s.intent, usdt, f.other.address))
         .to.emit(f.escrow, "StrayReturned")
         .withArgs(s.intent.paymentId, depositAddress, f.other.address, usdt, TOKENS("30"));

@@ -154,10 +154,7 @@ describe("rescue", function () {
       await expect(f.escrow.connect(f.admin).rescue(NATIVE, f.rescuer.address, 1n))
         .to.be.revertedWithCustomError(f.escrow, "RescueExceedsSurplus")
         .withArgs(NATIVE, 1n, 0n);
-      await expect(f.escrow.connect(f.merchant).withdraw(NATIVE, BNB("0.1"))).to.changeEtherBalances(
-        [f.escrow, f.payout],
-        [-BNB("0.1"), BNB("0.1")],
-      );
+      await expect(f.escrow.connect(f.merchant).withdraw(NATIVE, BNB("0.1"))).to.changeEtherBalances([f.escrow, f.payout], [-BNB("0.1"), BNB("0.1")]);
     });
 
     it("reverts with NativeTransferFailed when the recipient rejects BNB", async function () {
@@ -189,7 +186,7 @@ describe("rescue", function () {
       await expect(f.escrow.connect(f.admin).rescue(f.usdt, f.rescuer.address, 0n)).to.be.revertedWithCustomError(f.escrow, "ZeroAmount");
     });
 
-    it("reverts with ZeroAddress(\"recipient\") for a zero recipient", async function () {
+    it('reverts with ZeroAddress("recipient") for a zero recipient', async function () {
       const f = await loadFixture(fixture);
       await f.usdt.connect(f.other).transfer(f.escrow, TOKENS("50"));
       await expect(f.escrow.connect(f.admin).rescue(f.usdt, ethers.ZeroAddress, TOKENS("50")))

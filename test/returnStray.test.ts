@@ -5,25 +5,8 @@ import type { TestToken } from "../typechain-types";
 import { NATIVE, TOKENS, USD } from "./support/fixture";
 import { signIntent } from "./support/intents";
 import { INDEX, MERCHANT_ID } from "./support/payments";
-import {
-  BNB,
-  deployBlacklistToken,
-  deployRevertingReceiver,
-  expectLedger,
-  expectPayment,
-  passExpiry,
-  payBnb,
-  payToken,
-  Status,
-} from "./support/scenarios";
-import {
-  cloneRuntimeCode,
-  codeAt,
-  depositAndCollect,
-  depositFixture,
-  plainTransfer,
-  type DepositFixture,
-} from "./support/depositAddresses";
+import { BNB, deployBlacklistToken, deployRevertingReceiver, expectLedger, expectPayment, passExpiry, payBnb, payToken, Status } from "./support/scenarios";
+import { cloneRuntimeCode, codeAt, depositAndCollect, depositFixture, plainTransfer, type DepositFixture } from "./support/depositAddresses";
 
 const START = TOKENS("1000000"); // what the fixture mints each customer in USDT and USDC
 
@@ -41,7 +24,7 @@ async function ledgers(f: DepositFixture, extra: string[] = []) {
     tokens.map(async (t) => {
       const l = await f.escrow.ledgerOf(t);
       return [l.owed, l.fees];
-    })
+    }),
   );
 }
 
@@ -57,20 +40,12 @@ describe("returnStray", function () {
       await plainTransfer(f.usdc, f.customer, depositAddress, TOKENS("60"));
       const before = await ledgers(f);
 
-      expect(await f.escrow.connect(f.operator).returnStray.staticCall(s.intent, usdc, f.customer.address)).to.equal(
-        TOKENS("60")
-      );
+      expect(await f.escrow.connect(f.operator).returnStray.staticCall(s.intent, usdc, f.customer.address)).to.equal(TOKENS("60"));
       const tx = f.escrow.connect(f.operator).returnStray(s.intent, usdc, f.customer.address);
-      await expect(tx)
-        .to.emit(f.escrow, "StrayReturned")
-        .withArgs(s.intent.paymentId, depositAddress, f.customer.address, usdc, TOKENS("60"));
+      await expect(tx).to.emit(f.escrow, "StrayReturned").withArgs(s.intent.paymentId, depositAddress, f.customer.address, usdc, TOKENS("60"));
       await expect(tx).to.emit(f.usdc, "Transfer").withArgs(depositAddress, f.customer.address, TOKENS("60"));
       await expect(tx).not.to.emit(f.escrow, "DepositRefunded");
-      await expect(tx).to.changeTokenBalances(
-        f.usdc,
-        [depositAddress, f.customer, escrow, f.operator],
-        [-TOKENS("60"), TOKENS("60"), 0n, 0n]
-      );
+      await expect(tx).to.changeTokenBalances(f.usdc, [depositAddress, f.customer, escrow, f.operator], [-TOKENS("60"), TOKENS("60"), 0n, 0n]);
       await expect(tx).to.changeTokenBalances(f.usdt, [depositAddress, escrow], [0n, 0n]);
 
       expect(await ledgers(f)).to.deep.equal(before);
@@ -104,14 +79,8 @@ describe("returnStray", function () {
       const before = await ledgers(f, [strayAddress]);
 
       const tx = f.escrow.connect(f.operator).returnStray(s.intent, strayAddress, f.other.address);
-      await expect(tx)
-        .to.emit(f.escrow, "StrayReturned")
-        .withArgs(s.intent.paymentId, depositAddress, f.other.address, strayAddress, TOKENS("70"));
-      await expect(tx).to.changeTokenBalances(
-        stray,
-        [depositAddress, f.other, f.customer],
-        [-TOKENS("70"), TOKENS("70"), 0n]
-      );
+      await expect(tx).to.emit(f.escrow, "StrayReturned").withArgs(s.intent.paymentId, depositAddress, f.other.address, strayAddress, TOKENS("70"));
+      await expect(tx).to.changeTokenBalances(stray, [depositAddress, f.other, f.customer], [-TOKENS("70"), TOKENS("70"), 0n]);
       expect(await codeAt(depositAddress)).to.equal(cloneRuntimeCode(f.implementation));
       expect(await ledgers(f, [strayAddress])).to.deep.equal(before);
       expect((await f.escrow.paymentOf(s.intent.paymentId)).status).to.equal(Status.None);
@@ -120,17 +89,7 @@ describe("returnStray", function () {
       await plainTransfer(f.usdt, f.customer, depositAddress, TOKENS("100"));
       await expect(f.escrow.connect(f.keeper).collect(s.intent, s.signature, f.usdt))
         .to.emit(f.escrow, "PaymentCompleted")
-        .withArgs(
-          s.intent.paymentId,
-          f.merchant.address,
-          depositAddress,
-          await f.usdt.getAddress(),
-          TOKENS("100"),
-          USD("100"),
-          USD("100"),
-          0n,
-          0n
-        );
+        .withArgs(s.intent.paymentId, f.merchant.address, depositAddress, await f.usdt.getAddress(), TOKENS("100"), USD("100"), USD("100"), 0n, 0n);
     });
 
     it("returns the payment's own token once the admin disallowed it", async function () {
@@ -162,14 +121,8 @@ describe("returnStray", function () {
       await plainTransfer(stray, f.customer, depositAddress, TOKENS("5"));
 
       const tx = f.escrow.connect(f.stranger).returnStray(s.intent, usdc, f.stranger.address);
-      await expect(tx)
-        .to.emit(f.escrow, "StrayReturned")
-        .withArgs(s.intent.paymentId, depositAddress, f.refundWallet.address, usdc, TOKENS("60"));
-      await expect(tx).to.changeTokenBalances(
-        f.usdc,
-        [depositAddress, f.refundWallet, f.stranger, f.customer],
-        [-TOKENS("60"), TOKENS("60"), 0n, 0n]
-      );
+      await expect(tx).to.emit(f.escrow, "StrayReturned").withArgs(s.intent.paymentId, depositAddress, f.refundWallet.address, usdc, TOKENS("60"));
+      await expect(tx).to.changeTokenBalances(f.usdc, [depositAddress, f.refundWallet, f.stranger, f.customer], [-TOKENS("60"), TOKENS("60"), 0n, 0n]);
 
       await expect(f.escrow.connect(f.customer).returnStray(s.intent, stray, ethers.ZeroAddress))
         .to.emit(f.escrow, "StrayReturned")
@@ -193,14 +146,8 @@ describe("returnStray", function () {
         .withArgs(s.intent.paymentId, Status.Completed);
 
       const tx = f.escrow.connect(f.operator).returnStray(s.intent, usdt, f.customer.address);
-      await expect(tx)
-        .to.emit(f.escrow, "StrayReturned")
-        .withArgs(s.intent.paymentId, depositAddress, f.customer.address, usdt, TOKENS("100"));
-      await expect(tx).to.changeTokenBalances(
-        f.usdt,
-        [depositAddress, f.customer, f.escrow],
-        [-TOKENS("100"), TOKENS("100"), 0n]
-      );
+      await expect(tx).to.emit(f.escrow, "StrayReturned").withArgs(s.intent.paymentId, depositAddress, f.customer.address, usdt, TOKENS("100"));
+      await expect(tx).to.changeTokenBalances(f.usdt, [depositAddress, f.customer, f.escrow], [-TOKENS("100"), TOKENS("100"), 0n]);
       expect(await codeAt(depositAddress)).to.equal(cloneRuntimeCode(f.implementation));
       expect(await f.usdt.balanceOf(f.customer.address)).to.equal(START - TOKENS("100"));
       expect(await f.escrow.balanceOf(f.merchant.address, usdt)).to.equal(TOKENS("100"));
@@ -222,7 +169,7 @@ describe("returnStray", function () {
       await expect(f.escrow.connect(f.operator).returnStray(s.intent, usdc, f.customer.address)).to.changeTokenBalances(
         f.usdc,
         [depositAddress, f.customer, f.escrow],
-        [-TOKENS("30"), TOKENS("30"), 0n]
+        [-TOKENS("30"), TOKENS("30"), 0n],
       );
       // The USDT collected before is a deposit of the payment, refunded by refundDepositAddress, not a stray.
       expect(await f.escrow.depositOf(s.intent.paymentId, f.usdt, depositAddress)).to.equal(TOKENS("40"));
@@ -235,15 +182,12 @@ describe("returnStray", function () {
       const s = await f.signed({ expiry: BigInt(await time.latest()) + 48n * 3_600n });
       const depositAddress = await f.escrow.depositAddressOf(s.intent);
       await plainTransfer(f.usdt, f.customer, depositAddress, TOKENS("100"));
-      await expect(f.escrow.connect(f.keeper).collect(s.intent, s.signature, usdt)).to.be.revertedWithCustomError(
-        f.escrow,
-        "ExpiryTooFar",
-      );
+      await expect(f.escrow.connect(f.keeper).collect(s.intent, s.signature, usdt)).to.be.revertedWithCustomError(f.escrow, "ExpiryTooFar");
 
       await expect(f.escrow.connect(f.operator).returnStray(s.intent, usdt, f.customer.address)).to.changeTokenBalances(
         f.usdt,
         [depositAddress, f.customer, f.escrow],
-        [-TOKENS("100"), TOKENS("100"), 0n]
+        [-TOKENS("100"), TOKENS("100"), 0n],
       );
       // Once the limit is raised to cover it, the same funds would have been collectable instead.
       await plainTransfer(f.usdt, f.customer, depositAddress, TOKENS("100"));
@@ -272,14 +216,8 @@ describe("returnStray", function () {
 
       await time.setNextBlockTimestamp(windowEnd + 1n);
       const tx = f.escrow.connect(f.stranger).returnStray(s.intent, usdt, f.stranger.address);
-      await expect(tx)
-        .to.emit(f.escrow, "StrayReturned")
-        .withArgs(s.intent.paymentId, depositAddress, f.refundWallet.address, usdt, TOKENS("40"));
-      await expect(tx).to.changeTokenBalances(
-        f.usdt,
-        [depositAddress, f.refundWallet, f.stranger, f.escrow],
-        [-TOKENS("40"), TOKENS("40"), 0n, 0n]
-      );
+      await expect(tx).to.emit(f.escrow, "StrayReturned").withArgs(s.intent.paymentId, depositAddress, f.refundWallet.address, usdt, TOKENS("40"));
+      await expect(tx).to.changeTokenBalances(f.usdt, [depositAddress, f.refundWallet, f.stranger, f.escrow], [-TOKENS("40"), TOKENS("40"), 0n, 0n]);
       expect((await f.escrow.paymentOf(s.intent.paymentId)).status).to.equal(Status.None);
       await expectLedger(f.escrow, usdt, 0n, 0n);
     });
@@ -294,14 +232,8 @@ describe("returnStray", function () {
       await plainTransfer(f.usdt, f.other, depositAddress, TOKENS("25"));
 
       const tx = f.escrow.connect(f.operator).returnStray(s.intent, usdt, f.other.address);
-      await expect(tx)
-        .to.emit(f.escrow, "StrayReturned")
-        .withArgs(s.intent.paymentId, depositAddress, f.other.address, usdt, TOKENS("25"));
-      await expect(tx).to.changeTokenBalances(
-        f.usdt,
-        [depositAddress, f.other, f.escrow],
-        [-TOKENS("25"), TOKENS("25"), 0n]
-      );
+      await expect(tx).to.emit(f.escrow, "StrayReturned").withArgs(s.intent.paymentId, depositAddress, f.other.address, usdt, TOKENS("25"));
+      await expect(tx).to.changeTokenBalances(f.usdt, [depositAddress, f.other, f.escrow], [-TOKENS("25"), TOKENS("25"), 0n]);
       expect(await f.escrow.depositOf(s.intent.paymentId, usdt, depositAddress)).to.equal(TOKENS("40"));
       await expectLedger(f.escrow, usdt, TOKENS("40"), 0n);
       await expectPayment(f.escrow, s.intent.paymentId, {
@@ -323,15 +255,11 @@ describe("returnStray", function () {
       await plainTransfer(NATIVE, f.customer, depositAddress, 1n);
 
       const tokenTx = f.escrow.connect(f.operator).returnStray(s.intent, usdt, f.customer.address);
-      await expect(tokenTx)
-        .to.emit(f.escrow, "StrayReturned")
-        .withArgs(s.intent.paymentId, depositAddress, f.customer.address, usdt, 1n);
+      await expect(tokenTx).to.emit(f.escrow, "StrayReturned").withArgs(s.intent.paymentId, depositAddress, f.customer.address, usdt, 1n);
       await expect(tokenTx).to.changeTokenBalances(f.usdt, [depositAddress, f.customer], [-1n, 1n]);
 
       const bnbTx = f.escrow.connect(f.operator).returnStray(s.intent, NATIVE, f.customer.address);
-      await expect(bnbTx)
-        .to.emit(f.escrow, "StrayReturned")
-        .withArgs(s.intent.paymentId, depositAddress, f.customer.address, NATIVE, 1n);
+      await expect(bnbTx).to.emit(f.escrow, "StrayReturned").withArgs(s.intent.paymentId, depositAddress, f.customer.address, NATIVE, 1n);
       await expect(bnbTx).to.changeEtherBalances([depositAddress, f.customer, f.escrow], [-1n, 1n, 0n]);
       expect(await f.usdt.balanceOf(depositAddress)).to.equal(0n);
       expect(await ethers.provider.getBalance(depositAddress)).to.equal(0n);
@@ -349,9 +277,7 @@ describe("returnStray", function () {
       await plainTransfer(NATIVE, f.customer, depositAddress, BNB("0.2"));
 
       const tx = f.escrow.connect(f.operator).returnStray(s.intent, NATIVE, f.customer.address);
-      await expect(tx)
-        .to.emit(f.escrow, "StrayReturned")
-        .withArgs(s.intent.paymentId, depositAddress, f.customer.address, NATIVE, BNB("0.2"));
+      await expect(tx).to.emit(f.escrow, "StrayReturned").withArgs(s.intent.paymentId, depositAddress, f.customer.address, NATIVE, BNB("0.2"));
       await expect(tx).to.changeEtherBalances([depositAddress, f.customer, f.escrow], [-BNB("0.2"), BNB("0.2"), 0n]);
       expect(await codeAt(depositAddress)).to.equal(cloneRuntimeCode(f.implementation));
       await expectLedger(f.escrow, NATIVE, 0n, 0n);
@@ -367,13 +293,8 @@ describe("returnStray", function () {
       await plainTransfer(NATIVE, f.customer, depositAddress, BNB("0.03"));
 
       const tx = f.escrow.connect(f.stranger).returnStray(s.intent, NATIVE, f.stranger.address);
-      await expect(tx)
-        .to.emit(f.escrow, "StrayReturned")
-        .withArgs(s.intent.paymentId, depositAddress, f.refundWallet.address, NATIVE, BNB("0.03"));
-      await expect(tx).to.changeEtherBalances(
-        [depositAddress, f.refundWallet, f.escrow, f.customer],
-        [-BNB("0.03"), BNB("0.03"), 0n, 0n]
-      );
+      await expect(tx).to.emit(f.escrow, "StrayReturned").withArgs(s.intent.paymentId, depositAddress, f.refundWallet.address, NATIVE, BNB("0.03"));
+      await expect(tx).to.changeEtherBalances([depositAddress, f.refundWallet, f.escrow, f.customer], [-BNB("0.03"), BNB("0.03"), 0n, 0n]);
       expect(await f.escrow.balanceOf(f.merchant.address, NATIVE)).to.equal(BNB("0.1"));
       await expectLedger(f.escrow, NATIVE, BNB("0.1"), 0n);
       expect(await ethers.provider.getBalance(f.escrow)).to.equal(BNB("0.1"));
@@ -391,9 +312,7 @@ describe("returnStray", function () {
 
       await passExpiry(s.intent);
       const tx = f.escrow.connect(f.operator).returnStray(s.intent, NATIVE, f.customer.address);
-      await expect(tx)
-        .to.emit(f.escrow, "StrayReturned")
-        .withArgs(s.intent.paymentId, depositAddress, f.customer.address, NATIVE, BNB("0.1"));
+      await expect(tx).to.emit(f.escrow, "StrayReturned").withArgs(s.intent.paymentId, depositAddress, f.customer.address, NATIVE, BNB("0.1"));
       await expect(tx).to.changeEtherBalances([depositAddress, f.customer, f.escrow], [-BNB("0.1"), BNB("0.1"), 0n]);
       await expectLedger(f.escrow, NATIVE, BNB("0.05"), 0n);
       expect(await f.escrow.depositOf(s.intent.paymentId, NATIVE, f.other.address)).to.equal(BNB("0.05"));
@@ -416,14 +335,8 @@ describe("returnStray", function () {
 
       // Before the expiry, in the payment's own token: still a stray, since it can never be collected.
       const tx = f.escrow.connect(f.operator).returnStray(altered, usdt, f.other.address);
-      await expect(tx)
-        .to.emit(f.escrow, "StrayReturned")
-        .withArgs(s.intent.paymentId, alteredAddress, f.other.address, usdt, TOKENS("50"));
-      await expect(tx).to.changeTokenBalances(
-        f.usdt,
-        [alteredAddress, f.other, f.escrow],
-        [-TOKENS("50"), TOKENS("50"), 0n]
-      );
+      await expect(tx).to.emit(f.escrow, "StrayReturned").withArgs(s.intent.paymentId, alteredAddress, f.other.address, usdt, TOKENS("50"));
+      await expect(tx).to.changeTokenBalances(f.usdt, [alteredAddress, f.other, f.escrow], [-TOKENS("50"), TOKENS("50"), 0n]);
       expect(await f.usdt.balanceOf(f.other.address)).to.equal(START);
       await expectLedger(f.escrow, usdt, TOKENS("40"), 0n);
       expect(await f.escrow.depositOf(s.intent.paymentId, usdt, f.customer.address)).to.equal(TOKENS("40"));
@@ -550,7 +463,7 @@ describe("returnStray", function () {
       await expect(f.escrow.connect(f.operator).returnStray(s.intent, usdc, f.customer.address)).to.changeTokenBalances(
         f.usdc,
         [depositAddress, f.customer],
-        [-TOKENS("60"), TOKENS("60")]
+        [-TOKENS("60"), TOKENS("60")],
       );
     });
 
@@ -564,9 +477,7 @@ describe("returnStray", function () {
       await plainTransfer(NATIVE, f.customer, depositAddress, BNB("0.1"));
 
       const tx = f.escrow.connect(f.operator).returnStray(s.intent, NATIVE, receiverAddress);
-      await expect(tx)
-        .to.emit(f.escrow, "RefundClaimable")
-        .withArgs(s.intent.paymentId, receiverAddress, NATIVE, BNB("0.1"));
+      await expect(tx).to.emit(f.escrow, "RefundClaimable").withArgs(s.intent.paymentId, receiverAddress, NATIVE, BNB("0.1"));
       await expect(tx).to.changeEtherBalances([depositAddress, f.escrow], [-BNB("0.1"), BNB("0.1")]);
       expect(await f.escrow.claimableOf(NATIVE, receiverAddress)).to.equal(BNB("0.1"));
       await expectLedger(f.escrow, NATIVE, BNB("0.1"), 0n);
@@ -587,7 +498,7 @@ describe("returnStray", function () {
       await expect(f.escrow.connect(f.refundWallet).claim(blAddress, f.customer.address)).to.changeTokenBalances(
         bl,
         [f.escrow, f.customer],
-        [-TOKENS("30"), TOKENS("30")]
+        [-TOKENS("30"), TOKENS("30")],
       );
       await expectLedger(f.escrow, blAddress, 0n, 0n);
     });

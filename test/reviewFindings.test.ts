@@ -199,8 +199,7 @@ describe("the mainnet review's findings", function () {
         .to.be.revertedWithCustomError(f.escrow, "ExpiryTooFar")
         .withArgs(tenYears.intent.paymentId, tenYears.intent.expiry, at + 24n * 3_600n);
       await plainTransfer(f.usdt, f.customer, await predictDepositAddress(f.escrow, tenYears.intent), TOKENS("100"));
-      await expect(f.escrow.connect(f.keeper).collect(tenYears.intent, tenYears.signature, usdt))
-        .to.be.revertedWithCustomError(f.escrow, "ExpiryTooFar");
+      await expect(f.escrow.connect(f.keeper).collect(tenYears.intent, tenYears.signature, usdt)).to.be.revertedWithCustomError(f.escrow, "ExpiryTooFar");
       expect((await f.escrow.paymentOf(tenYears.intent.paymentId)).status).to.equal(Status.None);
 
       await time.setNextBlockTimestamp(at + 600n);
@@ -216,9 +215,7 @@ describe("the mainnet review's findings", function () {
           .withArgs(caller.address, ethers.ZeroHash);
       }
       for (const hours of [0, 169]) {
-        await expect(f.escrow.connect(f.admin).setMaxTtl(hours))
-          .to.be.revertedWithCustomError(f.escrow, "InvalidMaxTtl")
-          .withArgs(hours, 168);
+        await expect(f.escrow.connect(f.admin).setMaxTtl(hours)).to.be.revertedWithCustomError(f.escrow, "InvalidMaxTtl").withArgs(hours, 168);
       }
       await expect(f.escrow.connect(f.admin).setMaxTtl(168)).to.emit(f.escrow, "MaxTtlUpdated").withArgs(24, 168);
 
@@ -238,23 +235,14 @@ describe("the mainnet review's findings", function () {
       const checkout = await f.signed();
       await expect(payToken(f.escrow, f.customer, checkout, usdt, TOKENS("100"))).to.emit(f.escrow, "PaymentCompleted");
       const twoHours = await f.signed({ expiry: BigInt(await time.latest()) + 2n * 3_600n });
-      await expect(payToken(f.escrow, f.customer, twoHours, usdt, TOKENS("100"))).to.be.revertedWithCustomError(
-        f.escrow,
-        "ExpiryTooFar",
-      );
+      await expect(payToken(f.escrow, f.customer, twoHours, usdt, TOKENS("100"))).to.be.revertedWithCustomError(f.escrow, "ExpiryTooFar");
       // Its deposit address is refused too, until the intent comes within the limit.
       const depositAddress = await predictDepositAddress(f.escrow, twoHours.intent);
       await plainTransfer(f.usdt, f.customer, depositAddress, TOKENS("100"));
-      await expect(f.escrow.connect(f.keeper).collect(twoHours.intent, twoHours.signature, usdt)).to.be.revertedWithCustomError(
-        f.escrow,
-        "ExpiryTooFar",
-      );
+      await expect(f.escrow.connect(f.keeper).collect(twoHours.intent, twoHours.signature, usdt)).to.be.revertedWithCustomError(f.escrow, "ExpiryTooFar");
       await time.increaseTo(twoHours.intent.expiry - 3_600n);
       await f.usdtFeed.updateAnswer(await f.usdtFeed.latestAnswer());
-      await expect(f.escrow.connect(f.keeper).collect(twoHours.intent, twoHours.signature, usdt)).to.emit(
-        f.escrow,
-        "PaymentCompleted",
-      );
+      await expect(f.escrow.connect(f.keeper).collect(twoHours.intent, twoHours.signature, usdt)).to.emit(f.escrow, "PaymentCompleted");
     });
   });
 
@@ -277,9 +265,7 @@ describe("the mainnet review's findings", function () {
 
       await passExpiry(s.intent);
       const tx = f.escrow.connect(f.stranger).expire(s.intent, NATIVE, [f.customer.address, routerAddress]);
-      await expect(tx)
-        .to.emit(f.escrow, "DepositRefunded")
-        .withArgs(s.intent.paymentId, f.customer.address, f.customer.address, NATIVE, BNB("0.05"));
+      await expect(tx).to.emit(f.escrow, "DepositRefunded").withArgs(s.intent.paymentId, f.customer.address, f.customer.address, NATIVE, BNB("0.05"));
       await expect(tx).not.to.emit(f.escrow, "RefundClaimable");
       await expect(tx).to.changeEtherBalances([f.escrow, f.customer, routerAddress], [-BNB("0.05"), BNB("0.05"), 0n]);
       expect(await f.escrow.claimableOf(NATIVE, routerAddress)).to.equal(0n);
@@ -301,7 +287,7 @@ describe("the mainnet review's findings", function () {
       expect(await f.escrow.claimableOf(NATIVE, routerAddress)).to.equal(BNB("0.05"));
     });
 
-    it("refuses the escrow as the beneficiary, where a refund would stop being owed (EscrowAsReceiver(\"beneficiary\"))", async function () {
+    it('refuses the escrow as the beneficiary, where a refund would stop being owed (EscrowAsReceiver("beneficiary"))', async function () {
       const f = await loadFixture(fixture);
       const r = await router(f);
       const s = await f.signed({ amountUsd: USD("100") });
@@ -342,18 +328,12 @@ describe("the mainnet review's findings", function () {
       await expect(f.escrow.connect(f.merchant).refund(f.paid.intent.paymentId, f.escrowAddress, TOKENS("10")))
         .to.be.revertedWithCustomError(f.escrow, "EscrowAsReceiver")
         .withArgs("recipient");
-      await expect(f.escrow.connect(f.customer).claim(usdt, f.escrowAddress))
-        .to.be.revertedWithCustomError(f.escrow, "EscrowAsReceiver")
-        .withArgs("recipient");
-      await expect(f.escrow.connect(f.merchant).setPayout(f.escrowAddress))
-        .to.be.revertedWithCustomError(f.escrow, "EscrowAsReceiver")
-        .withArgs("payout");
+      await expect(f.escrow.connect(f.customer).claim(usdt, f.escrowAddress)).to.be.revertedWithCustomError(f.escrow, "EscrowAsReceiver").withArgs("recipient");
+      await expect(f.escrow.connect(f.merchant).setPayout(f.escrowAddress)).to.be.revertedWithCustomError(f.escrow, "EscrowAsReceiver").withArgs("payout");
       await expect(f.escrow.connect(f.signerManager).registerMerchant(f.stranger.address, f.escrowAddress, f.stranger.address))
         .to.be.revertedWithCustomError(f.escrow, "EscrowAsReceiver")
         .withArgs("payout");
-      await expect(f.escrow.connect(f.admin).setTreasury(f.escrowAddress))
-        .to.be.revertedWithCustomError(f.escrow, "EscrowAsReceiver")
-        .withArgs("treasury");
+      await expect(f.escrow.connect(f.admin).setTreasury(f.escrowAddress)).to.be.revertedWithCustomError(f.escrow, "EscrowAsReceiver").withArgs("treasury");
       await expect(f.escrow.connect(f.admin).rescue(usdt, f.escrowAddress, 1n))
         .to.be.revertedWithCustomError(f.escrow, "EscrowAsReceiver")
         .withArgs("recipient");
@@ -434,10 +414,7 @@ describe("the mainnet review's findings", function () {
 
     it("refuses plain BNB from anyone, and still takes BNB swept in from a deposit address", async function () {
       const f = await loadFixture(fixture);
-      await expect(f.customer.sendTransaction({ to: f.escrowAddress, value: 1n })).to.be.revertedWithCustomError(
-        f.escrow,
-        "UseNativePayment",
-      );
+      await expect(f.customer.sendTransaction({ to: f.escrowAddress, value: 1n })).to.be.revertedWithCustomError(f.escrow, "UseNativePayment");
       const s = await f.signed({ amountUsd: USD("30") });
       await depositAndCollect(f, s, NATIVE, BNB("0.05"));
       await expectPayment(f.escrow, s.intent.paymentId, {
@@ -577,9 +554,7 @@ describe("the mainnet review's findings", function () {
         await passExpiry(s.intent);
         const tx = f.escrow.connect(f.stranger).expire(s.intent, usdt, [f.customer.address]);
         await expect(tx).to.emit(f.escrow, "PaymentExpired").withArgs(s.intent.paymentId, usdt, TOKENS("40"), USD("40"));
-        await expect(tx)
-          .to.emit(f.escrow, "DepositRefunded")
-          .withArgs(s.intent.paymentId, f.customer.address, f.customer.address, usdt, TOKENS("40"));
+        await expect(tx).to.emit(f.escrow, "DepositRefunded").withArgs(s.intent.paymentId, f.customer.address, f.customer.address, usdt, TOKENS("40"));
         // The dust can never be collected now: the operator sends it back (the intent names no refundTo).
         await expect(f.escrow.connect(f.operator).returnStray(s.intent, usdt, f.other.address))
           .to.emit(f.escrow, "StrayReturned")
@@ -643,10 +618,7 @@ describe("the mainnet review's findings", function () {
         await plainTransfer(NATIVE, f.stranger, depositAddress, 1n);
         // Past the expiry, and more than the BNB feed's hour after its last answer.
         await time.increaseTo(s.intent.expiry + 1_800n);
-        await expect(f.escrow.connect(f.stranger).expire(s.intent, f.usdt, [])).to.be.revertedWithCustomError(
-          f.escrow,
-          "StalePrice",
-        );
+        await expect(f.escrow.connect(f.stranger).expire(s.intent, f.usdt, [])).to.be.revertedWithCustomError(f.escrow, "StalePrice");
         await expect(f.escrow.connect(f.operator).expire(s.intent, f.usdt, [])).to.emit(f.escrow, "PaymentExpired");
       });
     });

@@ -40,8 +40,7 @@ describe("intent signatures", function () {
 
   it("signs the EIP-712 type PaymentIntent(bytes32 paymentId,address merchant,uint256 amountUsd,uint64 expiry,address refundTo,uint256 acceptedTokens)", async function () {
     const f = await loadFixture(deployEscrow);
-    const type =
-      "PaymentIntent(bytes32 paymentId,address merchant,uint256 amountUsd,uint64 expiry,address refundTo,uint256 acceptedTokens)";
+    const type = "PaymentIntent(bytes32 paymentId,address merchant,uint256 amountUsd,uint64 expiry,address refundTo,uint256 acceptedTokens)";
     expect(await f.escrow.PAYMENT_INTENT_TYPEHASH()).to.equal(ethers.id(type));
     expect(ethers.TypedDataEncoder.from(PAYMENT_INTENT_TYPES).encodeType("PaymentIntent")).to.equal(type);
     // The acceptedTokens the test intents carry by default: every token configured, at indexes 1 to 3.
@@ -144,9 +143,7 @@ describe("intent signatures", function () {
       const foreignDomain = { ...(await escrowDomain(f.escrow)), chainId: 56n };
       expect(foreignDomain.chainId).to.not.equal(chainId);
       const signature = await signWithDomain(f.intentSigner, f.escrow, intent, { chainId: 56n });
-      expect(ethers.verifyTypedData(foreignDomain, PAYMENT_INTENT_TYPES, intent, signature)).to.equal(
-        f.intentSigner.address,
-      );
+      expect(ethers.verifyTypedData(foreignDomain, PAYMENT_INTENT_TYPES, intent, signature)).to.equal(f.intentSigner.address);
       const recovered = await recoverOnEscrow(f.escrow, intent, signature);
       expect(recovered).to.not.equal(f.intentSigner.address);
 
@@ -173,17 +170,7 @@ describe("intent signatures", function () {
         .withArgs(f.merchant.address, recovered);
       await expect(twin.connect(f.customer).pay(intent, signature, await f.usdt.getAddress(), TOKENS("100"), ethers.ZeroAddress))
         .to.emit(twin, "PaymentCompleted")
-        .withArgs(
-          intent.paymentId,
-          f.merchant.address,
-          f.customer.address,
-          await f.usdt.getAddress(),
-          TOKENS("100"),
-          USD("100"),
-          USD("100"),
-          0n,
-          0n,
-        );
+        .withArgs(intent.paymentId, f.merchant.address, f.customer.address, await f.usdt.getAddress(), TOKENS("100"), USD("100"), USD("100"), 0n, 0n);
     });
 
     it("rejects an intent signed under another domain name or version", async function () {
@@ -199,25 +186,24 @@ describe("intent signatures", function () {
   });
 
   describe("altered intents", function () {
-    const alterations: Array<[string, (f: Awaited<ReturnType<typeof twoMerchants>>, i: PaymentIntent) => PaymentIntent]> =
+    const alterations: Array<[string, (f: Awaited<ReturnType<typeof twoMerchants>>, i: PaymentIntent) => PaymentIntent]> = [
+      ["amountUsd lowered", (_f, i) => ({ ...i, amountUsd: i.amountUsd - 1n })],
+      ["amountUsd raised", (_f, i) => ({ ...i, amountUsd: i.amountUsd * 2n })],
       [
-        ["amountUsd lowered", (_f, i) => ({ ...i, amountUsd: i.amountUsd - 1n })],
-        ["amountUsd raised", (_f, i) => ({ ...i, amountUsd: i.amountUsd * 2n })],
-        [
-          "merchant switched to another registered merchant",
-          // The id moves to the other merchant's namespace too, so that only the signature is wrong.
-          (f, i) => ({
-            ...i,
-            merchant: f.merchant2.address,
-            paymentId: ethers.concat([f.merchant2.address, ethers.dataSlice(i.paymentId, 20)]),
-          }),
-        ],
-        ["expiry extended", (_f, i) => ({ ...i, expiry: i.expiry + 3_600n })],
-        ["refundTo redirected", (f, i) => ({ ...i, refundTo: f.other.address })],
-        // Signed accepting USDT only (bit 1); a payer may not widen it to take another token.
-        ["acceptedTokens widened", (_f, i) => ({ ...i, acceptedTokens: i.acceptedTokens | (1n << INDEX.usdc) })],
-        ["paymentId changed", (_f, i) => ({ ...i, paymentId: ethers.concat([i.merchant, ethers.id("x").slice(0, 26)]) })],
-      ];
+        "merchant switched to another registered merchant",
+        // The id moves to the other merchant's namespace too, so that only the signature is wrong.
+        (f, i) => ({
+          ...i,
+          merchant: f.merchant2.address,
+          paymentId: ethers.concat([f.merchant2.address, ethers.dataSlice(i.paymentId, 20)]),
+        }),
+      ],
+      ["expiry extended", (_f, i) => ({ ...i, expiry: i.expiry + 3_600n })],
+      ["refundTo redirected", (f, i) => ({ ...i, refundTo: f.other.address })],
+      // Signed accepting USDT only (bit 1); a payer may not widen it to take another token.
+      ["acceptedTokens widened", (_f, i) => ({ ...i, acceptedTokens: i.acceptedTokens | (1n << INDEX.usdc) })],
+      ["paymentId changed", (_f, i) => ({ ...i, paymentId: ethers.concat([i.merchant, ethers.id("x").slice(0, 26)]) })],
+    ];
     for (const [what, alter] of alterations) {
       it(`rejects an intent with its ${what} after signing (UnauthorisedSigner with the address it recovers to)`, async function () {
         const f = await twoMerchants();
@@ -349,9 +335,7 @@ describe("intent signatures", function () {
       await expect(payUsdt(f, second.intent, second.signature, TOKENS("5")))
         .to.be.revertedWithCustomError(f.escrow, "InvalidPaymentStatus")
         .withArgs(first.intent.paymentId, Status.Completed);
-      await expect(
-        f.escrow.connect(f.customer).payNative(second.intent, second.signature, ethers.ZeroAddress, { value: ethers.parseEther("1") }),
-      )
+      await expect(f.escrow.connect(f.customer).payNative(second.intent, second.signature, ethers.ZeroAddress, { value: ethers.parseEther("1") }))
         .to.be.revertedWithCustomError(f.escrow, "InvalidPaymentStatus")
         .withArgs(first.intent.paymentId, Status.Completed);
       expect(await f.escrow.balanceOf(f.merchant.address, NATIVE)).to.equal(0n);

@@ -21,11 +21,7 @@ describe("withdraw", function () {
     await expect(tx)
       .to.emit(f.escrow, "Withdrawn")
       .withArgs(f.merchant.address, f.payout.address, await f.usdt.getAddress(), TOKENS("100"));
-    await expect(tx).to.changeTokenBalances(
-      f.usdt,
-      [f.escrow, f.payout, f.merchant],
-      [-TOKENS("100"), TOKENS("100"), 0n],
-    );
+    await expect(tx).to.changeTokenBalances(f.usdt, [f.escrow, f.payout, f.merchant], [-TOKENS("100"), TOKENS("100"), 0n]);
     expect(await f.escrow.balanceOf(f.merchant.address, f.usdt)).to.equal(0n);
     await expectLedger(f.escrow, f.usdt, 0n, 0n);
     // The BNB balance is untouched.
@@ -61,14 +57,8 @@ describe("withdraw", function () {
     await expectLedger(f.escrow, f.usdt, 0n, 0n);
     expect(await f.usdt.balanceOf(f.payout.address)).to.equal(TOKENS("100"));
 
-    await expect(f.escrow.connect(f.merchant).withdraw(NATIVE, BNB("0.025"))).to.changeEtherBalances(
-      [f.escrow, f.payout],
-      [-BNB("0.025"), BNB("0.025")],
-    );
-    await expect(f.escrow.connect(f.merchant).withdraw(NATIVE, BNB("0.075"))).to.changeEtherBalances(
-      [f.escrow, f.payout],
-      [-BNB("0.075"), BNB("0.075")],
-    );
+    await expect(f.escrow.connect(f.merchant).withdraw(NATIVE, BNB("0.025"))).to.changeEtherBalances([f.escrow, f.payout], [-BNB("0.025"), BNB("0.025")]);
+    await expect(f.escrow.connect(f.merchant).withdraw(NATIVE, BNB("0.075"))).to.changeEtherBalances([f.escrow, f.payout], [-BNB("0.075"), BNB("0.075")]);
     expect(await f.escrow.balanceOf(f.merchant.address, NATIVE)).to.equal(0n);
   });
 
@@ -98,14 +88,8 @@ describe("withdraw", function () {
 
   it("reverts with ZeroAmount for zero", async function () {
     const f = await loadFixture(fixture);
-    await expect(f.escrow.connect(f.merchant).withdraw(f.usdt, 0n)).to.be.revertedWithCustomError(
-      f.escrow,
-      "ZeroAmount",
-    );
-    await expect(f.escrow.connect(f.merchant).withdraw(NATIVE, 0n)).to.be.revertedWithCustomError(
-      f.escrow,
-      "ZeroAmount",
-    );
+    await expect(f.escrow.connect(f.merchant).withdraw(f.usdt, 0n)).to.be.revertedWithCustomError(f.escrow, "ZeroAmount");
+    await expect(f.escrow.connect(f.merchant).withdraw(NATIVE, 0n)).to.be.revertedWithCustomError(f.escrow, "ZeroAmount");
   });
 
   it("reverts with MerchantNotRegistered for accounts that are not merchants (payout wallet and signer included)", async function () {
@@ -120,17 +104,9 @@ describe("withdraw", function () {
 
   it("keeps merchants' balances apart", async function () {
     const f = await loadFixture(fixture);
-    await f.escrow
-      .connect(f.signerManager)
-      .registerMerchant(f.merchant2.address, f.merchant2.address, f.signer2.address);
+    await f.escrow.connect(f.signerManager).registerMerchant(f.merchant2.address, f.merchant2.address, f.signer2.address);
     const own = await f.intent({ merchant: f.merchant2.address, amountUsd: USD("10") });
-    await payToken(
-      f.escrow,
-      f.other,
-      { intent: own, signature: await signIntent(f.signer2, f.escrow, own) },
-      f.usdt,
-      TOKENS("10"),
-    );
+    await payToken(f.escrow, f.other, { intent: own, signature: await signIntent(f.signer2, f.escrow, own) }, f.usdt, TOKENS("10"));
     await expect(f.escrow.connect(f.merchant2).withdraw(f.usdt, TOKENS("11")))
       .to.be.revertedWithCustomError(f.escrow, "InsufficientMerchantBalance")
       .withArgs(f.merchant2.address, await f.usdt.getAddress(), TOKENS("11"), TOKENS("10"));
@@ -155,11 +131,7 @@ describe("withdraw", function () {
     await expect(tx)
       .to.emit(f.escrow, "Withdrawn")
       .withArgs(f.merchant.address, f.newPayout.address, await f.usdt.getAddress(), TOKENS("100"));
-    await expect(tx).to.changeTokenBalances(
-      f.usdt,
-      [f.escrow, f.newPayout, f.payout],
-      [-TOKENS("100"), TOKENS("100"), 0n],
-    );
+    await expect(tx).to.changeTokenBalances(f.usdt, [f.escrow, f.newPayout, f.payout], [-TOKENS("100"), TOKENS("100"), 0n]);
     await expect(f.escrow.connect(f.merchant).withdraw(NATIVE, BNB("0.1"))).to.changeEtherBalances(
       [f.escrow, f.newPayout, f.payout],
       [-BNB("0.1"), BNB("0.1"), 0n],
@@ -174,10 +146,7 @@ describe("withdraw", function () {
       [f.escrow, f.payout],
       [-TOKENS("100"), TOKENS("100")],
     );
-    await expect(f.escrow.connect(f.merchant).withdraw(NATIVE, BNB("0.1"))).to.changeEtherBalances(
-      [f.escrow, f.payout],
-      [-BNB("0.1"), BNB("0.1")],
-    );
+    await expect(f.escrow.connect(f.merchant).withdraw(NATIVE, BNB("0.1"))).to.changeEtherBalances([f.escrow, f.payout], [-BNB("0.1"), BNB("0.1")]);
   });
 
   it("reverts with NativeTransferFailed when the payout wallet rejects BNB, keeping the balance", async function () {
@@ -200,9 +169,6 @@ describe("withdraw", function () {
       [-TOKENS("100"), TOKENS("100")],
     );
     await f.escrow.connect(f.merchant).setPayout(f.payout.address);
-    await expect(f.escrow.connect(f.merchant).withdraw(NATIVE, BNB("0.1"))).to.changeEtherBalances(
-      [f.escrow, f.payout],
-      [-BNB("0.1"), BNB("0.1")],
-    );
+    await expect(f.escrow.connect(f.merchant).withdraw(NATIVE, BNB("0.1"))).to.changeEtherBalances([f.escrow, f.payout], [-BNB("0.1"), BNB("0.1")]);
   });
 });

@@ -12,8 +12,7 @@ const FEED_DECIMALS = 8;
 export default buildModule("LocalOpenPay", (m) => {
   const usdt = m.contract("TestToken", ["Tether USD", "USDT", 18], { id: "USDT" });
   const usdc = m.contract("TestToken", ["USD Coin", "USDC", 18], { id: "USDC" });
-  const feed = (symbol: string) =>
-    m.contract("MockV3Aggregator", [FEED_DECIMALS, m.getParameter<bigint>(`${symbol}Price`)], { id: `${symbol}Feed` });
+  const feed = (symbol: string) => m.contract("MockV3Aggregator", [FEED_DECIMALS, m.getParameter<bigint>(`${symbol}Price`)], { id: `${symbol}Feed` });
   const usdtFeed = feed("usdt");
   const usdcFeed = feed("usdc");
   const bnbFeed = feed("bnb");

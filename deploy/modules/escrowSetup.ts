@@ -34,10 +34,7 @@ export function escrowSetup(m: IgnitionModuleBuilder, tokens: AcceptedTokens) {
   const deployed = m.contract("OpenPayEscrow", [deployer, m.getParameter<string>("treasury")]);
   // Everything callable at the escrow's address: its configuration runs in the administration it deployed.
   const escrow = m.contractAt("IOpenPayEscrow", deployed, { id: "Escrow" });
-  const depositForwarder = m.contractAt(
-    "DepositForwarder",
-    m.staticCall(escrow, "FORWARDER_IMPLEMENTATION", [], 0, { id: "forwarderImplementation" }),
-  );
+  const depositForwarder = m.contractAt("DepositForwarder", m.staticCall(escrow, "FORWARDER_IMPLEMENTATION", [], 0, { id: "forwarderImplementation" }));
 
   for (const [symbol, { token, feed, maxStaleness, toleranceBps }] of Object.entries(tokens)) {
     const allowed = m.call(escrow, "setToken", [token, feed, maxStaleness], { id: `allow${symbol}` });
@@ -50,9 +47,7 @@ export function escrowSetup(m: IgnitionModuleBuilder, tokens: AcceptedTokens) {
     ["grantPauser", ROLES.PAUSER_ROLE, "pauser"],
     ["grantOperator", ROLES.OPERATOR_ROLE, "operator"],
   ] as const;
-  const granted = grants.map(([id, role, parameter]) =>
-    m.call(escrow, "grantRole", [role, m.getParameter<string>(parameter)], { id }),
-  );
+  const granted = grants.map(([id, role, parameter]) => m.call(escrow, "grantRole", [role, m.getParameter<string>(parameter)], { id }));
 
   return { escrow, depositForwarder, granted };
 }

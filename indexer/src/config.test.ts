@@ -84,7 +84,14 @@ describe("readConfig", function () {
   it("accepts the bounds of every whole-number variable", function () {
     const low = readConfig({ ROLES: "indexer", RPC_URLS: URL, CONFIRMATIONS: "1", POLL_INTERVAL_MS: "1", STATUS_PORT: "0", HEALTH_MAX_LAG_BLOCKS: "1" });
     expect(low).to.deep.include({ confirmations: { depth: 1, mode: "depth" }, pollIntervalMs: 1, statusPort: 0, healthMaxLagBlocks: 1 });
-    const high = readConfig({ ROLES: "indexer", RPC_URLS: URL, CONFIRMATIONS: "1000", POLL_INTERVAL_MS: "60000", STATUS_PORT: "65535", HEALTH_MAX_LAG_BLOCKS: "1000000" });
+    const high = readConfig({
+      ROLES: "indexer",
+      RPC_URLS: URL,
+      CONFIRMATIONS: "1000",
+      POLL_INTERVAL_MS: "60000",
+      STATUS_PORT: "65535",
+      HEALTH_MAX_LAG_BLOCKS: "1000000",
+    });
     expect(high).to.deep.include({ confirmations: { depth: 1_000, mode: "depth" }, pollIntervalMs: 60_000, statusPort: 65_535, healthMaxLagBlocks: 1_000_000 });
   });
 
@@ -113,7 +120,11 @@ describe("readConfig", function () {
       ["OPERATOR_PRIVATE_KEY", { RPC_URLS: URL, OPERATOR_PRIVATE_KEY: KEY.slice(0, -1) }, "OPERATOR_PRIVATE_KEY must be 0x followed by 64 hex digits"],
       ["KEEPER_INTERVAL_MS", { RPC_URLS: URL, KEEPER_INTERVAL_MS: "5" }, 'KEEPER_INTERVAL_MS must be a whole number 10..600000, got "5"'],
       ["KEEPER_STUCK_AFTER_MS 999", { RPC_URLS: URL, KEEPER_STUCK_AFTER_MS: "999" }, 'KEEPER_STUCK_AFTER_MS must be a whole number 1000..3600000, got "999"'],
-      ["KEEPER_STUCK_AFTER_MS 3600001", { RPC_URLS: URL, KEEPER_STUCK_AFTER_MS: "3600001" }, 'KEEPER_STUCK_AFTER_MS must be a whole number 1000..3600000, got "3600001"'],
+      [
+        "KEEPER_STUCK_AFTER_MS 3600001",
+        { RPC_URLS: URL, KEEPER_STUCK_AFTER_MS: "3600001" },
+        'KEEPER_STUCK_AFTER_MS must be a whole number 1000..3600000, got "3600001"',
+      ],
       ["KEEPER_STUCK_AFTER_MS 30s", { RPC_URLS: URL, KEEPER_STUCK_AFTER_MS: "30s" }, 'KEEPER_STUCK_AFTER_MS must be a whole number 1000..3600000, got "30s"'],
     ];
     for (const [what, env, message] of CASES) {
@@ -135,7 +146,10 @@ describe("readConfig", function () {
     const parts = message.split("; ");
     expect(parts).to.have.length(7);
     for (const name of ["RPC_URLS", "DATABASE_URL", "CONFIRMATIONS", "FINALITY", "POLL_INTERVAL_MS", "STATUS_PORT", "HEALTH_MAX_LAG_BLOCKS"]) {
-      expect(parts.filter((part) => part.startsWith(name)), name).to.have.length(1);
+      expect(
+        parts.filter((part) => part.startsWith(name)),
+        name,
+      ).to.have.length(1);
     }
   });
 
@@ -160,13 +174,17 @@ describe("readConfig", function () {
     expect(readConfig({ ROLES: "indexer", RPC_URLS: URL, KEEPER_STUCK_AFTER_MS: " 45000 " }).keeperStuckAfterMs).to.equal(45_000);
     expect(readConfig({ ROLES: "indexer", RPC_URLS: URL, KEEPER_STUCK_AFTER_MS: "1000" }).keeperStuckAfterMs).to.equal(1_000);
     expect(readConfig({ ROLES: "indexer", RPC_URLS: URL, KEEPER_STUCK_AFTER_MS: "3600000" }).keeperStuckAfterMs).to.equal(3_600_000);
-    expect(failure({ RPC_URLS: URL, ROLES: "indexer", KEEPER_STUCK_AFTER_MS: "-1" })).to.equal('KEEPER_STUCK_AFTER_MS must be a whole number 1000..3600000, got "-1"');
+    expect(failure({ RPC_URLS: URL, ROLES: "indexer", KEEPER_STUCK_AFTER_MS: "-1" })).to.equal(
+      'KEEPER_STUCK_AFTER_MS must be a whole number 1000..3600000, got "-1"',
+    );
   });
 
   it("reads the proxies trusted for X-Forwarded-For (none by default), naming an entry that is not an address or CIDR", function () {
     expect(readConfig({ ROLES: "indexer", RPC_URLS: URL }).apiTrustedProxies).to.deep.equal([]);
     expect(readConfig({ ROLES: "indexer", RPC_URLS: URL, API_TRUSTED_PROXIES: " 10.0.0.0/8, ::1 ,," }).apiTrustedProxies).to.deep.equal(["10.0.0.0/8", "::1"]);
-    expect(failure({ ROLES: "indexer", RPC_URLS: URL, API_TRUSTED_PROXIES: "10.0.0.0/8, lb.internal" })).to.match(/API_TRUSTED_PROXIES: "lb\.internal" is not a CIDR range/);
+    expect(failure({ ROLES: "indexer", RPC_URLS: URL, API_TRUSTED_PROXIES: "10.0.0.0/8, lb.internal" })).to.match(
+      /API_TRUSTED_PROXIES: "lb\.internal" is not a CIDR range/,
+    );
   });
 
   it("runs every role by default; the API needs the intent signer's key and names it when missing", function () {

@@ -56,13 +56,21 @@ const trustedProxiesVariable = z
       ctx.addIssue({ code: "custom", message: (error as Error).message });
       return z.NEVER;
     }
-    return (value ?? "").split(",").map((entry) => entry.trim()).filter(Boolean);
+    return (value ?? "")
+      .split(",")
+      .map((entry) => entry.trim())
+      .filter(Boolean);
   });
 
 const environment = z.object({
   RPC_URLS: z
     .string({ error: "RPC_URLS is not set: one or more JSON-RPC URLs, comma-separated (the first is preferred)" })
-    .transform((value) => value.split(",").map((url) => url.trim()).filter(Boolean))
+    .transform((value) =>
+      value
+        .split(",")
+        .map((url) => url.trim())
+        .filter(Boolean),
+    )
     .refine((urls) => urls.length > 0 && urls.every((url) => /^https?:\/\//.test(url)), {
       message: "RPC_URLS must be http(s) URLs, comma-separated",
     }),
@@ -92,7 +100,10 @@ const environment = z.object({
     .string()
     .optional()
     .transform((value, ctx) => {
-      const roles = (value?.trim() ? value : ROLES.join(",")).split(",").map((role) => role.trim()).filter(Boolean);
+      const roles = (value?.trim() ? value : ROLES.join(","))
+        .split(",")
+        .map((role) => role.trim())
+        .filter(Boolean);
       const unknown = roles.filter((role) => !(ROLES as readonly string[]).includes(role));
       if (unknown.length > 0 || roles.length === 0) {
         ctx.addIssue({ code: "custom", message: `ROLES must be one or more of ${ROLES.join(", ")}, comma-separated; got "${value}"` });

@@ -117,10 +117,7 @@ async function startChainRoles(
   }
   active = true;
   const store = await openDatabase(config, shutdown);
-  logger.info(
-    { chainId, escrow: deployment.escrow, startBlock: deployment.blockNumber, store: store.kind, confirmations: config.confirmations },
-    "indexing",
-  );
+  logger.info({ chainId, escrow: deployment.escrow, startBlock: deployment.blockNumber, store: store.kind, confirmations: config.confirmations }, "indexing");
   const settings = {
     confirmations: config.confirmations,
     lateCollectWindow: await retrying(() => lateCollectWindow(client, deployment.escrow), { signal: shutdown.signal }),

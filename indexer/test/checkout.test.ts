@@ -56,7 +56,9 @@ describe("hosted checkout page", function () {
       const svg = await page(`${f.api.url}${logo}`);
       expect(svg.status, logo).to.equal(200);
       expect(svg.headers.get("content-type"), logo).to.equal("image/svg+xml");
-      expect(svg.text, logo).to.match(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/).and.not.match(/href|<script/);
+      expect(svg.text, logo)
+        .to.match(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/)
+        .and.not.match(/href|<script/);
     }
     // The line that keeps a shopper from sending another token or on another chain, from what is offered.
     expect(html).to.include('<p class="send-only" id="send-only">Send only USDT, USDC or BNB on Local test chain (31337)</p>');
@@ -64,7 +66,9 @@ describe("hosted checkout page", function () {
     const script = await page(`${f.api.url}/checkout/assets/checkout.js`);
     expect(script.headers.get("content-type")).to.match(/^text\/javascript/);
     // One bundle, viem inside, that calls this server's routes.
-    expect(script.text).to.match(/\/checkout\/\$\{\w+\}\/status/).and.include("/failed-transactions");
+    expect(script.text)
+      .to.match(/\/checkout\/\$\{\w+\}\/status/)
+      .and.include("/failed-transactions");
     expect(script.text).to.not.match(/\brequire\(/);
     expect((await page(`${f.api.url}/checkout/assets/checkout.css`)).headers.get("content-type")).to.match(/^text\/css/);
   });
@@ -75,7 +79,9 @@ describe("hosted checkout page", function () {
     expect((await page(`${f.api.url}/checkout/${payment.id}`)).status).to.equal(200);
     expect((await page(`${f.api.url}/checkout/${payment.id}`)).status).to.equal(200);
     expect((await call(f.api, "GET", `/v1/payments/${payment.id}`, { key: f.key })).body).to.include({ status: "initiated", sequence: 0 });
-    expect((await f.db.selectFrom("outbox").select("type").where("payment_id", "=", payment.id).execute()).map((row) => row.type)).to.deep.equal(["payment.created"]);
+    expect((await f.db.selectFrom("outbox").select("type").where("payment_id", "=", payment.id).execute()).map((row) => row.type)).to.deep.equal([
+      "payment.created",
+    ]);
     // What the page's script sends once it is shown to a person.
     expect((await call(f.api, "POST", `/checkout/${payment.id}/opened`)).status).to.equal(204);
     expect((await call(f.api, "POST", `/checkout/${payment.id}/opened`)).status).to.equal(204);
@@ -124,16 +130,30 @@ describe("hosted checkout page", function () {
     const payment = await createdPayment(f);
     const csp = async () => (await page(`${f.api.url}/checkout/${payment.id}`)).headers.get("content-security-policy");
     expect(await csp()).to.match(/frame-ancestors 'none'$/);
-    expect((await call(f.api, "GET", "/v1/checkout_settings", { key: f.key })).body).to.deep.equal({ object: "checkout_settings", checkout_frame_origins: [], site_url: null });
-    const set = await call(f.api, "PATCH", "/v1/checkout_settings", { key: f.key, body: { checkout_frame_origins: ["https://Shop.Example/", "http://localhost:3000", "https://shop.example"] } });
+    expect((await call(f.api, "GET", "/v1/checkout_settings", { key: f.key })).body).to.deep.equal({
+      object: "checkout_settings",
+      checkout_frame_origins: [],
+      site_url: null,
+    });
+    const set = await call(f.api, "PATCH", "/v1/checkout_settings", {
+      key: f.key,
+      body: { checkout_frame_origins: ["https://Shop.Example/", "http://localhost:3000", "https://shop.example"] },
+    });
     expect(set.status, JSON.stringify(set.body)).to.equal(200);
     expect(set.body).to.deep.equal({ object: "checkout_settings", checkout_frame_origins: ["https://shop.example", "http://localhost:3000"], site_url: null });
     expect(await csp()).to.match(/frame-ancestors https:\/\/shop\.example http:\/\/localhost:3000$/);
     // Anything but an origin is refused, naming the entry; nothing is changed.
-    const refused = await call(f.api, "PATCH", "/v1/checkout_settings", { key: f.key, body: { checkout_frame_origins: ["https://ok.example", "https://shop.example/cart"] } });
+    const refused = await call(f.api, "PATCH", "/v1/checkout_settings", {
+      key: f.key,
+      body: { checkout_frame_origins: ["https://ok.example", "https://shop.example/cart"] },
+    });
     expectError(refused, 400, "checkout_frame_origins.1");
     expect(refused.body.error.message).to.include("must be an origin only");
-    expectError(await call(f.api, "PATCH", "/v1/checkout_settings", { key: f.key, body: { checkout_frame_origins: ["http://shop.example"] } }), 400, "checkout_frame_origins.0");
+    expectError(
+      await call(f.api, "PATCH", "/v1/checkout_settings", { key: f.key, body: { checkout_frame_origins: ["http://shop.example"] } }),
+      400,
+      "checkout_frame_origins.0",
+    );
     expectError(await call(f.api, "PATCH", "/v1/checkout_settings", { key: f.key, body: { site_url: "ftp://shop.example" } }), 400, "site_url");
     expect(await csp()).to.match(/frame-ancestors https:\/\/shop\.example http:\/\/localhost:3000$/);
     // The site is where an expired or failed checkout returns the shopper when the payment has no cancel_url.
@@ -292,7 +312,9 @@ describe("hosted checkout page", function () {
       await mintUsdt(wallet.address, BigInt(plan.amount_units));
       // No approval first. A wallet that sends anyway (a gas limit of its own) gets a transaction mined reverted.
       await hre.network.provider.send("evm_setAutomine", [false]);
-      const hash = (await hre.network.provider.send("eth_sendTransaction", [{ from: wallet.address, to: plan.pay.to, data: plan.pay.data, gas: "0x7a120" }])) as Hex;
+      const hash = (await hre.network.provider.send("eth_sendTransaction", [
+        { from: wallet.address, to: plan.pay.to, data: plan.pay.data, gas: "0x7a120" },
+      ])) as Hex;
       await hre.network.provider.send("evm_mine", []);
       await hre.network.provider.send("evm_setAutomine", [true]);
       expect((await hre.ethers.provider.getTransactionReceipt(hash))!.status).to.equal(0);
@@ -301,7 +323,10 @@ describe("hosted checkout page", function () {
       expect(reported.status).to.equal(201);
       expect(reported.body.reason).to.match(/^the token approval is smaller than the amount \(ERC20InsufficientAllowance\(0x[0-9a-fA-F]{40}, 0, \d+\)\)$/);
       expect(reported.body.status).to.equal("pending");
-      expect((await call(f.api, "POST", `/checkout/${payment.id}/failed-transactions`, { body: { transaction_hash: hash.toUpperCase().replace("0X", "0x") } })).status).to.equal(201);
+      expect(
+        (await call(f.api, "POST", `/checkout/${payment.id}/failed-transactions`, { body: { transaction_hash: hash.toUpperCase().replace("0X", "0x") } }))
+          .status,
+      ).to.equal(201);
       expect((await storedPayment(f.db, payment.id)).failedTransactions).to.equal(1);
       const status = await call(f.api, "GET", `/checkout/${payment.id}/status`);
       expect(status.body.failure).to.deep.equal({ transaction_hash: hash, reason: reported.body.reason });
@@ -320,12 +345,19 @@ describe("hosted checkout page", function () {
       const wallet = await shopper();
       const succeeded = (await wallet.sendTransaction({ to: wallet.address, value: 1n })).hash;
       expectError(await call(f.api, "POST", `/checkout/${payment.id}/failed-transactions`, { body: { transaction_hash: succeeded } }), 422, "transaction_hash");
-      expectError(await call(f.api, "POST", `/checkout/${payment.id}/failed-transactions`, { body: { transaction_hash: `0x${"12".repeat(32)}` } }), 409, "transaction_hash", "conflict_error");
+      expectError(
+        await call(f.api, "POST", `/checkout/${payment.id}/failed-transactions`, { body: { transaction_hash: `0x${"12".repeat(32)}` } }),
+        409,
+        "transaction_hash",
+        "conflict_error",
+      );
       expectError(await call(f.api, "POST", `/checkout/${payment.id}/failed-transactions`, { body: { transaction_hash: "0x1234" } }), 400, "transaction_hash");
       // A reverted pay call of another payment does not count against this one.
       const plan = (await call(f.api, "GET", `/checkout/${other.id}/wallet?token=USDT`)).body;
       await hre.network.provider.send("evm_setAutomine", [false]);
-      const hash = (await hre.network.provider.send("eth_sendTransaction", [{ from: wallet.address, to: plan.pay.to, data: plan.pay.data, gas: "0x7a120" }])) as Hex;
+      const hash = (await hre.network.provider.send("eth_sendTransaction", [
+        { from: wallet.address, to: plan.pay.to, data: plan.pay.data, gas: "0x7a120" },
+      ])) as Hex;
       await hre.network.provider.send("evm_mine", []);
       await hre.network.provider.send("evm_setAutomine", [true]);
       expectError(await call(f.api, "POST", `/checkout/${payment.id}/failed-transactions`, { body: { transaction_hash: hash } }), 422, "transaction_hash");

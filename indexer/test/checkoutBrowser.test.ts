@@ -35,7 +35,9 @@ describe("hosted checkout in a real browser (Chromium)", function () {
       const url = new URL(request.url!, "http://shop");
       if (url.pathname === "/embed") {
         response.setHeader("content-type", "text/html");
-        return response.end(`<!doctype html><title>Shop</title><h1>Checkout</h1><iframe src="${url.searchParams.get("src")}" width="412" height="800"></iframe>`);
+        return response.end(
+          `<!doctype html><title>Shop</title><h1>Checkout</h1><iframe src="${url.searchParams.get("src")}" width="412" height="800"></iframe>`,
+        );
       }
       response.end("<!doctype html><title>Thank you</title><h1>Thank you for your order</h1>");
     });
@@ -88,7 +90,12 @@ describe("hosted checkout in a real browser (Chromium)", function () {
 
   it("is opened by a person, not a GET; shows what to send with each token's logo and QR code; then only the transaction and its confirmations, pushed live, until paid", async function () {
     const f = fixture();
-    const payment = await createdPayment(f, { amount_usd: "25.00", description: "Order #1042: 2 × T-shirt", success_url: `${shopUrl}/thanks`, cancel_url: `${shopUrl}/cart` });
+    const payment = await createdPayment(f, {
+      amount_usd: "25.00",
+      description: "Order #1042: 2 × T-shirt",
+      success_url: `${shopUrl}/thanks`,
+      cancel_url: `${shopUrl}/cart`,
+    });
     // A link preview fetching the page changes nothing.
     expect((await fetch(`${f.api.url}/checkout/${payment.id}`)).status).to.equal(200);
     expect((await storedPayment(f.db, payment.id)).status).to.equal("initiated");
@@ -101,7 +108,9 @@ describe("hosted checkout in a real browser (Chromium)", function () {
     expect(await page.locator("#send-only").textContent()).to.equal("Send only USDT, USDC or BNB on Local test chain (31337)");
     expect(await page.locator("#timer-note").textContent()).to.equal("The timer pauses once a transaction is detected on chain.");
     // Each token's logo, drawn and served by the API itself.
-    const logos = await page.locator("img.logo").evaluateAll((images) => images.map((image) => [(image as HTMLImageElement).src, (image as HTMLImageElement).naturalWidth > 0]));
+    const logos = await page
+      .locator("img.logo")
+      .evaluateAll((images) => images.map((image) => [(image as HTMLImageElement).src, (image as HTMLImageElement).naturalWidth > 0]));
     expect(logos).to.deep.equal(["usdt", "usdc", "bnb"].map((token) => [`${f.api.url}/checkout/assets/tokens/${token}.svg`, true]));
 
     // The QR code a phone would scan is the payment's EIP-681 URI, for each token the customer picks by keyboard.
@@ -224,7 +233,9 @@ describe("hosted checkout in a real browser (Chromium)", function () {
     await page.getByRole("button", { name: "Pay with browser wallet" }).click();
     const failed = page.locator("#wallet-status[data-state=failed]");
     await failed.waitFor();
-    expect(await failed.textContent()).to.match(/^Failed: the wallet's balance is too low \(ERC20InsufficientBalance\(0x[0-9a-fA-F]{40}, 0, \d+\)\)\. Nothing was taken; you can try again\.$/);
+    expect(await failed.textContent()).to.match(
+      /^Failed: the wallet's balance is too low \(ERC20InsufficientBalance\(0x[0-9a-fA-F]{40}, 0, \d+\)\)\. Nothing was taken; you can try again\.$/,
+    );
     expect(wallet.sent).to.have.length(2);
     const [, reverted] = wallet.sent;
     expect((await hre.ethers.provider.getTransactionReceipt(reverted))!.status).to.equal(0);
@@ -321,7 +332,10 @@ describe("hosted checkout in a real browser (Chromium)", function () {
   it("is framed only by the merchant's listed origins, and returns an expired shopper to the merchant's site", async function () {
     const f = fixture();
     const payment = await createdPayment(f, { amount_usd: "5.00", ttl_seconds: 60 });
-    const settings = await call(f.api, "PATCH", "/v1/checkout_settings", { key: f.key, body: { checkout_frame_origins: [shopUrl], site_url: `${shopUrl}/shop` } });
+    const settings = await call(f.api, "PATCH", "/v1/checkout_settings", {
+      key: f.key,
+      body: { checkout_frame_origins: [shopUrl], site_url: `${shopUrl}/shop` },
+    });
     expect(settings.body).to.deep.equal({ object: "checkout_settings", checkout_frame_origins: [shopUrl], site_url: `${shopUrl}/shop` });
     const embedded = `${shopUrl}/embed?src=${encodeURIComponent(`${f.api.url}/checkout/${payment.id}`)}`;
     const page = await open();
@@ -341,7 +355,9 @@ describe("hosted checkout in a real browser (Chromium)", function () {
     await frame.locator("h1").filter({ hasText: "Thank you for your order" }).waitFor();
 
     // With no origin listed, no page may frame it.
-    expect((await call(f.api, "PATCH", "/v1/checkout_settings", { key: f.key, body: { checkout_frame_origins: [] } })).body.checkout_frame_origins).to.deep.equal([]);
+    expect(
+      (await call(f.api, "PATCH", "/v1/checkout_settings", { key: f.key, body: { checkout_frame_origins: [] } })).body.checkout_frame_origins,
+    ).to.deep.equal([]);
     const refused = await context.newPage();
     const blocked = refused.waitForEvent("console", (message) => message.text().includes("frame-ancestors"));
     await refused.goto(embedded);

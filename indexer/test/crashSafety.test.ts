@@ -191,7 +191,10 @@ function chainSteps(plan: Planned[], phase: Phase): Array<{ what: string; run: (
   if (refunds.length > 0) {
     const deadline = refunds.reduce((max, p) => (p.payment.intent.expiry > max ? p.payment.intent.expiry : max), 0n);
     const expiring = plan.filter((p) => p.kind === "expiredByTime" && p.phase === phase);
-    const until = expiring.length > 0 ? expiring.reduce((max, p) => (p.payment.intent.expiry > max ? p.payment.intent.expiry : max), 0n) + LATE_COLLECT_WINDOW + 60n : deadline + 1n;
+    const until =
+      expiring.length > 0
+        ? expiring.reduce((max, p) => (p.payment.intent.expiry > max ? p.payment.intent.expiry : max), 0n) + LATE_COLLECT_WINDOW + 60n
+        : deadline + 1n;
     steps.push({
       what: `clock to ${until}`,
       run: async () => {
@@ -264,7 +267,11 @@ async function readState(db: Db): Promise<StoreState> {
     .orderBy("payment_id")
     .execute();
   const blocks = await db.selectFrom("blocks").selectAll().where("chain_id", "=", CHAIN_ID).orderBy("number").execute();
-  const checkpoint = await db.selectFrom("checkpoints").select(["block_number", "block_hash", "block_timestamp"]).where("chain_id", "=", CHAIN_ID).executeTakeFirst();
+  const checkpoint = await db
+    .selectFrom("checkpoints")
+    .select(["block_number", "block_hash", "block_timestamp"])
+    .where("chain_id", "=", CHAIN_ID)
+    .executeTakeFirst();
   return {
     payments: payments.map((row) => normalise(row, ["created_at", "updated_at"])),
     statusChanges: statusChanges.map((row) => normalise(row)),
@@ -280,7 +287,8 @@ function expectNoDuplicates(label: string, state: StoreState) {
   const logs = state.events.map((e) => `${e.block_number}/${e.log_index}/${e.payment_id}`);
   expect(new Set(logs).size, `${label}: payment events recorded twice`).to.equal(logs.length);
   const perPayment = new Map<string, number[]>();
-  for (const change of state.statusChanges) perPayment.set(String(change.payment_id), [...(perPayment.get(String(change.payment_id)) ?? []), Number(change.sequence)]);
+  for (const change of state.statusChanges)
+    perPayment.set(String(change.payment_id), [...(perPayment.get(String(change.payment_id)) ?? []), Number(change.sequence)]);
   for (const [id, sequences] of perPayment) {
     expect(sequences, `${label}: sequences of ${id}`).to.deep.equal(sequences.map((_, i) => i + 1));
   }
@@ -577,7 +585,10 @@ class StoreRun {
   expectQuietLogs() {
     for (const process of this.finished) {
       const bad = process.logs.filter((line) => Number(line.level) >= 50 || line.msg === "status machine refused a chain event");
-      expect(bad.map((line) => JSON.stringify(line)), `${process.name}: errors logged`).to.deep.equal([]);
+      expect(
+        bad.map((line) => JSON.stringify(line)),
+        `${process.name}: errors logged`,
+      ).to.deep.equal([]);
     }
   }
 
@@ -731,10 +742,7 @@ describe("crash safety: kill -9 at any moment, restart, and the result is the sa
     const pgliteKills = catchUpKills(top, false);
     const postgresKills = catchUpKills(top, true);
     // Both run to the end even when one fails, so that nothing of this test runs on into the next.
-    await settled([
-      catchUpWithKills(pglite, pgliteKills, top, expected, readDir),
-      catchUpWithKills(postgresRun, postgresKills, top, expected, readPostgres),
-    ]);
+    await settled([catchUpWithKills(pglite, pgliteKills, top, expected, readDir), catchUpWithKills(postgresRun, postgresKills, top, expected, readPostgres)]);
   });
 
   it("following live payments: PGlite and PostgreSQL indexers killed 3 times each while customers pay end like an uninterrupted run", async function () {
@@ -742,11 +750,13 @@ describe("crash safety: kill -9 at any moment, restart, and the result is the sa
     const steps = chainSteps(plan, "live");
     // Drawn before anything runs concurrently, so that the seed gives the same kills.
     const plans = runs.map((run) =>
-      random.shuffle<KillSpec>([
-        { afterMs: random.int(300, 5_000) },
-        run.label === "postgres" ? { at: "next", inTransaction: true } : { at: "next", delayMs: random.int(0, 40) },
-        { at: "next", delayMs: random.int(0, 40) },
-      ]).map((spec) => ({ spec, pause: random.int(0, 800) })),
+      random
+        .shuffle<KillSpec>([
+          { afterMs: random.int(300, 5_000) },
+          run.label === "postgres" ? { at: "next", inTransaction: true } : { at: "next", delayMs: random.int(0, 40) },
+          { at: "next", delayMs: random.int(0, 40) },
+        ])
+        .map((spec) => ({ spec, pause: random.int(0, 800) })),
     );
     for (const run of runs) run.start();
     let killing = true;

@@ -91,10 +91,14 @@ describe("end to end: a customer pays, the gateway indexes, keeps and tells the 
   /** Waits until the indexer has committed block `number` (its /metrics say so). */
   async function indexed(number: number) {
     const openPay = g().process;
-    await openPay.until(`block ${number} indexed`, async () => ((metricValue(await openPay.metrics(), "openpay_indexer_indexed_block") ?? -1) >= number ? true : undefined), {
-      timeoutMs: 30_000,
-      pollMs: 50,
-    });
+    await openPay.until(
+      `block ${number} indexed`,
+      async () => ((metricValue(await openPay.metrics(), "openpay_indexer_indexed_block") ?? -1) >= number ? true : undefined),
+      {
+        timeoutMs: 30_000,
+        pollMs: 50,
+      },
+    );
   }
 
   /**
@@ -245,7 +249,14 @@ describe("end to end: a customer pays, the gateway indexes, keeps and tells the 
 
     // Every change of money is its own event, with its own sequence number.
     const events = await gw.eventsWhen(created.id, 6);
-    expect(typesOf(events)).to.deep.equal(["payment.created", "payment.pending", "payment.underpaid", "payment.underpaid", "payment.confirming", "payment.completed"]);
+    expect(typesOf(events)).to.deep.equal([
+      "payment.created",
+      "payment.pending",
+      "payment.underpaid",
+      "payment.underpaid",
+      "payment.confirming",
+      "payment.completed",
+    ]);
     expect(events.map((event) => [event.data.sequence, event.data.status, event.data.received_usd, event.data.remaining_usd])).to.deep.equal([
       [0, "initiated", "0.00", "30.00"],
       [1, "pending", "0.00", "30.00"],
@@ -283,7 +294,9 @@ describe("end to end: a customer pays, the gateway indexes, keeps and tells the 
 
     // The other customer's pay() without an allowance reverts; the checkout reports it and the server checks it.
     const failing = signedIntentFromJson(attempted.intent);
-    const reverted = await (await escrow()).connect(wallet).pay(failing.intent, failing.signature, tokenAddress("USDT"), parseUnits("5", 18), zeroAddress, { gasLimit: 400_000 });
+    const reverted = await (await escrow())
+      .connect(wallet)
+      .pay(failing.intent, failing.signature, tokenAddress("USDT"), parseUnits("5", 18), zeroAddress, { gasLimit: 400_000 });
     await mineBlocks(1);
     expect((await hre.ethers.provider.getTransactionReceipt(reverted.hash))!.status).to.equal(0);
     const reported = await call(gw.api, "POST", `/checkout/${attempted.id}/failed-transactions`, { body: { transaction_hash: reverted.hash } });
@@ -298,7 +311,15 @@ describe("end to end: a customer pays, the gateway indexes, keeps and tells the 
     await mineAt(intent.expiry + 1n);
     const expire = await keeperCall("expire", created.id);
     expect(getAddress(expire.args[1] as Address)).to.equal(getAddress(tokenAddress("USDT")));
-    const walletRefund = { kind: "expiry", amount: "4", amount_units: four.toString(), token: { symbol: "USDT", address: tokenAddress("USDT") }, to: wallet.address, transaction_hash: expire.hash, status: "sent" };
+    const walletRefund = {
+      kind: "expiry",
+      amount: "4",
+      amount_units: four.toString(),
+      token: { symbol: "USDT", address: tokenAddress("USDT") },
+      to: wallet.address,
+      transaction_hash: expire.hash,
+      status: "sent",
+    };
     const payers = (expire.args[2] as Address[]).map((payer) => getAddress(payer));
     // The deposit address is not listed: without a refund address the escrow keeps its deposits for
     // refundDepositAddress, below.
@@ -437,10 +458,14 @@ describe("end to end: a customer pays, the gateway indexes, keeps and tells the 
       ],
     });
     const openPay = gw.process;
-    await openPay.until("the operator told of the unaccepted token", async () => (/openpay_keeper_left_to_operator\{[^}]*reason="unaccepted_token"[^}]*\} 1\b/.test(await openPay.metrics()) ? true : undefined), {
-      timeoutMs: 30_000,
-      pollMs: 100,
-    });
+    await openPay.until(
+      "the operator told of the unaccepted token",
+      async () => (/openpay_keeper_left_to_operator\{[^}]*reason="unaccepted_token"[^}]*\} 1\b/.test(await openPay.metrics()) ? true : undefined),
+      {
+        timeoutMs: 30_000,
+        pollMs: 100,
+      },
+    );
     expect(await junk.balanceOf(created.deposit_address)).to.equal(7n);
     expect((await gw.payment(created.id)).received_usd).to.equal("14.997");
 
@@ -625,7 +650,14 @@ describe("end to end: a customer pays, the gateway indexes, keeps and tells the 
     await reorganise(fork, forkHead);
     expect(await hre.ethers.provider.getTransactionReceipt(pay.hash)).to.equal(null);
     const reverted = await gw.paymentWhen(created.id, "reverted", (payment) => payment.status !== "confirming");
-    expect(reverted).to.include({ status: "initiated", previous_status: "confirming", sequence: 2, received_usd: "0.00", remaining_usd: "12.50", paid_amount: null });
+    expect(reverted).to.include({
+      status: "initiated",
+      previous_status: "confirming",
+      sequence: 2,
+      received_usd: "0.00",
+      remaining_usd: "12.50",
+      paid_amount: null,
+    });
     expect(reverted.transactions).to.deep.equal([]);
     // On the new branch the customer still has the money.
     expect(await balanceOf("USDT", buyer.address)).to.equal(units);

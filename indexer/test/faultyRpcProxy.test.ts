@@ -45,8 +45,7 @@ describe("the faulty RPC proxy's lies about the chain", function () {
   const client = (url: string) => createPublicClient({ transport: http(url, { retryCount: 0 }), cacheTime: 0 });
   const node = () => client(chain().url);
   const token = () => chain().record.tokens.USDT.address as Address;
-  const transfers = (url: string, from: number, to: number) =>
-    client(url).getLogs({ address: token(), fromBlock: BigInt(from), toBlock: BigInt(to) });
+  const transfers = (url: string, from: number, to: number) => client(url).getLogs({ address: token(), fromBlock: BigInt(from), toBlock: BigInt(to) });
   const head = async () => Number(await node().getBlockNumber());
   const hashAt = async (height: number) => (await node().getBlock({ blockNumber: BigInt(height) })).hash;
 
@@ -203,7 +202,11 @@ describe("the faulty RPC proxy's lies about the chain", function () {
     expect((await through.getBlock({ blockNumber: BigInt(base + 2) })).hash).to.equal(old(base + 2));
     // A new block's hash gets the old header at its height; an old hash (the node has forgotten it) its own header.
     expect((await through.getBlock({ blockHash: fresh(base + 3) })).hash).to.equal(old(base + 3));
-    expect(await node().getBlock({ blockHash: old(base + 1) }).catch((error: Error) => error.name)).to.equal("BlockNotFoundError");
+    expect(
+      await node()
+        .getBlock({ blockHash: old(base + 1) })
+        .catch((error: Error) => error.name),
+    ).to.equal("BlockNotFoundError");
     expect((await through.getBlock({ blockHash: old(base + 1) })).hash).to.equal(old(base + 1));
     // Full transactions, as primed.
     const full = await through.getBlock({ blockNumber: BigInt(base + 1), includeTransactions: true });

@@ -59,7 +59,8 @@ function watchedKeeper(chain: LocalChain, db: Db) {
     observer: keeperMetrics(registry),
     logger: pino({ level: "warn" }, { write: (line: string) => warnings.push(JSON.parse(line)) }),
   });
-  const metric = async (name: string, reason: string) => (await registry.getSingleMetric(name)!.get()).values.find((value) => value.labels.reason === reason)?.value;
+  const metric = async (name: string, reason: string) =>
+    (await registry.getSingleMetric(name)!.get()).values.find((value) => value.labels.reason === reason)?.value;
   return { keeper, warnings, metric };
 }
 
@@ -384,7 +385,10 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
       const aBefore = await tokenBalance(chain(), "USDT", a.address);
       const bBefore = await tokenBalance(chain(), "USDT", b.address);
 
-      for (const [from, amount] of [[a, six], [b, three]] as const) {
+      for (const [from, amount] of [
+        [a, six],
+        [b, three],
+      ] as const) {
         await (await transferTo(chain(), "USDT", from, payment.depositAddress, amount)).wait();
         await catchUp(indexer);
         expect(kindsOf(await keeper.tick())).to.deep.equal(["collect"]);

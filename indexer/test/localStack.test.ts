@@ -172,7 +172,10 @@ describe("one command: npm start and npm run demo", function () {
     const second = run("start", ["--data-dir", dataDir, "--chain-port", chainPort]);
     expect((await second.finished(30_000)).code).to.equal(2);
     expect(second.stderr).to.match(
-      new RegExp(`^error: port ${chainPort} on 127\\.0\\.0\\.1, for the local chain's JSON-RPC, is in use .*: choose another with --chain-port or LOCAL_CHAIN_PORT$`, "m"),
+      new RegExp(
+        `^error: port ${chainPort} on 127\\.0\\.0\\.1, for the local chain's JSON-RPC, is in use .*: choose another with --chain-port or LOCAL_CHAIN_PORT$`,
+        "m",
+      ),
     );
     expect(existsSync(path.join(dataDir, "stack.json")), "the running stack's folder is not wiped").to.equal(true);
 

@@ -99,7 +99,9 @@ function paymentTests(chain: () => LocalChain, fixture: () => ApiFixture) {
         signature,
       });
       expect(signer).to.equal(record.demoMerchant!.signer);
-      expect(await client.readContract({ address: record.escrow, abi: openPayEscrowAbi, functionName: "isSigner", args: [intent.merchant, signer] })).to.equal(true);
+      expect(await client.readContract({ address: record.escrow, abi: openPayEscrowAbi, functionName: "isSigner", args: [intent.merchant, signer] })).to.equal(
+        true,
+      );
 
       // The deposit address is the escrow's own for these terms.
       const onChain = await client.readContract({ address: record.escrow, abi: openPayEscrowAbi, functionName: "depositAddressOf", args: [intent] });
@@ -129,7 +131,12 @@ function paymentTests(chain: () => LocalChain, fixture: () => ApiFixture) {
         const value = await client.readContract({ address: record.escrow, abi: openPayEscrowAbi, functionName: "quoteUsd", args: [token.address, units] });
         expect(value >= intent.amountUsd, `${option.token}: ${option.amount} is worth ${value}, less than ${intent.amountUsd}`).to.equal(true);
         const step = 10n ** BigInt(Math.max(token.decimals - 6, 0));
-        const less = await client.readContract({ address: record.escrow, abi: openPayEscrowAbi, functionName: "quoteUsd", args: [token.address, units - step] });
+        const less = await client.readContract({
+          address: record.escrow,
+          abi: openPayEscrowAbi,
+          functionName: "quoteUsd",
+          args: [token.address, units - step],
+        });
         expect(less < intent.amountUsd, `${option.token}: ${option.amount} asks for more than needed`).to.equal(true);
       }
 
@@ -203,8 +210,16 @@ function paymentTests(chain: () => LocalChain, fixture: () => ApiFixture) {
       const f = fixture();
       expectError(await call(f.api, "POST", "/v1/payments", { key: f.key, body: '{"amount_usd": "1"' }), 400, "body");
       expectError(await call(f.api, "POST", "/v1/payments", { key: f.key, body: "", headers: { "content-type": "application/json" } }), 400, "body");
-      expectError(await call(f.api, "POST", "/v1/payments", { key: f.key, body: "amount_usd=1", headers: { "content-type": "application/x-www-form-urlencoded" } }), 415, "Content-Type");
-      expectError(await call(f.api, "POST", "/v1/payments", { key: f.key, body: '{"amount_usd":"1"}', headers: { "content-type": "text/plain" } }), 415, "Content-Type");
+      expectError(
+        await call(f.api, "POST", "/v1/payments", { key: f.key, body: "amount_usd=1", headers: { "content-type": "application/x-www-form-urlencoded" } }),
+        415,
+        "Content-Type",
+      );
+      expectError(
+        await call(f.api, "POST", "/v1/payments", { key: f.key, body: '{"amount_usd":"1"}', headers: { "content-type": "text/plain" } }),
+        415,
+        "Content-Type",
+      );
       expectError(await call(f.api, "POST", "/v1/payments", { key: f.key }), 400, "body");
       const huge = { amount_usd: "1", description: "x".repeat(70 * 1024) };
       expectError(await call(f.api, "POST", "/v1/payments", { key: f.key, body: huge }), 413, "body");
@@ -237,7 +252,11 @@ function paymentTests(chain: () => LocalChain, fixture: () => ApiFixture) {
       const other = await call(f.api, "POST", "/v1/payments", { key: f.key, body: { amount_usd: "13.00" }, headers: { "idempotency-key": "k-1" } });
       expectError(other, 400, "Idempotency-Key", "idempotency_error");
       expect(other.body.error.message).to.match(/another body/);
-      const elsewhere = await call(f.api, "POST", `/v1/payments/${first.body.id}/refunds`, { key: f.key, body: { to: CUSTOMER }, headers: { "idempotency-key": "k-1" } });
+      const elsewhere = await call(f.api, "POST", `/v1/payments/${first.body.id}/refunds`, {
+        key: f.key,
+        body: { to: CUSTOMER },
+        headers: { "idempotency-key": "k-1" },
+      });
       expectError(elsewhere, 400, "Idempotency-Key", "idempotency_error");
       expect(elsewhere.body.error.message).to.match(/POST \/v1\/payments/);
       expect(await countRows(f.db, "payment_requests", "merchant_id", f.merchant.id)).to.equal(1);
@@ -276,12 +295,28 @@ function paymentTests(chain: () => LocalChain, fixture: () => ApiFixture) {
 
     it("refuses a malformed key, and a request refused inside does not use up its key", async function () {
       const f = fixture();
-      expectError(await call(f.api, "POST", "/v1/payments", { key: f.key, body: { amount_usd: "1" }, headers: { "idempotency-key": "has space" } }), 400, "Idempotency-Key");
-      expectError(await call(f.api, "POST", "/v1/payments", { key: f.key, body: { amount_usd: "1" }, headers: { "idempotency-key": "k".repeat(256) } }), 400, "Idempotency-Key");
+      expectError(
+        await call(f.api, "POST", "/v1/payments", { key: f.key, body: { amount_usd: "1" }, headers: { "idempotency-key": "has space" } }),
+        400,
+        "Idempotency-Key",
+      );
+      expectError(
+        await call(f.api, "POST", "/v1/payments", { key: f.key, body: { amount_usd: "1" }, headers: { "idempotency-key": "k".repeat(256) } }),
+        400,
+        "Idempotency-Key",
+      );
       expect(await countRows(f.db, "payment_requests", "merchant_id", f.merchant.id)).to.equal(0);
-      const refused = await call(f.api, "POST", "/v1/payments", { key: f.key, body: { amount_usd: "1", tokens: ["DOGE"] }, headers: { "idempotency-key": "retry-me" } });
+      const refused = await call(f.api, "POST", "/v1/payments", {
+        key: f.key,
+        body: { amount_usd: "1", tokens: ["DOGE"] },
+        headers: { "idempotency-key": "retry-me" },
+      });
       expectError(refused, 400, "tokens");
-      const fixed = await call(f.api, "POST", "/v1/payments", { key: f.key, body: { amount_usd: "1", tokens: ["USDT"] }, headers: { "idempotency-key": "retry-me" } });
+      const fixed = await call(f.api, "POST", "/v1/payments", {
+        key: f.key,
+        body: { amount_usd: "1", tokens: ["USDT"] },
+        headers: { "idempotency-key": "retry-me" },
+      });
       expect(fixed.status, JSON.stringify(fixed.body)).to.equal(201);
       expect(fixed.headers.get("idempotent-replayed")).to.equal(null);
     });

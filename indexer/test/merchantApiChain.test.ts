@@ -16,7 +16,8 @@ async function poll(f: ApiFixture, id: string) {
   return response.body;
 }
 
-const historyOf = (payment: { history: Array<{ from: string; to: string; reason: string }> }) => payment.history.map(({ from, to, reason }) => [from, to, reason]);
+const historyOf = (payment: { history: Array<{ from: string; to: string; reason: string }> }) =>
+  payment.history.map(({ from, to, reason }) => [from, to, reason]);
 
 async function tokenBalance(token: string, holder: string): Promise<bigint> {
   const contract = await hre.ethers.getContractAt("TestToken", token);
@@ -191,7 +192,11 @@ describe("merchant API over the chain: paying, polling, refunding", function () 
     expect(call_.functionName).to.equal("refund");
     expect(call_.args).to.deep.equal([created.id, CUSTOMER, parseUnits("10", usdt.decimals)]);
     // The same call for a merchant address that is a Safe: a Transaction Builder batch.
-    expect(refund.body.safe_transaction_batch).to.deep.include({ version: "1.0", chainId: String(CHAIN_ID), transactions: [{ to: record.escrow, value: "0", data: transaction.data }] });
+    expect(refund.body.safe_transaction_batch).to.deep.include({
+      version: "1.0",
+      chainId: String(CHAIN_ID),
+      transactions: [{ to: record.escrow, value: "0", data: transaction.data }],
+    });
     expect(refund.body.safe_transaction_batch.meta).to.include({ name: "Open Pay refund of 10 USDT", createdFromSafeAddress: record.demoMerchant!.merchant });
     expect((await call(f.api, "GET", "/v1/payments?status=refunding", { key: f.key })).body.data).to.have.length(1);
 
@@ -237,7 +242,10 @@ describe("merchant API over the chain: paying, polling, refunding", function () 
       ["10", "11", "12", "13", "14"].map((amount) => call(f.api, "POST", `/v1/payments/${created.id}/refunds`, { key: f.key, body: { amount } })),
     );
     const statuses = refunds.map((response) => response.status);
-    expect(statuses.filter((status) => status === 201), JSON.stringify(refunds.map((r) => r.body))).to.have.length(1);
+    expect(
+      statuses.filter((status) => status === 201),
+      JSON.stringify(refunds.map((r) => r.body)),
+    ).to.have.length(1);
     expect(statuses.filter((status) => status === 409)).to.have.length(4);
     const taken = refunds.find((response) => response.status === 201)!.body.amount;
     const refunding = await poll(f, created.id);
@@ -278,7 +286,11 @@ describe("merchant API over the chain: paying, polling, refunding", function () 
     expectError(await call(f.api, "POST", `/v1/payments/${created.id}/refunds`, { key: other.key, body: { to: CUSTOMER } }), 404, "id", "not_found_error");
 
     const ask = () =>
-      call(f.api, "POST", `/v1/payments/${created.id}/refunds`, { key: f.key, body: { to: CUSTOMER.toLowerCase(), amount: "0.01" }, headers: { "idempotency-key": "refund-1" } });
+      call(f.api, "POST", `/v1/payments/${created.id}/refunds`, {
+        key: f.key,
+        body: { to: CUSTOMER.toLowerCase(), amount: "0.01" },
+        headers: { "idempotency-key": "refund-1" },
+      });
     const first = await ask();
     const again = await ask();
     expect([first.status, again.status]).to.deep.equal([201, 201]);

@@ -142,7 +142,10 @@ const decimal = fc
 const either = <T>(good: fc.Arbitrary<T>) => fc.oneof({ weight: 12, arbitrary: good }, { weight: 1, arbitrary: anything });
 /** Mostly a valid value, sometimes one just outside what the schema takes. */
 const mostly = <T, U>(valid: fc.Arbitrary<T>, edge: fc.Arbitrary<U>) => fc.oneof({ weight: 6, arbitrary: valid }, { weight: 1, arbitrary: edge });
-const address = fc.oneof(fc.constantFrom(CUSTOMER, CUSTOMER.toLowerCase()), fc.uint8Array({ minLength: 20, maxLength: 20 }).map((bytes) => `0x${Buffer.from(bytes).toString("hex")}`));
+const address = fc.oneof(
+  fc.constantFrom(CUSTOMER, CUSTOMER.toLowerCase()),
+  fc.uint8Array({ minLength: 20, maxLength: 20 }).map((bytes) => `0x${Buffer.from(bytes).toString("hex")}`),
+);
 
 const createPayment = fc.record(
   {
@@ -198,7 +201,13 @@ function anyBody(ids: Ids): fc.Arbitrary<string | undefined> {
     nasty,
     fc.integer({ min: 1, max: 20_000 }).map((depth) => "[".repeat(depth) + "]".repeat(depth)),
     fc.integer({ min: 1, max: 5_000 }).map((depth) => '{"a":'.repeat(depth) + "1" + "}".repeat(depth)),
-    fc.constantFrom('{"amount_usd":1e400}', '{"ttl_seconds":1e999}', '{"amount_usd":"1","amount_usd":"2"}', '{"__proto__":{"x":1},"amount_usd":"1"}', `{"amount_usd":"${"9".repeat(100)}"}`),
+    fc.constantFrom(
+      '{"amount_usd":1e400}',
+      '{"ttl_seconds":1e999}',
+      '{"amount_usd":"1","amount_usd":"2"}',
+      '{"__proto__":{"x":1},"amount_usd":"1"}',
+      `{"amount_usd":"${"9".repeat(100)}"}`,
+    ),
     fc.constant(JSON.stringify({ amount_usd: "1", description: "x".repeat(70 * 1024) })),
   );
 }
@@ -215,8 +224,13 @@ function bodyFor(ids: Ids, template: string): fc.Arbitrary<string | undefined> {
     "/v1/webhook_endpoints/{endpoint}": endpoint,
     "/v1/events/{event}/resend": resendOne(ids),
     "/v1/events/resend_failed": resend,
-    "/v1/checkout_settings": fc.record({ checkout_frame_origins: either(fc.array(either(fc.webUrl()), { maxLength: 25 })), site_url: either(fc.webUrl()) }, { requiredKeys: [] }),
-    "/checkout/{payment}/failed-transactions": fc.record({ transaction_hash: either(fc.uint8Array({ minLength: 32, maxLength: 32 }).map((bytes) => `0x${Buffer.from(bytes).toString("hex")}`)) }),
+    "/v1/checkout_settings": fc.record(
+      { checkout_frame_origins: either(fc.array(either(fc.webUrl()), { maxLength: 25 })), site_url: either(fc.webUrl()) },
+      { requiredKeys: [] },
+    ),
+    "/checkout/{payment}/failed-transactions": fc.record({
+      transaction_hash: either(fc.uint8Array({ minLength: 32, maxLength: 32 }).map((bytes) => `0x${Buffer.from(bytes).toString("hex")}`)),
+    }),
   };
   const shape = shaped[template];
   return shape ? fc.oneof({ weight: 3, arbitrary: json(shape) }, { weight: 1, arbitrary: anyBody(ids) }) : anyBody(ids);
@@ -241,13 +255,27 @@ function query(ids: Ids): fc.Arbitrary<string> {
     .tuple(fc.date({ noInvalidDate: true }), fc.oneof(fc.constantFrom(...ids.payments, ...ids.events), fc.string({ maxLength: 20 })))
     .map(([date, id]) => Buffer.from(`${date.toISOString()}|${id}`).toString("base64url"));
   const value = fc.oneof(
-    anything.map((v) => (typeof v === "string" ? v : JSON.stringify(v) ?? "")),
+    anything.map((v) => (typeof v === "string" ? v : (JSON.stringify(v) ?? ""))),
     fc.constantFrom(...PAYMENT_STATUSES, "paid,refunded", "pending,,", ...WEBHOOK_EVENT_TYPES, "succeeded", "failed", "10", "0", "100", "101", "1e1"),
     fc.date({ noInvalidDate: true }).map((date) => date.toISOString()),
     cursor,
     fc.string({ maxLength: 30 }).map((text) => Buffer.from(text).toString("base64url")),
   );
-  const key = fc.constantFrom("status", "created_from", "created_to", "order_id", "limit", "starting_after", "type", "payment_id", "delivery_status", "token", "colour", "__proto__", "limit[]");
+  const key = fc.constantFrom(
+    "status",
+    "created_from",
+    "created_to",
+    "order_id",
+    "limit",
+    "starting_after",
+    "type",
+    "payment_id",
+    "delivery_status",
+    "token",
+    "colour",
+    "__proto__",
+    "limit[]",
+  );
   return fc.oneof(
     { weight: 4, arbitrary: fc.constant("") },
     fc.array(fc.tuple(key, value), { maxLength: 4 }).map((pairs) => `?${new URLSearchParams(pairs)}`),
@@ -257,10 +285,21 @@ function query(ids: Ids): fc.Arbitrary<string> {
 }
 
 function headers(ids: Ids): fc.Arbitrary<Record<string, string>> {
-  const headerValue = fc.string({ unit: fc.integer({ min: 0x20, max: 0xff }).map((code) => String.fromCharCode(code)), maxLength: 300 }).map((value) => value.trim());
+  const headerValue = fc
+    .string({ unit: fc.integer({ min: 0x20, max: 0xff }).map((code) => String.fromCharCode(code)), maxLength: 300 })
+    .map((value) => value.trim());
   const authorization = fc.oneof(
     { weight: 40, arbitrary: fc.constant(`Bearer ${ids.key}`) },
-    fc.constantFrom(`Bearer ${ids.key}`, `Bearer ${ids.key}`, `Bearer ${ids.key}`, `Bearer ${ids.otherKey}`, `Bearer ${ids.liveKey}`, "Bearer", "Basic Zm9vOmJhcg==", `bearer   ${ids.key}`),
+    fc.constantFrom(
+      `Bearer ${ids.key}`,
+      `Bearer ${ids.key}`,
+      `Bearer ${ids.key}`,
+      `Bearer ${ids.otherKey}`,
+      `Bearer ${ids.liveKey}`,
+      "Bearer",
+      "Basic Zm9vOmJhcg==",
+      `bearer   ${ids.key}`,
+    ),
     headerValue.map((value) => `Bearer op_test_${value}`),
     headerValue,
   );

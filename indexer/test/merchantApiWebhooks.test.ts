@@ -4,7 +4,16 @@ import { expect } from "chai";
 import { dispatchOutbox } from "../src/ledger/outboxDispatch";
 import { WEBHOOK_EVENT_TYPES } from "../src/payments/webhookEventTypes";
 import { useLocalChain } from "./support/localChain";
-import { createdPayment, deliveriesOf, expectError, freshStackEachTest, insertDelivery, insertEvent, newMerchant, type ApiFixture } from "./support/merchantApiHelpers";
+import {
+  createdPayment,
+  deliveriesOf,
+  expectError,
+  freshStackEachTest,
+  insertDelivery,
+  insertEvent,
+  newMerchant,
+  type ApiFixture,
+} from "./support/merchantApiHelpers";
 import { call, startApiStack } from "./support/merchantApiStack";
 import { openTestStore } from "./support/stores";
 import { outboxTypes } from "./support/paymentRecords";
@@ -25,7 +34,11 @@ describe("merchant API: webhook endpoints, the event log, rate limits and the Op
 
     it("creates an endpoint with a whsec_ secret shown once: lists never show it", async function () {
       const f = fixture();
-      const created = await newEndpoint(f, { url: "http://127.0.0.1:4000/hooks", description: "orders", event_types: ["payment.completed", "payment.refunded"] });
+      const created = await newEndpoint(f, {
+        url: "http://127.0.0.1:4000/hooks",
+        description: "orders",
+        event_types: ["payment.completed", "payment.refunded"],
+      });
       expect(created).to.include({
         object: "webhook_endpoint",
         url: "http://127.0.0.1:4000/hooks",
@@ -113,7 +126,9 @@ describe("merchant API: webhook endpoints, the event log, rate limits and the Op
 
       const rotated = await call(f.api, "POST", `/v1/webhook_endpoints/${endpoint.id}/rotate_secret`, { key: f.key });
       expect(rotated.status).to.equal(200);
-      expect(rotated.body.secret).to.match(/^whsec_/).and.not.equal(endpoint.secret);
+      expect(rotated.body.secret)
+        .to.match(/^whsec_/)
+        .and.not.equal(endpoint.secret);
       const stored = await storedEndpoint(f, endpoint.id);
       expect(stored.secret).to.equal(rotated.body.secret);
       expect(stored.previous_secret).to.equal(endpoint.secret);
@@ -192,7 +207,9 @@ describe("merchant API: webhook endpoints, the event log, rate limits and the Op
       const one = await call(f.api, "GET", `/v1/events/${event.id}`, { key: f.key });
       expect(one.status).to.equal(200);
       expect(one.body).to.deep.equal(event);
-      expect((await call(f.api, "GET", `/v1/events?payment_id=${payment.id}&type=payment.created&delivery_status=pending`, { key: f.key })).body.data).to.have.length(1);
+      expect(
+        (await call(f.api, "GET", `/v1/events?payment_id=${payment.id}&type=payment.created&delivery_status=pending`, { key: f.key })).body.data,
+      ).to.have.length(1);
       expect((await call(f.api, "GET", "/v1/events?type=payment.completed", { key: f.key })).body.data).to.deep.equal([]);
       expect((await call(f.api, "GET", "/v1/events?delivery_status=failed", { key: f.key })).body.data).to.deep.equal([]);
     });
@@ -204,7 +221,13 @@ describe("merchant API: webhook endpoints, the event log, rate limits and the Op
       const ids: string[] = [];
       for (let i = 0; i < 7; i++) {
         // Two events share each millisecond: the cursor breaks ties by id.
-        ids.push(await insertEvent(f.db, { merchantId: f.merchant.id }, { paymentId: payment.id, createdAt: new Date(Date.UTC(2026, 2, 1, 0, 0, Math.floor(i / 2))), sequence: i }));
+        ids.push(
+          await insertEvent(
+            f.db,
+            { merchantId: f.merchant.id },
+            { paymentId: payment.id, createdAt: new Date(Date.UTC(2026, 2, 1, 0, 0, Math.floor(i / 2))), sequence: i },
+          ),
+        );
       }
       await insertDelivery(f.db, ids[6], endpoint.id, "failed", [
         { responseStatus: 500, error: "HTTP 500" },
@@ -232,7 +255,13 @@ describe("merchant API: webhook endpoints, the event log, rate limits and the Op
       expect(failed.body.data.map((event: { id: string }) => event.id)).to.deep.equal([ids[6]]);
       const [delivery] = failed.body.data[0].deliveries;
       expect(delivery).to.include({ endpoint_id: endpoint.id, status: "failed", next_attempt_at: null, last_error: "timed out after 15 s" });
-      expect(delivery.attempts.map((attempt: { attempt: number; response_status: number | null; error: string | null }) => [attempt.attempt, attempt.response_status, attempt.error])).to.deep.equal([
+      expect(
+        delivery.attempts.map((attempt: { attempt: number; response_status: number | null; error: string | null }) => [
+          attempt.attempt,
+          attempt.response_status,
+          attempt.error,
+        ]),
+      ).to.deep.equal([
         [1, 500, "HTTP 500"],
         [2, null, "timed out after 15 s"],
       ]);
@@ -326,7 +355,8 @@ describe("merchant API: webhook endpoints, the event log, rate limits and the Op
       expect(onlyB.body).to.deep.equal({ object: "resend", deliveries: 1 });
       const rest = await call(f.api, "POST", "/v1/events/resend_failed", { key: f.key, body: { since: "2026-04-01T14:00:00+02:00" } });
       expect(rest.body).to.deep.equal({ object: "resend", deliveries: 1 });
-      const pending = async (id: string) => (await deliveriesOf(f.db, id)).filter((delivery) => delivery.status === "pending").map((delivery) => delivery.endpoint_id);
+      const pending = async (id: string) =>
+        (await deliveriesOf(f.db, id)).filter((delivery) => delivery.status === "pending").map((delivery) => delivery.endpoint_id);
       expect(await pending(before)).to.deep.equal([]);
       expect(await pending(failedA)).to.deep.equal([a.id]);
       expect(await pending(failedB)).to.deep.equal([b.id]);
@@ -339,7 +369,11 @@ describe("merchant API: webhook endpoints, the event log, rate limits and the Op
 
       expectError(await call(f.api, "POST", "/v1/events/resend_failed", { key: f.key, body: {} }), 400, "since");
       expectError(await call(f.api, "POST", "/v1/events/resend_failed", { key: f.key, body: { since: "last tuesday" } }), 400, "since");
-      expectError(await call(f.api, "POST", "/v1/events/resend_failed", { key: f.key, body: { since: since.toISOString(), endpoint_id: "b" } }), 400, "endpoint_id");
+      expectError(
+        await call(f.api, "POST", "/v1/events/resend_failed", { key: f.key, body: { since: since.toISOString(), endpoint_id: "b" } }),
+        400,
+        "endpoint_id",
+      );
       expectError(await call(f.api, "POST", "/v1/events/resend_failed", { key: f.key }), 400, "body");
     });
   });
@@ -374,7 +408,9 @@ describe("merchant API: webhook endpoints, the event log, rate limits and the Op
         // are not looked up for the rest of the minute, not even a real one. (Its X-Forwarded-For is not believed.)
         const madeUp = () => `op_test_${randomBytes(24).toString("base64url")}`;
         const spoofed = { "x-forwarded-for": "198.51.100.1" };
-        const rotating = await Promise.all(Array.from({ length: 4 }, () => call(api, "GET", "/v1/payments", { key: madeUp(), from: "127.0.0.3", headers: spoofed })));
+        const rotating = await Promise.all(
+          Array.from({ length: 4 }, () => call(api, "GET", "/v1/payments", { key: madeUp(), from: "127.0.0.3", headers: spoofed })),
+        );
         expect(rotating.map((response) => response.status).sort()).to.deep.equal([401, 401, 429, 429]);
         const fresh = await newMerchant(store.db);
         const refused = await call(api, "GET", "/v1/payments", { key: fresh.key, from: "127.0.0.3" });
@@ -424,7 +460,16 @@ describe("merchant API: webhook endpoints, the event log, rate limits and the Op
       "/v1/balances": ["get"],
       "/v1/withdrawals": ["post"],
     };
-    const WITH_BODY = new Set(["post /v1/payments", "post /v1/payments/{id}/refunds", "post /v1/webhook_endpoints", "patch /v1/webhook_endpoints/{id}", "post /v1/events/{id}/resend", "post /v1/events/resend_failed", "patch /v1/checkout_settings", "post /v1/withdrawals"]);
+    const WITH_BODY = new Set([
+      "post /v1/payments",
+      "post /v1/payments/{id}/refunds",
+      "post /v1/webhook_endpoints",
+      "patch /v1/webhook_endpoints/{id}",
+      "post /v1/events/{id}/resend",
+      "post /v1/events/resend_failed",
+      "patch /v1/checkout_settings",
+      "post /v1/withdrawals",
+    ]);
 
     it("serves OpenAPI 3.1.0 at /openapi.json with every route, its parameters, request and response schemas", async function () {
       const f = fixture();
@@ -457,7 +502,10 @@ describe("merchant API: webhook endpoints, the event log, rate limits and the Op
           if (WITH_BODY.has(name)) expect(operation.requestBody.content["application/json"].schema, name).to.be.an("object");
           else expect(operation.requestBody, name).to.equal(undefined);
           if (path.includes("{id}")) {
-            expect(operation.parameters.find((parameter: { in: string; name: string }) => parameter.in === "path" && parameter.name === "id"), name).to.include({ required: true });
+            expect(
+              operation.parameters.find((parameter: { in: string; name: string }) => parameter.in === "path" && parameter.name === "id"),
+              name,
+            ).to.include({ required: true });
           }
         }
       }
@@ -475,7 +523,9 @@ describe("merchant API: webhook endpoints, the event log, rate limits and the Op
         "cancel_url",
         "refund_address",
       ]);
-      const queries = doc.paths["/v1/payments"].get.parameters.filter((parameter: { in: string }) => parameter.in === "query").map((parameter: { name: string }) => parameter.name);
+      const queries = doc.paths["/v1/payments"].get.parameters
+        .filter((parameter: { in: string }) => parameter.in === "query")
+        .map((parameter: { name: string }) => parameter.name);
       expect(queries).to.have.members(["status", "created_from", "created_to", "order_id", "limit", "starting_after"]);
       const payment = doc.paths["/v1/payments/{id}"].get.responses["200"].content["application/json"].schema;
       expect(Object.keys(resolved(payment).properties)).to.include.members(["checkout_url", "deposit_address", "payment_options"]);

@@ -306,15 +306,18 @@ describe("indexer observability: /metrics and /health", function () {
     });
 
     it("DATABASE_URL not a PostgreSQL URL", async function () {
-      expect(await refused({ DATABASE_URL: "mysql://root@127.0.0.1/openpay" })).to.equal(
-        "error: DATABASE_URL must start with postgres:// or postgresql://",
-      );
+      expect(await refused({ DATABASE_URL: "mysql://root@127.0.0.1/openpay" })).to.equal("error: DATABASE_URL must start with postgres:// or postgresql://");
     });
 
     it("a PostgreSQL database that does not exist: one line naming DATABASE_URL, exit 2", async function () {
       const url = new URL(TEST_POSTGRES_URL);
       url.pathname = "/openpay_no_such_database";
-      const run = await runIndexerToExit({ RPC_URLS: chain.url, OPENPAY_DEPLOYMENTS_DIR: chain.deploymentsDir, STATUS_PORT: "0", DATABASE_URL: url.toString() });
+      const run = await runIndexerToExit({
+        RPC_URLS: chain.url,
+        OPENPAY_DEPLOYMENTS_DIR: chain.deploymentsDir,
+        STATUS_PORT: "0",
+        DATABASE_URL: url.toString(),
+      });
       expect({ code: run.code, signal: run.signal }, run.stderr).to.deep.equal({ code: 2, signal: null });
       expect(run.stderr.trim().split("\n"), run.stderr).to.have.length(1);
       expect(run.stderr).to.match(/^error: DATABASE_URL: cannot use the database: database "openpay_no_such_database" does not exist/);

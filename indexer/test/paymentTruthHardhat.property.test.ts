@@ -1,7 +1,21 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import hre from "hardhat";
-import { concat, createPublicClient, custom, encodeFunctionData, erc20Abi, getAddress, maxUint256, numberToHex, parseAbi, parseEther, zeroAddress, type Address, type Hex } from "viem";
+import {
+  concat,
+  createPublicClient,
+  custom,
+  encodeFunctionData,
+  erc20Abi,
+  getAddress,
+  maxUint256,
+  numberToHex,
+  parseAbi,
+  parseEther,
+  zeroAddress,
+  type Address,
+  type Hex,
+} from "viem";
 import { hardhatAccountKey, LOCAL_ACCOUNTS } from "../../scripts/stack/hardhatAccounts";
 import { IntentSigner } from "../src/api/intentSigner";
 import { depositAddress } from "../src/chain/depositAddress";
@@ -93,7 +107,9 @@ async function prepare(local: LocalChain): Promise<Deployment> {
         [usdc.toLowerCase(), parseEther("0.9998")],
         [zeroAddress, parseEther("600")],
       ]),
-      indexes: new Map(await Promise.all([usdt, usdc, zeroAddress].map(async (token) => [token.toLowerCase() as Address, await tokenIndex(local, token)] as const))),
+      indexes: new Map(
+        await Promise.all([usdt, usdc, zeroAddress].map(async (token) => [token.toLowerCase() as Address, await tokenIndex(local, token)] as const)),
+      ),
     },
   };
 }

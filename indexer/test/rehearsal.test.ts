@@ -25,7 +25,12 @@ describe("npm run rehearse: the mainnet deployment rehearsed on a local chain 56
     const env: NodeJS.ProcessEnv = { ...process.env };
     delete env.HARDHAT_NETWORK;
     const started = Date.now();
-    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", match![1]], { cwd: REPOSITORY, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", match![1]], {
+      cwd: REPOSITORY,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
     let output = "";
     child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
     child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
@@ -49,12 +54,20 @@ describe("npm run rehearse: the mainnet deployment rehearsed on a local chain 56
     expect(output).to.include("deploying OpenPay to bsc (chain 56)");
     expect(output).to.match(/escrow 0x[0-9a-fA-F]{40} \(block \d+\); recorded in /);
     expect(output).to.include("dry run: nothing is sent; for bsc (chain 56) these would be posted to https://api.etherscan.io/v2/api?chainid=56");
-    for (const contract of ["contracts/OpenPayEscrow.sol:OpenPayEscrow", "contracts/OpenPayEscrowAdmin.sol:OpenPayEscrowAdmin", "contracts/DepositForwarder.sol:DepositForwarder"]) {
+    for (const contract of [
+      "contracts/OpenPayEscrow.sol:OpenPayEscrow",
+      "contracts/OpenPayEscrowAdmin.sol:OpenPayEscrowAdmin",
+      "contracts/DepositForwarder.sol:DepositForwarder",
+    ]) {
       expect(output).to.include(`would verify ${contract} at 0x`);
     }
     expect(output).to.include("ok: the escrow's creation transaction");
-    expect(output).to.match(/USDT: payment .* scanned ethereum:0x55d398326f99059fF775485246999027B3197955@56\/transfer\?address=0x[0-9a-fA-F]{40}&uint256=\d+; sent/);
-    expect(output).to.match(/USDC: payment .* scanned ethereum:0x8AC76a51cc950d9822D68b83fE1Ad97B32Cd580d@56\/transfer\?address=0x[0-9a-fA-F]{40}&uint256=\d+; sent/);
+    expect(output).to.match(
+      /USDT: payment .* scanned ethereum:0x55d398326f99059fF775485246999027B3197955@56\/transfer\?address=0x[0-9a-fA-F]{40}&uint256=\d+; sent/,
+    );
+    expect(output).to.match(
+      /USDC: payment .* scanned ethereum:0x8AC76a51cc950d9822D68b83fE1Ad97B32Cd580d@56\/transfer\?address=0x[0-9a-fA-F]{40}&uint256=\d+; sent/,
+    );
     expect(output).to.match(/BNB: payment .* scanned ethereum:0x[0-9a-fA-F]{40}@56\?value=\d+; sent/);
     expect(output).to.include("every payment is paid");
     for (const symbol of ["USDT", "USDC", "BNB"]) expect(output).to.match(new RegExp(`^  ${symbol}\\s+0x[0-9a-f]{64}  \\$[\\d.]+ → paid in`, "m"));

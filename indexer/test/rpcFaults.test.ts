@@ -103,7 +103,9 @@ function expectContiguous(batches: readonly Batch[], first: number, last: number
   expect(batches.length).to.be.greaterThan(0);
   expect(batches[0].from, "the first batch starts at the escrow's deployment block").to.equal(first);
   for (let i = 1; i < batches.length; i++) {
-    expect(batches[i].from, `batch ${i} (${batches[i].from}..${batches[i].to}) follows batch ${i - 1} (..${batches[i - 1].to})`).to.equal(batches[i - 1].to + 1);
+    expect(batches[i].from, `batch ${i} (${batches[i].from}..${batches[i].to}) follows batch ${i - 1} (..${batches[i - 1].to})`).to.equal(
+      batches[i - 1].to + 1,
+    );
   }
   for (const batch of batches) expect(batch.to).to.be.at.least(batch.from);
   expect(batches[batches.length - 1].to, "the last batch ends at the head").to.equal(last);
@@ -134,7 +136,12 @@ describe("indexer over faulty RPC providers: the same payments as over a healthy
   /** A fresh store with the payments registered, indexed to the head through `urls` (FAULTS_VERBOSE=1 prints what the proxies did). */
   async function indexThrough(
     urls: string[],
-    { kind = "pglite", range, timeoutMs = 2_000, onRpcError }: { kind?: StoreKind; range?: IndexerOptions["range"]; timeoutMs?: number; onRpcError?: () => void } = {},
+    {
+      kind = "pglite",
+      range,
+      timeoutMs = 2_000,
+      onRpcError,
+    }: { kind?: StoreKind; range?: IndexerOptions["range"]; timeoutMs?: number; onRpcError?: () => void } = {},
   ) {
     const store = await openTestStore(kind);
     try {
@@ -343,7 +350,10 @@ describe("indexer over faulty RPC providers: the same payments as over a healthy
   }
 
   const REFUSALS = [
-    { title: "wider than 100 blocks (BSC-style range limit)", limit: { maxLogBlocks: { blocks: 100, message: "query exceeds max block range {limit}", code: -32000 } } },
+    {
+      title: "wider than 100 blocks (BSC-style range limit)",
+      limit: { maxLogBlocks: { blocks: 100, message: "query exceeds max block range {limit}", code: -32000 } },
+    },
     {
       title: "with more logs than the provider returns (Infura-style result limit)",
       limit: () => ({ maxLogResults: { results: logsPerBlock, code: -32005 } }),

@@ -30,30 +30,72 @@ describe("a second opinion before money words: the escrow's record at the confir
       const payment = await signedPayment(chain(), "25");
       await register(db, chain(), payment);
       const id = payment.intent.paymentId;
-      const head = (number: number) => ({ number, hash: `0x${number.toString(16).padStart(64, "0")}` as Hex, parentHash: "0x" as Hex, timestamp: 1_000n + BigInt(number) });
+      const head = (number: number) => ({
+        number,
+        hash: `0x${number.toString(16).padStart(64, "0")}` as Hex,
+        parentHash: "0x" as Hex,
+        timestamp: 1_000n + BigInt(number),
+      });
       // A completion of 25 USD in block 100, as some provider told it.
       const completed: PaymentLog = {
         paymentId: id,
         blockHash: head(100).hash,
-        event: { kind: "completed", position: { blockNumber: 100, logIndex: 0 }, transactionHash: TX, payer: zeroAddress, token: TOKEN, amount: USD("25"), valueUsd: USD("25"), receivedUsd: USD("25"), excessUsd: 0n, fee: 0n },
+        event: {
+          kind: "completed",
+          position: { blockNumber: 100, logIndex: 0 },
+          transactionHash: TX,
+          payer: zeroAddress,
+          token: TOKEN,
+          amount: USD("25"),
+          valueUsd: USD("25"),
+          receivedUsd: USD("25"),
+          excessUsd: 0n,
+          fee: 0n,
+        },
       };
       const base = { keep: [], evidence: new Map<string, OnChainEvidence>() };
-      await commitBatch(db, CHAIN_ID, SETTINGS, { ...base, logs: [completed], head: head(100), from: 100, confirmedAt: () => ({ number: 89, timestamp: 1_089n }) });
+      await commitBatch(db, CHAIN_ID, SETTINGS, {
+        ...base,
+        logs: [completed],
+        head: head(100),
+        from: 100,
+        confirmedAt: () => ({ number: 89, timestamp: 1_089n }),
+      });
       expect((await storedPayment(db, id)).status).to.equal("confirming");
 
       // Confirmed, but the escrow says it never saw the payment: not paid, the disagreement reported.
       const never: OnChainEvidence = { escrow: { status: "none", token: zeroAddress, amount: 0n, receivedUsd: 0n, refunded: 0n } };
-      const refused = await commitBatch(db, CHAIN_ID, SETTINGS, { ...base, logs: [], head: head(111), from: 111, confirmedAt: () => ({ number: 100, timestamp: 1_100n }), evidence: new Map([[id, never]]) });
+      const refused = await commitBatch(db, CHAIN_ID, SETTINGS, {
+        ...base,
+        logs: [],
+        head: head(111),
+        from: 111,
+        confirmedAt: () => ({ number: 100, timestamp: 1_100n }),
+        evidence: new Map([[id, never]]),
+      });
       expect(refused.disagreements).to.deep.equal([{ paymentId: id, to: "paid", reason: "the escrow says none, not completed" }]);
       expect((await storedPayment(db, id)).status).to.equal("confirming");
       // No evidence read at all: it waits, too.
-      const unread = await commitBatch(db, CHAIN_ID, SETTINGS, { ...base, logs: [], head: head(112), from: 112, confirmedAt: () => ({ number: 101, timestamp: 1_101n }) });
+      const unread = await commitBatch(db, CHAIN_ID, SETTINGS, {
+        ...base,
+        logs: [],
+        head: head(112),
+        from: 112,
+        confirmedAt: () => ({ number: 101, timestamp: 1_101n }),
+      });
       expect(unread.unverified).to.equal(1);
       expect(await outboxTypes(db, id)).to.deep.equal(["payment.confirming"]);
 
       // The escrow completed it with the same token, units and USD: paid, once.
       const agrees: OnChainEvidence = { escrow: { status: "completed", token: TOKEN, amount: USD("25"), receivedUsd: USD("25"), refunded: 0n } };
-      const settled = await commitBatch(db, CHAIN_ID, SETTINGS, { ...base, logs: [], head: head(113), from: 113, confirmedAt: () => ({ number: 102, timestamp: 1_102n }), evidence: new Map([[id, agrees]]) });
+      const settled = await commitBatch(db, CHAIN_ID, SETTINGS, {
+        ...base,
+        logs: [],
+        head: head(113),
+        from: 113,
+        confirmedAt: () => ({ number: 102, timestamp: 1_102n }),
+        evidence: new Map([[id, agrees]]),
+      });
       expect(settled.disagreements).to.deep.equal([]);
       expect((await storedPayment(db, id)).status).to.equal("paid");
       expect(await historyOf(db, id)).to.deep.equal([
@@ -61,7 +103,12 @@ describe("a second opinion before money words: the escrow's record at the confir
         ["confirming", "paid", "confirmed"],
       ]);
       // The settlement is recorded where it was made, for rebuilds after a reorganisation.
-      const recorded = await db.selectFrom("payment_events").select(["kind", "recorded_block"]).where("payment_id", "=", id).where("kind", "=", "settled").execute();
+      const recorded = await db
+        .selectFrom("payment_events")
+        .select(["kind", "recorded_block"])
+        .where("payment_id", "=", id)
+        .where("kind", "=", "settled")
+        .execute();
       expect(recorded.map((row) => [row.kind, Number(row.recorded_block)])).to.deep.equal([["settled", 113]]);
     });
 
@@ -74,18 +121,42 @@ describe("a second opinion before money words: the escrow's record at the confir
       const head = { number: 500, hash: `0x${"50".repeat(32)}` as Hex, parentHash: "0x" as Hex, timestamp: after + 20n };
       const none = { status: "none" as const, token: zeroAddress, amount: 0n, receivedUsd: 0n, refunded: 0n };
       const held: OnChainEvidence = { escrow: none, depositAddressAtExpiry: [{ token: zeroAddress, amount: 7n }] };
-      const refused = await commitBatch(db, CHAIN_ID, SETTINGS, { logs: [], head, keep: [], from: head.number, confirmedAt: () => ({ number: 489, timestamp: after }), evidence: new Map([[id, held]]) });
-      expect(refused.disagreements.map((d) => d.reason)).to.deep.equal([`the deposit address held 7 of ${zeroAddress} at the expiry, which the logs do not show`]);
+      const refused = await commitBatch(db, CHAIN_ID, SETTINGS, {
+        logs: [],
+        head,
+        keep: [],
+        from: head.number,
+        confirmedAt: () => ({ number: 489, timestamp: after }),
+        evidence: new Map([[id, held]]),
+      });
+      expect(refused.disagreements.map((d) => d.reason)).to.deep.equal([
+        `the deposit address held 7 of ${zeroAddress} at the expiry, which the logs do not show`,
+      ]);
       expect((await storedPayment(db, id)).status).to.equal("initiated");
 
       // The BNB found at the expiry is an arrival in time: the payment now waits for the late-collect window.
       const arrival: PaymentLog = {
         paymentId: id,
         blockHash: head.hash,
-        event: { kind: "deposit_address_funded", position: { blockNumber: 480, logIndex: NATIVE_ARRIVAL_LOG_INDEX }, transactionHash: null, token: zeroAddress, amount: 7n, sender: zeroAddress, timestamp: payment.intent.expiry },
+        event: {
+          kind: "deposit_address_funded",
+          position: { blockNumber: 480, logIndex: NATIVE_ARRIVAL_LOG_INDEX },
+          transactionHash: null,
+          token: zeroAddress,
+          amount: 7n,
+          sender: zeroAddress,
+          timestamp: payment.intent.expiry,
+        },
       };
       const empty: OnChainEvidence = { escrow: none, depositAddressAtExpiry: [{ token: zeroAddress, amount: 0n }] };
-      await commitBatch(db, CHAIN_ID, SETTINGS, { logs: [arrival], head: { ...head, number: 501 }, keep: [], from: 501, confirmedAt: () => ({ number: 490, timestamp: after + 1n }), evidence: new Map([[id, empty]]) });
+      await commitBatch(db, CHAIN_ID, SETTINGS, {
+        logs: [arrival],
+        head: { ...head, number: 501 },
+        keep: [],
+        from: 501,
+        confirmedAt: () => ({ number: 490, timestamp: after + 1n }),
+        evidence: new Map([[id, empty]]),
+      });
       expect(await storedPayment(db, id)).to.include({ status: "pending", fundedByExpiry: true });
     });
 

@@ -288,7 +288,11 @@ describe("simulated chain", function () {
         },
       ]);
       // Token movements are the tokens' own Transfer logs, in the order the contracts emit them.
-      const transfers = await client.getLogs({ address: [USDT, USDC], fromBlock: 0n, event: erc20Abi.find((item) => item.type === "event" && item.name === "Transfer")! });
+      const transfers = await client.getLogs({
+        address: [USDT, USDC],
+        fromBlock: 0n,
+        event: erc20Abi.find((item) => item.type === "event" && item.name === "Transfer")!,
+      });
       expect(transfers.map((log) => [log.address, log.args.from, log.args.to, log.args.value])).to.deep.equal([
         [lower(USDT), payer1, ESCROW, USD("40")],
         [lower(USDT), payer2, ESCROW, USD("70")],
@@ -403,7 +407,9 @@ describe("simulated chain", function () {
       expect(await client.getBalance({ address: ESCROW, blockNumber: BigInt(blocks.completion.number) })).to.equal(USD("0.5"));
       expect(await client.getBalance({ address: payer1 })).to.equal(USD("0.5"));
       expect(await client.readContract({ address: ESCROW, abi: openPayEscrowAbi, functionName: "LATE_COLLECT_WINDOW" })).to.equal(1800n);
-      expect(await client.readContract({ address: USDT, abi: erc20Abi, functionName: "balanceOf", args: [payer1], blockNumber: BigInt(blocks.refunds.number) })).to.equal(USD("80"));
+      expect(
+        await client.readContract({ address: USDT, abi: erc20Abi, functionName: "balanceOf", args: [payer1], blockNumber: BigInt(blocks.refunds.number) }),
+      ).to.equal(USD("80"));
       const unknown = await call(clientUrl(client), "eth_call", [{ data: "0x00" }, { blockHash: `0x${"ab".repeat(32)}` }]);
       expect(unknown.json).to.deep.include({ error: { code: -32000, message: "header for hash not found" } });
     });
@@ -420,7 +426,13 @@ describe("simulated chain", function () {
           { kind: "pay", intent: late, payer: account(11), token: USDT, amount: USD("10") },
           { kind: "pay", intent: open, payer: account(11), token: USDC, amount: USD("10") },
           { kind: "collect", intent: open, token: USDT },
-          { kind: "pay", intent: { ...open, paymentId: concat([account(2), numberToHex(6, { size: 12 })]) }, payer: account(11), token: USDT, amount: USD("10") },
+          {
+            kind: "pay",
+            intent: { ...open, paymentId: concat([account(2), numberToHex(6, { size: 12 })]) },
+            payer: account(11),
+            token: USDT,
+            amount: USD("10"),
+          },
           { kind: "pay", intent: open, payer: account(11), token: CAKE, amount: USD("10") },
           { kind: "expire", intent: open, token: USDT, payers: [account(11)] },
           { kind: "refund", paymentId: open.paymentId, to: account(11), amount: 1n },
@@ -539,7 +551,9 @@ describe("simulated chain", function () {
 
       const logs = await client.getLogs({ address: ESCROW, fromBlock: 0n, toBlock: "latest" });
       const name = (address: Address) => ({ [lower(USDT)]: "USDT", [lower(USDC)]: "USDC", [zeroAddress]: "BNB" })[lower(address)] ?? address;
-      const who = (address: Address) => ({ [lower(customer)]: "customer", [lower(user)]: "user", [lower(sender)]: "sender" })[lower(address)] ?? (lower(address) === lower(paid.depositAddress) || lower(address) === lower(expired.depositAddress) ? "deposit address" : address);
+      const who = (address: Address) =>
+        ({ [lower(customer)]: "customer", [lower(user)]: "user", [lower(sender)]: "sender" })[lower(address)] ??
+        (lower(address) === lower(paid.depositAddress) || lower(address) === lower(expired.depositAddress) ? "deposit address" : address);
       expect(
         paymentLogs(logs as Log[]).map(({ event }) => {
           const fields = event as { kind: string; token: Address; amount: bigint; payer?: Address; to?: Address; receivedUsd?: bigint };
@@ -562,7 +576,13 @@ describe("simulated chain", function () {
         "deposit_refunded 10 USDT from customer",
       ]);
       // The USDC payment never joined: the intent does not accept USDC.
-      expect(chain.block(refunds.number + 1)!.transactions.map((transaction) => transaction.revertReason ?? "ok")).to.deep.equal(["ok", "ok", "TokenNotAccepted", "ok", "ok"]);
+      expect(chain.block(refunds.number + 1)!.transactions.map((transaction) => transaction.revertReason ?? "ok")).to.deep.equal([
+        "ok",
+        "ok",
+        "TokenNotAccepted",
+        "ok",
+        "ok",
+      ]);
     });
 
     it("answers batches call by call, and an unknown method with -32601", async function () {
@@ -644,7 +664,8 @@ describe("simulated chain", function () {
     /** A chain of 12 blocks, each with one deposit to its own payment (a log in every block). */
     function busyChain(options: Partial<ChainOptions> = {}) {
       const chain = chainFor(options);
-      for (let n = 1; n <= 12; n++) chain.mine([{ kind: "pay", intent: intent(100 + n, USD("1000")), payer: account(20 + n), token: USDT, amount: USD(String(n)) }]);
+      for (let n = 1; n <= 12; n++)
+        chain.mine([{ kind: "pay", intent: intent(100 + n, USD("1000")), payer: account(20 + n), token: USDT, amount: USD(String(n)) }]);
       return chain;
     }
     const numbersOf = (logs: readonly { blockNumber: bigint | null }[]) => logs.map((log) => Number(log.blockNumber));
@@ -835,7 +856,14 @@ type Replayed = { status: string; token: Address; amount: bigint; receivedUsd: b
 function replay(events: readonly ReplayedEvent[]): Map<string, Replayed & { apart: Map<Address, bigint> }> {
   const payments = new Map<string, Replayed & { apart: Map<Address, bigint> }>();
   for (const event of events) {
-    const payment = payments.get(event.paymentId) ?? { status: "none", token: zeroAddress, amount: 0n, receivedUsd: 0n, refunded: 0n, apart: new Map<Address, bigint>() };
+    const payment = payments.get(event.paymentId) ?? {
+      status: "none",
+      token: zeroAddress,
+      amount: 0n,
+      receivedUsd: 0n,
+      refunded: 0n,
+      apart: new Map<Address, bigint>(),
+    };
     const inRecord = payment.status === "none" || lower(payment.token) === lower(event.token ?? "");
     const apart = (token: Address) => payment.apart.get(lower(token) as Address) ?? 0n;
     const setApart = (token: Address, amount: bigint) => payment.apart.set(lower(token) as Address, amount);
@@ -899,10 +927,19 @@ function randomHistory(seed: number, length: number): SimulatedChain {
     switch (pick(["pay", "pay", "transfer", "transfer", "collect", "expire", "refund", "refundDepositAddress", "returnStray"] as const)) {
       case "pay": {
         const beneficiary = random() < 0.2 ? { beneficiary: pick(payers) } : {};
-        return { kind: "pay", intent: target, payer: pick(payers), token: token === CAKE ? pick([USDT, USDC]) : token, amount: token === BNB ? amount / 600n : amount, ...beneficiary };
+        return {
+          kind: "pay",
+          intent: target,
+          payer: pick(payers),
+          token: token === CAKE ? pick([USDT, USDC]) : token,
+          amount: token === BNB ? amount / 600n : amount,
+          ...beneficiary,
+        };
       }
       case "transfer":
-        return token === BNB ? { kind: "sendNative", to: target.depositAddress, amount: amount / 600n } : { kind: "transfer", token, from: pick(payers), to: target.depositAddress, amount };
+        return token === BNB
+          ? { kind: "sendNative", to: target.depositAddress, amount: amount / 600n }
+          : { kind: "transfer", token, from: pick(payers), to: target.depositAddress, amount };
       case "collect":
         return { kind: "collect", intent: target, token, byOperator: random() < 0.8 };
       case "expire":
@@ -1094,13 +1131,20 @@ describe("simulated chain against the real escrow", function () {
       const timestamp = start + seconds;
       await provider.send("evm_setNextBlockTimestamp", [Number(timestamp)]);
       const { from, to, value } = transactionParties(transaction, record.escrow, senders);
-      const failure = await send(from, to, transactionInput(transaction, (intent) => signatures.get(intent.paymentId)!), value);
+      const failure = await send(
+        from,
+        to,
+        transactionInput(transaction, (intent) => signatures.get(intent.paymentId)!),
+        value,
+      );
       const block = await real.getBlock({ includeTransactions: false });
       expect(block.timestamp).to.equal(timestamp);
       const receipt = await real.getTransactionReceipt({ hash: block.transactions[0] });
       const model = simulated.mine([transaction], { timestamp }).transactions[0];
       const step = `${transaction.kind} at +${seconds}s`;
-      expect(receipt.status, `${step}: ${failure ?? "succeeded"} / model: ${model.revertReason ?? "succeeded"}`).to.equal(model.revertReason ? "reverted" : "success");
+      expect(receipt.status, `${step}: ${failure ?? "succeeded"} / model: ${model.revertReason ?? "succeeded"}`).to.equal(
+        model.revertReason ? "reverted" : "success",
+      );
       if (model.revertReason) expect(failure, step).to.include(`reverted with custom error '${model.revertReason}(`);
       const logsOf = (logs: readonly { address: string; topics: readonly string[]; data: string }[]) =>
         logs.map((log) => ({ address: lower(log.address), topics: log.topics.map(lower), data: lower(log.data) }));

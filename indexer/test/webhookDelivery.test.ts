@@ -105,7 +105,10 @@ describeEachStore("webhook delivery", function (store: () => Store) {
       ["payment.created", 0, merchant.id, id],
       ["payment.pending", 1, merchant.id, id],
     ]);
-    expect(events.map((event) => event.body), "the log keeps the exact bytes sent").to.have.members(receiver.received.map((webhook) => webhook.body));
+    expect(
+      events.map((event) => event.body),
+      "the log keeps the exact bytes sent",
+    ).to.have.members(receiver.received.map((webhook) => webhook.body));
     expect((await deliveriesOf(db)).map((delivery) => [delivery.status, delivery.attempts])).to.deep.equal([
       ["succeeded", 1],
       ["succeeded", 1],
@@ -130,7 +133,11 @@ describeEachStore("webhook delivery", function (store: () => Store) {
     const deleted = await newEndpoint(db, merchant, `${receiver.url}?deleted`);
     await deleteEndpoint(db, { merchantId: merchant.id, mode: "test" }, deleted.id);
     const disabled = await newEndpoint(db, merchant, `${receiver.url}?disabled`);
-    await db.updateTable("webhook_endpoints").set({ disabled_at: new Date(), disabled_reason: "disabled by the merchant" }).where("id", "=", disabled.id).execute();
+    await db
+      .updateTable("webhook_endpoints")
+      .set({ disabled_at: new Date(), disabled_reason: "disabled by the merchant" })
+      .where("id", "=", disabled.id)
+      .execute();
 
     const id = await newPayment(db, merchant);
     await openCheckout(db, id);
@@ -140,7 +147,10 @@ describeEachStore("webhook delivery", function (store: () => Store) {
       .values({ chain_id: WEBHOOK_CHAIN_ID, payment_id: `0x${"ab".repeat(32)}`, type: "payment.pending", data: JSON.stringify({ change: null, payment: {} }) })
       .execute();
     // Another chain's outbox is another worker's.
-    await db.insertInto("outbox").values({ chain_id: 56, payment_id: id, type: "payment.pending", data: JSON.stringify({ change: null, payment: {} }) }).execute();
+    await db
+      .insertInto("outbox")
+      .values({ chain_id: 56, payment_id: id, type: "payment.pending", data: JSON.stringify({ change: null, payment: {} }) })
+      .execute();
 
     expect(await worker().runOnce()).to.deep.equal({ events: 2, attempts: 3 });
     const got = receiver.received.map((webhook) => `${webhook.path.split("?")[1]} ${bodyOf(webhook).type}`).sort();
@@ -159,7 +169,11 @@ describeEachStore("webhook delivery", function (store: () => Store) {
       { change: { paymentId: id, sequence: 1, from: "initiated", to: "sideways", reason: "deposit" }, payment: {} },
       { change: null, payment: { amountUsd: "twenty" } },
     ];
-    for (const data of unreadable) await db.insertInto("outbox").values({ chain_id: WEBHOOK_CHAIN_ID, payment_id: id, type: "payment.x", data: JSON.stringify(data) }).execute();
+    for (const data of unreadable)
+      await db
+        .insertInto("outbox")
+        .values({ chain_id: WEBHOOK_CHAIN_ID, payment_id: id, type: "payment.x", data: JSON.stringify(data) })
+        .execute();
     await openCheckout(db, id);
     const logged: Array<Record<string, unknown>> = [];
     const logger = pino({ level: "error" }, { write: (line: string) => void logged.push(JSON.parse(line)) });
@@ -212,7 +226,11 @@ describeEachStore("webhook delivery", function (store: () => Store) {
     const events = await db.selectFrom("webhook_events").select("id").execute();
     expect(receiver.received).to.have.length(8);
     expect(receiver.ids).to.deep.equal(new Set(events.map((event) => event.id)));
-    for (const event of events) expect(receiver.received.filter((webhook) => webhook.id === event.id), event.id).to.have.length(2);
+    for (const event of events)
+      expect(
+        receiver.received.filter((webhook) => webhook.id === event.id),
+        event.id,
+      ).to.have.length(2);
     const attempts = await db.selectFrom("webhook_attempts").select(["event_id", "attempt", "response_status"]).orderBy("id").execute();
     expect(attempts.filter((attempt) => attempt.event_id === events[0].id).map((attempt) => [attempt.attempt, attempt.response_status])).to.deep.equal([
       [1, null],
@@ -250,7 +268,11 @@ describeEachStore("webhook delivery", function (store: () => Store) {
     const delivering = worker();
     receiver.reply = () => ({ status: 500 });
     await delivering.runOnce();
-    await db.updateTable("webhook_endpoints").set({ disabled_at: new Date(), disabled_reason: "disabled by the merchant" }).where("id", "=", disabled.id).execute();
+    await db
+      .updateTable("webhook_endpoints")
+      .set({ disabled_at: new Date(), disabled_reason: "disabled by the merchant" })
+      .where("id", "=", disabled.id)
+      .execute();
     await db.updateTable("webhook_endpoints").set({ deleted_at: new Date() }).where("id", "=", deleted.id).execute();
     advance(HOUR);
     expect((await delivering.runOnce()).attempts).to.equal(0);
@@ -416,7 +438,10 @@ describeEachStore("webhook delivery", function (store: () => Store) {
     expect([delivery.status, delivery.attempts]).to.deep.equal(["pending", 10]);
     expect(new Date(delivery.next_attempt_at).getTime()).to.equal(new Date(delivery.created_at).getTime() + MIN_RETRY_SPAN_MS);
 
-    await db.updateTable("webhook_deliveries").set({ created_at: new Date(clock.getTime() - MIN_RETRY_SPAN_MS), next_attempt_at: clock }).execute();
+    await db
+      .updateTable("webhook_deliveries")
+      .set({ created_at: new Date(clock.getTime() - MIN_RETRY_SPAN_MS), next_attempt_at: clock })
+      .execute();
     await delivering.runOnce();
     [delivery] = await deliveriesOf(db);
     expect([delivery.status, delivery.attempts, delivery.last_error]).to.deep.equal(["failed", 11, "gave up after 11 attempts; last: responded 500"]);
@@ -453,7 +478,9 @@ describeEachStore("webhook delivery", function (store: () => Store) {
     const merchant = await newMerchant(db);
     await newEndpoint(db, merchant, receiver.url);
     await newPayment(db, merchant);
-    await worker().runOnce().catch(() => undefined);
+    await worker()
+      .runOnce()
+      .catch(() => undefined);
     // Start again from a fresh, pending delivery.
     await db.updateTable("webhook_deliveries").set({ status: "pending", attempts: 0, next_attempt_at: clock, leased_until: null }).execute();
 
@@ -473,7 +500,10 @@ describeEachStore("webhook delivery", function (store: () => Store) {
     [delivery] = await deliveriesOf(db);
     expect([delivery.status, delivery.attempts]).to.deep.equal(["succeeded", 2]);
     const logged = await db.selectFrom("webhook_attempts").select(["attempt", "response_status"]).orderBy("id").execute();
-    expect(logged.slice(-2).map((row) => [row.attempt, row.response_status]), "both attempts are in the log").to.deep.equal([
+    expect(
+      logged.slice(-2).map((row) => [row.attempt, row.response_status]),
+      "both attempts are in the log",
+    ).to.deep.equal([
       [1, 500],
       [2, 200],
     ]);

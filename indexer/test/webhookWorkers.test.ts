@@ -67,21 +67,33 @@ describe("webhook worker processes on one PostgreSQL database", function () {
 
     receiver.reply = () => ({ status: 200 });
     // What the killed worker had claimed is leased to it for a minute: let that time pass.
-    await db.updateTable("webhook_deliveries").set({ leased_until: new Date(Date.now() - 1_000) }).where("leased_until", "is not", null).execute();
+    await db
+      .updateTable("webhook_deliveries")
+      .set({ leased_until: new Date(Date.now() - 1_000) })
+      .where("leased_until", "is not", null)
+      .execute();
     for (const id of payments.slice(0, 10)) await openCheckout(db, id);
     const second = start("worker 2");
     await second.log(READY);
-    await eventually("every delivery succeeded", async () => {
-      const statuses = await deliveryStatuses();
-      return statuses.length === 50 && statuses.every((status) => status === "succeeded");
-    }, 60_000);
+    await eventually(
+      "every delivery succeeded",
+      async () => {
+        const statuses = await deliveryStatuses();
+        return statuses.length === 50 && statuses.every((status) => status === "succeeded");
+      },
+      60_000,
+    );
 
     const events = await db.selectFrom("webhook_events").select(["id", "type"]).execute();
     expect(events).to.have.length(50);
     expect(events.filter((event) => event.type === "payment.created")).to.have.length(40);
     expect(await db.selectFrom("outbox").select("id").execute()).to.deep.equal([]);
     for (const event of events) expect(receiver.ids.has(event.id), event.id).to.equal(true);
-    for (const id of inFlight) expect(receiver.received.filter((webhook) => webhook.id === id), `${id} sent again after the kill`).to.have.length(2);
+    for (const id of inFlight)
+      expect(
+        receiver.received.filter((webhook) => webhook.id === id),
+        `${id} sent again after the kill`,
+      ).to.have.length(2);
   });
 
   it("two workers share the work and never deliver the same attempt at the same time; SIGTERM stops them cleanly", async function () {
@@ -107,10 +119,14 @@ describe("webhook worker processes on one PostgreSQL database", function () {
     await notifyWebhookWorkers(db);
     for (const id of payments.slice(0, 50)) await openCheckout(db, id);
 
-    await eventually("every delivery succeeded", async () => {
-      const statuses = await deliveryStatuses();
-      return statuses.length === 400 && statuses.every((status) => status === "succeeded");
-    }, 60_000);
+    await eventually(
+      "every delivery succeeded",
+      async () => {
+        const statuses = await deliveryStatuses();
+        return statuses.length === 400 && statuses.every((status) => status === "succeeded");
+      },
+      60_000,
+    );
 
     expect(receiver.overlaps, "webhook-ids in flight twice at once").to.deep.equal([]);
     const attempts = await db.selectFrom("webhook_attempts").select(["delivery_id", "attempt"]).execute();
@@ -126,7 +142,11 @@ describe("webhook worker processes on one PostgreSQL database", function () {
       { code: 0, signal: null },
       { code: 0, signal: null },
     ]);
-    for (const worker of workers) expect(worker.logs.some((line) => line.msg === "stopped"), worker.name).to.equal(true);
+    for (const worker of workers)
+      expect(
+        worker.logs.some((line) => line.msg === "stopped"),
+        worker.name,
+      ).to.equal(true);
   });
 
   it("exits 2 with one line naming the variable when its configuration is wrong", async function () {

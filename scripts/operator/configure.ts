@@ -22,11 +22,7 @@ async function requireContract(context: EscrowContext, option: string, address: 
   }
 }
 
-export async function allowToken(
-  hre: HardhatRuntimeEnvironment,
-  args: CommonOptions & { token?: string; feed?: string; maxStaleness?: string },
-  out?: Out,
-) {
+export async function allowToken(hre: HardhatRuntimeEnvironment, args: CommonOptions & { token?: string; feed?: string; maxStaleness?: string }, out?: Out) {
   required("token", args.token);
   const feed = parseAddress("feed", args.feed);
   const maxStaleness = parseStaleness("max-staleness", args.maxStaleness);

@@ -56,11 +56,7 @@ export async function recordedDeployment(hre: HardhatRuntimeEnvironment): Promis
 }
 
 /** The recorded deployment of the selected network, its escrow and the account commands send from. */
-export async function escrowContext(
-  hre: HardhatRuntimeEnvironment,
-  options: CommonOptions,
-  out: (line: string) => void = console.log,
-): Promise<EscrowContext> {
+export async function escrowContext(hre: HardhatRuntimeEnvironment, options: CommonOptions, out: (line: string) => void = console.log): Promise<EscrowContext> {
   const { chainId, deployment } = await recordedDeployment(hre);
   if ((await hre.ethers.provider.getCode(deployment.escrow)) === "0x") {
     throw new OperatorError(`no contract at the recorded escrow ${deployment.escrow} on ${hre.network.name}: was the chain reset? Deploy again`);

@@ -65,8 +65,7 @@ async function refundsFor(
     throw new OperatorError(`--token: payment ${intent.paymentId} was paid in ${paidToken.symbol}, which is the merchant's`);
   }
   const found = listed === undefined ? await depositsByToken(context, intent.paymentId, options.fromBlock) : undefined;
-  const payersOf = async (of: KnownToken) =>
-    listed ?? (await holders(context, intent.paymentId, of.address, found!.get(of.address) ?? []));
+  const payersOf = async (of: KnownToken) => listed ?? (await holders(context, intent.paymentId, of.address, found!.get(of.address) ?? []));
   if (token) return [{ token, payers: await payersOf(token) }];
 
   const candidates: KnownToken[] = [];
@@ -118,9 +117,7 @@ export async function expire(
   const fromBlock = args.fromBlock === undefined ? context.deployment.blockNumber : Number(args.fromBlock);
   const refunds = await refundsFor(context, intent, status, paidToken, recordToken, { token, listed, fromBlock });
   if (refunds.length === 0) {
-    throw new OperatorError(
-      `--intent: payment ${intent.paymentId} is ${status}${paidToken ? ` in ${paidToken.symbol}` : ""}; no deposit is left to refund`,
-    );
+    throw new OperatorError(`--intent: payment ${intent.paymentId} is ${status}${paidToken ? ` in ${paidToken.symbol}` : ""}; no deposit is left to refund`);
   }
   const receipts = [];
   for (const refund of refunds) {

@@ -56,11 +56,7 @@ export async function refund(
 operatorCommand(
   "withdraw",
   "Send a merchant's balance in a token to its payout wallet (merchant)",
-  [
-    ["token", "USDT, USDC, BNB or a token address"],
-    ["amount", "Amount in token units, e.g. 12.5 (or --all)"],
-    ...SENDING_OPTIONS,
-  ],
+  [["token", "USDT, USDC, BNB or a token address"], ["amount", "Amount in token units, e.g. 12.5 (or --all)"], ...SENDING_OPTIONS],
   withdraw,
   [["all", "Withdraw the whole balance"], ...SENDING_FLAGS],
 );

@@ -21,10 +21,4 @@ operatorCommand(
   SENDING_FLAGS,
 );
 
-operatorCommand(
-  "unpause",
-  "Accept deposits again (pauser)",
-  SENDING_OPTIONS,
-  (hre, args: CommonOptions) => setPaused(hre, args, false),
-  SENDING_FLAGS,
-);
+operatorCommand("unpause", "Accept deposits again (pauser)", SENDING_OPTIONS, (hre, args: CommonOptions) => setPaused(hre, args, false), SENDING_FLAGS);

@@ -1,12 +1,6 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { formatUnits, zeroAddress, type Address, type Hex } from "viem";
-import {
-  acceptedTokenMask,
-  newPaymentId,
-  PAYMENT_INTENT_TYPES,
-  paymentIntentDomain,
-  type PaymentIntent,
-} from "../../indexer/src/payments/paymentIntent";
+import { acceptedTokenMask, newPaymentId, PAYMENT_INTENT_TYPES, paymentIntentDomain, type PaymentIntent } from "../../indexer/src/payments/paymentIntent";
 import { tokensForUsd } from "../../indexer/src/prices/tokenAmount";
 import { parseChoice, parseUsd } from "./arguments";
 import { operatorCommand } from "./commandLine";
@@ -133,8 +127,7 @@ export async function simulate(
   let received = BigInt(recorded.receivedUsd);
   if (!recordsThisToken) {
     const held: bigint =
-      (await escrow.depositOf(intent.paymentId, token.address, customer.address)) +
-      (await escrow.depositOf(intent.paymentId, token.address, depositAddress));
+      (await escrow.depositOf(intent.paymentId, token.address, customer.address)) + (await escrow.depositOf(intent.paymentId, token.address, depositAddress));
     received = held === 0n ? 0n : await escrow.quoteUsd(token.address, held);
   }
   const due = open && intent.amountUsd > received ? intent.amountUsd - received : 0n;

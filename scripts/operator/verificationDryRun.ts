@@ -45,7 +45,12 @@ export async function verificationDryRun(
     throw new OperatorError(`no block explorer to verify on for ${network.name}: ${(error as Error).message.split("\n")[0]}`);
   }
   // As Etherscan.fromChainConfig: one API key (the Etherscan v2 API) or a key per explorer (its own API).
-  const explorer = new Etherscan("", chain.urls.apiURL, chain.urls.browserURL.trim().replace(/\/$/, ""), typeof config.etherscan.apiKey === "string" ? chain.chainId : undefined);
+  const explorer = new Etherscan(
+    "",
+    chain.urls.apiURL,
+    chain.urls.browserURL.trim().replace(/\/$/, ""),
+    typeof config.etherscan.apiKey === "string" ? chain.chainId : undefined,
+  );
   const apiUrl = explorer.chainId === undefined ? explorer.apiUrl : `${explorer.apiUrl}?chainid=${explorer.chainId}`;
   const compilerVersions = await getCompilerVersions(config.solidity);
   out(`dry run: nothing is sent; for ${network.name} (chain ${chain.chainId}) these would be posted to ${apiUrl}`);
@@ -57,18 +62,30 @@ export async function verificationDryRun(
     });
     const matchingCompilerVersions = await deployed.getMatchingVersions(compilerVersions);
     if (matchingCompilerVersions.length === 0) {
-      throw new OperatorError(`${target.contract} at ${target.address} was compiled with solc ${deployed.getVersion()}, not ${compilerVersions.join(", ")} of this build`);
+      throw new OperatorError(
+        `${target.contract} at ${target.address} was compiled with solc ${deployed.getVersion()}, not ${compilerVersions.join(", ")} of this build`,
+      );
     }
     let information: ExtendedContractInformation;
     try {
-      information = await hre.run(TASK_VERIFY_GET_CONTRACT_INFORMATION, { contractFQN: target.contract, deployedBytecode: deployed, matchingCompilerVersions, libraries: {} });
+      information = await hre.run(TASK_VERIFY_GET_CONTRACT_INFORMATION, {
+        contractFQN: target.contract,
+        deployedBytecode: deployed,
+        matchingCompilerVersions,
+        libraries: {},
+      });
     } catch (error) {
       throw new OperatorError(`${target.contract} at ${target.address}: ${(error as Error).message.split("\n")[0]}`);
     }
     const input: CompilerInput = await hre.run(TASK_VERIFY_ETHERSCAN_GET_MINIMAL_INPUT, { sourceName: information.sourceName });
     let constructorArguments: string;
     try {
-      constructorArguments = await encodeArguments(information.contractOutput.abi, information.sourceName, information.contractName, target.constructorArguments);
+      constructorArguments = await encodeArguments(
+        information.contractOutput.abi,
+        information.sourceName,
+        information.contractName,
+        target.constructorArguments,
+      );
     } catch (error) {
       throw new OperatorError(`${target.contract} at ${target.address}: ${(error as Error).message.split("\n")[0]}`);
     }

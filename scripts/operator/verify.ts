@@ -31,10 +31,6 @@ export async function verifyDeployment(hre: HardhatRuntimeEnvironment, args: { d
   }
 }
 
-operatorCommand(
-  "verify-deployment",
-  "Verify the recorded deployment's contracts on BscScan (hardhat-verify, Etherscan v2 API key)",
-  [],
-  verifyDeployment,
-  [["dryRun", "Check each contract against this build and print what would be submitted, without submitting (no API key needed)"]],
-);
+operatorCommand("verify-deployment", "Verify the recorded deployment's contracts on BscScan (hardhat-verify, Etherscan v2 API key)", [], verifyDeployment, [
+  ["dryRun", "Check each contract against this build and print what would be submitted, without submitting (no API key needed)"],
+]);

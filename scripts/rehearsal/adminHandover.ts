@@ -28,7 +28,9 @@ export async function acceptAdminAfterDelay(chain: { url: string; provider: Ethe
   if (receipt.status !== "success") throw new RehearsalFinding(`acceptDefaultAdminTransfer() from ${admin} reverted after the delay (${hash})`);
   const [now, deployerStillAdmin] = await Promise.all([read<Address>("defaultAdmin"), read<boolean>("hasRole", [zeroHash, record.deployer])]);
   if (now !== admin || deployerStillAdmin) {
-    throw new RehearsalFinding(`after acceptDefaultAdminTransfer() the admin is ${now} and the deployer ${deployerStillAdmin ? "still holds" : "no longer holds"} the admin role`);
+    throw new RehearsalFinding(
+      `after acceptDefaultAdminTransfer() the admin is ${now} and the deployer ${deployerStillAdmin ? "still holds" : "no longer holds"} the admin role`,
+    );
   }
   const block = await client.getBlock({ blockNumber: receipt.blockNumber });
   return new Date(Number(block.timestamp) * 1000);

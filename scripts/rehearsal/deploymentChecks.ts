@@ -33,25 +33,57 @@ export async function checkDeployment({
   const expect = (ok: boolean, what: string, got: string) => (ok ? passed : failed).push(ok ? what : `${what}: got ${got}`);
 
   const expected: Record<string, { token: Address; feed: Address; maxStaleness: number; toleranceBps: number; decimals: number }> = {
-    USDT: { token: getAddress(parameters.usdtToken), feed: getAddress(parameters.usdtFeed), maxStaleness: parameters.usdtMaxStaleness, toleranceBps: parameters.usdtToleranceBps, decimals: 18 },
-    USDC: { token: getAddress(parameters.usdcToken), feed: getAddress(parameters.usdcFeed), maxStaleness: parameters.usdcMaxStaleness, toleranceBps: parameters.usdcToleranceBps, decimals: 18 },
-    BNB: { token: zeroAddress, feed: getAddress(parameters.bnbFeed), maxStaleness: parameters.bnbMaxStaleness, toleranceBps: parameters.bnbToleranceBps, decimals: 18 },
+    USDT: {
+      token: getAddress(parameters.usdtToken),
+      feed: getAddress(parameters.usdtFeed),
+      maxStaleness: parameters.usdtMaxStaleness,
+      toleranceBps: parameters.usdtToleranceBps,
+      decimals: 18,
+    },
+    USDC: {
+      token: getAddress(parameters.usdcToken),
+      feed: getAddress(parameters.usdcFeed),
+      maxStaleness: parameters.usdcMaxStaleness,
+      toleranceBps: parameters.usdcToleranceBps,
+      decimals: 18,
+    },
+    BNB: {
+      token: zeroAddress,
+      feed: getAddress(parameters.bnbFeed),
+      maxStaleness: parameters.bnbMaxStaleness,
+      toleranceBps: parameters.bnbToleranceBps,
+      decimals: 18,
+    },
   };
   for (const [symbol, want] of Object.entries(expected)) {
-    const config = await read<{ feed: Address; maxStaleness: number; decimals: number; feedDecimals: number; toleranceBps: number }>("tokenConfigOf", [want.token]);
+    const config = await read<{ feed: Address; maxStaleness: number; decimals: number; feedDecimals: number; toleranceBps: number }>("tokenConfigOf", [
+      want.token,
+    ]);
     const ok =
-      config.feed === want.feed && config.maxStaleness === want.maxStaleness && config.decimals === want.decimals && config.feedDecimals === 8 && config.toleranceBps === want.toleranceBps;
+      config.feed === want.feed &&
+      config.maxStaleness === want.maxStaleness &&
+      config.decimals === want.decimals &&
+      config.feedDecimals === 8 &&
+      config.toleranceBps === want.toleranceBps;
     expect(
       ok,
       `${symbol}: feed ${want.feed} (8 decimals), ${want.maxStaleness} s staleness limit, ${want.decimals} decimals, tolerance ${want.toleranceBps} bps`,
       `feed ${config.feed} (${config.feedDecimals} decimals), ${config.maxStaleness} s, ${config.decimals} decimals, ${config.toleranceBps} bps`,
     );
     const recorded = record.tokens[symbol];
-    expect(recorded?.address === want.token && recorded.feed === want.feed, `${symbol} recorded in the deployment record as deployed`, JSON.stringify(recorded));
+    expect(
+      recorded?.address === want.token && recorded.feed === want.feed,
+      `${symbol} recorded in the deployment record as deployed`,
+      JSON.stringify(recorded),
+    );
   }
 
   const settings = await read<{ feeBps: number; treasury: Address }>("settings");
-  expect(settings.feeBps === parameters.feeBps && settings.treasury === parameters.treasury, `fee ${parameters.feeBps} bps, treasury ${parameters.treasury}`, `${settings.feeBps} bps, ${settings.treasury}`);
+  expect(
+    settings.feeBps === parameters.feeBps && settings.treasury === parameters.treasury,
+    `fee ${parameters.feeBps} bps, treasury ${parameters.treasury}`,
+    `${settings.feeBps} bps, ${settings.treasury}`,
+  );
 
   for (const [role, holder] of [
     ["SIGNER_MANAGER_ROLE", parameters.signerManager],
@@ -80,7 +112,9 @@ export async function checkDeployment({
     if (receipt.contractAddress?.toLowerCase() === record.escrow.toLowerCase()) creationInput = tx.input;
   }
   expect(
-    creationInput !== undefined && escrowConstructorArguments.length > 2 && creationInput.toLowerCase().endsWith(escrowConstructorArguments.slice(2).toLowerCase()),
+    creationInput !== undefined &&
+      escrowConstructorArguments.length > 2 &&
+      creationInput.toLowerCase().endsWith(escrowConstructorArguments.slice(2).toLowerCase()),
     `the escrow's creation transaction (block ${record.blockNumber}) ends with the constructor arguments verification submits`,
     creationInput === undefined ? "no creation transaction in that block" : "other arguments",
   );

@@ -16,9 +16,15 @@ const QUICK_SETTINGS = {
  * chain. Its environment is built from nothing but these settings, so that nothing of the developer's (a .env, a
  * DATABASE_URL) takes part; confirmations and finality are the shipped defaults.
  */
-export async function startGateway(
-  { rpcUrl, folder, notice }: { rpcUrl: string; folder: StackFolder; notice: (line: string) => void },
-): Promise<{ services: ServicesProcess; ready: ServicesReady; apiUrl: string }> {
+export async function startGateway({
+  rpcUrl,
+  folder,
+  notice,
+}: {
+  rpcUrl: string;
+  folder: StackFolder;
+  notice: (line: string) => void;
+}): Promise<{ services: ServicesProcess; ready: ServicesReady; apiUrl: string }> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of CONFIG_VARIABLES) delete env[name];
   for (const name of ["HARDHAT_NETWORK", "BSC_RPC_URL", "DEPLOYER_PRIVATE_KEY", "MERCHANT_PRIVATE_KEY", "ETHERSCAN_API_KEY"]) delete env[name];

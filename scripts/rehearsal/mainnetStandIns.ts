@@ -97,7 +97,10 @@ export async function placeMainnetStandIns(
     }
   }
   for (const feed of feeds) {
-    const [description, round] = [await call(feed.proxy, proxyCode.abi, "description"), (await call(feed.proxy, proxyCode.abi, "latestRoundData")) as readonly bigint[]];
+    const [description, round] = [
+      await call(feed.proxy, proxyCode.abi, "description"),
+      (await call(feed.proxy, proxyCode.abi, "latestRoundData")) as readonly bigint[],
+    ];
     if (description !== feed.description || round[1] !== feed.answer) {
       throw new Error(`the ${feed.description} feed placed at ${feed.proxy} answers "${String(description)}", ${String(round[1])}`);
     }

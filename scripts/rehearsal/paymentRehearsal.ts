@@ -84,14 +84,18 @@ export async function rehearsePayment({
     order_id: `rehearsal-${symbol.toLowerCase()}-${Date.now()}`,
     description: `npm run rehearse: $${amountUsd} paid in ${symbol} by scan-and-send`,
   });
-  if (created.status !== 201) throw new RehearsalFinding(`POST /v1/payments answered ${created.status}: ${created.body.error?.message ?? JSON.stringify(created.body)}`);
+  if (created.status !== 201)
+    throw new RehearsalFinding(`POST /v1/payments answered ${created.status}: ${created.body.error?.message ?? JSON.stringify(created.body)}`);
   const payment = created.body;
-  if (!payment.livemode || payment.chain_id !== 56) throw new RehearsalFinding(`payment ${payment.id} is livemode ${payment.livemode} on chain ${payment.chain_id}, not live on 56`);
+  if (!payment.livemode || payment.chain_id !== 56)
+    throw new RehearsalFinding(`payment ${payment.id} is livemode ${payment.livemode} on chain ${payment.chain_id}, not live on 56`);
 
   for (const option of payment.payment_options) {
-    if (!/^ethereum:(pay-)?0x[0-9a-fA-F]{40}@56(\/|\?)/.test(option.uri)) throw new RehearsalFinding(`the ${option.token} option's EIP-681 URI does not name chain 56 (@56): ${option.uri}`);
+    if (!/^ethereum:(pay-)?0x[0-9a-fA-F]{40}@56(\/|\?)/.test(option.uri))
+      throw new RehearsalFinding(`the ${option.token} option's EIP-681 URI does not name chain 56 (@56): ${option.uri}`);
     const mainnet = tokens[option.token];
-    if (!mainnet || getAddress(option.address) !== mainnet) throw new RehearsalFinding(`the ${option.token} option is token ${option.address}, not the mainnet ${mainnet ?? "(unknown)"}`);
+    if (!mainnet || getAddress(option.address) !== mainnet)
+      throw new RehearsalFinding(`the ${option.token} option is token ${option.address}, not the mainnet ${mainnet ?? "(unknown)"}`);
   }
   const page = await fetch(payment.checkout_url, { headers: { accept: "text/html" }, signal: AbortSignal.timeout(15_000) });
   const html = await page.text();
@@ -101,8 +105,10 @@ export async function rehearsePayment({
   const option = payment.payment_options.find((candidate) => candidate.token === symbol);
   if (!option) throw new RehearsalFinding(`payment ${payment.id} offers ${payment.payment_options.map((o) => o.token).join(", ")}, not ${symbol}`);
   const request = customer.scan(option.uri);
-  if (request.to !== getAddress(payment.deposit_address)) throw new RehearsalFinding(`the ${symbol} URI pays ${request.to}, not the deposit address ${payment.deposit_address}`);
-  if ((request.kind === "token" ? request.token : zeroAddress) !== tokens[symbol]) throw new RehearsalFinding(`the ${symbol} URI is for another token: ${option.uri}`);
+  if (request.to !== getAddress(payment.deposit_address))
+    throw new RehearsalFinding(`the ${symbol} URI pays ${request.to}, not the deposit address ${payment.deposit_address}`);
+  if ((request.kind === "token" ? request.token : zeroAddress) !== tokens[symbol])
+    throw new RehearsalFinding(`the ${symbol} URI is for another token: ${option.uri}`);
   await customer.getTokensFor(request, issuer);
   const sent = await customer.send(request);
   const sentAmount = `${formatUnits(request.amount, option.decimals)} ${symbol}`;

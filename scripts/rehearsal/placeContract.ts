@@ -8,10 +8,16 @@ interface StructLog {
 }
 
 /** Sends a transaction from an account the chain holds the key of, mines it and returns its receipt. */
-export async function sendAndMine(provider: EthereumProvider, tx: { from: Address; to?: Address; data: Hex }): Promise<{ hash: Hex; contractAddress: Address | null; status: string }> {
+export async function sendAndMine(
+  provider: EthereumProvider,
+  tx: { from: Address; to?: Address; data: Hex },
+): Promise<{ hash: Hex; contractAddress: Address | null; status: string }> {
   const hash = (await provider.request({ method: "eth_sendTransaction", params: [tx] })) as Hex;
   await provider.request({ method: "evm_mine", params: [] });
-  const receipt = (await provider.request({ method: "eth_getTransactionReceipt", params: [hash] })) as { contractAddress: Address | null; status: string } | null;
+  const receipt = (await provider.request({ method: "eth_getTransactionReceipt", params: [hash] })) as {
+    contractAddress: Address | null;
+    status: string;
+  } | null;
   if (receipt?.status !== "0x1") throw new Error(`transaction ${hash} from ${tx.from} ${receipt ? "reverted" : "was not mined"}`);
   return { hash, contractAddress: receipt.contractAddress, status: receipt.status };
 }
@@ -20,7 +26,10 @@ export async function sendAndMine(provider: EthereumProvider, tx: { from: Addres
  * Deploys a contract (by `from`, on the rehearsal chain) and returns its address. Used for what really lives at an
  * address of its own on BSC, such as a Chainlink aggregator.
  */
-export async function deployContract(provider: EthereumProvider, { from, abi, bytecode, args }: { from: Address; abi: Abi; bytecode: Hex; args: readonly unknown[] }): Promise<{ address: Address; hash: Hex }> {
+export async function deployContract(
+  provider: EthereumProvider,
+  { from, abi, bytecode, args }: { from: Address; abi: Abi; bytecode: Hex; args: readonly unknown[] },
+): Promise<{ address: Address; hash: Hex }> {
   const { hash, contractAddress } = await sendAndMine(provider, { from, data: encodeDeployData({ abi, bytecode, args }) });
   if (!contractAddress) throw new Error(`the deployment ${hash} created no contract`);
   return { address: getAddress(contractAddress), hash };
@@ -38,7 +47,9 @@ export async function placeContract(
   at: Address,
 ): Promise<void> {
   const { address: instance, hash } = await deployContract(provider, contract);
-  const trace = (await provider.request({ method: "debug_traceTransaction", params: [hash, { disableMemory: true, disableStorage: true }] })) as { structLogs: StructLog[] };
+  const trace = (await provider.request({ method: "debug_traceTransaction", params: [hash, { disableMemory: true, disableStorage: true }] })) as {
+    structLogs: StructLog[];
+  };
   const slots = new Set<Hex>();
   for (const log of trace.structLogs) {
     // At depth 1 the constructor writes its own storage; the key is the top of the stack (the stack's last entry).

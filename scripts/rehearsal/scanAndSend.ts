@@ -41,7 +41,13 @@ export class ScanAndSendCustomer {
     if (held >= request.amount) return;
     const hash = (await this.chain.provider.request({
       method: "eth_sendTransaction",
-      params: [{ from: issuer, to: request.token, data: encodeFunctionData({ abi: mintAbi, functionName: "mint", args: [this.account.address, request.amount - held] }) }],
+      params: [
+        {
+          from: issuer,
+          to: request.token,
+          data: encodeFunctionData({ abi: mintAbi, functionName: "mint", args: [this.account.address, request.amount - held] }),
+        },
+      ],
     })) as Hex;
     await this.mined(hash, "the issuer's transfer to the customer");
   }

@@ -23,7 +23,12 @@ function unreachable(error: unknown): string {
   if (error instanceof NotJsonRpc) return error.message;
   if ((error as Error).name === "TimeoutError") return "no answer within 10 s";
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  const words: Record<string, string> = { ECONNREFUSED: "connection refused", ENOTFOUND: "no such host", ECONNRESET: "connection reset", ETIMEDOUT: "timed out" };
+  const words: Record<string, string> = {
+    ECONNREFUSED: "connection refused",
+    ENOTFOUND: "no such host",
+    ECONNRESET: "connection reset",
+    ETIMEDOUT: "timed out",
+  };
   if (cause?.code) return words[cause.code] ? `${words[cause.code]} (${cause.code})` : cause.code;
   return cause?.message ?? (error as Error).message;
 }
@@ -61,9 +66,14 @@ async function chainIdOf(urls: string[], source: string, out: (line: string) => 
  * The chain's deployment record: the file given, else deployments/<chainId>.json (or in OPENPAY_DEPLOYMENTS_DIR).
  * The services read <dir>/<chainId>.json, so a file of another name is handed to them as a copy of that name.
  */
-function deploymentFor(chainId: number, file: string | undefined, env: NodeJS.ProcessEnv): { record: DeploymentRecord; file: string; dir: string; cleanup: () => void } {
+function deploymentFor(
+  chainId: number,
+  file: string | undefined,
+  env: NodeJS.ProcessEnv,
+): { record: DeploymentRecord; file: string; dir: string; cleanup: () => void } {
   const given = file !== undefined;
-  const wanted = file ?? path.join(env.OPENPAY_DEPLOYMENTS_DIR?.trim() ? userPath(env.OPENPAY_DEPLOYMENTS_DIR.trim()) : DEFAULT_DEPLOYMENTS_DIR, `${chainId}.json`);
+  const wanted =
+    file ?? path.join(env.OPENPAY_DEPLOYMENTS_DIR?.trim() ? userPath(env.OPENPAY_DEPLOYMENTS_DIR.trim()) : DEFAULT_DEPLOYMENTS_DIR, `${chainId}.json`);
   let dir = path.dirname(wanted);
   let cleanup: () => void = () => undefined;
   if (path.basename(wanted) !== `${chainId}.json`) {
@@ -74,7 +84,9 @@ function deploymentFor(chainId: number, file: string | undefined, env: NodeJS.Pr
     } catch (error) {
       cleanup();
       const code = (error as NodeJS.ErrnoException).code;
-      throw new StartError(`--deployment / DEPLOYMENT_FILE: ${shownPath(wanted)} ${code === "ENOENT" ? "not found" : `cannot be read (${code ?? (error as Error).message})`}`);
+      throw new StartError(
+        `--deployment / DEPLOYMENT_FILE: ${shownPath(wanted)} ${code === "ENOENT" ? "not found" : `cannot be read (${code ?? (error as Error).message})`}`,
+      );
     }
   }
   try {
@@ -114,7 +126,9 @@ export async function runAgainstChain(settings: StartSettings, out: (line: strin
   }
 
   const progress = new Progress(4, out);
-  out(`Open Pay: starting the services against ${urls[0]}${urls.length > 1 ? ` (and ${urls.length - 1} more)` : ""}; no chain is started and nothing is deployed`);
+  out(
+    `Open Pay: starting the services against ${urls[0]}${urls.length > 1 ? ` (and ${urls.length - 1} more)` : ""}; no chain is started and nothing is deployed`,
+  );
   progress.step(`asking the chain for its id (${settings.rpcSource})`);
   const chainId = await chainIdOf(urls, settings.rpcSource!, out);
   progress.detail(`chain ${chainId}`);
@@ -134,7 +148,10 @@ export async function runAgainstChain(settings: StartSettings, out: (line: strin
     try {
       const store = await openStore({ url: config.databaseUrl });
       try {
-        const row = await store.db.selectFrom("merchants").select((eb) => eb.fn.countAll<string>().as("count")).executeTakeFirstOrThrow();
+        const row = await store.db
+          .selectFrom("merchants")
+          .select((eb) => eb.fn.countAll<string>().as("count"))
+          .executeTakeFirstOrThrow();
         merchants = Number(row.count);
       } finally {
         await store.close();

@@ -24,8 +24,14 @@ export function demoConnection(dataDir: string, env: NodeJS.ProcessEnv): DemoCon
   const details = stackFolder(dataDir).details;
   const rpcOverride = env.LOCAL_RPC_URL?.trim() || undefined;
   if (url || key) {
-    if (!url) throw new StartError("OPENPAY_KEY is set but OPENPAY_URL is not: set both (the gateway's URL and its API key), or neither to use the running local stack");
-    if (!key) throw new StartError("OPENPAY_URL is set but OPENPAY_KEY is not: set both (the gateway's URL and its API key), or neither to use the running local stack");
+    if (!url)
+      throw new StartError(
+        "OPENPAY_KEY is set but OPENPAY_URL is not: set both (the gateway's URL and its API key), or neither to use the running local stack",
+      );
+    if (!key)
+      throw new StartError(
+        "OPENPAY_URL is set but OPENPAY_KEY is not: set both (the gateway's URL and its API key), or neither to use the running local stack",
+      );
     const stackRpc = existsSync(details) ? readStackDetails(details).rpcUrl : undefined;
     return { apiUrl: url.replace(/\/+$/, ""), apiKey: key, rpcUrl: rpcOverride ?? stackRpc ?? DEFAULT_LOCAL_RPC_URL, from: "OPENPAY_URL and OPENPAY_KEY" };
   }

@@ -23,7 +23,9 @@ export async function serveInProcessChain(
     listening = await server.listen();
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new StartError(`port ${port} on 127.0.0.1, for the local chain's JSON-RPC, ${code === "EADDRINUSE" ? "is in use" : `cannot be listened on (${code})`}: choose another with ${changedWith}`);
+    throw new StartError(
+      `port ${port} on 127.0.0.1, for the local chain's JSON-RPC, ${code === "EADDRINUSE" ? "is in use" : `cannot be listened on (${code})`}: choose another with ${changedWith}`,
+    );
   }
   await hre.network.provider.send("evm_setAutomine", [true]);
   await hre.network.provider.send("evm_setIntervalMining", [blockTimeMs]);

@@ -40,7 +40,9 @@ export function freshStackFolder(dir: string, changedWith: string): StackFolder 
   if (existsSync(dir)) {
     const entries = readdirSync(dir);
     if (entries.length > 0 && !entries.includes(MARKER)) {
-      throw new StartError(`${shownPath(dir)} is not empty and was not made by npm start, which wipes its folder at every start: choose another with ${changedWith}`);
+      throw new StartError(
+        `${shownPath(dir)} is not empty and was not made by npm start, which wipes its folder at every start: choose another with ${changedWith}`,
+      );
     }
     rmSync(dir, { recursive: true, force: true });
   }

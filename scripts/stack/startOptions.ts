@@ -106,7 +106,10 @@ export function readStartSettings(argv: string[], env: NodeJS.ProcessEnv): Start
   const rpc = given("rpc-url");
   const rpcList = rpc.value ?? blank(env.RPC_URLS);
   const rpcSource = rpc.value === undefined ? (rpcList === undefined ? undefined : "RPC_URLS") : settingName("rpc-url", rpc.from);
-  const rpcUrls = rpcList?.split(",").map((url) => url.trim()).filter(Boolean);
+  const rpcUrls = rpcList
+    ?.split(",")
+    .map((url) => url.trim())
+    .filter(Boolean);
   if (rpcUrls && !rpcUrls.every((url) => /^https?:\/\/[^/]/.test(url))) {
     throw new StartError(`${rpcSource} must be http(s) JSON-RPC URLs, comma-separated, got "${rpcList}"`);
   }
@@ -129,8 +132,7 @@ export function readStartSettings(argv: string[], env: NodeJS.ProcessEnv): Start
     rpcSource,
     deploymentFile: deployment.value === undefined ? undefined : userPath(deployment.value),
     dataDir: dataDir.value === undefined ? undefined : userPath(dataDir.value),
-    chainPort:
-      chainPort.value === undefined ? DEFAULT_CHAIN_PORT : wholeNumber("chain-port", chainPort.from, chainPort.value, 0, 65_535, "a port number"),
+    chainPort: chainPort.value === undefined ? DEFAULT_CHAIN_PORT : wholeNumber("chain-port", chainPort.from, chainPort.value, 0, 65_535, "a port number"),
     blockTimeMs:
       blockTime.value === undefined
         ? DEFAULT_BLOCK_TIME_MS
@@ -192,9 +194,10 @@ export function startHelp(): string {
         "itself, and WEBHOOK_ALLOWED_CIDRS defaults to 127.0.0.1/32 so that a local receiver (npm run demo) gets webhooks.",
       "",
     ),
-    ...sameNoteTogether(CONFIG_VARIABLES.filter((name) => !START_OPTIONS.some((option) => option.variable === name)), notes).map(
-      ({ names, note }) => entry(names.join(", "), note),
-    ),
+    ...sameNoteTogether(
+      CONFIG_VARIABLES.filter((name) => !START_OPTIONS.some((option) => option.variable === name)),
+      notes,
+    ).map(({ names, note }) => entry(names.join(", "), note)),
     "",
     "Then: npm run demo (another terminal) pays a payment on the local stack and shows its webhooks; docs/local-stack.md.",
   ];

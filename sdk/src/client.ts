@@ -198,7 +198,11 @@ export class OpenPay {
         try {
           return JSON.parse(text) as T;
         } catch {
-          throw new OpenPayError({ status: response.status, type: "api_error", message: `${what}: the API answered ${response.status} with a body that is not JSON` });
+          throw new OpenPayError({
+            status: response.status,
+            type: "api_error",
+            message: `${what}: the API answered ${response.status} with a body that is not JSON`,
+          });
         }
       }
 

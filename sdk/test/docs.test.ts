@@ -62,11 +62,19 @@ describe("docs/sdk.md: the 20-line integration, run as written", function () {
     const payment = await call(fixture().api, "GET", `/v1/payments/${id}`, { key: fixture().key });
     expect(payment.body).to.include({ order_id: "1042", amount_usd: "25.00" });
 
-    const body = JSON.stringify({ type: "payment.completed", timestamp: new Date().toISOString(), data: { ...payment.body, status: "paid", received_usd: "25.00" } });
+    const body = JSON.stringify({
+      type: "payment.completed",
+      timestamp: new Date().toISOString(),
+      data: { ...payment.body, status: "paid", received_usd: "25.00" },
+    });
     const signed = signDelivery({ id: "msg_docs1", body, secrets: [secret] });
     const delivered = await fetch(`${url}/webhooks/openpay`, { method: "POST", headers: { "content-type": "application/json", ...signed }, body });
     expect(delivered.status).to.equal(204);
-    const forged = await fetch(`${url}/webhooks/openpay`, { method: "POST", headers: { "content-type": "application/json", ...signed }, body: body.replace("25.00", "0.01") });
+    const forged = await fetch(`${url}/webhooks/openpay`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...signed },
+      body: body.replace("25.00", "0.01"),
+    });
     expect(forged.status).to.equal(400);
     // The child's console output crosses a pipe: give it a moment.
     await eventually("the shop logs the paid order", () => output.includes("order 1042 paid"), 5_000);

@@ -44,7 +44,10 @@ describe("the merchants' contract: sdk/openapi.json and the SDK's types generate
       Object.values(operations).map((operation) => operation.operationId),
     );
     expect(operationIds).to.include.members(["createPayment", "getPayment", "listPayments", "createRefund", "getBalances", "createWithdrawal"]);
-    expect(operationIds.every((id) => typeof id === "string" && /^[a-z][A-Za-z]+$/.test(id)), String(operationIds)).to.equal(true);
+    expect(
+      operationIds.every((id) => typeof id === "string" && /^[a-z][A-Za-z]+$/.test(id)),
+      String(operationIds),
+    ).to.equal(true);
     expect(new Set(operationIds).size).to.equal(operationIds.length);
   });
 

@@ -180,9 +180,7 @@ describe("merchant SDK (@openpay/sdk) against the real API", function () {
       const baseUrl = `http://127.0.0.1:${closedPort}`;
       const unreachable = await openPayErrorOf(new OpenPay({ apiKey: fixture().key, baseUrl, maxRetries: 1, maxRetryDelayMs: 50 }).listPayments());
       expect(unreachable).to.include({ status: 0, type: "connection_error" });
-      expect(unreachable.message).to.equal(
-        `could not reach the Open Pay API at ${baseUrl} (GET /v1/payments, 2 attempts): fetch failed (ECONNREFUSED)`,
-      );
+      expect(unreachable.message).to.equal(`could not reach the Open Pay API at ${baseUrl} (GET /v1/payments, 2 attempts): fetch failed (ECONNREFUSED)`);
 
       let attempts = 0;
       const proxy: typeof fetch = async () => {
@@ -307,13 +305,20 @@ describe("merchant SDK (@openpay/sdk) against the real API", function () {
     });
 
     it("takes balance.withdrawn with a withdrawal, never with a payment", function () {
-      const withdrawal = { object: "withdrawal", id: "wd_ab_0", amount: "10", token: { symbol: "USDT", address: "0x55d398326f99059fF775485246999027B3197955" } };
+      const withdrawal = {
+        object: "withdrawal",
+        id: "wd_ab_0",
+        amount: "10",
+        token: { symbol: "USDT", address: "0x55d398326f99059fF775485246999027B3197955" },
+      };
       const body = JSON.stringify({ type: "balance.withdrawn", timestamp: new Date().toISOString(), data: withdrawal });
       const event = verifyWebhook(body, signDelivery({ id: "msg_2", body, secrets: [secret] }), secret);
       if (event.type !== "balance.withdrawn") throw new Error(`expected balance.withdrawn, got ${event.type}`);
       expect(event.data).to.include({ object: "withdrawal", amount: "10" });
       const mislabelled = JSON.stringify({ type: "balance.withdrawn", timestamp: new Date().toISOString(), data: { object: "payment", id: "0x01" } });
-      expect(webhookErrorOf(() => verifyWebhook(mislabelled, signDelivery({ id: "msg_3", body: mislabelled, secrets: [secret] }), secret)).reason).to.equal("invalid_payload");
+      expect(webhookErrorOf(() => verifyWebhook(mislabelled, signDelivery({ id: "msg_3", body: mislabelled, secrets: [secret] }), secret)).reason).to.equal(
+        "invalid_payload",
+      );
     });
   });
 });

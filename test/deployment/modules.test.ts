@@ -241,10 +241,8 @@ describe("deployment modules", function () {
       const [deployer, , newAdmin] = await ethers.getSigners();
       const text = localWith(readFileSync(LOCAL_PARAMETERS_FILE, "utf8"), "admin", newAdmin.address);
       const lines: string[] = [];
-      const { record } = await deployOpenPay(
-        hre,
-        { parametersFile: parametersFile(text), deploymentsDir: tempDir(), displayUi: false },
-        (line) => lines.push(line),
+      const { record } = await deployOpenPay(hre, { parametersFile: parametersFile(text), deploymentsDir: tempDir(), displayUi: false }, (line) =>
+        lines.push(line),
       );
       const escrow = await escrowAt(record.escrow);
       const roles = await roleIds(escrow);

@@ -107,11 +107,7 @@ describe("live networks (deploy/networks.ts)", function () {
     });
 
     it("signs with the well-formed keys only, in the order deployer, operator, merchant", function () {
-      expect(liveNetworks(COMPLETE_ENV).bsc.accounts).to.deep.equal([
-        KEYS.DEPLOYER_PRIVATE_KEY,
-        KEYS.OPERATOR_PRIVATE_KEY,
-        KEYS.MERCHANT_PRIVATE_KEY,
-      ]);
+      expect(liveNetworks(COMPLETE_ENV).bsc.accounts).to.deep.equal([KEYS.DEPLOYER_PRIVATE_KEY, KEYS.OPERATOR_PRIVATE_KEY, KEYS.MERCHANT_PRIVATE_KEY]);
       const config = liveNetworks({
         ...COMPLETE_ENV,
         DEPLOYER_PRIVATE_KEY: ` ${KEYS.DEPLOYER_PRIVATE_KEY} `,

@@ -235,7 +235,7 @@ describe("deployment parameters (deploy/parameters/*.json5)", function () {
   });
 
   describe("readNetworkParameters", function () {
-    it("reads feed prices beyond 2^53 written in Ignition's \"123n\" notation as bigints", function () {
+    it('reads feed prices beyond 2^53 written in Ignition\'s "123n" notation as bigints', function () {
       const text = readFileSync(FILES.local, "utf8").replace(/usdtPrice: \d+/, 'usdtPrice: "100000000000000000000n"');
       expect(text).to.include('"100000000000000000000n"');
       const network = readNetworkParameters(writeTemp(text));

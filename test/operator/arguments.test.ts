@@ -1,14 +1,5 @@
 import { expect } from "chai";
-import {
-  parseAddress,
-  parseAmount,
-  parseBps,
-  parseChoice,
-  parsePaymentId,
-  parseStaleness,
-  parseUsd,
-  required,
-} from "../../scripts/operator/arguments";
+import { parseAddress, parseAmount, parseBps, parseChoice, parsePaymentId, parseStaleness, parseUsd, required } from "../../scripts/operator/arguments";
 import { OperatorError } from "../../scripts/operator/operatorError";
 
 /** The message of the OperatorError `parse` throws. */
@@ -50,9 +41,7 @@ describe("operator: argument parsers", function () {
 
     it("refuses a mixed-case address with a wrong EIP-55 checksum and shows the right one", function () {
       const typo = CHECKSUMMED.replace("F79", "f79");
-      expect(refusal(() => parseAddress("signer", typo))).to.equal(
-        `--signer: ${typo} has a wrong EIP-55 checksum (a typo?); expected ${CHECKSUMMED}`,
-      );
+      expect(refusal(() => parseAddress("signer", typo))).to.equal(`--signer: ${typo} has a wrong EIP-55 checksum (a typo?); expected ${CHECKSUMMED}`);
     });
 
     it("names a missing address's option", function () {

@@ -84,9 +84,7 @@ describe("operator: the command line", function () {
       expect(await statusOf(world.escrow, result.paymentId)).to.equal("open");
       const payment = await world.escrow.paymentOf(result.paymentId);
       expect(payment.amount).to.equal(parseEther(result.amount));
-      expect(await world.escrow.depositOf(result.paymentId, world.record.tokens.BNB.address, world.customer.address)).to.equal(
-        parseEther(result.amount),
-      );
+      expect(await world.escrow.depositOf(result.paymentId, world.record.tokens.BNB.address, world.customer.address)).to.equal(parseEther(result.amount));
       expect(parseEther(result.remainingUsd) > 0n).to.equal(true);
     });
 
@@ -161,10 +159,7 @@ describe("operator: the command line", function () {
       } finally {
         [console.error, console.log, process.exitCode] = [originalError, originalLog, exitCode];
       }
-      expect(errors).to.deep.equal([
-        "error: --bps: 501 is outside 0..500 basis points",
-        `error: --from: no key configured for ${KEYLESS} on hardhat`,
-      ]);
+      expect(errors).to.deep.equal(["error: --bps: 501 is outside 0..500 basis points", `error: --from: no key configured for ${KEYLESS} on hardhat`]);
       expect(failedWith).to.equal(1);
       expect(succeededWith).to.equal(undefined);
       expect((await world.escrow.settings()).feeBps).to.equal(25n);

@@ -50,12 +50,8 @@ describe("operator: allow-token, disallow-token, set-tolerance, set-fee, set-max
     it("refuses a staleness limit of 0 or beyond two days, naming --max-staleness, and sends nothing", async function () {
       const { token, feed } = await newTokenWithFeed();
       const before = await blockNumber();
-      expect(await operatorError(allowToken(hre, { token, feed, maxStaleness: "0" }))).to.equal(
-        "--max-staleness: 0 is outside 1..172800 seconds",
-      );
-      expect(await operatorError(allowToken(hre, { token, feed, maxStaleness: "200000" }))).to.equal(
-        "--max-staleness: 200000 is outside 1..172800 seconds",
-      );
+      expect(await operatorError(allowToken(hre, { token, feed, maxStaleness: "0" }))).to.equal("--max-staleness: 0 is outside 1..172800 seconds");
+      expect(await operatorError(allowToken(hre, { token, feed, maxStaleness: "200000" }))).to.equal("--max-staleness: 200000 is outside 1..172800 seconds");
       expect(await operatorError(allowToken(hre, { token, feed }))).to.equal("--max-staleness is required");
       expect(await blockNumber()).to.equal(before);
       expect((await world.escrow.tokenConfigOf(token)).index).to.equal(0n);
@@ -87,9 +83,7 @@ describe("operator: allow-token, disallow-token, set-tolerance, set-fee, set-max
       expect(await operatorError(allowToken(hre, { token, feed: zeroAddress, maxStaleness: "60" }))).to.equal(
         `--feed: no contract at ${zeroAddress} on hardhat`,
       );
-      expect(await operatorError(allowToken(hre, { token: KEYLESS, feed, maxStaleness: "60" }))).to.equal(
-        `--token: no contract at ${KEYLESS} on hardhat`,
-      );
+      expect(await operatorError(allowToken(hre, { token: KEYLESS, feed, maxStaleness: "60" }))).to.equal(`--token: no contract at ${KEYLESS} on hardhat`);
       expect((await world.escrow.tokenConfigOf(token)).index).to.equal(0n);
     });
 
@@ -168,9 +162,7 @@ describe("operator: allow-token, disallow-token, set-tolerance, set-fee, set-max
     });
 
     it("refuses a sender without DEFAULT_ADMIN_ROLE", async function () {
-      expect(await operatorError(setTolerance(hre, { token: "USDT", bps: "10", from: world.customer.address }))).to.contain(
-        "does not hold DEFAULT_ADMIN_ROLE",
-      );
+      expect(await operatorError(setTolerance(hre, { token: "USDT", bps: "10", from: world.customer.address }))).to.contain("does not hold DEFAULT_ADMIN_ROLE");
     });
   });
 

@@ -7,16 +7,7 @@ import { setFee } from "../../scripts/operator/configure";
 import { describeRevert, escrowContext, requireRole, sendToEscrow } from "../../scripts/operator/escrowContext";
 import { withdraw } from "../../scripts/operator/merchantFunds";
 import { setPaused } from "../../scripts/operator/pausing";
-import {
-  blockNumber,
-  DEPLOYMENTS_DIR_VARIABLE,
-  KEYLESS,
-  operatorError,
-  simulateQuietly,
-  tempDir,
-  useLocalOpenPay,
-  writeRecordCopy,
-} from "./support";
+import { blockNumber, DEPLOYMENTS_DIR_VARIABLE, KEYLESS, operatorError, simulateQuietly, tempDir, useLocalOpenPay, writeRecordCopy } from "./support";
 
 describe("operator: the deployment record, the sender and the escrow's errors", function () {
   const world = useLocalOpenPay();

@@ -133,9 +133,7 @@ describe("operator: expire", function () {
   it("refuses an intent the escrow has no deposit for", async function () {
     const file = world.file("unpaid.json");
     const intent = await signedIntentFile(world, file);
-    expect(await operatorError(expire(hre, { intent: file }))).to.equal(
-      `--intent: unknown payment ${intent.paymentId} (the escrow has no deposit for it)`,
-    );
+    expect(await operatorError(expire(hre, { intent: file }))).to.equal(`--intent: unknown payment ${intent.paymentId} (the escrow has no deposit for it)`);
   });
 
   it("refuses a payment paid in one token, with nothing left to refund", async function () {

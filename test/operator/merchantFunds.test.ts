@@ -56,9 +56,7 @@ describe("operator: withdraw and refund", function () {
       expect(await operatorError(withdraw(hre, { token: "USDC", amount: "1.0000000000000000001", ...merchantOptions() }))).to.equal(
         "--amount: 1.0000000000000000001 has 19 decimals but USDC has 18",
       );
-      expect(await operatorError(withdraw(hre, { token: "USDC", amount: "0", ...merchantOptions() }))).to.equal(
-        "--amount: must be more than zero",
-      );
+      expect(await operatorError(withdraw(hre, { token: "USDC", amount: "0", ...merchantOptions() }))).to.equal("--amount: must be more than zero");
       expect(await operatorError(withdraw(hre, { token: "USDC", amount: "ten", ...merchantOptions() }))).to.equal(
         '--amount: "ten" is not a decimal amount (digits, optionally a point and more digits)',
       );
@@ -107,9 +105,7 @@ describe("operator: withdraw and refund", function () {
       const usdt = world.record.tokens.USDT.address;
       const customerBefore = await balanceIn(world, "USDT", world.customer.address);
 
-      const { lines } = await captureLog(() =>
-        refund(hre, { payment: paid.paymentId, to: world.customer.address, amount: "5", ...merchantOptions() }),
-      );
+      const { lines } = await captureLog(() => refund(hre, { payment: paid.paymentId, to: world.customer.address, amount: "5", ...merchantOptions() }));
       expect(lines[0]).to.match(/^refund: transaction 0x[0-9a-f]{64} in block \d+$/);
       expect(await world.escrow.refundedOf(paid.paymentId)).to.equal(parseEther("5"));
       expect(await statusOf(world.escrow, paid.paymentId)).to.equal("partially refunded");

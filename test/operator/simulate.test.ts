@@ -6,16 +6,7 @@ import { PAYMENT_INTENT_TYPES, paymentIntentDomain } from "../../indexer/src/pay
 import { expire } from "../../scripts/operator/expire";
 import { readIntentFile } from "../../scripts/operator/intentFile";
 import { simulate, type SimulationResult } from "../../scripts/operator/simulate";
-import {
-  balanceIn,
-  blockNumber,
-  captureLog,
-  operatorError,
-  passExpiry,
-  simulateQuietly,
-  statusOf,
-  useLocalOpenPay,
-} from "./support";
+import { balanceIn, blockNumber, captureLog, operatorError, passExpiry, simulateQuietly, statusOf, useLocalOpenPay } from "./support";
 
 const SYMBOLS = ["USDT", "USDC", "BNB"] as const;
 type TokenSymbol = (typeof SYMBOLS)[number];
@@ -90,9 +81,7 @@ describe("operator: simulate", function () {
       it("late, directly: the escrow refuses with DepositAfterExpiry and takes nothing", async function () {
         const escrowBefore = await balanceIn(world, symbol, world.record.escrow);
         const result = await simulatePrinting({ scenario: "late", token: symbol, usd: PRICE });
-        expect(result.refused).to.match(
-          new RegExp(`^the escrow refused: DepositAfterExpiry\\(paymentId=${result.paymentId}, expiry=\\d+, timestamp=\\d+\\)$`),
-        );
+        expect(result.refused).to.match(new RegExp(`^the escrow refused: DepositAfterExpiry\\(paymentId=${result.paymentId}, expiry=\\d+, timestamp=\\d+\\)$`));
         expect(result.transaction).to.equal(undefined);
         expect(result).to.include({ status: "none", receivedUsd: "0", remainingUsd: "0" });
         expect(await statusOf(world.escrow, result.paymentId)).to.equal("none");
@@ -214,9 +203,7 @@ describe("operator: simulate", function () {
     expect(await operatorError(simulateQuietly({ scenario: "half" }))).to.equal('--scenario: "half" is not one of full, partial, over, late');
     expect(await operatorError(simulateQuietly({ via: "wire" }))).to.equal('--via: "wire" is not one of direct, deposit-address');
     expect(await operatorError(simulateQuietly({ usd: "0" }))).to.equal("--usd: must be more than zero");
-    expect(await operatorError(simulateQuietly({ usd: "$5" }))).to.equal(
-      '--usd: "$5" is not a decimal amount (digits, optionally a point and more digits)',
-    );
+    expect(await operatorError(simulateQuietly({ usd: "$5" }))).to.equal('--usd: "$5" is not a decimal amount (digits, optionally a point and more digits)');
     expect(await operatorError(simulateQuietly({ token: "DAI" }))).to.equal('--token: "DAI" is not an address (0x and 40 hex digits)');
     const missing = world.file("nowhere.json");
     expect(await operatorError(simulateQuietly({ intent: missing }))).to.match(new RegExp(`^--intent: cannot read ${missing}: ENOENT`));

@@ -83,7 +83,7 @@ export async function depositAndCollect(
   token: TestToken | string,
   amount: bigint,
   from: Signer = f.customer,
-  signature: string = s.signature
+  signature: string = s.signature,
 ): Promise<string> {
   const depositAddress = await f.escrow.depositAddressOf(s.intent);
   await plainTransfer(token, from, depositAddress, amount);

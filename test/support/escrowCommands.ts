@@ -84,10 +84,7 @@ const intentSpecs: fc.Arbitrary<IntentSpec[]> = fc.array(
     expiresIn: fc.integer({ min: 600, max: 14_400 }),
     refundTo: fc.constantFrom<IntentSpec["refundTo"]>("none", "none", "wallet", "refuser"),
     // Mostly every token, so that most deposits are accepted; else any non-empty subset.
-    accepts: fc.oneof(
-      { weight: 3, arbitrary: fc.constant(7) },
-      { weight: 1, arbitrary: fc.integer({ min: 1, max: 7 }) },
-    ),
+    accepts: fc.oneof({ weight: 3, arbitrary: fc.constant(7) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 7 }) }),
   }),
   { minLength: INTENTS, maxLength: INTENTS },
 );
@@ -121,10 +118,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
     weight: 1,
     arbitrary: fc.record({
       kind: fc.constant("wait" as const),
-      seconds: fc.oneof(
-        { weight: 3, arbitrary: fc.bigInt({ min: 1n, max: 600n }) },
-        { weight: 1, arbitrary: fc.bigInt({ min: 601n, max: 5_400n }) },
-      ),
+      seconds: fc.oneof({ weight: 3, arbitrary: fc.bigInt({ min: 1n, max: 600n }) }, { weight: 1, arbitrary: fc.bigInt({ min: 601n, max: 5_400n }) }),
     }),
   },
   {
@@ -196,8 +190,7 @@ const partial: fc.Arbitrary<Share> = fc.record({
 const deadline = fc.constantFrom("expiry" as const, "windowEnd" as const);
 /** Then, maybe, the refuser claims what could not be sent to it (a refund in BNB). */
 const claimTo = fc.option(receiver, { nil: undefined });
-const claim = (token: TokenSlot, to: Receiver | undefined): Command[] =>
-  to === undefined ? [] : [{ kind: "claim", byRefuser: true, token, to }];
+const claim = (token: TokenSlot, to: Receiver | undefined): Command[] => (to === undefined ? [] : [{ kind: "claim", byRefuser: true, token, to }]);
 
 /**
  * Commands that mean more together than drawn apart, on one intent and a token it accepts: a transfer then its
@@ -220,24 +213,18 @@ function episodes(intents: readonly IntentSpec[]): fc.Arbitrary<Command[]> {
   const nativeTarget = native.length === 0 ? target : fc.oneof(target, fc.constantFrom(...native));
   // Deposit-address deposits of an intent without `refundTo` wait for the operator after an expiry.
   const kept = intents.flatMap((spec, intent) =>
-    spec.refundTo === "none"
-      ? SLOTS.filter((slot) => (spec.accepts >> slot) & 1).map((token) => ({ intent, token }))
-      : [],
+    spec.refundTo === "none" ? SLOTS.filter((slot) => (spec.accepts >> slot) & 1).map((token) => ({ intent, token })) : [],
   );
   const keptTarget = kept.length === 0 ? target : fc.constantFrom(...kept);
   return fc.oneof(
-    fc
-      .record({ target, from: two, share, byOperator: fc.boolean() })
-      .map(({ target, from, share, byOperator }): Command[] => [
-        { kind: "transfer", ...target, from, share },
-        { kind: "collect", ...target, byOperator },
-      ]),
-    fc
-      .record({ target, ...payer, first: partial, second: share })
-      .map(({ target, payer, forRefuser, first, second }): Command[] => [
-        { kind: "pay", ...target, payer, forRefuser, share: first },
-        { kind: "pay", ...target, payer, forRefuser, share: { ...second, topUp: true } },
-      ]),
+    fc.record({ target, from: two, share, byOperator: fc.boolean() }).map(({ target, from, share, byOperator }): Command[] => [
+      { kind: "transfer", ...target, from, share },
+      { kind: "collect", ...target, byOperator },
+    ]),
+    fc.record({ target, ...payer, first: partial, second: share }).map(({ target, payer, forRefuser, first, second }): Command[] => [
+      { kind: "pay", ...target, payer, forRefuser, share: first },
+      { kind: "pay", ...target, payer, forRefuser, share: { ...second, topUp: true } },
+    ]),
     fc
       .record({ target: nativeTarget, ...payer, share: partial, to: deadline, byOperator: fc.boolean(), claimTo })
       .map(({ target, payer, forRefuser, share, to, byOperator, claimTo }): Command[] => [
@@ -261,12 +248,10 @@ function episodes(intents: readonly IntentSpec[]): fc.Arbitrary<Command[]> {
         { kind: "withdraw", merchant: intents[target.intent].merchant, token: target.token, bps },
         { kind: "withdrawFees", token: target.token },
       ]),
-    fc
-      .record({ intent, token, from: two, share, to: receiver, byOperator: fc.boolean() })
-      .map(({ intent, token, from, share, to, byOperator }): Command[] => [
-        { kind: "transfer", intent, token, from, share },
-        { kind: "returnStray", intent, token, to, byOperator },
-      ]),
+    fc.record({ intent, token, from: two, share, to: receiver, byOperator: fc.boolean() }).map(({ intent, token, from, share, to, byOperator }): Command[] => [
+      { kind: "transfer", intent, token, from, share },
+      { kind: "returnStray", intent, token, to, byOperator },
+    ]),
     fc
       .record({ target: keptTarget, from: two, share: partial, to: receiver, bps: part, byOperator: fc.boolean() })
       .map(({ target, from, share, to, bps, byOperator }): Command[] => [
@@ -302,9 +287,6 @@ function episodes(intents: readonly IntentSpec[]): fc.Arbitrary<Command[]> {
 export const runs = (maxLength: number): fc.Arbitrary<{ intents: IntentSpec[]; commands: Command[] }> =>
   intentSpecs.chain((intents) =>
     fc
-      .array(
-        fc.oneof({ weight: 3, arbitrary: command.map((one) => [one]) }, { weight: 2, arbitrary: episodes(intents) }),
-        { maxLength, size: "max" },
-      )
+      .array(fc.oneof({ weight: 3, arbitrary: command.map((one) => [one]) }, { weight: 2, arbitrary: episodes(intents) }), { maxLength, size: "max" })
       .map((parts) => ({ intents, commands: parts.flat().slice(0, maxLength) })),
   );

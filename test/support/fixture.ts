@@ -64,8 +64,7 @@ export function newPaymentId(merchant: string): string {
  * a merchant with a signer and payout wallet, and customers holding tokens.
  */
 export async function deployEscrow() {
-  const [admin, signerManager, pauser, merchant, intentSigner, payout, customer, other, treasury] =
-    await ethers.getSigners();
+  const [admin, signerManager, pauser, merchant, intentSigner, payout, customer, other, treasury] = await ethers.getSigners();
 
   const Token = await ethers.getContractFactory("TestToken");
   const usdt = (await Token.deploy("Tether USD", "USDT", 18)) as unknown as TestToken;

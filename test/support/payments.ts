@@ -2,14 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { AddressLike, Signer, TypedDataDomain } from "ethers";
-import type {
-  IOpenPayEscrow,
-  TestToken,
-  MockV3Aggregator,
-  FeeOnTransferToken,
-  ReentrantToken,
-  ReturnsFalseToken,
-} from "../../typechain-types";
+import type { IOpenPayEscrow, TestToken, MockV3Aggregator, FeeOnTransferToken, ReentrantToken, ReturnsFalseToken } from "../../typechain-types";
 import type { EscrowFixture } from "./fixture";
 import { escrowDomain, PAYMENT_INTENT_TYPES, type PaymentIntent } from "./intents";
 
@@ -68,12 +61,7 @@ export async function listToken(
 }
 
 /** Signs an intent with a domain differing from the escrow's by `overrides`. */
-export async function signWithDomain(
-  signer: Signer,
-  escrow: IOpenPayEscrow,
-  intent: PaymentIntent,
-  overrides: Partial<TypedDataDomain>,
-): Promise<string> {
+export async function signWithDomain(signer: Signer, escrow: IOpenPayEscrow, intent: PaymentIntent, overrides: Partial<TypedDataDomain>): Promise<string> {
   const domain = { ...(await escrowDomain(escrow)), ...overrides };
   return signer.signTypedData(domain, PAYMENT_INTENT_TYPES, intent);
 }

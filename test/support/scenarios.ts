@@ -50,13 +50,7 @@ export async function payToken(
 }
 
 /** Deposits `value` wei of BNB into the payment of `signed`, as `payer`, recorded for `beneficiary` (zero: the payer). */
-export async function payBnb(
-  escrow: IOpenPayEscrow,
-  payer: Signer,
-  signed: Signed,
-  value: BigNumberish,
-  beneficiary: AddressLike = ethers.ZeroAddress,
-) {
+export async function payBnb(escrow: IOpenPayEscrow, payer: Signer, signed: Signed, value: BigNumberish, beneficiary: AddressLike = ethers.ZeroAddress) {
   return escrow.connect(payer).payNative(signed.intent, signed.signature, beneficiary, { value });
 }
 
@@ -80,25 +74,13 @@ export async function deployRevertingReceiver(): Promise<RevertingReceiver> {
 }
 
 /** Has `receiver` pay BNB into a payment (the receiver is the payer), relayed by `caller`. */
-export async function relayPayBnb(
-  receiver: RevertingReceiver,
-  caller: Signer,
-  escrow: IOpenPayEscrow,
-  signed: Signed,
-  value: BigNumberish,
-) {
+export async function relayPayBnb(receiver: RevertingReceiver, caller: Signer, escrow: IOpenPayEscrow, signed: Signed, value: BigNumberish) {
   const data = escrow.interface.encodeFunctionData("payNative", [signed.intent, signed.signature, ethers.ZeroAddress]);
   return receiver.connect(caller).relay(escrow, data, { value });
 }
 
 /** Has `receiver` make any call to the escrow (it is `msg.sender`), relayed by `caller`. */
-export async function relayEscrowCall(
-  receiver: RevertingReceiver,
-  caller: Signer,
-  escrow: IOpenPayEscrow,
-  fn: string,
-  args: unknown[],
-) {
+export async function relayEscrowCall(receiver: RevertingReceiver, caller: Signer, escrow: IOpenPayEscrow, fn: string, args: unknown[]) {
   const data = escrow.interface.encodeFunctionData(fn as never, args as never);
   return receiver.connect(caller).relay(escrow, data);
 }

@@ -84,7 +84,9 @@ async function run(argv: string[]): Promise<void> {
 run(process.argv.slice(2)).then(
   () => process.exit(0),
   (error: unknown) => {
-    console.error(`error: ${error instanceof CommandError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") ? (error as Error).message : String(error)}`);
+    console.error(
+      `error: ${error instanceof CommandError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") ? (error as Error).message : String(error)}`,
+    );
     process.exit(1);
   },
 );

@@ -16,7 +16,11 @@ import { BALANCE_EVENT_TYPES, PAYMENT_EVENT_TYPES, WEBHOOK_EVENT_TYPES } from ".
  * naming the field) rather than failing the insert (a 500).
  */
 const NO_NUL = [(value: string) => !value.includes("\u0000"), "must not contain the NUL character (\\u0000)"] as const;
-const text = (max: number) => z.string().max(max).refine(...NO_NUL);
+const text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine(...NO_NUL);
 
 const decimal = (what: string) =>
   z.string().regex(/^\d{1,15}(\.\d{1,18})?$/, `must be ${what} as a decimal string such as "12.50" (at most 18 decimal places)`);
@@ -100,9 +104,7 @@ export const paymentListSchema = z
   .meta({ id: "PaymentList", description: "A page of payments, newest first: pass `next_cursor` as `starting_after` for the next." });
 
 export const createRefundBody = z.strictObject({
-  amount: decimal("an amount of the payment's token")
-    .optional()
-    .describe("In whole tokens of the payment's token; default: everything still refundable."),
+  amount: decimal("an amount of the payment's token").optional().describe("In whole tokens of the payment's token; default: everything still refundable."),
   to: address.optional().describe("Who receives the refund; default: the payment's refund_address."),
 });
 
@@ -169,9 +171,7 @@ export const balanceSchema = z
 
 export const createWithdrawalBody = z.strictObject({
   token: z.string().min(1, "must name a token such as USDT").max(42).describe("A token symbol (USDT, USDC, BNB) or its address."),
-  amount: z
-    .union([z.literal("all"), decimal("an amount of the token")])
-    .describe('In whole tokens, or "all": everything withdrawable.'),
+  amount: z.union([z.literal("all"), decimal("an amount of the token")]).describe('In whole tokens, or "all": everything withdrawable.'),
 });
 
 export const withdrawalRequestSchema = z
@@ -184,7 +184,6 @@ export const withdrawalRequestSchema = z
     ...merchantTransactionSchema,
   })
   .meta({ id: "WithdrawalRequest", description: "A withdrawal to sign: the escrow pays it to the merchant's payout wallet." });
-
 
 /** The bodies of webhook deliveries: the API's document lists them under `webhooks` (webhookDocument.ts). */
 export const paymentWebhookEventSchema = z
@@ -316,7 +315,10 @@ export const eventListSchema = z
 
 export const resendFailedBody = z.strictObject({
   since: isoTime.describe("Resend every event created at or after this time whose delivery failed."),
-  endpoint_id: z.string().regex(/^we_[0-9a-f]{16}$/, "must be a webhook endpoint id (we_…)").optional(),
+  endpoint_id: z
+    .string()
+    .regex(/^we_[0-9a-f]{16}$/, "must be a webhook endpoint id (we_…)")
+    .optional(),
 });
 
 export const resendSchema = z

@@ -41,7 +41,14 @@ describe("IntentSigner", function () {
   it("signs as the key's address, which the escrow recovers", async function () {
     const key: Hex = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a";
     const signer = new IntentSigner(key, { chainId: 56, escrow: ESCROW });
-    const message: PaymentIntent = { paymentId: `0x${"ab".repeat(32)}`, merchant: ESCROW, amountUsd: 10n ** 19n, expiry: 1_900_000_000n, refundTo: ESCROW, acceptedTokens: 0b110n };
+    const message: PaymentIntent = {
+      paymentId: `0x${"ab".repeat(32)}`,
+      merchant: ESCROW,
+      amountUsd: 10n ** 19n,
+      expiry: 1_900_000_000n,
+      refundTo: ESCROW,
+      acceptedTokens: 0b110n,
+    };
     const { signature } = signer.sign(message);
     const recovered = await recoverTypedDataAddress({
       domain: paymentIntentDomain({ chainId: 56, escrow: ESCROW }),

@@ -62,7 +62,8 @@ export async function listBalances(context: ApiContext, owner: KeyOwner) {
  */
 export async function requestWithdrawal(context: ApiContext, db: Db, owner: KeyOwner, body: { token: string; amount: string }) {
   const token = context.tokens.find((candidate) => candidate.symbol.toUpperCase() === body.token.toUpperCase() || sameAddress(candidate.address, body.token));
-  if (!token) throw invalidField("token", `${body.token} is not a token of this escrow: one of ${context.tokens.map((candidate) => candidate.symbol).join(", ")}`);
+  if (!token)
+    throw invalidField("token", `${body.token} is not a token of this escrow: one of ${context.tokens.map((candidate) => candidate.symbol).join(", ")}`);
   const { checkpoint, balances } = await indexedBalances(context, db, owner.merchant.address);
   const balance = balances.find((candidate) => candidate.token === token.address.toLowerCase()) as TokenBalance;
   const requested = body.amount === "all" ? "all" : parseAmount(body.amount, token.decimals);
@@ -74,7 +75,8 @@ export async function requestWithdrawal(context: ApiContext, db: Db, owner: KeyO
       : invalidField("amount", "must be more than zero");
   }
   if (!check.ok) {
-    const kept = balance.refundsRequested > 0n ? ` (the balance of ${whole(balance.balance)} less ${whole(balance.refundsRequested)} of refunds requested)` : "";
+    const kept =
+      balance.refundsRequested > 0n ? ` (the balance of ${whole(balance.balance)} less ${whole(balance.refundsRequested)} of refunds requested)` : "";
     throw invalidField("amount", `${whole(check.amount)} exceeds the ${whole(check.withdrawable)} withdrawable${kept}`);
   }
   const amount = check.amount;

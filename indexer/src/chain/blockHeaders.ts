@@ -22,7 +22,13 @@ export async function fetchBlock(client: PublicClient, block: number | "finalize
       : await client.getBlock({ blockTag: block, includeTransactions: false });
   if (header.number === null || header.hash === null) throw new Error(`block ${block} is still pending`);
   if (typeof block === "number" && Number(header.number) !== block) throw new ProviderFault("unknown_block", `asked for block ${block}, got ${header.number}`);
-  return { number: Number(header.number), hash: header.hash, parentHash: header.parentHash, timestamp: header.timestamp, logsBloom: header.logsBloom ?? ("0x" as Hex) };
+  return {
+    number: Number(header.number),
+    hash: header.hash,
+    parentHash: header.parentHash,
+    timestamp: header.timestamp,
+    logsBloom: header.logsBloom ?? ("0x" as Hex),
+  };
 }
 
 /**
@@ -44,7 +50,10 @@ export async function fetchHeaders(client: PublicClient, from: number, to: numbe
   );
   for (let i = 1; i < headers.length; i++) {
     if (headers[i].parentHash !== headers[i - 1].hash) {
-      throw new ProviderFault("broken_chain", `block ${headers[i].number}'s parent ${headers[i].parentHash} is not block ${headers[i - 1].number} (${headers[i - 1].hash})`);
+      throw new ProviderFault(
+        "broken_chain",
+        `block ${headers[i].number}'s parent ${headers[i].parentHash} is not block ${headers[i - 1].number} (${headers[i - 1].hash})`,
+      );
     }
   }
   return headers;

@@ -4,7 +4,9 @@ import { formatLog } from "viem";
 /** Providers known not to serve eth_getBlockReceipts (Hardhat 2, older nodes): their receipts are asked one by one. */
 const withoutBlockReceipts = new WeakSet<PublicClient>();
 
-const isUnsupported = (error: unknown) => /not supported|does not exist|not found|method not|unsupported/i.test(String((error as Error).message ?? error)) || (error as { code?: number }).code === -32601;
+const isUnsupported = (error: unknown) =>
+  /not supported|does not exist|not found|method not|unsupported/i.test(String((error as Error).message ?? error)) ||
+  (error as { code?: number }).code === -32601;
 
 interface RawReceipt {
   logs: Parameters<typeof formatLog>[0][];

@@ -3,14 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { zeroAddress, type Abi } from "viem";
-import {
-  deployedToken,
-  deploymentFile,
-  escrowAbiHash,
-  readDeployment,
-  writeDeployment,
-  type DeploymentRecord,
-} from "./deployment";
+import { deployedToken, deploymentFile, escrowAbiHash, readDeployment, writeDeployment, type DeploymentRecord } from "./deployment";
 
 const USDT = "0x55d398326f99059fF775485246999027B3197955";
 const USDC = "0x8AC76a51cc950d9822D68b83fE1Ad97B32Cd580d";

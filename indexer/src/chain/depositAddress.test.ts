@@ -31,9 +31,7 @@ describe("depositAddress", function () {
     it("is 0age's minimal proxy with a jump to its final RETURN for empty calldata, for the example implementation 0xbebe…be", function () {
       assert.equal(
         depositAddressCreationCode("0xbebebebebebebebebebebebebebebebebebebebe"),
-        "0x3d603180600a3d3981f3" +
-          "3d3d3615602f57" +
-          "3d3d363d3d37363d73bebebebebebebebebebebebebebebebebebebebe5af43d3d93803e602f57fd5bf3",
+        "0x3d603180600a3d3981f3" + "3d3d3615602f57" + "3d3d363d3d37363d73bebebebebebebebebebebebebebebebebebebebe5af43d3d93803e602f57fd5bf3",
       );
     });
 
@@ -62,12 +60,7 @@ describe("depositAddress", function () {
       const library = readFileSync(join(__dirname, "../../../contracts/libraries/DepositAddressClone.sol"), "utf8");
       // creationCode(): the hex literals around the implementation, in order.
       const literals = [...library.matchAll(/hex"([0-9a-f]+)"/g)].map((match) => match[1]);
-      assert.deepEqual(literals, [
-        DEPOSIT_ADDRESS_CONSTRUCTOR.slice(2),
-        "3d3d3615602f57",
-        "3d3d363d3d37363d73",
-        DEPOSIT_ADDRESS_RUNTIME_SUFFIX.slice(2),
-      ]);
+      assert.deepEqual(literals, [DEPOSIT_ADDRESS_CONSTRUCTOR.slice(2), "3d3d3615602f57", "3d3d363d3d37363d73", DEPOSIT_ADDRESS_RUNTIME_SUFFIX.slice(2)]);
       assert.equal(`0x${literals[1]}${literals[2]}`, DEPOSIT_ADDRESS_RUNTIME_PREFIX);
       // cloneDeterministic() and predictDeterministicAddress(): the words their assembly writes around the implementation.
       const before = `0x${DEPOSIT_ADDRESS_CONSTRUCTOR.slice(2)}${DEPOSIT_ADDRESS_RUNTIME_PREFIX.slice(2)}`;
@@ -89,15 +82,8 @@ describe("depositAddress", function () {
       const escrow = randomAddress();
       const forwarderImplementation = randomAddress();
       const digest = toHex(randomBytes(32));
-      const initCode = concat([
-        "0x3d603180600a3d3981f33d3d3615602f573d3d363d3d37363d73",
-        forwarderImplementation,
-        "0x5af43d3d93803e602f57fd5bf3",
-      ]);
-      assert.equal(
-        depositAddress({ escrow, forwarderImplementation, digest }),
-        create2ByHand(escrow, digest, initCode),
-      );
+      const initCode = concat(["0x3d603180600a3d3981f33d3d3615602f573d3d363d3d37363d73", forwarderImplementation, "0x5af43d3d93803e602f57fd5bf3"]);
+      assert.equal(depositAddress({ escrow, forwarderImplementation, digest }), create2ByHand(escrow, digest, initCode));
     }
   });
 

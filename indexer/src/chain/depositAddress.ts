@@ -30,15 +30,7 @@ export function depositAddressCreationCode(implementation: Address): Hex {
  * the escrow deploys the proxy of its forwarder (`FORWARDER_IMPLEMENTATION`), salted with the intent's digest
  * (`paymentIntentDigest`). Equals `escrow.depositAddressOf(intent)`; returned checksummed.
  */
-export function depositAddress({
-  escrow,
-  forwarderImplementation,
-  digest,
-}: {
-  escrow: Address;
-  forwarderImplementation: Address;
-  digest: Hex;
-}): Address {
+export function depositAddress({ escrow, forwarderImplementation, digest }: { escrow: Address; forwarderImplementation: Address; digest: Hex }): Address {
   // The shape is all that matters here (the result is checksummed anyway); viem's isAddress would also check the
   // inputs' checksums through its cache, a cost the API pays on every payment it creates.
   if (!ADDRESS_SHAPE.test(escrow)) throw new Error(`escrow: not an address: ${String(escrow)}`);

@@ -23,12 +23,7 @@ async function deploylessCall(client: PublicClient, data: Hex, at: ReadAt): Prom
 }
 
 /** The escrow's record of each payment, in the order of `paymentIds`, at the block `at`. */
-export async function readEscrowPayments(
-  client: PublicClient,
-  escrow: Address,
-  paymentIds: readonly Hex[],
-  at: ReadAt,
-): Promise<OnChainPayment[]> {
+export async function readEscrowPayments(client: PublicClient, escrow: Address, paymentIds: readonly Hex[], at: ReadAt): Promise<OnChainPayment[]> {
   const chunks = await Promise.all(
     chunked(paymentIds, PAYMENTS_PER_CALL).map(async (ids) => {
       const data = encodeDeployData({ abi: escrowPaymentReader.abi, bytecode: escrowPaymentReader.bytecode, args: [escrow, ids] });
@@ -68,7 +63,8 @@ export async function readBalances(client: PublicClient, accounts: readonly Addr
     chunked(accounts, Math.max(1, Math.floor(BALANCES_PER_CALL / tokens.length))).map(async (chunk) => {
       const data = encodeDeployData({ abi: balanceReader.abi, bytecode: balanceReader.bytecode, args: [chunk, tokens] });
       const [flat] = decodeAbiParameters([{ type: "uint256[]" }], await deploylessCall(client, data, at));
-      if (flat.length !== chunk.length * tokens.length) throw new Error(`the balance reader answered ${flat.length} balances for ${chunk.length * tokens.length}`);
+      if (flat.length !== chunk.length * tokens.length)
+        throw new Error(`the balance reader answered ${flat.length} balances for ${chunk.length * tokens.length}`);
       return chunk.map((_, k) => flat.slice(k * tokens.length, (k + 1) * tokens.length));
     }),
   );

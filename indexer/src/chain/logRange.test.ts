@@ -65,7 +65,9 @@ describe("AdaptiveRange", function () {
   });
 
   it("rejects sizes that are not whole numbers with 1 ≤ min ≤ initial ≤ max, naming them", function () {
-    expect(() => new AdaptiveRange({ initial: 0, max: 10, fastMs: 1 })).to.throw("log range: need whole numbers 1 ≤ min ≤ initial ≤ max, got min 1, initial 0, max 10");
+    expect(() => new AdaptiveRange({ initial: 0, max: 10, fastMs: 1 })).to.throw(
+      "log range: need whole numbers 1 ≤ min ≤ initial ≤ max, got min 1, initial 0, max 10",
+    );
     expect(() => new AdaptiveRange({ initial: -5, max: 10, fastMs: 1 })).to.throw(/initial -5, max 10/);
     expect(() => new AdaptiveRange({ initial: 11, max: 10, fastMs: 1 })).to.throw(/initial 11, max 10/);
     expect(() => new AdaptiveRange({ initial: 1.5, max: 10, fastMs: 1 })).to.throw(/initial 1.5/);
@@ -148,7 +150,10 @@ describe("isRangeTooLarge", function () {
     [
       "Alchemy, block range",
       400,
-      rpcError(-32600, "You can make eth_getLogs requests with up to a 500 block range. Based on your parameters, this block range should work: [0x123c9b2, 0x123cba5]"),
+      rpcError(
+        -32600,
+        "You can make eth_getLogs requests with up to a 500 block range. Based on your parameters, this block range should work: [0x123c9b2, 0x123cba5]",
+      ),
     ],
     // https://github.com/ethers-io/ethers.js/issues/3612
     ["QuickNode (2022)", 200, rpcError(-32602, "eth_getLogs and eth_newFilter are limited to a 10,000 blocks range")],
@@ -189,7 +194,10 @@ describe("isRangeTooLarge", function () {
     [
       "Alchemy's rate limit",
       429,
-      rpcError(429, "Your app has exceeded its compute units per second capacity. If you have retries enabled, you can safely ignore this message. If not, check out https://docs.alchemy.com/reference/throughput"),
+      rpcError(
+        429,
+        "Your app has exceeded its compute units per second capacity. If you have retries enabled, you can safely ignore this message. If not, check out https://docs.alchemy.com/reference/throughput",
+      ),
     ],
     // https://github.com/latticexyz/mud/issues/1522
     ["QuickNode's credit limit", 200, rpcError(-32012, "credits limited to 6000/sec")],

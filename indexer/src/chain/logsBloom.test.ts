@@ -44,7 +44,7 @@ describe("logsBloom", function () {
     const bloom = new Uint8Array(256);
     addToBloom(bloom, bits);
     // Bit 0 is the lowest bit of the last byte.
-    for (const position of bits) assert.notEqual(bloom[255 - Math.floor(position / 8)] & (1 << position % 8), 0);
+    for (const position of bits) assert.notEqual(bloom[255 - Math.floor(position / 8)] & (1 << (position % 8)), 0);
   });
 
   it("refuses a bloom that is not 256 bytes", function () {

@@ -17,7 +17,10 @@ describe("backoffDelay", function () {
     expect(backoffDelay(7, 200, 15_000, () => 1)).to.equal(12_800);
     expect(backoffDelay(8, 200, 15_000, () => 1)).to.equal(15_000);
     expect(backoffDelay(60, 200, 15_000, () => 1)).to.equal(15_000);
-    expect(backoffDelay(5_000, 200, 15_000, () => 1), "2 ** 4999 is Infinity, still capped").to.equal(15_000);
+    expect(
+      backoffDelay(5_000, 200, 15_000, () => 1),
+      "2 ** 4999 is Infinity, still capped",
+    ).to.equal(15_000);
     expect(backoffDelay(5_000, 200, 15_000, () => 0)).to.equal(12_000);
   });
 

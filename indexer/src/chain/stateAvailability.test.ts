@@ -15,7 +15,13 @@ describe("isStateUnavailable", function () {
   });
 
   it("leaves failures that retrying can cure to be retried", function () {
-    for (const message of ["fetch failed", "The request took too long to respond.", "HTTP request failed. Status: 503", "header for hash not found", "unknown block"]) {
+    for (const message of [
+      "fetch failed",
+      "The request took too long to respond.",
+      "HTTP request failed. Status: 503",
+      "header for hash not found",
+      "unknown block",
+    ]) {
       expect(isStateUnavailable(new Error(message)), message).to.equal(false);
     }
   });

@@ -3,13 +3,7 @@
  * prune state older than about 128 blocks. Such a read will never succeed on that node, unlike a timeout, a 5xx or
  * an unknown block (a provider behind the others: another may know it).
  */
-const STATE_GONE = [
-  /missing trie node/i,
-  /state (is )?not available/i,
-  /no state available/i,
-  /state.*(pruned|unavailable)/i,
-  /historical state/i,
-];
+const STATE_GONE = [/missing trie node/i, /state (is )?not available/i, /no state available/i, /state.*(pruned|unavailable)/i, /historical state/i];
 
 export function isStateUnavailable(error: unknown): boolean {
   const texts: string[] = [];

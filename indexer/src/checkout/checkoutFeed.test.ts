@@ -97,7 +97,12 @@ describe("the checkout feed (NOTIFY fanned out to open pages)", function () {
   });
 
   it("reads every open page again when the LISTEN session was lost and opened again", async function () {
-    const { feed, reads, settle } = feedOf(new Map([["a", { status: "paid", expiry: 100, n: 1 }], ["b", { status: "pending", expiry: 900, n: 1 }]]));
+    const { feed, reads, settle } = feedOf(
+      new Map([
+        ["a", { status: "paid", expiry: 100, n: 1 }],
+        ["b", { status: "pending", expiry: 900, n: 1 }],
+      ]),
+    );
     feed.subscribe("a", () => undefined);
     feed.subscribe("b", () => undefined);
     await settle();

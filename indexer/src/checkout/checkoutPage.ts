@@ -17,8 +17,7 @@ export interface CheckoutView {
   options: Array<PaymentOption & { qrSvg: string }>;
 }
 
-const escapeHtml = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 
 /** The chain's name as a customer's wallet shows it. */
 export function networkName(chainId: number): string {
@@ -39,9 +38,16 @@ function copyable(label: string, value: string): string {
  * amount changes.
  */
 export function paymentOptionsHtml(view: Pick<CheckoutView, "options" | "depositAddress" | "network">): string {
-  return `<p class="send-only" id="send-only">${escapeHtml(sendOnlyLine(view.options.map((option) => option.token), view.network))}</p>` + view.options
-    .map(
-      (option, i) => `
+  return (
+    `<p class="send-only" id="send-only">${escapeHtml(
+      sendOnlyLine(
+        view.options.map((option) => option.token),
+        view.network,
+      ),
+    )}</p>` +
+    view.options
+      .map(
+        (option, i) => `
       <section class="option" id="option-${escapeHtml(option.token)}" data-token="${escapeHtml(option.token)}"${i === 0 ? "" : " hidden"} aria-label="Pay with ${escapeHtml(option.token)}">
         <a class="qr" href="${escapeHtml(option.uri)}" aria-label="Open ${escapeHtml(option.token)} payment in a wallet">${option.qrSvg}</a>
         <p class="send">Send exactly <strong><span class="amount-value">${escapeHtml(option.amount)}</span> ${escapeHtml(option.token)}</strong></p>
@@ -50,8 +56,9 @@ export function paymentOptionsHtml(view: Pick<CheckoutView, "options" | "deposit
         ${copyable("Network", view.network)}
         <p class="uri"><a href="${escapeHtml(option.uri)}">Open in wallet</a></p>
       </section>`,
-    )
-    .join("");
+      )
+      .join("")
+  );
 }
 
 /** "Send only USDT, USDC or BNB on BNB Smart Chain": the tokens offered, on the network's name without its suffix. */
@@ -66,15 +73,31 @@ const shortHash = (hash: string) => `${hash.slice(0, 10)}…${hash.slice(-8)}`;
  * Where the money stands, below the status: the shopper's transactions, the refunds made, what happens to the money
  * (an expired or failed payment), and the way back to the shop. The page's script swaps it when the status changes.
  */
-export function progressHtml({ status, progress, returnUrl, merchantName }: { status: PaymentStatus; progress: CheckoutProgress; returnUrl: string | null; merchantName: string }): string {
+export function progressHtml({
+  status,
+  progress,
+  returnUrl,
+  merchantName,
+}: {
+  status: PaymentStatus;
+  progress: CheckoutProgress;
+  returnUrl: string | null;
+  merchantName: string;
+}): string {
   const received = progress.received.length
     ? `<h2>Received</h2><ul class="transfers" id="received">${progress.received
-        .map((t) => `<li><span class="sent">${escapeHtml(t.amount)} ${escapeHtml(t.token)}</span> <code title="${escapeHtml(t.transaction_hash)}">${escapeHtml(shortHash(t.transaction_hash))}</code></li>`)
+        .map(
+          (t) =>
+            `<li><span class="sent">${escapeHtml(t.amount)} ${escapeHtml(t.token)}</span> <code title="${escapeHtml(t.transaction_hash)}">${escapeHtml(shortHash(t.transaction_hash))}</code></li>`,
+        )
         .join("")}</ul>`
     : "";
   const refunded = progress.refunded.length
     ? `<h2>Refunded</h2><ul class="transfers" id="refunded">${progress.refunded
-        .map((t) => `<li><span class="sent">${escapeHtml(t.amount)} ${escapeHtml(t.token)}</span> to <code>${escapeHtml(t.to)}</code> <code title="${escapeHtml(t.transaction_hash)}">${escapeHtml(shortHash(t.transaction_hash))}</code></li>`)
+        .map(
+          (t) =>
+            `<li><span class="sent">${escapeHtml(t.amount)} ${escapeHtml(t.token)}</span> to <code>${escapeHtml(t.to)}</code> <code title="${escapeHtml(t.transaction_hash)}">${escapeHtml(shortHash(t.transaction_hash))}</code></li>`,
+        )
         .join("")}</ul>`
     : "";
   const note = progress.note ? `<p class="note" id="note">${escapeHtml(progress.note)}</p>` : "";
@@ -99,7 +122,12 @@ export function checkoutPage(view: CheckoutView): string {
       return `<label><input type="radio" name="token" value="${escapeHtml(option.token)}"${i === 0 ? " checked" : ""}>${logo ? ` <img class="logo" src="${logo}" alt="" width="20" height="20">` : ""} ${escapeHtml(option.token)} <span class="amount">${escapeHtml(option.amount)}</span></label>`;
     })
     .join("");
-  const final = state.status === "paid" || state.status === "refunding" || state.status === "partially_refunded" || state.status === "refunded" ? "paid" : state.status === "expired" || state.status === "failed" ? state.status : "";
+  const final =
+    state.status === "paid" || state.status === "refunding" || state.status === "partially_refunded" || state.status === "refunded"
+      ? "paid"
+      : state.status === "expired" || state.status === "failed"
+        ? state.status
+        : "";
   const countdown = !state.payable
     ? ""
     : state.timer_paused

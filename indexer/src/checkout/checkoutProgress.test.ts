@@ -30,25 +30,47 @@ const deposited = (payer: Address, amount: bigint, n: number): PaymentEvent => (
 
 describe("what the checkout shows of the money", function () {
   it("asks for money only while the payment is open, and stops the timer once a transaction is detected", function () {
-    expect(checkoutProgress({ payment: payment(), shown: "pending", events: [], tokens: TOKENS, refundTo: zeroAddress })).to.include({ payable: true, timerPaused: false, note: null });
+    expect(checkoutProgress({ payment: payment(), shown: "pending", events: [], tokens: TOKENS, refundTo: zeroAddress })).to.include({
+      payable: true,
+      timerPaused: false,
+      note: null,
+    });
     // Funds at the deposit address, not yet collected; BNB that leaves no log; a deposit.
-    expect(checkoutProgress({ payment: payment({ depositAddressFunded: true }), shown: "pending", events: [], tokens: TOKENS, refundTo: zeroAddress }).timerPaused).to.equal(true);
-    expect(checkoutProgress({ payment: payment({ nativeWaiting: 1n }), shown: "initiated", events: [], tokens: TOKENS, refundTo: zeroAddress }).timerPaused).to.equal(true);
-    const partial = checkoutProgress({ payment: payment({ receivedUsd: 4n }), shown: "pending", events: [deposited(PAYER, 4n * 10n ** 18n, 7)], tokens: TOKENS, refundTo: zeroAddress });
+    expect(
+      checkoutProgress({ payment: payment({ depositAddressFunded: true }), shown: "pending", events: [], tokens: TOKENS, refundTo: zeroAddress }).timerPaused,
+    ).to.equal(true);
+    expect(
+      checkoutProgress({ payment: payment({ nativeWaiting: 1n }), shown: "initiated", events: [], tokens: TOKENS, refundTo: zeroAddress }).timerPaused,
+    ).to.equal(true);
+    const partial = checkoutProgress({
+      payment: payment({ receivedUsd: 4n }),
+      shown: "pending",
+      events: [deposited(PAYER, 4n * 10n ** 18n, 7)],
+      tokens: TOKENS,
+      refundTo: zeroAddress,
+    });
     expect(partial).to.deep.include({ payable: true, timerPaused: true, received: [{ transaction_hash: hash(7), amount: "4", token: "USDT" }] });
     for (const shown of ["confirming", "paid", "expired", "failed"] as const) {
-      expect(checkoutProgress({ payment: payment(), shown, events: [], tokens: TOKENS, refundTo: zeroAddress }), shown).to.include({ payable: false, timerPaused: false });
+      expect(checkoutProgress({ payment: payment(), shown, events: [], tokens: TOKENS, refundTo: zeroAddress }), shown).to.include({
+        payable: false,
+        timerPaused: false,
+      });
     }
   });
 
   it("says where an expired payment's money goes: the refund address, else each payer, else the wallet that sent it", function () {
     const events = [deposited(PAYER, 4n * 10n ** 18n, 7)];
-    const expired = (refundTo: Address, list = events) => checkoutProgress({ payment: payment({ receivedUsd: 4n }), shown: "expired", events: list, tokens: TOKENS, refundTo }).note;
+    const expired = (refundTo: Address, list = events) =>
+      checkoutProgress({ payment: payment({ receivedUsd: 4n }), shown: "expired", events: list, tokens: TOKENS, refundTo }).note;
     expect(expired(REFUND_TO)).to.equal(`Everything received is refunded automatically to the payment's refund address ${REFUND_TO}: there is nothing to do.`);
     expect(expired(zeroAddress)).to.equal(`Everything received is refunded automatically to ${PAYER}: there is nothing to do.`);
     // A plain transfer collected from the deposit address names no payer: the keeper returns it to its sender.
-    expect(expired(zeroAddress, [deposited(DEPOSIT_ADDRESS, 1n, 8)])).to.equal("Everything received is refunded automatically to the wallet that sent it: there is nothing to do.");
-    expect(checkoutProgress({ payment: payment(), shown: "expired", events: [], tokens: TOKENS, refundTo: zeroAddress }).note).to.match(/^Nothing was received, so nothing was taken\. .* returned automatically to the wallet that sent it\.$/);
+    expect(expired(zeroAddress, [deposited(DEPOSIT_ADDRESS, 1n, 8)])).to.equal(
+      "Everything received is refunded automatically to the wallet that sent it: there is nothing to do.",
+    );
+    expect(checkoutProgress({ payment: payment(), shown: "expired", events: [], tokens: TOKENS, refundTo: zeroAddress }).note).to.match(
+      /^Nothing was received, so nothing was taken\. .* returned automatically to the wallet that sent it\.$/,
+    );
   });
 
   it("lists the refunds made, with their receiver and transaction", function () {
@@ -61,6 +83,8 @@ describe("what the checkout shows of the money", function () {
   });
 
   it("tells a failed payment's shopper that nothing was taken", function () {
-    expect(checkoutProgress({ payment: payment(), shown: "failed", events: [], tokens: TOKENS, refundTo: zeroAddress }).note).to.equal("The transaction reverted: nothing was taken from your wallet.");
+    expect(checkoutProgress({ payment: payment(), shown: "failed", events: [], tokens: TOKENS, refundTo: zeroAddress }).note).to.equal(
+      "The transaction reverted: nothing was taken from your wallet.",
+    );
   });
 });

@@ -52,7 +52,9 @@ export function checkoutProgress(input: {
   };
   const deposits = events.filter((event) => event.kind === "deposited" || event.kind === "completed");
   const received = deposits.map((event) => transfer(event.transactionHash, event.token, event.amount));
-  const refunded = events.flatMap((event) => (event.kind === "deposit_refunded" ? [{ ...transfer(event.transactionHash, event.token, event.amount), to: event.to }] : []));
+  const refunded = events.flatMap((event) =>
+    event.kind === "deposit_refunded" ? [{ ...transfer(event.transactionHash, event.token, event.amount), to: event.to }] : [],
+  );
   const payable = isOpen(shown);
   const detected = received.length > 0 || payment.depositAddressFunded || payment.nativeWaiting > 0n;
 

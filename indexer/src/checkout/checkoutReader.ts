@@ -131,7 +131,11 @@ export class CheckoutReader {
   private async read(record: PaymentRecord): Promise<{ state: CheckoutState; merchant: string; settings: CheckoutSettings | undefined }> {
     const { db, chainId } = this.context;
     const { payment, request } = record;
-    const [checkpoint, events, merchant] = await Promise.all([readCheckpoint(db, chainId), eventsOf(db, chainId, payment.id), merchantCheckoutOf(db, record.merchantId)]);
+    const [checkpoint, events, merchant] = await Promise.all([
+      readCheckpoint(db, chainId),
+      eventsOf(db, chainId, payment.id),
+      merchantCheckoutOf(db, record.merchantId),
+    ]);
     const merchantName = merchant?.name ?? "Merchant";
     const status = shownStatus(payment, checkpoint?.timestamp);
     const progress = checkoutProgress({ payment, shown: status, events, tokens: this.context.views.tokens, refundTo: record.registration.refundTo });

@@ -33,10 +33,22 @@ export function checkoutRoutes(app: FastifyInstance, context: GatewayContext): v
   const api = app.withTypeProvider<ZodTypeProvider>();
   const reader = new CheckoutReader(context);
   const asset = (type: string, body: () => string | Promise<string>) => async (_request: unknown, reply: FastifyReply) =>
-    reply.header("content-type", type).header("cache-control", "public, max-age=300").send(await body());
-  api.get("/checkout/assets/checkout.css", { schema: { hide: true } }, asset("text/css; charset=utf-8", () => CHECKOUT_CSS));
+    reply
+      .header("content-type", type)
+      .header("cache-control", "public, max-age=300")
+      .send(await body());
+  api.get(
+    "/checkout/assets/checkout.css",
+    { schema: { hide: true } },
+    asset("text/css; charset=utf-8", () => CHECKOUT_CSS),
+  );
   api.get("/checkout/assets/checkout.js", { schema: { hide: true } }, asset("text/javascript; charset=utf-8", checkoutScript));
-  for (const [file, svg] of tokenLogoFiles()) api.get(`/checkout/assets/tokens/${file}`, { schema: { hide: true } }, asset("image/svg+xml", () => svg));
+  for (const [file, svg] of tokenLogoFiles())
+    api.get(
+      `/checkout/assets/tokens/${file}`,
+      { schema: { hide: true } },
+      asset("image/svg+xml", () => svg),
+    );
   // Built now, so that the first shopper does not wait for it; a failure shows on the first request for it.
   checkoutScript().catch(() => undefined);
 
@@ -82,7 +94,11 @@ export function checkoutRoutes(app: FastifyInstance, context: GatewayContext): v
 
   api.get("/checkout/:id/options", { schema: { hide: true, params: paymentIdParams } }, async (request, reply) => {
     const record = await reader.load(request.params.id);
-    const html = paymentOptionsHtml({ options: await reader.withQrCodes(reader.currentOptions(record)), depositAddress: record.registration.depositAddress, network: networkName(context.chainId) });
+    const html = paymentOptionsHtml({
+      options: await reader.withQrCodes(reader.currentOptions(record)),
+      depositAddress: record.registration.depositAddress,
+      network: networkName(context.chainId),
+    });
     return reply.header("content-type", "text/html; charset=utf-8").header("cache-control", "no-store").send(html);
   });
 
@@ -111,7 +127,10 @@ export function checkoutRoutes(app: FastifyInstance, context: GatewayContext): v
     const symbol = request.query.token.toUpperCase();
     const token = context.tokens.find((candidate) => candidate.symbol.toUpperCase() === symbol);
     if (!token || !record.request.options.some((option) => option.token === token.symbol)) {
-      throw invalidField("token", `${request.query.token} is not offered for this payment; one of ${record.request.options.map((option) => option.token).join(", ")}`);
+      throw invalidField(
+        "token",
+        `${request.query.token} is not offered for this payment; one of ${record.request.options.map((option) => option.token).join(", ")}`,
+      );
     }
     const price = context.prices.current().get(token.address.toLowerCase());
     if (!price) throw new ApiError(503, "api_error", `no current price for ${token.symbol}; try again in a moment`, "token");
@@ -130,8 +149,18 @@ export function checkoutRoutes(app: FastifyInstance, context: GatewayContext): v
     const record = await reader.load(request.params.id);
     const hash = request.body.transaction_hash;
     const check = await checkFailedTransaction(context.client, { escrow: context.escrow, paymentId: record.payment.id, hash });
-    if (!check.ok) throw new ApiError(check.status, check.status === 409 ? "conflict_error" : "invalid_request_error", `transaction_hash: ${check.problem}`, "transaction_hash");
-    const { payment } = await recordOffChainEvent(context.db, context.chainId, context.settings, record.payment.id, { kind: "transaction_failed", transactionHash: hash, reason: check.reason });
+    if (!check.ok)
+      throw new ApiError(
+        check.status,
+        check.status === 409 ? "conflict_error" : "invalid_request_error",
+        `transaction_hash: ${check.problem}`,
+        "transaction_hash",
+      );
+    const { payment } = await recordOffChainEvent(context.db, context.chainId, context.settings, record.payment.id, {
+      kind: "transaction_failed",
+      transactionHash: hash,
+      reason: check.reason,
+    });
     return reply.code(201).send({ transaction_hash: hash, reason: check.reason, status: payment.status });
   });
 }

@@ -8,6 +8,7 @@ import { isOpen, type PaymentStatus } from "../payments/statuses";
  * applied) passes it. Funds sent after it are strays the keeper returns, so nothing is lost by saying so at once.
  */
 export function shownStatus(payment: Payment, chainTime: bigint | undefined): PaymentStatus {
-  if (isOpen(payment.status) && payment.receivedUsd === 0n && !payment.fundedByExpiry && chainTime !== undefined && chainTime > payment.expiry) return "expired";
+  if (isOpen(payment.status) && payment.receivedUsd === 0n && !payment.fundedByExpiry && chainTime !== undefined && chainTime > payment.expiry)
+    return "expired";
   return payment.status;
 }

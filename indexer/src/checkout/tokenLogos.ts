@@ -11,8 +11,10 @@ export function tokenLogoPath(symbol: string): string | undefined {
 
 /** The logos by file name (`usdt.svg`), read once. */
 export function tokenLogoFiles(): Map<string, string> {
-  return new Map(LOGOS.map((symbol) => {
-    const file = `${symbol.toLowerCase()}.svg`;
-    return [file, readFileSync(path.join(__dirname, "assets", "tokens", file), "utf8")];
-  }));
+  return new Map(
+    LOGOS.map((symbol) => {
+      const file = `${symbol.toLowerCase()}.svg`;
+      return [file, readFileSync(path.join(__dirname, "assets", "tokens", file), "utf8")];
+    }),
+  );
 }

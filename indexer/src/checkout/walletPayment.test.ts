@@ -33,6 +33,9 @@ describe("walletPayment", function () {
     const plan = walletPayment({ chainId: 97, escrow: ESCROW, intent: INTENT, signature: SIGNATURE, token: BNB, amount: 41_666667n * 10n ** 9n });
     expect(plan.approve).to.equal(null);
     expect(plan.pay).to.include({ to: ESCROW, value: "41666667000000000" });
-    expect(decodeFunctionData({ abi: openPayEscrowAbi, data: plan.pay.data })).to.deep.equal({ functionName: "payNative", args: [INTENT, SIGNATURE, zeroAddress] });
+    expect(decodeFunctionData({ abi: openPayEscrowAbi, data: plan.pay.data })).to.deep.equal({
+      functionName: "payNative",
+      args: [INTENT, SIGNATURE, zeroAddress],
+    });
   });
 });

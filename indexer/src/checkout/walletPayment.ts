@@ -48,8 +48,16 @@ export function walletPayment({
 }): WalletPayment {
   const native = token.address === zeroAddress;
   const pay: WalletCall = native
-    ? { to: escrow, data: encodeFunctionData({ abi: openPayEscrowAbi, functionName: "payNative", args: [intent, signature, zeroAddress] }), value: amount.toString() }
-    : { to: escrow, data: encodeFunctionData({ abi: openPayEscrowAbi, functionName: "pay", args: [intent, signature, token.address, amount, zeroAddress] }), value: "0" };
+    ? {
+        to: escrow,
+        data: encodeFunctionData({ abi: openPayEscrowAbi, functionName: "payNative", args: [intent, signature, zeroAddress] }),
+        value: amount.toString(),
+      }
+    : {
+        to: escrow,
+        data: encodeFunctionData({ abi: openPayEscrowAbi, functionName: "pay", args: [intent, signature, token.address, amount, zeroAddress] }),
+        value: "0",
+      };
   const approve = native
     ? null
     : { to: token.address, spender: escrow, value: "0", data: encodeFunctionData({ abi: erc20Abi, functionName: "approve", args: [escrow, amount] }) };

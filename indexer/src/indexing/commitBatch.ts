@@ -160,7 +160,11 @@ export async function commitBatch(db: Db, chainId: number, settings: MachineSett
       const stored = working.get(id);
       if (!stored) continue;
       const events = await recordedEventsOf(trx, chainId, id);
-      const rebuilt = replay(newPayment(stored.registration), events.map(({ event }) => event), settings);
+      const rebuilt = replay(
+        newPayment(stored.registration),
+        events.map(({ event }) => event),
+        settings,
+      );
       const offChain = rebuilt.superseded.filter(({ event }) => !("position" in event));
       await markSuperseded(
         trx,
@@ -173,7 +177,10 @@ export async function commitBatch(db: Db, chainId: number, settings: MachineSett
       const { payment, changes: reconciled } = reconcile(stored.payment, rebuilt.payment, reason);
       dirty.add(id);
       working.set(id, { ...stored, payment });
-      changes.set(id, reconciled.map((change) => ({ change, payment })));
+      changes.set(
+        id,
+        reconciled.map((change) => ({ change, payment })),
+      );
     }
 
     // Settlements: each at the first head where it was due, and only where the escrow's own record agrees. Recorded
@@ -244,7 +251,11 @@ export async function commitBatch(db: Db, chainId: number, settings: MachineSett
       if (mismatch) result.mismatches.push({ paymentId: id as Hex, reason: mismatch });
     }
 
-    await savePayments(trx, chainId, [...dirty].map((id) => working.get(id)!.payment));
+    await savePayments(
+      trx,
+      chainId,
+      [...dirty].map((id) => working.get(id)!.payment),
+    );
     const allChanges = [...changes.values()].flat();
     await insertChanges(trx, chainId, allChanges);
     await applyMerchantLogs(trx, chainId, { logs: batch.merchantLogs ?? [], rollbackTo: batch.rollbackTo, confirmedBlock: batch.confirmedAt(head).number });

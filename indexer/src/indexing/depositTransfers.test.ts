@@ -30,8 +30,23 @@ describe("deposit-address transfers", function () {
 
   it("funds the payment with a token the escrow takes, and reports any other token as unaccepted", function () {
     expect(events([transferLog(USDT, 5n, 0), transferLog(JUNK, 9n, 1)]).map(({ event }) => event)).to.deep.equal([
-      { kind: "deposit_address_funded", position: { blockNumber: 7, logIndex: 0 }, transactionHash: `0x${"55".repeat(32)}`, token: USDT, amount: 5n, sender: SENDER, timestamp: 1_000n },
-      { kind: "unaccepted_transfer", position: { blockNumber: 7, logIndex: 1 }, transactionHash: `0x${"55".repeat(32)}`, token: JUNK, amount: 9n, sender: SENDER },
+      {
+        kind: "deposit_address_funded",
+        position: { blockNumber: 7, logIndex: 0 },
+        transactionHash: `0x${"55".repeat(32)}`,
+        token: USDT,
+        amount: 5n,
+        sender: SENDER,
+        timestamp: 1_000n,
+      },
+      {
+        kind: "unaccepted_transfer",
+        position: { blockNumber: 7, logIndex: 1 },
+        transactionHash: `0x${"55".repeat(32)}`,
+        token: JUNK,
+        amount: 9n,
+        sender: SENDER,
+      },
     ]);
   });
 

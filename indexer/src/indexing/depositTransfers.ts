@@ -32,13 +32,25 @@ export function depositTransferEvents(
     const position = { blockNumber, logIndex: log.logIndex };
     if (!tokens.has(token.toLowerCase())) {
       if (amount === 0n) continue;
-      events.push({ paymentId: paymentId.toLowerCase() as Hex, blockHash: log.blockHash, event: { kind: "unaccepted_transfer", position, transactionHash: log.transactionHash, token, amount, sender } });
+      events.push({
+        paymentId: paymentId.toLowerCase() as Hex,
+        blockHash: log.blockHash,
+        event: { kind: "unaccepted_transfer", position, transactionHash: log.transactionHash, token, amount, sender },
+      });
       continue;
     }
     events.push({
       paymentId: paymentId.toLowerCase() as Hex,
       blockHash: log.blockHash,
-      event: { kind: "deposit_address_funded", position, transactionHash: log.transactionHash, token, amount, sender, timestamp: blocks.get(blockNumber)!.timestamp },
+      event: {
+        kind: "deposit_address_funded",
+        position,
+        transactionHash: log.transactionHash,
+        token,
+        amount,
+        sender,
+        timestamp: blocks.get(blockNumber)!.timestamp,
+      },
     });
   }
   return events;

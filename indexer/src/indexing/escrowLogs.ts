@@ -50,7 +50,10 @@ export function eventLayouts(names: readonly string[]): Map<Hex, EventLayout> {
         for (const input of inputs) {
           if (!/^(address|uint\d+|bytes32)$/.test(input.type)) throw new Error(`${item.name}.${input.name}: ${input.type} is not a static word type`);
         }
-        return [toEventSelector(item as AbiEvent), { name: item.name, topics: inputs.filter((input) => input.indexed), words: inputs.filter((input) => !input.indexed) }];
+        return [
+          toEventSelector(item as AbiEvent),
+          { name: item.name, topics: inputs.filter((input) => input.indexed), words: inputs.filter((input) => !input.indexed) },
+        ];
       }),
   );
 }

@@ -182,7 +182,9 @@ export class Indexer {
     for (let failures = 0; ; ) {
       const started = performance.now();
       try {
-        const segment = ahead ? await ahead.read : await this.targets().then(({ targets }) => readSegment(this.options.rpc.current, targets, { from, to, parentHash }));
+        const segment = ahead
+          ? await ahead.read
+          : await this.targets().then(({ targets }) => readSegment(this.options.rpc.current, targets, { from, to, parentHash }));
         if (!ahead) this.range.succeeded(performance.now() - started, "escrowLogs" in segment ? segment.escrowLogs.length : 0);
         return segment;
       } catch (error) {
@@ -254,7 +256,10 @@ export class Indexer {
     const { watched } = await this.targets();
     const byAddress = new Map(watched.map((payment) => [getAddress(payment.depositAddress), payment.id]));
     const headerByNumber = new Map(headers.map((header) => [header.number, header]));
-    const logs: PaymentLog[] = [...paymentLogs(segment.escrowLogs), ...depositTransferEvents(segment.transferLogs, byAddress, headerByNumber, tokenSet(tokens))];
+    const logs: PaymentLog[] = [
+      ...paymentLogs(segment.escrowLogs),
+      ...depositTransferEvents(segment.transferLogs, byAddress, headerByNumber, tokenSet(tokens)),
+    ];
     // The newest block's state is always there (retried until read); an older one's may be pruned (given up on).
     const balancesAt = async (addresses: readonly Address[], block: BlockHeader) => {
       const read = (client: PublicClient) => readBalances(client, addresses, [zeroAddress], { blockHash: block.hash });
@@ -321,7 +326,10 @@ export class Indexer {
     const mismatching = new Map(result.mismatches.map((mismatch) => [mismatch.paymentId, mismatch.reason]));
     for (const mismatch of result.mismatches) {
       if (this.mismatches.get(mismatch.paymentId) === mismatch.reason) continue;
-      logger.warn({ ...mismatch, provider: this.options.rpc.currentName }, "the escrow's record of a payment is not what its logs say: a log was missed; reading its history again");
+      logger.warn(
+        { ...mismatch, provider: this.options.rpc.currentName },
+        "the escrow's record of a payment is not what its logs say: a log was missed; reading its history again",
+      );
       observer?.escrowMismatch?.();
       this.rederive.add(mismatch.paymentId);
     }
@@ -353,7 +361,10 @@ export class Indexer {
       const ours = await keptBlock(this.options.db, this.options.chainId, head);
       if (!ours) {
         // Too far behind to compare: wait for it (or for a failover to a provider that is not behind).
-        this.options.logger.warn({ provider: this.options.rpc.currentName, head, checkpoint: checkpoint.blockNumber }, "the RPC provider is behind the indexer; waiting");
+        this.options.logger.warn(
+          { provider: this.options.rpc.currentName, head, checkpoint: checkpoint.blockNumber },
+          "the RPC provider is behind the indexer; waiting",
+        );
         return "idle";
       }
       if (ours.hash === theirs.hash) return "idle";
@@ -369,7 +380,10 @@ export class Indexer {
     if ("forked" in segment) {
       // The checkpoint is not on this provider's chain: back to where both agree, and the new branch from there.
       const ancestor = await this.ancestor(base.number - 1, checkpoint.blockNumber, signal);
-      this.options.logger.warn({ at: segment.header.number, ancestor: ancestor.number, depth: checkpoint.blockNumber - ancestor.number }, "chain reorganised; rolling back");
+      this.options.logger.warn(
+        { at: segment.header.number, ancestor: ancestor.number, depth: checkpoint.blockNumber - ancestor.number },
+        "chain reorganised; rolling back",
+      );
       this.options.observer?.reorganised?.(checkpoint.blockNumber - ancestor.number);
       base = ancestor;
       rollbackTo = ancestor.number;

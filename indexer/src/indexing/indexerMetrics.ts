@@ -29,7 +29,11 @@ export function indexerMetrics(chainId: number) {
   });
   const failovers = new Counter({ name: "openpay_indexer_rpc_failovers_total", help: "Moves to another RPC_URLS provider", registers: [registry] });
   const reorganisations = new Counter({ name: "openpay_indexer_reorganisations_total", help: "Reorganisations rolled back", registers: [registry] });
-  const reorganisationDepth = new Gauge({ name: "openpay_indexer_last_reorganisation_depth", help: "Blocks rolled back by the last reorganisation", registers: [registry] });
+  const reorganisationDepth = new Gauge({
+    name: "openpay_indexer_last_reorganisation_depth",
+    help: "Blocks rolled back by the last reorganisation",
+    registers: [registry],
+  });
   const disagreements = new Counter({
     name: "openpay_indexer_escrow_disagreements_total",
     help: "Settlements (paid, expired, failed) the escrow's own record contradicted, once per payment and reason: not announced, the payment read again (alert on it)",

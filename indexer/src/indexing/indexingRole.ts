@@ -33,7 +33,9 @@ export function startIndexing(context: IndexingContext): () => Promise<void> {
     db: context.db,
     chainId: deployment.chainId,
     escrow: deployment.escrow,
-    tokens: Object.values(deployment.tokens).map((token) => token.address).filter((address) => address !== zeroAddress),
+    tokens: Object.values(deployment.tokens)
+      .map((token) => token.address)
+      .filter((address) => address !== zeroAddress),
     startBlock: deployment.blockNumber,
     settings: context.settings,
     logger,

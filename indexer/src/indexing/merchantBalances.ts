@@ -1,11 +1,5 @@
 import { completionCredits, type MerchantLog } from "../payments/merchantBalance";
-import {
-  announceConfirmedWithdrawals,
-  deleteMerchantLogsAbove,
-  insertMerchantLogs,
-  paymentLedgerRows,
-  setCredits,
-} from "../store/merchantLedgerStore";
+import { announceConfirmedWithdrawals, deleteMerchantLogsAbove, insertMerchantLogs, paymentLedgerRows, setCredits } from "../store/merchantLedgerStore";
 import type { Db } from "../store/paymentStore";
 
 /**

@@ -15,7 +15,15 @@ export function merchantLogs(logs: readonly Log[]): MerchantLog[] {
     const layout = log.topics[0] === undefined ? undefined : LAYOUTS.get(log.topics[0].toLowerCase() as Hex);
     if (!layout || log.removed || log.blockNumber === null || log.logIndex === null || log.blockHash === null || log.transactionHash === null) continue;
     const kind = KINDS[layout.name as keyof typeof KINDS];
-    const fields = decodedFields(log, layout, kind) as { merchant: Address; token: Address; amount: bigint; fee?: bigint; paymentId?: Hex; to?: Address; payout?: Address };
+    const fields = decodedFields(log, layout, kind) as {
+      merchant: Address;
+      token: Address;
+      amount: bigint;
+      fee?: bigint;
+      paymentId?: Hex;
+      to?: Address;
+      payout?: Address;
+    };
     result.push({
       kind,
       merchant: fields.merchant,

@@ -10,9 +10,23 @@ import { nativeArrivals } from "./nativeArrivals";
 const ID = `0x${"11".repeat(32)}` as Hex;
 const DEPOSIT = `0x${"22".repeat(20)}` as Address;
 const USDT = `0x${"33".repeat(20)}` as Address;
-const header = (number: number): BlockHeader => ({ number, hash: `0x${number.toString(16).padStart(64, "0")}` as Hex, parentHash: "0x" as Hex, timestamp: 1_000n + BigInt(number), logsBloom: "0x" as Hex });
+const header = (number: number): BlockHeader => ({
+  number,
+  hash: `0x${number.toString(16).padStart(64, "0")}` as Hex,
+  parentHash: "0x" as Hex,
+  timestamp: 1_000n + BigInt(number),
+  logsBloom: "0x" as Hex,
+});
 const headers = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => header(from + i));
-const watched = (changes: Partial<WatchedPayment> = {}): WatchedPayment => ({ id: ID, depositAddress: DEPOSIT, status: "initiated", expiry: 5_000n, takesNative: true, nativeWaiting: 0n, ...changes });
+const watched = (changes: Partial<WatchedPayment> = {}): WatchedPayment => ({
+  id: ID,
+  depositAddress: DEPOSIT,
+  status: "initiated",
+  expiry: 5_000n,
+  takesNative: true,
+  nativeWaiting: 0n,
+  ...changes,
+});
 
 /** A collect of BNB from the deposit address (it sweeps all of it) in `block`. */
 const collect = (block: number, amount: bigint, kind: "deposited" | "completed" = "deposited"): PaymentLog => ({
@@ -91,7 +105,10 @@ describe("BNB arrivals at deposit addresses, seen by balance", function () {
   });
 
   it("records an arrival it cannot date (its block's state is pruned) undated at the stretch's end", async function () {
-    const { at } = chain((block) => (block >= 13 ? 5n : 0n), (block) => block < 20);
+    const { at } = chain(
+      (block) => (block >= 13 ? 5n : 0n),
+      (block) => block < 20,
+    );
     expect(found(await nativeArrivals(headers(10, 20), [watched()], [], at))).to.deep.equal([{ block: 20, amount: 5n, dated: false }]);
   });
 

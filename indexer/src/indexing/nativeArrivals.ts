@@ -116,7 +116,9 @@ export async function nativeArrivals(
             else lo = middle + 1;
           }
         } catch {
-          arrivals.push(...nativeArrivalEvents(byNumber.get(stretch.to)!, [{ paymentId: stretch.payment.id as Hex, balance: balances[i], expected: known, undated: true }]));
+          arrivals.push(
+            ...nativeArrivalEvents(byNumber.get(stretch.to)!, [{ paymentId: stretch.payment.id as Hex, balance: balances[i], expected: known, undated: true }]),
+          );
           break;
         }
         arrivals.push(...nativeArrivalEvents(byNumber.get(hi)!, [{ paymentId: stretch.payment.id as Hex, balance: atHi, expected: known }]));

@@ -19,9 +19,7 @@ import { isOpen } from "../payments/statuses";
  * A second read of logs already applied once: the kept (recent) blocks every confirmation depth, or the whole
  * history of a payment whose settlement the escrow's record contradicted.
  */
-export type Reread =
-  | { what: "recent_blocks"; from: number; to: number }
-  | { what: "payment_history"; paymentId: Hex; to: number };
+export type Reread = { what: "recent_blocks"; from: number; to: number } | { what: "payment_history"; paymentId: Hex; to: number };
 
 export interface RereadContext {
   db: Db;
@@ -49,7 +47,10 @@ async function getLogs(context: RereadContext, filter: Record<string, unknown>, 
   for (let start = from; start <= to; ) {
     const end = Math.min(to, start + size - 1);
     const call = (client: PublicClient) =>
-      client.request({ method: "eth_getLogs", params: [{ ...filter, fromBlock: `0x${start.toString(16)}`, toBlock: `0x${end.toString(16)}` }] as never }) as Promise<unknown[]>;
+      client.request({
+        method: "eth_getLogs",
+        params: [{ ...filter, fromBlock: `0x${start.toString(16)}`, toBlock: `0x${end.toString(16)}` }] as never,
+      }) as Promise<unknown[]>;
     let raw: unknown[];
     try {
       raw = await call(context.current());

@@ -86,11 +86,7 @@ class Watch {
   }
 
   isWatchedTransfer(log: Log): boolean {
-    return (
-      log.topics[0]?.toLowerCase() === TRANSFER_TOPIC &&
-      log.topics.length === 3 &&
-      this.recipientSet.has(log.topics[2]!.toLowerCase())
-    );
+    return log.topics[0]?.toLowerCase() === TRANSFER_TOPIC && log.topics.length === 3 && this.recipientSet.has(log.topics[2]!.toLowerCase());
   }
 }
 
@@ -109,7 +105,12 @@ const logKey = (log: Log) => `${log.transactionHash?.toLowerCase()}:${Number(log
  * The escrow's logs and the watched transfers of blocks `from`..`to`: by block hash for one block, by range for more
  * (`escrow`, when the range's escrow logs were already asked for).
  */
-async function fetchLogs(client: PublicClient, watch: Watch, headers: readonly BlockHeader[], escrow?: Promise<Log[]>): Promise<{ escrowLogs: Log[]; transferLogs: Log[] }> {
+async function fetchLogs(
+  client: PublicClient,
+  watch: Watch,
+  headers: readonly BlockHeader[],
+  escrow?: Promise<Log[]>,
+): Promise<{ escrowLogs: Log[]; transferLogs: Log[] }> {
   const blooms = headers.map((header) => bloomBytes(header.logsBloom));
   const where =
     headers.length === 1
@@ -117,7 +118,8 @@ async function fetchLogs(client: PublicClient, watch: Watch, headers: readonly B
         { blockHash: headers[0].hash }
       : { fromBlock: BigInt(headers[0].number), toBlock: BigInt(headers[headers.length - 1].number) };
   // A bloom that rules a kind of log out in every block saves asking for it (most followed blocks hold none).
-  const escrowLogs = escrow ?? (blooms.some((bloom) => watch.escrowMayLog(bloom)) ? client.getLogs({ address: watch.targets.escrow, ...where }) : Promise.resolve([]));
+  const escrowLogs =
+    escrow ?? (blooms.some((bloom) => watch.escrowMayLog(bloom)) ? client.getLogs({ address: watch.targets.escrow, ...where }) : Promise.resolve([]));
   const transfers: Array<Promise<Log[]>> = [];
   if (blooms.some((bloom) => watch.transferMayLog(bloom))) {
     const recipients = watch.recipients.map(({ topic }) => topic);
@@ -128,7 +130,9 @@ async function fetchLogs(client: PublicClient, watch: Watch, headers: readonly B
           params: [
             {
               topics: [TRANSFER_TOPIC, null, recipients.slice(i, i + ADDRESSES_PER_QUERY)],
-              ...("blockHash" in where ? { blockHash: where.blockHash } : { fromBlock: `0x${where.fromBlock.toString(16)}`, toBlock: `0x${where.toBlock.toString(16)}` }),
+              ...("blockHash" in where
+                ? { blockHash: where.blockHash }
+                : { fromBlock: `0x${where.fromBlock.toString(16)}`, toBlock: `0x${where.toBlock.toString(16)}` }),
             },
           ] as never,
         }) as unknown as Promise<Log[]>,
@@ -173,7 +177,10 @@ export async function readSegment(
     for (const log of logs) {
       const header = log.blockNumber === null ? undefined : byNumber.get(Number(log.blockNumber));
       if (!header || log.blockHash !== header.hash) {
-        throw new ProviderFault("foreign_logs", `a log of block ${log.blockNumber} (${log.blockHash}) is not of the block the indexer read there (${header?.hash ?? "none"})`);
+        throw new ProviderFault(
+          "foreign_logs",
+          `a log of block ${log.blockNumber} (${log.blockHash}) is not of the block the indexer read there (${header?.hash ?? "none"})`,
+        );
       }
       if (log.removed) throw new ProviderFault("foreign_logs", `a log of block ${log.blockNumber} is marked removed`);
       let answer = answers.get(header.number);
@@ -199,7 +206,10 @@ export async function readSegment(
     const inReceipts = await blockLogsFromReceipts(client, header.hash);
     const missing = inReceipts.filter((log) => (watch.isEscrowLog(log) || watch.isWatchedTransfer(log)) && !answer?.logs.has(logKey(log)));
     if (missing.length > 0) {
-      throw new ProviderFault("missing_logs", `block ${header.number} holds ${missing.length} log(s) of the escrow or a watched deposit address that eth_getLogs left out`);
+      throw new ProviderFault(
+        "missing_logs",
+        `block ${header.number} holds ${missing.length} log(s) of the escrow or a watched deposit address that eth_getLogs left out`,
+      );
     }
     bloomFalsePositives += 1;
   }

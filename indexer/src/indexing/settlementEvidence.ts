@@ -26,7 +26,13 @@ export interface EvidenceReader {
 export async function settlementEvidence(
   db: Db,
   chainId: number,
-  { escrow, tokens, head, confirmed, logs }: { escrow: Address; tokens: readonly Address[]; head: BlockRecord; confirmed: ConfirmedBlock; logs: readonly PaymentLog[] },
+  {
+    escrow,
+    tokens,
+    head,
+    confirmed,
+    logs,
+  }: { escrow: Address; tokens: readonly Address[]; head: BlockRecord; confirmed: ConfirmedBlock; logs: readonly PaymentLog[] },
   reader: EvidenceReader,
 ): Promise<Map<string, OnChainEvidence>> {
   const due = await paymentsDueAt(db, chainId, confirmed, { lock: false });
@@ -52,7 +58,14 @@ export async function settlementEvidence(
   for (const [blockHash, group] of byExpiryBlock) {
     let balances: bigint[][];
     try {
-      balances = await reader.attempt((client) => readBalances(client, group.map(({ depositAddress }) => depositAddress), watchedTokens, { blockHash }));
+      balances = await reader.attempt((client) =>
+        readBalances(
+          client,
+          group.map(({ depositAddress }) => depositAddress),
+          watchedTokens,
+          { blockHash },
+        ),
+      );
     } catch {
       // The block's state is pruned (full nodes keep about 128 blocks): the evidence stays unknown.
       continue;

@@ -81,11 +81,16 @@ describe("the keeper's action plan", () => {
   });
 
   it("returns a token the intent does not accept, to the refund address when the intent names one", () => {
-    const mixed = view({ holdings: [{ token: DAI, amount: 9n }], refundTo: REFUND, transfers: [sent(SENDER, 9n, DAI)] }, { status: "pending", token: USDT, receivedUsd: 1n });
+    const mixed = view(
+      { holdings: [{ token: DAI, amount: 9n }], refundTo: REFUND, transfers: [sent(SENDER, 9n, DAI)] },
+      { status: "pending", token: USDT, receivedUsd: 1n },
+    );
     expect(planActions(mixed, 1n, WINDOW)).to.deep.equal([{ kind: "returnStray", paymentId: ID, token: DAI, to: REFUND, stateKey: `${key(DAI)}:9:1:0` }]);
     // BNB at a payment whose intent takes only the stablecoins: a stray too, however early.
     const bnb = view({ holdings: [{ token: zeroAddress, amount: 4n }], refundTo: REFUND }, { acceptedTokens: [USDT, USDC] });
-    expect(planActions(bnb, 1n, WINDOW)).to.deep.equal([{ kind: "returnStray", paymentId: ID, token: zeroAddress, to: REFUND, stateKey: `${zeroAddress}:4:0:0` }]);
+    expect(planActions(bnb, 1n, WINDOW)).to.deep.equal([
+      { kind: "returnStray", paymentId: ID, token: zeroAddress, to: REFUND, stateKey: `${zeroAddress}:4:0:0` },
+    ]);
   });
 
   it("leaves BNB without a sender or refund address to the operator", () => {
@@ -184,7 +189,9 @@ describe("the keeper's action plan", () => {
     expect(reasons(view({ holdings: [{ token: USDT, amount: 2n }], transfers: [sent(zeroAddress, 2n)] }, paid))).to.deep.equal([
       { reason: "unknown_sender", token: USDT, amount: 2n },
     ]);
-    expect(reasons(view({ holdings: [{ token: zeroAddress, amount: 1n }] }, paid))).to.deep.equal([{ reason: "bnb_without_refund_address", token: zeroAddress, amount: 1n }]);
+    expect(reasons(view({ holdings: [{ token: zeroAddress, amount: 1n }] }, paid))).to.deep.equal([
+      { reason: "bnb_without_refund_address", token: zeroAddress, amount: 1n },
+    ]);
     // An expired BNB payment collected from its deposit address: no transfer names who sent it.
     const bnbExpired = view({ collectedFromDepositAddress: collected([zeroAddress, 7n]) }, { status: "expired", token: zeroAddress });
     expect(planFor(bnbExpired, EXPIRY + 1n, WINDOW)).to.deep.equal({
@@ -208,7 +215,10 @@ describe("the keeper's action plan", () => {
   });
 
   it("refunds each sender of an expired payment's deposit address what it sent, not all to the first", () => {
-    const expired = view({ collectedFromDepositAddress: collected([USDT, 9n]), transfers: [sent(SENDER, 6n), sent(OTHER, 3n)] }, { status: "expired", token: USDT });
+    const expired = view(
+      { collectedFromDepositAddress: collected([USDT, 9n]), transfers: [sent(SENDER, 6n), sent(OTHER, 3n)] },
+      { status: "expired", token: USDT },
+    );
     expect(planActions(expired, EXPIRY + 1n, WINDOW)).to.deep.equal([
       { kind: "refundDepositAddress", paymentId: ID, token: USDT, to: SENDER, amount: 6n, stateKey: `refund:${key(USDT)}:${key(SENDER)}:0` },
       { kind: "refundDepositAddress", paymentId: ID, token: USDT, to: OTHER, amount: 3n, stateKey: `refund:${key(USDT)}:${key(OTHER)}:0` },
@@ -246,15 +256,30 @@ describe("the keeper's action plan", () => {
     expect(depositAddressRefunds(otherToken, USDT)).to.deep.equal(depositAddressRefunds(view(expired, { status: "expired", token: USDT }), USDT));
     // Nothing held, nothing sent; a collect no recorded transfer explains is left to the operator.
     expect(depositAddressRefunds(view({ transfers }, { status: "expired", token: USDT }), USDT)).to.deep.equal([]);
-    expect(depositAddressRefunds(view({ collectedFromDepositAddress: collected([USDT, 9n]), transfers: [sent(SENDER, 4n)] }, { status: "expired", token: USDT }), USDT)).to.deep.equal([
-      { to: SENDER, amount: 4n, refundedBefore: 0n },
-    ]);
+    expect(
+      depositAddressRefunds(
+        view({ collectedFromDepositAddress: collected([USDT, 9n]), transfers: [sent(SENDER, 4n)] }, { status: "expired", token: USDT }),
+        USDT,
+      ),
+    ).to.deep.equal([{ to: SENDER, amount: 4n, refundedBefore: 0n }]);
   });
 
   it("attributes stretches of a deposit address's transfers to their senders", () => {
     const transfers = [sent(SENDER, 6n), sent(OTHER, 3n), sent(SENDER, 1n)];
-    expect(sendersOf(transfers, 0n, 10n)).to.deep.equal({ shares: new Map([[SENDER, 7n], [OTHER, 3n]]), covered: 10n });
-    expect(sendersOf(transfers, 5n, 8n)).to.deep.equal({ shares: new Map([[SENDER, 1n], [OTHER, 2n]]), covered: 3n });
+    expect(sendersOf(transfers, 0n, 10n)).to.deep.equal({
+      shares: new Map([
+        [SENDER, 7n],
+        [OTHER, 3n],
+      ]),
+      covered: 10n,
+    });
+    expect(sendersOf(transfers, 5n, 8n)).to.deep.equal({
+      shares: new Map([
+        [SENDER, 1n],
+        [OTHER, 2n],
+      ]),
+      covered: 3n,
+    });
     expect(sendersOf(transfers, -2n, 3n)).to.deep.equal({ shares: new Map([[SENDER, 3n]]), covered: 3n });
     expect(sendersOf([sent(zeroAddress, 4n)], 0n, 4n)).to.deep.equal({ shares: new Map(), covered: 0n });
   });
@@ -275,7 +300,11 @@ describe("the keeper's action plan", () => {
     expect(planActions(second, 3n, WINDOW)[0].stateKey).to.not.equal(returned.stateKey);
     // BNB leaves no transfer log: with a refund address, what was returned before tells two equal strays apart.
     const bnb = (returned: bigint) =>
-      planActions(view({ holdings: [{ token: zeroAddress, amount: 5n }], refundTo: REFUND, returnedStrays: new Map([[zeroAddress, returned]]) }, paid), 1n, WINDOW)[0];
+      planActions(
+        view({ holdings: [{ token: zeroAddress, amount: 5n }], refundTo: REFUND, returnedStrays: new Map([[zeroAddress, returned]]) }, paid),
+        1n,
+        WINDOW,
+      )[0];
     expect(bnb(0n).stateKey).to.not.equal(bnb(5n).stateKey);
   });
 
@@ -299,14 +328,23 @@ describe("the keeper's action plan", () => {
 
     it("a third party's 1 wei in another accepted token never stops the collect of the customer's token", () => {
       // Both wait at the deposit address: both are collected, in the order they are held, in one round.
-      const both = view({ holdings: [{ token: USDC, amount: 1n }, { token: USDT, amount: 100n }], transfers: [dust(), customerPays(100n)] });
+      const both = view({
+        holdings: [
+          { token: USDC, amount: 1n },
+          { token: USDT, amount: 100n },
+        ],
+        transfers: [dust(), customerPays(100n)],
+      });
       expect(planActions(both, EXPIRY - 1n, WINDOW)).to.deep.equal([
         { kind: "collect", paymentId: ID, token: USDC, stateKey: `${key(USDC)}:1:0` },
         { kind: "collect", paymentId: ID, token: USDT, stateKey: `${key(USDT)}:100:0` },
       ]);
       // The dust was collected first: the payment's record is in USDC, and the customer's USDT is collected apart.
       const dustFirst = { status: "pending" as const, token: USDC, paidAmount: 1n };
-      const waiting = view({ holdings: [{ token: USDT, amount: 100n }], transfers: [dust(), customerPays(100n)], deposits: deposits([USDC, DEPOSIT, 1n]) }, dustFirst);
+      const waiting = view(
+        { holdings: [{ token: USDT, amount: 100n }], transfers: [dust(), customerPays(100n)], deposits: deposits([USDC, DEPOSIT, 1n]) },
+        dustFirst,
+      );
       expect(planActions(waiting, EXPIRY - 1n, WINDOW)).to.deep.equal([{ kind: "collect", paymentId: ID, token: USDT, stateKey: `${key(USDT)}:100:0` }]);
       // Within the late-collect window too, when the customer's transfer came by the expiry; and the payment is not
       // expired meanwhile.
@@ -316,7 +354,13 @@ describe("the keeper's action plan", () => {
       expect(planActions(topUp, EXPIRY - 1n, WINDOW)).to.deep.equal([{ kind: "collect", paymentId: ID, token: USDT, stateKey: `${key(USDT)}:50:50` }]);
       // Dust arriving after the expiry is a stray, the customer's on-time transfer is still collected.
       const lateDust = view(
-        { holdings: [{ token: USDC, amount: 1n }, { token: USDT, amount: 100n }], transfers: [customerPays(100n), dust(EXPIRY + 5n)] },
+        {
+          holdings: [
+            { token: USDC, amount: 1n },
+            { token: USDT, amount: 100n },
+          ],
+          transfers: [customerPays(100n), dust(EXPIRY + 5n)],
+        },
         { status: "pending", token: USDT, paidAmount: 0n },
       );
       expect(planActions(lateDust, EXPIRY + 60n, WINDOW)).to.deep.equal([
@@ -329,7 +373,11 @@ describe("the keeper's action plan", () => {
       // THIRD paid 1 wei of USDC first (the payment's record), SENDER 40 USDT apart, plus 5 USDT collected from the
       // deposit address.
       const unpaid = view(
-        { deposits: deposits([USDC, THIRD, 1n], [USDT, SENDER, 40n], [USDT, DEPOSIT, 5n]), collectedFromDepositAddress: collected([USDT, 5n]), transfers: [sent(OTHER, 5n)] },
+        {
+          deposits: deposits([USDC, THIRD, 1n], [USDT, SENDER, 40n], [USDT, DEPOSIT, 5n]),
+          collectedFromDepositAddress: collected([USDT, 5n]),
+          transfers: [sent(OTHER, 5n)],
+        },
         { status: "pending", token: USDC, paidAmount: 1n, otherDeposits: [{ token: USDT, amount: 45n }] },
       );
       expect(planActions(unpaid, EXPIRY, WINDOW)).to.deep.equal([]);
@@ -350,7 +398,9 @@ describe("the keeper's action plan", () => {
         { deposits: deposits([USDC, DEPOSIT, 1n], [USDT, DEPOSIT, 40n]), collectedFromDepositAddress: collected([USDC, 1n], [USDT, 40n]) },
         { status: "pending", token: USDC, paidAmount: 1n, otherDeposits: [{ token: USDT, amount: 40n }] },
       );
-      expect(planActions(viaAddress, EXPIRY + 1n, WINDOW)).to.deep.equal([{ kind: "expire", paymentId: ID, token: USDC, payers: [], stateKey: `expire:${key(USDC)}:0` }]);
+      expect(planActions(viaAddress, EXPIRY + 1n, WINDOW)).to.deep.equal([
+        { kind: "expire", paymentId: ID, token: USDC, payers: [], stateKey: `expire:${key(USDC)}:0` },
+      ]);
       // A token of the intent still waiting to be collected holds the expiry back, whichever token it is.
       const collecting = { ...unpaid, holdings: [{ token: zeroAddress, amount: 3n }], transfers: [sent(zeroAddress, 3n, zeroAddress, EXPIRY - 1n)] };
       expect(kinds(collecting, EXPIRY + 1n)).to.deep.equal(["collect"]);
@@ -394,7 +444,9 @@ describe("the keeper's action plan", () => {
         expect(planActions(view(leftover, { ...paidInUsdt, status }), EXPIRY - 1n, WINDOW), status).to.deep.equal([refundDust]);
       }
       // Still open: nothing is refundable yet (the USDC may still pay it).
-      expect(planActions(view(leftover, { ...paidInUsdt, status: "pending", token: USDC, paidAmount: 1n, otherDeposits: [] }), EXPIRY - 1n, WINDOW)).to.deep.equal([]);
+      expect(
+        planActions(view(leftover, { ...paidInUsdt, status: "pending", token: USDC, paidAmount: 1n, otherDeposits: [] }), EXPIRY - 1n, WINDOW),
+      ).to.deep.equal([]);
       // Once the refund is seen, nothing more.
       const refunded = view(
         { ...leftover, deposits: deposits([USDC, DEPOSIT, 0n]), refundedFromDepositAddress: refundedFrom([USDC, THIRD, 1n]) },
@@ -416,7 +468,11 @@ describe("the keeper's action plan", () => {
       ]);
       // A leftover no recorded transfer explains (BNB names no sender) is left to the operator.
       const bnb = view(
-        { deposits: deposits([zeroAddress, DEPOSIT, 5n]), collectedFromDepositAddress: collected([zeroAddress, 5n], [USDT, 100n]), transfers: [customerPays(100n)] },
+        {
+          deposits: deposits([zeroAddress, DEPOSIT, 5n]),
+          collectedFromDepositAddress: collected([zeroAddress, 5n], [USDT, 100n]),
+          transfers: [customerPays(100n)],
+        },
         { status: "paid", token: USDT, paidAmount: 100n, otherDeposits: [{ token: zeroAddress, amount: 5n }] },
       );
       expect(planFor(bnb, EXPIRY - 1n, WINDOW)).to.deep.equal({
@@ -440,13 +496,21 @@ describe("the keeper's action plan", () => {
 
   describe("tokens the escrow does not take", function () {
     const JUNK = `0x${"99".repeat(20)}` as Address;
-    const seen = (amount: bigint, returnedBy: Hex | null = null) => ({ token: JUNK, amount, sender: SENDER, transactionHash: `0x${"66".repeat(32)}` as Hex, returnedBy });
+    const seen = (amount: bigint, returnedBy: Hex | null = null) => ({
+      token: JUNK,
+      amount,
+      sender: SENDER,
+      transactionHash: `0x${"66".repeat(32)}` as Hex,
+      returnedBy,
+    });
 
     it("leaves them to the operator, one case per token, whatever the payment's status, and sends nothing for them", function () {
       for (const status of ["initiated", "paid", "expired"] as const) {
         const plan = planFor(view({}, { status, unacceptedTransfers: [seen(7n), seen(3n)] }), EXPIRY + WINDOW + 1n, WINDOW);
         expect(plan.actions, status).to.deep.equal([]);
-        expect(plan.leftToOperator, status).to.deep.equal([{ paymentId: ID, token: JUNK, amount: 10n, reason: "unaccepted_token", stateKey: `unaccepted:${key(JUNK)}:10:2` }]);
+        expect(plan.leftToOperator, status).to.deep.equal([
+          { paymentId: ID, token: JUNK, amount: 10n, reason: "unaccepted_token", stateKey: `unaccepted:${key(JUNK)}:10:2` },
+        ]);
       }
     });
 

@@ -57,12 +57,14 @@ export type OperatorReason = (typeof OPERATOR_REASONS)[number];
 export const OPERATOR_REASON_TEXT: Record<OperatorReason, string> = {
   late_and_on_time:
     "funds that reached the deposit address by the expiry and funds that came after it wait together: collect would take both, returnStray would send both back; collect by hand before the late-collect window closes, or let them be returned as a stray after it",
-  arrival_unknown: "within the late-collect window, the keeper cannot tell whether what waits reached the deposit address by the expiry, so it does not collect it",
+  arrival_unknown:
+    "within the late-collect window, the keeper cannot tell whether what waits reached the deposit address by the expiry, so it does not collect it",
   several_senders: "what waits came from several senders, and returnStray sends all of it to one address",
   unknown_sender: "no transfer the keeper recorded accounts for these units, so it knows no one to send them back to",
   bnb_without_refund_address: "BNB leaves no sender in any log and the intent names no refund address",
   transaction_reverted: "the keeper's transaction for this state reverted, and it never sends the same action twice for one state",
-  unaccepted_token: "a token the escrow does not take reached the deposit address: the keeper does not send arbitrary tokens back; return it with returnStray if it is worth it",
+  unaccepted_token:
+    "a token the escrow does not take reached the deposit address: the keeper does not send arbitrary tokens back; return it with returnStray if it is worth it",
 };
 
 /** Something at a payment's deposit address the keeper does not act on: the operator must. */
@@ -353,7 +355,14 @@ export function planFor(view: KeeperView, now: bigint, lateCollectWindow: bigint
     // One refund per sender; a sender's next refund needs the previous one seen on chain (it is in the key).
     const { refunds, unmatched, collected, refunded } = refundPlan(view, token);
     for (const { to, amount, refundedBefore } of refunds) {
-      actions.push({ kind: "refundDepositAddress", paymentId: id, token, to, amount, stateKey: `refund:${token.toLowerCase()}:${to.toLowerCase()}:${refundedBefore}` });
+      actions.push({
+        kind: "refundDepositAddress",
+        paymentId: id,
+        token,
+        to,
+        amount,
+        stateKey: `refund:${token.toLowerCase()}:${to.toLowerCase()}:${refundedBefore}`,
+      });
     }
     if (unmatched > 0n) {
       leftToOperator.push({

@@ -88,7 +88,11 @@ export class Keeper {
     const rows = await keeperCandidates(db, chainId, checkpoint.blockNumber - RECENT_FUNDING_BLOCKS);
     const blockNumber = BigInt(checkpoint.blockNumber);
     // The events of every candidate in one query, not one each: a round looks at every open payment.
-    const eventsById = await eventsOfPayments(db, chainId, rows.map((row) => row.id));
+    const eventsById = await eventsOfPayments(
+      db,
+      chainId,
+      rows.map((row) => row.id),
+    );
     const viewOf = async (row: (typeof rows)[number]) => {
       const registration = registrationFromRow(row);
       const payment = paymentFromRow(row);
@@ -216,7 +220,13 @@ export class Keeper {
     for (const entry of planned) {
       const { action, view } = entry;
       if (!reverted.has(actionKeyString({ paymentId: action.paymentId, action: action.kind, stateKey: action.stateKey }))) due.push(entry);
-      else leftToOperator.push({ paymentId: action.paymentId, ...subjectOf(action, view), reason: "transaction_reverted", stateKey: `${action.kind}:${action.stateKey}` });
+      else
+        leftToOperator.push({
+          paymentId: action.paymentId,
+          ...subjectOf(action, view),
+          reason: "transaction_reverted",
+          stateKey: `${action.kind}:${action.stateKey}`,
+        });
     }
     this.report(leftToOperator);
 
@@ -247,7 +257,15 @@ export class Keeper {
         continue;
       }
       // Recorded before it is broadcast: whatever happens to the broadcast, the keeper knows what it may have sent.
-      await updateAction(db, chainId, key, { status: "sent", txHash: tx.hash, rawTx: tx.raw, calldata: data, txHashes: [tx.hash], gasPrice: tx.gasPrice, attempt: true });
+      await updateAction(db, chainId, key, {
+        status: "sent",
+        txHash: tx.hash,
+        rawTx: tx.raw,
+        calldata: data,
+        txHashes: [tx.hash],
+        gasPrice: tx.gasPrice,
+        attempt: true,
+      });
       try {
         await sender.broadcast(tx.raw);
         logger.info({ ...key, tx: tx.hash }, "keeper sent");

@@ -96,7 +96,8 @@ export class TransactionFollower {
   private async newestReceipt(noop: Hex | null, attempts: readonly Hex[]): Promise<Observed["receipt"]> {
     for (const hash of [...(noop ? [noop] : []), ...[...attempts].reverse()]) {
       const receipt = (await this.options.client.request({ method: "eth_getTransactionReceipt", params: [hash] })) as Receipt | null;
-      if (receipt) return { hash: receipt.transactionHash, block: Number(receipt.blockNumber), reverted: receipt.status !== "0x1", of: hash === noop ? "noop" : "call" };
+      if (receipt)
+        return { hash: receipt.transactionHash, block: Number(receipt.blockNumber), reverted: receipt.status !== "0x1", of: hash === noop ? "noop" : "call" };
     }
     return null;
   }
@@ -160,7 +161,14 @@ export class TransactionFollower {
         }
         // Only a signed transaction is repriced; the type cannot tell.
         const attempts = transaction.status === "planned" ? [] : transaction.txHashes;
-        await updateAction(db, chainId, key, { status: "sent", txHash: replaced.hash, rawTx: replaced.raw, txHashes: [...attempts, replaced.hash], gasPrice: replaced.gasPrice, attempt: true });
+        await updateAction(db, chainId, key, {
+          status: "sent",
+          txHash: replaced.hash,
+          rawTx: replaced.raw,
+          txHashes: [...attempts, replaced.hash],
+          gasPrice: replaced.gasPrice,
+          attempt: true,
+        });
         await broadcast(replaced.raw);
         logger.info({ ...at, tx: replaced.hash }, "repriced a keeper transaction: the same call and nonce at a higher gas price");
         return "done";

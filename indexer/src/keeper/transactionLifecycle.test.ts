@@ -30,7 +30,19 @@ const CHANGED = new Date("2026-01-01T00:00:00Z");
 const later = (ms: number) => new Date(CHANGED.getTime() + ms);
 
 /** Each state as a transaction stands in it before the round (the same call, nonce 7, sent at CHANGED). */
-const sent: SignedTransaction = { status: "sent", nonce: NONCE, txHash: FIRST, gasPrice: 10n, attempts: 1, updatedAt: CHANGED, calldata: CALL, rawTx: RAW, txHashes: [FIRST], cancelTx: null, minedBlock: null };
+const sent: SignedTransaction = {
+  status: "sent",
+  nonce: NONCE,
+  txHash: FIRST,
+  gasPrice: 10n,
+  attempts: 1,
+  updatedAt: CHANGED,
+  calldata: CALL,
+  rawTx: RAW,
+  txHashes: [FIRST],
+  cancelTx: null,
+  minedBlock: null,
+};
 const mined: SignedTransaction = { ...sent, status: "mined", minedBlock: RECENT };
 const cancelling: SignedTransaction = { ...sent, status: "cancelling", txHash: NOOP, cancelTx: NOOP_RAW, gasPrice: 13n, attempts: 2 };
 const STATES: Record<TransactionState, KeeperTransaction> = {
@@ -67,7 +79,14 @@ const OBSERVATIONS: Record<string, (transaction: KeeperTransaction) => [KeeperTr
 };
 
 const WAIT: Step = { kind: "wait" };
-const recorded = (status: "mined" | "done" | "failed", block = RECENT): Step => ({ kind: "record_receipt", status, hash: FIRST, block, reverted: status === "failed", repriced: false });
+const recorded = (status: "mined" | "done" | "failed", block = RECENT): Step => ({
+  kind: "record_receipt",
+  status,
+  hash: FIRST,
+  block,
+  reverted: status === "failed",
+  repriced: false,
+});
 const reorganised: Step = { kind: "reorganised", status: "sent" };
 const rebroadcastCall: Step = { kind: "rebroadcast", raw: RAW, status: "sent" };
 const rebroadcastNoop: Step = { kind: "rebroadcast", raw: NOOP_RAW, status: "cancelling" };
@@ -173,7 +192,10 @@ describe("a keeper transaction's lifecycle", () => {
       const noop = { hash: NOOP, block: RECENT, reverted: false, of: "noop" as const };
       expect(nextStep(cancelling, { ...quiet, receipt: noop }, POLICY)).to.deep.equal({ kind: "record_noop_receipt", hash: NOOP, block: RECENT });
       expect(nextStep({ ...cancelling, minedBlock: RECENT }, { ...quiet, receipt: noop }, POLICY)).to.deep.equal(WAIT);
-      expect(nextStep({ ...cancelling, minedBlock: RECENT }, { ...quiet, receipt: noop, head: FINAL_HEAD }, POLICY)).to.deep.equal({ kind: "release", outcome: "cancelled" });
+      expect(nextStep({ ...cancelling, minedBlock: RECENT }, { ...quiet, receipt: noop, head: FINAL_HEAD }, POLICY)).to.deep.equal({
+        kind: "release",
+        outcome: "cancelled",
+      });
     });
   });
 

@@ -129,7 +129,14 @@ export function nextStep(transaction: KeeperTransaction, observed: Observed, pol
     }
     const status = !final ? "mined" : receipt.reverted ? "failed" : "done";
     if (status === transaction.status && transaction.minedBlock === receipt.block && sameHash(receipt.hash, transaction.txHash)) return WAIT;
-    return { kind: "record_receipt", status, hash: receipt.hash, block: receipt.block, reverted: receipt.reverted, repriced: !sameHash(receipt.hash, transaction.txHashes[0]) };
+    return {
+      kind: "record_receipt",
+      status,
+      hash: receipt.hash,
+      block: receipt.block,
+      reverted: receipt.reverted,
+      repriced: !sameHash(receipt.hash, transaction.txHashes[0]),
+    };
   }
   // It was mined, and its block is no longer in the chain: until the node puts it back in its pool (or it waited
   // past the limit), the payment gets no other action.

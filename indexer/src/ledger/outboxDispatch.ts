@@ -74,19 +74,26 @@ export async function dispatchOutbox(db: Db, views: PaymentViews, { limit, now }
       trx,
       announced.map(({ record }) => record),
     );
-    const events: EventRow[] = (await balanceEvents(trx, views, balanceRows)).concat(announced.map(({ type, at, record }, i) => ({
-      id: newEventId(at.getTime()),
-      merchant_id: record.merchantId,
-      mode: record.mode,
-      chain_id: views.chainId,
-      payment_id: record.payment.id,
-      type,
-      sequence: record.payment.sequence,
-      body: JSON.stringify({ type, timestamp: at.toISOString(), data: resources[i] }),
-      created_at: at.toISOString(),
-    })));
+    const events: EventRow[] = (await balanceEvents(trx, views, balanceRows)).concat(
+      announced.map(({ type, at, record }, i) => ({
+        id: newEventId(at.getTime()),
+        merchant_id: record.merchantId,
+        mode: record.mode,
+        chain_id: views.chainId,
+        payment_id: record.payment.id,
+        type,
+        sequence: record.payment.sequence,
+        body: JSON.stringify({ type, timestamp: at.toISOString(), data: resources[i] }),
+        created_at: at.toISOString(),
+      })),
+    );
 
-    const deliveries = await recordDispatch(trx, events, rows.map((row) => String(row.id)), now);
+    const deliveries = await recordDispatch(
+      trx,
+      events,
+      rows.map((row) => String(row.id)),
+      now,
+    );
     return { consumed: rows.length, events: events.length, deliveries, malformed };
   });
 }
@@ -98,7 +105,10 @@ export async function dispatchOutbox(db: Db, views: PaymentViews, { limit, now }
 async function balanceEvents(db: Db, views: PaymentViews, rows: readonly OutboxRow[]): Promise<EventRow[]> {
   if (rows.length === 0) return [];
   const contents = rows.map((row) => (typeof row.data === "string" ? JSON.parse(row.data) : row.data) as WithdrawalOutboxData);
-  const merchants = await merchantsAt(db, contents.map((content) => content.withdrawal.merchant));
+  const merchants = await merchantsAt(
+    db,
+    contents.map((content) => content.withdrawal.merchant),
+  );
   return rows.flatMap((row, i) => {
     const at = new Date(row.created_at);
     const data = withdrawalResource(contents[i], views.tokens);

@@ -27,13 +27,7 @@ export interface RefundContext {
  * request (the payment turns `refunding`) and hands back the transaction for the merchant to sign. The indexer
  * sees its `PaymentRefunded` and moves the payment to `refunded` or `partially_refunded`.
  */
-export async function requestRefund(
-  context: RefundContext,
-  db: Db,
-  owner: KeyOwner,
-  paymentId: string,
-  body: { amount?: string; to?: Address },
-) {
+export async function requestRefund(context: RefundContext, db: Db, owner: KeyOwner, paymentId: string, body: { amount?: string; to?: Address }) {
   const id = paymentId.toLowerCase();
   return inTransaction(db, (trx) => refundLocked(context, trx, owner, id, paymentId, body));
 }
@@ -58,7 +52,10 @@ async function refundLocked(context: RefundContext, db: Db, owner: KeyOwner, id:
   const amount = body.amount === undefined ? refundable : parseAmount(body.amount, token.decimals);
   if (amount === 0n) throw invalidField("amount", "must be more than zero");
   if (amount > refundable) {
-    throw invalidField("amount", `${formatDecimal(amount, token.decimals)} ${token.symbol} exceeds the ${formatDecimal(refundable, token.decimals)} still refundable`);
+    throw invalidField(
+      "amount",
+      `${formatDecimal(amount, token.decimals)} ${token.symbol} exceeds the ${formatDecimal(refundable, token.decimals)} still refundable`,
+    );
   }
   const to = body.to ?? (registration.refundTo !== zeroAddress ? registration.refundTo : undefined);
   if (!to) throw invalidField("to", "required: the payment has no refund_address to send the refund to");

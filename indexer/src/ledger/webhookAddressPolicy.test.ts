@@ -86,7 +86,12 @@ describe("parseAllowList", function () {
 
 describe("checkWebhookUrl", function () {
   it("accepts public http and https URLs with ports, paths and queries", function () {
-    for (const url of ["https://shop.example.com/webhooks/openpay", "http://shop.example.com:8080/hook?token=abc", "https://8.8.8.8/hook", "https://[2001:4860:4860::8888]/"]) {
+    for (const url of [
+      "https://shop.example.com/webhooks/openpay",
+      "http://shop.example.com:8080/hook?token=abc",
+      "https://8.8.8.8/hook",
+      "https://[2001:4860:4860::8888]/",
+    ]) {
       expect(checkWebhookUrl(url, []), url).to.equal(undefined);
     }
   });

@@ -26,7 +26,9 @@ describe("API keys", function () {
   it("hash deterministically, and different keys to different hashes", function () {
     fc.assert(
       fc.property(fc.string(), fc.string(), (a, b) => {
-        expect(hashApiKey(a)).to.equal(hashApiKey(a)).and.match(/^[0-9a-f]{64}$/);
+        expect(hashApiKey(a))
+          .to.equal(hashApiKey(a))
+          .and.match(/^[0-9a-f]{64}$/);
         if (a !== b) expect(hashApiKey(a)).to.not.equal(hashApiKey(b));
       }),
     );

@@ -11,8 +11,7 @@ describe("paymentRequestUri (EIP-681)", function () {
   it("asks a wallet to call transfer(deposit address, amount) on the token, on BSC by default", function () {
     assert.equal(
       paymentRequestUri({ token: USDT, depositAddress: DEPOSIT, amount: ONE_HUNDRED_TOKENS }),
-      "ethereum:0x55d398326f99059fF775485246999027B3197955@56/transfer" +
-        "?address=0xb69082760B521f620D0D00CF9433021A2600a763&uint256=100000000000000000000",
+      "ethereum:0x55d398326f99059fF775485246999027B3197955@56/transfer" + "?address=0xb69082760B521f620D0D00CF9433021A2600a763&uint256=100000000000000000000",
     );
   });
 
@@ -26,8 +25,7 @@ describe("paymentRequestUri (EIP-681)", function () {
   it("writes the chain id given, as a number or a bigint", function () {
     assert.equal(
       paymentRequestUri({ token: USDT, depositAddress: DEPOSIT, amount: 1n, chainId: 97 }),
-      "ethereum:0x55d398326f99059fF775485246999027B3197955@97/transfer" +
-        "?address=0xb69082760B521f620D0D00CF9433021A2600a763&uint256=1",
+      "ethereum:0x55d398326f99059fF775485246999027B3197955@97/transfer" + "?address=0xb69082760B521f620D0D00CF9433021A2600a763&uint256=1",
     );
     assert.equal(
       paymentRequestUri({ token: zeroAddress, depositAddress: DEPOSIT, amount: 1n, chainId: 31337n }),
@@ -50,8 +48,7 @@ describe("paymentRequestUri (EIP-681)", function () {
         depositAddress: DEPOSIT.toLowerCase() as Address,
         amount: 5n,
       }),
-      "ethereum:0x55d398326f99059fF775485246999027B3197955@56/transfer" +
-        "?address=0xb69082760B521f620D0D00CF9433021A2600a763&uint256=5",
+      "ethereum:0x55d398326f99059fF775485246999027B3197955@56/transfer" + "?address=0xb69082760B521f620D0D00CF9433021A2600a763&uint256=5",
     );
   });
 
@@ -59,14 +56,8 @@ describe("paymentRequestUri (EIP-681)", function () {
     const valid = { token: USDT, depositAddress: DEPOSIT, amount: 1n };
 
     it("token or deposit address that is not an address", function () {
-      assert.throws(
-        () => paymentRequestUri({ ...valid, token: "0x55d398" as Address }),
-        /^Error: token: not an address .*: 0x55d398$/,
-      );
-      assert.throws(
-        () => paymentRequestUri({ ...valid, depositAddress: "USDT" as Address }),
-        /^Error: depositAddress: not an address .*: USDT$/,
-      );
+      assert.throws(() => paymentRequestUri({ ...valid, token: "0x55d398" as Address }), /^Error: token: not an address .*: 0x55d398$/);
+      assert.throws(() => paymentRequestUri({ ...valid, depositAddress: "USDT" as Address }), /^Error: depositAddress: not an address .*: USDT$/);
       // Mixed case with a wrong checksum: the last letter's case flipped.
       assert.throws(
         () => paymentRequestUri({ ...valid, depositAddress: "0xb69082760B521f620D0D00CF9433021A2600A763" }),
@@ -75,10 +66,7 @@ describe("paymentRequestUri (EIP-681)", function () {
     });
 
     it("the zero address as deposit address", function () {
-      assert.throws(
-        () => paymentRequestUri({ ...valid, depositAddress: zeroAddress }),
-        /^Error: depositAddress: must not be the zero address$/,
-      );
+      assert.throws(() => paymentRequestUri({ ...valid, depositAddress: zeroAddress }), /^Error: depositAddress: must not be the zero address$/);
     });
 
     it("a zero or negative amount", function () {
@@ -97,19 +85,10 @@ describe("paymentRequestUri (EIP-681)", function () {
 
     it("a chain id that is not a positive integer", function () {
       for (const chainId of [56.5, 0, -56, Number.NaN, 2 ** 53]) {
-        assert.throws(
-          () => paymentRequestUri({ ...valid, chainId }),
-          /^Error: chainId: must be a positive integer, got number/,
-        );
+        assert.throws(() => paymentRequestUri({ ...valid, chainId }), /^Error: chainId: must be a positive integer, got number/);
       }
-      assert.throws(
-        () => paymentRequestUri({ ...valid, chainId: 0n }),
-        /^Error: chainId: must be a positive integer, got bigint 0$/,
-      );
-      assert.throws(
-        () => paymentRequestUri({ ...valid, chainId: "56" as unknown as number }),
-        /^Error: chainId: must be a positive integer, got string 56$/,
-      );
+      assert.throws(() => paymentRequestUri({ ...valid, chainId: 0n }), /^Error: chainId: must be a positive integer, got bigint 0$/);
+      assert.throws(() => paymentRequestUri({ ...valid, chainId: "56" as unknown as number }), /^Error: chainId: must be a positive integer, got string 56$/);
     });
   });
 });

@@ -46,9 +46,7 @@ function checksummed(field: string, value: unknown): Address {
 }
 
 function chainIdOf(chainId: unknown): string {
-  const valid =
-    (typeof chainId === "number" && Number.isSafeInteger(chainId) && chainId > 0) ||
-    (typeof chainId === "bigint" && chainId > 0n);
+  const valid = (typeof chainId === "number" && Number.isSafeInteger(chainId) && chainId > 0) || (typeof chainId === "bigint" && chainId > 0n);
   if (!valid) throw new Error(`chainId: must be a positive integer, got ${typeof chainId} ${String(chainId)}`);
   return BigInt(chainId as number | bigint).toString(10);
 }

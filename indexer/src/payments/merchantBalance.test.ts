@@ -68,7 +68,10 @@ describe("a merchant's escrow balance", function () {
         "a refund and a withdrawal, the withdrawal not yet final",
         [credit(200n, 2n), debit("refund", 50n), debit("withdrawal", 100n, false)],
         new Map(),
-        [{ token: USDT, balance: 50n, confirmed: 150n, pendingDebits: 100n, withdrawable: 50n, fees: 2n, credited: 200n, refunded: 50n, withdrawn: 100n }, { token: BNB }],
+        [
+          { token: USDT, balance: 50n, confirmed: 150n, pendingDebits: 100n, withdrawable: 50n, fees: 2n, credited: 200n, refunded: 50n, withdrawn: 100n },
+          { token: BNB },
+        ],
       ],
       [
         "refunds asked for are kept back from what may be withdrawn",
@@ -86,7 +89,11 @@ describe("a merchant's escrow balance", function () {
         "tokens apart, and a token not configured listed after the others",
         [credit(5n, 0n, true, BNB), credit(7n, 0n, true, "0x00000000000000000000000000000000000000aa")],
         new Map(),
-        [{ token: USDT }, { token: BNB, balance: 5n, confirmed: 5n, withdrawable: 5n, credited: 5n }, { token: "0x00000000000000000000000000000000000000aa", balance: 7n, confirmed: 7n, withdrawable: 7n, credited: 7n }],
+        [
+          { token: USDT },
+          { token: BNB, balance: 5n, confirmed: 5n, withdrawable: 5n, credited: 5n },
+          { token: "0x00000000000000000000000000000000000000aa", balance: 7n, confirmed: 7n, withdrawable: 7n, credited: 7n },
+        ],
       ],
       [
         "addresses match whatever their case",

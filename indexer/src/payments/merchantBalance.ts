@@ -29,7 +29,7 @@ export interface MerchantLog {
 
 /** One change of a merchant's balance in one token, or the sum of several of the same kind. */
 export type BalanceMovement =
-  | { kind: "credit"; token: string; /** Units credited, the fee taken off. */ amount: bigint; fee: bigint; confirmed: boolean }
+  | { kind: "credit"; token: string /** Units credited, the fee taken off. */; amount: bigint; fee: bigint; confirmed: boolean }
   | { kind: "refund" | "withdrawal"; token: string; amount: bigint; confirmed: boolean };
 
 /** Where a merchant's balance stands in one token. */
@@ -103,7 +103,19 @@ export function tokenBalances(
     const key = token.toLowerCase();
     let found = byToken.get(key);
     if (!found) {
-      found = { token, balance: 0n, confirmed: 0n, pendingCredits: 0n, pendingDebits: 0n, refundsRequested: 0n, withdrawable: 0n, fees: 0n, credited: 0n, refunded: 0n, withdrawn: 0n };
+      found = {
+        token,
+        balance: 0n,
+        confirmed: 0n,
+        pendingCredits: 0n,
+        pendingDebits: 0n,
+        refundsRequested: 0n,
+        withdrawable: 0n,
+        fees: 0n,
+        credited: 0n,
+        refunded: 0n,
+        withdrawn: 0n,
+      };
       byToken.set(key, found);
     }
     return found;

@@ -1,17 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  concat,
-  encodeAbiParameters,
-  getAddress,
-  keccak256,
-  slice,
-  toHex,
-  zeroAddress,
-  type Address,
-  type Hex,
-} from "viem";
+import { concat, encodeAbiParameters, getAddress, keccak256, slice, toHex, zeroAddress, type Address, type Hex } from "viem";
 import {
   PAYMENT_INTENT_DOMAIN_NAME,
   PAYMENT_INTENT_DOMAIN_VERSION,
@@ -39,8 +29,7 @@ const INTENT: PaymentIntent = {
 const DIGEST_BSC: Hex = "0x6269a958d06fea7e1caf81dc6d241299ea2353d8c88d6660acf3c365d586d629";
 const DIGEST_HARDHAT: Hex = "0xa4f60f06b0359b320dd58a3fb5ea8fad3b512e42bfb8f56a595d5c107198e111";
 
-const SOLIDITY_TYPE =
-  "PaymentIntent(bytes32 paymentId,address merchant,uint256 amountUsd,uint64 expiry,address refundTo,uint256 acceptedTokens)";
+const SOLIDITY_TYPE = "PaymentIntent(bytes32 paymentId,address merchant,uint256 amountUsd,uint64 expiry,address refundTo,uint256 acceptedTokens)";
 
 describe("paymentIntent", function () {
   describe("EIP-712 types", function () {
@@ -64,9 +53,7 @@ describe("paymentIntent", function () {
     });
 
     it("equals keccak256(0x1901 ‖ domain separator ‖ struct hash) assembled by hand", function () {
-      const domainTypeHash = keccak256(
-        toHex("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
-      );
+      const domainTypeHash = keccak256(toHex("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"));
       const domainSeparator = keccak256(
         encodeAbiParameters(
           [{ type: "bytes32" }, { type: "bytes32" }, { type: "bytes32" }, { type: "uint256" }, { type: "address" }],
@@ -75,24 +62,8 @@ describe("paymentIntent", function () {
       );
       const structHash = keccak256(
         encodeAbiParameters(
-          [
-            { type: "bytes32" },
-            { type: "bytes32" },
-            { type: "address" },
-            { type: "uint256" },
-            { type: "uint64" },
-            { type: "address" },
-            { type: "uint256" },
-          ],
-          [
-            keccak256(toHex(SOLIDITY_TYPE)),
-            INTENT.paymentId,
-            INTENT.merchant,
-            INTENT.amountUsd,
-            INTENT.expiry,
-            INTENT.refundTo,
-            INTENT.acceptedTokens,
-          ],
+          [{ type: "bytes32" }, { type: "bytes32" }, { type: "address" }, { type: "uint256" }, { type: "uint64" }, { type: "address" }, { type: "uint256" }],
+          [keccak256(toHex(SOLIDITY_TYPE)), INTENT.paymentId, INTENT.merchant, INTENT.amountUsd, INTENT.expiry, INTENT.refundTo, INTENT.acceptedTokens],
         ),
       );
       const expected = keccak256(concat(["0x1901", domainSeparator, structHash]));
@@ -128,18 +99,13 @@ describe("paymentIntent", function () {
         merchant: INTENT.merchant.toLowerCase() as Address,
         refundTo: INTENT.refundTo.toLowerCase() as Address,
       };
-      assert.equal(
-        paymentIntentDigest({ chainId: 56, escrow: ESCROW.toLowerCase() as Address, intent: lower }),
-        DIGEST_BSC,
-      );
+      assert.equal(paymentIntentDigest({ chainId: 56, escrow: ESCROW.toLowerCase() as Address, intent: lower }), DIGEST_BSC);
     });
 
     it("rejects a payment id that is not 32 bytes and an expiry beyond uint64", function () {
       const shortId = slice(INTENT.paymentId, 0, 31);
       assert.throws(() => paymentIntentDigest({ chainId: 56, escrow: ESCROW, intent: { ...INTENT, paymentId: shortId } }));
-      assert.throws(() =>
-        paymentIntentDigest({ chainId: 56, escrow: ESCROW, intent: { ...INTENT, expiry: 2n ** 64n } }),
-      );
+      assert.throws(() => paymentIntentDigest({ chainId: 56, escrow: ESCROW, intent: { ...INTENT, expiry: 2n ** 64n } }));
     });
   });
 

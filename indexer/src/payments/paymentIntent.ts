@@ -63,15 +63,7 @@ export function paymentIntentDomain({ chainId, escrow }: { chainId: number | big
  * The EIP-712 digest of an intent: what the merchant's signer signs, what `escrow.hashIntent(intent)` returns,
  * and the CREATE2 salt of the payment's deposit address.
  */
-export function paymentIntentDigest({
-  chainId,
-  escrow,
-  intent,
-}: {
-  chainId: number | bigint;
-  escrow: Address;
-  intent: PaymentIntent;
-}): Hex {
+export function paymentIntentDigest({ chainId, escrow, intent }: { chainId: number | bigint; escrow: Address; intent: PaymentIntent }): Hex {
   return hashTypedData({
     domain: paymentIntentDomain({ chainId, escrow }),
     types: PAYMENT_INTENT_TYPES,

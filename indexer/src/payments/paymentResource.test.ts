@@ -123,7 +123,9 @@ describe("the payment resource", function () {
       refundedAmount: 5_000_000n,
       refundRequested: 0n,
     };
-    const resource = paymentResource(input(payment, { mode: "live", registration: { ...registration, refundTo: CUSTOMER }, transactions: [`0x${"cd".repeat(32)}`] }));
+    const resource = paymentResource(
+      input(payment, { mode: "live", registration: { ...registration, refundTo: CUSTOMER }, transactions: [`0x${"cd".repeat(32)}`] }),
+    );
     expect(resource).to.include({
       livemode: true,
       status: "partially_refunded",
@@ -153,8 +155,24 @@ describe("the payment resource", function () {
       depositsReturned: 4_000_000n,
       refunds: [{ kind: "expiry", token: USDC6.address, amount: 4_000_000n, to: CUSTOMER, transactionHash: tx("a1"), claimable: true }],
       returnedTransfers: [
-        { reason: "after_expiry", token: USDT.address, amount: 2n * E18, from: registration.depositAddress, to: CUSTOMER, transactionHash: tx("a2"), claimable: false },
-        { reason: "token_not_supported", token: JUNK, amount: 7n, from: registration.depositAddress, to: CUSTOMER, transactionHash: tx("a3"), claimable: false },
+        {
+          reason: "after_expiry",
+          token: USDT.address,
+          amount: 2n * E18,
+          from: registration.depositAddress,
+          to: CUSTOMER,
+          transactionHash: tx("a2"),
+          claimable: false,
+        },
+        {
+          reason: "token_not_supported",
+          token: JUNK,
+          amount: 7n,
+          from: registration.depositAddress,
+          to: CUSTOMER,
+          transactionHash: tx("a3"),
+          claimable: false,
+        },
       ],
       unacceptedTransfers: [
         { token: JUNK, amount: 7n, sender: CUSTOMER, transactionHash: tx("b1"), returnedBy: tx("a3") },
@@ -166,7 +184,15 @@ describe("the payment resource", function () {
     // An expired payment's refunded_amount is what went back in its token.
     expect(resource.refunded_amount).to.equal("4");
     expect(resource.refunds).to.deep.equal([
-      { kind: "expiry", amount: "4", amount_units: "4000000", token: { symbol: "USDC", address: USDC6.address }, to: CUSTOMER, transaction_hash: tx("a1"), status: "claimable" },
+      {
+        kind: "expiry",
+        amount: "4",
+        amount_units: "4000000",
+        token: { symbol: "USDC", address: USDC6.address },
+        to: CUSTOMER,
+        transaction_hash: tx("a1"),
+        status: "claimable",
+      },
     ]);
     expect(resource.returned_transfers).to.deep.equal([
       {
@@ -190,7 +216,9 @@ describe("the payment resource", function () {
         status: "sent",
       },
     ]);
-    expect(resource.unaccepted_transfers.map(({ amount_units, status, returned_transaction_hash }) => [amount_units, status, returned_transaction_hash])).to.deep.equal([
+    expect(
+      resource.unaccepted_transfers.map(({ amount_units, status, returned_transaction_hash }) => [amount_units, status, returned_transaction_hash]),
+    ).to.deep.equal([
       ["7", "returned", tx("a3")],
       ["5", "needs_operator", null],
     ]);
@@ -198,7 +226,17 @@ describe("the payment resource", function () {
 
   it("carries the history only when asked for", function () {
     expect(paymentResource(input(newPayment(registration)))).to.not.have.property("history");
-    const history = [{ sequence: 1, from: "initiated" as const, to: "pending" as const, reason: "deposit", transaction_hash: null, block_number: 7, at: "2026-05-01T10:01:00.000Z" }];
+    const history = [
+      {
+        sequence: 1,
+        from: "initiated" as const,
+        to: "pending" as const,
+        reason: "deposit",
+        transaction_hash: null,
+        block_number: 7,
+        at: "2026-05-01T10:01:00.000Z",
+      },
+    ];
     expect(paymentResource(input(newPayment(registration), { history })).history).to.deep.equal(history);
   });
 

@@ -47,12 +47,19 @@ function completed(position: ChainPosition, usd: number, received: number): Chai
 }
 
 /** A settlement the indexer verified against the escrow, judged at confirmed block `number` (time `timestamp`). */
-const settled = (to: "paid" | "expired" | "failed", number: number, timestamp = 0n): PaymentEvent => ({ kind: "settled", to, confirmed: { number, timestamp } });
+const settled = (to: "paid" | "expired" | "failed", number: number, timestamp = 0n): PaymentEvent => ({
+  kind: "settled",
+  to,
+  confirmed: { number, timestamp },
+});
 
 const DEPOSIT_ADDRESS = `0x${"55".repeat(20)}` as Address;
 const NATIVE = "0x0000000000000000000000000000000000000000" as Address;
 
-function funded(position: ChainPosition, { token = TOKEN, amount = 1n, timestamp = EXPIRY - 10n }: { token?: Address; amount?: bigint; timestamp?: bigint | null } = {}): PaymentEvent {
+function funded(
+  position: ChainPosition,
+  { token = TOKEN, amount = 1n, timestamp = EXPIRY - 10n }: { token?: Address; amount?: bigint; timestamp?: bigint | null } = {},
+): PaymentEvent {
   return { kind: "deposit_address_funded", position, transactionHash: TX, token, amount, sender: PAYER, timestamp };
 }
 
@@ -147,7 +154,6 @@ describe("the payment status machine", () => {
       expect(run([funded(at(3), { timestamp: EXPIRY + 1n })]).payment).to.include({ depositAddressFunded: false, fundedByExpiry: false });
       // A balance the indexer could not date might have come in time.
       expect(run([funded(at(3), { timestamp: null })]).payment.fundedByExpiry).to.equal(true);
-
     });
 
     it("does not count another token than the payment's as funding it (a stray)", () => {
@@ -173,7 +179,7 @@ describe("the payment status machine", () => {
     const OTHER = `0x${"66".repeat(20)}` as Address;
     const THIRD_PARTY = `0x${"77".repeat(20)}` as Address;
     const twoTokens = () => newPayment({ id: ID, amountUsd: USD(100), expiry: EXPIRY, depositAddress: DEPOSIT_ADDRESS, acceptedTokens: [TOKEN, OTHER] });
-    const inOther = (event: ChainPaymentEvent, payer = THIRD_PARTY): ChainPaymentEvent => ({ ...event, token: OTHER, payer } as ChainPaymentEvent);
+    const inOther = (event: ChainPaymentEvent, payer = THIRD_PARTY): ChainPaymentEvent => ({ ...event, token: OTHER, payer }) as ChainPaymentEvent;
 
     it("keeps a deposit in another accepted token apart: the payment stays in its first token, the other is held", () => {
       const { payment, changes } = run([deposited(at(1), 40, 40), inOther(deposited(at(2), 1, 1))], twoTokens());
@@ -204,7 +210,15 @@ describe("the payment status machine", () => {
     });
 
     it("announces a left-over sent back once the payment is paid, and refuses one while it is open", () => {
-      const refund: ChainPaymentEvent = { kind: "deposit_refunded", position: at(5), transactionHash: TX, payer: THIRD_PARTY, to: THIRD_PARTY, token: OTHER, amount: USD(1) };
+      const refund: ChainPaymentEvent = {
+        kind: "deposit_refunded",
+        position: at(5),
+        transactionHash: TX,
+        payer: THIRD_PARTY,
+        to: THIRD_PARTY,
+        token: OTHER,
+        amount: USD(1),
+      };
       const held = run([inOther(deposited(at(1), 1, 1))], twoTokens()).payment;
       const early = applyEvent(held, refund, SETTINGS);
       expect(early.ok).to.equal(false);
@@ -266,14 +280,19 @@ describe("the payment status machine", () => {
     });
 
     it("takes no deposit once the escrow expired the payment", () => {
-      const expiring = run([deposited(at(5), 30, 30), { kind: "expired", position: at(7), transactionHash: TX, token: TOKEN, amount: USD(30), receivedUsd: USD(30) }]).payment;
+      const expiring = run([
+        deposited(at(5), 30, 30),
+        { kind: "expired", position: at(7), transactionHash: TX, token: TOKEN, amount: USD(30), receivedUsd: USD(30) },
+      ]).payment;
       expect(applyEvent(expiring, deposited(at(8), 1, 31), SETTINGS)).to.deep.include({ ok: false });
     });
 
     it("fails a payment that saw only a reverted transaction when its time runs out", () => {
       const { changes } = run([{ kind: "transaction_failed", transactionHash: TX, reason: "StalePrice" }, settled("failed", 2, late(1n))]);
       expect(changes).to.deep.equal([["initiated", "failed", "transaction_failed"]]);
-      expect(applyEvent(run([{ kind: "transaction_failed", transactionHash: TX, reason: "x" }]).payment, settled("expired", 2, late(1n)), SETTINGS)).to.deep.include({
+      expect(
+        applyEvent(run([{ kind: "transaction_failed", transactionHash: TX, reason: "x" }]).payment, settled("expired", 2, late(1n)), SETTINGS),
+      ).to.deep.include({
         ok: false,
       });
     });
@@ -297,10 +316,7 @@ describe("the payment status machine", () => {
     });
 
     it("goes paid → refunding → partially_refunded → refunded", () => {
-      const { changes, payment } = run(
-        [{ kind: "refund_requested", amount: USD(30) }, refundedEvent(30, 30), refundedEvent(70, 100, 21)],
-        paid(),
-      );
+      const { changes, payment } = run([{ kind: "refund_requested", amount: USD(30) }, refundedEvent(30, 30), refundedEvent(70, 100, 21)], paid());
       expect(changes).to.deep.equal([
         ["paid", "refunding", "refund_requested"],
         ["refunding", "partially_refunded", "refunded"],
@@ -310,7 +326,13 @@ describe("the payment status machine", () => {
     });
 
     it("returns to paid when a requested refund is abandoned", () => {
-      const { changes } = run([{ kind: "refund_requested", amount: USD(10) }, { kind: "refund_abandoned", reason: "reverted" }], paid());
+      const { changes } = run(
+        [
+          { kind: "refund_requested", amount: USD(10) },
+          { kind: "refund_abandoned", reason: "reverted" },
+        ],
+        paid(),
+      );
       expect(changes.at(-1)).to.deep.equal(["refunding", "paid", "refund_abandoned"]);
     });
 
@@ -353,7 +375,14 @@ describe("the payment status machine", () => {
     const JUNK = `0x${"99".repeat(20)}` as Address;
     const RECEIVER = `0x${"77".repeat(20)}` as Address;
     const RETURN_TX = `0x${"88".repeat(32)}` as Hex;
-    const expiredEvent = (position: ChainPosition): PaymentEvent => ({ kind: "expired", position, transactionHash: RETURN_TX, token: TOKEN, amount: USD(30), receivedUsd: USD(30) });
+    const expiredEvent = (position: ChainPosition): PaymentEvent => ({
+      kind: "expired",
+      position,
+      transactionHash: RETURN_TX,
+      token: TOKEN,
+      amount: USD(30),
+      receivedUsd: USD(30),
+    });
     const depositRefunded = (position: ChainPosition, token = TOKEN): PaymentEvent => ({
       kind: "deposit_refunded",
       position,
@@ -363,9 +392,30 @@ describe("the payment status machine", () => {
       token,
       amount: USD(30),
     });
-    const claimable = (position: ChainPosition, amount = USD(30), token = TOKEN): PaymentEvent => ({ kind: "refund_claimable", position, transactionHash: RETURN_TX, account: RECEIVER, token, amount });
-    const stray = (position: ChainPosition, token: Address, amount = 5n): PaymentEvent => ({ kind: "stray_returned", position, transactionHash: RETURN_TX, to: RECEIVER, token, amount });
-    const unaccepted = (position: ChainPosition, amount = 7n): PaymentEvent => ({ kind: "unaccepted_transfer", position, transactionHash: TX, token: JUNK, amount, sender: PAYER });
+    const claimable = (position: ChainPosition, amount = USD(30), token = TOKEN): PaymentEvent => ({
+      kind: "refund_claimable",
+      position,
+      transactionHash: RETURN_TX,
+      account: RECEIVER,
+      token,
+      amount,
+    });
+    const stray = (position: ChainPosition, token: Address, amount = 5n): PaymentEvent => ({
+      kind: "stray_returned",
+      position,
+      transactionHash: RETURN_TX,
+      to: RECEIVER,
+      token,
+      amount,
+    });
+    const unaccepted = (position: ChainPosition, amount = 7n): PaymentEvent => ({
+      kind: "unaccepted_transfer",
+      position,
+      transactionHash: TX,
+      token: JUNK,
+      amount,
+      sender: PAYER,
+    });
     const partlyPaid = () => run([deposited(at(5), 30, 30)]).payment;
 
     it("lists an expired payment's deposit sent back as an expiry refund, and marks it claimable when the push failed", () => {
@@ -382,7 +432,15 @@ describe("the payment status machine", () => {
 
     it("lists the merchant's refunds of a paid payment in the same list", () => {
       const paid = run([completed(at(1), 100, 100), settled("paid", 12)]).payment;
-      const refund: PaymentEvent = { kind: "refunded", position: at(20), transactionHash: RETURN_TX, to: RECEIVER, token: TOKEN, amount: USD(40), refundedTotal: USD(40) };
+      const refund: PaymentEvent = {
+        kind: "refunded",
+        position: at(20),
+        transactionHash: RETURN_TX,
+        to: RECEIVER,
+        token: TOKEN,
+        amount: USD(40),
+        refundedTotal: USD(40),
+      };
       const { payment } = run([refund], paid);
       expect(payment.refunds).to.deep.equal([{ kind: "merchant", token: TOKEN, amount: USD(40), to: RECEIVER, transactionHash: RETURN_TX, claimable: false }]);
     });
@@ -399,8 +457,18 @@ describe("the payment status machine", () => {
       ];
       for (const [name, before, token, reason] of cases) {
         const { payment, changes } = run([...before, stray(at(30), token)], twoTokens());
-        expect(payment.returnedTransfers.map((returned) => returned.reason), name).to.deep.equal([reason]);
-        expect(payment.returnedTransfers[0], name).to.deep.include({ token, amount: 5n, from: DEPOSIT_ADDRESS, to: RECEIVER, transactionHash: RETURN_TX, claimable: false });
+        expect(
+          payment.returnedTransfers.map((returned) => returned.reason),
+          name,
+        ).to.deep.equal([reason]);
+        expect(payment.returnedTransfers[0], name).to.deep.include({
+          token,
+          amount: 5n,
+          from: DEPOSIT_ADDRESS,
+          to: RECEIVER,
+          transactionHash: RETURN_TX,
+          claimable: false,
+        });
         expect(changes[changes.length - 1][2], name).to.equal("stray_returned");
       }
     });

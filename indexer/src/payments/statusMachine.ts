@@ -199,7 +199,9 @@ function applyChainEvent(payment: Payment, event: ChainPaymentEvent): Outcome {
         ...at,
         token: event.token,
         paidAmount: (other ? amountOf(payment.otherDeposits, event.token) : payment.paidAmount) + event.amount,
-        otherDeposits: other ? addAmount(addAmount(payment.otherDeposits, event.token, -amountOf(payment.otherDeposits, event.token)), payment.token!, payment.paidAmount) : payment.otherDeposits,
+        otherDeposits: other
+          ? addAmount(addAmount(payment.otherDeposits, event.token, -amountOf(payment.otherDeposits, event.token)), payment.token!, payment.paidAmount)
+          : payment.otherDeposits,
         receivedUsd: event.receivedUsd,
         remainingUsd: 0n,
         excessUsd: event.excessUsd,
@@ -218,14 +220,34 @@ function applyChainEvent(payment: Payment, event: ChainPaymentEvent): Outcome {
       // An expired payment's deposits, in any of its tokens, are refunds; a paid one's in another token than the one
       // that paid it are transfers sent back.
       const expiring = payment.status === "expired" || payment.expiredBlock !== null;
-      const refund = { kind: "expiry" as const, token: event.token, amount: event.amount, to: event.to, transactionHash: event.transactionHash, claimable: false };
+      const refund = {
+        kind: "expiry" as const,
+        token: event.token,
+        amount: event.amount,
+        to: event.to,
+        transactionHash: event.transactionHash,
+        claimable: false,
+      };
       if (payment.token !== null && !sameAddress(payment.token, event.token)) {
         // Deposits in a token that did not pay it go back once it is paid or expired.
         if (isOpen(payment.status) && payment.expiredBlock === null) return refuse(`deposits of a ${payment.status} payment are not refunded`);
         const otherDeposits = addAmount(payment.otherDeposits, event.token, -event.amount);
         if (expiring) return announcingMoney(payment, unchanged({ ...at, otherDeposits, refunds: [...payment.refunds, refund] }), "deposit_refunded", source);
-        const returned = { reason: "paid_in_other_token" as const, token: event.token, amount: event.amount, from: event.payer, to: event.to, transactionHash: event.transactionHash, claimable: false };
-        return announcingMoney(payment, unchanged({ ...at, otherDeposits, returnedTransfers: [...payment.returnedTransfers, returned] }), "deposit_returned", source);
+        const returned = {
+          reason: "paid_in_other_token" as const,
+          token: event.token,
+          amount: event.amount,
+          from: event.payer,
+          to: event.to,
+          transactionHash: event.transactionHash,
+          claimable: false,
+        };
+        return announcingMoney(
+          payment,
+          unchanged({ ...at, otherDeposits, returnedTransfers: [...payment.returnedTransfers, returned] }),
+          "deposit_returned",
+          source,
+        );
       }
       if (!expiring) return refuse(`deposits of a ${payment.status} payment are not refunded`);
       const next = { ...at, depositsReturned: payment.depositsReturned + event.amount, refunds: [...payment.refunds, refund] };
@@ -236,7 +258,14 @@ function applyChainEvent(payment: Payment, event: ChainPaymentEvent): Outcome {
         return refuse(`a ${payment.status} payment cannot be refunded`);
       }
       const refundRequested = payment.refundRequested > event.amount ? payment.refundRequested - event.amount : 0n;
-      const refund = { kind: "merchant" as const, token: event.token, amount: event.amount, to: event.to, transactionHash: event.transactionHash, claimable: false };
+      const refund = {
+        kind: "merchant" as const,
+        token: event.token,
+        amount: event.amount,
+        to: event.to,
+        transactionHash: event.transactionHash,
+        claimable: false,
+      };
       const next: Payment = { ...at, refundedAmount: event.refundedTotal, refundRequested, refunds: [...payment.refunds, refund] };
       // A refund while still confirming is counted and announced; the status follows once the payment is paid.
       if (payment.status === "confirming") return announcingMoney(payment, { ok: true, payment: next, changes: [] }, "refunded", source);
@@ -261,7 +290,15 @@ function applyChainEvent(payment: Payment, event: ChainPaymentEvent): Outcome {
     }
     case "stray_returned": {
       const reason = returnReason(payment, event.token);
-      const returned = { reason, token: event.token, amount: event.amount, from: payment.depositAddress, to: event.to, transactionHash: event.transactionHash, claimable: false };
+      const returned = {
+        reason,
+        token: event.token,
+        amount: event.amount,
+        from: payment.depositAddress,
+        to: event.to,
+        transactionHash: event.transactionHash,
+        claimable: false,
+      };
       const next: Payment = {
         ...at,
         nativeWaiting: nativeWaitingAfter(payment.nativeWaiting, payment.depositAddress, event),
@@ -331,7 +368,9 @@ function applySettled(payment: Payment, event: Settled, settings: MachineSetting
     return refunds.ok ? { ...refunds, changes: [...paid.changes, ...refunds.changes] } : refunds;
   }
   const reason = due.basis === "expired_on_chain" ? "expired_on_chain" : event.to === "failed" ? "transaction_failed" : "time_elapsed";
-  return moves({ ...payment, depositAddressFunded: false }, [[event.to, reason, due.basis === "expired_on_chain" ? { blockNumber: payment.expiredBlock! } : {}]]);
+  return moves({ ...payment, depositAddressFunded: false }, [
+    [event.to, reason, due.basis === "expired_on_chain" ? { blockNumber: payment.expiredBlock! } : {}],
+  ]);
 }
 
 /**

@@ -9,17 +9,7 @@
  * - `expired`: the time ran out before full payment; partial deposits refunded
  * - `refunding` / `refunded` / `partially_refunded`: a merchant's refund of a paid payment
  */
-export const PAYMENT_STATUSES = [
-  "initiated",
-  "pending",
-  "confirming",
-  "paid",
-  "failed",
-  "expired",
-  "refunding",
-  "refunded",
-  "partially_refunded",
-] as const;
+export const PAYMENT_STATUSES = ["initiated", "pending", "confirming", "paid", "failed", "expired", "refunding", "refunded", "partially_refunded"] as const;
 
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 

@@ -92,7 +92,13 @@ describe("payment options: what a checkout asks a customer to send", function ()
     fc.assert(
       fc.property(usd, price, fc.integer({ min: 1, max: 1_000_000 }), (amount, p, chainId) => {
         const token: TokenInfo = { symbol: "TKN", address: "0x000000000000000000000000000000000000dEaD", decimals: p.tokenDecimals };
-        const [option] = paymentOptions({ amountUsd: amount, depositAddress: DEPOSIT, chainId, tokens: [token], prices: new Map([[token.address.toLowerCase(), p]]) });
+        const [option] = paymentOptions({
+          amountUsd: amount,
+          depositAddress: DEPOSIT,
+          chainId,
+          tokens: [token],
+          prices: new Map([[token.address.toLowerCase(), p]]),
+        });
         expect(option.amount_units).to.equal(quoteAmount(amount, p).toString());
         expect(parseDecimal(option.amount, p.tokenDecimals, "amount")).to.equal(BigInt(option.amount_units));
         expect((option.amount.split(".")[1] ?? "").length).to.be.at.most(QUOTE_DECIMALS);

@@ -10,7 +10,10 @@ export interface Price {
 
 function checkPrice({ answer, feedDecimals, tokenDecimals }: Price): void {
   if (answer <= 0n) throw new Error(`price.answer: must be positive, got ${answer}`);
-  for (const [name, value] of [["feedDecimals", feedDecimals], ["tokenDecimals", tokenDecimals]] as const) {
+  for (const [name, value] of [
+    ["feedDecimals", feedDecimals],
+    ["tokenDecimals", tokenDecimals],
+  ] as const) {
     if (!Number.isInteger(value) || value < 0 || value > 36) throw new Error(`price.${name}: must be an integer 0..36, got ${value}`);
   }
 }
@@ -32,8 +35,6 @@ export function tokensForUsd(usd: bigint, price: Price): bigint {
   if (usd < 0n) throw new Error(`usd: must not be negative, got ${usd}`);
   const scale = price.tokenDecimals + price.feedDecimals;
   const [numerator, denominator] =
-    scale >= USD_DECIMALS
-      ? [usd * 10n ** BigInt(scale - USD_DECIMALS), price.answer]
-      : [usd, price.answer * 10n ** BigInt(USD_DECIMALS - scale)];
+    scale >= USD_DECIMALS ? [usd * 10n ** BigInt(scale - USD_DECIMALS), price.answer] : [usd, price.answer * 10n ** BigInt(USD_DECIMALS - scale)];
   return (numerator + denominator - 1n) / denominator;
 }

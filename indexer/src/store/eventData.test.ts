@@ -76,7 +76,10 @@ describe("eventData", function () {
         "refund_abandoned",
       ]),
     );
-    expect(EVENTS.flatMap((event) => bigintPaths(event)), "every amount field of every kind").to.have.length(22);
+    expect(
+      EVENTS.flatMap((event) => bigintPaths(event)),
+      "every amount field of every kind",
+    ).to.have.length(22);
   });
 
   it("stores amounts as decimal strings, never as JSON numbers", function () {
@@ -124,9 +127,7 @@ describe("eventData", function () {
 describe("jsonWithBigints", function () {
   it("writes bigints as decimal strings at any depth, and everything else as JSON does", function () {
     const value = { a: 1n, nested: { list: [HUGE, -5n, 0n], n: 7, s: "x", ok: true, none: null }, skipped: undefined };
-    expect(jsonWithBigints(value)).to.equal(
-      `{"a":"1","nested":{"list":["${HUGE}","-5","0"],"n":7,"s":"x","ok":true,"none":null}}`,
-    );
+    expect(jsonWithBigints(value)).to.equal(`{"a":"1","nested":{"list":["${HUGE}","-5","0"],"n":7,"s":"x","ok":true,"none":null}}`);
     expect(jsonWithBigints(MAX_UINT256)).to.equal(`"${MAX_UINT256}"`);
     expect(jsonWithBigints([1n, 2])).to.equal('["1",2]');
   });

@@ -31,12 +31,7 @@ export interface NewPaymentRequest extends Omit<PaymentRequestDetails, "createdA
  * one statement (atomic on its own, and one round trip). The id is new and random, so the chain cannot hold events
  * of it yet and there is nothing to replay, unlike `registerPayment`.
  */
-export async function insertApiPayment(
-  db: Db,
-  registration: PaymentRegistration,
-  request: NewPaymentRequest,
-  createdAt: Date,
-): Promise<Payment> {
+export async function insertApiPayment(db: Db, registration: PaymentRegistration, request: NewPaymentRequest, createdAt: Date): Promise<Payment> {
   const payment = newPayment(registration);
   const row: Record<string, unknown> = {
     ...stateColumns(payment),
@@ -193,13 +188,7 @@ export async function failedTransactionsOf(db: Db, chainId: number, id: string):
 
 /** A payment's status changes with their times, in order. */
 export async function historyOf(db: Db, chainId: number, id: string): Promise<HistoryEntry[]> {
-  const rows = await db
-    .selectFrom("status_changes")
-    .selectAll()
-    .where("chain_id", "=", chainId)
-    .where("payment_id", "=", id)
-    .orderBy("sequence")
-    .execute();
+  const rows = await db.selectFrom("status_changes").selectAll().where("chain_id", "=", chainId).where("payment_id", "=", id).orderBy("sequence").execute();
   return rows.map((row) => ({
     sequence: row.sequence,
     from: row.from_status as PaymentStatus,

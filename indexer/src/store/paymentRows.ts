@@ -35,7 +35,10 @@ export function paymentFromRow(row: Row): Payment {
     excessUsd: big(row.excess_usd),
     token: (row.token as Address | null) ?? null,
     paidAmount: big(row.paid_amount),
-    otherDeposits: (JSON.parse(row.other_deposits as string) as Array<{ token: Address; amount: string }>).map(({ token, amount }) => ({ token, amount: BigInt(amount) })),
+    otherDeposits: (JSON.parse(row.other_deposits as string) as Array<{ token: Address; amount: string }>).map(({ token, amount }) => ({
+      token,
+      amount: BigInt(amount),
+    })),
     fee: big(row.fee),
     refundedAmount: big(row.refunded_amount),
     refundRequested: big(row.refund_requested),

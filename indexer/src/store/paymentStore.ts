@@ -106,7 +106,9 @@ export async function watchedPayments(db: Db, chainId: number): Promise<WatchedP
     .selectFrom("payments")
     .select(["id", "deposit_address", "status", "expiry", "accepted_tokens", "native_waiting"])
     .where("chain_id", "=", chainId)
-    .where((eb) => eb.or([eb("status", "in", ["initiated", "pending", "confirming", "refunding"]), eb("updated_at", ">", sql<Date>`now() - ${LATE_FUNDS_WINDOW}`)]))
+    .where((eb) =>
+      eb.or([eb("status", "in", ["initiated", "pending", "confirming", "refunding"]), eb("updated_at", ">", sql<Date>`now() - ${LATE_FUNDS_WINDOW}`)]),
+    )
     .execute();
   return rows.map((row) => ({
     id: row.id as Hex,
@@ -192,7 +194,11 @@ const REPLAY_ORDER = sql`coalesce(block_number, recorded_block, 9223372036854775
  * The last chain position recorded for each of these payments (applied or not: a log the status machine refused is
  * recorded too). A new log at or before it came late, and its payment is rebuilt.
  */
-export async function lastRecordedPositions(db: Db, chainId: number, paymentIds: readonly string[]): Promise<Map<string, { blockNumber: number; logIndex: number }>> {
+export async function lastRecordedPositions(
+  db: Db,
+  chainId: number,
+  paymentIds: readonly string[],
+): Promise<Map<string, { blockNumber: number; logIndex: number }>> {
   const found = new Map<string, { blockNumber: number; logIndex: number }>();
   if (paymentIds.length === 0) return found;
   const rows = await sql<{ payment_id: string; block_number: string | number; log_index: number }>`
@@ -269,12 +275,7 @@ export async function paymentsRecordedAbove(db: Db, chainId: number, blockNumber
 
 /** Deletes the chain events above `blockNumber`; returns the payments they belonged to. */
 export async function deleteEventsAbove(db: Db, chainId: number, blockNumber: number): Promise<string[]> {
-  const rows = await db
-    .deleteFrom("payment_events")
-    .where("chain_id", "=", chainId)
-    .where("block_number", ">", blockNumber)
-    .returning("payment_id")
-    .execute();
+  const rows = await db.deleteFrom("payment_events").where("chain_id", "=", chainId).where("block_number", ">", blockNumber).returning("payment_id").execute();
   return [...new Set(rows.map((row) => row.payment_id))];
 }
 
@@ -283,11 +284,7 @@ export async function deleteEventsAbove(db: Db, chainId: number, blockNumber: nu
  * `payment.<status>` with the change and the payment as it stands after it (the webhook worker names the event from
  * the change: `eventTypeOf`).
  */
-export async function insertChanges(
-  db: Db,
-  chainId: number,
-  changes: ReadonlyArray<{ change: StatusChange; payment: Payment }>,
-): Promise<void> {
+export async function insertChanges(db: Db, chainId: number, changes: ReadonlyArray<{ change: StatusChange; payment: Payment }>): Promise<void> {
   if (changes.length === 0) return;
   const rows = changes.map(({ change }) => ({
     payment_id: change.paymentId,

@@ -192,7 +192,10 @@ export interface ClaimedDelivery {
  * `leaseMs`, and counts the attempt. A worker that dies mid-delivery loses nothing: once its lease runs out another
  * worker takes the delivery again, with the same event and so the same `webhook-id` (at-least-once).
  */
-export async function claimDueDeliveries(db: Db, { limit, leaseMs = DEFAULT_LEASE_MS, now }: { limit: number; leaseMs?: number; now?: Date }): Promise<ClaimedDelivery[]> {
+export async function claimDueDeliveries(
+  db: Db,
+  { limit, leaseMs = DEFAULT_LEASE_MS, now }: { limit: number; leaseMs?: number; now?: Date },
+): Promise<ClaimedDelivery[]> {
   if (limit <= 0) return [];
   const at = timeOf(now);
   const { rows } = await sql<{
@@ -287,7 +290,11 @@ type DeliveryUpdate = { id: string; attempt: number; status: "succeeded" | "pend
  * A result whose lease was taken over by another worker (its attempt number is no longer the delivery's) is logged
  * as an attempt but changes nothing else.
  */
-export async function recordAttemptOutcomes(db: Db, outcomes: readonly AttemptOutcome[], { now }: { now?: Date } = {}): Promise<{ disabled: DisabledEndpoint[] }> {
+export async function recordAttemptOutcomes(
+  db: Db,
+  outcomes: readonly AttemptOutcome[],
+  { now }: { now?: Date } = {},
+): Promise<{ disabled: DisabledEndpoint[] }> {
   if (outcomes.length === 0) return { disabled: [] };
   const at = timeOf(now);
   const attempted = outcomes.filter((outcome) => outcome.attempt !== undefined);
@@ -318,13 +325,19 @@ function deliveryUpdates(outcomes: readonly AttemptOutcome[], disabledReason: Re
     if (attempt.ok) return { ...base, status: "succeeded", error: null };
     const closedBy = disabledReason.get(delivery.endpointId);
     if (closedBy) return { ...base, status: "failed", error: `endpoint disabled: ${closedBy}` };
-    if (retryDelayMs === undefined) return { ...base, status: "failed", error: `gave up after ${delivery.attempt} attempts; last: ${attempt.error ?? "failed"}` };
+    if (retryDelayMs === undefined)
+      return { ...base, status: "failed", error: `gave up after ${delivery.attempt} attempts; last: ${attempt.error ?? "failed"}` };
     return { ...base, status: "pending", delay_ms: retryDelayMs, error: attempt.error ?? null };
   });
 }
 
 /** The attempts into the log and the deliveries' new states, in one statement. */
-async function writeAttemptsAndDeliveries(db: Db, attempted: readonly AttemptOutcome[], updates: readonly DeliveryUpdate[], at: RawBuilder<Date>): Promise<void> {
+async function writeAttemptsAndDeliveries(
+  db: Db,
+  attempted: readonly AttemptOutcome[],
+  updates: readonly DeliveryUpdate[],
+  at: RawBuilder<Date>,
+): Promise<void> {
   const attempts = attempted.map(({ delivery, attempt }) => ({
     delivery_id: delivery.id,
     event_id: delivery.eventId,

@@ -132,11 +132,12 @@ function activeEndpoints(db: Db, owner: { merchantId: string; mode: Mode }) {
  */
 export async function resendEvent(db: Db, owner: { merchantId: string; mode: Mode }, event: LoggedEvent, endpointId?: string): Promise<number> {
   let endpoints = activeEndpoints(db, owner).select("w.id");
-  endpoints = endpointId
-    ? endpoints.where("w.id", "=", endpointId)
-    : endpoints.where(sql<boolean>`(w.event_types is null or w.event_types ? ${event.type})`);
+  endpoints = endpointId ? endpoints.where("w.id", "=", endpointId) : endpoints.where(sql<boolean>`(w.event_types is null or w.event_types ? ${event.type})`);
   const targets = await endpoints.execute();
-  return queueDeliveries(db, targets.map((target) => ({ event_id: event.id, endpoint_id: target.id })));
+  return queueDeliveries(
+    db,
+    targets.map((target) => ({ event_id: event.id, endpoint_id: target.id })),
+  );
 }
 
 /**

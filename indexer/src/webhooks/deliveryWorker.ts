@@ -3,13 +3,7 @@ import { dispatchOutbox, type DispatchOutcome } from "../ledger/outboxDispatch";
 import type { PaymentViews } from "../ledger/paymentViews";
 import type { Store } from "../store/database";
 import { WEBHOOK_CHANNEL, type Db } from "../store/paymentStore";
-import {
-  claimDueDeliveries,
-  DEFAULT_LEASE_MS,
-  recordAttemptOutcomes,
-  type AttemptOutcome,
-  type ClaimedDelivery,
-} from "../store/webhookDeliveryStore";
+import { claimDueDeliveries, DEFAULT_LEASE_MS, recordAttemptOutcomes, type AttemptOutcome, type ClaimedDelivery } from "../store/webhookDeliveryStore";
 import { NO_ALLOWED_RANGES, type AllowList } from "../ledger/webhookAddressPolicy";
 import { DELIVERY_TIMEOUT_MS, WebhookClient, type Resolve } from "./delivery";
 import { retryDelay } from "./retrySchedule";
@@ -161,7 +155,10 @@ export class WebhookWorker {
       signal.removeEventListener("abort", onAbort);
       await stopListening?.();
       await Promise.all(this.inFlight);
-      if (this.results.length > 0) await this.record().catch((error) => this.logger.error({ err: error }, "webhook worker: could not record the last results; their leases will run out and they will be sent again"));
+      if (this.results.length > 0)
+        await this.record().catch((error) =>
+          this.logger.error({ err: error }, "webhook worker: could not record the last results; their leases will run out and they will be sent again"),
+        );
       this.client.close();
     }
   }
@@ -238,7 +235,19 @@ export class WebhookWorker {
       const elapsedMs = (this.now?.() ?? new Date()).getTime() - delivery.createdAt.getTime();
       outcome.retryDelayMs = retryDelay(delivery.attempt, { retryAfterMs: result.retryAfterMs, random: this.random, elapsedMs });
     }
-    if (this.logger.isLevelEnabled("debug")) this.logger.debug({ delivery: delivery.id, event: delivery.eventId, endpoint: delivery.endpointId, attempt: delivery.attempt, status: result.status, error: result.error, ms: result.durationMs }, "webhook attempt");
+    if (this.logger.isLevelEnabled("debug"))
+      this.logger.debug(
+        {
+          delivery: delivery.id,
+          event: delivery.eventId,
+          endpoint: delivery.endpointId,
+          attempt: delivery.attempt,
+          status: result.status,
+          error: result.error,
+          ms: result.durationMs,
+        },
+        "webhook attempt",
+      );
     return outcome;
   }
 

@@ -13,7 +13,8 @@ const draw = () => fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true })
 describe("retryDelay", function () {
   it("follows 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h without jitter", function () {
     const delays: number[] = [];
-    for (let attempt = 1; attempt <= 9; attempt++) delays.push(retryDelay(attempt, { random: middle, elapsedMs: delays.reduce((sum, delay) => sum + delay, 0) })!);
+    for (let attempt = 1; attempt <= 9; attempt++)
+      delays.push(retryDelay(attempt, { random: middle, elapsedMs: delays.reduce((sum, delay) => sum + delay, 0) })!);
     expect(delays).to.deep.equal([5 * SECOND, 5 * MINUTE, 30 * MINUTE, 2 * HOUR, 5 * HOUR, 10 * HOUR, 14 * HOUR, 20 * HOUR, 24 * HOUR]);
   });
 
@@ -45,7 +46,8 @@ describe("retryDelay", function () {
       [10, 60 * HOUR, 20 * HOUR, 20 * HOUR, "a Retry-After lengthens that wait"],
       [11, MIN_RETRY_SPAN_MS - SECOND, undefined, SECOND, "still a second short"],
     ];
-    for (const [attempt, elapsedMs, retryAfterMs, expected, why] of rows) expect(retryDelay(attempt, { elapsedMs, retryAfterMs, random: middle }), why).to.equal(expected);
+    for (const [attempt, elapsedMs, retryAfterMs, expected, why] of rows)
+      expect(retryDelay(attempt, { elapsedMs, retryAfterMs, random: middle }), why).to.equal(expected);
   });
 
   it("spreads each delay by up to 10 % either way", function () {
@@ -60,7 +62,9 @@ describe("retryDelay", function () {
         const delay = retryDelay(attempt, { random: () => random, elapsedMs: MIN_RETRY_SPAN_MS })!;
         const scheduled = RETRY_DELAYS_MS[attempt - 1];
         expect(Number.isInteger(delay)).to.equal(true);
-        expect(delay).to.be.at.least(Math.floor(scheduled * 0.9)).and.at.most(Math.ceil(scheduled * 1.1));
+        expect(delay)
+          .to.be.at.least(Math.floor(scheduled * 0.9))
+          .and.at.most(Math.ceil(scheduled * 1.1));
       }),
     );
   });
@@ -75,17 +79,21 @@ describe("retryDelay", function () {
       [9, 40 * HOUR, 1 * SECOND, MIN_RETRY_SPAN_MS - 40 * HOUR, "the last retry still waits for the span"],
       [9, 60 * HOUR, 30 * HOUR, 24 * HOUR, "the longer of the schedule and the receiver, up to a day"],
     ];
-    for (const [attempt, elapsedMs, retryAfterMs, expected, why] of rows) expect(retryDelay(attempt, { elapsedMs, retryAfterMs, random: middle }), why).to.equal(expected);
+    for (const [attempt, elapsedMs, retryAfterMs, expected, why] of rows)
+      expect(retryDelay(attempt, { elapsedMs, retryAfterMs, random: middle }), why).to.equal(expected);
   });
 
   it("never ends before ten attempts over three days, whatever a receiver shedding load asks for (property)", function () {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ random: draw(), retryAfterMs: fc.option(fc.integer({ min: 0, max: 2 * RETRY_AFTER_MAX_MS }), { nil: undefined }) }), { minLength: 12, maxLength: 12 }),
+        fc.array(fc.record({ random: draw(), retryAfterMs: fc.option(fc.integer({ min: 0, max: 2 * RETRY_AFTER_MAX_MS }), { nil: undefined }) }), {
+          minLength: 12,
+          maxLength: 12,
+        }),
         (answers) => {
           let elapsed = 0;
           let attempt = 1;
-          for (;; attempt++) {
+          for (; ; attempt++) {
             const { random, retryAfterMs } = answers[attempt - 1];
             const wait = retryDelay(attempt, { elapsedMs: elapsed, retryAfterMs, random: () => random });
             if (wait === undefined) break;

@@ -69,8 +69,7 @@ const BLOCKS_PER_BATCH = 200;
 const BLOCKS_PER_LOG_QUERY = 2_000;
 
 export const toHex = (n: number): string => `0x${n.toString(16)}`;
-const quantity = (value: unknown): number | undefined =>
-  typeof value === "string" && /^0x[0-9a-f]+$/i.test(value) ? Number(BigInt(value)) : undefined;
+const quantity = (value: unknown): number | undefined => (typeof value === "string" && /^0x[0-9a-f]+$/i.test(value) ? Number(BigInt(value)) : undefined);
 
 /** Sends calls to a JSON-RPC server as one request; answers come back in the calls' order. */
 export async function askNode(url: string, calls: readonly JsonRpcCall[]): Promise<JsonRpcAnswer[]> {
@@ -83,9 +82,7 @@ export async function askNode(url: string, calls: readonly JsonRpcCall[]): Promi
   if (calls.length === 1) return [Array.isArray(body) ? body[0] : body];
   if (!Array.isArray(body)) return calls.map(() => body);
   const byId = new Map(body.map((answer) => [answer.id, answer]));
-  return calls.map(
-    (call) => byId.get(call.id ?? null) ?? { jsonrpc: "2.0", id: call.id ?? null, error: { code: -32603, message: "no answer from the node" } },
-  );
+  return calls.map((call) => byId.get(call.id ?? null) ?? { jsonrpc: "2.0", id: call.id ?? null, error: { code: -32603, message: "no answer from the node" } });
 }
 
 async function askOne(url: string, method: string, params: unknown[]): Promise<unknown> {

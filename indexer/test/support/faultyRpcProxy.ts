@@ -279,8 +279,7 @@ const emptyStats = (): ProxyStats => ({
   lookups: 0,
 });
 
-const blockNumber = (value: unknown): number | undefined =>
-  typeof value === "string" && /^0x[0-9a-f]+$/i.test(value) ? Number(BigInt(value)) : undefined;
+const blockNumber = (value: unknown): number | undefined => (typeof value === "string" && /^0x[0-9a-f]+$/i.test(value) ? Number(BigInt(value)) : undefined);
 
 /** A block parameter as a height: tags of the head as `head`, "earliest" as 0. */
 const heightOf = (value: unknown, head: number): number | undefined =>
@@ -319,11 +318,12 @@ class NodeView {
     for (let i = 0; i < missing.length; i += HASHES_PER_LOOKUP) {
       const chunk = missing.slice(i, i + HASHES_PER_LOOKUP);
       const answers = this.lookup(chunk.map((height) => ({ method: "eth_getBlockByNumber", params: [toHex(height), false] })));
-      chunk.forEach((height, k) =>
-        void this.hashes.set(
-          height,
-          answers.then((all) => (isBlock(all[k].result) ? all[k].result.hash.toLowerCase() : null)),
-        ),
+      chunk.forEach(
+        (height, k) =>
+          void this.hashes.set(
+            height,
+            answers.then((all) => (isBlock(all[k].result) ? all[k].result.hash.toLowerCase() : null)),
+          ),
       );
     }
     return new Map(await Promise.all(heights.map(async (height) => [height, await this.hashes.get(height)!] as const)));
@@ -688,7 +688,12 @@ export class FaultyRpcProxy {
     if (lies.logIndexLag !== undefined) {
       const indexed = (await view.headLess(lies.lag)) - lies.logIndexLag;
       await step("log-index-lag", "unindexedLogQueries", async (from) =>
-        Array.isArray(from.result) ? resultOf(from, (from.result as RpcLog[]).filter((log) => blockNumber(log.blockNumber)! <= indexed)) : from,
+        Array.isArray(from.result)
+          ? resultOf(
+              from,
+              (from.result as RpcLog[]).filter((log) => blockNumber(log.blockNumber)! <= indexed),
+            )
+          : from,
       );
     }
     return current;

@@ -161,14 +161,22 @@ export async function startGateway(chain: LocalChain, name = "gateway"): Promise
             { timeoutMs, pollMs: 50 },
           );
         } catch (error) {
-          throw new Error(`${(error as Error).message}\nthe payment was: ${JSON.stringify(last && { ...last, payment_options: undefined, intent: undefined })}`);
+          throw new Error(
+            `${(error as Error).message}\nthe payment was: ${JSON.stringify(last && { ...last, payment_options: undefined, intent: undefined })}`,
+          );
         }
       },
       events,
       eventsWhen: async (paymentId, count, timeoutMs = 30_000) => {
-        await process.until(`${count} webhooks of ${paymentId}`, () => (events(paymentId).length >= count ? true : undefined), { timeoutMs, pollMs: 50 }).catch((error) => {
-          throw new Error(`${(error as Error).message}\nreceived: ${events(paymentId).map((event) => event.type).join(", ")}`);
-        });
+        await process
+          .until(`${count} webhooks of ${paymentId}`, () => (events(paymentId).length >= count ? true : undefined), { timeoutMs, pollMs: 50 })
+          .catch((error) => {
+            throw new Error(
+              `${(error as Error).message}\nreceived: ${events(paymentId)
+                .map((event) => event.type)
+                .join(", ")}`,
+            );
+          });
         return events(paymentId);
       },
       close,

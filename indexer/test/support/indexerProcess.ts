@@ -195,10 +195,7 @@ export function startIndexerProcess(name: string, options: IndexerProcessOptions
 }
 
 /** Runs the process with exactly `variables` (besides the test's environment) until it exits by itself. */
-export async function runIndexerToExit(
-  variables: Record<string, string | undefined>,
-  timeoutMs = 60_000,
-): Promise<Exit & { stdout: string; stderr: string }> {
+export async function runIndexerToExit(variables: Record<string, string | undefined>, timeoutMs = 60_000): Promise<Exit & { stdout: string; stderr: string }> {
   const child = spawnIndexer(indexerEnvironment(variables));
   let stdout = "";
   let stderr = "";

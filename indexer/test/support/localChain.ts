@@ -172,7 +172,9 @@ export function register(db: Db, _chain: LocalChain, payment: SignedPayment) {
 
 /** The BEP-20 tokens the local deployment accepts (BNB is the zero address, watched by balance). */
 export function acceptedTokens(chain: LocalChain): Address[] {
-  return Object.values(chain.record.tokens).map((token) => token.address).filter((address) => address !== zeroAddress);
+  return Object.values(chain.record.tokens)
+    .map((token) => token.address)
+    .filter((address) => address !== zeroAddress);
 }
 
 /** An indexer over the local chain and `db`, quiet unless LOG_LEVEL says otherwise. */

@@ -64,11 +64,10 @@ export async function mineKeeperCalls(
   until: (what: string, check: () => Promise<true | undefined>, options: { timeoutMs?: number; pollMs?: number }) => Promise<unknown>,
   { count = 1, what = "a keeper transaction" }: { count?: number; what?: string } = {},
 ): Promise<KeeperCall[]> {
-  await until(
-    what,
-    async () => ((await transactionCount(operator, "pending")) - (await transactionCount(operator, "latest")) >= count ? true : undefined),
-    { timeoutMs: 30_000, pollMs: 25 },
-  );
+  await until(what, async () => ((await transactionCount(operator, "pending")) - (await transactionCount(operator, "latest")) >= count ? true : undefined), {
+    timeoutMs: 30_000,
+    pollMs: 25,
+  });
   const blockNumber = await mineBlocks(1);
   const block = await provider().send("eth_getBlockByNumber", [`0x${blockNumber.toString(16)}`, true]);
   const calls: KeeperCall[] = [];

@@ -110,7 +110,12 @@ export async function payOnChain(
 }
 
 /** Rows of `table` matching a column value. */
-export async function countRows(db: Db, table: "payments" | "payment_requests" | "outbox" | "webhook_deliveries", column: string, value: string): Promise<number> {
+export async function countRows(
+  db: Db,
+  table: "payments" | "payment_requests" | "outbox" | "webhook_deliveries",
+  column: string,
+  value: string,
+): Promise<number> {
   const row = await (db as any)
     .selectFrom(table)
     .select((eb: any) => eb.fn.countAll().as("count"))
@@ -126,12 +131,7 @@ export async function countRows(db: Db, table: "payments" | "payment_requests" |
 export async function insertEvent(
   db: Db,
   owner: { merchantId: string; mode?: string },
-  {
-    paymentId,
-    type = "payment.created",
-    createdAt = new Date(),
-    sequence = 0,
-  }: { paymentId: string; type?: string; createdAt?: Date; sequence?: number },
+  { paymentId, type = "payment.created", createdAt = new Date(), sequence = 0 }: { paymentId: string; type?: string; createdAt?: Date; sequence?: number },
 ): Promise<string> {
   const id = `msg_${createdAt.getTime().toString(16).padStart(12, "0")}${randomBytes(10).toString("hex")}`;
   await db

@@ -89,7 +89,11 @@ export async function call(
 }
 
 /** `fetch` from a given local address, which fetch itself cannot bind. */
-function fetchFrom(localAddress: string, url: string, { method, headers, body }: { method: string; headers: Record<string, string>; body?: string }): Promise<Response> {
+function fetchFrom(
+  localAddress: string,
+  url: string,
+  { method, headers, body }: { method: string; headers: Record<string, string>; body?: string },
+): Promise<Response> {
   return new Promise((resolve, reject) => {
     const request = http.request(url, { method, headers, localAddress }, (response) => {
       const chunks: Buffer[] = [];

@@ -43,7 +43,10 @@ export function balanceRoutes(app: FastifyInstance, context: ApiContext): void {
     },
     async (request, reply) => {
       const owner = await context.auth.owner(request);
-      const outcome = await idempotent(context.db, owner, request, async (db) => ({ status: 201, body: await requestWithdrawal(context, db, owner, request.body) }));
+      const outcome = await idempotent(context.db, owner, request, async (db) => ({
+        status: 201,
+        body: await requestWithdrawal(context, db, owner, request.body),
+      }));
       return sent(reply, outcome);
     },
   );

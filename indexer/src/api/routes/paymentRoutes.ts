@@ -4,15 +4,7 @@ import { paymentResourceSchema } from "../../payments/resourceSchemas";
 import { listPaymentRecords } from "../../store/paymentRequestStore";
 import type { ApiContext } from "../apiContext";
 import { notFound } from "../../ledger/apiErrors";
-import {
-  createPaymentBody,
-  createRefundBody,
-  errorSchema,
-  listPaymentsQuery,
-  paymentIdParams,
-  paymentListSchema,
-  refundSchema,
-} from "../apiSchemas";
+import { createPaymentBody, createRefundBody, errorSchema, listPaymentsQuery, paymentIdParams, paymentListSchema, refundSchema } from "../apiSchemas";
 import { idempotent } from "../idempotency";
 import { decodeCursor, pageOf } from "../pageCursor";
 import { createPayment } from "../../ledger/paymentCreation";

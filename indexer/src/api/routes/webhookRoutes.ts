@@ -203,7 +203,12 @@ export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
         after: query.starting_after ? decodeCursor(query.starting_after) : undefined,
         limit: query.limit + 1,
       });
-      return pageOf(events, query.limit, (event) => event, (page) => page.map(eventJson));
+      return pageOf(
+        events,
+        query.limit,
+        (event) => event,
+        (page) => page.map(eventJson),
+      );
     },
   );
 
@@ -234,7 +239,14 @@ export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
         operationId: "resendEvent",
         summary: "Send an event again (same webhook-id), to one endpoint or to every subscribed one",
         params: eventIdParams,
-        body: z.strictObject({ endpoint_id: z.string().regex(/^we_[0-9a-f]{16}$/, "must be a webhook endpoint id (we_…)").optional() }).optional(),
+        body: z
+          .strictObject({
+            endpoint_id: z
+              .string()
+              .regex(/^we_[0-9a-f]{16}$/, "must be a webhook endpoint id (we_…)")
+              .optional(),
+          })
+          .optional(),
         response: { 202: resendSchema, ...errors },
       },
     },

@@ -61,23 +61,24 @@ function start(main: HTMLElement): void {
   let shownFailure = "";
   let shownProgress = progress.innerHTML;
 
-  const selectedToken = () => (document.querySelector<HTMLInputElement>("input[name=token]:checked")?.value ?? "");
+  const selectedToken = () => document.querySelector<HTMLInputElement>("input[name=token]:checked")?.value ?? "";
   const showOption = (token: string) =>
     options?.querySelectorAll<HTMLElement>(".option").forEach((section) => {
       section.hidden = section.dataset.token !== token;
     });
 
-  document.querySelectorAll<HTMLInputElement>("input[name=token]").forEach((input) =>
-    void input.addEventListener("change", () => showOption(input.value)),
-  );
+  document.querySelectorAll<HTMLInputElement>("input[name=token]").forEach((input) => void input.addEventListener("change", () => showOption(input.value)));
   // Delegated: the options are replaced when an underpaid payment's remaining amount changes.
   options?.addEventListener("click", (event) => {
     const button = (event.target as HTMLElement).closest<HTMLButtonElement>("button.copy");
     if (!button || !navigator.clipboard) return;
-    navigator.clipboard.writeText(button.dataset.copy!).then(() => {
-      button.textContent = "Copied";
-      setTimeout(() => (button.textContent = "Copy"), 1500);
-    }, () => undefined);
+    navigator.clipboard.writeText(button.dataset.copy!).then(
+      () => {
+        button.textContent = "Copied";
+        setTimeout(() => (button.textContent = "Copy"), 1500);
+      },
+      () => undefined,
+    );
   });
 
   function tick(): void {
@@ -153,7 +154,10 @@ function start(main: HTMLElement): void {
     if (finished) return;
     fetch(`/checkout/${id}/status`, { headers: { accept: "application/json" } })
       .then((response) => (response.ok ? (response.json() as Promise<CheckoutState>) : null))
-      .then((state) => state && show(state), () => undefined)
+      .then(
+        (state) => state && show(state),
+        () => undefined,
+      )
       .finally(() => setTimeout(poll, POLL_MS));
   }
 
@@ -239,7 +243,12 @@ async function payWithWallet(
     const [account] = await requestAddresses(client);
     if ((await getChainId(client)) !== plan.chain_id) await switchChain(client, { id: plan.chain_id });
     if (plan.approve) {
-      const allowance = await readContract(client, { address: plan.token.address, abi: erc20Abi, functionName: "allowance", args: [account, plan.approve.spender] });
+      const allowance = await readContract(client, {
+        address: plan.token.address,
+        abi: erc20Abi,
+        functionName: "allowance",
+        args: [account, plan.approve.spender],
+      });
       if (allowance < BigInt(plan.amount_units)) {
         say(`Approve ${plan.amount} ${plan.token.symbol} in your wallet (step 1 of 2)…`, "working");
         const hash = await sendTransaction(client, { account, chain: null, to: plan.approve.to, data: plan.approve.data });

@@ -225,11 +225,7 @@ async function merchantApi(db: Kysely<unknown>): Promise<void> {
     .addPrimaryKeyConstraint("payment_requests_pk", ["chain_id", "payment_id"])
     .execute();
   // The list route: a merchant's payments newest first, paged by (created_at, payment_id).
-  await db.schema
-    .createIndex("payment_requests_by_merchant")
-    .on("payment_requests")
-    .columns(["merchant_id", "mode", "created_at", "payment_id"])
-    .execute();
+  await db.schema.createIndex("payment_requests_by_merchant").on("payment_requests").columns(["merchant_id", "mode", "created_at", "payment_id"]).execute();
   await db.schema.createIndex("payment_requests_by_order").on("payment_requests").columns(["merchant_id", "mode", "order_id"]).execute();
 
   await db.schema

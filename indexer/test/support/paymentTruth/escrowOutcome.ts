@@ -58,7 +58,8 @@ const PAID_ON_CHAIN: Record<string, string> = { completed: "paid", partially_ref
  * were not sent back yet.
  */
 export function escrowOutcome(record: EscrowRecord, amountUsd: bigint): Outcome {
-  if (record.status === "none") return { status: "expired", receivedUsd: 0n, paidAmount: 0n, excessUsd: 0n, refundedAmount: 0n, token: null, otherDeposits: "" };
+  if (record.status === "none")
+    return { status: "expired", receivedUsd: 0n, paidAmount: 0n, excessUsd: 0n, refundedAmount: 0n, token: null, otherDeposits: "" };
   const completed = record.status in PAID_ON_CHAIN;
   return {
     status: PAID_ON_CHAIN[record.status] ?? (record.status === "expired" ? "expired" : "pending"),

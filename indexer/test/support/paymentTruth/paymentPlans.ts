@@ -143,7 +143,10 @@ export function planSteps(plan: PaymentPlan): PlanStep[] {
     const steps: PlanStep[] =
       intruder.via === "pay"
         ? [{ act: "pay", percent, payer: 2, token: intruder.token, beneficiary: intruder.beneficiary }]
-        : [{ act: "send", percent, token: intruder.token, late: false, from: 2 }, { act: "collectOrReturn", token: intruder.token }];
+        : [
+            { act: "send", percent, token: intruder.token, late: false, from: 2 },
+            { act: "collectOrReturn", token: intruder.token },
+          ];
     const first = firstCustomerStep(script);
     const at = intruder.when === "before" || first < 0 ? (intruder.when === "before" ? 0 : script.length) : first + 1;
     script.splice(at, 0, ...steps);

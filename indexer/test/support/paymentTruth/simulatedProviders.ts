@@ -11,7 +11,10 @@ import type { TruthProviders } from "./historyRunner";
 export class SimulatedProviders implements TruthProviders {
   private faults: { healthy: ViewFaults; faulty: ViewFaults } = { healthy: {}, faulty: {} };
 
-  constructor(private readonly healthy: ServedView, private readonly faulty: ServedView) {}
+  constructor(
+    private readonly healthy: ServedView,
+    private readonly faulty: ServedView,
+  ) {}
 
   urls(faultyFirst: boolean): string[] {
     return faultyFirst ? [this.faulty.url, this.healthy.url] : [this.healthy.url, this.faulty.url];

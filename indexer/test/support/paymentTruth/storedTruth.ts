@@ -54,12 +54,7 @@ export async function storedTruth(db: Db, chainId: number): Promise<Map<string, 
     .orderBy("payment_id")
     .orderBy("sequence")
     .execute();
-  const outbox = await db
-    .selectFrom("outbox")
-    .select(["payment_id", "type", "data"])
-    .where("chain_id", "=", chainId)
-    .orderBy(sql`id`)
-    .execute();
+  const outbox = await db.selectFrom("outbox").select(["payment_id", "type", "data"]).where("chain_id", "=", chainId).orderBy(sql`id`).execute();
   const found = new Map<string, StoredTruth>();
   for (const row of rows) {
     const payment = paymentFromRow(row);
@@ -79,7 +74,9 @@ export async function storedTruth(db: Db, chainId: number): Promise<Map<string, 
   }
   const late = await db
     .selectFrom("payment_events as chain")
-    .innerJoin("payment_events as offchain", (join) => join.onRef("chain.payment_id", "=", "offchain.payment_id").onRef("chain.chain_id", "=", "offchain.chain_id"))
+    .innerJoin("payment_events as offchain", (join) =>
+      join.onRef("chain.payment_id", "=", "offchain.payment_id").onRef("chain.chain_id", "=", "offchain.chain_id"),
+    )
     .select("chain.payment_id")
     .distinct()
     .where("chain.chain_id", "=", chainId)

@@ -18,7 +18,9 @@ const MONEY_WORDS = new Set(["paid", "expired", "failed"]);
 const familyOf = (status: string) => (PAID_FAMILY.has(status) ? "paid" : status);
 
 function outcomeDifferences(actual: Outcome, expected: Outcome): string[] {
-  return OUTCOME_FIELDS.filter((field) => actual[field] !== expected[field]).map((field) => `${field} ${String(actual[field]) || "none"} ≠ ${String(expected[field]) || "none"}`);
+  return OUTCOME_FIELDS.filter((field) => actual[field] !== expected[field]).map(
+    (field) => `${field} ${String(actual[field]) || "none"} ≠ ${String(expected[field]) || "none"}`,
+  );
 }
 
 const show = (changes: readonly { from: string; to: string; reason: string }[]) => changes.map((c) => `${c.from}→${c.to} (${c.reason})`).join(", ") || "none";

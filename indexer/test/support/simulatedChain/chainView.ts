@@ -197,9 +197,7 @@ export class ChainView {
   /** Where the logs at a height come from: the view's log branch, else the block the view's headers have there. */
   private logSource(fault: LogFault | undefined): ((number: number, block?: SimulatedBlock) => SimulatedBlock | undefined) | undefined {
     const branch =
-      fault?.kind === "other-branch"
-        ? (fault.branch ?? this.chain.orphanedBranches[this.chain.orphanedBranches.length - 1].hash)
-        : this.shape.logs;
+      fault?.kind === "other-branch" ? (fault.branch ?? this.chain.orphanedBranches[this.chain.orphanedBranches.length - 1].hash) : this.shape.logs;
     if (branch === undefined) return undefined;
     const tip = this.tip(branch);
     return (number) => this.chain.ancestorAt(tip, number);

@@ -32,7 +32,13 @@ function readPayments(chain: SimulatedChain, state: EscrowState, args: Hex): Hex
     const payment = paymentOf(state, id);
     if (!payment || payment.status === STATUS.None) return { status: STATUS.None, token: zeroAddress as Address, amount: 0n, receivedUsd: 0n, refunded: 0n };
     const refunds = payment.status === STATUS.PartiallyRefunded || payment.status === STATUS.Refunded;
-    return { status: payment.status, token: payment.token, amount: payment.amount, receivedUsd: payment.receivedUsd, refunded: refunds ? payment.refunded : 0n };
+    return {
+      status: payment.status,
+      token: payment.token,
+      amount: payment.amount,
+      receivedUsd: payment.receivedUsd,
+      refunded: refunds ? payment.refunded : 0n,
+    };
   });
   return encodeAbiParameters(PAYMENT_STATES, [states]);
 }

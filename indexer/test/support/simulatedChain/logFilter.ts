@@ -16,7 +16,8 @@ export function parseLogFilter(filter: { address?: unknown; topics?: unknown }):
   let addresses: Set<string> | undefined;
   if (filter.address !== undefined && filter.address !== null) {
     const list = Array.isArray(filter.address) ? filter.address : [filter.address];
-    for (const address of list) if (typeof address !== "string" || !HEX_ADDRESS.test(address)) throw invalidParams(`invalid argument 0: invalid address ${String(address)}`);
+    for (const address of list)
+      if (typeof address !== "string" || !HEX_ADDRESS.test(address)) throw invalidParams(`invalid argument 0: invalid address ${String(address)}`);
     if (list.length > 0) addresses = new Set(list.map((address: string) => address.toLowerCase()));
   }
   const topics: Array<Set<string> | null> = [];
@@ -29,7 +30,8 @@ export function parseLogFilter(filter: { address?: unknown; topics?: unknown }):
         continue;
       }
       const options = Array.isArray(position) ? position : [position];
-      for (const topic of options) if (typeof topic !== "string" || !HEX_WORD.test(topic)) throw invalidParams(`invalid argument 0: invalid topic ${String(topic)}`);
+      for (const topic of options)
+        if (typeof topic !== "string" || !HEX_WORD.test(topic)) throw invalidParams(`invalid argument 0: invalid topic ${String(topic)}`);
       // An empty OR-list matches anything, as geth reads it.
       topics.push(options.length === 0 ? null : new Set(options.map((topic: string) => topic.toLowerCase())));
     }

@@ -535,8 +535,7 @@ function requireExpirable(draft: Draft, intent: Intent, payment: ModelPayment, b
   }
 }
 
-const refusesNative = (config: EscrowConfig, token: Address, to: Address): boolean =>
-  token === zeroAddress && (config.refusesNative?.has(to) ?? false);
+const refusesNative = (config: EscrowConfig, token: Address, to: Address): boolean => token === zeroAddress && (config.refusesNative?.has(to) ?? false);
 
 /** `_pushOrCredit`: sends a refund, or, if the receiver cannot take it, owes it to the receiver as a claim. */
 function push(draft: Draft, paymentId: Hex, token: Address, to: Address, amount: bigint): void {
@@ -676,7 +675,11 @@ function perform(draft: Draft, action: EscrowAction): void {
       const receiver = refundReceiver(config, intent, lower(action.to), byOperator);
       const amount = draft.balance(token, intent.depositAddress);
       if (amount === 0n) revert("NothingToCollect");
-      draft.emit({ name: "StrayReturned", emitter: config.escrow, args: { paymentId: intent.paymentId, depositAddress: intent.depositAddress, to: receiver, token, amount } });
+      draft.emit({
+        name: "StrayReturned",
+        emitter: config.escrow,
+        args: { paymentId: intent.paymentId, depositAddress: intent.depositAddress, to: receiver, token, amount },
+      });
       if (!refusesNative(config, token, receiver)) {
         draft.move(token, intent.depositAddress, receiver, amount, true);
         return;
@@ -724,7 +727,12 @@ function perform(draft: Draft, action: EscrowAction): void {
  * `remainingUsd(intent)` at `timestamp`: USD still due, with what the payment's record holds valued at today's price
  * (zero once past the expiry or no longer open), or the contract's error.
  */
-export function remainingUsd(config: EscrowConfig, state: EscrowState, intent: Intent, timestamp: bigint): { reverted: false; usd: bigint } | { reverted: true; reason: string } {
+export function remainingUsd(
+  config: EscrowConfig,
+  state: EscrowState,
+  intent: Intent,
+  timestamp: bigint,
+): { reverted: false; usd: bigint } | { reverted: true; reason: string } {
   const payment = paymentOf(state, intent.paymentId);
   if (timestamp > intent.expiry) return { reverted: false, usd: 0n };
   if (payment === undefined || payment.status === STATUS.None) return { reverted: false, usd: intent.amountUsd };

@@ -36,12 +36,14 @@ function blockNumberOf(view: ChainView, value: unknown, argument: number): numbe
 }
 
 function hashOf(value: unknown, argument: number): Hex {
-  if (typeof value !== "string" || !HEX_HASH.test(value)) throw invalidParams(`invalid argument ${argument}: hex string has length ${String(value).length - 2}, want 64 for common.Hash`);
+  if (typeof value !== "string" || !HEX_HASH.test(value))
+    throw invalidParams(`invalid argument ${argument}: hex string has length ${String(value).length - 2}, want 64 for common.Hash`);
   return value.toLowerCase() as Hex;
 }
 
 function addressOf(value: unknown, argument: number): Address {
-  if (typeof value !== "string" || !HEX_ADDRESS.test(value)) throw invalidParams(`invalid argument ${argument}: hex string has length ${String(value).length - 2}, want 40 for common.Address`);
+  if (typeof value !== "string" || !HEX_ADDRESS.test(value))
+    throw invalidParams(`invalid argument ${argument}: hex string has length ${String(value).length - 2}, want 40 for common.Address`);
   return value.toLowerCase() as Address;
 }
 

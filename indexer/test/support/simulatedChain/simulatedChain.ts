@@ -217,7 +217,8 @@ export class SimulatedChain {
   }
 
   private build(parent: SimulatedBlock | undefined, txs: readonly ChainTransaction[], timestamp: bigint, branch: number): SimulatedBlock {
-    if (parent && timestamp <= parent.timestamp) throw new Error(`block ${parent.number + 1}: timestamp ${timestamp} is not after its parent's ${parent.timestamp}`);
+    if (parent && timestamp <= parent.timestamp)
+      throw new Error(`block ${parent.number + 1}: timestamp ${timestamp} is not after its parent's ${parent.timestamp}`);
     return buildBlock({
       parent,
       number: parent ? parent.number + 1 : 0,

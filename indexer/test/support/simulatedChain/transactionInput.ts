@@ -26,7 +26,11 @@ export function transactionInput(action: EscrowAction, signatureOf: (intent: Int
       const beneficiary = action.beneficiary ?? zeroAddress;
       return /^0x0{40}$/.test(action.token)
         ? encodeFunctionData({ abi: openPayEscrowAbi, functionName: "payNative", args: [onChainIntent(action.intent), signature, beneficiary] })
-        : encodeFunctionData({ abi: openPayEscrowAbi, functionName: "pay", args: [onChainIntent(action.intent), signature, action.token, action.amount, beneficiary] });
+        : encodeFunctionData({
+            abi: openPayEscrowAbi,
+            functionName: "pay",
+            args: [onChainIntent(action.intent), signature, action.token, action.amount, beneficiary],
+          });
     }
     case "transfer":
       return encodeFunctionData({ abi: erc20Abi, functionName: "transfer", args: [action.to, action.amount] });
@@ -37,7 +41,11 @@ export function transactionInput(action: EscrowAction, signatureOf: (intent: Int
     case "expire":
       return encodeFunctionData({ abi: openPayEscrowAbi, functionName: "expire", args: [onChainIntent(action.intent), action.token, action.payers] });
     case "refundDepositAddress":
-      return encodeFunctionData({ abi: openPayEscrowAbi, functionName: "refundDepositAddress", args: [onChainIntent(action.intent), action.token, action.to, action.amount] });
+      return encodeFunctionData({
+        abi: openPayEscrowAbi,
+        functionName: "refundDepositAddress",
+        args: [onChainIntent(action.intent), action.token, action.to, action.amount],
+      });
     case "refund":
       return encodeFunctionData({ abi: openPayEscrowAbi, functionName: "refund", args: [action.paymentId, action.to, action.amount] });
     case "returnStray":

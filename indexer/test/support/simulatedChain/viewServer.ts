@@ -124,7 +124,8 @@ export class ServedView {
       const params = Array.isArray(call.params) ? call.params : [];
       return { jsonrpc: "2.0", id, result: answerMethod(this.view, call.method, params) };
     } catch (error) {
-      if (error instanceof RpcError) return { jsonrpc: "2.0", id, error: { code: error.code, message: error.message, ...(error.data === undefined ? {} : { data: error.data }) } };
+      if (error instanceof RpcError)
+        return { jsonrpc: "2.0", id, error: { code: error.code, message: error.message, ...(error.data === undefined ? {} : { data: error.data }) } };
       // A bug of the simulator, not a node's answer: say so plainly in the error.
       return { jsonrpc: "2.0", id, error: { code: -32603, message: `simulated chain: ${(error as Error).stack ?? String(error)}` } };
     }
