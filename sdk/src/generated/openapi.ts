@@ -2,2183 +2,2124 @@
 // sdk/src/types.ts names these types for the SDK's users.
 
 export interface paths {
-  "/v1/payments": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List payments, newest first */
+        get: operations["listPayments"];
+        put?: never;
+        /**
+         * Create a payment
+         * @description Signs the payment's terms and returns its checkout URL, deposit address and EIP-681 URIs. Costs no gas. Send an `Idempotency-Key` header to make retries safe: the same key and body replay the first response.
+         */
+        post: operations["createPayment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** List payments, newest first */
-    get: operations["listPayments"];
-    put?: never;
-    /**
-     * Create a payment
-     * @description Signs the payment's terms and returns its checkout URL, deposit address and EIP-681 URIs. Costs no gas. Send an `Idempotency-Key` header to make retries safe: the same key and body replay the first response.
-     */
-    post: operations["createPayment"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/v1/payments/{id}": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/payments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Retrieve a payment, with its history */
+        get: operations["getPayment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** Retrieve a payment, with its history */
-    get: operations["getPayment"];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/v1/payments/{id}/refunds": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/payments/{id}/refunds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refund a paid payment, fully or in part
+         * @description Records the refund (the payment turns `refunding`) and returns the escrow transaction the merchant signs with its own key. Send an `Idempotency-Key` header to make retries safe: the same key and body replay the first response.
+         */
+        post: operations["createRefund"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /**
-     * Refund a paid payment, fully or in part
-     * @description Records the refund (the payment turns `refunding`) and returns the escrow transaction the merchant signs with its own key. Send an `Idempotency-Key` header to make retries safe: the same key and body replay the first response.
-     */
-    post: operations["createRefund"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/v1/payments/{id}/refunds/cancel": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/payments/{id}/refunds/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Withdraw a refund that will not be signed */
+        post: operations["cancelRefund"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** Withdraw a refund that will not be signed */
-    post: operations["cancelRefund"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/v1/webhook_endpoints": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/webhook_endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List webhook endpoints */
+        get: operations["listWebhookEndpoints"];
+        put?: never;
+        /**
+         * Create a webhook endpoint
+         * @description Returns the endpoint with its `whsec_` signing secret, shown this once.
+         */
+        post: operations["createWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** List webhook endpoints */
-    get: operations["listWebhookEndpoints"];
-    put?: never;
-    /**
-     * Create a webhook endpoint
-     * @description Returns the endpoint with its `whsec_` signing secret, shown this once.
-     */
-    post: operations["createWebhookEndpoint"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/v1/webhook_endpoints/{id}": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/webhook_endpoints/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a webhook endpoint */
+        delete: operations["deleteWebhookEndpoint"];
+        options?: never;
+        head?: never;
+        /** Update a webhook endpoint: URL, description, event types, or enable it again */
+        patch: operations["updateWebhookEndpoint"];
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    post?: never;
-    /** Delete a webhook endpoint */
-    delete: operations["deleteWebhookEndpoint"];
-    options?: never;
-    head?: never;
-    /** Update a webhook endpoint: URL, description, event types, or enable it again */
-    patch: operations["updateWebhookEndpoint"];
-    trace?: never;
-  };
-  "/v1/webhook_endpoints/{id}/rotate_secret": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/webhook_endpoints/{id}/rotate_secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate an endpoint's signing secret
+         * @description Returns the new secret once; for 24 hours deliveries carry signatures of both secrets.
+         */
+        post: operations["rotateWebhookEndpointSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /**
-     * Rotate an endpoint's signing secret
-     * @description Returns the new secret once; for 24 hours deliveries carry signatures of both secrets.
-     */
-    post: operations["rotateWebhookEndpointSecret"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/v1/events": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List events, newest first, with their delivery attempts */
+        get: operations["listEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** List events, newest first, with their delivery attempts */
-    get: operations["listEvents"];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/v1/events/{id}": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/events/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Retrieve an event with its delivery attempts */
+        get: operations["getEvent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** Retrieve an event with its delivery attempts */
-    get: operations["getEvent"];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/v1/events/{id}/resend": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/events/{id}/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send an event again (same webhook-id), to one endpoint or to every subscribed one */
+        post: operations["resendEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** Send an event again (same webhook-id), to one endpoint or to every subscribed one */
-    post: operations["resendEvent"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/v1/events/resend_failed": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/events/resend_failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send again every event since a time whose delivery failed */
+        post: operations["resendFailedEvents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** Send again every event since a time whose delivery failed */
-    post: operations["resendFailedEvents"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/v1/checkout_settings": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/checkout_settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The checkout's settings: who may frame it, where it returns the shopper */
+        get: operations["getCheckoutSettings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change the checkout's settings (the fields given; the others stay) */
+        patch: operations["updateCheckoutSettings"];
+        trace?: never;
     };
-    /** The checkout's settings: who may frame it, where it returns the shopper */
-    get: operations["getCheckoutSettings"];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    /** Change the checkout's settings (the fields given; the others stay) */
-    patch: operations["updateCheckoutSettings"];
-    trace?: never;
-  };
-  "/v1/balances": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/balances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The merchant's escrow balance per token, as indexed
+         * @description Read from the indexer's state at its checkpoint (as_of), never from the chain live: what is confirmed, pending and taken in fees.
+         */
+        get: operations["getBalances"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * The merchant's escrow balance per token, as indexed
-     * @description Read from the indexer's state at its checkpoint (as_of), never from the chain live: what is confirmed, pending and taken in fees.
-     */
-    get: operations["getBalances"];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/v1/withdrawals": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/withdrawals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Prepare a withdrawal of the escrow balance to the payout wallet
+         * @description Checks the amount against the indexed withdrawable balance and returns the escrow's withdraw call for the merchant to sign with its own key (as a transaction and as a Safe Transaction Builder batch). The indexer announces balance.withdrawn once it is confirmed. Send an `Idempotency-Key` header to make retries safe.
+         */
+        post: operations["createWithdrawal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /**
-     * Prepare a withdrawal of the escrow balance to the payout wallet
-     * @description Checks the amount against the indexed withdrawable balance and returns the escrow's withdraw call for the merchant to sign with its own key (as a transaction and as a Safe Transaction Builder batch). The indexer announces balance.withdrawn once it is confirmed. Send an `Idempotency-Key` header to make retries safe.
-     */
-    post: operations["createWithdrawal"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
 }
 export interface webhooks {
-  payment: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    payment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A payment changed (payment.created, payment.completed, payment.expired, …)
+         * @description Signed per Standard Webhooks: verify the signature over the raw body before trusting it (the SDK's verifyWebhook).
+         */
+        post: operations["paymentWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /**
-     * A payment changed (payment.created, payment.completed, payment.expired, …)
-     * @description Signed per Standard Webhooks: verify the signature over the raw body before trusting it (the SDK's verifyWebhook).
-     */
-    post: operations["paymentWebhook"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "balance.withdrawn": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "balance.withdrawn": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A withdrawal of the escrow balance was confirmed
+         * @description Signed per Standard Webhooks: verify the signature over the raw body before trusting it (the SDK's verifyWebhook).
+         */
+        post: operations["withdrawalWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /**
-     * A withdrawal of the escrow balance was confirmed
-     * @description Signed per Standard Webhooks: verify the signature over the raw body before trusting it (the SDK's verifyWebhook).
-     */
-    post: operations["withdrawalWebhook"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
 }
 export interface components {
-  schemas: {
-    /** @enum {string} */
-    PaymentStatus: "initiated" | "pending" | "confirming" | "paid" | "failed" | "expired" | "refunding" | "refunded" | "partially_refunded";
-    TokenRef: {
-      symbol: string;
-      address: string;
-    };
-    /** @description One way to pay: a token, and the exact amount to send now. */
-    PaymentOption: {
-      token: string;
-      address: string;
-      decimals: number;
-      /** @description The amount to send at the quoted price, in whole tokens (a decimal string). */
-      amount: string;
-      /** @description The same in the token's smallest unit. */
-      amount_units: string;
-      /** @description EIP-681 URI of a plain transfer of `amount` to the deposit address. */
-      uri: string;
-    };
-    /** @description One status change of a payment. */
-    HistoryEntry: {
-      sequence: number;
-      from: components["schemas"]["PaymentStatus"];
-      to: components["schemas"]["PaymentStatus"];
-      reason: string;
-      transaction_hash: string | null;
-      block_number: number | null;
-      at: string;
-    };
-    /** @description A token as money records name it: `symbol` null for a token the escrow does not take. */
-    RecordToken: {
-      symbol: string | null;
-      address: string;
-    };
-    /** @description Money sent back to a customer: an expired payment's deposit, or the merchant's refund. */
-    RefundEntry: {
-      /**
-       * @description expiry: a deposit of the expired payment sent back; merchant: your refund.
-       * @enum {string}
-       */
-      kind: "expiry" | "merchant";
-      /** @description In whole tokens; null for a token the escrow does not take (its decimals are not known). */
-      amount: string | null;
-      /** @description In the token's smallest unit. */
-      amount_units: string;
-      token: components["schemas"]["RecordToken"];
-      to: string;
-      transaction_hash: string;
-      /**
-       * @description claimable: the escrow could not push it and holds it for the receiver to claim.
-       * @enum {string}
-       */
-      status: "sent" | "claimable";
-    };
-    /** @description A transfer the escrow sent back because it could not pay the payment. */
-    ReturnedTransfer: {
-      /** @enum {string} */
-      reason: "token_not_supported" | "token_not_accepted" | "already_paid" | "paid_in_other_token" | "after_expiry";
-      /** @description In whole tokens; null for a token the escrow does not take (its decimals are not known). */
-      amount: string | null;
-      /** @description In the token's smallest unit. */
-      amount_units: string;
-      token: components["schemas"]["RecordToken"];
-      /** @description Where the money was held: the deposit's payer, or the deposit address. */
-      from: string;
-      to: string;
-      /** @description The transaction that sent it back. */
-      transaction_hash: string;
-      /**
-       * @description claimable: the escrow could not push it and holds it for the receiver to claim.
-       * @enum {string}
-       */
-      status: "sent" | "claimable";
-    };
-    /** @description A transfer of a token the escrow does not take to the deposit address. */
-    UnacceptedTransfer: {
-      /** @description In whole tokens; null for a token the escrow does not take (its decimals are not known). */
-      amount: string | null;
-      /** @description In the token's smallest unit. */
-      amount_units: string;
-      token: components["schemas"]["RecordToken"];
-      sender: string;
-      transaction_hash: string;
-      /**
-       * @description needs_operator until the gateway's operator sends it back.
-       * @enum {string}
-       */
-      status: "needs_operator" | "returned";
-      returned_transaction_hash: string | null;
-    };
-    /** @description The payment's terms as the intent signer signed them (EIP-712), integers as decimal strings. */
-    SignedIntent: {
-      intent: {
-        paymentId: string;
-        merchant: string;
-        amountUsd: string;
-        expiry: string;
-        refundTo: string;
-        acceptedTokens: string;
-      };
-      signature: string;
-    };
-    /** @description A payment as the API returns it and webhooks carry it: amounts as decimal strings, times in ISO 8601. */
-    Payment: {
-      /** @constant */
-      object: "payment";
-      id: string;
-      livemode: boolean;
-      chain_id: number;
-      status: components["schemas"]["PaymentStatus"];
-      previous_status: components["schemas"]["PaymentStatus"] | null;
-      /** @description Number of status changes so far: webhooks with a lower sequence are stale. */
-      sequence: number;
-      amount_usd: string;
-      received_usd: string;
-      remaining_usd: string;
-      excess_usd: string;
-      token: components["schemas"]["TokenRef"] | null;
-      paid_amount: string | null;
-      /** @description What the payment holds in its other accepted tokens, not yet sent back (each token adds up apart, and those that do not pay it go back to their payers). */
-      other_deposits: {
-        token: components["schemas"]["TokenRef"];
-        amount: string;
-      }[];
-      fee: string | null;
-      refunded_amount: string | null;
-      refund_pending_amount: string | null;
-      /** @description Money sent back to customers: an expired payment's deposits and your refunds. */
-      refunds: components["schemas"]["RefundEntry"][];
-      /** @description Transfers the escrow sent back because they could not pay the payment. */
-      returned_transfers: components["schemas"]["ReturnedTransfer"][];
-      /** @description Transfers of tokens the escrow does not take to the deposit address. */
-      unaccepted_transfers: components["schemas"]["UnacceptedTransfer"][];
-      description: string | null;
-      order_id: string | null;
-      metadata: {
-        [key: string]: string;
-      };
-      merchant: string;
-      refund_address: string | null;
-      checkout_url: string;
-      deposit_address: string;
-      payment_options: components["schemas"]["PaymentOption"][];
-      intent: components["schemas"]["SignedIntent"];
-      confirmations: {
-        seen: number;
-        required: number;
-      };
-      transactions: string[];
-      /** @description Only when one payment is asked for (and in refund responses); not in lists or webhooks. */
-      history?: components["schemas"]["HistoryEntry"][];
-      expires_at: string;
-      created_at: string;
-      updated_at: string;
-      success_url: string | null;
-      cancel_url: string | null;
-    };
-    /** @description A page of payments, newest first: pass `next_cursor` as `starting_after` for the next. */
-    PaymentList: {
-      /** @constant */
-      object: "list";
-      data: components["schemas"]["Payment"][];
-      has_more: boolean;
-      next_cursor: string | null;
-    };
-    /** @description The escrow call, to be signed and sent from the merchant's own address (eth_sendTransaction). */
-    MerchantTransaction: {
-      chain_id: number;
-      from: string;
-      to: string;
-      data: string;
-      value: string;
-    };
-    /** @description The same call as a Safe{Wallet} Transaction Builder batch file, for a merchant address that is a Safe. */
-    SafeTransactionBatch: {
-      version: string;
-      chainId: string;
-      createdAt: number;
-      meta: {
-        name: string;
-        description: string;
-        createdFromSafeAddress: string;
-      };
-      transactions: {
-        to: string;
-        value: string;
-        data: string;
-      }[];
-    };
-    /** @description A refund requested: the payment (now `refunding`) and the escrow call the merchant signs. */
-    Refund: {
-      /** @constant */
-      object: "refund";
-      payment: components["schemas"]["Payment"];
-      amount: string;
-      amount_units: string;
-      to: string;
-      token: components["schemas"]["TokenRef"];
-      transaction: components["schemas"]["MerchantTransaction"];
-      safe_transaction_batch: components["schemas"]["SafeTransactionBatch"];
-    };
-    /** @description One token's escrow balance, amounts in whole tokens. */
-    TokenBalance: {
-      token: {
-        symbol: string;
-        address: string;
-        decimals: number;
-      };
-      /** @description The escrow's balance at as_of.block_number, in whole tokens: what balanceOf(merchant, token) answers there. */
-      balance: string;
-      balance_units: string;
-      /** @description The part of the balance made of movements at or below as_of.confirmed_block_number. */
-      confirmed: string;
-      /** @description What POST /v1/withdrawals may take: the balance less the refunds requested. */
-      withdrawable: string;
-      withdrawable_units: string;
-      pending: {
-        /** @description Credits of payments still confirming: in the balance, not yet final. */
-        confirming_payments: string;
-        /** @description Refunds and withdrawals not yet final: already out of the balance. */
-        unconfirmed_debits: string;
-        /** @description Refunds requested through the API (payments `refunding`) not yet on chain. */
-        refunds_requested: string;
-      };
-      /** @description Platform fees the escrow took from this merchant's payments in the token. */
-      fees: string;
-      totals: {
-        credited: string;
-        refunded: string;
-        withdrawn: string;
-      };
-    };
-    /** @description The merchant's escrow balance per token, as indexed. */
-    Balances: {
-      /** @constant */
-      object: "balance";
-      merchant: string;
-      as_of: {
-        /** @description The indexer's checkpoint: the block the balances are as of. */
-        block_number: number | null;
-        block_hash: string | null;
-        /** @description The newest block final under the confirmation depth. */
-        confirmed_block_number: number | null;
-      };
-      data: components["schemas"]["TokenBalance"][];
-    };
-    /** @description A withdrawal to sign: the escrow pays it to the merchant's payout wallet. */
-    WithdrawalRequest: {
-      /** @constant */
-      object: "withdrawal_request";
-      token: components["schemas"]["TokenRef"];
-      amount: string;
-      amount_units: string;
-      as_of_block_number: number | null;
-      transaction: components["schemas"]["MerchantTransaction"];
-      safe_transaction_batch: components["schemas"]["SafeTransactionBatch"];
-    };
-    /** @description A withdrawal of the escrow balance to the payout wallet, confirmed on chain. */
-    Withdrawal: {
-      /** @constant */
-      object: "withdrawal";
-      id: string;
-      merchant: string;
-      /** @description The payout wallet the escrow paid. */
-      payout: string;
-      token: components["schemas"]["TokenRef"];
-      amount: string;
-      amount_units: string;
-      transaction_hash: string;
-      block_number: number;
-    };
-    /** @description A payment's change: the payment as of that change (without `history`). */
-    PaymentWebhookEvent: {
-      /** @enum {string} */
-      type:
-        | "payment.created"
-        | "payment.pending"
-        | "payment.underpaid"
-        | "payment.confirming"
-        | "payment.completed"
-        | "payment.failed"
-        | "payment.expired"
-        | "payment.refunding"
-        | "payment.refunded"
-        | "payment.refund_abandoned"
-        | "payment.transfer_returned"
-        | "payment.transfer_unaccepted"
-        | "payment.reverted";
-      /** @description When the change was committed (ISO 8601). */
-      timestamp: string;
-      data: components["schemas"]["Payment"];
-    };
-    /** @description A withdrawal of the merchant's escrow balance, once confirmed. */
-    WithdrawalWebhookEvent: {
-      /** @enum {string} */
-      type: "balance.withdrawn";
-      /** @description When the withdrawal was confirmed (ISO 8601). */
-      timestamp: string;
-      data: components["schemas"]["Withdrawal"];
-    };
-    /** @description Where the gateway sends signed webhooks, and for which event types. */
-    WebhookEndpoint: {
-      /** @constant */
-      object: "webhook_endpoint";
-      id: string;
-      url: string;
-      description: string | null;
-      event_types: string[] | null;
-      enabled: boolean;
-      disabled_reason: string | null;
-      failing_since: string | null;
-      created_at: string;
-      /** @description Shown only when the endpoint is created and when its secret is rotated. */
-      secret?: string;
-    };
-    /** @description Every webhook endpoint of the merchant. */
-    WebhookEndpointList: {
-      /** @constant */
-      object: "list";
-      data: components["schemas"]["WebhookEndpoint"][];
-    };
-    /** @description The endpoint deleted: no more deliveries go to it. */
-    DeletedWebhookEndpoint: {
-      /** @constant */
-      object: "webhook_endpoint";
-      id: string;
-      /** @constant */
-      deleted: true;
-    };
-    /** @description Who may frame the hosted checkout, and where it returns the shopper. */
-    CheckoutSettings: {
-      /** @constant */
-      object: "checkout_settings";
-      checkout_frame_origins: string[];
-      site_url: string | null;
-    };
-    /** @description One try at delivering an event to an endpoint. */
-    DeliveryAttempt: {
-      attempt: number;
-      at: string;
-      duration_ms: number;
-      response_status: number | null;
-      error: string | null;
-    };
-    /** @description A webhook event as logged, with its deliveries to each subscribed endpoint. */
-    Event: {
-      /** @constant */
-      object: "event";
-      id: string;
-      type: string;
-      payment_id: string;
-      sequence: number;
-      created_at: string;
-      /** @description The body delivered, parsed. */
-      data: unknown;
-      deliveries: {
-        endpoint_id: string;
+    schemas: {
         /** @enum {string} */
-        status: "pending" | "succeeded" | "failed";
-        attempts: components["schemas"]["DeliveryAttempt"][];
-        next_attempt_at: string | null;
-        last_error: string | null;
-      }[];
+        PaymentStatus: "initiated" | "pending" | "confirming" | "paid" | "failed" | "expired" | "refunding" | "refunded" | "partially_refunded";
+        TokenRef: {
+            symbol: string;
+            address: string;
+        };
+        /** @description One way to pay: a token, and the exact amount to send now. */
+        PaymentOption: {
+            token: string;
+            address: string;
+            decimals: number;
+            /** @description The amount to send at the quoted price, in whole tokens (a decimal string). */
+            amount: string;
+            /** @description The same in the token's smallest unit. */
+            amount_units: string;
+            /** @description EIP-681 URI of a plain transfer of `amount` to the deposit address. */
+            uri: string;
+        };
+        /** @description One status change of a payment. */
+        HistoryEntry: {
+            sequence: number;
+            from: components["schemas"]["PaymentStatus"];
+            to: components["schemas"]["PaymentStatus"];
+            reason: string;
+            transaction_hash: string | null;
+            block_number: number | null;
+            at: string;
+        };
+        /** @description A token as money records name it: `symbol` null for a token the escrow does not take. */
+        RecordToken: {
+            symbol: string | null;
+            address: string;
+        };
+        /** @description Money sent back to a customer: an expired payment's deposit, or the merchant's refund. */
+        RefundEntry: {
+            /**
+             * @description expiry: a deposit of the expired payment sent back; merchant: your refund.
+             * @enum {string}
+             */
+            kind: "expiry" | "merchant";
+            /** @description In whole tokens; null for a token the escrow does not take (its decimals are not known). */
+            amount: string | null;
+            /** @description In the token's smallest unit. */
+            amount_units: string;
+            token: components["schemas"]["RecordToken"];
+            to: string;
+            transaction_hash: string;
+            /**
+             * @description claimable: the escrow could not push it and holds it for the receiver to claim.
+             * @enum {string}
+             */
+            status: "sent" | "claimable";
+        };
+        /** @description A transfer the escrow sent back because it could not pay the payment. */
+        ReturnedTransfer: {
+            /** @enum {string} */
+            reason: "token_not_supported" | "token_not_accepted" | "already_paid" | "paid_in_other_token" | "after_expiry";
+            /** @description In whole tokens; null for a token the escrow does not take (its decimals are not known). */
+            amount: string | null;
+            /** @description In the token's smallest unit. */
+            amount_units: string;
+            token: components["schemas"]["RecordToken"];
+            /** @description Where the money was held: the deposit's payer, or the deposit address. */
+            from: string;
+            to: string;
+            /** @description The transaction that sent it back. */
+            transaction_hash: string;
+            /**
+             * @description claimable: the escrow could not push it and holds it for the receiver to claim.
+             * @enum {string}
+             */
+            status: "sent" | "claimable";
+        };
+        /** @description A transfer of a token the escrow does not take to the deposit address. */
+        UnacceptedTransfer: {
+            /** @description In whole tokens; null for a token the escrow does not take (its decimals are not known). */
+            amount: string | null;
+            /** @description In the token's smallest unit. */
+            amount_units: string;
+            token: components["schemas"]["RecordToken"];
+            sender: string;
+            transaction_hash: string;
+            /**
+             * @description needs_operator until the gateway's operator sends it back.
+             * @enum {string}
+             */
+            status: "needs_operator" | "returned";
+            returned_transaction_hash: string | null;
+        };
+        /** @description The payment's terms as the intent signer signed them (EIP-712), integers as decimal strings. */
+        SignedIntent: {
+            intent: {
+                paymentId: string;
+                merchant: string;
+                amountUsd: string;
+                expiry: string;
+                refundTo: string;
+                acceptedTokens: string;
+            };
+            signature: string;
+        };
+        /** @description A payment as the API returns it and webhooks carry it: amounts as decimal strings, times in ISO 8601. */
+        Payment: {
+            /** @constant */
+            object: "payment";
+            id: string;
+            livemode: boolean;
+            chain_id: number;
+            status: components["schemas"]["PaymentStatus"];
+            previous_status: components["schemas"]["PaymentStatus"] | null;
+            /** @description Number of status changes so far: webhooks with a lower sequence are stale. */
+            sequence: number;
+            amount_usd: string;
+            received_usd: string;
+            remaining_usd: string;
+            excess_usd: string;
+            token: components["schemas"]["TokenRef"] | null;
+            paid_amount: string | null;
+            /** @description What the payment holds in its other accepted tokens, not yet sent back (each token adds up apart, and those that do not pay it go back to their payers). */
+            other_deposits: {
+                token: components["schemas"]["TokenRef"];
+                amount: string;
+            }[];
+            fee: string | null;
+            refunded_amount: string | null;
+            refund_pending_amount: string | null;
+            /** @description Money sent back to customers: an expired payment's deposits and your refunds. */
+            refunds: components["schemas"]["RefundEntry"][];
+            /** @description Transfers the escrow sent back because they could not pay the payment. */
+            returned_transfers: components["schemas"]["ReturnedTransfer"][];
+            /** @description Transfers of tokens the escrow does not take to the deposit address. */
+            unaccepted_transfers: components["schemas"]["UnacceptedTransfer"][];
+            description: string | null;
+            order_id: string | null;
+            metadata: {
+                [key: string]: string;
+            };
+            merchant: string;
+            refund_address: string | null;
+            checkout_url: string;
+            deposit_address: string;
+            payment_options: components["schemas"]["PaymentOption"][];
+            intent: components["schemas"]["SignedIntent"];
+            confirmations: {
+                seen: number;
+                required: number;
+            };
+            transactions: string[];
+            /** @description Only when one payment is asked for (and in refund responses); not in lists or webhooks. */
+            history?: components["schemas"]["HistoryEntry"][];
+            expires_at: string;
+            created_at: string;
+            updated_at: string;
+            success_url: string | null;
+            cancel_url: string | null;
+        };
+        /** @description A withdrawal of the escrow balance to the payout wallet, confirmed on chain. */
+        Withdrawal: {
+            /** @constant */
+            object: "withdrawal";
+            id: string;
+            merchant: string;
+            /** @description The payout wallet the escrow paid. */
+            payout: string;
+            token: components["schemas"]["TokenRef"];
+            amount: string;
+            amount_units: string;
+            transaction_hash: string;
+            block_number: number;
+        };
+        /** @description A page of payments, newest first: pass `next_cursor` as `starting_after` for the next. */
+        PaymentList: {
+            /** @constant */
+            object: "list";
+            data: components["schemas"]["Payment"][];
+            has_more: boolean;
+            next_cursor: string | null;
+        };
+        /** @description The escrow call, to be signed and sent from the merchant's own address (eth_sendTransaction). */
+        MerchantTransaction: {
+            chain_id: number;
+            from: string;
+            to: string;
+            data: string;
+            value: string;
+        };
+        /** @description The same call as a Safe{Wallet} Transaction Builder batch file, for a merchant address that is a Safe. */
+        SafeTransactionBatch: {
+            version: string;
+            chainId: string;
+            createdAt: number;
+            meta: {
+                name: string;
+                description: string;
+                createdFromSafeAddress: string;
+            };
+            transactions: {
+                to: string;
+                value: string;
+                data: string;
+            }[];
+        };
+        /** @description A refund requested: the payment (now `refunding`) and the escrow call the merchant signs. */
+        Refund: {
+            /** @constant */
+            object: "refund";
+            payment: components["schemas"]["Payment"];
+            amount: string;
+            amount_units: string;
+            to: string;
+            token: components["schemas"]["TokenRef"];
+            transaction: components["schemas"]["MerchantTransaction"];
+            safe_transaction_batch: components["schemas"]["SafeTransactionBatch"];
+        };
+        /** @description One token's escrow balance, amounts in whole tokens. */
+        TokenBalance: {
+            token: {
+                symbol: string;
+                address: string;
+                decimals: number;
+            };
+            /** @description The escrow's balance at as_of.block_number, in whole tokens: what balanceOf(merchant, token) answers there. */
+            balance: string;
+            balance_units: string;
+            /** @description The part of the balance made of movements at or below as_of.confirmed_block_number. */
+            confirmed: string;
+            /** @description What POST /v1/withdrawals may take: the balance less the refunds requested. */
+            withdrawable: string;
+            withdrawable_units: string;
+            pending: {
+                /** @description Credits of payments still confirming: in the balance, not yet final. */
+                confirming_payments: string;
+                /** @description Refunds and withdrawals not yet final: already out of the balance. */
+                unconfirmed_debits: string;
+                /** @description Refunds requested through the API (payments `refunding`) not yet on chain. */
+                refunds_requested: string;
+            };
+            /** @description Platform fees the escrow took from this merchant's payments in the token. */
+            fees: string;
+            totals: {
+                credited: string;
+                refunded: string;
+                withdrawn: string;
+            };
+        };
+        /** @description The merchant's escrow balance per token, as indexed. */
+        Balances: {
+            /** @constant */
+            object: "balance";
+            merchant: string;
+            as_of: {
+                /** @description The indexer's checkpoint: the block the balances are as of. */
+                block_number: number | null;
+                block_hash: string | null;
+                /** @description The newest block final under the confirmation depth. */
+                confirmed_block_number: number | null;
+            };
+            data: components["schemas"]["TokenBalance"][];
+        };
+        /** @description A withdrawal to sign: the escrow pays it to the merchant's payout wallet. */
+        WithdrawalRequest: {
+            /** @constant */
+            object: "withdrawal_request";
+            token: components["schemas"]["TokenRef"];
+            amount: string;
+            amount_units: string;
+            as_of_block_number: number | null;
+            transaction: components["schemas"]["MerchantTransaction"];
+            safe_transaction_batch: components["schemas"]["SafeTransactionBatch"];
+        };
+        /** @description A payment's change: the payment as of that change (without `history`). */
+        PaymentWebhookEvent: {
+            /** @enum {string} */
+            type: "payment.created" | "payment.pending" | "payment.underpaid" | "payment.confirming" | "payment.completed" | "payment.failed" | "payment.expired" | "payment.refunding" | "payment.refunded" | "payment.refund_abandoned" | "payment.transfer_returned" | "payment.transfer_unaccepted" | "payment.reverted";
+            /** @description When the change was committed (ISO 8601). */
+            timestamp: string;
+            data: components["schemas"]["Payment"];
+        };
+        /** @description A withdrawal of the merchant's escrow balance, once confirmed. */
+        WithdrawalWebhookEvent: {
+            /** @enum {string} */
+            type: "balance.withdrawn";
+            /** @description When the withdrawal was confirmed (ISO 8601). */
+            timestamp: string;
+            data: components["schemas"]["Withdrawal"];
+        };
+        /** @description Where the gateway sends signed webhooks, and for which event types. */
+        WebhookEndpoint: {
+            /** @constant */
+            object: "webhook_endpoint";
+            id: string;
+            url: string;
+            description: string | null;
+            event_types: string[] | null;
+            enabled: boolean;
+            disabled_reason: string | null;
+            failing_since: string | null;
+            created_at: string;
+            /** @description Shown only when the endpoint is created and when its secret is rotated. */
+            secret?: string;
+        };
+        /** @description Every webhook endpoint of the merchant. */
+        WebhookEndpointList: {
+            /** @constant */
+            object: "list";
+            data: components["schemas"]["WebhookEndpoint"][];
+        };
+        /** @description The endpoint deleted: no more deliveries go to it. */
+        DeletedWebhookEndpoint: {
+            /** @constant */
+            object: "webhook_endpoint";
+            id: string;
+            /** @constant */
+            deleted: true;
+        };
+        /** @description Who may frame the hosted checkout, and where it returns the shopper. */
+        CheckoutSettings: {
+            /** @constant */
+            object: "checkout_settings";
+            checkout_frame_origins: string[];
+            site_url: string | null;
+        };
+        /** @description One try at delivering an event to an endpoint. */
+        DeliveryAttempt: {
+            attempt: number;
+            at: string;
+            duration_ms: number;
+            response_status: number | null;
+            error: string | null;
+        };
+        /** @description A webhook event as logged, with its deliveries to each subscribed endpoint. */
+        Event: {
+            /** @constant */
+            object: "event";
+            id: string;
+            type: string;
+            payment_id: string;
+            sequence: number;
+            created_at: string;
+            /** @description The body delivered, parsed. */
+            data: unknown;
+            deliveries: {
+                endpoint_id: string;
+                /** @enum {string} */
+                status: "pending" | "succeeded" | "failed";
+                attempts: components["schemas"]["DeliveryAttempt"][];
+                next_attempt_at: string | null;
+                last_error: string | null;
+            }[];
+        };
+        /** @description A page of events, newest first: pass `next_cursor` as `starting_after` for the next. */
+        EventList: {
+            /** @constant */
+            object: "list";
+            data: components["schemas"]["Event"][];
+            has_more: boolean;
+            next_cursor: string | null;
+        };
+        /** @description How many deliveries were queued again. */
+        Resend: {
+            /** @constant */
+            object: "resend";
+            deliveries: number;
+        };
+        /** @description Every error: its type, what was wrong, and the field at fault when there is one. */
+        Error: {
+            error: {
+                type: string;
+                message: string;
+                field?: string;
+            };
+        };
     };
-    /** @description A page of events, newest first: pass `next_cursor` as `starting_after` for the next. */
-    EventList: {
-      /** @constant */
-      object: "list";
-      data: components["schemas"]["Event"][];
-      has_more: boolean;
-      next_cursor: string | null;
-    };
-    /** @description How many deliveries were queued again. */
-    Resend: {
-      /** @constant */
-      object: "resend";
-      deliveries: number;
-    };
-    /** @description Every error: its type, what was wrong, and the field at fault when there is one. */
-    Error: {
-      error: {
-        type: string;
-        message: string;
-        field?: string;
-      };
-    };
-  };
-  responses: never;
-  parameters: never;
-  requestBodies: never;
-  headers: never;
-  pathItems: never;
+    responses: never;
+    parameters: never;
+    requestBodies: never;
+    headers: never;
+    pathItems: never;
 }
 export type $defs = Record<string, never>;
 export interface operations {
-  listPayments: {
-    parameters: {
-      query?: {
-        /** @description Comma-separated statuses. */
-        status?: string;
-        /** @description Payments created at or after this time. */
-        created_from?: string;
-        /** @description Payments created before this time. */
-        created_to?: string;
-        order_id?: string;
-        limit?: number;
-        /** @description `next_cursor` of the previous page. */
-        starting_after?: string;
-      };
-      header?: never;
-      path?: never;
-      cookie?: never;
+    listPayments: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated statuses. */
+                status?: string;
+                /** @description Payments created at or after this time. */
+                created_from?: string;
+                /** @description Payments created before this time. */
+                created_to?: string;
+                order_id?: string;
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                starting_after?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentList"];
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
     };
-    requestBody?: never;
-    responses: {
-      /** @description Default Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
+    createPayment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
-        content: {
-          "application/json": components["schemas"]["PaymentList"];
+        requestBody: {
+            content: {
+                "application/json": {
+                    amount_usd: string;
+                    description?: string;
+                    order_id?: string;
+                    metadata?: {
+                        [key: string]: string;
+                    };
+                    /** @description Seconds until the payment expires (default 1800), at most the escrow's time-to-live limit (86400 at deployment). */
+                    ttl_seconds?: number;
+                    /** @description Symbols of the tokens offered (default: every token the escrow accepts). */
+                    tokens?: string[];
+                    success_url?: string;
+                    cancel_url?: string;
+                    /** @description Where refunds of partial deposits go; default: back to each payer. */
+                    refund_address?: string;
+                };
+            };
         };
-      };
-      /** @description Default Response */
-      400: {
-        headers: {
-          [name: string]: unknown;
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Payment"];
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
     };
-  };
-  createPayment: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    getPayment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Payment"];
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
     };
-    requestBody: {
-      content: {
-        "application/json": {
-          amount_usd: string;
-          description?: string;
-          order_id?: string;
-          metadata?: {
-            [key: string]: string;
-          };
-          /** @description Seconds until the payment expires (default 1800), at most the escrow's time-to-live limit (86400 at deployment). */
-          ttl_seconds?: number;
-          /** @description Symbols of the tokens offered (default: every token the escrow accepts). */
-          tokens?: string[];
-          success_url?: string;
-          cancel_url?: string;
-          /** @description Where refunds of partial deposits go; default: back to each payer. */
-          refund_address?: string;
+    createRefund: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
         };
-      };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description In whole tokens of the payment's token; default: everything still refundable. */
+                    amount?: string;
+                    /** @description Who receives the refund; default: the payment's refund_address. */
+                    to?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Refund"];
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
     };
-    responses: {
-      /** @description Default Response */
-      201: {
-        headers: {
-          [name: string]: unknown;
+    cancelRefund: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
         };
-        content: {
-          "application/json": components["schemas"]["Payment"];
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Payment"];
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
-      };
-      /** @description Default Response */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
     };
-  };
-  getPayment: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        id: string;
-      };
-      cookie?: never;
+    listWebhookEndpoints: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointList"];
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
     };
-    requestBody?: never;
-    responses: {
-      /** @description Default Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
+    createWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
-        content: {
-          "application/json": components["schemas"]["Payment"];
+        requestBody: {
+            content: {
+                "application/json": {
+                    url: string;
+                    description?: string;
+                    /** @description Event types to send (default: all). */
+                    event_types?: ("payment.created" | "payment.pending" | "payment.underpaid" | "payment.confirming" | "payment.completed" | "payment.failed" | "payment.expired" | "payment.refunding" | "payment.refunded" | "payment.refund_abandoned" | "payment.transfer_returned" | "payment.transfer_unaccepted" | "payment.reverted" | "balance.withdrawn")[];
+                };
+            };
         };
-      };
-      /** @description Default Response */
-      400: {
-        headers: {
-          [name: string]: unknown;
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
     };
-  };
-  createRefund: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        id: string;
-      };
-      cookie?: never;
+    deleteWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedWebhookEndpoint"];
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
     };
-    requestBody: {
-      content: {
-        "application/json": {
-          /** @description In whole tokens of the payment's token; default: everything still refundable. */
-          amount?: string;
-          /** @description Who receives the refund; default: the payment's refund_address. */
-          to?: string;
+    updateWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
         };
-      };
+        requestBody: {
+            content: {
+                "application/json": {
+                    url?: string;
+                    description?: string | null;
+                    event_types?: ("payment.created" | "payment.pending" | "payment.underpaid" | "payment.confirming" | "payment.completed" | "payment.failed" | "payment.expired" | "payment.refunding" | "payment.refunded" | "payment.refund_abandoned" | "payment.transfer_returned" | "payment.transfer_unaccepted" | "payment.reverted" | "balance.withdrawn")[] | null;
+                    /** @description true re-enables a disabled endpoint. */
+                    enabled?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
     };
-    responses: {
-      /** @description Default Response */
-      201: {
-        headers: {
-          [name: string]: unknown;
+    rotateWebhookEndpointSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
         };
-        content: {
-          "application/json": components["schemas"]["Refund"];
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
-      };
-      /** @description Default Response */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
     };
-  };
-  cancelRefund: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        id: string;
-      };
-      cookie?: never;
+    listEvents: {
+        parameters: {
+            query?: {
+                type?: "payment.created" | "payment.pending" | "payment.underpaid" | "payment.confirming" | "payment.completed" | "payment.failed" | "payment.expired" | "payment.refunding" | "payment.refunded" | "payment.refund_abandoned" | "payment.transfer_returned" | "payment.transfer_unaccepted" | "payment.reverted" | "balance.withdrawn";
+                payment_id?: string;
+                delivery_status?: "pending" | "succeeded" | "failed";
+                limit?: number;
+                starting_after?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventList"];
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
     };
-    requestBody?: never;
-    responses: {
-      /** @description Default Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
+    getEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
         };
-        content: {
-          "application/json": components["schemas"]["Payment"];
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Event"];
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
-      };
-      /** @description Default Response */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
     };
-  };
-  listWebhookEndpoints: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    resendEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    endpoint_id?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Resend"];
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
     };
-    requestBody?: never;
-    responses: {
-      /** @description Default Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
+    resendFailedEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
-        content: {
-          "application/json": components["schemas"]["WebhookEndpointList"];
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: date-time
+                     * @description Resend every event created at or after this time whose delivery failed.
+                     */
+                    since: string;
+                    endpoint_id?: string;
+                };
+            };
         };
-      };
-      /** @description Default Response */
-      400: {
-        headers: {
-          [name: string]: unknown;
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Resend"];
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
     };
-  };
-  createWebhookEndpoint: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    getCheckoutSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckoutSettings"];
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
     };
-    requestBody: {
-      content: {
-        "application/json": {
-          url: string;
-          description?: string;
-          /** @description Event types to send (default: all). */
-          event_types?: (
-            | "payment.created"
-            | "payment.pending"
-            | "payment.underpaid"
-            | "payment.confirming"
-            | "payment.completed"
-            | "payment.failed"
-            | "payment.expired"
-            | "payment.refunding"
-            | "payment.refunded"
-            | "payment.refund_abandoned"
-            | "payment.transfer_returned"
-            | "payment.transfer_unaccepted"
-            | "payment.reverted"
-            | "balance.withdrawn"
-          )[];
+    updateCheckoutSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
-      };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Origins (https://host[:port]; http only for localhost) allowed to show the checkout in an iframe; [] forbids framing. */
+                    checkout_frame_origins?: string[];
+                    /** @description The shop's address: an expired or failed checkout returns there when the payment has no cancel_url. */
+                    site_url?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckoutSettings"];
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
     };
-    responses: {
-      /** @description Default Response */
-      201: {
-        headers: {
-          [name: string]: unknown;
+    getBalances: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
-        content: {
-          "application/json": components["schemas"]["WebhookEndpoint"];
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Balances"];
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
-      };
-      /** @description Default Response */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
     };
-  };
-  deleteWebhookEndpoint: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        id: string;
-      };
-      cookie?: never;
+    createWithdrawal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description A token symbol (USDT, USDC, BNB) or its address. */
+                    token: string;
+                    /** @description In whole tokens, or "all": everything withdrawable. */
+                    amount: "all" | string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WithdrawalRequest"];
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
     };
-    requestBody?: never;
-    responses: {
-      /** @description Default Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
+    paymentWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id (msg_…), the same on every retry and resend: de-duplicate on it. */
+                "webhook-id": string;
+                /** @description Seconds since the epoch when the delivery was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of id.timestamp.body>` under each current secret, space-separated. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
         };
-        content: {
-          "application/json": components["schemas"]["DeletedWebhookEndpoint"];
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PaymentWebhookEvent"];
+            };
         };
-      };
-      /** @description Default Response */
-      400: {
-        headers: {
-          [name: string]: unknown;
+        responses: {
+            /** @description Gone: the endpoint is disabled at once, and its pending deliveries fail. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Received, within 15 seconds: the delivery is done. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a redirect, or none within 15 seconds: tried again, 10 attempts over about 3 days. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
     };
-  };
-  updateWebhookEndpoint: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        id: string;
-      };
-      cookie?: never;
+    withdrawalWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id (msg_…), the same on every retry and resend: de-duplicate on it. */
+                "webhook-id": string;
+                /** @description Seconds since the epoch when the delivery was signed. */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of id.timestamp.body>` under each current secret, space-separated. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WithdrawalWebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled at once, and its pending deliveries fail. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Received, within 15 seconds: the delivery is done. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, a redirect, or none within 15 seconds: tried again, 10 attempts over about 3 days. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
     };
-    requestBody: {
-      content: {
-        "application/json": {
-          url?: string;
-          description?: string | null;
-          event_types?:
-            | (
-                | "payment.created"
-                | "payment.pending"
-                | "payment.underpaid"
-                | "payment.confirming"
-                | "payment.completed"
-                | "payment.failed"
-                | "payment.expired"
-                | "payment.refunding"
-                | "payment.refunded"
-                | "payment.refund_abandoned"
-                | "payment.transfer_returned"
-                | "payment.transfer_unaccepted"
-                | "payment.reverted"
-                | "balance.withdrawn"
-              )[]
-            | null;
-          /** @description true re-enables a disabled endpoint. */
-          enabled?: boolean;
-        };
-      };
-    };
-    responses: {
-      /** @description Default Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["WebhookEndpoint"];
-        };
-      };
-      /** @description Default Response */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-    };
-  };
-  rotateWebhookEndpointSecret: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Default Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["WebhookEndpoint"];
-        };
-      };
-      /** @description Default Response */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-    };
-  };
-  listEvents: {
-    parameters: {
-      query?: {
-        type?:
-          | "payment.created"
-          | "payment.pending"
-          | "payment.underpaid"
-          | "payment.confirming"
-          | "payment.completed"
-          | "payment.failed"
-          | "payment.expired"
-          | "payment.refunding"
-          | "payment.refunded"
-          | "payment.refund_abandoned"
-          | "payment.transfer_returned"
-          | "payment.transfer_unaccepted"
-          | "payment.reverted"
-          | "balance.withdrawn";
-        payment_id?: string;
-        delivery_status?: "pending" | "succeeded" | "failed";
-        limit?: number;
-        starting_after?: string;
-      };
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Default Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["EventList"];
-        };
-      };
-      /** @description Default Response */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-    };
-  };
-  getEvent: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Default Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Event"];
-        };
-      };
-      /** @description Default Response */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-    };
-  };
-  resendEvent: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        "application/json": {
-          endpoint_id?: string;
-        };
-      };
-    };
-    responses: {
-      /** @description Default Response */
-      202: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Resend"];
-        };
-      };
-      /** @description Default Response */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-    };
-  };
-  resendFailedEvents: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        "application/json": {
-          /**
-           * Format: date-time
-           * @description Resend every event created at or after this time whose delivery failed.
-           */
-          since: string;
-          endpoint_id?: string;
-        };
-      };
-    };
-    responses: {
-      /** @description Default Response */
-      202: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Resend"];
-        };
-      };
-      /** @description Default Response */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-    };
-  };
-  getCheckoutSettings: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Default Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["CheckoutSettings"];
-        };
-      };
-      /** @description Default Response */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-    };
-  };
-  updateCheckoutSettings: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        "application/json": {
-          /** @description Origins (https://host[:port]; http only for localhost) allowed to show the checkout in an iframe; [] forbids framing. */
-          checkout_frame_origins?: string[];
-          /** @description The shop's address: an expired or failed checkout returns there when the payment has no cancel_url. */
-          site_url?: string | null;
-        };
-      };
-    };
-    responses: {
-      /** @description Default Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["CheckoutSettings"];
-        };
-      };
-      /** @description Default Response */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-    };
-  };
-  getBalances: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Default Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Balances"];
-        };
-      };
-      /** @description Default Response */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-    };
-  };
-  createWithdrawal: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        "application/json": {
-          /** @description A token symbol (USDT, USDC, BNB) or its address. */
-          token: string;
-          /** @description In whole tokens, or "all": everything withdrawable. */
-          amount: "all" | string;
-        };
-      };
-    };
-    responses: {
-      /** @description Default Response */
-      201: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["WithdrawalRequest"];
-        };
-      };
-      /** @description Default Response */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-      /** @description Default Response */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Error"];
-        };
-      };
-    };
-  };
-  paymentWebhook: {
-    parameters: {
-      query?: never;
-      header: {
-        /** @description The event's id (msg_…), the same on every retry and resend: de-duplicate on it. */
-        "webhook-id": string;
-        /** @description Seconds since the epoch when the delivery was signed. */
-        "webhook-timestamp": string;
-        /** @description `v1,<base64 HMAC-SHA256 of id.timestamp.body>` under each current secret, space-separated. */
-        "webhook-signature": string;
-      };
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["PaymentWebhookEvent"];
-      };
-    };
-    responses: {
-      /** @description Gone: the endpoint is disabled at once, and its pending deliveries fail. */
-      410: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content?: never;
-      };
-      /** @description Received, within 15 seconds: the delivery is done. */
-      "2XX": {
-        headers: {
-          [name: string]: unknown;
-        };
-        content?: never;
-      };
-      /** @description Any other answer, a redirect, or none within 15 seconds: tried again, 10 attempts over about 3 days. */
-      default: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content?: never;
-      };
-    };
-  };
-  withdrawalWebhook: {
-    parameters: {
-      query?: never;
-      header: {
-        /** @description The event's id (msg_…), the same on every retry and resend: de-duplicate on it. */
-        "webhook-id": string;
-        /** @description Seconds since the epoch when the delivery was signed. */
-        "webhook-timestamp": string;
-        /** @description `v1,<base64 HMAC-SHA256 of id.timestamp.body>` under each current secret, space-separated. */
-        "webhook-signature": string;
-      };
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["WithdrawalWebhookEvent"];
-      };
-    };
-    responses: {
-      /** @description Gone: the endpoint is disabled at once, and its pending deliveries fail. */
-      410: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content?: never;
-      };
-      /** @description Received, within 15 seconds: the delivery is done. */
-      "2XX": {
-        headers: {
-          [name: string]: unknown;
-        };
-        content?: never;
-      };
-      /** @description Any other answer, a redirect, or none within 15 seconds: tried again, 10 attempts over about 3 days. */
-      default: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content?: never;
-      };
-    };
-  };
 }
