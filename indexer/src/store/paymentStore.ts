@@ -54,9 +54,16 @@ export async function loadPayments(db: Db, chainId: number, ids: readonly string
  * Payments that may be due a settlement once `confirmed` is the newest confirmed block (`settlementDue` decides):
  * confirming ones whose completing block is confirmed, open ones whose expiry on chain is, and open ones with
  * nothing received whose time is up (with or without funds waiting: the window is `settlementDue`'s to judge). Only
- * these: a block must not cost a read of every open payment. Locked when `lock` (the indexer's commit).
+ * these: a block must not cost a read of every open payment. Locked when `lock` (the indexer's commit); only those of
+ * `among` when given (by primary key: no scan of the open payments).
  */
-export async function paymentsDueAt(db: Db, chainId: number, confirmed: ConfirmedBlock, { lock }: { lock: boolean }): Promise<Map<string, StoredPayment>> {
+export async function paymentsDueAt(
+  db: Db,
+  chainId: number,
+  confirmed: ConfirmedBlock,
+  { lock, among }: { lock: boolean; among?: readonly string[] },
+): Promise<Map<string, StoredPayment>> {
+  if (among?.length === 0) return new Map();
   let query = db
     .selectFrom("payments")
     .selectAll()
@@ -73,6 +80,7 @@ export async function paymentsDueAt(db: Db, chainId: number, confirmed: Confirme
         ]),
       ]),
     );
+  if (among) query = query.where(sql<boolean>`id = any(${sql.val([...new Set(among)])}::text[])`);
   if (lock) query = query.forUpdate();
   const rows = await query.execute();
   return new Map(rows.map((row) => [row.id, { payment: paymentFromRow(row), registration: registrationFromRow(row) }]));
