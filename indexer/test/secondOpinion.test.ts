@@ -17,6 +17,32 @@ const USD = (amount: string) => parseUnits(amount, 18);
 const TOKEN = "0x5FbDB2315678afecb367f032d93F642f64180aa3" as const;
 const TX = `0x${"ab".repeat(32)}` as Hex;
 
+/** A block at `number` of the batches these tests commit by hand. */
+const head = (number: number) => ({
+  number,
+  hash: `0x${number.toString(16).padStart(64, "0")}` as Hex,
+  parentHash: "0x" as Hex,
+  timestamp: 1_000n + BigInt(number),
+});
+
+/** A completion of 25 USD in block 100, as some provider told it. */
+const completion25 = (id: Hex, logIndex: number): PaymentLog => ({
+  paymentId: id,
+  blockHash: head(100).hash,
+  event: {
+    kind: "completed",
+    position: { blockNumber: 100, logIndex },
+    transactionHash: TX,
+    payer: zeroAddress,
+    token: TOKEN,
+    amount: USD("25"),
+    valueUsd: USD("25"),
+    receivedUsd: USD("25"),
+    excessUsd: 0n,
+    fee: 0n,
+  },
+});
+
 /**
  * The escrow's own record is asked before a merchant is told paid or expired: the indexer derives payments from logs,
  * and a provider can lose or invent logs in ways no header can show (a subset of a block's logs passes its bloom).
@@ -30,29 +56,8 @@ describe("a second opinion before money words: the escrow's record at the confir
       const payment = await signedPayment(chain(), "25");
       await register(db, chain(), payment);
       const id = payment.intent.paymentId;
-      const head = (number: number) => ({
-        number,
-        hash: `0x${number.toString(16).padStart(64, "0")}` as Hex,
-        parentHash: "0x" as Hex,
-        timestamp: 1_000n + BigInt(number),
-      });
       // A completion of 25 USD in block 100, as some provider told it.
-      const completed: PaymentLog = {
-        paymentId: id,
-        blockHash: head(100).hash,
-        event: {
-          kind: "completed",
-          position: { blockNumber: 100, logIndex: 0 },
-          transactionHash: TX,
-          payer: zeroAddress,
-          token: TOKEN,
-          amount: USD("25"),
-          valueUsd: USD("25"),
-          receivedUsd: USD("25"),
-          excessUsd: 0n,
-          fee: 0n,
-        },
-      };
+      const completed = completion25(id, 0);
       const base = { keep: [], evidence: new Map<string, OnChainEvidence>() };
       await commitBatch(db, CHAIN_ID, SETTINGS, {
         ...base,
@@ -119,30 +124,8 @@ describe("a second opinion before money words: the escrow's record at the confir
       const [first, second] = [await signedPayment(chain(), "25"), await signedPayment(chain(), "25")];
       await register(db, chain(), first);
       await register(db, chain(), second);
-      const completed = (id: Hex, logIndex: number): PaymentLog => ({
-        paymentId: id,
-        blockHash: `0x${"64".repeat(32)}` as Hex,
-        event: {
-          kind: "completed",
-          position: { blockNumber: 100, logIndex },
-          transactionHash: TX,
-          payer: zeroAddress,
-          token: TOKEN,
-          amount: USD("25"),
-          valueUsd: USD("25"),
-          receivedUsd: USD("25"),
-          excessUsd: 0n,
-          fee: 0n,
-        },
-      });
-      const head = (number: number) => ({
-        number,
-        hash: `0x${number.toString(16).padStart(64, "0")}` as Hex,
-        parentHash: "0x" as Hex,
-        timestamp: 1_000n + BigInt(number),
-      });
       await commitBatch(db, CHAIN_ID, SETTINGS, {
-        logs: [completed(first.intent.paymentId, 0), completed(second.intent.paymentId, 1)],
+        logs: [completion25(first.intent.paymentId, 0), completion25(second.intent.paymentId, 1)],
         head: head(100),
         from: 100,
         keep: [],
