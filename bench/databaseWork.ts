@@ -50,8 +50,9 @@ export async function rowsWrittenAfterClose(url: string): Promise<RowsWritten> {
 
 /**
  * Counts the CPU of the backends serving `url`'s database while it runs, sampling them every 200 ms from a session of
- * its own (not counted): a backend's time since it started is all the run's, as the database is new. The server's
- * shared processes (WAL writer, checkpointer) also work for other databases on the machine and are left out.
+ * its own (not counted): a backend that starts during the run counts from its start, one already there from the
+ * first sample. The server's shared processes (WAL writer, checkpointer) also work for other databases on the
+ * machine and are left out.
  */
 export async function countBackendCpu(url: string): Promise<() => Promise<number>> {
   const client = new pg.Client({ connectionString: url });
@@ -67,6 +68,7 @@ export async function countBackendCpu(url: string): Promise<() => Promise<number
     }
   };
   await sample();
+  const before = new Map(seconds);
   let sampling = Promise.resolve();
   const timer = setInterval(() => {
     sampling = sampling.then(sample, () => undefined);
@@ -76,6 +78,6 @@ export async function countBackendCpu(url: string): Promise<() => Promise<number
     await sampling;
     await sample();
     await client.end();
-    return [...seconds.values()].reduce((sum, used) => sum + used, 0);
+    return [...seconds].reduce((sum, [pid, used]) => sum + used - (before.get(pid) ?? 0), 0);
   };
 }
