@@ -17,6 +17,32 @@ const USD = (amount: string) => parseUnits(amount, 18);
 const TOKEN = "0x5FbDB2315678afecb367f032d93F642f64180aa3" as const;
 const TX = `0x${"ab".repeat(32)}` as Hex;
 
+/** A block at `number` of the batches these tests commit by hand. */
+const head = (number: number) => ({
+  number,
+  hash: `0x${number.toString(16).padStart(64, "0")}` as Hex,
+  parentHash: "0x" as Hex,
+  timestamp: 1_000n + BigInt(number),
+});
+
+/** A completion of 25 USD in block 100, as some provider told it. */
+const completion25 = (id: Hex, logIndex: number): PaymentLog => ({
+  paymentId: id,
+  blockHash: head(100).hash,
+  event: {
+    kind: "completed",
+    position: { blockNumber: 100, logIndex },
+    transactionHash: TX,
+    payer: zeroAddress,
+    token: TOKEN,
+    amount: USD("25"),
+    valueUsd: USD("25"),
+    receivedUsd: USD("25"),
+    excessUsd: 0n,
+    fee: 0n,
+  },
+});
+
 /**
  * The escrow's own record is asked before a merchant is told paid or expired: the indexer derives payments from logs,
  * and a provider can lose or invent logs in ways no header can show (a subset of a block's logs passes its bloom).
@@ -30,29 +56,8 @@ describe("a second opinion before money words: the escrow's record at the confir
       const payment = await signedPayment(chain(), "25");
       await register(db, chain(), payment);
       const id = payment.intent.paymentId;
-      const head = (number: number) => ({
-        number,
-        hash: `0x${number.toString(16).padStart(64, "0")}` as Hex,
-        parentHash: "0x" as Hex,
-        timestamp: 1_000n + BigInt(number),
-      });
       // A completion of 25 USD in block 100, as some provider told it.
-      const completed: PaymentLog = {
-        paymentId: id,
-        blockHash: head(100).hash,
-        event: {
-          kind: "completed",
-          position: { blockNumber: 100, logIndex: 0 },
-          transactionHash: TX,
-          payer: zeroAddress,
-          token: TOKEN,
-          amount: USD("25"),
-          valueUsd: USD("25"),
-          receivedUsd: USD("25"),
-          excessUsd: 0n,
-          fee: 0n,
-        },
-      };
+      const completed = completion25(id, 0);
       const base = { keep: [], evidence: new Map<string, OnChainEvidence>() };
       await commitBatch(db, CHAIN_ID, SETTINGS, {
         ...base,
@@ -75,7 +80,8 @@ describe("a second opinion before money words: the escrow's record at the confir
       });
       expect(refused.disagreements).to.deep.equal([{ paymentId: id, to: "paid", reason: "the escrow says none, not completed" }]);
       expect((await storedPayment(db, id)).status).to.equal("confirming");
-      // No evidence read at all: it waits, too.
+      // No evidence read at all: it waits, too. Nothing could settle, so the batch does not even look for what is due
+      // (no payment of it was counted as waiting for evidence).
       const unread = await commitBatch(db, CHAIN_ID, SETTINGS, {
         ...base,
         logs: [],
@@ -83,7 +89,8 @@ describe("a second opinion before money words: the escrow's record at the confir
         from: 112,
         confirmedAt: () => ({ number: 101, timestamp: 1_101n }),
       });
-      expect(unread.unverified).to.equal(1);
+      expect(unread.unverified).to.equal(0);
+      expect((await storedPayment(db, id)).status).to.equal("confirming");
       expect(await outboxTypes(db, id)).to.deep.equal(["payment.confirming"]);
 
       // The escrow completed it with the same token, units and USD: paid, once.
@@ -110,6 +117,45 @@ describe("a second opinion before money words: the escrow's record at the confir
         .where("kind", "=", "settled")
         .execute();
       expect(recorded.map((row) => [row.kind, Number(row.recorded_block)])).to.deep.equal([["settled", 113]]);
+    });
+
+    it("settles only payments whose record was read: another payment due in the same batch waits, unread and unlocked", async function () {
+      const { db } = store();
+      const [first, second] = [await signedPayment(chain(), "25"), await signedPayment(chain(), "25")];
+      await register(db, chain(), first);
+      await register(db, chain(), second);
+      await commitBatch(db, CHAIN_ID, SETTINGS, {
+        logs: [completion25(first.intent.paymentId, 0), completion25(second.intent.paymentId, 1)],
+        head: head(100),
+        from: 100,
+        keep: [],
+        confirmedAt: () => ({ number: 89, timestamp: 1_089n }),
+        evidence: new Map(),
+      });
+      // Both are due at block 100; the escrow's record was read for the first only.
+      const agrees: OnChainEvidence = { escrow: { status: "completed", token: TOKEN, amount: USD("25"), receivedUsd: USD("25"), refunded: 0n } };
+      const result = await commitBatch(db, CHAIN_ID, SETTINGS, {
+        logs: [],
+        head: head(111),
+        from: 111,
+        keep: [],
+        confirmedAt: () => ({ number: 100, timestamp: 1_100n }),
+        evidence: new Map([[first.intent.paymentId, agrees]]),
+      });
+      expect(result.changes.map((change) => [change.paymentId, change.to])).to.deep.equal([[first.intent.paymentId, "paid"]]);
+      expect((await storedPayment(db, second.intent.paymentId)).status).to.equal("confirming");
+      expect(await outboxTypes(db, second.intent.paymentId)).to.deep.equal(["payment.confirming"]);
+      // Its record read in a later batch: paid then, once.
+      await commitBatch(db, CHAIN_ID, SETTINGS, {
+        logs: [],
+        head: head(112),
+        from: 112,
+        keep: [],
+        confirmedAt: () => ({ number: 101, timestamp: 1_101n }),
+        evidence: new Map([[second.intent.paymentId, agrees]]),
+      });
+      expect(await outboxTypes(db, second.intent.paymentId)).to.deep.equal(["payment.confirming", "payment.paid"]);
+      expect(await outboxTypes(db, first.intent.paymentId)).to.deep.equal(["payment.confirming", "payment.paid"]);
     });
 
     it("withholds expired while the deposit address held funds at the expiry that no log shows", async function () {

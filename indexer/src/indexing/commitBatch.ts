@@ -74,7 +74,7 @@ export interface BatchResult {
    * invented, which no bloom shows when a block kept others): the payment is re-read from the chain.
    */
   mismatches: Array<{ paymentId: Hex; reason: string }>;
-  /** Payments due a settlement for which no evidence was read: they wait for the next batch. */
+  /** Payments the stretch touched or rebuilt, due a settlement, for which no evidence was read: they wait for the next batch. */
   unverified: number;
   /** Payments rebuilt because a log arrived below what they had applied (a late log). */
   lateLogs: number;
@@ -186,7 +186,12 @@ export async function commitBatch(db: Db, chainId: number, settings: MachineSett
     // Settlements: each at the first head where it was due, and only where the escrow's own record agrees. Recorded
     // as events at that head, so that a rebuild settles again there.
     const head = batch.head.number;
-    for (const [id, stored] of await paymentsDueAt(trx, chainId, batch.confirmedAt(head), { lock: true })) if (!working.has(id)) working.set(id, stored);
+    // A settlement is made only where the escrow's record backs it, and that record was read (`settlementEvidence`)
+    // for every payment the database found due at this confirmed block: only those can settle here, so they alone
+    // are read again, due and locked, by id; no scan of every open payment, and none at all when no evidence was
+    // read (a re-read's commit), where a payment found due could only wait.
+    const settleable = [...batch.evidence.keys()].filter((id) => !working.has(id));
+    for (const [id, stored] of await paymentsDueAt(trx, chainId, batch.confirmedAt(head), { lock: true, among: settleable })) working.set(id, stored);
     const due = new Map<string, number>();
     const schedule = (id: string, from: number) => {
       const at = dueHead(working.get(id)!.payment, from, head, batch.confirmedAt, settings.lateCollectWindow);

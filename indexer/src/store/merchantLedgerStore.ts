@@ -9,8 +9,16 @@ import { notifyWebhookWorkers, type Db } from "./paymentStore";
  * transaction, and the sums the API's balances are made of. Merchant and token addresses are kept in lower case.
  */
 
-/** Records logs; a log already recorded (a re-read) is left as it is. */
-export async function insertMerchantLogs(db: Db, chainId: number, logs: readonly MerchantLog[]): Promise<void> {
+/**
+ * Records logs, completions with their credit from `credits` (by "block:logIndex"; 0 when absent); a log already
+ * recorded (a re-read) is left as it is.
+ */
+export async function insertMerchantLogs(
+  db: Db,
+  chainId: number,
+  logs: readonly MerchantLog[],
+  credits: ReadonlyMap<string, bigint> = new Map(),
+): Promise<void> {
   if (logs.length === 0) return;
   const rows = logs.map((log) => ({
     block_number: log.blockNumber,
@@ -24,13 +32,14 @@ export async function insertMerchantLogs(db: Db, chainId: number, logs: readonly
     amount: log.amount,
     fee: log.fee,
     counterparty: log.counterparty,
+    credit: credits.get(`${log.blockNumber}:${log.logIndex}`) ?? 0n,
   }));
   await sql`
-    insert into merchant_ledger (chain_id, block_number, log_index, block_hash, transaction_hash, merchant, token, kind, payment_id, amount, fee, counterparty)
-    select ${chainId}, x.block_number, x.log_index, x.block_hash, x.transaction_hash, x.merchant, x.token, x.kind, x.payment_id, x.amount, x.fee, x.counterparty
+    insert into merchant_ledger (chain_id, block_number, log_index, block_hash, transaction_hash, merchant, token, kind, payment_id, amount, fee, counterparty, credit)
+    select ${chainId}, x.block_number, x.log_index, x.block_hash, x.transaction_hash, x.merchant, x.token, x.kind, x.payment_id, x.amount, x.fee, x.counterparty, x.credit
     from json_to_recordset(${jsonWithBigints(rows)}::json) as x(
       block_number bigint, log_index integer, block_hash text, transaction_hash text, merchant text, token text, kind text,
-      payment_id text, amount numeric, fee numeric, counterparty text)
+      payment_id text, amount numeric, fee numeric, counterparty text, credit numeric)
     on conflict (chain_id, block_number, log_index) do nothing`.execute(db);
 }
 

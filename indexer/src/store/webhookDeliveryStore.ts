@@ -45,6 +45,7 @@ const PAYMENT_BIGINTS = [
   "refundedAmount",
   "refundRequested",
   "depositsReturned",
+  "nativeWaiting",
 ] as const satisfies ReadonlyArray<keyof Payment>;
 
 /** The fields of Payment that are lists of entries with an `amount`, a bigint written as a decimal string. */
