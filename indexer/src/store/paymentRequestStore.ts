@@ -7,6 +7,7 @@ import { jsonWithBigints } from "./eventData";
 import type { PaymentRegistration } from "../payments/paymentRegistration";
 import { paymentFromRow, registrationColumns, registrationFromRow, stateColumns } from "./paymentRows";
 import type { Db } from "./paymentStore";
+import { rememberResponseWrite, type RememberedResponse } from "./idempotencyStore";
 
 /** A payment the API created: its state, its signed terms and what the merchant asked for. */
 export interface PaymentRecord {
@@ -29,9 +30,16 @@ export interface NewPaymentRequest extends Omit<PaymentRequestDetails, "createdA
 /**
  * Stores a payment the API just created: its row, the merchant's request and its `payment.created` outbox event, in
  * one statement (atomic on its own, and one round trip). The id is new and random, so the chain cannot hold events
- * of it yet and there is nothing to replay, unlike `registerPayment`.
+ * of it yet and there is nothing to replay, unlike `registerPayment`. With `remembered`, the same statement claims
+ * the request's Idempotency-Key with its response; if the key is taken, it fails whole (`isKeyTaken`).
  */
-export async function insertApiPayment(db: Db, registration: PaymentRegistration, request: NewPaymentRequest, createdAt: Date): Promise<Payment> {
+export async function insertApiPayment(
+  db: Db,
+  registration: PaymentRegistration,
+  request: NewPaymentRequest,
+  createdAt: Date,
+  remembered?: RememberedResponse,
+): Promise<Payment> {
   const payment = newPayment(registration);
   const row: Record<string, unknown> = {
     ...stateColumns(payment),
@@ -59,7 +67,8 @@ export async function insertApiPayment(db: Db, registration: PaymentRegistration
   };
   const requestColumns = Object.keys(requestRow);
   await sql`
-    with payment as (insert into payments (${columns(paymentColumns)}) values (${values(paymentColumns, row)})),
+    with ${remembered ? sql`claim as (${rememberResponseWrite(remembered)}),` : sql``}
+    payment as (insert into payments (${columns(paymentColumns)}) values (${values(paymentColumns, row)})),
     request as (insert into payment_requests (${columns(requestColumns)}) values (${values(requestColumns, requestRow)}))
     insert into outbox (chain_id, payment_id, type, data)
     values (${registration.chainId}, ${registration.id}, 'payment.created', ${jsonWithBigints({ change: null, payment })})`.execute(db);
