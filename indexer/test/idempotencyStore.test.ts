@@ -1,14 +1,13 @@
 import { expect } from "chai";
-import {
-  claimIdempotencyKey,
-  isKeyTaken,
-  readStoredResponse,
-  rememberResponseWrite,
-  saveResponse,
-  type IdempotentRequest,
-} from "../src/store/idempotencyStore";
+import { claimIdempotencyKey, isKeyTaken, readStoredResponse, rememberedRow, saveResponse, type IdempotentRequest } from "../src/store/idempotencyStore";
 import { describeEachStore } from "./support/stores";
 import { sql } from "kysely";
+
+/** A key's claim with its response as a CTE, as insertApiPayment writes it. */
+function claimCte(key: IdempotentRequest, response: unknown) {
+  const row = rememberedRow({ request: key, status: 201, response });
+  return sql`claim as (insert into idempotency_keys (${sql.raw(Object.keys(row).join(", "))}) values (${sql.join(Object.values(row))}))`;
+}
 
 const request = (key: string, requestHash = "h1"): IdempotentRequest => ({
   merchantId: "m_1",
@@ -27,7 +26,7 @@ async function keyRows(store: ReturnType<Parameters<Parameters<typeof describeEa
 describeEachStore("idempotency keys", (store) => {
   it("a key claimed with its response in the work's statement fails that statement whole when the key is taken", async function () {
     const write = (hash: string, marker: string) =>
-      sql`with claim as (${rememberResponseWrite({ request: request("k", hash), status: 201, response: { id: marker } })})
+      sql`with ${claimCte(request("k", hash), { id: marker })}
         insert into outbox (chain_id, payment_id, type, data) values (1, ${marker}, 'payment.created', '{}')`.execute(store().db);
     await write("h1", "first");
     const error = await write("h2", "second").then(
@@ -49,7 +48,7 @@ describeEachStore("idempotency keys", (store) => {
   });
 
   it("reading a key older than 24 hours forgets it", async function () {
-    await sql`with claim as (${rememberResponseWrite({ request: request("old"), status: 201, response: {} })}) select 1`.execute(store().db);
+    await sql`with ${claimCte(request("old"), {})} select 1`.execute(store().db);
     await store()
       .db.updateTable("idempotency_keys")
       .set({ created_at: new Date(Date.now() - 25 * 60 * 60 * 1000) })

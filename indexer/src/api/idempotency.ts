@@ -84,7 +84,7 @@ const CLAIM_TRIES = 3;
 
 /**
  * `idempotent` for work that is a single statement answered with `status`: `work` gets the key (undefined without the
- * header) and writes its claim with the response (`rememberResponseWrite`) in the statement that does the work, so a
+ * header) and writes its claim with the response (`rememberedRow`) in the statement that does the work, so a
  * new key costs one round trip, with no transaction to open. A key already taken fails that statement as a whole (`isKeyTaken`); the response
  * stored under it is then read and replayed, or the request refused. Concurrent requests with one key meet at its
  * primary key: the later ones wait for the first to commit, fail, and replay its response.

@@ -1,4 +1,4 @@
-import { sql, type RawBuilder } from "kysely";
+import { sql } from "kysely";
 import type { Mode } from "../payments/paymentResource";
 import type { Db } from "./paymentStore";
 
@@ -63,16 +63,25 @@ export async function saveResponse(trx: Db, request: IdempotentRequest, status: 
 }
 
 /**
- * The key's claim with its response, as a plain INSERT to run as a CTE of the statement that does the work: the
- * claim, the work and the stored response then commit together in one round trip. A key already taken makes the
- * whole statement fail (`isKeyTaken`) and write nothing; `readStoredResponse` then says what it was taken for.
+ * The idempotency_keys row of a key's claim with its response, to insert (a plain INSERT) as a CTE of the statement
+ * that does the work: the claim, the work and the stored response then commit together in one round trip. A key
+ * already taken makes the whole statement fail (`isKeyTaken`) and write nothing; `readStoredResponse` then says what
+ * it was taken for.
  */
-export function rememberResponseWrite({ request, status, response }: RememberedResponse): RawBuilder<unknown> {
-  return sql`insert into idempotency_keys (merchant_id, mode, key, method, path, request_hash, response_status, response)
-    values (${request.merchantId}, ${request.mode}, ${request.key}, ${request.method}, ${request.path}, ${request.requestHash}, ${status}, ${JSON.stringify(response)})`;
+export function rememberedRow({ request, status, response }: RememberedResponse): Record<string, unknown> {
+  return {
+    merchant_id: request.merchantId,
+    mode: request.mode,
+    key: request.key,
+    method: request.method,
+    path: request.path,
+    request_hash: request.requestHash,
+    response_status: status,
+    response: JSON.stringify(response),
+  };
 }
 
-/** Whether a statement failed because its `rememberResponseWrite` met a key already taken. */
+/** Whether a statement failed because its `rememberedRow` met a key already taken. */
 export function isKeyTaken(error: unknown): boolean {
   const { code, constraint } = (error ?? {}) as { code?: string; constraint?: string };
   return code === "23505" && constraint === KEY_CONSTRAINT;
