@@ -11,7 +11,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import pino from "pino";
@@ -30,6 +30,8 @@ import { freshPostgresDatabase } from "../indexer/test/support/stores";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
+/** Issue 17: two workers sharing one database deliver at least this many a second. */
+const TARGET_PER_SECOND = 5_000;
 const MERCHANT: Address = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
 
 /** The receiver: answers 204 at once and reports each delivery's arrival time (ms since the epoch, sub-ms). */
@@ -206,17 +208,21 @@ async function latency(): Promise<{ samples: number; p50: number; p90: number; p
 }
 
 async function main() {
+  const loadBefore = loadavg()[0];
   const runs = [await throughput(1), await throughput(2)];
   const timing = await latency();
   const lines = [
     `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}, PostgreSQL on 127.0.0.1;`,
-    "the receiver is a separate Node process on 127.0.0.1 answering 204.",
+    `the receiver is a separate Node process on 127.0.0.1 answering 204; both workers run in the benchmark's process. The machine's 1-minute load average was ${loadBefore.toFixed(2)} before the runs.`,
     "",
     "## Throughput: events waiting in the outbox, dispatched, signed and delivered",
     "",
-    "| workers | events | seconds | deliveries/s | target ≥ 2,000/s |",
+    "| workers | events | seconds | deliveries/s | target ≥ 5,000/s with two workers |",
     "|---:|---:|---:|---:|---|",
-    ...runs.map((r) => `| ${r.workers} | ${r.events} | ${r.seconds.toFixed(2)} | ${Math.round(r.perSecond)} | ${r.perSecond >= 2000 ? "met" : "missed"} |`),
+    ...runs.map(
+      (r) =>
+        `| ${r.workers} | ${r.events} | ${r.seconds.toFixed(2)} | ${Math.round(r.perSecond)} | ${r.workers < 2 ? "—" : r.perSecond >= TARGET_PER_SECOND ? "met" : "missed"} |`,
+    ),
     "",
     "## Latency: status change committed → webhook received",
     "",
