@@ -7,7 +7,8 @@
  * 2. latency: a status change is committed (the checkout is opened: initiated → pending) and the time until the
  *    receiver has the `payment.pending` webhook is measured, one change at a time, BENCH_SAMPLES times.
  *
- * `npm run bench:webhooks` prints the tables; BENCH_WRITE=1 also writes docs/webhooks-benchmark.md.
+ * `npm run bench:webhooks` prints the tables; BENCH_WRITE=1 also writes docs/webhooks-benchmark.md. BENCH_CONCURRENCY
+ * sets the deliveries each worker has in flight (WEBHOOK_CONCURRENCY; the worker's default otherwise).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -24,12 +25,14 @@ import { createMerchant } from "../indexer/src/store/merchantStore";
 import { insertApiPayment } from "../indexer/src/store/paymentRequestStore";
 import { createEndpoint } from "../indexer/src/store/webhookEndpointStore";
 import { parseAllowList } from "../indexer/src/ledger/webhookAddressPolicy";
-import { WebhookWorker } from "../indexer/src/webhooks/deliveryWorker";
+import { DEFAULT_CONCURRENCY, WebhookWorker } from "../indexer/src/webhooks/deliveryWorker";
 import { CHAIN_ID, SETTINGS } from "../indexer/test/support/localChain";
 import { freshPostgresDatabase } from "../indexer/test/support/stores";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
+/** Deliveries in flight per worker (WEBHOOK_CONCURRENCY); the worker's default when unset. */
+const CONCURRENCY = process.env.BENCH_CONCURRENCY ? Number(process.env.BENCH_CONCURRENCY) : undefined;
 /** Issue 17: two workers sharing one database deliver at least this many a second. */
 const TARGET_PER_SECOND = 5_000;
 const MERCHANT: Address = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
@@ -150,9 +153,14 @@ async function throughput(workers: number): Promise<{ workers: number; events: n
     for (let i = 1; i < workers; i++) stores.push(await openStore({ url: database.url }));
     const started = performance.now();
     const running = stores.map((worker) =>
-      new WebhookWorker({ db: worker.db, views, listen: worker.listen, logger: pino({ level: "silent" }), allowList: parseAllowList("127.0.0.1/32") }).run(
-        stop.signal,
-      ),
+      new WebhookWorker({
+        db: worker.db,
+        views,
+        listen: worker.listen,
+        logger: pino({ level: "silent" }),
+        allowList: parseAllowList("127.0.0.1/32"),
+        concurrency: CONCURRENCY,
+      }).run(stop.signal),
     );
     await receiver.waitFor(() => receiver.received.length >= EVENTS);
     const seconds = (performance.now() - started) / 1000;
@@ -213,7 +221,7 @@ async function main() {
   const timing = await latency();
   const lines = [
     `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}, PostgreSQL on 127.0.0.1;`,
-    `the receiver is a separate Node process on 127.0.0.1 answering 204; both workers run in the benchmark's process. The machine's 1-minute load average was ${loadBefore.toFixed(2)} before the runs.`,
+    `the receiver is a separate Node process on 127.0.0.1 answering 204; both workers run in the benchmark's process, each with ${CONCURRENCY ?? DEFAULT_CONCURRENCY} deliveries in flight at most. The machine's 1-minute load average was ${loadBefore.toFixed(2)} before the runs.`,
     "",
     "## Throughput: events waiting in the outbox, dispatched, signed and delivered",
     "",

@@ -12,6 +12,9 @@ import { signDelivery } from "./signing";
 /** The longest a result waits for others to be recorded with it (its lease has a minute). */
 const RESULT_LINGER_MS = 5;
 
+/** Deliveries in flight at once, unless told otherwise. */
+export const DEFAULT_CONCURRENCY = 64;
+
 export interface WebhookWorkerOptions {
   db: Db;
   views: PaymentViews;
@@ -72,7 +75,7 @@ export class WebhookWorker {
     this.listen = options.listen;
     this.logger = options.logger;
     this.batchSize = positive("batchSize", options.batchSize ?? 200);
-    this.concurrency = positive("concurrency", options.concurrency ?? 64);
+    this.concurrency = positive("concurrency", options.concurrency ?? DEFAULT_CONCURRENCY);
     const timeoutMs = positive("timeoutMs", options.timeoutMs ?? DELIVERY_TIMEOUT_MS);
     this.leaseMs = positive("leaseMs", options.leaseMs ?? DEFAULT_LEASE_MS);
     if (this.leaseMs <= timeoutMs) throw new Error(`leaseMs: must exceed timeoutMs (${timeoutMs}), got ${this.leaseMs}`);
