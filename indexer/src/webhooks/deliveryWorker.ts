@@ -149,7 +149,9 @@ export class WebhookWorker {
             if (dispatched.deliveries > 0) deliveriesDue = true;
           });
         }
-        const free = Math.min(this.batchSize, this.concurrency - this.inFlight.size - this.results.length);
+        // A finished delivery frees its slot at once, not when its result is recorded (a round trip later); results
+        // waiting to be recorded are bounded apart, by as many again.
+        const free = Math.min(this.batchSize, this.concurrency - this.inFlight.size, 2 * this.concurrency - this.inFlight.size - this.results.length);
         // Idle, claim at once (a single event is sent within milliseconds); busy, wait for a batch's worth of room.
         if (!paused && !steps.claim && deliveriesDue && free > 0 && (free >= this.batchThreshold || this.inFlight.size === 0)) {
           deliveriesDue = false;
