@@ -279,6 +279,54 @@ function paymentTests(chain: () => LocalChain, fixture: () => ApiFixture) {
       expect(await outboxTypes(f.db, id)).to.deep.equal(["payment.created"]);
     });
 
+    it("under concurrency with one key and two bodies, creates one payment: its body replays, the other is refused", async function () {
+      const f = fixture();
+      const bodies = [{ amount_usd: "10.00" }, { amount_usd: "20.00" }];
+      const responses = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          call(f.api, "POST", "/v1/payments", { key: f.key, body: bodies[i % 2], headers: { "idempotency-key": "contended" } }),
+        ),
+      );
+      const created = responses.filter((response) => response.status === 201);
+      const ids = new Set(created.map((response) => response.body.id));
+      expect(ids.size, JSON.stringify(responses.map((response) => response.status))).to.equal(1);
+      expect(created.filter((response) => response.headers.get("idempotent-replayed") === null)).to.have.length(1);
+      const winner = created[0].body.amount_usd;
+      for (const [i, response] of responses.entries()) {
+        if (bodies[i % 2].amount_usd === winner) {
+          expect(response.status).to.equal(201);
+          expect(response.body).to.deep.equal(created[0].body);
+        } else {
+          expectError(response, 400, "Idempotency-Key", "idempotency_error");
+        }
+      }
+      const [id] = ids;
+      expect(await countRows(f.db, "payment_requests", "merchant_id", f.merchant.id)).to.equal(1);
+      expect(await countRows(f.db, "idempotency_keys", "merchant_id", f.merchant.id)).to.equal(1);
+      expect(await outboxTypes(f.db, id)).to.deep.equal(["payment.created"]);
+    });
+
+    it("forgets a key after 24 hours: the key then creates a new payment, which it replays from then on", async function () {
+      const f = fixture();
+      const body = { amount_usd: "7.00" };
+      const first = await call(f.api, "POST", "/v1/payments", { key: f.key, body, headers: { "idempotency-key": "old-key" } });
+      expect(first.status).to.equal(201);
+      await f.db
+        .updateTable("idempotency_keys")
+        .set({ created_at: new Date(Date.now() - 25 * 60 * 60 * 1000) })
+        .where("merchant_id", "=", f.merchant.id)
+        .execute();
+      const second = await call(f.api, "POST", "/v1/payments", { key: f.key, body: { amount_usd: "8.00" }, headers: { "idempotency-key": "old-key" } });
+      expect(second.status, JSON.stringify(second.body)).to.equal(201);
+      expect(second.headers.get("idempotent-replayed")).to.equal(null);
+      expect(second.body.id).to.not.equal(first.body.id);
+      const third = await call(f.api, "POST", "/v1/payments", { key: f.key, body: { amount_usd: "8.00" }, headers: { "idempotency-key": "old-key" } });
+      expect(third.headers.get("idempotent-replayed")).to.equal("true");
+      expect(third.body).to.deep.equal(second.body);
+      expect(await countRows(f.db, "payment_requests", "merchant_id", f.merchant.id)).to.equal(2);
+      expect(await countRows(f.db, "idempotency_keys", "merchant_id", f.merchant.id)).to.equal(1);
+    });
+
     it("creates a payment per request without a key, and keys are the merchant's own", async function () {
       const f = fixture();
       const a = await createdPayment(f, { amount_usd: "5" });

@@ -3,6 +3,7 @@ import hre from "hardhat";
 import { decodeFunctionData, parseUnits, type Hex } from "viem";
 import { openPayEscrowAbi } from "../src/chain/escrowAbi";
 import { dispatchOutbox } from "../src/ledger/outboxDispatch";
+import { loadPaymentRecords } from "../src/store/paymentRequestStore";
 import { CHAIN_ID, catchUp, localIndexer, mine, useLocalChain } from "./support/localChain";
 import { createdPayment, expectError, freshStackEachTest, newMerchant, payOnChain, type ApiFixture } from "./support/merchantApiHelpers";
 import { call } from "./support/merchantApiStack";
@@ -134,6 +135,11 @@ describe("merchant API over the chain: paying, polling, refunding", function () 
       ["initiated", "pending", "deposit"],
       ["pending", "confirming", "full_value_received"],
     ]);
+    // GET reads the payment in one statement: the same resource as its record, transactions, checkpoint and history read apart.
+    const views = f.api.context.views;
+    const [apart] = await views.resources(f.db, [(await loadPaymentRecords(f.db, CHAIN_ID, [created.id])).get(created.id)!], true);
+    expect(apart.history).to.have.length(2);
+    expect(JSON.parse(JSON.stringify(apart))).to.deep.equal(confirming);
   });
 
   it("announces every short deposit as payment.underpaid, also one that leaves the status pending", async function () {

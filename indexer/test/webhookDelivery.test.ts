@@ -532,4 +532,31 @@ describeEachStore("webhook delivery", function (store: () => Store) {
       await done;
     }
   });
+
+  it("running, delivers a backlog larger than its batches and slots, recording each delivery's one attempt exactly", async function () {
+    const { db } = store();
+    const merchant = await newMerchant(db);
+    await newEndpoint(db, merchant, receiver.url);
+    const ids: string[] = [];
+    for (let i = 0; i < 60; i++) ids.push(await newPayment(db, merchant));
+    // Batches of 7 outbox rows and claims, 5 deliveries in flight: dispatch, claims and records overlap many times.
+    const running = worker({ batchSize: 7, concurrency: 5, now: undefined });
+    const stop = new AbortController();
+    const done = running.run(stop.signal);
+    try {
+      await eventually("every delivery recorded", async () => (await deliveriesOf(db)).filter((delivery) => delivery.status === "succeeded").length === 60);
+    } finally {
+      stop.abort();
+      await done;
+    }
+    const deliveries = await deliveriesOf(db);
+    expect(deliveries.map((delivery) => [delivery.status, delivery.attempts, delivery.leased_until])).to.deep.equal(Array(60).fill(["succeeded", 1, null]));
+    const attempts = await db.selectFrom("webhook_attempts").select(["delivery_id", "attempt", "response_status"]).execute();
+    expect(attempts).to.have.length(60);
+    expect(new Set(attempts.map((attempt) => String(attempt.delivery_id))).size).to.equal(60);
+    expect(attempts.every((attempt) => attempt.attempt === 1 && attempt.response_status === 200)).to.equal(true);
+    expect(new Set(receiver.received.map((webhook) => bodyOf(webhook).data.id))).to.deep.equal(new Set(ids));
+    expect(receiver.received).to.have.length(60);
+    expect(await db.selectFrom("outbox").select("id").execute()).to.have.length(0);
+  });
 });

@@ -1,6 +1,14 @@
 import { createHash } from "node:crypto";
 import type { FastifyRequest } from "fastify";
-import { claimIdempotencyKey, saveResponse } from "../store/idempotencyStore";
+import {
+  claimIdempotencyKey,
+  isKeyTaken,
+  readStoredResponse,
+  saveResponse,
+  type IdempotentRequest,
+  type RememberedResponse,
+  type StoredResponse,
+} from "../store/idempotencyStore";
 import type { KeyOwner } from "../store/merchantStore";
 import type { Db } from "../store/paymentStore";
 import { ApiError } from "../ledger/apiErrors";
@@ -16,6 +24,37 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
+/** A request's Idempotency-Key as the store keeps it, or undefined without the header; refuses a malformed key. */
+function keyedRequest(owner: KeyOwner, request: FastifyRequest): IdempotentRequest | undefined {
+  const header = request.headers["idempotency-key"];
+  if (header === undefined) return undefined;
+  const key = Array.isArray(header) ? header[0] : header;
+  if (!key || key.length > 255 || !/^[\x21-\x7e]+$/.test(key)) {
+    throw new ApiError(400, "invalid_request_error", "Idempotency-Key: 1 to 255 visible ASCII characters", "Idempotency-Key");
+  }
+  return {
+    merchantId: owner.merchant.id,
+    mode: owner.mode,
+    key,
+    method: request.method,
+    path: request.url.split("?")[0],
+    requestHash: createHash("sha256").update(canonicalJson(request.body)).digest("hex"),
+  };
+}
+
+/** The stored response again, if the key was used for this very request; refused if it was used for another. */
+function replay<T>(request: FastifyRequest, claim: IdempotentRequest, stored: StoredResponse): { status: number; body: T; replayed: true } {
+  if (stored.method !== claim.method || stored.path !== claim.path || stored.requestHash !== claim.requestHash) {
+    throw new ApiError(
+      400,
+      "idempotency_error",
+      `Idempotency-Key "${claim.key}" was used with ${stored.method === claim.method && stored.path === claim.path ? "another body" : `${stored.method} ${stored.path}`}: a key stands for one request (route ${request.routeOptions.url ?? request.url})`,
+      "Idempotency-Key",
+    );
+  }
+  return { status: stored.status, body: stored.response as T, replayed: true };
+}
+
 /**
  * Runs a creating request under Stripe's Idempotency-Key semantics: the first request with a key runs `work` and
  * its response is stored in the same transaction; the same key with the same body gets that response again
@@ -28,21 +67,8 @@ export async function idempotent<T>(
   request: FastifyRequest,
   work: (trx: Db) => Promise<{ status: number; body: T }>,
 ): Promise<{ status: number; body: T; replayed: boolean }> {
-  const header = request.headers["idempotency-key"];
-  if (header === undefined) return { ...(await work(db)), replayed: false };
-  const key = Array.isArray(header) ? header[0] : header;
-  if (!key || key.length > 255 || !/^[\x21-\x7e]+$/.test(key)) {
-    throw new ApiError(400, "invalid_request_error", "Idempotency-Key: 1 to 255 visible ASCII characters", "Idempotency-Key");
-  }
-  const path = request.routeOptions.url ?? request.url;
-  const claim = {
-    merchantId: owner.merchant.id,
-    mode: owner.mode,
-    key,
-    method: request.method,
-    path: request.url.split("?")[0],
-    requestHash: createHash("sha256").update(canonicalJson(request.body)).digest("hex"),
-  };
+  const claim = keyedRequest(owner, request);
+  if (!claim) return { ...(await work(db)), replayed: false };
   const outcome = await db.transaction().execute(async (trx) => {
     const stored = await claimIdempotencyKey(trx, claim);
     if (stored) return { replayed: true as const, stored };
@@ -50,15 +76,38 @@ export async function idempotent<T>(
     await saveResponse(trx, claim, result.status, result.body);
     return { replayed: false as const, result };
   });
-  if (!outcome.replayed) return { ...outcome.result, replayed: false };
-  const { stored } = outcome;
-  if (stored.method !== claim.method || stored.path !== claim.path || stored.requestHash !== claim.requestHash) {
-    throw new ApiError(
-      400,
-      "idempotency_error",
-      `Idempotency-Key "${key}" was used with ${stored.method === claim.method && stored.path === claim.path ? "another body" : `${stored.method} ${stored.path}`}: a key stands for one request (route ${path})`,
-      "Idempotency-Key",
-    );
+  return outcome.replayed ? replay<T>(request, claim, outcome.stored) : { ...outcome.result, replayed: false };
+}
+
+/** Claims of a key that found it forgotten in between: past this, something keeps taking it. */
+const CLAIM_TRIES = 3;
+
+/**
+ * `idempotent` for work that is a single statement answered with `status`: `work` gets the key (undefined without the
+ * header) and writes its claim with the response (`rememberedRow`) in the statement that does the work, so a
+ * new key costs one round trip, with no transaction to open. A key already taken fails that statement as a whole (`isKeyTaken`); the response
+ * stored under it is then read and replayed, or the request refused. Concurrent requests with one key meet at its
+ * primary key: the later ones wait for the first to commit, fail, and replay its response.
+ */
+export async function idempotentStatement<T>(
+  db: Db,
+  owner: KeyOwner,
+  request: FastifyRequest,
+  status: number,
+  work: (key: Omit<RememberedResponse, "response"> | undefined) => Promise<T>,
+): Promise<{ status: number; body: T; replayed: boolean }> {
+  const claim = keyedRequest(owner, request);
+  if (!claim) return { status, body: await work(undefined), replayed: false };
+  for (let tries = 1; ; tries++) {
+    try {
+      return { status, body: await work({ request: claim, status }), replayed: false };
+    } catch (error) {
+      if (!isKeyTaken(error)) throw error;
+    }
+    const stored = await readStoredResponse(db, claim);
+    if (stored) return replay<T>(request, claim, stored);
+    // Forgotten (past its lifetime, now deleted) or gone meanwhile: the key is free again.
+    if (tries >= CLAIM_TRIES)
+      throw new ApiError(409, "idempotency_error", `Idempotency-Key "${claim.key}" is being reused concurrently; retry`, "Idempotency-Key");
   }
-  return { status: stored.status, body: stored.response as T, replayed: true };
 }

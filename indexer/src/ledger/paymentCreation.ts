@@ -7,7 +7,9 @@ import { parseUsd } from "../prices/decimalAmounts";
 import { paymentOptions } from "../prices/paymentOptions";
 import type { FeedToken } from "../prices/priceBook";
 import type { Price } from "../prices/tokenAmount";
+import type { RememberedResponse } from "../store/idempotencyStore";
 import type { KeyOwner } from "../store/merchantStore";
+import { newPayment } from "../payments/payment";
 import { insertApiPayment } from "../store/paymentRequestStore";
 import type { Db } from "../store/paymentStore";
 import { invalidField } from "./apiErrors";
@@ -49,7 +51,14 @@ export interface PaymentOrder {
  * amount quoted in each offered token, and everything stored with its `payment.created` event. Nothing goes on
  * chain: most checkouts are abandoned, so a payment costs gas only once money moves.
  */
-export async function createPayment(context: PaymentCreationContext, db: Db, owner: KeyOwner, body: PaymentOrder): Promise<PaymentResource> {
+export async function createPayment(
+  context: PaymentCreationContext,
+  db: Db,
+  owner: KeyOwner,
+  body: PaymentOrder,
+  /** An Idempotency-Key to claim in the same statement, with the resource as its response. */
+  key?: Omit<RememberedResponse, "response">,
+): Promise<PaymentResource> {
   const offered = body.tokens
     ? body.tokens.map((symbol) => {
         const token = context.tokens.find((candidate) => candidate.symbol.toUpperCase() === symbol.toUpperCase());
@@ -97,8 +106,8 @@ export async function createPayment(context: PaymentCreationContext, db: Db, own
     cancelUrl: body.cancel_url ?? null,
   };
   const now = new Date();
-  const payment = await insertApiPayment(db, registration, request, now);
-  return paymentResource({
+  const payment = newPayment(registration);
+  const resource = paymentResource({
     mode: owner.mode,
     chainId: context.chainId,
     payment,
@@ -110,4 +119,6 @@ export async function createPayment(context: PaymentCreationContext, db: Db, own
     confirmations: { seen: 0, required: context.settings.confirmations.depth },
     transactions: [],
   });
+  await insertApiPayment(db, registration, request, now, key && { ...key, response: resource });
+  return resource;
 }

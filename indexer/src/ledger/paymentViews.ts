@@ -2,9 +2,10 @@ import type { DeploymentRecord } from "../chain/deployment";
 import { tokenCatalogue } from "../chain/tokenCatalogue";
 import { confirmationsOf, type ConfirmationPolicy } from "../payments/confirmations";
 import { readCheckpoint } from "../store/checkpointStore";
-import { historyOf, loadPaymentRecords, transactionsOf, type PaymentRecord } from "../store/paymentRequestStore";
+import { historyOf, loadPaymentDetail, transactionsOf, type PaymentRecord } from "../store/paymentRequestStore";
 import type { Db } from "../store/paymentStore";
-import { paymentResource, type PaymentResource, type TokenInfo } from "../payments/paymentResource";
+import { paymentResource, type HistoryEntry, type PaymentResource, type TokenInfo } from "../payments/paymentResource";
+import type { Hex } from "viem";
 
 export interface PaymentViewSettings {
   chainId: number;
@@ -38,36 +39,38 @@ export class PaymentViews {
   async resources(db: Db, records: readonly PaymentRecord[], withHistory = false): Promise<PaymentResource[]> {
     const { chainId } = this.settings;
     const ids = records.map((record) => record.payment.id);
-    // The histories are read beside the rest, not after it (one record when asked for: GET /v1/payments/:id).
+    // The histories are read beside the rest, not after it (asked for one record: a refund's answer).
     const [transactions, checkpoint, histories] = await Promise.all([
       transactionsOf(db, chainId, ids),
       readCheckpoint(db, chainId),
       withHistory ? Promise.all(ids.map((id) => historyOf(db, chainId, id))) : undefined,
     ]);
-    return records.map((record, i) => {
-      const completed = record.payment.completedBlock;
-      const seen = completed !== null && checkpoint ? confirmationsOf(completed, checkpoint.blockNumber) : 0;
-      return paymentResource({
-        mode: record.mode,
-        chainId,
-        payment: record.payment,
-        registration: record.registration,
-        request: record.request,
-        updatedAt: record.updatedAt,
-        tokens: this.settings.tokens,
-        checkoutUrl: checkoutUrl(this.settings.publicUrl, record.payment.id),
-        confirmations: { seen: Math.min(seen, this.settings.confirmations.depth), required: this.settings.confirmations.depth },
-        transactions: transactions.get(record.payment.id) ?? [],
-        history: histories?.[i],
-      });
-    });
+    return records.map((record, i) => this.resourceOf(record, transactions.get(record.payment.id) ?? [], checkpoint?.blockNumber, histories?.[i]));
   }
 
   /** One payment of the merchant in `mode`, with its history; undefined when it is not theirs (or not there). */
   async one(db: Db, id: string, owner: { merchantId: string; mode: string }): Promise<PaymentResource | undefined> {
-    const record = (await loadPaymentRecords(db, this.settings.chainId, [id.toLowerCase()])).get(id.toLowerCase());
-    if (!record || record.merchantId !== owner.merchantId || record.mode !== owner.mode) return undefined;
-    return (await this.resources(db, [record], true))[0];
+    const detail = await loadPaymentDetail(db, this.settings.chainId, id.toLowerCase());
+    if (!detail || detail.record.merchantId !== owner.merchantId || detail.record.mode !== owner.mode) return undefined;
+    return this.resourceOf(detail.record, detail.transactions, detail.checkpointBlock, detail.history);
+  }
+
+  private resourceOf(record: PaymentRecord, transactions: Hex[], checkpointBlock: number | undefined, history?: HistoryEntry[]): PaymentResource {
+    const completed = record.payment.completedBlock;
+    const seen = completed !== null && checkpointBlock !== undefined ? confirmationsOf(completed, checkpointBlock) : 0;
+    return paymentResource({
+      mode: record.mode,
+      chainId: this.settings.chainId,
+      payment: record.payment,
+      registration: record.registration,
+      request: record.request,
+      updatedAt: record.updatedAt,
+      tokens: this.settings.tokens,
+      checkoutUrl: checkoutUrl(this.settings.publicUrl, record.payment.id),
+      confirmations: { seen: Math.min(seen, this.settings.confirmations.depth), required: this.settings.confirmations.depth },
+      transactions,
+      history,
+    });
   }
 }
 

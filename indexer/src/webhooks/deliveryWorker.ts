@@ -12,6 +12,9 @@ import { signDelivery } from "./signing";
 /** The longest a result waits for others to be recorded with it (its lease has a minute). */
 const RESULT_LINGER_MS = 5;
 
+/** Deliveries in flight at once, unless told otherwise. */
+export const DEFAULT_CONCURRENCY = 64;
+
 export interface WebhookWorkerOptions {
   db: Db;
   views: PaymentViews;
@@ -72,7 +75,7 @@ export class WebhookWorker {
     this.listen = options.listen;
     this.logger = options.logger;
     this.batchSize = positive("batchSize", options.batchSize ?? 200);
-    this.concurrency = positive("concurrency", options.concurrency ?? 64);
+    this.concurrency = positive("concurrency", options.concurrency ?? DEFAULT_CONCURRENCY);
     const timeoutMs = positive("timeoutMs", options.timeoutMs ?? DELIVERY_TIMEOUT_MS);
     this.leaseMs = positive("leaseMs", options.leaseMs ?? DEFAULT_LEASE_MS);
     if (this.leaseMs <= timeoutMs) throw new Error(`leaseMs: must exceed timeoutMs (${timeoutMs}), got ${this.leaseMs}`);
@@ -93,6 +96,8 @@ export class WebhookWorker {
     let outboxDue = true;
     let deliveriesDue = true;
     let lastLook = 0;
+    /** After a database error no step starts before this time (a database that is down is not hammered). */
+    let pausedUntil = 0;
     let stopListening: (() => Promise<void>) | undefined;
     if (this.listen) {
       try {
@@ -104,6 +109,27 @@ export class WebhookWorker {
         this.logger.warn({ err: error }, `cannot LISTEN on ${WEBHOOK_CHANNEL}; polling every ${this.idlePollMs} ms instead`);
       }
     }
+    // Recording, dispatching and claiming touch different rows (results are leased to this worker, a claim takes only
+    // rows leased to no one), so each runs as soon as it is due, on a connection of its own, without waiting for the
+    // others: a dispatch of a large outbox must not hold back the claims that keep deliveries flowing.
+    const steps = {
+      record: undefined as Promise<void> | undefined,
+      dispatch: undefined as Promise<void> | undefined,
+      claim: undefined as Promise<void> | undefined,
+    };
+    const launch = (name: keyof typeof steps, step: () => Promise<void>) => {
+      steps[name] = step()
+        .catch((error: unknown) => {
+          if (signal.aborted) return;
+          this.logger.error({ err: error }, "webhook worker: database error; retrying");
+          outboxDue = deliveriesDue = true;
+          pausedUntil = Date.now() + this.idlePollMs;
+        })
+        .finally(() => {
+          steps[name] = undefined;
+          this.wakeUp();
+        });
+    };
     try {
       while (!signal.aborted) {
         this.woken = false;
@@ -112,48 +138,36 @@ export class WebhookWorker {
           outboxDue = deliveriesDue = true;
           lastLook = Date.now();
         }
-        let progressed = false;
-        // Recording, dispatching and claiming touch different rows (results are leased to this worker, a claim takes
-        // only rows leased to no one): on PostgreSQL they run at once, on connections of their own.
-        const steps: Array<Promise<unknown>> = [];
-        if (this.recordDue()) steps.push(this.record().then(() => (progressed = true)));
+        const paused = Date.now() < pausedUntil;
+        if (!paused && !steps.record && this.recordDue()) launch("record", () => this.record());
         // Each flag is cleared before its statement, so that a notification arriving meanwhile sets it again.
-        if (outboxDue) {
+        if (!paused && !steps.dispatch && outboxDue) {
           outboxDue = false;
-          steps.push(
-            this.dispatch().then((dispatched) => {
-              if (dispatched.consumed === this.batchSize) outboxDue = true;
-              if (dispatched.deliveries > 0) deliveriesDue = true;
-              progressed ||= dispatched.consumed > 0;
-            }),
-          );
+          launch("dispatch", async () => {
+            const dispatched = await this.dispatch();
+            if (dispatched.consumed === this.batchSize) outboxDue = true;
+            if (dispatched.deliveries > 0) deliveriesDue = true;
+          });
         }
-        const free = Math.min(this.batchSize, this.concurrency - this.inFlight.size - this.results.length);
+        // A finished delivery frees its slot at once, not when its result is recorded (a round trip later); results
+        // waiting to be recorded are bounded apart, by as many again.
+        const free = Math.min(this.batchSize, this.concurrency - this.inFlight.size, 2 * this.concurrency - this.inFlight.size - this.results.length);
         // Idle, claim at once (a single event is sent within milliseconds); busy, wait for a batch's worth of room.
-        if (deliveriesDue && free > 0 && (free >= this.batchThreshold || this.inFlight.size === 0)) {
+        if (!paused && !steps.claim && deliveriesDue && free > 0 && (free >= this.batchThreshold || this.inFlight.size === 0)) {
           deliveriesDue = false;
-          steps.push(
-            claimDueDeliveries(this.db, { limit: free, leaseMs: this.leaseMs, now: this.now?.() }).then((claimed) => {
-              if (claimed.length === free) deliveriesDue = true;
-              for (const delivery of claimed) this.start(delivery);
-              progressed ||= claimed.length > 0;
-            }),
-          );
+          launch("claim", async () => {
+            const claimed = await claimDueDeliveries(this.db, { limit: free, leaseMs: this.leaseMs, now: this.now?.() });
+            if (claimed.length === free) deliveriesDue = true;
+            for (const delivery of claimed) this.start(delivery);
+          });
         }
-        const failure = (await Promise.allSettled(steps)).find((step): step is PromiseRejectedResult => step.status === "rejected");
-        if (failure) {
-          if (signal.aborted) break;
-          this.logger.error({ err: failure.reason }, "webhook worker: database error; retrying");
-          outboxDue = deliveriesDue = true;
-          // Not `sleep`: finishing deliveries would wake it at once and hammer a database that is down.
-          await new Promise((resolve) => setTimeout(resolve, this.idlePollMs));
-          continue;
-        }
-        if (!progressed) await this.sleep(this.results.length > 0 ? Math.max(0, this.firstResultAt + RESULT_LINGER_MS - Date.now()) : this.idlePollMs);
+        const lingering = this.results.length > 0 && !steps.record ? Math.max(0, this.firstResultAt + RESULT_LINGER_MS - Date.now()) : this.idlePollMs;
+        await this.sleep(paused ? Math.max(0, pausedUntil - Date.now()) : lingering);
       }
     } finally {
       signal.removeEventListener("abort", onAbort);
       await stopListening?.();
+      await Promise.all([steps.record, steps.dispatch, steps.claim]);
       await Promise.all(this.inFlight);
       if (this.results.length > 0)
         await this.record().catch((error) =>

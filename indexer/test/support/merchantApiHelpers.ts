@@ -112,7 +112,7 @@ export async function payOnChain(
 /** Rows of `table` matching a column value. */
 export async function countRows(
   db: Db,
-  table: "payments" | "payment_requests" | "outbox" | "webhook_deliveries",
+  table: "payments" | "payment_requests" | "outbox" | "webhook_deliveries" | "idempotency_keys",
   column: string,
   value: string,
 ): Promise<number> {

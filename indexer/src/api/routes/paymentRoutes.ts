@@ -5,7 +5,7 @@ import { listPaymentRecords } from "../../store/paymentRequestStore";
 import type { ApiContext } from "../apiContext";
 import { notFound } from "../../ledger/apiErrors";
 import { createPaymentBody, createRefundBody, errorSchema, listPaymentsQuery, paymentIdParams, paymentListSchema, refundSchema } from "../apiSchemas";
-import { idempotent } from "../idempotency";
+import { idempotent, idempotentStatement } from "../idempotency";
 import { decodeCursor, pageOf } from "../pageCursor";
 import { createPayment } from "../../ledger/paymentCreation";
 import { abandonRefund, requestRefund } from "../../ledger/refundRequest";
@@ -38,10 +38,7 @@ export function paymentRoutes(app: FastifyInstance, context: ApiContext): void {
     },
     async (request, reply) => {
       const owner = await context.auth.owner(request);
-      const outcome = await idempotent(context.db, owner, request, async (db) => ({
-        status: 201,
-        body: await createPayment(context, db, owner, request.body),
-      }));
+      const outcome = await idempotentStatement(context.db, owner, request, 201, (key) => createPayment(context, context.db, owner, request.body, key));
       if (!outcome.replayed) context.webhookWakeup.poke();
       return sent(reply, outcome);
     },
