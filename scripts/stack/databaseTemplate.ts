@@ -22,19 +22,25 @@ function templateKey(): string {
   return hash.digest("hex").slice(0, 16);
 }
 
+/** Where the templates are kept and the current one's name: data/templates and the hash of what makes it, unless a test says. */
+export interface TemplatePlace {
+  dir?: string;
+  key?: string;
+}
+
 /** The current template's folder, made (and older templates removed) when there is none. */
-export async function databaseTemplate(): Promise<string> {
-  const name = `pglite-${templateKey()}`;
-  const template = path.join(TEMPLATES, name);
+export async function databaseTemplate({ dir = TEMPLATES, key = templateKey() }: TemplatePlace = {}): Promise<string> {
+  const name = `pglite-${key}`;
+  const template = path.join(dir, name);
   if (existsSync(template)) return template;
   // Made aside and renamed into place, so that a start interrupted here never leaves half a template to copy.
-  const making = path.join(TEMPLATES, `${name}.${process.pid}.making`);
+  const making = path.join(dir, `${name}.${process.pid}.making`);
   rmSync(making, { recursive: true, force: true });
   const store = await openStore({ dataDir: making });
   await store.close();
   // Older templates go; another start's template in the making stays.
-  for (const other of readdirSync(TEMPLATES)) {
-    if (!other.endsWith(".making")) rmSync(path.join(TEMPLATES, other), { recursive: true, force: true });
+  for (const other of readdirSync(dir)) {
+    if (!other.endsWith(".making")) rmSync(path.join(dir, other), { recursive: true, force: true });
   }
   try {
     renameSync(making, template);
@@ -47,6 +53,6 @@ export async function databaseTemplate(): Promise<string> {
 }
 
 /** A fresh database in `dataDir`, copied from the template (which is made first when there is none). */
-export async function freshDatabase(dataDir: string): Promise<void> {
-  cpSync(await databaseTemplate(), dataDir, { recursive: true });
+export async function freshDatabase(dataDir: string, place: TemplatePlace = {}): Promise<void> {
+  cpSync(await databaseTemplate(place), dataDir, { recursive: true });
 }
