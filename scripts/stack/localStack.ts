@@ -1,3 +1,4 @@
+import path from "node:path";
 import { privateKeyToAccount } from "viem/accounts";
 import { readConfig, ROLES } from "../../indexer/src/config";
 import { createDemoMerchant } from "./demoMerchant";
@@ -6,7 +7,7 @@ import type { InProcessChain } from "./inProcessChain";
 import { checkPortsFree, freePort } from "./portAvailability";
 import { Progress } from "./progress";
 import { blockTimeText, localStackReady } from "./readyMessages";
-import { shownPath } from "./repository";
+import { REPOSITORY, shownPath } from "./repository";
 import { startServices, type ServicesProcess } from "./servicesProcess";
 import { removeStackDetails, writeStackDetails } from "./stackDetails";
 import { DEFAULT_LOCAL_DIR, freshStackFolder } from "./stackFolder";
@@ -67,10 +68,15 @@ export async function runLocalStack(settings: StartSettings, out: (line: string)
     const progress = new Progress(5, out);
     progress.step("loading Hardhat and the contracts (compiled by npm install; compiled here only if changed since)", "contracts");
     process.env.HARDHAT_NETWORK = "hardhat";
-    // Hardhat as a library leaves reading its TypeScript configuration (hardhat.config.ts) to its caller, as its
-    // command line does with ts-node: the local chain is development tooling, and Hardhat and ts-node devDependencies.
-    const tsNode = await import("ts-node");
-    if (!(process as unknown as Record<symbol, unknown>)[tsNode.REGISTER_INSTANCE]) tsNode.register({ transpileOnly: true });
+    if (__filename.endsWith(".js")) {
+      // Compiled (npm start): the configuration's compiled copy, built beside this file by npm run build.
+      process.env.HARDHAT_CONFIG = path.join(REPOSITORY, "dist", "hardhat.config.js");
+    } else {
+      // From the sources (tests): Hardhat as a library leaves reading its TypeScript configuration to its caller, as
+      // its command line does with ts-node (a devDependency, as Hardhat is).
+      const tsNode = await import("ts-node");
+      if (!(process as unknown as Record<symbol, unknown>)[tsNode.REGISTER_INSTANCE]) tsNode.register({ transpileOnly: true });
+    }
     const hre = (await import("hardhat")).default;
     await hre.run("compile", { quiet: true });
     if (signal.aborted) return 0;
