@@ -4,6 +4,7 @@ import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task
 import type { HardhatUserConfig } from "hardhat/config";
 import "@nomicfoundation/hardhat-toolbox";
 import { liveNetworkProblems, liveNetworksConfig } from "./deploy/networks";
+import { REPOSITORY_ROOT } from "./indexer/src/chain/repositoryRoot";
 import "./scripts/operator/tasks";
 
 // Keys and RPC URLs come from the environment or an untracked .env (documented in .env.example).
@@ -36,6 +37,8 @@ extendEnvironment((hre) => {
 });
 
 const config: HardhatUserConfig = {
+  // The repository, also when npm start loads this file's compiled copy (dist/hardhat.config.js) rather than ts-node.
+  paths: { root: REPOSITORY_ROOT },
   solidity: {
     version: SOLC_VERSION,
     settings: {

@@ -18,6 +18,8 @@ const ENTRY_POINTS = [
   "indexer/src/admin/merchantCommand.ts",
   // Preloaded by path (node -r) into the services npm start runs.
   "scripts/stack/exitWithParent.ts",
+  // Loaded by npm start's Hardhat (HARDHAT_CONFIG), which would otherwise compile it and its tasks with ts-node.
+  "hardhat.config.ts",
 ];
 
 /** Files the code reads beside itself at run time: the token logos, and the checkout's script, bundled on first use. */

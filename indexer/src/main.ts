@@ -7,25 +7,18 @@
  * shutdown registry: the process has one way out.
  */
 import pino from "pino";
-import { apiContext } from "./api/apiSetup";
-import { startApi } from "./api/apiRole";
-import { readDeployment, escrowAbiHash, type DeploymentRecord } from "./chain/deployment";
-import { openPayEscrowAbi } from "./chain/escrowAbi";
+import type { DeploymentRecord } from "./chain/deployment";
 import { createRpcClient } from "./chain/rpcClient";
 import { retrying } from "./chain/retry";
-import { checkoutRoutes } from "./checkout/checkoutRoutes";
 import { readConfig, type GatewayConfig } from "./config";
-import { indexerMetrics } from "./indexing/indexerMetrics";
-import { startIndexing } from "./indexing/indexingRole";
-import { acquireIndexerLock } from "./indexing/indexerLock";
 import { DeepReorgError } from "./indexing/reorg";
-import { startKeeper } from "./keeper/keeperRole";
-import { paymentViewsFor } from "./ledger/paymentViews";
-import { startObservability } from "./observability/observabilityRole";
 import type { MachineSettings } from "./payments/statusMachine";
 import { createShutdown, type Shutdown } from "./shutdown";
-import { openStore, unusableDatabase, type Store } from "./store/database";
-import { startWebhooks } from "./webhooks/webhooksRole";
+import type { Store } from "./store/database";
+
+// What the roles run is loaded once the chain has been asked for its id, each part only when ROLES has its role:
+// the first RPC call waits for nothing it does not need, and a process never loads (nor holds in memory) the API's
+// server and reference, PGlite or the keeper unless it runs them.
 
 /** Exit codes (docs/operations.md): the operator's to fix, a reorganisation deeper than kept, the lock lost. */
 const EXIT = { ok: 0, crashed: 1, misconfigured: 2, deepReorg: 3, lockLost: 4 } as const;
@@ -37,11 +30,13 @@ class Misconfigured extends Error {}
 
 /** The escrow's late-collect window (OpenPayEscrow.LATE_COLLECT_WINDOW), read from the chain at start. */
 async function lateCollectWindow(client: RpcClient, escrow: `0x${string}`): Promise<bigint> {
+  const { openPayEscrowAbi } = await import("./chain/escrowAbi");
   return client.readContract({ address: escrow, abi: openPayEscrowAbi, functionName: "LATE_COLLECT_WINDOW" });
 }
 
 /** The chain's deployment record, refused when its escrow's ABI is not the one this build speaks. */
-function deploymentOf(chainId: number, config: GatewayConfig): DeploymentRecord {
+async function deploymentOf(chainId: number, config: GatewayConfig): Promise<DeploymentRecord> {
+  const [{ readDeployment, escrowAbiHash }, { openPayEscrowAbi }] = await Promise.all([import("./chain/deployment"), import("./chain/escrowAbi")]);
   let deployment;
   try {
     deployment = readDeployment(chainId, config.deploymentsDir);
@@ -59,6 +54,7 @@ function deploymentOf(chainId: number, config: GatewayConfig): DeploymentRecord 
 
 /** The database, closed at shutdown; one that cannot be used is the operator's to fix, named by its variable. */
 async function openDatabase(config: GatewayConfig, shutdown: Shutdown): Promise<Store> {
+  const { openStore, unusableDatabase } = await import("./store/database");
   let store;
   try {
     store = await openStore({ url: config.databaseUrl, dataDir: config.databaseUrl ? undefined : config.dataDir });
@@ -81,6 +77,13 @@ async function startChainRoles(
   logger: pino.Logger,
   shutdown: Shutdown,
 ): Promise<{ store: Store; settings: MachineSettings } | undefined> {
+  const [{ indexerMetrics }, { startObservability }, { acquireIndexerLock }, { startIndexing }, { unusableDatabase }] = await Promise.all([
+    import("./indexing/indexerMetrics"),
+    import("./observability/observabilityRole"),
+    import("./indexing/indexerLock"),
+    import("./indexing/indexingRole"),
+    import("./store/database"),
+  ]);
   const { chainId } = deployment;
   const metrics = indexerMetrics(chainId);
   let active = false;
@@ -138,6 +141,7 @@ async function startChainRoles(
   );
   // The keeper runs beside the indexer of the chain it holds the lock for, so that one process acts per chain.
   if (config.operatorKey) {
+    const { startKeeper } = await import("./keeper/keeperRole");
     shutdown.add(
       startKeeper({
         client,
@@ -190,6 +194,11 @@ async function startMerchantRoles(
   shutdown: Shutdown,
 ): Promise<void> {
   if (config.roles.has("api")) {
+    const [{ apiContext }, { startApi }, { checkoutRoutes }] = await Promise.all([
+      import("./api/apiSetup"),
+      import("./api/apiRole"),
+      import("./checkout/checkoutRoutes"),
+    ]);
     const context = await apiContext({
       db: store.db,
       listen: store.listen,
@@ -217,6 +226,7 @@ async function startMerchantRoles(
     shutdown.add(stop);
   }
   if (config.roles.has("webhooks")) {
+    const [{ startWebhooks }, { paymentViewsFor }] = await Promise.all([import("./webhooks/webhooksRole"), import("./ledger/paymentViews")]);
     shutdown.add(
       startWebhooks({
         db: store.db,
@@ -239,7 +249,7 @@ async function startRoles(config: GatewayConfig, logger: pino.Logger, shutdown: 
     onError: (err) => logger.warn({ err }, "cannot reach the RPC; retrying"),
     signal: shutdown.signal,
   });
-  const deployment = deploymentOf(chainId, config);
+  const deployment = await deploymentOf(chainId, config);
   let store, settings;
   if (config.roles.has("indexer")) {
     const started = await startChainRoles(config, client, deployment, logger, shutdown);

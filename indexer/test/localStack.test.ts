@@ -140,9 +140,14 @@ describe("one command: npm start and npm run demo", function () {
     const dataDir = folder();
     const start = run("start", ["--data-dir", dataDir, "--chain-port", "0", "--api-port", "0", "--status-port", "0", "--block-time", "200"]);
     await start.waitFor(new RegExp(READY_LINE.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")), 90_000);
-    for (const step of ["compiling the contracts", "starting a local chain", "deploying Open Pay", "creating the database", "starting the services"]) {
-      expect(start.stdout).to.include(step);
+    // Each step is named, numbered and followed by its seconds; the ready line sums them up by step.
+    const steps = ["loading Hardhat and the contracts", "starting a local chain", "deploying Open Pay", "creating the database", "starting the services"];
+    for (const [index, step] of steps.entries()) {
+      expect(start.stdout).to.match(new RegExp(`\\[${index + 1}/5\\] ${step}[^\\n]*\\n(?: {6}(?!took)[^\\n]*\\n)* {6}took \\d+\\.\\d s\\n`));
     }
+    expect(start.stdout).to.match(
+      /ready \d+\.\d s since the process started \(contracts \d+\.\d s, chain \d+\.\d s, deploy \d+\.\d s, database \d+\.\d s, services \d+\.\d s\)/,
+    );
     const apiUrl = /Merchant API\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(start.stdout)![1];
     const rpcUrl = /JSON-RPC\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(start.stdout)![1];
     const key = /API key\s+(op_test_\S+)/.exec(start.stdout)![1];

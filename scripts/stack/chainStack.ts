@@ -129,11 +129,11 @@ export async function runAgainstChain(settings: StartSettings, out: (line: strin
   out(
     `Open Pay: starting the services against ${urls[0]}${urls.length > 1 ? ` (and ${urls.length - 1} more)` : ""}; no chain is started and nothing is deployed`,
   );
-  progress.step(`asking the chain for its id (${settings.rpcSource})`);
+  progress.step(`asking the chain for its id (${settings.rpcSource})`, "chain");
   const chainId = await chainIdOf(urls, settings.rpcSource!, out);
   progress.detail(`chain ${chainId}`);
 
-  progress.step("reading the deployment record");
+  progress.step("reading the deployment record", "deployment");
   const deployment = deploymentFor(chainId, settings.deploymentFile, env);
   try {
     env.OPENPAY_DEPLOYMENTS_DIR = deployment.dir;
@@ -143,7 +143,7 @@ export async function runAgainstChain(settings: StartSettings, out: (line: strin
       { host: "127.0.0.1", port: config.statusPort, what: "/metrics and /health", changedWith: changedWith("status-port") },
     ]);
 
-    progress.step("checking the database (DATABASE_URL) and bringing its schema up to date");
+    progress.step("checking the database (DATABASE_URL) and bringing its schema up to date", "database");
     let merchants: number;
     try {
       const store = await openStore({ url: config.databaseUrl });
@@ -167,13 +167,14 @@ export async function runAgainstChain(settings: StartSettings, out: (line: strin
       process.exit(130);
     });
     process.once("exit", () => void services?.stop());
-    progress.step("starting the services: indexer" + (config.operatorKey ? ", keeper" : "") + ", merchant API, hosted checkout, webhook worker");
+    progress.step("starting the services: indexer" + (config.operatorKey ? ", keeper" : "") + ", merchant API, hosted checkout, webhook worker", "services");
     services = startServices({ env, logFile: folder.log, notice: (line) => out(`  [services] ${line}`) });
     const ready = await readyUnlessStopped(services, signal);
     if (!ready) {
       out("stopped");
       return 0;
     }
+    progress.detail(`ready ${progress.finish()}`);
     out(
       chainStackReady({
         apiUrl: config.publicUrl.replace(/\/+$/, ""),

@@ -1,3 +1,4 @@
+import path from "node:path";
 import { privateKeyToAccount } from "viem/accounts";
 import { readConfig, ROLES } from "../../indexer/src/config";
 import { createDemoMerchant } from "./demoMerchant";
@@ -6,7 +7,7 @@ import type { InProcessChain } from "./inProcessChain";
 import { checkPortsFree, freePort } from "./portAvailability";
 import { Progress } from "./progress";
 import { blockTimeText, localStackReady } from "./readyMessages";
-import { shownPath } from "./repository";
+import { REPOSITORY, shownPath } from "./repository";
 import { startServices, type ServicesProcess } from "./servicesProcess";
 import { removeStackDetails, writeStackDetails } from "./stackDetails";
 import { DEFAULT_LOCAL_DIR, freshStackFolder } from "./stackFolder";
@@ -65,23 +66,29 @@ export async function runLocalStack(settings: StartSettings, out: (line: string)
   try {
     out(`Open Pay: starting a local stack in ${shownPath(folder.dir)} (wiped: the local chain lives in memory, so everything starts fresh)`);
     const progress = new Progress(5, out);
-    progress.step("compiling the contracts (the first time takes a minute or two)");
+    progress.step("loading Hardhat and the contracts (compiled by npm install; compiled here only if changed since)", "contracts");
     process.env.HARDHAT_NETWORK = "hardhat";
-    // Hardhat as a library leaves reading its TypeScript configuration (hardhat.config.ts) to its caller, as its
-    // command line does with ts-node: the local chain is development tooling, and Hardhat and ts-node devDependencies.
-    const tsNode = await import("ts-node");
-    if (!(process as unknown as Record<symbol, unknown>)[tsNode.REGISTER_INSTANCE]) tsNode.register({ transpileOnly: true });
+    if (__filename.endsWith(".js")) {
+      // Compiled (npm start): the configuration's compiled copy, built beside this file by npm run build.
+      process.env.HARDHAT_CONFIG = path.join(REPOSITORY, "dist", "hardhat.config.js");
+    } else {
+      // From the sources (tests): Hardhat as a library leaves reading its TypeScript configuration to its caller, as
+      // its command line does with ts-node (a devDependency, as Hardhat is).
+      const tsNode = await import("ts-node");
+      if (!(process as unknown as Record<symbol, unknown>)[tsNode.REGISTER_INSTANCE]) tsNode.register({ transpileOnly: true });
+    }
     const hre = (await import("hardhat")).default;
     await hre.run("compile", { quiet: true });
     if (signal.aborted) return 0;
 
+    progress.step("starting a local chain", "chain");
     const { serveInProcessChain } = await import("./inProcessChain");
     chain = await serveInProcessChain(hre, { port: settings.chainPort, blockTimeMs: settings.blockTimeMs, changedWith: changedWith("chain-port") });
     const chainId = Number(await hre.network.provider.send("eth_chainId", []));
-    progress.step(`starting a local chain: ${chain.url}, chain ${chainId}, a block every ${blockTimeText(settings.blockTimeMs)}`);
+    progress.detail(`${chain.url}, chain ${chainId}, a block every ${blockTimeText(settings.blockTimeMs)}`);
     env.RPC_URLS = chain.url;
 
-    progress.step("deploying Open Pay: mock USDT and USDC, MockV3Aggregator price feeds, the escrow, the demo merchant");
+    progress.step("deploying Open Pay: mock USDT and USDC, MockV3Aggregator price feeds, the escrow, the demo merchant", "deploy");
     const { deployOpenPay } = await import("../../deploy/deployOpenPay");
     const { record } = await deployOpenPay(hre, { deploymentsDir: folder.deployments, displayUi: false }, () => undefined);
     const demo = record.demoMerchant;
@@ -95,16 +102,17 @@ export async function runLocalStack(settings: StartSettings, out: (line: string)
     progress.detail(`escrow ${record.escrow}; tokens ${Object.keys(record.tokens).join(", ")}`);
     if (signal.aborted) return 0;
 
-    progress.step(`creating the database (PGlite in ${shownPath(folder.database)}) with the demo merchant and a test API key`);
+    progress.step(`creating the database (PGlite in ${shownPath(folder.database)}) with the demo merchant and a test API key`, "database");
     const { merchant, key } = await createDemoMerchant(folder.database, demo.merchant);
     if (signal.aborted) return 0;
 
-    progress.step("starting the services: indexer, keeper, merchant API, hosted checkout, webhook worker");
+    progress.step("starting the services: indexer, keeper, merchant API, hosted checkout, webhook worker", "services");
     services = startServices({ env, logFile: folder.log, notice: (line) => out(`  [services] ${line}`) });
     const ready = await readyUnlessStopped(services, signal);
     if (!ready) {
       return 0;
     }
+    progress.detail(`ready ${progress.finish()}`);
 
     const demoCommand = settings.dataDir ? `npm run demo -- --data-dir ${shownPath(folder.dir)}` : "npm run demo";
     writeStackDetails(folder.details, {

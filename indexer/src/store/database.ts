@@ -1,8 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { Kysely, PostgresDialect } from "kysely";
-import { PGlite } from "@electric-sql/pglite";
-import { PGliteDialect } from "kysely-pglite-dialect";
-import pg from "pg";
+import type pg from "pg";
 import { migrateToLatest } from "./migrate";
 import type { Database } from "./schema";
 
@@ -37,6 +35,8 @@ export async function openStore({ url, dataDir }: { url?: string; dataDir?: stri
   let listen: Store["listen"];
   if (url) {
     if (!/^postgres(ql)?:\/\//.test(url)) throw new Error(`DATABASE_URL: must start with postgres:// or postgresql://, got "${url}"`);
+    // Each client is loaded only by the processes that use it: PGlite's WebAssembly is no PostgreSQL process's cost.
+    const { default: pg } = await import("pg");
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 10 }) }) });
     kind = "postgres";
     listen = async (channel, onNotify) => {
@@ -70,6 +70,7 @@ export async function openStore({ url, dataDir }: { url?: string; dataDir?: stri
     };
   } else {
     if (dataDir) mkdirSync(dataDir, { recursive: true });
+    const [{ PGlite }, { PGliteDialect }] = await Promise.all([import("@electric-sql/pglite"), import("kysely-pglite-dialect")]);
     const pglite = new PGlite(dataDir);
     db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
     kind = "pglite";
