@@ -1,4 +1,5 @@
 import { zeroAddress, type Address, type Hex } from "viem";
+import { sameAddress } from "../payments/addresses";
 import type { Payment } from "../payments/payment";
 import { accepts } from "../payments/statusMachine";
 import type { PaymentStatus } from "../payments/statuses";
@@ -109,11 +110,9 @@ export interface KeeperView {
   returnedStrays: ReadonlyMap<Address, bigint>;
 }
 
-const same = (a: Address, b: Address) => a.toLowerCase() === b.toLowerCase();
-
 /** The entry of `token` (or any address) in a map keyed by addresses, whatever their case. */
 function entryOf<T>(map: ReadonlyMap<Address, T>, key: Address): T | undefined {
-  for (const [known, value] of map) if (same(known, key)) return value;
+  for (const [known, value] of map) if (sameAddress(known, key)) return value;
   return undefined;
 }
 
@@ -127,7 +126,7 @@ const PAID: ReadonlySet<PaymentStatus> = new Set(["confirming", "paid", "refundi
  */
 function refundable(payment: Payment, token: Address): boolean {
   if (payment.status === "expired") return true;
-  return PAID.has(payment.status) && payment.token !== null && !same(payment.token, token);
+  return PAID.has(payment.status) && payment.token !== null && !sameAddress(payment.token, token);
 }
 
 /**
@@ -144,7 +143,7 @@ export function sendersOf(transfers: readonly DepositTransfer[], from: bigint, t
     const end = start + transfer.amount;
     const overlap = (end < to ? end : to) - (start > from ? start : from);
     if (overlap > 0n && transfer.sender !== zeroAddress) {
-      const sender = [...shares.keys()].find((known) => same(known, transfer.sender)) ?? transfer.sender;
+      const sender = [...shares.keys()].find((known) => sameAddress(known, transfer.sender)) ?? transfer.sender;
       shares.set(sender, (shares.get(sender) ?? 0n) + overlap);
       covered += overlap;
     }
@@ -181,7 +180,7 @@ function refundPlan(
   const refunded = [...refundedTo.values()].reduce((sum, amount) => sum + amount, 0n);
   let held = collected - refunded;
   if (held <= 0n) return { refunds: [], unmatched: 0n, collected, refunded };
-  const inToken = view.transfers.filter((transfer) => same(transfer.token, token));
+  const inToken = view.transfers.filter((transfer) => sameAddress(transfer.token, token));
   const { shares } = sendersOf(inToken, 0n, collected);
   const refunds = [];
   for (const [to, share] of shares) {
@@ -203,7 +202,7 @@ function refundPlan(
  */
 function expirePayers(view: KeeperView, token: Address): Array<[Address, bigint]> {
   const deposits = entryOf(view.deposits, token) ?? new Map<Address, bigint>();
-  return [...deposits].filter(([payer, amount]) => amount > 0n && (view.refundTo !== zeroAddress || !same(payer, view.depositAddress)));
+  return [...deposits].filter(([payer, amount]) => amount > 0n && (view.refundTo !== zeroAddress || !sameAddress(payer, view.depositAddress)));
 }
 
 /** An `expire` sending back `token`'s deposits to `payers`; its state is the token and what they hold in it. */
@@ -220,7 +219,7 @@ function expireAction(id: Hex, token: Address, payers: Array<[Address, bigint]>)
  * where that block's state was pruned.
  */
 export function arrivals(view: KeeperView, token: Address, amount: bigint): { onTime: bigint; late: bigint } | undefined {
-  const inToken = view.transfers.filter((transfer) => same(transfer.token, token));
+  const inToken = view.transfers.filter((transfer) => sameAddress(transfer.token, token));
   const total = inToken.reduce((sum, transfer) => sum + transfer.amount, 0n);
   const from = total - amount;
   // More waits than the recorded transfers brought: some arrival was not seen.
@@ -250,8 +249,8 @@ export function arrivals(view: KeeperView, token: Address, amount: bigint): { on
  */
 function strayDecision(view: KeeperView, token: Address, amount: bigint): { to: Address } | { reason: OperatorReason } {
   if (view.refundTo !== zeroAddress) return { to: view.refundTo };
-  if (same(token, zeroAddress)) return { reason: "bnb_without_refund_address" };
-  const inToken = view.transfers.filter((transfer) => same(transfer.token, token));
+  if (sameAddress(token, zeroAddress)) return { reason: "bnb_without_refund_address" };
+  const inToken = view.transfers.filter((transfer) => sameAddress(transfer.token, token));
   const total = inToken.reduce((sum, transfer) => sum + transfer.amount, 0n);
   const { shares, covered } = sendersOf(inToken, total - amount, total);
   if (shares.size > 1) return { reason: "several_senders" };
@@ -294,7 +293,9 @@ export function planFor(view: KeeperView, now: bigint, lateCollectWindow: bigint
   const collectable = (token: Address) => open && now <= view.expiry + lateCollectWindow && accepts(payment, token);
   /** What the payment holds in `token` on chain: its record's amount, or what it keeps apart in another token. */
   const heldIn = (token: Address) =>
-    payment.token === null || same(payment.token, token) ? payment.paidAmount : (payment.otherDeposits.find((held) => same(held.token, token))?.amount ?? 0n);
+    payment.token === null || sameAddress(payment.token, token)
+      ? payment.paidAmount
+      : (payment.otherDeposits.find((held) => sameAddress(held.token, token))?.amount ?? 0n);
   let collecting = false;
   let holding = false;
 
@@ -322,7 +323,7 @@ export function planFor(view: KeeperView, now: bigint, lateCollectWindow: bigint
     // accepted ones that arrived after the expiry, are strays then.
     // The transfers seen and what was returned before are part of the state: another stray of the same amount is
     // a new one to return (BNB leaves no transfer log, its returns tell them apart), not the one on its way.
-    const transfers = view.transfers.filter((transfer) => same(transfer.token, token)).length;
+    const transfers = view.transfers.filter((transfer) => sameAddress(transfer.token, token)).length;
     const returned = entryOf(view.returnedStrays, token) ?? 0n;
     const stateKey = `${token.toLowerCase()}:${amount}:${transfers}:${returned}`;
     const decision = strayDecision(view, token, amount);
@@ -336,7 +337,7 @@ export function planFor(view: KeeperView, now: bigint, lateCollectWindow: bigint
     // for refundDepositAddress); each other token's call only sends deposits back, so it goes only with payers.
     actions.push(expireAction(id, payment.token, expirePayers(view, payment.token)));
     for (const { token } of payment.otherDeposits) {
-      if (same(token, payment.token)) continue;
+      if (sameAddress(token, payment.token)) continue;
       const payers = expirePayers(view, token);
       if (payers.length > 0) actions.push(expireAction(id, token, payers));
     }
@@ -369,7 +370,7 @@ export function planFor(view: KeeperView, now: bigint, lateCollectWindow: bigint
         paymentId: id,
         token,
         amount: unmatched,
-        reason: same(token, zeroAddress) ? "bnb_without_refund_address" : "unknown_sender",
+        reason: sameAddress(token, zeroAddress) ? "bnb_without_refund_address" : "unknown_sender",
         stateKey: `refund:${token.toLowerCase()}:${collected}:${refunded}`,
       });
     }
@@ -402,7 +403,7 @@ export function planActions(view: KeeperView, now: bigint, lateCollectWindow: bi
 
 /** The token and amount an action is about, to name them when the operator must take it over. */
 export function subjectOf(action: KeeperAction, view: KeeperView): { token: Address; amount: bigint } {
-  const holding = (token: Address) => view.holdings.find((held) => same(held.token, token))?.amount ?? 0n;
+  const holding = (token: Address) => view.holdings.find((held) => sameAddress(held.token, token))?.amount ?? 0n;
   switch (action.kind) {
     case "collect":
     case "returnStray":
