@@ -2,30 +2,13 @@
  * What a benchmark run asked of the database (bench/indexer.ts): the rows it wrote, from PostgreSQL's own table
  * statistics, and the CPU the backends of its database used, from /proc.
  */
-import { sql, type Kysely } from "kysely";
 import pg from "pg";
-import type { Database } from "../indexer/src/store/schema";
 import { processSeconds } from "./cpuAccounting";
 
 /** Rows inserted, updated and deleted, by table (only tables with any). */
 export type RowsWritten = Map<string, number>;
 
 export const totalRows = (rows: RowsWritten) => [...rows.values()].reduce((sum, n) => sum + n, 0);
-
-/**
- * The rows written to each table since the database was made. The statistics a backend gathers reach the shared
- * ones at its transactions' ends (at most once a second) and when it exits: call this after the writers have closed
- * (PostgreSQL), or in the one session that wrote, which is told to flush first (PGlite).
- */
-export async function rowsWritten(db: Kysely<Database>, { flushOwn }: { flushOwn: boolean }): Promise<RowsWritten> {
-  if (flushOwn) {
-    await sql`select pg_stat_force_next_flush()`.execute(db);
-    await sql`select 1`.execute(db);
-  }
-  const { rows } = await sql<{ relname: string; written: string }>`
-    select relname, (n_tup_ins + n_tup_upd + n_tup_del)::text as written from pg_stat_user_tables`.execute(db);
-  return new Map(rows.filter((row) => Number(row.written) > 0).map((row) => [row.relname, Number(row.written)]));
-}
 
 /** Reads the rows written once the database's sessions, which flush their statistics as they end, are gone. */
 export async function rowsWrittenAfterClose(url: string): Promise<RowsWritten> {

@@ -17,25 +17,39 @@ contract BenchPayer {
         token.approve(address(escrow), type(uint256).max);
     }
 
-    /// @notice Deposits `amount` of `token` `times` times into each of the payments.
+    /// @notice Deposits into each payment `times[i]` times `amounts[i]` of `token`, in order.
     /// @param escrow The escrow.
     /// @param intents The payments' intents.
     /// @param signatures Their signatures, in the same order.
     /// @param token The token.
-    /// @param amount Token units per deposit.
-    /// @param times Deposits per payment.
+    /// @param amounts Token units per deposit, for each payment.
+    /// @param times Deposits, for each payment.
     function payMany(
         IOpenPayEscrow escrow,
         IOpenPayEscrowCommon.PaymentIntent[] calldata intents,
         bytes[] calldata signatures,
         address token,
-        uint256 amount,
-        uint256 times
+        uint256[] calldata amounts,
+        uint256[] calldata times
     ) external {
         for (uint256 i; i < intents.length; ++i) {
-            for (uint256 t; t < times; ++t) {
-                escrow.pay(intents[i], signatures[i], token, amount, address(0));
+            for (uint256 t; t < times[i]; ++t) {
+                escrow.pay(intents[i], signatures[i], token, amounts[i], address(0));
             }
+        }
+    }
+
+    /// @notice Expires each of the payments (past their expiry) and takes back this contract's deposits in `token`.
+    /// @param escrow The escrow.
+    /// @param intents The payments' intents.
+    /// @param token The token of the deposits.
+    function expireMany(IOpenPayEscrow escrow, IOpenPayEscrowCommon.PaymentIntent[] calldata intents, address token)
+        external
+    {
+        address[] memory payers = new address[](1);
+        payers[0] = address(this);
+        for (uint256 i; i < intents.length; ++i) {
+            escrow.expire(intents[i], token, payers);
         }
     }
 }

@@ -5,13 +5,16 @@ import { onLines } from "../../../scripts/stack/outputLines";
 import { CONFIG_VARIABLES } from "../../src/config";
 
 /**
- * The indexer as its own operating-system process (`node -r ts-node/register/transpile-only indexer/src/main.ts`),
- * for tests that kill it, run two of it, or read its /metrics and /health; and a JSON-RPC link between it and the
- * test chain that can refuse, delay or watch its requests.
+ * The indexer as its own operating-system process (`node -r ts-node/register/transpile-only indexer/src/main.ts`,
+ * or the compiled build that production runs), for tests that kill it, run two of it, or read its /metrics and
+ * /health, and for benchmarks that measure it apart from the chain; and a JSON-RPC link between it and the test
+ * chain that can refuse, delay or watch its requests.
  */
 
 const REPOSITORY = path.resolve(__dirname, "../../..");
-const MAIN = "indexer/src/main.ts";
+/** The sources through ts-node (tests: no build needed), or the build of `npm run build` (production, benchmarks). */
+const MAIN = { source: ["-r", "ts-node/register/transpile-only", "indexer/src/main.ts"], compiled: ["dist/indexer/src/main.js"] };
+export type IndexerBuild = keyof typeof MAIN;
 
 /** The variables main.ts reads (config.ts's list): never inherited from the environment the tests run in. */
 const INDEXER_VARIABLES = CONFIG_VARIABLES;
@@ -28,8 +31,8 @@ export function indexerEnvironment(variables: Record<string, string | undefined>
   return env;
 }
 
-function spawnIndexer(env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, ["-r", "ts-node/register/transpile-only", MAIN], {
+function spawnIndexer(env: NodeJS.ProcessEnv, build: IndexerBuild = "source", nodeOptions: readonly string[] = []): ChildProcess {
+  return spawn(process.execPath, [...nodeOptions, ...MAIN[build]], {
     cwd: REPOSITORY,
     env,
     stdio: ["ignore", "pipe", "pipe"],
@@ -61,8 +64,9 @@ export class IndexerProcess {
   constructor(
     readonly name: string,
     env: NodeJS.ProcessEnv,
+    { build, nodeOptions }: { build?: IndexerBuild; nodeOptions?: readonly string[] } = {},
   ) {
-    this.child = spawnIndexer(env);
+    this.child = spawnIndexer(env, build, nodeOptions);
     if (this.child.pid === undefined) throw new Error(`${name}: could not start the indexer process`);
     this.pid = this.child.pid;
     running.add(this);
@@ -176,6 +180,10 @@ export interface IndexerProcessOptions {
   dataDir?: string;
   /** Further variables: CONFIRMATIONS, POLL_INTERVAL_MS, HEALTH_MAX_LAG_BLOCKS, LOG_LEVEL… */
   env?: Record<string, string | undefined>;
+  /** The sources (default) or the compiled build. */
+  build?: IndexerBuild;
+  /** Node's own options (--cpu-prof…), before the program. */
+  nodeOptions?: readonly string[];
 }
 
 /** Starts `main.ts` with its status server on a free port. */
@@ -191,6 +199,7 @@ export function startIndexerProcess(name: string, options: IndexerProcessOptions
       LOG_LEVEL: "info",
       ...options.env,
     }),
+    { build: options.build, nodeOptions: options.nodeOptions },
   );
 }
 
