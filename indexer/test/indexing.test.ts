@@ -235,6 +235,37 @@ describe("indexer: contract events become payment statuses", function () {
       expect(paidAgain).to.deep.equal({ indexed: before.onChain + credited, onChain: before.onChain + credited });
     });
 
+    it("reads again a segment read ahead from a branch replaced before it was applied: the new branch is what is applied", async function () {
+      const { db } = store();
+      const payment = await signedPayment(chain(), "25");
+      await register(db, chain(), payment);
+      const reorganised: number[] = [];
+      // Four blocks a segment, never more: each catch-up step commits one and reads the next ahead meanwhile.
+      const indexer = localIndexer(chain(), db, { range: { initial: 4, max: 4, fastMs: 0 }, observer: { reorganised: (depth) => reorganised.push(depth) } });
+      await catchUp(indexer);
+      const from = (await readCheckpoint(db, CHAIN_ID))!.blockNumber;
+      await mine(4);
+      const fork = await snapshot();
+      await simulate(hre, { intent: payment.file, scenario: "full", token: "USDT" }, quiet);
+      await mine(30);
+      expect(await indexer.step()).to.equal("backfilled");
+      expect((await readCheckpoint(db, CHAIN_ID))!.blockNumber).to.equal(from + 4);
+      // The next four blocks, with the payment, were read ahead from this branch; then the chain replaces them.
+      const ahead = indexer["prefetched"];
+      expect(ahead).to.include({ from: from + 5, to: from + 8 });
+      await ahead!.read;
+      await revertTo(fork);
+      await mineAt((await latestTimestamp()) + 7n);
+      await mine(30);
+
+      await catchUp(indexer);
+      // Checked against the chain before it was applied, found replaced and read again: never applied, nothing rolled back.
+      expect(reorganised).to.deep.equal([]);
+      expect(await storedPayment(db, payment.intent.paymentId)).to.include({ status: "initiated", completedBlock: null });
+      expect(await historyOf(db, payment.intent.paymentId)).to.deep.equal([]);
+      expect((await readCheckpoint(db, CHAIN_ID))!.blockHash).to.equal((await hre.ethers.provider.getBlock("latest"))!.hash);
+    });
+
     it("stops loudly at a reorganisation deeper than the confirmation depth", async function () {
       const { db } = store();
       const indexer = localIndexer(chain(), db);

@@ -182,10 +182,15 @@ export class Indexer {
     for (let failures = 0; ; ) {
       const started = performance.now();
       try {
-        const segment = ahead
-          ? await ahead.read
-          : await this.targets().then(({ targets }) => readSegment(this.options.rpc.current, targets, { from, to, parentHash }));
-        if (!ahead) this.range.succeeded(performance.now() - started, "escrowLogs" in segment ? segment.escrowLogs.length : 0);
+        if (ahead) {
+          const segment = await ahead.read;
+          ahead = undefined;
+          if ("forked" in segment || (await this.stillOnChain(segment.headers[segment.headers.length - 1], signal))) return segment;
+          this.options.logger.warn({ from, to }, "blocks read ahead were replaced before they were applied; reading them again");
+          continue;
+        }
+        const segment = await this.targets().then(({ targets }) => readSegment(this.options.rpc.current, targets, { from, to, parentHash }));
+        this.range.succeeded(performance.now() - started, "escrowLogs" in segment ? segment.escrowLogs.length : 0);
         return segment;
       } catch (error) {
         ahead = undefined;
@@ -202,6 +207,15 @@ export class Indexer {
         await sleep(backoffDelay(failures, 200, 15_000), signal);
       }
     }
+  }
+
+  /**
+   * Whether `header` is still the chain's block at its height. Blocks read ahead waited for the last batch's commit;
+   * if the chain replaced them meanwhile (deeper than the confirmation depth, so rare), applying them would ask the
+   * node for the state of blocks it may no longer serve, and retry that for ever: they are read again instead.
+   */
+  private async stillOnChain(header: BlockHeader, signal?: AbortSignal): Promise<boolean> {
+    return (await this.rpc((client) => fetchBlock(client, header.number), signal)).hash === header.hash;
   }
 
   /**
