@@ -521,21 +521,25 @@ async function main() {
           `${b.postgresCpuSeconds === undefined ? "in process" : fixed(perThousand(b.postgresCpuSeconds, b.events), 3)} | ` +
           `${Math.round(b.peakMiB)} | ${fixed(b.load, 2)} | ${backfillTarget(b)} |`,
       ),
-      "",
-      "Rows written per 1,000 events, by table (PostgreSQL; PGlite's statistics do not outlive its process, and it is sent the same statements):",
-      "",
-      ...markdownTable(
-        [
-          { header: "events/block", align: "right" as const, cell: (b: BackfillFigures) => String(b.density) },
-          { header: "store", cell: (b: BackfillFigures) => b.store },
-          ...[...new Set(backfills.flatMap((b) => [...(b.rows?.keys() ?? [])]))].sort().map((table) => ({
-            header: table,
-            align: "right" as const,
-            cell: (b: BackfillFigures) => fixed(perThousand(b.rows?.get(table) ?? 0, b.events), 0),
-          })),
-        ],
-        backfills.filter((b) => b.rows),
-      ),
+      ...(backfills.some((b) => b.rows)
+        ? [
+            "",
+            "Rows written per 1,000 events, by table (PostgreSQL; PGlite's statistics do not outlive its process, and it is sent the same statements):",
+            "",
+            ...markdownTable(
+              [
+                { header: "events/block", align: "right" as const, cell: (b: BackfillFigures) => String(b.density) },
+                { header: "store", cell: (b: BackfillFigures) => b.store },
+                ...[...new Set(backfills.flatMap((b) => [...(b.rows?.keys() ?? [])]))].sort().map((table) => ({
+                  header: table,
+                  align: "right" as const,
+                  cell: (b: BackfillFigures) => fixed(perThousand(b.rows?.get(table) ?? 0, b.events), 0),
+                })),
+              ],
+              backfills.filter((b) => b.rows),
+            ),
+          ]
+        : []),
       ...(empty
         ? [
             "",
