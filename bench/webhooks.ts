@@ -2,18 +2,22 @@
  * Webhook benchmark, against PostgreSQL with a receiver on 127.0.0.1 in a process of its own:
  *
  * 1. throughput: BENCH_EVENTS `payment.created` events wait in the outbox; one worker (then two, sharing the
- *    database) dispatches and delivers them all, signed. Deliveries per second from the worker's start to the last
- *    delivery received.
+ *    database; BENCH_WORKERS lists the runs, "1,2" by default) dispatches and delivers them all, signed, each worker
+ *    in a process of its own. Deliveries per second from the workers' start to the last delivery received, with the
+ *    CPU per delivery of the workers, PostgreSQL's backends and the receiver, and the workers' statements per
+ *    delivery (round trips). BENCH_CPU_PROF=<dir> writes each worker's CPU profile there.
  * 2. latency: a status change is committed (the checkout is opened: initiated → pending) and the time until the
  *    receiver has the `payment.pending` webhook is measured, one change at a time, BENCH_SAMPLES times.
  *
- * `npm run bench:webhooks` prints the tables; BENCH_WRITE=1 also writes docs/webhooks-benchmark.md. BENCH_CONCURRENCY
+ * `npm run bench:webhooks` prints the tables (BENCH_SAMPLES=0 skips the latency run); BENCH_WRITE=1 also writes docs/webhooks-benchmark.md. BENCH_CONCURRENCY
  * sets the deliveries each worker has in flight (WEBHOOK_CONCURRENCY; the worker's default otherwise).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { cpus, loadavg } from "node:os";
 import path from "node:path";
 import { writeBenchmarkDoc } from "./benchmarkDoc";
+import { processSeconds } from "./cpuAccounting";
+import { countBackendCpu } from "./databaseWork";
 import { performance } from "node:perf_hooks";
 import pino from "pino";
 import { parseUnits, zeroAddress, type Address, type Hex } from "viem";
@@ -139,40 +143,93 @@ async function createPayments(store: Store, merchantId: string, count: number): 
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
 const fixed = (value: number) => value.toFixed(1);
 
-async function throughput(workers: number): Promise<{ workers: number; events: number; seconds: number; perSecond: number }> {
+interface ThroughputRun {
+  workers: number;
+  events: number;
+  seconds: number;
+  perSecond: number;
+  /** The machine's 1-minute load average before the run. */
+  load: number;
+  /** CPU milliseconds per delivery: the worker processes together, PostgreSQL's backends of the database, the receiver. */
+  cpuMs: { workers: number; postgres: number; receiver: number };
+  /** Statements the workers sent to PostgreSQL per delivery (dispatch included). */
+  roundTrips: number;
+}
+
+interface WorkerProcess {
+  child: ChildProcess;
+  /** Resolves with the worker's statements once it has stopped, and its CPU seconds read then. */
+  report: Promise<{ statements: number; cpuSeconds: number }>;
+}
+
+/** Starts a worker in a process of its own (bench/webhookWorkerProcess.ts) and waits until it is ready to run. */
+async function startWorkerProcess(url: string, index: number): Promise<WorkerProcess> {
+  const profile = process.env.BENCH_CPU_PROF
+    ? [`--cpu-prof`, `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=worker-${index}-${Date.now()}.cpuprofile`]
+    : [];
+  const child = spawn(process.execPath, [...profile, "-r", "ts-node/register/transpile-only", path.join(__dirname, "webhookWorkerProcess.ts")], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const report = new Promise<{ statements: number; cpuSeconds: number }>((resolve, reject) => {
+    child.on("message", (message: { statements?: number }) => {
+      if (message.statements !== undefined) resolve({ statements: message.statements, cpuSeconds: processSeconds(child.pid!) });
+    });
+    child.on("exit", (code) => reject(new Error(`worker process ${index} exited with ${code} before reporting`)));
+  });
+  report.catch(() => undefined);
+  await new Promise<void>((resolve, reject) => {
+    child.on("message", (message) => message === "ready" && resolve());
+    child.on("exit", (code) => reject(new Error(`worker process ${index} exited with ${code} before it was ready`)));
+    child.send({ url, concurrency: CONCURRENCY });
+  });
+  return { child, report };
+}
+
+async function throughput(workers: number): Promise<ThroughputRun> {
   const database = await freshPostgresDatabase();
   const receiver = await startReceiver();
-  const stores: Store[] = [];
-  const stop = new AbortController();
+  const processes: WorkerProcess[] = [];
+  let store: Store | undefined;
   try {
-    const store = await openStore({ url: database.url });
-    stores.push(store);
+    store = await openStore({ url: database.url });
     const merchant = await createMerchant(store.db, { name: "Bench shop", address: MERCHANT });
     await createEndpoint(store.db, { merchantId: merchant.id, mode: "test", url: receiver.url, description: null, eventTypes: null });
     await createPayments(store, merchant.id, EVENTS);
-    for (let i = 1; i < workers; i++) stores.push(await openStore({ url: database.url }));
+    for (let i = 0; i < workers; i++) processes.push(await startWorkerProcess(database.url, i));
+    const load = loadavg()[0];
+    const postgresSeconds = await countBackendCpu(database.url);
+    const workerSeconds = processes.map(({ child }) => processSeconds(child.pid!));
+    const receiverSeconds = processSeconds(receiver.child.pid!);
     const started = performance.now();
-    const running = stores.map((worker) =>
-      new WebhookWorker({
-        db: worker.db,
-        views,
-        listen: worker.listen,
-        logger: pino({ level: "silent" }),
-        allowList: parseAllowList("127.0.0.1/32"),
-        concurrency: CONCURRENCY,
-      }).run(stop.signal),
-    );
+    for (const { child } of processes) child.send("go");
     await receiver.waitFor(() => receiver.received.length >= EVENTS);
     const seconds = (performance.now() - started) / 1000;
-    stop.abort();
-    await Promise.all(running);
+    const receiverUsed = processSeconds(receiver.child.pid!) - receiverSeconds;
+    for (const { child } of processes) child.send("stop");
+    const reports = await Promise.all(processes.map(({ report }) => report));
+    // Let them exit on their own (a CPU profile is written at exit).
+    await Promise.all(processes.map(({ child }) => child.exitCode === null && new Promise((resolve) => child.once("exit", resolve))));
+    const postgresUsed = await postgresSeconds();
     const unique = new Set(receiver.received.map(([id]) => id)).size;
     if (unique !== EVENTS) throw new Error(`${unique} distinct payments announced, expected ${EVENTS}`);
-    return { workers, events: EVENTS, seconds, perSecond: EVENTS / seconds };
+    const perDelivery = (cpuSeconds: number) => (cpuSeconds * 1000) / EVENTS;
+    return {
+      workers,
+      events: EVENTS,
+      seconds,
+      perSecond: EVENTS / seconds,
+      load,
+      cpuMs: {
+        workers: perDelivery(reports.reduce((sum, report, i) => sum + report.cpuSeconds - workerSeconds[i], 0)),
+        postgres: perDelivery(postgresUsed),
+        receiver: perDelivery(receiverUsed),
+      },
+      roundTrips: reports.reduce((sum, report) => sum + report.statements, 0) / EVENTS,
+    };
   } finally {
-    stop.abort();
+    for (const { child } of processes) child.kill();
     receiver.child.kill();
-    for (const store of stores) await store.close();
+    await store?.close();
     await database.drop();
   }
 }
@@ -217,26 +274,29 @@ async function latency(): Promise<{ samples: number; p50: number; p90: number; p
 
 async function main() {
   const loadBefore = loadavg()[0];
-  const runs = [await throughput(1), await throughput(2)];
-  const timing = await latency();
+  const runs = [];
+  for (const workers of (process.env.BENCH_WORKERS ?? "1,2").split(",").map(Number)) runs.push(await throughput(workers));
+  const timing = SAMPLES > 0 ? await latency() : undefined;
   const lines = [
     `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}, PostgreSQL on 127.0.0.1;`,
-    `the receiver is a separate Node process on 127.0.0.1 answering 204; both workers run in the benchmark's process, each with ${CONCURRENCY ?? DEFAULT_CONCURRENCY} deliveries in flight at most. The machine's 1-minute load average was ${loadBefore.toFixed(2)} before the runs.`,
+    `the receiver is a separate Node process on 127.0.0.1 answering 204; each worker runs in a process of its own (bench/webhookWorkerProcess.ts), with ${CONCURRENCY ?? DEFAULT_CONCURRENCY} deliveries in flight at most. The machine's 1-minute load average was ${loadBefore.toFixed(2)} before the runs.`,
     "",
     "## Throughput: events waiting in the outbox, dispatched, signed and delivered",
     "",
-    "| workers | events | seconds | deliveries/s | target ≥ 5,000/s with two workers |",
-    "|---:|---:|---:|---:|---|",
+    "| workers | events | seconds | deliveries/s | CPU ms per delivery: workers / PostgreSQL / receiver | statements per delivery | load before | target ≥ 5,000/s with two workers |",
+    "|---:|---:|---:|---:|---|---:|---:|---|",
     ...runs.map(
       (r) =>
-        `| ${r.workers} | ${r.events} | ${r.seconds.toFixed(2)} | ${Math.round(r.perSecond)} | ${r.workers < 2 ? "—" : r.perSecond >= TARGET_PER_SECOND ? "met" : "missed"} |`,
+        `| ${r.workers} | ${r.events} | ${r.seconds.toFixed(2)} | ${Math.round(r.perSecond)} | ${r.cpuMs.workers.toFixed(3)} / ${r.cpuMs.postgres.toFixed(3)} / ${r.cpuMs.receiver.toFixed(3)} | ${r.roundTrips.toFixed(3)} | ${r.load.toFixed(2)} | ${r.workers < 2 ? "—" : r.perSecond >= TARGET_PER_SECOND ? "met" : "missed"} |`,
     ),
     "",
     "## Latency: status change committed → webhook received",
     "",
     "| samples | p50 (ms) | p90 (ms) | p99 (ms) | max (ms) | target p50 ≤ 20 |",
     "|---:|---:|---:|---:|---:|---|",
-    `| ${timing.samples} | ${fixed(timing.p50)} | ${fixed(timing.p90)} | ${fixed(timing.p99)} | ${fixed(timing.max)} | ${timing.p50 <= 20 ? "met" : "missed"} |`,
+    timing
+      ? `| ${timing.samples} | ${fixed(timing.p50)} | ${fixed(timing.p90)} | ${fixed(timing.p99)} | ${fixed(timing.max)} | ${timing.p50 <= 20 ? "met" : "missed"} |`
+      : "| (BENCH_SAMPLES=0) | | | | | |",
   ];
   console.log(`\n${lines.join("\n")}`);
   if (process.env.BENCH_WRITE === "1") {

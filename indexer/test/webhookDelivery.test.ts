@@ -4,7 +4,8 @@ import { Webhook } from "standardwebhooks";
 import { Webhook as SvixWebhook } from "svix";
 import type { Store } from "../src/store/database";
 import { notifyWebhookWorkers, type Db } from "../src/store/paymentStore";
-import { claimDueDeliveries, recordAttemptOutcomes } from "../src/store/webhookDeliveryStore";
+import { dispatchOutbox } from "../src/ledger/outboxDispatch";
+import { claimDueDeliveries, recordAndClaimDeliveries, recordAttemptOutcomes } from "../src/store/webhookDeliveryStore";
 import { deleteEndpoint, rotateEndpointSecret, type WebhookEndpoint } from "../src/store/webhookEndpointStore";
 import { WebhookWorker, type WebhookWorkerOptions } from "../src/webhooks/deliveryWorker";
 import { MAX_ATTEMPTS, MIN_RETRY_SPAN_MS, RETRY_DELAYS_MS } from "../src/webhooks/retrySchedule";
@@ -507,6 +508,90 @@ describeEachStore("webhook delivery", function (store: () => Store) {
       [1, 500],
       [2, 200],
     ]);
+  });
+
+  it("records each outcome of a batch, successes and failures, in the statement that claims the next batch, which never takes them", async function () {
+    const { db } = store();
+    const merchant = await newMerchant(db);
+    await newEndpoint(db, merchant, receiver.url);
+    for (let i = 0; i < 6; i++) await newPayment(db, merchant);
+    await dispatchOutbox(db, testViews(), { limit: 100, now: clock });
+    const batch = await claimDueDeliveries(db, { limit: 4, leaseMs: 60_000, now: clock });
+    expect(batch).to.have.length(4);
+    const made = (ok: boolean, status: number) => ({ startedAt: clock, durationMs: 3, ok, status, gone: false, error: ok ? undefined : `responded ${status}` });
+    // The results come in two minutes later: the batch's leases have run out, and still the claim must not take them.
+    const later = new Date(clock.getTime() + 120_000);
+    const { claimed, disabled } = await recordAndClaimDeliveries(
+      db,
+      [
+        { delivery: batch[0], attempt: made(true, 200) },
+        { delivery: batch[1], attempt: made(false, 500), retryDelayMs: 30_000 },
+        { delivery: batch[2], attempt: made(true, 204) },
+        { delivery: batch[3], attempt: made(false, 502) },
+      ],
+      { limit: 10, leaseMs: 60_000, now: later },
+    );
+    expect(disabled).to.deep.equal([]);
+    const others = (await deliveriesOf(db)).filter((delivery) => !batch.some((claimedBefore) => claimedBefore.id === String(delivery.id)));
+    expect(claimed.map((delivery) => [delivery.id, delivery.attempt]).sort()).to.deep.equal(others.map((delivery) => [String(delivery.id), 1]).sort());
+
+    const byId = new Map((await deliveriesOf(db)).map((delivery) => [String(delivery.id), delivery]));
+    const states = batch.map(({ id }) => byId.get(id)!).map((delivery) => [delivery.status, delivery.attempts, delivery.leased_until, delivery.last_error]);
+    expect(states).to.deep.equal([
+      ["succeeded", 1, null, null],
+      ["pending", 1, null, "responded 500"],
+      ["succeeded", 1, null, null],
+      ["failed", 1, null, "gave up after 1 attempts; last: responded 502"],
+    ]);
+    expect(new Date(byId.get(batch[1].id)!.next_attempt_at).getTime(), "retried 30 s after the result").to.equal(later.getTime() + 30_000);
+    const logged = await db.selectFrom("webhook_attempts").select(["delivery_id", "attempt", "response_status", "error"]).orderBy("id").execute();
+    expect(logged.map((row) => [String(row.delivery_id), row.attempt, row.response_status, row.error])).to.deep.equal([
+      [batch[0].id, 1, 200, null],
+      [batch[1].id, 1, 500, "responded 500"],
+      [batch[2].id, 1, 204, null],
+      [batch[3].id, 1, 502, "responded 502"],
+    ]);
+  });
+
+  it("records a batch that changes an endpoint's health before claiming, disabling the endpoint that answered 410", async function () {
+    const { db } = store();
+    const merchant = await newMerchant(db);
+    const gone = await newEndpoint(db, merchant, receiver.url);
+    for (let i = 0; i < 3; i++) await newPayment(db, merchant);
+    await dispatchOutbox(db, testViews(), { limit: 100, now: clock });
+    const [first] = await claimDueDeliveries(db, { limit: 1, now: clock });
+    const { claimed, disabled } = await recordAndClaimDeliveries(
+      db,
+      [{ delivery: first, attempt: { startedAt: clock, durationMs: 3, ok: false, status: 410, gone: true, error: "responded 410 Gone" } }],
+      { limit: 10, now: clock },
+    );
+    expect(disabled).to.deep.equal([{ id: gone.id, reason: "responded 410 Gone" }]);
+    expect(claimed, "the endpoint's other deliveries failed before the claim").to.deep.equal([]);
+    expect((await deliveriesOf(db)).map((delivery) => delivery.status)).to.deep.equal(["failed", "failed", "failed"]);
+  });
+
+  it("sends every delivery it has claimed before it stops, leaving none leased", async function () {
+    const { db } = store();
+    const merchant = await newMerchant(db);
+    await newEndpoint(db, merchant, receiver.url);
+    for (let i = 0; i < 12; i++) await newPayment(db, merchant);
+    // One slot: most of a claim waits for it, and the stop comes while they wait.
+    const running = worker({ batchSize: 12, concurrency: 1, now: undefined });
+    const stop = new AbortController();
+    const done = running.run(stop.signal);
+    await eventually("a first delivery", () => receiver.received.length > 0);
+    stop.abort();
+    await done;
+    const deliveries = await deliveriesOf(db);
+    expect(
+      deliveries.filter((delivery) => delivery.leased_until !== null),
+      "leased",
+    ).to.deep.equal([]);
+    expect(
+      deliveries.filter((delivery) => delivery.attempts > 0).every((delivery) => delivery.status === "succeeded"),
+      "each delivery claimed was sent and recorded",
+    ).to.equal(true);
+    expect(receiver.received).to.have.length(deliveries.filter((delivery) => delivery.attempts > 0).length);
   });
 
   it("runs until stopped, waking on each committed change (LISTEN/NOTIFY) without waiting for its poll", async function () {

@@ -193,12 +193,37 @@ export interface ClaimedDelivery {
  * `leaseMs`, and counts the attempt. A worker that dies mid-delivery loses nothing: once its lease runs out another
  * worker takes the delivery again, with the same event and so the same `webhook-id` (at-least-once).
  */
-export async function claimDueDeliveries(
+export async function claimDueDeliveries(db: Db, options: ClaimOptions): Promise<ClaimedDelivery[]> {
+  return (await recordAndClaimDeliveries(db, [], options)).claimed;
+}
+
+export interface ClaimOptions {
+  limit: number;
+  leaseMs?: number;
+  now?: Date;
+}
+
+/**
+ * Records `outcomes` (as recordAttemptOutcomes) and claims up to `limit` due deliveries (as claimDueDeliveries). The
+ * usual batch, successes to healthy endpoints, takes one statement for both: a worker busy with a backlog pays one
+ * round trip and one commit per batch, not two. Outcomes that change an endpoint's health are recorded in their own
+ * transaction first. The deliveries recorded are never claimed by the same statement (a lease of theirs that ran out
+ * would otherwise make it update a row twice).
+ */
+export async function recordAndClaimDeliveries(
   db: Db,
-  { limit, leaseMs = DEFAULT_LEASE_MS, now }: { limit: number; leaseMs?: number; now?: Date },
-): Promise<ClaimedDelivery[]> {
-  if (limit <= 0) return [];
+  outcomes: readonly AttemptOutcome[],
+  { limit, leaseMs = DEFAULT_LEASE_MS, now }: ClaimOptions,
+): Promise<{ claimed: ClaimedDelivery[]; disabled: DisabledEndpoint[] }> {
+  let disabled: DisabledEndpoint[] = [];
+  let recording = outcomes;
+  if (outcomes.length > 0 && (limit <= 0 || endpointHealthChanges(attempted(outcomes)).length > 0)) {
+    ({ disabled } = await recordAttemptOutcomes(db, outcomes, { now }));
+    recording = [];
+  }
+  if (limit <= 0) return { claimed: [], disabled };
   const at = timeOf(now);
+  const record = recording.length > 0 ? recordStatements(recording, deliveryUpdates(recording, new Map()), at) : undefined;
   const { rows } = await sql<{
     id: string | number;
     event_id: string;
@@ -215,9 +240,11 @@ export async function claimDueDeliveries(
     deleted: boolean;
     failing: boolean;
   }>`
-    with due as (
+    with ${record ? sql`${record.outcome}, logged as (${record.log}), recorded as (${record.update}),` : sql``}
+    due as (
       select id from webhook_deliveries
       where status = 'pending' and next_attempt_at <= ${at} and (leased_until is null or leased_until < ${at})
+        ${record ? sql`and id not in (select id from outcome)` : sql``}
       order by next_attempt_at, id
       limit ${limit}
       for update skip locked
@@ -234,7 +261,7 @@ export async function claimDueDeliveries(
     join webhook_endpoints w on w.id = c.endpoint_id
     order by c.id`.execute(db);
   const clock = now ?? new Date();
-  return rows.map((row) => ({
+  const claimed = rows.map((row) => ({
     id: String(row.id),
     eventId: row.event_id,
     endpointId: row.endpoint_id,
@@ -253,6 +280,7 @@ export async function claimDueDeliveries(
     endpointFailing: row.failing,
     createdAt: new Date(row.created_at),
   }));
+  return { claimed, disabled };
 }
 
 // --------------------------------------------------------------------------------------------------------------
@@ -298,16 +326,15 @@ export async function recordAttemptOutcomes(
 ): Promise<{ disabled: DisabledEndpoint[] }> {
   if (outcomes.length === 0) return { disabled: [] };
   const at = timeOf(now);
-  const attempted = outcomes.filter((outcome) => outcome.attempt !== undefined);
-  const health = endpointHealthChanges(attempted);
+  const health = endpointHealthChanges(attempted(outcomes));
   // The usual batch (successes to healthy endpoints) is one statement, atomic on its own: no transaction to open.
   if (health.length === 0) {
-    await writeAttemptsAndDeliveries(db, attempted, deliveryUpdates(outcomes, new Map()), at);
+    await writeAttemptsAndDeliveries(db, outcomes, deliveryUpdates(outcomes, new Map()), at);
     return { disabled: [] };
   }
   return db.transaction().execute(async (trx) => {
     const disabled = await updateEndpointHealth(trx, health, at);
-    await writeAttemptsAndDeliveries(trx, attempted, deliveryUpdates(outcomes, new Map(disabled.map((endpoint) => [endpoint.id, endpoint.reason]))), at);
+    await writeAttemptsAndDeliveries(trx, outcomes, deliveryUpdates(outcomes, new Map(disabled.map((endpoint) => [endpoint.id, endpoint.reason]))), at);
     if (disabled.length > 0) {
       await sql`
         update webhook_deliveries d set status = 'failed', last_error = 'endpoint disabled: ' || x.reason, leased_until = null, updated_at = ${at}
@@ -332,39 +359,58 @@ function deliveryUpdates(outcomes: readonly AttemptOutcome[], disabledReason: Re
   });
 }
 
+const attempted = (outcomes: readonly AttemptOutcome[]) => outcomes.filter((outcome) => outcome.attempt !== undefined);
+
 /** The attempts into the log and the deliveries' new states, in one statement. */
 async function writeAttemptsAndDeliveries(
   db: Db,
-  attempted: readonly AttemptOutcome[],
+  outcomes: readonly AttemptOutcome[],
   updates: readonly DeliveryUpdate[],
   at: RawBuilder<Date>,
 ): Promise<void> {
-  const attempts = attempted.map(({ delivery, attempt }) => ({
-    delivery_id: delivery.id,
+  const { outcome, log, update } = recordStatements(outcomes, updates, at);
+  await sql`with ${outcome}, logged as (${log}) ${update}`.execute(db);
+}
+
+/**
+ * The parts of a statement recording `outcomes`: `outcome`, a CTE of one row per outcome (its delivery's new state,
+ * and the attempt made, if any), sent as one json document; `log`, the insert of the attempts made; `update`, the
+ * deliveries' new states, fenced by the attempt number (a result whose lease was taken over changes nothing).
+ */
+function recordStatements(
+  outcomes: readonly AttemptOutcome[],
+  updates: readonly DeliveryUpdate[],
+  at: RawBuilder<Date>,
+): { outcome: RawBuilder<unknown>; log: RawBuilder<unknown>; update: RawBuilder<unknown> } {
+  const rows = outcomes.map(({ delivery, attempt }, i) => ({
+    ...updates[i],
     event_id: delivery.eventId,
     endpoint_id: delivery.endpointId,
-    attempt: delivery.attempt,
-    started_at: attempt!.startedAt.toISOString(),
-    duration_ms: attempt!.durationMs,
-    response_status: attempt!.status ?? null,
-    error: attempt!.error ?? null,
+    started_at: attempt ? attempt.startedAt.toISOString() : null,
+    duration_ms: attempt?.durationMs ?? null,
+    response_status: attempt?.status ?? null,
+    attempt_error: attempt?.error ?? null,
   }));
-  await sql`
-    with logged as (
+  return {
+    // Plain JSON.stringify: these rows hold no bigints (jsonWithBigints' replacer costs a call per field).
+    outcome: sql`outcome as materialized (
+      select * from json_to_recordset(${JSON.stringify(rows)}::json) as x(
+        id bigint, attempt integer, status text, delay_ms bigint, error text, event_id text, endpoint_id text, started_at timestamptz,
+        duration_ms integer, response_status integer, attempt_error text))`,
+    log: sql`
       insert into webhook_attempts (delivery_id, event_id, endpoint_id, attempt, started_at, duration_ms, response_status, error)
-      select x.delivery_id, x.event_id, x.endpoint_id, x.attempt, x.started_at, x.duration_ms, x.response_status, x.error
-      from json_to_recordset(${json(attempts)}::json) as x(
-        delivery_id bigint, event_id text, endpoint_id text, attempt integer, started_at timestamptz, duration_ms integer,
-        response_status integer, error text)
-    )
-    update webhook_deliveries d set
-      status = x.status,
-      next_attempt_at = case when x.status = 'pending' then ${at} + x.delay_ms * interval '1 millisecond' else d.next_attempt_at end,
-      leased_until = null,
-      last_error = x.error,
-      updated_at = ${at}
-    from json_to_recordset(${json(updates as DeliveryUpdate[])}::json) as x(id bigint, attempt integer, status text, delay_ms bigint, error text)
-    where d.id = x.id and d.attempts = x.attempt and d.status = 'pending'`.execute(db);
+      select x.id, x.event_id, x.endpoint_id, x.attempt, x.started_at, x.duration_ms, x.response_status, x.attempt_error
+      from outcome x where x.started_at is not null`,
+    update: sql`
+      update webhook_deliveries d set
+        status = x.status,
+        next_attempt_at = case when x.status = 'pending' then ${at} + x.delay_ms * interval '1 millisecond' else d.next_attempt_at end,
+        leased_until = null,
+        last_error = x.error,
+        updated_at = ${at}
+      from outcome x
+      where d.id = x.id and d.attempts = x.attempt and d.status = 'pending'`,
+  };
 }
 
 type EndpointHealth = { endpoint_id: string; ok: boolean; gone: boolean; error: string | null; failing: boolean };

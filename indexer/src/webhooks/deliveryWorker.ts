@@ -3,7 +3,15 @@ import { dispatchOutbox, type DispatchOutcome } from "../ledger/outboxDispatch";
 import type { PaymentViews } from "../ledger/paymentViews";
 import type { Store } from "../store/database";
 import { WEBHOOK_CHANNEL, type Db } from "../store/paymentStore";
-import { claimDueDeliveries, DEFAULT_LEASE_MS, recordAttemptOutcomes, type AttemptOutcome, type ClaimedDelivery } from "../store/webhookDeliveryStore";
+import {
+  claimDueDeliveries,
+  DEFAULT_LEASE_MS,
+  recordAndClaimDeliveries,
+  recordAttemptOutcomes,
+  type AttemptOutcome,
+  type ClaimedDelivery,
+  type DisabledEndpoint,
+} from "../store/webhookDeliveryStore";
 import { NO_ALLOWED_RANGES, type AllowList } from "../ledger/webhookAddressPolicy";
 import { DELIVERY_TIMEOUT_MS, WebhookClient, type Resolve } from "./delivery";
 import { retryDelay } from "./retrySchedule";
@@ -27,7 +35,7 @@ export interface WebhookWorkerOptions {
   batchSize?: number;
   /** Deliveries in flight at once. */
   concurrency?: number;
-  /** How long a claimed delivery stays this worker's; must exceed `timeoutMs`. */
+  /** How long a claimed delivery stays this worker's; must exceed twice `timeoutMs` (a claimed delivery may wait one for its slot). */
   leaseMs?: number;
   /** How often to look for work without a notification: retries that have come due, a lost LISTEN session. */
   idlePollMs?: number;
@@ -62,9 +70,14 @@ export class WebhookWorker {
   /** Results waiting to be recorded, and when the first of them came. */
   private results: AttemptOutcome[] = [];
   private firstResultAt = 0;
-  /** Results recorded, and slots refilled, this many at a time while deliveries are in flight. */
+  /** Results recorded, and deliveries claimed, this many at a time while deliveries are in flight. */
   private readonly batchThreshold: number;
   private readonly inFlight = new Set<Promise<void>>();
+  /**
+   * Claimed deliveries waiting for a slot, in the order claimed; at most `concurrency` of them, so that one waits at
+   * most one attempt's deadline for its slot and its lease (which must exceed two deadlines) holds until it is sent.
+   */
+  private readonly ready: ClaimedDelivery[] = [];
   /** Set by anything that may have made work: a notification, a finished delivery, the poll. */
   private woken = false;
   private wake?: () => void;
@@ -78,9 +91,10 @@ export class WebhookWorker {
     this.concurrency = positive("concurrency", options.concurrency ?? DEFAULT_CONCURRENCY);
     const timeoutMs = positive("timeoutMs", options.timeoutMs ?? DELIVERY_TIMEOUT_MS);
     this.leaseMs = positive("leaseMs", options.leaseMs ?? DEFAULT_LEASE_MS);
-    if (this.leaseMs <= timeoutMs) throw new Error(`leaseMs: must exceed timeoutMs (${timeoutMs}), got ${this.leaseMs}`);
+    // A claimed delivery may wait one deadline for a slot before its own attempt's deadline (see `ready`).
+    if (this.leaseMs <= 2 * timeoutMs) throw new Error(`leaseMs: must exceed twice timeoutMs (${2 * timeoutMs}), got ${this.leaseMs}`);
     this.idlePollMs = positive("idlePollMs", options.idlePollMs ?? 1_000);
-    this.batchThreshold = Math.max(1, Math.floor(Math.min(this.concurrency, this.batchSize) / 4));
+    this.batchThreshold = Math.max(1, Math.floor(Math.min(this.concurrency, this.batchSize) / 2));
     this.now = options.now;
     this.random = options.random ?? Math.random;
     this.client = new WebhookClient({ allowList: options.allowList ?? NO_ALLOWED_RANGES, resolve: options.resolve, timeoutMs });
@@ -139,7 +153,6 @@ export class WebhookWorker {
           lastLook = Date.now();
         }
         const paused = Date.now() < pausedUntil;
-        if (!paused && !steps.record && this.recordDue()) launch("record", () => this.record());
         // Each flag is cleared before its statement, so that a notification arriving meanwhile sets it again.
         if (!paused && !steps.dispatch && outboxDue) {
           outboxDue = false;
@@ -149,18 +162,34 @@ export class WebhookWorker {
             if (dispatched.deliveries > 0) deliveriesDue = true;
           });
         }
-        // A finished delivery frees its slot at once, not when its result is recorded (a round trip later); results
-        // waiting to be recorded are bounded apart, by as many again.
-        const free = Math.min(this.batchSize, this.concurrency - this.inFlight.size, 2 * this.concurrency - this.inFlight.size - this.results.length);
+        // A finished delivery frees its slot at once, not when its result is recorded (a round trip later), and takes
+        // the next claimed delivery waiting. Claims keep up to `concurrency` waiting beyond the slots, so that they can
+        // come in batches of half that, each a statement, without the slots running dry meanwhile; results waiting to
+        // be recorded are bounded apart, by as many again.
+        const held = this.inFlight.size + this.ready.length;
+        const free = Math.min(this.batchSize, 2 * this.concurrency - held, 3 * this.concurrency - held - this.results.length);
         // Idle, claim at once (a single event is sent within milliseconds); busy, wait for a batch's worth of room.
-        if (!paused && !steps.claim && deliveriesDue && free > 0 && (free >= this.batchThreshold || this.inFlight.size === 0)) {
+        if (!paused && !steps.claim && deliveriesDue && free > 0 && (free >= this.batchThreshold || held === 0)) {
           deliveriesDue = false;
+          // The results waiting go with the claim: recorded by the same statement, they cost no round trip of their own.
+          const results = this.takeResults();
           launch("claim", async () => {
-            const claimed = await claimDueDeliveries(this.db, { limit: free, leaseMs: this.leaseMs, now: this.now?.() });
+            let claimed;
+            try {
+              const exchanged = await recordAndClaimDeliveries(this.db, results, { limit: free, leaseMs: this.leaseMs, now: this.now?.() });
+              this.disabled(exchanged.disabled);
+              claimed = exchanged.claimed;
+            } catch (error) {
+              this.results = [...results, ...this.results];
+              throw error;
+            }
             if (claimed.length === free) deliveriesDue = true;
-            for (const delivery of claimed) this.start(delivery);
+            this.ready.push(...claimed);
+            this.startReady();
           });
         }
+        // Results not taken by a claim are recorded on their own once due.
+        if (!paused && !steps.record && this.recordDue()) launch("record", () => this.record());
         const lingering = this.results.length > 0 && !steps.record ? Math.max(0, this.firstResultAt + RESULT_LINGER_MS - Date.now()) : this.idlePollMs;
         await this.sleep(paused ? Math.max(0, pausedUntil - Date.now()) : lingering);
       }
@@ -168,7 +197,8 @@ export class WebhookWorker {
       signal.removeEventListener("abort", onAbort);
       await stopListening?.();
       await Promise.all([steps.record, steps.dispatch, steps.claim]);
-      await Promise.all(this.inFlight);
+      // Deliveries claimed are sent before stopping (their leases would otherwise delay them by a minute).
+      while (this.inFlight.size > 0) await Promise.race(this.inFlight);
       if (this.results.length > 0)
         await this.record().catch((error) =>
           this.logger.error({ err: error }, "webhook worker: could not record the last results; their leases will run out and they will be sent again"),
@@ -223,11 +253,17 @@ export class WebhookWorker {
     return dispatched;
   }
 
+  /** Sends claimed deliveries, in the order claimed, while slots are free. */
+  private startReady(): void {
+    while (this.inFlight.size < this.concurrency && this.ready.length > 0) this.start(this.ready.shift()!);
+  }
+
   private start(delivery: ClaimedDelivery): void {
     const flight: Promise<void> = this.deliver(delivery).then((outcome) => {
       if (this.results.length === 0) this.firstResultAt = Date.now();
       this.results.push(outcome);
       this.inFlight.delete(flight);
+      this.startReady();
       this.wakeUp();
     });
     this.inFlight.add(flight);
@@ -267,15 +303,23 @@ export class WebhookWorker {
 
   /** Records the waiting results; on failure they stay waiting for the next try. */
   private async record(): Promise<void> {
-    const batch = this.results;
-    this.results = [];
+    const batch = this.takeResults();
     try {
-      const { disabled } = await recordAttemptOutcomes(this.db, batch, { now: this.now?.() });
-      for (const endpoint of disabled) this.logger.warn({ endpoint: endpoint.id, reason: endpoint.reason }, "webhook endpoint disabled");
+      this.disabled((await recordAttemptOutcomes(this.db, batch, { now: this.now?.() })).disabled);
     } catch (error) {
       this.results = [...batch, ...this.results];
       throw error;
     }
+  }
+
+  private takeResults(): AttemptOutcome[] {
+    const batch = this.results;
+    this.results = [];
+    return batch;
+  }
+
+  private disabled(endpoints: readonly DisabledEndpoint[]): void {
+    for (const endpoint of endpoints) this.logger.warn({ endpoint: endpoint.id, reason: endpoint.reason }, "webhook endpoint disabled");
   }
 
   private wakeUp(): void {
