@@ -62,20 +62,42 @@ export async function insertApiPayment(
     created_at: createdAt,
   };
   const outboxRow = { chain_id: registration.chainId, payment_id: registration.id, type: "payment.created", data: jsonWithBigints({ change: null, payment }) };
-  // Text and parameters written out rather than a Kysely tree or template: this is the API's hottest statement, and
-  // building and compiling either cost a tenth of a creation's CPU (bench:api). The column names are the code's own,
-  // the same for every payment: the text is one of two (with a key or without), each prepared once per connection.
+  const rows: Array<[string, Record<string, unknown>]> = [
+    ...(remembered ? [["idempotency_keys", rememberedRow(remembered)] as [string, Record<string, unknown>]] : []),
+    ["payments", row],
+    ["payment_requests", requestRow],
+    ["outbox", outboxRow],
+  ];
   const parameters: unknown[] = [];
-  const insert = (table: string, source: Record<string, unknown>) => {
-    const names = Object.keys(source);
-    const placeholders = names.map((name) => `$${parameters.push(source[name])}`);
-    return `insert into ${table} (${names.join(", ")}) values (${placeholders.join(", ")})`;
-  };
-  const text =
-    `with ${remembered ? `claim as (${insert("idempotency_keys", rememberedRow(remembered))}), ` : ""}` +
-    `payment as (${insert("payments", row)}), request as (${insert("payment_requests", requestRow)}) ${insert("outbox", outboxRow)}`;
-  await db.executeQuery(CompiledQuery.raw(preparedOnce(text), parameters));
+  for (const [, source] of rows) for (const name in source) parameters.push(source[name]);
+  await db.executeQuery(CompiledQuery.raw(creationText(rows), parameters));
   return payment;
+}
+
+/** The last text `creationText` wrote for each shape (with a key or without), with the column names it was for. */
+const creationTexts = new Map<number, { names: string[]; text: string }>();
+
+/**
+ * The statement inserting each of `rows` into its table, the last after the others' CTEs; its parameters are the
+ * rows' values in the order of their keys. Text and parameters written out rather than a Kysely tree or template: this is the API's
+ * hottest statement, and building and compiling either cost a tenth of a creation's CPU (bench:api). The column
+ * names are the code's own and the same for every payment, so the text is one of two, written once and prepared
+ * once per connection (`preparedOnce`); it is written again only if the names differ from the last call's.
+ */
+function creationText(rows: ReadonlyArray<[string, Record<string, unknown>]>): string {
+  const names: string[] = [];
+  for (const [, source] of rows) for (const name in source) names.push(name);
+  const cached = creationTexts.get(rows.length);
+  if (cached && cached.names.length === names.length && cached.names.every((name, i) => name === names[i])) return cached.text;
+  let position = 0;
+  const inserts = rows.map(([table, source]) => {
+    const columns = Object.keys(source);
+    return `insert into ${table} (${columns.join(", ")}) values (${columns.map(() => `$${++position}`).join(", ")})`;
+  });
+  const last = inserts.pop();
+  const text = preparedOnce(`with ${inserts.map((insert, i) => `${rows[i][0]}_written as (${insert})`).join(", ")} ${last}`);
+  creationTexts.set(rows.length, { names, text });
+  return text;
 }
 
 const parsed = (value: unknown) => (typeof value === "string" ? JSON.parse(value) : value);
