@@ -261,7 +261,7 @@ export interface PaymentDetail {
  * /v1/payments/:id's whole read in one round trip rather than four (bench:api).
  */
 export async function loadPaymentDetail(db: Db, chainId: number, id: string): Promise<PaymentDetail | undefined> {
-  const row = await selectRecords(db, chainId)
+  const query = selectRecords(db, chainId)
     .where("r.payment_id", "=", id)
     .select([
       sql<string[] | string | null>`(select json_agg(e.transaction_hash order by e.block_number, e.log_index) from payment_events e
@@ -273,7 +273,10 @@ export async function loadPaymentDetail(db: Db, chainId: number, id: string): Pr
         from status_changes s where s.chain_id = r.chain_id and s.payment_id = r.payment_id)`.as("history"),
       sql<string | number | null>`(select c.block_number from checkpoints c where c.chain_id = r.chain_id)`.as("checkpoint_block"),
     ])
-    .executeTakeFirst();
+    .compile();
+  // The same text for every payment: prepared once per connection, as the API reads it on every GET.
+  const prepared: typeof query = { ...query, sql: preparedOnce(query.sql) };
+  const [row] = (await db.executeQuery(prepared)).rows;
   if (!row) return undefined;
   const history = (parsed(row.history) ?? []) as Parameters<typeof historyEntryFromRow>[0][];
   return {
