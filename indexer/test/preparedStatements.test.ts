@@ -34,4 +34,25 @@ describeEachStore("statements prepared once", (store) => {
       expect(named.rows).to.deep.equal([]);
     }
   });
+
+  it("prepares a statement again once a migration changed its result columns: only the request in between fails", async function () {
+    const text = preparedOnce("select * from prepared_probe where a = $1");
+    const outcomes = await store()
+      .db.connection()
+      .execute(async (connection) => {
+        await sql`create table prepared_probe (a int)`.execute(connection);
+        await sql`insert into prepared_probe values (1)`.execute(connection);
+        const read = () =>
+          connection.executeQuery(CompiledQuery.raw(text, [1])).then(
+            (result) => result.rows,
+            (error: { code?: string }) => error.code,
+          );
+        const before = await read();
+        await sql`alter table prepared_probe add column b int`.execute(connection);
+        return [before, await read(), await read(), await read()];
+      });
+    // On PostgreSQL the connection that prepared it refuses it once after the migration; PGlite never prepared it.
+    const between = store().kind === "postgres" ? "0A000" : [{ a: 1, b: null }];
+    expect(outcomes).to.deep.equal([[{ a: 1 }], between, [{ a: 1, b: null }], [{ a: 1, b: null }]]);
+  });
 });
