@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { claimIdempotencyKey, isKeyTaken, readStoredResponse, rememberedRow, saveResponse, type IdempotentRequest } from "../src/store/idempotencyStore";
+import { isKeyTaken, readStoredResponse, rememberedRow, rememberResponse, type IdempotentRequest } from "../src/store/idempotencyStore";
 import { describeEachStore } from "./support/stores";
 import { sql } from "kysely";
 
@@ -57,27 +57,23 @@ describeEachStore("idempotency keys", (store) => {
     expect(await keyRows(store(), "old")).to.have.length(0);
   });
 
-  it("claims a key in a transaction in one statement: new, taken (its response), and forgotten (taken over)", async function () {
+  it("a key remembered last in the work's transaction rolls the work back when the key is taken", async function () {
     const db = store().db;
-    expect(
-      await db.transaction().execute(async (trx) => {
-        const stored = await claimIdempotencyKey(trx, request("t"));
-        await saveResponse(trx, request("t"), 201, { ok: 1 });
-        return stored;
-      }),
-    ).to.equal(undefined);
-    expect(await db.transaction().execute((trx) => claimIdempotencyKey(trx, request("t", "h2")))).to.deep.include({
-      requestHash: "h1",
-      status: 201,
-      response: { ok: 1 },
-    });
-    await db
-      .updateTable("idempotency_keys")
-      .set({ created_at: new Date(Date.now() - 25 * 60 * 60 * 1000) })
-      .execute();
-    expect(await db.transaction().execute((trx) => claimIdempotencyKey(trx, request("t", "h3")))).to.equal(undefined);
+    const work = (hash: string, marker: string) =>
+      db.transaction().execute(async (trx) => {
+        await trx.insertInto("outbox").values({ chain_id: 1, payment_id: marker, type: "payment.created", data: "{}" }).execute();
+        await rememberResponse(trx, { request: request("t", hash), status: 201, response: { id: marker } });
+      });
+    await work("h1", "first");
+    const error = await work("h2", "second").then(
+      () => undefined,
+      (failure: unknown) => failure,
+    );
+    expect(isKeyTaken(error), String(error)).to.equal(true);
+    const outbox = await db.selectFrom("outbox").select("payment_id").execute();
+    expect(outbox.map((row) => row.payment_id)).to.deep.equal(["first"]);
+    expect(await readStoredResponse(db, request("t"))).to.deep.include({ requestHash: "h1", status: 201, response: { id: "first" } });
     const [row] = await keyRows(store(), "t");
-    expect(row).to.include({ request_hash: "h3", response_status: 0 });
-    expect(Date.now() - new Date(row.created_at).getTime()).to.be.below(60 * 60 * 1000);
+    expect(row).to.include({ request_hash: "h1", response_status: 201 });
   });
 });

@@ -5,7 +5,7 @@ import { openPayEscrowAbi } from "../src/chain/escrowAbi";
 import { dispatchOutbox } from "../src/ledger/outboxDispatch";
 import { loadPaymentRecords } from "../src/store/paymentRequestStore";
 import { CHAIN_ID, catchUp, localIndexer, mine, useLocalChain } from "./support/localChain";
-import { createdPayment, expectError, freshStackEachTest, newMerchant, payOnChain, type ApiFixture } from "./support/merchantApiHelpers";
+import { countRows, createdPayment, expectError, freshStackEachTest, newMerchant, payOnChain, type ApiFixture } from "./support/merchantApiHelpers";
 import { call } from "./support/merchantApiStack";
 
 /** Hardhat's account 6: simulate's customer, and where these refunds go. */
@@ -263,6 +263,46 @@ describe("merchant API over the chain: paying, polling, refunding", function () 
     const back = await poll(f, created.id);
     expect(back).to.include({ status: "paid", refund_pending_amount: "0" });
     expect(back.history.map((entry: { sequence: number }) => entry.sequence)).to.deep.equal(back.history.map((_: unknown, i: number) => i + 1));
+  });
+
+  it("takes one refund and one withdrawal for concurrent duplicates with one key: the others replay it; another body is refused", async function () {
+    const f = fixture();
+    const indexer = localIndexer(chain(), f.db);
+    const created = await createdPayment(f, { amount_usd: "30.00", refund_address: CUSTOMER });
+    await payOnChain(chain(), created, "full", "USDT");
+    await mine(11);
+    await catchUp(indexer);
+
+    const refund = (amount: string) =>
+      call(f.api, "POST", `/v1/payments/${created.id}/refunds`, { key: f.key, body: { amount }, headers: { "idempotency-key": "refund-once" } });
+    const refunds = await Promise.all(Array.from({ length: 5 }, () => refund("10")));
+    expect(
+      refunds.map((response) => response.status),
+      JSON.stringify(refunds.map((response) => response.body)),
+    ).to.deep.equal(Array(5).fill(201));
+    expect(refunds.filter((response) => response.headers.get("idempotent-replayed") === null)).to.have.length(1);
+    for (const response of refunds) expect(response.body).to.deep.equal(refunds[0].body);
+    // A retry after the payment moved on (it is refunding now: a new refund would be refused) still replays.
+    const retried = await refund("10");
+    expect([retried.status, retried.headers.get("idempotent-replayed")]).to.deep.equal([201, "true"]);
+    expect(retried.body).to.deep.equal(refunds[0].body);
+    expectError(await refund("11"), 400, "Idempotency-Key", "idempotency_error");
+    const refunding = await poll(f, created.id);
+    expect(refunding).to.include({ status: "refunding", refund_pending_amount: "10" });
+    expect(historyOf(refunding).filter(([, to]) => to === "refunding")).to.have.length(1);
+
+    const withdraw = (amount: string) =>
+      call(f.api, "POST", "/v1/withdrawals", { key: f.key, body: { token: "USDT", amount }, headers: { "idempotency-key": "withdraw-once" } });
+    const withdrawals = await Promise.all(Array.from({ length: 4 }, () => withdraw("1")));
+    expect(
+      withdrawals.map((response) => response.status),
+      JSON.stringify(withdrawals.map((response) => response.body)),
+    ).to.deep.equal(Array(4).fill(201));
+    expect(withdrawals.filter((response) => response.headers.get("idempotent-replayed") === null)).to.have.length(1);
+    for (const response of withdrawals) expect(response.body).to.deep.equal(withdrawals[0].body);
+    expect(withdrawals[0].body).to.include({ object: "withdrawal_request", amount: "1" });
+    expectError(await withdraw("2"), 400, "Idempotency-Key", "idempotency_error");
+    expect(await countRows(f.db, "idempotency_keys", "merchant_id", f.merchant.id)).to.equal(2);
   });
 
   it("refuses what it cannot refund, replays an idempotent refund, and a cancelled refund returns the payment to paid", async function () {

@@ -1,14 +1,6 @@
 import { createHash } from "node:crypto";
 import type { FastifyRequest } from "fastify";
-import {
-  claimIdempotencyKey,
-  isKeyTaken,
-  readStoredResponse,
-  saveResponse,
-  type IdempotentRequest,
-  type RememberedResponse,
-  type StoredResponse,
-} from "../store/idempotencyStore";
+import { isKeyTaken, readStoredResponse, rememberResponse, type IdempotentRequest, type KeyClaim, type StoredResponse } from "../store/idempotencyStore";
 import type { KeyOwner } from "../store/merchantStore";
 import type { Db } from "../store/paymentStore";
 import { ApiError } from "../ledger/apiErrors";
@@ -55,59 +47,64 @@ function replay<T>(request: FastifyRequest, claim: IdempotentRequest, stored: St
   return { status: stored.status, body: stored.response as T, replayed: true };
 }
 
+/** Tries of a key that found it forgotten in between: past this, something keeps taking it. */
+const CLAIM_TRIES = 3;
+
 /**
  * Runs a creating request under Stripe's Idempotency-Key semantics: the first request with a key runs `work` and
- * its response is stored in the same transaction; the same key with the same body gets that response again
- * (`replayed`: the route says so in `Idempotent-Replayed: true`); the same key with another body or route is
- * refused. Without a key, `work` just runs.
+ * its response is stored with its effect; the same key with the same body gets that response again (`replayed`: the
+ * route says so in `Idempotent-Replayed: true`); the same key with another body or route is refused. Without a key,
+ * `work` just runs.
+ *
+ * `work` gets the key (undefined without the header) and writes its claim with the response (`rememberedRow`) in the
+ * statement that does the work, or last in the work's transaction (`rememberedInTransaction`): a key then costs no
+ * round trip of its own, and a crash leaves neither a key without its effect nor an effect without its key. A key
+ * already taken fails that statement, and so the work, whole (`isKeyTaken`). So does a request the work refuses
+ * because this very request already ran (a refund of a payment now refunding): on any failure of keyed work, a
+ * response stored under the key is replayed (or the request refused if it was another) before the failure is.
+ * Concurrent requests with one key meet at its primary key: the later ones wait for the first to commit, fail, and
+ * replay its response.
  */
 export async function idempotent<T>(
   db: Db,
   owner: KeyOwner,
   request: FastifyRequest,
-  work: (trx: Db) => Promise<{ status: number; body: T }>,
-): Promise<{ status: number; body: T; replayed: boolean }> {
-  const claim = keyedRequest(owner, request);
-  if (!claim) return { ...(await work(db)), replayed: false };
-  const outcome = await db.transaction().execute(async (trx) => {
-    const stored = await claimIdempotencyKey(trx, claim);
-    if (stored) return { replayed: true as const, stored };
-    const result = await work(trx);
-    await saveResponse(trx, claim, result.status, result.body);
-    return { replayed: false as const, result };
-  });
-  return outcome.replayed ? replay<T>(request, claim, outcome.stored) : { ...outcome.result, replayed: false };
-}
-
-/** Claims of a key that found it forgotten in between: past this, something keeps taking it. */
-const CLAIM_TRIES = 3;
-
-/**
- * `idempotent` for work that is a single statement answered with `status`: `work` gets the key (undefined without the
- * header) and writes its claim with the response (`rememberedRow`) in the statement that does the work, so a
- * new key costs one round trip, with no transaction to open. A key already taken fails that statement as a whole (`isKeyTaken`); the response
- * stored under it is then read and replayed, or the request refused. Concurrent requests with one key meet at its
- * primary key: the later ones wait for the first to commit, fail, and replay its response.
- */
-export async function idempotentStatement<T>(
-  db: Db,
-  owner: KeyOwner,
-  request: FastifyRequest,
   status: number,
-  work: (key: Omit<RememberedResponse, "response"> | undefined) => Promise<T>,
+  work: (key: KeyClaim | undefined) => Promise<T>,
 ): Promise<{ status: number; body: T; replayed: boolean }> {
   const claim = keyedRequest(owner, request);
   if (!claim) return { status, body: await work(undefined), replayed: false };
   for (let tries = 1; ; tries++) {
+    let failure: unknown;
     try {
       return { status, body: await work({ request: claim, status }), replayed: false };
     } catch (error) {
-      if (!isKeyTaken(error)) throw error;
+      failure = error;
     }
-    const stored = await readStoredResponse(db, claim);
+    const taken = isKeyTaken(failure);
+    // After a refusal, a read that fails too (the database gone) leaves the refusal to answer.
+    const stored = await readStoredResponse(db, claim).catch((error: unknown) => {
+      throw taken ? error : failure;
+    });
     if (stored) return replay<T>(request, claim, stored);
+    if (!taken) throw failure;
     // Forgotten (past its lifetime, now deleted) or gone meanwhile: the key is free again.
     if (tries >= CLAIM_TRIES)
       throw new ApiError(409, "idempotency_error", `Idempotency-Key "${claim.key}" is being reused concurrently; retry`, "Idempotency-Key");
   }
+}
+
+/**
+ * Work of several statements as `idempotent` runs it: with a key, in a transaction whose last statement stores the
+ * key with the response (`rememberResponse`), so that a taken key rolls the work back; without one, as it is.
+ */
+export function rememberedInTransaction<T>(db: Db, work: (db: Db) => Promise<T>): (key: KeyClaim | undefined) => Promise<T> {
+  return (key) =>
+    key
+      ? db.transaction().execute(async (trx) => {
+          const response = await work(trx);
+          await rememberResponse(trx, { ...key, response });
+          return response;
+        })
+      : work(db);
 }

@@ -1,4 +1,4 @@
-import { concat, getContractAddress, isHex, keccak256, type Address, type Hex } from "viem";
+import { checksumAddress, concat, isHex, keccak256, type Address, type Hex } from "viem";
 
 const ADDRESS_SHAPE = /^0x[0-9a-fA-F]{40}$/;
 
@@ -40,7 +40,14 @@ export function depositAddress({ escrow, forwarderImplementation, digest }: { es
   if (!isHex(digest, { strict: true }) || digest.length !== 2 + 2 * 32) {
     throw new Error(`digest: must be 32 bytes of hex, got ${String(digest)}`);
   }
-  return getContractAddress({ opcode: "CREATE2", from: escrow, salt: digest, bytecodeHash: creationCodeHash(forwarderImplementation) });
+  // CREATE2: the last 20 bytes of keccak256(0xff ‖ escrow ‖ salt ‖ keccak256(creation code)), written into one buffer
+  // (viem's getContractAddress concatenates and converts its way there, a tenth of a creation's derivation).
+  const preimage = Buffer.allocUnsafe(85);
+  preimage[0] = 0xff;
+  preimage.write(escrow.slice(2), 1, "hex");
+  preimage.write(digest.slice(2), 21, "hex");
+  preimage.write(creationCodeHash(forwarderImplementation).slice(2), 53, "hex");
+  return checksumAddress(`0x${Buffer.from(keccak256(preimage, "bytes").subarray(12)).toString("hex")}`);
 }
 
 // The creation code is the same for every payment of an escrow: its hash is worked out once (the API derives an

@@ -7,7 +7,7 @@ import { parseUsd } from "../prices/decimalAmounts";
 import { paymentOptions } from "../prices/paymentOptions";
 import type { FeedToken } from "../prices/priceBook";
 import type { Price } from "../prices/tokenAmount";
-import type { RememberedResponse } from "../store/idempotencyStore";
+import type { KeyClaim } from "../store/idempotencyStore";
 import type { KeyOwner } from "../store/merchantStore";
 import { newPayment } from "../payments/payment";
 import { insertApiPayment } from "../store/paymentRequestStore";
@@ -57,7 +57,7 @@ export async function createPayment(
   owner: KeyOwner,
   body: PaymentOrder,
   /** An Idempotency-Key to claim in the same statement, with the resource as its response. */
-  key?: Omit<RememberedResponse, "response">,
+  key?: KeyClaim,
 ): Promise<PaymentResource> {
   const offered = body.tokens
     ? body.tokens.map((symbol) => {

@@ -1,4 +1,5 @@
-import { getAddress, isAddress, zeroAddress, type Address } from "viem";
+import { zeroAddress, type Address } from "viem";
+import { checksummedAddress } from "./addresses";
 
 /** BNB Smart Chain mainnet. */
 const BSC_CHAIN_ID = 56;
@@ -39,10 +40,9 @@ export function paymentRequestUri({
 }
 
 function checksummed(field: string, value: unknown): Address {
-  if (typeof value !== "string" || !isAddress(value)) {
-    throw new Error(`${field}: not an address (or a mixed-case address with a wrong checksum): ${String(value)}`);
-  }
-  return getAddress(value);
+  const address = checksummedAddress(value);
+  if (!address) throw new Error(`${field}: not an address (or a mixed-case address with a wrong checksum): ${String(value)}`);
+  return address;
 }
 
 function chainIdOf(chainId: unknown): string {

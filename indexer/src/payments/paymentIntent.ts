@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { bytesToHex, concat, hashTypedData, isAddress, type Address, type Hex } from "viem";
+import { bytesToHex, concat, hashTypedData, type Address, type Hex } from "viem";
+import { checksummedAddress } from "./addresses";
 
 /**
  * The terms of one payment, signed off-chain with EIP-712 by a signer the merchant authorised.
@@ -72,13 +73,28 @@ export function paymentIntentDigest({ chainId, escrow, intent }: { chainId: numb
   });
 }
 
+/** Random bytes for payment ids, drawn from node:crypto 341 ids' worth at a time: each draw is a system call. */
+let randomness = Buffer.alloc(0);
+let randomnessUsed = 0;
+
+/** The next PAYMENT_ID_RANDOM_BYTES random bytes, never handed out before. */
+function paymentIdRandomness(): Uint8Array {
+  if (randomnessUsed + PAYMENT_ID_RANDOM_BYTES > randomness.length) {
+    randomness = randomBytes(341 * PAYMENT_ID_RANDOM_BYTES);
+    randomnessUsed = 0;
+  }
+  const start = randomnessUsed;
+  randomnessUsed += PAYMENT_ID_RANDOM_BYTES;
+  return randomness.subarray(start, randomnessUsed);
+}
+
 /**
  * A new payment id in the merchant's namespace: the merchant's 20-byte address followed by 12 random bytes
  * (from node:crypto), or by the 12 bytes given as `random`. The escrow rejects ids that do not start with
  * the intent's merchant, so one merchant can never take another merchant's payment id.
  */
-export function newPaymentId(merchant: Address, random: Uint8Array = randomBytes(PAYMENT_ID_RANDOM_BYTES)): Hex {
-  if (!isAddress(merchant)) throw new Error(`merchant: not an address: ${String(merchant)}`);
+export function newPaymentId(merchant: Address, random: Uint8Array = paymentIdRandomness()): Hex {
+  if (!checksummedAddress(merchant)) throw new Error(`merchant: not an address: ${String(merchant)}`);
   if (random.length !== PAYMENT_ID_RANDOM_BYTES) {
     throw new Error(`random: must be ${PAYMENT_ID_RANDOM_BYTES} bytes, got ${random.length}`);
   }

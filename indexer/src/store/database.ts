@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { Kysely, PostgresDialect } from "kysely";
 import type pg from "pg";
 import { migrateToLatest } from "./migrate";
+import { prepareMarkedStatements } from "./preparedStatements";
 import type { Database } from "./schema";
 
 /** The payload a listener gets after its session was lost and opened again: notifications may have been missed. */
@@ -37,7 +38,7 @@ export async function openStore({ url, dataDir }: { url?: string; dataDir?: stri
     if (!/^postgres(ql)?:\/\//.test(url)) throw new Error(`DATABASE_URL: must start with postgres:// or postgresql://, got "${url}"`);
     // Each client is loaded only by the processes that use it: PGlite's WebAssembly is no PostgreSQL process's cost.
     const { default: pg } = await import("pg");
-    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 10 }) }) });
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: prepareMarkedStatements(new pg.Pool({ connectionString: url, max: 10 })) }) });
     kind = "postgres";
     listen = async (channel, onNotify) => {
       let stopped = false;

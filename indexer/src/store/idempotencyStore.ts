@@ -1,6 +1,7 @@
-import { sql } from "kysely";
+import { sql, type Insertable } from "kysely";
 import type { Mode } from "../payments/paymentResource";
 import type { Db } from "./paymentStore";
+import type { IdempotencyKeysTable } from "./schema";
 
 /** How long a key is remembered (Stripe: 24 hours); an older key is forgotten and may be used again. */
 export const IDEMPOTENCY_KEY_LIFETIME_MS = 24 * 60 * 60 * 1000;
@@ -22,53 +23,28 @@ export interface StoredResponse {
   response: unknown;
 }
 
-/** A key's claim with the response it stands for, written in the same statement as the work it answers. */
+/** A key's claim with the response it stands for, written in the same commit as the work it answers. */
 export interface RememberedResponse {
   request: IdempotentRequest;
   status: number;
   response: unknown;
 }
 
+/** The key a keyed request hands its work, to write with its response in the work's own commit. */
+export type KeyClaim = Omit<RememberedResponse, "response">;
+
 const KEY_CONSTRAINT = "idempotency_keys_pk";
 
 const forgottenBefore = () => new Date(Date.now() - IDEMPOTENCY_KEY_LIFETIME_MS);
 
 /**
- * Takes a key for a request inside the caller's transaction, in one statement: a new key is inserted, a forgotten one
- * (older than the lifetime) taken over. Returns undefined when the key is now the caller's (it goes on and calls
- * `saveResponse` before committing), or the response stored for it. Two requests racing with one key meet at the
- * primary key: the second waits for the first's transaction and then reads its response.
+ * The idempotency_keys row of a key's claim with its response, to insert (a plain INSERT) with the work it answers:
+ * as a CTE of the statement that does the work (one round trip), or as `rememberResponse` at the end of the work's
+ * transaction. The claim, the work and the stored response then commit together. A key already taken makes the
+ * statement, and so its transaction, fail (`isKeyTaken`) and write nothing; `readStoredResponse` then says what it
+ * was taken for.
  */
-export async function claimIdempotencyKey(trx: Db, request: IdempotentRequest): Promise<StoredResponse | undefined> {
-  const { rows } = await sql<{ claimed: number }>`
-    insert into idempotency_keys as k (merchant_id, mode, key, method, path, request_hash, response_status, response, created_at)
-    values (${request.merchantId}, ${request.mode}, ${request.key}, ${request.method}, ${request.path}, ${request.requestHash}, 0, 'null', now())
-    on conflict (merchant_id, mode, key) do update set
-      method = excluded.method, path = excluded.path, request_hash = excluded.request_hash,
-      response_status = 0, response = 'null', created_at = excluded.created_at
-    where k.created_at < ${forgottenBefore()}
-    returning 1 as claimed`.execute(trx);
-  if (rows.length > 0) return undefined;
-  return readStoredResponse(trx, request);
-}
-
-export async function saveResponse(trx: Db, request: IdempotentRequest, status: number, response: unknown): Promise<void> {
-  await trx
-    .updateTable("idempotency_keys")
-    .set({ response_status: status, response: JSON.stringify(response) })
-    .where("merchant_id", "=", request.merchantId)
-    .where("mode", "=", request.mode)
-    .where("key", "=", request.key)
-    .execute();
-}
-
-/**
- * The idempotency_keys row of a key's claim with its response, to insert (a plain INSERT) as a CTE of the statement
- * that does the work: the claim, the work and the stored response then commit together in one round trip. A key
- * already taken makes the whole statement fail (`isKeyTaken`) and write nothing; `readStoredResponse` then says what
- * it was taken for.
- */
-export function rememberedRow({ request, status, response }: RememberedResponse): Record<string, unknown> {
+export function rememberedRow({ request, status, response }: RememberedResponse): Omit<Insertable<IdempotencyKeysTable>, "created_at"> {
   return {
     merchant_id: request.merchantId,
     mode: request.mode,
@@ -79,6 +55,11 @@ export function rememberedRow({ request, status, response }: RememberedResponse)
     response_status: status,
     response: JSON.stringify(response),
   };
+}
+
+/** Inserts a key's claim with its response: the last statement of the transaction that did the work. */
+export async function rememberResponse(trx: Db, remembered: RememberedResponse): Promise<void> {
+  await trx.insertInto("idempotency_keys").values(rememberedRow(remembered)).execute();
 }
 
 /** Whether a statement failed because its `rememberedRow` met a key already taken. */

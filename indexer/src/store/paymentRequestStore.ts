@@ -8,6 +8,7 @@ import type { PaymentRegistration } from "../payments/paymentRegistration";
 import { paymentFromRow, registrationColumns, registrationFromRow, stateColumns } from "./paymentRows";
 import type { Db } from "./paymentStore";
 import { rememberedRow, type RememberedResponse } from "./idempotencyStore";
+import { preparedOnce } from "./preparedStatements";
 
 /** A payment the API created: its state, its signed terms and what the merchant asked for. */
 export interface PaymentRecord {
@@ -61,19 +62,42 @@ export async function insertApiPayment(
     created_at: createdAt,
   };
   const outboxRow = { chain_id: registration.chainId, payment_id: registration.id, type: "payment.created", data: jsonWithBigints({ change: null, payment }) };
-  // Text and parameters written out rather than a Kysely tree or template: this is the API's hottest statement, and
-  // building and compiling either cost a tenth of a creation's CPU (bench:api). The column names are the code's own.
+  const rows: Array<[string, Record<string, unknown>]> = [
+    ...(remembered ? [["idempotency_keys", rememberedRow(remembered)] as [string, Record<string, unknown>]] : []),
+    ["payments", row],
+    ["payment_requests", requestRow],
+    ["outbox", outboxRow],
+  ];
   const parameters: unknown[] = [];
-  const insert = (table: string, source: Record<string, unknown>) => {
-    const names = Object.keys(source);
-    const placeholders = names.map((name) => `$${parameters.push(source[name])}`);
-    return `insert into ${table} (${names.join(", ")}) values (${placeholders.join(", ")})`;
-  };
-  const text =
-    `with ${remembered ? `claim as (${insert("idempotency_keys", rememberedRow(remembered))}), ` : ""}` +
-    `payment as (${insert("payments", row)}), request as (${insert("payment_requests", requestRow)}) ${insert("outbox", outboxRow)}`;
-  await db.executeQuery(CompiledQuery.raw(text, parameters));
+  for (const [, source] of rows) for (const name in source) parameters.push(source[name]);
+  await db.executeQuery(CompiledQuery.raw(creationText(rows), parameters));
   return payment;
+}
+
+/** The last text `creationText` wrote for each shape (with a key or without), with the column names it was for. */
+const creationTexts = new Map<number, { names: string[]; text: string }>();
+
+/**
+ * The statement inserting each of `rows` into its table, the last after the others' CTEs; its parameters are the
+ * rows' values in the order of their keys. Text and parameters written out rather than a Kysely tree or template: this is the API's
+ * hottest statement, and building and compiling either cost a tenth of a creation's CPU (bench:api). The column
+ * names are the code's own and the same for every payment, so the text is one of two, written once and prepared
+ * once per connection (`preparedOnce`); it is written again only if the names differ from the last call's.
+ */
+function creationText(rows: ReadonlyArray<[string, Record<string, unknown>]>): string {
+  const names: string[] = [];
+  for (const [, source] of rows) for (const name in source) names.push(name);
+  const cached = creationTexts.get(rows.length);
+  if (cached && cached.names.length === names.length && cached.names.every((name, i) => name === names[i])) return cached.text;
+  let position = 0;
+  const inserts = rows.map(([table, source]) => {
+    const columns = Object.keys(source);
+    return `insert into ${table} (${columns.join(", ")}) values (${columns.map(() => `$${++position}`).join(", ")})`;
+  });
+  const last = inserts.pop();
+  const text = preparedOnce(`with ${inserts.map((insert, i) => `${rows[i][0]}_written as (${insert})`).join(", ")} ${last}`);
+  creationTexts.set(rows.length, { names, text });
+  return text;
 }
 
 const parsed = (value: unknown) => (typeof value === "string" ? JSON.parse(value) : value);
@@ -237,7 +261,7 @@ export interface PaymentDetail {
  * /v1/payments/:id's whole read in one round trip rather than four (bench:api).
  */
 export async function loadPaymentDetail(db: Db, chainId: number, id: string): Promise<PaymentDetail | undefined> {
-  const row = await selectRecords(db, chainId)
+  const query = selectRecords(db, chainId)
     .where("r.payment_id", "=", id)
     .select([
       sql<string[] | string | null>`(select json_agg(e.transaction_hash order by e.block_number, e.log_index) from payment_events e
@@ -249,7 +273,10 @@ export async function loadPaymentDetail(db: Db, chainId: number, id: string): Pr
         from status_changes s where s.chain_id = r.chain_id and s.payment_id = r.payment_id)`.as("history"),
       sql<string | number | null>`(select c.block_number from checkpoints c where c.chain_id = r.chain_id)`.as("checkpoint_block"),
     ])
-    .executeTakeFirst();
+    .compile();
+  // The same text for every payment: prepared once per connection, as the API reads it on every GET.
+  const prepared: typeof query = { ...query, sql: preparedOnce(query.sql) };
+  const [row] = (await db.executeQuery(prepared)).rows;
   if (!row) return undefined;
   const history = (parsed(row.history) ?? []) as Parameters<typeof historyEntryFromRow>[0][];
   return {

@@ -5,7 +5,7 @@ import { listPaymentRecords } from "../../store/paymentRequestStore";
 import type { ApiContext } from "../apiContext";
 import { notFound } from "../../ledger/apiErrors";
 import { createPaymentBody, createRefundBody, errorSchema, listPaymentsQuery, paymentIdParams, paymentListSchema, refundSchema } from "../apiSchemas";
-import { idempotent, idempotentStatement } from "../idempotency";
+import { idempotent, rememberedInTransaction } from "../idempotency";
 import { decodeCursor, pageOf } from "../pageCursor";
 import { createPayment } from "../../ledger/paymentCreation";
 import { abandonRefund, requestRefund } from "../../ledger/refundRequest";
@@ -38,7 +38,7 @@ export function paymentRoutes(app: FastifyInstance, context: ApiContext): void {
     },
     async (request, reply) => {
       const owner = await context.auth.owner(request);
-      const outcome = await idempotentStatement(context.db, owner, request, 201, (key) => createPayment(context, context.db, owner, request.body, key));
+      const outcome = await idempotent(context.db, owner, request, 201, (key) => createPayment(context, context.db, owner, request.body, key));
       if (!outcome.replayed) context.webhookWakeup.poke();
       return sent(reply, outcome);
     },
@@ -112,10 +112,13 @@ export function paymentRoutes(app: FastifyInstance, context: ApiContext): void {
     },
     async (request, reply) => {
       const owner = await context.auth.owner(request);
-      const outcome = await idempotent(context.db, owner, request, async (db) => ({
-        status: 201,
-        body: await requestRefund(context, db, owner, request.params.id, request.body ?? {}),
-      }));
+      const outcome = await idempotent(
+        context.db,
+        owner,
+        request,
+        201,
+        rememberedInTransaction(context.db, (db) => requestRefund(context, db, owner, request.params.id, request.body ?? {})),
+      );
       return sent(reply, outcome);
     },
   );
