@@ -1,7 +1,8 @@
 import { createServer } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { createSiweMessage } from "viem/siwe";
-import { createWalletClient, http, type Address } from "viem";
+import { createWalletClient, hexToString, http, type Address, type Hex } from "viem";
+import type { Page } from "playwright-core";
 import { privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import { hardhatAccountKey } from "../../../scripts/stack/hardhatAccounts";
@@ -59,7 +60,15 @@ export async function startDashboardStack(chain: LocalChain, store: Pick<Store, 
   });
   await app.listen({ host: "127.0.0.1", port });
   const merchant = await createMerchant(store.db, { name: "Demo shop", address: chain.record.demoMerchant!.merchant });
-  return { url, app, merchant, advance: (ms) => void (offset += ms), close: () => app.close() };
+  return {
+    url,
+    app,
+    merchant,
+    advance: (ms) => {
+      offset += ms;
+    },
+    close: () => app.close(),
+  };
 }
 
 /** The EIP-4361 message the dashboard's page builds, for `address` and a nonce, with `changes`. */
@@ -84,4 +93,44 @@ export async function setSigner(chain: LocalChain, signer: Address, authorised: 
   const wallet = createWalletClient({ account: privateKeyToAccount(MERCHANT_KEY), chain: hardhat, transport: http(chain.url) });
   const hash = await wallet.writeContract({ address: chain.record.escrow, abi: openPayEscrowAbi, functionName: "setSigner", args: [signer, authorised] });
   await createRpcClient([chain.url]).waitForTransactionReceipt({ hash });
+}
+
+/**
+ * A browser wallet (an EIP-1193 provider at `window.ethereum`) holding `key`: it answers with its address and signs
+ * personal_sign in the test process, as a wallet would after its prompt. It sends no transactions.
+ */
+export async function injectKeyWallet(page: Page, key: Hex, chainId: number): Promise<{ signed: string[] }> {
+  const account = privateKeyToAccount(key);
+  const signed: string[] = [];
+  await page.exposeFunction("__openPayKeyWallet", async (method: string, params: unknown[]) => {
+    switch (method) {
+      case "eth_requestAccounts":
+      case "eth_accounts":
+        return { result: [account.address] };
+      case "eth_chainId":
+        return { result: `0x${chainId.toString(16)}` };
+      case "personal_sign": {
+        const [data, address] = params as [Hex, string];
+        if (address.toLowerCase() !== account.address.toLowerCase()) return { error: { code: 4100, message: `not this wallet's account: ${address}` } };
+        signed.push(hexToString(data));
+        return { result: await account.signMessage({ message: { raw: data } }) };
+      }
+      default:
+        return { error: { code: 4200, message: `this test wallet does not support ${method}` } };
+    }
+  });
+  await page.addInitScript(() => {
+    type Answer = { result?: unknown; error?: { code: number; message: string } };
+    (window as unknown as { ethereum: unknown }).ethereum = {
+      async request({ method, params }: { method: string; params?: unknown[] }) {
+        const call = (window as unknown as { __openPayKeyWallet: (method: string, params: unknown[]) => Promise<Answer> }).__openPayKeyWallet;
+        const answer = await call(method, params ?? []);
+        if (answer.error) throw Object.assign(new Error(answer.error.message), { code: answer.error.code });
+        return answer.result;
+      },
+      on() {},
+      removeListener() {},
+    };
+  });
+  return { signed };
 }
