@@ -70,7 +70,7 @@ describe("dashboard sign-in over HTTP (PostgreSQL, Hardhat)", function () {
     expect(csrfOf(page.body)).to.equal(rows[0].csrf_token);
   });
 
-  it("refuses a replayed message, a message for another domain, and a sign-in posted by another site", async function () {
+  it("refuses a replayed message, a message for another domain, a forged signature, and a sign-in posted by another site", async function () {
     const signed = await signedBy(merchantAccount);
     expect((await call(stack, "POST", "/dashboard/sign-in", { body: signed, headers: origin() })).status).to.equal(200);
     const replay = await call(stack, "POST", "/dashboard/sign-in", { body: signed, headers: origin() });
@@ -85,6 +85,17 @@ describe("dashboard sign-in over HTTP (PostgreSQL, Hardhat)", function () {
     });
     expect(elsewhere.status).to.equal(401);
     expect(elsewhere.body.error.message).to.equal(`the message is for domain localhost:9999, this gateway is ${new URL(stack.url).host}`);
+
+    // A signature by another key: checked locally, then on chain as a contract wallet's would be, and refused.
+    const forged = await signedBy(merchantAccount);
+    forged.signature = await privateKeyToAccount(generatePrivateKey()).signMessage({ message: forged.message });
+    const badSignature = await call(stack, "POST", "/dashboard/sign-in", { body: forged, headers: origin() });
+    expect(badSignature.status).to.equal(401);
+    expect(badSignature.body.error).to.deep.equal({
+      type: "authentication_error",
+      message: `the signature is not ${merchantAccount.address}'s signature of this message`,
+      field: "signature",
+    });
 
     const crossSite = await call(stack, "POST", "/dashboard/sign-in", { body: await signedBy(merchantAccount), headers: { origin: "https://evil.example" } });
     expect(crossSite.status).to.equal(403);

@@ -24,7 +24,11 @@ export interface DashboardOptions {
 
 const signInBody = z.strictObject({
   message: z.string().max(4096),
-  signature: z.string().regex(/^0x[0-9a-fA-F]+$/, "a 0x-prefixed hex signature"),
+  // An EOA's is 65 bytes; a smart wallet's (ERC-1271, wrapped for ERC-6492) may be a few kilobytes.
+  signature: z
+    .string()
+    .max(16_384)
+    .regex(/^0x[0-9a-fA-F]+$/, "a 0x-prefixed hex signature"),
 });
 
 /**
