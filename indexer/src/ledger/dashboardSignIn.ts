@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { isAddressEqual, type Address, type Hex, type PublicClient } from "viem";
 import { openPayEscrowAbi } from "../chain/escrowAbi";
+import { ApiError } from "./apiErrors";
 import { issueNonce, useNonce, type NonceUse } from "../store/dashboardSessionStore";
 import { allMerchants, merchantsWithAddress, type Merchant } from "../store/merchantStore";
 import type { Db } from "../store/paymentStore";
@@ -42,7 +43,14 @@ export function dashboardAccess({ db, client, escrow, gatewaySigner }: { db: Db;
     useNonce: (nonce, now) => useNonce(db, nonce, now),
     merchantsWithAddress: (address) => merchantsWithAddress(db, address),
     allMerchants: () => allMerchants(db),
-    isSigner: (merchant, signer) => client.readContract({ address: escrow, abi: openPayEscrowAbi, functionName: "isSigner", args: [merchant, signer] }),
+    isSigner: async (merchant, signer) => {
+      try {
+        return await client.readContract({ address: escrow, abi: openPayEscrowAbi, functionName: "isSigner", args: [merchant, signer] });
+      } catch {
+        // Not knowing is no yes: the sign-in or the request waits for the chain rather than guessing.
+        throw new ApiError(503, "api_error", "cannot read the escrow's authorised signers from the chain right now; try again in a moment", undefined, 5);
+      }
+    },
     gatewaySigner,
     escrow,
   };
