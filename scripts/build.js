@@ -22,8 +22,8 @@ const ENTRY_POINTS = [
   "hardhat.config.ts",
 ];
 
-/** Files the code reads beside itself at run time: the token logos, and the checkout's script, bundled on first use. */
-const ASSETS = ["indexer/src/checkout/assets", "indexer/src/checkout/browser"];
+/** Files the code reads beside itself at run time: the token logos, and the checkout's and dashboard's scripts, bundled on first use. */
+const ASSETS = ["indexer/src/checkout/assets", "indexer/src/checkout/browser", "indexer/src/dashboard/browser"];
 
 async function main() {
   // Every file the entry points import, statically or by import(): esbuild's own resolution, packages left out.

@@ -183,7 +183,7 @@ function roleEnded(error: unknown, logger: pino.Logger, shutdown: Shutdown): voi
   }
 }
 
-/** The merchant API (serving the checkout) and the webhook worker, when ROLES has them. */
+/** The merchant API (serving the checkout and the dashboard) and the webhook worker, when ROLES has them. */
 async function startMerchantRoles(
   config: GatewayConfig,
   store: Store,
@@ -194,10 +194,11 @@ async function startMerchantRoles(
   shutdown: Shutdown,
 ): Promise<void> {
   if (config.roles.has("api")) {
-    const [{ apiContext }, { startApi }, { checkoutRoutes }] = await Promise.all([
+    const [{ apiContext }, { startApi }, { checkoutRoutes }, { dashboardRoutes }] = await Promise.all([
       import("./api/apiSetup"),
       import("./api/apiRole"),
       import("./checkout/checkoutRoutes"),
+      import("./dashboard/dashboardRoutes"),
     ]);
     const context = await apiContext({
       db: store.db,
@@ -218,7 +219,7 @@ async function startMerchantRoles(
         rateLimit: config.apiRateLimit,
         trustedProxies: config.apiTrustedProxies,
         logger: logger.child({ component: "api" }),
-        routes: [(app) => checkoutRoutes(app, context)],
+        routes: [(app) => checkoutRoutes(app, context), (app) => void dashboardRoutes(app, context, { gatewaySigner: context.intents.address })],
       });
     } catch (error) {
       throw new Misconfigured((error as Error).message);

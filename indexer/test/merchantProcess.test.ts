@@ -61,6 +61,11 @@ describe("the Open Pay process: indexer, merchant API and webhook worker togethe
     });
     const listening = await process.log("merchant API listening", { timeoutMs: 60_000 });
     const api = { url: String(listening.address) };
+    // The API process serves the dashboard too: its sign-in page and the script bundled for it.
+    const dashboard = await call(api, "GET", "/dashboard");
+    expect(dashboard.status).to.equal(200);
+    expect(dashboard.body).to.include('id="sign-in"');
+    expect((await call(api, "GET", "/dashboard/assets/dashboard.js")).status).to.equal(200);
 
     const endpoint = await call(api, "POST", "/v1/webhook_endpoints", { key, body: { url: receiver.url } });
     expect(endpoint.status).to.equal(201);

@@ -11,7 +11,7 @@ export interface ApiRoleContext {
   rateLimit: number;
   trustedProxies: readonly string[];
   logger: FastifyBaseLogger;
-  /** Routes served on the same port (the checkout's). */
+  /** Routes served on the same port (the checkout's, the dashboard's). */
   routes: ReadonlyArray<(app: FastifyInstance) => void>;
 }
 

@@ -79,3 +79,20 @@ export async function updateCheckoutSettings(db: Db, merchantId: string, changes
   if (Object.keys(values).length > 0) await db.updateTable("merchants").set(values).where("id", "=", merchantId).execute();
   return checkoutSettingsOf(db, merchantId);
 }
+
+/** The merchants whose on-chain address is `address` (any letter case): whom that address may sign in to. */
+export async function merchantsWithAddress(db: Db, address: Address): Promise<Merchant[]> {
+  const rows = await db
+    .selectFrom("merchants")
+    .select(["id", "name", "address"])
+    .where((eb) => eb(eb.fn("lower", ["address"]), "=", address.toLowerCase()))
+    .orderBy("id")
+    .execute();
+  return rows.map((row) => ({ id: row.id, name: row.name, address: row.address as Address }));
+}
+
+/** Every merchant of this gateway. */
+export async function allMerchants(db: Db): Promise<Merchant[]> {
+  const rows = await db.selectFrom("merchants").select(["id", "name", "address"]).orderBy("id").execute();
+  return rows.map((row) => ({ id: row.id, name: row.name, address: row.address as Address }));
+}

@@ -271,6 +271,28 @@ export interface MerchantLedgerTable {
   announced_at: Timestamp | null;
 }
 
+/** A Sign-In with Ethereum nonce the dashboard issued (migration 002). */
+export interface DashboardNoncesTable {
+  nonce: string;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+}
+
+/** A dashboard session, by the SHA-256 of its id (migration 002). */
+export interface DashboardSessionsTable {
+  id_hash: string;
+  merchant_id: string;
+  address: string;
+  role: "merchant" | "signer";
+  csrf_token: string;
+  created_at: Timestamp;
+  renewed_at: Timestamp;
+  expires_at: Timestamp;
+  ends_at: Timestamp;
+  previous_id_hash: string | null;
+  previous_expires_at: Timestamp | null;
+}
+
 export interface Database {
   keeper_actions: KeeperActionsTable;
   payments: PaymentsTable;
@@ -288,4 +310,6 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
   merchant_ledger: MerchantLedgerTable;
+  dashboard_nonces: DashboardNoncesTable;
+  dashboard_sessions: DashboardSessionsTable;
 }

@@ -1,0 +1,96 @@
+/**
+ * The dashboard's script, run in the merchant's browser (bundled with viem by dashboardScript.ts). On the sign-in
+ * page it has the browser wallet (an EIP-1193 provider at window.ethereum) sign a Sign-In with Ethereum (EIP-4361)
+ * message for this gateway and sends it; on a signed-in page it signs out. Every state-changing request carries the
+ * session's CSRF token in a header, which another site can neither read nor send.
+ */
+import { BaseError, createClient, custom, UserRejectedRequestError, type EIP1193Provider } from "viem";
+// The actions one by one rather than a wallet client: the bundle keeps only what it calls.
+import { requestAddresses, signMessage } from "viem/actions";
+import { createSiweMessage } from "viem/siwe";
+
+/** How long the message lets itself be used: the gateway's nonce lasts about as long. */
+const MESSAGE_TTL_MS = 5 * 60_000;
+const CSRF_HEADER = "x-openpay-csrf";
+
+const signInPage = document.getElementById("sign-in-page");
+if (signInPage) startSignIn(signInPage);
+const signOut = document.getElementById("sign-out") as HTMLButtonElement | null;
+if (signOut) signOut.addEventListener("click", () => void leave(signOut));
+
+/** The error message of a gateway's JSON answer, or a sentence about the status. */
+async function problemOf(response: Response): Promise<string> {
+  try {
+    const body = (await response.json()) as { error?: { message?: string } };
+    if (body.error?.message) return body.error.message;
+  } catch {
+    // not JSON
+  }
+  return `the gateway answered ${response.status}`;
+}
+
+function startSignIn(main: HTMLElement): void {
+  const button = document.getElementById("sign-in") as HTMLButtonElement | null;
+  const status = document.getElementById("sign-in-status")!;
+  const chainId = Number(main.dataset.chainId);
+  const say = (text: string, error = false) => {
+    status.textContent = text;
+    if (error) status.dataset.state = "error";
+    else delete status.dataset.state;
+  };
+  button?.addEventListener("click", async () => {
+    const provider = (window as unknown as { ethereum?: EIP1193Provider }).ethereum;
+    if (!provider) return say("No browser wallet found: install one (MetaMask, Rabby, Coinbase Wallet…) and reload this page.", true);
+    button.disabled = true;
+    try {
+      const wallet = createClient({ transport: custom(provider) });
+      say("Asking your wallet for its address…");
+      const [address] = await requestAddresses(wallet);
+      say("Getting a sign-in code from the gateway…");
+      const issued = await fetch("/dashboard/sign-in/nonce", { cache: "no-store" });
+      if (!issued.ok) throw new Error(await problemOf(issued));
+      const { nonce } = (await issued.json()) as { nonce: string };
+      const now = new Date();
+      const message = createSiweMessage({
+        domain: location.host,
+        address,
+        statement: "Sign in to the Open Pay dashboard.",
+        uri: `${location.origin}/dashboard`,
+        version: "1",
+        chainId,
+        nonce,
+        issuedAt: now,
+        expirationTime: new Date(now.getTime() + MESSAGE_TTL_MS),
+      });
+      say("Sign the message in your wallet to sign in…");
+      const signature = await signMessage(wallet, { account: address, message });
+      say("Checking the signature…");
+      const answer = await fetch("/dashboard/sign-in", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ message, signature }),
+      });
+      if (!answer.ok) throw new Error(await problemOf(answer));
+      say("Signed in. Opening your dashboard…");
+      location.assign("/dashboard");
+    } catch (error) {
+      button.disabled = false;
+      if (error instanceof BaseError && error.walk((cause) => cause instanceof UserRejectedRequestError)) {
+        say("You declined in your wallet: nothing was signed.", true);
+      } else {
+        say(`Not signed in: ${error instanceof BaseError ? error.shortMessage : (error as Error).message}`, true);
+      }
+    }
+  });
+}
+
+async function leave(button: HTMLButtonElement): Promise<void> {
+  const status = document.getElementById("dashboard-status");
+  const token = document.querySelector<HTMLMetaElement>("meta[name=openpay-csrf]")?.content ?? "";
+  button.disabled = true;
+  if (status) status.textContent = "Signing out…";
+  const answer = await fetch("/dashboard/sign-out", { method: "POST", headers: { [CSRF_HEADER]: token } }).catch(() => undefined);
+  if (answer?.ok) return location.assign("/dashboard");
+  button.disabled = false;
+  if (status) status.textContent = `Not signed out: ${answer ? await problemOf(answer) : "the gateway did not answer"}`;
+}

@@ -1,0 +1,67 @@
+import type { DashboardSession } from "../ledger/dashboardSessions";
+
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+
+/**
+ * The head of every dashboard page: its style and script are served beside it (the CSP allows nothing else), and a
+ * signed-in page carries the session's CSRF token for the script's state-changing requests.
+ */
+function page(title: string, body: string, csrfToken?: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+${csrfToken ? `<meta name="openpay-csrf" content="${escapeHtml(csrfToken)}">\n` : ""}<title>${escapeHtml(title)} — Open Pay dashboard</title>
+<link rel="stylesheet" href="/dashboard/assets/dashboard.css">
+<script src="/dashboard/assets/dashboard.js" defer></script>
+</head>
+<body>
+${body}
+</body>
+</html>
+`;
+}
+
+/**
+ * The sign-in page: one button, which has the browser wallet sign a Sign-In with Ethereum message for this gateway's
+ * chain, and a live region telling each step and any refusal. `notice` says why a session ended, `problem` why this
+ * gateway cannot sign in at all.
+ */
+export function signInPage({ chainId, notice, problem }: { chainId: number; notice?: string; problem?: string }): string {
+  return page(
+    "Sign in",
+    `<main id="sign-in-page" data-chain-id="${chainId}">
+  <h1>Open Pay dashboard</h1>
+  <p>Sign in with your browser wallet: the merchant's own address, or a signer the merchant authorised on the escrow. Signing in sends no transaction and costs nothing.</p>
+  ${notice ? `<p class="notice" id="notice">${escapeHtml(notice)}</p>` : ""}
+  ${problem ? `<p class="problem" id="problem">${escapeHtml(problem)}</p>` : `<button type="button" id="sign-in">Sign in with wallet</button>`}
+  <p id="sign-in-status" role="status" aria-live="polite"></p>
+  <noscript><p>Signing in needs JavaScript and a browser wallet.</p></noscript>
+</main>`,
+  );
+}
+
+const roleText = { merchant: "the merchant's address", signer: "an authorised signer" } as const;
+
+/** The signed-in dashboard: who is signed in to which merchant, and the way out. Later parts fill `#dashboard-content`. */
+export function signedInPage(session: DashboardSession): string {
+  const { merchant } = session;
+  return page(
+    merchant.name,
+    `<header class="bar">
+  <span class="brand">Open Pay</span>
+  <button type="button" id="sign-out">Sign out</button>
+</header>
+<main id="dashboard" data-merchant="${escapeHtml(merchant.id)}">
+  <h1 id="merchant-name">${escapeHtml(merchant.name)}</h1>
+  <dl class="account">
+    <dt>Merchant address</dt><dd><code id="merchant-address">${escapeHtml(merchant.address)}</code></dd>
+    <dt>Signed in as</dt><dd><code id="signed-in-address">${escapeHtml(session.address)}</code> <span class="role">(${roleText[session.role]})</span></dd>
+  </dl>
+  <section id="dashboard-content" aria-label="Your shop"></section>
+  <p id="dashboard-status" role="status" aria-live="polite"></p>
+</main>`,
+    session.csrfToken,
+  );
+}

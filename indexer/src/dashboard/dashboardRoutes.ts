@@ -1,0 +1,128 @@
+import type { FastifyInstance, FastifyReply } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import type { Address } from "viem";
+import { z } from "zod";
+import { ApiError } from "../ledger/apiErrors";
+import { endSession, startSession } from "../ledger/dashboardSessions";
+import { dashboardAccess, newSignInNonce, signIn } from "../ledger/dashboardSignIn";
+import type { GatewayContext } from "../ledger/gatewayContext";
+import { SignInRefused, type SignInExpectations } from "../ledger/signInMessage";
+import { checkoutCsp } from "../payments/frameAncestors";
+import { DashboardGuard } from "./dashboardGuard";
+import { signedInPage, signInPage } from "./dashboardPage";
+import { dashboardScript } from "./dashboardScript";
+import { DASHBOARD_CSS } from "./dashboardStyle";
+import { cookieSecurity } from "./sessionCookie";
+
+/** What the dashboard needs beside the gateway's shared context. */
+export interface DashboardOptions {
+  /** The API's intent signer: authorised by every merchant, it never signs in (dashboardSignIn.ts). */
+  gatewaySigner: Address;
+  /** The clock sessions and messages are judged by; tests move it. */
+  now?: () => Date;
+}
+
+const signInBody = z.strictObject({
+  message: z.string().max(4096),
+  // An EOA's is 65 bytes; a smart wallet's (ERC-1271, wrapped for ERC-6492) may be a few kilobytes.
+  signature: z
+    .string()
+    .max(16_384)
+    .regex(/^0x[0-9a-fA-F]+$/, "a 0x-prefixed hex signature"),
+});
+
+/**
+ * The merchant dashboard at /dashboard, served by the API process beside the checkout: the sign-in page, Sign-In with
+ * Ethereum (a nonce, then the signed message), and the signed-in page. Every later dashboard route asks the guard
+ * (`DashboardGuard.require`) who is signed in, and answers only for that session's merchant. Returns the guard.
+ */
+export function dashboardRoutes(app: FastifyInstance, context: GatewayContext, options: DashboardOptions): DashboardGuard {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const now = options.now ?? (() => new Date());
+  const publicUrl = new URL(context.views.publicUrl);
+  const expected: SignInExpectations = { domain: publicUrl.host, origin: publicUrl.origin, chainId: context.chainId };
+  const secure = cookieSecurity(publicUrl.href);
+  // Over plain http to another machine a session cookie could be read on the way: the dashboard does not sign in.
+  const insecure =
+    secure === undefined ? `The dashboard signs in over https only: PUBLIC_URL (${publicUrl.origin}) is http on a host other than this machine.` : undefined;
+  const ports = dashboardAccess({ db: context.db, client: context.client, escrow: context.escrow, gatewaySigner: options.gatewaySigner });
+  const guard = new DashboardGuard(context.db, ports, publicUrl.origin, secure ?? true, now);
+
+  const html = (reply: FastifyReply, body: string) =>
+    reply
+      .header("content-type", "text/html; charset=utf-8")
+      // As the checkout's: everything from the gateway's own origin, and framed by nobody (no clickjacking).
+      .header("content-security-policy", checkoutCsp([]))
+      .header("cache-control", "no-store")
+      .header("referrer-policy", "same-origin")
+      .header("x-content-type-options", "nosniff")
+      .send(body);
+  const asset = (type: string, body: () => string | Promise<string>) => async (_request: unknown, reply: FastifyReply) =>
+    reply
+      .header("content-type", type)
+      .header("cache-control", "public, max-age=300")
+      .header("x-content-type-options", "nosniff")
+      .send(await body());
+  api.get(
+    "/dashboard/assets/dashboard.css",
+    { schema: { hide: true } },
+    asset("text/css; charset=utf-8", () => DASHBOARD_CSS),
+  );
+  api.get("/dashboard/assets/dashboard.js", { schema: { hide: true } }, asset("text/javascript; charset=utf-8", dashboardScript));
+  // Built now, so that the first merchant does not wait for it; a failure shows on the first request for it.
+  dashboardScript().catch(() => undefined);
+
+  api.get("/dashboard", { schema: { hide: true } }, async (request, reply) => {
+    const { session, revoked } = await guard.session(request, reply);
+    if (session) return html(reply, signedInPage(session));
+    const notice = revoked
+      ? `You were signed out: ${revoked.address} is no longer an authorised signer of ${revoked.merchant.name} on the escrow.`
+      : guard.presentedId(request)
+        ? "Your session ended: sign in again."
+        : undefined;
+    return html(reply, signInPage({ chainId: context.chainId, notice, problem: insecure }));
+  });
+
+  api.get("/dashboard/sign-in/nonce", { schema: { hide: true } }, async (_request, reply) => {
+    if (insecure) throw new ApiError(403, "permission_error", insecure);
+    const { nonce, expiresAt } = await newSignInNonce(context.db, now());
+    return reply.header("cache-control", "no-store").send({ nonce, expires_at: expiresAt.toISOString(), domain: expected.domain, chain_id: expected.chainId });
+  });
+
+  api.post("/dashboard/sign-in", { schema: { hide: true, body: signInBody } }, async (request, reply) => {
+    if (insecure) throw new ApiError(403, "permission_error", insecure);
+    // Login CSRF: another site must not sign this browser in to an account of its choosing.
+    guard.requireOwnOrigin(request);
+    let account;
+    try {
+      account = await signIn(ports, expected, { message: request.body.message, signature: request.body.signature as `0x${string}` }, now());
+    } catch (error) {
+      if (!(error instanceof SignInRefused)) throw error;
+      const type = error.statusCode === 403 ? "permission_error" : error.statusCode === 400 ? "invalid_request_error" : "authentication_error";
+      throw new ApiError(error.statusCode, type, error.message, error.field);
+    }
+    const { id, session } = await startSession(context.db, account, now(), guard.presentedId(request));
+    guard.setCookie(reply, id, session.expiresAt);
+    return reply.header("cache-control", "no-store").send({
+      merchant: { id: account.merchant.id, name: account.merchant.name, address: account.merchant.address },
+      address: account.address,
+      role: account.role,
+    });
+  });
+
+  // Signing out is a change like any other (Origin and CSRF token); a browser whose session ended already is only
+  // told to forget its cookie.
+  api.post("/dashboard/sign-out", { schema: { hide: true } }, async (request, reply) => {
+    guard.requireOwnOrigin(request);
+    const id = guard.presentedId(request);
+    const { session } = id ? await guard.session(request, reply) : {};
+    if (id && session) {
+      guard.requireCsrfToken(request, session);
+      await endSession(context.db, id);
+    }
+    guard.clearCookie(reply);
+    return reply.code(204).send();
+  });
+
+  return guard;
+}
