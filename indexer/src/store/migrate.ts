@@ -1,6 +1,6 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from "kysely";
 import * as initial from "./migrations/001_initial";
-import * as dashboardSignIn from "./migrations/002_dashboard_sign_in";
+import * as dashboardSignIn from "./migrations/004_dashboard_sign_in";
 
 /**
  * The schema's versions in order. Listed here rather than read from a folder so that bundles and ts-node agree.
@@ -8,7 +8,7 @@ import * as dashboardSignIn from "./migrations/002_dashboard_sign_in";
  */
 const MIGRATIONS: Record<string, Migration> = {
   "001_initial": initial,
-  "002_dashboard_sign_in": dashboardSignIn,
+  "004_dashboard_sign_in": dashboardSignIn,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
