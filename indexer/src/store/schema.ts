@@ -271,14 +271,14 @@ export interface MerchantLedgerTable {
   announced_at: Timestamp | null;
 }
 
-/** A Sign-In with Ethereum nonce the dashboard issued (migration 002). */
+/** A Sign-In with Ethereum nonce the dashboard issued (migration 004). */
 export interface DashboardNoncesTable {
   nonce: string;
   expires_at: Timestamp;
   used_at: Timestamp | null;
 }
 
-/** A dashboard session, by the SHA-256 of its id (migration 002). */
+/** A dashboard session, by the SHA-256 of its id (migration 004). */
 export interface DashboardSessionsTable {
   id_hash: string;
   merchant_id: string;
