@@ -1,12 +1,14 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from "kysely";
 import * as initial from "./migrations/001_initial";
+import * as ledgerWithoutDeposits from "./migrations/002_ledger_without_deposits";
 
 /**
  * The schema's versions in order. Listed here rather than read from a folder so that bundles and ts-node agree.
- * Nothing has shipped, so there is one: a change to a deployed schema adds a version, never edits one.
+ * A change to a deployed schema adds a version, never edits one.
  */
 const MIGRATIONS: Record<string, Migration> = {
   "001_initial": initial,
+  "002_ledger_without_deposits": ledgerWithoutDeposits,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

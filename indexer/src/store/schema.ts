@@ -253,7 +253,10 @@ export interface WebhookAttemptsTable {
   error: string | null;
 }
 
-/** The escrow's merchant-level events: balances are summed from them (migration 010). */
+/**
+ * The escrow's merchant-level events: balances are summed from them. Deposits are not among them (migration 003): a
+ * completion's credit is worked out from its payment's deposits in payment_events.
+ */
 export interface MerchantLedgerTable {
   chain_id: number;
   block_number: BlockNumber;
@@ -262,7 +265,7 @@ export interface MerchantLedgerTable {
   transaction_hash: string;
   merchant: string;
   token: string;
-  kind: "deposited" | "completed" | "refunded" | "withdrawn";
+  kind: "completed" | "refunded" | "withdrawn";
   payment_id: string | null;
   amount: Numeric;
   fee: ColumnType<string, string | bigint | undefined, string | bigint>;
