@@ -100,7 +100,7 @@ function dueHead(payment: Payment, from: number, to: number, confirmedAt: (head:
 /**
  * Applies a stretch of chain in one database transaction: the rollback to the common ancestor after a
  * reorganisation, the payment events and the settlements the escrow agreed to, in chain order, the changes with
- * their outbox events, the kept blocks and the checkpoint. A crash anywhere leaves either all of it or none.
+ * their announcements, the kept blocks and the checkpoint. A crash anywhere leaves either all of it or none.
  *
  * A settlement is made at the first head of the stretch where it was due, between that block's events and the next
  * block's: a stretch read in one range gives the same changes, in the same order, as the same blocks followed one by

@@ -1,6 +1,7 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from "kysely";
 import * as initial from "./migrations/001_initial";
 import * as ledgerWithoutDeposits from "./migrations/002_ledger_without_deposits";
+import * as announcedChanges from "./migrations/003_announced_changes";
 
 /**
  * The schema's versions in order. Listed here rather than read from a folder so that bundles and ts-node agree.
@@ -9,6 +10,7 @@ import * as ledgerWithoutDeposits from "./migrations/002_ledger_without_deposits
 const MIGRATIONS: Record<string, Migration> = {
   "001_initial": initial,
   "002_ledger_without_deposits": ledgerWithoutDeposits,
+  "003_announced_changes": announcedChanges,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
