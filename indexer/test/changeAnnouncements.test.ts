@@ -16,6 +16,8 @@ import { newMerchant, newPayment, openCheckout, testViews, WEBHOOK_CHAIN_ID } fr
  * dispatchers overlap or fail, and a payment's announcements in order.
  */
 
+const USD = 10n ** 18n;
+
 /** Records `count` more changes of the payment (deposits that leave it pending), each with the payment as of it. */
 async function moreChanges(db: Db, id: Hex, count: number): Promise<void> {
   const { payment } = (await loadPayments(db, WEBHOOK_CHAIN_ID, [id])).get(id)!;
@@ -24,13 +26,13 @@ async function moreChanges(db: Db, id: Hex, count: number): Promise<void> {
     const sequence = payment.sequence + i;
     changes.push({
       change: { paymentId: id, sequence, from: payment.status, to: payment.status, reason: "deposit" },
-      payment: { ...payment, sequence, receivedUsd: payment.receivedUsd + BigInt(i) },
+      payment: { ...payment, sequence, receivedUsd: payment.receivedUsd + BigInt(i) * USD },
     });
   }
   await insertChanges(db, WEBHOOK_CHAIN_ID, changes);
   await db
     .updateTable("payments")
-    .set({ sequence: payment.sequence + count })
+    .set({ sequence: payment.sequence + count, received_usd: (payment.receivedUsd + BigInt(count) * USD).toString() })
     .where("id", "=", id)
     .execute();
 }
@@ -94,13 +96,14 @@ describeEachStore("status changes as their own announcements", (store: () => Sto
     await moreChanges(db, id, 2);
     await dispatch(db);
     const bodies = (await db.selectFrom("webhook_events").select(["sequence", "body"]).where("payment_id", "=", id).orderBy("sequence").execute()).map(
-      (row) => JSON.parse(row.body).data as { sequence: number; status: string },
+      (row) => JSON.parse(row.body).data as { sequence: number; status: string; received_usd: string },
     );
-    expect(bodies.map((data) => [data.sequence, data.status])).to.deep.equal([
-      [0, "initiated"],
-      [1, "pending"],
-      [2, "pending"],
-      [3, "pending"],
+    // What each change had received, not the 2 USD the payment holds when dispatched.
+    expect(bodies.map((data) => [data.sequence, data.status, data.received_usd])).to.deep.equal([
+      [0, "initiated", "0.00"],
+      [1, "pending", "0.00"],
+      [2, "pending", "1.00"],
+      [3, "pending", "2.00"],
     ]);
   });
 

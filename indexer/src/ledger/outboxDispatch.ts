@@ -1,3 +1,4 @@
+import { newPayment } from "../payments/payment";
 import { modeOfChain } from "../payments/paymentResource";
 import { BALANCE_EVENT_TYPES, eventTypeOf, WEBHOOK_EVENT_TYPES, type WebhookEventType } from "../payments/webhookEventTypes";
 import type { WithdrawalOutboxData } from "../store/merchantLedgerStore";
@@ -36,7 +37,7 @@ export interface DispatchOutcome {
  * merchant to tell and are dropped.
  *
  * The body is the payment resource as of the change: built from the current record with the machine's state taken
- * from the announcement, so that a merchant reading events late still sees each status (and its previous_status and
+ * from the announcement (over the state it was registered with), so that a merchant reading events late still sees each status (and its previous_status and
  * sequence) as it was.
  */
 export async function dispatchOutbox(db: Db, views: PaymentViews, { limit, now }: { limit: number; now?: Date }): Promise<DispatchOutcome> {
@@ -68,7 +69,9 @@ export async function dispatchOutbox(db: Db, views: PaymentViews, { limit, now }
         continue;
       }
       const at = new Date(row.created_at);
-      const payment = { ...record.payment, ...content.payment };
+      // A change's announcement holds what differs from the payment as registered (`outboxPayment`); a creation's
+      // holds it all.
+      const payment = { ...(content.change ? newPayment(record.payment) : record.payment), ...content.payment };
       announced.push({ type, at, record: { ...record, payment, updatedAt: at } });
     }
     const resources = await views.resources(
