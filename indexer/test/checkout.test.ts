@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { sql } from "kysely";
 import hre from "hardhat";
 import type { Hex } from "viem";
-import { storedPayment } from "./support/paymentRecords";
+import { outboxTypes, storedPayment } from "./support/paymentRecords";
 import { catchUp, localIndexer, mine, mineAt, SETTINGS, useLocalChain } from "./support/localChain";
 import { createdPayment, expectError, freshStackEachTest, payOnChain } from "./support/merchantApiHelpers";
 import { call } from "./support/merchantApiStack";
@@ -79,9 +79,7 @@ describe("hosted checkout page", function () {
     expect((await page(`${f.api.url}/checkout/${payment.id}`)).status).to.equal(200);
     expect((await page(`${f.api.url}/checkout/${payment.id}`)).status).to.equal(200);
     expect((await call(f.api, "GET", `/v1/payments/${payment.id}`, { key: f.key })).body).to.include({ status: "initiated", sequence: 0 });
-    expect((await f.db.selectFrom("outbox").select("type").where("payment_id", "=", payment.id).execute()).map((row) => row.type)).to.deep.equal([
-      "payment.created",
-    ]);
+    expect(await outboxTypes(f.db, payment.id)).to.deep.equal(["payment.created"]);
     // What the page's script sends once it is shown to a person.
     expect((await call(f.api, "POST", `/checkout/${payment.id}/opened`)).status).to.equal(204);
     expect((await call(f.api, "POST", `/checkout/${payment.id}/opened`)).status).to.equal(204);
@@ -89,8 +87,7 @@ describe("hosted checkout page", function () {
     const read = await call(f.api, "GET", `/v1/payments/${payment.id}`, { key: f.key });
     expect(read.body).to.include({ status: "pending", previous_status: "initiated", sequence: 1 });
     expect(read.body.history.map((entry: { reason: string }) => entry.reason)).to.deep.equal(["checkout_opened"]);
-    const outbox = await f.db.selectFrom("outbox").select("type").where("payment_id", "=", payment.id).orderBy("id").execute();
-    expect(outbox.map((row) => row.type)).to.deep.equal(["payment.created", "payment.pending"]);
+    expect(await outboxTypes(f.db, payment.id)).to.deep.equal(["payment.created", "payment.pending"]);
   });
 
   it("feeds the page the status: waiting, then confirming with its confirmations", async function () {

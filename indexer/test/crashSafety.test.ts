@@ -38,6 +38,7 @@ import {
   type SignedPayment,
 } from "./support/localChain";
 import { freshPostgresDatabase, TEST_POSTGRES_URL } from "./support/stores";
+import { waitingAnnouncements } from "./support/paymentRecords";
 
 /**
  * Killing the indexer process at any moment (SIGKILL) and restarting it gives exactly the statuses, history, outbox,
@@ -251,13 +252,10 @@ async function readState(db: Db): Promise<StoreState> {
     .orderBy("payment_id")
     .orderBy("sequence")
     .execute();
-  const outbox = await db
-    .selectFrom("outbox")
-    .select(["payment_id", "type", "data"])
-    .where("chain_id", "=", CHAIN_ID)
-    .orderBy("payment_id")
-    .orderBy("id")
-    .execute();
+  // What the webhook dispatcher will announce (outbox rows and status changes not announced yet), a payment's in order.
+  const outbox = (await waitingAnnouncements(db, CHAIN_ID))
+    .map(({ payment_id, type, data }) => ({ payment_id, type, data }))
+    .sort((a, b) => (a.payment_id < b.payment_id ? -1 : a.payment_id > b.payment_id ? 1 : 0));
   const events = await db
     .selectFrom("payment_events")
     .select(["payment_id", "kind", "block_number", "log_index", "block_hash", "transaction_hash", "data"])
@@ -282,7 +280,7 @@ async function readState(db: Db): Promise<StoreState> {
   };
 }
 
-/** Nothing applied twice: one event per log and payment, consecutive sequences, one outbox event per change. */
+/** Nothing applied twice: one event per log and payment, consecutive sequences, one announcement per change. */
 function expectNoDuplicates(label: string, state: StoreState) {
   const logs = state.events.map((e) => `${e.block_number}/${e.log_index}/${e.payment_id}`);
   expect(new Set(logs).size, `${label}: payment events recorded twice`).to.equal(logs.length);
@@ -292,7 +290,7 @@ function expectNoDuplicates(label: string, state: StoreState) {
   for (const [id, sequences] of perPayment) {
     expect(sequences, `${label}: sequences of ${id}`).to.deep.equal(sequences.map((_, i) => i + 1));
   }
-  expect(state.outbox.length, `${label}: outbox events per status change`).to.equal(state.statusChanges.length);
+  expect(state.outbox.length, `${label}: announcements per status change`).to.equal(state.statusChanges.length);
 }
 
 /** Rows equal one by one: a difference names the table, how many rows differ, and shows the first of them. */

@@ -3,7 +3,8 @@ import { sql } from "kysely";
 import type { Address, Hex } from "viem";
 import { applyMerchantLogs } from "../src/indexing/merchantBalances";
 import type { MerchantLog } from "../src/payments/merchantBalance";
-import type { Db } from "../src/store/paymentStore";
+import type { Deposited } from "../src/payments/paymentEvents";
+import { chainEventKey, insertEvents, type Db, type EventRow } from "../src/store/paymentStore";
 import { describeEachStore } from "./support/stores";
 
 const CHAIN = 31337;
@@ -12,8 +13,8 @@ const TOKEN = `0x${"BB".repeat(20)}` as Address;
 const P = `0x${"01".repeat(32)}` as Hex;
 const Q = `0x${"02".repeat(32)}` as Hex;
 
-const log = (kind: "deposited" | "completed", paymentId: Hex, blockNumber: number, logIndex: number, amount: bigint, fee = 0n): MerchantLog => ({
-  kind,
+const completion = (paymentId: Hex, blockNumber: number, logIndex: number, amount: bigint, fee = 0n): MerchantLog => ({
+  kind: "completed",
   merchant: MERCHANT,
   token: TOKEN,
   amount,
@@ -26,11 +27,28 @@ const log = (kind: "deposited" | "completed", paymentId: Hex, blockNumber: numbe
   transactionHash: `0x${"cc".repeat(32)}`,
 });
 
+/** A deposit as the batch records it first: a payment event (the ledger keeps no row of it). */
+const deposit = (paymentId: Hex, blockNumber: number, logIndex: number, amount: bigint): EventRow => ({
+  paymentId,
+  event: {
+    kind: "deposited",
+    position: { blockNumber, logIndex },
+    transactionHash: `0x${"cc".repeat(32)}`,
+    payer: `0x${"dd".repeat(20)}`,
+    token: TOKEN,
+    amount,
+    valueUsd: amount,
+    receivedUsd: amount,
+    remainingUsd: 0n,
+  },
+});
+
 /**
- * Applies the logs in a transaction of their own; returns the ledger rows it updated (PostgreSQL's own count, which
- * holds this session's counts not yet flushed to the shared statistics too: hence the difference).
+ * Records the deposits and applies the logs in a transaction of its own, as a batch does; returns the ledger rows it
+ * updated (PostgreSQL's own count, which holds this session's counts not yet flushed to the shared statistics too:
+ * hence the difference).
  */
-async function apply(db: Db, logs: MerchantLog[]): Promise<number> {
+async function apply(db: Db, deposits: EventRow[], logs: MerchantLog[]): Promise<number> {
   return db.transaction().execute(async (trx) => {
     const updated = async () =>
       Number(
@@ -40,7 +58,11 @@ async function apply(db: Db, logs: MerchantLog[]): Promise<number> {
         ).rows[0].updated,
       );
     const before = await updated();
-    await applyMerchantLogs(trx, CHAIN, { logs, confirmedBlock: 0 });
+    const inserted = await insertEvents(trx, CHAIN, deposits);
+    const fresh = deposits.filter(({ paymentId, event }) =>
+      inserted.has(chainEventKey(paymentId, (event as Deposited).position.blockNumber, (event as Deposited).position.logIndex)),
+    );
+    await applyMerchantLogs(trx, CHAIN, { logs, deposits: fresh.map(({ paymentId }) => paymentId), confirmedBlock: 0 });
     return (await updated()) - before;
   });
 }
@@ -54,26 +76,33 @@ describeEachStore("the merchant ledger's credits", (store) => {
   it("writes a new completion once, with its credit, and updates a recorded one only when a deposit found late changes it", async function () {
     const { db } = store();
     // A payment paid in two deposits (the second completing it, a fee of 1 taken), another in one.
-    const updatedFirst = await apply(db, [log("deposited", P, 10, 0, 4n), log("completed", P, 10, 2, 6n, 1n), log("completed", Q, 11, 0, 5n)]);
+    const updatedFirst = await apply(db, [deposit(P, 10, 0, 4n)], [completion(P, 10, 2, 6n, 1n), completion(Q, 11, 0, 5n)]);
     expect(updatedFirst, "no row written twice").to.equal(0);
-    expect(await ledger(db)).to.deep.equal([
-      [10, 0, "deposited", 0n],
+    expect(await ledger(db), "deposits are payment events, not ledger rows").to.deep.equal([
       [10, 2, "completed", 9n],
       [11, 0, "completed", 5n],
     ]);
 
     // A re-read finds a deposit of the first payment the first read left out (and returns one already recorded).
-    const updatedLate = await apply(db, [log("deposited", P, 10, 0, 4n), log("deposited", P, 10, 1, 3n)]);
+    const updatedLate = await apply(db, [deposit(P, 10, 0, 4n), deposit(P, 10, 1, 3n)], []);
     expect(updatedLate, "only the completion the late deposit changes").to.equal(1);
     expect(await ledger(db)).to.deep.equal([
-      [10, 0, "deposited", 0n],
-      [10, 1, "deposited", 0n],
       [10, 2, "completed", 12n],
       [11, 0, "completed", 5n],
     ]);
 
     // Read again with nothing new: nothing changes.
-    expect(await apply(db, [log("completed", P, 10, 2, 6n, 1n)])).to.equal(0);
-    expect((await ledger(db))[2]).to.deep.equal([10, 2, "completed", 12n]);
+    expect(await apply(db, [deposit(P, 10, 1, 3n)], [completion(P, 10, 2, 6n, 1n)])).to.equal(0);
+    expect((await ledger(db))[0]).to.deep.equal([10, 2, "completed", 12n]);
+  });
+
+  it("credits only the deposits in the completing token, whatever their address's case", async function () {
+    const { db } = store();
+    const other = { ...deposit(P, 10, 1, 100n) };
+    other.event = { ...(other.event as Deposited), token: `0x${"ee".repeat(20)}` };
+    const lower = { ...deposit(P, 10, 0, 4n) };
+    lower.event = { ...(lower.event as Deposited), token: TOKEN.toLowerCase() as Address };
+    await apply(db, [lower, other], [completion(P, 11, 0, 6n, 1n)]);
+    expect(await ledger(db)).to.deep.equal([[11, 0, "completed", 9n]]);
   });
 });

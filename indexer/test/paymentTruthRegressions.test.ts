@@ -23,7 +23,7 @@ import {
   snapshot,
   useLocalChain,
 } from "./support/localChain";
-import { historyOf, outboxTypes, storedPayment } from "./support/paymentRecords";
+import { historyOf, outboxTypes, storedPayment, waitingAnnouncements } from "./support/paymentRecords";
 import { describeEachStore } from "./support/stores";
 
 const quiet = () => undefined;
@@ -292,7 +292,7 @@ describe("payment truth: the failures issue 13 reproduced", function () {
       expect((await historyOf(db, refunded.intent.paymentId)).at(-1)).to.deep.equal(["partially_refunded", "partially_refunded", "chain_reorganised"]);
 
       // Each announcement carries the money as it stands after it, under its own sequence number.
-      const announced = await db.selectFrom("outbox").select("data").where("payment_id", "=", underpaid.intent.paymentId).orderBy("id").execute();
+      const announced = (await waitingAnnouncements(db)).filter((row) => row.payment_id === underpaid.intent.paymentId);
       const last = announced.at(-1)!.data as { change: { sequence: number; reason: string }; payment: { receivedUsd: string } };
       expect(last.change).to.include({ sequence: 3, reason: "chain_reorganised" });
       expect(BigInt(last.payment.receivedUsd)).to.equal(firstDeposit);

@@ -48,7 +48,7 @@ async function stateOf(db: Db) {
     rows.map((row) => normal(Object.fromEntries(Object.entries(row).filter(([key]) => !keys.includes(key)))) as Record<string, unknown>);
   return {
     payments: without(payments, "created_at", "updated_at"),
-    statusChanges: without(changes, "created_at"),
+    statusChanges: without(changes, "id", "created_at"),
     paymentEvents: without(events, "id", "created_at"),
     outbox: without(outbox, "id", "created_at"),
     blocks: without(blocks),

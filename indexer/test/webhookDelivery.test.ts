@@ -10,6 +10,7 @@ import { deleteEndpoint, rotateEndpointSecret, type WebhookEndpoint } from "../s
 import { WebhookWorker, type WebhookWorkerOptions } from "../src/webhooks/deliveryWorker";
 import { MAX_ATTEMPTS, MIN_RETRY_SPAN_MS, RETRY_DELAYS_MS } from "../src/webhooks/retrySchedule";
 import { describeEachStore } from "./support/stores";
+import { waitingAnnouncements } from "./support/paymentRecords";
 import {
   ALLOW_LOCALHOST,
   eventually,
@@ -119,7 +120,7 @@ describeEachStore("webhook delivery", function (store: () => Store) {
       [1, 200, null],
       [1, 200, null],
     ]);
-    expect(await db.selectFrom("outbox").select("id").execute(), "the outbox is consumed").to.deep.equal([]);
+    expect(await waitingAnnouncements(db), "the outbox and the changes are announced").to.deep.equal([]);
   });
 
   it("sends each event to the merchant's live, subscribed endpoints of its mode only, and drops events of payments the API did not create", async function () {
@@ -181,7 +182,7 @@ describeEachStore("webhook delivery", function (store: () => Store) {
 
     expect(await worker({ logger }).runOnce()).to.deep.equal({ events: 2, attempts: 2 });
     expect(receiver.received.map((webhook) => bodyOf(webhook).type).sort()).to.deep.equal(["payment.created", "payment.pending"]);
-    expect(await db.selectFrom("outbox").select("id").execute()).to.deep.equal([]);
+    expect(await waitingAnnouncements(db)).to.deep.equal([]);
     expect(logged.map((line) => [line.msg, line.paymentId])).to.deep.equal([
       ["webhook worker: dropped an outbox row whose data cannot be read", id],
       ["webhook worker: dropped an outbox row whose data cannot be read", id],
@@ -642,6 +643,6 @@ describeEachStore("webhook delivery", function (store: () => Store) {
     expect(attempts.every((attempt) => attempt.attempt === 1 && attempt.response_status === 200)).to.equal(true);
     expect(new Set(receiver.received.map((webhook) => bodyOf(webhook).data.id))).to.deep.equal(new Set(ids));
     expect(receiver.received).to.have.length(60);
-    expect(await db.selectFrom("outbox").select("id").execute()).to.have.length(0);
+    expect(await waitingAnnouncements(db)).to.have.length(0);
   });
 });

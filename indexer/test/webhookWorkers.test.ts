@@ -6,6 +6,7 @@ import type { Hex } from "viem";
 import { openStore, type Store } from "../src/store/database";
 import { notifyWebhookWorkers } from "../src/store/paymentStore";
 import { useLocalChain } from "./support/localChain";
+import { waitingAnnouncements } from "./support/paymentRecords";
 import { freshPostgresDatabase } from "./support/stores";
 import { eventually, newEndpoint, newMerchant, newPayment, openCheckout, WEBHOOK_CHAIN_ID } from "./support/webhookFixtures";
 import { WebhookReceiver } from "./support/webhookReceiver";
@@ -87,7 +88,7 @@ describe("webhook worker processes on one PostgreSQL database", function () {
     const events = await db.selectFrom("webhook_events").select(["id", "type"]).execute();
     expect(events).to.have.length(50);
     expect(events.filter((event) => event.type === "payment.created")).to.have.length(40);
-    expect(await db.selectFrom("outbox").select("id").execute()).to.deep.equal([]);
+    expect(await waitingAnnouncements(db)).to.deep.equal([]);
     for (const event of events) expect(receiver.ids.has(event.id), event.id).to.equal(true);
     for (const id of inFlight)
       expect(

@@ -100,7 +100,7 @@ function dueHead(payment: Payment, from: number, to: number, confirmedAt: (head:
 /**
  * Applies a stretch of chain in one database transaction: the rollback to the common ancestor after a
  * reorganisation, the payment events and the settlements the escrow agreed to, in chain order, the changes with
- * their outbox events, the kept blocks and the checkpoint. A crash anywhere leaves either all of it or none.
+ * their announcements, the kept blocks and the checkpoint. A crash anywhere leaves either all of it or none.
  *
  * A settlement is made at the first head of the stretch where it was due, between that block's events and the next
  * block's: a stretch read in one range gives the same changes, in the same order, as the same blocks followed one by
@@ -263,7 +263,18 @@ export async function commitBatch(db: Db, chainId: number, settings: MachineSett
     );
     const allChanges = [...changes.values()].flat();
     await insertChanges(trx, chainId, allChanges);
-    await applyMerchantLogs(trx, chainId, { logs: batch.merchantLogs ?? [], rollbackTo: batch.rollbackTo, confirmedBlock: batch.confirmedAt(head).number });
+    // Payments a newly recorded deposit may change the credit of (a re-read's late deposit of a completed payment).
+    const deposits = batch.logs
+      .filter(
+        ({ paymentId, event }) => event.kind === "deposited" && inserted.has(chainEventKey(paymentId, event.position.blockNumber, event.position.logIndex)),
+      )
+      .map(({ paymentId }) => paymentId as string);
+    await applyMerchantLogs(trx, chainId, {
+      logs: batch.merchantLogs ?? [],
+      deposits,
+      rollbackTo: batch.rollbackTo,
+      confirmedBlock: batch.confirmedAt(head).number,
+    });
     await saveBlocks(trx, chainId, batch.keep);
     if (batch.pruneBelow !== undefined) await pruneBlocksBelow(trx, chainId, batch.pruneBelow);
     await writeCheckpoint(trx, chainId, { blockNumber: batch.head.number, blockHash: batch.head.hash as Hex, timestamp: batch.head.timestamp });

@@ -77,17 +77,16 @@ describe("decoding the escrow's payment logs", () => {
     expect(() => paymentLogs([{ ...logs[2], data: "0x1234" }])).to.throw(/expired data has 2 bytes/);
   });
 
-  it("decodes the merchant-level logs (deposits, completions, refunds, withdrawals) in chain order, with their merchant", () => {
+  it("decodes the merchant-level logs (completions, refunds, withdrawals; deposits are payment events) in chain order, with their merchant", () => {
     const decoded = merchantLogs(logs);
     expect(decoded.map((log) => [log.kind, log.blockNumber, log.logIndex])).to.deep.equal([
-      ["deposited", 9, 0],
       ["completed", 9, 1],
       ["refunded", 11, 0],
       ["withdrawn", 12, 0],
     ]);
-    expect(decoded[1]).to.deep.include({ merchant: A, token: C, amount: BIG, fee: 5n, paymentId: ID, counterparty: null });
-    expect(decoded[2]).to.deep.include({ merchant: A, token: C, amount: 10n, fee: 0n, paymentId: ID, counterparty: B });
-    expect(decoded[3]).to.deep.include({ merchant: A, token: C, amount: 14n, paymentId: null, counterparty: B });
+    expect(decoded[0]).to.deep.include({ merchant: A, token: C, amount: BIG, fee: 5n, paymentId: ID, counterparty: null });
+    expect(decoded[1]).to.deep.include({ merchant: A, token: C, amount: 10n, fee: 0n, paymentId: ID, counterparty: B });
+    expect(decoded[2]).to.deep.include({ merchant: A, token: C, amount: 14n, paymentId: null, counterparty: B });
     expect(merchantLogs([{ ...logs[7], removed: true }])).to.deep.equal([]);
   });
 });

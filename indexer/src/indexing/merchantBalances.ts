@@ -10,29 +10,35 @@ import {
 import type { Db } from "../store/paymentStore";
 
 /**
- * The merchant-level part of a batch (`commitBatch`), in its transaction: the rollback to the common ancestor, the
- * stretch's merchant logs, the credits of the payments they touch, and `balance.withdrawn` for the withdrawals the
- * stretch confirmed. A credit is worked out again from all its payment's recorded deposits whenever one of them is
- * recorded, so that a deposit log found late (a re-read) still counts. New completions are written with their credit;
- * only a recorded completion whose credit a late deposit changed is updated (a backfill writes each row once).
+ * The merchant-level part of a batch (`commitBatch`), in its transaction, after the batch's payment events are
+ * recorded: the rollback to the common ancestor, the stretch's merchant logs, the credits of the payments they touch,
+ * and `balance.withdrawn` for the withdrawals the stretch confirmed. A credit is worked out again from all its
+ * payment's recorded deposits (payment events) whenever one of them is newly recorded (`deposits`: their payments),
+ * so that a deposit log found late (a re-read) still counts. New completions are written with their credit; only a
+ * recorded completion whose credit a late deposit changed is updated (a backfill writes each row once).
  */
 export async function applyMerchantLogs(
   db: Db,
   chainId: number,
-  { logs, rollbackTo, confirmedBlock }: { logs: readonly MerchantLog[]; rollbackTo?: number; confirmedBlock: number },
+  {
+    logs,
+    deposits = [],
+    rollbackTo,
+    confirmedBlock,
+  }: { logs: readonly MerchantLog[]; deposits?: readonly string[]; rollbackTo?: number; confirmedBlock: number },
 ): Promise<void> {
   if (rollbackTo !== undefined) await deleteMerchantLogsAbove(db, chainId, rollbackTo);
-  const payments = logs.filter((log) => log.kind === "deposited" || log.kind === "completed").map((log) => log.paymentId!);
-  const recorded = await paymentLedgerRows(db, chainId, payments);
+  const completions = logs.filter((log) => log.kind === "completed");
+  const recorded = await paymentLedgerRows(db, chainId, [...deposits, ...completions.map((log) => log.paymentId!)]);
   const place = (row: { blockNumber: number; logIndex: number }) => `${row.blockNumber}:${row.logIndex}`;
   const known = new Set(recorded.map(place));
-  const fresh: PaymentLedgerRow[] = logs
-    .filter((log) => (log.kind === "deposited" || log.kind === "completed") && !known.has(place(log)))
+  const fresh: PaymentLedgerRow[] = completions
+    .filter((log) => !known.has(place(log)))
     .map((log) => ({
       blockNumber: log.blockNumber,
       logIndex: log.logIndex,
       paymentId: log.paymentId!,
-      kind: log.kind as PaymentLedgerRow["kind"],
+      kind: "completed",
       token: log.token.toLowerCase(),
       amount: log.amount,
       fee: log.fee,

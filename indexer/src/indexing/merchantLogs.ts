@@ -2,8 +2,11 @@ import type { Address, Hex, Log } from "viem";
 import type { MerchantLog } from "../payments/merchantBalance";
 import { decodedFields, eventLayouts } from "./escrowLogs";
 
-/** The escrow's events that move a merchant's balance or that a credit is worked out from, by the kind they become. */
-const KINDS = { PaymentDeposited: "deposited", PaymentCompleted: "completed", PaymentRefunded: "refunded", Withdrawn: "withdrawn" } as const;
+/**
+ * The escrow's events that move a merchant's balance, by the kind they become. Deposits are not among them: a
+ * completion's credit is worked out from its payment's deposits as payment events (`applyMerchantLogs`).
+ */
+const KINDS = { PaymentCompleted: "completed", PaymentRefunded: "refunded", Withdrawn: "withdrawn" } as const;
 
 /** Decoded by hand like the payment events (`escrowLogs.ts`): every backfill batch goes through here too. */
 const LAYOUTS = eventLayouts(Object.keys(KINDS));

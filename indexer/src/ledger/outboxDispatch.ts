@@ -1,3 +1,4 @@
+import { newPayment } from "../payments/payment";
 import { modeOfChain } from "../payments/paymentResource";
 import { BALANCE_EVENT_TYPES, eventTypeOf, WEBHOOK_EVENT_TYPES, type WebhookEventType } from "../payments/webhookEventTypes";
 import type { WithdrawalOutboxData } from "../store/merchantLedgerStore";
@@ -18,24 +19,25 @@ import type { PaymentViews } from "./paymentViews";
 import { sameAddress } from "../payments/addresses";
 
 export interface DispatchOutcome {
-  /** Outbox rows taken (and deleted), the merchants' and others'. */
+  /** Announcements taken (and consumed), the merchants' and others'. */
   consumed: number;
   /** Events written to merchants' event logs. */
   events: number;
   /** Deliveries created, one per event and subscribed endpoint. */
   deliveries: number;
-  /** Outbox rows whose data could not be read: dropped (kept, they would stop every dispatch after them), for the log. */
+  /** Announcements whose data could not be read: dropped (kept, they would stop every dispatch after them), for the log. */
   malformed: Array<{ outboxId: string; paymentId: string; error: string }>;
 }
 
 /**
- * Turns up to `limit` outbox rows of the views' chain (oldest first) into events, each with a delivery for every
- * endpoint of the payment's merchant and mode that is live and subscribed to its type, and deletes them; all in one
- * transaction, so that a crash leaves either the outbox row or its event and deliveries. Outbox rows of payments the
- * API did not create (no payment_requests row) have no merchant to tell and are dropped.
+ * Turns up to `limit` announcements of the views' chain (outbox rows and status changes not announced yet, oldest
+ * first) into events, each with a delivery for every endpoint of the payment's merchant and mode that is live and
+ * subscribed to its type, and consumes them; all in one transaction, so that a crash leaves either the announcement
+ * or its event and deliveries. Announcements of payments the API did not create (no payment_requests row) have no
+ * merchant to tell and are dropped.
  *
  * The body is the payment resource as of the change: built from the current record with the machine's state taken
- * from the outbox row, so that a merchant reading events late still sees each status (and its previous_status and
+ * from the announcement (over the state it was registered with), so that a merchant reading events late still sees each status (and its previous_status and
  * sequence) as it was.
  */
 export async function dispatchOutbox(db: Db, views: PaymentViews, { limit, now }: { limit: number; now?: Date }): Promise<DispatchOutcome> {
@@ -67,7 +69,9 @@ export async function dispatchOutbox(db: Db, views: PaymentViews, { limit, now }
         continue;
       }
       const at = new Date(row.created_at);
-      const payment = { ...record.payment, ...content.payment };
+      // A change's announcement holds what differs from the payment as registered (`outboxPayment`); a creation's
+      // holds it all.
+      const payment = { ...(content.change ? newPayment(record.payment) : record.payment), ...content.payment };
       announced.push({ type, at, record: { ...record, payment, updatedAt: at } });
     }
     const resources = await views.resources(
@@ -88,12 +92,7 @@ export async function dispatchOutbox(db: Db, views: PaymentViews, { limit, now }
       })),
     );
 
-    const deliveries = await recordDispatch(
-      trx,
-      events,
-      rows.map((row) => String(row.id)),
-      now,
-    );
+    const deliveries = await recordDispatch(trx, events, rows, now);
     return { consumed: rows.length, events: events.length, deliveries, malformed };
   });
 }

@@ -8,12 +8,15 @@
 
 import type { Address, Hex } from "viem";
 
-/** One escrow log that moves a merchant's balance, or that a credit is worked out from (docs/api.md, "Balances"). */
+/**
+ * One escrow log that moves a merchant's balance (docs/api.md, "Balances"). The deposits a completion's credit is
+ * worked out from are the payment's own events (`PaymentLedgerEntry`).
+ */
 export interface MerchantLog {
-  kind: "deposited" | "completed" | "refunded" | "withdrawn";
+  kind: "completed" | "refunded" | "withdrawn";
   merchant: Address;
   token: Address;
-  /** Token units of the log: the deposit, the completing deposit, the refund, the withdrawal. */
+  /** Token units of the log: the completing deposit, the refund, the withdrawal. */
   amount: bigint;
   /** `completed`: the platform fee taken from all the payment's deposits in the token. */
   fee: bigint;
@@ -65,7 +68,7 @@ export function completionCredit(completingAmount: bigint, earlierDeposits: read
   return gross - fee;
 }
 
-/** A payment's deposit or completion as recorded, in chain order. */
+/** A payment's deposit (a payment event) or completion (the ledger's), as recorded, in chain order. */
 export interface PaymentLedgerEntry {
   kind: "deposited" | "completed";
   paymentId: string;

@@ -5,7 +5,7 @@ import { jsonWithBigints } from "./eventData";
 import { notifyWebhookWorkers, type Db } from "./paymentStore";
 
 /**
- * The merchant_ledger table (migration 010): the escrow's merchant-level events, written in the indexer's batch
+ * The merchant_ledger table: the escrow's merchant-level events (deposits are payment events), written in the indexer's batch
  * transaction, and the sums the API's balances are made of. Merchant and token addresses are kept in lower case.
  */
 
@@ -62,35 +62,49 @@ export async function deleteMerchantLogsAbove(db: Db, chainId: number, blockNumb
   await db.deleteFrom("merchant_ledger").where("chain_id", "=", chainId).where("block_number", ">", blockNumber).execute();
 }
 
-/** A payment's deposits and completion, as recorded, in chain order. */
+/** A payment's deposit (from payment_events) or completion (from the ledger), as recorded. */
 export interface PaymentLedgerRow {
   blockNumber: number;
   logIndex: number;
   paymentId: string;
   kind: "deposited" | "completed";
+  /** Lower case. */
   token: string;
   amount: bigint;
   fee: bigint;
   credit: bigint;
 }
 
+/**
+ * The deposits and completions recorded for these payments, in chain order: what their completions' credits are
+ * worked out from. Deposits are read from payment_events, where every escrow `PaymentDeposited` is recorded (of
+ * payments registered here or not), and deleted above a reorganisation's ancestor as the ledger's rows are.
+ */
 export async function paymentLedgerRows(db: Db, chainId: number, paymentIds: readonly string[]): Promise<PaymentLedgerRow[]> {
   if (paymentIds.length === 0) return [];
-  const rows = await db
-    .selectFrom("merchant_ledger")
-    .select(["block_number", "log_index", "payment_id", "kind", "token", "amount", "fee", "credit"])
-    .where("chain_id", "=", chainId)
-    .where(sql<boolean>`payment_id = any(${sql.val([...new Set(paymentIds)])}::text[])`)
-    .where("kind", "in", ["deposited", "completed"])
-    .orderBy("block_number")
-    .orderBy("log_index")
-    .execute();
+  const ids = sql.val([...new Set(paymentIds)]);
+  const { rows } = await sql<{
+    block_number: string | number;
+    log_index: number;
+    payment_id: string;
+    kind: PaymentLedgerRow["kind"];
+    token: string;
+    amount: string;
+    fee: string;
+    credit: string;
+  }>`
+    select block_number, log_index, payment_id, 'deposited' as kind, data->>'token' as token, data->>'amount' as amount, '0' as fee, '0' as credit
+    from payment_events where chain_id = ${chainId} and payment_id = any(${ids}::text[]) and kind = 'deposited'
+    union all
+    select block_number, log_index, payment_id, kind, token, amount::text, fee::text, credit::text
+    from merchant_ledger where chain_id = ${chainId} and payment_id = any(${ids}::text[]) and kind = 'completed'
+    order by block_number, log_index`.execute(db);
   return rows.map((row) => ({
     blockNumber: Number(row.block_number),
     logIndex: row.log_index,
-    paymentId: row.payment_id!,
-    kind: row.kind as PaymentLedgerRow["kind"],
-    token: row.token,
+    paymentId: row.payment_id,
+    kind: row.kind,
+    token: row.token.toLowerCase(),
     amount: BigInt(row.amount),
     fee: BigInt(row.fee),
     credit: BigInt(row.credit),

@@ -1,5 +1,7 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from "kysely";
 import * as initial from "./migrations/001_initial";
+import * as ledgerWithoutDeposits from "./migrations/002_ledger_without_deposits";
+import * as announcedChanges from "./migrations/003_announced_changes";
 import * as dashboardSignIn from "./migrations/004_dashboard_sign_in";
 
 /**
@@ -8,6 +10,8 @@ import * as dashboardSignIn from "./migrations/004_dashboard_sign_in";
  */
 const MIGRATIONS: Record<string, Migration> = {
   "001_initial": initial,
+  "002_ledger_without_deposits": ledgerWithoutDeposits,
+  "003_announced_changes": announcedChanges,
   "004_dashboard_sign_in": dashboardSignIn,
 };
 

@@ -243,7 +243,14 @@ function historyEntryFromRow(row: {
 
 /** A payment's status changes with their times, in order. */
 export async function historyOf(db: Db, chainId: number, id: string): Promise<HistoryEntry[]> {
-  const rows = await db.selectFrom("status_changes").selectAll().where("chain_id", "=", chainId).where("payment_id", "=", id).orderBy("sequence").execute();
+  const rows = await db
+    .selectFrom("status_changes")
+    // Not the announcement the row may still carry for the webhook dispatcher: a whole payment, of no use here.
+    .select(["sequence", "from_status", "to_status", "reason", "transaction_hash", "block_number", "created_at"])
+    .where("chain_id", "=", chainId)
+    .where("payment_id", "=", id)
+    .orderBy("sequence")
+    .execute();
   return rows.map(historyEntryFromRow);
 }
 

@@ -288,23 +288,28 @@ export async function deleteEventsAbove(db: Db, chainId: number, blockNumber: nu
 }
 
 /**
- * The payment as an outbox row carries it: without its registered terms, which never change after registration, so
- * the dispatcher's merge over the stored record (`dispatchOutbox`) gives the same payment. A backfill writes one
- * outbox row per change; these fields were a quarter of a typical row's JSON (1,014 → 757 bytes).
+ * The payment as a change's announcement carries it: only the fields of its state that differ from a payment just
+ * registered with the same terms (`newPayment`), so that the dispatcher's merge over such a payment
+ * (`dispatchOutbox`) gives the payment exactly. A backfill writes one per change, and most of a payment's state
+ * (refunds, returns, fees, flags) stays as registered through its deposits: leaving it out roughly halves the JSON
+ * of a typical change. The registered terms, which never change, are left out too.
  */
 export function outboxPayment(payment: Payment): Partial<Payment> {
+  const registered = newPayment(payment) as unknown as Record<string, unknown>;
   const { id: _id, amountUsd: _amountUsd, expiry: _expiry, depositAddress: _depositAddress, acceptedTokens: _acceptedTokens, ...state } = payment;
-  return state;
+  return Object.fromEntries(
+    Object.entries(state).filter(([field, value]) => jsonWithBigints(value) !== jsonWithBigints(registered[field])),
+  ) as Partial<Payment>;
 }
 
 /**
- * Records changes and, in the same statement batch, one outbox event per change for the merchant:
- * `payment.<status>` with the change and the payment as it stands after it (the webhook worker names the event from
- * the change: `eventTypeOf`).
+ * Records changes, each with its announcement for the merchant: the payment as it stands after it. The row is the
+ * outbox entry too (migration 003): the webhook dispatcher claims the changes whose announcement is still there,
+ * names each event from its change (`eventTypeOf`) and clears it, so a change costs one row, not two.
  */
 export async function insertChanges(db: Db, chainId: number, changes: ReadonlyArray<{ change: StatusChange; payment: Payment }>): Promise<void> {
   if (changes.length === 0) return;
-  const rows = changes.map(({ change }) => ({
+  const rows = changes.map(({ change, payment }) => ({
     payment_id: change.paymentId,
     sequence: change.sequence,
     from_status: change.from,
@@ -312,26 +317,22 @@ export async function insertChanges(db: Db, chainId: number, changes: ReadonlyAr
     reason: change.reason,
     transaction_hash: change.transactionHash ?? null,
     block_number: change.blockNumber ?? null,
+    announcement: outboxPayment(payment),
   }));
+  // Inserted in the order given (a payment's changes in sequence): the ids they draw are the order announced in.
   await sql`
-    insert into status_changes (chain_id, payment_id, sequence, from_status, to_status, reason, transaction_hash, block_number)
-    select ${chainId}, x.payment_id, x.sequence, x.from_status, x.to_status, x.reason, x.transaction_hash, x.block_number
-    from json_to_recordset(${json(rows)}::json) as x(
-      payment_id text, sequence integer, from_status text, to_status text, reason text, transaction_hash text, block_number bigint)`.execute(db);
-  const outbox = changes.map(({ change, payment }) => ({
-    payment_id: change.paymentId,
-    type: `payment.${change.to}`,
-    data: { change, payment: outboxPayment(payment) },
-  }));
-  await sql`
-    insert into outbox (chain_id, payment_id, type, data)
-    select ${chainId}, x.payment_id, x.type, x.data from json_to_recordset(${json(outbox)}::json) as x(payment_id text, type text, data jsonb)`.execute(db);
+    insert into status_changes (chain_id, payment_id, sequence, from_status, to_status, reason, transaction_hash, block_number, announcement)
+    select ${chainId}, x.payment_id, x.sequence, x.from_status, x.to_status, x.reason, x.transaction_hash, x.block_number, x.announcement
+    from rows from (json_to_recordset(${json(rows)}::json) as (
+      payment_id text, sequence integer, from_status text, to_status text, reason text, transaction_hash text, block_number bigint, announcement jsonb))
+      with ordinality as x(payment_id, sequence, from_status, to_status, reason, transaction_hash, block_number, announcement, n)
+    order by x.n`.execute(db);
   await notifyWebhookWorkers(db);
 }
 
 /**
  * The channel that says there is webhook work: outbox writers notify it (insertChanges, the API's WebhookWakeup),
- * and so does migration 003's trigger on queued deliveries (resends, and each dispatch), which names it in its SQL.
+ * and so does migration 001's trigger on queued deliveries (resends, and each dispatch), which names it in its SQL.
  */
 export const WEBHOOK_CHANNEL = "openpay_webhooks";
 

@@ -74,8 +74,12 @@ export interface PaymentEventsTable {
   created_at: Timestamp;
 }
 
-/** Each status change: the payment's history, numbered per payment. */
+/**
+ * Each status change: the payment's history, numbered per payment, and what is left to announce of it (migration 003).
+ */
 export interface StatusChangesTable {
+  /** Drawn from the outbox's sequence: changes and outbox rows are announced in this one order. */
+  id: Generated<string>;
   chain_id: number;
   payment_id: string;
   sequence: number;
@@ -84,10 +88,15 @@ export interface StatusChangesTable {
   reason: string;
   transaction_hash: string | null;
   block_number: BlockNumber | null;
+  /** The payment as of the change (`outboxPayment`) until the webhook dispatcher has announced it; then null. */
+  announcement: ColumnType<unknown, string | null | undefined, string | null>;
   created_at: Timestamp;
 }
 
-/** Events for merchants, written in the same transaction as the change they announce; webhooks deliver them. */
+/**
+ * Events for merchants other than status changes (a payment's creation, `balance.withdrawn`), written in the same
+ * transaction as what they announce; webhooks deliver them. Status changes announce themselves (`announcement`).
+ */
 export interface OutboxTable {
   id: Generated<string>;
   chain_id: number;
@@ -253,7 +262,10 @@ export interface WebhookAttemptsTable {
   error: string | null;
 }
 
-/** The escrow's merchant-level events: balances are summed from them (migration 010). */
+/**
+ * The escrow's merchant-level events: balances are summed from them. Deposits are not among them (migration 002): a
+ * completion's credit is worked out from its payment's deposits in payment_events.
+ */
 export interface MerchantLedgerTable {
   chain_id: number;
   block_number: BlockNumber;
@@ -262,7 +274,7 @@ export interface MerchantLedgerTable {
   transaction_hash: string;
   merchant: string;
   token: string;
-  kind: "deposited" | "completed" | "refunded" | "withdrawn";
+  kind: "completed" | "refunded" | "withdrawn";
   payment_id: string | null;
   amount: Numeric;
   fee: ColumnType<string, string | bigint | undefined, string | bigint>;

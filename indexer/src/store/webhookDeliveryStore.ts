@@ -77,9 +77,14 @@ export interface EventRow {
   created_at: string;
 }
 
-/** An outbox row as dispatch reads it. */
+/**
+ * An announcement as dispatch reads it: an outbox row, or a status change not announced yet (its `data` made the
+ * shape of an outbox row's: the change and the payment as of it).
+ */
 export interface OutboxRow {
   id: string | number | bigint;
+  /** Which table it is in: outbox rows are deleted once dispatched, changes keep their row and lose their announcement. */
+  source: "outbox" | "change";
   payment_id: string;
   type: string;
   data: unknown;
@@ -87,24 +92,38 @@ export interface OutboxRow {
 }
 
 /**
- * Whether the chain's outbox has rows. Most wake-ups find it empty (a worker is woken by its own deliveries too): one
- * statement says so, where claiming rows takes a transaction of three.
+ * Whether the chain has anything to announce. Most wake-ups find nothing (a worker is woken by its own deliveries
+ * too): one statement says so, where claiming takes a transaction of three.
  */
 export async function outboxWaiting(db: Db, chainId: number): Promise<boolean> {
-  return (await db.selectFrom("outbox").select("id").where("chain_id", "=", chainId).limit(1).executeTakeFirst()) !== undefined;
+  const { rows } = await sql<{ waiting: boolean }>`
+    select exists (select from outbox where chain_id = ${chainId})
+      or exists (select from status_changes where chain_id = ${chainId} and announcement is not null) as waiting`.execute(db);
+  return rows[0].waiting === true || String(rows[0].waiting) === "true";
 }
 
-/** Up to `limit` outbox rows of the chain, oldest first, locked until the transaction ends (other workers skip them). */
+/**
+ * Up to `limit` announcements of the chain, outbox rows and unannounced status changes together, in the order of
+ * their ids (one sequence for both: a payment's creation before its changes, its changes in sequence), locked until
+ * the transaction ends (other workers skip them). Rows locked beyond the first `limit` stay as they are.
+ */
 export async function claimOutboxRows(trx: Db, chainId: number, limit: number): Promise<OutboxRow[]> {
-  return trx
-    .selectFrom("outbox")
-    .select(["id", "payment_id", "type", "data", "created_at"])
-    .where("chain_id", "=", chainId)
-    .orderBy("id")
-    .limit(limit)
-    .forUpdate()
-    .skipLocked()
-    .execute();
+  const { rows } = await sql<OutboxRow>`
+    select 'outbox' as source, id, payment_id, type, data, created_at from (
+      select id, payment_id, type, data, created_at from outbox where chain_id = ${chainId} order by id limit ${limit} for update skip locked
+    ) o
+    union all
+    select 'change', id, payment_id, 'payment.' || to_status, jsonb_build_object(
+        'change', jsonb_strip_nulls(jsonb_build_object('paymentId', payment_id, 'sequence', sequence, 'from', from_status, 'to', to_status,
+          'reason', reason, 'transactionHash', transaction_hash, 'blockNumber', block_number)),
+        'payment', announcement),
+      created_at from (
+      select id, payment_id, sequence, from_status, to_status, reason, transaction_hash, block_number, announcement, created_at from status_changes
+      where chain_id = ${chainId} and announcement is not null order by id limit ${limit} for update skip locked
+    ) c
+    order by id
+    limit ${limit}`.execute(trx);
+  return rows;
 }
 
 /** The merchants of this gateway whose address is one of `addresses` (compared case-insensitively). */
@@ -117,11 +136,18 @@ export async function merchantsAt(db: Db, addresses: readonly string[]): Promise
 }
 
 /**
- * Writes `events`, a delivery for each endpoint subscribed to one, and deletes the outbox rows they came from, in one
- * statement; returns the number of deliveries queued.
+ * Writes `events`, a delivery for each endpoint subscribed to one, and consumes the announcements they came from
+ * (outbox rows deleted, status changes' announcements cleared), in one statement; returns the number of deliveries
+ * queued.
  */
-export async function recordDispatch(trx: Db, events: readonly EventRow[], outboxIds: readonly string[], now?: Date): Promise<number> {
+export async function recordDispatch(
+  trx: Db,
+  events: readonly EventRow[],
+  claimed: ReadonlyArray<Pick<OutboxRow, "id" | "source">>,
+  now?: Date,
+): Promise<number> {
   const deliveries = await subscribedEndpoints(trx, events);
+  const idsOf = (source: OutboxRow["source"]) => sql.val(claimed.filter((row) => row.source === source).map((row) => String(row.id)));
   const writes = [];
   if (events.length > 0) {
     writes.push(sql`logged as (
@@ -136,9 +162,11 @@ export async function recordDispatch(trx: Db, events: readonly EventRow[], outbo
         select x.event_id, x.endpoint_id, 'pending', ${timeOf(now)}, ${timeOf(now)}, ${timeOf(now)}
         from json_to_recordset(${json(deliveries)}::json) as x(event_id text, endpoint_id text))`);
   }
+  writes.push(sql`announced as (
+      update status_changes set announcement = null where id = any(${idsOf("change")}::bigint[]) and announcement is not null)`);
   await sql`
-      ${writes.length > 0 ? sql`with ${sql.join(writes)}` : sql``}
-      delete from outbox where id = any(${sql.val([...outboxIds])}::bigint[])`.execute(trx);
+      with ${sql.join(writes)}
+      delete from outbox where id = any(${idsOf("outbox")}::bigint[])`.execute(trx);
   return deliveries.length;
 }
 

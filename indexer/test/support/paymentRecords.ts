@@ -3,6 +3,7 @@ import { tokenBalances } from "../../src/payments/merchantBalance";
 import { readCheckpoint } from "../../src/store/checkpointStore";
 import { balanceMovements } from "../../src/store/merchantLedgerStore";
 import { loadPayments, type Db } from "../../src/store/paymentStore";
+import { claimOutboxRows, type OutboxRow } from "../../src/store/webhookDeliveryStore";
 import { CHAIN_ID, type LocalChain } from "./localChain";
 
 /** The payment as the indexer stored it. */
@@ -26,10 +27,18 @@ export async function historyOf(db: Db, id: string): Promise<Array<[string, stri
   return rows.map((row) => [row.from_status, row.to_status, row.reason]);
 }
 
-/** The merchant events waiting in the outbox for the payment, by type. */
+/**
+ * What waits for the webhook dispatcher (outbox rows, and status changes not announced yet), as it will take it: in
+ * its order, each with its type and data (the change and the payment as of it). Read with the dispatcher's own claim,
+ * in a statement of its own (its locks end with it).
+ */
+export async function waitingAnnouncements(db: Db, chainId = CHAIN_ID): Promise<OutboxRow[]> {
+  return claimOutboxRows(db, chainId, 1_000_000_000);
+}
+
+/** The merchant events waiting to be announced for the payment, by type. */
 export async function outboxTypes(db: Db, id: string): Promise<string[]> {
-  const rows = await db.selectFrom("outbox").select("type").where("payment_id", "=", id).orderBy("id").execute();
-  return rows.map((row) => row.type);
+  return (await waitingAnnouncements(db)).filter((row) => row.payment_id === id).map((row) => row.type);
 }
 
 /** The demo merchant's balance in a token as indexed at the checkpoint, and the escrow's balanceOf at that block. */

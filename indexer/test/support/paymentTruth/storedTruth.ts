@@ -1,5 +1,5 @@
-import { sql } from "kysely";
 import type { Db } from "../../../src/store/paymentStore";
+import { claimOutboxRows } from "../../../src/store/webhookDeliveryStore";
 import { paymentFromRow } from "../../../src/store/paymentRows";
 import { heldText } from "./escrowOutcome";
 
@@ -28,7 +28,7 @@ export interface StoredTruth extends Outcome {
   sequence: number;
   /** `status_changes`, by sequence. */
   changes: AnnouncedChange[];
-  /** `outbox`, in the order written: each event's type and the change it carries. */
+  /** What waits for the webhook dispatcher, in the order it takes it: each event's type and the change it carries. */
   outbox: Array<{ type: string; change: AnnouncedChange }>;
   /**
    * Whether a chain event was stored only after an off-chain event recorded above its block (a provider that left
@@ -54,7 +54,7 @@ export async function storedTruth(db: Db, chainId: number): Promise<Map<string, 
     .orderBy("payment_id")
     .orderBy("sequence")
     .execute();
-  const outbox = await db.selectFrom("outbox").select(["payment_id", "type", "data"]).where("chain_id", "=", chainId).orderBy(sql`id`).execute();
+  const outbox = await claimOutboxRows(db, chainId, 1_000_000_000);
   const found = new Map<string, StoredTruth>();
   for (const row of rows) {
     const payment = paymentFromRow(row);
