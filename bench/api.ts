@@ -39,6 +39,8 @@ const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? "10,25,50").split(",").map
 const RATE_LIMIT = 1_000_000;
 const TARGET_RPS = 1_500;
 const TARGET_P99_MS = 25;
+/** The issue's create target holds at this many connections (fewer connections queue less and would meet it sooner). */
+const TARGET_CONNECTIONS = 25;
 const TARGET_KEYED_RPS = 1_000;
 const TARGET_RETRIEVE_RPS = 2_000;
 const ROOT = path.join(__dirname, "..");
@@ -230,7 +232,7 @@ async function main() {
     if (problems.length > 0) throw new Error(`rows do not match the responses: ${problems.join("; ")}`);
 
     const single = rows.filter((row) => row.scenario === "create");
-    const meets = single.filter((row) => row.requestsPerSecond >= TARGET_RPS && row.p99 <= TARGET_P99_MS);
+    const meets = single.filter((row) => row.connections === TARGET_CONNECTIONS && row.requestsPerSecond >= TARGET_RPS && row.p99 <= TARGET_P99_MS);
     /** Issue 17's further targets: the best run of each route in the bench process against its rate. */
     const rateTargets = (["create with Idempotency-Key", "retrieve"] as const).map((scenario) => {
       const target = scenario === "retrieve" ? TARGET_RETRIEVE_RPS : TARGET_KEYED_RPS;
@@ -249,8 +251,8 @@ async function main() {
       "",
       `Nothing lost: ${check}`,
       "",
-      `Target for POST /v1/payments: ≥ ${TARGET_RPS.toLocaleString("en")} requests/s with p99 ≤ ${TARGET_P99_MS} ms — ` +
-        (meets.length > 0 ? `met by ${meets.map((row) => `${row.api} at ${row.connections} connections`).join("; ")}.` : "missed in every run."),
+      `Target for POST /v1/payments: ≥ ${TARGET_RPS.toLocaleString("en")} requests/s with p99 ≤ ${TARGET_P99_MS} ms at ${TARGET_CONNECTIONS} connections — ` +
+        (meets.length > 0 ? `met by ${meets.map((row) => row.api).join("; ")}.` : `missed in every run at ${TARGET_CONNECTIONS} connections.`),
       ...rateTargets,
     ];
     console.log(`\n${lines.join("\n")}`);
