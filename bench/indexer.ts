@@ -36,12 +36,12 @@ import { IntentSigner } from "../indexer/src/api/intentSigner";
 import { acceptedTokenMask, newPaymentId, paymentIntentDigest, type PaymentIntent } from "../indexer/src/payments/paymentIntent";
 import { depositAddress } from "../indexer/src/chain/depositAddress";
 import { writeDeployment } from "../indexer/src/chain/deployment";
-import { registerPayment } from "../indexer/src/ledger/offChainEvents";
 import type { Indexer } from "../indexer/src/indexing/indexer";
 import { openStore, type Store } from "../indexer/src/store/database";
 import { CHAIN_ID, INTENT_SIGNER_KEY, SETTINGS, localIndexer, mine, startLocalChain, type LocalChain } from "../indexer/test/support/localChain";
 import { metricValue, startIndexerProcess, type IndexerProcess } from "../indexer/test/support/indexerProcess";
 import { freshPostgresDatabase } from "../indexer/test/support/stores";
+import { registerIntent } from "../indexer/test/support/intentRegistration";
 import { markdownTable } from "./markdownTable";
 import { processSeconds } from "./cpuAccounting";
 import { countBackendCpu, rowsWrittenAfterClose, totalRows, type RowsWritten } from "./databaseWork";
@@ -124,18 +124,14 @@ async function registerAll(store: Store, chain: LocalChain, payments: readonly B
 
 async function registerOne(store: Store, chain: LocalChain, { intent, signature }: BenchPayment) {
   const digest = paymentIntentDigest({ chainId: CHAIN_ID, escrow: chain.record.escrow, intent });
-  await registerPayment(store.db, SETTINGS, {
+  await registerIntent(store.db, SETTINGS, {
     chainId: CHAIN_ID,
-    id: intent.paymentId,
-    merchant: intent.merchant,
-    amountUsd: intent.amountUsd,
-    expiry: intent.expiry,
-    refundTo: intent.refundTo,
-    acceptedTokenMask: intent.acceptedTokens,
+    intent,
     acceptedTokens: [getAddress(chain.record.tokens.USDT.address)],
     signature,
     depositAddress: depositAddress({ escrow: chain.record.escrow, forwarderImplementation: chain.record.depositForwarder, digest }),
   });
+
 }
 
 /**

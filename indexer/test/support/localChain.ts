@@ -12,12 +12,12 @@ import { depositAddress } from "../../src/chain/depositAddress";
 import type { DeploymentRecord } from "../../src/chain/deployment";
 import { createProviderPool } from "../../src/chain/providerPool";
 import { Indexer, type IndexerOptions } from "../../src/indexing/indexer";
-import { registerPayment } from "../../src/ledger/offChainEvents";
 import { IntentSigner } from "../../src/api/intentSigner";
 import { acceptedTokenMask, newPaymentId, type PaymentIntent } from "../../src/payments/paymentIntent";
 import { signedIntentToJson } from "../../src/payments/signedIntentJson";
 import type { MachineSettings } from "../../src/payments/statusMachine";
 import type { Db } from "../../src/store/paymentStore";
+import { registerIntent } from "./intentRegistration";
 
 export const CHAIN_ID = 31337;
 /** Hardhat's account #4: the intent signer the local deployment authorised for the demo merchant. */
@@ -156,18 +156,7 @@ export async function signedPayment(chain: LocalChain, usd: string, ttlSeconds =
 
 /** Registers a signed payment with the indexer's store, as the API does when it creates one. */
 export function register(db: Db, _chain: LocalChain, payment: SignedPayment) {
-  return registerPayment(db, SETTINGS, {
-    chainId: CHAIN_ID,
-    id: payment.intent.paymentId,
-    merchant: payment.intent.merchant,
-    amountUsd: payment.intent.amountUsd,
-    expiry: payment.intent.expiry,
-    refundTo: payment.intent.refundTo,
-    acceptedTokenMask: payment.intent.acceptedTokens,
-    acceptedTokens: payment.acceptedTokens,
-    signature: payment.signature,
-    depositAddress: payment.depositAddress,
-  });
+  return registerIntent(db, SETTINGS, { chainId: CHAIN_ID, ...payment });
 }
 
 /** The BEP-20 tokens the local deployment accepts (BNB is the zero address, watched by balance). */

@@ -1,10 +1,11 @@
 import { keccak256, stringToHex, type Hex } from "viem";
 import type { Indexer } from "../../../src/indexing/indexer";
-import { recordOffChainEvent, registerPayment } from "../../../src/ledger/offChainEvents";
+import { recordOffChainEvent } from "../../../src/ledger/offChainEvents";
 import type { MachineSettings } from "../../../src/payments/statusMachine";
 import { readCheckpoint } from "../../../src/store/checkpointStore";
 import type { Db } from "../../../src/store/paymentStore";
 import { seededRandom } from "../faultyRpcProxy";
+import { registerIntent } from "../intentRegistration";
 import { applyAction, type EscrowState } from "../simulatedChain/modelEscrow";
 import type { ChainTransaction, SimulatedBlock } from "../simulatedChain/simulatedBlock";
 import type { SimulatedChain } from "../simulatedChain/simulatedChain";
@@ -68,18 +69,7 @@ export async function catchUp(indexer: Indexer, limit = 2_000): Promise<void> {
 /** Registers every payment of a history, as the API does before the chain can see them. */
 export async function registerPayments(db: Db, chainId: number, settings: MachineSettings, payments: readonly PaymentSetup[]): Promise<void> {
   for (const { intent, acceptedTokens } of payments) {
-    await registerPayment(db, settings, {
-      chainId,
-      id: intent.paymentId,
-      merchant: intent.merchant,
-      amountUsd: intent.amountUsd,
-      expiry: intent.expiry,
-      refundTo: intent.refundTo,
-      acceptedTokenMask: intent.acceptedTokens,
-      acceptedTokens: [...acceptedTokens],
-      signature: "0x00",
-      depositAddress: intent.depositAddress,
-    });
+    await registerIntent(db, settings, { chainId, intent, acceptedTokens, signature: "0x00", depositAddress: intent.depositAddress });
   }
 }
 
