@@ -36,6 +36,8 @@ import { IntentSigner } from "../indexer/src/api/intentSigner";
 import { acceptedTokenMask, newPaymentId, paymentIntentDigest, type PaymentIntent } from "../indexer/src/payments/paymentIntent";
 import { depositAddress } from "../indexer/src/chain/depositAddress";
 import { writeDeployment } from "../indexer/src/chain/deployment";
+import { fetchHeaders } from "../indexer/src/chain/blockHeaders";
+import { createProviderPool } from "../indexer/src/chain/providerPool";
 import type { Indexer } from "../indexer/src/indexing/indexer";
 import { openStore, type Store } from "../indexer/src/store/database";
 import { CHAIN_ID, INTENT_SIGNER_KEY, SETTINGS, localIndexer, mine, startLocalChain, type LocalChain } from "../indexer/test/support/localChain";
@@ -131,7 +133,6 @@ async function registerOne(store: Store, chain: LocalChain, { intent, signature 
     signature,
     depositAddress: depositAddress({ escrow: chain.record.escrow, forwarderImplementation: chain.record.depositForwarder, digest }),
   });
-
 }
 
 /**
@@ -177,6 +178,35 @@ async function payMix(chain: LocalChain, payments: readonly BenchPayment[], dens
     const intents = expiring.slice(i, i + perTx).map((p) => p.intent);
     await (await payer.expireMany(chain.record.escrow, intents, chain.record.tokens.USDT.address, { gasLimit: 29_000_000 })).wait();
   }
+}
+
+/** Blocks a chain-alone read asks for at once: the indexer's first catch-up range. */
+const CHAIN_ALONE_RANGE = 500;
+
+interface ChainAlone {
+  blocks: number;
+  logs: number;
+  seconds: number;
+}
+
+/**
+ * The chain's ceiling: how fast it serves what any backfill must read at least (every block's header, the escrow's
+ * logs), range after range as the indexer asks, with no bloom check, no transfer query and no database.
+ */
+async function chainAlone(chain: LocalChain, from: number, to: number): Promise<ChainAlone> {
+  // The indexer's own client: headers asked together go as JSON-RPC batches.
+  const client = createProviderPool([chain.url]).current;
+  const started = performance.now();
+  let logs = 0;
+  for (let start = from; start <= to; start += CHAIN_ALONE_RANGE) {
+    const end = Math.min(to, start + CHAIN_ALONE_RANGE - 1);
+    const [, found] = await Promise.all([
+      fetchHeaders(client, start, end),
+      client.getLogs({ address: chain.record.escrow, fromBlock: BigInt(start), toBlock: BigInt(end) }),
+    ]);
+    logs += found.length;
+  }
+  return { blocks: to - from + 1, logs, seconds: (performance.now() - started) / 1000 };
 }
 
 interface BackfillFigures {
@@ -455,6 +485,7 @@ async function main() {
     };
     const kinds = mixOf(EVENTS);
     const backfills: BackfillFigures[] = [];
+    const ceilings: Array<ChainAlone & { density: number }> = [];
     for (const [d, density] of DENSITIES.entries()) {
       console.log(`creating ${EVENTS} payment events (${kinds.length} payments of the mix) at ${density} events a block...`);
       const payments = await signedIntents(chain, kinds);
@@ -464,6 +495,9 @@ async function main() {
       await payMix(chain, payments, density);
       await mine(SETTINGS.confirmations.depth);
       lap(`paid them in ${(await hre.ethers.provider.getBlockNumber()) - startBlock + 1 - SETTINGS.confirmations.depth} blocks`);
+      const ceiling = { density, ...(await chainAlone(chain, startBlock, await hre.ethers.provider.getBlockNumber())) };
+      ceilings.push(ceiling);
+      console.log(`  chain alone: ${ceiling.blocks} blocks headers+logs (${ceiling.logs} escrow logs) in ${fixed(ceiling.seconds, 2)} s`);
       for (const kind of STORES) {
         const last = d === DENSITIES.length - 1 && kind === "postgres";
         const figures = await backfill(chain, kind, { payments, density, startBlock }, last ? EMPTY_BLOCKS : 0);
@@ -517,6 +551,13 @@ async function main() {
           `${b.postgresCpuSeconds === undefined ? "in process" : fixed(perThousand(b.postgresCpuSeconds, b.events), 3)} | ` +
           `${Math.round(b.peakMiB)} | ${fixed(b.load, 2)} | ${backfillTarget(b)} |`,
       ),
+      "",
+      "The chain alone (what any backfill reads at least: every block's header and the escrow's logs, " +
+        `${CHAIN_ALONE_RANGE} blocks at a time, nothing checked or stored): ` +
+        ceilings
+          .map((c) => `${c.density} events/block, ${c.blocks} blocks in ${fixed(c.seconds, 2)} s (${Math.round(c.logs / c.seconds)} escrow logs/s)`)
+          .join("; ") +
+        ".",
       ...(backfills.some((b) => b.rows)
         ? [
             "",
