@@ -11,6 +11,9 @@ export const TRANSFER_TOPIC: Hex = toEventSelector(erc20Abi.find((item) => item.
 /** Recipients per eth_getLogs topic filter: providers cap the length of OR-lists. */
 const ADDRESSES_PER_QUERY = 200;
 
+/** Doubtful blocks whose receipts are asked for at once: together they go as JSON-RPC batches, yet stay bounded. */
+const RECEIPT_BLOCKS_AT_ONCE = 16;
+
 /**
  * What the indexer reads: the escrow's logs, and transfers of any token into watched deposit addresses (by topic,
  * not by token address: a token the escrow does not take must be seen too, to be reported).
@@ -198,20 +201,23 @@ export async function readSegment(
   note(escrowLogs, true);
   note(transferLogs, false);
 
-  let bloomFalsePositives = 0;
-  for (const header of headers) {
-    const answer = answers.get(header.number);
-    if (!watch.doubts(bloomBytes(header.logsBloom), answer)) continue;
-    // The bloom leaves room for logs the answer does not have: only the block's receipts can say which is right.
-    const inReceipts = await blockLogsFromReceipts(client, header.hash);
-    const missing = inReceipts.filter((log) => (watch.isEscrowLog(log) || watch.isWatchedTransfer(log)) && !answer?.logs.has(logKey(log)));
-    if (missing.length > 0) {
-      throw new ProviderFault(
-        "missing_logs",
-        `block ${header.number} holds ${missing.length} log(s) of the escrow or a watched deposit address that eth_getLogs left out`,
-      );
-    }
-    bloomFalsePositives += 1;
+  // The bloom leaves room for logs the answer does not have: only the blocks' receipts can say which is right.
+  const doubtful = headers.filter((header) => watch.doubts(bloomBytes(header.logsBloom), answers.get(header.number)));
+  for (let i = 0; i < doubtful.length; i += RECEIPT_BLOCKS_AT_ONCE) {
+    await Promise.all(
+      doubtful.slice(i, i + RECEIPT_BLOCKS_AT_ONCE).map(async (header) => {
+        const answer = answers.get(header.number);
+        const inReceipts = await blockLogsFromReceipts(client, header.hash);
+        const missing = inReceipts.filter((log) => (watch.isEscrowLog(log) || watch.isWatchedTransfer(log)) && !answer?.logs.has(logKey(log)));
+        if (missing.length > 0) {
+          throw new ProviderFault(
+            "missing_logs",
+            `block ${header.number} holds ${missing.length} log(s) of the escrow or a watched deposit address that eth_getLogs left out`,
+          );
+        }
+      }),
+    );
   }
+  const bloomFalsePositives = doubtful.length;
   return { headers, escrowLogs, transferLogs, bloomFalsePositives };
 }
