@@ -62,9 +62,19 @@ class Watch {
     return bloomMayHold(bloom, this.escrow);
   }
 
-  /** Whether the bloom leaves room for a transfer (of any token) into a watched deposit address. */
-  transferMayLog(bloom: Uint8Array): boolean {
-    return this.transferRoom(bloom) && this.recipients.some(({ bits }) => bloomMayHold(bloom, bits));
+  /**
+   * The watched deposit addresses (as topics) a transfer into which the blooms leave room for: each must share a
+   * bloom with the Transfer topic. The others are provably absent from every block, so not asked for.
+   */
+  possibleRecipients(blooms: readonly Uint8Array[]): Hex[] {
+    const withTransfers = blooms.filter((bloom) => this.transferRoom(bloom));
+    if (withTransfers.length === 0) return [];
+    // Their union rules most absent recipients out at one test; one left in is then tested block by block.
+    const union = new Uint8Array(256);
+    for (const bloom of withTransfers) for (let i = 0; i < 256; i++) union[i] |= bloom[i];
+    return this.recipients
+      .filter(({ bits }) => bloomMayHold(union, bits) && withTransfers.some((bloom) => bloomMayHold(bloom, bits)))
+      .map(({ topic }) => topic);
   }
 
   /**
@@ -124,8 +134,9 @@ async function fetchLogs(
   const escrowLogs =
     escrow ?? (blooms.some((bloom) => watch.escrowMayLog(bloom)) ? client.getLogs({ address: watch.targets.escrow, ...where }) : Promise.resolve([]));
   const transfers: Array<Promise<Log[]>> = [];
-  if (blooms.some((bloom) => watch.transferMayLog(bloom))) {
-    const recipients = watch.recipients.map(({ topic }) => topic);
+  // A recipient left out here cannot be doubted later either: no bloom it shares with a Transfer, no receipts asked.
+  const recipients = watch.possibleRecipients(blooms);
+  if (recipients.length > 0) {
     for (let i = 0; i < recipients.length; i += ADDRESSES_PER_QUERY) {
       transfers.push(
         client.request({
