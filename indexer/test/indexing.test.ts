@@ -266,6 +266,26 @@ describe("indexer: contract events become payment statuses", function () {
       expect((await readCheckpoint(db, CHAIN_ID))!.blockHash).to.equal((await hre.ethers.provider.getBlock("latest"))!.hash);
     });
 
+    it("judges BNB in a segment read ahead by the payments as the last commit left them: an arrival is recorded once, not again in the next segment", async function () {
+      const { db } = store();
+      const payment = await signedPayment(chain(), "50");
+      await register(db, chain(), payment);
+      // Four blocks a segment: the next is read ahead (for the payments watched then) while the one with the BNB commits.
+      const indexer = localIndexer(chain(), db, { range: { initial: 4, max: 4, fastMs: 0 } });
+      await catchUp(indexer);
+      await simulate(hre, { intent: payment.file, scenario: "partial", token: "BNB", via: "deposit-address" }, quiet);
+      await mine(30);
+      await catchUp(indexer);
+      const pending = await storedPayment(db, payment.intent.paymentId);
+      expect(pending.status).to.equal("pending");
+      expect(await historyOf(db, payment.intent.paymentId)).to.deep.equal([["initiated", "pending", "deposit_address_funded"]]);
+      expect(await outboxTypes(db, payment.intent.paymentId)).to.deep.equal(["payment.pending"]);
+      // What waits at the deposit address is counted once: a second count would take it for twice the BNB.
+      const waiting = await hre.ethers.provider.getBalance(payment.depositAddress);
+      expect(waiting).to.be.greaterThan(0n);
+      expect(pending.nativeWaiting).to.equal(waiting);
+    });
+
     it("stops loudly at a reorganisation deeper than the confirmation depth", async function () {
       const { db } = store();
       const indexer = localIndexer(chain(), db);

@@ -20,7 +20,7 @@ import { merchantLogs } from "./merchantLogs";
 import { nativeArrivals } from "./nativeArrivals";
 import { commonAncestor, DeepReorgError } from "./reorg";
 import { rereadLogs, type Reread } from "./rereads";
-import { readSegment, type ChainSegment, type ReadTargets } from "./segmentReader";
+import { readSegment, WatchedBits, type ChainSegment, type ReadTargets } from "./segmentReader";
 import { settlementEvidence } from "./settlementEvidence";
 
 export interface IndexerOptions {
@@ -81,8 +81,16 @@ const REREAD_DEPTHS = 2;
 export class Indexer {
   private readonly range: AdaptiveRange;
   private readonly depth: number;
-  /** The next segment, read while the current one commits (catch-up only). */
-  private prefetched?: { from: number; to: number; parentHash: Hex; read: Promise<ChainSegment | { forked: true; header: BlockHeader }> };
+  /** The next segment, read while the current one commits (catch-up only), with the payments it is read for. */
+  private prefetched?: {
+    from: number;
+    to: number;
+    parentHash: Hex;
+    watched: WatchedPayment[];
+    read: Promise<ChainSegment | { forked: true; header: BlockHeader }>;
+  };
+  /** The watched items' bloom bits, from one segment to the next. */
+  private readonly watchedBits = new WatchedBits();
   /** Payments whose settlement the escrow contradicted, their history to read again. */
   private readonly rederive = new Set<string>();
   /** When each payment's history was last read again: at most once per confirmation depth. */
@@ -153,29 +161,42 @@ export class Indexer {
     return (await this.rpc((client) => fetchBlock(client, "finalized"), signal)).number;
   }
 
-  /** What a segment reads: the escrow, the accepted tokens, and the deposit addresses watched now. */
-  private async targets(): Promise<{ targets: ReadTargets; watched: WatchedPayment[] }> {
-    const watched = await watchedPayments(this.options.db, this.options.chainId);
+  /** The payments watched now, as the last commit left them. */
+  private watchedNow(): Promise<WatchedPayment[]> {
+    return watchedPayments(this.options.db, this.options.chainId);
+  }
+
+  /** What a segment reads for `watched`: the escrow, the accepted tokens, and their deposit addresses. */
+  private targetsOf(watched: readonly WatchedPayment[]): ReadTargets {
     return {
-      watched,
-      targets: {
-        escrow: this.options.escrow,
-        tokens: this.options.tokens,
-        depositAddresses: watched.map((payment) => getAddress(payment.depositAddress)),
-        paymentIds: watched.map((payment) => payment.id),
-      },
+      escrow: this.options.escrow,
+      tokens: this.options.tokens,
+      depositAddresses: watched.map((payment) => getAddress(payment.depositAddress)),
+      paymentIds: watched.map((payment) => payment.id),
     };
   }
 
-  private readAhead(from: number, to: number, parentHash: Hex) {
-    const read = this.targets().then(({ targets }) => readSegment(this.options.rpc.current, targets, { from, to, parentHash }));
-    // A failed read ahead is retried when it is needed; until then it must not count as an unhandled rejection.
-    read.catch(() => undefined);
-    return { from, to, parentHash, read };
+  private readSegment(from: number, to: number, parentHash: Hex, watched: readonly WatchedPayment[]) {
+    return readSegment(this.options.rpc.current, this.targetsOf(watched), { from, to, parentHash }, this.watchedBits);
   }
 
-  /** Reads blocks `from`..`to` on top of `parentHash` (taking what was read ahead when it is that). */
-  private async read(from: number, to: number, parentHash: Hex, signal?: AbortSignal) {
+  private readAhead(from: number, to: number, parentHash: Hex, watched: WatchedPayment[]) {
+    const read = this.readSegment(from, to, parentHash, watched);
+    // A failed read ahead is retried when it is needed; until then it must not count as an unhandled rejection.
+    read.catch(() => undefined);
+    return { from, to, parentHash, watched, read };
+  }
+
+  /**
+   * Reads blocks `from`..`to` on top of `parentHash` (taking what was read ahead when it is that), with the payments
+   * it was read for; `current` when those were loaded after the last commit (not for a read ahead).
+   */
+  private async read(
+    from: number,
+    to: number,
+    parentHash: Hex,
+    signal?: AbortSignal,
+  ): Promise<{ segment: Awaited<ReturnType<typeof readSegment>>; watched: WatchedPayment[]; current: boolean }> {
     let ahead = this.prefetched;
     this.prefetched = undefined;
     if (!(ahead && ahead.from === from && ahead.to === to && ahead.parentHash === parentHash)) ahead = undefined;
@@ -183,15 +204,18 @@ export class Indexer {
       const started = performance.now();
       try {
         if (ahead) {
-          const segment = await ahead.read;
+          const { watched, read } = ahead;
           ahead = undefined;
-          if ("forked" in segment || (await this.stillOnChain(segment.headers[segment.headers.length - 1], signal))) return segment;
+          const segment = await read;
+          if ("forked" in segment || (await this.stillOnChain(segment.headers[segment.headers.length - 1], signal)))
+            return { segment, watched, current: false };
           this.options.logger.warn({ from, to }, "blocks read ahead were replaced before they were applied; reading them again");
           continue;
         }
-        const segment = await this.targets().then(({ targets }) => readSegment(this.options.rpc.current, targets, { from, to, parentHash }));
+        const watched = await this.watchedNow();
+        const segment = await this.readSegment(from, to, parentHash, watched);
         this.range.succeeded(performance.now() - started, "escrowLogs" in segment ? segment.escrowLogs.length : 0);
-        return segment;
+        return { segment, watched, current: true };
       } catch (error) {
         ahead = undefined;
         if (signal?.aborted) throw error;
@@ -258,17 +282,26 @@ export class Indexer {
     };
   }
 
-  /** Applies a segment read on top of `base` (rolling back to it first when it is a common ancestor). */
+  /**
+   * Applies a segment read on top of `base` (rolling back to it first when it is a common ancestor). Its transfers
+   * are those of the payments it was read for (`readFor`); BNB, read by balance now, is judged by the payments as
+   * the last commit left them (`watched`).
+   */
   private async apply(
     segment: ChainSegment,
-    { base, rollbackTo, finalized }: { base: BlockRecord; rollbackTo?: number; finalized?: number },
+    {
+      base,
+      rollbackTo,
+      finalized,
+      readFor,
+      watched,
+    }: { base: BlockRecord; rollbackTo?: number; finalized?: number; readFor: readonly WatchedPayment[]; watched: readonly WatchedPayment[] },
     signal?: AbortSignal,
   ): Promise<BatchResult> {
     const { db, chainId, settings, escrow, tokens, logger, observer } = this.options;
     const { headers } = segment;
     const head = headers[headers.length - 1];
-    const { watched } = await this.targets();
-    const byAddress = new Map(watched.map((payment) => [getAddress(payment.depositAddress), payment.id]));
+    const byAddress = new Map(readFor.map((payment) => [getAddress(payment.depositAddress), payment.id]));
     const headerByNumber = new Map(headers.map((header) => [header.number, header]));
     const logs: PaymentLog[] = [
       ...paymentLogs(segment.escrowLogs),
@@ -390,28 +423,34 @@ export class Indexer {
       to = checkpoint.blockNumber < safe - 1 ? Math.min(safe - 1, checkpoint.blockNumber + this.range.size) : checkpoint.blockNumber + 1;
     }
 
-    let segment = await this.read(base.number + 1, to, base.hash, signal);
-    if ("forked" in segment) {
+    let read = await this.read(base.number + 1, to, base.hash, signal);
+    if ("forked" in read.segment) {
       // The checkpoint is not on this provider's chain: back to where both agree, and the new branch from there.
       const ancestor = await this.ancestor(base.number - 1, checkpoint.blockNumber, signal);
       this.options.logger.warn(
-        { at: segment.header.number, ancestor: ancestor.number, depth: checkpoint.blockNumber - ancestor.number },
+        { at: read.segment.header.number, ancestor: ancestor.number, depth: checkpoint.blockNumber - ancestor.number },
         "chain reorganised; rolling back",
       );
       this.options.observer?.reorganised?.(checkpoint.blockNumber - ancestor.number);
       base = ancestor;
       rollbackTo = ancestor.number;
-      segment = await this.read(base.number + 1, Math.max(to, base.number + 1), base.hash, signal);
+      read = await this.read(base.number + 1, Math.max(to, base.number + 1), base.hash, signal);
       // The chain moved again meanwhile: the next step starts over from the checkpoint.
-      if ("forked" in segment) return "followed";
+      if ("forked" in read.segment) return "followed";
     }
+    const { segment } = read;
+    if ("forked" in segment) return "followed";
+    // The watched payments as the last commit left them (a read of this step's has them; one read ahead does not, and
+    // BNB judged against its payments would miss what that commit recorded): this segment's BNB is judged by them,
+    // and the next segment is read for them. One load of the watched set per segment.
+    const watched = read.current ? read.watched : await this.watchedNow();
     const catchingUp = rollbackTo === undefined && to > base.number + 1;
     const last = segment.headers[segment.headers.length - 1];
     if (catchingUp) {
       const safe = Math.max(head - this.depth + 1, finalized ?? 0);
-      if (last.number < safe - 1) this.prefetched = this.readAhead(last.number + 1, Math.min(safe - 1, last.number + this.range.size), last.hash);
+      if (last.number < safe - 1) this.prefetched = this.readAhead(last.number + 1, Math.min(safe - 1, last.number + this.range.size), last.hash, watched);
     }
-    await this.apply(segment, { base, rollbackTo, finalized }, signal);
+    await this.apply(segment, { base, rollbackTo, finalized, readFor: read.watched, watched }, signal);
     return catchingUp ? "backfilled" : "followed";
   }
 
@@ -432,11 +471,11 @@ export class Indexer {
     if (window) reads.push({ what: "recent_blocks", from: kept[0].number, to: checkpoint.blockNumber });
     for (const id of due) reads.push({ what: "payment_history", paymentId: id as Hex, to: checkpoint.blockNumber });
     for (const reread of reads) {
-      const { watched, targets } = await this.targets();
+      const watched = await this.watchedNow();
       const found = await rereadLogs(reread, {
         db,
         chainId,
-        targets,
+        targets: this.targetsOf(watched),
         watched,
         kept,
         startBlock: this.options.startBlock,

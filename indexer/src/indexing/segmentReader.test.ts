@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { bytesToHex, createPublicClient, custom, keccak256, numberToHex, pad, stringToHex, type Address, type Hex, type PublicClient } from "viem";
 import { addressBits, addToBloom, bloomBits, bloomBytes, bloomMayHold } from "../chain/logsBloom";
 import { ProviderFault } from "../chain/providerFault";
-import { readSegment, TRANSFER_TOPIC, type ReadTargets } from "./segmentReader";
+import { readSegment, TRANSFER_TOPIC, WatchedBits, type ReadTargets } from "./segmentReader";
 
 const ESCROW: Address = "0x00000000000000000000000000000000000e5c40";
 const TOKEN: Address = "0x55d398326f99059ff775485246999027b3197955";
@@ -123,5 +123,18 @@ describe("segmentReader", () => {
       (error) => error instanceof ProviderFault && error.kind === "missing_logs",
     );
     assert.equal(transferQueries(asked).length, 1);
+  });
+
+  it("keeps the watched items' bloom bits from one segment to the next, and only the last segment's", () => {
+    const known = new WatchedBits();
+    const [a, b, c] = [topicOf(FUNDED), topicOf(UNFUNDED), keccak256(stringToHex("a payment"))];
+    const first = known.of([a, b]);
+    assert.deepEqual(first, [bloomBits(a), bloomBits(b)]);
+    const second = known.of([b, c]);
+    // The same bits, worked out once: the very arrays of the last segment.
+    assert.equal(second[0], first[1]);
+    assert.deepEqual(second[1], bloomBits(c));
+    // `a` was not watched by the last segment: worked out again, not kept.
+    assert.notEqual(known.of([a])[0], first[0]);
   });
 });

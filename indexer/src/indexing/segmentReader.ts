@@ -1,7 +1,7 @@
 import { erc20Abi, pad, toEventSelector, type AbiEvent, type Address, type Hex, type Log, type PublicClient } from "viem";
 import { blockLogsFromReceipts } from "../chain/blockReceipts";
 import { fetchHeaders, type BlockHeader } from "../chain/blockHeaders";
-import { addressBits, addressTopicBits, bloomBits, bloomBytes, bloomMayHold, type BloomBits } from "../chain/logsBloom";
+import { addressBits, bloomBits, bloomBytes, bloomMayHold, type BloomBits } from "../chain/logsBloom";
 import { ProviderFault } from "../chain/providerFault";
 import { sameAddress } from "../payments/addresses";
 
@@ -38,9 +38,30 @@ export interface ChainSegment {
 }
 
 /**
- * The bloom bits of what is read, worked out once per segment. Each watched item is checked on its own: a provider
- * that answers a block with some of its logs (one payment's, one deposit address's) and leaves out others must not
- * pass because the block was not empty.
+ * The bloom bits of watched items (deposit addresses as Transfer topics, payment ids), kept from one segment to the
+ * next: thousands of payments stay watched for many segments, and each item's bits take a keccak256 to work out.
+ * Only the items of the last segment are kept, so payments no longer watched are let go.
+ */
+export class WatchedBits {
+  private known = new Map<Hex, BloomBits>();
+
+  /** The bits of each item (a lower-case topic), reusing those of the last segment's items. */
+  of(items: readonly Hex[]): BloomBits[] {
+    const next = new Map<Hex, BloomBits>();
+    const bits = items.map((item) => {
+      const found = next.get(item) ?? this.known.get(item) ?? bloomBits(item);
+      next.set(item, found);
+      return found;
+    });
+    this.known = next;
+    return bits;
+  }
+}
+
+/**
+ * The bloom bits of what is read, for one segment. Each watched item is checked on its own: a provider that answers
+ * a block with some of its logs (one payment's, one deposit address's) and leaves out others must not pass because
+ * the block was not empty.
  */
 class Watch {
   readonly escrow: BloomBits;
@@ -50,11 +71,17 @@ class Watch {
   readonly payments: ReadonlyArray<{ topic: Hex; bits: BloomBits }>;
   private readonly recipientSet: Set<string>;
 
-  constructor(readonly targets: ReadTargets) {
+  constructor(
+    readonly targets: ReadTargets,
+    known: WatchedBits,
+  ) {
     this.escrow = addressBits(targets.escrow);
-    this.recipients = targets.depositAddresses.map((address) => ({ topic: pad(address.toLowerCase() as Hex, { size: 32 }), bits: addressTopicBits(address) }));
-    this.payments = targets.paymentIds.map((id) => ({ topic: id.toLowerCase() as Hex, bits: bloomBits(id) }));
-    this.recipientSet = new Set(this.recipients.map(({ topic }) => topic));
+    const recipients = targets.depositAddresses.map((address) => pad(address.toLowerCase() as Hex, { size: 32 }));
+    const payments = targets.paymentIds.map((id) => id.toLowerCase() as Hex);
+    const bits = known.of([...recipients, ...payments]);
+    this.recipients = recipients.map((topic, i) => ({ topic, bits: bits[i] }));
+    this.payments = payments.map((topic, i) => ({ topic, bits: bits[recipients.length + i] }));
+    this.recipientSet = new Set(recipients);
   }
 
   /** Whether the bloom leaves room for an escrow log. */
@@ -176,13 +203,14 @@ export async function readSegment(
   client: PublicClient,
   targets: ReadTargets,
   { from, to, parentHash }: { from: number; to: number; parentHash: Hex },
+  known: WatchedBits = new WatchedBits(),
 ): Promise<ChainSegment | { forked: true; header: BlockHeader }> {
   // A range's escrow logs need not wait for its headers: asked for at once, checked against them once both are in.
   const escrow = to > from ? client.getLogs({ address: targets.escrow, fromBlock: BigInt(from), toBlock: BigInt(to) }) : undefined;
   escrow?.catch(() => undefined);
   const headers = await fetchHeaders(client, from, to);
   if (headers[0].parentHash !== parentHash) return { forked: true, header: headers[0] };
-  const watch = new Watch(targets);
+  const watch = new Watch(targets, known);
   const { escrowLogs, transferLogs } = await fetchLogs(client, watch, headers, escrow);
 
   const byNumber = new Map(headers.map((header) => [header.number, header]));
