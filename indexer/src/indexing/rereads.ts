@@ -122,12 +122,14 @@ export async function rereadLogs(reread: Reread, context: RereadContext): Promis
   if (reread.what === "recent_blocks") {
     const watched = new Map(context.watched.map((payment) => [getAddress(payment.depositAddress), payment.id]));
     const escrowLogs = await getLogs(context, { address: targets.escrow }, reread.from, reread.to);
-    const transfers: Log[] = [];
     const recipients = targets.depositAddresses.map((address) => pad(address.toLowerCase() as Hex, { size: 32 }));
-    // Any token's transfers, as the segments read them: one the escrow does not take is reported too.
+    // Any token's transfers, as the segments read them: one the escrow does not take is reported too. The queries
+    // (one per 200 recipients, dozens with thousands watched) are asked together, not one after another.
+    const queries: Array<Promise<Log[]>> = [];
     for (let i = 0; i < recipients.length; i += 200) {
-      transfers.push(...(await getLogs(context, { topics: [TRANSFER_TOPIC, null, recipients.slice(i, i + 200)] }, reread.from, reread.to)));
+      queries.push(getLogs(context, { topics: [TRANSFER_TOPIC, null, recipients.slice(i, i + 200)] }, reread.from, reread.to));
     }
+    const transfers = (await Promise.all(queries)).flat();
     const headers = await headersOf(context, [...escrowLogs, ...transfers]);
     const canonical = onCanonicalBlocks(escrowLogs, headers);
     found.push(...paymentLogs(canonical), ...depositTransferEvents(onCanonicalBlocks(transfers, headers), watched, headers, tokenSet(targets.tokens)));
