@@ -155,7 +155,9 @@ export class Indexer {
 
   /** What a segment reads: the escrow, the accepted tokens, and the deposit addresses watched now. */
   private async targets(): Promise<{ targets: ReadTargets; watched: WatchedPayment[] }> {
-    const watched = await watchedPayments(this.options.db, this.options.chainId);
+    // At the checkpoint's chain time: no later than any block a segment read on top of it holds, so no address is
+    // dropped before the segment's blocks are past its window (the clock would drop them after an outage).
+    const watched = await watchedPayments(this.options.db, this.options.chainId, (await this.checkpoint()).timestamp);
     return {
       watched,
       targets: {
