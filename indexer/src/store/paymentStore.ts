@@ -107,7 +107,10 @@ export interface WatchedPayment {
  */
 export const LATE_FUNDS_WINDOW = 86_400n;
 
-/** Whether a payment is within its late-funds window at chain time `at`: its expiry plus the window is later. */
+/**
+ * Whether a payment is within its late-funds window at chain time `at`: its expiry plus the window is later. On the
+ * expiry alone, so that `payments_by_expiry` answers it.
+ */
 export const withinLateFundsWindow = (eb: ExpressionBuilder<Database, "payments">, at: bigint) => eb("expiry", ">", (at - LATE_FUNDS_WINDOW).toString());
 
 /**
