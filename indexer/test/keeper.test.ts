@@ -9,7 +9,7 @@ import { createRpcClient } from "../src/chain/rpcClient";
 import { Keeper, type KeeperOptions } from "../src/keeper/keeper";
 import { TransactionSender } from "../src/keeper/transactionSender";
 import { keeperMetrics } from "../src/keeper/keeperMetrics";
-import type { Db } from "../src/store/paymentStore";
+import { LATE_FUNDS_WINDOW, type Db } from "../src/store/paymentStore";
 import {
   catchUp,
   CHAIN_ID,
@@ -112,6 +112,22 @@ async function paidAtDepositAddress(chain: LocalChain, db: Db, token: "USDT" | "
   await register(db, chain, payment);
   await simulate(hre, { intent: payment.file, scenario: "full", token, via: "deposit-address" }, quiet);
   return payment;
+}
+
+/**
+ * A $20 payment registered and expired with nothing paid, as indexed, with the indexer and keeper that follow it.
+ * Nothing paid by the expiry: the payment is expired once a block after it is confirmed; whatever arrives is a stray.
+ */
+async function expiredUnpaid(chain: LocalChain, db: Db) {
+  const payment = await signedPayment(chain, "20");
+  await register(db, chain, payment);
+  const indexer = localIndexer(chain, db);
+  const keeper = localKeeper(chain, db);
+  await mineAt(payment.intent.expiry + 1n);
+  await mine(SETTINGS.confirmations.depth - 1);
+  await catchUp(indexer);
+  expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("expired");
+  return { payment, indexer, keeper };
 }
 
 const kindsOf = (sent: Array<{ kind: string }>) => sent.map((action) => action.kind);
@@ -487,15 +503,7 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
 
     it("returns a second stray of the same amount too", async function () {
       const { db } = store();
-      const payment = await signedPayment(chain(), "20");
-      await register(db, chain(), payment);
-      const indexer = localIndexer(chain(), db);
-      const keeper = localKeeper(chain(), db);
-      // Nothing paid by the expiry: the payment is expired once a block after it is confirmed; whatever arrives is a stray.
-      await mineAt(payment.intent.expiry + 1n);
-      await mine(SETTINGS.confirmations.depth - 1);
-      await catchUp(indexer);
-      expect((await storedPayment(db, payment.intent.paymentId)).status).to.equal("expired");
+      const { payment, indexer, keeper } = await expiredUnpaid(chain(), db);
       const sender = await customer(2);
       const five = parseUnits("5", 18);
       const before = await tokenBalance(chain(), "USDT", sender.address);
@@ -518,6 +526,50 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
         ["after_expiry", five],
         ["after_expiry", five],
       ]);
+    });
+
+    it("returns a transfer sent just after the expiry that the indexer reads only days later by the clock (down meanwhile)", async function () {
+      const { db } = store();
+      const { payment, indexer, keeper } = await expiredUnpaid(chain(), db);
+      // Seconds after the expiry by the chain; the indexer then stays down for two days by the clock.
+      const sender = await customer(3);
+      const five = parseUnits("5", 18);
+      const before = await tokenBalance(chain(), "USDT", sender.address);
+      await (await transferTo(chain(), "USDT", sender, payment.depositAddress, five)).wait();
+      await db
+        .updateTable("payments")
+        .set({ updated_at: new Date(Date.now() - 2 * 86_400_000) })
+        .where("id", "=", payment.intent.paymentId)
+        .execute();
+
+      await catchUp(indexer);
+      expect(kindsOf(await keeper.tick())).to.deep.equal(["returnStray"]);
+      await catchUp(indexer);
+      expect(await tokenBalance(chain(), "USDT", payment.depositAddress)).to.equal(0n);
+      expect(await tokenBalance(chain(), "USDT", sender.address)).to.equal(before + five);
+      expect(await historyOf(db, payment.intent.paymentId)).to.deep.equal([
+        ["initiated", "expired", "time_elapsed"],
+        ["expired", "expired", "stray_returned"],
+      ]);
+    });
+
+    it("stops watching an ended payment's deposit address once the chain is a day past its expiry, however recent its change by the clock", async function () {
+      const { db } = store();
+      const { payment, indexer, keeper } = await expiredUnpaid(chain(), db);
+      // The indexer follows the chain to a day past the expiry; only then does a transfer arrive.
+      await mineAt(payment.intent.expiry + LATE_FUNDS_WINDOW);
+      await catchUp(indexer);
+      const sender = await customer(4);
+      const five = parseUnits("5", 18);
+      await (await transferTo(chain(), "USDT", sender, payment.depositAddress, five)).wait();
+      await mine(SETTINGS.confirmations.depth);
+      await catchUp(indexer);
+
+      // Not read, so not the keeper's: it stays at the deposit address, for the operator.
+      expect(await keeper.tick()).to.deep.equal([]);
+      expect(await tokenBalance(chain(), "USDT", payment.depositAddress)).to.equal(five);
+      expect((await storedPayment(db, payment.intent.paymentId)).depositAddressFunded).to.equal(false);
+      expect(await historyOf(db, payment.intent.paymentId)).to.deep.equal([["initiated", "expired", "time_elapsed"]]);
     });
 
     it("after a reorganisation replaces who sent a stray, returns it to the new sender, never to the old", async function () {

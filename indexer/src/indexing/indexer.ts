@@ -162,8 +162,10 @@ export class Indexer {
   }
 
   /** The payments watched now, as the last commit left them. */
-  private watchedNow(): Promise<WatchedPayment[]> {
-    return watchedPayments(this.options.db, this.options.chainId);
+  private async watchedNow(): Promise<WatchedPayment[]> {
+    // At the checkpoint's chain time: no later than any block a segment read on top of it holds, so no address is
+    // dropped before the segment's blocks are past its window (the clock would drop them after an outage).
+    return watchedPayments(this.options.db, this.options.chainId, (await this.checkpoint()).timestamp);
   }
 
   /** What a segment reads for `watched`: the escrow, the accepted tokens, and their deposit addresses. */

@@ -85,7 +85,7 @@ export class Keeper {
     const { client, db, chainId } = this.options;
     const checkpoint = await readCheckpoint(db, chainId);
     if (!checkpoint) return [];
-    const rows = await keeperCandidates(db, chainId, checkpoint.blockNumber - RECENT_FUNDING_BLOCKS);
+    const rows = await keeperCandidates(db, chainId, { at: checkpoint.timestamp, sinceBlock: checkpoint.blockNumber - RECENT_FUNDING_BLOCKS });
     const blockNumber = BigInt(checkpoint.blockNumber);
     // The events of every candidate in one query, not one each: a round looks at every open payment.
     const eventsById = await eventsOfPayments(

@@ -1,7 +1,7 @@
 import { sql } from "kysely";
 import type { Hex } from "viem";
 import { OPEN_STATUSES } from "../payments/statuses";
-import { LATE_FUNDS_WINDOW, type Db } from "../store/paymentStore";
+import { withinLateFundsWindow, type Db } from "../store/paymentStore";
 import type { KeeperTransaction, TransactionState } from "./transactionLifecycle";
 
 export type ActionKey = { paymentId: string; action: string; stateKey: string };
@@ -118,12 +118,13 @@ export async function revertedActionKeys(db: Db, chainId: number, paymentIds: re
 export const actionKeyString = (key: ActionKey) => `${key.paymentId.toLowerCase()}|${key.action}|${key.stateKey}`;
 
 /**
- * Payments the keeper looks at: the open ones (they may be paid at their deposit address), those expired within
- * the last day (refunds of deposit addresses), paid or expired ones still holding deposits in tokens that did not
- * pay them (`other_deposits`: refunds of leftovers), any whose deposit address received funds recently (strays), and
- * any holding a token the escrow does not take that was not returned (reported to the operator each round).
+ * Payments the keeper looks at, as the indexer recorded them up to chain time `at` (its checkpoint's): the open ones
+ * (they may be paid at their deposit address), those expired within the late-funds window (refunds of deposit
+ * addresses), paid or expired ones still holding deposits in tokens that did not pay them (`other_deposits`: refunds
+ * of leftovers), any whose deposit address received funds recently (strays), and any holding a token the escrow does
+ * not take that was not returned (reported to the operator each round).
  */
-export async function keeperCandidates(db: Db, chainId: number, sinceBlock: number) {
+export async function keeperCandidates(db: Db, chainId: number, { at, sinceBlock }: { at: bigint; sinceBlock: number }) {
   return db
     .selectFrom("payments")
     .selectAll()
@@ -131,9 +132,9 @@ export async function keeperCandidates(db: Db, chainId: number, sinceBlock: numb
     .where((eb) =>
       eb.or([
         eb("status", "in", [...OPEN_STATUSES]),
-        // The refunds of an expired payment's deposit address follow its expiry within a few rounds; a day leaves room
-        // to retry them through an outage without reading every payment that ever expired.
-        eb.and([eb("status", "=", "expired"), eb("updated_at", ">", sql<Date>`now() - ${LATE_FUNDS_WINDOW}`)]),
+        // The refunds of an expired payment's deposit address follow its expiry within a few rounds; the window leaves
+        // room to retry them through an outage without reading every payment that ever expired.
+        eb.and([eb("status", "=", "expired"), withinLateFundsWindow(eb, at)]),
         eb.and([eb("status", "in", ["confirming", "paid", "refunding", "partially_refunded", "refunded", "expired"]), eb("other_deposits", "<>", "[]")]),
         // Tokens the escrow does not take, still waiting: reported to the operator every round until returned.
         eb.and([eb("unaccepted_transfers", "<>", "[]"), eb("unaccepted_transfers", "like", '%"returnedBy":null%')]),

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from "kysely";
+import { sql, type ExpressionBuilder, type Kysely } from "kysely";
 import type { Hex } from "viem";
 import { newPayment, type Payment } from "../payments/payment";
 import { isChainEvent, type ConfirmedBlock, type PaymentEvent } from "../payments/paymentEvents";
@@ -98,25 +98,32 @@ export interface WatchedPayment {
 }
 
 /**
- * How long after a payment last changed (ended, most often) its deposit address is still watched. Funds sent late (a
+ * How long after a payment's expiry, in chain time (seconds), its deposit address is still watched. Funds sent late (a
  * wallet that broadcast after the expiry, an exchange's delayed withdrawal) are strays the keeper sends back: the
  * indexer reads transfers to the address and the keeper takes the expired payment as a candidate for this long, one
  * window for both so that what the indexer records the keeper still acts on. A day covers exchanges' usual delays.
+ * Chain time, not the clock: an indexer that was down for days, catching up, must still read the transfers of the
+ * day after each expiry; and a payment takes deposits until its expiry at the latest.
  */
-export const LATE_FUNDS_WINDOW = sql`interval '1 day'`;
+export const LATE_FUNDS_WINDOW = 86_400n;
 
 /**
- * Payments whose deposit addresses the indexer reads transfers and BNB balances for: those not final, and any that
- * changed in the last day (funds sent after a payment ended are strays the keeper returns).
+ * Whether a payment is within its late-funds window at chain time `at`: its expiry plus the window is later. On the
+ * expiry alone, so that `payments_by_expiry` answers it.
  */
-export async function watchedPayments(db: Db, chainId: number): Promise<WatchedPayment[]> {
+export const withinLateFundsWindow = (eb: ExpressionBuilder<Database, "payments">, at: bigint) => eb("expiry", ">", (at - LATE_FUNDS_WINDOW).toString());
+
+/**
+ * Payments whose deposit addresses the indexer reads transfers and BNB balances for, at chain time `at` (the time of
+ * the block the indexer builds on): those not final, and any whose expiry is less than `LATE_FUNDS_WINDOW` before
+ * `at` (funds sent after a payment ended are strays the keeper returns).
+ */
+export async function watchedPayments(db: Db, chainId: number, at: bigint): Promise<WatchedPayment[]> {
   const rows = await db
     .selectFrom("payments")
     .select(["id", "deposit_address", "status", "expiry", "accepted_tokens", "native_waiting"])
     .where("chain_id", "=", chainId)
-    .where((eb) =>
-      eb.or([eb("status", "in", ["initiated", "pending", "confirming", "refunding"]), eb("updated_at", ">", sql<Date>`now() - ${LATE_FUNDS_WINDOW}`)]),
-    )
+    .where((eb) => eb.or([eb("status", "in", ["initiated", "pending", "confirming", "refunding"]), withinLateFundsWindow(eb, at)]))
     .execute();
   return rows.map((row) => ({
     id: row.id as Hex,
