@@ -3,6 +3,7 @@ import type { Hex } from "viem";
 import { dispatchOutbox } from "../src/ledger/outboxDispatch";
 import type { StatusChange } from "../src/payments/statusMachine";
 import type { Store } from "../src/store/database";
+import type { Merchant } from "../src/store/merchantStore";
 import { insertChanges, loadPayments, type Db } from "../src/store/paymentStore";
 import { claimOutboxRows, recordDispatch } from "../src/store/webhookDeliveryStore";
 import { waitingAnnouncements } from "./support/paymentRecords";
@@ -37,6 +38,14 @@ async function moreChanges(db: Db, id: Hex, count: number): Promise<void> {
     .execute();
 }
 
+/** A new payment of `merchant` with its checkout opened (its creation and `pending` to announce), then `changes` more. */
+async function openedPayment(db: Db, merchant: Merchant, changes = 0): Promise<Hex> {
+  const id = await newPayment(db, merchant);
+  await openCheckout(db, id);
+  if (changes > 0) await moreChanges(db, id, changes);
+  return id;
+}
+
 /** The events the dispatcher wrote: payment and sequence, each once if nothing was announced twice. */
 async function announced(db: Db): Promise<string[]> {
   const rows = await db.selectFrom("webhook_events").select(["payment_id", "sequence", "type"]).execute();
@@ -49,9 +58,7 @@ describeEachStore("status changes as their own announcements", (store: () => Sto
   it("announces a payment's creation, then its changes in sequence, once each, however few a dispatch takes", async function () {
     const { db } = store();
     const merchant = await newMerchant(db);
-    const id = await newPayment(db, merchant);
-    await openCheckout(db, id);
-    await moreChanges(db, id, 3);
+    const id = await openedPayment(db, merchant, 3);
     const other = await newPayment(db, merchant);
 
     const order: number[] = [];
@@ -91,9 +98,7 @@ describeEachStore("status changes as their own announcements", (store: () => Sto
   it("carries each change's payment as of that change, not as it stands when dispatched", async function () {
     const { db } = store();
     const merchant = await newMerchant(db);
-    const id = await newPayment(db, merchant);
-    await openCheckout(db, id);
-    await moreChanges(db, id, 2);
+    const id = await openedPayment(db, merchant, 2);
     await dispatch(db);
     const bodies = (await db.selectFrom("webhook_events").select(["sequence", "body"]).where("payment_id", "=", id).orderBy("sequence").execute()).map(
       (row) => JSON.parse(row.body).data as { sequence: number; status: string; received_usd: string },
@@ -110,8 +115,7 @@ describeEachStore("status changes as their own announcements", (store: () => Sto
   it("leaves every announcement of a dispatch that failed before it committed for the next one", async function () {
     const { db } = store();
     const merchant = await newMerchant(db);
-    const id = await newPayment(db, merchant);
-    await openCheckout(db, id);
+    const id = await openedPayment(db, merchant);
     const waiting = await waitingAnnouncements(db);
     expect(waiting.map((row) => row.type)).to.deep.equal(["payment.created", "payment.pending"]);
 
@@ -188,10 +192,7 @@ describe("status changes as their own announcements, under concurrent transactio
     const merchant = await newMerchant(db);
     const ids: Hex[] = [];
     for (let i = 0; i < 6; i++) {
-      const id = await newPayment(db, merchant);
-      await openCheckout(db, id);
-      await moreChanges(db, id, 3);
-      ids.push(id);
+      ids.push(await openedPayment(db, merchant, 3));
     }
     const expected = ids.flatMap((id) => [0, 1, 2, 3, 4].map((sequence) => `${id}#${sequence}`)).sort();
 

@@ -39,6 +39,16 @@ describe("merchant API over the chain: paying, polling, refunding", function () 
   const chain = useLocalChain();
   const fixture = freshStackEachTest(chain);
 
+  /** A 30 USD payment refundable to CUSTOMER, paid in full in USDT and confirmed (12 blocks): where refunds start. */
+  async function paidToRefund(f: ApiFixture) {
+    const indexer = localIndexer(chain(), f.db);
+    const created = await createdPayment(f, { amount_usd: "30.00", refund_address: CUSTOMER });
+    await payOnChain(chain(), created, "full", "USDT");
+    await mine(11);
+    await catchUp(indexer);
+    return { indexer, created };
+  }
+
   it("GET follows a full payment: confirming with 1, then 5 of 12 confirmations, paid at 12, with token, transactions and history", async function () {
     const f = fixture();
     const indexer = localIndexer(chain(), f.db);
@@ -170,11 +180,7 @@ describe("merchant API over the chain: paying, polling, refunding", function () 
   it("refunds a paid payment in part, then the rest, through transactions the merchant signs: refunding → partially_refunded → refunded", async function () {
     const f = fixture();
     const record = chain().record;
-    const indexer = localIndexer(chain(), f.db);
-    const created = await createdPayment(f, { amount_usd: "30.00", refund_address: CUSTOMER });
-    await payOnChain(chain(), created, "full", "USDT");
-    await mine(11);
-    await catchUp(indexer);
+    const { indexer, created } = await paidToRefund(f);
     expect((await poll(f, created.id)).status).to.equal("paid");
     const usdt = record.tokens.USDT;
     const before = await tokenBalance(usdt.address, CUSTOMER);
@@ -238,11 +244,7 @@ describe("merchant API over the chain: paying, polling, refunding", function () 
 
   it("takes one of several concurrent refunds (the others are conflicts, never errors), and one of several cancels", async function () {
     const f = fixture();
-    const indexer = localIndexer(chain(), f.db);
-    const created = await createdPayment(f, { amount_usd: "30.00", refund_address: CUSTOMER });
-    await payOnChain(chain(), created, "full", "USDT");
-    await mine(11);
-    await catchUp(indexer);
+    const { created } = await paidToRefund(f);
 
     const refunds = await Promise.all(
       ["10", "11", "12", "13", "14"].map((amount) => call(f.api, "POST", `/v1/payments/${created.id}/refunds`, { key: f.key, body: { amount } })),
@@ -267,11 +269,7 @@ describe("merchant API over the chain: paying, polling, refunding", function () 
 
   it("takes one refund and one withdrawal for concurrent duplicates with one key: the others replay it; another body is refused", async function () {
     const f = fixture();
-    const indexer = localIndexer(chain(), f.db);
-    const created = await createdPayment(f, { amount_usd: "30.00", refund_address: CUSTOMER });
-    await payOnChain(chain(), created, "full", "USDT");
-    await mine(11);
-    await catchUp(indexer);
+    const { created } = await paidToRefund(f);
 
     const refund = (amount: string) =>
       call(f.api, "POST", `/v1/payments/${created.id}/refunds`, { key: f.key, body: { amount }, headers: { "idempotency-key": "refund-once" } });

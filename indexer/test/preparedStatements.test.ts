@@ -1,11 +1,13 @@
 import { expect } from "chai";
-import { CompiledQuery, sql } from "kysely";
+import { CompiledQuery, sql, type Kysely } from "kysely";
+import type { Store } from "../src/store/database";
 import { preparedOnce } from "../src/store/preparedStatements";
-import { describeEachStore } from "./support/stores";
+import type { Database } from "../src/store/schema";
+import { describeEachStore, openTestStore } from "./support/stores";
 
 describeEachStore("statements prepared once", (store) => {
   it("runs a marked statement by name on PostgreSQL, with its parameters each time; PGlite runs it as it is", async function () {
-    const text = preparedOnce("select $1::int + $2::int as sum");
+    const text = preparedOnce("probe_sum", "select $1::int + $2::int as sum");
     const rows = await store()
       .db.transaction()
       .execute(async (trx) => {
@@ -25,7 +27,7 @@ describeEachStore("statements prepared once", (store) => {
     expect(rows.sums).to.deep.equal([3, 42]);
     // One connection (the transaction's) prepared it once, under its name.
     expect(rows.prepared).to.have.length(store().kind === "postgres" ? 1 : 0);
-    if (store().kind === "postgres") expect(rows.prepared[0]).to.match(/^openpay_\d+$/);
+    if (store().kind === "postgres") expect(rows.prepared[0]).to.equal("probe_sum_0");
     // An unmarked statement stays unnamed.
     const unmarked = "select $1::int * 2 as twice";
     await store().db.executeQuery(CompiledQuery.raw(unmarked, [2]));
@@ -36,7 +38,7 @@ describeEachStore("statements prepared once", (store) => {
   });
 
   it("prepares a statement again once a migration changed its result columns: only the request in between fails", async function () {
-    const text = preparedOnce("select * from prepared_probe where a = $1");
+    const text = preparedOnce("probe_read", "select * from prepared_probe where a = $1");
     const outcomes = await store()
       .db.connection()
       .execute(async (connection) => {
@@ -54,5 +56,35 @@ describeEachStore("statements prepared once", (store) => {
     // On PostgreSQL the connection that prepared it refuses it once after the migration; PGlite never prepared it.
     const between = store().kind === "postgres" ? "0A000" : [{ a: 1, b: null }];
     expect(outcomes).to.deep.equal([[{ a: 1 }], between, [{ a: 1, b: null }], [{ a: 1, b: null }]]);
+  });
+});
+
+describe("statements prepared once (postgres, two connections)", function () {
+  let store: Store;
+  beforeEach(async function () {
+    store = await openTestStore("postgres");
+  });
+  afterEach(async function () {
+    await store.close();
+  });
+
+  it("fails one request after a migration changed the result columns, not one per connection that prepared it", async function () {
+    const text = preparedOnce("probe_pool", "select * from prepared_probe where a = $1");
+    await sql`create table prepared_probe (a int)`.execute(store.db);
+    await sql`insert into prepared_probe values (1)`.execute(store.db);
+    const read = (connection: Kysely<Database>) =>
+      connection.executeQuery(CompiledQuery.raw(text, [1])).then(
+        (result) => result.rows,
+        (error: { code?: string }) => error.code,
+      );
+    const outcomes = await store.db.connection().execute((first) =>
+      store.db.connection().execute(async (second) => {
+        const before = [await read(first), await read(second)];
+        await sql`alter table prepared_probe add column b int`.execute(first);
+        return [...before, await read(first), await read(second), await read(first)];
+      }),
+    );
+    // The second connection prepared it before the migration too, but takes the new name the first's refusal gave.
+    expect(outcomes).to.deep.equal([[{ a: 1 }], [{ a: 1 }], "0A000", [{ a: 1, b: null }], [{ a: 1, b: null }]]);
   });
 });

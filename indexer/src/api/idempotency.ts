@@ -57,13 +57,12 @@ const CLAIM_TRIES = 3;
  * `work` just runs.
  *
  * `work` gets the key (undefined without the header) and writes its claim with the response (`rememberedRow`) in the
- * statement that does the work, or last in the work's transaction (`rememberedInTransaction`): a key then costs no
- * round trip of its own, and a crash leaves neither a key without its effect nor an effect without its key. A key
- * already taken fails that statement, and so the work, whole (`isKeyTaken`). So does a request the work refuses
- * because this very request already ran (a refund of a payment now refunding): on any failure of keyed work, a
- * response stored under the key is replayed (or the request refused if it was another) before the failure is.
- * Concurrent requests with one key meet at its primary key: the later ones wait for the first to commit, fail, and
- * replay its response.
+ * statement that does the work: a key then costs no round trip of its own, and a crash leaves neither a key without
+ * its effect nor an effect without its key. A key already taken fails that statement, and so the work, whole
+ * (`isKeyTaken`). So does a request the work refuses because this very request already ran: on any failure of keyed
+ * work, a response stored under the key is replayed (or the request refused if it was another) before the failure
+ * is. Concurrent requests with one key meet at its primary key: the later ones wait for the first to commit, fail,
+ * and replay its response.
  */
 export async function idempotent<T>(
   db: Db,
@@ -95,16 +94,24 @@ export async function idempotent<T>(
 }
 
 /**
- * Work of several statements as `idempotent` runs it: with a key, in a transaction whose last statement stores the
- * key with the response (`rememberResponse`), so that a taken key rolls the work back; without one, as it is.
+ * `idempotent` for work of several statements (a refund, a withdrawal): with a key, a response already stored under
+ * it is replayed before the work runs, so that a retry neither repeats the work's reads and writes nor waits on its
+ * locks only to roll them back. The work then runs in a transaction whose last statement stores the key with the
+ * response (`rememberResponse`): that commit still decides between concurrent duplicates, which all find the key
+ * free; a taken key rolls the work back, as does a duplicate the work refuses (a refund of a payment the first made
+ * refunding), and either replays the first's response.
  */
-export function rememberedInTransaction<T>(db: Db, work: (db: Db) => Promise<T>): (key: KeyClaim | undefined) => Promise<T> {
-  return (key) =>
+export async function idempotentInTransaction<T>(db: Db, owner: KeyOwner, request: FastifyRequest, status: number, work: (db: Db) => Promise<T>) {
+  const claim = keyedRequest(owner, request);
+  const stored = claim && (await readStoredResponse(db, claim));
+  if (claim && stored) return replay<T>(request, claim, stored);
+  return idempotent(db, owner, request, status, (key) =>
     key
       ? db.transaction().execute(async (trx) => {
           const response = await work(trx);
           await rememberResponse(trx, { ...key, response });
           return response;
         })
-      : work(db);
+      : work(db),
+  );
 }

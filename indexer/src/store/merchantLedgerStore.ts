@@ -3,6 +3,7 @@ import type { Address, Hex } from "viem";
 import type { BalanceMovement, MerchantLog } from "../payments/merchantBalance";
 import { jsonWithBigints } from "./eventData";
 import { notifyWebhookWorkers, type Db } from "./paymentStore";
+import { rowBoolean } from "./rowBoolean";
 
 /**
  * The merchant_ledger table: the escrow's merchant-level events (deposits are payment events), written in the indexer's batch
@@ -139,7 +140,7 @@ export async function balanceMovements(db: Db, chainId: number, merchant: Addres
     .groupBy(["token", "kind", sql`3`])
     .execute();
   return rows.map((row): BalanceMovement => {
-    const confirmed = row.confirmed === true || String(row.confirmed) === "true";
+    const confirmed = rowBoolean(row.confirmed);
     if (row.kind === "completed") return { kind: "credit", token: row.token, amount: BigInt(row.credit), fee: BigInt(row.fee), confirmed };
     return { kind: row.kind === "refunded" ? "refund" : "withdrawal", token: row.token, amount: BigInt(row.amount), confirmed };
   });

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { CompiledQuery, sql } from "kysely";
 import type { Hex } from "viem";
 import type { HistoryEntry, Mode, PaymentOption, PaymentRequestDetails } from "../payments/paymentResource";
@@ -81,8 +82,9 @@ const creationTexts = new Map<number, { names: string[]; text: string }>();
  * The statement inserting each of `rows` into its table, the last after the others' CTEs; its parameters are the
  * rows' values in the order of their keys. Text and parameters written out rather than a Kysely tree or template: this is the API's
  * hottest statement, and building and compiling either cost a tenth of a creation's CPU (bench:api). The column
- * names are the code's own and the same for every payment, so the text is one of two, written once and prepared
- * once per connection (`preparedOnce`); it is written again only if the names differ from the last call's.
+ * names are the code's own and the same for every payment, so the text is one of two (with a key or without), written
+ * once and prepared once per connection (`preparedOnce`, named by its hash: a text rewritten is another statement);
+ * it is written again only if the names differ from the last call's.
  */
 function creationText(rows: ReadonlyArray<[string, Record<string, unknown>]>): string {
   const names: string[] = [];
@@ -95,7 +97,8 @@ function creationText(rows: ReadonlyArray<[string, Record<string, unknown>]>): s
     return `insert into ${table} (${columns.join(", ")}) values (${columns.map(() => `$${++position}`).join(", ")})`;
   });
   const last = inserts.pop();
-  const text = preparedOnce(`with ${inserts.map((insert, i) => `${rows[i][0]}_written as (${insert})`).join(", ")} ${last}`);
+  const statement = `with ${inserts.map((insert, i) => `${rows[i][0]}_written as (${insert})`).join(", ")} ${last}`;
+  const text = preparedOnce(`create_payment_${createHash("sha1").update(statement).digest("hex").slice(0, 16)}`, statement);
   creationTexts.set(rows.length, { names, text });
   return text;
 }
@@ -282,7 +285,7 @@ export async function loadPaymentDetail(db: Db, chainId: number, id: string): Pr
     ])
     .compile();
   // The same text for every payment: prepared once per connection, as the API reads it on every GET.
-  const prepared: typeof query = { ...query, sql: preparedOnce(query.sql) };
+  const prepared: typeof query = { ...query, sql: preparedOnce("payment_detail", query.sql) };
   const [row] = (await db.executeQuery(prepared)).rows;
   if (!row) return undefined;
   const history = (parsed(row.history) ?? []) as Parameters<typeof historyEntryFromRow>[0][];

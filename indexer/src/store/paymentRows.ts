@@ -3,6 +3,7 @@ import type { Payment } from "../payments/payment";
 import type { PaymentRegistration } from "../payments/paymentRegistration";
 import type { PaymentStatus } from "../payments/statuses";
 import type { PaymentsTable } from "./schema";
+import { rowBoolean } from "./rowBoolean";
 
 type Row = { [K in keyof PaymentsTable]: unknown };
 
@@ -48,8 +49,8 @@ export function paymentFromRow(row: Row): Payment {
     unacceptedTransfers: recordsFrom(row.unaccepted_transfers),
     completedBlock: num(row.completed_block),
     expiredBlock: num(row.expired_block),
-    depositAddressFunded: Boolean(row.deposit_address_funded),
-    fundedByExpiry: Boolean(row.funded_by_expiry),
+    depositAddressFunded: rowBoolean(row.deposit_address_funded),
+    fundedByExpiry: rowBoolean(row.funded_by_expiry),
     nativeWaiting: big(row.native_waiting),
     failedTransactions: Number(row.failed_transactions),
     cursor: cursorBlock === null ? null : { blockNumber: cursorBlock, logIndex: Number(row.cursor_log_index) },

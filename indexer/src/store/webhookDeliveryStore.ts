@@ -6,6 +6,7 @@ import type { WebhookEventType } from "../payments/webhookEventTypes";
 import { jsonWithBigints } from "./eventData";
 import type { Db } from "./paymentStore";
 import { signingSecrets } from "./webhookEndpointStore";
+import { rowBoolean } from "./rowBoolean";
 
 /**
  * The webhook worker's SQL: outbox rows become events and deliveries, due deliveries are leased to one worker, and
@@ -99,7 +100,7 @@ export async function outboxWaiting(db: Db, chainId: number): Promise<boolean> {
   const { rows } = await sql<{ waiting: boolean }>`
     select exists (select from outbox where chain_id = ${chainId})
       or exists (select from status_changes where chain_id = ${chainId} and announcement is not null) as waiting`.execute(db);
-  return rows[0].waiting === true || String(rows[0].waiting) === "true";
+  return rowBoolean(rows[0].waiting);
 }
 
 /**

@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { ApiContext } from "../apiContext";
 import { balanceSchema, createWithdrawalBody, errorSchema, withdrawalRequestSchema } from "../apiSchemas";
-import { idempotent, rememberedInTransaction } from "../idempotency";
+import { idempotentInTransaction } from "../idempotency";
 import { listBalances, requestWithdrawal } from "../merchantBalances";
 import { sent } from "./paymentRoutes";
 
@@ -43,13 +43,7 @@ export function balanceRoutes(app: FastifyInstance, context: ApiContext): void {
     },
     async (request, reply) => {
       const owner = await context.auth.owner(request);
-      const outcome = await idempotent(
-        context.db,
-        owner,
-        request,
-        201,
-        rememberedInTransaction(context.db, (db) => requestWithdrawal(context, db, owner, request.body)),
-      );
+      const outcome = await idempotentInTransaction(context.db, owner, request, 201, (db) => requestWithdrawal(context, db, owner, request.body));
       return sent(reply, outcome);
     },
   );

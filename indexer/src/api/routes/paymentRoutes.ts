@@ -5,7 +5,7 @@ import { listPaymentRecords } from "../../store/paymentRequestStore";
 import type { ApiContext } from "../apiContext";
 import { notFound } from "../../ledger/apiErrors";
 import { createPaymentBody, createRefundBody, errorSchema, listPaymentsQuery, paymentIdParams, paymentListSchema, refundSchema } from "../apiSchemas";
-import { idempotent, rememberedInTransaction } from "../idempotency";
+import { idempotent, idempotentInTransaction } from "../idempotency";
 import { decodeCursor, pageOf } from "../pageCursor";
 import { createPayment } from "../../ledger/paymentCreation";
 import { abandonRefund, requestRefund } from "../../ledger/refundRequest";
@@ -112,12 +112,8 @@ export function paymentRoutes(app: FastifyInstance, context: ApiContext): void {
     },
     async (request, reply) => {
       const owner = await context.auth.owner(request);
-      const outcome = await idempotent(
-        context.db,
-        owner,
-        request,
-        201,
-        rememberedInTransaction(context.db, (db) => requestRefund(context, db, owner, request.params.id, request.body ?? {})),
+      const outcome = await idempotentInTransaction(context.db, owner, request, 201, (db) =>
+        requestRefund(context, db, owner, request.params.id, request.body ?? {}),
       );
       return sent(reply, outcome);
     },
