@@ -1,5 +1,5 @@
 /**
- * The dashboard's script, run in the merchant's browser (bundled with viem by dashboardScript.ts). On the sign-in
+ * The dashboard's script, run in the merchant's browser (bundled with viem by web/browserBundle.ts). On the sign-in
  * page it has the browser wallet (an EIP-1193 provider at window.ethereum) sign a Sign-In with Ethereum (EIP-4361)
  * message for this gateway and sends it; on a signed-in page it signs out. Every state-changing request carries the
  * session's CSRF token in a header, which another site can neither read nor send.
