@@ -3,6 +3,7 @@ import * as initial from "./migrations/001_initial";
 import * as ledgerWithoutDeposits from "./migrations/002_ledger_without_deposits";
 import * as announcedChanges from "./migrations/003_announced_changes";
 import * as dashboardSignIn from "./migrations/004_dashboard_sign_in";
+import * as paymentSearch from "./migrations/006_payment_search";
 
 /**
  * The schema's versions in order. Listed here rather than read from a folder so that bundles and ts-node agree.
@@ -13,6 +14,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "002_ledger_without_deposits": ledgerWithoutDeposits,
   "003_announced_changes": announcedChanges,
   "004_dashboard_sign_in": dashboardSignIn,
+  "006_payment_search": paymentSearch,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
