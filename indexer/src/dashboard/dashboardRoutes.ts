@@ -9,6 +9,7 @@ import { dashboardAccess, newSignInNonce, signIn } from "../ledger/dashboardSign
 import type { GatewayContext } from "../ledger/gatewayContext";
 import { SignInRefused, type SignInExpectations } from "../ledger/signInMessage";
 import { DashboardGuard } from "./dashboardGuard";
+import { dashboardPaymentRoutes } from "./dashboardPaymentRoutes";
 import { signedInPage, signInPage } from "./dashboardPage";
 import { browserBundle } from "../web/browserBundle";
 import { sendPage, staticAsset } from "../web/pageReplies";
@@ -61,7 +62,14 @@ export function dashboardRoutes(app: FastifyInstance, context: GatewayContext, o
 
   api.get("/dashboard", { schema: { hide: true } }, async (request, reply) => {
     const { session, revoked } = await guard.session(request, reply);
-    if (session) return sendPage(reply, signedInPage(session));
+    if (session)
+      return sendPage(
+        reply,
+        signedInPage(
+          session,
+          context.tokens.map((token) => token.symbol),
+        ),
+      );
     const notice = revoked
       ? `You were signed out: ${revoked.address} is no longer an authorised signer of ${revoked.merchant.name} on the escrow.`
       : guard.presentedId(request)
@@ -111,5 +119,6 @@ export function dashboardRoutes(app: FastifyInstance, context: GatewayContext, o
     return reply.code(204).send();
   });
 
+  dashboardPaymentRoutes(app, context, guard);
   return guard;
 }
