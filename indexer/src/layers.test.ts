@@ -13,6 +13,8 @@ const LAYERS: ReadonlyArray<{ name: string; folders: readonly string[]; peers: b
   { name: "chain", folders: ["chain"], peers: false },
   { name: "store", folders: ["store"], peers: false },
   { name: "ledger", folders: ["ledger"], peers: false },
+  // What the roles' pages share: bundling a page's script, the headers of pages and their assets.
+  { name: "web", folders: ["web"], peers: false },
   { name: "roles", folders: ["indexing", "keeper", "webhooks", "api", "checkout", "dashboard", "observability", "admin"], peers: false },
   // main.ts and config.ts, beside this file.
   { name: "entry", folders: ["."], peers: false },

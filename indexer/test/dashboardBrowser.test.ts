@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { expect } from "chai";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import type { Hex } from "viem";
@@ -5,10 +6,13 @@ import { generatePrivateKey } from "viem/accounts";
 import type { Store } from "../src/store/database";
 import { launchChromium } from "./support/browser";
 import { injectKeyWallet, MERCHANT_KEY, startDashboardStack, type DashboardStack } from "./support/dashboardStack";
-import { CHAIN_ID, useLocalChain } from "./support/localChain";
+import { createApiKey } from "../src/store/merchantStore";
+import { CHAIN_ID, catchUp, localIndexer, useLocalChain } from "./support/localChain";
+import { payOnChain } from "./support/merchantApiHelpers";
+import { call } from "./support/merchantApiStack";
 import { openTestStore } from "./support/stores";
 
-describe("dashboard sign-in in a real browser (Chromium)", function () {
+describe("dashboard in a real browser (Chromium)", function () {
   this.timeout(120_000);
   const chain = useLocalChain();
   let browser: Browser;
@@ -77,6 +81,73 @@ describe("dashboard sign-in in a real browser (Chromium)", function () {
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.locator("#sign-in").waitFor();
     expect(await context.cookies()).to.deep.equal([]);
+    expectOnlyOwnRequests();
+  });
+
+  it("lists and filters the payments, opens a payment's timeline, and exports the filtered list as the API lists it", async function () {
+    const { key } = await createApiKey(store.db, stack.merchant.id, "test");
+    const made: Array<{ id: string; intent: unknown }> = [];
+    for (const n of [1, 2, 3]) {
+      const answer = await call(stack, "POST", "/v1/payments", { key, body: { amount_usd: `${n}5.00`, order_id: `shop-${n}` } });
+      expect(answer.status, JSON.stringify(answer.body)).to.equal(201);
+      made.push(answer.body);
+    }
+    await payOnChain(chain(), made[1], "full", "USDT");
+    await catchUp(localIndexer(chain(), store.db));
+
+    const { page } = await open(MERCHANT_KEY);
+    await page.getByRole("button", { name: "Sign in with wallet" }).click();
+    const rows = page.locator("#payment-list tbody tr");
+    await rows.nth(2).waitFor();
+    expect(await rows.locator("td:nth-child(2)").allTextContents()).to.deep.equal(["shop-3", "shop-2", "shop-1"]);
+    expect(await page.locator("#dashboard-status").textContent()).to.equal("3 payments shown.");
+
+    // Filters by label, as a screen reader names them; the live region says what the list holds.
+    await page.getByLabel("Status").selectOption("initiated");
+    await page.getByLabel("Amount from (USD)").fill("20");
+    await page.getByRole("button", { name: "Apply filters" }).click();
+    await page.locator("#dashboard-status", { hasText: "1 payment shown." }).waitFor();
+    expect(await rows.locator("td:nth-child(2)").allTextContents()).to.deep.equal(["shop-3"]);
+
+    // The export carries the filters: compared with the merchant API's list under the same filters.
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Export CSV" }).click()]);
+    const csv = readFileSync((await download.path())!, "utf8").split("\r\n");
+    const api = (await call(stack, "GET", "/v1/payments?status=initiated", { key })).body.data.filter(
+      (p: { amount_usd: string }) => Number.parseInt(p.amount_usd, 10) >= 20,
+    );
+    expect(csv[0].split(",").slice(0, 6)).to.deep.equal(["id", "created_at", "status", "order_id", "description", "amount_usd"]);
+    expect(csv.slice(1, -1).map((line) => line.split(",").slice(0, 6))).to.deep.equal(
+      api.map((p: { id: string; created_at: string; status: string; order_id: string; amount_usd: string }) => [
+        p.id,
+        p.created_at,
+        p.status,
+        p.order_id,
+        "",
+        p.amount_usd,
+      ]),
+    );
+
+    // Search finds the paid one by its order id; its page shows the timeline with the change's reason and sequence.
+    await page.getByLabel("Status").selectOption("");
+    await page.getByLabel("Amount from (USD)").fill("");
+    await page.getByLabel("Search").fill("shop-2");
+    await page.getByLabel("Search").press("Enter");
+    await page.locator("#dashboard-status", { hasText: "1 payment shown." }).waitFor();
+    await page.getByRole("link", { name: `Payment ${made[1].id}` }).click();
+    await page.locator("#timeline li").first().waitFor();
+    expect(await page.evaluate(() => document.activeElement?.id)).to.equal("payment-heading");
+    expect(new URL(page.url()).searchParams.get("payment")).to.equal(made[1].id);
+    const entry = page.locator('#timeline li[data-sequence="1"]');
+    expect(await entry.textContent()).to.match(/#1: initiated → confirming, .+0x[0-9a-f]{64}/);
+    expect(await page.locator("#payment-status").textContent()).to.equal("confirming");
+    // The local chain has no explorer: hashes are shown, not linked.
+    expect(await page.locator("#transactions a").count()).to.equal(0);
+    expect(await page.locator("#transactions code").count()).to.equal(1);
+    expect(await page.locator("#checkout-link").getAttribute("href")).to.equal(`${stack.url}/checkout/${made[1].id}`);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).to.be.at.most(390);
+
+    await page.goBack();
+    await page.locator("#payments:not([hidden])").waitFor();
     expectOnlyOwnRequests();
   });
 

@@ -152,6 +152,11 @@ describe("one command: npm start and npm run demo", function () {
     const rpcUrl = /JSON-RPC\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(start.stdout)![1];
     const key = /API key\s+(op_test_\S+)/.exec(start.stdout)![1];
     expect(start.stdout).to.include(`${apiUrl}/docs`);
+    // The dashboard's address is printed, and its sign-in page is served there.
+    expect(start.stdout).to.match(new RegExp(`Dashboard\\s+${apiUrl}/dashboard\\s`));
+    const dashboard = await fetch(`${apiUrl}/dashboard`);
+    expect(dashboard.status).to.equal(200);
+    expect(await dashboard.text()).to.include('id="sign-in"');
 
     const list = await fetch(`${apiUrl}/v1/payments`, { headers: { authorization: `Bearer ${key}` } });
     expect(list.status).to.equal(200);

@@ -3,24 +3,14 @@ import { z } from "zod";
 import { parseFrameOrigin } from "../payments/frameAncestors";
 import { paymentId, paymentIdParams } from "../payments/paymentId";
 import { paymentResourceSchema, tokenRefSchema, withdrawalSchema } from "../payments/resourceSchemas";
-import { PAYMENT_STATUSES } from "../payments/statuses";
+import { paymentListQuery } from "../ledger/paymentList";
+import { isoTime, NO_NUL, text } from "../ledger/fieldSchemas";
 import { BALANCE_EVENT_TYPES, PAYMENT_EVENT_TYPES, WEBHOOK_EVENT_TYPES } from "../payments/webhookEventTypes";
 
 /**
  * The request and response schemas of the merchant API: they validate requests, serialise responses and are the
  * OpenAPI document (`/openapi.json`), so the three cannot drift apart.
  */
-
-/**
- * Free text the API stores: PostgreSQL refuses the NUL character in text and jsonb, so it is refused here (a 400
- * naming the field) rather than failing the insert (a 500).
- */
-const NO_NUL = [(value: string) => !value.includes("\u0000"), "must not contain the NUL character (\\u0000)"] as const;
-const text = (max: number) =>
-  z
-    .string()
-    .max(max)
-    .refine(...NO_NUL);
 
 const decimal = (what: string) =>
   z.string().regex(/^\d{1,15}(\.\d{1,18})?$/, `must be ${what} as a decimal string such as "12.50" (at most 18 decimal places)`);
@@ -40,7 +30,6 @@ const httpUrl = z
       return false;
     }
   }, "must be an http(s) URL");
-const isoTime = z.iso.datetime({ offset: true, message: "must be an ISO 8601 time such as 2026-11-27T10:00:00Z" });
 
 export const createPaymentBody = z.strictObject({
   amount_usd: decimal("a positive USD amount").refine((value) => /[1-9]/.test(value), "must be more than zero"),
@@ -72,27 +61,8 @@ export type CreatePaymentBody = z.output<typeof createPaymentBody>;
 
 export { paymentIdParams };
 
-export const listPaymentsQuery = z.strictObject({
-  status: z
-    .string()
-    .optional()
-    .transform((value, ctx) => {
-      if (value === undefined) return undefined;
-      const statuses = value.split(",").map((status) => status.trim());
-      const unknown = statuses.filter((status) => !(PAYMENT_STATUSES as readonly string[]).includes(status));
-      if (unknown.length > 0) {
-        ctx.addIssue({ code: "custom", message: `unknown status ${unknown.join(", ")}; one or more of ${PAYMENT_STATUSES.join(", ")}, comma-separated` });
-        return z.NEVER;
-      }
-      return statuses as Array<(typeof PAYMENT_STATUSES)[number]>;
-    })
-    .describe("Comma-separated statuses."),
-  created_from: isoTime.optional().describe("Payments created at or after this time."),
-  created_to: isoTime.optional().describe("Payments created before this time."),
-  order_id: text(200).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  starting_after: z.string().max(200).optional().describe("`next_cursor` of the previous page."),
-});
+/** GET /v1/payments's query: the application layer's (ledger/paymentList.ts), shared with the dashboard. */
+export { paymentListQuery as listPaymentsQuery };
 
 export const paymentListSchema = z
   .object({

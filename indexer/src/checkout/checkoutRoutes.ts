@@ -1,11 +1,12 @@
+import path from "node:path";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { PaymentEventRefused, recordOffChainEvent } from "../ledger/offChainEvents";
 import { checkFailedTransaction } from "./failedTransactionCheck";
 import { checkoutPage, networkName, paymentOptionsHtml } from "./checkoutPage";
-import { checkoutScript } from "./checkoutScript";
 import { CHECKOUT_CSS } from "./checkoutStyle";
-import { checkoutCsp } from "../payments/frameAncestors";
+import { browserBundle } from "../web/browserBundle";
+import { sendPage, staticAsset } from "../web/pageReplies";
 import { tokenLogoFiles } from "./tokenLogos";
 import { walletPayment } from "./walletPayment";
 import { quoteAmount } from "../prices/paymentOptions";
@@ -32,22 +33,18 @@ const HEARTBEAT_MS = 20_000;
 export function checkoutRoutes(app: FastifyInstance, context: GatewayContext): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const reader = new CheckoutReader(context);
-  const asset = (type: string, body: () => string | Promise<string>) => async (_request: unknown, reply: FastifyReply) =>
-    reply
-      .header("content-type", type)
-      .header("cache-control", "public, max-age=300")
-      .send(await body());
+  const checkoutScript = () => browserBundle(path.join(__dirname, "browser", "checkout.ts"));
   api.get(
     "/checkout/assets/checkout.css",
     { schema: { hide: true } },
-    asset("text/css; charset=utf-8", () => CHECKOUT_CSS),
+    staticAsset("text/css; charset=utf-8", () => CHECKOUT_CSS),
   );
-  api.get("/checkout/assets/checkout.js", { schema: { hide: true } }, asset("text/javascript; charset=utf-8", checkoutScript));
+  api.get("/checkout/assets/checkout.js", { schema: { hide: true } }, staticAsset("text/javascript; charset=utf-8", checkoutScript));
   for (const [file, svg] of tokenLogoFiles())
     api.get(
       `/checkout/assets/tokens/${file}`,
       { schema: { hide: true } },
-      asset("image/svg+xml", () => svg),
+      staticAsset("image/svg+xml", () => svg),
     );
   // Built now, so that the first shopper does not wait for it; a failure shows on the first request for it.
   checkoutScript().catch(() => undefined);
@@ -70,11 +67,7 @@ export function checkoutRoutes(app: FastifyInstance, context: GatewayContext): v
   api.get("/checkout/:id", { schema: { hide: true, params: paymentIdParams } }, async (request, reply) => {
     // Reading changes nothing: a link preview or a crawler is not a shopper (the page's script reports the opening).
     const { view, settings } = await reader.view(await reader.load(request.params.id));
-    return reply
-      .header("content-type", "text/html; charset=utf-8")
-      .header("content-security-policy", checkoutCsp(settings?.frameOrigins ?? []))
-      .header("cache-control", "no-store")
-      .send(checkoutPage(view));
+    return sendPage(reply, checkoutPage(view), settings?.frameOrigins ?? []);
   });
 
   // The page's script, once the page is shown to a person: that moves the payment from initiated to pending (and

@@ -1,4 +1,5 @@
 import type { DashboardSession } from "../ledger/dashboardSessions";
+import { PAYMENT_STATUSES } from "../payments/statuses";
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 
@@ -44,9 +45,13 @@ export function signInPage({ chainId, notice, problem }: { chainId: number; noti
 
 const roleText = { merchant: "the merchant's address", signer: "an authorised signer" } as const;
 
-/** The signed-in dashboard: who is signed in to which merchant, and the way out. Later parts fill `#dashboard-content`. */
-export function signedInPage(session: DashboardSession): string {
+/**
+ * The signed-in dashboard: who is signed in to which merchant, the way out, and the payments (the filter form is here;
+ * the script fills the list and a payment's page from /dashboard/api/…). `tokens` are the symbols the gateway takes.
+ */
+export function signedInPage(session: DashboardSession, tokens: readonly string[]): string {
   const { merchant } = session;
+  const options = (values: readonly string[]) => values.map((value) => `<option value="${escapeHtml(value)}">${escapeHtml(value)}</option>`).join("");
   return page(
     merchant.name,
     `<header class="bar">
@@ -59,7 +64,34 @@ export function signedInPage(session: DashboardSession): string {
     <dt>Merchant address</dt><dd><code id="merchant-address">${escapeHtml(merchant.address)}</code></dd>
     <dt>Signed in as</dt><dd><code id="signed-in-address">${escapeHtml(session.address)}</code> <span class="role">(${roleText[session.role]})</span></dd>
   </dl>
-  <section id="dashboard-content" aria-label="Your shop"></section>
+  <section id="dashboard-content" aria-label="Your shop">
+    <section id="payments" aria-labelledby="payments-heading">
+      <h2 id="payments-heading" tabindex="-1">Payments</h2>
+      <form id="payment-filters" class="filters">
+        <label>Search <input name="search" type="search" placeholder="Payment id, order id or deposit address" autocomplete="off"></label>
+        <label>Status <select name="status"><option value="">Any</option>${options(PAYMENT_STATUSES)}</select></label>
+        <label>Token <select name="token"><option value="">Any</option>${options(tokens)}</select></label>
+        <label>Order id <input name="order_id" autocomplete="off"></label>
+        <label>Created from (UTC) <input name="created_from" type="date"></label>
+        <label>Created until (UTC) <input name="created_until" type="date"></label>
+        <label>Amount from (USD) <input name="amount_min" inputmode="decimal" autocomplete="off"></label>
+        <label>Amount to (USD) <input name="amount_max" inputmode="decimal" autocomplete="off"></label>
+        <div class="actions">
+          <button type="submit">Apply filters</button>
+          <a id="export-csv" class="button" href="/dashboard/api/payments.csv" download>Export CSV</a>
+        </div>
+      </form>
+      <div class="table-wrap">
+        <table id="payment-list">
+          <caption>Your payments, newest first</caption>
+          <thead><tr><th scope="col">Created</th><th scope="col">Order</th><th scope="col">Amount (USD)</th><th scope="col">Status</th><th scope="col">Token</th><th scope="col">Payment</th></tr></thead>
+          <tbody></tbody>
+        </table>
+      </div>
+      <button type="button" id="more-payments" hidden>Show more payments</button>
+    </section>
+    <section id="payment-page" aria-labelledby="payment-heading" hidden></section>
+  </section>
   <p id="dashboard-status" role="status" aria-live="polite"></p>
 </main>`,
     session.csrfToken,

@@ -1,4 +1,5 @@
-import type { FastifyInstance, FastifyReply } from "fastify";
+import path from "node:path";
+import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { Address } from "viem";
 import { z } from "zod";
@@ -7,10 +8,11 @@ import { endSession, startSession } from "../ledger/dashboardSessions";
 import { dashboardAccess, newSignInNonce, signIn } from "../ledger/dashboardSignIn";
 import type { GatewayContext } from "../ledger/gatewayContext";
 import { SignInRefused, type SignInExpectations } from "../ledger/signInMessage";
-import { checkoutCsp } from "../payments/frameAncestors";
 import { DashboardGuard } from "./dashboardGuard";
+import { dashboardPaymentRoutes } from "./dashboardPaymentRoutes";
 import { signedInPage, signInPage } from "./dashboardPage";
-import { dashboardScript } from "./dashboardScript";
+import { browserBundle } from "../web/browserBundle";
+import { sendPage, staticAsset } from "../web/pageReplies";
 import { DASHBOARD_CSS } from "./dashboardStyle";
 import { cookieSecurity } from "./sessionCookie";
 
@@ -48,39 +50,32 @@ export function dashboardRoutes(app: FastifyInstance, context: GatewayContext, o
   const ports = dashboardAccess({ db: context.db, client: context.client, escrow: context.escrow, gatewaySigner: options.gatewaySigner });
   const guard = new DashboardGuard(context.db, ports, publicUrl.origin, secure ?? true, now);
 
-  const html = (reply: FastifyReply, body: string) =>
-    reply
-      .header("content-type", "text/html; charset=utf-8")
-      // As the checkout's: everything from the gateway's own origin, and framed by nobody (no clickjacking).
-      .header("content-security-policy", checkoutCsp([]))
-      .header("cache-control", "no-store")
-      .header("referrer-policy", "same-origin")
-      .header("x-content-type-options", "nosniff")
-      .send(body);
-  const asset = (type: string, body: () => string | Promise<string>) => async (_request: unknown, reply: FastifyReply) =>
-    reply
-      .header("content-type", type)
-      .header("cache-control", "public, max-age=300")
-      .header("x-content-type-options", "nosniff")
-      .send(await body());
+  const dashboardScript = () => browserBundle(path.join(__dirname, "browser", "dashboard.ts"));
   api.get(
     "/dashboard/assets/dashboard.css",
     { schema: { hide: true } },
-    asset("text/css; charset=utf-8", () => DASHBOARD_CSS),
+    staticAsset("text/css; charset=utf-8", () => DASHBOARD_CSS),
   );
-  api.get("/dashboard/assets/dashboard.js", { schema: { hide: true } }, asset("text/javascript; charset=utf-8", dashboardScript));
+  api.get("/dashboard/assets/dashboard.js", { schema: { hide: true } }, staticAsset("text/javascript; charset=utf-8", dashboardScript));
   // Built now, so that the first merchant does not wait for it; a failure shows on the first request for it.
   dashboardScript().catch(() => undefined);
 
   api.get("/dashboard", { schema: { hide: true } }, async (request, reply) => {
     const { session, revoked } = await guard.session(request, reply);
-    if (session) return html(reply, signedInPage(session));
+    if (session)
+      return sendPage(
+        reply,
+        signedInPage(
+          session,
+          context.tokens.map((token) => token.symbol),
+        ),
+      );
     const notice = revoked
       ? `You were signed out: ${revoked.address} is no longer an authorised signer of ${revoked.merchant.name} on the escrow.`
       : guard.presentedId(request)
         ? "Your session ended: sign in again."
         : undefined;
-    return html(reply, signInPage({ chainId: context.chainId, notice, problem: insecure }));
+    return sendPage(reply, signInPage({ chainId: context.chainId, notice, problem: insecure }));
   });
 
   api.get("/dashboard/sign-in/nonce", { schema: { hide: true } }, async (_request, reply) => {
@@ -124,5 +119,6 @@ export function dashboardRoutes(app: FastifyInstance, context: GatewayContext, o
     return reply.code(204).send();
   });
 
+  dashboardPaymentRoutes(app, context, guard);
   return guard;
 }

@@ -19,5 +19,28 @@ code{word-break:break-all}
 #sign-in-status[data-state=error]{padding:.75rem;border-radius:.5rem;background:#fdecec;color:#8a1c1c}
 .notice{padding:.75rem;border-radius:.5rem;background:#fff7e0}
 .problem{padding:.75rem;border-radius:.5rem;background:#fdecec}
+h2{font-size:1.25rem;margin:1.5rem 0 .75rem}
+h3{font-size:1.05rem;margin:1.25rem 0 .5rem}
+.filters{display:grid;grid-template-columns:repeat(auto-fill,minmax(12rem,1fr));gap:.75rem;margin:0 0 1rem}
+.filters label{display:flex;flex-direction:column;gap:.25rem;font-size:.9rem;color:#333}
+input,select{font:inherit;padding:.5rem;border:1px solid #888;border-radius:.375rem;min-height:44px;min-width:0}
+input:focus-visible,select:focus-visible,a:focus-visible,h2:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}
+.actions{display:flex;flex-wrap:wrap;gap:.5rem;align-items:end}
+.button{display:inline-flex;align-items:center;padding:.75rem 1.25rem;border-radius:.5rem;border:1px solid #1a56db;color:#1a56db;text-decoration:none;min-height:44px}
+.table-wrap{overflow-x:auto;max-width:100%}
+table{border-collapse:collapse;width:100%;font-size:.95rem}
+caption{text-align:left;color:#555;padding:.25rem 0}
+th,td{text-align:left;padding:.5rem;border-bottom:1px solid #ddd;white-space:nowrap}
+.amount{text-align:right;font-variant-numeric:tabular-nums}
+.status{padding:.1rem .5rem;border-radius:1rem;background:#eef}
+.status[data-status=paid]{background:#e3f6e8}
+.status[data-status=expired],.status[data-status=failed]{background:#fdecec}
+#more-payments{margin-top:1rem}
+.timeline,.events,.attempts{padding-left:1.25rem}
+.timeline li,.events>li{margin:.5rem 0}
+.hash{word-break:break-all}
+.note{color:#555}
+#dashboard-status[data-state=error]{padding:.75rem;border-radius:.5rem;background:#fdecec;color:#8a1c1c}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 @media (max-width:30rem){.account{grid-template-columns:1fr}.account dd{margin-bottom:.5rem}}
 `;

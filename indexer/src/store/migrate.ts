@@ -4,6 +4,7 @@ import * as ledgerWithoutDeposits from "./migrations/002_ledger_without_deposits
 import * as announcedChanges from "./migrations/003_announced_changes";
 import * as dashboardSignIn from "./migrations/004_dashboard_sign_in";
 import * as paymentsByExpiry from "./migrations/005_payments_by_expiry";
+import * as paymentSearch from "./migrations/006_payment_search";
 
 /**
  * The schema's versions in order. Listed here rather than read from a folder so that bundles and ts-node agree.
@@ -15,6 +16,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "003_announced_changes": announcedChanges,
   "004_dashboard_sign_in": dashboardSignIn,
   "005_payments_by_expiry": paymentsByExpiry,
+  "006_payment_search": paymentSearch,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

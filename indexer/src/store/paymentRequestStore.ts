@@ -169,6 +169,13 @@ export interface PaymentFilter {
   createdFrom?: Date;
   createdTo?: Date;
   orderId?: string;
+  /** The token that paid it (any case). */
+  token?: string;
+  /** Bounds of the USD amount asked, in the escrow's 18-decimal units, both inclusive. */
+  amountMin?: bigint;
+  amountMax?: bigint;
+  /** A prefix of the payment's id, its deposit address (either in any case) or its order id. */
+  prefix?: string;
   /** The last payment of the previous page: the next page starts after it (newest first). */
   after?: { createdAt: Date; id: string };
   limit: number;
@@ -181,6 +188,15 @@ export async function listPaymentRecords(db: Db, chainId: number, filter: Paymen
   if (filter.createdFrom) query = query.where("r.created_at", ">=", filter.createdFrom);
   if (filter.createdTo) query = query.where("r.created_at", "<", filter.createdTo);
   if (filter.orderId !== undefined) query = query.where("r.order_id", "=", filter.orderId);
+  if (filter.token !== undefined) query = query.where(sql<boolean>`lower(p.token) = ${filter.token.toLowerCase()}`);
+  if (filter.amountMin !== undefined) query = query.where("p.amount_usd", ">=", filter.amountMin.toString());
+  if (filter.amountMax !== undefined) query = query.where("p.amount_usd", "<=", filter.amountMax.toString());
+  if (filter.prefix) {
+    // The text itself, not a pattern: its %, _ and \ match only themselves. Each side has an index (migration 006).
+    const escaped = filter.prefix.replace(/[\\%_]/g, (c) => `\\${c}`);
+    const lower = `${escaped.toLowerCase()}%`;
+    query = query.where(sql<boolean>`(p.id like ${lower} or lower(p.deposit_address) like ${lower} or r.order_id like ${`${escaped}%`})`);
+  }
   if (filter.after) {
     const { createdAt, id } = filter.after;
     query = query.where(sql<boolean>`(r.created_at, r.payment_id) < (${createdAt}, ${id})`);

@@ -6,6 +6,7 @@ import type { Page } from "playwright-core";
 import { privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import { hardhatAccountKey } from "../../../scripts/stack/hardhatAccounts";
+import type { ApiContext } from "../../src/api/apiContext";
 import { apiContext } from "../../src/api/apiSetup";
 import { buildMerchantApi } from "../../src/api/merchantApi";
 import { openPayEscrowAbi } from "../../src/chain/escrowAbi";
@@ -23,6 +24,8 @@ export const MERCHANT_KEY = hardhatAccountKey(3);
 export interface DashboardStack {
   url: string;
   app: FastifyInstance;
+  /** The gateway's context the routes were built with. */
+  context: ApiContext;
   merchant: Merchant;
   /** Moves the dashboard's clock (not the chain's) by `ms`. */
   advance(ms: number): void;
@@ -63,6 +66,7 @@ export async function startDashboardStack(chain: LocalChain, store: Pick<Store, 
   return {
     url,
     app,
+    context,
     merchant,
     advance: (ms) => {
       offset += ms;
@@ -133,4 +137,22 @@ export async function injectKeyWallet(page: Page, key: Hex, chainId: number): Pr
     };
   });
   return { signed };
+}
+
+/** Signs `key`'s account in over HTTP, as the page would: its session cookie (as a Cookie header) and CSRF token. */
+export async function signedInSession(stack: DashboardStack, key: Hex = MERCHANT_KEY): Promise<{ cookie: string; csrfToken: string }> {
+  const account = privateKeyToAccount(key);
+  const { nonce } = (await (await fetch(`${stack.url}/dashboard/sign-in/nonce`)).json()) as { nonce: string };
+  const message = signInMessage(stack.url, account.address, nonce);
+  const signature = await account.signMessage({ message });
+  const answer = await fetch(`${stack.url}/dashboard/sign-in`, {
+    method: "POST",
+    headers: { "content-type": "application/json", origin: stack.url },
+    body: JSON.stringify({ message, signature }),
+  });
+  if (!answer.ok) throw new Error(`sign-in answered ${answer.status}: ${await answer.text()}`);
+  const cookie = answer.headers.getSetCookie()[0].split(";")[0];
+  const page = await (await fetch(`${stack.url}/dashboard`, { headers: { cookie } })).text();
+  const csrfToken = /<meta name="openpay-csrf" content="([^"]+)">/.exec(page)![1];
+  return { cookie, csrfToken };
 }

@@ -1,12 +1,11 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { paymentResourceSchema } from "../../payments/resourceSchemas";
-import { listPaymentRecords } from "../../store/paymentRequestStore";
+import { listPayments } from "../../ledger/paymentList";
 import type { ApiContext } from "../apiContext";
 import { notFound } from "../../ledger/apiErrors";
 import { createPaymentBody, createRefundBody, errorSchema, listPaymentsQuery, paymentIdParams, paymentListSchema, refundSchema } from "../apiSchemas";
 import { idempotent, idempotentInTransaction } from "../idempotency";
-import { decodeCursor, pageOf } from "../pageCursor";
 import { createPayment } from "../../ledger/paymentCreation";
 import { abandonRefund, requestRefund } from "../../ledger/refundRequest";
 
@@ -76,23 +75,7 @@ export function paymentRoutes(app: FastifyInstance, context: ApiContext): void {
     },
     async (request) => {
       const owner = await context.auth.owner(request);
-      const query = request.query;
-      const records = await listPaymentRecords(context.db, context.chainId, {
-        merchantId: owner.merchant.id,
-        mode: owner.mode,
-        status: query.status,
-        createdFrom: query.created_from ? new Date(query.created_from) : undefined,
-        createdTo: query.created_to ? new Date(query.created_to) : undefined,
-        orderId: query.order_id,
-        after: query.starting_after ? decodeCursor(query.starting_after) : undefined,
-        limit: query.limit + 1,
-      });
-      return pageOf(
-        records,
-        query.limit,
-        (record) => ({ createdAt: record.request.createdAt, id: record.payment.id }),
-        (page) => context.views.resources(context.db, page),
-      );
+      return listPayments(context, { merchantId: owner.merchant.id, mode: owner.mode }, request.query);
     },
   );
 

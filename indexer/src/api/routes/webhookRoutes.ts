@@ -2,7 +2,8 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { KeyOwner } from "../../store/merchantStore";
 import { createEndpoint, deleteEndpoint, listEndpoints, rotateEndpointSecret, updateEndpoint, type WebhookEndpoint } from "../../store/webhookEndpointStore";
-import { findEvent, listEvents, resendEvent, resendFailedSince, type LoggedEvent } from "../../store/webhookEventStore";
+import { findEvent, listEvents, resendEvent, resendFailedSince } from "../../store/webhookEventStore";
+import { eventJson } from "../../ledger/webhookEventJson";
 import { checkWebhookUrl } from "../../ledger/webhookAddressPolicy";
 import type { ApiContext } from "../apiContext";
 import { invalidField, notFound } from "../../ledger/apiErrors";
@@ -21,7 +22,7 @@ import {
   resendSchema,
   updateEndpointBody,
 } from "../apiSchemas";
-import { decodeCursor, pageOf } from "../pageCursor";
+import { decodeCursor, pageOf } from "../../ledger/pageCursor";
 import { z } from "zod";
 
 const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 429: errorSchema };
@@ -38,31 +39,6 @@ function endpointJson(endpoint: WebhookEndpoint, withSecret = false) {
     failing_since: endpoint.failingSince?.toISOString() ?? null,
     created_at: endpoint.createdAt.toISOString(),
     ...(withSecret ? { secret: endpoint.secret } : {}),
-  };
-}
-
-function eventJson(event: LoggedEvent) {
-  return {
-    object: "event" as const,
-    id: event.id,
-    type: event.type,
-    payment_id: event.paymentId,
-    sequence: event.sequence,
-    created_at: event.createdAt.toISOString(),
-    data: JSON.parse(event.body) as unknown,
-    deliveries: event.deliveries.map((delivery) => ({
-      endpoint_id: delivery.endpointId,
-      status: delivery.status,
-      next_attempt_at: delivery.nextAttemptAt?.toISOString() ?? null,
-      last_error: delivery.lastError,
-      attempts: delivery.attempts.map((attempt) => ({
-        attempt: attempt.attempt,
-        at: attempt.at.toISOString(),
-        duration_ms: attempt.durationMs,
-        response_status: attempt.responseStatus,
-        error: attempt.error,
-      })),
-    })),
   };
 }
 

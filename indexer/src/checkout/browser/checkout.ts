@@ -1,5 +1,5 @@
 /**
- * The hosted checkout's script, run in the shopper's browser (bundled with viem by checkoutScript.ts). It switches
+ * The hosted checkout's script, run in the shopper's browser (bundled with viem by web/browserBundle.ts). It switches
  * the token shown, copies values, counts down to the expiry, reports that a person opened the page, follows the
  * payment through its server-sent events (`/checkout/<id>/events`, else by polling `/checkout/<id>/status`),
  * and pays from a browser wallet (an EIP-1193 provider) when the shopper has one. The page works without it.

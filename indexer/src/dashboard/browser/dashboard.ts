@@ -1,13 +1,17 @@
 /**
- * The dashboard's script, run in the merchant's browser (bundled with viem by dashboardScript.ts). On the sign-in
+ * The dashboard's script, run in the merchant's browser (bundled with viem by web/browserBundle.ts). On the sign-in
  * page it has the browser wallet (an EIP-1193 provider at window.ethereum) sign a Sign-In with Ethereum (EIP-4361)
- * message for this gateway and sends it; on a signed-in page it signs out. Every state-changing request carries the
+ * message for this gateway and sends it; on a signed-in page it shows the payments list or one payment's page (the
+ * address says which: /dashboard?payment=<id>), and signs out. Every state-changing request carries the
  * session's CSRF token in a header, which another site can neither read nor send.
  */
 import { BaseError, createClient, custom, UserRejectedRequestError, type EIP1193Provider } from "viem";
 // The actions one by one rather than a wallet client: the bundle keeps only what it calls.
 import { requestAddresses, signMessage } from "viem/actions";
 import { createSiweMessage } from "viem/siwe";
+import { problemOf } from "./elements";
+import { startPaymentList } from "./paymentList";
+import { showPaymentPage } from "./paymentPage";
 
 /** How long the message lets itself be used: the gateway's nonce lasts about as long. */
 const MESSAGE_TTL_MS = 5 * 60_000;
@@ -18,15 +22,36 @@ if (signInPage) startSignIn(signInPage);
 const signOut = document.getElementById("sign-out") as HTMLButtonElement | null;
 if (signOut) signOut.addEventListener("click", () => void leave(signOut));
 
-/** The error message of a gateway's JSON answer, or a sentence about the status. */
-async function problemOf(response: Response): Promise<string> {
-  try {
-    const body = (await response.json()) as { error?: { message?: string } };
-    if (body.error?.message) return body.error.message;
-  } catch {
-    // not JSON
-  }
-  return `the gateway answered ${response.status}`;
+if (document.getElementById("payments")) startPayments();
+
+/** The list, and a payment's page in its place when the address names one; back and forward move between them. */
+function startPayments(): void {
+  const list = document.getElementById("payments")!;
+  const section = document.getElementById("payment-page")!;
+  const show = async (id: string | null) => {
+    const shown = id !== null && (await showPaymentPage(section, id));
+    list.hidden = shown;
+    section.hidden = !shown;
+    // Focus follows the page the merchant opened (a keyboard or screen reader lands on its heading).
+    if (shown) document.getElementById("payment-heading")?.focus();
+  };
+  const open = (id: string) => {
+    history.pushState({}, "", `/dashboard?payment=${id}`);
+    void show(id);
+  };
+  const fromAddress = () => new URLSearchParams(location.search).get("payment");
+  section.addEventListener("click", (event) => {
+    if ((event.target as Element).closest("#back-to-payments")) {
+      event.preventDefault();
+      history.pushState({}, "", "/dashboard");
+      void show(null);
+      document.getElementById("payments-heading")?.focus();
+    }
+  });
+  window.addEventListener("popstate", () => void show(fromAddress()));
+  startPaymentList(open);
+  const id = fromAddress();
+  if (id) void show(id);
 }
 
 function startSignIn(main: HTMLElement): void {

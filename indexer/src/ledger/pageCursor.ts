@@ -1,4 +1,4 @@
-import { invalidField } from "../ledger/apiErrors";
+import { invalidField } from "./apiErrors";
 
 /** An opaque page cursor: where the previous page ended, as (created_at, id) — stable while rows are inserted. */
 export function encodeCursor(createdAt: string | Date, id: string): string {

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { ApiError } from "../ledger/apiErrors";
+import { ApiError } from "./apiErrors";
 import { decodeCursor, encodeCursor } from "./pageCursor";
 
 const b64 = (text: string) => Buffer.from(text).toString("base64url");

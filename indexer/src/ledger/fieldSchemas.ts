@@ -1,0 +1,15 @@
+import { z } from "zod";
+
+/**
+ * Free text the gateway stores or compares in the database: PostgreSQL refuses the NUL character in text and jsonb,
+ * so it is refused here (a 400 naming the field) rather than failing the statement (a 500).
+ */
+export const NO_NUL = [(value: string) => !value.includes("\u0000"), "must not contain the NUL character (\\u0000)"] as const;
+
+export const text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine(...NO_NUL);
+
+export const isoTime = z.iso.datetime({ offset: true, message: "must be an ISO 8601 time such as 2026-11-27T10:00:00Z" });

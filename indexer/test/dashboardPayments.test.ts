@@ -1,0 +1,186 @@
+import { expect } from "chai";
+import { allPayments, paymentFilter } from "../src/ledger/paymentList";
+import type { Store } from "../src/store/database";
+import { createApiKey } from "../src/store/merchantStore";
+import { signedInSession, startDashboardStack, type DashboardStack } from "./support/dashboardStack";
+import { catchUp, localIndexer, useLocalChain } from "./support/localChain";
+import { insertDelivery, insertEvent, newMerchant, payOnChain } from "./support/merchantApiHelpers";
+import { call } from "./support/merchantApiStack";
+import { openTestStore } from "./support/stores";
+
+type Listed = { id: string; order_id: string; amount_usd: string; status: string; paid_amount: string | null; token: { symbol: string } | null };
+
+describe("dashboard payments over HTTP (PostgreSQL, Hardhat)", function () {
+  this.timeout(120_000);
+  const chain = useLocalChain();
+  let store: Store;
+  let stack: DashboardStack;
+  let key: string;
+  let session: { cookie: string; csrfToken: string };
+  /** The demo merchant's payments ord-1 … ord-5 (10 … 50 USD), oldest first; ord-3 paid in USDT. */
+  let made: Listed[];
+
+  beforeEach(async function () {
+    store = await openTestStore("postgres");
+    stack = await startDashboardStack(chain(), store);
+    key = (await createApiKey(store.db, stack.merchant.id, "test")).key;
+    made = [];
+    for (const n of [1, 2, 3, 4, 5]) made.push(await create({ amount_usd: `${n}0.00`, order_id: `ord-${n}` }));
+    await payOnChain(chain(), made[2] as never, "full", "USDT");
+    await catchUp(localIndexer(chain(), store.db));
+    session = await signedInSession(stack);
+  });
+  afterEach(async function () {
+    await stack?.close();
+    await store?.close();
+  });
+
+  const create = async (body: Record<string, unknown>, as = key) => {
+    const answer = await call(stack, "POST", "/v1/payments", { key: as, body });
+    expect(answer.status, JSON.stringify(answer.body)).to.equal(201);
+    return answer.body;
+  };
+  const get = (path: string, cookie = session.cookie) => call(stack, "GET", path, { headers: { cookie } });
+  const orders = (body: { data: Listed[] }) => body.data.map((payment) => payment.order_id);
+
+  it("lists the merchant's payments newest first, as the merchant API lists them, and filters them", async function () {
+    const all = await get("/dashboard/api/payments");
+    expect(all.status, JSON.stringify(all.body)).to.equal(200);
+    expect(all.headers.get("cache-control")).to.equal("no-store");
+    expect(orders(all.body)).to.deep.equal(["ord-5", "ord-4", "ord-3", "ord-2", "ord-1"]);
+    // The same resources as GET /v1/payments: one application layer.
+    expect(all.body).to.deep.equal((await call(stack, "GET", "/v1/payments", { key })).body);
+
+    expect(orders((await get("/dashboard/api/payments?token=usdt")).body)).to.deep.equal(["ord-3"]);
+    expect(orders((await get("/dashboard/api/payments?status=confirming,paid")).body)).to.deep.equal(["ord-3"]);
+    expect(orders((await get("/dashboard/api/payments?status=initiated")).body)).to.deep.equal(["ord-5", "ord-4", "ord-2", "ord-1"]);
+    expect(orders((await get("/dashboard/api/payments?amount_min=20&amount_max=40.00")).body)).to.deep.equal(["ord-4", "ord-3", "ord-2"]);
+    expect(orders((await get("/dashboard/api/payments?order_id=ord-2")).body)).to.deep.equal(["ord-2"]);
+    const paid = (await get("/dashboard/api/payments?token=USDT")).body.data[0];
+    expect(paid.token).to.include({ symbol: "USDT" });
+    expect(paid.paid_amount).to.match(/^\d+(\.\d+)?$/);
+
+    const future = new Date(Date.now() + 3600_000).toISOString();
+    expect(orders((await get(`/dashboard/api/payments?created_from=${encodeURIComponent(future)}`)).body)).to.deep.equal([]);
+    const past = new Date(Date.now() - 3600_000).toISOString();
+    expect(orders((await get(`/dashboard/api/payments?created_to=${encodeURIComponent(past)}`)).body)).to.deep.equal([]);
+  });
+
+  it("searches by a prefix of the payment id, the deposit address (any case) or the order id; % and _ match only themselves", async function () {
+    const [, second] = made;
+    // Ids begin with the merchant's address (paymentIntent.ts): a prefix that tells them apart is longer.
+    const search = async (text: string) => orders((await get(`/dashboard/api/payments?search=${encodeURIComponent(text)}`)).body);
+    expect(await search(second.id.slice(0, 50))).to.deep.equal(["ord-2"]);
+    expect(await search(second.id.slice(0, 50).toUpperCase().replace("0X", "0x"))).to.deep.equal(["ord-2"]);
+    const deposit = (second as unknown as { deposit_address: string }).deposit_address;
+    expect(await search(deposit.slice(0, 12).toLowerCase())).to.deep.equal(["ord-2"]);
+    expect(await search(deposit.slice(0, 12))).to.deep.equal(["ord-2"]);
+    expect(await search("ord-")).to.have.length(5);
+    expect(await search("ord-4")).to.deep.equal(["ord-4"]);
+    expect(await search("ord_")).to.deep.equal([]);
+    expect(await search("%")).to.deep.equal([]);
+  });
+
+  it("pages by cursor without repeating or skipping a payment while new ones arrive", async function () {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (let page = 0; page < 5; page++) {
+      const answer = await get(`/dashboard/api/payments?limit=2${cursor ? `&starting_after=${cursor}` : ""}`);
+      expect(answer.status).to.equal(200);
+      seen.push(...orders(answer.body));
+      // A payment created between pages is newer than the cursor: it is not on a later page.
+      await create({ amount_usd: "1.00", order_id: `new-${page}` });
+      cursor = answer.body.next_cursor;
+      if (!answer.body.has_more) break;
+    }
+    expect(seen).to.deep.equal(["ord-5", "ord-4", "ord-3", "ord-2", "ord-1"]);
+  });
+
+  it("refuses filters it cannot read, naming the field, and answers 401 without a session", async function () {
+    for (const [query, field] of [
+      ["amount_min=ten", "amount_min"],
+      ["amount_max=1.0000000000000000001", "amount_max"],
+      ["amount_min=5&amount_max=4", "amount_max"],
+      ["token=DOGE", "token"],
+      ["status=lost", "status"],
+      ["starting_after=bm9wZQ", "starting_after"],
+    ]) {
+      const answer = await get(`/dashboard/api/payments?${query}`);
+      expect(answer.status, query).to.equal(400);
+      expect(answer.body.error.message, query).to.include(field);
+    }
+    expect((await get("/dashboard/api/payments", "openpay_dashboard=nobody")).status).to.equal(401);
+    expect((await call(stack, "GET", "/dashboard/api/payments.csv")).status).to.equal(401);
+    expect((await call(stack, "GET", `/dashboard/api/payments/${made[0].id}`)).status).to.equal(401);
+  });
+
+  it("exports the filtered list as CSV, streamed, with the API's exact decimal amounts", async function () {
+    const response = await fetch(`${stack.url}/dashboard/api/payments.csv?amount_min=20`, { headers: { cookie: session.cookie } });
+    expect(response.status).to.equal(200);
+    expect(response.headers.get("content-type")).to.equal("text/csv; charset=utf-8");
+    expect(response.headers.get("content-disposition")).to.match(/^attachment; filename="payments-\d{4}-\d{2}-\d{2}\.csv"$/);
+    // Streamed: no length known before the last row is read.
+    expect(response.headers.get("transfer-encoding")).to.equal("chunked");
+    const [header, ...lines] = (await response.text()).split("\r\n");
+    expect(lines.pop()).to.equal("");
+    const columns = header.split(",");
+    const rows = lines.map((line) => Object.fromEntries(line.split(",").map((value, i) => [columns[i], value])));
+    const listed = (await call(stack, "GET", "/v1/payments", { key })).body.data.filter((p: Listed) => p.order_id !== "ord-1");
+    expect(rows.map((row) => [row.id, row.order_id, row.amount_usd, row.status, row.token, row.paid_amount])).to.deep.equal(
+      listed.map((p: Listed) => [p.id, p.order_id, p.amount_usd, p.status, p.token?.symbol ?? "", p.paid_amount ?? ""]),
+    );
+    expect(rows.find((row) => row.order_id === "ord-3")!.paid_amount).to.equal(listed.find((p: Listed) => p.order_id === "ord-3").paid_amount);
+  });
+
+  it("reads an export one keyset page at a time, in the list's order", async function () {
+    const filter = paymentFilter(stack.context, { merchantId: stack.merchant.id, mode: "test" }, { status: undefined });
+    const pages: string[][] = [];
+    for await (const page of allPayments(stack.context, filter, 2)) pages.push(page.map((payment) => payment.order_id!));
+    expect(pages).to.deep.equal([["ord-5", "ord-4"], ["ord-3", "ord-2"], ["ord-1"]]);
+  });
+
+  it("shows a payment's timeline, transactions (no explorer on the local chain) and webhook deliveries with each attempt", async function () {
+    const paid = made[2];
+    const event = await insertEvent(store.db, { merchantId: stack.merchant.id }, { paymentId: paid.id, type: "payment.confirming", sequence: 1 });
+    await insertDelivery(store.db, event, "we_1", "pending", [{ responseStatus: 500, error: "HTTP 500" }]);
+    const answer = await get(`/dashboard/api/payments/${paid.id}`);
+    expect(answer.status, JSON.stringify(answer.body)).to.equal(200);
+    const { payment, explorer, transaction_links: links, webhook_events: events } = answer.body;
+    expect(payment.id).to.equal(paid.id);
+    expect(payment.history.map((entry: { sequence: number; from: string; to: string }) => [entry.sequence, entry.from, entry.to])).to.deep.equal([
+      [1, "initiated", "confirming"],
+    ]);
+    expect(payment.history[0].reason).to.be.a("string").and.not.equal("");
+    expect(payment.history[0].at).to.match(/^\d{4}-\d{2}-\d{2}T/);
+    expect(explorer).to.equal(null);
+    expect(Object.keys(links)).to.deep.equal(payment.transactions).and.have.length(1);
+    expect(Object.values(links)).to.deep.equal([null]);
+    expect(payment.checkout_url).to.equal(`${stack.url}/checkout/${paid.id}`);
+    expect(events).to.have.length(1);
+    expect(events[0]).to.include({ id: event, type: "payment.confirming", sequence: 1 });
+    expect(events[0].deliveries[0]).to.include({ endpoint_id: "we_1", status: "pending" });
+    expect(events[0].deliveries[0].attempts).to.have.length(1);
+    expect(events[0].deliveries[0].attempts[0]).to.include({ attempt: 1, response_status: 500, error: "HTTP 500" });
+  });
+
+  it("answers 404 for another merchant's payment on every route, and never lists, finds or exports it", async function () {
+    const other = await newMerchant(store.db);
+    const theirs = await create({ amount_usd: "99.00", order_id: "ord-theirs" }, other.key);
+    await insertEvent(store.db, { merchantId: other.merchant.id }, { paymentId: theirs.id });
+
+    const page = await get(`/dashboard/api/payments/${theirs.id}`);
+    expect(page.status).to.equal(404);
+    expect(page.body.error.message).to.equal(`no payment ${theirs.id}`);
+    // The same answer as for a payment that does not exist: nothing tells them apart.
+    const none = `0x${"ab".repeat(32)}`;
+    expect((await get(`/dashboard/api/payments/${none}`)).body.error.message).to.equal(`no payment ${none}`);
+
+    for (const query of ["", `?search=${theirs.id.slice(0, 12)}`, "?order_id=ord-theirs", "?search=ord-theirs", "?amount_min=99"]) {
+      expect(orders((await get(`/dashboard/api/payments${query}`)).body), query).to.not.include("ord-theirs");
+      const csv = await (await fetch(`${stack.url}/dashboard/api/payments.csv${query}`, { headers: { cookie: session.cookie } })).text();
+      expect(csv, query).to.not.include(theirs.id);
+    }
+    // Their own session sees it.
+    expect((await call(stack, "GET", `/v1/payments/${theirs.id}`, { key: other.key })).status).to.equal(200);
+  });
+});
