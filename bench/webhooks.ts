@@ -15,21 +15,20 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { cpus, loadavg } from "node:os";
 import path from "node:path";
+import { build } from "esbuild";
+import { benchWebhookWorker, type BenchWorkerSettings } from "./benchWebhookWorker";
 import { writeBenchmarkDoc } from "./benchmarkDoc";
 import { processSeconds } from "./cpuAccounting";
 import { countBackendCpu } from "./databaseWork";
 import { performance } from "node:perf_hooks";
-import pino from "pino";
 import { parseUnits, zeroAddress, type Address, type Hex } from "viem";
-import { PaymentViews } from "../indexer/src/ledger/paymentViews";
 import { recordOffChainEvent } from "../indexer/src/ledger/offChainEvents";
 import { newPaymentId } from "../indexer/src/payments/paymentIntent";
 import { openStore, type Store } from "../indexer/src/store/database";
 import { createMerchant } from "../indexer/src/store/merchantStore";
 import { insertApiPayment } from "../indexer/src/store/paymentRequestStore";
 import { createEndpoint } from "../indexer/src/store/webhookEndpointStore";
-import { parseAllowList } from "../indexer/src/ledger/webhookAddressPolicy";
-import { DEFAULT_CONCURRENCY, WebhookWorker } from "../indexer/src/webhooks/deliveryWorker";
+import { DEFAULT_CONCURRENCY } from "../indexer/src/webhooks/deliveryWorker";
 import { CHAIN_ID, SETTINGS } from "../indexer/test/support/localChain";
 import { freshPostgresDatabase } from "../indexer/test/support/stores";
 
@@ -101,7 +100,8 @@ async function startReceiver(): Promise<Receiver> {
   };
 }
 
-const views = new PaymentViews({ chainId: CHAIN_ID, tokens: new Map(), publicUrl: "http://127.0.0.1:8080", confirmations: SETTINGS.confirmations });
+/** The worker's settings, in the benchmark's process or a worker process's. */
+const WORKER_SETTINGS: BenchWorkerSettings = { chainId: CHAIN_ID, confirmations: SETTINGS.confirmations, concurrency: CONCURRENCY };
 
 async function createPayments(store: Store, merchantId: string, count: number): Promise<Hex[]> {
   const ids: Hex[] = [];
@@ -162,12 +162,33 @@ interface WorkerProcess {
   report: Promise<{ statements: number; cpuSeconds: number }>;
 }
 
+/**
+ * bench/webhookWorkerProcess.ts compiled to JavaScript, as npm run build compiles the programs (packages left out), once
+ * per benchmark; under dist/, so that it finds node_modules as they do.
+ */
+let workerScript: string | undefined;
+async function compiledWorkerScript(): Promise<string> {
+  if (!workerScript) {
+    const outfile = path.join(__dirname, "../dist/bench/webhookWorkerProcess.js");
+    await build({
+      entryPoints: [path.join(__dirname, "webhookWorkerProcess.ts")],
+      bundle: true,
+      packages: "external",
+      platform: "node",
+      outfile,
+      logLevel: "warning",
+    });
+    workerScript = outfile;
+  }
+  return workerScript;
+}
+
 /** Starts a worker in a process of its own (bench/webhookWorkerProcess.ts) and waits until it is ready to run. */
 async function startWorkerProcess(url: string, index: number): Promise<WorkerProcess> {
   const profile = process.env.BENCH_CPU_PROF
     ? [`--cpu-prof`, `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=worker-${index}-${Date.now()}.cpuprofile`]
     : [];
-  const child = spawn(process.execPath, [...profile, "-r", "ts-node/register/transpile-only", path.join(__dirname, "webhookWorkerProcess.ts")], {
+  const child = spawn(process.execPath, [...profile, await compiledWorkerScript()], {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const report = new Promise<{ statements: number; cpuSeconds: number }>((resolve, reject) => {
@@ -180,7 +201,7 @@ async function startWorkerProcess(url: string, index: number): Promise<WorkerPro
   await new Promise<void>((resolve, reject) => {
     child.on("message", (message) => message === "ready" && resolve());
     child.on("exit", (code) => reject(new Error(`worker process ${index} exited with ${code} before it was ready`)));
-    child.send({ url, concurrency: CONCURRENCY });
+    child.send({ url, settings: WORKER_SETTINGS });
   });
   return { child, report };
 }
@@ -243,14 +264,7 @@ async function latency(): Promise<{ samples: number; p50: number; p90: number; p
     const merchant = await createMerchant(store.db, { name: "Bench shop", address: MERCHANT });
     await createEndpoint(store.db, { merchantId: merchant.id, mode: "test", url: receiver.url, description: null, eventTypes: ["payment.pending"] });
     const ids = await createPayments(store, merchant.id, SAMPLES + 20);
-    const worker = new WebhookWorker({
-      db: store.db,
-      views,
-      listen: store.listen,
-      logger: pino({ level: "silent" }),
-      allowList: parseAllowList("127.0.0.1/32"),
-    });
-    const running = worker.run(stop.signal);
+    const running = benchWebhookWorker(store, WORKER_SETTINGS).run(stop.signal);
     const latencies: number[] = [];
     for (const [i, id] of ids.entries()) {
       await recordOffChainEvent(store.db, CHAIN_ID, SETTINGS, id, { kind: "checkout_opened" });
