@@ -120,11 +120,11 @@ describe("webhook HTTP client: the address policy at connect time, redirects, de
     receiver.reply = () => "drop";
     const dropped = await client({ allowList: ALLOW_LOCALHOST }).post(receiver.url, "{}", headers);
     expect(dropped.ok).to.equal(false);
-    expect(dropped.error).to.match(/connection closed before a response|ECONNRESET/);
+    expect(dropped.error).to.match(/socket hang up|ECONNRESET/);
   });
 
   it("reuses connections: many deliveries to one host share a few sockets", async function () {
-    const keepAlive = client({ allowList: ALLOW_LOCALHOST, connectionsPerOrigin: 20 });
+    const keepAlive = client({ allowList: ALLOW_LOCALHOST });
     for (let wave = 0; wave < 3; wave++) {
       const results = await Promise.all(Array.from({ length: 20 }, () => keepAlive.post(receiver.url, "{}", headers)));
       expect(results.every((result) => result.ok)).to.equal(true);

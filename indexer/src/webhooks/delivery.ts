@@ -1,8 +1,8 @@
 import { promises as dns, type LookupAddress } from "node:dns";
-import type { IncomingHttpHeaders } from "node:http";
+import http from "node:http";
+import https from "node:https";
 import { isIP, type LookupFunction } from "node:net";
 import { performance } from "node:perf_hooks";
-import { Agent, buildConnector, type Dispatcher } from "undici";
 import { forbiddenReason, NO_ALLOWED_RANGES, type AllowList } from "../ledger/webhookAddressPolicy";
 import { parseRetryAfter } from "./retrySchedule";
 import type { WebhookHeaders } from "./signing";
@@ -43,11 +43,6 @@ export interface WebhookClientOptions {
   /** The most of a response body read; the rest is dropped with the connection. */
   maxResponseBytes?: number;
   userAgent?: string;
-  /**
-   * The most connections open to one origin (no limit when absent). A worker passes its concurrency: it never has more
-   * requests in flight, and without a cap a request sent just as another's finishes opens a connection needlessly.
-   */
-  connectionsPerOrigin?: number;
 }
 
 export const DELIVERY_TIMEOUT_MS = 15_000;
@@ -62,16 +57,12 @@ export class ForbiddenAddressError extends Error {
   readonly code = "EFORBIDDENADDRESS";
 }
 
-/** Errors of a connection that dropped before any response: on a reused keep-alive connection, the request never reached the server. */
-const DROPPED_CONNECTION_ERRORS = new Set(["UND_ERR_SOCKET", "ECONNRESET", "EPIPE", "ECONNABORTED"]);
-
-/** Marks an error of a socket with the bytes it had read: more than none means earlier responses, so a reused socket. */
-const SOCKET_BYTES_READ = Symbol("socketBytesRead");
-type SocketFault = Error & { code?: string; [SOCKET_BYTES_READ]?: number; socket?: { bytesRead?: number } };
+/** An error of a keep-alive socket the server closed just as it was reused: the request never reached the server. */
+const STALE_SOCKET_ERRORS = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
 
 /**
  * Sends webhook deliveries over keep-alive connections (many deliveries a second go to the same few hosts, and a TLS
- * handshake per delivery would cost more than the delivery), with undici: a fraction of node:http's CPU per request.
+ * handshake per delivery would cost more than the delivery).
  */
 export class WebhookClient {
   private readonly allowList: AllowList;
@@ -79,8 +70,9 @@ export class WebhookClient {
   private readonly timeoutMs: number;
   private readonly maxResponseBytes: number;
   private readonly userAgent: string;
-  /** A pool of connections per origin; redirects are not followed (undici follows none unless told to). */
-  private readonly agent: Agent;
+  private readonly httpAgent: http.Agent;
+  private readonly httpsAgent: https.Agent;
+  private readonly lookup: LookupFunction;
 
   constructor(options: WebhookClientOptions = {}) {
     this.allowList = options.allowList ?? NO_ALLOWED_RANGES;
@@ -88,24 +80,11 @@ export class WebhookClient {
     this.timeoutMs = options.timeoutMs ?? DELIVERY_TIMEOUT_MS;
     this.maxResponseBytes = options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
     this.userAgent = options.userAgent ?? WEBHOOK_USER_AGENT;
-    const connector = buildConnector({ lookup: this.guardedLookup.bind(this) });
-    this.agent = new Agent({
-      connections: options.connectionsPerOrigin ?? null,
-      // Idle sockets are closed before typical servers' own keep-alive timeouts (Node's 5 s, nginx's 75 s) would.
-      keepAliveTimeout: 4_000,
-      // The attempt's own deadline (`post`) bounds the whole exchange; these only must not cut it shorter.
-      headersTimeout: this.timeoutMs,
-      bodyTimeout: this.timeoutMs,
-      connect: (connectOptions, callback) =>
-        connector(connectOptions, (error, socket) => {
-          // The socket's errors reach the request without it: note what it had read, to tell a reused socket.
-          socket?.on("error", (fault: SocketFault) => {
-            fault[SOCKET_BYTES_READ] ??= socket.bytesRead;
-          });
-          if (error) callback(error, null);
-          else callback(null, socket!);
-        }),
-    });
+    // Idle sockets are closed before typical servers' own keep-alive timeouts (Node's 5 s, nginx's 75 s) would.
+    const agentOptions = { keepAlive: true, scheduling: "lifo" as const, timeout: 4_000, maxFreeSockets: 256 };
+    this.httpAgent = new http.Agent(agentOptions);
+    this.httpsAgent = new https.Agent(agentOptions);
+    this.lookup = this.guardedLookup.bind(this);
   }
 
   /** POSTs `body` to `url` with the signature headers; never throws. */
@@ -130,87 +109,92 @@ export class WebhookClient {
       if (reason) return finish({ ok: false, error: `refused to connect: ${reason}` });
     }
     const deadline = started + this.timeoutMs;
-    let outcome = await this.attempt(target, body, headers, deadline);
-    if (outcome.staleSocket) outcome = await this.attempt(target, body, headers, deadline);
+    let outcome = await this.attempt(target, hostname, body, headers, deadline);
+    if (outcome.staleSocket) outcome = await this.attempt(target, hostname, body, headers, deadline);
     return finish(outcome.result);
   }
 
-  /** Closes the connections (in-flight deliveries fail, as they would at their deadline). */
+  /** Closes the idle connections (in-flight deliveries finish). */
   close(): void {
-    this.agent.destroy().catch(() => undefined);
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
   }
 
-  private async attempt(
+  private attempt(
     target: URL,
+    hostname: string,
     body: string,
     headers: WebhookHeaders,
     deadline: number,
   ): Promise<{ result: Omit<DeliveryResult, "durationMs">; staleSocket?: boolean }> {
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), Math.max(0, deadline - performance.now()));
-    let responded = false;
-    try {
-      const response = await this.agent.request({
-        origin: target.origin,
+    const https_ = target.protocol === "https:";
+    return new Promise((resolve) => {
+      let settled = false;
+      const settle = (result: Omit<DeliveryResult, "durationMs">, staleSocket = false) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve({ result, staleSocket });
+      };
+      const request = (https_ ? https : http).request({
+        protocol: target.protocol,
+        hostname,
+        port: target.port || undefined,
         path: `${target.pathname}${target.search}`,
         method: "POST",
-        signal: abort.signal,
+        agent: https_ ? this.httpsAgent : this.httpAgent,
+        lookup: this.lookup,
         headers: {
           "content-type": "application/json",
+          "content-length": Buffer.byteLength(body),
           "user-agent": this.userAgent,
           ...headers,
         },
-        body,
       });
-      responded = true;
-      const status = response.statusCode;
-      if (status >= 200 && status < 300) {
-        // Read (to keep the connection) up to the cap; a longer body drops the connection instead.
-        await response.body.dump({ limit: this.maxResponseBytes });
-        return { result: { ok: true, status, gone: false } };
-      }
-      return { result: this.judge(status, response.headers, await this.excerpt(response.body)) };
-    } catch (error) {
-      if (abort.signal.aborted) return { result: { ok: false, gone: false, error: `no complete response within ${this.timeoutMs} ms` } };
-      const fault = error as SocketFault;
-      const bytesRead = fault[SOCKET_BYTES_READ] ?? fault.socket?.bytesRead ?? 0;
-      const stale = !responded && bytesRead > 0 && DROPPED_CONNECTION_ERRORS.has(fault.code ?? "");
-      return { result: { ok: false, gone: false, error: describeError(fault) }, staleSocket: stale };
-    } finally {
-      clearTimeout(timer);
-    }
+      const timer = setTimeout(
+        () => {
+          request.destroy();
+          settle({ ok: false, gone: false, error: `no complete response within ${this.timeoutMs} ms` });
+        },
+        Math.max(0, deadline - performance.now()),
+      );
+      request.on("error", (error: NodeJS.ErrnoException) => {
+        const stale = request.reusedSocket && !!error.code && STALE_SOCKET_ERRORS.has(error.code);
+        settle({ ok: false, gone: false, error: describeError(error) }, stale);
+      });
+      request.on("response", (response) => {
+        const status = response.statusCode ?? 0;
+        const excerpt: Buffer[] = [];
+        let read = 0;
+        const done = () => settle(this.judge(status, response, Buffer.concat(excerpt).toString("utf8")));
+        response.on("data", (chunk: Buffer) => {
+          if (read < RESPONSE_EXCERPT_BYTES) excerpt.push(chunk.subarray(0, RESPONSE_EXCERPT_BYTES - read));
+          read += chunk.length;
+          if (read > this.maxResponseBytes) {
+            // Enough: a receiver has nothing more to say, and reading on is a way to hold the worker.
+            done();
+            response.destroy();
+          }
+        });
+        response.on("end", done);
+        response.on("error", done);
+        response.on("close", done);
+      });
+      request.end(body);
+    });
   }
 
-  /**
-   * The start of an error response's body, for the delivery log. The body is read only up to the cap: a receiver has
-   * nothing more to say, and reading on is a way to hold the worker.
-   */
-  private async excerpt(body: Dispatcher.ResponseData["body"]): Promise<string> {
-    const kept: Buffer[] = [];
-    let read = 0;
-    try {
-      for await (const chunk of body as AsyncIterable<Buffer>) {
-        if (read < RESPONSE_EXCERPT_BYTES) kept.push(chunk.subarray(0, RESPONSE_EXCERPT_BYTES - read));
-        read += chunk.length;
-        if (read > this.maxResponseBytes) break;
-      }
-    } catch {
-      // A body cut short still has its start to show.
-    }
-    return Buffer.concat(kept).toString("utf8");
-  }
-
-  /** The result of an error response. */
-  private judge(status: number, headers: IncomingHttpHeaders, excerpt: string): Omit<DeliveryResult, "durationMs"> {
+  /** The result of a complete response. */
+  private judge(status: number, response: http.IncomingMessage, excerpt: string): Omit<DeliveryResult, "durationMs"> {
+    if (status >= 200 && status < 300) return { ok: true, status, gone: false };
     const said = excerpt.replace(/\s+/g, " ").trim();
     const tail = said ? `: ${said}` : "";
     if (status === 410) return { ok: false, status, gone: true, error: "responded 410 Gone" };
     if (status >= 300 && status < 400) {
-      const location = headers.location;
+      const location = response.headers.location;
       return { ok: false, status, gone: false, error: `responded ${status}, a redirect (not followed${location ? `: Location ${location}` : ""})` };
     }
-    const retryAfter = headers["retry-after"];
-    const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, new Date()) : undefined;
+    const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(response.headers["retry-after"], new Date()) : undefined;
     return { ok: false, status, gone: false, retryAfterMs, error: `responded ${status}${tail}` };
   }
 
@@ -245,8 +229,6 @@ export class WebhookClient {
 /** A transport error as the delivery log shows it. */
 function describeError(error: NodeJS.ErrnoException): string {
   if (error instanceof ForbiddenAddressError) return error.message;
-  // undici's "other side closed" says less than it means to a merchant reading the log.
-  if (error.code === "UND_ERR_SOCKET") return `the connection closed before a response (${error.message})`;
   // With several addresses Node reports an AggregateError whose message is empty: its parts say what happened.
   const parts = error instanceof AggregateError ? error.errors.map((inner: Error) => inner.message) : [];
   const message = error.message || parts.join("; ") || String(error.code ?? error);

@@ -97,12 +97,7 @@ export class WebhookWorker {
     this.batchThreshold = Math.max(1, Math.floor(Math.min(this.concurrency, this.batchSize) / 2));
     this.now = options.now;
     this.random = options.random ?? Math.random;
-    this.client = new WebhookClient({
-      allowList: options.allowList ?? NO_ALLOWED_RANGES,
-      resolve: options.resolve,
-      timeoutMs,
-      connectionsPerOrigin: this.concurrency,
-    });
+    this.client = new WebhookClient({ allowList: options.allowList ?? NO_ALLOWED_RANGES, resolve: options.resolve, timeoutMs });
   }
 
   /**
