@@ -1,17 +1,15 @@
 /**
  * One webhook worker in a process of its own, for bench/webhooks.ts: as operators run them (`npm run webhooks`), each
- * worker has its own event loop, and its CPU can be told apart from the receiver's and the benchmark's.
+ * worker has its own event loop, and its CPU can be told apart from the receiver's and the benchmark's. The benchmark
+ * runs it compiled to JavaScript, as `npm run webhooks` runs dist/: ts-node would load node:repl, and with it
+ * node:domain, whose EventEmitter#emit wrapper costs every event of every socket.
  *
- * Told {url, concurrency} by the benchmark, it opens the store and says "ready"; on "go" it runs until "stop", then
+ * Told {url, settings} by the benchmark, it opens the store and says "ready"; on "go" it runs until "stop", then
  * reports the statements it sent to PostgreSQL (its round trips) and exits.
  */
 import pg from "pg";
-import pino from "pino";
-import { PaymentViews } from "../indexer/src/ledger/paymentViews";
-import { parseAllowList } from "../indexer/src/ledger/webhookAddressPolicy";
 import { openStore } from "../indexer/src/store/database";
-import { WebhookWorker } from "../indexer/src/webhooks/deliveryWorker";
-import { CHAIN_ID, SETTINGS } from "../indexer/test/support/localChain";
+import { benchWebhookWorker, type BenchWorkerSettings } from "./benchWebhookWorker";
 
 /** Round trips: every statement a pg client sends (Kysely's, BEGIN/COMMIT, LISTEN) goes through Client#query. */
 let statements = 0;
@@ -23,20 +21,12 @@ pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
 
 interface Start {
   url: string;
-  concurrency?: number;
+  settings: BenchWorkerSettings;
 }
 
-process.once("message", async ({ url, concurrency }: Start) => {
+process.once("message", async ({ url, settings }: Start) => {
   const store = await openStore({ url });
-  const views = new PaymentViews({ chainId: CHAIN_ID, tokens: new Map(), publicUrl: "http://127.0.0.1:8080", confirmations: SETTINGS.confirmations });
-  const worker = new WebhookWorker({
-    db: store.db,
-    views,
-    listen: store.listen,
-    logger: pino({ level: "silent" }),
-    allowList: parseAllowList("127.0.0.1/32"),
-    concurrency,
-  });
+  const worker = benchWebhookWorker(store, settings);
   const stop = new AbortController();
   process.on("message", (message: string) => {
     if (message === "stop") stop.abort();

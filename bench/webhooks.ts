@@ -1,5 +1,6 @@
 /**
- * Webhook benchmark, against PostgreSQL with a receiver on 127.0.0.1 in a process of its own:
+ * Webhook benchmark, against PostgreSQL with a receiver on 127.0.0.1 in a process of its own that verifies each
+ * delivery's signature as a merchant's would:
  *
  * 1. throughput: BENCH_EVENTS `payment.created` events wait in the outbox; one worker (then two, sharing the
  *    database; BENCH_WORKERS lists the runs, "1,2" by default) dispatches and delivers them all, signed, each worker
@@ -15,21 +16,20 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { cpus, loadavg } from "node:os";
 import path from "node:path";
+import { build } from "esbuild";
+import { benchWebhookWorker, type BenchWorkerSettings } from "./benchWebhookWorker";
 import { writeBenchmarkDoc } from "./benchmarkDoc";
 import { processSeconds } from "./cpuAccounting";
 import { countBackendCpu } from "./databaseWork";
 import { performance } from "node:perf_hooks";
-import pino from "pino";
 import { parseUnits, zeroAddress, type Address, type Hex } from "viem";
-import { PaymentViews } from "../indexer/src/ledger/paymentViews";
 import { recordOffChainEvent } from "../indexer/src/ledger/offChainEvents";
 import { newPaymentId } from "../indexer/src/payments/paymentIntent";
 import { openStore, type Store } from "../indexer/src/store/database";
 import { createMerchant } from "../indexer/src/store/merchantStore";
 import { insertApiPayment } from "../indexer/src/store/paymentRequestStore";
 import { createEndpoint } from "../indexer/src/store/webhookEndpointStore";
-import { parseAllowList } from "../indexer/src/ledger/webhookAddressPolicy";
-import { DEFAULT_CONCURRENCY, WebhookWorker } from "../indexer/src/webhooks/deliveryWorker";
+import { DEFAULT_CONCURRENCY } from "../indexer/src/webhooks/deliveryWorker";
 import { CHAIN_ID, SETTINGS } from "../indexer/test/support/localChain";
 import { freshPostgresDatabase } from "../indexer/test/support/stores";
 
@@ -41,16 +41,41 @@ const CONCURRENCY = process.env.BENCH_CONCURRENCY ? Number(process.env.BENCH_CON
 const TARGET_PER_SECOND = 5_000;
 const MERCHANT: Address = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
 
-/** The receiver: answers 204 at once and reports each delivery's arrival time (ms since the epoch, sub-ms). */
+/**
+ * The receiver, as a merchant's: verifies each delivery's Standard Webhooks signature (with the endpoint's secret, told
+ * once it exists) and timestamp before answering 204, a bad one 401; reports each verified delivery's arrival time (ms
+ * since the epoch, sub-ms) and any it refused. Verified with Node's HMAC, as a merchant's server that cares for its CPU
+ * would.
+ */
 const RECEIVER = `
 const http = require("node:http");
+const { createHmac, timingSafeEqual } = require("node:crypto");
 const { performance } = require("node:perf_hooks");
+const TOLERANCE_S = 5 * 60;
+let key;
 let pending = [];
+let refused = 0;
+function verified(headers, body) {
+  const id = headers["webhook-id"], timestamp = headers["webhook-timestamp"], signatures = headers["webhook-signature"];
+  if (!key || !id || !timestamp || !signatures) return false;
+  if (Math.abs(Date.now() / 1000 - Number(timestamp)) > TOLERANCE_S) return false;
+  const expected = createHmac("sha256", key).update(id + "." + timestamp + ".").update(body).digest();
+  return signatures.split(" ").some((signature) => {
+    const given = Buffer.from(signature.slice(3), "base64");
+    return signature.startsWith("v1,") && given.length === expected.length && timingSafeEqual(given, expected);
+  });
+}
 const server = http.createServer((request, response) => {
-  let body = "";
-  request.setEncoding("utf8").on("data", (chunk) => (body += chunk));
+  const chunks = [];
+  request.on("data", (chunk) => chunks.push(chunk));
   request.on("end", () => {
     const at = performance.timeOrigin + performance.now();
+    const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+    if (!verified(request.headers, body)) {
+      refused++;
+      response.writeHead(401).end();
+      return;
+    }
     response.writeHead(204).end();
     const parsed = JSON.parse(body);
     pending.push([parsed.data.id, parsed.type, at]);
@@ -58,7 +83,14 @@ const server = http.createServer((request, response) => {
 });
 server.keepAliveTimeout = 60000;
 server.listen(0, "127.0.0.1", () => process.send({ port: server.address().port }));
-setInterval(() => { if (pending.length) { process.send({ received: pending }); pending = []; } }, 5);
+process.on("message", ({ secret }) => (key = Buffer.from(secret.replace(/^whsec_/, ""), "base64")));
+setInterval(() => {
+  if (pending.length || refused) {
+    process.send({ received: pending, refused });
+    pending = [];
+    refused = 0;
+  }
+}, 5);
 process.on("disconnect", () => process.exit(0));
 `;
 
@@ -66,6 +98,8 @@ interface Receiver {
   url: string;
   child: ChildProcess;
   received: Array<[string, string, number]>;
+  /** Tells the receiver the endpoint's signing secret. */
+  trust(secret: string): void;
   waitFor(check: () => boolean, timeoutMs?: number): Promise<void>;
 }
 
@@ -73,9 +107,11 @@ async function startReceiver(): Promise<Receiver> {
   const child = spawn(process.execPath, ["-e", RECEIVER], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const received: Array<[string, string, number]> = [];
   const waiters = new Set<() => void>();
+  let refused = 0;
   const port = await new Promise<number>((resolve) => {
-    child.on("message", (message: { port?: number; received?: Array<[string, string, number]> }) => {
+    child.on("message", (message: { port?: number; received?: Array<[string, string, number]>; refused?: number }) => {
       if (message.port) resolve(message.port);
+      refused += message.refused ?? 0;
       if (message.received) {
         received.push(...message.received);
         for (const wake of [...waiters]) wake();
@@ -86,11 +122,19 @@ async function startReceiver(): Promise<Receiver> {
     url: `http://127.0.0.1:${port}/hooks`,
     child,
     received,
+    trust: (secret) => child.send({ secret }),
     waitFor: (check, timeoutMs = 300_000) =>
       new Promise<void>((resolve, reject) => {
         if (check()) return resolve();
         const timer = setTimeout(() => reject(new Error(`receiver: not done within ${timeoutMs} ms (${received.length} received)`)), timeoutMs);
         const wake = () => {
+          // A signature the receiver cannot verify is a broken benchmark, not a slow one.
+          if (refused > 0) {
+            clearTimeout(timer);
+            waiters.delete(wake);
+            reject(new Error(`receiver: refused ${refused} deliveries whose signatures it could not verify`));
+            return;
+          }
           if (!check()) return;
           clearTimeout(timer);
           waiters.delete(wake);
@@ -101,7 +145,8 @@ async function startReceiver(): Promise<Receiver> {
   };
 }
 
-const views = new PaymentViews({ chainId: CHAIN_ID, tokens: new Map(), publicUrl: "http://127.0.0.1:8080", confirmations: SETTINGS.confirmations });
+/** The worker's settings, in the benchmark's process or a worker process's. */
+const WORKER_SETTINGS: BenchWorkerSettings = { chainId: CHAIN_ID, confirmations: SETTINGS.confirmations, concurrency: CONCURRENCY };
 
 async function createPayments(store: Store, merchantId: string, count: number): Promise<Hex[]> {
   const ids: Hex[] = [];
@@ -162,12 +207,33 @@ interface WorkerProcess {
   report: Promise<{ statements: number; cpuSeconds: number }>;
 }
 
+/**
+ * bench/webhookWorkerProcess.ts compiled to JavaScript, as npm run build compiles the programs (packages left out), once
+ * per benchmark; under dist/, so that it finds node_modules as they do.
+ */
+let workerScript: string | undefined;
+async function compiledWorkerScript(): Promise<string> {
+  if (!workerScript) {
+    const outfile = path.join(__dirname, "../dist/bench/webhookWorkerProcess.js");
+    await build({
+      entryPoints: [path.join(__dirname, "webhookWorkerProcess.ts")],
+      bundle: true,
+      packages: "external",
+      platform: "node",
+      outfile,
+      logLevel: "warning",
+    });
+    workerScript = outfile;
+  }
+  return workerScript;
+}
+
 /** Starts a worker in a process of its own (bench/webhookWorkerProcess.ts) and waits until it is ready to run. */
 async function startWorkerProcess(url: string, index: number): Promise<WorkerProcess> {
   const profile = process.env.BENCH_CPU_PROF
     ? [`--cpu-prof`, `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=worker-${index}-${Date.now()}.cpuprofile`]
     : [];
-  const child = spawn(process.execPath, [...profile, "-r", "ts-node/register/transpile-only", path.join(__dirname, "webhookWorkerProcess.ts")], {
+  const child = spawn(process.execPath, [...profile, await compiledWorkerScript()], {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const report = new Promise<{ statements: number; cpuSeconds: number }>((resolve, reject) => {
@@ -180,7 +246,7 @@ async function startWorkerProcess(url: string, index: number): Promise<WorkerPro
   await new Promise<void>((resolve, reject) => {
     child.on("message", (message) => message === "ready" && resolve());
     child.on("exit", (code) => reject(new Error(`worker process ${index} exited with ${code} before it was ready`)));
-    child.send({ url, concurrency: CONCURRENCY });
+    child.send({ url, settings: WORKER_SETTINGS });
   });
   return { child, report };
 }
@@ -193,7 +259,8 @@ async function throughput(workers: number): Promise<ThroughputRun> {
   try {
     store = await openStore({ url: database.url });
     const merchant = await createMerchant(store.db, { name: "Bench shop", address: MERCHANT });
-    await createEndpoint(store.db, { merchantId: merchant.id, mode: "test", url: receiver.url, description: null, eventTypes: null });
+    const endpoint = await createEndpoint(store.db, { merchantId: merchant.id, mode: "test", url: receiver.url, description: null, eventTypes: null });
+    receiver.trust(endpoint.secret);
     await createPayments(store, merchant.id, EVENTS);
     for (let i = 0; i < workers; i++) processes.push(await startWorkerProcess(database.url, i));
     const load = loadavg()[0];
@@ -241,16 +308,16 @@ async function latency(): Promise<{ samples: number; p50: number; p90: number; p
   const stop = new AbortController();
   try {
     const merchant = await createMerchant(store.db, { name: "Bench shop", address: MERCHANT });
-    await createEndpoint(store.db, { merchantId: merchant.id, mode: "test", url: receiver.url, description: null, eventTypes: ["payment.pending"] });
-    const ids = await createPayments(store, merchant.id, SAMPLES + 20);
-    const worker = new WebhookWorker({
-      db: store.db,
-      views,
-      listen: store.listen,
-      logger: pino({ level: "silent" }),
-      allowList: parseAllowList("127.0.0.1/32"),
+    const endpoint = await createEndpoint(store.db, {
+      merchantId: merchant.id,
+      mode: "test",
+      url: receiver.url,
+      description: null,
+      eventTypes: ["payment.pending"],
     });
-    const running = worker.run(stop.signal);
+    receiver.trust(endpoint.secret);
+    const ids = await createPayments(store, merchant.id, SAMPLES + 20);
+    const running = benchWebhookWorker(store, WORKER_SETTINGS).run(stop.signal);
     const latencies: number[] = [];
     for (const [i, id] of ids.entries()) {
       await recordOffChainEvent(store.db, CHAIN_ID, SETTINGS, id, { kind: "checkout_opened" });
@@ -279,7 +346,7 @@ async function main() {
   const timing = SAMPLES > 0 ? await latency() : undefined;
   const lines = [
     `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}, PostgreSQL on 127.0.0.1;`,
-    `the receiver is a separate Node process on 127.0.0.1 answering 204; each worker runs in a process of its own (bench/webhookWorkerProcess.ts), with ${CONCURRENCY ?? DEFAULT_CONCURRENCY} deliveries in flight at most. The machine's 1-minute load average was ${loadBefore.toFixed(2)} before the runs.`,
+    `the receiver is a separate Node process on 127.0.0.1 that verifies each signature and answers 204; each worker runs in a process of its own (bench/webhookWorkerProcess.ts), with ${CONCURRENCY ?? DEFAULT_CONCURRENCY} deliveries in flight at most. The machine's 1-minute load average was ${loadBefore.toFixed(2)} before the runs.`,
     "",
     "## Throughput: events waiting in the outbox, dispatched, signed and delivered",
     "",

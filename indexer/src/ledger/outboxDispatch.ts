@@ -7,7 +7,7 @@ import type { Db } from "../store/paymentStore";
 import {
   claimOutboxRows,
   merchantsAt,
-  newEventId,
+  newEventIds,
   outboxContent,
   outboxWaiting,
   recordDispatch,
@@ -78,9 +78,10 @@ export async function dispatchOutbox(db: Db, views: PaymentViews, { limit, now }
       trx,
       announced.map(({ record }) => record),
     );
+    const ids = newEventIds(announced.map(({ at }) => at.getTime()));
     const events: EventRow[] = (await balanceEvents(trx, views, balanceRows)).concat(
       announced.map(({ type, at, record }, i) => ({
-        id: newEventId(at.getTime()),
+        id: ids[i],
         merchant_id: record.merchantId,
         mode: record.mode,
         chain_id: views.chainId,
@@ -108,14 +109,13 @@ async function balanceEvents(db: Db, views: PaymentViews, rows: readonly OutboxR
     db,
     contents.map((content) => content.withdrawal.merchant),
   );
-  return rows.flatMap((row, i) => {
+  const events = rows.flatMap((row, i) => {
     const at = new Date(row.created_at);
     const data = withdrawalResource(contents[i], views.tokens);
     const body = JSON.stringify({ type: row.type, timestamp: at.toISOString(), data });
     return merchants
       .filter((merchant) => sameAddress(merchant.address, contents[i].withdrawal.merchant))
       .map((merchant) => ({
-        id: newEventId(at.getTime()),
         merchant_id: merchant.id,
         mode: modeOfChain(views.chainId),
         chain_id: views.chainId,
@@ -126,4 +126,6 @@ async function balanceEvents(db: Db, views: PaymentViews, rows: readonly OutboxR
         created_at: at.toISOString(),
       }));
   });
+  const ids = newEventIds(events.map((event) => Date.parse(event.created_at)));
+  return events.map((event, i) => ({ id: ids[i], ...event }));
 }
