@@ -41,7 +41,12 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startDashboardStack(chain: LocalChain, store: Pick<Store, "db" | "listen">): Promise<DashboardStack> {
+/** `demoSignIn`: the account the one-click demo sign-in signs in as (off without it), as npm start sets it. */
+export async function startDashboardStack(
+  chain: LocalChain,
+  store: Pick<Store, "db" | "listen">,
+  { demoSignIn }: { demoSignIn?: Address } = {},
+): Promise<DashboardStack> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const context = await apiContext({
@@ -59,7 +64,7 @@ export async function startDashboardStack(chain: LocalChain, store: Pick<Store, 
     rateLimit: 10_000,
     rateWindowMs: 1000,
     logger: false,
-    routes: [(app) => void dashboardRoutes(app, context, { gatewaySigner: context.intents.address, now: () => new Date(Date.now() + offset) })],
+    routes: [(app) => void dashboardRoutes(app, context, { gatewaySigner: context.intents.address, now: () => new Date(Date.now() + offset), demoSignIn })],
   });
   await app.listen({ host: "127.0.0.1", port });
   const merchant = await createMerchant(store.db, { name: "Demo shop", address: chain.record.demoMerchant!.merchant });
