@@ -208,6 +208,8 @@ describe("dashboard in a real browser (Chromium)", function () {
     store = await openTestStore("postgres");
     stack = await startDashboardStack(chain(), store, { demoSignIn: privateKeyToAccount(MERCHANT_KEY).address });
     const { page } = await open();
+    // The second button, and the address it names, fit the phone's screen.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).to.be.at.most(390);
     await page.getByRole("button", { name: "Sign in as the demo merchant" }).click();
     await page.locator("#merchant-name").waitFor();
     expect(await page.locator("#signed-in-address").textContent()).to.equal(stack.merchant.address);
