@@ -214,13 +214,22 @@ describe("dashboard sign-in over HTTP (PostgreSQL, Hardhat)", function () {
       expect(crossSite.body.error.message).to.match(/not from https:\/\/evil\.example/);
     });
 
-    it("refuses the demo account by the same rules as a wallet's: an account that is no merchant's signs nobody in", async function () {
+    it("refuses the demo account by the same rules as a wallet's, and an account the node does not hold", async function () {
       const stranger = privateKeyToAccount(hardhatAccountKey(7)).address;
       await withDemoSignIn(stranger);
       const response = await demoSignIn();
       expect(response.status).to.equal(403);
       expect(response.body.error.message).to.match(new RegExp(`^${stranger} is neither a merchant of this gateway nor an authorised signer`));
       expect(response.headers.getSetCookie()).to.deep.equal([]);
+
+      // An account the node does not hold: nothing signed, and the answer says where to look.
+      const unheld = privateKeyToAccount(generatePrivateKey()).address;
+      await withDemoSignIn(unheld);
+      const unsigned = await demoSignIn();
+      expect(unsigned.status).to.equal(503);
+      expect(unsigned.body.error.message).to.equal(
+        `the local chain's node did not sign as ${unheld} (Unknown account ${unheld}): is it the chain npm start runs?`,
+      );
     });
 
     it("is off unless the gateway is started with it: a 404 saying so, and no button", async function () {

@@ -135,7 +135,8 @@ export function dashboardRoutes(app: FastifyInstance, context: GatewayContext, o
     try {
       signature = await signMessage(context.client, { account: address, message });
     } catch (error) {
-      const why = error instanceof BaseError ? error.shortMessage : (error as Error).message;
+      // The node's own words ("unknown account"), which viem keeps as the details of its error.
+      const why = ((error instanceof BaseError && error.details) || (error as Error).message).split("\n")[0];
       throw new ApiError(503, "api_error", `the local chain's node did not sign as ${address} (${why}): is it the chain npm start runs?`);
     }
     return signInWith(request, reply, { message, signature });
