@@ -1,6 +1,6 @@
 import path from "node:path";
 import { expect } from "chai";
-import { readConfig } from "./config";
+import { checkChainSettings, readConfig } from "./config";
 
 const URL = "https://bsc-dataseed.example";
 const KEY = `0x${"ab".repeat(32)}`;
@@ -197,6 +197,24 @@ describe("readConfig", function () {
     expect(readConfig({ RPC_URLS: URL, ROLES: "api", INTENT_SIGNER_PRIVATE_KEY: KEY, API_PORT: "9000", PUBLIC_URL: "https://pay.example" }).publicUrl).to.equal(
       "https://pay.example",
     );
+  });
+
+  it("reads the dashboard's demo sign-in account, and refuses it on any chain but Hardhat's local one", function () {
+    const demo = "0x90f79bf6eb2c4f870365e785982e1f101e93b906";
+    const base = { ROLES: "indexer", RPC_URLS: URL };
+    expect(readConfig(base).dashboardDemoSignIn).to.equal(undefined);
+    expect(readConfig({ ...base, DASHBOARD_DEMO_SIGN_IN: " " }).dashboardDemoSignIn).to.equal(undefined);
+    const config = readConfig({ ...base, DASHBOARD_DEMO_SIGN_IN: ` ${demo} ` });
+    expect(config.dashboardDemoSignIn).to.equal("0x90F79bf6EB2c4f870365E785982E1f101E93b906");
+    expect(failure({ ...base, DASHBOARD_DEMO_SIGN_IN: "yes" })).to.match(/^DASHBOARD_DEMO_SIGN_IN must be the address of an account/);
+
+    expect(() => checkChainSettings(config, 31337)).to.not.throw();
+    for (const chainId of [56, 97, 1]) {
+      expect(() => checkChainSettings(config, chainId)).to.throw(
+        new RegExp(`^DASHBOARD_DEMO_SIGN_IN is set, but the chain is ${chainId}: .* only the local Hardhat chain \\(31337\\)`),
+      );
+    }
+    expect(() => checkChainSettings(readConfig(base), 56)).to.not.throw();
   });
 
   it("refuses unknown roles, a malformed signer key and a PUBLIC_URL that is not http(s), naming each", function () {

@@ -1,4 +1,5 @@
 import path from "node:path";
+import { getAddress, isAddress, type Address } from "viem";
 import { z } from "zod";
 import { confirmationPolicy, type ConfirmationPolicy } from "./payments/confirmations";
 import { parseAllowList, type AllowList } from "./ledger/webhookAddressPolicy";
@@ -125,6 +126,12 @@ const environment = z.object({
   API_TRUSTED_PROXIES: trustedProxiesVariable,
   WEBHOOK_ALLOWED_CIDRS: webhookAllowListVariable,
   WEBHOOK_CONCURRENCY: wholeNumber("WEBHOOK_CONCURRENCY", 64, 1, 10_000),
+  DASHBOARD_DEMO_SIGN_IN: z
+    .string()
+    .optional()
+    .refine((address) => !address?.trim() || isAddress(address.trim(), { strict: false }), {
+      message: "DASHBOARD_DEMO_SIGN_IN must be the address of an account the local chain's node holds (0x and 40 hex digits)",
+    }),
 });
 
 /** The variables readConfig reads, in the order they are declared above (`npm start -- --help` lists them). */
@@ -170,6 +177,24 @@ export interface GatewayConfig {
   webhookAllowList: AllowList;
   /** Webhook deliveries in flight per process (WEBHOOK_CONCURRENCY). */
   webhookConcurrency: number;
+  /**
+   * The account the dashboard's one-click sign-in signs in as, signing with the node's unlocked key: set by npm start
+   * on the local chain it starts, refused on any other chain (checkChainSettings).
+   */
+  dashboardDemoSignIn?: Address;
+}
+
+/** Hardhat's chain: its node holds unlocked accounts whose keys anyone can derive from a published mnemonic. */
+export const LOCAL_CHAIN_ID = 31337;
+
+/** The settings that depend on the chain, checked once it has said its id; the error names the variable. */
+export function checkChainSettings(config: GatewayConfig, chainId: number): void {
+  if (config.dashboardDemoSignIn && chainId !== LOCAL_CHAIN_ID) {
+    throw new Error(
+      `DASHBOARD_DEMO_SIGN_IN is set, but the chain is ${chainId}: the dashboard's one-click sign-in has the node sign with an ` +
+        `unlocked account, which only the local Hardhat chain (${LOCAL_CHAIN_ID}) offers; unset it`,
+    );
+  }
 }
 
 /** The gateway's settings from the environment; the error lists every variable that is wrong, by name. */
@@ -205,5 +230,6 @@ export function readConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     apiTrustedProxies: values.API_TRUSTED_PROXIES,
     webhookAllowList: values.WEBHOOK_ALLOWED_CIDRS,
     webhookConcurrency: values.WEBHOOK_CONCURRENCY,
+    dashboardDemoSignIn: values.DASHBOARD_DEMO_SIGN_IN?.trim() ? getAddress(values.DASHBOARD_DEMO_SIGN_IN.trim()) : undefined,
   };
 }

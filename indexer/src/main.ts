@@ -10,7 +10,7 @@ import pino from "pino";
 import type { DeploymentRecord } from "./chain/deployment";
 import { createRpcClient } from "./chain/rpcClient";
 import { retrying } from "./chain/retry";
-import { readConfig, type GatewayConfig } from "./config";
+import { checkChainSettings, readConfig, type GatewayConfig } from "./config";
 import { DeepReorgError } from "./indexing/reorg";
 import type { MachineSettings } from "./payments/statusMachine";
 import { createShutdown, type Shutdown } from "./shutdown";
@@ -219,7 +219,10 @@ async function startMerchantRoles(
         rateLimit: config.apiRateLimit,
         trustedProxies: config.apiTrustedProxies,
         logger: logger.child({ component: "api" }),
-        routes: [(app) => checkoutRoutes(app, context), (app) => void dashboardRoutes(app, context, { gatewaySigner: context.intents.address })],
+        routes: [
+          (app) => checkoutRoutes(app, context),
+          (app) => void dashboardRoutes(app, context, { gatewaySigner: context.intents.address, demoSignIn: config.dashboardDemoSignIn }),
+        ],
       });
     } catch (error) {
       throw new Misconfigured((error as Error).message);
@@ -250,6 +253,11 @@ async function startRoles(config: GatewayConfig, logger: pino.Logger, shutdown: 
     onError: (err) => logger.warn({ err }, "cannot reach the RPC; retrying"),
     signal: shutdown.signal,
   });
+  try {
+    checkChainSettings(config, chainId);
+  } catch (error) {
+    throw new Misconfigured((error as Error).message);
+  }
   const deployment = await deploymentOf(chainId, config);
   let store, settings;
   if (config.roles.has("indexer")) {

@@ -1,10 +1,11 @@
 import { createHash } from "node:crypto";
 import { expect } from "chai";
-import type { Hex } from "viem";
+import type { Address, Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { ROTATION_GRACE_MS, SESSION_IDLE_MS, SESSION_RENEW_AFTER_MS } from "../src/ledger/dashboardSessions";
 import type { Store } from "../src/store/database";
 import { MERCHANT_KEY, setSigner, signInMessage, startDashboardStack, type DashboardStack } from "./support/dashboardStack";
+import { hardhatAccountKey } from "../../scripts/stack/hardhatAccounts";
 import { INTENT_SIGNER_KEY, useLocalChain } from "./support/localChain";
 import { call } from "./support/merchantApiStack";
 import { openTestStore } from "./support/stores";
@@ -177,5 +178,71 @@ describe("dashboard sign-in over HTTP (PostgreSQL, Hardhat)", function () {
     const response = await signIn(privateKeyToAccount(INTENT_SIGNER_KEY));
     expect(response.status).to.equal(403);
     expect(response.body.error.message).to.match(/is this gateway's intent signer/);
+  });
+
+  describe("one-click demo sign-in (npm start's local chain)", function () {
+    /** The stack again, with the demo sign-in as `address`: a fresh database, as npm start's. */
+    async function withDemoSignIn(address: Address) {
+      await stack.close();
+      await store.close();
+      store = await openTestStore("postgres");
+      stack = await startDashboardStack(chain(), store, { demoSignIn: address });
+    }
+    const demoSignIn = (headers: Record<string, string> = origin()) => call(stack, "POST", "/dashboard/sign-in/demo", { headers });
+
+    it("signs the demo merchant in with one request: the node signs the page's message, checked as a wallet's", async function () {
+      await withDemoSignIn(merchantAccount.address);
+      const page = await call(stack, "GET", "/dashboard");
+      expect(page.body).to.include('id="demo-sign-in"').and.include(merchantAccount.address);
+
+      const response = await demoSignIn();
+      expect(response.status, JSON.stringify(response.body)).to.equal(200);
+      expect(response.body).to.deep.equal({
+        merchant: { id: stack.merchant.id, name: "Demo shop", address: stack.merchant.address },
+        address: merchantAccount.address,
+        role: "merchant",
+      });
+      expect((await dashboard(sessionIdOf(response.headers)!)).body).to.include('id="sign-out"');
+      // Through the nonces as a wallet's sign-in: one issued, and spent.
+      const nonces = await store.db.selectFrom("dashboard_nonces").selectAll().execute();
+      expect(nonces).to.have.length(1);
+      expect(nonces[0].used_at).to.be.an.instanceOf(Date);
+
+      // Login CSRF: another site cannot sign a browser in to the demo merchant either.
+      const crossSite = await demoSignIn({ origin: "https://evil.example" });
+      expect(crossSite.status).to.equal(403);
+      expect(crossSite.body.error.message).to.match(/not from https:\/\/evil\.example/);
+    });
+
+    it("refuses the demo account by the same rules as a wallet's, and an account the node does not hold", async function () {
+      const stranger = privateKeyToAccount(hardhatAccountKey(7)).address;
+      await withDemoSignIn(stranger);
+      const response = await demoSignIn();
+      expect(response.status).to.equal(403);
+      expect(response.body.error.message).to.match(new RegExp(`^${stranger} is neither a merchant of this gateway nor an authorised signer`));
+      expect(response.headers.getSetCookie()).to.deep.equal([]);
+
+      // An account the node does not hold: nothing signed, and the answer says where to look.
+      const unheld = privateKeyToAccount(generatePrivateKey()).address;
+      await withDemoSignIn(unheld);
+      const unsigned = await demoSignIn();
+      expect(unsigned.status).to.equal(503);
+      expect(unsigned.body.error.message).to.equal(
+        `the local chain's node did not sign as ${unheld} (Unknown account ${unheld}): is it the chain npm start runs?`,
+      );
+    });
+
+    it("is off unless the gateway is started with it: a 404 saying so, and no button", async function () {
+      const response = await demoSignIn();
+      expect(response.status).to.equal(404);
+      expect(response.body.error).to.deep.include({
+        type: "not_found_error",
+        message: "the one-click demo sign-in is off: npm start offers it on the local chain it starts (DASHBOARD_DEMO_SIGN_IN)",
+      });
+      expect(response.headers.getSetCookie()).to.deep.equal([]);
+      expect((await call(stack, "GET", "/dashboard")).body)
+        .to.include('id="sign-in"')
+        .and.not.include("demo-sign-in");
+    });
   });
 });

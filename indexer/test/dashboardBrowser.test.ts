@@ -2,10 +2,10 @@ import { readFileSync } from "node:fs";
 import { expect } from "chai";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import type { Hex } from "viem";
-import { generatePrivateKey } from "viem/accounts";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import type { Store } from "../src/store/database";
 import { launchChromium } from "./support/browser";
-import { injectKeyWallet, MERCHANT_KEY, startDashboardStack, type DashboardStack } from "./support/dashboardStack";
+import { injectKeyWallet, MERCHANT_KEY, startDashboardStack, type DashboardStack, type KeyWallet } from "./support/dashboardStack";
 import { createApiKey } from "../src/store/merchantStore";
 import { CHAIN_ID, catchUp, localIndexer, useLocalChain } from "./support/localChain";
 import { payOnChain } from "./support/merchantApiHelpers";
@@ -42,7 +42,7 @@ describe("dashboard in a real browser (Chromium)", function () {
   });
 
   /** The dashboard in a new page, with a wallet holding `key` when given. */
-  const open = async (key?: Hex): Promise<{ page: Page; wallet?: { signed: string[] } }> => {
+  const open = async (key?: Hex): Promise<{ page: Page; wallet?: KeyWallet }> => {
     const page = await context.newPage();
     page.on("request", (request) => requested.push(request.url()));
     const wallet = key ? await injectKeyWallet(page, key, CHAIN_ID) : undefined;
@@ -161,6 +161,59 @@ describe("dashboard in a real browser (Chromium)", function () {
     );
     expect(await page.getByRole("button", { name: "Sign in with wallet" }).isEnabled()).to.equal(true);
     expect(await context.cookies()).to.deep.equal([]);
+    expectOnlyOwnRequests();
+  });
+
+  it("refuses a message for another domain or chain, an expired one and a replayed one, saying which in the live region", async function () {
+    const { page, wallet } = await open(MERCHANT_KEY);
+    const button = page.getByRole("button", { name: "Sign in with wallet" });
+    /** Clicks, and gives the refusal the page shows once it names `expected`; nobody is signed in. */
+    const refused = async (expected: string) => {
+      await button.click();
+      const status = page.locator('#sign-in-status[data-state="error"]', { hasText: expected });
+      await status.waitFor();
+      expect(await button.isEnabled()).to.equal(true);
+      expect(await context.cookies()).to.deep.equal([]);
+      return status.textContent();
+    };
+    const host = new URL(stack.url).host;
+
+    // Signed for another site's host, as a phishing page would have it signed, and brought here.
+    wallet!.tamper((message) => message.replace(`${host} wants you`, "evil.example wants you"));
+    expect(await refused("for domain")).to.equal(`Not signed in: the message is for domain evil.example, this gateway is ${host}`);
+    expect(wallet!.signed.at(-1)).to.match(/^evil\.example wants you/);
+
+    wallet!.tamper((message) => message.replace(`Chain ID: ${CHAIN_ID}`, "Chain ID: 56"));
+    expect(await refused("for chain")).to.equal(`Not signed in: the message is for chain 56, this gateway runs on chain ${CHAIN_ID}`);
+
+    // Signed, then sent after it expired: the gateway's clock is 6 minutes past the page's (a message lasts 5).
+    wallet!.tamper(undefined);
+    stack.advance(6 * 60_000);
+    expect(await refused("expired")).to.match(/^Not signed in: the message expired at \d{4}-\d\d-\d\dT[\d:.]+Z: sign in again$/);
+    stack.advance(-6 * 60_000);
+
+    // A sign-in that worked, sent again after signing out: its nonce signed in once already.
+    await button.click();
+    await page.locator("#merchant-name").waitFor();
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await button.waitFor();
+    wallet!.replayLast();
+    expect(await refused("used already")).to.equal("Not signed in: the message's nonce was used already: a sign-in message signs in once");
+    expectOnlyOwnRequests();
+  });
+
+  it("signs in as the demo merchant with one click, no wallet needed, when the gateway offers it", async function () {
+    await stack.close();
+    await store.close();
+    store = await openTestStore("postgres");
+    stack = await startDashboardStack(chain(), store, { demoSignIn: privateKeyToAccount(MERCHANT_KEY).address });
+    const { page } = await open();
+    // The second button, and the address it names, fit the phone's screen.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).to.be.at.most(390);
+    await page.getByRole("button", { name: "Sign in as the demo merchant" }).click();
+    await page.locator("#merchant-name").waitFor();
+    expect(await page.locator("#signed-in-address").textContent()).to.equal(stack.merchant.address);
+    expect(await page.locator(".role").textContent()).to.equal("(the merchant's address)");
     expectOnlyOwnRequests();
   });
 

@@ -152,11 +152,17 @@ describe("one command: npm start and npm run demo", function () {
     const rpcUrl = /JSON-RPC\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(start.stdout)![1];
     const key = /API key\s+(op_test_\S+)/.exec(start.stdout)![1];
     expect(start.stdout).to.include(`${apiUrl}/docs`);
-    // The dashboard's address is printed, and its sign-in page is served there.
-    expect(start.stdout).to.match(new RegExp(`Dashboard\\s+${apiUrl}/dashboard\\s`));
+    // The dashboard's address is printed with its one click, and its sign-in page offers it: the stack started the
+    // chain, so its node signs in as the demo merchant.
+    expect(start.stdout).to.match(new RegExp(`Dashboard\\s+${apiUrl}/dashboard\\s+\\(one click: "Sign in as the demo merchant"`));
     const dashboard = await fetch(`${apiUrl}/dashboard`);
     expect(dashboard.status).to.equal(200);
-    expect(await dashboard.text()).to.include('id="sign-in"');
+    expect(await dashboard.text())
+      .to.include('id="sign-in"')
+      .and.include('id="demo-sign-in"');
+    const demoSignIn = await fetch(`${apiUrl}/dashboard/sign-in/demo`, { method: "POST", headers: { origin: apiUrl } });
+    expect(demoSignIn.status, await demoSignIn.clone().text()).to.equal(200);
+    expect(await demoSignIn.json()).to.deep.include({ role: "merchant" });
 
     const list = await fetch(`${apiUrl}/v1/payments`, { headers: { authorization: `Bearer ${key}` } });
     expect(list.status).to.equal(200);

@@ -100,6 +100,8 @@ export async function runLocalStack(settings: StartSettings, out: (line: string)
       );
     }
     progress.detail(`escrow ${record.escrow}; tokens ${Object.keys(record.tokens).join(", ")}`);
+    // This process started the chain, whose node holds the demo merchant's key: the dashboard may sign in with it.
+    env.DASHBOARD_DEMO_SIGN_IN = demo.merchant;
     if (signal.aborted) return 0;
 
     progress.step(`creating the database (PGlite in ${shownPath(folder.database)}) with the demo merchant and a test API key`, "database");

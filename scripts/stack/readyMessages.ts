@@ -45,7 +45,7 @@ export function localStackReady({
     row("Merchant API", apiUrl),
     row("API reference", `${apiUrl}/docs`),
     row("Checkout", `${apiUrl}/checkout/<payment id>   (each payment's checkout_url)`),
-    row("Dashboard", `${apiUrl}/dashboard   (sign in with a wallet holding the demo merchant's key, Hardhat account 3)`),
+    row("Dashboard", `${apiUrl}/dashboard   (one click: "Sign in as the demo merchant"; or a wallet holding its key, Hardhat account 3)`),
     row("JSON-RPC", `${rpcUrl}   (chain ${chainId}, a block every ${blockTimeText(blockTimeMs)}; paid after ${confirmations} confirmations)`),
     row("Metrics, health", `http://127.0.0.1:${statusPort}/metrics, /health`),
     row("Logs", shownPath(folder.log)),

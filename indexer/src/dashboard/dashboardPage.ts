@@ -27,16 +27,21 @@ ${body}
 /**
  * The sign-in page: one button, which has the browser wallet sign a Sign-In with Ethereum message for this gateway's
  * chain, and a live region telling each step and any refusal. `notice` says why a session ended, `problem` why this
- * gateway cannot sign in at all.
+ * gateway cannot sign in at all; `demoSignIn`, on npm start's local chain, adds the one-click sign-in as that account.
  */
-export function signInPage({ chainId, notice, problem }: { chainId: number; notice?: string; problem?: string }): string {
+export function signInPage({ chainId, notice, problem, demoSignIn }: { chainId: number; notice?: string; problem?: string; demoSignIn?: string }): string {
+  const demo = demoSignIn
+    ? `
+  <p class="demo">On this local chain the node holds the demo merchant's key (<code>${escapeHtml(demoSignIn)}</code>): it can sign the same message for you.</p>
+  <button type="button" id="demo-sign-in">Sign in as the demo merchant</button>`
+    : "";
   return page(
     "Sign in",
     `<main id="sign-in-page" data-chain-id="${chainId}">
   <h1>Open Pay dashboard</h1>
   <p>Sign in with your browser wallet: the merchant's own address, or a signer the merchant authorised on the escrow. Signing in sends no transaction and costs nothing.</p>
   ${notice ? `<p class="notice" id="notice">${escapeHtml(notice)}</p>` : ""}
-  ${problem ? `<p class="problem" id="problem">${escapeHtml(problem)}</p>` : `<button type="button" id="sign-in">Sign in with wallet</button>`}
+  ${problem ? `<p class="problem" id="problem">${escapeHtml(problem)}</p>` : `<button type="button" id="sign-in">Sign in with wallet</button>${demo}`}
   <p id="sign-in-status" role="status" aria-live="polite"></p>
   <noscript><p>Signing in needs JavaScript and a browser wallet.</p></noscript>
 </main>`,

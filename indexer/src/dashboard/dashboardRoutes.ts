@@ -1,13 +1,14 @@
 import path from "node:path";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
-import type { Address } from "viem";
+import { BaseError, type Address, type Hex } from "viem";
+import { signMessage } from "viem/actions";
 import { z } from "zod";
 import { ApiError } from "../ledger/apiErrors";
 import { endSession, startSession } from "../ledger/dashboardSessions";
 import { dashboardAccess, newSignInNonce, signIn } from "../ledger/dashboardSignIn";
 import type { GatewayContext } from "../ledger/gatewayContext";
-import { SignInRefused, type SignInExpectations } from "../ledger/signInMessage";
+import { SignInRefused, signInMessageText, type SignInExpectations } from "../ledger/signInMessage";
 import { DashboardGuard } from "./dashboardGuard";
 import { dashboardPaymentRoutes } from "./dashboardPaymentRoutes";
 import { signedInPage, signInPage } from "./dashboardPage";
@@ -22,6 +23,11 @@ export interface DashboardOptions {
   gatewaySigner: Address;
   /** The clock sessions and messages are judged by; tests move it. */
   now?: () => Date;
+  /**
+   * The account "Sign in as the demo merchant" signs in as, signed by the node's unlocked key: npm start's local chain
+   * only (config.ts refuses it on any other). Without it that route is a 404.
+   */
+  demoSignIn?: Address;
 }
 
 const signInBody = z.strictObject({
@@ -75,7 +81,7 @@ export function dashboardRoutes(app: FastifyInstance, context: GatewayContext, o
       : guard.presentedId(request)
         ? "Your session ended: sign in again."
         : undefined;
-    return sendPage(reply, signInPage({ chainId: context.chainId, notice, problem: insecure }));
+    return sendPage(reply, signInPage({ chainId: context.chainId, notice, problem: insecure, demoSignIn: options.demoSignIn }));
   });
 
   api.get("/dashboard/sign-in/nonce", { schema: { hide: true } }, async (_request, reply) => {
@@ -84,13 +90,11 @@ export function dashboardRoutes(app: FastifyInstance, context: GatewayContext, o
     return reply.header("cache-control", "no-store").send({ nonce, expires_at: expiresAt.toISOString(), domain: expected.domain, chain_id: expected.chainId });
   });
 
-  api.post("/dashboard/sign-in", { schema: { hide: true, body: signInBody } }, async (request, reply) => {
-    if (insecure) throw new ApiError(403, "permission_error", insecure);
-    // Login CSRF: another site must not sign this browser in to an account of its choosing.
-    guard.requireOwnOrigin(request);
+  /** Signs in with a signed message and starts the session: the wallet's sign-in and the demo's, by the same rules. */
+  async function signInWith(request: FastifyRequest, reply: FastifyReply, signed: { message: string; signature: Hex }) {
     let account;
     try {
-      account = await signIn(ports, expected, { message: request.body.message, signature: request.body.signature as `0x${string}` }, now());
+      account = await signIn(ports, expected, signed, now());
     } catch (error) {
       if (!(error instanceof SignInRefused)) throw error;
       const type = error.statusCode === 403 ? "permission_error" : error.statusCode === 400 ? "invalid_request_error" : "authentication_error";
@@ -103,6 +107,39 @@ export function dashboardRoutes(app: FastifyInstance, context: GatewayContext, o
       address: account.address,
       role: account.role,
     });
+  }
+
+  api.post("/dashboard/sign-in", { schema: { hide: true, body: signInBody } }, async (request, reply) => {
+    if (insecure) throw new ApiError(403, "permission_error", insecure);
+    // Login CSRF: another site must not sign this browser in to an account of its choosing.
+    guard.requireOwnOrigin(request);
+    return signInWith(request, reply, { message: request.body.message, signature: request.body.signature as Hex });
+  });
+
+  // The local chain's one click: the gateway writes the message the page would, has the node sign it with the demo
+  // account's unlocked key (personal_sign, as a wallet), and checks it as any wallet's; nothing else differs.
+  api.post("/dashboard/sign-in/demo", { schema: { hide: true } }, async (request, reply) => {
+    if (insecure) throw new ApiError(403, "permission_error", insecure);
+    guard.requireOwnOrigin(request);
+    const address = options.demoSignIn;
+    if (!address) {
+      throw new ApiError(
+        404,
+        "not_found_error",
+        "the one-click demo sign-in is off: npm start offers it on the local chain it starts (DASHBOARD_DEMO_SIGN_IN)",
+      );
+    }
+    const { nonce } = await newSignInNonce(context.db, now());
+    const message = signInMessageText({ ...expected, address, nonce, issuedAt: now() });
+    let signature: Hex;
+    try {
+      signature = await signMessage(context.client, { account: address, message });
+    } catch (error) {
+      // The node's own words ("unknown account"), which viem keeps as the details of its error.
+      const why = ((error instanceof BaseError && error.details) || (error as Error).message).split("\n")[0];
+      throw new ApiError(503, "api_error", `the local chain's node did not sign as ${address} (${why}): is it the chain npm start runs?`);
+    }
+    return signInWith(request, reply, { message, signature });
   });
 
   // Signing out is a change like any other (Origin and CSRF token); a browser whose session ended already is only

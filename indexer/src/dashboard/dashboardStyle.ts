@@ -19,6 +19,8 @@ code{word-break:break-all}
 #sign-in-status[data-state=error]{padding:.75rem;border-radius:.5rem;background:#fdecec;color:#8a1c1c}
 .notice{padding:.75rem;border-radius:.5rem;background:#fff7e0}
 .problem{padding:.75rem;border-radius:.5rem;background:#fdecec}
+.demo{margin-top:1.5rem}
+#demo-sign-in{background:#fff;color:#1a56db}
 h2{font-size:1.25rem;margin:1.5rem 0 .75rem}
 h3{font-size:1.05rem;margin:1.25rem 0 .5rem}
 .filters{display:grid;grid-template-columns:repeat(auto-fill,minmax(12rem,1fr));gap:.75rem;margin:0 0 1rem}

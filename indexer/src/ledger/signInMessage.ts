@@ -1,5 +1,5 @@
 import { getAddress, isAddress, type Address } from "viem";
-import { parseSiweMessage, validateSiweMessage } from "viem/siwe";
+import { createSiweMessage, parseSiweMessage, validateSiweMessage } from "viem/siwe";
 
 /** What a Sign-In with Ethereum message must be for to sign in to this gateway's dashboard. */
 export interface SignInExpectations {
@@ -17,6 +17,32 @@ export const NONCE_TTL_MS = 5 * 60_000;
 export const CLOCK_SKEW_MS = 2 * 60_000;
 /** The oldest `issuedAt` taken: a message is signed moments after its nonce is issued. */
 export const MESSAGE_MAX_AGE_MS = NONCE_TTL_MS + CLOCK_SKEW_MS;
+
+/**
+ * The message the dashboard asks a wallet to sign: for the page's host and origin, `address`, the gateway's chain and
+ * a nonce it issued, valid from `issuedAt` for as long as the nonce. The page builds it for the browser's wallet, the
+ * one-click demo sign-in for the local node's account: one wording, checked by one rule (checkSignInMessage).
+ */
+export function signInMessageText({
+  domain,
+  origin,
+  address,
+  chainId,
+  nonce,
+  issuedAt,
+}: SignInExpectations & { address: Address; nonce: string; issuedAt: Date }): string {
+  return createSiweMessage({
+    domain,
+    address,
+    statement: "Sign in to the Open Pay dashboard.",
+    uri: `${origin}/dashboard`,
+    version: "1",
+    chainId,
+    nonce,
+    issuedAt,
+    expirationTime: new Date(issuedAt.getTime() + NONCE_TTL_MS),
+  });
+}
 
 /** A sign-in refused: the status to answer with, what is at fault, and a sentence naming the problem. */
 export class SignInRefused extends Error {

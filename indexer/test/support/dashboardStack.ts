@@ -41,7 +41,12 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startDashboardStack(chain: LocalChain, store: Pick<Store, "db" | "listen">): Promise<DashboardStack> {
+/** `demoSignIn`: the account the one-click demo sign-in signs in as (off without it), as npm start sets it. */
+export async function startDashboardStack(
+  chain: LocalChain,
+  store: Pick<Store, "db" | "listen">,
+  { demoSignIn }: { demoSignIn?: Address } = {},
+): Promise<DashboardStack> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const context = await apiContext({
@@ -59,7 +64,7 @@ export async function startDashboardStack(chain: LocalChain, store: Pick<Store, 
     rateLimit: 10_000,
     rateWindowMs: 1000,
     logger: false,
-    routes: [(app) => void dashboardRoutes(app, context, { gatewaySigner: context.intents.address, now: () => new Date(Date.now() + offset) })],
+    routes: [(app) => void dashboardRoutes(app, context, { gatewaySigner: context.intents.address, now: () => new Date(Date.now() + offset), demoSignIn })],
   });
   await app.listen({ host: "127.0.0.1", port });
   const merchant = await createMerchant(store.db, { name: "Demo shop", address: chain.record.demoMerchant!.merchant });
@@ -99,13 +104,32 @@ export async function setSigner(chain: LocalChain, signer: Address, authorised: 
   await createRpcClient([chain.url]).waitForTransactionReceipt({ hash });
 }
 
+/** The injected wallet, and what a test makes of the page's sign-in with it. */
+export interface KeyWallet {
+  /** The messages it signed (personal_sign), in order. */
+  signed: string[];
+  /**
+   * From now on it signs `change(message)` in place of the page's message, and the page's sign-in posts what it
+   * signed: a message made for another site or chain, as a phishing page would bring one. Undefined: as it is.
+   */
+  tamper(change: ((message: string) => string) | undefined): void;
+  /** From now on the page's sign-in posts again the last message and signature it posted: a replay. */
+  replayLast(): void;
+}
+
 /**
  * A browser wallet (an EIP-1193 provider at `window.ethereum`) holding `key`: it answers with its address and signs
- * personal_sign in the test process, as a wallet would after its prompt. It sends no transactions.
+ * personal_sign in the test process, as a wallet would after its prompt. It sends no transactions. The page's
+ * sign-in request (POST /dashboard/sign-in) passes through the test, which may alter it (KeyWallet).
  */
-export async function injectKeyWallet(page: Page, key: Hex, chainId: number): Promise<{ signed: string[] }> {
+export async function injectKeyWallet(page: Page, key: Hex, chainId: number): Promise<KeyWallet> {
   const account = privateKeyToAccount(key);
   const signed: string[] = [];
+  let change: ((message: string) => string) | undefined;
+  let replay = false;
+  /** The page's message → the one signed in its place. */
+  const swapped = new Map<string, string>();
+  let lastPosted: string | undefined;
   await page.exposeFunction("__openPayKeyWallet", async (method: string, params: unknown[]) => {
     switch (method) {
       case "eth_requestAccounts":
@@ -116,12 +140,28 @@ export async function injectKeyWallet(page: Page, key: Hex, chainId: number): Pr
       case "personal_sign": {
         const [data, address] = params as [Hex, string];
         if (address.toLowerCase() !== account.address.toLowerCase()) return { error: { code: 4100, message: `not this wallet's account: ${address}` } };
-        signed.push(hexToString(data));
-        return { result: await account.signMessage({ message: { raw: data } }) };
+        const message = hexToString(data);
+        const signing = change ? change(message) : message;
+        if (signing !== message) swapped.set(message, signing);
+        signed.push(signing);
+        return { result: await account.signMessage({ message: signing }) };
       }
       default:
         return { error: { code: 4200, message: `this test wallet does not support ${method}` } };
     }
+  });
+  await page.route("**/dashboard/sign-in", async (route) => {
+    const request = route.request();
+    if (request.method() !== "POST") return route.continue();
+    let body = request.postData() ?? "";
+    if (replay && lastPosted !== undefined) body = lastPosted;
+    else {
+      const posted = JSON.parse(body) as { message: string; signature: Hex };
+      const signing = swapped.get(posted.message);
+      if (signing !== undefined) body = JSON.stringify({ ...posted, message: signing });
+    }
+    lastPosted = body;
+    await route.continue({ postData: body });
   });
   await page.addInitScript(() => {
     type Answer = { result?: unknown; error?: { code: number; message: string } };
@@ -136,7 +176,15 @@ export async function injectKeyWallet(page: Page, key: Hex, chainId: number): Pr
       removeListener() {},
     };
   });
-  return { signed };
+  return {
+    signed,
+    tamper: (next) => {
+      change = next;
+    },
+    replayLast: () => {
+      replay = true;
+    },
+  };
 }
 
 /** Signs `key`'s account in over HTTP, as the page would: its session cookie (as a Cookie header) and CSRF token. */

@@ -8,13 +8,11 @@
 import { BaseError, createClient, custom, UserRejectedRequestError, type EIP1193Provider } from "viem";
 // The actions one by one rather than a wallet client: the bundle keeps only what it calls.
 import { requestAddresses, signMessage } from "viem/actions";
-import { createSiweMessage } from "viem/siwe";
+import { signInMessageText } from "../../ledger/signInMessage";
 import { problemOf } from "./elements";
 import { startPaymentList } from "./paymentList";
 import { showPaymentPage } from "./paymentPage";
 
-/** How long the message lets itself be used: the gateway's nonce lasts about as long. */
-const MESSAGE_TTL_MS = 5 * 60_000;
 const CSRF_HEADER = "x-openpay-csrf";
 
 const signInPage = document.getElementById("sign-in-page");
@@ -56,6 +54,7 @@ function startPayments(): void {
 
 function startSignIn(main: HTMLElement): void {
   const button = document.getElementById("sign-in") as HTMLButtonElement | null;
+  const demoButton = document.getElementById("demo-sign-in") as HTMLButtonElement | null;
   const status = document.getElementById("sign-in-status")!;
   const chainId = Number(main.dataset.chainId);
   const say = (text: string, error = false) => {
@@ -63,11 +62,27 @@ function startSignIn(main: HTMLElement): void {
     if (error) status.dataset.state = "error";
     else delete status.dataset.state;
   };
-  button?.addEventListener("click", async () => {
+  /** Posts a sign-in and opens the dashboard, or says why not; the buttons wait meanwhile. */
+  const attempt = async (steps: () => Promise<Response>) => {
+    for (const each of [button, demoButton]) if (each) each.disabled = true;
+    try {
+      const answer = await steps();
+      if (!answer.ok) throw new Error(await problemOf(answer));
+      say("Signed in. Opening your dashboard…");
+      location.assign("/dashboard");
+    } catch (error) {
+      for (const each of [button, demoButton]) if (each) each.disabled = false;
+      if (error instanceof BaseError && error.walk((cause) => cause instanceof UserRejectedRequestError)) {
+        say("You declined in your wallet: nothing was signed.", true);
+      } else {
+        say(`Not signed in: ${error instanceof BaseError ? error.shortMessage : (error as Error).message}`, true);
+      }
+    }
+  };
+  button?.addEventListener("click", () => {
     const provider = (window as unknown as { ethereum?: EIP1193Provider }).ethereum;
     if (!provider) return say("No browser wallet found: install one (MetaMask, Rabby, Coinbase Wallet…) and reload this page.", true);
-    button.disabled = true;
-    try {
+    void attempt(async () => {
       const wallet = createClient({ transport: custom(provider) });
       say("Asking your wallet for its address…");
       const [address] = await requestAddresses(wallet);
@@ -75,37 +90,20 @@ function startSignIn(main: HTMLElement): void {
       const issued = await fetch("/dashboard/sign-in/nonce", { cache: "no-store" });
       if (!issued.ok) throw new Error(await problemOf(issued));
       const { nonce } = (await issued.json()) as { nonce: string };
-      const now = new Date();
-      const message = createSiweMessage({
-        domain: location.host,
-        address,
-        statement: "Sign in to the Open Pay dashboard.",
-        uri: `${location.origin}/dashboard`,
-        version: "1",
-        chainId,
-        nonce,
-        issuedAt: now,
-        expirationTime: new Date(now.getTime() + MESSAGE_TTL_MS),
-      });
+      const message = signInMessageText({ domain: location.host, origin: location.origin, address, chainId, nonce, issuedAt: new Date() });
       say("Sign the message in your wallet to sign in…");
       const signature = await signMessage(wallet, { account: address, message });
       say("Checking the signature…");
-      const answer = await fetch("/dashboard/sign-in", {
+      return fetch("/dashboard/sign-in", {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ message, signature }),
       });
-      if (!answer.ok) throw new Error(await problemOf(answer));
-      say("Signed in. Opening your dashboard…");
-      location.assign("/dashboard");
-    } catch (error) {
-      button.disabled = false;
-      if (error instanceof BaseError && error.walk((cause) => cause instanceof UserRejectedRequestError)) {
-        say("You declined in your wallet: nothing was signed.", true);
-      } else {
-        say(`Not signed in: ${error instanceof BaseError ? error.shortMessage : (error as Error).message}`, true);
-      }
-    }
+    });
+  });
+  demoButton?.addEventListener("click", () => {
+    say("The local chain's node signs in as the demo merchant…");
+    void attempt(() => fetch("/dashboard/sign-in/demo", { method: "POST" }));
   });
 }
 
