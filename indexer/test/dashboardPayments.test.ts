@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { allPayments, paymentFilter } from "../src/ledger/paymentList";
 import type { Store } from "../src/store/database";
 import { createApiKey } from "../src/store/merchantStore";
+import { listPaymentRecords } from "../src/store/paymentRequestStore";
 import { signedInSession, startDashboardStack, type DashboardStack } from "./support/dashboardStack";
 import { catchUp, localIndexer, useLocalChain } from "./support/localChain";
 import { insertDelivery, insertEvent, newMerchant, payOnChain } from "./support/merchantApiHelpers";
@@ -79,6 +80,36 @@ describe("dashboard payments over HTTP (PostgreSQL, Hardhat)", function () {
     expect(await search("ord-4")).to.deep.equal(["ord-4"]);
     expect(await search("ord_")).to.deep.equal([]);
     expect(await search("%")).to.deep.equal([]);
+  });
+
+  it("finds the same payments by a search looked up by index as by one read in the list's order", async function () {
+    const [, second] = made;
+    const other = await newMerchant(store.db);
+    const theirs = await create({ amount_usd: "60.00", order_id: "ord-6" }, other.key);
+    const owner = { merchantId: stack.merchant.id, mode: "test" as const };
+    const deposit = (second as unknown as { deposit_address: string }).deposit_address;
+    // A lookup limit of 0: every search with a match reads the list's order, as a search matching many does.
+    const found = async (search: string, lookupLimit?: number) =>
+      (
+        await listPaymentRecords(
+          store.db,
+          stack.context.chainId,
+          { ...paymentFilter(stack.context, owner, { status: undefined, search }), limit: 10 },
+          lookupLimit,
+        )
+      ).map((record) => record.request.orderId);
+    for (const [search, expected] of [
+      ["ord-", ["ord-5", "ord-4", "ord-3", "ord-2", "ord-1"]],
+      ["ord-4", ["ord-4"]],
+      ["ord-6", []],
+      [second.id.slice(0, 50), ["ord-2"]],
+      [deposit.slice(0, 12), ["ord-2"]],
+      [theirs.id.slice(0, 50), []],
+      ["ord_", []],
+    ] as const) {
+      expect(await found(search), search).to.deep.equal(expected);
+      expect(await found(search, 0), search).to.deep.equal(expected);
+    }
   });
 
   it("pages by cursor without repeating or skipping a payment while new ones arrive", async function () {

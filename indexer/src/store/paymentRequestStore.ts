@@ -181,8 +181,50 @@ export interface PaymentFilter {
   limit: number;
 }
 
-/** A merchant's payments, newest first, filtered and paged by a (created_at, id) cursor. */
-export async function listPaymentRecords(db: Db, chainId: number, filter: PaymentFilter): Promise<PaymentRecord[]> {
+/** A search matching at most this many payments on each side is looked up by its indexes (`searchMatches`). */
+const SEARCH_LOOKUP_LIMIT = 1000;
+
+/**
+ * The payments a prefix search matches (their ids; some may be other merchants'), found through each side's index
+ * (migration 006), or undefined when a side matches more than `lookupLimit`. An `or` across the two tables can use
+ * none of the indexes: the list would then read the merchant's payments newest first until a page matches, which is
+ * quick when many match and reads them all when few do; looked up, few matches cost a few index reads.
+ */
+async function searchMatches(db: Db, chainId: number, filter: PaymentFilter, escaped: string, lookupLimit: number): Promise<string[] | undefined> {
+  const lower = `${escaped.toLowerCase()}%`;
+  const sides = await Promise.all([
+    db
+      .selectFrom("payments")
+      .select("id")
+      .where("chain_id", "=", chainId)
+      .where("id", "like", lower)
+      .limit(lookupLimit + 1)
+      .execute(),
+    db
+      .selectFrom("payments")
+      .select("id")
+      .where("chain_id", "=", chainId)
+      .where(sql<boolean>`lower(deposit_address) like ${lower}`)
+      .limit(lookupLimit + 1)
+      .execute(),
+    db
+      .selectFrom("payment_requests")
+      .select("payment_id as id")
+      .where("merchant_id", "=", filter.merchantId)
+      .where("mode", "=", filter.mode)
+      .where("order_id", "like", `${escaped}%`)
+      .limit(lookupLimit + 1)
+      .execute(),
+  ]);
+  if (sides.some((rows) => rows.length > lookupLimit)) return undefined;
+  return [...new Set(sides.flat().map((row) => row.id))];
+}
+
+/**
+ * A merchant's payments, newest first, filtered and paged by a (created_at, id) cursor. `searchLookupLimit` is for
+ * tests: both ways of searching find the same payments.
+ */
+export async function listPaymentRecords(db: Db, chainId: number, filter: PaymentFilter, searchLookupLimit = SEARCH_LOOKUP_LIMIT): Promise<PaymentRecord[]> {
   let query = selectRecords(db, chainId).where("r.merchant_id", "=", filter.merchantId).where("r.mode", "=", filter.mode);
   if (filter.status?.length) query = query.where("p.status", "in", filter.status);
   if (filter.createdFrom) query = query.where("r.created_at", ">=", filter.createdFrom);
@@ -194,8 +236,12 @@ export async function listPaymentRecords(db: Db, chainId: number, filter: Paymen
   if (filter.prefix) {
     // The text itself, not a pattern: its %, _ and \ match only themselves. Each side has an index (migration 006).
     const escaped = filter.prefix.replace(/[\\%_]/g, (c) => `\\${c}`);
+    const matches = await searchMatches(db, chainId, filter, escaped, searchLookupLimit);
+    if (matches?.length === 0) return [];
     const lower = `${escaped.toLowerCase()}%`;
-    query = query.where(sql<boolean>`(p.id like ${lower} or lower(p.deposit_address) like ${lower} or r.order_id like ${`${escaped}%`})`);
+    query = matches
+      ? query.where(sql<boolean>`r.payment_id = any(${sql.val(matches)}::text[])`)
+      : query.where(sql<boolean>`(p.id like ${lower} or lower(p.deposit_address) like ${lower} or r.order_id like ${`${escaped}%`})`);
   }
   if (filter.after) {
     const { createdAt, id } = filter.after;
