@@ -173,7 +173,8 @@ export class Indexer {
     return {
       escrow: this.options.escrow,
       tokens: this.options.tokens,
-      depositAddresses: watched.map((payment) => getAddress(payment.depositAddress)),
+      // Lower-cased where used: a checksum (a keccak256 per watched payment, per segment) would be thrown away.
+      depositAddresses: watched.map((payment) => payment.depositAddress as Address),
       paymentIds: watched.map((payment) => payment.id),
     };
   }

@@ -87,7 +87,12 @@ export async function nativeArrivals(
 
   // Each stretch's end, read together for all stretches that end at the same block.
   const ends = new Map<number, Stretch[]>();
-  for (const stretch of todo) ends.set(stretch.to, [...(ends.get(stretch.to) ?? []), stretch]);
+  // Pushed, not copied: most stretches end at the segment's end, and thousands of payments may be watched.
+  for (const stretch of todo) {
+    const group = ends.get(stretch.to);
+    if (group) group.push(stretch);
+    else ends.set(stretch.to, [stretch]);
+  }
   const arrivals: PaymentLog[] = [];
   for (const [block, group] of ends) {
     let balances: bigint[];

@@ -1,7 +1,8 @@
 import { erc20Abi, pad, toEventSelector, type AbiEvent, type Address, type Hex, type Log, type PublicClient } from "viem";
 import { blockLogsFromReceipts } from "../chain/blockReceipts";
 import { fetchHeaders, type BlockHeader } from "../chain/blockHeaders";
-import { addressBits, bloomBits, bloomBytes, bloomMayHold, type BloomBits } from "../chain/logsBloom";
+import { addBlock, BloomColumns } from "../chain/bloomColumns";
+import { addressBits, bloomBits, bloomBytes, type BloomBits } from "../chain/logsBloom";
 import { ProviderFault } from "../chain/providerFault";
 import { sameAddress } from "../payments/addresses";
 
@@ -61,14 +62,15 @@ export class WatchedBits {
 /**
  * The bloom bits of what is read, for one segment. Each watched item is checked on its own: a provider that answers
  * a block with some of its logs (one payment's, one deposit address's) and leaves out others must not pass because
- * the block was not empty.
+ * the block was not empty. Items are tested against the segment's blooms as columns (`BloomColumns`), so a segment
+ * costs the same per watched item however many blocks it has.
  */
 class Watch {
   readonly escrow: BloomBits;
-  readonly transfer = bloomBits(TRANSFER_TOPIC);
-  /** Deposit addresses as Transfer topics (lower case) with their bits. */
-  readonly recipients: ReadonlyArray<{ topic: Hex; bits: BloomBits }>;
-  readonly payments: ReadonlyArray<{ topic: Hex; bits: BloomBits }>;
+  /** Deposit addresses as Transfer topics (lower case), with their bits and the Transfer topic's: both in a bloom. */
+  readonly recipients: ReadonlyArray<{ topic: Hex; positions: number[] }>;
+  /** Payment ids (lower case), with their bits and the escrow's: a payment's log is the escrow's. */
+  readonly payments: ReadonlyArray<{ topic: Hex; positions: number[] }>;
   private readonly recipientSet: Set<string>;
 
   constructor(
@@ -76,49 +78,43 @@ class Watch {
     known: WatchedBits,
   ) {
     this.escrow = addressBits(targets.escrow);
+    const transfer = bloomBits(TRANSFER_TOPIC);
     const recipients = targets.depositAddresses.map((address) => pad(address.toLowerCase() as Hex, { size: 32 }));
     const payments = targets.paymentIds.map((id) => id.toLowerCase() as Hex);
     const bits = known.of([...recipients, ...payments]);
-    this.recipients = recipients.map((topic, i) => ({ topic, bits: bits[i] }));
-    this.payments = payments.map((topic, i) => ({ topic, bits: bits[recipients.length + i] }));
+    this.recipients = recipients.map((topic, i) => ({ topic, positions: [...transfer, ...bits[i]] }));
+    this.payments = payments.map((topic, i) => ({ topic, positions: [...this.escrow, ...bits[recipients.length + i]] }));
     this.recipientSet = new Set(recipients);
   }
 
-  /** Whether the bloom leaves room for an escrow log. */
-  escrowMayLog(bloom: Uint8Array): boolean {
-    return bloomMayHold(bloom, this.escrow);
+  /** Whether any bloom leaves room for an escrow log. */
+  escrowMayLog(blooms: BloomColumns): boolean {
+    return blooms.anyWith(this.escrow);
   }
 
   /**
    * The watched deposit addresses (as topics) a transfer into which the blooms leave room for: each must share a
    * bloom with the Transfer topic. The others are provably absent from every block, so not asked for.
    */
-  possibleRecipients(blooms: readonly Uint8Array[]): Hex[] {
-    const withTransfers = blooms.filter((bloom) => this.transferRoom(bloom));
-    if (withTransfers.length === 0) return [];
-    // Their union rules most absent recipients out at one test; one left in is then tested block by block.
-    const union = new Uint8Array(256);
-    for (const bloom of withTransfers) for (let i = 0; i < 256; i++) union[i] |= bloom[i];
-    return this.recipients
-      .filter(({ bits }) => bloomMayHold(union, bits) && withTransfers.some((bloom) => bloomMayHold(bloom, bits)))
-      .map(({ topic }) => topic);
+  possibleRecipients(blooms: BloomColumns): Hex[] {
+    return this.recipients.filter(({ positions }) => blooms.anyWith(positions)).map(({ topic }) => topic);
   }
 
   /**
-   * Whether the bloom leaves room for a log the block's answer lacks: an escrow log where it has none, a watched
-   * payment's where it has none of that payment, a transfer into a watched address where it has none into that one.
+   * The blocks (indices) whose bloom leaves room for a log their answer lacks: an escrow log where it has none, a
+   * watched payment's where it has none of that payment, a transfer into a watched address where it has none into
+   * that one. A block once doubted is not tested again.
    */
-  doubts(bloom: Uint8Array, answer: BlockAnswer | undefined): boolean {
-    if (this.escrowMayLog(bloom)) {
-      if (!answer?.escrow) return true;
-      if (this.payments.some(({ topic, bits }) => !answer.paymentIds.has(topic) && bloomMayHold(bloom, bits))) return true;
+  doubtful(blooms: BloomColumns, answers: ReadonlyArray<BlockAnswer | undefined>): number[] {
+    const doubted = blooms.blockSet();
+    for (const block of blooms.blocksWith(this.escrow)) if (!answers[block]?.escrow) addBlock(doubted, block);
+    for (const { topic, positions } of this.payments) {
+      for (const block of blooms.blocksWith(positions, doubted)) if (!answers[block]?.paymentIds.has(topic)) addBlock(doubted, block);
     }
-    if (!this.transferRoom(bloom)) return false;
-    return this.recipients.some(({ topic, bits }) => !answer?.recipients.has(topic) && bloomMayHold(bloom, bits));
-  }
-
-  private transferRoom(bloom: Uint8Array): boolean {
-    return this.recipients.length > 0 && bloomMayHold(bloom, this.transfer);
+    for (const { topic, positions } of this.recipients) {
+      for (const block of blooms.blocksWith(positions, doubted)) if (!answers[block]?.recipients.has(topic)) addBlock(doubted, block);
+    }
+    return answers.map((_, block) => block).filter((block) => (doubted[block >> 5] & (1 << (block & 31))) !== 0);
   }
 
   isEscrowLog(log: Log): boolean {
@@ -149,17 +145,16 @@ async function fetchLogs(
   client: PublicClient,
   watch: Watch,
   headers: readonly BlockHeader[],
+  blooms: BloomColumns,
   escrow?: Promise<Log[]>,
 ): Promise<{ escrowLogs: Log[]; transferLogs: Log[] }> {
-  const blooms = headers.map((header) => bloomBytes(header.logsBloom));
   const where =
     headers.length === 1
       ? // By hash: the logs of exactly this block, even if the chain moved on meanwhile.
         { blockHash: headers[0].hash }
       : { fromBlock: BigInt(headers[0].number), toBlock: BigInt(headers[headers.length - 1].number) };
   // A bloom that rules a kind of log out in every block saves asking for it (most followed blocks hold none).
-  const escrowLogs =
-    escrow ?? (blooms.some((bloom) => watch.escrowMayLog(bloom)) ? client.getLogs({ address: watch.targets.escrow, ...where }) : Promise.resolve([]));
+  const escrowLogs = escrow ?? (watch.escrowMayLog(blooms) ? client.getLogs({ address: watch.targets.escrow, ...where }) : Promise.resolve([]));
   const transfers: Array<Promise<Log[]>> = [];
   // A recipient left out here cannot be doubted later either: no bloom it shares with a Transfer, no receipts asked.
   const recipients = watch.possibleRecipients(blooms);
@@ -211,7 +206,8 @@ export async function readSegment(
   const headers = await fetchHeaders(client, from, to);
   if (headers[0].parentHash !== parentHash) return { forked: true, header: headers[0] };
   const watch = new Watch(targets, known);
-  const { escrowLogs, transferLogs } = await fetchLogs(client, watch, headers, escrow);
+  const blooms = new BloomColumns(headers.map((header) => bloomBytes(header.logsBloom)));
+  const { escrowLogs, transferLogs } = await fetchLogs(client, watch, headers, blooms, escrow);
 
   const byNumber = new Map(headers.map((header) => [header.number, header]));
   const answers = new Map<number, BlockAnswer>();
@@ -241,7 +237,12 @@ export async function readSegment(
   note(transferLogs, false);
 
   // The bloom leaves room for logs the answer does not have: only the blocks' receipts can say which is right.
-  const doubtful = headers.filter((header) => watch.doubts(bloomBytes(header.logsBloom), answers.get(header.number)));
+  const doubtful = watch
+    .doubtful(
+      blooms,
+      headers.map((header) => answers.get(header.number)),
+    )
+    .map((block) => headers[block]);
   for (let i = 0; i < doubtful.length; i += RECEIPT_BLOCKS_AT_ONCE) {
     await Promise.all(
       doubtful.slice(i, i + RECEIPT_BLOCKS_AT_ONCE).map(async (header) => {
