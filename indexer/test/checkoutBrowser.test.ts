@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { copyFileSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -7,15 +7,12 @@ import path from "node:path";
 import hre from "hardhat";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { expire } from "../../scripts/operator/expire";
-import { decodeQr, injectWallet, launchChromium } from "./support/browser";
+import { decodeQr, fullPageScreenshot, injectWallet, launchChromium } from "./support/browser";
 import { catchUp, localIndexer, mine, mineAt, useLocalChain } from "./support/localChain";
 import { createdPayment, freshStackEachTest, payOnChain } from "./support/merchantApiHelpers";
 import { call } from "./support/merchantApiStack";
 import { storedPayment } from "./support/paymentRecords";
 
-/** Set SCREENSHOT=1 to write the screenshots the tests take to docs/images/checkout-<state>.png. */
-const SCREENSHOT_TO_DOCS = process.env.SCREENSHOT === "1";
-const DOCS_IMAGES = path.join(__dirname, "..", "..", "docs", "images");
 const quiet = () => undefined;
 
 describe("hosted checkout in a real browser (Chromium)", function () {
@@ -70,16 +67,7 @@ describe("hosted checkout in a real browser (Chromium)", function () {
     expect(requested.length).to.be.greaterThan(2);
     for (const url of requested) expect(url.startsWith(`${fixture().api.url}/`), url).to.equal(true);
   };
-  /** A full-page screenshot; with SCREENSHOT=1 it also becomes docs/images/checkout-<name>.png. */
-  const screenshot = async (page: Page, name: string) => {
-    const file = path.join(mkdtempSync(path.join(tmpdir(), "open-pay-checkout-")), `${name}.png`);
-    await page.screenshot({ path: file, fullPage: true });
-    expect(statSync(file).size).to.be.greaterThan(10_000);
-    if (SCREENSHOT_TO_DOCS) {
-      mkdirSync(DOCS_IMAGES, { recursive: true });
-      copyFileSync(file, path.join(DOCS_IMAGES, `checkout-${name}.png`));
-    }
-  };
+  const screenshot = (page: Page, name: string) => fullPageScreenshot(page, `checkout-${name}`);
   /** Nothing on the page asks for money: no QR code, amount to send, copy button, token choice or wallet button. */
   const expectNothingAsked = async (page: Page) => {
     for (const selector of [".qr", "button.copy", "#options", "fieldset.tokens", "#wallet", "#send-only", ".amount-value"]) {

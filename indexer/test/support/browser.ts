@@ -1,4 +1,7 @@
-import { existsSync } from "node:fs";
+import { expect } from "chai";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import hre from "hardhat";
 import jsQR from "jsqr";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -27,6 +30,21 @@ export async function launchChromium(): Promise<Browser> {
       "--disable-sync",
     ],
   });
+}
+
+/** Set SCREENSHOT=1 to write the screenshots the browser tests take to docs/images/<name>.png (for the docs). */
+const SCREENSHOT_TO_DOCS = process.env.SCREENSHOT === "1";
+const DOCS_IMAGES = path.join(__dirname, "..", "..", "..", "docs", "images");
+
+/** A full-page screenshot, checked to hold a rendered page; with SCREENSHOT=1 it also becomes docs/images/<name>.png. */
+export async function fullPageScreenshot(page: Page, name: string): Promise<void> {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), "open-pay-screenshot-")), `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  expect(statSync(file).size).to.be.greaterThan(10_000);
+  if (SCREENSHOT_TO_DOCS) {
+    mkdirSync(DOCS_IMAGES, { recursive: true });
+    copyFileSync(file, path.join(DOCS_IMAGES, `${name}.png`));
+  }
 }
 
 /** The text of the QR code in a screenshot of `selector`. */
