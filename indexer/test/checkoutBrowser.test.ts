@@ -2,7 +2,6 @@ import { expect } from "chai";
 import { writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import hre from "hardhat";
 import type { Browser, BrowserContext, Page } from "playwright-core";
