@@ -9,7 +9,7 @@ import { createRpcClient } from "../src/chain/rpcClient";
 import { Keeper, type KeeperOptions } from "../src/keeper/keeper";
 import { TransactionSender } from "../src/keeper/transactionSender";
 import { keeperMetrics } from "../src/keeper/keeperMetrics";
-import { LATE_FUNDS_WINDOW, type Db } from "../src/store/paymentStore";
+import { eventsOf, LATE_FUNDS_WINDOW, type Db } from "../src/store/paymentStore";
 import {
   catchUp,
   CHAIN_ID,
@@ -551,6 +551,36 @@ describe("keeper: deposit addresses collected, unpaid payments expired, strays r
         ["initiated", "expired", "time_elapsed"],
         ["expired", "expired", "stray_returned"],
       ]);
+    });
+
+    it("after a reorganisation back inside the late-funds window, reads a transfer the replaced branch had left the window before", async function () {
+      const { db } = store();
+      const { payment, indexer, keeper } = await expiredUnpaid(chain(), db);
+      const windowEnd = payment.intent.expiry + LATE_FUNDS_WINDOW;
+      // The indexer holds a block seconds before the window ends, then one of a branch already past it.
+      await mineAt(windowEnd - 10n);
+      await catchUp(indexer);
+      const fork = await snapshot();
+      await mineAt(windowEnd + 5n);
+      await catchUp(indexer);
+
+      // The longer branch that replaces it holds, inside the window, a transfer to the deposit address. Judging the
+      // watched set at the replaced checkpoint's time would not read it: the funds would stay at the address.
+      await revertTo(fork);
+      const sender = await customer(5);
+      const five = parseUnits("5", 18);
+      const before = await tokenBalance(chain(), "USDT", sender.address);
+      const sent = await (await transferTo(chain(), "USDT", sender, payment.depositAddress, five)).wait();
+      expect(BigInt((await hre.ethers.provider.getBlock(sent!.blockNumber))!.timestamp) < windowEnd).to.equal(true);
+      await mine();
+      await catchUp(indexer);
+
+      const funded = (await eventsOf(db, CHAIN_ID, payment.intent.paymentId)).filter((event) => event.kind === "deposit_address_funded");
+      expect(funded.map((event) => [getAddress(event.sender), event.amount])).to.deep.equal([[sender.address, five]]);
+      expect(kindsOf(await keeper.tick())).to.deep.equal(["returnStray"]);
+      await catchUp(indexer);
+      expect(await tokenBalance(chain(), "USDT", payment.depositAddress)).to.equal(0n);
+      expect(await tokenBalance(chain(), "USDT", sender.address)).to.equal(before + five);
     });
 
     it("stops watching an ended payment's deposit address once the chain is a day past its expiry, however recent its change by the clock", async function () {

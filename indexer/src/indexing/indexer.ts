@@ -161,11 +161,14 @@ export class Indexer {
     return (await this.rpc((client) => fetchBlock(client, "finalized"), signal)).number;
   }
 
-  /** The payments watched now, as the last commit left them. */
-  private async watchedNow(): Promise<WatchedPayment[]> {
-    // At the checkpoint's chain time: no later than any block a segment read on top of it holds, so no address is
-    // dropped before the segment's blocks are past its window (the clock would drop them after an outage).
-    return watchedPayments(this.options.db, this.options.chainId, (await this.checkpoint()).timestamp);
+  /**
+   * The payments watched now, as the last commit left them, judged at `at`: the chain time of the block a segment is
+   * read on top of (the checkpoint's, or a common ancestor's after a reorganisation). No later than any block the
+   * segment holds, so no address is dropped before the segment's blocks are past its window (the clock would drop
+   * them after an outage, and the checkpoint's time would after a rollback to an older ancestor).
+   */
+  private watchedNow(at: bigint): Promise<WatchedPayment[]> {
+    return watchedPayments(this.options.db, this.options.chainId, at);
   }
 
   /** What a segment reads for `watched`: the escrow, the accepted tokens, and their deposit addresses. */
@@ -191,15 +194,16 @@ export class Indexer {
   }
 
   /**
-   * Reads blocks `from`..`to` on top of `parentHash` (taking what was read ahead when it is that), with the payments
-   * it was read for; `current` when those were loaded after the last commit (not for a read ahead).
+   * Reads the blocks after `base` up to `to` (taking what was read ahead when it is that), with the payments it was
+   * read for; `current` when those were loaded after the last commit (not for a read ahead).
    */
   private async read(
-    from: number,
+    base: BlockRecord,
     to: number,
-    parentHash: Hex,
     signal?: AbortSignal,
   ): Promise<{ segment: Awaited<ReturnType<typeof readSegment>>; watched: WatchedPayment[]; current: boolean }> {
+    const from = base.number + 1;
+    const parentHash = base.hash;
     let ahead = this.prefetched;
     this.prefetched = undefined;
     if (!(ahead && ahead.from === from && ahead.to === to && ahead.parentHash === parentHash)) ahead = undefined;
@@ -215,7 +219,7 @@ export class Indexer {
           this.options.logger.warn({ from, to }, "blocks read ahead were replaced before they were applied; reading them again");
           continue;
         }
-        const watched = await this.watchedNow();
+        const watched = await this.watchedNow(base.timestamp);
         const segment = await this.readSegment(from, to, parentHash, watched);
         this.range.succeeded(performance.now() - started, "escrowLogs" in segment ? segment.escrowLogs.length : 0);
         return { segment, watched, current: true };
@@ -426,7 +430,7 @@ export class Indexer {
       to = checkpoint.blockNumber < safe - 1 ? Math.min(safe - 1, checkpoint.blockNumber + this.range.size) : checkpoint.blockNumber + 1;
     }
 
-    let read = await this.read(base.number + 1, to, base.hash, signal);
+    let read = await this.read(base, to, signal);
     if ("forked" in read.segment) {
       // The checkpoint is not on this provider's chain: back to where both agree, and the new branch from there.
       const ancestor = await this.ancestor(base.number - 1, checkpoint.blockNumber, signal);
@@ -437,7 +441,7 @@ export class Indexer {
       this.options.observer?.reorganised?.(checkpoint.blockNumber - ancestor.number);
       base = ancestor;
       rollbackTo = ancestor.number;
-      read = await this.read(base.number + 1, Math.max(to, base.number + 1), base.hash, signal);
+      read = await this.read(base, Math.max(to, base.number + 1), signal);
       // The chain moved again meanwhile: the next step starts over from the checkpoint.
       if ("forked" in read.segment) return "followed";
     }
@@ -446,7 +450,7 @@ export class Indexer {
     // The watched payments as the last commit left them (a read of this step's has them; one read ahead does not, and
     // BNB judged against its payments would miss what that commit recorded): this segment's BNB is judged by them,
     // and the next segment is read for them. One load of the watched set per segment.
-    const watched = read.current ? read.watched : await this.watchedNow();
+    const watched = read.current ? read.watched : await this.watchedNow(base.timestamp);
     const catchingUp = rollbackTo === undefined && to > base.number + 1;
     const last = segment.headers[segment.headers.length - 1];
     if (catchingUp) {
@@ -474,7 +478,7 @@ export class Indexer {
     if (window) reads.push({ what: "recent_blocks", from: kept[0].number, to: checkpoint.blockNumber });
     for (const id of due) reads.push({ what: "payment_history", paymentId: id as Hex, to: checkpoint.blockNumber });
     for (const reread of reads) {
-      const watched = await this.watchedNow();
+      const watched = await this.watchedNow(checkpoint.timestamp);
       const found = await rereadLogs(reread, {
         db,
         chainId,
