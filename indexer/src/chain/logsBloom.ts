@@ -20,8 +20,11 @@ export function bloomBits(item: Hex): BloomBits {
 /** The bits of a log's address. */
 export const addressBits = (address: Address): BloomBits => bloomBits(address);
 
-/** The bits of an address as an indexed topic (left-padded to 32 bytes), such as a Transfer's recipient. */
-export const addressTopicBits = (address: Address): BloomBits => bloomBits(pad(address, { size: 32 }));
+/**
+ * An address as an indexed topic, such as a Transfer's recipient: left-padded to 32 bytes, in lower case (as nodes
+ * answer, so it compares as text), the form both `eth_getLogs` filters and blooms take.
+ */
+export const addressTopic = (address: Address): Hex => pad(address.toLowerCase() as Hex, { size: 32 });
 
 /** A header's bloom as bytes, to test many items against it. */
 export function bloomBytes(logsBloom: Hex): Uint8Array {

@@ -1,7 +1,8 @@
 import { sql } from "kysely";
-import { getAddress, pad, zeroAddress, type Address, type Hex, type Log, type PublicClient } from "viem";
+import { getAddress, zeroAddress, type Address, type Hex, type Log, type PublicClient } from "viem";
 import { fetchBlock } from "../chain/blockHeaders";
 import { isRangeTooLarge } from "../chain/logRange";
+import { addressTopic } from "../chain/logsBloom";
 import { readBalances } from "../chain/escrowReadings";
 import type { MerchantLog } from "../payments/merchantBalance";
 import { nativeWaitingAfter } from "../payments/statusMachine";
@@ -122,7 +123,7 @@ export async function rereadLogs(reread: Reread, context: RereadContext): Promis
   if (reread.what === "recent_blocks") {
     const watched = new Map(context.watched.map((payment) => [getAddress(payment.depositAddress), payment.id]));
     const escrowLogs = await getLogs(context, { address: targets.escrow }, reread.from, reread.to);
-    const recipients = targets.depositAddresses.map((address) => pad(address.toLowerCase() as Hex, { size: 32 }));
+    const recipients = targets.depositAddresses.map(addressTopic);
     // Any token's transfers, as the segments read them: one the escrow does not take is reported too. The queries
     // (one per 200 recipients, dozens with thousands watched) are asked together, not one after another.
     const queries: Array<Promise<Log[]>> = [];
@@ -142,7 +143,7 @@ export async function rereadLogs(reread: Reread, context: RereadContext): Promis
   const from = Math.max(context.startBlock, Number(row?.registered_block ?? context.startBlock) - 1);
   const depositAddress = getAddress(stored.registration.depositAddress);
   const escrowLogs = await getLogs(context, { address: targets.escrow, topics: [null, reread.paymentId] }, from, reread.to);
-  const transfers = await getLogs(context, { topics: [TRANSFER_TOPIC, null, pad(depositAddress.toLowerCase() as Hex, { size: 32 })] }, from, reread.to);
+  const transfers = await getLogs(context, { topics: [TRANSFER_TOPIC, null, addressTopic(depositAddress)] }, from, reread.to);
   const headers = await headersOf(context, [...escrowLogs, ...transfers]);
   const canonical = onCanonicalBlocks(escrowLogs, headers);
   found.push(

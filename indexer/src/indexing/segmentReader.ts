@@ -1,8 +1,8 @@
-import { erc20Abi, pad, toEventSelector, type AbiEvent, type Address, type Hex, type Log, type PublicClient } from "viem";
+import { erc20Abi, toEventSelector, type AbiEvent, type Address, type Hex, type Log, type PublicClient } from "viem";
 import { blockLogsFromReceipts } from "../chain/blockReceipts";
 import { fetchHeaders, type BlockHeader } from "../chain/blockHeaders";
 import { addBlock, BloomColumns } from "../chain/bloomColumns";
-import { addressBits, bloomBits, bloomBytes, type BloomBits } from "../chain/logsBloom";
+import { addressBits, addressTopic, bloomBits, bloomBytes, type BloomBits } from "../chain/logsBloom";
 import { ProviderFault } from "../chain/providerFault";
 import { sameAddress } from "../payments/addresses";
 
@@ -79,7 +79,7 @@ class Watch {
   ) {
     this.escrow = addressBits(targets.escrow);
     const transfer = bloomBits(TRANSFER_TOPIC);
-    const recipients = targets.depositAddresses.map((address) => pad(address.toLowerCase() as Hex, { size: 32 }));
+    const recipients = targets.depositAddresses.map(addressTopic);
     const payments = targets.paymentIds.map((id) => id.toLowerCase() as Hex);
     const bits = known.of([...recipients, ...payments]);
     this.recipients = recipients.map((topic, i) => ({ topic, positions: [...transfer, ...bits[i]] }));
