@@ -38,6 +38,7 @@ import { depositAddress } from "../indexer/src/chain/depositAddress";
 import { writeDeployment } from "../indexer/src/chain/deployment";
 import { fetchHeaders } from "../indexer/src/chain/blockHeaders";
 import { createProviderPool } from "../indexer/src/chain/providerPool";
+import { AdaptiveRange, CATCH_UP_RANGE, isRangeTooLarge } from "../indexer/src/chain/logRange";
 import type { Indexer } from "../indexer/src/indexing/indexer";
 import { openStore, type Store } from "../indexer/src/store/database";
 import { CHAIN_ID, INTENT_SIGNER_KEY, SETTINGS, localIndexer, mine, startLocalChain, type LocalChain } from "../indexer/test/support/localChain";
@@ -180,9 +181,6 @@ async function payMix(chain: LocalChain, payments: readonly BenchPayment[], dens
   }
 }
 
-/** Blocks a chain-alone read asks for at once: the indexer's first catch-up range. */
-const CHAIN_ALONE_RANGE = 500;
-
 interface ChainAlone {
   blocks: number;
   logs: number;
@@ -194,17 +192,26 @@ interface ChainAlone {
  * logs), range after range as the indexer asks, with no bloom check, no transfer query and no database.
  */
 async function chainAlone(chain: LocalChain, from: number, to: number): Promise<ChainAlone> {
-  // The indexer's own client: headers asked together go as JSON-RPC batches.
+  // The indexer's own client (headers asked together go as JSON-RPC batches) and ranges: they shrink, as the
+  // indexer's do, when an answer carries too many logs or takes too long (250 events a block: 500 blocks time out).
   const client = createProviderPool([chain.url]).current;
+  const range = new AdaptiveRange(CATCH_UP_RANGE);
   const started = performance.now();
   let logs = 0;
-  for (let start = from; start <= to; start += CHAIN_ALONE_RANGE) {
-    const end = Math.min(to, start + CHAIN_ALONE_RANGE - 1);
-    const [, found] = await Promise.all([
-      fetchHeaders(client, start, end),
-      client.getLogs({ address: chain.record.escrow, fromBlock: BigInt(start), toBlock: BigInt(end) }),
-    ]);
-    logs += found.length;
+  for (let start = from; start <= to; ) {
+    const end = Math.min(to, start + range.size - 1);
+    const asked = performance.now();
+    try {
+      const [, found] = await Promise.all([
+        fetchHeaders(client, start, end),
+        client.getLogs({ address: chain.record.escrow, fromBlock: BigInt(start), toBlock: BigInt(end) }),
+      ]);
+      range.succeeded(performance.now() - asked, found.length);
+      logs += found.length;
+      start = end + 1;
+    } catch (error) {
+      if (!(isRangeTooLarge(error) && range.refused(end - start + 1))) throw error;
+    }
   }
   return { blocks: to - from + 1, logs, seconds: (performance.now() - started) / 1000 };
 }
@@ -553,7 +560,7 @@ async function main() {
       ),
       "",
       "The chain alone (what any backfill reads at least: every block's header and the escrow's logs, " +
-        `${CHAIN_ALONE_RANGE} blocks at a time, nothing checked or stored): ` +
+        "in the indexer's ranges (500 blocks at first, fewer when an answer holds more than 10,000 logs), nothing checked or stored): " +
         ceilings
           .map((c) => `${c.density} events/block, ${c.blocks} blocks in ${fixed(c.seconds, 2)} s (${Math.round(c.logs / c.seconds)} escrow logs/s)`)
           .join("; ") +

@@ -46,6 +46,9 @@ export class AdaptiveRange {
   }
 }
 
+/** The range the indexer starts catching up with, and its bounds: providers refuse or time out on wider ones. */
+export const CATCH_UP_RANGE = { initial: 500, max: 5_000, fastMs: 1_000 } as const;
+
 const TOO_LARGE = [
   /range.*(too large|too wide|exceed|limit)/i,
   /(more than|exceeds?|too many|limit).*(results|logs|blocks)/i,

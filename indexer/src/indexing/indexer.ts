@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import { fetchBlock, fetchHeaders, type BlockHeader, type BlockRecord } from "../chain/blockHeaders";
 import { lastConfirmedBlock } from "../payments/confirmations";
 import { readBalances } from "../chain/escrowReadings";
-import { AdaptiveRange, isRangeTooLarge } from "../chain/logRange";
+import { AdaptiveRange, CATCH_UP_RANGE, isRangeTooLarge } from "../chain/logRange";
 import { ProviderFault, type ProviderFaultKind } from "../chain/providerFault";
 import type { ProviderPool } from "../chain/providerPool";
 import { backoffDelay, retrying, sleep } from "../chain/retry";
@@ -107,7 +107,7 @@ export class Indexer {
   }
 
   constructor(private readonly options: IndexerOptions) {
-    this.range = new AdaptiveRange(options.range ?? { initial: 500, max: 5_000, fastMs: 1_000 });
+    this.range = new AdaptiveRange(options.range ?? CATCH_UP_RANGE);
     this.depth = options.settings.confirmations.depth;
   }
 
