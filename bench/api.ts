@@ -21,16 +21,14 @@ import { loadavg } from "node:os";
 import path from "node:path";
 import { writeBenchmarkDoc } from "./benchmarkDoc";
 import { sql } from "kysely";
-import { openStore } from "../indexer/src/store/database";
-import { startLocalChain } from "../indexer/test/support/localChain";
 import { INTENT_SIGNER_KEY, startApiStack } from "../indexer/test/support/merchantApiStack";
-import { freshPostgresDatabase } from "../indexer/test/support/stores";
 import { freePort } from "../scripts/stack/portAvailability";
 import { LoadProcess, routeOf, runLoad, type LoadOptions, type Scenario } from "./apiLoad";
 import { countCpu, postgresPids } from "./cpuAccounting";
 import { loadColumns, type MeasuredRun } from "./loadColumns";
 import { machineDescription } from "./machineDescription";
 import { fixed, markdownTable } from "./markdownTable";
+import { chainAndDatabase, runBenchmark } from "./benchmarkRun";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
@@ -107,9 +105,7 @@ function tableLines(rows: readonly Row[]): string[] {
 
 async function main() {
   const loadBefore = loadavg()[0];
-  const chain = await startLocalChain();
-  const database = await freshPostgresDatabase();
-  const store = await openStore({ url: database.url });
+  const { chain, store, databaseUrl, close } = await chainAndDatabase();
   const stack = await startApiStack(chain, store, { rateLimit: RATE_LIMIT });
   const load = await LoadProcess.start();
   const processes: ChildProcess[] = [];
@@ -176,7 +172,7 @@ async function main() {
     // The production command: one API process, then two on two ports (the bench process's API stays idle).
     const env = {
       RPC_URLS: chain.url,
-      DATABASE_URL: database.url,
+      DATABASE_URL: databaseUrl,
       OPENPAY_DEPLOYMENTS_DIR: chain.deploymentsDir,
       INTENT_SIGNER_PRIVATE_KEY: INTENT_SIGNER_KEY,
       API_RATE_LIMIT: String(RATE_LIMIT),
@@ -265,13 +261,8 @@ async function main() {
     load.stop();
     for (const child of processes) await stopProcess(child).catch(() => undefined);
     await stack.close();
-    await store.close();
-    await database.drop();
-    await chain.close();
+    await close();
   }
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+runBenchmark(main);

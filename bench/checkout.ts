@@ -27,16 +27,14 @@ import path from "node:path";
 import QRCode from "qrcode";
 import { CheckoutReader } from "../indexer/src/checkout/checkoutReader";
 import { checkoutPage, type CheckoutView } from "../indexer/src/checkout/checkoutPage";
-import { openStore } from "../indexer/src/store/database";
-import { startLocalChain } from "../indexer/test/support/localChain";
 import { call, startApiStack, type ApiStack } from "../indexer/test/support/merchantApiStack";
-import { freshPostgresDatabase } from "../indexer/test/support/stores";
 import { createBody, LoadProcess, routeOf, type Scenario } from "./apiLoad";
 import { measureStreams, type Percentiles, type StreamFigures } from "./checkoutStreams";
 import { countCpu, postgresPids } from "./cpuAccounting";
 import { cpuMsPerRequest, loadColumns, type MeasuredRun } from "./loadColumns";
 import { machineDescription } from "./machineDescription";
 import { fixed, markdownTable } from "./markdownTable";
+import { chainAndDatabase, runBenchmark } from "./benchmarkRun";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
@@ -185,9 +183,7 @@ function tableLines(rows: readonly Row[]): string[] {
 async function main() {
   const loadBefore = loadavg()[0];
   const started = performance.now();
-  const chain = await startLocalChain();
-  const database = await freshPostgresDatabase();
-  const store = await openStore({ url: database.url });
+  const { chain, store, close } = await chainAndDatabase();
   const stack = await startApiStack(chain, store, { rateLimit: RATE_LIMIT });
   const load = await LoadProcess.start();
   try {
@@ -371,13 +367,8 @@ async function main() {
   } finally {
     load.stop();
     await stack.close();
-    await store.close();
-    await database.drop();
-    await chain.close();
+    await close();
   }
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+runBenchmark(main);

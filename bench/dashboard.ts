@@ -24,19 +24,17 @@ import { privateKeyToAccount } from "viem/accounts";
 import { hardhatAccountKey } from "../scripts/stack/hardhatAccounts";
 import { decodeCursor, encodeCursor } from "../indexer/src/ledger/pageCursor";
 import { paymentFilter, paymentListQuery, paymentSearchFields } from "../indexer/src/ledger/paymentList";
-import { openStore } from "../indexer/src/store/database";
 import { createApiKey, createMerchant } from "../indexer/src/store/merchantStore";
 import { listPaymentRecords } from "../indexer/src/store/paymentRequestStore";
 import type { Database } from "../indexer/src/store/schema";
 import { writeBenchmarkDoc } from "./benchmarkDoc";
 import { signedInSession, startDashboardStack } from "../indexer/test/support/dashboardStack";
-import { startLocalChain } from "../indexer/test/support/localChain";
 import { call } from "../indexer/test/support/merchantApiStack";
-import { freshPostgresDatabase } from "../indexer/test/support/stores";
 import { fillPayments } from "./dashboardPayments";
 import { machineDescription } from "./machineDescription";
 import { fixed, markdownTable } from "./markdownTable";
 import { peakResidentMiB } from "./peakMemory";
+import { chainAndDatabase, runBenchmark } from "./benchmarkRun";
 
 const PAYMENTS = Number(process.env.BENCH_PAYMENTS ?? 1_000_000);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 200);
@@ -74,14 +72,12 @@ const draw = (i: number, salt: number) => {
 
 async function main() {
   const loadBefore = loadavg()[0];
-  const chain = await startLocalChain();
-  const database = await freshPostgresDatabase();
-  const store = await openStore({ url: database.url });
+  const { chain, store, databaseUrl, close } = await chainAndDatabase();
   const stack = await startDashboardStack(chain, store);
   // The statements the list runs, seen through a logging connection of its own, for their plans.
   const seen: CompiledQuery[] = [];
   const logged = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: database.url, max: 1 }) }),
+    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl, max: 1 }) }),
     log: (event) => void (event.level === "query" && seen.push(event.query)),
   });
   try {
@@ -310,13 +306,8 @@ async function main() {
   } finally {
     await logged.destroy();
     await stack.close();
-    await store.close();
-    await database.drop();
-    await chain.close();
+    await close();
   }
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+runBenchmark(main);

@@ -11,6 +11,7 @@ import { ethers, network } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { ContractTransactionResponse, TransactionResponse } from "ethers";
 import { deployEscrow, NATIVE, PRICE, STALENESS, TOKENS, USD } from "../test/support/fixture";
+import { runBenchmark } from "./benchmarkRun";
 
 interface Row {
   operation: string;
@@ -305,7 +306,4 @@ async function main() {
   }
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+runBenchmark(main);

@@ -49,6 +49,7 @@ import { markdownTable } from "./markdownTable";
 import { processSeconds } from "./cpuAccounting";
 import { countBackendCpu, rowsWrittenAfterClose, totalRows, type RowsWritten } from "./databaseWork";
 import { peakResidentMiB } from "./peakMemory";
+import { runBenchmark } from "./benchmarkRun";
 
 const REPOSITORY = path.join(__dirname, "..");
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
@@ -623,7 +624,4 @@ async function main() {
   }
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+runBenchmark(main);

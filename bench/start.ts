@@ -24,6 +24,7 @@ import { OPERATOR_KEY } from "../indexer/test/support/gatewayProcess";
 import { INTENT_SIGNER_KEY, startLocalChain } from "../indexer/test/support/localChain";
 import { freshPostgresDatabase } from "../indexer/test/support/stores";
 import { fixed, markdownTable } from "./markdownTable";
+import { runBenchmark } from "./benchmarkRun";
 
 const REPOSITORY = path.join(__dirname, "..");
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
@@ -183,7 +184,4 @@ async function main() {
   }
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+runBenchmark(main);

@@ -32,6 +32,7 @@ import { createEndpoint } from "../indexer/src/store/webhookEndpointStore";
 import { DEFAULT_CONCURRENCY } from "../indexer/src/webhooks/deliveryWorker";
 import { CHAIN_ID, SETTINGS } from "../indexer/test/support/localChain";
 import { freshPostgresDatabase } from "../indexer/test/support/stores";
+import { runBenchmark } from "./benchmarkRun";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
@@ -373,7 +374,4 @@ async function main() {
   }
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+runBenchmark(main);
