@@ -29,9 +29,10 @@ const CUSTOMER = "0x976EA74026E726554dB657fA54763abd0C3a0aa9";
 /** Slack for the chain clock the API reads (refreshed every few seconds) against the block a test reads after it. */
 const CLOCK_SLACK = 300n;
 
-/** Sets when the API recorded each payment's request (list filters and pages go by it). */
+/** Sets when the API recorded each payment's request, and its payment's copy that the list goes by (migration 007). */
 async function setCreatedAt(fixture: ApiFixture, id: string, at: Date) {
   await fixture.db.updateTable("payment_requests").set({ created_at: at }).where("payment_id", "=", id).execute();
+  await fixture.db.updateTable("payments").set({ created_at: at }).where("id", "=", id).execute();
 }
 
 async function listAll(fixture: ApiFixture, query: string, key = fixture.key): Promise<string[]> {
