@@ -11,8 +11,10 @@ import { sql, type Kysely } from "kysely";
  *
  * The indexes are in the list's order after the filters' equalities, and carry the filtered columns (INCLUDE) so
  * that a page is found by an index-only walk: all of them, then status, then token (any case), then status and token,
- * where a combination with no payment (an expired payment has no token) is an empty range, not a walk. Only API
- * payments (merchant_id set) are in them. The indexes they replace served only the list.
+ * where a combination with no payment (an expired payment has no token) is an empty range, not a walk. By amount: an
+ * amount range matching few payments (or none: above the largest) is read as a range and sorted, rather than walked
+ * to the end of the list. Only API payments (merchant_id set) are in them. The indexes they replace served only the
+ * list.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`alter table payments add column merchant_id text, add column mode text`.execute(db);
@@ -35,6 +37,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .raw(
       `create index payments_listed_by_status_token on payments (chain_id, merchant_id, mode, status, lower(token), created_at, id) include (token, amount_usd) ${listed}`,
     )
+    .execute(db);
+  await sql
+    .raw(`create index payments_listed_by_amount on payments (chain_id, merchant_id, mode, amount_usd, created_at, id) include (status, token) ${listed}`)
     .execute(db);
   await sql`drop index payments_by_token`.execute(db);
   await sql`drop index payment_requests_by_merchant`.execute(db);
