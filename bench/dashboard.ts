@@ -23,7 +23,7 @@ import pg from "pg";
 import { privateKeyToAccount } from "viem/accounts";
 import { hardhatAccountKey } from "../scripts/stack/hardhatAccounts";
 import { decodeCursor, encodeCursor } from "../indexer/src/ledger/pageCursor";
-import { paymentFilter, paymentListQuery, paymentSearchFields } from "../indexer/src/ledger/paymentList";
+import { paymentFilter, paymentListQuery } from "../indexer/src/ledger/paymentList";
 import { createApiKey, createMerchant } from "../indexer/src/store/merchantStore";
 import { listPaymentRecords } from "../indexer/src/store/paymentRequestStore";
 import type { Database } from "../indexer/src/store/schema";
@@ -180,7 +180,7 @@ async function main() {
 
     /** The plan of the statement the list runs for `query`, as PostgreSQL executed it. */
     async function explain(query: string) {
-      const parsed = paymentListQuery.extend(paymentSearchFields).parse(Object.fromEntries(new URLSearchParams(query)));
+      const parsed = paymentListQuery.parse(Object.fromEntries(new URLSearchParams(query)));
       seen.length = 0;
       await listPaymentRecords(logged, context.chainId, {
         ...paymentFilter(context, owner, parsed),

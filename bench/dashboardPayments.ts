@@ -109,6 +109,7 @@ async function fillOne(db: Kysely<Database>, options: FillOptions): Promise<void
   await copyTemplate(db, "payments", `chain_id = ${chainId} and id = '${templateId}'`, {
     id: "s.id",
     merchant: `'${merchantAddress}'`,
+    merchant_id: `'${merchantId}'`,
     deposit_address: "s.deposit",
     amount_usd: "s.amount_usd",
     expiry: "extract(epoch from s.created_at)::bigint + 3600",

@@ -1,10 +1,11 @@
 import { expect } from "chai";
+import { sql } from "kysely";
 import { allPayments, paymentFilter } from "../src/ledger/paymentList";
 import type { Store } from "../src/store/database";
 import { createApiKey } from "../src/store/merchantStore";
 import { listPaymentRecords } from "../src/store/paymentRequestStore";
 import { signedInSession, startDashboardStack, type DashboardStack } from "./support/dashboardStack";
-import { catchUp, localIndexer, useLocalChain } from "./support/localChain";
+import { catchUp, localIndexer, mine, revertTo, snapshot, useLocalChain } from "./support/localChain";
 import { insertDelivery, insertEvent, newMerchant, payOnChain } from "./support/merchantApiHelpers";
 import { call } from "./support/merchantApiStack";
 import { openTestStore } from "./support/stores";
@@ -125,6 +126,42 @@ describe("dashboard payments over HTTP (PostgreSQL, Hardhat)", function () {
       if (!answer.body.has_more) break;
     }
     expect(seen).to.deep.equal(["ord-5", "ord-4", "ord-3", "ord-2", "ord-1"]);
+  });
+
+  it("lists a payment by its status and token as they stand, through its payment and a reorganisation that takes it back", async function () {
+    const second = made[1];
+    const paidIn = "status=confirming,paid&token=USDT";
+    const listed = async (query: string) => {
+      const dashboard = orders((await get(`/dashboard/api/payments?${query}`)).body);
+      expect(orders((await call(stack, "GET", `/v1/payments?${query}`, { key })).body), query).to.deep.equal(dashboard);
+      return dashboard;
+    };
+    expect(await listed(paidIn)).to.deep.equal(["ord-3"]);
+    expect(await listed("status=initiated&amount_min=20&amount_max=20")).to.deep.equal(["ord-2"]);
+
+    const indexer = localIndexer(chain(), store.db);
+    const fork = await snapshot();
+    await payOnChain(chain(), second as never, "full", "USDT");
+    await mine(3);
+    await catchUp(indexer);
+    expect(await listed(paidIn)).to.deep.equal(["ord-3", "ord-2"]);
+    expect(await listed(`${paidIn}&amount_min=20&amount_max=20`)).to.deep.equal(["ord-2"]);
+    expect(await listed("status=initiated&amount_min=20&amount_max=20")).to.deep.equal([]);
+
+    // Another branch, longer than the one the indexer saw, without the payment: it is initiated again, with no token.
+    await revertTo(fork);
+    await mine(8);
+    await catchUp(indexer);
+    expect(await listed(paidIn)).to.deep.equal(["ord-3"]);
+    expect(await listed("token=USDT&amount_min=20&amount_max=20")).to.deep.equal([]);
+    expect(await listed("status=initiated&amount_min=20&amount_max=20")).to.deep.equal(["ord-2"]);
+    const [detail] = (await get("/dashboard/api/payments?order_id=ord-2")).body.data;
+    expect(detail).to.include({ status: "initiated", previous_status: "confirming", token: null });
+
+    // The list's owner and order copied onto each payment (migration 007) are its request's.
+    const differing = await sql<{ id: string }>`select p.id from payments p join payment_requests r on r.chain_id = p.chain_id and r.payment_id = p.id
+      where (p.merchant_id, p.mode, p.created_at) is distinct from (r.merchant_id, r.mode, r.created_at)`.execute(store.db);
+    expect(differing.rows).to.deep.equal([]);
   });
 
   it("refuses filters it cannot read, naming the field, and answers 401 without a session", async function () {

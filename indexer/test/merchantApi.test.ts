@@ -7,7 +7,7 @@ import { recordOffChainEvent } from "../src/ledger/offChainEvents";
 import { PAYMENT_INTENT_TYPES, paymentIntentDomain } from "../src/payments/paymentIntent";
 import { signedIntentFromJson } from "../src/payments/signedIntentJson";
 import { createApiKey, revokeApiKey } from "../src/store/merchantStore";
-import { CHAIN_ID, SETTINGS, latestTimestamp, useLocalChain, type LocalChain } from "./support/localChain";
+import { CHAIN_ID, SETTINGS, catchUp, latestTimestamp, localIndexer, useLocalChain, type LocalChain } from "./support/localChain";
 import {
   countRows,
   createdPayment,
@@ -17,6 +17,7 @@ import {
   insertDelivery,
   insertEvent,
   newMerchant,
+  payOnChain,
   sharedStackNewMerchantEachTest,
   type ApiFixture,
 } from "./support/merchantApiHelpers";
@@ -28,9 +29,10 @@ const CUSTOMER = "0x976EA74026E726554dB657fA54763abd0C3a0aa9";
 /** Slack for the chain clock the API reads (refreshed every few seconds) against the block a test reads after it. */
 const CLOCK_SLACK = 300n;
 
-/** Sets when the API recorded each payment's request (list filters and pages go by it). */
+/** Sets when the API recorded each payment's request, and its payment's copy that the list goes by (migration 007). */
 async function setCreatedAt(fixture: ApiFixture, id: string, at: Date) {
   await fixture.db.updateTable("payment_requests").set({ created_at: at }).where("payment_id", "=", id).execute();
+  await fixture.db.updateTable("payments").set({ created_at: at }).where("id", "=", id).execute();
 }
 
 async function listAll(fixture: ApiFixture, query: string, key = fixture.key): Promise<string[]> {
@@ -521,6 +523,52 @@ function paymentTests(chain: () => LocalChain, fixture: () => ApiFixture) {
         [`?starting_after=${Buffer.from("2026-01-01T00:00:00.000Z").toString("base64url")}`, "starting_after"],
       ];
       for (const [query, field] of refused) expectError(await call(f.api, "GET", `/v1/payments${query}`, { key: f.key }), 400, field);
+    });
+
+    it("filters by paying token, USD amount range and search as the dashboard does, refusing bad values by field", async function () {
+      const f = fixture();
+      const [first, second, third] = [
+        await createdPayment(f, { amount_usd: "10.00", order_id: "shop_a-1" }),
+        await createdPayment(f, { amount_usd: "20.50", order_id: "shop%b-2" }),
+        await createdPayment(f, { amount_usd: "30", order_id: "shop_a-3" }),
+      ];
+      await payOnChain(chain(), second, "full", "USDT");
+      await catchUp(localIndexer(chain(), f.db));
+
+      expect(await listAll(f, "?token=usdt")).to.deep.equal([second.id]);
+      expect(await listAll(f, "?token=USDC")).to.deep.equal([]);
+      expect(await listAll(f, "?token=USDT&status=confirming")).to.deep.equal([second.id]);
+      // An expired payment has no token: no payment can match.
+      expect(await listAll(f, "?token=USDT&status=expired")).to.deep.equal([]);
+      expect(await listAll(f, "?amount_min=20.5")).to.deep.equal([third.id, second.id]);
+      expect(await listAll(f, "?amount_max=20.499999999999999999")).to.deep.equal([first.id]);
+      expect(await listAll(f, "?amount_min=10&amount_max=20.50")).to.deep.equal([second.id, first.id]);
+      expect(await listAll(f, "?amount_min=20.50&amount_max=20.50&token=USDT&status=confirming,paid")).to.deep.equal([second.id]);
+      expect(await listAll(f, "?amount_min=31")).to.deep.equal([]);
+      expect(await listAll(f, "?search=shop_a")).to.deep.equal([third.id, first.id]);
+      // % and _ are the text itself, not a pattern.
+      expect(await listAll(f, `?search=${encodeURIComponent("shop%")}`)).to.deep.equal([second.id]);
+      expect(await listAll(f, `?search=${second.id.slice(0, 50).toUpperCase().replace("0X", "0x")}`)).to.deep.equal([second.id]);
+      expect(await listAll(f, `?search=${third.deposit_address.slice(0, 14).toLowerCase()}`)).to.deep.equal([third.id]);
+      expect(await listAll(f, "?search=shop_a&amount_min=15")).to.deep.equal([third.id]);
+      // Another merchant's payments match none of these.
+      const other = await newMerchant(f.db);
+      expect(await listAll(f, "?search=shop", other.key)).to.deep.equal([]);
+      expect(await listAll(f, "?token=USDT", other.key)).to.deep.equal([]);
+
+      const refused: Array<[string, string]> = [
+        ["?token=DOGE", "token"],
+        [`?token=${"X".repeat(21)}`, "token"],
+        ["?amount_min=ten", "amount_min"],
+        ["?amount_min=-1", "amount_min"],
+        ["?amount_max=1.0000000000000000001", "amount_max"],
+        ["?amount_min=5&amount_max=4", "amount_max"],
+        [`?search=${"s".repeat(201)}`, "search"],
+        ["?search=%00", "search"],
+      ];
+      for (const [query, field] of refused) expectError(await call(f.api, "GET", `/v1/payments${query}`, { key: f.key }), 400, field);
+      const unknownToken = await call(f.api, "GET", "/v1/payments?token=DOGE", { key: f.key });
+      expect(unknownToken.body.error.message).to.include("USDT");
     });
 
     it("pages 25 payments by 10 with cursors: each once, newest first, ties broken by id, stable under inserts", async function () {

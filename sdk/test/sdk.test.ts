@@ -130,6 +130,10 @@ describe("merchant SDK (@openpay/sdk) against the real API", function () {
 
       expect((await openPay.listPayments({ order_id: "list-3" })).data.map((p) => p.id)).to.deep.equal([created[3].id]);
       expect((await openPay.listPayments({ status: "paid" })).data).to.deep.equal([]);
+      // The dashboard's filters: amount range, search by prefix, paying token.
+      expect((await openPay.listPayments({ amount_min: "2", amount_max: "3.50" })).data.map((p) => p.id)).to.deep.equal([created[2].id, created[1].id]);
+      expect((await openPay.listPayments({ search: "list-4" })).data.map((p) => p.id)).to.deep.equal([created[4].id]);
+      expect((await openPay.listPayments({ token: "usdt" })).data).to.deep.equal([]);
       const future = new Date(Date.now() + 3_600_000);
       expect((await openPay.listPayments({ created_from: future })).data).to.deep.equal([]);
       const none: Payment[] = [];
@@ -151,6 +155,7 @@ describe("merchant SDK (@openpay/sdk) against the real API", function () {
       expect(malformed).to.include({ status: 400, field: "id" });
       const badStatus = await openPayErrorOf(openPay.listPayments({ status: "done" as never }));
       expect(badStatus).to.include({ status: 400, field: "status" });
+      expect(await openPayErrorOf(openPay.listPayments({ token: "DOGE" }))).to.include({ status: 400, field: "token" });
     });
 
     it("answers 401 authentication_error for a bad key, without retrying", async function () {

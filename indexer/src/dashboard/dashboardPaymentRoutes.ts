@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { notFound } from "../ledger/apiErrors";
 import type { GatewayContext } from "../ledger/gatewayContext";
-import { allPayments, listPayments, paymentFilter, paymentListQuery, paymentSearchFields, type ListOwner } from "../ledger/paymentList";
+import { allPayments, listPayments, paymentFilter, paymentListQuery, type ListOwner } from "../ledger/paymentList";
 import { eventJson } from "../ledger/webhookEventJson";
 import { explorerOf } from "../payments/explorerLinks";
 import { paymentIdParams } from "../payments/paymentId";
@@ -11,10 +11,8 @@ import { listEvents } from "../store/webhookEventStore";
 import type { DashboardGuard } from "./dashboardGuard";
 import { CSV_HEADER, csvLines } from "./paymentCsv";
 
-/** The list's filters: the API's (GET /v1/payments) and the dashboard's search. */
-const paymentsQuery = paymentListQuery.extend(paymentSearchFields);
-/** The export's: the same, without the page. */
-const exportQuery = paymentsQuery.omit({ limit: true, starting_after: true });
+/** The export's filters: the list's (GET /v1/payments), without the page. */
+const exportQuery = paymentListQuery.omit({ limit: true, starting_after: true });
 
 /** Rows read per statement while a CSV export streams. */
 const EXPORT_PAGE = 500;
@@ -34,7 +32,7 @@ export function dashboardPaymentRoutes(app: FastifyInstance, context: GatewayCon
     return { merchantId: session.merchant.id, mode: context.mode };
   };
 
-  api.get("/dashboard/api/payments", { schema: { hide: true, querystring: paymentsQuery } }, async (request, reply) => {
+  api.get("/dashboard/api/payments", { schema: { hide: true, querystring: paymentListQuery } }, async (request, reply) => {
     const owner = await ownerOf(request, reply);
     reply.header("cache-control", "no-store");
     return listPayments(context, owner, request.query);

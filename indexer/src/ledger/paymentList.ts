@@ -14,7 +14,7 @@ import { decodeCursor, pageOf } from "./pageCursor";
  * while new ones arrive), one resource per payment.
  */
 
-/** The filters and page of GET /v1/payments. */
+/** The filters and page of GET /v1/payments and of the dashboard's list. */
 export const paymentListQuery = z.strictObject({
   status: z
     .string()
@@ -33,19 +33,14 @@ export const paymentListQuery = z.strictObject({
   created_from: isoTime.optional().describe("Payments created at or after this time."),
   created_to: isoTime.optional().describe("Payments created before this time."),
   order_id: text(200).optional(),
+  token: z.string().max(20).optional().describe("Payments paid in this token: its symbol (any case), one the gateway takes."),
+  amount_min: z.string().max(40).optional().describe("Payments asking at least this many USD (a decimal string, at most 18 decimals)."),
+  amount_max: z.string().max(40).optional().describe("Payments asking at most this many USD (a decimal string, at most 18 decimals)."),
+  search: text(200).optional().describe("Payments whose id or deposit address (either in any case) or order id starts with this text."),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   starting_after: z.string().max(200).optional().describe("`next_cursor` of the previous page."),
 });
 export type PaymentListQuery = z.output<typeof paymentListQuery>;
-
-/** The dashboard's filters beside the API's: the paying token, the USD amount's range, and a search by prefix. */
-export const paymentSearchFields = {
-  token: z.string().max(20).optional(),
-  amount_min: z.string().max(40).optional(),
-  amount_max: z.string().max(40).optional(),
-  search: text(200).optional(),
-};
-export type PaymentSearch = Partial<Record<keyof typeof paymentSearchFields, string>>;
 
 /** Whose payments a list shows: a merchant's, in the gateway's mode. */
 export interface ListOwner {
@@ -66,7 +61,7 @@ const usdBound = (field: string, value: string | undefined) => {
 export function paymentFilter(
   context: Pick<GatewayContext, "tokens">,
   owner: ListOwner,
-  query: Omit<PaymentListQuery, "limit" | "starting_after"> & PaymentSearch,
+  query: Omit<PaymentListQuery, "limit" | "starting_after">,
 ): Omit<PaymentFilter, "limit" | "after"> {
   let token: string | undefined;
   if (query.token) {
@@ -98,7 +93,7 @@ const cursorOf = (record: PaymentRecord) => ({ createdAt: record.request.created
 export async function listPayments(
   context: Pick<GatewayContext, "db" | "chainId" | "tokens" | "views">,
   owner: ListOwner,
-  query: PaymentListQuery & PaymentSearch,
+  query: PaymentListQuery,
 ): Promise<{ object: "list"; data: PaymentResource[]; has_more: boolean; next_cursor: string | null }> {
   const records = await listPaymentRecords(context.db, context.chainId, {
     ...paymentFilter(context, owner, query),

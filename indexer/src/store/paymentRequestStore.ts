@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { CompiledQuery, sql } from "kysely";
+import { CompiledQuery, type RawBuilder, sql } from "kysely";
 import type { Hex } from "viem";
 import type { HistoryEntry, Mode, PaymentOption, PaymentRequestDetails } from "../payments/paymentResource";
 import { newPayment, type Payment } from "../payments/payment";
@@ -46,6 +46,9 @@ export async function insertApiPayment(
   const row: Record<string, unknown> = {
     ...stateColumns(payment),
     ...registrationColumns(registration),
+    // The list's owner and order beside its filters (migration 007): the request's, never changed after.
+    merchant_id: request.merchantId,
+    mode: request.mode,
     created_at: createdAt,
     updated_at: createdAt,
   };
@@ -221,33 +224,55 @@ async function searchMatches(db: Db, chainId: number, filter: PaymentFilter, esc
 }
 
 /**
- * A merchant's payments, newest first, filtered and paged by a (created_at, id) cursor. `searchLookupLimit` is for
+ * Whether the payment's request matches `condition` (on `r`): the filters that are the request's. The owner is
+ * repeated so that an order id is found through the merchant's index (`payment_requests_by_order`).
+ */
+const requestWhere = (filter: PaymentFilter, condition: RawBuilder<unknown>) =>
+  sql<boolean>`exists (select from payment_requests r where r.chain_id = p.chain_id and r.payment_id = p.id
+    and r.merchant_id = ${filter.merchantId} and r.mode = ${filter.mode} and ${condition})`;
+
+/**
+ * A merchant's payments, newest first, filtered and paged by a (created_at, id) cursor. The page's ids are found in
+ * `payments` alone, where the order and the filters are side by side in one index (migration 007), so a filter
+ * matching few payments walks index entries, not rows; then the page's records are read. `searchLookupLimit` is for
  * tests: both ways of searching find the same payments.
  */
 export async function listPaymentRecords(db: Db, chainId: number, filter: PaymentFilter, searchLookupLimit = SEARCH_LOOKUP_LIMIT): Promise<PaymentRecord[]> {
-  let query = selectRecords(db, chainId).where("r.merchant_id", "=", filter.merchantId).where("r.mode", "=", filter.mode);
-  if (filter.status?.length) query = query.where("p.status", "in", filter.status);
-  if (filter.createdFrom) query = query.where("r.created_at", ">=", filter.createdFrom);
-  if (filter.createdTo) query = query.where("r.created_at", "<", filter.createdTo);
-  if (filter.orderId !== undefined) query = query.where("r.order_id", "=", filter.orderId);
-  if (filter.token !== undefined) query = query.where(sql<boolean>`lower(p.token) = ${filter.token.toLowerCase()}`);
-  if (filter.amountMin !== undefined) query = query.where("p.amount_usd", ">=", filter.amountMin.toString());
-  if (filter.amountMax !== undefined) query = query.where("p.amount_usd", "<=", filter.amountMax.toString());
+  let page = db
+    .selectFrom("payments as p")
+    .select(["p.id", "p.created_at"])
+    .where("p.chain_id", "=", chainId)
+    .where("p.merchant_id", "=", filter.merchantId)
+    .where("p.mode", "=", filter.mode);
+  if (filter.status?.length) page = page.where("p.status", "in", filter.status);
+  if (filter.createdFrom) page = page.where("p.created_at", ">=", filter.createdFrom);
+  if (filter.createdTo) page = page.where("p.created_at", "<", filter.createdTo);
+  if (filter.orderId !== undefined) page = page.where(requestWhere(filter, sql`r.order_id = ${filter.orderId}`));
+  if (filter.token !== undefined) page = page.where(sql<boolean>`lower(p.token) = ${filter.token.toLowerCase()}`);
+  if (filter.amountMin !== undefined) page = page.where("p.amount_usd", ">=", filter.amountMin.toString());
+  if (filter.amountMax !== undefined) page = page.where("p.amount_usd", "<=", filter.amountMax.toString());
   if (filter.prefix) {
     // The text itself, not a pattern: its %, _ and \ match only themselves. Each side has an index (migration 006).
     const escaped = filter.prefix.replace(/[\\%_]/g, (c) => `\\${c}`);
     const matches = await searchMatches(db, chainId, filter, escaped, searchLookupLimit);
     if (matches?.length === 0) return [];
     const lower = `${escaped.toLowerCase()}%`;
-    query = matches
-      ? query.where(sql<boolean>`r.payment_id = any(${sql.val(matches)}::text[])`)
-      : query.where(sql<boolean>`(p.id like ${lower} or lower(p.deposit_address) like ${lower} or r.order_id like ${`${escaped}%`})`);
+    page = matches
+      ? page.where(sql<boolean>`p.id = any(${sql.val(matches)}::text[])`)
+      : page.where(
+          sql<boolean>`(p.id like ${lower} or lower(p.deposit_address) like ${lower} or ${requestWhere(filter, sql`r.order_id like ${`${escaped}%`}`)})`,
+        );
   }
   if (filter.after) {
     const { createdAt, id } = filter.after;
-    query = query.where(sql<boolean>`(r.created_at, r.payment_id) < (${createdAt}, ${id})`);
+    page = page.where(sql<boolean>`(p.created_at, p.id) < (${createdAt}, ${id})`);
   }
-  const rows = await query.orderBy("r.created_at", "desc").orderBy("r.payment_id", "desc").limit(filter.limit).execute();
+  const pageIds = page.orderBy("p.created_at", "desc").orderBy("p.id", "desc").limit(filter.limit);
+  const rows = await selectRecords(db, chainId)
+    .innerJoin(pageIds.as("page"), "page.id", "r.payment_id")
+    .orderBy("page.created_at", "desc")
+    .orderBy("page.id", "desc")
+    .execute();
   return rows.map(recordFromRow);
 }
 

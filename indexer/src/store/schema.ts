@@ -49,6 +49,10 @@ export interface PaymentsTable {
   failed_transactions: number;
   cursor_block: BlockNumber | null;
   cursor_log_index: number | null;
+  /** The API merchant and mode of the payment's request, null for a payment the API did not create (migration 007). */
+  merchant_id: string | null;
+  mode: string | null;
+  /** For an API payment, the request's created_at: the list's order. */
   created_at: Timestamp;
   updated_at: Timestamp;
 }

@@ -698,6 +698,14 @@ export interface operations {
                 /** @description Payments created before this time. */
                 created_to?: string;
                 order_id?: string;
+                /** @description Payments paid in this token: its symbol (any case), one the gateway takes. */
+                token?: string;
+                /** @description Payments asking at least this many USD (a decimal string, at most 18 decimals). */
+                amount_min?: string;
+                /** @description Payments asking at most this many USD (a decimal string, at most 18 decimals). */
+                amount_max?: string;
+                /** @description Payments whose id or deposit address (either in any case) or order id starts with this text. */
+                search?: string;
                 limit?: number;
                 /** @description `next_cursor` of the previous page. */
                 starting_after?: string;
