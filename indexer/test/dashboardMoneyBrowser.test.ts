@@ -83,7 +83,7 @@ describe("dashboard money in a real browser (Chromium)", function () {
     expect(await page.locator("#money-status").getAttribute("aria-live")).to.equal("polite");
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).to.be.at.most(390);
 
-    await page.getByLabel("Token").first().selectOption("USDT");
+    await page.getByLabel("Token to withdraw").selectOption("USDT");
     await page.getByLabel("Amount (empty: all withdrawable)").fill("5");
     await page.getByRole("button", { name: "Withdraw to payout wallet" }).click();
     // The wallet sent it and it is mined; the indexer has not applied its block yet.

@@ -12,7 +12,7 @@ export const moneySection = `<section id="money" aria-labelledby="money-heading"
         </table>
       </div>
       <form id="withdraw-form" class="filters">
-        <label>Token <select name="token" id="withdraw-token"></select></label>
+        <label>Token to withdraw <select name="token" id="withdraw-token"></select></label>
         <label>Amount (empty: all withdrawable) <input name="amount" inputmode="decimal" autocomplete="off"></label>
         <div class="actions"><button type="submit">Withdraw to payout wallet</button></div>
       </form>
