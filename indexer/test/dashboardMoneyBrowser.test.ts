@@ -104,6 +104,26 @@ describe("dashboard money in a real browser (Chromium)", function () {
     expectOnlyOwnRequests();
   });
 
+  it("tells a withdrawal that reverted on chain as failed, with the escrow's reason", async function () {
+    const { page, sent } = await signedIn();
+    const before = await usdtOfApi();
+    await usdtCell(page, 2).filter({ hasText: before.confirmed }).waitFor();
+    // Between the gateway's check and the wallet's sending, the balance leaves by another way (the merchant's other
+    // tab, say): the page's transaction reverts on chain.
+    await page.route("**/dashboard/api/withdrawals", async (route) => {
+      const response = await route.fetch();
+      const drain = (await call(stack, "POST", "/v1/withdrawals", { key, body: { token: "USDT", amount: "all" } })).body.transaction;
+      await hre.network.provider.send("eth_sendTransaction", [{ from: drain.from, to: drain.to, data: drain.data }]);
+      await route.fulfill({ response });
+    });
+    await page.getByLabel("Amount (empty: all withdrawable)").fill("5");
+    await page.getByRole("button", { name: "Withdraw to payout wallet" }).click();
+    await page.locator("#money-status[data-state=failed]").waitFor();
+    expect(sent).to.have.length(1);
+    expect(await page.locator("#money-status").textContent()).to.match(/^Failed: the withdrawal of 5 USDT reverted \(InsufficientMerchantBalance\(/);
+    expectOnlyOwnRequests();
+  });
+
   it("refunds a payment from its page through the wallet and shows it confirmed", async function () {
     const { page, sent } = await signedIn(`/dashboard?payment=${paid.id}`);
     await page.locator("#refund-form").waitFor();
