@@ -1,24 +1,21 @@
-import { getAddress, isAddress } from "viem";
 import { z } from "zod";
 import { parseFrameOrigin } from "../payments/frameAncestors";
 import { paymentId, paymentIdParams } from "../payments/paymentId";
 import { paymentResourceSchema, tokenRefSchema, withdrawalSchema } from "../payments/resourceSchemas";
 import { paymentListQuery } from "../ledger/paymentList";
-import { isoTime, NO_NUL, text } from "../ledger/fieldSchemas";
+import { address, decimal, isoTime, NO_NUL, text } from "../ledger/fieldSchemas";
+import { createWithdrawalBody } from "../ledger/merchantBalances";
+import { createRefundBody } from "../ledger/refundRequest";
 import { BALANCE_EVENT_TYPES, PAYMENT_EVENT_TYPES, WEBHOOK_EVENT_TYPES } from "../payments/webhookEventTypes";
+
+// The bodies the dashboard takes too, defined beside the ledger functions both call.
+export { createRefundBody, createWithdrawalBody };
 
 /**
  * The request and response schemas of the merchant API: they validate requests, serialise responses and are the
  * OpenAPI document (`/openapi.json`), so the three cannot drift apart.
  */
 
-const decimal = (what: string) =>
-  z.string().regex(/^\d{1,15}(\.\d{1,18})?$/, `must be ${what} as a decimal string such as "12.50" (at most 18 decimal places)`);
-const address = z
-  .string()
-  // Strict: a mixed-case address must carry a valid EIP-55 checksum, which catches a mistyped character.
-  .refine((value) => isAddress(value), "must be a 0x address (EIP-55 checksummed or all lowercase)")
-  .transform((value) => getAddress(value));
 const httpUrl = z
   .string()
   .max(2048)
@@ -72,11 +69,6 @@ export const paymentListSchema = z
     next_cursor: z.string().nullable(),
   })
   .meta({ id: "PaymentList", description: "A page of payments, newest first: pass `next_cursor` as `starting_after` for the next." });
-
-export const createRefundBody = z.strictObject({
-  amount: decimal("an amount of the payment's token").optional().describe("In whole tokens of the payment's token; default: everything still refundable."),
-  to: address.optional().describe("Who receives the refund; default: the payment's refund_address."),
-});
 
 const merchantTransactionSchema = {
   transaction: z
@@ -138,11 +130,6 @@ export const balanceSchema = z
     data: z.array(tokenBalanceSchema),
   })
   .meta({ id: "Balances", description: "The merchant's escrow balance per token, as indexed." });
-
-export const createWithdrawalBody = z.strictObject({
-  token: z.string().min(1, "must name a token such as USDT").max(42).describe("A token symbol (USDT, USDC, BNB) or its address."),
-  amount: z.union([z.literal("all"), decimal("an amount of the token")]).describe('In whole tokens, or "all": everything withdrawable.'),
-});
 
 export const withdrawalRequestSchema = z
   .object({

@@ -1,6 +1,6 @@
 import { BaseError, decodeFunctionData, type Address, type Hex, type PublicClient } from "viem";
 import { openPayEscrowAbi } from "../chain/escrowAbi";
-import { explainRevert } from "../chain/revertReason";
+import { replayRevert } from "../chain/revertReplay";
 import { sameAddress } from "../payments/addresses";
 
 export type FailedTransactionCheck = { ok: true; reason: string } | { ok: false; problem: string; status: number };
@@ -38,21 +38,4 @@ export async function checkFailedTransaction(
     return { ok: false, status: 422, problem: `transaction ${hash} pays ${intent.paymentId}, not this payment` };
   }
   return { ok: true, reason: await replayRevert(client, transaction, receipt.blockNumber, receipt.gasUsed) };
-}
-
-/** Why the call reverted, from a replay at its block; a replay that passes means the state moved on since. */
-async function replayRevert(
-  client: PublicClient,
-  transaction: { from: Address; to: Address | null; input: Hex; value: bigint; gas: bigint },
-  blockNumber: bigint,
-  gasUsed: bigint,
-): Promise<string> {
-  try {
-    await client.call({ account: transaction.from, to: transaction.to!, data: transaction.input, value: transaction.value, gas: transaction.gas, blockNumber });
-  } catch (error) {
-    // The revert data sits on the deepest cause (as viem's own call reads it): a string, or an object holding it.
-    const data = error instanceof BaseError ? (error.walk() as { data?: Hex | { data?: Hex } }).data : undefined;
-    return explainRevert(typeof data === "object" ? data.data : data);
-  }
-  return gasUsed >= transaction.gas ? "the transaction ran out of gas" : "the transaction reverted";
 }

@@ -1,5 +1,6 @@
 import type { DashboardSession } from "../ledger/dashboardSessions";
 import { PAYMENT_STATUSES } from "../payments/statuses";
+import { moneySection } from "./moneySection";
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 
@@ -70,6 +71,7 @@ export function signedInPage(session: DashboardSession, tokens: readonly string[
     <dt>Signed in as</dt><dd><code id="signed-in-address">${escapeHtml(session.address)}</code> <span class="role">(${roleText[session.role]})</span></dd>
   </dl>
   <section id="dashboard-content" aria-label="Your shop">
+    ${moneySection}
     <section id="payments" aria-labelledby="payments-heading">
       <h2 id="payments-heading" tabindex="-1">Payments</h2>
       <form id="payment-filters" class="filters">

@@ -10,6 +10,7 @@ import { dashboardAccess, newSignInNonce, signIn } from "../ledger/dashboardSign
 import type { GatewayContext } from "../ledger/gatewayContext";
 import { SignInRefused, signInMessageText, type SignInExpectations } from "../ledger/signInMessage";
 import { DashboardGuard } from "./dashboardGuard";
+import { dashboardMoneyRoutes } from "./dashboardMoneyRoutes";
 import { dashboardPaymentRoutes } from "./dashboardPaymentRoutes";
 import { signedInPage, signInPage } from "./dashboardPage";
 import { browserBundle } from "../web/browserBundle";
@@ -157,5 +158,6 @@ export function dashboardRoutes(app: FastifyInstance, context: GatewayContext, o
   });
 
   dashboardPaymentRoutes(app, context, guard);
+  dashboardMoneyRoutes(app, context, guard);
   return guard;
 }

@@ -43,6 +43,11 @@ th,td{text-align:left;padding:.5rem;border-bottom:1px solid #ddd;white-space:now
 .hash{word-break:break-all}
 .note{color:#555}
 #dashboard-status[data-state=error]{padding:.75rem;border-radius:.5rem;background:#fdecec;color:#8a1c1c}
+#money-status,#refund-status{min-height:1.5rem;margin:1rem 0}
+#withdraw-form{margin-top:1rem}
+#money-status[data-state=failed],#refund-status[data-state=failed],#dashboard-status[data-state=failed]{padding:.75rem;border-radius:.5rem;background:#fdecec;color:#8a1c1c}
+#money-status[data-state=confirmed],#refund-status[data-state=confirmed],#dashboard-status[data-state=confirmed]{padding:.75rem;border-radius:.5rem;background:#e3f6e8}
+.proposal code{font-size:.85rem}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 @media (max-width:30rem){.account{grid-template-columns:1fr}.account dd{margin-bottom:.5rem}}
 `;

@@ -1,3 +1,4 @@
+import { getAddress, isAddress } from "viem";
 import { z } from "zod";
 
 /**
@@ -13,3 +14,13 @@ export const text = (max: number) =>
     .refine(...NO_NUL);
 
 export const isoTime = z.iso.datetime({ offset: true, message: "must be an ISO 8601 time such as 2026-11-27T10:00:00Z" });
+
+/** An amount as a decimal string: whole tokens or USD, never a float. */
+export const decimal = (what: string) =>
+  z.string().regex(/^\d{1,15}(\.\d{1,18})?$/, `must be ${what} as a decimal string such as "12.50" (at most 18 decimal places)`);
+
+export const address = z
+  .string()
+  // Strict: a mixed-case address must carry a valid EIP-55 checksum, which catches a mistyped character.
+  .refine((value) => isAddress(value), "must be a 0x address (EIP-55 checksummed or all lowercase)")
+  .transform((value) => getAddress(value));

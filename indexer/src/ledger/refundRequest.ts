@@ -2,6 +2,7 @@ import { encodeFunctionData, zeroAddress, type Address } from "viem";
 import { openPayEscrowAbi } from "../chain/escrowAbi";
 import { PaymentEventRefused, recordOffChainEvent } from "./offChainEvents";
 import { formatDecimal, parseDecimal } from "../prices/decimalAmounts";
+import { z } from "zod";
 import type { KeyOwner } from "../store/merchantStore";
 import type { Db } from "../store/paymentStore";
 import { loadPaymentRecords, lockPayment } from "../store/paymentRequestStore";
@@ -10,6 +11,16 @@ import type { PaymentViews } from "./paymentViews";
 import { ApiError, invalidField, notFound } from "./apiErrors";
 import { merchantTransaction } from "./balanceResources";
 import { sameAddress } from "../payments/addresses";
+import { address, decimal } from "./fieldSchemas";
+
+/** A refund's body, in the API and the dashboard. */
+export const createRefundBody = z.strictObject({
+  amount: decimal("an amount of the payment's token").optional().describe("In whole tokens of the payment's token; default: everything still refundable."),
+  to: address.optional().describe("Who receives the refund; default: the payment's refund_address."),
+});
+
+/** Whose refunds: a merchant in the gateway's mode (an API key's owner, or a dashboard session's merchant). */
+export type RefundOwner = Pick<KeyOwner, "merchant" | "mode">;
 
 /** What refunds read of the gateway: the chain, its escrow and tokens, the status machine's settings, the views. */
 export interface RefundContext {
@@ -27,7 +38,7 @@ export interface RefundContext {
  * request (the payment turns `refunding`) and hands back the transaction for the merchant to sign. The indexer
  * sees its `PaymentRefunded` and moves the payment to `refunded` or `partially_refunded`.
  */
-export async function requestRefund(context: RefundContext, db: Db, owner: KeyOwner, paymentId: string, body: { amount?: string; to?: Address }) {
+export async function requestRefund(context: RefundContext, db: Db, owner: RefundOwner, paymentId: string, body: { amount?: string; to?: Address }) {
   const id = paymentId.toLowerCase();
   return inTransaction(db, (trx) => refundLocked(context, trx, owner, id, paymentId, body));
 }
@@ -37,7 +48,7 @@ function inTransaction<T>(db: Db, work: (trx: Db) => Promise<T>): Promise<T> {
   return db.isTransaction ? work(db) : db.transaction().execute(work);
 }
 
-async function refundLocked(context: RefundContext, db: Db, owner: KeyOwner, id: string, paymentId: string, body: { amount?: string; to?: Address }) {
+async function refundLocked(context: RefundContext, db: Db, owner: RefundOwner, id: string, paymentId: string, body: { amount?: string; to?: Address }) {
   // Concurrent refunds of one payment take turns: the second sees the first's `refunding` and is a conflict.
   await lockPayment(db, context.chainId, id);
   const record = (await loadPaymentRecords(db, context.chainId, [id])).get(id);
@@ -96,7 +107,7 @@ export function parseAmount(value: string, decimals: number): bigint {
 }
 
 /** The merchant will not sign the refund after all: the payment returns to what it was. */
-export async function abandonRefund(context: RefundContext, owner: KeyOwner, paymentId: string) {
+export async function abandonRefund(context: RefundContext, owner: RefundOwner, paymentId: string) {
   const id = paymentId.toLowerCase();
   return inTransaction(context.db, async (db) => {
     await lockPayment(db, context.chainId, id);

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { ApiContext } from "../apiContext";
 import { balanceSchema, createWithdrawalBody, errorSchema, withdrawalRequestSchema } from "../apiSchemas";
 import { idempotentInTransaction } from "../idempotency";
-import { listBalances, requestWithdrawal } from "../merchantBalances";
+import { listBalances, requestWithdrawal } from "../../ledger/merchantBalances";
 import { sent } from "./paymentRoutes";
 
 const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema, 429: errorSchema };

@@ -10,6 +10,7 @@ import { BaseError, createClient, custom, UserRejectedRequestError, type EIP1193
 import { requestAddresses, signMessage } from "viem/actions";
 import { signInMessageText } from "../../ledger/signInMessage";
 import { problemOf } from "./elements";
+import { startMoney } from "./money";
 import { startPaymentList } from "./paymentList";
 import { showPaymentPage } from "./paymentPage";
 
@@ -21,6 +22,7 @@ const signOut = document.getElementById("sign-out") as HTMLButtonElement | null;
 if (signOut) signOut.addEventListener("click", () => void leave(signOut));
 
 if (document.getElementById("payments")) startPayments();
+startMoney();
 
 /** The list, and a payment's page in its place when the address names one; back and forward move between them. */
 function startPayments(): void {

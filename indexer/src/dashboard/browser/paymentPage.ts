@@ -4,6 +4,7 @@
  * attempt. Read from /dashboard/api/payments/:id.
  */
 import { element, problemOf, say } from "./elements";
+import { refundForm } from "./money";
 
 interface Amount {
   amount: string | null;
@@ -155,6 +156,7 @@ export async function showPaymentPage(section: HTMLElement, id: string): Promise
     back,
     heading,
     element("dl", { class: "account amounts" }, ...amounts.flatMap(([term, value]) => [element("dt", {}, term), element("dd", {}, value)])),
+    refundForm(payment, () => showPaymentPage(section, id)) ?? "",
     element("h3", {}, "Timeline"),
     timeline,
     element("h3", {}, "Transactions"),

@@ -1,20 +1,30 @@
 import type { Address } from "viem";
+import { z } from "zod";
 import { lastConfirmedBlock } from "../payments/confirmations";
 import { checkWithdrawal, tokenBalances, type TokenBalance } from "../payments/merchantBalance";
 import { formatDecimal } from "../prices/decimalAmounts";
 import { readCheckpoint } from "../store/checkpointStore";
 import { balanceMovements, requestedRefunds } from "../store/merchantLedgerStore";
-import type { KeyOwner } from "../store/merchantStore";
 import type { Db } from "../store/paymentStore";
-import type { ApiContext } from "./apiContext";
-import { ApiError, invalidField } from "../ledger/apiErrors";
-import { balanceResource, merchantTransaction, withdrawCall } from "../ledger/balanceResources";
+import type { GatewayContext } from "./gatewayContext";
+import { ApiError, invalidField } from "./apiErrors";
+import { balanceResource, merchantTransaction, withdrawCall } from "./balanceResources";
 import type { TokenInfo } from "../payments/paymentResource";
-import { parseAmount } from "../ledger/refundRequest";
+import { parseAmount, type RefundOwner } from "./refundRequest";
+import { decimal } from "./fieldSchemas";
 import { sameAddress } from "../payments/addresses";
 
+/** What balances read of the gateway. */
+type BalanceContext = Pick<GatewayContext, "db" | "chainId" | "escrow" | "tokens" | "settings">;
+
+/** A withdrawal's body, in the API and the dashboard. */
+export const createWithdrawalBody = z.strictObject({
+  token: z.string().min(1, "must name a token such as USDT").max(42).describe("A token symbol (USDT, USDC, BNB) or its address."),
+  amount: z.union([z.literal("all"), decimal("an amount of the token")]).describe('In whole tokens, or "all": everything withdrawable.'),
+});
+
 /** The tokens the API names, by lowercase address (the escrow's, BNB at the zero address). */
-function catalogue(context: ApiContext): Map<string, TokenInfo> {
+function catalogue(context: BalanceContext): Map<string, TokenInfo> {
   return new Map(context.tokens.map((token) => [token.address.toLowerCase(), { symbol: token.symbol, address: token.address, decimals: token.decimals }]));
 }
 
@@ -22,7 +32,7 @@ function catalogue(context: ApiContext): Map<string, TokenInfo> {
  * The merchant's balances as indexed: at the indexer's checkpoint (what the escrow's `balanceOf` answers at that
  * block), with the part final under the confirmation depth, never a live read of the chain.
  */
-async function indexedBalances(context: ApiContext, db: Db, merchant: Address) {
+async function indexedBalances(context: BalanceContext, db: Db, merchant: Address) {
   const checkpoint = await readCheckpoint(db, context.chainId);
   const indexed = checkpoint?.blockNumber ?? -1;
   const confirmed = Math.min(indexed, lastConfirmedBlock({ number: indexed }, { ...context.settings.confirmations, mode: "depth" }));
@@ -36,7 +46,7 @@ async function indexedBalances(context: ApiContext, db: Db, merchant: Address) {
 }
 
 /** `GET /v1/balances`. */
-export async function listBalances(context: ApiContext, owner: KeyOwner) {
+export async function listBalances(context: BalanceContext, owner: RefundOwner) {
   // One snapshot: the checkpoint and the movements of the same commit of the indexer.
   const { checkpoint, confirmed, balances } = await context.db
     .transaction()
@@ -60,7 +70,7 @@ export async function listBalances(context: ApiContext, owner: KeyOwner) {
  * `msg.sender`'s balance, to its payout wallet), checked against the indexed balance less the refunds it asked for.
  * Nothing is recorded: the indexer sees the `Withdrawn` log and announces `balance.withdrawn` once confirmed.
  */
-export async function requestWithdrawal(context: ApiContext, db: Db, owner: KeyOwner, body: { token: string; amount: string }) {
+export async function requestWithdrawal(context: BalanceContext, db: Db, owner: RefundOwner, body: { token: string; amount: string }) {
   const token = context.tokens.find((candidate) => candidate.symbol.toUpperCase() === body.token.toUpperCase() || sameAddress(candidate.address, body.token));
   if (!token)
     throw invalidField("token", `${body.token} is not a token of this escrow: one of ${context.tokens.map((candidate) => candidate.symbol).join(", ")}`);

@@ -1,0 +1,60 @@
+import { BaseError, type Address, type Hex } from "viem";
+import { replayRevert } from "../chain/revertReplay";
+import { sameAddress } from "../payments/addresses";
+import { confirmationsOf, lastConfirmedBlock } from "../payments/confirmations";
+import { readCheckpoint } from "../store/checkpointStore";
+import { notFound } from "./apiErrors";
+import type { GatewayContext } from "./gatewayContext";
+
+/**
+ * Where a merchant's own escrow transaction (a withdrawal or a refund it sent) stands, as the gateway sees it:
+ * `sent` until the indexer has applied its block, then `confirming` with the indexer's count of confirmations, and
+ * `confirmed` once its block is final under the confirmation depth, which is when the balances (merchantBalances.ts)
+ * count it as confirmed; `failed` when it was mined reverted, with the escrow's reason.
+ */
+export type MerchantTransactionState =
+  | { state: "sent" | "confirming" | "confirmed"; block_number: number | null; confirmations: number; confirmations_required: number }
+  | { state: "failed"; block_number: number; reason: string };
+
+const notFoundOnNode = (error: unknown) =>
+  error instanceof BaseError && (error.name === "TransactionNotFoundError" || error.name === "TransactionReceiptNotFoundError");
+
+/**
+ * The state of `hash`, a transaction from `merchant` to the escrow. A transaction the node has not seen yet is `sent`
+ * (the merchant's wallet may have sent it through another node); one it knows from anyone else, or to another
+ * contract, is a 404, as if it did not exist.
+ */
+export async function merchantTransactionState(
+  context: Pick<GatewayContext, "db" | "client" | "chainId" | "escrow" | "settings">,
+  merchant: Address,
+  hash: Hex,
+): Promise<MerchantTransactionState> {
+  const required = context.settings.confirmations.depth;
+  const sent = { state: "sent" as const, block_number: null, confirmations: 0, confirmations_required: required };
+  const transaction = await context.client.getTransaction({ hash }).catch((error: unknown) => {
+    if (notFoundOnNode(error)) return null;
+    throw error;
+  });
+  if (!transaction) return sent;
+  if (!sameAddress(transaction.from, merchant) || !transaction.to || !sameAddress(transaction.to, context.escrow)) throw notFound("transaction", hash);
+  const receipt = await context.client.getTransactionReceipt({ hash }).catch((error: unknown) => {
+    if (notFoundOnNode(error)) return null;
+    throw error;
+  });
+  if (!receipt) return sent;
+  const block = Number(receipt.blockNumber);
+  if (receipt.status !== "success") {
+    return { state: "failed", block_number: block, reason: await replayRevert(context.client, transaction, receipt.blockNumber, receipt.gasUsed) };
+  }
+  // The indexer's head, not the node's: the balances change when the indexer has applied the block.
+  const indexed = (await readCheckpoint(context.db, context.chainId))?.blockNumber ?? -1;
+  if (indexed < block) return { ...sent, block_number: block };
+  // The depth alone, as the balances count it (merchantBalances.ts).
+  const confirmed = block <= lastConfirmedBlock({ number: indexed }, { ...context.settings.confirmations, mode: "depth" });
+  return {
+    state: confirmed ? "confirmed" : "confirming",
+    block_number: block,
+    confirmations: Math.min(confirmationsOf(block, indexed), required),
+    confirmations_required: required,
+  };
+}
