@@ -57,7 +57,12 @@ export function addEndpoint(
   owner: EndpointOwner,
   input: { url: string; description?: string | null; eventTypes?: WebhookEventType[] | null },
 ): Promise<WebhookEndpoint> {
-  return createEndpoint(ports.db, { ...owner, url: checkedUrl(ports, input.url), description: input.description ?? null, eventTypes: input.eventTypes ?? null });
+  return createEndpoint(ports.db, {
+    ...owner,
+    url: checkedUrl(ports, input.url),
+    description: input.description ?? null,
+    eventTypes: input.eventTypes ?? null,
+  });
 }
 
 /** Changes an endpoint's URL, description, event types, or disables or enables it. */

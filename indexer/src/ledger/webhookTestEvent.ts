@@ -17,11 +17,21 @@ export const TEST_EVENT_TYPE = "webhook.test";
  * so that it proves what a real delivery would. Its `payment_id` is the endpoint's id: it belongs to no payment.
  * A disabled endpoint is refused (the workers would not send to it).
  */
-export async function sendTestEvent(ports: EndpointPorts & { chainId: number }, owner: EndpointOwner, endpointId: string, now = new Date()): Promise<LoggedEvent> {
+export async function sendTestEvent(
+  ports: EndpointPorts & { chainId: number },
+  owner: EndpointOwner,
+  endpointId: string,
+  now = new Date(),
+): Promise<LoggedEvent> {
   const endpoint = await findEndpoint(ports.db, owner, endpointId);
   if (!endpoint) throw notFound("webhook endpoint", endpointId);
   if (endpoint.disabledAt) {
-    throw new ApiError(409, "conflict_error", `webhook endpoint ${endpointId} is disabled (${endpoint.disabledReason}): enable it to send it a test event`, "id");
+    throw new ApiError(
+      409,
+      "conflict_error",
+      `webhook endpoint ${endpointId} is disabled (${endpoint.disabledReason}): enable it to send it a test event`,
+      "id",
+    );
   }
   const [id] = newEventIds([now.getTime()]);
   const body = JSON.stringify({

@@ -146,7 +146,7 @@ export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
         summary: "Send a test event to an endpoint",
         description:
           "Queues a `webhook.test` event for this endpoint only, signed and retried as every event is, and returns it as logged " +
-          "(follow its delivery with GET /v1/events/{id}). Its data is `{ object: \"webhook_test\", endpoint_id, message }`: " +
+          '(follow its delivery with GET /v1/events/{id}). Its data is `{ object: "webhook_test", endpoint_id, message }`: ' +
           "nothing happened, take no action. A disabled endpoint is refused (409).",
         params: endpointIdParams,
         response: { 202: eventSchema, ...errors, 409: errorSchema },
