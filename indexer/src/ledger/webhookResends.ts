@@ -1,6 +1,7 @@
 import type { Db } from "../store/paymentStore";
 import { findEvent, resendEvent, resendFailedSince } from "../store/webhookEventStore";
-import { invalidField, notFound } from "./apiErrors";
+import { ApiError, invalidField, notFound } from "./apiErrors";
+import { findEndpoint } from "../store/webhookEndpointStore";
 import type { EndpointOwner } from "./webhookEndpoints";
 import { TEST_EVENT_TYPE } from "./webhookTestEvent";
 
@@ -21,7 +22,13 @@ export async function resendLoggedEvent(db: Db, owner: EndpointOwner, eventId: s
   return deliveries;
 }
 
-/** Sends again every event since `since` whose delivery to an endpoint (`endpointId`, or any) failed, to that endpoint. */
-export function resendFailedEvents(db: Db, owner: EndpointOwner, since: Date, endpointId?: string): Promise<number> {
+/**
+ * Sends again every event since `since` whose delivery to an endpoint (`endpointId`, or any) failed, to that endpoint.
+ * An `endpointId` that is not one of the merchant's is a 404 naming `endpoint_id`, as another merchant's would be.
+ */
+export async function resendFailedEvents(db: Db, owner: EndpointOwner, since: Date, endpointId?: string): Promise<number> {
+  if (endpointId && !(await findEndpoint(db, owner, endpointId))) {
+    throw new ApiError(404, "not_found_error", `endpoint_id: no webhook endpoint ${endpointId}`, "endpoint_id");
+  }
   return resendFailedSince(db, owner, since, endpointId);
 }

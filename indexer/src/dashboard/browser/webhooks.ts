@@ -233,8 +233,9 @@ export function startWebhooks(): void {
     renderDeliveries();
   };
   more.addEventListener("click", () => void loadDeliveries(false));
+  // The workers change endpoints too (one failing for days, or answering 410 Gone, is disabled): both are reloaded.
   byId("refresh-deliveries").addEventListener("click", async () => {
-    await loadDeliveries(true);
+    await Promise.all([loadEndpoints(), loadDeliveries(true)]);
     if (opened) await showDetail(opened.eventId, opened.endpointId, false);
     say("Deliveries refreshed.");
   });
