@@ -59,6 +59,7 @@ h4{font-size:1rem;margin:1rem 0 .25rem}
 .payload{overflow-x:auto;max-width:100%;background:#f5f5f5;padding:.5rem;border-radius:.375rem;font-size:.85rem}
 .signature,.response{word-break:break-all}
 #delivery-detail{border-top:2px solid #ddd;margin-top:1rem}
+.attempt-details .attempts{list-style:none;padding-left:0}
 h3:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}
 @media (max-width:30rem){.account{grid-template-columns:1fr}.account dd{margin-bottom:.5rem}}
 `;
