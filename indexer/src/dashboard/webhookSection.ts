@@ -14,7 +14,7 @@ export function webhookSection(): string {
       <div id="webhook-secret" class="secret" hidden>
         <p id="webhook-secret-label"></p>
         <code id="webhook-secret-value"></code>
-        <button type="button" id="webhook-secret-done">I have saved the secret</button>
+        <button type="button" id="webhook-secret-done" aria-describedby="webhook-secret-label">I have saved the secret</button>
       </div>
       <form id="endpoint-form" class="endpoint-form">
         <fieldset>
