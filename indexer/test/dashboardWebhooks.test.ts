@@ -142,6 +142,19 @@ describe("dashboard webhooks", function () {
       expect(rotated.body.secret)
         .to.match(/^whsec_/)
         .and.not.equal(secret);
+
+      // The delivery log pages by cursor, newest first, as GET /v1/events does.
+      await dashboard("PATCH", `/dashboard/api/webhook_endpoints/${created.body.id}`, { enabled: true });
+      const sent: string[] = [];
+      for (let i = 0; i < 3; i++) sent.push((await dashboard("POST", `/dashboard/api/webhook_endpoints/${created.body.id}/test`)).body.id);
+      const first = (await dashboard("GET", "/dashboard/api/webhook_events?limit=2")).body;
+      expect(first).to.deep.equal((await call(stack, "GET", "/v1/events?limit=2", { key })).body);
+      const next = (await dashboard("GET", `/dashboard/api/webhook_events?limit=2&starting_after=${first.next_cursor}`)).body;
+      // Each once (two sent within one millisecond may come in either order: the id breaks the tie).
+      const paged = [...first.data, ...next.data].map((event: { id: string }) => event.id);
+      expect(paged).to.have.length(3).and.to.have.members(sent);
+      expect(next.has_more).to.equal(false);
+      expectError(await dashboard("GET", "/dashboard/api/webhook_events?limit=0"), 400, "limit");
     });
 
     it("answers 404 for another merchant's endpoints and events on every route, and lists none of them", async function () {

@@ -12,9 +12,8 @@ import { sendTestEvent } from "../ledger/webhookTestEvent";
 import { findEvent, listEvents } from "../store/webhookEventStore";
 import type { DashboardGuard } from "./dashboardGuard";
 
-/** The delivery log's page: newest first, a page at a time, or only events with a delivery in one state. */
+/** The delivery log's page: newest first, by cursor. */
 const eventsQuery = z.strictObject({
-  delivery_status: z.enum(["pending", "succeeded", "failed"]).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   starting_after: z.string().max(200).optional(),
 });
@@ -66,10 +65,9 @@ export function dashboardWebhookRoutes(app: FastifyInstance, context: GatewayCon
 
   api.get("/dashboard/api/webhook_events", { schema: { hide: true, querystring: eventsQuery } }, async (request, reply) => {
     const owner = await ownerOf(request, reply);
-    const { delivery_status, limit, starting_after } = request.query;
+    const { limit, starting_after } = request.query;
     const events = await listEvents(context.db, {
       ...owner,
-      deliveryStatus: delivery_status,
       after: starting_after ? decodeCursor(starting_after) : undefined,
       limit: limit + 1,
     });
