@@ -452,6 +452,7 @@ describe("merchant API: webhook endpoints, the event log, rate limits and the Op
       "/v1/webhook_endpoints": ["get", "post"],
       "/v1/webhook_endpoints/{id}": ["delete", "patch"],
       "/v1/webhook_endpoints/{id}/rotate_secret": ["post"],
+      "/v1/webhook_endpoints/{id}/test": ["post"],
       "/v1/events": ["get"],
       "/v1/events/{id}": ["get"],
       "/v1/events/{id}/resend": ["post"],

@@ -113,6 +113,16 @@ describe("webhook HTTP client: the address policy at connect time, redirects, de
     expect(result.error!.length).to.be.at.most("responded 500: ".length + 200);
   });
 
+  it("keeps the start of every response's body, a success's too, without the NULs PostgreSQL's text cannot hold", async function () {
+    receiver.reply = () => ({ status: 200, body: `{"received":true}\u0000${"y".repeat(500)}` });
+    const loose = client({ allowList: ALLOW_LOCALHOST });
+    const ok = await loose.post(receiver.url, "{}", headers);
+    expect(ok).to.include({ ok: true, status: 200 });
+    expect(ok.excerpt).to.equal(`{"received":true}${"y".repeat(200 - '{"received":true}'.length - 1)}`);
+    receiver.reply = () => ({ status: 204 });
+    expect((await loose.post(receiver.url, "{}", headers)).excerpt).to.equal(undefined);
+  });
+
   it("gives up at the deadline when the receiver stalls, and after a dropped connection", async function () {
     receiver.reply = () => "stall";
     const stalled = await client({ allowList: ALLOW_LOCALHOST, timeoutMs: 200 }).post(receiver.url, "{}", headers);

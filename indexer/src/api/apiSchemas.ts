@@ -242,6 +242,11 @@ const attemptSchema = z
     duration_ms: z.number().int(),
     response_status: z.number().int().nullable(),
     error: z.string().nullable(),
+    signature: z
+      .string()
+      .nullable()
+      .describe("The `webhook-signature` header sent (`webhook-id` is the event's id, `webhook-timestamp` this attempt's `at` in seconds)."),
+    response_excerpt: z.string().nullable().describe("The first 200 bytes of the response's body, if it had one."),
   })
   .meta({ id: "DeliveryAttempt", description: "One try at delivering an event to an endpoint." });
 

@@ -1,6 +1,7 @@
 import type { DashboardSession } from "../ledger/dashboardSessions";
 import { PAYMENT_STATUSES } from "../payments/statuses";
 import { moneySection } from "./moneySection";
+import { webhookSection } from "./webhookSection";
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 
@@ -98,6 +99,7 @@ export function signedInPage(session: DashboardSession, tokens: readonly string[
       <button type="button" id="more-payments" hidden>Show more payments</button>
     </section>
     <section id="payment-page" aria-labelledby="payment-heading" hidden></section>
+    ${webhookSection()}
   </section>
   <p id="dashboard-status" role="status" aria-live="polite"></p>
 </main>`,

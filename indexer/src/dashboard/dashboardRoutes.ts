@@ -12,6 +12,8 @@ import { SignInRefused, signInMessageText, type SignInExpectations } from "../le
 import { DashboardGuard } from "./dashboardGuard";
 import { dashboardMoneyRoutes } from "./dashboardMoneyRoutes";
 import { dashboardPaymentRoutes } from "./dashboardPaymentRoutes";
+import { dashboardWebhookRoutes } from "./dashboardWebhookRoutes";
+import type { EndpointPorts } from "../ledger/webhookEndpoints";
 import { signedInPage, signInPage } from "./dashboardPage";
 import { browserBundle } from "../web/browserBundle";
 import { sendPage, staticAsset } from "../web/pageReplies";
@@ -45,7 +47,7 @@ const signInBody = z.strictObject({
  * Ethereum (a nonce, then the signed message), and the signed-in page. Every later dashboard route asks the guard
  * (`DashboardGuard.require`) who is signed in, and answers only for that session's merchant. Returns the guard.
  */
-export function dashboardRoutes(app: FastifyInstance, context: GatewayContext, options: DashboardOptions): DashboardGuard {
+export function dashboardRoutes(app: FastifyInstance, context: GatewayContext & EndpointPorts, options: DashboardOptions): DashboardGuard {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const now = options.now ?? (() => new Date());
   const publicUrl = new URL(context.views.publicUrl);
@@ -159,5 +161,6 @@ export function dashboardRoutes(app: FastifyInstance, context: GatewayContext, o
 
   dashboardPaymentRoutes(app, context, guard);
   dashboardMoneyRoutes(app, context, guard);
+  dashboardWebhookRoutes(app, context, guard);
   return guard;
 }

@@ -49,5 +49,22 @@ th,td{text-align:left;padding:.5rem;border-bottom:1px solid #ddd;white-space:now
 #money-status[data-state=confirmed],#refund-status[data-state=confirmed],#dashboard-status[data-state=confirmed]{padding:.75rem;border-radius:.5rem;background:#e3f6e8}
 .proposal code{font-size:.85rem}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+.endpoints{list-style:none;padding:0}
+.endpoint{border:1px solid #ddd;border-radius:.5rem;padding:.75rem;margin:.5rem 0}
+.endpoint p{margin:.25rem 0 .5rem}
+button.secondary,.actions button[data-action]{background:#fff;color:#1a56db}
+.events button[data-action]{padding:.25rem .75rem;min-height:44px;background:#fff;color:#1a56db}
+.secret{padding:.75rem;border-radius:.5rem;background:#fff7e0;margin:1rem 0}
+.secret code{display:block;margin:.5rem 0;font-size:1.05rem}
+fieldset{border:1px solid #ddd;border-radius:.5rem;margin:0 0 1rem;padding:.75rem;min-width:0}
+.endpoint-form label{display:flex;flex-direction:column;gap:.25rem;margin:0 0 .75rem}
+.endpoint-form label.check{flex-direction:row;align-items:center;gap:.5rem;margin:0 0 .25rem}
+.check input{min-height:auto}
+h4{font-size:1rem;margin:1rem 0 .25rem}
+.payload{overflow-x:auto;max-width:100%;background:#f5f5f5;padding:.5rem;border-radius:.375rem;font-size:.85rem}
+.signature,.response{word-break:break-all}
+#delivery-detail{border-top:2px solid #ddd;margin-top:1rem}
+.attempt-details .attempts{list-style:none;padding-left:0}
+h3:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}
 @media (max-width:30rem){.account{grid-template-columns:1fr}.account dd{margin-bottom:.5rem}}
 `;

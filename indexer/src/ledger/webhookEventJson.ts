@@ -21,6 +21,9 @@ export function eventJson(event: LoggedEvent) {
         duration_ms: attempt.durationMs,
         response_status: attempt.responseStatus,
         error: attempt.error,
+        // webhook-id is the event's id, webhook-timestamp the attempt's start in seconds.
+        signature: attempt.signature,
+        response_excerpt: attempt.responseExcerpt,
       })),
     })),
   };

@@ -6,6 +6,7 @@ import * as dashboardSignIn from "./migrations/004_dashboard_sign_in";
 import * as paymentsByExpiry from "./migrations/005_payments_by_expiry";
 import * as paymentSearch from "./migrations/006_payment_search";
 import * as paymentsListed from "./migrations/007_payments_listed";
+import * as attemptRequestResponse from "./migrations/008_attempt_request_response";
 
 /**
  * The schema's versions in order. Listed here rather than read from a folder so that bundles and ts-node agree.
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "005_payments_by_expiry": paymentsByExpiry,
   "006_payment_search": paymentSearch,
   "007_payments_listed": paymentsListed,
+  "008_attempt_request_response": attemptRequestResponse,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

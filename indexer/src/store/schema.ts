@@ -264,6 +264,10 @@ export interface WebhookAttemptsTable {
   duration_ms: number;
   response_status: number | null;
   error: string | null;
+  /** The webhook-signature header sent (migration 008; null before it). */
+  signature: string | null;
+  /** The start of the response's body (migration 008; null before it, or without a response). */
+  response_excerpt: string | null;
 }
 
 /**

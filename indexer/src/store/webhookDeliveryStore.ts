@@ -336,6 +336,9 @@ export interface AttemptOutcome {
     /** 410: the endpoint is to be disabled. */
     gone: boolean;
     error?: string;
+    /** The webhook-signature header sent, and the start of the response's body: the delivery log shows them. */
+    signature?: string;
+    excerpt?: string;
   };
   /** After a failure: the wait before the next attempt; undefined when the schedule is spent. */
   retryDelayMs?: number;
@@ -428,16 +431,18 @@ function recordStatements(
     duration_ms: attempt?.durationMs ?? null,
     response_status: attempt?.status ?? null,
     attempt_error: attempt?.error ?? null,
+    signature: attempt?.signature ?? null,
+    response_excerpt: attempt?.excerpt ?? null,
   }));
   return {
     // Plain JSON.stringify: these rows hold no bigints (jsonWithBigints' replacer costs a call per field).
     outcome: sql`outcome as materialized (
       select * from json_to_recordset(${JSON.stringify(rows)}::json) as x(
         id bigint, attempt integer, status text, delay_ms bigint, error text, event_id text, endpoint_id text, started_at timestamptz,
-        duration_ms integer, response_status integer, attempt_error text))`,
+        duration_ms integer, response_status integer, attempt_error text, signature text, response_excerpt text))`,
     log: sql`
-      insert into webhook_attempts (delivery_id, event_id, endpoint_id, attempt, started_at, duration_ms, response_status, error)
-      select x.id, x.event_id, x.endpoint_id, x.attempt, x.started_at, x.duration_ms, x.response_status, x.attempt_error
+      insert into webhook_attempts (delivery_id, event_id, endpoint_id, attempt, started_at, duration_ms, response_status, error, signature, response_excerpt)
+      select x.id, x.event_id, x.endpoint_id, x.attempt, x.started_at, x.duration_ms, x.response_status, x.attempt_error, x.signature, x.response_excerpt
       from outcome x where x.started_at is not null`,
     update: sql`
       update webhook_deliveries d set

@@ -8,6 +8,10 @@ export interface EventAttempt {
   durationMs: number;
   responseStatus: number | null;
   error: string | null;
+  /** The webhook-signature header sent; null on attempts logged before migration 008. */
+  signature: string | null;
+  /** The start of the response's body, if it had one. */
+  responseExcerpt: string | null;
 }
 
 export interface EventDelivery {
@@ -111,6 +115,8 @@ async function withDeliveries(db: Db, rows: EventRow[]): Promise<LoggedEvent[]> 
             durationMs: attempt.duration_ms,
             responseStatus: attempt.response_status,
             error: attempt.error,
+            signature: attempt.signature,
+            responseExcerpt: attempt.response_excerpt,
           })),
       })),
   }));
@@ -182,4 +188,22 @@ async function queueDeliveries(db: Db, pairs: ReadonlyArray<{ event_id: string; 
     .values(pairs.map(({ event_id, endpoint_id }) => ({ event_id, endpoint_id, status: "pending", next_attempt_at: now })))
     .execute();
   return pairs.length;
+}
+
+/**
+ * Logs an event meant for one endpoint only (a test event) with its delivery, due now, in one statement: the
+ * workers take it as any other delivery (the insert's trigger wakes them).
+ */
+export async function logEventForEndpoint(
+  db: Db,
+  event: { id: string; merchantId: string; mode: Mode; chainId: number; paymentId: string; type: string; body: string; createdAt: Date },
+  endpointId: string,
+): Promise<void> {
+  await sql`
+    with logged as (
+      insert into webhook_events (id, merchant_id, mode, chain_id, payment_id, type, sequence, body, created_at)
+      values (${event.id}, ${event.merchantId}, ${event.mode}, ${event.chainId}, ${event.paymentId}, ${event.type}, 0, ${event.body}, ${event.createdAt})
+    )
+    insert into webhook_deliveries (event_id, endpoint_id, status, next_attempt_at)
+    values (${event.id}, ${endpointId}, 'pending', ${event.createdAt})`.execute(db);
 }

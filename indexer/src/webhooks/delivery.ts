@@ -26,6 +26,8 @@ export interface DeliveryResult {
   gone: boolean;
   /** Why it failed, for the delivery log the merchant reads; undefined when ok. */
   error?: string;
+  /** The start of the response's body, when it had one (the delivery log shows it). */
+  excerpt?: string;
   durationMs: number;
 }
 
@@ -166,7 +168,8 @@ export class WebhookClient {
         const status = response.statusCode ?? 0;
         const excerpt: Buffer[] = [];
         let read = 0;
-        const done = () => settle(this.judge(status, response, Buffer.concat(excerpt).toString("utf8")));
+        // Without NULs: PostgreSQL's text cannot hold them, and the log's batch would fail on one.
+        const done = () => settle(this.judge(status, response, Buffer.concat(excerpt).toString("utf8").replaceAll("\0", "")));
         response.on("data", (chunk: Buffer) => {
           if (read < RESPONSE_EXCERPT_BYTES) excerpt.push(chunk.subarray(0, RESPONSE_EXCERPT_BYTES - read));
           read += chunk.length;
@@ -185,17 +188,18 @@ export class WebhookClient {
   }
 
   /** The result of a complete response. */
-  private judge(status: number, response: http.IncomingMessage, excerpt: string): Omit<DeliveryResult, "durationMs"> {
-    if (status >= 200 && status < 300) return { ok: true, status, gone: false };
-    const said = excerpt.replace(/\s+/g, " ").trim();
+  private judge(status: number, response: http.IncomingMessage, body: string): Omit<DeliveryResult, "durationMs"> {
+    const excerpt = body === "" ? undefined : body;
+    if (status >= 200 && status < 300) return { ok: true, status, gone: false, excerpt };
+    const said = body.replace(/\s+/g, " ").trim();
     const tail = said ? `: ${said}` : "";
-    if (status === 410) return { ok: false, status, gone: true, error: "responded 410 Gone" };
+    if (status === 410) return { ok: false, status, gone: true, error: "responded 410 Gone", excerpt };
     if (status >= 300 && status < 400) {
       const location = response.headers.location;
-      return { ok: false, status, gone: false, error: `responded ${status}, a redirect (not followed${location ? `: Location ${location}` : ""})` };
+      return { ok: false, status, gone: false, error: `responded ${status}, a redirect (not followed${location ? `: Location ${location}` : ""})`, excerpt };
     }
     const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(response.headers["retry-after"], new Date()) : undefined;
-    return { ok: false, status, gone: false, retryAfterMs, error: `responded ${status}${tail}` };
+    return { ok: false, status, gone: false, retryAfterMs, error: `responded ${status}${tail}`, excerpt };
   }
 
   /**

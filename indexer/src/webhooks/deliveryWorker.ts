@@ -274,13 +274,15 @@ export class WebhookWorker {
     if (delivery.closed) return { delivery };
     const startedAt = new Date();
     let result;
+    let signature: string | undefined;
     try {
       const headers = signDelivery({ id: delivery.eventId, body: delivery.body, secrets: delivery.secrets, at: startedAt });
+      signature = headers["webhook-signature"];
       result = await this.client.post(delivery.url, delivery.body, headers);
     } catch (error) {
       result = { ok: false, gone: false, error: `could not send: ${(error as Error).message}`, durationMs: 0 };
     }
-    const outcome: AttemptOutcome = { delivery, attempt: { startedAt, ...result } };
+    const outcome: AttemptOutcome = { delivery, attempt: { startedAt, signature, ...result } };
     if (!result.ok) {
       const elapsedMs = (this.now?.() ?? new Date()).getTime() - delivery.createdAt.getTime();
       outcome.retryDelayMs = retryDelay(delivery.attempt, { retryAfterMs: result.retryAfterMs, random: this.random, elapsedMs });

@@ -136,6 +136,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhook_endpoints/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test event to an endpoint
+         * @description Queues a `webhook.test` event for this endpoint only, signed and retried as every event is, and returns it as logged (follow its delivery with GET /v1/events/{id}). Its data is `{ object: "webhook_test", endpoint_id, message }`: nothing happened, take no action. A disabled endpoint is refused (409).
+         */
+        post: operations["sendTestWebhookEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/events": {
         parameters: {
             query?: never;
@@ -179,7 +199,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Send an event again (same webhook-id), to one endpoint or to every subscribed one */
+        /** Send an event again (same webhook-id), to one endpoint or to every subscribed one (a test event: to its endpoint only) */
         post: operations["resendEvent"];
         delete?: never;
         options?: never;
@@ -636,6 +656,10 @@ export interface components {
             duration_ms: number;
             response_status: number | null;
             error: string | null;
+            /** @description The `webhook-signature` header sent (`webhook-id` is the event's id, `webhook-timestamp` this attempt's `at` in seconds). */
+            signature: string | null;
+            /** @description The first 200 bytes of the response's body, if it had one. */
+            response_excerpt: string | null;
         };
         /** @description A webhook event as logged, with its deliveries to each subscribed endpoint. */
         Event: {
@@ -1443,6 +1467,82 @@ export interface operations {
             };
             /** @description Default Response */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    sendTestWebhookEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Event"];
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

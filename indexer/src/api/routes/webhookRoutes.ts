@@ -1,12 +1,13 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { KeyOwner } from "../../store/merchantStore";
-import { createEndpoint, deleteEndpoint, listEndpoints, rotateEndpointSecret, updateEndpoint, type WebhookEndpoint } from "../../store/webhookEndpointStore";
-import { findEvent, listEvents, resendEvent, resendFailedSince } from "../../store/webhookEventStore";
+import { findEvent, listEvents } from "../../store/webhookEventStore";
 import { eventJson } from "../../ledger/webhookEventJson";
-import { checkWebhookUrl } from "../../ledger/webhookAddressPolicy";
+import { addEndpoint, changeEndpoint, endpointJson, endpointsOf, removeEndpoint, rotateSecret } from "../../ledger/webhookEndpoints";
+import { resendFailedEvents, resendLoggedEvent } from "../../ledger/webhookResends";
+import { sendTestEvent } from "../../ledger/webhookTestEvent";
 import type { ApiContext } from "../apiContext";
-import { invalidField, notFound } from "../../ledger/apiErrors";
+import { notFound } from "../../ledger/apiErrors";
 import {
   createEndpointBody,
   deletedEndpointSchema,
@@ -27,30 +28,13 @@ import { z } from "zod";
 
 const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 429: errorSchema };
 
-function endpointJson(endpoint: WebhookEndpoint, withSecret = false) {
-  return {
-    object: "webhook_endpoint" as const,
-    id: endpoint.id,
-    url: endpoint.url,
-    description: endpoint.description,
-    event_types: endpoint.eventTypes,
-    enabled: endpoint.disabledAt === null,
-    disabled_reason: endpoint.disabledReason,
-    failing_since: endpoint.failingSince?.toISOString() ?? null,
-    created_at: endpoint.createdAt.toISOString(),
-    ...(withSecret ? { secret: endpoint.secret } : {}),
-  };
-}
-
-/** Webhook endpoints (create, list, update, delete, rotate the secret) and the event log (list, resend). */
+/**
+ * Webhook endpoints (create, list, update, delete, rotate the secret, send a test event) and the event log (list,
+ * resend), through the application layer the dashboard uses too (ledger/webhookEndpoints.ts, webhookResends.ts).
+ */
 export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const owned = (owner: KeyOwner) => ({ merchantId: owner.merchant.id, mode: owner.mode });
-  const checkedUrl = (url: string) => {
-    const problem = checkWebhookUrl(url, context.webhookAllowList);
-    if (problem) throw invalidField("url", problem);
-    return url;
-  };
 
   api.post(
     "/v1/webhook_endpoints",
@@ -66,11 +50,10 @@ export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
     },
     async (request, reply) => {
       const owner = await context.auth.owner(request);
-      const endpoint = await createEndpoint(context.db, {
-        ...owned(owner),
-        url: checkedUrl(request.body.url),
-        description: request.body.description ?? null,
-        eventTypes: request.body.event_types ?? null,
+      const endpoint = await addEndpoint(context, owned(owner), {
+        url: request.body.url,
+        description: request.body.description,
+        eventTypes: request.body.event_types,
       });
       reply.code(201);
       return endpointJson(endpoint, true);
@@ -89,7 +72,7 @@ export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
     },
     async (request) => {
       const owner = await context.auth.owner(request);
-      return { object: "list" as const, data: (await listEndpoints(context.db, owned(owner))).map((endpoint) => endpointJson(endpoint)) };
+      return { object: "list" as const, data: (await endpointsOf(context, owned(owner))).map((endpoint) => endpointJson(endpoint)) };
     },
   );
 
@@ -108,13 +91,12 @@ export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
     async (request) => {
       const owner = await context.auth.owner(request);
       const body = request.body;
-      const endpoint = await updateEndpoint(context.db, owned(owner), request.params.id, {
-        url: body.url === undefined ? undefined : checkedUrl(body.url),
+      const endpoint = await changeEndpoint(context, owned(owner), request.params.id, {
+        url: body.url,
         description: body.description,
         eventTypes: body.event_types,
         enabled: body.enabled,
       });
-      if (!endpoint) throw notFound("webhook endpoint", request.params.id);
       return endpointJson(endpoint);
     },
   );
@@ -132,7 +114,7 @@ export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
     },
     async (request) => {
       const owner = await context.auth.owner(request);
-      if (!(await deleteEndpoint(context.db, owned(owner), request.params.id))) throw notFound("webhook endpoint", request.params.id);
+      await removeEndpoint(context, owned(owner), request.params.id);
       return { object: "webhook_endpoint" as const, id: request.params.id, deleted: true as const };
     },
   );
@@ -151,9 +133,30 @@ export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
     },
     async (request) => {
       const owner = await context.auth.owner(request);
-      const endpoint = await rotateEndpointSecret(context.db, owned(owner), request.params.id);
-      if (!endpoint) throw notFound("webhook endpoint", request.params.id);
-      return endpointJson(endpoint, true);
+      return endpointJson(await rotateSecret(context, owned(owner), request.params.id), true);
+    },
+  );
+
+  api.post(
+    "/v1/webhook_endpoints/:id/test",
+    {
+      schema: {
+        tags: ["webhooks"],
+        operationId: "sendTestWebhookEvent",
+        summary: "Send a test event to an endpoint",
+        description:
+          "Queues a `webhook.test` event for this endpoint only, signed and retried as every event is, and returns it as logged " +
+          '(follow its delivery with GET /v1/events/{id}). Its data is `{ object: "webhook_test", endpoint_id, message }`: ' +
+          "nothing happened, take no action. A disabled endpoint is refused (409).",
+        params: endpointIdParams,
+        response: { 202: eventSchema, ...errors, 409: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const owner = await context.auth.owner(request);
+      const event = await sendTestEvent(context, owned(owner), request.params.id);
+      reply.code(202);
+      return eventJson(event);
     },
   );
 
@@ -213,7 +216,7 @@ export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
       schema: {
         tags: ["events"],
         operationId: "resendEvent",
-        summary: "Send an event again (same webhook-id), to one endpoint or to every subscribed one",
+        summary: "Send an event again (same webhook-id), to one endpoint or to every subscribed one (a test event: to its endpoint only)",
         params: eventIdParams,
         body: z
           .strictObject({
@@ -228,10 +231,7 @@ export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
     },
     async (request, reply) => {
       const owner = await context.auth.owner(request);
-      const event = await findEvent(context.db, owned(owner), request.params.id);
-      if (!event) throw notFound("event", request.params.id);
-      const deliveries = await resendEvent(context.db, owned(owner), event, request.body?.endpoint_id);
-      if (request.body?.endpoint_id && deliveries === 0) throw invalidField("endpoint_id", `no active endpoint ${request.body.endpoint_id}`);
+      const deliveries = await resendLoggedEvent(context.db, owned(owner), request.params.id, request.body?.endpoint_id);
       reply.code(202);
       return { object: "resend" as const, deliveries };
     },
@@ -250,7 +250,7 @@ export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
     },
     async (request, reply) => {
       const owner = await context.auth.owner(request);
-      const deliveries = await resendFailedSince(context.db, owned(owner), new Date(request.body.since), request.body.endpoint_id);
+      const deliveries = await resendFailedEvents(context.db, owned(owner), new Date(request.body.since), request.body.endpoint_id);
       reply.code(202);
       return { object: "resend" as const, deliveries };
     },

@@ -9,12 +9,12 @@ import { BaseError, createClient, custom, UserRejectedRequestError, type EIP1193
 // The actions one by one rather than a wallet client: the bundle keeps only what it calls.
 import { requestAddresses, signMessage } from "viem/actions";
 import { signInMessageText } from "../../ledger/signInMessage";
+import { sendChange } from "./changeRequest";
 import { problemOf } from "./elements";
 import { startMoney } from "./money";
 import { startPaymentList } from "./paymentList";
 import { showPaymentPage } from "./paymentPage";
-
-const CSRF_HEADER = "x-openpay-csrf";
+import { startWebhooks } from "./webhooks";
 
 const signInPage = document.getElementById("sign-in-page");
 if (signInPage) startSignIn(signInPage);
@@ -23,6 +23,7 @@ if (signOut) signOut.addEventListener("click", () => void leave(signOut));
 
 if (document.getElementById("payments")) startPayments();
 startMoney();
+if (document.getElementById("webhooks")) startWebhooks();
 
 /** The list, and a payment's page in its place when the address names one; back and forward move between them. */
 function startPayments(): void {
@@ -111,10 +112,9 @@ function startSignIn(main: HTMLElement): void {
 
 async function leave(button: HTMLButtonElement): Promise<void> {
   const status = document.getElementById("dashboard-status");
-  const token = document.querySelector<HTMLMetaElement>("meta[name=openpay-csrf]")?.content ?? "";
   button.disabled = true;
   if (status) status.textContent = "Signing out…";
-  const answer = await fetch("/dashboard/sign-out", { method: "POST", headers: { [CSRF_HEADER]: token } }).catch(() => undefined);
+  const answer = await sendChange("POST", "/dashboard/sign-out");
   if (answer?.ok) return location.assign("/dashboard");
   button.disabled = false;
   if (status) status.textContent = `Not signed out: ${answer ? await problemOf(answer) : "the gateway did not answer"}`;

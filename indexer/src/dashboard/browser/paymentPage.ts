@@ -5,6 +5,7 @@
  */
 import { element, problemOf, say } from "./elements";
 import { refundForm } from "./money";
+import { time, webhookEventList, type WebhookEvent } from "./webhookEventList";
 
 interface Amount {
   amount: string | null;
@@ -37,21 +38,8 @@ interface PaymentDetail {
   };
   explorer: { name: string } | null;
   transaction_links: Record<string, string | null>;
-  webhook_events: Array<{
-    id: string;
-    type: string;
-    sequence: number;
-    created_at: string;
-    deliveries: Array<{
-      endpoint_id: string;
-      status: string;
-      next_attempt_at: string | null;
-      attempts: Array<{ attempt: number; at: string; duration_ms: number; response_status: number | null; error: string | null }>;
-    }>;
-  }>;
+  webhook_events: WebhookEvent[];
 }
-
-const time = (iso: string) => element("time", { datetime: iso }, new Date(iso).toLocaleString());
 
 export async function showPaymentPage(section: HTMLElement, id: string): Promise<boolean> {
   say("Loading the payment…");
@@ -114,44 +102,7 @@ export async function showPaymentPage(section: HTMLElement, id: string): Promise
   const webhooks =
     events.length === 0
       ? element("p", { id: "webhook-events" }, "No webhook events for this payment (no endpoint, or none sent yet).")
-      : element(
-          "ul",
-          { id: "webhook-events", class: "events" },
-          ...events.map((event) =>
-            element(
-              "li",
-              { "data-event": event.id },
-              element("strong", {}, event.type),
-              ` #${event.sequence}, `,
-              time(event.created_at),
-              element(
-                "ul",
-                {},
-                ...event.deliveries.map((delivery) =>
-                  element(
-                    "li",
-                    { class: "delivery", "data-status": delivery.status },
-                    `To ${delivery.endpoint_id}: ${delivery.status}`,
-                    delivery.next_attempt_at ? element("span", {}, ", next try ", time(delivery.next_attempt_at)) : null,
-                    element(
-                      "ol",
-                      { class: "attempts" },
-                      ...delivery.attempts.map((attempt) =>
-                        element(
-                          "li",
-                          {},
-                          time(attempt.at),
-                          ` attempt ${attempt.attempt}: ${attempt.response_status === null ? "no response" : `HTTP ${attempt.response_status}`} in ${attempt.duration_ms} ms`,
-                          attempt.error ? ` (${attempt.error})` : "",
-                        ),
-                      ),
-                    ),
-                  ),
-                ),
-              ),
-            ),
-          ),
-        );
+      : webhookEventList(events);
   section.replaceChildren(
     back,
     heading,
