@@ -8,6 +8,7 @@
 import { BaseError, createClient, custom, UserRejectedRequestError, type EIP1193Provider, type Hex } from "viem";
 import { getChainId, requestAddresses, sendTransaction, switchChain } from "viem/actions";
 import { element, problemOf } from "./elements";
+import { sendChange } from "./changeRequest";
 
 type Sender = "wallet" | "safe" | "merchant";
 
@@ -39,16 +40,6 @@ type TransactionState =
 const FOLLOW_EVERY_MS = 1500;
 
 let sender: Sender = "wallet";
-
-/** A state-changing request with the session's CSRF token (dashboardGuard.ts), JSON both ways. */
-function post(path: string, body?: unknown): Promise<Response> {
-  const token = document.querySelector<HTMLMetaElement>("meta[name=openpay-csrf]")?.content ?? "";
-  return fetch(path, {
-    method: "POST",
-    headers: { "x-openpay-csrf": token, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-}
 
 /**
  * A live region's message, with the state a test or a style can read. A region its page replaced meanwhile (a
@@ -119,7 +110,7 @@ export function startMoney(): void {
     button.disabled = true;
     void (async () => {
       tell(region, "Preparing the withdrawal…", "working");
-      const answer = await post("/dashboard/api/withdrawals", { token: data.get("token"), amount }).catch(() => undefined);
+      const answer = await sendChange("POST", "/dashboard/api/withdrawals", { token: data.get("token"), amount });
       if (!answer?.ok) return tell(region, `Not withdrawn: ${answer ? await problemOf(answer) : "the gateway did not answer"}`, "failed");
       const prepared = (await answer.json()) as Prepared;
       const reload = () => loadBalances(section);
@@ -164,11 +155,11 @@ export function refundForm(payment: { id: string; status: string; token: { symbo
     void (async () => {
       tell(region, "Preparing the refund…", "working");
       const path = `/dashboard/api/payments/${encodeURIComponent(payment.id)}/refunds`;
-      const answer = await post(path, body).catch(() => undefined);
+      const answer = await sendChange("POST", path, body);
       if (!answer?.ok) return tell(region, `Not refunded: ${answer ? await problemOf(answer) : "the gateway did not answer"}`, "failed");
       const prepared = (await answer.json()) as Prepared;
       // A refund the wallet did not send is withdrawn, so that the payment does not stay `refunding`.
-      const abandon = async () => void (await post(`${path}/cancel`).catch(() => undefined));
+      const abandon = async () => void (await sendChange("POST", `${path}/cancel`));
       await sendOrPropose(prepared, `the refund of ${prepared.amount} ${prepared.token.symbol}`, region, proposal, { settled: reload, abandon });
     })().finally(() => {
       button.disabled = false;
