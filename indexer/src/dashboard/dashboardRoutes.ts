@@ -10,6 +10,7 @@ import { dashboardAccess, newSignInNonce, signIn } from "../ledger/dashboardSign
 import type { GatewayContext } from "../ledger/gatewayContext";
 import { SignInRefused, signInMessageText, type SignInExpectations } from "../ledger/signInMessage";
 import { DashboardGuard } from "./dashboardGuard";
+import { dashboardKeyRoutes, type KeyOwnerCache } from "./dashboardKeyRoutes";
 import { dashboardPaymentRoutes } from "./dashboardPaymentRoutes";
 import { signedInPage, signInPage } from "./dashboardPage";
 import { browserBundle } from "../web/browserBundle";
@@ -28,6 +29,8 @@ export interface DashboardOptions {
    * only (config.ts refuses it on any other). Without it that route is a 404.
    */
   demoSignIn?: Address;
+  /** The API's cached key owners in this process, so that a key revoked in the dashboard stops working at once. */
+  keyOwners?: KeyOwnerCache;
 }
 
 const signInBody = z.strictObject({
@@ -157,5 +160,6 @@ export function dashboardRoutes(app: FastifyInstance, context: GatewayContext, o
   });
 
   dashboardPaymentRoutes(app, context, guard);
+  dashboardKeyRoutes(app, context, guard, options.keyOwners);
   return guard;
 }

@@ -5,6 +5,7 @@ import * as announcedChanges from "./migrations/003_announced_changes";
 import * as dashboardSignIn from "./migrations/004_dashboard_sign_in";
 import * as paymentsByExpiry from "./migrations/005_payments_by_expiry";
 import * as paymentSearch from "./migrations/006_payment_search";
+import * as apiKeyNames from "./migrations/009_api_key_names";
 
 /**
  * The schema's versions in order. Listed here rather than read from a folder so that bundles and ts-node agree.
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "004_dashboard_sign_in": dashboardSignIn,
   "005_payments_by_expiry": paymentsByExpiry,
   "006_payment_search": paymentSearch,
+  "009_api_key_names": apiKeyNames,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
