@@ -10,7 +10,10 @@ import { dashboardAccess, newSignInNonce, signIn } from "../ledger/dashboardSign
 import type { GatewayContext } from "../ledger/gatewayContext";
 import { SignInRefused, signInMessageText, type SignInExpectations } from "../ledger/signInMessage";
 import { DashboardGuard } from "./dashboardGuard";
+import { API_KEYS_SECTION } from "./apiKeysSection";
 import { dashboardKeyRoutes, type KeyOwnerCache } from "./dashboardKeyRoutes";
+import { dashboardOverviewRoutes, overviewOf } from "./dashboardOverviewRoutes";
+import { overviewSection } from "./overviewSection";
 import { dashboardPaymentRoutes } from "./dashboardPaymentRoutes";
 import { signedInPage, signInPage } from "./dashboardPage";
 import { browserBundle } from "../web/browserBundle";
@@ -71,14 +74,17 @@ export function dashboardRoutes(app: FastifyInstance, context: GatewayContext, o
 
   api.get("/dashboard", { schema: { hide: true } }, async (request, reply) => {
     const { session, revoked } = await guard.session(request, reply);
-    if (session)
+    if (session) {
+      const overview = overviewSection(await overviewOf(context, session.merchant.id, now()), context.tokens);
       return sendPage(
         reply,
         signedInPage(
           session,
           context.tokens.map((token) => token.symbol),
+          { before: overview, after: API_KEYS_SECTION },
         ),
       );
+    }
     const notice = revoked
       ? `You were signed out: ${revoked.address} is no longer an authorised signer of ${revoked.merchant.name} on the escrow.`
       : guard.presentedId(request)
@@ -161,5 +167,6 @@ export function dashboardRoutes(app: FastifyInstance, context: GatewayContext, o
 
   dashboardPaymentRoutes(app, context, guard);
   dashboardKeyRoutes(app, context, guard, options.keyOwners);
+  dashboardOverviewRoutes(app, context, guard, now);
   return guard;
 }

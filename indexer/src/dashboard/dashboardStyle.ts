@@ -44,5 +44,14 @@ th,td{text-align:left;padding:.5rem;border-bottom:1px solid #ddd;white-space:now
 .note{color:#555}
 #dashboard-status[data-state=error]{padding:.75rem;border-radius:.5rem;background:#fdecec;color:#8a1c1c}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+figure{margin:1rem 0}
+figcaption{color:#555;font-size:.9rem}
+.chart{width:100%;height:auto;display:block}
+.chart-bar{fill:#1a56db}
+.chart-axis{stroke:#888}
+.chart-label{font-size:12px;fill:#333}
+.health{padding:.75rem;border-radius:.5rem;background:#e3f6e8}
+.health[data-state=behind],.health[data-state=unknown]{background:#fff7e0}
+.new-key{padding:.75rem;border-radius:.5rem;background:#fff7e0;margin:1rem 0}
 @media (max-width:30rem){.account{grid-template-columns:1fr}.account dd{margin-bottom:.5rem}}
 `;
