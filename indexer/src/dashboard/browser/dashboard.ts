@@ -9,6 +9,7 @@ import { BaseError, createClient, custom, UserRejectedRequestError, type EIP1193
 // The actions one by one rather than a wallet client: the bundle keeps only what it calls.
 import { requestAddresses, signMessage } from "viem/actions";
 import { signInMessageText } from "../../ledger/signInMessage";
+import { startApiKeys } from "./apiKeys";
 import { problemOf } from "./elements";
 import { startPaymentList } from "./paymentList";
 import { showPaymentPage } from "./paymentPage";
@@ -21,6 +22,7 @@ const signOut = document.getElementById("sign-out") as HTMLButtonElement | null;
 if (signOut) signOut.addEventListener("click", () => void leave(signOut));
 
 if (document.getElementById("payments")) startPayments();
+if (document.getElementById("api-keys")) startApiKeys({ [CSRF_HEADER]: document.querySelector<HTMLMetaElement>("meta[name=openpay-csrf]")?.content ?? "" });
 
 /** The list, and a payment's page in its place when the address names one; back and forward move between them. */
 function startPayments(): void {
