@@ -222,6 +222,34 @@ async function main() {
       if (result.p99 > TARGET_P99_MS) await explain(slowestQuery);
     }
 
+    // At a glance: the last 30 days' tallies and the indexer's health (its checkpoint and the chain's head), as the
+    // signed-in page reads them; "payments per page" is the payments the 30 days' figures count.
+    const overview = async () => {
+      const answer = await fetch(`${stack.url}/dashboard/api/overview`, { headers: { cookie: session.cookie } });
+      const body = (await answer.json()) as { periods?: { last_30_days: { created: number } } };
+      if (answer.status !== 200 || !body.periods) throw new Error(`overview: ${answer.status} ${JSON.stringify(body)}`);
+      return body.periods.last_30_days.created;
+    };
+    for (let i = 0; i < 5; i++) await overview();
+    const overviewTimes: number[] = [];
+    let counted = 0;
+    for (let i = 0; i < REQUESTS; i++) {
+      const started = performance.now();
+      counted = await overview();
+      overviewTimes.push(performance.now() - started);
+    }
+    overviewTimes.sort((a, b) => a - b);
+    const glance = {
+      name: "At a glance (GET /dashboard/api/overview)",
+      example: "",
+      p50: percentile(overviewTimes, 0.5),
+      p99: percentile(overviewTimes, 0.99),
+      max: overviewTimes.at(-1)!,
+      rows: counted,
+    };
+    timed.push(glance);
+    console.log(`  ${glance.name}: p50 ${fixed(glance.p50)} ms, p99 ${fixed(glance.p99)} ms, ${counted} payments in the 30 days`);
+
     // The export: a time window holding about EXPORT_ROWS of the merchant's payments, read as a browser downloads it.
     const from = timeOf(Math.floor((PAYMENTS - EXPORT_ROWS) / 2));
     const to = new Date(from.getTime() + (EXPORT_ROWS / PAYMENTS) * DAYS * 86_400_000);

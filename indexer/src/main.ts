@@ -221,7 +221,8 @@ async function startMerchantRoles(
         logger: logger.child({ component: "api" }),
         routes: [
           (app) => checkoutRoutes(app, context),
-          (app) => void dashboardRoutes(app, context, { gatewaySigner: context.intents.address, demoSignIn: config.dashboardDemoSignIn }),
+          (app) =>
+            void dashboardRoutes(app, context, { gatewaySigner: context.intents.address, demoSignIn: config.dashboardDemoSignIn, keyOwners: context.auth }),
         ],
       });
     } catch (error) {

@@ -1,9 +1,9 @@
 /**
  * Merchants and their API keys, for the operator: `npm run merchant -- <command>`.
  *
- *   create --name <name> --address <0x…> [--mode test|live]   a merchant and its first key (printed once)
- *   key --merchant <mer_…> [--mode test|live]                  another key for a merchant
- *   revoke --key <key_…>                                       a key stops working (within 30 s in running APIs)
+ *   create --name <name> --address <0x…> [--mode test|live] [--key-name <name>]   a merchant and its first key (printed once)
+ *   key --merchant <mer_…> [--mode test|live] [--key-name <name>]                another key for a merchant
+ *   revoke --key <key_…>                                       a key stops working (at once in running APIs)
  *   list                                                        merchants and their keys' prefixes
  *
  * Reads DATABASE_URL, or DATA_DIR for PGlite, like the other processes. Errors print one line and exit 1.
@@ -12,14 +12,29 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { getAddress, isAddress } from "viem";
 import { openStore } from "../store/database";
-import { createApiKey, createMerchant, revokeApiKey } from "../store/merchantStore";
+import { ApiError } from "../ledger/apiErrors";
+import { issueKey, keyName, revokeKey } from "../ledger/apiKeyIssuance";
+import { createMerchant } from "../store/merchantStore";
 
-const USAGE = `usage: npm run merchant -- create --name <name> --address <0x…> [--mode test|live]
-       npm run merchant -- key --merchant <mer_…> [--mode test|live]
+const USAGE = `usage: npm run merchant -- create --name <name> --address <0x…> [--mode test|live] [--key-name <name>]
+       npm run merchant -- key --merchant <mer_…> [--mode test|live] [--key-name <name>]
        npm run merchant -- revoke --key <key_…>
        npm run merchant -- list`;
 
 class CommandError extends Error {}
+
+/** The name a key made here has unless --key-name gives one (the dashboard lists keys by name). */
+const COMMAND_KEY_NAME = "Made with npm run merchant";
+
+/** Runs a rule of the ledger, its refusal told as the command's option `option`. */
+async function asOption<T>(option: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof ApiError) throw new CommandError(`${option}: ${error.message.replace(/^\S+: /, "")}`);
+    throw error;
+  }
+}
 
 function mode(value: string | undefined): "test" | "live" {
   if (value === undefined || value === "test" || value === "live") return value ?? "test";
@@ -30,7 +45,14 @@ async function run(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   const { values } = parseArgs({
     args: rest,
-    options: { name: { type: "string" }, address: { type: "string" }, mode: { type: "string" }, merchant: { type: "string" }, key: { type: "string" } },
+    options: {
+      name: { type: "string" },
+      address: { type: "string" },
+      mode: { type: "string" },
+      merchant: { type: "string" },
+      key: { type: "string" },
+      "key-name": { type: "string" },
+    },
     strict: true,
   });
   const url = process.env.DATABASE_URL?.trim() || undefined;
@@ -42,9 +64,11 @@ async function run(argv: string[]): Promise<void> {
         if (!values.address || !isAddress(values.address, { strict: false })) {
           throw new CommandError(`--address: the merchant's address on chain (0x and 40 hex digits), got "${values.address ?? ""}"`);
         }
+        // Checked before the merchant is made, so that a refused name leaves nothing half made.
+        const named = await asOption("--key-name", async () => keyName(values["key-name"] ?? COMMAND_KEY_NAME));
         const merchant = await createMerchant(store.db, { name: values.name.trim(), address: getAddress(values.address) });
-        const key = await createApiKey(store.db, merchant.id, mode(values.mode));
-        console.log(JSON.stringify({ merchant, key: key.key, key_id: key.id }, null, 2));
+        const key = await issueKey(store.db, merchant.id, mode(values.mode), named);
+        console.log(JSON.stringify({ merchant, key: key.key, key_id: key.record.id }, null, 2));
         console.error("The key is shown this once: store it now.");
         return;
       }
@@ -52,14 +76,15 @@ async function run(argv: string[]): Promise<void> {
         if (!values.merchant) throw new CommandError("--merchant: the merchant's id (mer_…) is required");
         const exists = await store.db.selectFrom("merchants").select("id").where("id", "=", values.merchant).executeTakeFirst();
         if (!exists) throw new CommandError(`--merchant: no merchant ${values.merchant}`);
-        const key = await createApiKey(store.db, values.merchant, mode(values.mode));
-        console.log(JSON.stringify({ key: key.key, key_id: key.id }, null, 2));
+        const key = await asOption("--key-name", () => issueKey(store.db, values.merchant!, mode(values.mode), values["key-name"] ?? COMMAND_KEY_NAME));
+        console.log(JSON.stringify({ key: key.key, key_id: key.record.id }, null, 2));
         console.error("The key is shown this once: store it now.");
         return;
       }
       case "revoke": {
         if (!values.key) throw new CommandError("--key: the key's id (key_…) is required");
-        if (!(await revokeApiKey(store.db, values.key))) throw new CommandError(`--key: no active key ${values.key}`);
+        const keyId = values.key;
+        await asOption("--key", () => revokeKey(store.db, keyId));
         console.log(`revoked ${values.key}`);
         return;
       }
@@ -67,7 +92,7 @@ async function run(argv: string[]): Promise<void> {
         const rows = await store.db
           .selectFrom("merchants as m")
           .leftJoin("api_keys as k", "k.merchant_id", "m.id")
-          .select(["m.id", "m.name", "m.address", "k.id as key_id", "k.prefix", "k.mode", "k.revoked_at"])
+          .select(["m.id", "m.name", "m.address", "k.id as key_id", "k.name as key_name", "k.prefix", "k.mode", "k.last_used_at", "k.revoked_at"])
           .orderBy("m.created_at")
           .execute();
         console.log(JSON.stringify(rows, null, 2));

@@ -1,13 +1,17 @@
 import { normalizeIP } from "@fastify/rate-limit";
 import type { FastifyRequest } from "fastify";
-import { findKeyOwner, type KeyOwner } from "../store/merchantStore";
+import { findKeyOwner, recordKeyUse, type KeyOwner } from "../store/merchantStore";
 import type { Db } from "../store/paymentStore";
 import { ApiError } from "../ledger/apiErrors";
 import { modeOfKey } from "../payments/apiKeys";
 import { AuthFailureLimit } from "./authFailureLimit";
+import { KeyLastUse } from "./keyLastUse";
 import type { Mode } from "../payments/paymentResource";
 
-/** How long a key's owner is remembered in memory: a revoked key stops working within this time. */
+/**
+ * How long a key's owner is remembered in memory. A revocation is announced (ledger/apiKeyIssuance.ts) and forgotten
+ * at once; should the announcement be lost, a revoked key stops working within this time.
+ */
 export const KEY_CACHE_MS = 30_000;
 
 /** The client's address as limits count it: an IPv6 client by its /64 (it has many addresses), as @fastify/rate-limit does. */
@@ -16,18 +20,32 @@ export const clientAddress = (request: FastifyRequest): string => normalizeIP(re
 /**
  * Finds the merchant a request's `Authorization: Bearer op_…` key belongs to. Owners are cached for KEY_CACHE_MS
  * so that a request costs no key lookup; only keys that exist are cached, so guessing cannot fill the cache. Keys are
- * looked up in the database only for addresses within their allowance of failed lookups (AuthFailureLimit).
+ * looked up in the database only for addresses within their allowance of failed lookups (AuthFailureLimit). Each
+ * authenticated request tells `lastUse`, which writes a key's last use at most once a minute, off the request's path.
  */
 export class Authenticator {
   private readonly cache = new Map<string, { owner: KeyOwner; until: number }>();
   private readonly inFlight = new Map<string, Promise<KeyOwner | undefined>>();
+  readonly lastUse: KeyLastUse;
 
   constructor(
     private readonly db: Db,
     private readonly serverMode: Mode,
     private readonly chainId: number,
     private readonly failures = new AuthFailureLimit(),
-  ) {}
+  ) {
+    this.lastUse = new KeyLastUse((keyId, at) => recordKeyUse(db, keyId, at));
+  }
+
+  /** Forgets the cached owner of a revoked key: its next request is looked up, and refused. */
+  forget(keyId: string): void {
+    for (const [key, cached] of this.cache) if (cached.owner.keyId === keyId) this.cache.delete(key);
+  }
+
+  /** Forgets every cached owner: revocations may have been missed (the database's LISTEN was lost). */
+  forgetAll(): void {
+    this.cache.clear();
+  }
 
   async owner(request: FastifyRequest): Promise<KeyOwner> {
     const header = request.headers.authorization;
@@ -46,10 +64,14 @@ export class Authenticator {
       );
     }
     const cached = this.cache.get(key);
-    if (cached && cached.until > Date.now()) return cached.owner;
+    if (cached && cached.until > Date.now()) {
+      this.lastUse.used(cached.owner.keyId);
+      return cached.owner;
+    }
     const owner = await this.lookUp(clientAddress(request), key);
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(key, { owner, until: Date.now() + KEY_CACHE_MS });
+    this.lastUse.used(owner.keyId);
     return owner;
   }
 

@@ -3,6 +3,8 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { jsonSchemaTransform, jsonSchemaTransformObject } from "fastify-type-provider-zod";
+import { KEY_CHANNEL } from "../ledger/apiKeyIssuance";
+import { RESYNC } from "../store/database";
 import type { KeyOwner } from "../store/merchantStore";
 import type { ApiContext } from "./apiContext";
 import { ApiError } from "../ledger/apiErrors";
@@ -168,6 +170,18 @@ export async function buildMerchantApi(context: ApiContext, options: MerchantApi
   await app.register(swaggerUi, { routePrefix: "/docs", staticCSP: true });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   app.get("/health", { schema: { hide: true } }, async () => ({ ok: true }));
+
+  // Revoked keys, announced by whichever process revoked them (the dashboard, npm run merchant): their cached owners
+  // go at once. Should the LISTEN session have been lost meanwhile, every cached owner goes. The last uses still being
+  // written are waited for on close.
+  let stopListening: (() => Promise<void>) | undefined;
+  app.addHook("onReady", async () => {
+    stopListening = await context.listen(KEY_CHANNEL, (keyId) => (keyId === RESYNC ? context.auth.forgetAll() : context.auth.forget(keyId)));
+  });
+  app.addHook("onClose", async () => {
+    await stopListening?.();
+    await context.auth.lastUse.flushed();
+  });
 
   paymentRoutes(app, context);
   webhookRoutes(app, context);

@@ -3,7 +3,7 @@ import { PAYMENT_STATUSES } from "../payments/statuses";
 import { moneySection } from "./moneySection";
 import { webhookSection } from "./webhookSection";
 
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+export const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 
 /**
  * The head of every dashboard page: its style and script are served beside it (the CSP allows nothing else), and a
@@ -54,9 +54,10 @@ const roleText = { merchant: "the merchant's address", signer: "an authorised si
 
 /**
  * The signed-in dashboard: who is signed in to which merchant, the way out, and the payments (the filter form is here;
- * the script fills the list and a payment's page from /dashboard/api/…). `tokens` are the symbols the gateway takes.
+ * the script fills the list and a payment's page from /dashboard/api/…). `tokens` are the symbols the gateway takes;
+ * `sections` go before and after the payments (the overview, the API keys).
  */
-export function signedInPage(session: DashboardSession, tokens: readonly string[]): string {
+export function signedInPage(session: DashboardSession, tokens: readonly string[], sections: { before?: string; after?: string } = {}): string {
   const { merchant } = session;
   const options = (values: readonly string[]) => values.map((value) => `<option value="${escapeHtml(value)}">${escapeHtml(value)}</option>`).join("");
   return page(
@@ -72,6 +73,7 @@ export function signedInPage(session: DashboardSession, tokens: readonly string[
     <dt>Signed in as</dt><dd><code id="signed-in-address">${escapeHtml(session.address)}</code> <span class="role">(${roleText[session.role]})</span></dd>
   </dl>
   <section id="dashboard-content" aria-label="Your shop">
+    ${sections.before ?? ""}
     ${moneySection}
     <section id="payments" aria-labelledby="payments-heading">
       <h2 id="payments-heading" tabindex="-1">Payments</h2>
@@ -100,6 +102,7 @@ export function signedInPage(session: DashboardSession, tokens: readonly string[
     </section>
     <section id="payment-page" aria-labelledby="payment-heading" hidden></section>
     ${webhookSection()}
+    ${sections.after ?? ""}
   </section>
   <p id="dashboard-status" role="status" aria-live="polite"></p>
 </main>`,

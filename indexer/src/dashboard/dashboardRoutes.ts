@@ -11,6 +11,10 @@ import type { GatewayContext } from "../ledger/gatewayContext";
 import { SignInRefused, signInMessageText, type SignInExpectations } from "../ledger/signInMessage";
 import { DashboardGuard } from "./dashboardGuard";
 import { dashboardMoneyRoutes } from "./dashboardMoneyRoutes";
+import { API_KEYS_SECTION } from "./apiKeysSection";
+import { dashboardKeyRoutes, type KeyOwnerCache } from "./dashboardKeyRoutes";
+import { dashboardOverviewRoutes, overviewOf } from "./dashboardOverviewRoutes";
+import { overviewSection } from "./overviewSection";
 import { dashboardPaymentRoutes } from "./dashboardPaymentRoutes";
 import { dashboardWebhookRoutes } from "./dashboardWebhookRoutes";
 import type { EndpointPorts } from "../ledger/webhookEndpoints";
@@ -31,6 +35,8 @@ export interface DashboardOptions {
    * only (config.ts refuses it on any other). Without it that route is a 404.
    */
   demoSignIn?: Address;
+  /** The API's cached key owners in this process, so that a key revoked in the dashboard stops working at once. */
+  keyOwners?: KeyOwnerCache;
 }
 
 const signInBody = z.strictObject({
@@ -71,14 +77,17 @@ export function dashboardRoutes(app: FastifyInstance, context: GatewayContext & 
 
   api.get("/dashboard", { schema: { hide: true } }, async (request, reply) => {
     const { session, revoked } = await guard.session(request, reply);
-    if (session)
+    if (session) {
+      const overview = overviewSection(await overviewOf(context, session.merchant.id, now()), context.tokens);
       return sendPage(
         reply,
         signedInPage(
           session,
           context.tokens.map((token) => token.symbol),
+          { before: overview, after: API_KEYS_SECTION },
         ),
       );
+    }
     const notice = revoked
       ? `You were signed out: ${revoked.address} is no longer an authorised signer of ${revoked.merchant.name} on the escrow.`
       : guard.presentedId(request)
@@ -162,5 +171,7 @@ export function dashboardRoutes(app: FastifyInstance, context: GatewayContext & 
   dashboardPaymentRoutes(app, context, guard);
   dashboardMoneyRoutes(app, context, guard);
   dashboardWebhookRoutes(app, context, guard);
+  dashboardKeyRoutes(app, context, guard, options.keyOwners);
+  dashboardOverviewRoutes(app, context, guard, now);
   return guard;
 }

@@ -66,5 +66,14 @@ h4{font-size:1rem;margin:1rem 0 .25rem}
 #delivery-detail{border-top:2px solid #ddd;margin-top:1rem}
 .attempt-details .attempts{list-style:none;padding-left:0}
 h3:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}
+figure{margin:1rem 0}
+figcaption{color:#555;font-size:.9rem}
+.chart{width:100%;height:auto;display:block}
+.chart-bar{fill:#1a56db}
+.chart-axis{stroke:#888}
+.chart-label{font-size:12px;fill:#333}
+.health{padding:.75rem;border-radius:.5rem;background:#e3f6e8}
+.health[data-state=behind],.health[data-state=unknown]{background:#fff7e0}
+.new-key{padding:.75rem;border-radius:.5rem;background:#fff7e0;margin:1rem 0}
 @media (max-width:30rem){.account{grid-template-columns:1fr}.account dd{margin-bottom:.5rem}}
 `;

@@ -24,16 +24,66 @@ export async function createMerchant(db: Db, { name, address }: { name: string; 
 }
 
 /** Issues an API key for a merchant; the key is returned once and only its hash is kept. */
-export async function createApiKey(db: Db, merchantId: string, mode: Mode): Promise<{ id: string; key: string; prefix: string }> {
+export async function createApiKey(db: Db, merchantId: string, mode: Mode, name = ""): Promise<{ id: string; key: string; prefix: string; createdAt: Date }> {
   const { key, hash, prefix } = newApiKey(mode);
   const id = `key_${randomBytes(8).toString("hex")}`;
-  await db.insertInto("api_keys").values({ id, merchant_id: merchantId, mode, key_hash: hash, prefix }).execute();
-  return { id, key, prefix };
+  const row = await db
+    .insertInto("api_keys")
+    .values({ id, merchant_id: merchantId, mode, key_hash: hash, prefix, name })
+    .returning("created_at")
+    .executeTakeFirstOrThrow();
+  return { id, key, prefix, createdAt: new Date(row.created_at) };
 }
 
-export async function revokeApiKey(db: Db, keyId: string): Promise<boolean> {
-  const result = await db.updateTable("api_keys").set({ revoked_at: new Date() }).where("id", "=", keyId).where("revoked_at", "is", null).executeTakeFirst();
+/** Revokes an active key, of `merchantId` only when given; false when there is no such active key. */
+export async function revokeApiKey(db: Db, keyId: string, merchantId?: string): Promise<boolean> {
+  let update = db.updateTable("api_keys").set({ revoked_at: new Date() }).where("id", "=", keyId).where("revoked_at", "is", null);
+  if (merchantId !== undefined) update = update.where("merchant_id", "=", merchantId);
+  const result = await update.executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
+}
+
+/** A key as its merchant sees it: never the key itself, which is not kept. */
+export interface ApiKeyRecord {
+  id: string;
+  name: string;
+  prefix: string;
+  mode: Mode;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+/** A merchant's keys of `mode`, newest first, revoked ones too. */
+export async function listApiKeys(db: Db, merchantId: string, mode: Mode): Promise<ApiKeyRecord[]> {
+  const rows = await db
+    .selectFrom("api_keys")
+    .select(["id", "name", "prefix", "mode", "created_at", "last_used_at", "revoked_at"])
+    .where("merchant_id", "=", merchantId)
+    .where("mode", "=", mode)
+    .orderBy("created_at", "desc")
+    .orderBy("id", "desc")
+    .execute();
+  const time = (value: Date | string | null) => (value === null ? null : new Date(value));
+  return rows.map((row) => ({
+    id: row.id,
+    name: row.name,
+    prefix: row.prefix,
+    mode: row.mode as Mode,
+    createdAt: new Date(row.created_at),
+    lastUsedAt: time(row.last_used_at),
+    revokedAt: time(row.revoked_at),
+  }));
+}
+
+/** Records that a key was used at `at`; an earlier time never overwrites a later one. */
+export async function recordKeyUse(db: Db, keyId: string, at: Date): Promise<void> {
+  await db
+    .updateTable("api_keys")
+    .set({ last_used_at: at })
+    .where("id", "=", keyId)
+    .where((eb) => eb.or([eb("last_used_at", "is", null), eb("last_used_at", "<", at)]))
+    .execute();
 }
 
 /** The owner of an unrevoked key, found by the key's hash. */

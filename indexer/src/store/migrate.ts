@@ -7,6 +7,7 @@ import * as paymentsByExpiry from "./migrations/005_payments_by_expiry";
 import * as paymentSearch from "./migrations/006_payment_search";
 import * as paymentsListed from "./migrations/007_payments_listed";
 import * as attemptRequestResponse from "./migrations/008_attempt_request_response";
+import * as apiKeyNames from "./migrations/009_api_key_names";
 
 /**
  * The schema's versions in order. Listed here rather than read from a folder so that bundles and ts-node agree.
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "006_payment_search": paymentSearch,
   "007_payments_listed": paymentsListed,
   "008_attempt_request_response": attemptRequestResponse,
+  "009_api_key_names": apiKeyNames,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

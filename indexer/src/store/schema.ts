@@ -179,6 +179,9 @@ export interface ApiKeysTable {
   prefix: string;
   created_at: Timestamp;
   revoked_at: Timestamp | null;
+  /** The merchant's name for the key ("" for keys made before keys had names). */
+  name: Generated<string>;
+  last_used_at: Timestamp | null;
 }
 
 /** What the merchant asked for with a payment, beside its signed terms in `payments`. */

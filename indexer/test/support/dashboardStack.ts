@@ -64,7 +64,15 @@ export async function startDashboardStack(
     rateLimit: 10_000,
     rateWindowMs: 1000,
     logger: false,
-    routes: [(app) => void dashboardRoutes(app, context, { gatewaySigner: context.intents.address, now: () => new Date(Date.now() + offset), demoSignIn })],
+    routes: [
+      (app) =>
+        void dashboardRoutes(app, context, {
+          gatewaySigner: context.intents.address,
+          now: () => new Date(Date.now() + offset),
+          demoSignIn,
+          keyOwners: context.auth,
+        }),
+    ],
   });
   await app.listen({ host: "127.0.0.1", port });
   const merchant = await createMerchant(store.db, { name: "Demo shop", address: chain.record.demoMerchant!.merchant });

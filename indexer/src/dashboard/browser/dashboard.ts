@@ -10,6 +10,7 @@ import { BaseError, createClient, custom, UserRejectedRequestError, type EIP1193
 import { requestAddresses, signMessage } from "viem/actions";
 import { signInMessageText } from "../../ledger/signInMessage";
 import { sendChange } from "./changeRequest";
+import { startApiKeys } from "./apiKeys";
 import { problemOf } from "./elements";
 import { startMoney } from "./money";
 import { startPaymentList } from "./paymentList";
@@ -24,6 +25,7 @@ if (signOut) signOut.addEventListener("click", () => void leave(signOut));
 if (document.getElementById("payments")) startPayments();
 startMoney();
 if (document.getElementById("webhooks")) startWebhooks();
+if (document.getElementById("api-keys")) startApiKeys({ "x-openpay-csrf": document.querySelector<HTMLMetaElement>("meta[name=openpay-csrf]")?.content ?? "" });
 
 /** The list, and a payment's page in its place when the address names one; back and forward move between them. */
 function startPayments(): void {
