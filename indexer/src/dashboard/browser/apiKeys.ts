@@ -3,6 +3,7 @@
  * key is shown in the page this once, never stored by it, and gone on reload), and each active key's Revoke button.
  */
 import { element, problemOf, say } from "./elements";
+import { sendChange } from "./changeRequest";
 
 interface KeyJson {
   id: string;
@@ -16,8 +17,8 @@ interface KeyJson {
 
 const time = (iso: string | null, none: string) => (iso ? new Date(iso).toISOString().replace("T", " ").slice(0, 16) : none);
 
-/** Fills the list and wires the form; `csrf` is the header the state-changing requests carry. */
-export function startApiKeys(csrf: Record<string, string>): void {
+/** Fills the list and wires the form. */
+export function startApiKeys(): void {
   const form = document.getElementById("create-key") as HTMLFormElement;
   const body = document.querySelector("#key-list tbody")!;
   const shown = document.getElementById("new-key")!;
@@ -48,11 +49,8 @@ export function startApiKeys(csrf: Record<string, string>): void {
     event.preventDefault();
     const name = String(new FormData(form).get("name") ?? "");
     void (async () => {
-      const answer = await fetch("/dashboard/api/keys", {
-        method: "POST",
-        headers: { "content-type": "application/json", ...csrf },
-        body: JSON.stringify({ name }),
-      });
+      const answer = await sendChange("POST", "/dashboard/api/keys", { name });
+      if (!answer) return say("Key not created: the gateway did not answer.", true);
       if (!answer.ok) return say(`Key not created: ${await problemOf(answer)}`, true);
       const { key, api_key } = (await answer.json()) as { key: string; api_key: KeyJson };
       value.textContent = key;
@@ -68,10 +66,10 @@ export function startApiKeys(csrf: Record<string, string>): void {
     if (!button) return;
     button.disabled = true;
     void (async () => {
-      const answer = await fetch(`/dashboard/api/keys/${encodeURIComponent(button.dataset.key!)}/revoke`, { method: "POST", headers: csrf });
-      if (!answer.ok) {
+      const answer = await sendChange("POST", `/dashboard/api/keys/${encodeURIComponent(button.dataset.key!)}/revoke`);
+      if (!answer?.ok) {
         button.disabled = false;
-        return say(`Key not revoked: ${await problemOf(answer)}`, true);
+        return say(`Key not revoked: ${answer ? await problemOf(answer) : "the gateway did not answer."}`, true);
       }
       await load();
       say("Key revoked: the API refuses it from now on.");

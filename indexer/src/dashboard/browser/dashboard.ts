@@ -25,7 +25,7 @@ if (signOut) signOut.addEventListener("click", () => void leave(signOut));
 if (document.getElementById("payments")) startPayments();
 startMoney();
 if (document.getElementById("webhooks")) startWebhooks();
-if (document.getElementById("api-keys")) startApiKeys({ "x-openpay-csrf": document.querySelector<HTMLMetaElement>("meta[name=openpay-csrf]")?.content ?? "" });
+if (document.getElementById("api-keys")) startApiKeys();
 
 /** The list, and a payment's page in its place when the address names one; back and forward move between them. */
 function startPayments(): void {
