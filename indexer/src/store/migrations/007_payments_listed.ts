@@ -10,7 +10,8 @@ import { sql, type Kysely } from "kysely";
  * stay in their one row.
  *
  * The indexes are in the list's order after the filters' equalities, and carry the filtered columns (INCLUDE) so
- * that a page is found by an index-only walk: all of them, then status, then token (any case), then status and token,
+ * that a page is found by an index-only walk (the first also carries what "At a glance" tallies over a month of
+ * payments: store/paymentTallies.ts): all of them, then status, then token (any case), then status and token,
  * where a combination with no payment (an expired payment has no token) is an empty range, not a walk. By amount: an
  * amount range matching few payments (or none: above the largest) is read as a range and sorted, rather than walked
  * to the end of the list. Only API payments (merchant_id set) are in them. The indexes they replace served only the
@@ -23,7 +24,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     from payment_requests r where r.chain_id = p.chain_id and r.payment_id = p.id`.execute(db);
   const listed = "where merchant_id is not null";
   await sql
-    .raw(`create index payments_listed on payments (chain_id, merchant_id, mode, created_at, id) include (status, token, amount_usd) ${listed}`)
+    .raw(
+      `create index payments_listed on payments (chain_id, merchant_id, mode, created_at, id) include (status, previous_status, token, amount_usd, paid_amount) ${listed}`,
+    )
     .execute(db);
   await sql
     .raw(`create index payments_listed_by_status on payments (chain_id, merchant_id, mode, status, created_at, id) include (token, amount_usd) ${listed}`)
