@@ -72,6 +72,9 @@ export function signedInPage(session: DashboardSession, tokens: readonly string[
     <dt>Merchant address</dt><dd><code id="merchant-address">${escapeHtml(merchant.address)}</code></dd>
     <dt>Signed in as</dt><dd><code id="signed-in-address">${escapeHtml(session.address)}</code> <span class="role">(${roleText[session.role]})</span></dd>
   </dl>
+  <nav class="sections" aria-label="Dashboard sections">
+    <a href="#overview">At a glance</a> <a href="#money">Money</a> <a href="#payments">Payments</a> <a href="#webhooks">Webhooks</a> <a href="#api-keys">API keys</a>
+  </nav>
   <section id="dashboard-content" aria-label="Your shop">
     ${sections.before ?? ""}
     ${moneySection}

@@ -9,6 +9,8 @@ button:disabled{opacity:.6;cursor:progress}
 button:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}
 .bar{display:flex;justify-content:space-between;align-items:center;gap:1rem;padding:.5rem 1rem;background:#111;color:#fff}
 .bar button{background:transparent;border-color:#fff}
+.sections{display:flex;flex-wrap:wrap;gap:.25rem 1rem;margin:0 0 1rem}
+.sections a{padding:.5rem 0;min-height:44px}
 .brand{font-weight:700}
 .account{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0 0 1rem}
 .account dt{color:#555}
