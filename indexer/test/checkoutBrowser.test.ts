@@ -6,7 +6,7 @@ import path from "node:path";
 import hre from "hardhat";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { expire } from "../../scripts/operator/expire";
-import { decodeQr, fullPageScreenshot, injectWallet, launchChromium } from "./support/browser";
+import { decodeQr, pageScreenshot, injectWallet, launchChromium } from "./support/browser";
 import { catchUp, localIndexer, mine, mineAt, useLocalChain } from "./support/localChain";
 import { createdPayment, freshStackEachTest, payOnChain } from "./support/merchantApiHelpers";
 import { call } from "./support/merchantApiStack";
@@ -66,7 +66,7 @@ describe("hosted checkout in a real browser (Chromium)", function () {
     expect(requested.length).to.be.greaterThan(2);
     for (const url of requested) expect(url.startsWith(`${fixture().api.url}/`), url).to.equal(true);
   };
-  const screenshot = (page: Page, name: string) => fullPageScreenshot(page, `checkout-${name}`);
+  const screenshot = (page: Page, name: string) => pageScreenshot(page, `checkout-${name}`);
   /** Nothing on the page asks for money: no QR code, amount to send, copy button, token choice or wallet button. */
   const expectNothingAsked = async (page: Page) => {
     for (const selector of [".qr", "button.copy", "#options", "fieldset.tokens", "#wallet", "#send-only", ".amount-value"]) {

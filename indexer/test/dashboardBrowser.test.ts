@@ -4,7 +4,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import type { Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import type { Store } from "../src/store/database";
-import { launchChromium } from "./support/browser";
+import { pageScreenshot, launchChromium } from "./support/browser";
 import { injectKeyWallet, MERCHANT_KEY, startDashboardStack, type DashboardStack, type KeyWallet } from "./support/dashboardStack";
 import { createApiKey } from "../src/store/merchantStore";
 import { CHAIN_ID, catchUp, localIndexer, useLocalChain } from "./support/localChain";
@@ -58,6 +58,7 @@ describe("dashboard in a real browser (Chromium)", function () {
     const { page, wallet } = await open(MERCHANT_KEY);
 
     // The button is the page's first stop for the keyboard; the live region tells what happens.
+    await pageScreenshot(page, "dashboard-sign-in");
     await page.keyboard.press("Tab");
     expect(await page.evaluate(() => document.activeElement?.id)).to.equal("sign-in");
     expect(await page.locator("#sign-in-status").getAttribute("aria-live")).to.equal("polite");
@@ -101,6 +102,7 @@ describe("dashboard in a real browser (Chromium)", function () {
     await rows.nth(2).waitFor();
     expect(await rows.locator("td:nth-child(2)").allTextContents()).to.deep.equal(["shop-3", "shop-2", "shop-1"]);
     expect(await page.locator("#dashboard-status").textContent()).to.equal("3 payments shown.");
+    await pageScreenshot(page, "dashboard-payments", "#payments");
 
     // Filters by label, as a screen reader names them; the live region says what the list holds.
     await page.getByLabel("Status").selectOption("initiated");
@@ -145,6 +147,7 @@ describe("dashboard in a real browser (Chromium)", function () {
     expect(await page.locator("#transactions code").count()).to.equal(1);
     expect(await page.locator("#checkout-link").getAttribute("href")).to.equal(`${stack.url}/checkout/${made[1].id}`);
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).to.be.at.most(390);
+    await pageScreenshot(page, "dashboard-payment", "#payment-page");
 
     await page.goBack();
     await page.locator("#payments:not([hidden])").waitFor();

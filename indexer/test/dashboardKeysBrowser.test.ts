@@ -2,7 +2,7 @@ import { expect } from "chai";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import type { Store } from "../src/store/database";
 import { createApiKey } from "../src/store/merchantStore";
-import { fullPageScreenshot, launchChromium } from "./support/browser";
+import { pageScreenshot, launchChromium } from "./support/browser";
 import { injectKeyWallet, MERCHANT_KEY, startDashboardStack, type DashboardStack } from "./support/dashboardStack";
 import { CHAIN_ID, catchUp, localIndexer, mine, SETTINGS, useLocalChain } from "./support/localChain";
 import { payOnChain } from "./support/merchantApiHelpers";
@@ -74,7 +74,7 @@ describe("dashboard API keys and overview in a real browser (Chromium)", functio
     expect(await page.locator("#new-key").isHidden()).to.equal(true);
     expect(await page.content()).to.not.include(key);
     expect(await row.locator(".last-used").textContent()).to.match(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$/);
-    await fullPageScreenshot(page, "dashboard-api-keys");
+    await pageScreenshot(page, "dashboard-api-keys", "#api-keys");
 
     await page.getByRole("button", { name: "Revoke Shop server" }).click();
     await page.locator("#dashboard-status", { hasText: "Key revoked" }).waitFor();
@@ -112,7 +112,7 @@ describe("dashboard API keys and overview in a real browser (Chromium)", functio
         .evaluate((bar) => getComputedStyle(bar).fill),
     ).to.equal("rgb(26, 86, 219)");
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).to.be.at.most(390);
-    await fullPageScreenshot(page, "dashboard-overview");
+    await pageScreenshot(page, "dashboard-overview", "#overview");
     expectOnlyOwnRequests();
   });
 });

@@ -5,7 +5,7 @@ import { decodeFunctionData, parseUnits, type Hex } from "viem";
 import { openPayEscrowAbi } from "../src/chain/escrowAbi";
 import type { Store } from "../src/store/database";
 import { createApiKey } from "../src/store/merchantStore";
-import { fullPageScreenshot, injectWallet, launchChromium } from "./support/browser";
+import { pageScreenshot, injectWallet, launchChromium } from "./support/browser";
 import { startDashboardStack, type DashboardStack } from "./support/dashboardStack";
 import { CHAIN_ID, catchUp, localIndexer, mine, useLocalChain } from "./support/localChain";
 import { payOnChain } from "./support/merchantApiHelpers";
@@ -100,7 +100,7 @@ describe("dashboard money in a real browser (Chromium)", function () {
     expect(BigInt(after.balance_units)).to.equal(BigInt(before.balance_units) - parseUnits("5", before.token.decimals));
     expect(await usdtCell(page, 2).textContent()).to.equal(after.confirmed);
     expect(after.confirmed).to.not.equal(before.confirmed);
-    await fullPageScreenshot(page, "dashboard-money");
+    await pageScreenshot(page, "dashboard-money", "#money");
     expectOnlyOwnRequests();
   });
 
@@ -142,7 +142,7 @@ describe("dashboard money in a real browser (Chromium)", function () {
     await page.locator("#dashboard-status[data-state=confirmed]", { hasText: "Confirmed: the refund of 10 USDT" }).waitFor();
     expect(await page.locator("#payment-status").textContent()).to.equal("partially refunded");
     expect((await call(stack, "GET", `/v1/payments/${paid.id}`, { key })).body.refunded_amount).to.equal("10");
-    await fullPageScreenshot(page, "dashboard-refund");
+    await pageScreenshot(page, "dashboard-refund", "#payment-page");
     expectOnlyOwnRequests();
   });
 
@@ -166,7 +166,7 @@ describe("dashboard money in a real browser (Chromium)", function () {
     const decoded = decodeFunctionData({ abi: openPayEscrowAbi, data });
     expect(decoded.functionName).to.equal("withdraw");
     expect(decoded.args).to.deep.equal([before.token.address, parseUnits("5", before.token.decimals)]);
-    await fullPageScreenshot(page, "dashboard-safe-proposal");
+    await pageScreenshot(page, "dashboard-safe-proposal", "#money");
     expectOnlyOwnRequests();
   });
 });

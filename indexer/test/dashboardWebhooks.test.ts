@@ -4,7 +4,7 @@ import { Webhook } from "standardwebhooks";
 import type { Store } from "../src/store/database";
 import { createApiKey } from "../src/store/merchantStore";
 import { WebhookWorker } from "../src/webhooks/deliveryWorker";
-import { fullPageScreenshot, launchChromium } from "./support/browser";
+import { pageScreenshot, launchChromium } from "./support/browser";
 import { injectKeyWallet, MERCHANT_KEY, signedInSession, startDashboardStack, type DashboardStack } from "./support/dashboardStack";
 import { CHAIN_ID, useLocalChain } from "./support/localChain";
 import { expectError, newMerchant } from "./support/merchantApiHelpers";
@@ -294,7 +294,7 @@ describe("dashboard webhooks", function () {
       await page.reload();
       await page.locator("#webhook-endpoints li.endpoint").waitFor();
       expect(await page.content()).to.not.include(secret.slice(6));
-      await fullPageScreenshot(page, "dashboard-webhooks");
+      await pageScreenshot(page, "dashboard-webhooks", "#webhooks");
 
       // Rotated: a new secret, shown once; the next delivery verifies with it alone.
       await endpointButton("rotate").click();
@@ -358,7 +358,7 @@ describe("dashboard webhooks", function () {
       expect(await page.locator("#delivery-detail").textContent())
         .to.include("Next retry")
         .and.include("responded 500");
-      await fullPageScreenshot(page, "dashboard-webhook-delivery");
+      await pageScreenshot(page, "dashboard-webhook-delivery", "#webhooks");
 
       // Fixed, and resent from the detail: a new delivery of the same event succeeds.
       receiver.answer = { status: 200, body: "ok" };

@@ -36,10 +36,14 @@ export async function launchChromium(): Promise<Browser> {
 const SCREENSHOT_TO_DOCS = process.env.SCREENSHOT === "1";
 const DOCS_IMAGES = path.join(__dirname, "..", "..", "..", "docs", "images");
 
-/** A full-page screenshot, checked to hold a rendered page; with SCREENSHOT=1 it also becomes docs/images/<name>.png. */
-export async function fullPageScreenshot(page: Page, name: string): Promise<void> {
+/**
+ * A screenshot of the whole page (full length), or of the element `selector` names, checked to hold a rendered page; with
+ * SCREENSHOT=1 it also becomes docs/images/<name>.png.
+ */
+export async function pageScreenshot(page: Page, name: string, selector?: string): Promise<void> {
   const file = path.join(mkdtempSync(path.join(tmpdir(), "open-pay-screenshot-")), `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  if (selector) await page.locator(selector).screenshot({ path: file });
+  else await page.screenshot({ path: file, fullPage: true });
   expect(statSync(file).size).to.be.greaterThan(10_000);
   if (SCREENSHOT_TO_DOCS) {
     mkdirSync(DOCS_IMAGES, { recursive: true });
