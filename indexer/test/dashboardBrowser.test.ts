@@ -1,10 +1,11 @@
 import { readFileSync } from "node:fs";
 import { expect } from "chai";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import type { Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import type { Store } from "../src/store/database";
-import { pageScreenshot, launchChromium } from "./support/browser";
+import { pageScreenshot } from "./support/browser";
+import { usePhoneBrowser } from "./support/phoneBrowser";
 import { injectKeyWallet, MERCHANT_KEY, startDashboardStack, type DashboardStack, type KeyWallet } from "./support/dashboardStack";
 import { createApiKey } from "../src/store/merchantStore";
 import { CHAIN_ID, catchUp, localIndexer, useLocalChain } from "./support/localChain";
@@ -15,44 +16,27 @@ import { openTestStore } from "./support/stores";
 describe("dashboard in a real browser (Chromium)", function () {
   this.timeout(120_000);
   const chain = useLocalChain();
-  let browser: Browser;
-  let context: BrowserContext;
+  const phone = usePhoneBrowser();
   let store: Store;
   let stack: DashboardStack;
-  /** Every URL the page asked for: all must be the gateway's own. */
-  let requested: string[] = [];
 
-  before(async function () {
-    browser = await launchChromium();
-  });
-  after(async function () {
-    await browser?.close();
-  });
   beforeEach(async function () {
     store = await openTestStore("postgres");
     stack = await startDashboardStack(chain(), store);
-    // A phone's screen.
-    context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
-    requested = [];
   });
   afterEach(async function () {
-    await context?.close();
     await stack?.close();
     await store?.close();
   });
 
   /** The dashboard in a new page, with a wallet holding `key` when given. */
   const open = async (key?: Hex): Promise<{ page: Page; wallet?: KeyWallet }> => {
-    const page = await context.newPage();
-    page.on("request", (request) => requested.push(request.url()));
+    const page = await phone.newPage();
     const wallet = key ? await injectKeyWallet(page, key, CHAIN_ID) : undefined;
     await page.goto(`${stack.url}/dashboard`);
     return { page, wallet };
   };
-  const expectOnlyOwnRequests = () => {
-    expect(requested.length).to.be.greaterThan(3);
-    for (const url of requested) expect(url.startsWith(`${stack.url}/`), url).to.equal(true);
-  };
+  const expectOnlyOwnRequests = () => phone.expectOnlyRequestsTo(stack.url);
 
   it("signs the merchant in from the keyboard with its wallet, shows the merchant, and signs out", async function () {
     const { page, wallet } = await open(MERCHANT_KEY);
@@ -73,7 +57,7 @@ describe("dashboard in a real browser (Chromium)", function () {
     );
     expect(wallet!.signed[0]).to.include(`Chain ID: ${CHAIN_ID}`);
     // The session cookie is out of the page's reach, and goes to the dashboard only.
-    const [cookie] = await context.cookies();
+    const [cookie] = await phone.context().cookies();
     expect(cookie).to.include({ name: "openpay_dashboard", path: "/dashboard", httpOnly: true, sameSite: "Strict" });
     expect(await page.evaluate(() => document.cookie)).to.equal("");
     // Nothing wider than the phone's screen.
@@ -81,7 +65,7 @@ describe("dashboard in a real browser (Chromium)", function () {
 
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.locator("#sign-in").waitFor();
-    expect(await context.cookies()).to.deep.equal([]);
+    expect(await phone.context().cookies()).to.deep.equal([]);
     expectOnlyOwnRequests();
   });
 
@@ -163,7 +147,7 @@ describe("dashboard in a real browser (Chromium)", function () {
       /^Not signed in: 0x[0-9a-fA-F]{40} is neither a merchant of this gateway nor an authorised signer of one on the escrow/,
     );
     expect(await page.getByRole("button", { name: "Sign in with wallet" }).isEnabled()).to.equal(true);
-    expect(await context.cookies()).to.deep.equal([]);
+    expect(await phone.context().cookies()).to.deep.equal([]);
     expectOnlyOwnRequests();
   });
 
@@ -176,7 +160,7 @@ describe("dashboard in a real browser (Chromium)", function () {
       const status = page.locator('#sign-in-status[data-state="error"]', { hasText: expected });
       await status.waitFor();
       expect(await button.isEnabled()).to.equal(true);
-      expect(await context.cookies()).to.deep.equal([]);
+      expect(await phone.context().cookies()).to.deep.equal([]);
       return status.textContent();
     };
     const host = new URL(stack.url).host;

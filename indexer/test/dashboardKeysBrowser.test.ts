@@ -1,8 +1,9 @@
 import { expect } from "chai";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import type { Store } from "../src/store/database";
 import { createApiKey } from "../src/store/merchantStore";
-import { pageScreenshot, launchChromium } from "./support/browser";
+import { pageScreenshot } from "./support/browser";
+import { usePhoneBrowser } from "./support/phoneBrowser";
 import { injectKeyWallet, MERCHANT_KEY, startDashboardStack, type DashboardStack } from "./support/dashboardStack";
 import { CHAIN_ID, catchUp, localIndexer, mine, SETTINGS, useLocalChain } from "./support/localChain";
 import { payOnChain } from "./support/merchantApiHelpers";
@@ -12,46 +13,29 @@ import { openTestStore } from "./support/stores";
 describe("dashboard API keys and overview in a real browser (Chromium)", function () {
   this.timeout(120_000);
   const chain = useLocalChain();
-  let browser: Browser;
-  let context: BrowserContext;
+  const phone = usePhoneBrowser();
   let store: Store;
   let stack: DashboardStack;
-  /** Every URL the page asked for: all must be the gateway's own. */
-  let requested: string[] = [];
 
-  before(async function () {
-    browser = await launchChromium();
-  });
-  after(async function () {
-    await browser?.close();
-  });
   beforeEach(async function () {
     store = await openTestStore("postgres");
     stack = await startDashboardStack(chain(), store);
-    // A phone's screen.
-    context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
-    requested = [];
   });
   afterEach(async function () {
-    await context?.close();
     await stack?.close();
     await store?.close();
   });
 
   /** The dashboard, signed in with the merchant's wallet. */
   const signedIn = async (): Promise<Page> => {
-    const page = await context.newPage();
-    page.on("request", (request) => requested.push(request.url()));
+    const page = await phone.newPage();
     await injectKeyWallet(page, MERCHANT_KEY, CHAIN_ID);
     await page.goto(`${stack.url}/dashboard`);
     await page.getByRole("button", { name: "Sign in with wallet" }).click();
     await page.locator("#merchant-name").waitFor();
     return page;
   };
-  const expectOnlyOwnRequests = () => {
-    expect(requested.length).to.be.greaterThan(3);
-    for (const url of requested) expect(url.startsWith(`${stack.url}/`), url).to.equal(true);
-  };
+  const expectOnlyOwnRequests = () => phone.expectOnlyRequestsTo(stack.url);
 
   it("creates a key shown once, sees its last use, and revokes it: the API refuses it at once", async function () {
     const page = await signedIn();

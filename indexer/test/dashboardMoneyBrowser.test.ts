@@ -1,11 +1,12 @@
 import { expect } from "chai";
 import hre from "hardhat";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { decodeFunctionData, parseUnits, type Hex } from "viem";
 import { openPayEscrowAbi } from "../src/chain/escrowAbi";
 import type { Store } from "../src/store/database";
 import { createApiKey } from "../src/store/merchantStore";
-import { pageScreenshot, injectWallet, launchChromium } from "./support/browser";
+import { pageScreenshot, injectWallet } from "./support/browser";
+import { usePhoneBrowser } from "./support/phoneBrowser";
 import { startDashboardStack, type DashboardStack } from "./support/dashboardStack";
 import { CHAIN_ID, catchUp, localIndexer, mine, useLocalChain } from "./support/localChain";
 import { payOnChain } from "./support/merchantApiHelpers";
@@ -18,22 +19,13 @@ const CUSTOMER = "0x976EA74026E726554dB657fA54763abd0C3a0aa9";
 describe("dashboard money in a real browser (Chromium)", function () {
   this.timeout(180_000);
   const chain = useLocalChain();
-  let browser: Browser;
-  let context: BrowserContext;
+  const phone = usePhoneBrowser();
   let store: Store;
   let stack: DashboardStack;
   let key: string;
   /** A 30 USD payment refundable to CUSTOMER, paid in USDT and confirmed. */
   let paid: { id: string };
-  /** Every URL the page asked for: all must be the gateway's own. */
-  let requested: string[] = [];
 
-  before(async function () {
-    browser = await launchChromium();
-  });
-  after(async function () {
-    await browser?.close();
-  });
   beforeEach(async function () {
     store = await openTestStore("postgres");
     stack = await startDashboardStack(chain(), store);
@@ -44,20 +36,15 @@ describe("dashboard money in a real browser (Chromium)", function () {
     await payOnChain(chain(), created.body, "full", "USDT");
     await mine(11);
     await catchUp(localIndexer(chain(), store.db));
-    // A phone's screen.
-    context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
-    requested = [];
   });
   afterEach(async function () {
-    await context?.close();
     await stack?.close();
     await store?.close();
   });
 
   /** The dashboard signed in with the merchant's browser wallet (the node holds account 3's key and signs for it). */
   const signedIn = async (path = "/dashboard"): Promise<{ page: Page; sent: string[] }> => {
-    const page = await context.newPage();
-    page.on("request", (request) => requested.push(request.url()));
+    const page = await phone.newPage();
     const { sent } = await injectWallet(page, stack.merchant.address, CHAIN_ID);
     await page.goto(`${stack.url}/dashboard`);
     await page.getByRole("button", { name: "Sign in with wallet" }).click();
@@ -68,10 +55,7 @@ describe("dashboard money in a real browser (Chromium)", function () {
   const usdtOfApi = async () =>
     ((await call(stack, "GET", "/v1/balances", { key })).body.data as Array<Record<string, any>>).find((row) => row.token.symbol === "USDT")!;
   const usdtCell = (page: Page, column: number) => page.locator(`#balances tr[data-token=USDT] td:nth-of-type(${column})`);
-  const expectOnlyOwnRequests = () => {
-    expect(requested.length).to.be.greaterThan(3);
-    for (const url of requested) expect(url.startsWith(`${stack.url}/`), url).to.equal(true);
-  };
+  const expectOnlyOwnRequests = () => phone.expectOnlyRequestsTo(stack.url);
 
   it("shows the balances, withdraws through the wallet, follows the confirmations and shows the balance moved", async function () {
     const { page, sent } = await signedIn();

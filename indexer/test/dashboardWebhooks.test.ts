@@ -1,10 +1,11 @@
 import { expect } from "chai";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { Webhook } from "standardwebhooks";
 import type { Store } from "../src/store/database";
 import { createApiKey } from "../src/store/merchantStore";
 import { WebhookWorker } from "../src/webhooks/deliveryWorker";
-import { pageScreenshot, launchChromium } from "./support/browser";
+import { pageScreenshot } from "./support/browser";
+import { usePhoneBrowser } from "./support/phoneBrowser";
 import { injectKeyWallet, MERCHANT_KEY, signedInSession, startDashboardStack, type DashboardStack } from "./support/dashboardStack";
 import { CHAIN_ID, useLocalChain } from "./support/localChain";
 import { expectError, newMerchant } from "./support/merchantApiHelpers";
@@ -213,23 +214,11 @@ describe("dashboard webhooks", function () {
   });
 
   describe("in a real browser (Chromium)", function () {
-    let browser: Browser;
-    let context: BrowserContext;
+    const phone = usePhoneBrowser();
     let page: Page;
-    /** Every URL the page asked for: all must be the gateway's own. */
-    const requested: string[] = [];
 
-    before(async function () {
-      browser = await launchChromium();
-    });
-    after(async function () {
-      await browser?.close();
-    });
     beforeEach(async function () {
-      // A phone's screen.
-      context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
-      page = await context.newPage();
-      page.on("request", (request) => requested.push(request.url()));
+      page = await phone.newPage();
       // Rotating asks for confirmation: the merchant agrees.
       page.on("dialog", (dialog) => void dialog.accept());
       await injectKeyWallet(page, MERCHANT_KEY, CHAIN_ID);
@@ -237,10 +226,6 @@ describe("dashboard webhooks", function () {
       await page.locator("#sign-in").click();
       await page.locator("#webhooks-heading").waitFor();
     });
-    afterEach(async function () {
-      await context?.close();
-    });
-
     const status = () => page.locator("#dashboard-status").textContent();
     /** Does `step`, then waits for the live region to tell `text`; emptied first, so that an earlier step's message is no answer. */
     const untilSaid = async (text: string, step: () => Promise<void>) => {
@@ -371,8 +356,7 @@ describe("dashboard webhooks", function () {
 
       // Nothing wider than the phone's screen, and nothing asked of another origin.
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).to.be.at.most(390);
-      expect(requested.length).to.be.greaterThan(5);
-      for (const url of requested) expect(url.startsWith(`${stack.url}/`), url).to.equal(true);
+      phone.expectOnlyRequestsTo(stack.url, 5);
     });
 
     it("edits an endpoint's URL, description and event types, and disables and enables it, from the keyboard's form", async function () {
