@@ -128,11 +128,7 @@ async function registerAll(store: Store, chain: LocalChain, payments: readonly B
     for (let i = next++; i < payments.length; i = next++) await registerOne(store, chain, payments[i]);
   };
   await Promise.all(Array.from({ length: 8 }, register));
-  await store.db
-    .updateTable("payments")
-    .set({ merchant_id: "bench-merchant", mode: "live" })
-    .where("merchant_id", "is", null)
-    .execute();
+  await store.db.updateTable("payments").set({ merchant_id: "bench-merchant", mode: "live" }).where("merchant_id", "is", null).execute();
 }
 
 async function registerOne(store: Store, chain: LocalChain, { intent, signature }: BenchPayment) {
