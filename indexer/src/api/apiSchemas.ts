@@ -3,30 +3,20 @@ import { parseFrameOrigin } from "../payments/frameAncestors";
 import { paymentId, paymentIdParams } from "../payments/paymentId";
 import { paymentResourceSchema, tokenRefSchema, withdrawalSchema } from "../payments/resourceSchemas";
 import { paymentListQuery } from "../ledger/paymentList";
-import { address, decimal, isoTime, NO_NUL, text } from "../ledger/fieldSchemas";
+import { address, decimal, httpUrl, text } from "../ledger/fieldSchemas";
+import { createEndpointBody, endpointIdParams, eventType, updateEndpointBody } from "../ledger/webhookEndpoints";
+import { eventIdParams, resendFailedBody } from "../ledger/webhookResends";
 import { createWithdrawalBody } from "../ledger/merchantBalances";
 import { createRefundBody } from "../ledger/refundRequest";
-import { BALANCE_EVENT_TYPES, PAYMENT_EVENT_TYPES, WEBHOOK_EVENT_TYPES } from "../payments/webhookEventTypes";
+import { BALANCE_EVENT_TYPES, PAYMENT_EVENT_TYPES } from "../payments/webhookEventTypes";
 
 // The bodies the dashboard takes too, defined beside the ledger functions both call.
-export { createRefundBody, createWithdrawalBody };
+export { createRefundBody, createWithdrawalBody, createEndpointBody, updateEndpointBody, endpointIdParams, eventIdParams, resendFailedBody };
 
 /**
  * The request and response schemas of the merchant API: they validate requests, serialise responses and are the
  * OpenAPI document (`/openapi.json`), so the three cannot drift apart.
  */
-
-const httpUrl = z
-  .string()
-  .max(2048)
-  .refine(...NO_NUL)
-  .refine((value) => {
-    try {
-      return ["http:", "https:"].includes(new URL(value).protocol);
-    } catch {
-      return false;
-    }
-  }, "must be an http(s) URL");
 
 export const createPaymentBody = z.strictObject({
   amount_usd: decimal("a positive USD amount").refine((value) => /[1-9]/.test(value), "must be more than zero"),
@@ -159,21 +149,6 @@ export const withdrawalWebhookEventSchema = z
   })
   .meta({ id: "WithdrawalWebhookEvent", description: "A withdrawal of the merchant's escrow balance, once confirmed." });
 
-const eventType = z.enum(WEBHOOK_EVENT_TYPES);
-
-export const createEndpointBody = z.strictObject({
-  url: httpUrl,
-  description: text(500).optional(),
-  event_types: z.array(eventType).min(1).optional().describe("Event types to send (default: all)."),
-});
-
-export const updateEndpointBody = z.strictObject({
-  url: httpUrl.optional(),
-  description: text(500).nullable().optional(),
-  event_types: z.array(eventType).min(1).nullable().optional(),
-  enabled: z.boolean().optional().describe("true re-enables a disabled endpoint."),
-});
-
 export const endpointSchema = z
   .object({
     object: z.literal("webhook_endpoint"),
@@ -224,9 +199,6 @@ export const checkoutSettingsSchema = z
   })
   .meta({ id: "CheckoutSettings", description: "Who may frame the hosted checkout, and where it returns the shopper." });
 
-export const endpointIdParams = z.strictObject({ id: z.string().regex(/^we_[0-9a-f]{16}$/, "must be a webhook endpoint id (we_…)") });
-export const eventIdParams = z.strictObject({ id: z.string().regex(/^msg_[0-9A-Za-z]{1,64}$/, "must be an event id (msg_…)") });
-
 export const listEventsQuery = z.strictObject({
   type: eventType.optional(),
   payment_id: paymentId.optional(),
@@ -274,14 +246,6 @@ export const eventSchema = z
 export const eventListSchema = z
   .object({ object: z.literal("list"), data: z.array(eventSchema), has_more: z.boolean(), next_cursor: z.string().nullable() })
   .meta({ id: "EventList", description: "A page of events, newest first: pass `next_cursor` as `starting_after` for the next." });
-
-export const resendFailedBody = z.strictObject({
-  since: isoTime.describe("Resend every event created at or after this time whose delivery failed."),
-  endpoint_id: z
-    .string()
-    .regex(/^we_[0-9a-f]{16}$/, "must be a webhook endpoint id (we_…)")
-    .optional(),
-});
 
 export const resendSchema = z
   .object({ object: z.literal("resend"), deliveries: z.number().int() })

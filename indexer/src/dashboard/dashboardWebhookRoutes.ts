@@ -1,7 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { createEndpointBody, endpointIdParams, eventIdParams, resendFailedBody, updateEndpointBody } from "../api/apiSchemas";
+import { createEndpointBody, endpointIdParams, updateEndpointBody } from "../ledger/webhookEndpoints";
+import { eventIdParams, resendFailedBody } from "../ledger/webhookResends";
 import { notFound } from "../ledger/apiErrors";
 import type { GatewayContext } from "../ledger/gatewayContext";
 import { decodeCursor, pageOf } from "../ledger/pageCursor";

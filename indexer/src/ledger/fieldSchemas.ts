@@ -24,3 +24,16 @@ export const address = z
   // Strict: a mixed-case address must carry a valid EIP-55 checksum, which catches a mistyped character.
   .refine((value) => isAddress(value), "must be a 0x address (EIP-55 checksummed or all lowercase)")
   .transform((value) => getAddress(value));
+
+/** An http(s) URL: a webhook endpoint, a checkout's return address. */
+export const httpUrl = z
+  .string()
+  .max(2048)
+  .refine(...NO_NUL)
+  .refine((value) => {
+    try {
+      return ["http:", "https:"].includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  }, "must be an http(s) URL");

@@ -1,4 +1,7 @@
+import { z } from "zod";
 import type { Mode } from "../payments/paymentResource";
+import { WEBHOOK_EVENT_TYPES } from "../payments/webhookEventTypes";
+import { httpUrl, text } from "./fieldSchemas";
 import type { WebhookEventType } from "../payments/webhookEventTypes";
 import type { Db } from "../store/paymentStore";
 import {
@@ -82,3 +85,22 @@ export async function rotateSecret(ports: EndpointPorts, owner: EndpointOwner, i
 export async function removeEndpoint(ports: EndpointPorts, owner: EndpointOwner, id: string): Promise<void> {
   if (!(await deleteEndpoint(ports.db, owner, id))) throw notFound("webhook endpoint", id);
 }
+
+/** A webhook event type an endpoint can ask for. */
+export const eventType = z.enum(WEBHOOK_EVENT_TYPES);
+
+/** The bodies and ids of endpoint requests, the API's and the dashboard's. */
+export const createEndpointBody = z.strictObject({
+  url: httpUrl,
+  description: text(500).optional(),
+  event_types: z.array(eventType).min(1).optional().describe("Event types to send (default: all)."),
+});
+
+export const updateEndpointBody = z.strictObject({
+  url: httpUrl.optional(),
+  description: text(500).nullable().optional(),
+  event_types: z.array(eventType).min(1).nullable().optional(),
+  enabled: z.boolean().optional().describe("true re-enables a disabled endpoint."),
+});
+
+export const endpointIdParams = z.strictObject({ id: z.string().regex(/^we_[0-9a-f]{16}$/, "must be a webhook endpoint id (we_…)") });

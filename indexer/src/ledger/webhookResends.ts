@@ -1,3 +1,5 @@
+import { z } from "zod";
+import { isoTime } from "./fieldSchemas";
 import type { Db } from "../store/paymentStore";
 import { findEvent, resendEvent, resendFailedSince } from "../store/webhookEventStore";
 import { ApiError, invalidField, notFound } from "./apiErrors";
@@ -32,3 +34,14 @@ export async function resendFailedEvents(db: Db, owner: EndpointOwner, since: Da
   }
   return resendFailedSince(db, owner, since, endpointId);
 }
+
+/** An event's id, and the body of "resend every failed since", the API's and the dashboard's. */
+export const eventIdParams = z.strictObject({ id: z.string().regex(/^msg_[0-9A-Za-z]{1,64}$/, "must be an event id (msg_…)") });
+
+export const resendFailedBody = z.strictObject({
+  since: isoTime.describe("Resend every event created at or after this time whose delivery failed."),
+  endpoint_id: z
+    .string()
+    .regex(/^we_[0-9a-f]{16}$/, "must be a webhook endpoint id (we_…)")
+    .optional(),
+});
