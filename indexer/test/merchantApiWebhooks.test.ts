@@ -527,7 +527,18 @@ describe("merchant API: webhook endpoints, the event log, rate limits and the Op
       const queries = doc.paths["/v1/payments"].get.parameters
         .filter((parameter: { in: string }) => parameter.in === "query")
         .map((parameter: { name: string }) => parameter.name);
-      expect(queries).to.have.members(["status", "created_from", "created_to", "order_id", "limit", "starting_after"]);
+      expect(queries).to.have.members([
+        "status",
+        "created_from",
+        "created_to",
+        "order_id",
+        "token",
+        "amount_min",
+        "amount_max",
+        "search",
+        "limit",
+        "starting_after",
+      ]);
       const payment = doc.paths["/v1/payments/{id}"].get.responses["200"].content["application/json"].schema;
       expect(Object.keys(resolved(payment).properties)).to.include.members(["checkout_url", "deposit_address", "payment_options"]);
 
