@@ -1,16 +1,23 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { createEndpointBody, endpointIdParams, updateEndpointBody } from "../ledger/webhookEndpoints";
-import { eventIdParams, resendFailedBody } from "../ledger/webhookResends";
-import { notFound } from "../ledger/apiErrors";
 import type { GatewayContext } from "../ledger/gatewayContext";
-import { decodeCursor, pageOf } from "../ledger/pageCursor";
-import { addEndpoint, changeEndpoint, endpointJson, endpointsOf, rotateSecret, type EndpointOwner, type EndpointPorts } from "../ledger/webhookEndpoints";
+import {
+  addEndpoint,
+  changeEndpoint,
+  createEndpointBody,
+  endpointIdParams,
+  endpointJson,
+  endpointsOf,
+  rotateSecret,
+  updateEndpointBody,
+  type EndpointOwner,
+  type EndpointPorts,
+} from "../ledger/webhookEndpoints";
+import { eventLogPage, loggedEvent } from "../ledger/webhookEventLog";
 import { eventJson } from "../ledger/webhookEventJson";
-import { resendFailedEvents, resendLoggedEvent } from "../ledger/webhookResends";
+import { eventIdParams, resendFailedBody, resendFailedEvents, resendLoggedEvent } from "../ledger/webhookResends";
 import { sendTestEvent } from "../ledger/webhookTestEvent";
-import { findEvent, listEvents } from "../store/webhookEventStore";
 import type { DashboardGuard } from "./dashboardGuard";
 
 /** The delivery log's page: newest first, by cursor. */
@@ -66,25 +73,12 @@ export function dashboardWebhookRoutes(app: FastifyInstance, context: GatewayCon
 
   api.get("/dashboard/api/webhook_events", { schema: { hide: true, querystring: eventsQuery } }, async (request, reply) => {
     const owner = await ownerOf(request, reply);
-    const { limit, starting_after } = request.query;
-    const events = await listEvents(context.db, {
-      ...owner,
-      after: starting_after ? decodeCursor(starting_after) : undefined,
-      limit: limit + 1,
-    });
-    return pageOf(
-      events,
-      limit,
-      (event) => event,
-      (page) => page.map(eventJson),
-    );
+    return eventLogPage(context.db, owner, { startingAfter: request.query.starting_after, limit: request.query.limit });
   });
 
   api.get("/dashboard/api/webhook_events/:id", { schema: { hide: true, params: eventIdParams } }, async (request, reply) => {
     const owner = await ownerOf(request, reply);
-    const event = await findEvent(context.db, owner, request.params.id);
-    if (!event) throw notFound("event", request.params.id);
-    return eventJson(event);
+    return loggedEvent(context.db, owner, request.params.id);
   });
 
   api.post("/dashboard/api/webhook_events/:id/resend", { schema: { hide: true, params: eventIdParams, body: resendBody } }, async (request, reply) => {

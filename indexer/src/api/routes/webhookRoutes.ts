@@ -1,13 +1,11 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { KeyOwner } from "../../store/merchantStore";
-import { findEvent, listEvents } from "../../store/webhookEventStore";
 import { eventJson } from "../../ledger/webhookEventJson";
 import { addEndpoint, changeEndpoint, endpointJson, endpointsOf, removeEndpoint, rotateSecret } from "../../ledger/webhookEndpoints";
 import { resendFailedEvents, resendLoggedEvent } from "../../ledger/webhookResends";
 import { sendTestEvent } from "../../ledger/webhookTestEvent";
 import type { ApiContext } from "../apiContext";
-import { notFound } from "../../ledger/apiErrors";
 import {
   createEndpointBody,
   deletedEndpointSchema,
@@ -23,7 +21,7 @@ import {
   resendSchema,
   updateEndpointBody,
 } from "../apiSchemas";
-import { decodeCursor, pageOf } from "../../ledger/pageCursor";
+import { eventLogPage, loggedEvent } from "../../ledger/webhookEventLog";
 import { z } from "zod";
 
 const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 429: errorSchema };
@@ -174,20 +172,13 @@ export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
     async (request) => {
       const owner = await context.auth.owner(request);
       const query = request.query;
-      const events = await listEvents(context.db, {
-        ...owned(owner),
+      return eventLogPage(context.db, owned(owner), {
         type: query.type,
         paymentId: query.payment_id,
         deliveryStatus: query.delivery_status,
-        after: query.starting_after ? decodeCursor(query.starting_after) : undefined,
-        limit: query.limit + 1,
+        startingAfter: query.starting_after,
+        limit: query.limit,
       });
-      return pageOf(
-        events,
-        query.limit,
-        (event) => event,
-        (page) => page.map(eventJson),
-      );
     },
   );
 
@@ -204,9 +195,7 @@ export function webhookRoutes(app: FastifyInstance, context: ApiContext): void {
     },
     async (request) => {
       const owner = await context.auth.owner(request);
-      const event = await findEvent(context.db, owned(owner), request.params.id);
-      if (!event) throw notFound("event", request.params.id);
-      return eventJson(event);
+      return loggedEvent(context.db, owned(owner), request.params.id);
     },
   );
 
