@@ -1,5 +1,6 @@
 import type { DashboardSession } from "../ledger/dashboardSessions";
 import { PAYMENT_STATUSES } from "../payments/statuses";
+import { API_KEYS_SECTION } from "./apiKeysSection";
 import { moneySection } from "./moneySection";
 import { webhookSection } from "./webhookSection";
 
@@ -55,9 +56,9 @@ const roleText = { merchant: "the merchant's address", signer: "an authorised si
 /**
  * The signed-in dashboard: who is signed in to which merchant, the way out, and the payments (the filter form is here;
  * the script fills the list and a payment's page from /dashboard/api/…). `tokens` are the symbols the gateway takes;
- * `sections` go before and after the payments (the overview, the API keys).
+ * `overview` is the At a glance section, drawn for this request (overviewSection.ts).
  */
-export function signedInPage(session: DashboardSession, tokens: readonly string[], sections: { before?: string; after?: string } = {}): string {
+export function signedInPage(session: DashboardSession, tokens: readonly string[], overview: string): string {
   const { merchant } = session;
   const options = (values: readonly string[]) => values.map((value) => `<option value="${escapeHtml(value)}">${escapeHtml(value)}</option>`).join("");
   return page(
@@ -76,7 +77,7 @@ export function signedInPage(session: DashboardSession, tokens: readonly string[
     <a href="#overview">At a glance</a> <a href="#money">Money</a> <a href="#payments">Payments</a> <a href="#webhooks">Webhooks</a> <a href="#api-keys">API keys</a>
   </nav>
   <section id="dashboard-content" aria-label="Your shop">
-    ${sections.before ?? ""}
+    ${overview}
     ${moneySection}
     <section id="payments" aria-labelledby="payments-heading">
       <h2 id="payments-heading" tabindex="-1">Payments</h2>
@@ -105,7 +106,7 @@ export function signedInPage(session: DashboardSession, tokens: readonly string[
     </section>
     <section id="payment-page" aria-labelledby="payment-heading" hidden></section>
     ${webhookSection()}
-    ${sections.after ?? ""}
+    ${API_KEYS_SECTION}
   </section>
   <p id="dashboard-status" role="status" aria-live="polite"></p>
 </main>`,

@@ -11,7 +11,6 @@ import type { GatewayContext } from "../ledger/gatewayContext";
 import { SignInRefused, signInMessageText, type SignInExpectations } from "../ledger/signInMessage";
 import { DashboardGuard } from "./dashboardGuard";
 import { dashboardMoneyRoutes } from "./dashboardMoneyRoutes";
-import { API_KEYS_SECTION } from "./apiKeysSection";
 import { dashboardKeyRoutes, type KeyOwnerCache } from "./dashboardKeyRoutes";
 import { dashboardOverviewRoutes, overviewOf } from "./dashboardOverviewRoutes";
 import { overviewSection } from "./overviewSection";
@@ -84,7 +83,7 @@ export function dashboardRoutes(app: FastifyInstance, context: GatewayContext & 
         signedInPage(
           session,
           context.tokens.map((token) => token.symbol),
-          { before: overview, after: API_KEYS_SECTION },
+          overview,
         ),
       );
     }
