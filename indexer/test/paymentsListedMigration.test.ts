@@ -35,7 +35,7 @@ describe("migration 007: payments listed from their own rows (PostgreSQL)", func
   let drop: () => Promise<void>;
 
   beforeEach(async function () {
-    const database = await freshPostgresDatabase();
+    const database = await freshPostgresDatabase({ empty: true });
     drop = database.drop;
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: database.url }) }) });
   });

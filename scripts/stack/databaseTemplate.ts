@@ -14,12 +14,18 @@ import { REPOSITORY } from "./repository";
 const TEMPLATES = path.join(REPOSITORY, "data", "templates");
 const MIGRATIONS = path.join(REPOSITORY, "indexer", "src", "store", "migrations");
 
-function templateKey(): string {
+/** A name for the schema the migrations make, as written: it changes when a migration is added or edited. */
+export function schemaKey(): string {
   const hash = createHash("sha256");
-  hash.update(readFileSync(path.join(REPOSITORY, "node_modules", "@electric-sql", "pglite", "package.json")));
   for (const file of readdirSync(MIGRATIONS).sort()) hash.update(file).update(readFileSync(path.join(MIGRATIONS, file)));
   hash.update(readFileSync(path.join(REPOSITORY, "indexer", "src", "store", "migrate.ts")));
   return hash.digest("hex").slice(0, 16);
+}
+
+function templateKey(): string {
+  const hash = createHash("sha256");
+  hash.update(readFileSync(path.join(REPOSITORY, "node_modules", "@electric-sql", "pglite", "package.json")));
+  return hash.update(schemaKey()).digest("hex").slice(0, 16);
 }
 
 /** Where the templates are kept and the current one's name: data/templates and the hash of what makes it, unless a test says. */
