@@ -71,7 +71,10 @@ describe("dashboard API keys and overview in a real browser (Chromium)", functio
     await catchUp(localIndexer(chain(), stack.store.db));
 
     const page = await signedIn();
+    // The page came without them: its script puts them in.
     const figures = page.locator("#overview-figures tbody tr");
+    await figures.first().waitFor();
+    expect(await page.locator("#overview").getAttribute("aria-busy")).to.equal(null);
     const rowOf = async (name: string) => figures.filter({ hasText: name }).locator("td").allTextContents();
     expect(await rowOf("Payments created")).to.deep.equal(["2", "2"]);
     expect(await rowOf("Opened")).to.deep.equal(["1", "1"]);

@@ -65,16 +65,24 @@ describe("dashboard overview over HTTP (PostgreSQL, Hardhat)", function () {
     expect(BigInt(answer.body.indexer.head_block)).to.be.at.most(head);
     expect(answer.body.indexer.lag_blocks).to.equal((BigInt(answer.body.indexer.head_block) - BigInt(checkpoint.blockNumber)).toString());
 
-    // The page draws the same: the figures' table and the charts, inline, with no inline style.
+    // The page is sent with the section's heading only, at once; its script puts in the same figures drawn: the
+    // figures' table and the charts, inline, with no inline style.
     const page = await (await fetch(`${stack.url}/dashboard`, { headers: { cookie: session.cookie } })).text();
-    expect(page).to.include('<h2 id="overview-heading">At a glance</h2>');
-    expect(page).to.match(/<th scope="row">Paid volume \(USD\)<\/th><td class="amount">30\.25<\/td><td class="amount">30\.25<\/td>/);
-    expect(page).to.include('<svg class="chart"');
-    expect(page).to.not.match(/style=/);
+    expect(page).to.include('<h2 id="overview-heading">At a glance</h2>').and.not.include('<svg class="chart"');
+    const drawn = await call(stack, "GET", "/dashboard/api/overview.html", { headers: { cookie: session.cookie } });
+    expect(drawn.status).to.equal(200);
+    expect(drawn.headers.get("cache-control")).to.equal("no-store");
+    expect(drawn.headers.get("content-type")).to.match(/^text\/html/);
+    const section = drawn.body as string;
+    expect(section).to.include('<h2 id="overview-heading">At a glance</h2>');
+    expect(section).to.match(/<th scope="row">Paid volume \(USD\)<\/th><td class="amount">30\.25<\/td><td class="amount">30\.25<\/td>/);
+    expect(section).to.include('<svg class="chart"');
+    expect(`${page}${section}`).to.not.match(/style=/);
 
     expect(theirs.id).to.be.a("string");
     const theirSession = await call(stack, "GET", "/dashboard/api/overview");
     expect(theirSession.status).to.equal(401);
+    expect((await call(stack, "GET", "/dashboard/api/overview.html")).status).to.equal(401);
   });
 
   it("says when the chain's head cannot be read rather than failing", async function () {
