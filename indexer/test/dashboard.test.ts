@@ -3,29 +3,26 @@ import { expect } from "chai";
 import type { Address, Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { ROTATION_GRACE_MS, SESSION_IDLE_MS, SESSION_RENEW_AFTER_MS } from "../src/ledger/dashboardSessions";
-import type { Store } from "../src/store/database";
-import { MERCHANT_KEY, setSigner, signInMessage, startDashboardStack, type DashboardStack } from "./support/dashboardStack";
+import { MERCHANT_KEY, setSigner, signInMessage, useDashboardStack, type DashboardFixture } from "./support/dashboardStack";
 import { hardhatAccountKey } from "../../scripts/stack/hardhatAccounts";
 import { INTENT_SIGNER_KEY, useLocalChain } from "./support/localChain";
 import { call } from "./support/merchantApiStack";
-import { openTestStore } from "./support/stores";
 
-const merchantAccount = privateKeyToAccount(MERCHANT_KEY);
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
 describe("dashboard sign-in over HTTP (PostgreSQL, Hardhat)", function () {
   this.timeout(60_000);
   const chain = useLocalChain();
-  let store: Store;
-  let stack: DashboardStack;
-  beforeEach(async function () {
-    store = await openTestStore("postgres");
-    stack = await startDashboardStack(chain(), store);
+  const dashboardStack = useDashboardStack(chain);
+  let stack: DashboardFixture;
+  /** This test's merchant's own account (its address is the merchant's). */
+  let merchantAccount: PrivateKeyAccount;
+  beforeEach(function () {
+    stack = dashboardStack();
+    merchantAccount = privateKeyToAccount(stack.merchantKey);
   });
-  afterEach(async function () {
-    await stack?.close();
-    await store?.close();
-  });
+  /** This test's merchant's dashboard sessions, as stored. */
+  const sessions = () => stack.store.db.selectFrom("dashboard_sessions").where("merchant_id", "=", stack.merchant.id);
 
   const origin = () => ({ origin: stack.url });
   const sessionIdOf = (headers: Headers) => {
@@ -61,7 +58,7 @@ describe("dashboard sign-in over HTTP (PostgreSQL, Hardhat)", function () {
     expect(cookie).to.match(/^openpay_dashboard=[A-Za-z0-9_-]{43}; Path=\/dashboard; HttpOnly; SameSite=Strict; Max-Age=(1799|1800)$/);
     // http on 127.0.0.1 (npm start): not Secure, else the browser would never send it back; https gets Secure (sessionCookie.test.ts).
     expect(cookie).to.not.match(/Secure/);
-    const rows = await store.db.selectFrom("dashboard_sessions").select(["id_hash", "csrf_token"]).execute();
+    const rows = await sessions().select(["id_hash", "csrf_token"]).execute();
     expect(rows.map((row) => row.id_hash)).to.deep.equal([sha256(response.id!)]);
 
     const page = await dashboard(response.id!);
@@ -121,7 +118,7 @@ describe("dashboard sign-in over HTTP (PostgreSQL, Hardhat)", function () {
     const out = await call(stack, "POST", "/dashboard/sign-out", { headers: { cookie, ...origin(), "x-openpay-csrf": csrf } });
     expect(out.status).to.equal(204);
     expect(out.headers.getSetCookie()).to.deep.equal(["openpay_dashboard=; Path=/dashboard; HttpOnly; SameSite=Strict; Max-Age=0"]);
-    expect(await store.db.selectFrom("dashboard_sessions").selectAll().execute()).to.deep.equal([]);
+    expect(await sessions().selectAll().execute()).to.deep.equal([]);
     const after = await dashboard(id!);
     expect(after.body).to.include('id="sign-in"').and.include("Your session ended").and.not.include("Demo shop");
   });
@@ -138,7 +135,7 @@ describe("dashboard sign-in over HTTP (PostgreSQL, Hardhat)", function () {
     const again = await signIn(merchantAccount, { cookie: `openpay_dashboard=${response.id}` });
     expect(again.id).to.not.equal(response.id);
     expect((await dashboard(response.id!)).body).to.include('id="sign-in"');
-    expect(await store.db.selectFrom("dashboard_sessions").select("id_hash").execute()).to.deep.equal([{ id_hash: sha256(again.id!) }]);
+    expect(await sessions().select("id_hash").execute()).to.deep.equal([{ id_hash: sha256(again.id!) }]);
   });
 
   it("renews a session under a new id, keeps the old one for a moment, and ends an idle one", async function () {
@@ -161,17 +158,17 @@ describe("dashboard sign-in over HTTP (PostgreSQL, Hardhat)", function () {
     expect(unauthorised.status).to.equal(403);
     expect(unauthorised.body.error.message).to.match(/is neither a merchant of this gateway nor an authorised signer/);
 
-    await setSigner(chain(), signer.address, true);
+    await setSigner(chain(), signer.address, true, stack.merchantKey);
     const { status, body, id } = await signIn(signer);
     expect(status, JSON.stringify(body)).to.equal(200);
     expect(body.role).to.equal("signer");
     expect((await dashboard(id!)).body).to.include("an authorised signer");
 
-    await setSigner(chain(), signer.address, false);
+    await setSigner(chain(), signer.address, false, stack.merchantKey);
     const after = await dashboard(id!);
     expect(after.body).to.include(`${signer.address} is no longer an authorised signer of Demo shop`).and.not.include('id="sign-out"');
     expect(after.headers.getSetCookie()[0]).to.match(/^openpay_dashboard=; .*Max-Age=0/);
-    expect(await store.db.selectFrom("dashboard_sessions").selectAll().execute()).to.deep.equal([]);
+    expect(await sessions().selectAll().execute()).to.deep.equal([]);
   });
 
   it("refuses the gateway's own intent signer, though every merchant authorised it", async function () {
@@ -181,30 +178,30 @@ describe("dashboard sign-in over HTTP (PostgreSQL, Hardhat)", function () {
   });
 
   describe("one-click demo sign-in (npm start's local chain)", function () {
-    /** The stack again, with the demo sign-in as `address`: a fresh database, as npm start's. */
+    /** Another dashboard over the store, with the demo sign-in as `address`; its merchant is the demo merchant (account 3). */
     async function withDemoSignIn(address: Address) {
-      await stack.close();
-      await store.close();
-      store = await openTestStore("postgres");
-      stack = await startDashboardStack(chain(), store, { demoSignIn: address });
+      stack = await dashboardStack().withDemoSignIn(address);
     }
     const demoSignIn = (headers: Record<string, string> = origin()) => call(stack, "POST", "/dashboard/sign-in/demo", { headers });
 
     it("signs the demo merchant in with one request: the node signs the page's message, checked as a wallet's", async function () {
-      await withDemoSignIn(merchantAccount.address);
+      const demoAccount = privateKeyToAccount(MERCHANT_KEY);
+      await withDemoSignIn(demoAccount.address);
       const page = await call(stack, "GET", "/dashboard");
-      expect(page.body).to.include('id="demo-sign-in"').and.include(merchantAccount.address);
+      expect(page.body).to.include('id="demo-sign-in"').and.include(demoAccount.address);
 
+      const allNonces = () => stack.store.db.selectFrom("dashboard_nonces").selectAll().execute();
+      const earlier = new Set((await allNonces()).map((row) => row.nonce));
       const response = await demoSignIn();
       expect(response.status, JSON.stringify(response.body)).to.equal(200);
       expect(response.body).to.deep.equal({
         merchant: { id: stack.merchant.id, name: "Demo shop", address: stack.merchant.address },
-        address: merchantAccount.address,
+        address: demoAccount.address,
         role: "merchant",
       });
       expect((await dashboard(sessionIdOf(response.headers)!)).body).to.include('id="sign-out"');
       // Through the nonces as a wallet's sign-in: one issued, and spent.
-      const nonces = await store.db.selectFrom("dashboard_nonces").selectAll().execute();
+      const nonces = (await allNonces()).filter((row) => !earlier.has(row.nonce));
       expect(nonces).to.have.length(1);
       expect(nonces[0].used_at).to.be.an.instanceOf(Date);
 

@@ -3,30 +3,23 @@ import { expect } from "chai";
 import type { Page } from "playwright-core";
 import type { Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import type { Store } from "../src/store/database";
 import { pageScreenshot } from "./support/browser";
 import { usePhoneBrowser } from "./support/phoneBrowser";
-import { injectKeyWallet, MERCHANT_KEY, startDashboardStack, type DashboardStack, type KeyWallet } from "./support/dashboardStack";
+import { injectKeyWallet, MERCHANT_KEY, useDashboardStack, type DashboardFixture, type KeyWallet } from "./support/dashboardStack";
 import { createApiKey } from "../src/store/merchantStore";
 import { CHAIN_ID, catchUp, localIndexer, useLocalChain } from "./support/localChain";
 import { payOnChain } from "./support/merchantApiHelpers";
 import { call } from "./support/merchantApiStack";
-import { openTestStore } from "./support/stores";
 
 describe("dashboard in a real browser (Chromium)", function () {
   this.timeout(120_000);
   const chain = useLocalChain();
   const phone = usePhoneBrowser();
-  let store: Store;
-  let stack: DashboardStack;
+  const dashboardStack = useDashboardStack(chain);
+  let stack: DashboardFixture;
 
   beforeEach(async function () {
-    store = await openTestStore("postgres");
-    stack = await startDashboardStack(chain(), store);
-  });
-  afterEach(async function () {
-    await stack?.close();
-    await store?.close();
+    stack = dashboardStack();
   });
 
   /** The dashboard in a new page, with a wallet holding `key` when given. */
@@ -39,7 +32,7 @@ describe("dashboard in a real browser (Chromium)", function () {
   const expectOnlyOwnRequests = () => phone.expectOnlyRequestsTo(stack.url);
 
   it("signs the merchant in from the keyboard with its wallet, shows the merchant, and signs out", async function () {
-    const { page, wallet } = await open(MERCHANT_KEY);
+    const { page, wallet } = await open(stack.merchantKey);
 
     // The button is the page's first stop for the keyboard; the live region tells what happens.
     await pageScreenshot(page, "dashboard-sign-in");
@@ -70,7 +63,7 @@ describe("dashboard in a real browser (Chromium)", function () {
   });
 
   it("lists and filters the payments, opens a payment's timeline, and exports the filtered list as the API lists it", async function () {
-    const { key } = await createApiKey(store.db, stack.merchant.id, "test");
+    const { key } = await createApiKey(stack.store.db, stack.merchant.id, "test");
     const made: Array<{ id: string; intent: unknown }> = [];
     for (const n of [1, 2, 3]) {
       const answer = await call(stack, "POST", "/v1/payments", { key, body: { amount_usd: `${n}5.00`, order_id: `shop-${n}` } });
@@ -78,9 +71,9 @@ describe("dashboard in a real browser (Chromium)", function () {
       made.push(answer.body);
     }
     await payOnChain(chain(), made[1], "full", "USDT");
-    await catchUp(localIndexer(chain(), store.db));
+    await catchUp(localIndexer(chain(), stack.store.db));
 
-    const { page } = await open(MERCHANT_KEY);
+    const { page } = await open(stack.merchantKey);
     await page.getByRole("button", { name: "Sign in with wallet" }).click();
     const rows = page.locator("#payment-list tbody tr");
     await rows.nth(2).waitFor();
@@ -152,7 +145,7 @@ describe("dashboard in a real browser (Chromium)", function () {
   });
 
   it("refuses a message for another domain or chain, an expired one and a replayed one, saying which in the live region", async function () {
-    const { page, wallet } = await open(MERCHANT_KEY);
+    const { page, wallet } = await open(stack.merchantKey);
     const button = page.getByRole("button", { name: "Sign in with wallet" });
     /** Clicks, and gives the refusal the page shows once it names `expected`; nobody is signed in. */
     const refused = async (expected: string) => {
@@ -190,10 +183,7 @@ describe("dashboard in a real browser (Chromium)", function () {
   });
 
   it("signs in as the demo merchant with one click, no wallet needed, when the gateway offers it", async function () {
-    await stack.close();
-    await store.close();
-    store = await openTestStore("postgres");
-    stack = await startDashboardStack(chain(), store, { demoSignIn: privateKeyToAccount(MERCHANT_KEY).address });
+    stack = await stack.withDemoSignIn(privateKeyToAccount(MERCHANT_KEY).address);
     const { page } = await open();
     // The second button, and the address it names, fit the phone's screen.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).to.be.at.most(390);

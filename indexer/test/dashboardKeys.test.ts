@@ -1,29 +1,22 @@
 import { expect } from "chai";
 import { revokeKey } from "../src/ledger/apiKeyIssuance";
-import type { Store } from "../src/store/database";
-import { signedInSession, startDashboardStack, type DashboardStack } from "./support/dashboardStack";
+import { signedInSession, useDashboardStack, type DashboardFixture } from "./support/dashboardStack";
 import { useLocalChain } from "./support/localChain";
 import { newMerchant } from "./support/merchantApiHelpers";
 import { call } from "./support/merchantApiStack";
-import { openTestStore } from "./support/stores";
 
 type KeyJson = { id: string; name: string; prefix: string; mode: string; created_at: string; last_used_at: string | null; revoked_at: string | null };
 
 describe("dashboard API keys over HTTP (PostgreSQL, Hardhat)", function () {
   this.timeout(120_000);
   const chain = useLocalChain();
-  let store: Store;
-  let stack: DashboardStack;
+  const dashboardStack = useDashboardStack(chain);
+  let stack: DashboardFixture;
   let session: { cookie: string; csrfToken: string };
 
   beforeEach(async function () {
-    store = await openTestStore("postgres");
-    stack = await startDashboardStack(chain(), store);
+    stack = dashboardStack();
     session = await signedInSession(stack);
-  });
-  afterEach(async function () {
-    await stack?.close();
-    await store?.close();
   });
 
   /** A state-changing request as the dashboard's page sends it: its Origin, the session's cookie and CSRF token. */
@@ -80,9 +73,9 @@ describe("dashboard API keys over HTTP (PostgreSQL, Hardhat)", function () {
     const heard = new Promise<void>((resolve) => {
       heardIt = resolve;
     });
-    const stop = await store.listen("openpay_api_keys", (payload) => payload === record.id && heardIt());
+    const stop = await stack.store.listen("openpay_api_keys", (payload) => payload === record.id && heardIt());
     try {
-      await revokeKey(store.db, record.id);
+      await revokeKey(stack.store.db, record.id);
       await heard;
     } finally {
       await stop();
@@ -125,8 +118,8 @@ describe("dashboard API keys over HTTP (PostgreSQL, Hardhat)", function () {
   });
 
   it("answers 404 for another merchant's key, never lists it, and leaves it working", async function () {
-    const other = await newMerchant(store.db);
-    const [theirs] = await store.db.selectFrom("api_keys").select("id").where("merchant_id", "=", other.merchant.id).execute();
+    const other = await newMerchant(stack.store.db);
+    const [theirs] = await stack.store.db.selectFrom("api_keys").select("id").where("merchant_id", "=", other.merchant.id).execute();
     const answer = await change(`/dashboard/api/keys/${theirs.id}/revoke`);
     expect(answer.status).to.equal(404);
     // The same answer as for a key that does not exist.

@@ -1,35 +1,28 @@
 import { expect } from "chai";
 import type { Page } from "playwright-core";
-import type { Store } from "../src/store/database";
 import { createApiKey } from "../src/store/merchantStore";
 import { pageScreenshot } from "./support/browser";
 import { usePhoneBrowser } from "./support/phoneBrowser";
-import { injectKeyWallet, MERCHANT_KEY, startDashboardStack, type DashboardStack } from "./support/dashboardStack";
+import { injectKeyWallet, useDashboardStack, type DashboardFixture } from "./support/dashboardStack";
 import { CHAIN_ID, catchUp, localIndexer, mine, SETTINGS, useLocalChain } from "./support/localChain";
 import { payOnChain } from "./support/merchantApiHelpers";
 import { call } from "./support/merchantApiStack";
-import { openTestStore } from "./support/stores";
 
 describe("dashboard API keys and overview in a real browser (Chromium)", function () {
   this.timeout(120_000);
   const chain = useLocalChain();
   const phone = usePhoneBrowser();
-  let store: Store;
-  let stack: DashboardStack;
+  const dashboardStack = useDashboardStack(chain);
+  let stack: DashboardFixture;
 
   beforeEach(async function () {
-    store = await openTestStore("postgres");
-    stack = await startDashboardStack(chain(), store);
-  });
-  afterEach(async function () {
-    await stack?.close();
-    await store?.close();
+    stack = dashboardStack();
   });
 
   /** The dashboard, signed in with the merchant's wallet. */
   const signedIn = async (): Promise<Page> => {
     const page = await phone.newPage();
-    await injectKeyWallet(page, MERCHANT_KEY, CHAIN_ID);
+    await injectKeyWallet(page, stack.merchantKey, CHAIN_ID);
     await page.goto(`${stack.url}/dashboard`);
     await page.getByRole("button", { name: "Sign in with wallet" }).click();
     await page.locator("#merchant-name").waitFor();
@@ -69,16 +62,19 @@ describe("dashboard API keys and overview in a real browser (Chromium)", functio
   });
 
   it("shows today's figures of the payments made, drawn without leaving the page's origin", async function () {
-    const { key } = await createApiKey(store.db, stack.merchant.id, "test");
+    const { key } = await createApiKey(stack.store.db, stack.merchant.id, "test");
     const made = [];
     for (const amount of ["15.00", "27.50"]) made.push((await call(stack, "POST", "/v1/payments", { key, body: { amount_usd: amount } })).body);
     await payOnChain(chain(), made[1], "full", "USDT");
-    await catchUp(localIndexer(chain(), store.db));
+    await catchUp(localIndexer(chain(), stack.store.db));
     await mine(SETTINGS.confirmations.depth);
-    await catchUp(localIndexer(chain(), store.db));
+    await catchUp(localIndexer(chain(), stack.store.db));
 
     const page = await signedIn();
+    // The page came without them: its script puts them in.
     const figures = page.locator("#overview-figures tbody tr");
+    await figures.first().waitFor();
+    expect(await page.locator("#overview").getAttribute("aria-busy")).to.equal(null);
     const rowOf = async (name: string) => figures.filter({ hasText: name }).locator("td").allTextContents();
     expect(await rowOf("Payments created")).to.deep.equal(["2", "2"]);
     expect(await rowOf("Opened")).to.deep.equal(["1", "1"]);

@@ -2,13 +2,11 @@ import { expect } from "chai";
 import hre from "hardhat";
 import { decodeFunctionData, parseUnits, type Hex } from "viem";
 import { openPayEscrowAbi } from "../src/chain/escrowAbi";
-import type { Store } from "../src/store/database";
 import { createApiKey } from "../src/store/merchantStore";
-import { signedInSession, startDashboardStack, type DashboardStack } from "./support/dashboardStack";
+import { signedInSession, useDashboardStack, type DashboardFixture } from "./support/dashboardStack";
 import { catchUp, localIndexer, mine, useLocalChain } from "./support/localChain";
 import { expectError, newMerchant, payOnChain } from "./support/merchantApiHelpers";
 import { call } from "./support/merchantApiStack";
-import { openTestStore } from "./support/stores";
 
 /** Hardhat's account 6: where these refunds go. */
 const CUSTOMER = "0x976EA74026E726554dB657fA54763abd0C3a0aa9";
@@ -16,28 +14,23 @@ const CUSTOMER = "0x976EA74026E726554dB657fA54763abd0C3a0aa9";
 describe("dashboard money over HTTP (PostgreSQL, Hardhat)", function () {
   this.timeout(120_000);
   const chain = useLocalChain();
-  let store: Store;
-  let stack: DashboardStack;
+  const dashboardStack = useDashboardStack(chain, { each: "test" });
+  let stack: DashboardFixture;
   let key: string;
   let session: { cookie: string; csrfToken: string };
   /** A 30 USD payment refundable to CUSTOMER, paid in USDT and confirmed. */
   let paid: { id: string };
 
   beforeEach(async function () {
-    store = await openTestStore("postgres");
-    stack = await startDashboardStack(chain(), store);
-    key = (await createApiKey(store.db, stack.merchant.id, "test")).key;
+    stack = dashboardStack();
+    key = (await createApiKey(stack.store.db, stack.merchant.id, "test")).key;
     const created = await call(stack, "POST", "/v1/payments", { key, body: { amount_usd: "30.00", refund_address: CUSTOMER } });
     expect(created.status, JSON.stringify(created.body)).to.equal(201);
     paid = created.body;
     await payOnChain(chain(), created.body, "full", "USDT");
     await mine(11);
-    await catchUp(localIndexer(chain(), store.db));
+    await catchUp(localIndexer(chain(), stack.store.db));
     session = await signedInSession(stack);
-  });
-  afterEach(async function () {
-    await stack?.close();
-    await store?.close();
   });
 
   const get = (path: string, cookie = session.cookie) => call(stack, "GET", path, { headers: { cookie } });
@@ -82,7 +75,7 @@ describe("dashboard money over HTTP (PostgreSQL, Hardhat)", function () {
     const state = async () => (await get(`/dashboard/api/transactions/${hash}`)).body;
     // Mined, but the indexer has not applied its block: still `sent`.
     expect(await state()).to.include({ state: "sent", confirmations: 0, confirmations_required: 12 });
-    const indexer = localIndexer(chain(), store.db);
+    const indexer = localIndexer(chain(), stack.store.db);
     await catchUp(indexer);
     expect(await state()).to.include({ state: "confirming", confirmations: 1 });
     await mine(5);
@@ -128,7 +121,7 @@ describe("dashboard money over HTTP (PostgreSQL, Hardhat)", function () {
   });
 
   it("answers 404 for another merchant's payment and transaction, as for ones that do not exist", async function () {
-    const other = await newMerchant(store.db);
+    const other = await newMerchant(stack.store.db);
     const theirs = await call(stack, "POST", "/v1/payments", { key: other.key, body: { amount_usd: "5.00", refund_address: CUSTOMER } });
     expectError(await post(`/dashboard/api/payments/${theirs.body.id}/refunds`, {}), 404, "id", "not_found_error");
     expectError(await post(`/dashboard/api/payments/${theirs.body.id}/refunds/cancel`), 404, "id", "not_found_error");

@@ -3,15 +3,13 @@ import hre from "hardhat";
 import type { Page } from "playwright-core";
 import { decodeFunctionData, parseUnits, type Hex } from "viem";
 import { openPayEscrowAbi } from "../src/chain/escrowAbi";
-import type { Store } from "../src/store/database";
 import { createApiKey } from "../src/store/merchantStore";
 import { pageScreenshot, injectWallet } from "./support/browser";
 import { usePhoneBrowser } from "./support/phoneBrowser";
-import { startDashboardStack, type DashboardStack } from "./support/dashboardStack";
+import { useDashboardStack, type DashboardFixture } from "./support/dashboardStack";
 import { CHAIN_ID, catchUp, localIndexer, mine, useLocalChain } from "./support/localChain";
 import { payOnChain } from "./support/merchantApiHelpers";
 import { call } from "./support/merchantApiStack";
-import { openTestStore } from "./support/stores";
 
 /** Hardhat's account 6: where the refunds go. */
 const CUSTOMER = "0x976EA74026E726554dB657fA54763abd0C3a0aa9";
@@ -20,26 +18,21 @@ describe("dashboard money in a real browser (Chromium)", function () {
   this.timeout(180_000);
   const chain = useLocalChain();
   const phone = usePhoneBrowser();
-  let store: Store;
-  let stack: DashboardStack;
+  const dashboardStack = useDashboardStack(chain, { each: "test" });
+  let stack: DashboardFixture;
   let key: string;
   /** A 30 USD payment refundable to CUSTOMER, paid in USDT and confirmed. */
   let paid: { id: string };
 
   beforeEach(async function () {
-    store = await openTestStore("postgres");
-    stack = await startDashboardStack(chain(), store);
-    key = (await createApiKey(store.db, stack.merchant.id, "test")).key;
+    stack = dashboardStack();
+    key = (await createApiKey(stack.store.db, stack.merchant.id, "test")).key;
     const created = await call(stack, "POST", "/v1/payments", { key, body: { amount_usd: "30.00", refund_address: CUSTOMER, order_id: "shop-30" } });
     expect(created.status, JSON.stringify(created.body)).to.equal(201);
     paid = created.body;
     await payOnChain(chain(), created.body, "full", "USDT");
     await mine(11);
-    await catchUp(localIndexer(chain(), store.db));
-  });
-  afterEach(async function () {
-    await stack?.close();
-    await store?.close();
+    await catchUp(localIndexer(chain(), stack.store.db));
   });
 
   /** The dashboard signed in with the merchant's browser wallet (the node holds account 3's key and signs for it). */
@@ -73,7 +66,7 @@ describe("dashboard money in a real browser (Chromium)", function () {
     // The wallet sent it and it is mined; the indexer has not applied its block yet.
     await page.locator("#money-status[data-state=sent]").waitFor();
     expect(sent).to.have.length(1);
-    const indexer = localIndexer(chain(), store.db);
+    const indexer = localIndexer(chain(), stack.store.db);
     await catchUp(indexer);
     await page.locator("#money-status", { hasText: "Confirming 1/12" }).waitFor();
     expect(await usdtCell(page, 2).textContent()).to.equal(before.confirmed);
@@ -118,7 +111,7 @@ describe("dashboard money in a real browser (Chromium)", function () {
     const decoded = decodeFunctionData({ abi: openPayEscrowAbi, data: (await hre.ethers.provider.getTransaction(sent[0]))!.data as Hex });
     expect(decoded.functionName).to.equal("refund");
     expect(decoded.args[1]).to.equal(CUSTOMER);
-    const indexer = localIndexer(chain(), store.db);
+    const indexer = localIndexer(chain(), stack.store.db);
     await catchUp(indexer);
     await page.locator("#refund-status", { hasText: "Confirming 1/12" }).waitFor();
     await mine(11);

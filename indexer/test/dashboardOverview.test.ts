@@ -3,29 +3,22 @@ import { createRpcClient } from "../src/chain/rpcClient";
 import { indexerHealth } from "../src/ledger/merchantOverview";
 import { recordOffChainEvent } from "../src/ledger/offChainEvents";
 import { readCheckpoint } from "../src/store/checkpointStore";
-import type { Store } from "../src/store/database";
 import { createApiKey } from "../src/store/merchantStore";
-import { signedInSession, startDashboardStack, type DashboardStack } from "./support/dashboardStack";
+import { signedInSession, useDashboardStack, type DashboardFixture } from "./support/dashboardStack";
 import { catchUp, localIndexer, mine, SETTINGS, useLocalChain } from "./support/localChain";
 import { newMerchant, payOnChain } from "./support/merchantApiHelpers";
 import { call } from "./support/merchantApiStack";
-import { openTestStore } from "./support/stores";
 
 describe("dashboard overview over HTTP (PostgreSQL, Hardhat)", function () {
   this.timeout(120_000);
   const chain = useLocalChain();
-  let store: Store;
-  let stack: DashboardStack;
+  const dashboardStack = useDashboardStack(chain);
+  let stack: DashboardFixture;
   let session: { cookie: string; csrfToken: string };
 
   beforeEach(async function () {
-    store = await openTestStore("postgres");
-    stack = await startDashboardStack(chain(), store);
+    stack = dashboardStack();
     session = await signedInSession(stack);
-  });
-  afterEach(async function () {
-    await stack?.close();
-    await store?.close();
   });
 
   const create = async (key: string, body: Record<string, unknown>) => {
@@ -35,18 +28,18 @@ describe("dashboard overview over HTTP (PostgreSQL, Hardhat)", function () {
   };
 
   it("counts today's payments by how far they got and sums the paid volume exactly, never another merchant's", async function () {
-    const { key } = await createApiKey(store.db, stack.merchant.id, "test");
-    const other = await newMerchant(store.db);
+    const { key } = await createApiKey(stack.store.db, stack.merchant.id, "test");
+    const other = await newMerchant(stack.store.db);
     const made = [];
     for (const n of [1, 2, 3, 4]) made.push(await create(key, { amount_usd: `${n}0.25`, order_id: `ord-${n}` }));
     const theirs = await create(other.key, { amount_usd: "500.00" });
     // ord-2's checkout was opened (as its page reports it); ord-3 was paid in USDT. The other
     // merchant's payment (its address has no signer on the escrow: it stays initiated) must not be counted.
-    await recordOffChainEvent(store.db, stack.context.chainId, stack.context.settings, made[1].id, { kind: "checkout_opened" });
+    await recordOffChainEvent(stack.store.db, stack.context.chainId, stack.context.settings, made[1].id, { kind: "checkout_opened" });
     await payOnChain(chain(), made[2], "full", "USDT");
-    await catchUp(localIndexer(chain(), store.db));
+    await catchUp(localIndexer(chain(), stack.store.db));
     await mine(SETTINGS.confirmations.depth);
-    await catchUp(localIndexer(chain(), store.db));
+    await catchUp(localIndexer(chain(), stack.store.db));
     const paid = (await call(stack, "GET", `/v1/payments/${made[2].id}`, { key })).body;
     expect(paid.status).to.equal("paid");
 
@@ -62,7 +55,7 @@ describe("dashboard overview over HTTP (PostgreSQL, Hardhat)", function () {
     expect(answer.body.charts.volume).to.include("30.25 USD");
 
     // The indexer's health: its checkpoint, and the chain's head it is measured against.
-    const checkpoint = (await readCheckpoint(store.db, stack.context.chainId))!;
+    const checkpoint = (await readCheckpoint(stack.store.db, stack.context.chainId))!;
     const head = await stack.context.client.getBlockNumber({ cacheTime: 0 });
     expect(answer.body.indexer).to.include({
       checkpoint_block: checkpoint.blockNumber,
@@ -72,16 +65,24 @@ describe("dashboard overview over HTTP (PostgreSQL, Hardhat)", function () {
     expect(BigInt(answer.body.indexer.head_block)).to.be.at.most(head);
     expect(answer.body.indexer.lag_blocks).to.equal((BigInt(answer.body.indexer.head_block) - BigInt(checkpoint.blockNumber)).toString());
 
-    // The page draws the same: the figures' table and the charts, inline, with no inline style.
+    // The page is sent with the section's heading only, at once; its script puts in the same figures drawn: the
+    // figures' table and the charts, inline, with no inline style.
     const page = await (await fetch(`${stack.url}/dashboard`, { headers: { cookie: session.cookie } })).text();
-    expect(page).to.include('<h2 id="overview-heading">At a glance</h2>');
-    expect(page).to.match(/<th scope="row">Paid volume \(USD\)<\/th><td class="amount">30\.25<\/td><td class="amount">30\.25<\/td>/);
-    expect(page).to.include('<svg class="chart"');
-    expect(page).to.not.match(/style=/);
+    expect(page).to.include('<h2 id="overview-heading">At a glance</h2>').and.not.include('<svg class="chart"');
+    const drawn = await call(stack, "GET", "/dashboard/api/overview.html", { headers: { cookie: session.cookie } });
+    expect(drawn.status).to.equal(200);
+    expect(drawn.headers.get("cache-control")).to.equal("no-store");
+    expect(drawn.headers.get("content-type")).to.match(/^text\/html/);
+    const section = drawn.body as string;
+    expect(section).to.include('<h2 id="overview-heading">At a glance</h2>');
+    expect(section).to.match(/<th scope="row">Paid volume \(USD\)<\/th><td class="amount">30\.25<\/td><td class="amount">30\.25<\/td>/);
+    expect(section).to.include('<svg class="chart"');
+    expect(`${page}${section}`).to.not.match(/style=/);
 
     expect(theirs.id).to.be.a("string");
     const theirSession = await call(stack, "GET", "/dashboard/api/overview");
     expect(theirSession.status).to.equal(401);
+    expect((await call(stack, "GET", "/dashboard/api/overview.html")).status).to.equal(401);
   });
 
   it("says when the chain's head cannot be read rather than failing", async function () {

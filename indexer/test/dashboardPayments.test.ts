@@ -1,40 +1,33 @@
 import { expect } from "chai";
 import { sql } from "kysely";
 import { allPayments, paymentFilter } from "../src/ledger/paymentList";
-import type { Store } from "../src/store/database";
 import { createApiKey } from "../src/store/merchantStore";
 import { listPaymentRecords } from "../src/store/paymentRequestStore";
-import { signedInSession, startDashboardStack, type DashboardStack } from "./support/dashboardStack";
+import { signedInSession, useDashboardStack, type DashboardFixture } from "./support/dashboardStack";
 import { catchUp, localIndexer, mine, revertTo, snapshot, useLocalChain } from "./support/localChain";
 import { insertDelivery, insertEvent, newMerchant, payOnChain } from "./support/merchantApiHelpers";
 import { call } from "./support/merchantApiStack";
-import { openTestStore } from "./support/stores";
 
 type Listed = { id: string; order_id: string; amount_usd: string; status: string; paid_amount: string | null; token: { symbol: string } | null };
 
 describe("dashboard payments over HTTP (PostgreSQL, Hardhat)", function () {
   this.timeout(120_000);
   const chain = useLocalChain();
-  let store: Store;
-  let stack: DashboardStack;
+  const dashboardStack = useDashboardStack(chain, { each: "test" });
+  let stack: DashboardFixture;
   let key: string;
   let session: { cookie: string; csrfToken: string };
   /** The demo merchant's payments ord-1 … ord-5 (10 … 50 USD), oldest first; ord-3 paid in USDT. */
   let made: Listed[];
 
   beforeEach(async function () {
-    store = await openTestStore("postgres");
-    stack = await startDashboardStack(chain(), store);
-    key = (await createApiKey(store.db, stack.merchant.id, "test")).key;
+    stack = dashboardStack();
+    key = (await createApiKey(stack.store.db, stack.merchant.id, "test")).key;
     made = [];
     for (const n of [1, 2, 3, 4, 5]) made.push(await create({ amount_usd: `${n}0.00`, order_id: `ord-${n}` }));
     await payOnChain(chain(), made[2] as never, "full", "USDT");
-    await catchUp(localIndexer(chain(), store.db));
+    await catchUp(localIndexer(chain(), stack.store.db));
     session = await signedInSession(stack);
-  });
-  afterEach(async function () {
-    await stack?.close();
-    await store?.close();
   });
 
   const create = async (body: Record<string, unknown>, as = key) => {
@@ -85,7 +78,7 @@ describe("dashboard payments over HTTP (PostgreSQL, Hardhat)", function () {
 
   it("finds the same payments by a search looked up by index as by one read in the list's order", async function () {
     const [, second] = made;
-    const other = await newMerchant(store.db);
+    const other = await newMerchant(stack.store.db);
     const theirs = await create({ amount_usd: "60.00", order_id: "ord-6" }, other.key);
     const owner = { merchantId: stack.merchant.id, mode: "test" as const };
     const deposit = (second as unknown as { deposit_address: string }).deposit_address;
@@ -93,7 +86,7 @@ describe("dashboard payments over HTTP (PostgreSQL, Hardhat)", function () {
     const found = async (search: string, lookupLimit?: number) =>
       (
         await listPaymentRecords(
-          store.db,
+          stack.store.db,
           stack.context.chainId,
           { ...paymentFilter(stack.context, owner, { status: undefined, search }), limit: 10 },
           lookupLimit,
@@ -139,7 +132,7 @@ describe("dashboard payments over HTTP (PostgreSQL, Hardhat)", function () {
     expect(await listed(paidIn)).to.deep.equal(["ord-3"]);
     expect(await listed("status=initiated&amount_min=20&amount_max=20")).to.deep.equal(["ord-2"]);
 
-    const indexer = localIndexer(chain(), store.db);
+    const indexer = localIndexer(chain(), stack.store.db);
     const fork = await snapshot();
     await payOnChain(chain(), second as never, "full", "USDT");
     await mine(3);
@@ -160,7 +153,7 @@ describe("dashboard payments over HTTP (PostgreSQL, Hardhat)", function () {
 
     // The list's owner and order copied onto each payment (migration 007) are its request's.
     const differing = await sql<{ id: string }>`select p.id from payments p join payment_requests r on r.chain_id = p.chain_id and r.payment_id = p.id
-      where (p.merchant_id, p.mode, p.created_at) is distinct from (r.merchant_id, r.mode, r.created_at)`.execute(store.db);
+      where (p.merchant_id, p.mode, p.created_at) is distinct from (r.merchant_id, r.mode, r.created_at)`.execute(stack.store.db);
     expect(differing.rows).to.deep.equal([]);
   });
 
@@ -209,8 +202,8 @@ describe("dashboard payments over HTTP (PostgreSQL, Hardhat)", function () {
 
   it("shows a payment's timeline, transactions (no explorer on the local chain) and webhook deliveries with each attempt", async function () {
     const paid = made[2];
-    const event = await insertEvent(store.db, { merchantId: stack.merchant.id }, { paymentId: paid.id, type: "payment.confirming", sequence: 1 });
-    await insertDelivery(store.db, event, "we_1", "pending", [{ responseStatus: 500, error: "HTTP 500" }]);
+    const event = await insertEvent(stack.store.db, { merchantId: stack.merchant.id }, { paymentId: paid.id, type: "payment.confirming", sequence: 1 });
+    await insertDelivery(stack.store.db, event, "we_1", "pending", [{ responseStatus: 500, error: "HTTP 500" }]);
     const answer = await get(`/dashboard/api/payments/${paid.id}`);
     expect(answer.status, JSON.stringify(answer.body)).to.equal(200);
     const { payment, explorer, transaction_links: links, webhook_events: events } = answer.body;
@@ -232,9 +225,9 @@ describe("dashboard payments over HTTP (PostgreSQL, Hardhat)", function () {
   });
 
   it("answers 404 for another merchant's payment on every route, and never lists, finds or exports it", async function () {
-    const other = await newMerchant(store.db);
+    const other = await newMerchant(stack.store.db);
     const theirs = await create({ amount_usd: "99.00", order_id: "ord-theirs" }, other.key);
-    await insertEvent(store.db, { merchantId: other.merchant.id }, { paymentId: theirs.id });
+    await insertEvent(stack.store.db, { merchantId: other.merchant.id }, { paymentId: theirs.id });
 
     const page = await get(`/dashboard/api/payments/${theirs.id}`);
     expect(page.status).to.equal(404);

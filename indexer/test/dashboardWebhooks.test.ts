@@ -1,16 +1,14 @@
 import { expect } from "chai";
 import type { Page } from "playwright-core";
 import { Webhook } from "standardwebhooks";
-import type { Store } from "../src/store/database";
 import { createApiKey } from "../src/store/merchantStore";
 import { WebhookWorker } from "../src/webhooks/deliveryWorker";
 import { pageScreenshot } from "./support/browser";
 import { usePhoneBrowser } from "./support/phoneBrowser";
-import { injectKeyWallet, MERCHANT_KEY, signedInSession, startDashboardStack, type DashboardStack } from "./support/dashboardStack";
+import { injectKeyWallet, signedInSession, useDashboardStack, type DashboardFixture } from "./support/dashboardStack";
 import { CHAIN_ID, useLocalChain } from "./support/localChain";
 import { expectError, newMerchant } from "./support/merchantApiHelpers";
 import { call } from "./support/merchantApiStack";
-import { openTestStore } from "./support/stores";
 import { ALLOW_LOCALHOST, silentLogger } from "./support/webhookFixtures";
 import { WebhookReceiver, type ReceivedWebhook } from "./support/webhookReceiver";
 
@@ -52,23 +50,20 @@ class VerifyingReceiver {
 describe("dashboard webhooks", function () {
   this.timeout(180_000);
   const chain = useLocalChain();
-  let store: Store;
-  let stack: DashboardStack;
+  const dashboardStack = useDashboardStack(chain, { each: "test" });
+  let stack: DashboardFixture;
   let receiver: VerifyingReceiver;
   let worker: WebhookWorker;
 
   beforeEach(async function () {
-    store = await openTestStore("postgres");
-    stack = await startDashboardStack(chain(), store);
+    stack = dashboardStack();
     receiver = await VerifyingReceiver.start();
     // The gateway's delivery worker, run a round at a time by the test (as the webhook tests run it).
-    worker = new WebhookWorker({ db: store.db, views: stack.context.views, logger: silentLogger, allowList: ALLOW_LOCALHOST });
+    worker = new WebhookWorker({ db: stack.store.db, views: stack.context.views, logger: silentLogger, allowList: ALLOW_LOCALHOST });
   });
   afterEach(async function () {
     worker?.close();
     await receiver?.http.close();
-    await stack?.close();
-    await store?.close();
   });
 
   describe("over HTTP", function () {
@@ -76,7 +71,7 @@ describe("dashboard webhooks", function () {
     let session: { cookie: string; csrfToken: string };
 
     beforeEach(async function () {
-      key = (await createApiKey(store.db, stack.merchant.id, "test")).key;
+      key = (await createApiKey(stack.store.db, stack.merchant.id, "test")).key;
       session = await signedInSession(stack);
     });
 
@@ -116,7 +111,7 @@ describe("dashboard webhooks", function () {
       expect(receiver.http.received.map((webhook) => webhook.path)).to.deep.equal(["/hooks/openpay", "/hooks/openpay"]);
 
       // Another merchant's endpoint is not found; a disabled one is refused, saying why.
-      const other = await newMerchant(store.db);
+      const other = await newMerchant(stack.store.db);
       expectError(await call(stack, "POST", `/v1/webhook_endpoints/${one.id}/test`, { key: other.key }), 404, "id", "not_found_error");
       expectError(await call(stack, "POST", "/v1/webhook_endpoints/we_0000000000000000/test", { key }), 404, "id", "not_found_error");
       expectError(await call(stack, "POST", "/v1/webhook_endpoints/nope/test", { key }), 400, "id");
@@ -159,7 +154,7 @@ describe("dashboard webhooks", function () {
     });
 
     it("answers 404 for another merchant's endpoints and events on every route, and lists none of them", async function () {
-      const other = await newMerchant(store.db);
+      const other = await newMerchant(stack.store.db);
       const theirs = (await call(stack, "POST", "/v1/webhook_endpoints", { key: other.key, body: { url: receiver.url } })).body;
       const theirEvent = (await call(stack, "POST", `/v1/webhook_endpoints/${theirs.id}/test`, { key: other.key })).body;
       await worker.runOnce();
@@ -221,7 +216,7 @@ describe("dashboard webhooks", function () {
       page = await phone.newPage();
       // Rotating asks for confirmation: the merchant agrees.
       page.on("dialog", (dialog) => void dialog.accept());
-      await injectKeyWallet(page, MERCHANT_KEY, CHAIN_ID);
+      await injectKeyWallet(page, stack.merchantKey, CHAIN_ID);
       await page.goto(`${stack.url}/dashboard`);
       await page.locator("#sign-in").click();
       await page.locator("#webhooks-heading").waitFor();
@@ -377,7 +372,7 @@ describe("dashboard webhooks", function () {
         .to.include(`${receiver.url}/v2`)
         .and.include("Refunds desk")
         .and.include("payment.refunded");
-      const key = (await createApiKey(store.db, stack.merchant.id, "test")).key;
+      const key = (await createApiKey(stack.store.db, stack.merchant.id, "test")).key;
       const [stored] = (await call(stack, "GET", "/v1/webhook_endpoints", { key })).body.data;
       expect(stored).to.include({ url: `${receiver.url}/v2`, description: "Refunds desk", enabled: true });
       expect(stored.event_types).to.deep.equal(["payment.refunded"]);

@@ -55,10 +55,10 @@ const roleText = { merchant: "the merchant's address", signer: "an authorised si
 
 /**
  * The signed-in dashboard: who is signed in to which merchant, the way out, and the payments (the filter form is here;
- * the script fills the list and a payment's page from /dashboard/api/…). `tokens` are the symbols the gateway takes;
- * `overview` is the At a glance section, drawn for this request (overviewSection.ts).
+ * the script fills the list, a payment's page and At a glance from /dashboard/api/…). `tokens` are the symbols the
+ * gateway takes.
  */
-export function signedInPage(session: DashboardSession, tokens: readonly string[], overview: string): string {
+export function signedInPage(session: DashboardSession, tokens: readonly string[]): string {
   const { merchant } = session;
   const options = (values: readonly string[]) => values.map((value) => `<option value="${escapeHtml(value)}">${escapeHtml(value)}</option>`).join("");
   return page(
@@ -77,7 +77,10 @@ export function signedInPage(session: DashboardSession, tokens: readonly string[
     <a href="#overview">At a glance</a> <a href="#money">Money</a> <a href="#payments">Payments</a> <a href="#webhooks">Webhooks</a> <a href="#api-keys">API keys</a>
   </nav>
   <section id="dashboard-content" aria-label="Your shop">
-    ${overview}
+    <section id="overview" aria-labelledby="overview-heading" aria-busy="true">
+      <h2 id="overview-heading">At a glance</h2>
+      <p id="indexer-health" class="health" data-state="unknown">Loading your figures…</p>
+    </section>
     ${moneySection}
     <section id="payments" aria-labelledby="payments-heading">
       <h2 id="payments-heading" tabindex="-1">Payments</h2>

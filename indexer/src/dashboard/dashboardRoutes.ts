@@ -12,8 +12,7 @@ import { SignInRefused, signInMessageText, type SignInExpectations } from "../le
 import { DashboardGuard } from "./dashboardGuard";
 import { dashboardMoneyRoutes } from "./dashboardMoneyRoutes";
 import { dashboardKeyRoutes, type KeyOwnerCache } from "./dashboardKeyRoutes";
-import { dashboardOverviewRoutes, overviewOf } from "./dashboardOverviewRoutes";
-import { overviewSection } from "./overviewSection";
+import { dashboardOverviewRoutes } from "./dashboardOverviewRoutes";
 import { dashboardPaymentRoutes } from "./dashboardPaymentRoutes";
 import { dashboardWebhookRoutes } from "./dashboardWebhookRoutes";
 import type { EndpointPorts } from "../ledger/webhookEndpoints";
@@ -76,17 +75,14 @@ export function dashboardRoutes(app: FastifyInstance, context: GatewayContext & 
 
   api.get("/dashboard", { schema: { hide: true } }, async (request, reply) => {
     const { session, revoked } = await guard.session(request, reply);
-    if (session) {
-      const overview = overviewSection(await overviewOf(context, session.merchant.id, now()), context.tokens);
+    if (session)
       return sendPage(
         reply,
         signedInPage(
           session,
           context.tokens.map((token) => token.symbol),
-          overview,
         ),
       );
-    }
     const notice = revoked
       ? `You were signed out: ${revoked.address} is no longer an authorised signer of ${revoked.merchant.name} on the escrow.`
       : guard.presentedId(request)

@@ -44,7 +44,7 @@ th,td{text-align:left;padding:.5rem;border-bottom:1px solid #ddd;white-space:now
 .timeline li,.events>li{margin:.5rem 0}
 .hash{word-break:break-all}
 .note{color:#555}
-#dashboard-status[data-state=error]{padding:.75rem;border-radius:.5rem;background:#fdecec;color:#8a1c1c}
+#dashboard-status[data-state=error],.health[data-state=error]{padding:.75rem;border-radius:.5rem;background:#fdecec;color:#8a1c1c}
 #money-status,#refund-status{min-height:1.5rem;margin:1rem 0}
 #withdraw-form{margin-top:1rem}
 #money-status[data-state=failed],#refund-status[data-state=failed],#dashboard-status[data-state=failed]{padding:.75rem;border-radius:.5rem;background:#fdecec;color:#8a1c1c}

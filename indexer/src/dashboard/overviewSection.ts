@@ -71,8 +71,12 @@ function healthText(health: ReturnType<typeof healthJson>): { state: string; tex
   return { state: health.lag_blocks === "0" ? "current" : "behind", text: `The indexer is at ${at}: ${behind}.` };
 }
 
-/** The "At a glance" section of the signed-in page: the indexer's health, the periods' figures, and the charts with their tables. */
-export function overviewSection(overview: ReturnType<typeof overviewJson>, tokens: readonly TokenInfo[]): string {
+/**
+ * The "At a glance" section's content: the indexer's health, the periods' figures, and the charts with their tables.
+ * The signed-in page is sent with the heading alone (dashboardPage.ts) and its script puts this in, from GET
+ * /dashboard/api/overview.html: the page waits neither for the figures nor for the chain's head (seconds when the RPC is down).
+ */
+export function overviewContent(overview: ReturnType<typeof overviewJson>, tokens: readonly TokenInfo[]): string {
   const health = healthText(overview.indexer);
   const { today, last_30_days: last } = overview.periods;
   const row = (name: string, a: string | number, b: string | number) =>
@@ -88,8 +92,7 @@ export function overviewSection(overview: ReturnType<typeof overviewJson>, token
   const dayRows = overview.days
     .map((day) => `<tr><th scope="row">${day.day}</th><td class="amount">${day.paid}</td><td class="amount">${day.volume_usd}</td></tr>`)
     .join("");
-  return `<section id="overview" aria-labelledby="overview-heading">
-      <h2 id="overview-heading">At a glance</h2>
+  return `<h2 id="overview-heading">At a glance</h2>
       <p id="indexer-health" class="health" data-state="${health.state}">${escapeHtml(health.text)}</p>
       <div class="table-wrap">
         <table id="overview-figures">
@@ -103,6 +106,5 @@ export function overviewSection(overview: ReturnType<typeof overviewJson>, token
         <summary>Each day's figures</summary>
         <div class="table-wrap"><table id="overview-days"><caption>Paid payments per day, UTC</caption><thead><tr><th scope="col">Day</th><th scope="col">Paid</th><th scope="col">Volume (USD)</th></tr></thead><tbody>${dayRows}</tbody></table></div>
       </details>
-      <figure id="conversion-chart">${overview.charts.conversion}<figcaption>Conversion, the last ${OVERVIEW_DAYS} days: created → opened → paid, and expired</figcaption></figure>
-    </section>`;
+      <figure id="conversion-chart">${overview.charts.conversion}<figcaption>Conversion, the last ${OVERVIEW_DAYS} days: created → opened → paid, and expired</figcaption></figure>`;
 }

@@ -1,9 +1,10 @@
 import { createServer } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { createSiweMessage } from "viem/siwe";
-import { createWalletClient, hexToString, http, type Address, type Hex } from "viem";
+import hre from "hardhat";
+import { createWalletClient, hexToString, http, parseEther, toHex, type Address, type Hex } from "viem";
 import type { Page } from "playwright-core";
-import { privateKeyToAccount } from "viem/accounts";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import { hardhatAccountKey } from "../../../scripts/stack/hardhatAccounts";
 import type { ApiContext } from "../../src/api/apiContext";
@@ -16,6 +17,7 @@ import { parseAllowList } from "../../src/ledger/webhookAddressPolicy";
 import type { Store } from "../../src/store/database";
 import { createMerchant, type Merchant } from "../../src/store/merchantStore";
 import { INTENT_SIGNER_KEY, SETTINGS, type LocalChain } from "./localChain";
+import { openTestStore } from "./stores";
 
 /** Hardhat's account 3: the local deployment's demo merchant. */
 export const MERCHANT_KEY = hardhatAccountKey(3);
@@ -27,6 +29,8 @@ export interface DashboardStack {
   /** The gateway's context the routes were built with. */
   context: ApiContext;
   merchant: Merchant;
+  /** The key of the merchant's address: what signs its sign-ins. */
+  merchantKey: Hex;
   /** Moves the dashboard's clock (not the chain's) by `ms`. */
   advance(ms: number): void;
   close(): Promise<void>;
@@ -41,11 +45,14 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** `demoSignIn`: the account the one-click demo sign-in signs in as (off without it), as npm start sets it. */
+/**
+ * `demoSignIn`: the account the one-click demo sign-in signs in as (off without it), as npm start sets it.
+ * `merchant`: the deployment's demo merchant (account 3) when the store has it already; else it is created.
+ */
 export async function startDashboardStack(
   chain: LocalChain,
   store: Pick<Store, "db" | "listen">,
-  { demoSignIn }: { demoSignIn?: Address } = {},
+  { demoSignIn, merchant }: { demoSignIn?: Address; merchant?: Merchant } = {},
 ): Promise<DashboardStack> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -75,16 +82,119 @@ export async function startDashboardStack(
     ],
   });
   await app.listen({ host: "127.0.0.1", port });
-  const merchant = await createMerchant(store.db, { name: "Demo shop", address: chain.record.demoMerchant!.merchant });
   return {
     url,
     app,
     context,
-    merchant,
+    merchant: merchant ?? (await createMerchant(store.db, { name: "Demo shop", address: chain.record.demoMerchant!.merchant })),
+    merchantKey: MERCHANT_KEY,
     advance: (ms) => {
       offset += ms;
     },
     close: () => app.close(),
+  };
+}
+
+/**
+ * Registers `address` as a merchant on the escrow (paid out to itself, with the gateway's intent signer) and funds it,
+ * as the local deployment does the demo merchant: as the signer manager (account 0, deploy/parameters/local.json5).
+ */
+async function registerOnEscrow(chain: LocalChain, address: Address): Promise<void> {
+  await hre.network.provider.send("hardhat_setBalance", [address, toHex(parseEther("100"))]);
+  const manager = createWalletClient({ account: privateKeyToAccount(hardhatAccountKey(0)), chain: hardhat, transport: http(chain.url) });
+  const intentSigner = privateKeyToAccount(INTENT_SIGNER_KEY).address;
+  const hash = await manager.writeContract({
+    address: chain.record.escrow,
+    abi: openPayEscrowAbi,
+    functionName: "registerMerchant",
+    args: [address, address, intentSigner],
+  });
+  await createRpcClient([chain.url]).waitForTransactionReceipt({ hash });
+}
+
+/** What a dashboard test works with: the stack, its store, and the merchant the test signs in as (`merchant`). */
+export interface DashboardFixture extends DashboardStack {
+  store: Store;
+  /**
+   * Another dashboard over the same store and chain whose one-click demo sign-in signs in as `address`, its merchant
+   * being the deployment's demo merchant (account 3); closed after the test.
+   */
+  withDemoSignIn(address: Address): Promise<DashboardFixture>;
+}
+
+/**
+ * Mocha hooks giving a describe block a dashboard over PostgreSQL and `chain` (useLocalChain, whose hooks must be
+ * registered first); returns a function giving the current test's fixture.
+ *
+ * `each: "file"` (the default): one store and stack for the block, as a fresh database and server cost seconds. Tests
+ * are kept apart by data: each gets a merchant of its own ("Demo shop", a new key and address), funded on the chain
+ * and having authorised the gateway's intent signer, as the demo merchant has. The chain is reverted after each test
+ * but the store is not, so no more than one test of such a block may run the indexer into it: a later one would find
+ * the checkpoint on blocks the revert took away.
+ *
+ * `each: "test"`: a fresh store and stack for every test, whose merchant is the deployment's demo merchant (account
+ * 3, held by the node): for blocks whose tests each index the chain, or run the webhook worker (it delivers every
+ * merchant's events, an earlier test's retries too).
+ */
+export function useDashboardStack(chain: () => LocalChain, { each = "file" }: { each?: "file" | "test" } = {}): () => DashboardFixture {
+  let store: Store | undefined;
+  let shared: DashboardStack | undefined;
+  let fixture: DashboardFixture | undefined;
+  /** What the current test started besides the shared stack, and how far it moved the shared stack's clock. */
+  let extras: DashboardStack[] = [];
+  let moved = 0;
+
+  const open = async () => {
+    store = await openTestStore("postgres");
+    shared = await startDashboardStack(chain(), store);
+  };
+  const shut = async () => {
+    await shared?.close();
+    await store?.close();
+    shared = store = undefined;
+  };
+  const fixtureOf = (stack: DashboardStack, merchant: Merchant, merchantKey: Hex): DashboardFixture => ({
+    ...stack,
+    store: store!,
+    merchant,
+    merchantKey,
+    advance: (ms) => {
+      if (stack === shared) moved += ms;
+      stack.advance(ms);
+    },
+    withDemoSignIn: async (address) => {
+      const demo = await startDashboardStack(chain(), store!, { demoSignIn: address, merchant: shared!.merchant });
+      extras.push(demo);
+      return fixtureOf(demo, demo.merchant, demo.merchantKey);
+    },
+  });
+
+  if (each === "file") {
+    before(open);
+    after(shut);
+  }
+  beforeEach(async function () {
+    if (each === "test") {
+      await open();
+      fixture = fixtureOf(shared!, shared!.merchant, shared!.merchantKey);
+      return;
+    }
+    const key = generatePrivateKey();
+    const address = privateKeyToAccount(key).address;
+    await registerOnEscrow(chain(), address);
+    fixture = fixtureOf(shared!, await createMerchant(store!.db, { name: "Demo shop", address }), key);
+  });
+  afterEach(async function () {
+    for (const stack of extras) await stack.close();
+    extras = [];
+    shared?.advance(-moved);
+    moved = 0;
+    if (each === "test") await shut();
+    fixture = undefined;
+  });
+  return () => {
+    if (!fixture) throw new Error("the dashboard's fixture is made in beforeEach");
+    return fixture;
   };
 }
 
@@ -105,9 +215,9 @@ export function signInMessage(url: string, address: Address, nonce: string, chan
   });
 }
 
-/** The merchant (account 3) authorises or revokes `signer` on the escrow. */
-export async function setSigner(chain: LocalChain, signer: Address, authorised: boolean): Promise<void> {
-  const wallet = createWalletClient({ account: privateKeyToAccount(MERCHANT_KEY), chain: hardhat, transport: http(chain.url) });
+/** The merchant of `key` (by default the demo merchant, account 3) authorises or revokes `signer` on the escrow. */
+export async function setSigner(chain: LocalChain, signer: Address, authorised: boolean, key: Hex = MERCHANT_KEY): Promise<void> {
+  const wallet = createWalletClient({ account: privateKeyToAccount(key), chain: hardhat, transport: http(chain.url) });
   const hash = await wallet.writeContract({ address: chain.record.escrow, abi: openPayEscrowAbi, functionName: "setSigner", args: [signer, authorised] });
   await createRpcClient([chain.url]).waitForTransactionReceipt({ hash });
 }
@@ -196,7 +306,7 @@ export async function injectKeyWallet(page: Page, key: Hex, chainId: number): Pr
 }
 
 /** Signs `key`'s account in over HTTP, as the page would: its session cookie (as a Cookie header) and CSRF token. */
-export async function signedInSession(stack: DashboardStack, key: Hex = MERCHANT_KEY): Promise<{ cookie: string; csrfToken: string }> {
+export async function signedInSession(stack: DashboardStack, key: Hex = stack.merchantKey): Promise<{ cookie: string; csrfToken: string }> {
   const account = privateKeyToAccount(key);
   const { nonce } = (await (await fetch(`${stack.url}/dashboard/sign-in/nonce`)).json()) as { nonce: string };
   const message = signInMessage(stack.url, account.address, nonce);

@@ -13,6 +13,7 @@ import { sendChange } from "./changeRequest";
 import { startApiKeys } from "./apiKeys";
 import { problemOf } from "./elements";
 import { startMoney } from "./money";
+import { loadOverview } from "./overview";
 import { startPaymentList } from "./paymentList";
 import { showPaymentPage } from "./paymentPage";
 import { startWebhooks } from "./webhooks";
@@ -22,6 +23,7 @@ if (signInPage) startSignIn(signInPage);
 const signOut = document.getElementById("sign-out") as HTMLButtonElement | null;
 if (signOut) signOut.addEventListener("click", () => void leave(signOut));
 
+if (document.getElementById("overview")) void loadOverview();
 if (document.getElementById("payments")) startPayments();
 startMoney();
 if (document.getElementById("webhooks")) startWebhooks();
