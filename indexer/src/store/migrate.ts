@@ -8,6 +8,7 @@ import * as paymentSearch from "./migrations/006_payment_search";
 import * as paymentsListed from "./migrations/007_payments_listed";
 import * as attemptRequestResponse from "./migrations/008_attempt_request_response";
 import * as apiKeyNames from "./migrations/009_api_key_names";
+import * as paymentsListedWithToken from "./migrations/010_payments_listed_with_token";
 
 /**
  * The schema's versions in order. Listed here rather than read from a folder so that bundles and ts-node agree.
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "007_payments_listed": paymentsListed,
   "008_attempt_request_response": attemptRequestResponse,
   "009_api_key_names": apiKeyNames,
+  "010_payments_listed_with_token": paymentsListedWithToken,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

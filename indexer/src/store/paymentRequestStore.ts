@@ -225,7 +225,7 @@ async function searchMatches(db: Db, chainId: number, filter: PaymentFilter, esc
 
 /**
  * Whether the payment's request matches `condition` (on `r`): the filters that are the request's. The owner is
- * repeated so that an order id is found through the merchant's index (`payment_requests_by_order`).
+ * repeated so that an order id is found through the merchant's index (`payment_requests_by_order_prefix`).
  */
 const requestWhere = (filter: PaymentFilter, condition: RawBuilder<unknown>) =>
   sql<boolean>`exists (select from payment_requests r where r.chain_id = p.chain_id and r.payment_id = p.id
