@@ -26,7 +26,7 @@ export interface DeliveryResult {
   gone: boolean;
   /** Why it failed, for the delivery log the merchant reads; undefined when ok. */
   error?: string;
-  /** The start of the response's body, when it had one (the delivery log shows it). */
+  /** The start of a failed response's body, when it had one (the delivery log shows it); never a success's. */
   excerpt?: string;
   durationMs: number;
 }
@@ -166,12 +166,15 @@ export class WebhookClient {
       });
       request.on("response", (response) => {
         const status = response.statusCode ?? 0;
+        // A success's body is read to its end (the connection is kept) but not kept: what the merchant needs to see is
+        // why a delivery failed, and copying every success's first bytes into the log cost the workers and PostgreSQL.
+        const keep = status < 200 || status >= 300;
         const excerpt: Buffer[] = [];
         let read = 0;
         // Without NULs: PostgreSQL's text cannot hold them, and the log's batch would fail on one.
-        const done = () => settle(this.judge(status, response, Buffer.concat(excerpt).toString("utf8").replaceAll("\0", "")));
+        const done = () => settle(this.judge(status, response, keep ? Buffer.concat(excerpt).toString("utf8").replaceAll("\0", "") : ""));
         response.on("data", (chunk: Buffer) => {
-          if (read < RESPONSE_EXCERPT_BYTES) excerpt.push(chunk.subarray(0, RESPONSE_EXCERPT_BYTES - read));
+          if (keep && read < RESPONSE_EXCERPT_BYTES) excerpt.push(chunk.subarray(0, RESPONSE_EXCERPT_BYTES - read));
           read += chunk.length;
           if (read > this.maxResponseBytes) {
             // Enough: a receiver has nothing more to say, and reading on is a way to hold the worker.
@@ -189,8 +192,8 @@ export class WebhookClient {
 
   /** The result of a complete response. */
   private judge(status: number, response: http.IncomingMessage, body: string): Omit<DeliveryResult, "durationMs"> {
+    if (status >= 200 && status < 300) return { ok: true, status, gone: false };
     const excerpt = body === "" ? undefined : body;
-    if (status >= 200 && status < 300) return { ok: true, status, gone: false, excerpt };
     const said = body.replace(/\s+/g, " ").trim();
     const tail = said ? `: ${said}` : "";
     if (status === 410) return { ok: false, status, gone: true, error: "responded 410 Gone", excerpt };
