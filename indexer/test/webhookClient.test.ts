@@ -113,13 +113,17 @@ describe("webhook HTTP client: the address policy at connect time, redirects, de
     expect(result.error!.length).to.be.at.most("responded 500: ".length + 200);
   });
 
-  it("keeps the start of every response's body, a success's too, without the NULs PostgreSQL's text cannot hold", async function () {
-    receiver.reply = () => ({ status: 200, body: `{"received":true}\u0000${"y".repeat(500)}` });
+  it("keeps the start of a failure's body, without the NULs PostgreSQL's text cannot hold, and none of a success's", async function () {
+    receiver.reply = () => ({ status: 422, body: `{"received":false}\u0000${"y".repeat(500)}` });
     const loose = client({ allowList: ALLOW_LOCALHOST });
+    const failed = await loose.post(receiver.url, "{}", headers);
+    expect(failed).to.include({ ok: false, status: 422 });
+    expect(failed.excerpt).to.equal(`{"received":false}${"y".repeat(200 - '{"received":false}'.length - 1)}`);
+    receiver.reply = () => ({ status: 200, body: `{"received":true}${"y".repeat(500)}` });
     const ok = await loose.post(receiver.url, "{}", headers);
     expect(ok).to.include({ ok: true, status: 200 });
-    expect(ok.excerpt).to.equal(`{"received":true}${"y".repeat(200 - '{"received":true}'.length - 1)}`);
-    receiver.reply = () => ({ status: 204 });
+    expect(ok.excerpt).to.equal(undefined);
+    receiver.reply = () => ({ status: 500 });
     expect((await loose.post(receiver.url, "{}", headers)).excerpt).to.equal(undefined);
   });
 

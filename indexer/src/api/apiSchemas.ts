@@ -218,7 +218,7 @@ const attemptSchema = z
       .string()
       .nullable()
       .describe("The `webhook-signature` header sent (`webhook-id` is the event's id, `webhook-timestamp` this attempt's `at` in seconds)."),
-    response_excerpt: z.string().nullable().describe("The first 200 bytes of the response's body, if it had one."),
+    response_excerpt: z.string().nullable().describe("The first 200 bytes of a failed attempt's response body, if it had one; null on a success (not kept)."),
   })
   .meta({ id: "DeliveryAttempt", description: "One try at delivering an event to an endpoint." });
 

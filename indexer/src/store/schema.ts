@@ -269,7 +269,7 @@ export interface WebhookAttemptsTable {
   error: string | null;
   /** The webhook-signature header sent (migration 008; null before it). */
   signature: string | null;
-  /** The start of the response's body (migration 008; null before it, or without a response). */
+  /** The start of a failed attempt's response body (migration 008; null before it, without a response, or on a success). */
   response_excerpt: string | null;
 }
 

@@ -336,7 +336,7 @@ export interface AttemptOutcome {
     /** 410: the endpoint is to be disabled. */
     gone: boolean;
     error?: string;
-    /** The webhook-signature header sent, and the start of the response's body: the delivery log shows them. */
+    /** The webhook-signature header sent, and the start of a failed response's body: the delivery log shows them. */
     signature?: string;
     excerpt?: string;
   };

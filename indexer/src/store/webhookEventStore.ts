@@ -10,7 +10,7 @@ export interface EventAttempt {
   error: string | null;
   /** The webhook-signature header sent; null on attempts logged before migration 008. */
   signature: string | null;
-  /** The start of the response's body, if it had one. */
+  /** The start of a failed attempt's response body, if it had one (a success's is not kept). */
   responseExcerpt: string | null;
 }
 

@@ -26,7 +26,7 @@ export interface DeliveryResult {
   gone: boolean;
   /** Why it failed, for the delivery log the merchant reads; undefined when ok. */
   error?: string;
-  /** The start of the response's body, when it had one (the delivery log shows it). */
+  /** The start of a failed response's body, when it had one (the delivery log shows it); never a success's. */
   excerpt?: string;
   durationMs: number;
 }
@@ -75,6 +75,7 @@ export class WebhookClient {
   private readonly httpAgent: http.Agent;
   private readonly httpsAgent: https.Agent;
   private readonly lookup: LookupFunction;
+  private readonly targets = new Map<string, Target>();
 
   constructor(options: WebhookClientOptions = {}) {
     this.allowList = options.allowList ?? NO_ALLOWED_RANGES;
@@ -97,23 +98,26 @@ export class WebhookClient {
       ...result,
       durationMs: Math.round(performance.now() - started),
     });
-    let target: URL;
-    try {
-      target = new URL(url);
-    } catch {
-      return finish({ ok: false, error: `the endpoint's URL is not a URL: ${url}` });
-    }
-    if (target.protocol !== "http:" && target.protocol !== "https:") return finish({ ok: false, error: `the endpoint's URL is not http(s): ${url}` });
-    const hostname = target.hostname.replace(/^\[(.*)\]$/, "$1");
-    // Node connects to an IP literal without a lookup, so the guard in `lookup` never sees it: check it here.
-    if (isIP(hostname)) {
-      const reason = forbiddenReason(hostname, this.allowList);
-      if (reason) return finish({ ok: false, error: `refused to connect: ${reason}` });
-    }
+    const target = this.targetOf(url);
+    if ("refusal" in target) return finish({ ok: false, error: target.refusal });
     const deadline = started + this.timeoutMs;
-    let outcome = await this.attempt(target, hostname, body, headers, deadline);
-    if (outcome.staleSocket) outcome = await this.attempt(target, hostname, body, headers, deadline);
+    let outcome = await this.attempt(target, body, headers, deadline);
+    if (outcome.staleSocket) outcome = await this.attempt(target, body, headers, deadline);
     return finish(outcome.result);
+  }
+
+  /**
+   * Where `url` sends, or why it must not: the same for every delivery to it (the allow-list is this client's), so
+   * worked out once per URL rather than parsed and checked again for each of the thousands of deliveries to it.
+   */
+  private targetOf(url: string): Target {
+    let target = this.targets.get(url);
+    if (!target) {
+      target = parseTarget(url, this.allowList);
+      if (this.targets.size >= 10_000) this.targets.clear();
+      this.targets.set(url, target);
+    }
+    return target;
   }
 
   /** Closes the idle connections (in-flight deliveries finish). */
@@ -123,13 +127,12 @@ export class WebhookClient {
   }
 
   private attempt(
-    target: URL,
-    hostname: string,
+    target: Endpoint,
     body: string,
     headers: WebhookHeaders,
     deadline: number,
   ): Promise<{ result: Omit<DeliveryResult, "durationMs">; staleSocket?: boolean }> {
-    const https_ = target.protocol === "https:";
+    const https_ = target.https;
     return new Promise((resolve) => {
       let settled = false;
       const settle = (result: Omit<DeliveryResult, "durationMs">, staleSocket = false) => {
@@ -139,19 +142,30 @@ export class WebhookClient {
         resolve({ result, staleSocket });
       };
       const request = (https_ ? https : http).request({
-        protocol: target.protocol,
-        hostname,
-        port: target.port || undefined,
-        path: `${target.pathname}${target.search}`,
+        protocol: https_ ? "https:" : "http:",
+        hostname: target.hostname,
+        port: target.port,
+        path: target.path,
         method: "POST",
         agent: https_ ? this.httpsAgent : this.httpAgent,
         lookup: this.lookup,
-        headers: {
-          "content-type": "application/json",
-          "content-length": Buffer.byteLength(body),
-          "user-agent": this.userAgent,
-          ...headers,
-        },
+        // As a list, the headers are written as given, without Node's per-request map of them; Host is then ours.
+        headers: [
+          "host",
+          target.host,
+          "content-type",
+          "application/json",
+          "content-length",
+          String(Buffer.byteLength(body)),
+          "user-agent",
+          this.userAgent,
+          "webhook-id",
+          headers["webhook-id"],
+          "webhook-timestamp",
+          headers["webhook-timestamp"],
+          "webhook-signature",
+          headers["webhook-signature"],
+        ],
       });
       const timer = setTimeout(
         () => {
@@ -166,12 +180,15 @@ export class WebhookClient {
       });
       request.on("response", (response) => {
         const status = response.statusCode ?? 0;
+        // A success's body is read to its end (the connection is kept) but not kept: what the merchant needs to see is
+        // why a delivery failed, and copying every success's first bytes into the log cost the workers and PostgreSQL.
+        const keep = status < 200 || status >= 300;
         const excerpt: Buffer[] = [];
         let read = 0;
         // Without NULs: PostgreSQL's text cannot hold them, and the log's batch would fail on one.
-        const done = () => settle(this.judge(status, response, Buffer.concat(excerpt).toString("utf8").replaceAll("\0", "")));
+        const done = () => settle(this.judge(status, response, keep ? Buffer.concat(excerpt).toString("utf8").replaceAll("\0", "") : ""));
         response.on("data", (chunk: Buffer) => {
-          if (read < RESPONSE_EXCERPT_BYTES) excerpt.push(chunk.subarray(0, RESPONSE_EXCERPT_BYTES - read));
+          if (keep && read < RESPONSE_EXCERPT_BYTES) excerpt.push(chunk.subarray(0, RESPONSE_EXCERPT_BYTES - read));
           read += chunk.length;
           if (read > this.maxResponseBytes) {
             // Enough: a receiver has nothing more to say, and reading on is a way to hold the worker.
@@ -189,8 +206,8 @@ export class WebhookClient {
 
   /** The result of a complete response. */
   private judge(status: number, response: http.IncomingMessage, body: string): Omit<DeliveryResult, "durationMs"> {
+    if (status >= 200 && status < 300) return { ok: true, status, gone: false };
     const excerpt = body === "" ? undefined : body;
-    if (status >= 200 && status < 300) return { ok: true, status, gone: false, excerpt };
     const said = body.replace(/\s+/g, " ").trim();
     const tail = said ? `: ${said}` : "";
     if (status === 410) return { ok: false, status, gone: true, error: "responded 410 Gone", excerpt };
@@ -228,6 +245,43 @@ export class WebhookClient {
       (error: NodeJS.ErrnoException) => callback(error, "", 0),
     );
   }
+}
+
+/** Where a delivery's URL sends. */
+interface Endpoint {
+  https: boolean;
+  /** Without an IPv6 literal's brackets. */
+  hostname: string;
+  port: number | undefined;
+  path: string;
+  /** The Host header: the host and a port that is not the scheme's default. */
+  host: string;
+}
+
+type Target = Endpoint | { refusal: string };
+
+/** What a delivery's URL comes to: where to send, or why not (not a URL, not http(s), an IP literal refused). */
+function parseTarget(url: string, allowList: AllowList): Target {
+  let target: URL;
+  try {
+    target = new URL(url);
+  } catch {
+    return { refusal: `the endpoint's URL is not a URL: ${url}` };
+  }
+  if (target.protocol !== "http:" && target.protocol !== "https:") return { refusal: `the endpoint's URL is not http(s): ${url}` };
+  const hostname = target.hostname.replace(/^\[(.*)\]$/, "$1");
+  // Node connects to an IP literal without a lookup, so the guard in `lookup` never sees it: check it here.
+  if (isIP(hostname)) {
+    const reason = forbiddenReason(hostname, allowList);
+    if (reason) return { refusal: `refused to connect: ${reason}` };
+  }
+  return {
+    https: target.protocol === "https:",
+    hostname,
+    port: target.port ? Number(target.port) : undefined,
+    path: `${target.pathname}${target.search}`,
+    host: target.host,
+  };
 }
 
 /** A transport error as the delivery log shows it. */

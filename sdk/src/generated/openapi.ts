@@ -658,7 +658,7 @@ export interface components {
             error: string | null;
             /** @description The `webhook-signature` header sent (`webhook-id` is the event's id, `webhook-timestamp` this attempt's `at` in seconds). */
             signature: string | null;
-            /** @description The first 200 bytes of the response's body, if it had one. */
+            /** @description The first 200 bytes of a failed attempt's response body, if it had one; null on a success (not kept). */
             response_excerpt: string | null;
         };
         /** @description A webhook event as logged, with its deliveries to each subscribed endpoint. */

@@ -7,7 +7,7 @@
  */
 import { sendChange } from "./changeRequest";
 import { element, problemOf, say } from "./elements";
-import { attemptLine, time, webhookEventList, type WebhookDelivery, type WebhookEvent } from "./webhookEventList";
+import { attemptLine, time, webhookEventList, type WebhookAttempt, type WebhookDelivery, type WebhookEvent } from "./webhookEventList";
 
 interface Endpoint {
   id: string;
@@ -30,6 +30,9 @@ interface EventPage {
 const PAYLOAD_EXCERPT_CHARS = 1200;
 
 const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+/** What the detail says for an attempt without a response excerpt: the workers keep a failure's only. */
+const responseBodyAbsent = ({ response_status: status }: WebhookAttempt) => (status !== null && status >= 200 && status < 300 ? "not kept for a success" : "—");
 
 export function startWebhooks(): void {
   const list = byId<HTMLUListElement>("webhook-endpoints");
@@ -298,7 +301,7 @@ export function startWebhooks(): void {
                   element("dt", {}, "webhook-signature"),
                   element("dd", {}, element("code", { class: "signature" }, attempt.signature ?? "not recorded")),
                   element("dt", {}, "Response body"),
-                  element("dd", {}, attempt.response_excerpt ? element("code", { class: "response" }, attempt.response_excerpt) : "—"),
+                  element("dd", {}, attempt.response_excerpt ? element("code", { class: "response" }, attempt.response_excerpt) : responseBodyAbsent(attempt)),
                 ),
               ),
             ),
