@@ -57,6 +57,16 @@ describe("dashboard money over HTTP (PostgreSQL, Hardhat)", function () {
     expect(Number(usdt(balances.body).confirmed)).to.be.greaterThan(0);
     // The escrow's fee of this deployment, as recorded from its PaymentCompleted: a decimal string, never invented.
     expect(usdt(balances.body).fees).to.match(/^\d+(\.\d+)?$/);
+
+    // A Safe deployed at the address later (as a counterfactual one is): the address without code was asked of the
+    // node a minute ago at most, so it is seen a minute later; a contract's code, once seen, is not asked again.
+    await hre.network.provider.send("hardhat_setCode", [stack.merchant.address, "0x00"]);
+    expect((await get("/dashboard/api/balances")).body.sender).to.equal("wallet");
+    stack.advance(60_000);
+    expect((await get("/dashboard/api/balances")).body.sender).to.equal("safe");
+    await hre.network.provider.send("hardhat_setCode", [stack.merchant.address, "0x"]);
+    stack.advance(10 * 60_000);
+    expect((await get("/dashboard/api/balances")).body.sender).to.equal("safe");
   });
 
   it("prepares a withdrawal as the API does and follows it: sent, confirming n/12 by the indexer, confirmed, balance down", async function () {

@@ -127,6 +127,8 @@ describe("dashboard money in a real browser (Chromium)", function () {
     const { page, sent } = await signedIn();
     // The merchant's address becomes a contract, as a Safe is (after the sign-in, which a Safe signs by ERC-1271).
     await hre.network.provider.send("hardhat_setCode", [stack.merchant.address, "0x00"]);
+    // The gateway asks again after a minute whether an address without code has become a contract.
+    stack.advance(60_000);
     await page.reload();
     const before = await usdtOfApi();
     await usdtCell(page, 2).filter({ hasText: before.confirmed }).waitFor();
