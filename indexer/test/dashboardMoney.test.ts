@@ -57,6 +57,16 @@ describe("dashboard money over HTTP (PostgreSQL, Hardhat)", function () {
     expect(Number(usdt(balances.body).confirmed)).to.be.greaterThan(0);
     // The escrow's fee of this deployment, as recorded from its PaymentCompleted: a decimal string, never invented.
     expect(usdt(balances.body).fees).to.match(/^\d+(\.\d+)?$/);
+
+    // A Safe deployed at the address later (as a counterfactual one is): the address without code was asked of the
+    // node a minute ago at most, so it is seen a minute later; a contract's code, once seen, is not asked again.
+    await hre.network.provider.send("hardhat_setCode", [stack.merchant.address, "0x00"]);
+    expect((await get("/dashboard/api/balances")).body.sender).to.equal("wallet");
+    stack.advance(60_000);
+    expect((await get("/dashboard/api/balances")).body.sender).to.equal("safe");
+    await hre.network.provider.send("hardhat_setCode", [stack.merchant.address, "0x"]);
+    stack.advance(10 * 60_000);
+    expect((await get("/dashboard/api/balances")).body.sender).to.equal("safe");
   });
 
   it("prepares a withdrawal as the API does and follows it: sent, confirming n/12 by the indexer, confirmed, balance down", async function () {
@@ -72,6 +82,14 @@ describe("dashboard money over HTTP (PostgreSQL, Hardhat)", function () {
     expect(call_.args).to.deep.equal([before.token.address, parseUnits("5", before.token.decimals)]);
 
     const hash = await send(prepared.body.transaction);
+    // Mined at once (automine): followed by its receipt alone, the transaction itself is never asked for.
+    let transactionsAsked = 0;
+    const { client } = stack.context;
+    const getTransaction = client.getTransaction;
+    client.getTransaction = (args) => {
+      transactionsAsked += 1;
+      return getTransaction(args);
+    };
     const state = async () => (await get(`/dashboard/api/transactions/${hash}`)).body;
     // Mined, but the indexer has not applied its block: still `sent`.
     expect(await state()).to.include({ state: "sent", confirmations: 0, confirmations_required: 12 });
@@ -88,6 +106,7 @@ describe("dashboard money over HTTP (PostgreSQL, Hardhat)", function () {
     const after = usdt((await get("/dashboard/api/balances")).body);
     expect(BigInt(after.balance_units)).to.equal(BigInt(before.balance_units) - BigInt(prepared.body.amount_units));
     expect(after.confirmed).to.not.equal(before.confirmed);
+    expect(transactionsAsked).to.equal(0);
   });
 
   it("tells a reverted withdrawal as failed, with the escrow's reason", async function () {
@@ -98,6 +117,11 @@ describe("dashboard money over HTTP (PostgreSQL, Hardhat)", function () {
     // Hardhat refuses a reverting transaction while automining: it is mined in a block of its own.
     await hre.network.provider.send("evm_setAutomine", [false]);
     const reverted = await send(prepared.transaction, 200_000n);
+    // Pending, without a receipt: the merchant's, so `sent`.
+    expect((await get(`/dashboard/api/transactions/${reverted}`)).body).to.include({ state: "sent", block_number: null });
+    // Pending too, but the customer's to the escrow: not the merchant's to follow.
+    const theirs = await send({ from: CUSTOMER, to: stack.context.escrow, data: "0x" }, 100_000n);
+    expectError(await get(`/dashboard/api/transactions/${theirs}`), 404, "id", "not_found_error");
     await mine(1);
     await hre.network.provider.send("evm_setAutomine", [true]);
     const state = (await get(`/dashboard/api/transactions/${reverted}`)).body;

@@ -101,6 +101,34 @@ describe("dashboard money in a real browser (Chromium)", function () {
     expectOnlyOwnRequests();
   });
 
+  it("follows a withdrawal through a failed look, and stops, saying why, once the gateway has failed ten in a row", async function () {
+    const { page, sent } = await signedIn();
+    // The page's timers run on the test's clock: the looks' 1.5 s apart pass at once.
+    await page.clock.install();
+    const before = await usdtOfApi();
+    await usdtCell(page, 2).filter({ hasText: before.confirmed }).waitFor();
+    // The first look finds no gateway, the second reaches it, every later one gets a proxy's 502.
+    let looks = 0;
+    await page.route("**/dashboard/api/transactions/*", async (route) => {
+      looks += 1;
+      if (looks === 1) return route.abort("connectionrefused");
+      if (looks === 2) return route.continue();
+      return route.fulfill({ status: 502, contentType: "text/html", body: "<h1>Bad Gateway</h1>" });
+    });
+    await page.getByLabel("Amount (empty: all withdrawable)").fill("5");
+    await page.getByRole("button", { name: "Withdraw to payout wallet" }).click();
+    await page.locator("#money-status[data-state=sent]").waitFor();
+    const stopped = page.locator("#money-status[data-state=failed]");
+    while (!(await stopped.isVisible())) await page.clock.runFor(1500);
+    expect(looks).to.equal(12);
+    expect(await stopped.textContent()).to.equal(
+      `Transaction ${sent[0]} no longer followed: the gateway answered 502 (10 looks in a row failed). It may still be mined: reload the page later to see the balances.`,
+    );
+    await page.clock.runFor(15_000);
+    expect(looks).to.equal(12);
+    expectOnlyOwnRequests();
+  });
+
   it("refunds a payment from its page through the wallet and shows it confirmed", async function () {
     const { page, sent } = await signedIn(`/dashboard?payment=${paid.id}`);
     await page.locator("#refund-form").waitFor();
@@ -127,6 +155,8 @@ describe("dashboard money in a real browser (Chromium)", function () {
     const { page, sent } = await signedIn();
     // The merchant's address becomes a contract, as a Safe is (after the sign-in, which a Safe signs by ERC-1271).
     await hre.network.provider.send("hardhat_setCode", [stack.merchant.address, "0x00"]);
+    // The gateway asks again after a minute whether an address without code has become a contract.
+    stack.advance(60_000);
     await page.reload();
     const before = await usdtOfApi();
     await usdtCell(page, 2).filter({ hasText: before.confirmed }).waitFor();

@@ -6,6 +6,7 @@ import { createWithdrawalBody, listBalances, requestWithdrawal } from "../ledger
 import { merchantTransactionState } from "../ledger/merchantTransactionState";
 import { abandonRefund, createRefundBody, requestRefund, type RefundOwner } from "../ledger/refundRequest";
 import { paymentIdParams } from "../payments/paymentId";
+import { ContractAddressCache } from "./contractAddressCache";
 import type { DashboardGuard } from "./dashboardGuard";
 
 const transactionParams = z.strictObject({ hash: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a 0x transaction hash (32 bytes)") });
@@ -21,10 +22,12 @@ export type MoneySender = "wallet" | "safe" | "merchant";
  * The signed-in merchant's money for the dashboard's script: balances per token as indexed (GET /v1/balances's),
  * withdrawals and refunds prepared by the API's own ledger functions (the escrow call to sign, checked against the
  * indexed balance), and where a transaction the merchant sent stands by the indexer's confirmations. Another
- * merchant's payment or transaction is a 404.
+ * merchant's payment or transaction is a 404. `now` is the dashboard's clock, which ages what is cached of the chain.
  */
-export function dashboardMoneyRoutes(app: FastifyInstance, context: GatewayContext, guard: DashboardGuard): void {
+export function dashboardMoneyRoutes(app: FastifyInstance, context: GatewayContext, guard: DashboardGuard, now: () => Date): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
+  // Whether the merchant's address is a Safe, wanted on every refresh of the balances: its code, asked of the node once.
+  const contracts = new ContractAddressCache(async (address) => context.client.getCode({ address }), now);
   const ownerOf = async (request: FastifyRequest, reply: FastifyReply) => {
     const session = await guard.require(request, reply);
     reply.header("cache-control", "no-store");
@@ -34,8 +37,8 @@ export function dashboardMoneyRoutes(app: FastifyInstance, context: GatewayConte
 
   api.get("/dashboard/api/balances", { schema: { hide: true } }, async (request, reply) => {
     const { session, owner } = await ownerOf(request, reply);
-    const [balances, code] = await Promise.all([listBalances(context, owner), context.client.getCode({ address: owner.merchant.address })]);
-    const sender: MoneySender = code && code !== "0x" ? "safe" : session.role === "merchant" ? "wallet" : "merchant";
+    const [balances, safe] = await Promise.all([listBalances(context, owner), contracts.isContract(owner.merchant.address)]);
+    const sender: MoneySender = safe ? "safe" : session.role === "merchant" ? "wallet" : "merchant";
     return { ...balances, sender, confirmations_required: context.settings.confirmations.depth };
   });
 

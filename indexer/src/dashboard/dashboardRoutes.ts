@@ -26,7 +26,7 @@ import { cookieSecurity } from "./sessionCookie";
 export interface DashboardOptions {
   /** The API's intent signer: authorised by every merchant, it never signs in (dashboardSignIn.ts). */
   gatewaySigner: Address;
-  /** The clock sessions and messages are judged by; tests move it. */
+  /** The clock sessions and messages are judged by, and what is cached of the chain aged by; tests move it. */
   now?: () => Date;
   /**
    * The account "Sign in as the demo merchant" signs in as, signed by the node's unlocked key: npm start's local chain
@@ -164,7 +164,7 @@ export function dashboardRoutes(app: FastifyInstance, context: GatewayContext & 
   });
 
   dashboardPaymentRoutes(app, context, guard);
-  dashboardMoneyRoutes(app, context, guard);
+  dashboardMoneyRoutes(app, context, guard, now);
   dashboardWebhookRoutes(app, context, guard);
   dashboardKeyRoutes(app, context, guard, options.keyOwners);
   dashboardOverviewRoutes(app, context, guard, now);

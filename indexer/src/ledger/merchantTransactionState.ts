@@ -16,8 +16,12 @@ export type MerchantTransactionState =
   | { state: "sent" | "confirming" | "confirmed"; block_number: number | null; confirmations: number; confirmations_required: number }
   | { state: "failed"; block_number: number; reason: string };
 
-const notFoundOnNode = (error: unknown) =>
-  error instanceof BaseError && (error.name === "TransactionNotFoundError" || error.name === "TransactionReceiptNotFoundError");
+/** What the node answers for `hash`, or null when it does not know it (yet). */
+const unlessNotFound = <T>(read: Promise<T>): Promise<T | null> =>
+  read.catch((error: unknown) => {
+    if (error instanceof BaseError && (error.name === "TransactionNotFoundError" || error.name === "TransactionReceiptNotFoundError")) return null;
+    throw error;
+  });
 
 /**
  * The state of `hash`, a transaction from `merchant` to the escrow. A transaction the node has not seen yet is `sent`
@@ -31,20 +35,23 @@ export async function merchantTransactionState(
 ): Promise<MerchantTransactionState> {
   const required = context.settings.confirmations.depth;
   const sent = { state: "sent" as const, block_number: null, confirmations: 0, confirmations_required: required };
-  const transaction = await context.client.getTransaction({ hash }).catch((error: unknown) => {
-    if (notFoundOnNode(error)) return null;
-    throw error;
-  });
-  if (!transaction) return sent;
-  if (!sameAddress(transaction.from, merchant) || !transaction.to || !sameAddress(transaction.to, context.escrow)) throw notFound("transaction", hash);
-  const receipt = await context.client.getTransactionReceipt({ hash }).catch((error: unknown) => {
-    if (notFoundOnNode(error)) return null;
-    throw error;
-  });
-  if (!receipt) return sent;
+  const mustBeMerchants = ({ from, to }: { from: Address; to: Address | null }) => {
+    if (!sameAddress(from, merchant) || !to || !sameAddress(to, context.escrow)) throw notFound("transaction", hash);
+  };
+  // The page asks every 1.5 s: a mined transaction's receipt alone says who sent it where, so the transaction itself
+  // is asked for only while it has none (pending or unknown), or to replay a failed one.
+  const receipt = await unlessNotFound(context.client.getTransactionReceipt({ hash }));
+  if (!receipt) {
+    const pending = await unlessNotFound(context.client.getTransaction({ hash }));
+    if (pending) mustBeMerchants(pending);
+    return sent;
+  }
+  mustBeMerchants(receipt);
   const block = Number(receipt.blockNumber);
   if (receipt.status !== "success") {
-    return { state: "failed", block_number: block, reason: await replayRevert(context.client, transaction, receipt.blockNumber, receipt.gasUsed) };
+    // Mined, so the node has it (a node that forgot it meanwhile is an error, as any node failure here).
+    const mined = await context.client.getTransaction({ hash });
+    return { state: "failed", block_number: block, reason: await replayRevert(context.client, mined, receipt.blockNumber, receipt.gasUsed) };
   }
   // The indexer's head, not the node's: the balances change when the indexer has applied the block.
   const indexed = (await readCheckpoint(context.db, context.chainId))?.blockNumber ?? -1;

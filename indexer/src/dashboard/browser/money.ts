@@ -38,6 +38,11 @@ type TransactionState =
 
 /** How long the page waits between two looks at a sent transaction. */
 const FOLLOW_EVERY_MS = 1500;
+/**
+ * How many looks in a row may find the gateway unreachable (or failing, a 5xx) before the page stops following: single
+ * failures pass (a restart, a node's hiccup), a gateway gone for this long is told rather than asked forever.
+ */
+const FOLLOW_FAILURES_TOLD = 10;
 
 let sender: Sender = "wallet";
 
@@ -233,10 +238,20 @@ async function sendOrPropose(prepared: Prepared, what: string, region: HTMLEleme
 /** Looks at a sent transaction until it is confirmed or failed, telling each change. */
 async function follow(hash: Hex, what: string, region: HTMLElement, { progress, settled, abandon }: Follow): Promise<void> {
   let last = "";
+  let failures = 0;
   for (;;) {
     const answer = await fetch(`/dashboard/api/transactions/${hash}`, { cache: "no-store" }).catch(() => undefined);
-    if (answer && !answer.ok) return tell(region, `Transaction ${hash} not followed: ${await problemOf(answer)}`, "failed");
-    const state = answer ? ((await answer.json()) as TransactionState) : undefined;
+    if (answer && !answer.ok && answer.status < 500) return tell(region, `Transaction ${hash} not followed: ${await problemOf(answer)}`, "failed");
+    failures = answer?.ok ? 0 : failures + 1;
+    if (failures === FOLLOW_FAILURES_TOLD) {
+      const problem = answer ? await problemOf(answer) : "the gateway is unreachable";
+      return tell(
+        region,
+        `Transaction ${hash} no longer followed: ${problem} (${failures} looks in a row failed). It may still be mined: reload the page later to see the balances.`,
+        "failed",
+      );
+    }
+    const state = answer?.ok ? ((await answer.json()) as TransactionState) : undefined;
     if (state?.state === "failed") {
       await abandon?.();
       await settled();
