@@ -16,7 +16,7 @@ export function runBenchmark(main: () => Promise<void>): void {
  */
 export async function chainAndDatabase(): Promise<{ chain: LocalChain; store: Store; databaseUrl: string; close: () => Promise<void> }> {
   const chain = await startLocalChain();
-  const database = await freshPostgresDatabase();
+  const database = await freshPostgresDatabase({ empty: true });
   const store = await openStore({ url: database.url });
   return {
     chain,

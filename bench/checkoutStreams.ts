@@ -96,7 +96,7 @@ export async function measureStreams(
   chain: LocalChain,
   { streams, perClientProcess, payments, samples }: { streams: number; perClientProcess: number; payments: number; samples: number },
 ): Promise<StreamFigures> {
-  const database = await freshPostgresDatabase();
+  const database = await freshPostgresDatabase({ empty: true });
   const store = await openStore({ url: database.url });
   const merchant = await createMerchant(store.db, { name: "Bench shop", address: chain.record.demoMerchant!.merchant });
   const { key } = await createApiKey(store.db, merchant.id, "test");

@@ -261,7 +261,7 @@ async function withStore<T>(kind: "pglite" | "postgres", use: (store: Store) => 
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  const database = await freshPostgresDatabase();
+  const database = await freshPostgresDatabase({ empty: true });
   const store = await openStore({ url: database.url });
   try {
     return await use(store);
@@ -333,7 +333,7 @@ async function backfill(
   emptyBlocks = 0,
 ): Promise<BackfillFigures> {
   const dir = kind === "pglite" ? mkdtempSync(path.join(tmpdir(), "open-pay-bench-")) : undefined;
-  const database = kind === "postgres" ? await freshPostgresDatabase() : undefined;
+  const database = kind === "postgres" ? await freshPostgresDatabase({ empty: true }) : undefined;
   const place = dir ?? database!.url;
   // This density's blocks only: the record says the escrow starts where they do.
   const deploymentsDir = mkdtempSync(path.join(tmpdir(), "open-pay-bench-deployment-"));

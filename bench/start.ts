@@ -121,7 +121,7 @@ async function main() {
   const rows: Array<{ configuration: Configuration; firstRpc: number[]; ready: number[]; load: string }> = [];
   try {
     for (const configuration of CONFIGURATIONS) {
-      const postgres = configuration.database === "postgres" ? await freshPostgresDatabase() : undefined;
+      const postgres = configuration.database === "postgres" ? await freshPostgresDatabase({ empty: true }) : undefined;
       const dataDir = mkdtempSync(path.join(tmpdir(), "open-pay-start-"));
       try {
         const env: NodeJS.ProcessEnv = { ...process.env };

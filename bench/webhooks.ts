@@ -253,7 +253,7 @@ async function startWorkerProcess(url: string, index: number): Promise<WorkerPro
 }
 
 async function throughput(workers: number): Promise<ThroughputRun> {
-  const database = await freshPostgresDatabase();
+  const database = await freshPostgresDatabase({ empty: true });
   const receiver = await startReceiver();
   const processes: WorkerProcess[] = [];
   let store: Store | undefined;
@@ -303,7 +303,7 @@ async function throughput(workers: number): Promise<ThroughputRun> {
 }
 
 async function latency(): Promise<{ samples: number; p50: number; p90: number; p99: number; max: number }> {
-  const database = await freshPostgresDatabase();
+  const database = await freshPostgresDatabase({ empty: true });
   const receiver = await startReceiver();
   const store = await openStore({ url: database.url });
   const stop = new AbortController();

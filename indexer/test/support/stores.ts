@@ -71,7 +71,7 @@ function postgresTemplate(admin: pg.Client): Promise<string> {
 
 /**
  * A fresh database of a new name on the test server, migrated (a copy of the template) unless `empty`; returns its
- * URL and a function that drops it.
+ * URL and a function that drops it. Benchmarks ask for `empty` and migrate it, as production's databases are made.
  */
 export async function freshPostgresDatabase({ empty = false }: { empty?: boolean } = {}): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `openpay_test_${process.pid}_${randomBytes(4).toString("hex")}`;
