@@ -22,10 +22,16 @@ export function schemaKey(): string {
   return hash.digest("hex").slice(0, 16);
 }
 
+let currentKey: string | undefined;
+
+/** The current template's key, worked out once per process: tests copy the template for every store they open. */
 function templateKey(): string {
-  const hash = createHash("sha256");
-  hash.update(readFileSync(path.join(REPOSITORY, "node_modules", "@electric-sql", "pglite", "package.json")));
-  return hash.update(schemaKey()).digest("hex").slice(0, 16);
+  currentKey ??= createHash("sha256")
+    .update(readFileSync(path.join(REPOSITORY, "node_modules", "@electric-sql", "pglite", "package.json")))
+    .update(schemaKey())
+    .digest("hex")
+    .slice(0, 16);
+  return currentKey;
 }
 
 /** Where the templates are kept and the current one's name: data/templates and the hash of what makes it, unless a test says. */
